@@ -1,0 +1,302 @@
+/*
+ * fanfare.h: the types every module shares and each module's prototypes,
+ * grouped by the file that defines them.
+ *
+ * Ownership rule of the whole code base: every object has one _new/_open
+ * and one _free/_close; a pointer to freed memory is never left reachable.
+ * Pure modules (token, config parsing, policy, http_parser, spool record
+ * coding) never touch the network or the event loop, so they are unit
+ * tested and fuzzed on bytes alone.
+ */
+#ifndef FANFARE_H
+#define FANFARE_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FF_ATTR_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+#define FF_ATTR_NORETURN	__attribute__((noreturn))
+#define FF_NELEM(a)		(sizeof(a) / sizeof((a)[0]))
+
+#define FF_MAX_SECRETS		8	/* token_secret_file lines */
+#define FF_MAX_PROXIES		64	/* trusted_proxies entries */
+#define FF_MAX_THREADS		64
+
+/* ---------------------------------------------------------------- log.c */
+
+void	log_init(const char *progname, int verbose);
+void	log_warn(const char *, ...) FF_ATTR_PRINTF(1, 2);	/* + strerror(errno) */
+void	log_warnx(const char *, ...) FF_ATTR_PRINTF(1, 2);
+void	log_info(const char *, ...) FF_ATTR_PRINTF(1, 2);
+void	log_debug(const char *, ...) FF_ATTR_PRINTF(1, 2);
+void	fatal(const char *, ...) FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN;
+void	fatalx(const char *, ...) FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN;
+
+/* --------------------------------------------------------------- util.c */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...) FF_ATTR_PRINTF(2, 3);
+
+uint64_t now_ms(void);			/* CLOCK_REALTIME, milliseconds */
+uint64_t mono_ms(void);			/* CLOCK_MONOTONIC, milliseconds */
+
+/* Whole-string unsigned decimal; -1 on empty, junk, or overflow. */
+int	 parse_u64(const char *, size_t, uint64_t *);
+
+/* RFC 4648 section 5 alphabet, no padding.  Encode returns the length
+ * written (out must hold base64url_len(n) + 1; it is NUL-terminated);
+ * decode returns the decoded length or -1 on a bad character, a bad
+ * length or a too-small out. */
+#define base64url_len(n)	(((n) * 4 + 2) / 3)
+size_t	 base64url_encode(const uint8_t *, size_t, char *);
+ssize_t	 base64url_decode(const char *, size_t, uint8_t *, size_t);
+
+/* Reads a whole small file (at most max bytes) into a NUL-terminated
+ * buffer the caller frees; NULL and errno set on failure. */
+char	*read_file(const char *path, size_t max, size_t *lenp);
+
+/* ------------------------------------------------------------- config.c */
+
+struct ff_cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];	/* network order; v4 in the first 4 */
+	int		prefix;
+};
+
+struct ff_endpoint {			/* "host:port", "[v6]:port", "unix:/path" */
+	char		*host;		/* NULL for unix */
+	int		 port;
+	char		*unix_path;	/* NULL for tcp */
+};
+
+struct config {
+	char		*path;
+	struct ff_endpoint track_listen;
+	struct ff_endpoint api_listen;
+	struct ff_endpoint redis;
+	char		*token_secret_files[FF_MAX_SECRETS];
+	int		 ntoken_secret_files;	/* the first signs, all verify */
+	char		*public_url;		/* "https://t.example" no slash */
+	char		*geoip_db;		/* NULL: no geo */
+	struct ff_cidr	 trusted_proxies[FF_MAX_PROXIES];
+	int		 ntrusted_proxies;
+	int		 threads;		/* tracking event-loop threads */
+	char		*spool_dir;
+	uint64_t	 spool_max_bytes;	/* per node, all threads */
+	char		*admin_key;		/* or FANFARE_ADMIN_KEY */
+	char		*node_id;		/* spool stream names; hostname */
+	char		*templates_dir;
+	int		 max_connections;	/* per thread */
+	int		 max_header_bytes;
+	int		 max_body_bytes;
+	int		 header_timeout_ms;	/* whole request, not per byte */
+	int		 idle_timeout_ms;	/* keep-alive between requests */
+	int		 link_cache_ttl_s;
+	int		 scanner_window_s;	/* click this soon after open */
+	int		 retention_days;	/* default for new tenants */
+	int		 verbose;
+};
+
+/* Fills defaults, then reads path.  On error returns -1 and writes
+ * "file:line: reason" (or "file: reason") into err. */
+int	 config_load(struct config *, const char *path, char *err, size_t);
+void	 config_defaults(struct config *);
+void	 config_free(struct config *);
+int	 config_parse_endpoint(const char *, struct ff_endpoint *);
+void	 config_free_endpoint(struct ff_endpoint *);
+
+/* -------------------------------------------------------------- token.c */
+
+enum token_kind {
+	TOKEN_OPEN = 'o',
+	TOKEN_CLICK = 'c',
+	TOKEN_UNSUB = 'u',
+};
+
+struct token {
+	uint8_t		kind;		/* enum token_kind */
+	uint64_t	tenant;
+	uint64_t	campaign;
+	uint64_t	contact;
+	uint32_t	link;		/* TOKEN_CLICK only, else 0 */
+};
+
+#define TOKEN_MAC_LEN		16	/* HMAC-SHA256 truncated to 128 bits */
+#define TOKEN_MAX_RAW		64
+#define TOKEN_MAX_LEN		base64url_len(TOKEN_MAX_RAW)
+#define TOKEN_MIN_SECRET	32
+
+struct token_key {
+	uint8_t		kid;
+	uint8_t		ipad_state[128];	/* opaque precomputed HMAC */
+	uint8_t		opad_state[128];	/* inner/outer hash states */
+};
+
+struct token_keyring {
+	struct token_key keys[FF_MAX_SECRETS];	/* keys[0] signs */
+	int		nkeys;
+};
+
+/* -1 with a reason in err: secret shorter than TOKEN_MIN_SECRET, ring
+ * full, or key id equal to one already on the ring. */
+int	 token_keyring_add(struct token_keyring *, const uint8_t *, size_t,
+	    char *err, size_t);
+/* Loads every token_secret_file of the config (trailing whitespace is
+ * not part of the secret). */
+int	 token_keyring_load(struct token_keyring *, const struct config *,
+	    char *err, size_t);
+/* Writes a NUL-terminated URL-safe token; returns its length, 0 on a
+ * bad token struct or an empty ring.  out holds TOKEN_MAX_LEN + 1. */
+size_t	 token_sign(const struct token_keyring *, const struct token *,
+	    char *out);
+/* 0 and *out filled when s is a token this ring signed; -1 otherwise.
+ * The MAC comparison is constant time. */
+int	 token_verify(const struct token_keyring *, const char *s, size_t,
+	    struct token *out);
+
+/* ------------------------------------------------------------- policy.c */
+
+int	 cidr_parse(const char *, struct ff_cidr *);
+int	 cidr_match(const struct ff_cidr *, int n, const struct sockaddr *);
+
+/* The address to attribute a request to.  Forwarding headers are read
+ * only when the peer is trusted; walking from the right, the first
+ * address that is not itself a trusted proxy is the client.  Forwarded
+ * (RFC 7239) wins over X-Forwarded-For.  Header pointers may be NULL. */
+void	 policy_client_addr(const struct sockaddr *peer,
+	    const char *xff, size_t xfflen, const char *fwd, size_t fwdlen,
+	    const struct ff_cidr *trusted, int ntrusted,
+	    struct sockaddr_storage *out);
+
+/* Nonzero when the user agent or address belongs to a mail-privacy
+ * proxy, an image proxy or a link scanner. */
+int	 policy_machine_agent(const char *ua, size_t len);
+int	 policy_machine_addr(const struct sockaddr *);
+
+/* Nonzero when url is an absolute http(s) URL with a host and no
+ * control characters or spaces: the only kind a click may redirect to. */
+int	 policy_url_is_safe(const char *url, size_t len);
+
+/* -------------------------------------------------------- http_parser.c */
+
+enum http_method {
+	HTTP_OTHER = 0,
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_POST,
+};
+
+struct http_request {
+	enum http_method method;
+	const char	*path;		/* into the caller's buffer */
+	size_t		 pathlen;	/* without the query string */
+	int		 minor;		/* HTTP/1.minor */
+	int		 keepalive;	/* after Connection and version */
+	const char	*ua;
+	size_t		 ualen;
+	const char	*xff;
+	size_t		 xfflen;
+	const char	*fwd;
+	size_t		 fwdlen;
+	int		 private;	/* DNT: 1 or Sec-GPC: 1 */
+	int64_t		 content_length;	/* -1: none */
+	size_t		 header_len;	/* request line to blank line */
+};
+
+enum http_parse_result {
+	HTTP_PARSE_INCOMPLETE = 0,	/* > 0 is a complete header length */
+	HTTP_PARSE_BAD = -1,		/* 400 */
+	HTTP_PARSE_TOO_LARGE = -2,	/* 431 */
+	HTTP_PARSE_UNSUPPORTED = -3,	/* 501: Transfer-Encoding, HTTP/2 */
+	HTTP_PARSE_VERSION = -4,	/* 505 */
+};
+
+/* Parses one request head from buf.  Returns the header length (> 0)
+ * once "\r\n\r\n" (or "\n\n") has arrived within max_header bytes, or
+ * one of enum http_parse_result.  The body is not read. */
+int	 http_parse_request(const char *buf, size_t len, size_t max_header,
+	    struct http_request *);
+
+enum http_route {
+	ROUTE_NONE = 0,
+	ROUTE_OPEN,		/* /o/TOKEN.gif */
+	ROUTE_CLICK,		/* /c/TOKEN */
+	ROUTE_UNSUB,		/* /u/TOKEN */
+	ROUTE_HEALTH,		/* /healthz */
+};
+
+/* Maps a path (no query) to a route and the token inside it. */
+enum http_route http_route(const char *path, size_t len,
+	    const char **tok, size_t *toklen);
+
+/* -------------------------------------------------------------- spool.c */
+
+enum ff_event_kind {
+	EV_OPEN = 1,
+	EV_CLICK = 2,
+	EV_UNSUB = 3,
+};
+
+#define EVF_MACHINE	0x01	/* proxy, scanner or prefetch */
+#define EVF_PRIVATE	0x02	/* DNT or GPC: aggregates only */
+
+/* One tracked hit: the spool record (48 bytes, host byte order; a spool
+ * is read back only on the machine that wrote it). */
+struct ff_event {
+	uint64_t	ts_ms;
+	uint64_t	tenant;
+	uint64_t	campaign;
+	uint64_t	contact;
+	uint32_t	link;
+	uint8_t		kind;		/* enum ff_event_kind */
+	uint8_t		flags;		/* EVF_* */
+	char		country[2];	/* ISO 3166-1 alpha-2, or zeros */
+	uint32_t	check;		/* spool_record_check() of the above */
+	uint32_t	pad;		/* zero */
+};
+
+struct spool;
+
+/*
+ * A spool is one thread's append-only journal of events, as segment
+ * files "NAME.SEGMENT.spool" in dir (SEGMENT: 16 hex digits, growing).
+ * Appends go to the newest segment; reads walk from the oldest unacked
+ * position.  Segments wholly acked are unlinked.  max_bytes bounds the
+ * spool's total size: an append past it fails with errno ENOSPC.
+ */
+struct spool *spool_open(const char *dir, const char *name,
+	    uint64_t max_bytes, char *err, size_t errlen);
+void	 spool_close(struct spool *);
+const char *spool_name(const struct spool *);
+
+/* One write(2) for the n records (check is filled in here).  -1 with
+ * errno ENOSPC when full, or the write's errno. */
+int	 spool_append(struct spool *, struct ff_event *, size_t n);
+
+/* Reads up to max records from the read cursor and moves the cursor
+ * past them.  Records whose check fails (a torn tail) are skipped.  The
+ * position just after the last record read is returned through seg and
+ * off: that pair names the batch for idempotent replay.  Returns the
+ * number of records, 0 at the end, -1 on an I/O error. */
+ssize_t	 spool_read(struct spool *, struct ff_event *, size_t max,
+	    uint64_t *seg, uint64_t *off);
+/* Everything up to (seg, off) is safely stored elsewhere. */
+int	 spool_ack(struct spool *, uint64_t seg, uint64_t off);
+/* Moves the read cursor back to the acked position (after a failure). */
+void	 spool_rewind(struct spool *);
+uint64_t spool_bytes(const struct spool *);		/* on disk */
+uint64_t spool_unacked_bytes(const struct spool *);
+uint32_t spool_record_check(const struct ff_event *);
+
+/* Names (the NAME part) of the spools with segments in dir; returns the
+ * count, at most max, names malloc'ed; -1 on an unreadable dir. */
+int	 spool_list(const char *dir, char **names, int max);
+
+#endif /* FANFARE_H */

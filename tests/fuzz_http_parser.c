@@ -1,0 +1,139 @@
+/*
+ * fuzz_http_parser.c: libFuzzer harness for src/http_parser.c.  Not
+ * part of make check; build and run by hand:
+ *
+ *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+ *	    -Isrc -o fuzz_http_parser tests/fuzz_http_parser.c \
+ *	    src/http_parser.c src/util.c src/log.c
+ *	./fuzz_http_parser -max_total_time=60 -max_len=4096 CORPUS_DIR
+ *
+ * Besides crashes and out-of-bounds reads (every parse gets a heap copy
+ * of exactly the bytes it may read), it aborts when a result breaks the
+ * parser's contract: pointers outside the head, a head that does not
+ * end on a line feed, a shorter prefix that is not incomplete, or a
+ * result that depends on max_header other than through the limit.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fanfare.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+#define FUZZ_MAX_HEADER	8192
+
+#define CHECK(e)	do { if (!(e)) abort(); } while (0)
+
+static int
+parse_copy(const uint8_t *data, size_t len, size_t max,
+    struct http_request *req, char **bufp)
+{
+	char	*buf;
+
+	buf = malloc(len == 0 ? 1 : len);
+	CHECK(buf != NULL);
+	memcpy(buf, data, len);
+	*bufp = buf;
+	return http_parse_request(buf, len, max, req);
+}
+
+static void
+check_inside(const char *p, size_t n, const char *buf, size_t len)
+{
+	if (p == NULL) {
+		CHECK(n == 0);
+		return;
+	}
+	CHECK(p >= buf && p <= buf + len && n <= (size_t)(buf + len - p));
+}
+
+static void
+check_route(const char *path, size_t len)
+{
+	const char	*tok;
+	size_t		 toklen;
+	enum http_route	 r;
+
+	r = http_route(path, len, &tok, &toklen);
+	if (r == ROUTE_NONE || r == ROUTE_HEALTH) {
+		CHECK(tok == NULL && toklen == 0);
+		return;
+	}
+	CHECK(r == ROUTE_OPEN || r == ROUTE_CLICK || r == ROUTE_UNSUB);
+	CHECK(tok == path + 3 && toklen > 0 && toklen <= TOKEN_MAX_LEN);
+	CHECK(3 + toklen + (r == ROUTE_OPEN ? 4 : 0) == len);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct http_request	 req, again;
+	char			*buf, *buf2;
+	size_t			 half = size / 2, small;
+	int			 r, r2;
+
+	r = parse_copy(data, size, FUZZ_MAX_HEADER, &req, &buf);
+	CHECK(r > 0 || r == HTTP_PARSE_INCOMPLETE || r == HTTP_PARSE_BAD ||
+	    r == HTTP_PARSE_TOO_LARGE || r == HTTP_PARSE_UNSUPPORTED ||
+	    r == HTTP_PARSE_VERSION);
+	if (r == HTTP_PARSE_INCOMPLETE)
+		CHECK(size < FUZZ_MAX_HEADER);
+
+	if (r > 0) {
+		size_t n = (size_t)r;
+
+		CHECK(n <= size && n <= FUZZ_MAX_HEADER);
+		CHECK(req.header_len == n && buf[n - 1] == '\n');
+		CHECK(req.method <= HTTP_POST);
+		CHECK(req.minor == 0 || req.minor == 1);
+		CHECK(req.keepalive == 0 || req.keepalive == 1);
+		CHECK(req.private == 0 || req.private == 1);
+		CHECK(req.content_length >= -1 &&
+		    req.content_length <= (INT64_C(1) << 53));
+		CHECK(req.path != NULL && req.path[0] == '/');
+		check_inside(req.path, req.pathlen, buf, n);
+		check_inside(req.ua, req.ualen, buf, n);
+		check_inside(req.xff, req.xfflen, buf, n);
+		check_inside(req.fwd, req.fwdlen, buf, n);
+		check_route(req.path, req.pathlen);
+
+		/* The head alone parses the same; one byte less is not
+		 * a head yet, and nothing seen so far was bad. */
+		r2 = parse_copy(data, n, FUZZ_MAX_HEADER, &again, &buf2);
+		CHECK(r2 == r && again.pathlen == req.pathlen &&
+		    again.content_length == req.content_length &&
+		    again.keepalive == req.keepalive);
+		free(buf2);
+		r2 = parse_copy(data, n - 1, FUZZ_MAX_HEADER, &again, &buf2);
+		CHECK(r2 == HTTP_PARSE_INCOMPLETE);
+		free(buf2);
+	}
+
+	/* Incomplete stays incomplete on a prefix. */
+	if (r == HTTP_PARSE_INCOMPLETE) {
+		r2 = parse_copy(data, half, FUZZ_MAX_HEADER, &again, &buf2);
+		CHECK(r2 == HTTP_PARSE_INCOMPLETE);
+		free(buf2);
+	}
+
+	/* A smaller limit only turns results into TOO_LARGE, and only
+	 * those that needed more than the limit. */
+	small = half + 1;
+	if (size == 0)
+		goto route;
+	r2 = parse_copy(data, size, small, &again, &buf2);
+	if (r > 0 && (size_t)r <= small)
+		CHECK(r2 == r);
+	else if (r > 0 || r == HTTP_PARSE_INCOMPLETE)
+		CHECK(r2 == HTTP_PARSE_TOO_LARGE);
+	else
+		CHECK(r2 == r || r2 == HTTP_PARSE_TOO_LARGE);
+	free(buf2);
+
+route:
+	/* The router on the raw bytes. */
+	check_route(buf, size);
+	free(buf);
+	return 0;
+}

@@ -294,6 +294,8 @@ void	 spool_rewind(struct spool *);
 uint64_t spool_bytes(const struct spool *);		/* on disk */
 uint64_t spool_unacked_bytes(const struct spool *);
 uint32_t spool_record_check(const struct ff_event *);
+/* Segment size (default 4 MiB); tests set small ones. */
+void	 spool_set_segment_bytes(struct spool *, uint64_t);
 
 /* Names (the NAME part) of the spools with segments in dir; returns the
  * count, at most max, names malloc'ed; -1 on an unreadable dir. */

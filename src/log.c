@@ -45,11 +45,13 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 void
 log_warn(const char *fmt, ...)
 {
-	char	 err[128];
-	int	 saved = errno;
-	va_list	 ap;
+	char		 buf[128];
+	const char	*err;
+	int		 saved = errno;
+	va_list		 ap;
 
-	strerror_r(saved, err, sizeof(err));
+	/* GNU strerror_r: the result is the return value, not buf. */
+	err = strerror_r(saved, buf, sizeof(buf));
 	va_start(ap, fmt);
 	log_vwrite("warning", fmt, ap, err);
 	va_end(ap);
@@ -91,10 +93,11 @@ log_debug(const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	char	 err[128];
-	va_list	 ap;
+	char		 buf[128];
+	const char	*err;
+	va_list		 ap;
 
-	strerror_r(errno, err, sizeof(err));
+	err = strerror_r(errno, buf, sizeof(buf));
 	va_start(ap, fmt);
 	log_vwrite("fatal", fmt, ap, err);
 	va_end(ap);

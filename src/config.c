@@ -1,0 +1,817 @@
+/*
+ * config.c: fanfare.conf -> struct config.
+ *
+ * Every directive is one row of config_table: its name, its type, where
+ * it lives in struct config, its range and its default.  The default is
+ * written as it would be in the file and goes through the same parser,
+ * so a default can never be a value the file itself could not give.
+ * One loop reads the file; one setter per type parses a value; freeing
+ * walks the same table, so a new directive is one new row.
+ *
+ * Syntax: "name value" per line; '#' starts a comment at the start of a
+ * line or after whitespace (so "https://x/#y" keeps its '#'); blank
+ * lines are skipped; CRLF is accepted.  A bad line fails the whole load
+ * with "file:line: reason".  Nothing here opens a socket or the files a
+ * directive names (token.c reads the secrets).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fanfare.h"
+
+#ifndef FF_LOCALSTATEDIR
+#define FF_LOCALSTATEDIR	"/var"
+#endif
+#ifndef FF_DATADIR
+#define FF_DATADIR		"/usr/local/share/fanfare"
+#endif
+
+#define CONFIG_MAX_LINE		4096		/* bytes, without CR LF */
+#define CONFIG_MAX_FILE		(1024 * 1024)
+#define CONFIG_NO_MAX		INT64_MAX
+
+#define KIB			((int64_t)1024)
+#define MIB			(1024 * KIB)
+#define GIB			(1024 * MIB)
+#define SEC_MS			((int64_t)1000)
+#define MIN_MS			(60 * SEC_MS)
+#define HOUR_MS			(60 * MIN_MS)
+#define DAY_MS			(24 * HOUR_MS)
+
+enum config_type {
+	CF_STRING,	/* char *: the rest of the line, inner spaces kept */
+	CF_URL,		/* char *: http(s) URL, one trailing slash dropped */
+	CF_STRINGS,	/* char *[max] and an int count: one per line */
+	CF_ENDPOINT,	/* struct ff_endpoint */
+	CF_INT,		/* int */
+	CF_SIZE,	/* int or uint64_t bytes: 512, 8k, 1M, 1G */
+	CF_DURATION_MS,	/* int milliseconds: 250ms, 10s, 5m, 1h, 1d */
+	CF_DURATION_S,	/* int seconds, same syntax, whole seconds only */
+	CF_CIDRS,	/* struct ff_cidr[max] and an int count */
+	CF_ENUM,	/* int: the index of the word in names */
+};
+
+struct config_directive {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;	/* of the member in struct config */
+	size_t			 size;		/* of that member */
+	size_t			 countoff;	/* CF_STRINGS, CF_CIDRS: count */
+	int64_t			 min;		/* numbers, in bytes or ms */
+	int64_t			 max;		/* lists: capacity */
+	int			 repeatable;	/* may appear on many lines */
+	const char		*def;		/* as in the file; NULL: none */
+	const char *const	*names;		/* CF_ENUM */
+};
+
+#define MEMBER(f)	.offset = offsetof(struct config, f),		\
+			.size = sizeof(((struct config *)0)->f)
+#define COUNT(f)	.countoff = offsetof(struct config, f)
+
+static const char *const log_levels[] = { "info", "debug", NULL };
+
+static const struct config_directive config_table[] = {
+	{ "track_listen", CF_ENDPOINT, MEMBER(track_listen),
+	    .def = "127.0.0.1:8080" },
+	{ "api_listen", CF_ENDPOINT, MEMBER(api_listen),
+	    .def = "127.0.0.1:8081" },
+	{ "redis", CF_ENDPOINT, MEMBER(redis),
+	    .def = "127.0.0.1:6379" },
+	{ "token_secret_file", CF_STRINGS, MEMBER(token_secret_files),
+	    COUNT(ntoken_secret_files), .max = FF_MAX_SECRETS,
+	    .repeatable = 1 },
+	{ "public_url", CF_URL, MEMBER(public_url),
+	    .def = "http://127.0.0.1:8080" },
+	{ "geoip_db", CF_STRING, MEMBER(geoip_db) },
+	{ "trusted_proxies", CF_CIDRS, MEMBER(trusted_proxies),
+	    COUNT(ntrusted_proxies), .max = FF_MAX_PROXIES,
+	    .repeatable = 1 },
+	{ "threads", CF_INT, MEMBER(threads),
+	    .min = 1, .max = FF_MAX_THREADS, .def = "2" },
+	{ "spool_dir", CF_STRING, MEMBER(spool_dir),
+	    .def = FF_LOCALSTATEDIR "/lib/fanfare/spool" },
+	{ "spool_max_bytes", CF_SIZE, MEMBER(spool_max_bytes),
+	    .min = MIB, .max = CONFIG_NO_MAX, .def = "1G" },
+	{ "admin_key", CF_STRING, MEMBER(admin_key) },
+	/* Default: the host name, set by config_defaults(). */
+	{ "node_id", CF_STRING, MEMBER(node_id) },
+	{ "templates_dir", CF_STRING, MEMBER(templates_dir),
+	    .def = FF_DATADIR },
+	{ "max_connections", CF_INT, MEMBER(max_connections),
+	    .min = 1, .max = 1000000, .def = "10000" },
+	{ "max_header_bytes", CF_SIZE, MEMBER(max_header_bytes),
+	    .min = KIB, .max = 64 * KIB, .def = "8k" },
+	{ "max_body_bytes", CF_SIZE, MEMBER(max_body_bytes),
+	    .min = 0, .max = MIB, .def = "4k" },
+	{ "header_timeout", CF_DURATION_MS, MEMBER(header_timeout_ms),
+	    .min = 100, .max = HOUR_MS, .def = "10s" },
+	{ "idle_timeout", CF_DURATION_MS, MEMBER(idle_timeout_ms),
+	    .min = 100, .max = HOUR_MS, .def = "60s" },
+	{ "link_cache_ttl", CF_DURATION_S, MEMBER(link_cache_ttl_s),
+	    .min = SEC_MS, .max = DAY_MS, .def = "300s" },
+	/* 0 turns scanner detection off. */
+	{ "scanner_window", CF_DURATION_S, MEMBER(scanner_window_s),
+	    .min = 0, .max = HOUR_MS, .def = "5s" },
+	{ "retention_days", CF_INT, MEMBER(retention_days),
+	    .min = 1, .max = 3650, .def = "395" },
+	{ "log_level", CF_ENUM, MEMBER(verbose),
+	    .names = log_levels, .def = "info" },
+};
+
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+	    c == '\v' || c == '\f';
+}
+
+static int
+all_digits(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static void *
+member(struct config *cf, size_t off)
+{
+	return (char *)cf + off;
+}
+
+/* Numbers were range checked, so they fit the member's type. */
+static void
+store_number(struct config *cf, const struct config_directive *d, int64_t v)
+{
+	void	*p = member(cf, d->offset);
+
+	if (d->size == sizeof(int))
+		*(int *)p = (int)v;
+	else if (d->size == sizeof(uint64_t))
+		*(uint64_t *)p = (uint64_t)v;
+	else
+		fatalx("config: %s: member of %zu bytes", d->name, d->size);
+}
+
+static void
+format_size(int64_t v, char *buf, size_t len)
+{
+	if (v != 0 && v % GIB == 0)
+		snprintf(buf, len, "%lldG", (long long)(v / GIB));
+	else if (v != 0 && v % MIB == 0)
+		snprintf(buf, len, "%lldM", (long long)(v / MIB));
+	else if (v != 0 && v % KIB == 0)
+		snprintf(buf, len, "%lldk", (long long)(v / KIB));
+	else
+		snprintf(buf, len, "%lld", (long long)v);
+}
+
+static void
+format_duration(int64_t ms, char *buf, size_t len)
+{
+	if (ms == 0)
+		snprintf(buf, len, "0");
+	else if (ms % DAY_MS == 0)
+		snprintf(buf, len, "%lldd", (long long)(ms / DAY_MS));
+	else if (ms % HOUR_MS == 0)
+		snprintf(buf, len, "%lldh", (long long)(ms / HOUR_MS));
+	else if (ms % MIN_MS == 0)
+		snprintf(buf, len, "%lldm", (long long)(ms / MIN_MS));
+	else if (ms % SEC_MS == 0)
+		snprintf(buf, len, "%llds", (long long)(ms / SEC_MS));
+	else
+		snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+static void
+format_bound(const struct config_directive *d, int64_t v, char *buf,
+    size_t len)
+{
+	if (d->type == CF_SIZE)
+		format_size(v, buf, len);
+	else if (d->type == CF_DURATION_MS || d->type == CF_DURATION_S)
+		format_duration(v, buf, len);
+	else
+		snprintf(buf, len, "%lld", (long long)v);
+}
+
+/* overflow: the syntax was right but the number does not fit. */
+static int
+check_range(const struct config_directive *d, const char *value, int64_t v,
+    int overflow, char *reason, size_t len)
+{
+	char	lo[32], hi[32];
+
+	if (!overflow && v >= d->min && v <= d->max)
+		return 0;
+	format_bound(d, d->min, lo, sizeof(lo));
+	format_bound(d, d->max, hi, sizeof(hi));
+	if (d->max != CONFIG_NO_MAX)
+		snprintf(reason, len, "%s: %s is out of range %s-%s",
+		    d->name, value, lo, hi);
+	else if (overflow)
+		snprintf(reason, len, "%s: %s is too large", d->name, value);
+	else
+		snprintf(reason, len, "%s: %s is below the minimum %s",
+		    d->name, value, lo);
+	return -1;
+}
+
+/*
+ * Splits "123suffix" into its number and suffix.  -1 when there are no
+ * digits; *overflow when the digits do not fit an int64_t.
+ */
+static int
+split_number(const char *s, int64_t *v, const char **suffix, int *overflow)
+{
+	uint64_t	u;
+	size_t		n;
+
+	for (n = 0; s[n] >= '0' && s[n] <= '9'; n++)
+		;
+	if (n == 0)
+		return -1;
+	*suffix = s + n;
+	*overflow = parse_u64(s, n, &u) == -1 || u > INT64_MAX;
+	*v = *overflow ? 0 : (int64_t)u;
+	return 0;
+}
+
+static int
+set_int(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	const char	*digits = value + (value[0] == '-');
+	uint64_t	 u = 0;
+	int64_t		 v = 0;
+	int		 overflow;
+
+	if (!all_digits(digits, strlen(digits))) {
+		snprintf(reason, len, "bad integer '%s'", value);
+		return -1;
+	}
+	overflow = parse_u64(digits, strlen(digits), &u) == -1 ||
+	    u > INT64_MAX;
+	if (!overflow)
+		v = digits != value ? -(int64_t)u : (int64_t)u;
+	if (check_range(d, value, v, overflow, reason, len) == -1)
+		return -1;
+	store_number(cf, d, v);
+	return 0;
+}
+
+static int
+set_size(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	const char	*suffix;
+	int64_t		 v, mult;
+	int		 overflow;
+
+	if (split_number(value, &v, &suffix, &overflow) == -1)
+		goto bad;
+	if (suffix[0] == '\0')
+		mult = 1;
+	else if (suffix[1] != '\0')
+		goto bad;
+	else if (suffix[0] == 'k' || suffix[0] == 'K')
+		mult = KIB;
+	else if (suffix[0] == 'm' || suffix[0] == 'M')
+		mult = MIB;
+	else if (suffix[0] == 'g' || suffix[0] == 'G')
+		mult = GIB;
+	else
+		goto bad;
+	if (v > INT64_MAX / mult)
+		overflow = 1;
+	else
+		v *= mult;
+	if (check_range(d, value, v, overflow, reason, len) == -1)
+		return -1;
+	store_number(cf, d, v);
+	return 0;
+bad:
+	snprintf(reason, len, "bad size '%s'", value);
+	return -1;
+}
+
+static int
+set_duration(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	const char	*suffix;
+	int64_t		 v, mult;
+	int		 overflow;
+
+	if (split_number(value, &v, &suffix, &overflow) == -1)
+		goto bad;
+	if (strcmp(suffix, "ms") == 0)
+		mult = 1;
+	else if (strcmp(suffix, "") == 0 || strcmp(suffix, "s") == 0)
+		mult = SEC_MS;
+	else if (strcmp(suffix, "m") == 0)
+		mult = MIN_MS;
+	else if (strcmp(suffix, "h") == 0)
+		mult = HOUR_MS;
+	else if (strcmp(suffix, "d") == 0)
+		mult = DAY_MS;
+	else
+		goto bad;
+	if (v > INT64_MAX / mult)
+		overflow = 1;
+	else
+		v *= mult;
+	if (check_range(d, value, v, overflow, reason, len) == -1)
+		return -1;
+	if (d->type == CF_DURATION_S) {
+		if (v % SEC_MS != 0) {
+			snprintf(reason, len,
+			    "%s: %s is not a whole number of seconds",
+			    d->name, value);
+			return -1;
+		}
+		v /= SEC_MS;
+	}
+	store_number(cf, d, v);
+	return 0;
+bad:
+	snprintf(reason, len, "bad duration '%s'", value);
+	return -1;
+}
+
+static int
+set_string(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	char	**p = member(cf, d->offset);
+
+	free(*p);
+	*p = xstrdup(value);
+	return 0;
+}
+
+/* A base every link and unsubscribe URL is built on: no trailing slash,
+ * so "base" "/o/TOKEN.gif" never doubles it. */
+static int
+set_url(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	const char	*host;
+	char		**p = member(cf, d->offset);
+	size_t		 n, i;
+
+	if (strncmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else if (strncmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else {
+		snprintf(reason, len,
+		    "%s: '%s' must start with http:// or https://",
+		    d->name, value);
+		return -1;
+	}
+	for (i = 0; value[i] != '\0'; i++) {
+		if (is_space((unsigned char)value[i])) {
+			snprintf(reason, len, "%s: '%s' contains a space",
+			    d->name, value);
+			return -1;
+		}
+	}
+	if (host[0] == '\0' || host[0] == '/') {
+		snprintf(reason, len, "%s: '%s' has no host", d->name, value);
+		return -1;
+	}
+	free(*p);
+	*p = xstrdup(value);
+	n = strlen(*p);
+	if ((*p)[n - 1] == '/')
+		(*p)[n - 1] = '\0';
+	return 0;
+}
+
+static int
+set_strings(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	char	**list = member(cf, d->offset);
+	int	 *count = member(cf, d->countoff);
+
+	if (*count >= d->max) {
+		snprintf(reason, len, "%s: more than %lld given", d->name,
+		    (long long)d->max);
+		return -1;
+	}
+	list[(*count)++] = xstrdup(value);
+	return 0;
+}
+
+static int
+set_endpoint(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	struct ff_endpoint	*ep = member(cf, d->offset);
+	struct ff_endpoint	 parsed;
+
+	if (config_parse_endpoint(value, &parsed) == -1) {
+		snprintf(reason, len, "bad endpoint '%s'", value);
+		return -1;
+	}
+	config_free_endpoint(ep);
+	*ep = parsed;
+	return 0;
+}
+
+/* "10.0.0.0/8, 192.168.0.0/16 ::1": commas and spaces both separate. */
+static int
+set_cidrs(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	struct ff_cidr	*list = member(cf, d->offset);
+	int		*count = member(cf, d->countoff);
+	const char	*s = value;
+	char		 one[INET6_ADDRSTRLEN + sizeof("/128")];
+	size_t		 n;
+	int		 given = 0;
+
+	for (;;) {
+		while (*s == ',' || is_space((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			break;
+		for (n = 0; s[n] != '\0' && s[n] != ',' &&
+		    !is_space((unsigned char)s[n]); n++)
+			;
+		if (n >= sizeof(one))
+			goto bad;
+		memcpy(one, s, n);
+		one[n] = '\0';
+		if (*count >= d->max) {
+			snprintf(reason, len, "%s: more than %lld given",
+			    d->name, (long long)d->max);
+			return -1;
+		}
+		if (cidr_parse(one, &list[*count]) == -1)
+			goto bad;
+		(*count)++;
+		given++;
+		s += n;
+	}
+	if (given == 0) {
+		snprintf(reason, len, "missing value for '%s'", d->name);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(reason, len, "bad CIDR '%.*s'", (int)n, s);
+	return -1;
+}
+
+static int
+set_enum(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	size_t	used;
+	int	i;
+
+	for (i = 0; d->names[i] != NULL; i++) {
+		if (strcmp(value, d->names[i]) == 0) {
+			store_number(cf, d, i);
+			return 0;
+		}
+	}
+	used = (size_t)snprintf(reason, len, "%s: bad value '%s' (", d->name,
+	    value);
+	for (i = 0; d->names[i] != NULL && used < len; i++)
+		used += (size_t)snprintf(reason + used, len - used, "%s%s",
+		    i > 0 ? "|" : "", d->names[i]);
+	if (used < len)
+		snprintf(reason + used, len - used, ")");
+	return -1;
+}
+
+static int
+config_set(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	switch (d->type) {
+	case CF_STRING:
+		return set_string(cf, d, value, reason, len);
+	case CF_URL:
+		return set_url(cf, d, value, reason, len);
+	case CF_STRINGS:
+		return set_strings(cf, d, value, reason, len);
+	case CF_ENDPOINT:
+		return set_endpoint(cf, d, value, reason, len);
+	case CF_INT:
+		return set_int(cf, d, value, reason, len);
+	case CF_SIZE:
+		return set_size(cf, d, value, reason, len);
+	case CF_DURATION_MS:
+	case CF_DURATION_S:
+		return set_duration(cf, d, value, reason, len);
+	case CF_CIDRS:
+		return set_cidrs(cf, d, value, reason, len);
+	case CF_ENUM:
+		return set_enum(cf, d, value, reason, len);
+	}
+	fatalx("config: %s: type %d", d->name, (int)d->type);
+}
+
+static const struct config_directive *
+config_lookup(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < FF_NELEM(config_table); i++)
+		if (strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+/*
+ * One line, without its newline, NUL-terminated in place (it is
+ * modified).  seen has one flag per table row.  0: done (also for
+ * blank and comment lines); -1 with a reason.
+ */
+static int
+config_parse_line(struct config *cf, char *line, size_t linelen, int *seen,
+    char *reason, size_t len)
+{
+	const struct config_directive	*d;
+	char				*name, *value, *end;
+	size_t				 i;
+
+	/* A stray NUL would silently cut a value short; a lone CR (that of
+	 * CRLF was dropped by the caller) is a broken file, comment or not. */
+	for (i = 0; i < linelen; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			snprintf(reason, len, "control character 0x%02x", c);
+			return -1;
+		}
+	}
+	for (i = 0; i < linelen; i++)
+		if (line[i] == '#' &&
+		    (i == 0 || is_space((unsigned char)line[i - 1])))
+			break;
+	line[i] = '\0';
+	end = line + i;
+	while (end > line && is_space((unsigned char)end[-1]))
+		*--end = '\0';
+	name = line;
+	while (is_space((unsigned char)*name))
+		name++;
+	if (*name == '\0')
+		return 0;
+
+	for (value = name; *value != '\0' && !is_space((unsigned char)*value);
+	    value++)
+		;
+	if (*value != '\0') {
+		*value++ = '\0';
+		while (is_space((unsigned char)*value))
+			value++;
+	}
+	if ((d = config_lookup(name)) == NULL) {
+		snprintf(reason, len, "unknown directive '%s'", name);
+		return -1;
+	}
+	if (*value == '\0') {
+		snprintf(reason, len, "missing value for '%s'", name);
+		return -1;
+	}
+	if (seen[d - config_table] && !d->repeatable) {
+		snprintf(reason, len, "'%s' given twice", name);
+		return -1;
+	}
+	seen[d - config_table] = 1;
+	return config_set(cf, d, value, reason, len);
+}
+
+static void
+config_error(char *err, size_t errlen, const char *fmt, ...)
+    FF_ATTR_PRINTF(3, 4);
+
+static void
+config_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The struct must be zeroed or config_free()d: whatever it held before
+ * is overwritten, not freed.
+ */
+void
+config_defaults(struct config *cf)
+{
+	const struct config_directive	*d;
+	char				 host[HOST_NAME_MAX + 1];
+	char				 reason[256];
+	size_t				 i;
+
+	memset(cf, 0, sizeof(*cf));
+	for (i = 0; i < FF_NELEM(config_table); i++) {
+		d = &config_table[i];
+		if (d->def != NULL &&
+		    config_set(cf, d, d->def, reason, sizeof(reason)) == -1)
+			fatalx("config: default of %s: %s", d->name, reason);
+	}
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		snprintf(host, sizeof(host), "fanfare");
+	host[sizeof(host) - 1] = '\0';
+	cf->node_id = xstrdup(host);
+}
+
+void
+config_free_endpoint(struct ff_endpoint *ep)
+{
+	free(ep->host);
+	free(ep->unix_path);
+	memset(ep, 0, sizeof(*ep));
+}
+
+void
+config_free(struct config *cf)
+{
+	const struct config_directive	*d;
+	char				**list;
+	size_t				 i;
+	int				 j, *count;
+
+	for (i = 0; i < FF_NELEM(config_table); i++) {
+		d = &config_table[i];
+		switch (d->type) {
+		case CF_STRING:
+		case CF_URL:
+			free(*(char **)member(cf, d->offset));
+			break;
+		case CF_STRINGS:
+			list = member(cf, d->offset);
+			count = member(cf, d->countoff);
+			for (j = 0; j < *count; j++)
+				free(list[j]);
+			break;
+		case CF_ENDPOINT:
+			config_free_endpoint(member(cf, d->offset));
+			break;
+		default:
+			break;
+		}
+	}
+	free(cf->path);
+	memset(cf, 0, sizeof(*cf));
+}
+
+/*
+ * A failed load leaves cf freed and zeroed: nothing for the caller to
+ * undo, and config_free() on it is still harmless.  A reload loads into
+ * a second struct and swaps, so a bad file never costs the running one.
+ */
+int
+config_load(struct config *cf, const char *path, char *err, size_t errlen)
+{
+	char		*buf = NULL, *line, *nl, *key;
+	char		 reason[512];
+	int		 seen[FF_NELEM(config_table)] = { 0 };
+	size_t		 len, linelen;
+	int		 lineno = 0;
+
+	config_defaults(cf);
+	cf->path = xstrdup(path);
+	if ((buf = read_file(path, CONFIG_MAX_FILE, &len)) == NULL) {
+		config_error(err, errlen, "%s: %s", path,
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
+		goto fail;
+	}
+	for (line = buf; line < buf + len; line = nl + 1) {
+		lineno++;
+		if ((nl = memchr(line, '\n', buf + len - line)) == NULL)
+			nl = buf + len;		/* last line, no newline */
+		linelen = (size_t)(nl - line);
+		if (linelen > 0 && line[linelen - 1] == '\r')
+			linelen--;
+		if (linelen > CONFIG_MAX_LINE) {
+			config_error(err, errlen,
+			    "%s:%d: line too long (max %d bytes)", path, lineno,
+			    CONFIG_MAX_LINE);
+			goto fail;
+		}
+		line[linelen] = '\0';
+		if (config_parse_line(cf, line, linelen, seen, reason,
+		    sizeof(reason)) == -1) {
+			config_error(err, errlen, "%s:%d: %s", path, lineno,
+			    reason);
+			goto fail;
+		}
+	}
+
+	if (cf->ntoken_secret_files == 0) {
+		config_error(err, errlen, "%s: no token_secret_file", path);
+		goto fail;
+	}
+	/* So the key need not sit in a world-readable file. */
+	if ((key = getenv("FANFARE_ADMIN_KEY")) != NULL && key[0] != '\0') {
+		free(cf->admin_key);
+		cf->admin_key = xstrdup(key);
+	}
+	free(buf);
+	return 0;
+fail:
+	free(buf);
+	config_free(cf);
+	return -1;
+}
+
+/*
+ * "host:port", "[v6addr]:port" or "unix:/absolute/path".  host is an
+ * IPv4 address or a name (letters, digits, '-', '.', '_'); an IPv6
+ * address needs brackets, so the last ':' is never ambiguous.  port is
+ * 1-65535.  On success *ep owns copies; on failure it is untouched.
+ */
+int
+config_parse_endpoint(const char *s, struct ff_endpoint *ep)
+{
+	struct sockaddr_un	 sa;
+	struct in6_addr		 in6;
+	const char		*host, *colon, *port;
+	char			 addr[INET6_ADDRSTRLEN + 1];
+	uint64_t		 portnum;
+	size_t			 hostlen, i;
+
+	if (s == NULL)
+		return -1;
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/' || strlen(s + 5) >= sizeof(sa.sun_path))
+			return -1;
+		for (i = 5; s[i] != '\0'; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return -1;
+		ep->host = NULL;
+		ep->port = 0;
+		ep->unix_path = xstrdup(s + 5);
+		return 0;
+	}
+
+	if (s[0] == '[') {
+		host = s + 1;
+		if ((colon = strchr(host, ']')) == NULL || colon[1] != ':')
+			return -1;
+		hostlen = (size_t)(colon - host);
+		port = colon + 2;
+		if (hostlen == 0 || hostlen >= sizeof(addr))
+			return -1;
+		memcpy(addr, host, hostlen);
+		addr[hostlen] = '\0';
+		if (inet_pton(AF_INET6, addr, &in6) != 1)
+			return -1;
+	} else {
+		host = s;
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		hostlen = (size_t)(colon - host);
+		port = colon + 1;
+		if (hostlen == 0 || hostlen > 253)
+			return -1;
+		for (i = 0; i < hostlen; i++) {
+			char c = host[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			    c == '_'))
+				return -1;
+		}
+	}
+	if (!all_digits(port, strlen(port)) ||
+	    parse_u64(port, strlen(port), &portnum) == -1 ||
+	    portnum < 1 || portnum > 65535)
+		return -1;
+
+	ep->host = xmalloc(hostlen + 1);
+	memcpy(ep->host, host, hostlen);
+	ep->host[hostlen] = '\0';
+	ep->port = (int)portnum;
+	ep->unix_path = NULL;
+	return 0;
+}

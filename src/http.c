@@ -1,0 +1,456 @@
+/*
+ * http.c: the tracking listener's connections, on raw libevent events.
+ *
+ * evhttp allocates a request object and a list node per header, and its
+ * timeouts restart on every byte; the tracking path needs none of that.
+ * Here a connection is one allocation holding its read buffer (sized
+ * max_header_bytes + max_body_bytes, so a request that fits is never
+ * copied), requests are parsed in place by http_parser.c, and answers are
+ * appended to one output buffer written with a single write(2).
+ *
+ * Limits: the request head must fit max_header_bytes (431), a body
+ * max_body_bytes (413), a whole request must arrive within
+ * header_timeout counted from its first byte (408), an idle keep-alive
+ * connection lives idle_timeout, and a worker takes at most
+ * max_connections.  Each connection has one free path: conn_free().
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static int	conn_drive(struct conn *);
+static int	conn_write(struct conn *);
+static void	conn_close(struct conn *);
+
+static void
+conn_free(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	TAILQ_REMOVE(&w->conns, c, entry);
+	w->nconns--;
+	free(c->out);
+	free(c);
+}
+
+/*
+ * Stops all I/O on the connection.  While a link lookup is in flight the
+ * memory stays (the store's callback holds a pointer to it) and the
+ * callback frees it through http_conn_resume().
+ */
+static void
+conn_close(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (c->closed)
+		return;
+	event_del(&c->rev);
+	event_del(&c->wev);
+	close(c->fd);
+	c->fd = -1;
+	c->closed = 1;
+	if (c->held) {
+		TAILQ_REMOVE(&w->held, c, hold_entry);
+		c->held = 0;
+	}
+	if (!c->waiting)
+		conn_free(c);
+}
+
+void
+http_conn_out(struct conn *c, const void *p, size_t n)
+{
+	if (c->outlen + n > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 1024;
+
+		while (cap < c->outlen + n)
+			cap *= 2;
+		c->out = xreallocarray(c->out, cap, 1);
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+}
+
+/* Writes the batch to the spool: after this the events survive kill -9. */
+static void
+worker_spool_batch(struct worker *w)
+{
+	uint64_t	now;
+
+	if (w->nbatch == 0)
+		return;
+	if (spool_append(w->spool, w->batch, w->nbatch) == -1) {
+		/* No room or no disk: the events are lost, loudly. */
+		if (errno == ENOSPC)
+			METRIC_ADD(w, spool_full, w->nbatch);
+		else
+			METRIC_ADD(w, spool_errors, w->nbatch);
+		now = mono_ms();
+		if (now - w->last_spool_warn_ms >= 10000) {
+			w->last_spool_warn_ms = now;
+			log_warn("worker %d: spool %s: %zu events not recorded",
+			    w->id, spool_name(w->spool), w->nbatch);
+		}
+	}
+	w->nbatch = 0;
+}
+
+void
+http_conn_record(struct conn *c, const struct ff_event *ev)
+{
+	struct worker	*w = c->w;
+
+	if (w->nbatch == FF_BATCH_MAX)
+		worker_spool_batch(w);
+	w->batch[w->nbatch++] = *ev;
+	if (!c->held) {
+		c->held = 1;
+		TAILQ_INSERT_TAIL(&w->held, c, hold_entry);
+	}
+	if (!w->flush_pending) {
+		w->flush_pending = 1;
+		event_active(w->flush_ev, EV_WRITE, 0);
+	}
+}
+
+/* The flush event: runs once per loop turn, after the turn's reads. */
+void
+http_worker_flush(struct worker *w)
+{
+	struct conn_list	 ready;
+	struct conn		*c;
+
+	w->flush_pending = 0;
+	worker_spool_batch(w);
+	/* Answer only what this spool write covers: a pipelined request
+	 * driven below may hold its connection again, for the next flush. */
+	TAILQ_INIT(&ready);
+	TAILQ_CONCAT(&ready, &w->held, hold_entry);
+	while ((c = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, c, hold_entry);
+		c->held = 0;
+		if (conn_write(c) == 0 && c->inlen > 0)
+			conn_drive(c);
+	}
+	store_kick(w->store);
+}
+
+/* Appends the cached "Date: ...\r\n" line (RFC 9110 wants one). */
+void
+http_conn_out_date(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	http_date(w);
+	http_conn_out(c, w->date, w->date_len);
+}
+
+const char *
+http_date(struct worker *w)
+{
+	struct timeval	tv;
+	struct tm	tm;
+
+	event_base_gettimeofday_cached(w->base, &tv);
+	if (tv.tv_sec != w->date_sec) {
+		w->date_sec = tv.tv_sec;
+		gmtime_r(&tv.tv_sec, &tm);
+		w->date_len = strftime(w->date, sizeof(w->date),
+		    "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+	}
+	return w->date;
+}
+
+/*
+ * Sends what is in the output buffer.  Returns 0 when the connection is
+ * still open, -1 when it was closed (and maybe freed).
+ */
+static int
+conn_write(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->outoff < c->outlen) {
+		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->writing) {
+				c->writing = 1;
+				event_add(&c->wev, NULL);
+			}
+			return 0;
+		}
+		if (n == -1) {
+			conn_close(c);
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outlen = c->outoff = 0;
+	if (c->writing) {
+		c->writing = 0;
+		event_del(&c->wev);
+	}
+	if (c->closing) {
+		shutdown(c->fd, SHUT_WR);
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (conn_write(c) == 0 && c->outlen == 0 && c->inlen > 0)
+		conn_drive(c);
+}
+
+static int
+parse_error_status(int r)
+{
+	switch (r) {
+	case HTTP_PARSE_TOO_LARGE:
+		return 431;
+	case HTTP_PARSE_UNSUPPORTED:
+		return 501;
+	case HTTP_PARSE_VERSION:
+		return 505;
+	default:
+		return 400;
+	}
+}
+
+/*
+ * Answers every complete request in the read buffer, then writes unless
+ * the answers wait for the spool.  Returns -1 when c is gone.
+ */
+static int
+conn_drive(struct conn *c)
+{
+	struct worker		*w = c->w;
+	const struct config	*conf = w->conf;
+	struct http_request	 req;
+	size_t			 need;
+	int			 r;
+
+	while (c->inlen > 0 && !c->waiting && !c->closing &&
+	    c->outlen < FF_OUT_HIGH) {
+		r = http_parse_request(c->in, c->inlen,
+		    (size_t)conf->max_header_bytes, &req);
+		if (r == HTTP_PARSE_INCOMPLETE) {
+			if (mono_ms() - c->req_start_ms >
+			    (uint64_t)conf->header_timeout_ms)
+				track_error(c, 408, 0);
+			break;
+		}
+		if (r < 0) {
+			track_error(c, parse_error_status(r), 0);
+			break;
+		}
+		if (req.content_length > conf->max_body_bytes) {
+			track_error(c, 413, 0);
+			break;
+		}
+		need = (size_t)r + (req.content_length > 0 ?
+		    (size_t)req.content_length : 0);
+		if (c->inlen < need)
+			break;
+		if (track_handle(c, &req, c->in + r, need - (size_t)r) == 1) {
+			c->waiting = 1;	/* the request stays; parsed again */
+			break;
+		}
+		if (!req.keepalive)
+			c->closing = 1;
+		c->inlen -= need;
+		if (c->inlen > 0) {
+			memmove(c->in, c->in + need, c->inlen);
+			c->req_start_ms = mono_ms();
+		}
+	}
+	if (c->held || c->waiting)
+		return 0;
+	return conn_write(c);
+}
+
+void
+http_conn_resume(struct conn *c)
+{
+	c->waiting = 0;
+	c->resumed = 1;
+	if (c->closed) {
+		conn_free(c);
+		return;
+	}
+	conn_drive(c);
+}
+
+static void
+conn_timeout(struct conn *c)
+{
+	if (c->waiting || c->held)
+		return;		/* an answer is on its way */
+	if (c->inlen > 0 && c->outlen == 0) {
+		track_error(c, 408, 0);
+		conn_write(c);
+		return;
+	}
+	conn_close(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	struct worker	*w = c->w;
+	size_t		 before = c->inlen;
+	ssize_t		 n;
+
+	if (what & EV_TIMEOUT) {
+		conn_timeout(c);
+		return;
+	}
+	if (c->inlen == c->incap) {
+		/* Full and not yet answered (held, waiting or blocked on
+		 * output): stop reading until the answers go out. */
+		event_del(&c->rev);
+		return;
+	}
+	n = read(fd, c->in + c->inlen, c->incap - c->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	if (before == 0)
+		c->req_start_ms = mono_ms();
+	if (c->held || c->waiting || c->closing)
+		return;
+	if (conn_drive(c) == -1)
+		return;
+	/* Switch between the idle and the request timeout only when the
+	 * state changes, so a keep-alive hit costs no timer update. */
+	if ((before == 0) != (c->inlen == 0))
+		event_add(&c->rev, c->inlen == 0 ? w->idle_tv : w->header_tv);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct worker	*w = arg;
+	struct conn	*c;
+	size_t		 incap;
+	int		 one = 1;
+
+	if (w->nconns >= w->conf->max_connections) {
+		close(fd);
+		return;
+	}
+	incap = (size_t)w->conf->max_header_bytes +
+	    (size_t)w->conf->max_body_bytes;
+	c = xcalloc(1, sizeof(*c) + incap);
+	c->w = w;
+	c->fd = fd;
+	c->incap = incap;
+	if ((size_t)salen <= sizeof(c->peer))
+		memcpy(&c->peer, sa, (size_t)salen);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	w->nconns++;
+	METRIC_ADD(w, connections, 1);
+	event_add(&c->rev, w->idle_tv);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct worker	*w = arg;
+
+	/* EMFILE and friends: the listener retries on the next event. */
+	log_warn("worker %d: accept", w->id);
+}
+
+int
+http_listen(struct worker *w, char *err, size_t errlen)
+{
+	const struct ff_endpoint *ep = &w->conf->track_listen;
+	struct addrinfo		 hints, *res = NULL;
+	char			 port[16];
+	int			 rc;
+
+	if (ep->host == NULL) {
+		snprintf(err, errlen, "track_listen: unix sockets are not "
+		    "supported for the tracking listener");
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", ep->port);
+	if ((rc = getaddrinfo(ep->host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "track_listen %s: %s", ep->host,
+		    gai_strerror(rc));
+		return -1;
+	}
+	/* One socket per worker on the same port: the kernel spreads
+	 * connections, and no accept lock is shared. */
+	w->listener = evconnlistener_new_bind(w->base, accept_cb, w,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+	    LEV_OPT_REUSEABLE_PORT, 1024, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (w->listener == NULL) {
+		snprintf(err, errlen, "track_listen %s:%d: %s", ep->host,
+		    ep->port, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(w->listener, accept_error_cb);
+	return 0;
+}
+
+/* Closes the listener and every connection; pending answers are dropped
+ * (their events are already spooled). */
+void
+http_shutdown(struct worker *w)
+{
+	struct conn	*c, *next;
+
+	if (w->listener != NULL) {
+		evconnlistener_free(w->listener);
+		w->listener = NULL;
+	}
+	worker_spool_batch(w);
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		c->waiting = 0;	/* the store is gone: no callback follows */
+		if (c->closed)
+			conn_free(c);
+		else
+			conn_close(c);
+	}
+}

@@ -1,0 +1,847 @@
+/*
+ * store.c: the only file of fanfared that speaks Redis (fanfarectl has its
+ * own synchronous client).  One asynchronous hiredis connection per
+ * worker, on the worker's event base.
+ *
+ * DESIGN.  The store ships the worker's spool to Redis: it reads a chunk
+ * of events (never more than one chunk in flight), groups them by
+ * campaign, and sends one EVALSHA of RECORD_LUA per campaign, pipelined.
+ * All keys of one call share the hash tag {t:TENANT:c:CAMPAIGN}, so the
+ * same calls work on Redis Cluster.  Every event has a position in its
+ * spool (segment, offset).  Each campaign's `applied` hash holds, per
+ * spool, the position of the last event of that spool applied to it.
+ * A chunk goes in two pipelined steps: first the applied positions of
+ * its campaigns (HGET), then, per campaign, only the events past that
+ * position, with the position of the last one as the new mark (the
+ * script checks it once more).  A replay after a lost reply, a
+ * reconnect or a kill -9 may cut chunks elsewhere than the first time;
+ * the per-event positions still count each event once.  Only when every
+ * call of the chunk succeeded
+ * is the chunk acked in the spool; otherwise the spool is rewound and
+ * the chunk is sent again later.  hiredis 0.14 never reconnects by
+ * itself: a 250 ms tick reconnects with exponential backoff.
+ *
+ * Keys (T tenant id, C campaign id, decimal):
+ *   {t:T:c:C}:stats          hash: opens opens_unique opens_machine clicks
+ *                            clicks_unique clicks_machine unsubscribes
+ *                            link:N link_unique:N country:CC
+ *   {t:T:c:C}:openers        set of contact ids (human, non-DNT opens)
+ *   {t:T:c:C}:clickers       set of contact ids (human, non-DNT clicks)
+ *   {t:T:c:C}:link_clickers  set of "N:contact"
+ *   {t:T:c:C}:events         stream; entry = fields n (count) and e
+ *                            (lines "ts kind contact link country flags")
+ *   {t:T:c:C}:applied        hash: spool name -> last applied position
+ *   {t:T:c:C}:links          hash: link index -> URL (click targets)
+ *   {t:T}:optouts            zset: contact id -> opt-out time (ms)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "worker.h"
+
+#define FF_CHUNK_MAX		2048	/* events per chunk */
+#define FF_MAX_SPOOLS		(FF_MAX_THREADS + 1)
+#define STORE_TICK_MS		250
+#define STORE_BACKOFF_MIN_MS	100
+#define STORE_BACKOFF_MAX_MS	5000
+#define STORE_STALL_MS		15000	/* no reply for this long: reconnect */
+#define ARG_MAX			(32 + 8 * FF_CHUNK_MAX)
+#define TEXT_MAX		(256 * FF_CHUNK_MAX)
+
+/* Applies one campaign's share of a chunk, at most once per position. */
+static const char RECORD_LUA[] =
+"#!lua\n"
+"-- KEYS: stats openers clickers link_clickers events applied\n"
+"-- ARGV: spool position minid nincr {field delta} nopen {contact}\n"
+"--       nclick {contact} nlink {link:contact} nrec [records]\n"
+"local last = redis.call('HGET', KEYS[6], ARGV[1])\n"
+"if last and last >= ARGV[2] then return 0 end\n"
+"local i = 4\n"
+"local n = tonumber(ARGV[i])\n"
+"for j = 1, n do\n"
+"  redis.call('HINCRBY', KEYS[1], ARGV[i + 2*j - 1], ARGV[i + 2*j])\n"
+"end\n"
+"i = i + 2*n + 1\n"
+"n = tonumber(ARGV[i])\n"
+"if n > 0 then\n"
+"  local added = redis.call('SADD', KEYS[2], unpack(ARGV, i + 1, i + n))\n"
+"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'opens_unique', added) end\n"
+"end\n"
+"i = i + n + 1\n"
+"n = tonumber(ARGV[i])\n"
+"if n > 0 then\n"
+"  local added = redis.call('SADD', KEYS[3], unpack(ARGV, i + 1, i + n))\n"
+"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'clicks_unique', added) end\n"
+"end\n"
+"i = i + n + 1\n"
+"n = tonumber(ARGV[i])\n"
+"for j = 1, n do\n"
+"  local m = ARGV[i + j]\n"
+"  if redis.call('SADD', KEYS[4], m) == 1 then\n"
+"    redis.call('HINCRBY', KEYS[1], 'link_unique:' .. string.match(m, '^%d+'), 1)\n"
+"  end\n"
+"end\n"
+"i = i + n + 1\n"
+"if ARGV[i] ~= '0' then\n"
+"  redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[3], '*', 'n', ARGV[i], 'e', ARGV[i + 1])\n"
+"end\n"
+"redis.call('HSET', KEYS[6], ARGV[1], ARGV[2])\n"
+"return 1\n";
+
+struct field {
+	char		name[24];
+	long long	delta;
+};
+
+struct store {
+	struct worker		*w;
+	const struct ff_endpoint *ep;
+	redisAsyncContext	*ac;		/* NULL while disconnected */
+	int			 connected;
+	int			 closing;
+	int			 need_script;
+	struct event		*tick;
+	uint64_t		 next_connect_ms;
+	int			 backoff_ms;
+	char			 record_sha[41];
+
+	struct spool		*spools[FF_MAX_SPOOLS];	/* [0]: own */
+	int			 nspools;
+
+	/* The one chunk in flight. */
+	int			 busy;
+	int			 failed;
+	int			 pending;	/* replies still due */
+	int			 spool_idx;
+	uint64_t		 seg, off;
+	size_t			 nevents;
+	uint64_t		 sent_ms;
+	uint64_t		 last_error_log_ms;
+
+	struct ff_event		 events[FF_CHUNK_MAX];
+	uint32_t		 order[FF_CHUNK_MAX];	/* by campaign */
+	uint32_t		 sel[FF_CHUNK_MAX];	/* one campaign's new */
+	struct group {
+		uint32_t	 from, to;	/* in order[] */
+		uint64_t	 seg, off;	/* applied mark, 0 0: none */
+	}			 groups[FF_CHUNK_MAX];
+	int			 ngroups;
+	int			 next_guard;	/* group the next HGET is for */
+	struct field		 fields[2 * FF_CHUNK_MAX + 8];
+	const char		*argv[ARG_MAX];
+	size_t			 argvlen[ARG_MAX];
+	char			*text;		/* TEXT_MAX bytes of scratch */
+};
+
+struct link_lookup {
+	store_link_cb	 cb;
+	void		*arg;
+};
+
+static void	store_connect(struct store *);
+
+/* Decimal without printf: this runs for every contact of every chunk. */
+static size_t
+fmt_u64(char *p, uint64_t v)
+{
+	char	tmp[20];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void
+store_log_error(struct store *st, const char *what, const char *detail)
+{
+	uint64_t	now = mono_ms();
+
+	/* At most one line per 10 s: an outage must not flood the log. */
+	if (now - st->last_error_log_ms < 10000)
+		return;
+	st->last_error_log_ms = now;
+	log_warnx("worker %d: redis: %s%s%s", st->w->id, what,
+	    detail ? ": " : "", detail ? detail : "");
+}
+
+static void
+store_gone(struct store *st)
+{
+	st->ac = NULL;
+	st->connected = 0;
+	METRIC_SET(st->w, redis_up, 0);
+	st->next_connect_ms = mono_ms() + (uint64_t)st->backoff_ms;
+	st->backoff_ms *= 2;
+	if (st->backoff_ms > STORE_BACKOFF_MAX_MS)
+		st->backoff_ms = STORE_BACKOFF_MAX_MS;
+}
+
+static void
+connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct store	*st = ac->data;
+
+	if (status != REDIS_OK) {
+		store_log_error(st, "connect", ac->errstr);
+		store_gone(st);		/* hiredis frees ac after this */
+		return;
+	}
+	st->connected = 1;
+	st->backoff_ms = STORE_BACKOFF_MIN_MS;
+	METRIC_SET(st->w, redis_up, 1);
+	log_info("worker %d: redis connected", st->w->id);
+	store_kick(st);
+}
+
+static void
+disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct store	*st = ac->data;
+
+	if (st->closing)
+		return;
+	if (status != REDIS_OK)
+		store_log_error(st, "disconnected", ac->errstr);
+	store_gone(st);
+}
+
+static void
+script_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	struct store	*st = privdata;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		store_log_error(st, "SCRIPT LOAD", reply->str);
+}
+
+static void
+store_connect(struct store *st)
+{
+	redisAsyncContext	*ac;
+
+	if (st->ep->unix_path != NULL)
+		ac = redisAsyncConnectUnix(st->ep->unix_path);
+	else
+		ac = redisAsyncConnect(st->ep->host, st->ep->port);
+	if (ac == NULL) {
+		store_log_error(st, "connect", "out of memory");
+		store_gone(st);
+		return;
+	}
+	if (ac->err) {
+		store_log_error(st, "connect", ac->errstr);
+		redisAsyncFree(ac);
+		store_gone(st);
+		return;
+	}
+	ac->data = st;
+	st->ac = ac;
+	METRIC_ADD(st->w, redis_reconnects, 1);
+	redisLibeventAttach(ac, st->w->base);
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	/* Queued before any EVALSHA on this connection, so it runs first. */
+	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", RECORD_LUA);
+	st->need_script = 0;
+}
+
+static void
+chunk_done(struct store *st)
+{
+	struct spool	*sp = st->spools[st->spool_idx];
+
+	st->busy = 0;
+	if (st->failed) {
+		spool_rewind(sp);
+		return;		/* the tick sends it again */
+	}
+	if (spool_ack(sp, st->seg, st->off) == -1)
+		log_warn("worker %d: spool %s: ack", st->w->id, spool_name(sp));
+	METRIC_ADD(st->w, events_stored, st->nevents);
+	if (!st->closing)
+		store_kick(st);
+}
+
+static void
+chunk_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	struct store	*st = privdata;
+
+	if (reply == NULL) {
+		st->failed = 1;
+	} else if (reply->type == REDIS_REPLY_ERROR) {
+		st->failed = 1;
+		if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+			st->need_script = 1;
+		store_log_error(st, "record", reply->str);
+	}
+	if (--st->pending == 0)
+		chunk_done(st);
+}
+
+/* ------------------------------------------------ building one chunk */
+
+static int
+event_cmp(const void *a, const void *b, void *arg)
+{
+	const struct ff_event	*ev = arg;
+	const struct ff_event	*x = &ev[*(const uint32_t *)a];
+	const struct ff_event	*y = &ev[*(const uint32_t *)b];
+
+	if (x->tenant != y->tenant)
+		return x->tenant < y->tenant ? -1 : 1;
+	if (x->campaign != y->campaign)
+		return x->campaign < y->campaign ? -1 : 1;
+	/* Stable within a campaign: keep spool order for the records. */
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+struct builder {
+	struct store	*st;
+	int		 argc;
+	size_t		 used;
+	int		 overflow;
+};
+
+static char *
+b_reserve(struct builder *b, size_t n)
+{
+	if (b->used + n > TEXT_MAX || b->argc >= ARG_MAX) {
+		b->overflow = 1;
+		return NULL;
+	}
+	return b->st->text + b->used;
+}
+
+/* Appends an argument of n bytes already written at b_reserve(). */
+static void
+b_commit(struct builder *b, size_t n)
+{
+	b->st->argv[b->argc] = b->st->text + b->used;
+	b->st->argvlen[b->argc] = n;
+	b->argc++;
+	b->used += n;
+}
+
+static void
+b_str(struct builder *b, const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = b_reserve(b, n)) == NULL)
+		return;
+	memcpy(p, s, n);
+	b_commit(b, n);
+}
+
+static void
+b_u64(struct builder *b, uint64_t v)
+{
+	char	*p;
+
+	if ((p = b_reserve(b, 20)) == NULL)
+		return;
+	b_commit(b, fmt_u64(p, v));
+}
+
+static void
+field_add(struct field *f, size_t *nf, const char *name, long long delta)
+{
+	size_t	i;
+
+	for (i = 0; i < *nf; i++)
+		if (strcmp(f[i].name, name) == 0) {
+			f[i].delta += delta;
+			return;
+		}
+	snprintf(f[*nf].name, sizeof(f[*nf].name), "%s", name);
+	f[*nf].delta = delta;
+	(*nf)++;
+}
+
+static int
+has_country(const struct ff_event *ev)
+{
+	return ev->country[0] >= 'A' && ev->country[0] <= 'Z' &&
+	    ev->country[1] >= 'A' && ev->country[1] <= 'Z';
+}
+
+/* Spool offset of the end of event i of the chunk (one segment). */
+static uint64_t
+event_off(const struct store *st, uint32_t i)
+{
+	return st->off - (uint64_t)(st->nevents - 1 - i) *
+	    sizeof(struct ff_event);
+}
+
+/*
+ * One EVALSHA for the events sel[0..count) of one campaign, in spool
+ * order; pos is the position of the last one.  Returns -1 if the
+ * arguments did not fit (impossible with the sizes above).
+ */
+static int
+send_campaign(struct store *st, size_t count, const char *pos,
+    const char *minid)
+{
+	const struct ff_event	*ev0 = &st->events[st->sel[0]];
+	struct builder		 b = { st, 0, 0, 0 };
+	struct field		*f = st->fields;
+	size_t			 nf = 0, i, n;
+	int			 count_at, k;
+	char			 key[96], name[24], *p;
+	uint64_t		 prev;
+	static const char *const suffix[6] = { "stats", "openers",
+	    "clickers", "link_clickers", "events", "applied" };
+
+	b_str(&b, "EVALSHA", 7);
+	b_str(&b, st->record_sha, 40);
+	b_str(&b, "6", 1);
+	for (k = 0; k < 6; k++) {
+		n = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:%s",
+		    (unsigned long long)ev0->tenant,
+		    (unsigned long long)ev0->campaign, suffix[k]);
+		b_str(&b, key, n);
+	}
+	b_str(&b, spool_name(st->spools[st->spool_idx]),
+	    strlen(spool_name(st->spools[st->spool_idx])));
+	b_str(&b, pos, 32);
+	b_str(&b, minid, strlen(minid));
+
+	/* Counters. */
+	for (i = 0; i < count; i++) {
+		const struct ff_event *ev = &st->events[st->sel[i]];
+		int machine = (ev->flags & EVF_MACHINE) != 0;
+
+		switch (ev->kind) {
+		case EV_OPEN:
+			field_add(f, &nf, machine ? "opens_machine" : "opens",
+			    1);
+			break;
+		case EV_CLICK:
+			field_add(f, &nf, machine ? "clicks_machine" :
+			    "clicks", 1);
+			if (!machine) {
+				snprintf(name, sizeof(name), "link:%u",
+				    ev->link);
+				field_add(f, &nf, name, 1);
+			}
+			break;
+		case EV_UNSUB:
+			field_add(f, &nf, "unsubscribes", 1);
+			break;
+		}
+		if (!machine && ev->kind != EV_UNSUB && has_country(ev)) {
+			snprintf(name, sizeof(name), "country:%c%c",
+			    ev->country[0], ev->country[1]);
+			field_add(f, &nf, name, 1);
+		}
+	}
+	b_u64(&b, nf);
+	for (i = 0; i < nf; i++) {
+		b_str(&b, f[i].name, strlen(f[i].name));
+		b_u64(&b, (uint64_t)f[i].delta);
+	}
+
+	/* Unique openers, clickers, link clickers: human and not DNT. */
+	for (k = 0; k < 3; k++) {
+		count_at = b.argc;
+		b_str(&b, "0", 1);
+		n = 0;
+		prev = UINT64_MAX;
+		for (i = 0; i < count; i++) {
+			const struct ff_event *ev = &st->events[st->sel[i]];
+
+			if (ev->flags & (EVF_MACHINE | EVF_PRIVATE))
+				continue;
+			if (ev->kind != (k == 0 ? EV_OPEN : EV_CLICK))
+				continue;
+			if (k < 2) {
+				if (ev->contact == prev)
+					continue;	/* cheap dedup */
+				prev = ev->contact;
+				b_u64(&b, ev->contact);
+			} else {
+				if ((p = b_reserve(&b, 32)) == NULL)
+					break;
+				size_t len = fmt_u64(p, ev->link);
+				p[len++] = ':';
+				len += fmt_u64(p + len, ev->contact);
+				b_commit(&b, len);
+			}
+			n++;
+		}
+		if (b.overflow)
+			return -1;
+		/* Point the count argument, written as "0", at the real
+		 * number now that it is known. */
+		if ((p = b_reserve(&b, 20)) == NULL)
+			return -1;
+		st->argv[count_at] = p;
+		st->argvlen[count_at] = fmt_u64(p, n);
+		b.used += st->argvlen[count_at];
+	}
+
+	/* Per-person records, in spool order; never for DNT/GPC hits. */
+	count_at = b.argc;
+	b_str(&b, "0", 1);
+	n = 0;
+	p = b_reserve(&b, 0);
+	if (p != NULL) {
+		size_t len = 0;
+
+		for (i = 0; i < count; i++) {
+			const struct ff_event *ev = &st->events[st->sel[i]];
+
+			if (ev->flags & EVF_PRIVATE)
+				continue;
+			if (b.used + len + 100 > TEXT_MAX) {
+				b.overflow = 1;
+				break;
+			}
+			len += fmt_u64(p + len, ev->ts_ms);
+			p[len++] = ' ';
+			p[len++] = ev->kind == EV_OPEN ? 'o' :
+			    ev->kind == EV_CLICK ? 'c' : 'u';
+			p[len++] = ' ';
+			len += fmt_u64(p + len, ev->contact);
+			p[len++] = ' ';
+			len += fmt_u64(p + len, ev->link);
+			p[len++] = ' ';
+			p[len++] = has_country(ev) ? ev->country[0] : '-';
+			p[len++] = has_country(ev) ? ev->country[1] : '-';
+			p[len++] = ' ';
+			p[len++] = (ev->flags & EVF_MACHINE) ? 'm' : '-';
+			p[len++] = '\n';
+			n++;
+		}
+		if (n > 0)
+			b_commit(&b, len);
+	}
+	if (b.overflow)
+		return -1;
+	if ((p = b_reserve(&b, 20)) == NULL)
+		return -1;
+	st->argv[count_at] = p;
+	st->argvlen[count_at] = fmt_u64(p, n);
+	b.used += st->argvlen[count_at];
+
+	if (redisAsyncCommandArgv(st->ac, chunk_reply_cb, st, b.argc,
+	    st->argv, st->argvlen) != REDIS_OK)
+		return -1;
+	st->pending++;
+	return 0;
+}
+
+static int
+send_optout(struct store *st, const struct ff_event *ev)
+{
+	char	key[64], ts[24], contact[24];
+
+	snprintf(key, sizeof(key), "{t:%llu}:optouts",
+	    (unsigned long long)ev->tenant);
+	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ev->ts_ms);
+	snprintf(contact, sizeof(contact), "%llu",
+	    (unsigned long long)ev->contact);
+	/* NX: the first opt-out time stays; a replay changes nothing. */
+	if (redisAsyncCommand(st->ac, chunk_reply_cb, st, "ZADD %s NX %s %s",
+	    key, ts, contact) != REDIS_OK)
+		return -1;
+	st->pending++;
+	return 0;
+}
+
+static void	guards_done(struct store *);
+
+static void
+guard_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	struct store	*st = privdata;
+	struct group	*g = &st->groups[st->next_guard++];
+	char		 hex[17];
+
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		st->failed = 1;
+	else if (reply->type == REDIS_REPLY_STRING && reply->len == 32) {
+		memcpy(hex, reply->str, 16);
+		hex[16] = '\0';
+		g->seg = strtoull(hex, NULL, 16);
+		g->off = strtoull(reply->str + 16, NULL, 16);
+	}
+	if (--st->pending == 0)
+		guards_done(st);
+}
+
+/* Step two: per campaign, the events past its mark. */
+static void
+guards_done(struct store *st)
+{
+	const struct group	*g;
+	char			 pos[33], minid[32];
+	uint64_t		 retention_ms, off;
+	size_t			 count, i;
+	int			 k;
+
+	if (st->failed) {
+		chunk_done(st);
+		return;
+	}
+	retention_ms = (uint64_t)st->w->conf->retention_days * 86400000ULL;
+	snprintf(minid, sizeof(minid), "%llu-0",
+	    (unsigned long long)(now_ms() - retention_ms));
+	st->pending = 1;	/* held until every command is queued */
+	for (k = 0; k < st->ngroups && !st->failed; k++) {
+		g = &st->groups[k];
+		count = 0;
+		for (i = g->from; i < g->to; i++) {
+			off = event_off(st, st->order[i]);
+			if (st->seg < g->seg || (st->seg == g->seg &&
+			    off <= g->off))
+				continue;	/* applied before */
+			st->sel[count++] = st->order[i];
+		}
+		if (count == 0)
+			continue;
+		snprintf(pos, sizeof(pos), "%016llx%016llx",
+		    (unsigned long long)st->seg, (unsigned long long)
+		    event_off(st, st->sel[count - 1]));
+		if (send_campaign(st, count, pos, minid) == -1) {
+			st->failed = 1;
+			store_log_error(st, "record", "cannot queue command");
+		}
+	}
+	for (i = 0; i < st->nevents && !st->failed; i++)
+		if (st->events[i].kind == EV_UNSUB &&
+		    send_optout(st, &st->events[i]) == -1)
+			st->failed = 1;
+	if (--st->pending == 0)
+		chunk_done(st);
+}
+
+/* Step one: the applied marks of the chunk's campaigns. */
+static void
+ship_chunk(struct store *st, size_t n)
+{
+	const struct ff_event	*a, *e;
+	const char		*name = spool_name(st->spools[st->spool_idx]);
+	struct group		*g;
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		st->order[i] = (uint32_t)i;
+	qsort_r(st->order, n, sizeof(st->order[0]), event_cmp, st->events);
+
+	st->busy = 1;
+	st->failed = 0;
+	st->nevents = n;
+	st->sent_ms = mono_ms();
+	st->ngroups = 0;
+	st->next_guard = 0;
+	st->pending = 1;	/* held until every command is queued */
+	for (i = 0; i < n; ) {
+		g = &st->groups[st->ngroups++];
+		g->from = (uint32_t)i;
+		g->seg = g->off = 0;
+		a = &st->events[st->order[i]];
+		for (i++; i < n; i++) {
+			e = &st->events[st->order[i]];
+			if (e->tenant != a->tenant || e->campaign != a->campaign)
+				break;
+		}
+		g->to = (uint32_t)i;
+		if (redisAsyncCommand(st->ac, guard_reply_cb, st,
+		    "HGET {t:%llu:c:%llu}:applied %s",
+		    (unsigned long long)a->tenant,
+		    (unsigned long long)a->campaign, name) != REDIS_OK) {
+			st->failed = 1;
+			st->ngroups--;
+			break;
+		}
+		st->pending++;
+	}
+	if (--st->pending == 0)
+		guards_done(st);
+}
+
+void
+store_kick(struct store *st)
+{
+	struct spool	*sp;
+	ssize_t		 n;
+	int		 i;
+
+	if (st->busy || !st->connected || st->closing || st->ac == NULL)
+		return;
+	if (st->need_script) {
+		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
+		    RECORD_LUA);
+		st->need_script = 0;
+	}
+	/* Adopted spools (older runs) first, then our own. */
+	for (i = st->nspools - 1; i >= 0; i--) {
+		sp = st->spools[i];
+		n = spool_read(sp, st->events, FF_CHUNK_MAX, &st->seg,
+		    &st->off);
+		if (n == -1) {
+			log_warn("worker %d: spool %s: read", st->w->id,
+			    spool_name(sp));
+			continue;
+		}
+		if (n == 0) {
+			if (i > 0 && spool_unacked_bytes(sp) == 0) {
+				log_info("worker %d: spool %s replayed",
+				    st->w->id, spool_name(sp));
+				spool_close(sp);
+				st->spools[i] = st->spools[--st->nspools];
+			}
+			continue;
+		}
+		st->spool_idx = i;
+		ship_chunk(st, (size_t)n);
+		return;
+	}
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*st = arg;
+	uint64_t	 bytes = 0;
+	int		 i;
+
+	for (i = 0; i < st->nspools; i++)
+		bytes += spool_bytes(st->spools[i]);
+	METRIC_SET(st->w, spool_bytes, bytes);
+	if (st->ac == NULL) {
+		if (mono_ms() >= st->next_connect_ms)
+			store_connect(st);
+		return;
+	}
+	if (st->busy && mono_ms() - st->sent_ms > STORE_STALL_MS) {
+		/* Frees the context: replies due come back NULL, the chunk
+		 * is rewound, and the disconnect callback reconnects. */
+		redisAsyncContext *ac = st->ac;
+
+		store_log_error(st, "no reply", "reconnecting");
+		redisAsyncFree(ac);
+		if (st->ac == ac)	/* not connected: no disconnect callback */
+			store_gone(st);
+		return;
+	}
+	store_kick(st);
+}
+
+struct store *
+store_new(struct worker *w, const struct ff_endpoint *ep)
+{
+	struct store	*st = xcalloc(1, sizeof(*st));
+	struct timeval	 tv = { 0, STORE_TICK_MS * 1000 };
+	unsigned char	 md[SHA_DIGEST_LENGTH];
+	int		 i;
+
+	st->w = w;
+	st->ep = ep;
+	st->text = xmalloc(TEXT_MAX);
+	st->backoff_ms = STORE_BACKOFF_MIN_MS;
+	SHA1((const unsigned char *)RECORD_LUA, strlen(RECORD_LUA), md);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(st->record_sha + 2 * i, 3, "%02x", md[i]);
+	st->spools[st->nspools++] = w->spool;
+	st->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, st);
+	event_add(st->tick, &tv);
+	store_connect(st);
+	return st;
+}
+
+void
+store_adopt_spool(struct store *st, struct spool *sp)
+{
+	if (st->nspools == FF_MAX_SPOOLS) {
+		log_warnx("spool %s: too many spools to adopt; left for the "
+		    "next start", spool_name(sp));
+		spool_close(sp);
+		return;
+	}
+	st->spools[st->nspools++] = sp;
+}
+
+int
+store_connected(const struct store *st)
+{
+	return st->connected;
+}
+
+static void
+link_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply		*reply = r;
+	struct link_lookup	*lk = privdata;
+
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		lk->cb(lk->arg, -1, NULL, 0);
+	else if (reply->type == REDIS_REPLY_STRING)
+		lk->cb(lk->arg, 1, reply->str, reply->len);
+	else
+		lk->cb(lk->arg, 0, NULL, 0);
+	free(lk);
+}
+
+int
+store_link_get(struct store *st, uint64_t tenant, uint64_t campaign,
+    uint32_t link, store_link_cb cb, void *arg)
+{
+	struct link_lookup	*lk;
+	char			 key[96], field[16];
+
+	if (!st->connected || st->closing || st->ac == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "{t:%llu:c:%llu}:links",
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	snprintf(field, sizeof(field), "%u", link);
+	lk = xmalloc(sizeof(*lk));
+	lk->cb = cb;
+	lk->arg = arg;
+	if (redisAsyncCommand(st->ac, link_reply_cb, lk, "HGET %s %s", key,
+	    field) != REDIS_OK) {
+		free(lk);
+		return -1;
+	}
+	return 0;
+}
+
+/* Drops the connection; callbacks due run now with NULL replies.  The
+ * spools stay open: the caller closes them. */
+void
+store_free(struct store *st)
+{
+	int	i;
+
+	if (st == NULL)
+		return;
+	st->closing = 1;
+	event_free(st->tick);
+	if (st->ac != NULL) {
+		redisAsyncContext *ac = st->ac;
+
+		st->ac = NULL;
+		redisAsyncFree(ac);
+	}
+	for (i = 1; i < st->nspools; i++)
+		spool_close(st->spools[i]);
+	free(st->text);
+	free(st);
+}

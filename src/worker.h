@@ -1,0 +1,198 @@
+/*
+ * worker.h: the event-loop side of fanfared, shared by main.c, http.c,
+ * track.c, store.c and api.c.
+ *
+ * DESIGN.  The tracking listener runs on `threads` workers.  Each worker
+ * owns an event base, its own SO_REUSEPORT listening socket, its
+ * connections, a spool, an asynchronous Redis connection (store) and a
+ * link cache: nothing on the hot path is shared, so nothing is locked.
+ *
+ * A request that produces an event (open, click, unsubscribe) appends the
+ * event to the worker's batch and its answer to the connection's output,
+ * and the connection is "held".  When the loop has run every ready read
+ * callback, the flush event (activated by the first hold) writes the whole batch to the
+ * spool in one write(2), then sends the held answers, then lets the store
+ * ship the spool to Redis.  So an answered event is always on disk
+ * (kill -9 safe) and Redis sees one pipelined script per campaign per
+ * batch, never a round trip per hit.
+ */
+#ifndef FANFARE_WORKER_H
+#define FANFARE_WORKER_H
+
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>	/* struct event embedded in conn */
+#include <event2/listener.h>
+#include <pthread.h>
+
+#include "fanfare.h"
+
+#define FF_BATCH_MAX	1024	/* events per spool write */
+#define FF_LINK_CACHE	4096	/* link cache slots per worker, power of 2 */
+#define FF_OPEN_CACHE	4096	/* recent machine opens per worker */
+#define FF_OUT_HIGH	16384	/* stop parsing above this much output */
+
+struct store;
+struct geoip;
+
+/* Counters a worker bumps with relaxed atomics; api.c sums them. */
+struct worker_metrics {
+	uint64_t	requests[6];		/* by enum http_route, 5: other */
+	uint64_t	status_2xx, status_3xx, status_4xx, status_5xx;
+	uint64_t	events[4];		/* by enum ff_event_kind */
+	uint64_t	events_private;
+	uint64_t	events_machine;
+	uint64_t	events_stored;		/* acked by Redis */
+	uint64_t	spool_full;		/* events that found no room */
+	uint64_t	spool_errors;
+	uint64_t	spool_bytes;		/* gauge, set by the store */
+	uint64_t	redis_up;
+	uint64_t	redis_reconnects;
+	uint64_t	link_lookups;
+	uint64_t	connections;
+};
+
+#define METRIC_ADD(w, field, n) \
+	__atomic_fetch_add(&(w)->metrics.field, (n), __ATOMIC_RELAXED)
+#define METRIC_GET(w, field) \
+	__atomic_load_n(&(w)->metrics.field, __ATOMIC_RELAXED)
+#define METRIC_SET(w, field, v) \
+	__atomic_store_n(&(w)->metrics.field, (v), __ATOMIC_RELAXED)
+
+/* A cached answer for one (tenant, campaign, link). */
+struct link_entry {
+	uint64_t	 tenant, campaign;
+	uint32_t	 link;
+	int		 found;		/* 0: known to be missing or unsafe */
+	uint64_t	 expires_ms;	/* mono_ms() */
+	char		*url;
+};
+
+struct open_entry {
+	uint64_t	 tenant, campaign, contact;
+	uint64_t	 at_ms;		/* last machine open */
+};
+
+/* Pages and precomputed answers, loaded once, shared read-only. */
+struct track_pages {
+	char		*unsub_head;	/* unsubscribe.html before {{action}} */
+	size_t		 unsub_head_len;
+	char		*unsub_tail;
+	size_t		 unsub_tail_len;
+	char		*done;		/* unsubscribed.html */
+	size_t		 done_len;
+	char		*notfound;	/* notfound.html */
+	size_t		 notfound_len;
+};
+
+struct conn;
+TAILQ_HEAD(conn_list, conn);
+
+struct worker {
+	int			 id;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct evconnlistener	*listener;
+	const struct config	*conf;
+	const struct token_keyring *keys;
+	struct geoip		*geoip;
+	const struct track_pages *pages;
+	struct store		*store;
+	struct spool		*spool;		/* this worker's journal */
+
+	struct ff_event		 batch[FF_BATCH_MAX];
+	size_t			 nbatch;
+	struct conn_list	 held;		/* answers waiting for flush */
+	struct event		*flush_ev;
+	struct event		*stop_ev;	/* main thread wakes us */
+	int			 stop_fd[2];
+	int			 flush_pending;
+
+	struct conn_list	 conns;		/* all, for shutdown */
+	int			 nconns;
+	const struct timeval	*idle_tv;	/* common timeouts */
+	const struct timeval	*header_tv;
+
+	time_t			 date_sec;	/* Date: header cache */
+	char			 date[40];	/* "Date: ...\r\n" */
+	size_t			 date_len;
+
+	struct link_entry	 links[FF_LINK_CACHE];
+	struct open_entry	 opens[FF_OPEN_CACHE];
+	uint64_t		 last_spool_warn_ms;
+
+	struct worker_metrics	 metrics;
+};
+
+/* One client connection of the tracking listener. */
+struct conn {
+	struct worker		*w;
+	int			 fd;
+	struct event		 rev;
+	struct event		 wev;
+	struct sockaddr_storage	 peer;
+	uint64_t		 req_start_ms;	/* first byte of this request */
+	struct token		 lookup;	/* the link being looked up */
+	unsigned		 held:1;	/* on w->held */
+	unsigned		 waiting:1;	/* a link lookup is in flight */
+	unsigned		 closing:1;	/* close once output is sent */
+	unsigned		 closed:1;	/* fd gone; free when !waiting */
+	unsigned		 writing:1;	/* wev is armed */
+	unsigned		 resumed:1;	/* request seen before a lookup */
+	TAILQ_ENTRY(conn)	 entry;		/* w->conns */
+	TAILQ_ENTRY(conn)	 hold_entry;	/* w->held */
+	char			*out;
+	size_t			 outlen, outoff, outcap;
+	size_t			 inlen, incap;
+	char			 in[];		/* max_header + max_body */
+};
+
+/* http.c */
+int	 http_listen(struct worker *, char *err, size_t);
+void	 http_worker_flush(struct worker *);
+void	 http_conn_resume(struct conn *);	/* after a link lookup */
+void	 http_conn_out(struct conn *, const void *, size_t);
+/* Adds an event to the worker's batch; the connection's output is held
+ * until the batch is on disk. */
+void	 http_conn_record(struct conn *, const struct ff_event *);
+void	 http_shutdown(struct worker *);
+const char *http_date(struct worker *);
+void	 http_conn_out_date(struct conn *);
+
+/* track.c */
+int	 track_pages_load(struct track_pages *, const char *dir,
+	    char *err, size_t);
+void	 track_pages_free(struct track_pages *);
+/* Answers one parsed request; returns 0 when answered, 1 when the
+ * connection must wait for a link lookup (http_conn_resume follows). */
+int	 track_handle(struct conn *, const struct http_request *,
+	    const char *body, size_t bodylen);
+void	 track_error(struct conn *, int status, int keepalive);
+void	 track_links_free(struct worker *);
+
+/* geoip.c */
+struct geoip *geoip_open(const char *path, char *err, size_t);
+void	 geoip_close(struct geoip *);
+/* Writes two letters into cc and returns 0, or -1 when unknown. */
+int	 geoip_country(struct geoip *, const struct sockaddr *, char cc[2]);
+
+/* store.c */
+struct store *store_new(struct worker *, const struct ff_endpoint *);
+void	 store_free(struct store *);
+void	 store_adopt_spool(struct store *, struct spool *);
+void	 store_kick(struct store *);		/* ship what is spooled */
+int	 store_connected(const struct store *);
+typedef void (*store_link_cb)(void *arg, int status, const char *url,
+	    size_t len);				/* 1 found, 0 none, -1 error */
+/* -1 when Redis is not reachable now: the caller answers 503 itself. */
+int	 store_link_get(struct store *, uint64_t tenant, uint64_t campaign,
+	    uint32_t link, store_link_cb, void *arg);
+
+/* api.c */
+struct api;
+struct api *api_new(struct event_base *, const struct config *,
+	    struct worker *workers, int nworkers, char *err, size_t);
+void	 api_free(struct api *);
+
+#endif /* FANFARE_WORKER_H */

@@ -396,12 +396,20 @@ http_route(const char *path, size_t len, const char **tok, size_t *toklen)
 	default:
 		return ROUTE_NONE;
 	}
-	if (n == 0 || n > TOKEN_MAX_LEN)
-		return ROUTE_NONE;
-	for (i = 0; i < n; i++)
-		if (!HP_IS(path[3 + i], HP_B64URL))
-			return ROUTE_NONE;
 	*tok = path + 3;
 	*toklen = n;
+	if (n == 0 || n > TOKEN_MAX_LEN)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (!HP_IS(path[3 + i], HP_B64URL))
+			goto bad;
 	return route;
+bad:
+	/* Any /o/....gif is the pixel: a bad token still gets the GIF (the
+	 * caller does not count it), so guessing learns nothing. */
+	if (route == ROUTE_OPEN)
+		return ROUTE_OPEN;
+	*tok = NULL;
+	*toklen = 0;
+	return ROUTE_NONE;
 }

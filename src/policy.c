@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <pthread.h>
 #include <string.h>
 
 #include "fanfare.h"
@@ -583,27 +584,52 @@ static const struct policy_machine_agent {
 };
 
 static int
-policy_agent_has(const char *ua, size_t len,
+policy_agent_has(const char *ua, size_t len, size_t i,
     const struct policy_machine_agent *m)
 {
-	size_t	nlen = strlen(m->needle), plen, i;
+	size_t	nlen = strlen(m->needle), plen;
 
+	if (i + nlen > len || !policy_caseeq(ua + i, m->needle, nlen))
+		return 0;
 	plen = m->not_after != NULL ? strlen(m->not_after) : 0;
-	for (i = 0; i + nlen <= len; i++) {
-		if (!policy_caseeq(ua + i, m->needle, nlen))
-			continue;
-		if (plen > 0 && i >= plen &&
-		    policy_caseeq(ua + i - plen, m->not_after, plen))
-			continue;
-		return 1;
+	if (plen > 0 && i >= plen &&
+	    policy_caseeq(ua + i - plen, m->not_after, plen))
+		return 0;
+	return 1;
+}
+
+/*
+ * The first two lowercase bytes of every needle, as a 65536-bit set:
+ * this runs on every pixel, and a browser's agent of ~100 bytes should
+ * cost one table probe per byte, not one compare per needle per byte.
+ */
+static uint64_t		policy_agent_bigrams[65536 / 64];
+static pthread_once_t	policy_agent_once = PTHREAD_ONCE_INIT;
+
+static unsigned
+policy_bigram(const char *p)
+{
+	return (unsigned)policy_lower((unsigned char)p[0]) << 8 |
+	    (unsigned)policy_lower((unsigned char)p[1]);
+}
+
+static void
+policy_agent_init(void)
+{
+	size_t		i;
+	unsigned	b;
+
+	for (i = 0; i < FF_NELEM(policy_machine_agents); i++) {
+		b = policy_bigram(policy_machine_agents[i].needle);
+		policy_agent_bigrams[b / 64] |= (uint64_t)1 << (b % 64);
 	}
-	return 0;
 }
 
 int
 policy_machine_agent(const char *ua, size_t len)
 {
-	size_t	i;
+	size_t		i, pos;
+	unsigned	b;
 
 	if (ua == NULL)
 		return POLICY_MACHINE_NO_AGENT;
@@ -619,9 +645,16 @@ policy_machine_agent(const char *ua, size_t len)
 	 * nothing else; every real browser says more. */
 	if (len == 11 && policy_caseeq(ua, "Mozilla/5.0", 11))
 		return POLICY_MACHINE_MAIL_PROXY;
-	for (i = 0; i < FF_NELEM(policy_machine_agents); i++)
-		if (policy_agent_has(ua, len, &policy_machine_agents[i]))
-			return policy_machine_agents[i].reason;
+	pthread_once(&policy_agent_once, policy_agent_init);
+	for (pos = 0; pos + 1 < len; pos++) {
+		b = policy_bigram(ua + pos);
+		if (!(policy_agent_bigrams[b / 64] & ((uint64_t)1 << (b % 64))))
+			continue;
+		for (i = 0; i < FF_NELEM(policy_machine_agents); i++)
+			if (policy_agent_has(ua, len, pos,
+			    &policy_machine_agents[i]))
+				return policy_machine_agents[i].reason;
+	}
 	return POLICY_HUMAN;
 }
 

@@ -28,6 +28,7 @@
  *   {t:T:c:C}:openers        set of contact ids (human, non-DNT opens)
  *   {t:T:c:C}:clickers       set of contact ids (human, non-DNT clicks)
  *   {t:T:c:C}:link_clickers  set of "N:contact"
+ *   {t:T:c:C}:unsubscribers  set of contact ids that opted out here
  *   {t:T:c:C}:events         stream; entry = fields n (count) and e
  *                            (lines "ts kind contact link country flags")
  *   {t:T:c:C}:applied        hash: spool name -> last applied position
@@ -59,8 +60,10 @@
 static const char RECORD_LUA[] =
 "#!lua\n"
 "-- KEYS: stats openers clickers link_clickers events applied\n"
+"--       unsubscribers\n"
 "-- ARGV: spool position minid nincr {field delta} nopen {contact}\n"
-"--       nclick {contact} nlink {link:contact} nrec [records]\n"
+"--       nclick {contact} nlink {link:contact} nunsub {contact}\n"
+"--       nrec [records]\n"
 "local last = redis.call('HGET', KEYS[6], ARGV[1])\n"
 "if last and last >= ARGV[2] then return 0 end\n"
 "local i = 4\n"
@@ -87,6 +90,12 @@ static const char RECORD_LUA[] =
 "  if redis.call('SADD', KEYS[4], m) == 1 then\n"
 "    redis.call('HINCRBY', KEYS[1], 'link_unique:' .. string.match(m, '^%d+'), 1)\n"
 "  end\n"
+"end\n"
+"i = i + n + 1\n"
+"n = tonumber(ARGV[i])\n"
+"if n > 0 then\n"
+"  local added = redis.call('SADD', KEYS[7], unpack(ARGV, i + 1, i + n))\n"
+"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'unsubscribes', added) end\n"
 "end\n"
 "i = i + n + 1\n"
 "if ARGV[i] ~= '0' then\n"
@@ -404,13 +413,14 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	int			 count_at, k;
 	char			 key[96], name[24], *p;
 	uint64_t		 prev;
-	static const char *const suffix[6] = { "stats", "openers",
-	    "clickers", "link_clickers", "events", "applied" };
+	static const char *const suffix[7] = { "stats", "openers",
+	    "clickers", "link_clickers", "events", "applied",
+	    "unsubscribers" };
 
 	b_str(&b, "EVALSHA", 7);
 	b_str(&b, st->record_sha, 40);
-	b_str(&b, "6", 1);
-	for (k = 0; k < 6; k++) {
+	b_str(&b, "7", 1);
+	for (k = 0; k < 7; k++) {
 		n = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:%s",
 		    (unsigned long long)ev0->tenant,
 		    (unsigned long long)ev0->campaign, suffix[k]);
@@ -441,8 +451,7 @@ send_campaign(struct store *st, size_t count, const char *pos,
 			}
 			break;
 		case EV_UNSUB:
-			field_add(f, &nf, "unsubscribes", 1);
-			break;
+			break;	/* counted once per contact, below */
 		}
 		if (!machine && ev->kind != EV_UNSUB && has_country(ev)) {
 			snprintf(name, sizeof(name), "country:%c%c",
@@ -456,8 +465,12 @@ send_campaign(struct store *st, size_t count, const char *pos,
 		b_u64(&b, (uint64_t)f[i].delta);
 	}
 
-	/* Unique openers, clickers, link clickers: human and not DNT. */
-	for (k = 0; k < 3; k++) {
+	/*
+	 * Sets that make counts unique: openers, clickers and link clickers
+	 * (human, not DNT: remembering who needs consent), unsubscribers
+	 * (all: an opt-out is kept per person whatever the headers said).
+	 */
+	for (k = 0; k < 4; k++) {
 		count_at = b.argc;
 		b_str(&b, "0", 1);
 		n = 0;
@@ -465,11 +478,13 @@ send_campaign(struct store *st, size_t count, const char *pos,
 		for (i = 0; i < count; i++) {
 			const struct ff_event *ev = &st->events[st->sel[i]];
 
-			if (ev->flags & (EVF_MACHINE | EVF_PRIVATE))
+			if (k == 3) {
+				if (ev->kind != EV_UNSUB)
+					continue;
+			} else if ((ev->flags & (EVF_MACHINE | EVF_PRIVATE)) ||
+			    ev->kind != (k == 0 ? EV_OPEN : EV_CLICK))
 				continue;
-			if (ev->kind != (k == 0 ? EV_OPEN : EV_CLICK))
-				continue;
-			if (k < 2) {
+			if (k != 2) {
 				if (ev->contact == prev)
 					continue;	/* cheap dedup */
 				prev = ev->contact;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# setup.sh: installs the Debian packages Fanfare needs (only the missing
+# ones) and builds it in the source tree.  Safe to re-run: each step runs
+# only when needed.  Never leaves Debian's own redis-server running.
+#
+#   contrib/setup.sh            packages, then autoreconf/configure/make
+#   FF_NO_BUILD=1 contrib/setup.sh   packages only
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PKGS=(build-essential autoconf automake libtool pkg-config
+      libevent-dev libhiredis-dev libesmtp-dev libmaxminddb-dev
+      libcriterion-dev libjansson-dev libssl-dev
+      redis-server redis-tools curl wrk python3 python3-aiosmtpd
+      libmaxmind-db-writer-perl)
+# configure.ac uses AX_PTHREAD: from m4/ when vendored, else from
+# autoconf-archive (autoreconf -i then copies it into m4/).
+[[ -e m4/ax_pthread.m4 ]] || PKGS+=(autoconf-archive)
+
+installed() {
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+missing=()
+for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+
+if ((${#missing[@]})); then
+	echo "setup: installing ${missing[*]}" >&2
+	SUDO=()
+	[[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+	# Keep Debian from starting its redis service (port 6379) during the
+	# install: invoke-rc.d honours a policy-rc.d that exits 101.
+	made_policy=0
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\n# temporary, from fanfare contrib/setup.sh\nexit 101\n' |
+		    "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+		"${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	trap '[[ $made_policy == 1 ]] && "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+	"${SUDO[@]}" apt-get update -qq
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends "${missing[@]}"
+	if [[ $made_policy == 1 ]]; then
+		"${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
+		made_policy=0
+	fi
+	trap - EXIT
+	# Should a redis service have started anyway, stop it by its own pid.
+	f=/run/redis/redis-server.pid
+	if [[ -s $f ]]; then
+		pid=$(tr -dc '0-9' <"$f")
+		if [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == redis-server ]]; then
+			echo "setup: stopping Debian's redis-server (pid $pid)" >&2
+			"${SUDO[@]}" kill -TERM "$pid" || true
+		fi
+	fi
+fi
+
+[[ ${FF_NO_BUILD:-0} == 1 ]] && exit 0
+
+if [[ ! -x configure || configure -ot configure.ac || configure -ot Makefile.am ]]; then
+	echo "setup: autoreconf -fi" >&2
+	autoreconf -fi
+fi
+if [[ ! -f Makefile ]]; then
+	echo "setup: ./configure" >&2
+	./configure
+fi
+echo "setup: make -j2" >&2
+make -j2

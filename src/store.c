@@ -367,6 +367,23 @@ b_u64(struct builder *b, uint64_t v)
 	b_commit(b, fmt_u64(p, v));
 }
 
+/*
+ * A list's length comes before its members but is known only after them:
+ * the argument at count_at was written as "0"; point it at the number.
+ */
+static int
+b_set_count(struct builder *b, int count_at, uint64_t n)
+{
+	char	*p;
+
+	if (b->overflow || (p = b_reserve(b, 20)) == NULL)
+		return -1;
+	b->st->argv[count_at] = p;
+	b->st->argvlen[count_at] = fmt_u64(p, n);
+	b->used += b->st->argvlen[count_at];
+	return 0;
+}
+
 static void
 field_add(struct field *f, size_t *nf, const char *name, long long delta)
 {
@@ -499,15 +516,8 @@ send_campaign(struct store *st, size_t count, const char *pos,
 			}
 			n++;
 		}
-		if (b.overflow)
+		if (b_set_count(&b, count_at, n) == -1)
 			return -1;
-		/* Point the count argument, written as "0", at the real
-		 * number now that it is known. */
-		if ((p = b_reserve(&b, 20)) == NULL)
-			return -1;
-		st->argv[count_at] = p;
-		st->argvlen[count_at] = fmt_u64(p, n);
-		b.used += st->argvlen[count_at];
 	}
 
 	/* Per-person records, in spool order; never for DNT/GPC hits. */
@@ -546,13 +556,8 @@ send_campaign(struct store *st, size_t count, const char *pos,
 		if (n > 0)
 			b_commit(&b, len);
 	}
-	if (b.overflow)
+	if (b_set_count(&b, count_at, n) == -1)
 		return -1;
-	if ((p = b_reserve(&b, 20)) == NULL)
-		return -1;
-	st->argv[count_at] = p;
-	st->argvlen[count_at] = fmt_u64(p, n);
-	b.used += st->argvlen[count_at];
 
 	if (redisAsyncCommandArgv(st->ac, chunk_reply_cb, st, b.argc,
 	    st->argv, st->argvlen) != REDIS_OK)

@@ -87,6 +87,7 @@ token_secret_file $RUN/token.secret
 public_url http://127.0.0.1:$TRACK_PORT
 spool_dir $RUN/spool
 templates_dir $ROOT/templates
+special_categories_file $ROOT/contrib/special-categories.conf
 threads 2
 EOC
 

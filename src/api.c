@@ -1,43 +1,222 @@
 /*
- * api.c: the private API listener (evhttp on the main thread).  Serves
- * /healthz and the Prometheus /metrics; the /v1 JSON API joins it here.
- * Every callback ends in exactly one evhttp_send_reply.  Worker counters
- * are read with relaxed atomic loads: a scrape may see one worker a
- * moment later than another, never a torn value.
+ * api.c: the private API listener (evhttp on the main thread): routing,
+ * Bearer authentication, JSON bodies and errors, /healthz and the
+ * Prometheus /metrics.  Resource handlers live in api_*.c.
+ *
+ * Every request ends in exactly one of api_json, api_error or
+ * api_nocontent, which also free the struct api_req.  Errors are always
+ * {"error": {"code", "message"}}, never an HTML page.  Worker counters
+ * are read with relaxed atomic loads.
  */
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "worker.h"
+#include "api.h"
 
-struct api {
-	struct evhttp		*http;
-	const struct config	*conf;
-	struct worker		*workers;
-	int			 nworkers;
+/* evhttp's own cap: beyond it libevent answers by itself.  Requests
+ * between api_max_body and this get our JSON 413. */
+#define API_HARD_MAX_BODY(a)	((size_t)(a)->conf->api_max_body_bytes * 2)
+#define API_MAX_HEADERS		16384
+#define API_TIMEOUT_S		60
+
+static const char *const api_routes[API_NROUTES] = { "other", "healthz",
+    "metrics", "tenants", "contacts", "lists", "optouts", "blocklist",
+    "templates", "campaigns" };
+
+static const double latency_bounds[8] = {	/* seconds */
+	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
 };
 
-#define API_MAX_HEADERS		8192
-#define API_MAX_BODY		(1 << 20)
-#define API_TIMEOUT_S		30
+static uint64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static void
-api_json_reply(struct evhttp_request *req, int status, const char *body)
+api_req_free(struct api_req *r)
+{
+	free(r->path);
+	free(r);
+}
+
+/* Counts, sends and frees: the one way out of a request. */
+static void
+api_send(struct api_req *r, int status, struct evbuffer *body)
+{
+	struct api	*a = r->a;
+	double		 secs = (double)(now_us() - r->start_us) / 1e6;
+	size_t		 i;
+
+	if (status / 100 >= 1 && status / 100 <= 5)
+		a->by_status[r->route][status / 100]++;
+	for (i = 0; i < FF_NELEM(latency_bounds); i++)
+		if (secs <= latency_bounds[i])
+			a->latency_le[i]++;
+	a->latency_count++;
+	a->latency_sum += secs;
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Cache-Control", "no-store");
+	evhttp_send_reply(r->req, status, NULL, body);
+	api_req_free(r);
+}
+
+void
+api_json(struct api_req *r, int status, json_t *o)
 {
 	struct evbuffer	*buf = evbuffer_new();
+	char		*s;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req),
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL)
+		fatalx("api: cannot encode a reply");
+	evbuffer_add(buf, s, strlen(s));
+	evbuffer_add(buf, "\n", 1);
+	free(s);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
 	    "Content-Type", "application/json");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
-	evbuffer_add(buf, body, strlen(body));
-	evhttp_send_reply(req, status, NULL, buf);
+	api_send(r, status, buf);
 	evbuffer_free(buf);
 }
+
+void
+api_error(struct api_req *r, int status, const char *code, const char *fmt,
+    ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_json(r, status, json_pack("{s:{s:s, s:s}}", "error", "code", code,
+	    "message", msg));
+}
+
+void
+api_nocontent(struct api_req *r)
+{
+	api_send(r, 204, NULL);
+}
+
+void
+api_unavailable(struct api_req *r)
+{
+	api_error(r, 503, "unavailable", "the data store is not reachable; "
+	    "try again");
+}
+
+int
+api_body_json(struct api_req *r, json_t **out)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	size_t		 len = evbuffer_get_length(in);
+	json_error_t	 jerr;
+	const char	*ctype;
+	json_t		*o;
+
+	if (len > (size_t)r->a->conf->api_max_body_bytes) {
+		api_error(r, 413, "body_too_large", "the body is %zu bytes; the "
+		    "limit is %d", len, r->a->conf->api_max_body_bytes);
+		return -1;
+	}
+	ctype = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "Content-Type");
+	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
+		api_error(r, 415, "unsupported_media_type", "send "
+		    "application/json");
+		return -1;
+	}
+	o = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		api_error(r, 400, "invalid_json", "%s at offset %d (line %d, "
+		    "column %d)", jerr.text, jerr.position, jerr.line,
+		    jerr.column);
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+int
+api_check_fields(struct api_req *r, json_t *o, const char *const *allowed)
+{
+	const char	*k;
+	json_t		*v;
+	size_t		 i;
+
+	json_object_foreach(o, k, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(k, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			api_error(r, 400, "unknown_field", "unknown field "
+			    "'%.100s'", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const char *
+api_query(struct api_req *r, const char *name, char *buf, size_t len)
+{
+	struct evkeyvalq	 q;
+	const char		*query, *v;
+
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	if (query == NULL)
+		return NULL;
+	memset(&q, 0, sizeof(q));
+	if (evhttp_parse_query_str(query, &q) == -1)
+		return NULL;
+	if ((v = evhttp_find_header(&q, name)) != NULL) {
+		snprintf(buf, len, "%s", v);
+		v = buf;
+	}
+	evhttp_clear_headers(&q);
+	return v;
+}
+
+void
+api_random_hex(char *out, size_t bytes)
+{
+	unsigned char	rnd[64];
+	size_t		i;
+
+	if (bytes > sizeof(rnd) || RAND_bytes(rnd, (int)bytes) != 1)
+		fatalx("RAND_bytes");
+	for (i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+}
+
+char *
+api_iso_time(uint64_t ms, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* ---------------------------------------------------- health, metrics */
 
 static uint64_t
 sum(struct api *a, size_t offset)
@@ -65,22 +244,22 @@ redis_up(struct api *a)
 }
 
 static void
-api_healthz(struct api *a, struct evhttp_request *req)
+api_healthz(struct api_req *r)
 {
-	api_json_reply(req, 200, redis_up(a) ?
-	    "{\"status\":\"ok\",\"redis\":\"up\"}" :
-	    "{\"status\":\"ok\",\"redis\":\"down\"}");
+	api_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "redis",
+	    redis_up(r->a) ? "up" : "down"));
 }
 
 static void
-api_metrics(struct api *a, struct evhttp_request *req)
+api_metrics(struct api_req *r)
 {
 	static const char *const routes[] = { "other", "open", "click",
 	    "unsubscribe", "healthz" };
 	static const char *const kinds[] = { NULL, "open", "click",
 	    "unsubscribe" };
+	struct api	*a = r->a;
 	struct evbuffer	*buf = evbuffer_new();
-	size_t		 i;
+	size_t		 i, k;
 
 	evbuffer_add_printf(buf, "# TYPE fanfare_track_requests_total "
 	    "counter\n");
@@ -89,15 +268,15 @@ api_metrics(struct api *a, struct evhttp_request *req)
 		    "{route=\"%s\"} %llu\n", routes[i], (unsigned long long)
 		    sum(a, offsetof(struct worker_metrics, requests[i])));
 	evbuffer_add_printf(buf, "# TYPE fanfare_track_responses_total "
-	    "counter\n");
-	evbuffer_add_printf(buf, "fanfare_track_responses_total{class=\"2xx\"}"
-	    " %llu\n", (unsigned long long)SUM(a, status_2xx));
-	evbuffer_add_printf(buf, "fanfare_track_responses_total{class=\"3xx\"}"
-	    " %llu\n", (unsigned long long)SUM(a, status_3xx));
-	evbuffer_add_printf(buf, "fanfare_track_responses_total{class=\"4xx\"}"
-	    " %llu\n", (unsigned long long)SUM(a, status_4xx));
-	evbuffer_add_printf(buf, "fanfare_track_responses_total{class=\"5xx\"}"
-	    " %llu\n", (unsigned long long)SUM(a, status_5xx));
+	    "counter\n"
+	    "fanfare_track_responses_total{class=\"2xx\"} %llu\n"
+	    "fanfare_track_responses_total{class=\"3xx\"} %llu\n"
+	    "fanfare_track_responses_total{class=\"4xx\"} %llu\n"
+	    "fanfare_track_responses_total{class=\"5xx\"} %llu\n",
+	    (unsigned long long)SUM(a, status_2xx),
+	    (unsigned long long)SUM(a, status_3xx),
+	    (unsigned long long)SUM(a, status_4xx),
+	    (unsigned long long)SUM(a, status_5xx));
 	evbuffer_add_printf(buf, "# TYPE fanfare_events_total counter\n");
 	for (i = 1; i < FF_NELEM(kinds); i++)
 		evbuffer_add_printf(buf, "fanfare_events_total{kind=\"%s\"} "
@@ -135,39 +314,169 @@ api_metrics(struct api *a, struct evhttp_request *req)
 	    (unsigned long long)SUM(a, redis_reconnects),
 	    (unsigned long long)SUM(a, link_lookups),
 	    (unsigned long long)SUM(a, connections));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
+	evbuffer_add_printf(buf, "# TYPE fanfare_api_responses_total counter\n");
+	for (k = 0; k < API_NROUTES; k++)
+		for (i = 1; i <= 5; i++)
+			if (a->by_status[k][i] != 0)
+				evbuffer_add_printf(buf,
+				    "fanfare_api_responses_total{route=\"%s\","
+				    "class=\"%zuxx\"} %llu\n", api_routes[k], i,
+				    (unsigned long long)a->by_status[k][i]);
+	evbuffer_add_printf(buf, "# TYPE fanfare_api_request_seconds "
+	    "histogram\n");
+	for (i = 0; i < FF_NELEM(latency_bounds); i++)
+		evbuffer_add_printf(buf, "fanfare_api_request_seconds_bucket"
+		    "{le=\"%g\"} %llu\n", latency_bounds[i],
+		    (unsigned long long)a->latency_le[i]);
+	evbuffer_add_printf(buf, "fanfare_api_request_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\nfanfare_api_request_seconds_sum %.6f\n"
+	    "fanfare_api_request_seconds_count %llu\n",
+	    (unsigned long long)a->latency_count, a->latency_sum,
+	    (unsigned long long)a->latency_count);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
 	    "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, NULL, buf);
+	api_send(r, 200, buf);
 	evbuffer_free(buf);
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* Splits the path into percent-decoded segments; -1 on junk. */
+static int
+api_split(struct api_req *r, const char *path)
+{
+	char	*p, *s, *dec;
+	size_t	 n;
+
+	r->path = xstrdup(path);
+	for (p = r->path; *p == '/'; p++)
+		;
+	while (*p != '\0') {
+		if (r->nseg == API_MAX_SEGS)
+			return -1;
+		s = p;
+		while (*p != '\0' && *p != '/')
+			p++;
+		if (*p == '/')
+			*p++ = '\0';
+		if ((dec = evhttp_uridecode(s, 0, &n)) == NULL)
+			return -1;
+		if (strlen(dec) != n || n > strlen(s)) {
+			free(dec);
+			return -1;	/* %00 */
+		}
+		memcpy(s, dec, n + 1);	/* decoding never lengthens */
+		free(dec);
+		r->seg[r->nseg++] = s;
+	}
+	return 0;
+}
+
+/* 1 admin, 0 tenant (r->tenant set), -1 after answering 401. */
+static int
+api_auth(struct api_req *r)
+{
+	const struct config	*conf = r->a->conf;
+	const char		*h, *key, *admin;
+	size_t			 len;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		goto fail;
+	for (key = h + 7; *key == ' '; key++)
+		;
+	len = strlen(key);
+	admin = getenv("FANFARE_ADMIN_KEY");
+	if (admin == NULL || *admin == '\0')
+		admin = conf->admin_key;
+	if (admin != NULL && strlen(admin) == len &&
+	    CRYPTO_memcmp(admin, key, len) == 0)
+		return 1;
+	if ((r->tenant = api_tenant_auth(r->a, key, r->key_prefix,
+	    sizeof(r->key_prefix))) != 0)
+		return 0;
+fail:
+	api_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer "
+	    "KEY' header is required");
+	return -1;
 }
 
 static void
 api_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct api	*a = arg;
-	const char	*path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
-	    req));
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct api_req	*r = xcalloc(1, sizeof(*r));
+	const char	*path;
+	int		 admin, i;
 
-	if (path == NULL) {
-		api_json_reply(req, 400, "{\"error\":{\"code\":\"bad_request\","
-		    "\"message\":\"malformed request target\"}}");
+	r->a = a;
+	r->req = req;
+	r->start_us = now_us();
+	r->method = evhttp_request_get_command(req);
+	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (path == NULL || api_split(r, path) == -1) {
+		api_error(r, 400, "bad_request", "malformed request path");
 		return;
 	}
-	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
-		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-			api_json_reply(req, 405, "{\"error\":{\"code\":"
-			    "\"method_not_allowed\",\"message\":\"use GET\"}}");
-			return;
+	if (r->nseg == 1 && (strcmp(r->seg[0], "healthz") == 0 ||
+	    strcmp(r->seg[0], "metrics") == 0)) {
+		if (r->method != EVHTTP_REQ_GET && r->method != EVHTTP_REQ_HEAD)
+			api_error(r, 405, "method_not_allowed", "use GET");
+		else if (r->seg[0][0] == 'h') {
+			r->route = API_ROUTE_HEALTHZ;
+			api_healthz(r);
+		} else {
+			r->route = API_ROUTE_METRICS;
+			api_metrics(r);
 		}
-		if (path[1] == 'h')
-			api_healthz(a, req);
-		else
-			api_metrics(a, req);
 		return;
 	}
-	api_json_reply(req, 404, "{\"error\":{\"code\":\"not_found\","
-	    "\"message\":\"no such endpoint\"}}");
+	if (r->nseg < 2 || strcmp(r->seg[0], "v1") != 0) {
+		api_error(r, 404, "not_found", "no such endpoint");
+		return;
+	}
+	for (i = API_ROUTE_TENANTS; i < API_NROUTES; i++)
+		if (strcmp(r->seg[1], api_routes[i]) == 0)
+			r->route = (enum api_route)i;
+	if ((admin = api_auth(r)) == -1)
+		return;
+	if (r->route == API_ROUTE_TENANTS) {
+		if (!admin)
+			api_error(r, 403, "forbidden", "tenant management "
+			    "needs the admin key");
+		else
+			api_tenants(r);
+		return;
+	}
+	if (admin) {
+		/* The admin key manages tenants and reads no contact data. */
+		api_error(r, 403, "forbidden", "the admin key manages tenants "
+		    "only; use a tenant key");
+		return;
+	}
+	switch (r->route) {
+	case API_ROUTE_CONTACTS:
+		api_contacts(r);
+		break;
+	case API_ROUTE_LISTS:
+		api_lists(r);
+		break;
+	case API_ROUTE_OPTOUTS:
+		api_optouts(r);
+		break;
+	case API_ROUTE_BLOCKLIST:
+		api_blocklist(r);
+		break;
+	case API_ROUTE_TEMPLATES:
+		api_templates(r);
+		break;
+	case API_ROUTE_CAMPAIGNS:
+		api_campaigns(r);
+		break;
+	default:
+		api_error(r, 404, "not_found", "no such endpoint");
+	}
 }
 
 struct api *
@@ -179,11 +488,17 @@ api_new(struct event_base *base, const struct config *conf,
 	a->conf = conf;
 	a->workers = workers;
 	a->nworkers = nworkers;
-	if ((a->http = evhttp_new(base)) == NULL)
+	if ((a->special = special_load(conf->special_categories_file, err,
+	    errlen)) == NULL)
 		goto fail;
+	a->db = db_open(&conf->redis);
+	if ((a->http = evhttp_new(base)) == NULL) {
+		snprintf(err, errlen, "api: cannot create listener");
+		goto fail;
+	}
 	/* evhttp has no limits by default: set them. */
 	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
-	evhttp_set_max_body_size(a->http, API_MAX_BODY);
+	evhttp_set_max_body_size(a->http, API_HARD_MAX_BODY(a));
 	evhttp_set_timeout(a->http, API_TIMEOUT_S);
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
@@ -202,8 +517,6 @@ api_new(struct event_base *base, const struct config *conf,
 	}
 	return a;
 fail:
-	if (a->http == NULL)
-		snprintf(err, errlen, "api: cannot create listener");
 	api_free(a);
 	return NULL;
 }
@@ -215,5 +528,7 @@ api_free(struct api *a)
 		return;
 	if (a->http != NULL)
 		evhttp_free(a->http);
+	db_close(a->db);
+	special_free(a->special);
 	free(a);
 }

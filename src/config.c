@@ -125,6 +125,13 @@ static const struct config_directive config_table[] = {
 	    .min = 1, .max = 3650, .def = "395" },
 	{ "log_level", CF_ENUM, MEMBER(verbose),
 	    .names = log_levels, .def = "info" },
+	{ "api_max_body", CF_SIZE, MEMBER(api_max_body_bytes),
+	    .min = KIB, .max = 1024 * MIB, .def = "16M" },
+	{ "tenant_grace", CF_DURATION_S, MEMBER(tenant_grace_s),
+	    .min = 0, .max = 365 * DAY_MS, .def = "30d" },
+	{ "special_categories_file", CF_STRING,
+	    MEMBER(special_categories_file),
+	    .def = FF_DATADIR "/special-categories.conf" },
 };
 
 static int

@@ -62,6 +62,18 @@ ssize_t	 base64url_decode(const char *, size_t, uint8_t *, size_t);
  * buffer the caller frees; NULL and errno set on failure. */
 char	*read_file(const char *path, size_t max, size_t *lenp);
 
+/* A growable byte buffer, always NUL-terminated after len. */
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_adds(struct buf *, const char *);
+void	 buf_addf(struct buf *, const char *, ...) FF_ATTR_PRINTF(2, 3);
+void	 buf_reset(struct buf *);		/* len = 0, memory kept */
+void	 buf_free(struct buf *);		/* back to { NULL, 0, 0 } */
+
 /* ------------------------------------------------------------- config.c */
 
 struct ff_cidr {
@@ -102,6 +114,9 @@ struct config {
 	int		 scanner_window_s;	/* click this soon after open */
 	int		 retention_days;	/* default for new tenants */
 	int		 verbose;
+	int		 api_max_body_bytes;	/* larger API bodies: 413 */
+	int		 tenant_grace_s;	/* DELETE tenant -> purge */
+	char		*special_categories_file;
 };
 
 /* Fills defaults, then reads path.  On error returns -1 and writes
@@ -300,5 +315,101 @@ void	 spool_set_segment_bytes(struct spool *, uint64_t);
 /* Names (the NAME part) of the spools with segments in dir; returns the
  * count, at most max, names malloc'ed; -1 on an unreadable dir. */
 int	 spool_list(const char *dir, char **names, int max);
+
+/* ------------------------------------------------------------- render.c */
+
+/*
+ * Templates: text with merge tags {{first_name}}, {{last_name}},
+ * {{email}}, {{attributes.NAME}}, {{unsubscribe_url}}, and
+ * {{NAME | default "fallback"}}.  Compiled once, rendered per recipient.
+ */
+struct tmpl;
+
+struct render_error {
+	int	line;			/* 1-based */
+	int	col;			/* 1-based, in bytes */
+	char	msg[128];
+};
+
+enum render_escape {
+	RENDER_TEXT,		/* values as they are */
+	RENDER_HTML,		/* & < > " ' escaped */
+	RENDER_HEADER,		/* CR, LF and other controls dropped */
+};
+
+/* The value of a field for this recipient, or NULL when it has none
+ * (then the default applies, or nothing). */
+typedef const char *(*render_lookup)(void *arg, const char *name,
+	    size_t namelen, size_t *vlen);
+
+struct tmpl *tmpl_compile(const char *src, size_t len, struct render_error *);
+void	 tmpl_free(struct tmpl *);
+/* Calls cb once per distinct field name the template references
+ * ("first_name", "attributes.blood_type", ...); stops and returns the
+ * first non-zero cb result. */
+int	 tmpl_fields(const struct tmpl *, int (*cb)(void *, const char *,
+	    size_t), void *arg);
+void	 tmpl_render(const struct tmpl *, enum render_escape, render_lookup,
+	    void *arg, struct buf *out);
+
+/* Absolute http(s) <a href> targets of an HTML text, in order of first
+ * appearance, without duplicates, as malloc'ed strings (entities like
+ * &amp; decoded).  Links holding merge tags are skipped (not tracked).
+ * Returns the count, *urls to free with render_links_free. */
+size_t	 render_links(const char *html, size_t len, char ***urls);
+void	 render_links_free(char **urls, size_t n);
+/* Copies html to out, replacing the href value of each tracked link by
+ * rewrite(arg, index into the render_links() list, url). */
+void	 render_rewrite_links(const char *html, size_t len,
+	    char **urls, size_t nurls,
+	    const char *(*rewrite)(void *, size_t, const char *), void *arg,
+	    struct buf *out);
+
+/* ------------------------------------------------------------ special.c */
+
+/* GDPR Art. 9 special categories: attribute names never stored, value
+ * terms that quarantine a contact. */
+struct special;
+
+struct special *special_load(const char *path, char *err, size_t errlen);
+void	 special_free(struct special *);
+/* Category name ("health", ...) when the attribute name is one whose
+ * value would reveal a special category; NULL otherwise. */
+const char *special_name(const struct special *, const char *, size_t);
+/* Category name when a value holds a listed term; NULL otherwise. */
+const char *special_value(const struct special *, const char *, size_t);
+
+/* ----------------------------------------------------------- validate.c */
+
+#define FF_EMAIL_MAX	320
+
+/*
+ * Checks an address and writes two forms: addr, as stored (local part
+ * as given, domain lowercased and in IDNA ASCII form), and key, the
+ * form addresses are matched on (addr with the local part lowercased).
+ * Both hold FF_EMAIL_MAX + 1.  Returns 0, or -1 when it is not an
+ * address we can send to.
+ */
+int	 validate_email(const char *in, size_t len, char *addr, char *key);
+/* A real calendar date written YYYY-MM-DD; 0 or -1. */
+int	 validate_date(const char *s, size_t len);
+
+/* -------------------------------------------------------------- csv.c */
+
+/* RFC 4180 CSV read incrementally: memory does not grow with the input,
+ * only with the longest row. */
+struct csv;
+typedef int (*csv_row_cb)(void *arg, size_t rowno, char **fields,
+	    size_t *lens, size_t nfields);	/* non-zero stops */
+
+struct csv *csv_new(size_t max_row_bytes, size_t max_fields);
+void	 csv_free(struct csv *);
+/* Feeds bytes; complete rows go to cb.  Returns 0, or -1 on a malformed
+ * or over-long row (csv_error() says which row and why) or when cb
+ * stopped. */
+int	 csv_feed(struct csv *, const char *, size_t, csv_row_cb, void *);
+/* End of input: the last row without a newline; -1 on an open quote. */
+int	 csv_finish(struct csv *, csv_row_cb, void *);
+const char *csv_error(const struct csv *);
 
 #endif /* FANFARE_H */

@@ -13,7 +13,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
-#include "fanfare.h"
+#include "api.h"
 
 struct ctl {
 	const char	*config_path;
@@ -271,96 +271,28 @@ cmd_link(struct ctl *c, const char *verb, int argc)
 	return 0;
 }
 
-static long long
-hash_get(const redisReply *r, const char *field)
-{
-	size_t	i;
-
-	for (i = 0; i + 1 < r->elements; i += 2)
-		if (strcmp(r->element[i]->str, field) == 0)
-			return strtoll(r->element[i + 1]->str, NULL, 10);
-	return 0;
-}
-
-static int
-link_cmp(const void *a, const void *b)
-{
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a,
-	    "link"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b,
-	    "link"));
-
-	return x < y ? -1 : x > y;
-}
-
-/* The stats object of API.md, from the campaign's Redis keys. */
+/* The stats object of API.md, as GET /v1/campaigns/ID/stats shows it. */
 static int
 cmd_stats(struct ctl *c, int argc)
 {
-	redisContext	*rc;
-	redisReply	*stats, *links;
-	json_t		*o, *by_link, *by_country, *items[4096];
-	size_t		 i, n = 0;
-	char		 field[32];
+	struct db	*db;
+	json_t		*o;
 
 	if (optind != argc)
 		usage();
 	need(c->have_tenant, "tenant");
 	need(c->have_campaign, "campaign");
 	load_config(c);
-	rc = redis_open(c);
-	stats = redis_cmd(rc, "HGETALL {t:%llu:c:%llu}:stats",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	links = redis_cmd(rc, "HGETALL {t:%llu:c:%llu}:links",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-
-	by_link = json_array();
-	for (i = 0; i + 1 < links->elements && n < FF_NELEM(items); i += 2) {
-		const char *idx = links->element[i]->str;
-
-		snprintf(field, sizeof(field), "link:%s", idx);
-		items[n] = json_pack("{s:I, s:s, s:I}", "link",
-		    (json_int_t)strtoll(idx, NULL, 10), "url",
-		    links->element[i + 1]->str, "total",
-		    (json_int_t)hash_get(stats, field));
-		snprintf(field, sizeof(field), "link_unique:%s", idx);
-		json_object_set_new(items[n], "unique",
-		    json_integer(hash_get(stats, field)));
-		n++;
+	db = db_open(&c->conf.redis);
+	o = db_campaign_stats(db, c->tenant, c->campaign);
+	db_close(db);
+	if (o == NULL) {
+		fprintf(stderr, "fanfarectl: redis: cannot read the stats\n");
+		return 1;
 	}
-	qsort(items, n, sizeof(items[0]), link_cmp);
-	for (i = 0; i < n; i++)
-		json_array_append_new(by_link, items[i]);
-	by_country = json_object();
-	for (i = 0; i + 1 < stats->elements; i += 2) {
-		const char *f = stats->element[i]->str;
-
-		if (strncmp(f, "country:", 8) == 0)
-			json_object_set_new(by_country, f + 8, json_integer(
-			    strtoll(stats->element[i + 1]->str, NULL, 10)));
-	}
-	o = json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
-	    "sent", (json_int_t)hash_get(stats, "sent"),
-	    "delivered", (json_int_t)hash_get(stats, "delivered"),
-	    "bounced", (json_int_t)hash_get(stats, "bounced"),
-	    "opens",
-	    "total", (json_int_t)hash_get(stats, "opens"),
-	    "unique", (json_int_t)hash_get(stats, "opens_unique"),
-	    "machine", (json_int_t)hash_get(stats, "opens_machine"),
-	    "clicks",
-	    "total", (json_int_t)hash_get(stats, "clicks"),
-	    "unique", (json_int_t)hash_get(stats, "clicks_unique"),
-	    "machine", (json_int_t)hash_get(stats, "clicks_machine"),
-	    "by_link", by_link,
-	    "unsubscribes", (json_int_t)hash_get(stats, "unsubscribes"),
-	    "by_country", by_country);
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 	putchar('\n');
 	json_decref(o);
-	freeReplyObject(stats);
-	freeReplyObject(links);
-	redisFree(rc);
 	return 0;
 }
 

@@ -33,7 +33,9 @@
  *                            (lines "ts kind contact link country flags")
  *   {t:T:c:C}:applied        hash: spool name -> last applied position
  *   {t:T:c:C}:links          hash: link index -> URL (click targets)
- *   {t:T}:optouts            zset: contact id -> opt-out time (ms)
+ *   {t:T}:optout_ids         zset: contact id -> opt-out time (ms)
+ *   {t:T}:optouts            zset (lexical) of email keys, when the
+ *                            contact exists; {t:T}:optouts:at the times
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,6 +106,20 @@ static const char RECORD_LUA[] =
 "redis.call('HSET', KEYS[6], ARGV[1], ARGV[2])\n"
 "return 1\n";
 
+/* A one-click opt-out: by contact id always, by email key when the
+ * contact exists.  NX/HSETNX: the first time stays; replays change
+ * nothing. */
+static const char OPTOUT_LUA[] =
+"#!lua\n"
+"-- KEYS: contact optout_ids optouts optouts:at  ARGV: contact ts\n"
+"redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])\n"
+"local key = redis.call('HGET', KEYS[1], 'key')\n"
+"if key then\n"
+"  redis.call('ZADD', KEYS[3], 0, key)\n"
+"  redis.call('HSETNX', KEYS[4], key, ARGV[2])\n"
+"end\n"
+"return 1\n";
+
 struct field {
 	char		name[24];
 	long long	delta;
@@ -120,6 +136,7 @@ struct store {
 	uint64_t		 next_connect_ms;
 	int			 backoff_ms;
 	char			 record_sha[41];
+	char			 optout_sha[41];
 
 	struct spool		*spools[FF_MAX_SPOOLS];	/* [0]: own */
 	int			 nspools;
@@ -262,8 +279,9 @@ store_connect(struct store *st)
 	redisLibeventAttach(ac, st->w->base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
-	/* Queued before any EVALSHA on this connection, so it runs first. */
+	/* Queued before any EVALSHA on this connection, so they run first. */
 	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", RECORD_LUA);
+	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", OPTOUT_LUA);
 	st->need_script = 0;
 }
 
@@ -569,16 +587,22 @@ send_campaign(struct store *st, size_t count, const char *pos,
 static int
 send_optout(struct store *st, const struct ff_event *ev)
 {
-	char	key[64], ts[24], contact[24];
+	char	ct[64], ids[64], opt[64], at[64], ts[24], contact[24];
 
-	snprintf(key, sizeof(key), "{t:%llu}:optouts",
+	snprintf(ct, sizeof(ct), "{t:%llu}:ct:%llu",
+	    (unsigned long long)ev->tenant, (unsigned long long)ev->contact);
+	snprintf(ids, sizeof(ids), "{t:%llu}:optout_ids",
+	    (unsigned long long)ev->tenant);
+	snprintf(opt, sizeof(opt), "{t:%llu}:optouts",
+	    (unsigned long long)ev->tenant);
+	snprintf(at, sizeof(at), "{t:%llu}:optouts:at",
 	    (unsigned long long)ev->tenant);
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ev->ts_ms);
 	snprintf(contact, sizeof(contact), "%llu",
 	    (unsigned long long)ev->contact);
-	/* NX: the first opt-out time stays; a replay changes nothing. */
-	if (redisAsyncCommand(st->ac, chunk_reply_cb, st, "ZADD %s NX %s %s",
-	    key, ts, contact) != REDIS_OK)
+	if (redisAsyncCommand(st->ac, chunk_reply_cb, st, "EVALSHA %s 4 %s %s "
+	    "%s %s %s %s", st->optout_sha, ct, ids, opt, at, contact, ts) !=
+	    REDIS_OK)
 		return -1;
 	st->pending++;
 	return 0;
@@ -709,6 +733,8 @@ store_kick(struct store *st)
 	if (st->need_script) {
 		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
 		    RECORD_LUA);
+		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
+		    OPTOUT_LUA);
 		st->need_script = 0;
 	}
 	/* Adopted spools (older runs) first, then our own. */
@@ -780,6 +806,9 @@ store_new(struct worker *w, const struct ff_endpoint *ep)
 	SHA1((const unsigned char *)RECORD_LUA, strlen(RECORD_LUA), md);
 	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
 		snprintf(st->record_sha + 2 * i, 3, "%02x", md[i]);
+	SHA1((const unsigned char *)OPTOUT_LUA, strlen(OPTOUT_LUA), md);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(st->optout_sha + 2 * i, 3, "%02x", md[i]);
 	st->spools[st->nspools++] = w->spool;
 	st->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, st);
 	event_add(st->tick, &tv);

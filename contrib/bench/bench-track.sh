@@ -84,6 +84,7 @@ token_secret_file $TMP/token.secret
 public_url http://127.0.0.1:$TRACK_PORT
 spool_dir $TMP/spool
 templates_dir $ROOT/templates
+special_categories_file $ROOT/contrib/special-categories.conf
 threads $THREADS
 max_connections 10000
 EOC

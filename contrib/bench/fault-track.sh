@@ -48,6 +48,7 @@ redis unix:$TMP/redis.sock
 token_secret_file $TMP/secret
 spool_dir $TMP/spool
 templates_dir $ROOT/templates
+special_categories_file $ROOT/contrib/special-categories.conf
 threads $THREADS
 EOF
 rcli() { redis-cli -s "$TMP/redis.sock" "$@"; }

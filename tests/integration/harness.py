@@ -377,6 +377,8 @@ class Fanfare:
             "public_url": "http://127.0.0.1:%d" % self.track_port,
             "spool_dir": os.path.join(self.dir, "spool"),
             "templates_dir": TEMPLATES,
+            "special_categories_file": os.path.join(
+                CONTRIB, "special-categories.conf"),
             "threads": "2",
             "node_id": os.path.basename(self.dir),
         }

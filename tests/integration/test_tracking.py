@@ -309,7 +309,7 @@ def test_click_unsafe(ff, redis):
 
 
 def test_unsubscribe(ff, redis):
-    zkey = "{t:%d}:optouts" % T
+    zkey = "{t:%d}:optout_ids" % T  # by contact id; by email when known
     p = ff.token("unsubscribe", T, 44, 5001)
     ok(p.startswith("/u/"), "fanfarectl token unsubscribe prints /u/TOKEN",
        repr(p))
@@ -337,7 +337,7 @@ def test_unsubscribe(ff, redis):
        % (st, h))
     check_no_cache(h, "POST /u/")
     score = wait_for(lambda: redis.cmd("ZSCORE", zkey, 5001))
-    ok(score is not None, "POST /u/: contact in the optouts zset")
+    ok(score is not None, "POST /u/: contact in the optout_ids zset")
     try:
         ms = float(score)
         ok(abs(ms - time.time() * 1000) < 60000,

@@ -1,0 +1,414 @@
+#!/usr/bin/python3
+"""
+test_api.py: the JSON API of a real fanfared over a real redis-server:
+authentication, tenants and keys, contacts (upsert, IDN, validation,
+special categories), lists, opt-outs, blocklist, error shapes and limits,
+tenant isolation, and tenant deletion.
+"""
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Fanfare, Redis, done, ok, run, wait_for
+
+ADMIN = "admin-" + "k" * 40
+
+
+def call(ff, method, path, key=None, body=None, raw=None, headers=None):
+    """(status, decoded JSON or None, raw bytes)."""
+    h = {"Content-Type": "application/json"}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    h.update(headers or {})
+    data = raw if raw is not None else (
+        json.dumps(body).encode() if body is not None else None)
+    st, _, out = ff.api(method, path, headers=h, body=data)
+    try:
+        return st, json.loads(out) if out else None, out
+    except ValueError:
+        return st, None, out
+
+
+def is_error(st, js, status, code):
+    return (st == status and isinstance(js, dict)
+            and isinstance(js.get("error"), dict)
+            and js["error"].get("code") == code
+            and isinstance(js["error"].get("message"), str))
+
+
+def new_tenant(ff, name="Acme"):
+    st, js, raw = call(ff, "POST", "/v1/tenants", ADMIN, {"name": name})
+    ok(st == 201 and js.get("id") and js.get("api_key", "").startswith(
+        "ff_" + js.get("id", "?") + "_"),
+       "POST /v1/tenants: 201 with id and a key naming it", raw)
+    return js["id"], js["api_key"]
+
+
+def test_auth(ff):
+    st, js, raw = call(ff, "POST", "/v1/tenants", None, {"name": "x"})
+    ok(is_error(st, js, 401, "unauthorized"), "no key: 401 unauthorized", raw)
+    st, js, raw = call(ff, "POST", "/v1/tenants", "ff_1_" + "0" * 64,
+                       {"name": "x"})
+    ok(is_error(st, js, 401, "unauthorized"), "forged key: 401", raw)
+    st, js, raw = call(ff, "GET", "/v1/nothing", ADMIN)
+    ok(st in (403, 404) and js and "error" in js,
+       "unknown route: JSON error", raw)
+    st, js, raw = call(ff, "POST", "/v1/tenants", ADMIN, raw=b'{"name": ')
+    ok(is_error(st, js, 400, "invalid_json") and "offset" in
+       js["error"]["message"], "malformed JSON: 400 with the offset", raw)
+    st, js, raw = call(ff, "POST", "/v1/tenants", ADMIN,
+                       {"name": "x", "colour": "red"})
+    ok(is_error(st, js, 400, "unknown_field"), "unknown field: 400", raw)
+    st, js, raw = call(ff, "POST", "/v1/tenants", ADMIN, {"name": 5})
+    ok(st == 422 and "error" in js, "wrong type: 422", raw)
+    st, js, raw = call(ff, "POST", "/v1/tenants", ADMIN,
+                       raw=json.dumps({"name": "x" * 1100000}).encode())
+    ok(is_error(st, js, 413, "body_too_large"),
+       "body over api_max_body: 413 JSON", raw[:200])
+    tid, key = new_tenant(ff)
+    st, js, raw = call(ff, "POST", "/v1/tenants", key, {"name": "y"})
+    ok(is_error(st, js, 403, "forbidden"), "tenant key on admin route: 403",
+       raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/a@b.test", ADMIN)
+    ok(is_error(st, js, 403, "forbidden"),
+       "admin key reads no contact data: 403", raw)
+    # Keys: a second key works, revoking it by prefix stops it.
+    st, js, raw = call(ff, "POST", "/v1/tenants/%s/keys" % tid, ADMIN)
+    ok(st == 201 and js.get("api_key", "").startswith("ff_%s_" % tid),
+       "POST keys: 201 with a new key", raw)
+    key2, prefix2 = js["api_key"], js["key_prefix"]
+    st, js, raw = call(ff, "POST", "/v1/lists", key2, {"name": "k2"})
+    ok(st == 201, "the new key works", raw)
+    st, _, raw = call(ff, "DELETE", "/v1/tenants/%s/keys/%s" % (tid, prefix2),
+                      ADMIN)
+    ok(st == 204, "DELETE key by prefix: 204", raw)
+    st, js, raw = call(ff, "POST", "/v1/lists", key2, {"name": "k2"})
+    ok(is_error(st, js, 401, "unauthorized"), "revoked key: 401", raw)
+    st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "k1"})
+    ok(st == 201, "the first key still works", raw)
+    st, js, raw = call(ff, "POST", "/v1/tenants/999/keys", ADMIN)
+    ok(is_error(st, js, 404, "not_found"), "keys of no tenant: 404", raw)
+
+
+def test_contacts(ff, redis, key):
+    st, js, raw = call(ff, "POST", "/v1/contacts", key, {
+        "email": "Alice@Example.TEST", "first_name": "Alice",
+        "date_of_birth": "1990-02-28",
+        "attributes": {"plan": "pro", "seats": 5, "vip": True}})
+    ok(st == 200 and js == {"created": 1, "updated": 0, "rejected": []},
+       "POST one contact: created 1", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/alice@example.test", key)
+    ok(st == 200 and js.get("email") == "Alice@example.test"
+       and js.get("first_name") == "Alice"
+       and js.get("attributes") == {"plan": "pro", "seats": 5, "vip": True}
+       and js.get("status") == "active" and js.get("created_at"),
+       "GET by email, case-insensitively: the stored contact", raw)
+    cid = js.get("id")
+    st, js2, raw = call(ff, "GET", "/v1/contacts/%s" % cid, key)
+    ok(st == 200 and js2.get("email") == "Alice@example.test",
+       "GET by id", raw)
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       {"email": "ALICE@example.test", "last_name": "Liddell"})
+    ok(st == 200 and js.get("created") == 0 and js.get("updated") == 1,
+       "upsert by email: updated, not created", raw)
+    st, js, raw = call(ff, "POST", "/v1/contacts", key, [
+        {"email": "user@bücher.example"},
+        {"email": "not-an-address"},
+        {"email": "bob@x.test", "date_of_birth": "2023-02-29"},
+        {"email": "carol@x.test", "attributes": {"religion": "x",
+                                                 "city": "Berlin"}},
+        {"email": "dave@x.test", "attributes": {"note": "HIV positive"}},
+        {"email": "erin@x.test", "attributes": {"nested": {"a": 1}}},
+        "just a string",
+        {"email": "bob@x.test"},
+        {"email": "Bob@X.test", "first_name": "Bobby"},
+    ])
+    rej = {(r["index"], r["error"]) for r in (js or {}).get("rejected", [])}
+    ok(st == 200 and js.get("created") == 4 and js.get("updated") == 1,
+       "array: valid rows created (IDN, carol, dave, bob), the second bob "
+       "updates", raw)
+    ok((1, "invalid_email") in rej and (2, "invalid_date") in rej
+       and (3, "special_category_attribute") in rej
+       and (5, "invalid_attribute_value") in rej
+       and (6, "invalid_contact") in rej, "array: per-row errors", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/user@xn--bcher-kva.example",
+                       key)
+    ok(st == 200 and js.get("email") == "user@xn--bcher-kva.example",
+       "IDN domain stored in ASCII form, found by it", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/carol@x.test", key)
+    ok(st == 200 and js.get("attributes") == {"city": "Berlin"},
+       "special-category attribute name: stored without it", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/dave@x.test", key)
+    ok(st == 200 and js.get("status") == "quarantined",
+       "special-category value: contact quarantined", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/dave@x.test", key,
+                       {"attributes": {"note": None}})
+    ok(st == 200 and js.get("status") == "active" and js.get(
+        "attributes") == {}, "PATCH removing the value clears quarantine", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/bob@x.test", key)
+    ok(st == 200 and js.get("first_name") == "Bobby",
+       "same address twice in one batch: the later row wins", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/bob@x.test", key,
+                       {"email": "alice@example.test"})
+    ok(is_error(st, js, 409, "email_taken"),
+       "PATCH to another contact's address: 409", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/bob@x.test", key,
+                       {"shoe_size": 44})
+    ok(is_error(st, js, 400, "unknown_field"), "PATCH unknown field: 400", raw)
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       [{"email": "a%d@x.test" % i} for i in range(10001)])
+    ok(is_error(st, js, 413, "too_many_items"), "10,001 contacts: 413",
+       raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       [{"email": "z@x.test", "surname": "x"}])
+    ok(is_error(st, js, 400, "unknown_field"),
+       "unknown field in an array element: 400", raw)
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       {"email": "zz@x.test", "first_name": ["x"]})
+    ok(st == 200 and js.get("rejected", [{}])[0].get("error") ==
+       "invalid_field", "wrong type of a field: rejected row", raw)
+    st, _, raw = call(ff, "DELETE", "/v1/contacts/carol@x.test", key)
+    ok(st == 204, "DELETE contact: 204", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/carol@x.test", key)
+    ok(is_error(st, js, 404, "not_found"), "deleted contact: 404", raw)
+    return cid
+
+
+def test_lists(ff, key):
+    st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "Newsletter"})
+    ok(st == 201 and js.get("id"), "POST /v1/lists: 201", raw)
+    lid = js["id"]
+    st, js, raw = call(ff, "POST", "/v1/lists/%s/members" % lid, key,
+                       {"emails": ["alice@example.test", "BOB@x.test",
+                                   "nobody@x.test", "junk"]})
+    ok(st == 200 and js.get("added") == 2 and sorted(js.get("missing")) ==
+       ["junk", "nobody@x.test"], "add members by email: added, missing",
+       raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/dave@x.test", key)
+    st, js, raw = call(ff, "POST", "/v1/lists/%s/members" % lid, key,
+                       {"contact_ids": [js["id"], "99999"]})
+    ok(st == 200 and js.get("added") == 1 and js.get("missing") == ["99999"],
+       "add members by id", raw)
+    st, js, raw = call(ff, "GET", "/v1/lists/%s" % lid, key)
+    ok(st == 200 and js == {"id": lid, "name": "Newsletter", "members": 3},
+       "GET list: 3 members", raw)
+    st, js, raw = call(ff, "DELETE", "/v1/lists/%s/members" % lid, key,
+                       {"emails": ["bob@x.test"]})
+    ok(st == 200 and js.get("removed") == 1, "remove a member", raw)
+    st, js, raw = call(ff, "POST", "/v1/lists/%s/members" % lid, key,
+                       {"emails": ["a@x.test"], "contact_ids": ["1"]})
+    ok(st == 422, "both emails and contact_ids: 422", raw)
+    return lid
+
+
+def test_suppression(ff, key):
+    for e in ["c@x.test", "a@x.test", "B@x.test"]:
+        st, js, raw = call(ff, "POST", "/v1/optouts", key, {"email": e})
+        ok(st == 200, "POST /v1/optouts %s: 200" % e, raw)
+    st, js, raw = call(ff, "POST", "/v1/optouts", key, {"email": "a@x.test"})
+    ok(st == 200, "opt-out again: 200 (idempotent)", raw)
+    st, js, raw = call(ff, "GET", "/v1/optouts?limit=2", key)
+    ok(st == 200 and [i["email"] for i in js.get("items", [])] ==
+       ["a@x.test", "b@x.test"] and js.get("next_cursor") == "b@x.test"
+       and all(i.get("email_at") for i in js["items"]),
+       "GET /v1/optouts: first page of 2 and a cursor", raw)
+    st, js, raw = call(ff, "GET", "/v1/optouts?limit=2&cursor=b@x.test", key)
+    ok(st == 200 and [i["email"] for i in js.get("items", [])] ==
+       ["c@x.test"] and js.get("next_cursor") is None,
+       "GET /v1/optouts: last page", raw)
+    st, js, raw = call(ff, "POST", "/v1/optouts", key,
+                       {"email": "bob@x.test"})
+    st, js, raw = call(ff, "GET", "/v1/contacts/bob@x.test", key)
+    ok(st == 200 and js.get("status") == "opted_out",
+       "an opted-out contact shows status opted_out", raw)
+    st, _, raw = call(ff, "DELETE", "/v1/optouts/bob@x.test", key)
+    ok(st == 204, "DELETE /v1/optouts/EMAIL: 204", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/bob@x.test", key)
+    ok(st == 200 and js.get("status") == "active", "re-subscribed", raw)
+    st, js, raw = call(ff, "POST", "/v1/blocklist", key,
+                       {"pattern": "@Spam.TEST"})
+    ok(st == 200 and js.get("pattern") == "@spam.test",
+       "POST /v1/blocklist domain: normalised", raw)
+    st, js, raw = call(ff, "POST", "/v1/blocklist", key,
+                       {"pattern": "Evil@x.test"})
+    ok(st == 200 and js.get("pattern") == "evil@x.test",
+       "POST /v1/blocklist address", raw)
+    st, js, raw = call(ff, "POST", "/v1/blocklist", key, {"pattern": "@"})
+    ok(st == 422, "bad pattern: 422", raw)
+    st, js, raw = call(ff, "GET", "/v1/blocklist", key)
+    ok(st == 200 and [i["pattern"] for i in js.get("items", [])] ==
+       ["@spam.test", "evil@x.test"], "GET /v1/blocklist", raw)
+    st, _, raw = call(ff, "DELETE", "/v1/blocklist/@spam.test", key)
+    ok(st == 204, "DELETE /v1/blocklist/@domain: 204", raw)
+
+
+HTML = ('<html><body><p>Hi {{first_name | default "there"}}</p>'
+        '<a href="https://shop.example/sale?a=1&amp;b=2">Sale</a>'
+        '<a href=\'https://shop.example/about\'>About</a>'
+        '<a href="https://shop.example/sale?a=1&b=2">again</a>'
+        '<a href="mailto:x@y.test">mail</a>'
+        '<a href="{{unsubscribe_url}}">unsubscribe</a></body></html>')
+
+
+def test_templates_campaigns(ff, key, lid):
+    tpl = {"name": "Sale", "subject": "Hello {{first_name}}", "html": HTML,
+           "text": "Hi {{first_name}}\n{{unsubscribe_url}}"}
+    bad = dict(tpl, html="<p>\nline two {{first_name</p>")
+    st, js, raw = call(ff, "POST", "/v1/templates", key, bad)
+    e = (js or {}).get("error", {})
+    ok(st == 422 and e.get("code") == "template_syntax" and
+       e.get("part") == "html" and e.get("line") == 2 and
+       e.get("column") == 10, "template syntax error: 422 with part, line, "
+       "column", raw)
+    bad = dict(tpl, text="{{attributes.religion}}")
+    st, js, raw = call(ff, "POST", "/v1/templates", key, bad)
+    ok(is_error(st, js, 422, "special_category_reference"),
+       "template naming a special-category attribute: 422", raw)
+    st, js, raw = call(ff, "POST", "/v1/templates", key, dict(tpl, x=1))
+    ok(is_error(st, js, 400, "unknown_field"), "template unknown field: 400",
+       raw)
+    st, js, raw = call(ff, "POST", "/v1/templates", key, tpl)
+    ok(st == 201 and js.get("links") == 2,
+       "POST template: 201, two distinct http(s) links", raw)
+    tid = js["id"]
+    st, js, raw = call(ff, "GET", "/v1/templates/%s" % tid, key)
+    ok(st == 200 and js.get("links") == ["https://shop.example/sale?a=1&b=2",
+                                         "https://shop.example/about"]
+       and js.get("subject") == tpl["subject"], "GET template", raw)
+    st, js, raw = call(ff, "PUT", "/v1/templates/%s" % tid, key,
+                       dict(tpl, subject="Sale ends soon"))
+    ok(st == 200, "PUT template: 200", raw)
+    camp = {"name": "Spring", "template_id": tid, "list_id": lid,
+            "from": "News <news@acme.test>", "rate_per_second": 50}
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       dict(camp, **{"from": "News <not an address>"}))
+    ok(st == 422 and js["error"]["code"] == "invalid_from",
+       "campaign with a bad from: 422", raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       dict(camp, template_id="999"))
+    ok(st == 422 and js["error"]["code"] == "invalid_reference",
+       "campaign with no such template: 422", raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key, camp)
+    ok(st == 201 and js.get("status") == "draft" and js.get("id"),
+       "POST campaign: 201 draft", raw)
+    cid = js["id"]
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s" % cid, key)
+    ok(st == 200 and js.get("status") == "draft" and
+       js.get("progress", {}).get("total") == 0 and
+       js.get("progress", {}).get("suppressed", {}).get("opted_out") == 0,
+       "GET campaign: draft with progress", raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+    ok(st == 200 and [c["id"] for c in js.get("items", [])] == [cid],
+       "GET /v1/campaigns lists it", raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s/stats" % cid, key)
+    ok(st == 200 and js.get("opens") == {"total": 0, "unique": 0,
+                                         "machine": 0}
+       and [l["url"] for l in js["clicks"]["by_link"]] ==
+       ["https://shop.example/sale?a=1&b=2", "https://shop.example/about"],
+       "GET stats: zeros and the campaign's link table", raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns/%s/launch" % cid, key)
+    ok(st == 501 and "error" in js, "launch: 501 until delivery lands", raw)
+    return tid, cid
+
+
+def test_campaign_click(ff, tenant, cid):
+    p = ff.token("click", int(tenant), int(cid), 1, link=1)
+    st, h, _ = ff.http("GET", p)
+    ok(st == 302 and h.get("location") == "https://shop.example/about",
+       "a click on the new campaign's link 1 redirects to its URL",
+       "%s %r" % (st, h))
+
+
+def test_isolation(ff, redis, key_a, cid_a, lid_a, tpl_a=None, camp_a=None):
+    tid_b, key_b = new_tenant(ff, "Other")
+    routes = [
+        ("GET", "/v1/contacts/%s" % cid_a, None),
+        ("GET", "/v1/contacts/alice@example.test", None),
+        ("PATCH", "/v1/contacts/%s" % cid_a, {"first_name": "Mallory"}),
+        ("DELETE", "/v1/contacts/alice@example.test", None),
+        ("GET", "/v1/lists/%s" % lid_a, None),
+        ("POST", "/v1/lists/%s/members" % lid_a, {"contact_ids": [cid_a]}),
+        ("DELETE", "/v1/lists/%s/members" % lid_a, {"contact_ids": [cid_a]}),
+        ("DELETE", "/v1/blocklist/evil@x.test", None),
+    ]
+    if tpl_a:
+        routes += [("GET", "/v1/templates/%s" % tpl_a, None),
+                   ("PUT", "/v1/templates/%s" % tpl_a, {"name": "x"}),
+                   ("GET", "/v1/campaigns/%s" % camp_a, None),
+                   ("GET", "/v1/campaigns/%s/stats" % camp_a, None),
+                   ("POST", "/v1/campaigns/%s/launch" % camp_a, None)]
+    for method, path, body in routes:
+        st, js, raw = call(ff, method, path, key_b, body)
+        ok(is_error(st, js, 404, "not_found"),
+           "tenant B: %s %s -> 404" % (method, path), raw)
+    st, js, raw = call(ff, "GET", "/v1/optouts", key_b)
+    ok(st == 200 and js.get("items") == [], "tenant B sees no opt-outs", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/alice@example.test", key_a)
+    ok(st == 200 and js.get("first_name") == "Alice",
+       "tenant A's contact is untouched", raw)
+    st, js, raw = call(ff, "POST", "/v1/contacts", key_b,
+                       {"email": "alice@example.test"})
+    ok(st == 200 and js.get("created") == 1,
+       "the same address is a new contact in tenant B", raw)
+
+
+def test_one_click(ff, redis, tid, key):
+    st, js, raw = call(ff, "GET", "/v1/contacts/alice@example.test", key)
+    cid = js["id"]
+    p = ff.token("unsubscribe", int(tid), 1, int(cid))
+    st, _, _ = ff.http("POST", p, headers={
+        "Content-Type": "application/x-www-form-urlencoded"},
+        body=b"List-Unsubscribe=One-Click")
+    ok(st == 200, "POST /u/ for a real contact: 200")
+    got = wait_for(lambda: call(ff, "GET", "/v1/contacts/alice@example.test",
+                                key)[1].get("status") == "opted_out")
+    ok(got, "the one-click opt-out shows on the contact")
+    st, js, raw = call(ff, "GET", "/v1/optouts?cursor=a@x.test", key)
+    ok(st == 200 and "alice@example.test" in [i["email"] for i in
+                                              js.get("items", [])],
+       "and in GET /v1/optouts by address", raw)
+
+
+def test_tenant_delete(ff, redis):
+    tid, key = new_tenant(ff, "Leaving")
+    call(ff, "POST", "/v1/contacts", key, {"email": "x@leaving.test"})
+    st, js, raw = call(ff, "DELETE", "/v1/tenants/%s" % tid, ADMIN)
+    ok(st == 202 and js.get("purge_at", "").endswith("Z"),
+       "DELETE tenant: 202 with purge_at", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/x@leaving.test", key)
+    ok(is_error(st, js, 401, "unauthorized"),
+       "a deleted tenant's key stops at once", raw)
+    ok(redis.cmd("EXISTS", "{t:%s}:ct:1" % tid) == 1,
+       "data kept during the grace period")
+    st, js, raw = call(ff, "DELETE", "/v1/tenants/%s?now=true" % tid, ADMIN)
+    ok(st == 202, "DELETE ?now=true: 202", raw)
+    left = redis.cmd("KEYS", "{t:%s}*" % tid) + redis.cmd(
+        "KEYS", "{t:%s:c:*" % tid)
+    ok(left == [], "purged: no key of the tenant is left", repr(left))
+    st, js, raw = call(ff, "DELETE", "/v1/tenants/%s" % tid, ADMIN)
+    ok(is_error(st, js, 404, "not_found"), "deleting it again: 404", raw)
+
+
+def main():
+    redis = Redis()
+    ff = Fanfare(redis=redis, admin_key=ADMIN, api_max_body="1M")
+    run(test_auth, ff)
+    tid, key = new_tenant(ff, "Main")
+    cid = run(test_contacts, ff, redis, key)
+    lid = run(test_lists, ff, key)
+    run(test_suppression, ff, key)
+    tc = run(test_templates_campaigns, ff, key, lid) if lid else None
+    if tc:
+        run(test_campaign_click, ff, tid, tc[1])
+    if cid and lid:
+        run(test_isolation, ff, redis, key, cid, lid, *(tc or ()))
+    run(test_one_click, ff, redis, tid, key)
+    run(test_tenant_delete, ff, redis)
+    done()
+
+
+if __name__ == "__main__":
+    main()

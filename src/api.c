@@ -30,7 +30,7 @@
 
 static const char *const api_routes[API_NROUTES] = { "other", "healthz",
     "metrics", "tenants", "contacts", "lists", "optouts", "blocklist",
-    "templates", "campaigns" };
+    "templates", "campaigns", "subjects" };
 
 static const double latency_bounds[8] = {	/* seconds */
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
@@ -474,6 +474,9 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	case API_ROUTE_CAMPAIGNS:
 		api_campaigns(r);
 		break;
+	case API_ROUTE_SUBJECTS:
+		api_subjects(r);
+		break;
 	default:
 		api_error(r, 404, "not_found", "no such endpoint");
 	}
@@ -489,7 +492,8 @@ api_new(struct event_base *base, const struct config *conf,
 	a->workers = workers;
 	a->nworkers = nworkers;
 	if ((a->special = special_load(conf->special_categories_file, err,
-	    errlen)) == NULL)
+	    errlen)) == NULL ||
+	    token_keyring_load(&a->keys, conf, err, errlen) == -1)
 		goto fail;
 	a->db = db_open(&conf->redis);
 	if ((a->http = evhttp_new(base)) == NULL) {

@@ -23,6 +23,8 @@
  *   {t:T}:optouts:at         hash email key -> opt-out time (ms)
  *   {t:T}:optout_ids         zset contact id -> opt-out time, from /u/
  *   {t:T}:blocklist          zset (score 0, lexical) of patterns
+ *   {t:T}:suppressed         set of keyed hashes of erased addresses
+ *   {t:T}:audit              stream of privacy requests (no address)
  *   {t:T}:tpl:ID             hash name subject html text links (JSON)
  *   {t:T}:camp:ID            hash of a campaign (status draft, ...)
  *   {t:T}:camps              zset of campaign ids
@@ -53,6 +55,7 @@ enum api_route {
 	API_ROUTE_BLOCKLIST,
 	API_ROUTE_TEMPLATES,
 	API_ROUTE_CAMPAIGNS,
+	API_ROUTE_SUBJECTS,
 	API_NROUTES
 };
 
@@ -63,6 +66,7 @@ struct api {
 	int			 nworkers;
 	struct db		*db;
 	struct special		*special;
+	struct token_keyring	 keys;		/* keyed hashes of erased */
 	uint64_t		 by_status[API_NROUTES][6]; /* [route][1..5xx] */
 	uint64_t		 latency_le[8];	/* histogram buckets */
 	uint64_t		 latency_count;
@@ -108,6 +112,12 @@ uint64_t api_tenant_auth(struct api *, const char *key, char *prefix,
 /* api_contact.c */
 void	 api_contacts(struct api_req *);
 void	 api_lists(struct api_req *);
+json_t	*api_contact_json(struct api_req *, uint64_t id, int *down);
+int	 api_contact_remove(struct api *, uint64_t tenant, uint64_t id);
+
+/* api_subject.c */
+void	 api_subjects(struct api_req *);
+int	 api_suppressed(struct api *, uint64_t tenant, const char *key);
 
 /* api_suppress.c */
 void	 api_optouts(struct api_req *);

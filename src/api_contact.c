@@ -419,8 +419,8 @@ contact_find(struct api_req *r, const char *ref, uint64_t *id)
 }
 
 /* The contact as JSON (API.md's shape), or NULL when it is gone. */
-static json_t *
-contact_json(struct api_req *r, uint64_t id, int *down)
+json_t *
+api_contact_json(struct api_req *r, uint64_t id, int *down)
 {
 	static const char *const text[] = { "first_name", "last_name",
 	    "gender", "date_of_birth" };
@@ -482,6 +482,10 @@ contact_json(struct api_req *r, uint64_t id, int *down)
 		if (optid)
 			freeReplyObject(optid);
 	}
+	/* An address erased before stays suppressed when re-imported. */
+	if (strcmp(status, "opted_out") != 0 && key != NULL &&
+	    api_suppressed(r->a, r->tenant, key) == 1)
+		status = "opted_out";
 	json_object_set_new(o, "status", json_string(status));
 	freeReplyObject(h);
 	return o;
@@ -493,7 +497,7 @@ contact_get(struct api_req *r, uint64_t id)
 	json_t	*o;
 	int	 down;
 
-	if ((o = contact_json(r, id, &down)) == NULL) {
+	if ((o = api_contact_json(r, id, &down)) == NULL) {
 		if (down)
 			api_unavailable(r);
 		else
@@ -522,7 +526,7 @@ contact_patch(struct api_req *r, uint64_t id)
 		api_error(r, 400, "invalid_body", "expected a JSON object");
 		goto out_body;
 	}
-	if ((cur = contact_json(r, id, &down)) == NULL) {
+	if ((cur = api_contact_json(r, id, &down)) == NULL) {
 		if (down)
 			api_unavailable(r);
 		else
@@ -610,7 +614,7 @@ contact_patch(struct api_req *r, uint64_t id)
 		goto down;
 	freeReplyObject(rep);
 	json_decref(cur);
-	if ((cur = contact_json(r, id, &down)) == NULL) {
+	if ((cur = api_contact_json(r, id, &down)) == NULL) {
 		api_unavailable(r);
 		goto out_body;
 	}
@@ -630,8 +634,8 @@ out:
 }
 
 /* Removes the contact, its address index entry and list memberships. */
-static int
-contact_remove(struct api *a, uint64_t tenant, uint64_t id)
+int
+api_contact_remove(struct api *a, uint64_t tenant, uint64_t id)
 {
 	redisReply	*lists, *key, *rep;
 	size_t		 i;
@@ -697,7 +701,7 @@ api_contacts(struct api_req *r)
 		contact_patch(r, id);
 		break;
 	case EVHTTP_REQ_DELETE:
-		if (contact_remove(r->a, r->tenant, id) == -1)
+		if (api_contact_remove(r->a, r->tenant, id) == -1)
 			api_unavailable(r);
 		else
 			api_nocontent(r);

@@ -175,6 +175,9 @@ size_t	 token_sign(const struct token_keyring *, const struct token *,
  * The MAC comparison is constant time. */
 int	 token_verify(const struct token_keyring *, const char *s, size_t,
 	    struct token *out);
+/* HMAC-SHA256 of data under the ring's key i, as 64 hex digits. */
+int	 token_keyed_hash(const struct token_keyring *, int i, const char *,
+	    size_t, char out[65]);
 
 /* ------------------------------------------------------------- policy.c */
 

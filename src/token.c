@@ -312,3 +312,31 @@ token_verify(const struct token_keyring *ring, const char *s, size_t len,
 	*out = t;
 	return 0;
 }
+
+/*
+ * A keyed hash of data under key i of the ring (64 hex digits + NUL):
+ * what an erased address leaves behind in the suppression set.  Domain
+ * separated from tokens by a prefix no token starts with.  -1 when the
+ * ring has no key i.
+ */
+int
+token_keyed_hash(const struct token_keyring *ring, int i, const char *data,
+    size_t len, char out[65])
+{
+	SHA256_CTX	ctx;
+	uint8_t		inner[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
+	int		k;
+
+	if (i < 0 || i >= ring->nkeys)
+		return -1;
+	memcpy(&ctx, ring->keys[i].ipad_state, sizeof(ctx));
+	SHA256_Update(&ctx, "fanfare-suppress:", 17);
+	SHA256_Update(&ctx, data, len);
+	SHA256_Final(inner, &ctx);
+	memcpy(&ctx, ring->keys[i].opad_state, sizeof(ctx));
+	SHA256_Update(&ctx, inner, sizeof(inner));
+	SHA256_Final(mac, &ctx);
+	for (k = 0; k < SHA256_DIGEST_LENGTH; k++)
+		snprintf(out + 2 * k, 3, "%02x", mac[k]);
+	return 0;
+}

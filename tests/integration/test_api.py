@@ -372,6 +372,122 @@ def test_one_click(ff, redis, tid, key):
        "and in GET /v1/optouts by address", raw)
 
 
+def dump_tenant(redis, tid):
+    """Every key of the tenant with everything it holds, as strings."""
+    out = []
+    for pattern in ("{t:%s}*" % tid, "{t:%s:c:*" % tid):
+        cursor = "0"
+        while True:
+            cursor, keys = redis.cmd("SCAN", cursor, "MATCH", pattern,
+                                     "COUNT", 1000)
+            for k in keys:
+                k = k.decode() if isinstance(k, bytes) else k
+                t = redis.cmd("TYPE", k)
+                t = t.decode() if isinstance(t, bytes) else t
+                if t == "string":
+                    vals = [redis.cmd("GET", k)]
+                elif t == "hash":
+                    vals = redis.cmd("HGETALL", k)
+                elif t == "set":
+                    vals = redis.cmd("SMEMBERS", k)
+                elif t == "zset":
+                    vals = redis.cmd("ZRANGE", k, 0, -1)
+                elif t == "stream":
+                    vals = []
+                    for _, fields in redis.cmd("XRANGE", k, "-", "+"):
+                        vals += fields
+                else:
+                    vals = []
+                vals = [v.decode("utf-8", "replace") if isinstance(v, bytes)
+                        else str(v) for v in vals]
+                out.append((k, t, vals))
+            cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
+            if cursor == "0":
+                break
+    return out
+
+
+def test_subjects(ff, redis):
+    tid, key = new_tenant(ff, "Subjects")
+    email = "Subject.Person@Example.TEST"
+    call(ff, "POST", "/v1/contacts", key, [
+        {"email": email, "first_name": "Sam", "attributes": {"plan": "x"}},
+        {"email": "other@example.test", "first_name": "Olga"}])
+    cid = call(ff, "GET", "/v1/contacts/%s" % email, key)[1]["id"]
+    other = call(ff, "GET", "/v1/contacts/other@example.test", key)[1]["id"]
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "L"})[1]["id"]
+    call(ff, "POST", "/v1/lists/%s/members" % lid, key,
+         {"contact_ids": [cid, other]})
+    tpl = call(ff, "POST", "/v1/templates", key, {
+        "name": "t", "subject": "s", "text": "t",
+        "html": '<a href="https://s.example/x">x</a>'})[1]["id"]
+    camp = call(ff, "POST", "/v1/campaigns", key, {
+        "name": "c", "template_id": tpl, "list_id": lid,
+        "from": "a@s.example"})[1]["id"]
+    for contact in (cid, other):
+        ff.http("GET", ff.token("open", int(tid), int(camp), int(contact)))
+        ff.http("GET", ff.token("click", int(tid), int(camp), int(contact),
+                                link=0))
+    call(ff, "POST", "/v1/optouts", key, {"email": email})
+    stats = "{t:%s:c:%s}:stats" % (tid, camp)
+    wait_for(lambda: redis.cmd("HGET", stats, "clicks") == b"2")
+    st, js, raw = call(ff, "GET", "/v1/subjects/%s" % email.lower(), key)
+    kinds = sorted(e.get("kind") for e in (js or {}).get("events", []))
+    ok(st == 200 and js["contact"]["id"] == cid and js["opted_out"] is True
+       and js["lists"] == [{"id": lid}] and kinds == ["click", "open"]
+       and all(e["campaign"] == camp for e in js["events"]),
+       "GET /v1/subjects: contact, lists, opt-out, its 2 events", raw)
+    st, js, raw = call(ff, "DELETE", "/v1/subjects/%s" % email, key)
+    er = (js or {}).get("erased", {})
+    ok(st == 200 and er.get("contacts") == 1 and er.get("events") == 2 and
+       er.get("list_memberships") == 1 and er.get("optouts") == 1 and
+       er.get("unique_memberships") == 3,
+       "DELETE /v1/subjects: counts of what was erased", raw)
+    dump = dump_tenant(redis, tid)
+    low = email.lower()
+    leaks = [(k, v) for k, t, vals in dump for v in [k] + vals
+             if low in v.lower()]
+    ok(leaks == [], "erased: the address is in no key, field or value",
+       repr(leaks[:5]))
+    idleaks = []
+    for k, t, vals in dump:
+        if (":ct:%s" % cid) in k + ":":
+            idleaks.append(k)
+        # Sets whose members are contact ids ("N:contact" for links).
+        holds_contacts = k.endswith((":openers", ":clickers",
+                                     ":unsubscribers", ":link_clickers",
+                                     ":members", ":optout_ids"))
+        if holds_contacts and any(v == cid or v.endswith(":" + cid)
+                                  for v in vals):
+            idleaks.append(k)
+        if t == "stream" and "events" in k:
+            for v in vals:
+                for line in v.splitlines():
+                    parts = line.split()
+                    if len(parts) == 6 and parts[2] == cid:
+                        idleaks.append(k)
+        if t == "hash" and k.endswith(":ct:bykey") and cid in vals:
+            idleaks.append(k)
+    ok(idleaks == [], "erased: the contact id is in no key, member or event",
+       repr(idleaks))
+    st, js, raw = call(ff, "GET", "/v1/subjects/other@example.test", key)
+    ok(st == 200 and len(js.get("events", [])) == 2,
+       "the other contact's events are kept", raw)
+    c = redis.hgetall(stats)
+    ok(c.get("opens") == "2" and c.get("clicks") == "2",
+       "aggregate counters are kept", repr(c))
+    audit = redis.cmd("XRANGE", "{t:%s}:audit" % tid, "-", "+")
+    text = repr(audit)
+    ok(len(audit) == 3 and low not in text.lower() and "erase" in text
+       and "access" in text, "audit log: access and erase, no address",
+       text[:500])
+    st, js, raw = call(ff, "POST", "/v1/contacts", key, {"email": email})
+    ok(st == 200 and js.get("created") == 1, "re-import: stored again", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/%s" % email, key)
+    ok(st == 200 and js.get("status") == "opted_out",
+       "re-imported erased address stays suppressed (opted_out)", raw)
+
+
 def test_tenant_delete(ff, redis):
     tid, key = new_tenant(ff, "Leaving")
     call(ff, "POST", "/v1/contacts", key, {"email": "x@leaving.test"})
@@ -406,6 +522,7 @@ def main():
     if cid and lid:
         run(test_isolation, ff, redis, key, cid, lid, *(tc or ()))
     run(test_one_click, ff, redis, tid, key)
+    run(test_subjects, ff, redis)
     run(test_tenant_delete, ff, redis)
     done()
 

@@ -27,6 +27,7 @@
 #define API_HARD_MAX_BODY(a)	((size_t)(a)->conf->api_max_body_bytes * 2)
 #define API_MAX_HEADERS		16384
 #define API_TIMEOUT_S		60
+#define JANITOR_INTERVAL_S	600
 
 static const char *const api_routes[API_NROUTES] = { "other", "healthz",
     "metrics", "tenants", "contacts", "lists", "optouts", "blocklist",
@@ -482,6 +483,24 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
+/* Retention and scheduled purges, every JANITOR_INTERVAL_S. */
+static void
+api_janitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api		*a = arg;
+	struct janitor_report	 rep;
+
+	if (janitor_run(a->db, now_ms(), &rep) == -1) {
+		log_warnx("janitor: redis failed; next run in %d s",
+		    JANITOR_INTERVAL_S);
+		return;
+	}
+	if (rep.tenants_purged || rep.entries_trimmed)
+		log_info("janitor: %lld tenants purged (%lld keys), %lld event "
+		    "entries past retention trimmed", rep.tenants_purged,
+		    rep.keys_purged, rep.entries_trimmed);
+}
+
 struct api *
 api_new(struct event_base *base, const struct config *conf,
     struct worker *workers, int nworkers, char *err, size_t errlen)
@@ -508,6 +527,12 @@ api_new(struct event_base *base, const struct config *conf,
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(a->http, api_request_cb, a);
+	{
+		struct timeval tv = { JANITOR_INTERVAL_S, 0 };
+
+		a->janitor = event_new(base, -1, EV_PERSIST, api_janitor_cb, a);
+		event_add(a->janitor, &tv);
+	}
 	if (conf->api_listen.host == NULL) {
 		snprintf(err, errlen, "api_listen: unix sockets are not "
 		    "supported yet");
@@ -530,6 +555,8 @@ api_free(struct api *a)
 {
 	if (a == NULL)
 		return;
+	if (a->janitor != NULL)
+		event_free(a->janitor);
 	if (a->http != NULL)
 		evhttp_free(a->http);
 	db_close(a->db);

@@ -65,6 +65,7 @@ struct api {
 	struct worker		*workers;
 	int			 nworkers;
 	struct db		*db;
+	struct event		*janitor;
 	struct special		*special;
 	struct token_keyring	 keys;		/* keyed hashes of erased */
 	uint64_t		 by_status[API_NROUTES][6]; /* [route][1..5xx] */
@@ -126,6 +127,16 @@ void	 api_blocklist(struct api_req *);
 /* api_campaign.c */
 void	 api_templates(struct api_req *);
 void	 api_campaigns(struct api_req *);
+
+/* janitor.c */
+struct janitor_report {
+	long long	tenants_purged;
+	long long	keys_purged;
+	long long	streams;		/* event streams looked at */
+	long long	entries_trimmed;	/* stream entries removed */
+};
+int	 janitor_run(struct db *, uint64_t now_ms, struct janitor_report *);
+long long janitor_purge_tenant(struct db *, uint64_t tenant);
 
 /* db.c */
 struct db *db_open(const struct ff_endpoint *);

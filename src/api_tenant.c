@@ -204,33 +204,6 @@ tenant_state(struct api *a, uint64_t tenant)
 	return rc;
 }
 
-/* Deletes all of a tenant's data; the count of keys removed or -1. */
-static long long
-tenant_purge(struct api *a, uint64_t tenant)
-{
-	redisReply	*rep;
-	char		 match[64];
-	long long	 n, total = 0;
-
-	snprintf(match, sizeof(match), "{t:%llu}*",
-	    (unsigned long long)tenant);
-	if ((n = db_unlink_prefix(a->db, match)) == -1)
-		return -1;
-	total += n;
-	snprintf(match, sizeof(match), "{t:%llu:c:*",
-	    (unsigned long long)tenant);
-	if ((n = db_unlink_prefix(a->db, match)) == -1)
-		return -1;
-	total += n;
-	if ((rep = db_cmd(a->db, "SREM ff:tenants %llu",
-	    (unsigned long long)tenant)) != NULL)
-		freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "ZREM ff:purge %llu",
-	    (unsigned long long)tenant)) != NULL)
-		freeReplyObject(rep);
-	return total;
-}
-
 static void
 tenant_delete(struct api_req *r, uint64_t tenant)
 {
@@ -264,7 +237,7 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	if ((rep = db_cmd(a->db, "ZADD ff:purge %llu %llu",
 	    (unsigned long long)purge_at, (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);
-	if (now_flag && tenant_purge(a, tenant) == -1) {
+	if (now_flag && janitor_purge_tenant(a->db, tenant) == -1) {
 		api_unavailable(r);
 		return;
 	}

@@ -35,6 +35,7 @@ usage(void)
 	    "       fanfarectl link set --config FILE --tenant T --campaign C "
 	    "--link N --url URL\n"
 	    "       fanfarectl stats --config FILE --tenant T --campaign C\n"
+	    "       fanfarectl janitor --config FILE\n"
 	    "       fanfarectl check --config FILE\n");
 	exit(2);
 }
@@ -296,6 +297,31 @@ cmd_stats(struct ctl *c, int argc)
 	return 0;
 }
 
+/* Retention and due purges now; the report as JSON. */
+static int
+cmd_janitor(struct ctl *c, int argc)
+{
+	struct janitor_report	 rep;
+	struct db		*db;
+	int			 rc;
+
+	if (optind != argc)
+		usage();
+	load_config(c);
+	db = db_open(&c->conf.redis);
+	rc = janitor_run(db, now_ms(), &rep);
+	db_close(db);
+	if (rc == -1) {
+		fprintf(stderr, "fanfarectl: janitor: redis failed\n");
+		return 1;
+	}
+	printf("{\"tenants_purged\":%lld,\"keys_purged\":%lld,"
+	    "\"streams\":%lld,\"entries_trimmed\":%lld}\n",
+	    rep.tenants_purged, rep.keys_purged, rep.streams,
+	    rep.entries_trimmed);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -326,6 +352,8 @@ main(int argc, char *argv[])
 		rc = cmd_link(&c, sub, argc);
 	else if (strcmp(cmd, "stats") == 0)
 		rc = cmd_stats(&c, argc);
+	else if (strcmp(cmd, "janitor") == 0)
+		rc = cmd_janitor(&c, argc);
 	else if (strcmp(cmd, "check") == 0) {
 		load_config(&c);
 		printf("%s: configuration OK\n", c.config_path);

@@ -488,6 +488,41 @@ def test_subjects(ff, redis):
        "re-imported erased address stays suppressed (opted_out)", raw)
 
 
+def test_janitor(ff, redis):
+    st, js, raw = call(ff, "POST", "/v1/tenants", ADMIN,
+                       {"name": "Short memory", "retention_days": 1})
+    tid, key = js["id"], js["api_key"]
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "L"})[1]["id"]
+    tpl = call(ff, "POST", "/v1/templates", key, {
+        "name": "t", "subject": "s", "text": "t", "html": "h"})[1]["id"]
+    camp = call(ff, "POST", "/v1/campaigns", key, {
+        "name": "c", "template_id": tpl, "list_id": lid,
+        "from": "a@s.example"})[1]["id"]
+    ev = "{t:%s:c:%s}:events" % (tid, camp)
+    old = int(time.time() * 1000) - 2 * 86400000
+    redis.cmd("XADD", ev, "%d-0" % old, "n", "1", "e", "%d o 1 0 -- -\n" % old)
+    redis.cmd("XADD", ev, "*", "n", "1", "e", "%d o 2 0 -- -\n" % (old + 1))
+    rc, out, err = ff.ctl("janitor")
+    try:
+        rep = json.loads(out)
+    except ValueError:
+        rep = {}
+    ok(rc == 0 and rep.get("entries_trimmed", 0) >= 1,
+       "fanfarectl janitor: trims past retention", out + err)
+    ok(redis.cmd("XLEN", ev) == 1,
+       "the event older than retention_days is gone, the recent one kept")
+    tid2, key2 = new_tenant(ff, "Gone later")
+    call(ff, "POST", "/v1/contacts", key2, {"email": "p@gone.test"})
+    call(ff, "DELETE", "/v1/tenants/%s" % tid2, ADMIN)
+    ok(redis.cmd("EXISTS", "{t:%s}:ct:1" % tid2) == 1,
+       "before the purge time: data still there")
+    redis.cmd("ZADD", "ff:purge", int(time.time() * 1000) - 1000, tid2)
+    rc, out, err = ff.ctl("janitor")
+    ok(rc == 0 and '"tenants_purged":' in out and
+       redis.cmd("KEYS", "{t:%s}*" % tid2) == [],
+       "after the purge time the janitor removes every key", out + err)
+
+
 def test_tenant_delete(ff, redis):
     tid, key = new_tenant(ff, "Leaving")
     call(ff, "POST", "/v1/contacts", key, {"email": "x@leaving.test"})
@@ -523,6 +558,7 @@ def main():
         run(test_isolation, ff, redis, key, cid, lid, *(tc or ()))
     run(test_one_click, ff, redis, tid, key)
     run(test_subjects, ff, redis)
+    run(test_janitor, ff, redis)
     run(test_tenant_delete, ff, redis)
     done()
 

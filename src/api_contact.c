@@ -11,195 +11,18 @@
  * quarantined.  Every key is the tenant's ({t:T}...), so a request can
  * never see, change or count another tenant's data.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 
-#define NAME_MAX_LEN	200
+#define CONTACT_TEXT_MAX	200
 #define ATTR_NAME_MAX	64
-
-static const char *const contact_fields[] = { "email", "first_name",
-    "last_name", "date_of_birth", "gender", "attributes", NULL };
-
-/* One validated row, ready to write. */
-struct row {
-	size_t		 index;		/* in the request */
-	char		 addr[FF_EMAIL_MAX + 1];
-	char		 key[FF_EMAIL_MAX + 1];
-	json_t		*obj;		/* the request's object (borrowed) */
-	char		*attrs;		/* JSON text, NULL: not given */
-	int		 quarantined;
-	uint64_t	 id;		/* 0 until known */
-	int		 is_new;
-	struct row	*same;		/* earlier row with this key */
-};
-
-static void
-reject(json_t *rejected, size_t index, const char *email, const char *code,
-    const char *attribute)
-{
-	json_t	*o = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index,
-	    "email", email ? email : "", "error", code);
-
-	if (attribute != NULL)
-		json_object_set_new(o, "attribute", json_string(attribute));
-	json_array_append_new(rejected, o);
-}
-
-/* A printable single-line string of at most NAME_MAX_LEN bytes, or null. */
-static int
-valid_text(json_t *v)
-{
-	const char	*s;
-	size_t		 i, n;
-
-	if (v == NULL || json_is_null(v))
-		return 1;
-	if (!json_is_string(v) || (n = json_string_length(v)) > NAME_MAX_LEN)
-		return 0;
-	s = json_string_value(v);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-static int
-valid_attr_name(const char *k)
-{
-	size_t	n = strlen(k), i;
-
-	if (n == 0 || n > ATTR_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)k[i]) && k[i] != '_')
-			return 0;
-	return 1;
-}
-
-/*
- * Checks the attributes object; drops special-category names (reported)
- * and tells whether a value holds a special-category term.  Returns the
- * kept attributes as a new object, or NULL (code set) when invalid.
- */
-static json_t *
-check_attributes(struct api *a, json_t *attrs, json_t *rejected, size_t index,
-    const char *email, int *quarantined, const char **code)
-{
-	const char	*k;
-	json_t		*v, *kept = json_object();
-
-	*quarantined = 0;
-	if (!json_is_object(attrs)) {
-		*code = "invalid_attributes";
-		goto bad;
-	}
-	json_object_foreach(attrs, k, v) {
-		if (!valid_attr_name(k)) {
-			*code = "invalid_attribute_name";
-			goto bad;
-		}
-		if (!json_is_string(v) && !json_is_number(v) &&
-		    !json_is_boolean(v)) {
-			*code = "invalid_attribute_value";
-			goto bad;
-		}
-		if (special_name(a->special, k, strlen(k)) != NULL) {
-			reject(rejected, index, email,
-			    "special_category_attribute", k);
-			continue;	/* never stored */
-		}
-		if (json_is_string(v) && special_value(a->special,
-		    json_string_value(v), json_string_length(v)) != NULL)
-			*quarantined = 1;
-		json_object_set(kept, k, v);
-	}
-	return kept;
-bad:
-	json_decref(kept);
-	return NULL;
-}
-
-/*
- * Validates one contact object.  0: row filled; 1: rejected (reported);
- * -1: an unknown field (the caller answers 400 for the whole request).
- */
-static int
-row_check(struct api *a, json_t *o, size_t index, int need_email,
-    json_t *rejected, struct row *row, const char **bad_field)
-{
-	const char	*k, *code = NULL, *s;
-	json_t		*v, *email, *dob, *kept;
-	size_t		 i, n;
-	char		 trimmed[FF_EMAIL_MAX + 64];
-
-	memset(row, 0, sizeof(*row));
-	row->index = index;
-	row->obj = o;
-	json_object_foreach(o, k, v) {
-		for (i = 0; contact_fields[i] != NULL; i++)
-			if (strcmp(k, contact_fields[i]) == 0)
-				break;
-		if (contact_fields[i] == NULL) {
-			*bad_field = k;
-			return -1;
-		}
-	}
-	email = json_object_get(o, "email");
-	if (email != NULL || need_email) {
-		if (!json_is_string(email) ||
-		    (n = json_string_length(email)) >= sizeof(trimmed)) {
-			reject(rejected, index, NULL, "invalid_email", NULL);
-			return 1;
-		}
-		s = json_string_value(email);
-		while (n > 0 && (*s == ' ' || *s == '\t')) {
-			s++;
-			n--;
-		}
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		memcpy(trimmed, s, n);
-		trimmed[n] = '\0';
-		if (validate_email(trimmed, n, row->addr, row->key) == -1) {
-			reject(rejected, index, json_string_value(email),
-			    "invalid_email", NULL);
-			return 1;
-		}
-	}
-	if (!valid_text(json_object_get(o, "first_name")) ||
-	    !valid_text(json_object_get(o, "last_name")) ||
-	    !valid_text(json_object_get(o, "gender")))
-		code = "invalid_field";
-	dob = json_object_get(o, "date_of_birth");
-	if (code == NULL && dob != NULL && !json_is_null(dob) &&
-	    (!json_is_string(dob) || validate_date(json_string_value(dob),
-	    json_string_length(dob)) == -1))
-		code = "invalid_date";
-	if (code == NULL && (v = json_object_get(o, "attributes")) != NULL) {
-		kept = check_attributes(a, v, rejected, index, row->addr,
-		    &row->quarantined, &code);
-		if (kept != NULL) {
-			row->attrs = json_dumps(kept, JSON_COMPACT |
-			    JSON_SORT_KEYS);
-			json_decref(kept);
-		}
-	}
-	if (code != NULL) {
-		reject(rejected, index, row->addr, code, NULL);
-		free(row->attrs);
-		row->attrs = NULL;
-		return 1;
-	}
-	return 0;
-}
 
 /* Appends "field value" pairs of the row's given fields to argv. */
 static int
-row_fields(struct row *row, const char **argv, size_t *lens, int argc)
+row_fields(struct contact_row *row, const char **argv, size_t *lens, int argc)
 {
 	static const char *const text[] = { "first_name", "last_name",
 	    "gender", "date_of_birth", NULL };
@@ -232,7 +55,7 @@ contacts_upsert(struct api_req *r)
 {
 	struct api	*a = r->a;
 	json_t		*body, *items, *rejected = json_array(), *seen;
-	struct row	*rows = NULL;
+	struct contact_row	*rows = NULL;
 	redisReply	*rep;
 	const char	*bad_field = NULL, *argv[40];
 	size_t		 lens[40], n, i, nrows = 0, nnew = 0;
@@ -265,10 +88,10 @@ contacts_upsert(struct api_req *r)
 		json_t *o = json_array_get(items, i);
 
 		if (!json_is_object(o)) {
-			reject(rejected, i, NULL, "invalid_contact", NULL);
+			contact_reject(rejected, i, NULL, "invalid_contact", NULL);
 			continue;
 		}
-		rc = row_check(a, o, i, 1, rejected, &rows[nrows], &bad_field);
+		rc = contact_check(a->special, o, i, 1, rejected, &rows[nrows], &bad_field);
 		if (rc == -1) {
 			json_decref(seen);
 			api_error(r, 400, "unknown_field", "contact %zu: unknown "
@@ -329,7 +152,7 @@ contacts_upsert(struct api_req *r)
 	/* Round trip 3: the writes. */
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	for (i = 0; i < nrows; i++) {
-		struct row *row = &rows[i];
+		struct contact_row *row = &rows[i];
 		uint64_t id = row->same ? row->same->id : row->id;
 
 		snprintf(idbuf, sizeof(idbuf), "{t:%llu}:ct:%llu",
@@ -513,7 +336,7 @@ contact_patch(struct api_req *r, uint64_t id)
 {
 	struct api	*a = r->a;
 	json_t		*body, *cur, *attrs, *merged, *rejected = json_array(), *v;
-	struct row	 row;
+	struct contact_row	 row;
 	redisReply	*rep;
 	const char	*bad_field = NULL, *argv[40], *k, *code = NULL;
 	size_t		 lens[40];
@@ -552,7 +375,7 @@ contact_patch(struct api_req *r, uint64_t id)
 	snprintf(oldkey, sizeof(oldkey), "%s", json_string_value(
 	    json_object_get(cur, "email")) ? json_string_value(
 	    json_object_get(cur, "email")) : "");
-	rc = row_check(a, body, 0, 0, rejected, &row, &bad_field);
+	rc = contact_check(a->special, body, 0, 0, rejected, &row, &bad_field);
 	if (rc == -1) {
 		api_error(r, 400, "unknown_field", "unknown field '%.100s'",
 		    bad_field);
@@ -749,11 +572,11 @@ list_create(struct api_req *r)
 		return;
 	}
 	name = json_object_get(body, "name");
-	if (!valid_text(name) || !json_is_string(name) ||
+	if (!contact_valid_text(name) || !json_is_string(name) ||
 	    json_string_length(name) == 0) {
 		json_decref(body);
 		api_error(r, 422, "invalid_name", "name: a string of 1 to %d "
-		    "characters is required", NAME_MAX_LEN);
+		    "characters is required", CONTACT_TEXT_MAX);
 		return;
 	}
 	if ((rep = db_cmd(r->a->db, "HINCRBY {t:%llu}:seq list 1",

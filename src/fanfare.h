@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define FF_ATTR_PRINTF(f, a)	__attribute__((format(printf, f, a)))
 #define FF_ATTR_NORETURN	__attribute__((noreturn))
 #define FF_NELEM(a)		(sizeof(a) / sizeof((a)[0]))
@@ -396,6 +398,39 @@ const char *special_value(const struct special *, const char *, size_t);
 int	 validate_email(const char *in, size_t len, char *addr, char *key);
 /* A real calendar date written YYYY-MM-DD; 0 or -1. */
 int	 validate_date(const char *s, size_t len);
+
+/* ------------------------------------------------------------ contact.c */
+
+#define CONTACT_TEXT_MAX	200	/* first_name, last_name, gender */
+#define CONTACT_ATTR_NAME_MAX	64	/* [A-Za-z0-9_], a merge-tag name */
+
+/* One contact object of a request, checked and ready to write. */
+struct contact_row {
+	size_t		 index;		/* in the request */
+	char		 addr[FF_EMAIL_MAX + 1];
+	char		 key[FF_EMAIL_MAX + 1];
+	json_t		*obj;		/* the request's object (borrowed) */
+	char		*attrs;		/* kept attributes as JSON, or NULL */
+	int		 quarantined;
+	uint64_t	 id;		/* the API's: 0 until known */
+	int		 is_new;
+	struct contact_row *same;	/* earlier row with this key */
+};
+
+/*
+ * Checks one contact object: 0, the row filled (attrs to free); 1, the
+ * row is rejected and reported in rejected; -1, *bad_field is an unknown
+ * field.  need_email: the address is required (POST) or optional
+ * (PATCH).  Special-category attribute names are reported in rejected
+ * too, but the row still passes without them.
+ */
+int	 contact_check(const struct special *, json_t *, size_t index,
+	    int need_email, json_t *rejected, struct contact_row *,
+	    const char **bad_field);
+void	 contact_reject(json_t *rejected, size_t index, const char *email,
+	    const char *code, const char *attribute);
+/* Null, or a string of at most CONTACT_TEXT_MAX bytes without controls. */
+int	 contact_valid_text(json_t *);
 
 /* -------------------------------------------------------------- csv.c */
 

@@ -1,0 +1,178 @@
+/*
+ * contact.c: the checks of one contact object of the JSON API (pure:
+ * bytes in, verdict out; no Redis).  A row either passes whole or is
+ * reported in `rejected` with a code and not written at all; an unknown
+ * field is the caller's 400.  Attributes named on the special-category
+ * list are dropped and reported; a value holding a special-category
+ * term marks the contact quarantined.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fanfare.h"
+
+static const char *const contact_fields[] = { "email", "first_name",
+    "last_name", "date_of_birth", "gender", "attributes", NULL };
+
+void
+contact_reject(json_t *rejected, size_t index, const char *email, const char *code,
+    const char *attribute)
+{
+	json_t	*o = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index,
+	    "email", email ? email : "", "error", code);
+
+	if (attribute != NULL)
+		json_object_set_new(o, "attribute", json_string(attribute));
+	json_array_append_new(rejected, o);
+}
+
+/* A printable single-line string of at most CONTACT_TEXT_MAX bytes, or null. */
+int
+contact_valid_text(json_t *v)
+{
+	const char	*s;
+	size_t		 i, n;
+
+	if (v == NULL || json_is_null(v))
+		return 1;
+	if (!json_is_string(v) || (n = json_string_length(v)) > CONTACT_TEXT_MAX)
+		return 0;
+	s = json_string_value(v);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+valid_attr_name(const char *k)
+{
+	size_t	n = strlen(k), i;
+
+	if (n == 0 || n > CONTACT_ATTR_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && k[i] != '_')
+			return 0;
+	return 1;
+}
+
+/*
+ * Checks the attributes object; drops special-category names (reported)
+ * and tells whether a value holds a special-category term.  Returns the
+ * kept attributes as a new object, or NULL (code set) when invalid.
+ */
+static json_t *
+check_attributes(const struct special *sp, json_t *attrs, json_t *rejected, size_t index,
+    const char *email, int *quarantined, const char **code)
+{
+	const char	*k;
+	json_t		*v, *kept = json_object();
+
+	*quarantined = 0;
+	if (!json_is_object(attrs)) {
+		*code = "invalid_attributes";
+		goto bad;
+	}
+	json_object_foreach(attrs, k, v) {
+		if (!valid_attr_name(k)) {
+			*code = "invalid_attribute_name";
+			goto bad;
+		}
+		if (!json_is_string(v) && !json_is_number(v) &&
+		    !json_is_boolean(v)) {
+			*code = "invalid_attribute_value";
+			goto bad;
+		}
+		if (special_name(sp, k, strlen(k)) != NULL) {
+			contact_reject(rejected, index, email,
+			    "special_category_attribute", k);
+			continue;	/* never stored */
+		}
+		if (json_is_string(v) && special_value(sp,
+		    json_string_value(v), json_string_length(v)) != NULL)
+			*quarantined = 1;
+		json_object_set(kept, k, v);
+	}
+	return kept;
+bad:
+	json_decref(kept);
+	return NULL;
+}
+
+/*
+ * Validates one contact object.  0: row filled; 1: rejected (reported);
+ * -1: an unknown field (the caller answers 400 for the whole request).
+ */
+int
+contact_check(const struct special *sp, json_t *o, size_t index,
+    int need_email, json_t *rejected, struct contact_row *row,
+    const char **bad_field)
+{
+	const char	*k, *code = NULL, *s;
+	json_t		*v, *email, *dob, *kept;
+	size_t		 i, n;
+	char		 trimmed[FF_EMAIL_MAX + 64];
+
+	memset(row, 0, sizeof(*row));
+	row->index = index;
+	row->obj = o;
+	json_object_foreach(o, k, v) {
+		for (i = 0; contact_fields[i] != NULL; i++)
+			if (strcmp(k, contact_fields[i]) == 0)
+				break;
+		if (contact_fields[i] == NULL) {
+			*bad_field = k;
+			return -1;
+		}
+	}
+	email = json_object_get(o, "email");
+	if (email != NULL || need_email) {
+		if (!json_is_string(email) ||
+		    (n = json_string_length(email)) >= sizeof(trimmed)) {
+			contact_reject(rejected, index, NULL, "invalid_email", NULL);
+			return 1;
+		}
+		s = json_string_value(email);
+		while (n > 0 && (*s == ' ' || *s == '\t')) {
+			s++;
+			n--;
+		}
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		memcpy(trimmed, s, n);
+		trimmed[n] = '\0';
+		if (validate_email(trimmed, n, row->addr, row->key) == -1) {
+			contact_reject(rejected, index, json_string_value(email),
+			    "invalid_email", NULL);
+			return 1;
+		}
+	}
+	if (!contact_valid_text(json_object_get(o, "first_name")) ||
+	    !contact_valid_text(json_object_get(o, "last_name")) ||
+	    !contact_valid_text(json_object_get(o, "gender")))
+		code = "invalid_field";
+	dob = json_object_get(o, "date_of_birth");
+	if (code == NULL && dob != NULL && !json_is_null(dob) &&
+	    (!json_is_string(dob) || validate_date(json_string_value(dob),
+	    json_string_length(dob)) == -1))
+		code = "invalid_date";
+	if (code == NULL && (v = json_object_get(o, "attributes")) != NULL) {
+		kept = check_attributes(sp, v, rejected, index, row->addr,
+		    &row->quarantined, &code);
+		if (kept != NULL) {
+			row->attrs = json_dumps(kept, JSON_COMPACT |
+			    JSON_SORT_KEYS);
+			json_decref(kept);
+		}
+	}
+	if (code != NULL) {
+		contact_reject(rejected, index, row->addr, code, NULL);
+		free(row->attrs);
+		row->attrs = NULL;
+		return 1;
+	}
+	return 0;
+}

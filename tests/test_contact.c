@@ -1,0 +1,259 @@
+/*
+ * test_contact.c: the JSON checks of one contact (src/contact.c): which
+ * rows pass, which are rejected with which code, what is kept, when a
+ * contact is quarantined.  A small rules file of its own keeps these
+ * tests apart from the shipped special-category list.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "fanfare.h"
+
+static struct special *sp;
+static char rules[64];
+
+static void
+setup(void)
+{
+	char	 err[256];
+	FILE	*f;
+	int	 fd;
+
+	snprintf(rules, sizeof(rules), "/tmp/test_contact.XXXXXX");
+	cr_assert_neq(fd = mkstemp(rules), -1);
+	cr_assert_not_null(f = fdopen(fd, "w"));
+	fputs("category health\nname diagnos*\nname blood_type\nterm hiv\n"
+	    "category religious_beliefs\nname religion*\nterm muslim\n", f);
+	fclose(f);
+	sp = special_load(rules, err, sizeof(err));
+	cr_assert_not_null(sp, "rules: %s", err);
+}
+
+static void
+teardown(void)
+{
+	special_free(sp);
+	unlink(rules);
+}
+
+TestSuite(contact, .init = setup, .fini = teardown);
+
+/* Checks src as row 3 of a request; returns contact_check's result. */
+static int
+check(const char *src, int need_email, struct contact_row *row,
+    json_t **rejected, const char **bad)
+{
+	json_error_t	 jerr;
+	json_t		*o = json_loads(src, 0, &jerr);
+
+	cr_assert_not_null(o, "test JSON %s: %s", src, jerr.text);
+	*rejected = json_array();
+	*bad = NULL;
+	return contact_check(sp, o, 3, need_email, *rejected, row, bad);
+}
+
+static const char *
+first_code(json_t *rejected)
+{
+	return json_string_value(json_object_get(json_array_get(rejected, 0),
+	    "error"));
+}
+
+struct reject_case {
+	const char	*json;
+	const char	*code;
+};
+
+Test(contact, rejected_rows)
+{
+	static const struct reject_case cases[] = {
+		{ "{}", "invalid_email" },
+		{ "{\"email\": 5}", "invalid_email" },
+		{ "{\"email\": \"no-at-sign\"}", "invalid_email" },
+		{ "{\"email\": \"a@b\"}", "invalid_email" },
+		{ "{\"email\": \"a@x.test\\r\\nBcc: y@z.test\"}",
+		    "invalid_email" },
+		{ "{\"email\": \"a@x.test\", \"first_name\": 7}",
+		    "invalid_field" },
+		{ "{\"email\": \"a@x.test\", \"last_name\": \"a\\nb\"}",
+		    "invalid_field" },
+		{ "{\"email\": \"a@x.test\", \"gender\": [\"x\"]}",
+		    "invalid_field" },
+		{ "{\"email\": \"a@x.test\", \"date_of_birth\": \"1990-13-01\"}",
+		    "invalid_date" },
+		{ "{\"email\": \"a@x.test\", \"date_of_birth\": \"2023-02-29\"}",
+		    "invalid_date" },
+		{ "{\"email\": \"a@x.test\", \"date_of_birth\": 19900101}",
+		    "invalid_date" },
+		{ "{\"email\": \"a@x.test\", \"attributes\": []}",
+		    "invalid_attributes" },
+		{ "{\"email\": \"a@x.test\", \"attributes\": {\"a-b\": 1}}",
+		    "invalid_attribute_name" },
+		{ "{\"email\": \"a@x.test\", \"attributes\": {\"\": 1}}",
+		    "invalid_attribute_name" },
+		{ "{\"email\": \"a@x.test\", \"attributes\": {\"x\": {}}}",
+		    "invalid_attribute_value" },
+		{ "{\"email\": \"a@x.test\", \"attributes\": {\"x\": null}}",
+		    "invalid_attribute_value" },
+	};
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(cases); i++) {
+		cr_expect_eq(check(cases[i].json, 1, &row, &rej, &bad), 1,
+		    "%s: not rejected", cases[i].json);
+		cr_expect_str_eq(first_code(rej), cases[i].code, "%s",
+		    cases[i].json);
+		cr_expect_eq(json_integer_value(json_object_get(
+		    json_array_get(rej, 0), "index")), 3);
+		cr_expect_null(row.attrs, "%s: attrs left to leak",
+		    cases[i].json);
+		json_decref(rej);
+	}
+}
+
+Test(contact, a_long_name_is_rejected)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	char			 src[512];
+
+	snprintf(src, sizeof(src), "{\"email\": \"a@x.test\", \"first_name\":"
+	    " \"%0*d\"}", CONTACT_TEXT_MAX + 1, 0);
+	cr_assert_eq(check(src, 1, &row, &rej, &bad), 1);
+	cr_assert_str_eq(first_code(rej), "invalid_field");
+	json_decref(rej);
+	snprintf(src, sizeof(src), "{\"email\": \"a@x.test\", \"first_name\":"
+	    " \"%0*d\"}", CONTACT_TEXT_MAX, 0);
+	cr_assert_eq(check(src, 1, &row, &rej, &bad), 0);
+	json_decref(rej);
+}
+
+Test(contact, unknown_field_is_the_callers_400)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"a@x.test\", \"shoe\": 44}", 1, &row,
+	    &rej, &bad), -1);
+	cr_assert_str_eq(bad, "shoe");
+	cr_assert_eq(json_array_size(rej), 0);
+	json_decref(rej);
+}
+
+Test(contact, good_row_normalises_the_address)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"  Ada@Example.TEST \", "
+	    "\"first_name\": \"Ada\", \"date_of_birth\": \"2000-02-29\", "
+	    "\"attributes\": {\"plan\": \"pro\", \"seats\": 5, \"vip\": true}}",
+	    1, &row, &rej, &bad), 0);
+	cr_assert_str_eq(row.addr, "Ada@example.test");
+	cr_assert_str_eq(row.key, "ada@example.test");
+	cr_assert_eq(row.quarantined, 0);
+	cr_assert_str_eq(row.attrs, "{\"plan\":\"pro\",\"seats\":5,"
+	    "\"vip\":true}");
+	cr_assert_eq(json_array_size(rej), 0);
+	free(row.attrs);
+	json_decref(rej);
+}
+
+Test(contact, special_category_names_are_dropped_and_reported)
+{
+	struct contact_row	 row;
+	json_t			*rej, *e;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"a@x.test\", \"attributes\": "
+	    "{\"Religion_Affiliation\": \"x\", \"blood_type\": \"0+\", "
+	    "\"city\": \"Berlin\"}}", 1, &row, &rej, &bad), 0,
+	    "the row itself passes");
+	cr_assert_str_eq(row.attrs, "{\"city\":\"Berlin\"}");
+	cr_assert_eq(json_array_size(rej), 2);
+	e = json_array_get(rej, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "error")),
+	    "special_category_attribute");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "email")),
+	    "a@x.test");
+	free(row.attrs);
+	json_decref(rej);
+}
+
+Test(contact, special_category_values_quarantine)
+{
+	static const char *const hits[] = {
+		"{\"email\": \"a@x.test\", \"attributes\": {\"note\": "
+		    "\"HIV positive\"}}",
+		"{\"email\": \"a@x.test\", \"attributes\": {\"faith\": "
+		    "\"Muslim\", \"n\": 1}}",
+	};
+	static const char *const misses[] = {
+		"{\"email\": \"a@x.test\", \"attributes\": {\"note\": "
+		    "\"archive\"}}",
+		"{\"email\": \"a@x.test\", \"attributes\": {\"n\": 1, "
+		    "\"b\": false}}",
+		/* Names and plain fields are not value-checked. */
+		"{\"email\": \"a@x.test\", \"first_name\": \"hiv\"}",
+	};
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(hits); i++) {
+		cr_expect_eq(check(hits[i], 1, &row, &rej, &bad), 0);
+		cr_expect_eq(row.quarantined, 1, "%s", hits[i]);
+		free(row.attrs);
+		json_decref(rej);
+	}
+	for (i = 0; i < FF_NELEM(misses); i++) {
+		cr_expect_eq(check(misses[i], 1, &row, &rej, &bad), 0);
+		cr_expect_eq(row.quarantined, 0, "%s", misses[i]);
+		free(row.attrs);
+		json_decref(rej);
+	}
+}
+
+Test(contact, patch_needs_no_address)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"last_name\": \"Lovelace\"}", 0, &row, &rej,
+	    &bad), 0);
+	cr_assert_str_eq(row.addr, "");
+	cr_assert_null(row.attrs);
+	json_decref(rej);
+	cr_assert_eq(check("{\"last_name\": \"Lovelace\"}", 1, &row, &rej,
+	    &bad), 1, "but a POST does");
+	json_decref(rej);
+}
+
+Test(contact, valid_text)
+{
+	json_t	*v;
+
+	cr_assert(contact_valid_text(NULL));
+	cr_assert(contact_valid_text(v = json_null()));
+	json_decref(v);
+	cr_assert(contact_valid_text(v = json_string("Zoë")));
+	json_decref(v);
+	cr_assert(!contact_valid_text(v = json_string("tab\there")));
+	json_decref(v);
+	cr_assert(!contact_valid_text(v = json_stringn("nul\0x", 5)));
+	json_decref(v);
+	cr_assert(!contact_valid_text(v = json_true()));
+	json_decref(v);
+}

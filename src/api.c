@@ -193,6 +193,25 @@ api_query(struct api_req *r, const char *name, char *buf, size_t len)
 	return v;
 }
 
+redisReply *
+api_hgetall(struct api_req *r, const char *kind, uint64_t id, int *down)
+{
+	redisReply	*rep;
+
+	*down = 0;
+	if ((rep = db_cmd(r->a->db, "HGETALL {t:%llu}:%s:%llu",
+	    (unsigned long long)r->tenant, kind, (unsigned long long)id)) ==
+	    NULL) {
+		*down = 1;
+		return NULL;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
 void
 api_random_hex(char *out, size_t bytes)
 {

@@ -99,6 +99,10 @@ int	 api_body_json(struct api_req *, json_t **);
 int	 api_check_fields(struct api_req *, json_t *, const char *const *);
 const char *api_query(struct api_req *, const char *name, char *buf,
 	    size_t len);
+/* The hash {t:TENANT}:KIND:ID of the request's tenant, or NULL when it
+ * does not exist (*down = 0) or Redis failed (*down = 1). */
+redisReply *api_hgetall(struct api_req *, const char *kind, uint64_t id,
+	    int *down);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */

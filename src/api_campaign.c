@@ -150,16 +150,8 @@ template_get(struct api_req *r, uint64_t id, int *down)
 	char		 idbuf[24];
 	size_t		 i;
 
-	*down = 0;
-	if ((rep = db_cmd(r->a->db, "HGETALL {t:%llu}:tpl:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id)) == NULL) {
-		*down = 1;
+	if ((rep = api_hgetall(r, "tpl", id, down)) == NULL)
 		return NULL;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
-		freeReplyObject(rep);
-		return NULL;
-	}
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	o = json_pack("{s:s}", "id", idbuf);
 	for (i = 0; i + 1 < rep->elements; i += 2) {
@@ -391,16 +383,8 @@ campaign_json(struct api_req *r, uint64_t id, int *down)
 	char		 idbuf[24];
 	size_t		 i;
 
-	*down = 0;
-	if ((rep = db_cmd(r->a->db, "HGETALL {t:%llu}:camp:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id)) == NULL) {
-		*down = 1;
+	if ((rep = api_hgetall(r, "camp", id, down)) == NULL)
 		return NULL;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
-		freeReplyObject(rep);
-		return NULL;
-	}
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	o = json_pack("{s:s, s:{s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i, "
 	    "s:i}}}", "id", idbuf, "progress", "total", 0, "queued", 0, "sent",

@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PKGS=(build-essential autoconf automake libtool pkg-config
       libevent-dev libhiredis-dev libesmtp-dev libmaxminddb-dev
       libcriterion-dev libjansson-dev libssl-dev libidn2-dev
-      redis-server redis-tools curl wrk python3 python3-aiosmtpd
+      redis-server redis-tools curl wrk python3 python3-aiosmtpd python3-dkim
       libmaxmind-db-writer-perl)
 # configure.ac uses AX_PTHREAD: from m4/ when vendored, else from
 # autoconf-archive (autoreconf -i then copies it into m4/).

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -301,9 +302,11 @@ const char *spool_name(const struct spool *);
 int	 spool_append(struct spool *, struct ff_event *, size_t n);
 
 /* Reads up to max records from the read cursor and moves the cursor
- * past them.  Records whose check fails (a torn tail) are skipped.  The
- * position just after the last record read is returned through seg and
- * off: that pair names the batch for idempotent replay.  Returns the
+ * past them.  Records whose check fails (a torn tail) are skipped, and a
+ * read never spans one: the records returned are contiguous, so each
+ * one's position follows from (seg, off) and the count.  The position
+ * just after the last record read is returned through seg and off: the
+ * store's replay guard works on those positions.  Returns the
  * number of records, 0 at the end, -1 on an I/O error. */
 ssize_t	 spool_read(struct spool *, struct ff_event *, size_t max,
 	    uint64_t *seg, uint64_t *off);
@@ -449,5 +452,57 @@ int	 csv_feed(struct csv *, const char *, size_t, csv_row_cb, void *);
 /* End of input: the last row without a newline; -1 on an open quote. */
 int	 csv_finish(struct csv *, csv_row_cb, void *);
 const char *csv_error(const struct csv *);
+
+/* --------------------------------------------------------------- mime.c */
+
+/* One outgoing message, every text already rendered. */
+struct mime_msg {
+	const char	*from;		/* "Display Name <addr>" or "addr" */
+	const char	*to;		/* addr */
+	const char	*reply_to;	/* or NULL */
+	const char	*subject;	/* UTF-8 */
+	const char	*message_id;	/* "<...>", see mime_message_id */
+	const char	*list_unsubscribe;	/* https URL, or NULL */
+	time_t		 date;
+	const char	*html;		/* NULL: text/plain only */
+	size_t		 htmllen;
+	const char	*text;
+	size_t		 textlen;
+	const char	*boundary;	/* unique per message, [A-Za-z0-9'()+_,-./:=?] */
+};
+
+/*
+ * Appends a complete RFC 5322 message to out: CRLF line ends, no line
+ * over 998 octets, non-ASCII header text as RFC 2047 encoded words,
+ * bodies quoted-printable, HTML and text as multipart/alternative.  No
+ * header value can add a header line.  Not dot-stuffed: that is the
+ * SMTP layer's.  -1 (out unchanged) when a required field is missing or
+ * an address is unusable.
+ */
+int	 mime_build(const struct mime_msg *, struct buf *out);
+/* Quoted-printable (RFC 2045), CRLF line breaks, lines <= 76. */
+void	 mime_qp_encode(const char *, size_t, struct buf *out);
+/* "Name: value\r\n", folded, RFC 2047 encoded when not ASCII. */
+void	 mime_header(const char *name, const char *value, struct buf *out);
+/* "<c.CAMPAIGN.k.CONTACT.t.TENANT@domain>": the same recipient of the
+ * same campaign always gets the same id, so duplicates are visible. */
+void	 mime_message_id(uint64_t tenant, uint64_t campaign, uint64_t contact,
+	    const char *domain, char *out, size_t len);
+
+/* --------------------------------------------------------------- dkim.c */
+
+struct dkim_key;
+
+/* A PEM RSA private key for d=domain, s=selector; NULL with err. */
+struct dkim_key *dkim_key_load(const char *path, const char *domain,
+	    const char *selector, char *err, size_t errlen);
+void	 dkim_key_free(struct dkim_key *);
+/*
+ * Appends "DKIM-Signature: ...\r\n" (rsa-sha256, c=relaxed/relaxed,
+ * t=now) for msg, a complete CRLF message, signing the listed header
+ * names that the message has.  -1 when the message is malformed.
+ */
+int	 dkim_sign(const struct dkim_key *, const char *msg, size_t len,
+	    const char *const *headers, time_t now, struct buf *out);
 
 #endif /* FANFARE_H */

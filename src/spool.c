@@ -593,7 +593,7 @@ spool_read(struct spool *sp, struct ff_event *buf, size_t max,
 	struct spool_segment	*s;
 	ssize_t			 i;
 	uint64_t		 want;
-	size_t			 j, got, bad;
+	size_t			 got, bad;
 
 	for (;;) {
 		*segp = sp->rseg;
@@ -631,28 +631,33 @@ spool_read(struct spool *sp, struct ff_event *buf, size_t max,
 		if (spool_pread_all(sp, buf, (size_t)want * SPOOL_REC,
 		    sp->roff) == -1)
 			return -1;
-		sp->roff += want * SPOOL_REC;
 
-		for (j = 0, got = 0, bad = 0; j < want; j++) {
-			if (buf[j].check != spool_record_check(&buf[j])) {
-				bad++;
-				continue;
+		/*
+		 * The records returned are always contiguous in the segment:
+		 * the caller derives each one's position from (seg, off).  So
+		 * bad records at the cursor are stepped over, and a read stops
+		 * just before the next bad one.
+		 */
+		for (bad = 0; bad < want && buf[bad].check !=
+		    spool_record_check(&buf[bad]); bad++)
+			;
+		if (bad > 0) {
+			sp->roff += bad * SPOOL_REC;
+			if (sp->warned_seg != sp->rseg) {
+				log_warnx("%s: spool segment %016llx: skipping "
+				    "records that fail their check", sp->name,
+				    (unsigned long long)sp->rseg);
+				sp->warned_seg = sp->rseg;
 			}
-			if (got != j)
-				buf[got] = buf[j];
-			got++;
+			continue;
 		}
-		if (bad > 0 && sp->warned_seg != sp->rseg) {
-			log_warnx("%s: spool segment %016llx: skipping records "
-			    "that fail their check", sp->name,
-			    (unsigned long long)sp->rseg);
-			sp->warned_seg = sp->rseg;
-		}
-		if (got > 0) {
-			*segp = sp->rseg;
-			*offp = sp->roff;
-			return (ssize_t)got;
-		}
+		for (got = 0; got < want && buf[got].check ==
+		    spool_record_check(&buf[got]); got++)
+			;
+		sp->roff += got * SPOOL_REC;
+		*segp = sp->rseg;
+		*offp = sp->roff;
+		return (ssize_t)got;
 	}
 }
 

@@ -45,6 +45,7 @@ void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
 int	 xasprintf(char **, const char *, ...) FF_ATTR_PRINTF(2, 3);
 
 uint64_t now_ms(void);			/* CLOCK_REALTIME, milliseconds */
@@ -212,12 +213,17 @@ enum http_method {
 	HTTP_GET,
 	HTTP_HEAD,
 	HTTP_POST,
+	HTTP_PUT,
+	HTTP_PATCH,
+	HTTP_DELETE,
 };
 
 struct http_request {
 	enum http_method method;
 	const char	*path;		/* into the caller's buffer */
 	size_t		 pathlen;	/* without the query string */
+	const char	*query;		/* after '?', up to any '#' */
+	size_t		 querylen;
 	int		 minor;		/* HTTP/1.minor */
 	int		 keepalive;	/* after Connection and version */
 	const char	*ua;
@@ -227,6 +233,11 @@ struct http_request {
 	const char	*fwd;
 	size_t		 fwdlen;
 	int		 private;	/* DNT: 1 or Sec-GPC: 1 */
+	const char	*auth;		/* Authorization (API listener) */
+	size_t		 authlen;
+	const char	*ctype;		/* Content-Type */
+	size_t		 ctypelen;
+	int		 expect_continue;	/* Expect: 100-continue */
 	int64_t		 content_length;	/* -1: none */
 	size_t		 header_len;	/* request line to blank line */
 };

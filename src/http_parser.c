@@ -1,6 +1,7 @@
 /*
- * http_parser.c: the request-head parser and the path router of the
- * public tracking listener (pixel, click, opt-out).
+ * http_parser.c: the request-head parser of both listeners (the API's
+ * api_http.c and the tracking http.c) and the path router of the public
+ * tracking listener (pixel, click, opt-out).
  *
  * It runs on every tracking hit, so it never allocates, makes a single
  * pass over the bytes and never assumes a NUL terminator: buf is a
@@ -125,6 +126,12 @@ http_method_of(const char *s, size_t n)
 		return HTTP_HEAD;
 	if (n == 4 && memcmp(s, "POST", 4) == 0)
 		return HTTP_POST;
+	if (n == 3 && memcmp(s, "PUT", 3) == 0)
+		return HTTP_PUT;
+	if (n == 5 && memcmp(s, "PATCH", 5) == 0)
+		return HTTP_PATCH;
+	if (n == 6 && memcmp(s, "DELETE", 6) == 0)
+		return HTTP_DELETE;
 	return HTTP_OTHER;
 }
 
@@ -133,7 +140,7 @@ http_parse_request_line(const char **pp, const char *end,
     struct http_request *req)
 {
 	static const char	 name[] = "HTTP/";
-	const char		*p = *pp, *start, *query = NULL;
+	const char		*p = *pp, *start, *query = NULL, *frag = NULL;
 	int			 major, minor, r;
 	size_t			 i;
 
@@ -153,7 +160,9 @@ http_parse_request_line(const char **pp, const char *end,
 		return HTTP_PARSE_BAD;
 	start = p;
 	while (p < end && HP_IS(*p, HP_TARGET)) {
-		if (query == NULL && (*p == '?' || *p == '#'))
+		if (frag == NULL && *p == '#')
+			frag = p;
+		else if (query == NULL && frag == NULL && *p == '?')
 			query = p;
 		p++;
 	}
@@ -162,7 +171,13 @@ http_parse_request_line(const char **pp, const char *end,
 	if (*p != ' ')
 		return HTTP_PARSE_BAD;
 	req->path = start;
-	req->pathlen = (query != NULL ? query : p) - start;
+	if (frag == NULL)
+		frag = p;
+	req->pathlen = (query != NULL ? query : frag) - start;
+	if (query != NULL) {
+		req->query = query + 1;
+		req->querylen = frag - (query + 1);
+	}
 	p++;
 
 	for (i = 0; i < sizeof(name) - 1; i++, p++) {
@@ -228,6 +243,11 @@ http_field(struct http_request *req, struct http_parse_state *st,
 		if (HP_NAME_IS(name, namelen, "dnt") && n == 1 && *v == '1')
 			req->private = 1;
 		break;
+	case 6:
+		if (HP_NAME_IS(name, namelen, "expect") &&
+		    HP_NAME_IS(v, n, "100-continue"))
+			req->expect_continue = 1;
+		break;
 	case 7:
 		if (HP_NAME_IS(name, namelen, "sec-gpc") && n == 1 && *v == '1')
 			req->private = 1;
@@ -236,6 +256,18 @@ http_field(struct http_request *req, struct http_parse_state *st,
 		if (HP_NAME_IS(name, namelen, "forwarded")) {
 			req->fwd = v;
 			req->fwdlen = n;
+		}
+		break;
+	case 12:
+		if (HP_NAME_IS(name, namelen, "content-type")) {
+			req->ctype = v;
+			req->ctypelen = n;
+		}
+		break;
+	case 13:
+		if (HP_NAME_IS(name, namelen, "authorization")) {
+			req->auth = v;
+			req->authlen = n;
 		}
 		break;
 	case 10:

@@ -353,7 +353,9 @@ track_handle(struct conn *c, const struct http_request *req,
 		track_error(c, 404, req->keepalive);
 		return 0;
 	}
-	if (req->method == HTTP_OTHER || (req->method == HTTP_POST &&
+	/* PUT, PATCH, DELETE are parsed for the API listener only. */
+	if ((req->method != HTTP_GET && req->method != HTTP_HEAD &&
+	    req->method != HTTP_POST) || (req->method == HTTP_POST &&
 	    route != ROUTE_UNSUB)) {
 		track_error(c, 405, req->keepalive);
 		return 0;

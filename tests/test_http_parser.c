@@ -575,3 +575,50 @@ Test(http_parser, parse_then_route)
 	    ROUTE_OPEN);
 	cr_expect(toklen == 4 && memcmp(tok, "Zm9v", 4) == 0);
 }
+
+/* The API listener's fields: methods, query, Authorization, Content-Type,
+ * Expect. */
+Test(http_parser, api_fields)
+{
+	static const struct {
+		const char		*raw;
+		enum http_method	 method;
+		const char		*path, *query;
+	} m[] = {
+		{ "PUT /v1/x HTTP/1.1\r\n\r\n", HTTP_PUT, "/v1/x", NULL },
+		{ "PATCH /v1/x?a=1&b=2 HTTP/1.1\r\n\r\n", HTTP_PATCH, "/v1/x",
+		    "a=1&b=2" },
+		{ "DELETE /v1/x? HTTP/1.1\r\n\r\n", HTTP_DELETE, "/v1/x", "" },
+		{ "OPTIONS /v1/x HTTP/1.1\r\n\r\n", HTTP_OTHER, "/v1/x", NULL },
+		{ "DELETEX /v1/x HTTP/1.1\r\n\r\n", HTTP_OTHER, "/v1/x", NULL },
+		{ "GET /a?q=1#frag HTTP/1.1\r\n\r\n", HTTP_GET, "/a", "q=1" },
+		{ "GET /a#f?x HTTP/1.1\r\n\r\n", HTTP_GET, "/a", NULL },
+	};
+	static const char	 head[] = "POST /v1/contacts/import HTTP/1.1\r\n"
+	    "authorization:   Bearer ff_1_abc  \r\n"
+	    "Content-Type: text/csv; charset=utf-8\r\n"
+	    "EXPECT: 100-Continue\r\n"
+	    "Content-Length: 12\r\n\r\n";
+	struct http_request	 req;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(m); i++) {
+		cr_assert_gt(parse(m[i].raw, strlen(m[i].raw), 8192, &req), 0,
+		    "%s", m[i].raw);
+		cr_expect_eq(req.method, m[i].method, "%s: method", m[i].raw);
+		expect_field(m[i].raw, "path", req.path, req.pathlen,
+		    m[i].path);
+		expect_field(m[i].raw, "query", req.query, req.querylen,
+		    m[i].query);
+	}
+	cr_assert_gt(parse(S(head), 8192, &req), 0);
+	expect_field("api", "auth", req.auth, req.authlen, "Bearer ff_1_abc");
+	expect_field("api", "ctype", req.ctype, req.ctypelen,
+	    "text/csv; charset=utf-8");
+	cr_expect_eq(req.expect_continue, 1);
+	cr_expect_eq(req.content_length, 12);
+	cr_assert_gt(parse(S("GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n"), 8192,
+	    &req), 0);
+	cr_expect_eq(req.expect_continue, 0);
+	cr_expect_null(req.auth);
+}

@@ -1,7 +1,7 @@
 /*
- * api.c: the private API listener (evhttp on the main thread): routing,
- * Bearer authentication, JSON bodies and errors, /healthz and the
- * Prometheus /metrics.  Resource handlers live in api_*.c.
+ * api.c: the private API (main thread): routing, Bearer authentication,
+ * JSON bodies and errors, /healthz and the Prometheus /metrics.  The
+ * connections are api_http.c's; resource handlers live in api_*.c.
  *
  * Every request ends in exactly one of api_json, api_error or
  * api_nocontent, which also free the struct api_req.  Errors are always
@@ -18,15 +18,10 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include <event2/http.h>	/* evhttp_uridecode, evhttp_parse_query_str */
 
 #include "api.h"
 
-/* evhttp's own cap: beyond it libevent answers by itself.  Requests
- * between api_max_body and this get our JSON 413. */
-#define API_HARD_MAX_BODY(a)	((size_t)(a)->conf->api_max_body_bytes * 2)
-#define API_MAX_HEADERS		16384
-#define API_TIMEOUT_S		60
 #define JANITOR_INTERVAL_S	600
 
 static const char *const api_routes[API_NROUTES] = { "other", "healthz",
@@ -37,8 +32,8 @@ static const double latency_bounds[8] = {	/* seconds */
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
 };
 
-static uint64_t
-now_us(void)
+uint64_t
+api_now_us(void)
 {
 	struct timespec	ts;
 
@@ -49,28 +44,89 @@ now_us(void)
 static void
 api_req_free(struct api_req *r)
 {
+	if (r->stream_free != NULL)
+		r->stream_free(r->stream_arg);
+	evbuffer_free(r->body);
+	free(r->strings);
 	free(r->path);
 	free(r);
 }
 
+void
+api_req_abort(struct api_req *r)
+{
+	api_req_free(r);
+}
+
+int
+api_req_streaming(const struct api_req *r)
+{
+	return r->stream_end != NULL;
+}
+
+void
+api_req_stream_data(struct api_req *r, const char *p, size_t len)
+{
+	r->stream_data(r, p, len);
+}
+
+void
+api_req_stream_end(struct api_req *r)
+{
+	r->stream_end(r);
+}
+
+const char *
+api_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	}
+	return "Unknown";
+}
+
+void
+api_count(struct api *a, enum api_route route, int status)
+{
+	if (status / 100 >= 1 && status / 100 <= 5)
+		a->by_status[route][status / 100]++;
+}
+
 /* Counts, sends and frees: the one way out of a request. */
 static void
-api_send(struct api_req *r, int status, struct evbuffer *body)
+api_send(struct api_req *r, int status, const char *ctype,
+    struct evbuffer *body)
 {
 	struct api	*a = r->a;
-	double		 secs = (double)(now_us() - r->start_us) / 1e6;
+	double		 secs = (double)(api_now_us() - r->start_us) / 1e6;
 	size_t		 i;
 
-	if (status / 100 >= 1 && status / 100 <= 5)
-		a->by_status[r->route][status / 100]++;
+	api_count(a, r->route, status);
 	for (i = 0; i < FF_NELEM(latency_bounds); i++)
 		if (secs <= latency_bounds[i])
 			a->latency_le[i]++;
 	a->latency_count++;
 	a->latency_sum += secs;
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Cache-Control", "no-store");
-	evhttp_send_reply(r->req, status, NULL, body);
+	api_conn_reply(r, status, ctype, body);
 	api_req_free(r);
 }
 
@@ -87,9 +143,7 @@ api_json(struct api_req *r, int status, json_t *o)
 	evbuffer_add(buf, s, strlen(s));
 	evbuffer_add(buf, "\n", 1);
 	free(s);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Content-Type", "application/json");
-	api_send(r, status, buf);
+	api_send(r, status, "application/json", buf);
 	evbuffer_free(buf);
 }
 
@@ -110,7 +164,7 @@ api_error(struct api_req *r, int status, const char *code, const char *fmt,
 void
 api_nocontent(struct api_req *r)
 {
-	api_send(r, 204, NULL);
+	api_send(r, 204, NULL, NULL);
 }
 
 void
@@ -123,10 +177,10 @@ api_unavailable(struct api_req *r)
 int
 api_body_json(struct api_req *r, json_t **out)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(r->req);
+	struct evbuffer	*in = r->body;
 	size_t		 len = evbuffer_get_length(in);
 	json_error_t	 jerr;
-	const char	*ctype;
+	const char	*ctype = r->ctype;
 	json_t		*o;
 
 	if (len > (size_t)r->a->conf->api_max_body_bytes) {
@@ -134,9 +188,10 @@ api_body_json(struct api_req *r, json_t **out)
 		    "limit is %d", len, r->a->conf->api_max_body_bytes);
 		return -1;
 	}
-	ctype = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-	    "Content-Type");
-	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
+	/* curl -d labels JSON as a form: take it, so the README's curl
+	 * lines work as written; any other type is a client mistake. */
+	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0 &&
+	    strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0) {
 		api_error(r, 415, "unsupported_media_type", "send "
 		    "application/json");
 		return -1;
@@ -177,9 +232,8 @@ const char *
 api_query(struct api_req *r, const char *name, char *buf, size_t len)
 {
 	struct evkeyvalq	 q;
-	const char		*query, *v;
+	const char		*query = r->query, *v;
 
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
 	if (query == NULL)
 		return NULL;
 	memset(&q, 0, sizeof(q));
@@ -353,9 +407,9 @@ api_metrics(struct api_req *r)
 	    "fanfare_api_request_seconds_count %llu\n",
 	    (unsigned long long)a->latency_count, a->latency_sum,
 	    (unsigned long long)a->latency_count);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Content-Type", "text/plain; version=0.0.4");
-	api_send(r, 200, buf);
+	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
+	    "fanfare_api_connections %d\n", a->nconns);
+	api_send(r, 200, "text/plain; version=0.0.4", buf);
 	evbuffer_free(buf);
 }
 
@@ -400,8 +454,7 @@ api_auth(struct api_req *r)
 	const char		*h, *key, *admin;
 	size_t			 len;
 
-	h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-	    "Authorization");
+	h = r->auth;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		goto fail;
 	for (key = h + 7; *key == ' '; key++)
@@ -422,26 +475,27 @@ fail:
 	return -1;
 }
 
-static void
-api_request_cb(struct evhttp_request *req, void *arg)
+/* POST /v1/contacts/import reads its body as it arrives. */
+int
+api_streams(struct api_req *r)
 {
-	struct api	*a = arg;
-	struct api_req	*r = xcalloc(1, sizeof(*r));
-	const char	*path;
-	int		 admin, i;
+	static const char	path[] = "/v1/contacts/import";
 
-	r->a = a;
-	r->req = req;
-	r->start_us = now_us();
-	r->method = evhttp_request_get_command(req);
-	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (path == NULL || api_split(r, path) == -1) {
+	return r->method == HTTP_POST && strcmp(r->target, path) == 0;
+}
+
+void
+api_dispatch(struct api_req *r)
+{
+	int	admin, i;
+
+	if (api_split(r, r->target) == -1) {
 		api_error(r, 400, "bad_request", "malformed request path");
 		return;
 	}
 	if (r->nseg == 1 && (strcmp(r->seg[0], "healthz") == 0 ||
 	    strcmp(r->seg[0], "metrics") == 0)) {
-		if (r->method != EVHTTP_REQ_GET && r->method != EVHTTP_REQ_HEAD)
+		if (r->method != HTTP_GET && r->method != HTTP_HEAD)
 			api_error(r, 405, "method_not_allowed", "use GET");
 		else if (r->seg[0][0] == 'h') {
 			r->route = API_ROUTE_HEALTHZ;
@@ -477,7 +531,10 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	}
 	switch (r->route) {
 	case API_ROUTE_CONTACTS:
-		api_contacts(r);
+		if (api_streams(r))
+			api_contacts_import(r);
+		else
+			api_contacts(r);
 		break;
 	case API_ROUTE_LISTS:
 		api_lists(r);
@@ -526,6 +583,8 @@ api_new(struct event_base *base, const struct config *conf,
 {
 	struct api	*a = xcalloc(1, sizeof(*a));
 
+	a->base = base;
+	TAILQ_INIT(&a->conns);
 	a->conf = conf;
 	a->workers = workers;
 	a->nworkers = nworkers;
@@ -534,34 +593,13 @@ api_new(struct event_base *base, const struct config *conf,
 	    token_keyring_load(&a->keys, conf, err, errlen) == -1)
 		goto fail;
 	a->db = db_open(&conf->redis);
-	if ((a->http = evhttp_new(base)) == NULL) {
-		snprintf(err, errlen, "api: cannot create listener");
+	if (api_http_listen(a, err, errlen) == -1)
 		goto fail;
-	}
-	/* evhttp has no limits by default: set them. */
-	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
-	evhttp_set_max_body_size(a->http, API_HARD_MAX_BODY(a));
-	evhttp_set_timeout(a->http, API_TIMEOUT_S);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-	    EVHTTP_REQ_DELETE);
-	evhttp_set_gencb(a->http, api_request_cb, a);
 	{
 		struct timeval tv = { JANITOR_INTERVAL_S, 0 };
 
 		a->janitor = event_new(base, -1, EV_PERSIST, api_janitor_cb, a);
 		event_add(a->janitor, &tv);
-	}
-	if (conf->api_listen.host == NULL) {
-		snprintf(err, errlen, "api_listen: unix sockets are not "
-		    "supported yet");
-		goto fail;
-	}
-	if (evhttp_bind_socket(a->http, conf->api_listen.host,
-	    (ev_uint16_t)conf->api_listen.port) == -1) {
-		snprintf(err, errlen, "api_listen %s:%d: cannot bind",
-		    conf->api_listen.host, conf->api_listen.port);
-		goto fail;
 	}
 	return a;
 fail:
@@ -576,8 +614,7 @@ api_free(struct api *a)
 		return;
 	if (a->janitor != NULL)
 		event_free(a->janitor);
-	if (a->http != NULL)
-		evhttp_free(a->http);
+	api_http_close(a);
 	db_close(a->db);
 	special_free(a->special);
 	free(a);

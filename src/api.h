@@ -1,9 +1,12 @@
 /*
  * api.h: the JSON API's shared types, for api*.c and db.c only.
  *
- * A request is one struct api_req, created when evhttp hands it over and
- * freed by the one reply function that answers it (api_json, api_error,
- * api_nocontent): a handler answers exactly once and returns.
+ * A request is one struct api_req, made by api_http.c when its head has
+ * been read and freed by the one reply function that answers it
+ * (api_json, api_error, api_nocontent): a handler answers exactly once.
+ * A streaming handler (api_streams) answers from its stream_end, or
+ * earlier on an error; api_req_abort frees a request whose connection
+ * died first.
  *
  * Keys (T tenant, all with the tenant's hash tag so a tenant's data
  * lives in one Redis Cluster slot; the tracking keys of a campaign use
@@ -32,7 +35,8 @@
 #ifndef FANFARE_API_H
 #define FANFARE_API_H
 
-#include <event2/http.h>
+#include <event2/buffer.h>
+#include <event2/listener.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
@@ -59,8 +63,14 @@ enum api_route {
 	API_NROUTES
 };
 
+struct api_conn;
+TAILQ_HEAD(api_conn_list, api_conn);
+
 struct api {
-	struct evhttp		*http;
+	struct event_base	*base;
+	struct evconnlistener	*listener;
+	struct api_conn_list	 conns;
+	int			 nconns;
 	const struct config	*conf;
 	struct worker		*workers;
 	int			 nworkers;
@@ -76,8 +86,14 @@ struct api {
 
 struct api_req {
 	struct api		*a;
-	struct evhttp_request	*req;
-	enum evhttp_cmd_type	 method;
+	struct api_conn		*conn;
+	enum http_method	 method;
+	char			*strings;	/* the four below, one block */
+	const char		*target;	/* the path as sent */
+	const char		*query;		/* after '?', or NULL */
+	const char		*auth;		/* Authorization, or NULL */
+	const char		*ctype;		/* Content-Type, or NULL */
+	struct evbuffer		*body;		/* all of it, unless streamed */
 	char			*path;		/* decoded segments live here */
 	char			*seg[API_MAX_SEGS];
 	int			 nseg;
@@ -85,9 +101,26 @@ struct api_req {
 	char			 key_prefix[16];
 	uint64_t		 start_us;
 	enum api_route		 route;
+
+	/* Set by a streaming handler: the body as it arrives, then its end
+	 * (which answers).  stream_free releases stream_arg, always. */
+	void			(*stream_data)(struct api_req *, const char *,
+				    size_t);
+	void			(*stream_end)(struct api_req *);
+	void			(*stream_free)(void *);
+	void			*stream_arg;
 };
 
 /* api.c */
+int	 api_streams(struct api_req *);	/* the body is streamed */
+void	 api_dispatch(struct api_req *);	/* routes and answers */
+int	 api_req_streaming(const struct api_req *);
+void	 api_req_stream_data(struct api_req *, const char *, size_t);
+void	 api_req_stream_end(struct api_req *);
+void	 api_req_abort(struct api_req *);	/* unanswered; conn gone */
+void	 api_count(struct api *, enum api_route, int status);
+const char *api_status_text(int);
+uint64_t api_now_us(void);
 void	 api_error(struct api_req *, int status, const char *code,
 	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
 void	 api_json(struct api_req *, int status, json_t *);	/* steals */
@@ -108,6 +141,12 @@ void	 api_unavailable(struct api_req *);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 
+/* api_http.c */
+int	 api_http_listen(struct api *, char *err, size_t);
+void	 api_http_close(struct api *);
+void	 api_conn_reply(struct api_req *, int status, const char *ctype,
+	    struct evbuffer *body);
+
 /* api_tenant.c */
 void	 api_tenants(struct api_req *);
 /* Checks a Bearer tenant key; the tenant id, or 0 when it is not one. */
@@ -116,6 +155,13 @@ uint64_t api_tenant_auth(struct api *, const char *key, char *prefix,
 
 /* api_contact.c */
 void	 api_contacts(struct api_req *);
+void	 api_contacts_import(struct api_req *);	/* streams */
+/* Validates and upserts a JSON array of contact objects; the index of
+ * item i in rejected is base + i.  0; -1 when Redis failed; -2 on an
+ * unknown field (*bad_field of item *bad_index; nothing written). */
+int	 api_contacts_apply(struct api *, uint64_t tenant, json_t *items,
+	    size_t base, json_t *rejected, long long *created,
+	    long long *updated, const char **bad_field, size_t *bad_index);
 void	 api_lists(struct api_req *);
 json_t	*api_contact_json(struct api_req *, uint64_t id, int *down);
 int	 api_contact_remove(struct api *, uint64_t tenant, uint64_t id);

@@ -175,7 +175,7 @@ api_templates(struct api_req *r)
 	uint64_t	 id;
 	int		 down;
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		template_save(r, 0, 1);
 		return;
 	}
@@ -187,9 +187,9 @@ api_templates(struct api_req *r)
 			api_error(r, 404, "not_found", "no such template");
 		return;
 	}
-	if (r->method == EVHTTP_REQ_GET)
+	if (r->method == HTTP_GET)
 		api_json(r, 200, o);
-	else if (r->method == EVHTTP_REQ_PUT) {
+	else if (r->method == HTTP_PUT) {
 		json_decref(o);
 		template_save(r, id, 0);
 	} else {
@@ -418,11 +418,11 @@ api_campaigns(struct api_req *r)
 	size_t		 i;
 	int		 down;
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		campaign_create(r);
 		return;
 	}
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_GET) {
+	if (r->nseg == 2 && r->method == HTTP_GET) {
 		if ((rep = db_cmd(r->a->db, "ZRANGE {t:%llu}:camps 0 -1",
 		    (unsigned long long)r->tenant)) == NULL) {
 			api_unavailable(r);
@@ -446,20 +446,20 @@ api_campaigns(struct api_req *r)
 			api_error(r, 404, "not_found", "no such campaign");
 		return;
 	}
-	if (r->nseg == 3 && r->method == EVHTTP_REQ_GET) {
+	if (r->nseg == 3 && r->method == HTTP_GET) {
 		api_json(r, 200, o);
 		return;
 	}
 	json_decref(o);
 	if (r->nseg == 4 && strcmp(r->seg[3], "stats") == 0 &&
-	    r->method == EVHTTP_REQ_GET) {
+	    r->method == HTTP_GET) {
 		if ((o = db_campaign_stats(r->a->db, r->tenant, id)) == NULL)
 			api_unavailable(r);
 		else
 			api_json(r, 200, o);
 		return;
 	}
-	if (r->nseg == 4 && r->method == EVHTTP_REQ_POST &&
+	if (r->nseg == 4 && r->method == HTTP_POST &&
 	    (strcmp(r->seg[3], "launch") == 0 || strcmp(r->seg[3], "pause") ==
 	    0 || strcmp(r->seg[3], "resume") == 0 ||
 	    strcmp(r->seg[3], "cancel") == 0)) {

@@ -50,53 +50,37 @@ row_fields(struct contact_row *row, const char **argv, size_t *lens, int argc)
 	return argc;
 }
 
-static void
-contacts_upsert(struct api_req *r)
+int
+api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
+    size_t base, json_t *rejected, long long *created, long long *updated,
+    const char **bad_field, size_t *bad_index)
 {
-	struct api	*a = r->a;
-	json_t		*body, *items, *rejected = json_array(), *seen;
-	struct contact_row	*rows = NULL;
+	struct contact_row	*rows;
 	redisReply	*rep;
-	const char	*bad_field = NULL, *argv[40];
-	size_t		 lens[40], n, i, nrows = 0, nnew = 0;
+	json_t		*seen;
+	const char	*argv[40];
+	size_t		 lens[40], n = json_array_size(items), i, nrows = 0;
+	size_t		 nnew = 0;
 	char		 idbuf[64], now[24], key[64];
 	uint64_t	 first;
-	long long	 created = 0, updated = 0;
-	int		 argc, rc;
+	int		 argc, rc, ret = -1;
 
-	if (api_body_json(r, &body) == -1)
-		goto out;
-	if (json_is_object(body)) {
-		items = json_array();
-		json_array_append(items, body);
-	} else if (json_is_array(body)) {
-		items = json_incref(body);
-	} else {
-		api_error(r, 400, "invalid_body", "expected a contact object "
-		    "or an array of them");
-		goto out_body;
-	}
-	if ((n = json_array_size(items)) > API_MAX_BATCH) {
-		api_error(r, 413, "too_many_items", "%zu contacts; at most %d "
-		    "per request (use /v1/contacts/import for more)", n,
-		    API_MAX_BATCH);
-		goto out_items;
-	}
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	seen = json_object();
 	for (i = 0; i < n; i++) {
 		json_t *o = json_array_get(items, i);
 
 		if (!json_is_object(o)) {
-			contact_reject(rejected, i, NULL, "invalid_contact", NULL);
+			contact_reject(rejected, base + i, NULL,
+			    "invalid_contact", NULL);
 			continue;
 		}
-		rc = contact_check(a->special, o, i, 1, rejected, &rows[nrows], &bad_field);
+		rc = contact_check(a->special, o, base + i, 1, rejected,
+		    &rows[nrows], bad_field);
 		if (rc == -1) {
-			json_decref(seen);
-			api_error(r, 400, "unknown_field", "contact %zu: unknown "
-			    "field '%.100s'", i, bad_field);
-			goto out_rows;
+			*bad_index = base + i;
+			ret = -2;
+			goto out;
 		}
 		if (rc == 0) {
 			/* The same address twice: the later row updates. */
@@ -111,11 +95,10 @@ contacts_upsert(struct api_req *r)
 			nrows++;
 		}
 	}
-	json_decref(seen);
 
 	/* Round trip 1: the ids of the addresses we know. */
 	snprintf(key, sizeof(key), "{t:%llu}:ct:bykey",
-	    (unsigned long long)r->tenant);
+	    (unsigned long long)tenant);
 	for (i = 0; i < nrows; i++)
 		if (rows[i].same == NULL && db_append(a->db, "HGET %s %s", key,
 		    rows[i].key) == -1)
@@ -136,7 +119,7 @@ contacts_upsert(struct api_req *r)
 	/* Round trip 2: a block of ids for the new ones. */
 	if (nnew > 0) {
 		if ((rep = db_cmd(a->db, "HINCRBY {t:%llu}:seq contact %llu",
-		    (unsigned long long)r->tenant,
+		    (unsigned long long)tenant,
 		    (unsigned long long)nnew)) == NULL ||
 		    rep->type != REDIS_REPLY_INTEGER) {
 			if (rep != NULL)
@@ -156,7 +139,7 @@ contacts_upsert(struct api_req *r)
 		uint64_t id = row->same ? row->same->id : row->id;
 
 		snprintf(idbuf, sizeof(idbuf), "{t:%llu}:ct:%llu",
-		    (unsigned long long)r->tenant, (unsigned long long)id);
+		    (unsigned long long)tenant, (unsigned long long)id);
 		argc = 0;
 		argv[argc] = "HSET"; lens[argc++] = 4;
 		argv[argc] = idbuf; lens[argc++] = strlen(idbuf);
@@ -177,9 +160,9 @@ contacts_upsert(struct api_req *r)
 			if (db_append(a->db, "HSET %s %s %llu", key, row->key,
 			    (unsigned long long)id) == -1)
 				goto down;
-			created++;
+			(*created)++;
 		} else
-			updated++;
+			(*updated)++;
 	}
 	for (i = 0; i < nrows; i++) {
 		int k;
@@ -193,23 +176,64 @@ contacts_upsert(struct api_req *r)
 				goto down;
 		}
 	}
-	api_json(r, 200, json_pack("{s:I, s:I, s:O}", "created",
-	    (json_int_t)created, "updated", (json_int_t)updated, "rejected",
-	    rejected));
-	goto out_rows;
+	ret = 0;
+	goto out;
 down:
 	db_discard(a->db);
-	api_unavailable(r);
-out_rows:
+out:
+	json_decref(seen);
 	for (i = 0; i < nrows; i++)
 		free(rows[i].attrs);
 	free(rows);
-out_items:
-	json_decref(items);
-out_body:
+	return ret;
+}
+
+static void
+contacts_upsert(struct api_req *r)
+{
+	json_t		*body, *items, *rejected;
+	const char	*bad_field = NULL;
+	size_t		 n, bad_index = 0;
+	long long	 created = 0, updated = 0;
+
+	if (api_body_json(r, &body) == -1)
+		return;
+	if (json_is_object(body)) {
+		items = json_array();
+		json_array_append(items, body);
+	} else if (json_is_array(body)) {
+		items = json_incref(body);
+	} else {
+		api_error(r, 400, "invalid_body", "expected a contact object "
+		    "or an array of them");
+		json_decref(body);
+		return;
+	}
 	json_decref(body);
-out:
+	if ((n = json_array_size(items)) > API_MAX_BATCH) {
+		api_error(r, 413, "too_many_items", "%zu contacts; at most %d "
+		    "per request (use /v1/contacts/import for more)", n,
+		    API_MAX_BATCH);
+		json_decref(items);
+		return;
+	}
+	rejected = json_array();
+	switch (api_contacts_apply(r->a, r->tenant, items, 0, rejected,
+	    &created, &updated, &bad_field, &bad_index)) {
+	case 0:
+		api_json(r, 200, json_pack("{s:I, s:I, s:O}", "created",
+		    (json_int_t)created, "updated", (json_int_t)updated,
+		    "rejected", rejected));
+		break;
+	case -2:
+		api_error(r, 400, "unknown_field", "contact %zu: unknown "
+		    "field '%.100s'", bad_index, bad_field);
+		break;
+	default:
+		api_unavailable(r);
+	}
 	json_decref(rejected);
+	json_decref(items);
 }
 
 /* Resolves "ID" or an address to a contact id: 1 found, 0 not, -1 down. */
@@ -495,7 +519,7 @@ api_contacts(struct api_req *r)
 	uint64_t	id;
 	int		rc;
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		contacts_upsert(r);
 		return;
 	}
@@ -504,9 +528,7 @@ api_contacts(struct api_req *r)
 		return;
 	}
 	if (strcmp(r->seg[2], "import") == 0) {
-		api_error(r, 501, "not_implemented", "CSV import is not "
-		    "available yet; POST arrays of up to %d contacts",
-		    API_MAX_BATCH);
+		api_error(r, 405, "method_not_allowed", "POST a CSV file");
 		return;
 	}
 	if ((rc = contact_find(r, r->seg[2], &id)) != 1) {
@@ -517,13 +539,13 @@ api_contacts(struct api_req *r)
 		return;
 	}
 	switch (r->method) {
-	case EVHTTP_REQ_GET:
+	case HTTP_GET:
 		contact_get(r, id);
 		break;
-	case EVHTTP_REQ_PATCH:
+	case HTTP_PATCH:
 		contact_patch(r, id);
 		break;
-	case EVHTTP_REQ_DELETE:
+	case HTTP_DELETE:
 		if (api_contact_remove(r->a, r->tenant, id) == -1)
 			api_unavailable(r);
 		else
@@ -723,7 +745,7 @@ api_lists(struct api_req *r)
 	char		*name = NULL;
 	int		 rc;
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		list_create(r);
 		return;
 	}
@@ -740,7 +762,7 @@ api_lists(struct api_req *r)
 			api_error(r, 404, "not_found", "no such list");
 		return;
 	}
-	if (r->nseg == 3 && r->method == EVHTTP_REQ_GET) {
+	if (r->nseg == 3 && r->method == HTTP_GET) {
 		char id[24];
 
 		rep = db_cmd(r->a->db, "SCARD {t:%llu}:list:%llu:members",
@@ -754,9 +776,9 @@ api_lists(struct api_req *r)
 			    "name", name, "members", (json_int_t)rep->integer));
 			freeReplyObject(rep);
 		}
-	} else if (r->nseg == 4 && (r->method == EVHTTP_REQ_POST ||
-	    r->method == EVHTTP_REQ_DELETE))
-		list_members(r, list, r->method == EVHTTP_REQ_POST);
+	} else if (r->nseg == 4 && (r->method == HTTP_POST ||
+	    r->method == HTTP_DELETE))
+		list_members(r, list, r->method == HTTP_POST);
 	else
 		api_error(r, 405, "method_not_allowed", "method not allowed "
 		    "here");

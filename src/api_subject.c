@@ -371,9 +371,9 @@ api_subjects(struct api_req *r)
 	if (rep->type == REDIS_REPLY_STRING)
 		parse_u64(rep->str, rep->len, &id);
 	freeReplyObject(rep);
-	if (r->method == EVHTTP_REQ_GET)
+	if (r->method == HTTP_GET)
 		subject_get(r, key, id);
-	else if (r->method == EVHTTP_REQ_DELETE)
+	else if (r->method == HTTP_DELETE)
 		subject_erase(r, key, id);
 	else
 		api_error(r, 405, "method_not_allowed", "use GET or DELETE");

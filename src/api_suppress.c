@@ -148,11 +148,11 @@ api_optouts(struct api_req *r)
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
 	uint64_t	 now = now_ms();
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_GET) {
+	if (r->nseg == 2 && r->method == HTTP_GET) {
 		list_page(r, "optouts", "optouts:at", "email");
 		return;
 	}
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		if (body_string(r, "email", &body, &s, &len) == -1)
 			return;
 		if (validate_email(s, len, addr, key) == -1) {
@@ -178,7 +178,7 @@ api_optouts(struct api_req *r)
 		    "status", "opted_out"));
 		return;
 	}
-	if (r->nseg == 3 && r->method == EVHTTP_REQ_DELETE) {
+	if (r->nseg == 3 && r->method == HTTP_DELETE) {
 		if (validate_email(r->seg[2], strlen(r->seg[2]), addr,
 		    key) == -1) {
 			api_error(r, 404, "not_found", "no such opt-out");
@@ -227,11 +227,11 @@ api_blocklist(struct api_req *r)
 	char		 pat[FF_EMAIL_MAX + 1];
 	int		 rc;
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_GET) {
+	if (r->nseg == 2 && r->method == HTTP_GET) {
 		list_page(r, "blocklist", "blocklist:at", "pattern");
 		return;
 	}
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		if (body_string(r, "pattern", &body, &s, &len) == -1)
 			return;
 		rc = blocklist_pattern(s, len, pat);
@@ -256,7 +256,7 @@ api_blocklist(struct api_req *r)
 		api_json(r, 200, json_pack("{s:s}", "pattern", pat));
 		return;
 	}
-	if (r->nseg == 3 && r->method == EVHTTP_REQ_DELETE) {
+	if (r->nseg == 3 && r->method == HTTP_DELETE) {
 		if (blocklist_pattern(r->seg[2], strlen(r->seg[2]), pat) == -1) {
 			api_error(r, 404, "not_found", "no such pattern");
 			return;

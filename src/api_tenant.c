@@ -254,7 +254,7 @@ api_tenants(struct api_req *r)
 	char		 key[128], prefix[KEY_PREFIX_LEN + 1];
 	int		 rc;
 
-	if (r->nseg == 2 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 2 && r->method == HTTP_POST) {
 		tenant_create(r);
 		return;
 	}
@@ -263,7 +263,7 @@ api_tenants(struct api_req *r)
 		api_error(r, 404, "not_found", "no such tenant");
 		return;
 	}
-	if (r->nseg == 3 && r->method == EVHTTP_REQ_DELETE) {
+	if (r->nseg == 3 && r->method == HTTP_DELETE) {
 		tenant_delete(r, tenant);
 		return;
 	}
@@ -278,7 +278,7 @@ api_tenants(struct api_req *r)
 			api_error(r, 404, "not_found", "no such tenant");
 		return;
 	}
-	if (r->nseg == 4 && r->method == EVHTTP_REQ_POST) {
+	if (r->nseg == 4 && r->method == HTTP_POST) {
 		if (key_create(a, tenant, key, sizeof(key), prefix) == -1) {
 			api_unavailable(r);
 			return;
@@ -288,7 +288,7 @@ api_tenants(struct api_req *r)
 		OPENSSL_cleanse(key, sizeof(key));
 		return;
 	}
-	if (r->nseg == 5 && r->method == EVHTTP_REQ_DELETE) {
+	if (r->nseg == 5 && r->method == HTTP_DELETE) {
 		if ((rep = db_cmd(a->db, "HDEL {t:%llu}:keys %s",
 		    (unsigned long long)tenant, r->seg[4])) == NULL) {
 			api_unavailable(r);

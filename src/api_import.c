@@ -1,0 +1,308 @@
+/*
+ * api_import.c: POST /v1/contacts/import, a CSV file of any size.
+ *
+ * The body is never held: api_http.c passes it on as it arrives, csv.c
+ * cuts it into rows (memory bounded by the longest row), rows become
+ * contact objects and every IMPORT_BATCH of them goes through the same
+ * validation and upsert as POST /v1/contacts.  So memory is one batch
+ * whatever the file's size.
+ *
+ * The header row names the columns: email (required), first_name,
+ * last_name, date_of_birth, gender; "attributes.NAME" or any other name
+ * is the attribute NAME (a string).  An empty cell sets nothing.  A
+ * column named on the special-category list is dropped for every row
+ * and reported once in dropped_columns.  A row with the wrong number of
+ * cells is rejected (invalid_row).  rejected lists the first
+ * IMPORT_REJECTED_MAX; rejected_count counts them all.
+ *
+ * An import is not one transaction: the batches before a malformed row
+ * (400 invalid_csv) or a Redis failure (503) stay applied, and the
+ * error says how many rows were; importing the file again is harmless
+ * (upsert by address).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+
+#define IMPORT_BATCH		10000
+#define IMPORT_ROW_MAX		65536
+#define IMPORT_FIELDS_MAX	256
+#define IMPORT_REJECTED_MAX	1000
+
+enum import_col {
+	COL_EMAIL,
+	COL_FIRST_NAME,
+	COL_LAST_NAME,
+	COL_DATE_OF_BIRTH,
+	COL_GENDER,
+	COL_ATTRIBUTE,
+	COL_DROPPED,
+};
+
+static const char *const import_fields[] = { "email", "first_name",
+    "last_name", "date_of_birth", "gender" };
+
+struct import {
+	struct api_req	*r;
+	struct csv	*csv;
+	size_t		 ncols;
+	enum import_col	*kind;
+	char		**name;		/* field or attribute name */
+	json_t		*dropped;	/* dropped_columns */
+	json_t		*batch;		/* contact objects */
+	size_t		 batch_first;	/* row index of batch[0] */
+	size_t		 rows;		/* data rows seen */
+	size_t		 applied;	/* rows in batches written */
+	json_t		*rejected;
+	size_t		 nrejected;
+	long long	 created, updated;
+	int		 status;	/* 0, or the error to answer */
+	const char	*code;
+	char		 msg[256];
+};
+
+static void
+import_free(void *arg)
+{
+	struct import	*im = arg;
+	size_t		 i;
+
+	csv_free(im->csv);
+	for (i = 0; i < im->ncols; i++)
+		free(im->name[i]);
+	free(im->name);
+	free(im->kind);
+	json_decref(im->dropped);
+	json_decref(im->batch);
+	json_decref(im->rejected);
+	free(im);
+}
+
+static int
+import_fail(struct import *im, int status, const char *code,
+    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+
+static int
+import_fail(struct import *im, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	im->status = status;
+	im->code = code;
+	va_start(ap, fmt);
+	vsnprintf(im->msg, sizeof(im->msg), fmt, ap);
+	va_end(ap);
+	return 1;	/* stops csv_feed */
+}
+
+static int
+import_header(struct import *im, char **fields, size_t *lens, size_t n)
+{
+	const char	*name;
+	size_t		 i, j, k, len;
+	int		 email = 0;
+
+	im->ncols = n;
+	im->kind = xcalloc(n, sizeof(*im->kind));
+	im->name = xcalloc(n, sizeof(*im->name));
+	for (i = 0; i < n; i++) {
+		name = fields[i];
+		len = lens[i];
+		if (len >= 11 && strncmp(name, "attributes.", 11) == 0) {
+			name += 11;
+			len -= 11;
+		} else {
+			for (k = 0; k < FF_NELEM(import_fields); k++)
+				if (strlen(import_fields[k]) == len &&
+				    strncasecmp(name, import_fields[k], len) ==
+				    0)
+					break;
+			if (k < FF_NELEM(import_fields)) {
+				im->kind[i] = (enum import_col)k;
+				im->name[i] = xstrdup(import_fields[k]);
+				email |= k == COL_EMAIL;
+				goto dup;
+			}
+		}
+		if (len == 0 || memchr(name, '\0', len) != NULL)
+			return import_fail(im, 400, "invalid_csv", "column %zu "
+			    "has no name", i + 1);
+		im->kind[i] = COL_ATTRIBUTE;
+		im->name[i] = xstrndup(name, len);
+		if (special_name(im->r->a->special, name, len) != NULL) {
+			im->kind[i] = COL_DROPPED;
+			json_array_append_new(im->dropped, json_pack("{s:s, "
+			    "s:s}", "column", im->name[i], "error",
+			    "special_category_attribute"));
+		}
+dup:
+		for (j = 0; j < i; j++)
+			if (strcmp(im->name[j], im->name[i]) == 0)
+				return import_fail(im, 400, "invalid_csv",
+				    "column '%.100s' appears twice",
+				    im->name[i]);
+	}
+	if (!email)
+		return import_fail(im, 400, "invalid_csv", "the header row has "
+		    "no 'email' column");
+	return 0;
+}
+
+/* Writes the batch; non-zero (status set) on failure. */
+static int
+import_flush(struct import *im)
+{
+	struct api_req	*r = im->r;
+	json_t		*rej = json_array(), *v;
+	const char	*bad = NULL;
+	size_t		 badi = 0, i, n = json_array_size(im->batch);
+	int		 rc;
+
+	if (n == 0) {
+		json_decref(rej);
+		return 0;
+	}
+	rc = api_contacts_apply(r->a, r->tenant, im->batch, im->batch_first,
+	    rej, &im->created, &im->updated, &bad, &badi);
+	json_array_foreach(rej, i, v) {
+		if (im->nrejected < IMPORT_REJECTED_MAX)
+			json_array_append(im->rejected, v);
+		im->nrejected++;
+	}
+	json_decref(rej);
+	json_array_clear(im->batch);
+	im->batch_first = im->rows;
+	if (rc == -1)
+		return import_fail(im, 503, "unavailable", "the data store is "
+		    "not reachable; %zu rows were imported before it failed",
+		    im->applied);
+	/* Not reached: the objects we build have known fields only. */
+	if (rc == -2)
+		return import_fail(im, 500, "internal", "row %zu", badi);
+	im->applied += n;
+	return 0;
+}
+
+static int
+import_row(void *arg, size_t rowno, char **fields, size_t *lens,
+    size_t nfields)
+{
+	struct import	*im = arg;
+	json_t		*o, *attrs = NULL;
+	size_t		 i, index;
+
+	if (rowno == 1)
+		return import_header(im, fields, lens, nfields);
+	index = im->rows++;
+	if (nfields != im->ncols) {
+		if (im->nrejected++ < IMPORT_REJECTED_MAX)
+			contact_reject(im->rejected, index, NULL, "invalid_row",
+			    NULL);
+		goto next;
+	}
+	o = json_object();
+	for (i = 0; i < nfields; i++) {
+		json_t *v;
+
+		if (lens[i] == 0 || im->kind[i] == COL_DROPPED)
+			continue;
+		if ((v = json_stringn(fields[i], lens[i])) == NULL) {
+			json_decref(o);
+			json_decref(attrs);
+			if (im->nrejected++ < IMPORT_REJECTED_MAX)
+				contact_reject(im->rejected, index, NULL,
+				    "invalid_encoding", NULL);
+			goto next;
+		}
+		if (im->kind[i] != COL_ATTRIBUTE) {
+			json_object_set_new(o, im->name[i], v);
+			continue;
+		}
+		if (attrs == NULL)
+			attrs = json_object();
+		json_object_set_new(attrs, im->name[i], v);
+	}
+	if (attrs != NULL)
+		json_object_set_new(o, "attributes", attrs);
+	attrs = NULL;
+	if (json_object_get(o, "email") == NULL)
+		json_object_set_new(o, "email", json_string(""));
+	json_array_append_new(im->batch, o);
+next:
+	if (json_array_size(im->batch) < IMPORT_BATCH)
+		return 0;
+	return import_flush(im);
+}
+
+static void
+import_answer_error(struct import *im)
+{
+	api_error(im->r, im->status, im->code, "%s", im->msg);
+}
+
+static void
+import_data(struct api_req *r, const char *p, size_t len)
+{
+	struct import	*im = r->stream_arg;
+
+	if (csv_feed(im->csv, p, len, import_row, im) == 0)
+		return;
+	if (im->status == 0)
+		import_fail(im, 400, "invalid_csv", "%s; %zu rows were "
+		    "imported before it", csv_error(im->csv), im->applied);
+	import_answer_error(im);
+}
+
+static void
+import_end(struct api_req *r)
+{
+	struct import	*im = r->stream_arg;
+
+	if (csv_finish(im->csv, import_row, im) == -1 && im->status == 0)
+		import_fail(im, 400, "invalid_csv", "%s; %zu rows were "
+		    "imported before it", csv_error(im->csv), im->applied);
+	if (im->status == 0 && im->ncols == 0)
+		import_fail(im, 400, "invalid_csv", "the body is empty: send "
+		    "a header row and rows");
+	if (im->status == 0)
+		import_flush(im);
+	if (im->status != 0) {
+		import_answer_error(im);
+		return;
+	}
+	api_json(r, 200, json_pack("{s:I, s:I, s:I, s:O, s:I, s:O}",
+	    "rows", (json_int_t)im->rows,
+	    "created", (json_int_t)im->created,
+	    "updated", (json_int_t)im->updated,
+	    "rejected", im->rejected,
+	    "rejected_count", (json_int_t)im->nrejected,
+	    "dropped_columns", im->dropped));
+}
+
+void
+api_contacts_import(struct api_req *r)
+{
+	struct import	*im;
+	const char	*ct = r->ctype;
+
+	if (ct != NULL && strncasecmp(ct, "text/csv", 8) != 0 &&
+	    strncasecmp(ct, "application/csv", 15) != 0) {
+		api_error(r, 415, "unsupported_media_type", "send text/csv");
+		return;
+	}
+	im = xcalloc(1, sizeof(*im));
+	im->r = r;
+	im->csv = csv_new(IMPORT_ROW_MAX, IMPORT_FIELDS_MAX);
+	im->dropped = json_array();
+	im->batch = json_array();
+	im->rejected = json_array();
+	r->stream_arg = im;
+	r->stream_free = import_free;
+	r->stream_data = import_data;
+	r->stream_end = import_end;
+}

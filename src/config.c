@@ -78,6 +78,8 @@ struct config_directive {
 #define COUNT(f)	.countoff = offsetof(struct config, f)
 
 static const char *const log_levels[] = { "info", "debug", NULL };
+static const char *const tls_modes[] = { "off", "optional", "required",
+    NULL };
 
 static const struct config_directive config_table[] = {
 	{ "track_listen", CF_ENDPOINT, MEMBER(track_listen),
@@ -132,6 +134,26 @@ static const struct config_directive config_table[] = {
 	{ "special_categories_file", CF_STRING,
 	    MEMBER(special_categories_file),
 	    .def = FF_DATADIR "/special-categories.conf" },
+	/* Delivery.  No smtp_relay: campaigns queue but nothing is sent. */
+	{ "senders", CF_INT, MEMBER(senders), .min = 0, .max = 64,
+	    .def = "2" },
+	{ "smtp_relay", CF_ENDPOINT, MEMBER(smtp_relay) },
+	{ "smtp_starttls", CF_ENUM, MEMBER(smtp_starttls),
+	    .names = tls_modes, .def = "optional" },
+	{ "smtp_user", CF_STRING, MEMBER(smtp_user) },
+	{ "smtp_password", CF_STRING, MEMBER(smtp_password) },
+	{ "smtp_helo", CF_STRING, MEMBER(smtp_helo) },
+	{ "dkim_domain", CF_STRING, MEMBER(dkim_domain) },
+	{ "dkim_selector", CF_STRING, MEMBER(dkim_selector) },
+	{ "dkim_key_file", CF_STRING, MEMBER(dkim_key_file) },
+	{ "send_rate_max", CF_INT, MEMBER(send_rate_max), .min = 0,
+	    .max = 1000000, .def = "0" },
+	{ "retry_schedule", CF_STRING, MEMBER(retry_schedule),
+	    .def = "1m,5m,15m,1h" },
+	{ "retry_lifetime", CF_DURATION_S, MEMBER(retry_lifetime_s),
+	    .min = 0, .max = 30 * DAY_MS, .def = "2d" },
+	{ "claim_idle", CF_DURATION_S, MEMBER(claim_idle_s),
+	    .min = SEC_MS, .max = DAY_MS, .def = "5m" },
 };
 
 static int
@@ -358,6 +380,68 @@ set_duration(struct config *cf, const struct config_directive *d,
 bad:
 	snprintf(reason, len, "bad duration '%s'", value);
 	return -1;
+}
+
+int
+config_retry_schedule(const char *s, int *secs, int max)
+{
+	const char	*p = s;
+	int64_t		 v, mult;
+	int		 n = 0;
+
+	while (*p != '\0') {
+		if (n == max || *p < '0' || *p > '9')
+			return -1;
+		for (v = 0; *p >= '0' && *p <= '9'; p++)
+			if ((v = v * 10 + (*p - '0')) > 7 * 86400)
+				return -1;
+		switch (*p) {
+		case 's': mult = 1; p++; break;
+		case 'm': mult = 60; p++; break;
+		case 'h': mult = 3600; p++; break;
+		case 'd': mult = 86400; p++; break;
+		default: mult = 1;
+		}
+		if (v == 0 || v * mult > 7 * 86400 || (*p != ',' && *p != '\0'))
+			return -1;
+		secs[n++] = (int)(v * mult);
+		if (*p == ',' && *++p == '\0')
+			return -1;
+	}
+	return n > 0 ? n : -1;
+}
+
+/* Rules between directives, once the file is read; -1 with a reason. */
+static int
+config_check(const struct config *cf, char *reason, size_t len)
+{
+	int	secs[FF_MAX_RETRIES];
+	int	dkim;
+
+	if (config_retry_schedule(cf->retry_schedule, secs,
+	    FF_MAX_RETRIES) == -1) {
+		snprintf(reason, len, "retry_schedule: '%s' is not a list of "
+		    "1 to %d durations (1s to 7d) like 1m,5m,15m,1h",
+		    cf->retry_schedule, FF_MAX_RETRIES);
+		return -1;
+	}
+	dkim = (cf->dkim_domain != NULL) + (cf->dkim_selector != NULL) +
+	    (cf->dkim_key_file != NULL);
+	if (dkim != 0 && dkim != 3) {
+		snprintf(reason, len, "dkim_domain, dkim_selector and "
+		    "dkim_key_file go together");
+		return -1;
+	}
+	if (cf->smtp_relay.unix_path != NULL) {
+		snprintf(reason, len, "smtp_relay: a host:port is needed");
+		return -1;
+	}
+	if ((cf->smtp_user == NULL) != (cf->smtp_password == NULL)) {
+		snprintf(reason, len, "smtp_user and smtp_password go "
+		    "together");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -736,6 +820,10 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 
 	if (cf->ntoken_secret_files == 0) {
 		config_error(err, errlen, "%s: no token_secret_file", path);
+		goto fail;
+	}
+	if (config_check(cf, reason, sizeof(reason)) == -1) {
+		config_error(err, errlen, "%s: %s", path, reason);
 		goto fail;
 	}
 	/* So the key need not sit in a world-readable file. */

@@ -121,7 +121,33 @@ struct config {
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
 	char		*special_categories_file;
+
+	/* Delivery (sender.c). */
+	int		 senders;		/* threads; 0: no sending */
+	struct ff_endpoint smtp_relay;		/* host NULL: none */
+	int		 smtp_starttls;		/* enum smtp_tls */
+	char		*smtp_user;
+	char		*smtp_password;
+	char		*smtp_helo;		/* default: node_id */
+	char		*dkim_domain;
+	char		*dkim_selector;
+	char		*dkim_key_file;
+	int		 send_rate_max;		/* msgs/s, all campaigns; 0 */
+	char		*retry_schedule;	/* "1m,5m,15m,1h" */
+	int		 retry_lifetime_s;
+	int		 claim_idle_s;		/* reclaim a dead sender's */
 };
+
+enum smtp_tls {
+	SMTP_TLS_OFF,
+	SMTP_TLS_OPTIONAL,
+	SMTP_TLS_REQUIRED,
+};
+
+#define FF_MAX_RETRIES	32
+
+/* Parses a retry schedule ("30s,5m,1h") into seconds; the count or -1. */
+int	 config_retry_schedule(const char *, int *secs, int max);
 
 /* Fills defaults, then reads path.  On error returns -1 and writes
  * "file:line: reason" (or "file: reason") into err. */
@@ -362,6 +388,10 @@ typedef const char *(*render_lookup)(void *arg, const char *name,
 	    size_t namelen, size_t *vlen);
 
 struct tmpl *tmpl_compile(const char *src, size_t len, struct render_error *);
+/* internal: also names "__[a-z0-9_.]+", the sender's own tags (tracked
+ * links, the open pixel) that no marketer's template may use. */
+struct tmpl *tmpl_compile_internal(const char *src, size_t len, int internal,
+	    struct render_error *);
 void	 tmpl_free(struct tmpl *);
 /* Calls cb once per distinct field name the template references
  * ("first_name", "attributes.blood_type", ...); stops and returns the
@@ -428,6 +458,7 @@ struct contact_row {
 	int		 quarantined;
 	uint64_t	 id;		/* the API's: 0 until known */
 	int		 is_new;
+	int		 erased_before;	/* its keyed hash is suppressed */
 	struct contact_row *same;	/* earlier row with this key */
 };
 

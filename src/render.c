@@ -184,6 +184,7 @@ struct tmpl_build {
 	size_t			 nfields, fieldcap;
 	struct strset		 names;
 	struct render_error	*err;
+	int			 internal;	/* "__name" allowed */
 };
 
 static const char *
@@ -218,12 +219,23 @@ tmpl_at(const struct tmpl_build *b, size_t i, const char *two)
 }
 
 static int
-tmpl_valid_name(const char *s, size_t n)
+tmpl_valid_name(const struct tmpl_build *b, const char *s, size_t n)
 {
 	static const char *const fixed[] = {
 		"first_name", "last_name", "email", "unsubscribe_url",
 	};
 	size_t	i;
+
+	/* The sender's own tags (tracked links, the pixel): never a
+	 * marketer's, since the API compiles without them. */
+	if (b->internal && n > 2 && n <= 64 && s[0] == '_' && s[1] == '_') {
+		for (i = 2; i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+			    s[i] == '.'))
+				return 0;
+		return 1;
+	}
 
 	for (i = 0; i < FF_NELEM(fixed); i++)
 		if (strlen(fixed[i]) == n && memcmp(fixed[i], s, n) == 0)
@@ -364,7 +376,7 @@ tmpl_parse_tag(struct tmpl_build *b, size_t start, size_t *end)
 	namelen = i - name;
 	if (namelen == 0)
 		return tmpl_fail(b, i, "missing field name");
-	if (!tmpl_valid_name(b->src + name, namelen)) {
+	if (!tmpl_valid_name(b, b->src + name, namelen)) {
 		tmpl_quote(shown, sizeof(shown), b->src + name, namelen);
 		return tmpl_fail(b, start, "unknown field '%s'", shown);
 	}
@@ -442,12 +454,20 @@ tmpl_parse_tag(struct tmpl_build *b, size_t start, size_t *end)
 struct tmpl *
 tmpl_compile(const char *src, size_t len, struct render_error *err)
 {
+	return tmpl_compile_internal(src, len, 0, err);
+}
+
+struct tmpl *
+tmpl_compile_internal(const char *src, size_t len, int internal,
+    struct render_error *err)
+{
 	struct tmpl_build	 b;
 	struct tmpl		*t;
 	const char		*open;
 	size_t			 pos = 0, end = 0;
 
 	memset(&b, 0, sizeof(b));
+	b.internal = internal;
 	b.src = src;
 	b.len = len;
 	b.err = err;

@@ -61,9 +61,10 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 	const char	*argv[40];
 	size_t		 lens[40], n = json_array_size(items), i, nrows = 0;
 	size_t		 nnew = 0;
-	char		 idbuf[64], now[24], key[64];
+	char		 idbuf[64], now[24], key[64], supkey[64];
+	char		 hashes[FF_MAX_SECRETS][65];
 	uint64_t	 first;
-	int		 argc, rc, ret = -1;
+	int		 argc, rc, k, ret = -1;
 
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	seen = json_object();
@@ -96,13 +97,30 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 		}
 	}
 
-	/* Round trip 1: the ids of the addresses we know. */
+	/* Round trip 1: the ids of the addresses we know, and whether an
+	 * address was erased before (its keyed hash, under any key of the
+	 * ring, is suppressed): then it is stored but never mailed. */
 	snprintf(key, sizeof(key), "{t:%llu}:ct:bykey",
 	    (unsigned long long)tenant);
-	for (i = 0; i < nrows; i++)
-		if (rows[i].same == NULL && db_append(a->db, "HGET %s %s", key,
-		    rows[i].key) == -1)
+	snprintf(supkey, sizeof(supkey), "{t:%llu}:suppressed",
+	    (unsigned long long)tenant);
+	for (i = 0; i < nrows; i++) {
+		if (rows[i].same != NULL)
+			continue;
+		if (db_append(a->db, "HGET %s %s", key, rows[i].key) == -1)
 			goto down;
+		argc = 0;
+		argv[argc] = "SMISMEMBER"; lens[argc++] = 10;
+		argv[argc] = supkey; lens[argc++] = strlen(supkey);
+		for (k = 0; k < a->keys.nkeys && k < FF_MAX_SECRETS; k++) {
+			token_keyed_hash(&a->keys, k, rows[i].key,
+			    strlen(rows[i].key), hashes[k]);
+			argv[argc] = hashes[k];
+			lens[argc++] = 64;
+		}
+		if (db_appendargv(a->db, argc, argv, lens) == -1)
+			goto down;
+	}
 	for (i = 0; i < nrows; i++) {
 		if (rows[i].same != NULL)
 			continue;
@@ -114,6 +132,14 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 			rows[i].is_new = 1;
 			nnew++;
 		}
+		freeReplyObject(rep);
+		if ((rep = db_reply(a->db)) == NULL)
+			goto down;
+		for (k = 0; rep->type == REDIS_REPLY_ARRAY &&
+		    k < (int)rep->elements; k++)
+			if (rep->element[k]->type == REDIS_REPLY_INTEGER &&
+			    rep->element[k]->integer == 1)
+				rows[i].erased_before = 1;
 		freeReplyObject(rep);
 	}
 	/* Round trip 2: a block of ids for the new ones. */
@@ -154,6 +180,10 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 			argv[argc] = now; lens[argc++] = strlen(now);
 		}
 		argc = row_fields(row, argv, lens, argc);
+		if ((row->same ? row->same : row)->erased_before) {
+			argv[argc] = "suppressed"; lens[argc++] = 10;
+			argv[argc] = "1"; lens[argc++] = 1;
+		}
 		if (db_appendargv(a->db, argc, argv, lens) == -1)
 			goto down;
 		if (row->is_new) {
@@ -165,8 +195,6 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 			(*updated)++;
 	}
 	for (i = 0; i < nrows; i++) {
-		int k;
-
 		for (k = rows[i].is_new ? 2 : 1; k > 0; k--) {
 			if ((rep = db_reply(a->db)) == NULL)
 				goto down;

@@ -407,6 +407,21 @@ api_metrics(struct api_req *r)
 	    "fanfare_api_request_seconds_count %llu\n",
 	    (unsigned long long)a->latency_count, a->latency_sum,
 	    (unsigned long long)a->latency_count);
+	{
+		struct sender_metrics sm;
+
+		sender_metrics(a->senders, &sm);
+		evbuffer_add_printf(buf, "# TYPE fanfare_messages_total "
+		    "counter\n"
+		    "fanfare_messages_total{outcome=\"sent\"} %llu\n"
+		    "fanfare_messages_total{outcome=\"bounced\"} %llu\n"
+		    "fanfare_messages_total{outcome=\"deferred\"} %llu\n"
+		    "fanfare_messages_total{outcome=\"failed\"} %llu\n",
+		    (unsigned long long)sm.sent,
+		    (unsigned long long)sm.bounced,
+		    (unsigned long long)sm.deferred,
+		    (unsigned long long)sm.failed);
+	}
 	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
 	    "fanfare_api_connections %d\n", a->nconns);
 	api_send(r, 200, "text/plain; version=0.0.4", buf);
@@ -585,6 +600,7 @@ api_new(struct event_base *base, const struct config *conf,
 
 	a->base = base;
 	TAILQ_INIT(&a->conns);
+	api_launch_init(a);
 	a->conf = conf;
 	a->workers = workers;
 	a->nworkers = nworkers;
@@ -608,12 +624,19 @@ fail:
 }
 
 void
+api_set_senders(struct api *a, const struct sender_pool *p)
+{
+	a->senders = p;
+}
+
+void
 api_free(struct api *a)
 {
 	if (a == NULL)
 		return;
 	if (a->janitor != NULL)
 		event_free(a->janitor);
+	api_launch_free(a);
 	api_http_close(a);
 	db_close(a->db);
 	special_free(a->special);

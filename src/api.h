@@ -1,5 +1,5 @@
 /*
- * api.h: the JSON API's shared types, for api*.c and db.c only.
+ * api.h: the JSON API's shared types, for api*.c, db.c and sender.c.
  *
  * A request is one struct api_req, made by api_http.c when its head has
  * been read and freed by the one reply function that answers it
@@ -29,8 +29,24 @@
  *   {t:T}:suppressed         set of keyed hashes of erased addresses
  *   {t:T}:audit              stream of privacy requests (no address)
  *   {t:T}:tpl:ID             hash name subject html text links (JSON)
- *   {t:T}:camp:ID            hash of a campaign (status draft, ...)
+ *   {t:T}:camp:ID            hash of a campaign: name template_id list_id
+ *                            from reply_to rate_per_second track_opens
+ *                            track_clicks created_at, status (draft
+ *                            sending paused cancelled done); from launch:
+ *                            launched_at total queued snapshot (0 while
+ *                            the list is scanned, 1 after) scan_cursor
+ *                            scan_runid (the Redis process it is for),
+ *                            the senders' counters sent failed deferred
+ *                            bounced sup_opted_out sup_blocklisted
+ *                            sup_special_category sup_bounced sup_erased,
+ *                            and finished_at
+ *   {t:T}:camp:ID:q          stream of recipients, group "senders";
+ *                            fields ids (up to 100, comma-separated)
+ *                            and try
+ *   {t:T}:camp:ID:queued     bitmap by contact id: queued once only
  *   {t:T}:camps              zset of campaign ids
+ *   ff:sending               set of "T:C" the senders look at (a global
+ *                            key: always used alone in its command)
  */
 #ifndef FANFARE_API_H
 #define FANFARE_API_H
@@ -65,6 +81,16 @@ enum api_route {
 
 struct api_conn;
 TAILQ_HEAD(api_conn_list, api_conn);
+struct launch_snapshot;
+TAILQ_HEAD(launch_snapshot_list, launch_snapshot);
+
+/* The Lua scripts of api_launch.c (their SHA1s are cached per api). */
+enum launch_script {
+	LAUNCH_SCRIPT_LAUNCH,
+	LAUNCH_SCRIPT_STEP,
+	LAUNCH_SCRIPT_STATE,
+	LAUNCH_NSCRIPTS
+};
 
 struct api {
 	struct event_base	*base;
@@ -77,11 +103,16 @@ struct api {
 	struct db		*db;
 	struct event		*janitor;
 	struct special		*special;
+	const struct sender_pool *senders;	/* NULL: this node sends not */
 	struct token_keyring	 keys;		/* keyed hashes of erased */
 	uint64_t		 by_status[API_NROUTES][6]; /* [route][1..5xx] */
 	uint64_t		 latency_le[8];	/* histogram buckets */
 	uint64_t		 latency_count;
 	double			 latency_sum;
+	struct launch_snapshot_list snapshots;	/* lists being queued */
+	struct event		*launch_resume;	/* start-up, then retries */
+	int			 launch_resume_failed;	/* warned once */
+	char			 launch_sha[LAUNCH_NSCRIPTS][41];
 };
 
 struct api_req {
@@ -178,6 +209,17 @@ void	 api_blocklist(struct api_req *);
 void	 api_templates(struct api_req *);
 void	 api_campaigns(struct api_req *);
 
+/* api_launch.c */
+void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
+void	 api_launch_free(struct api *);
+void	 api_campaign_launch(struct api_req *, uint64_t campaign);
+/* verb: "pause", "resume" or "cancel". */
+void	 api_campaign_transition(struct api_req *, uint64_t campaign,
+	    const char *verb);
+/* Cancels the tenant's sending and paused campaigns and takes all of
+ * them out of ff:sending; 0, or -1 when Redis failed. */
+int	 api_launch_stop_tenant(struct api *, uint64_t tenant);
+
 /* janitor.c */
 struct janitor_report {
 	long long	tenants_purged;
@@ -196,6 +238,7 @@ redisReply *db_cmdargv(struct db *, int, const char **, const size_t *);
 int	 db_append(struct db *, const char *, ...);
 int	 db_appendargv(struct db *, int, const char **, const size_t *);
 redisReply *db_reply(struct db *);
+int	 db_flush(struct db *);	/* sends what is appended; no waiting */
 void	 db_discard(struct db *);
 long long db_unlink_prefix(struct db *, const char *match);
 json_t	*db_campaign_stats(struct db *, uint64_t tenant, uint64_t campaign);

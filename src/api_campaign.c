@@ -1,6 +1,6 @@
 /*
- * api_campaign.c: templates and campaigns (stored as drafts; sending is
- * the delivery issue's).
+ * api_campaign.c: templates and campaigns: creation, reading, progress
+ * (launch and the state changes are api_launch.c's, sending sender.c's).
  *
  * A template is compiled when it is saved: a syntax error is a 422 with
  * the part, line and column, and a merge tag naming a special-category
@@ -374,22 +374,53 @@ out:
 	json_decref(body);
 }
 
-/* GET /v1/campaigns/{id}: status and (until launch) zero progress. */
+/* A field of an HGETALL reply, or NULL. */
+static const char *
+hash_field(const redisReply *rep, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < rep->elements; i += 2)
+		if (strcmp(rep->element[i]->str, name) == 0)
+			return rep->element[i + 1]->str;
+	return NULL;
+}
+
+/* A counter of the campaign hash; 0 before launch. */
+static json_int_t
+hash_count(const redisReply *rep, const char *name)
+{
+	const char	*v = hash_field(rep, name);
+
+	return v != NULL ? (json_int_t)strtoll(v, NULL, 10) : 0;
+}
+
+/* GET /v1/campaigns/{id}: the campaign, its status and its progress
+ * (the counters of launch and of the senders). */
 static json_t *
 campaign_json(struct api_req *r, uint64_t id, int *down)
 {
 	redisReply	*rep;
 	json_t		*o;
-	char		 idbuf[24];
+	char		 idbuf[24], when[32];
 	size_t		 i;
 
 	if ((rep = api_hgetall(r, "camp", id, down)) == NULL)
 		return NULL;
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
-	o = json_pack("{s:s, s:{s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i, "
-	    "s:i}}}", "id", idbuf, "progress", "total", 0, "queued", 0, "sent",
-	    0, "failed", 0, "deferred", 0, "suppressed", "opted_out", 0,
-	    "blocklisted", 0, "special_category", 0, "bounced", 0);
+	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
+	    "s:I, s:I}}}", "id", idbuf, "progress",
+	    "total", hash_count(rep, "total"),
+	    "queued", hash_count(rep, "queued"),
+	    "sent", hash_count(rep, "sent"),
+	    "failed", hash_count(rep, "failed"),
+	    "deferred", hash_count(rep, "deferred"),
+	    "suppressed",
+	    "opted_out", hash_count(rep, "sup_opted_out"),
+	    "blocklisted", hash_count(rep, "sup_blocklisted"),
+	    "special_category", hash_count(rep, "sup_special_category"),
+	    "bounced", hash_count(rep, "sup_bounced"),
+	    "erased", hash_count(rep, "sup_erased"));
 	for (i = 0; i + 1 < rep->elements; i += 2) {
 		const char *f = rep->element[i]->str, *v = rep->element[i + 1]->str;
 
@@ -404,6 +435,10 @@ campaign_json(struct api_req *r, uint64_t id, int *down)
 		else if (strcmp(f, "rate_per_second") == 0 && strcmp(v, "0"))
 			json_object_set_new(o, f, json_integer(strtoll(v, NULL,
 			    10)));
+		else if (strcmp(f, "launched_at") == 0 ||
+		    strcmp(f, "finished_at") == 0)
+			json_object_set_new(o, f, json_string(api_iso_time(
+			    strtoull(v, NULL, 10), when, sizeof(when))));
 	}
 	freeReplyObject(rep);
 	return o;
@@ -460,11 +495,14 @@ api_campaigns(struct api_req *r)
 		return;
 	}
 	if (r->nseg == 4 && r->method == HTTP_POST &&
-	    (strcmp(r->seg[3], "launch") == 0 || strcmp(r->seg[3], "pause") ==
-	    0 || strcmp(r->seg[3], "resume") == 0 ||
-	    strcmp(r->seg[3], "cancel") == 0)) {
-		api_error(r, 501, "not_implemented", "sending is not available "
-		    "in this version; the campaign stays a draft");
+	    strcmp(r->seg[3], "launch") == 0) {
+		api_campaign_launch(r, id);
+		return;
+	}
+	if (r->nseg == 4 && r->method == HTTP_POST &&
+	    (strcmp(r->seg[3], "pause") == 0 || strcmp(r->seg[3], "resume") ==
+	    0 || strcmp(r->seg[3], "cancel") == 0)) {
+		api_campaign_transition(r, id, r->seg[3]);
 		return;
 	}
 	api_error(r, 404, "not_found", "no such endpoint");

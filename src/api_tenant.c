@@ -226,7 +226,14 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	}
 	purge_at = now_ms() + (now_flag ? 0 :
 	    (uint64_t)a->conf->tenant_grace_s * 1000);
-	/* Stop first: keys fail and senders see the status at once. */
+	/* Stop sending first: its campaigns are cancelled and leave
+	 * ff:sending.  Done before the status changes, so a failure here
+	 * leaves the tenant as it was and the DELETE can be sent again. */
+	if (api_launch_stop_tenant(a, tenant) == -1) {
+		api_unavailable(r);
+		return;
+	}
+	/* Then keys fail, and launches and senders see the status. */
 	rep = db_cmd(a->db, "HSET {t:%llu}:tenant status deleting purge_at "
 	    "%llu", (unsigned long long)tenant, (unsigned long long)purge_at);
 	if (rep == NULL) {
@@ -234,6 +241,11 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 		return;
 	}
 	freeReplyObject(rep);
+	/* Again, for a launch another node made in between (its snapshot
+	 * and the senders stop on the status anyway; this cancels it). */
+	if (api_launch_stop_tenant(a, tenant) == -1)
+		log_warnx("tenant %llu: deleting, but redis failed while "
+		    "cancelling its campaigns", (unsigned long long)tenant);
 	if ((rep = db_cmd(a->db, "ZADD ff:purge %llu %llu",
 	    (unsigned long long)purge_at, (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);

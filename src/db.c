@@ -133,6 +133,23 @@ db_appendargv(struct db *db, int argc, const char **argv, const size_t *lens)
 	return 0;
 }
 
+/* Pushes what db_append queued to Redis now, without waiting for the
+ * replies (db_reply reads them later). */
+int
+db_flush(struct db *db)
+{
+	int	done = 0;
+
+	if (db->rc == NULL)
+		return -1;
+	while (!done)
+		if (redisBufferWrite(db->rc, &done) == REDIS_ERR) {
+			db_drop(db, db->rc->errstr);
+			return -1;
+		}
+	return 0;
+}
+
 /* The next pipelined reply, or NULL when the connection failed (then
  * every later db_reply of the batch returns NULL too). */
 redisReply *
@@ -216,11 +233,25 @@ link_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The stats object of API.md for one campaign; NULL if Redis failed. */
+/* An element of an HMGET reply as a number; 0 when missing. */
+static long long
+hmget_num(const redisReply *r, size_t i)
+{
+	if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING)
+		return 0;
+	return strtoll(r->element[i]->str, NULL, 10);
+}
+
+/*
+ * The stats object of API.md for one campaign; NULL if Redis failed.
+ * Delivery counts are the senders', in the campaign hash (the tenant's
+ * slot; "delivered" is what the relay accepted, i.e. sent); the tracking
+ * counts are in {t:T:c:C}, another slot: separate commands, pipelined.
+ */
 json_t *
 db_campaign_stats(struct db *db, uint64_t tenant, uint64_t campaign)
 {
-	redisReply	*stats, *links;
+	redisReply	*stats, *links, *camp;
 	json_t		*o, *by_link, *by_country, **items;
 	size_t		 i, n = 0;
 	char		 field[48];
@@ -228,16 +259,22 @@ db_campaign_stats(struct db *db, uint64_t tenant, uint64_t campaign)
 	if (db_append(db, "HGETALL {t:%llu:c:%llu}:stats",
 	    (unsigned long long)tenant, (unsigned long long)campaign) == -1 ||
 	    db_append(db, "HGETALL {t:%llu:c:%llu}:links",
+	    (unsigned long long)tenant, (unsigned long long)campaign) == -1 ||
+	    db_append(db, "HMGET {t:%llu}:camp:%llu sent bounced",
 	    (unsigned long long)tenant, (unsigned long long)campaign) == -1)
 		return NULL;
 	stats = db_reply(db);
 	links = db_reply(db);
-	if (stats == NULL || links == NULL || stats->type !=
-	    REDIS_REPLY_ARRAY || links->type != REDIS_REPLY_ARRAY) {
+	camp = db_reply(db);
+	if (stats == NULL || links == NULL || camp == NULL || stats->type !=
+	    REDIS_REPLY_ARRAY || links->type != REDIS_REPLY_ARRAY ||
+	    camp->type != REDIS_REPLY_ARRAY) {
 		if (stats != NULL)
 			freeReplyObject(stats);
 		if (links != NULL)
 			freeReplyObject(links);
+		if (camp != NULL)
+			freeReplyObject(camp);
 		return NULL;
 	}
 	items = xcalloc(links->elements / 2 + 1, sizeof(*items));
@@ -269,9 +306,9 @@ db_campaign_stats(struct db *db, uint64_t tenant, uint64_t campaign)
 	}
 	o = json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
-	    "sent", (json_int_t)hash_get(stats, "sent"),
-	    "delivered", (json_int_t)hash_get(stats, "delivered"),
-	    "bounced", (json_int_t)hash_get(stats, "bounced"),
+	    "sent", (json_int_t)hmget_num(camp, 0),
+	    "delivered", (json_int_t)hmget_num(camp, 0),
+	    "bounced", (json_int_t)hmget_num(camp, 1),
 	    "opens",
 	    "total", (json_int_t)hash_get(stats, "opens"),
 	    "unique", (json_int_t)hash_get(stats, "opens_unique"),
@@ -285,5 +322,6 @@ db_campaign_stats(struct db *db, uint64_t tenant, uint64_t campaign)
 	    "by_country", by_country);
 	freeReplyObject(stats);
 	freeReplyObject(links);
+	freeReplyObject(camp);
 	return o;
 }

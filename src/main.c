@@ -177,6 +177,7 @@ main(int argc, char *argv[])
 	struct event_base	*base;
 	struct event		*sigterm, *sigint;
 	struct api		*api;
+	struct sender_pool	*senders;
 	const char		*path = NULL;
 	char			 err[1024];
 	int			 ch, check_only = 0, debug = 0, i;
@@ -237,12 +238,19 @@ main(int argc, char *argv[])
 		if ((errno = pthread_create(&workers[i].thread, NULL,
 		    worker_main, &workers[i])) != 0)
 			fatal("pthread_create");
+	err[0] = '\0';
+	if ((senders = sender_start(&conf, &keys, err, sizeof(err))) == NULL &&
+	    err[0] != '\0')
+		fatalx("%s", err);
+	api_set_senders(api, senders);
 	log_info("fanfare %s: tracking on %s:%d (%d threads), api on %s:%d",
 	    PACKAGE_VERSION, conf.track_listen.host, conf.track_listen.port,
 	    conf.threads, conf.api_listen.host ? conf.api_listen.host :
 	    conf.api_listen.unix_path, conf.api_listen.port);
 
 	event_base_dispatch(base);
+
+	sender_stop(senders);	/* each finishes its batch */
 
 	for (i = 0; i < conf.threads; i++)
 		if (write(workers[i].stop_fd[1], "", 1) == -1)

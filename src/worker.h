@@ -189,10 +189,23 @@ typedef void (*store_link_cb)(void *arg, int status, const char *url,
 int	 store_link_get(struct store *, uint64_t tenant, uint64_t campaign,
 	    uint32_t link, store_link_cb, void *arg);
 
+/* sender.c */
+struct sender_pool;
+struct sender_metrics {
+	uint64_t	sent, bounced, deferred, failed;	/* messages */
+};
+/* NULL when this node does not send (senders 0 or no smtp_relay) or, with
+ * err set, when it cannot (a bad DKIM key). */
+struct sender_pool *sender_start(const struct config *,
+	    const struct token_keyring *, char *err, size_t);
+void	 sender_stop(struct sender_pool *);
+void	 sender_metrics(const struct sender_pool *, struct sender_metrics *);
+
 /* api.c */
 struct api;
 struct api *api_new(struct event_base *, const struct config *,
 	    struct worker *workers, int nworkers, char *err, size_t);
 void	 api_free(struct api *);
+void	 api_set_senders(struct api *, const struct sender_pool *);
 
 #endif /* FANFARE_WORKER_H */

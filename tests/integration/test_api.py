@@ -3,10 +3,13 @@
 test_api.py: the JSON API of a real fanfared over a real redis-server:
 authentication, tenants and keys, contacts (upsert, IDN, validation,
 special categories), lists, opt-outs, blocklist, error shapes and limits,
-tenant isolation, and tenant deletion.
+tenant isolation, tenant deletion, and campaign launch: the list
+snapshot into the queue (25,000 members, and 200,000 across a kill -9),
+pause/resume/cancel, progress and stats.
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -309,8 +312,20 @@ def test_templates_campaigns(ff, key, lid):
        and [l["url"] for l in js["clicks"]["by_link"]] ==
        ["https://shop.example/sale?a=1&b=2", "https://shop.example/about"],
        "GET stats: zeros and the campaign's link table", raw)
+    members = call(ff, "GET", "/v1/lists/%s" % lid, key)[1]["members"]
     st, js, raw = call(ff, "POST", "/v1/campaigns/%s/launch" % cid, key)
-    ok(st == 501 and "error" in js, "launch: 501 until delivery lands", raw)
+    ok(st == 202 and js == {"status": "sending", "queued": members},
+       "launch: 202 sending, queued = the list's %d members" % members, raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns/%s/launch" % cid, key)
+    ok(is_error(st, js, 409, "invalid_state"),
+       "a second launch: 409 invalid_state", raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s" % cid, key)
+    ok(st == 200 and js.get("status") == "sending" and
+       js.get("progress", {}).get("total") == members and
+       js.get("launched_at", "").endswith("Z") and js.get("name") == "Spring"
+       and js.get("rate_per_second") == 50,
+       "GET campaign after launch: sending, total, launched_at, and the "
+       "fields it had", raw)
     return tid, cid
 
 
@@ -339,7 +354,10 @@ def test_isolation(ff, redis, key_a, cid_a, lid_a, tpl_a=None, camp_a=None):
                    ("PUT", "/v1/templates/%s" % tpl_a, {"name": "x"}),
                    ("GET", "/v1/campaigns/%s" % camp_a, None),
                    ("GET", "/v1/campaigns/%s/stats" % camp_a, None),
-                   ("POST", "/v1/campaigns/%s/launch" % camp_a, None)]
+                   ("POST", "/v1/campaigns/%s/launch" % camp_a, None),
+                   ("POST", "/v1/campaigns/%s/pause" % camp_a, None),
+                   ("POST", "/v1/campaigns/%s/resume" % camp_a, None),
+                   ("POST", "/v1/campaigns/%s/cancel" % camp_a, None)]
     for method, path, body in routes:
         st, js, raw = call(ff, method, path, key_b, body)
         ok(is_error(st, js, 404, "not_found"),
@@ -353,6 +371,10 @@ def test_isolation(ff, redis, key_a, cid_a, lid_a, tpl_a=None, camp_a=None):
                        {"email": "alice@example.test"})
     ok(st == 200 and js.get("created") == 1,
        "the same address is a new contact in tenant B", raw)
+    if camp_a:
+        st, js, raw = call(ff, "GET", "/v1/campaigns/%s" % camp_a, key_a)
+        ok(st == 200 and js.get("status") == "sending",
+           "tenant A's campaign is still sending", raw)
 
 
 def test_one_click(ff, redis, tid, key):
@@ -543,6 +565,309 @@ def test_tenant_delete(ff, redis):
     ok(is_error(st, js, 404, "not_found"), "deleting it again: 404", raw)
 
 
+# ------------------------------------------------------------ delivery
+
+
+def queue_ids(redis, tenant, camp):
+    """The queue's entries as lists of contact ids (strings), and the
+    entries' other fields."""
+    entries, extra = [], []
+    for _id, fields in redis.cmd("XRANGE", "{t:%s}:camp:%s:q"
+                                 % (tenant, camp), "-", "+"):
+        f = dict(zip(fields[0::2], fields[1::2]))
+        entries.append(f.get("ids", "").split(","))
+        extra.append((f.get("try"), sorted(f)))
+    return entries, extra
+
+
+def list_members(redis, tenant, lid):
+    return set(redis.cmd("SMEMBERS", "{t:%s}:list:%s:members"
+                         % (tenant, lid)))
+
+
+def check_queue(redis, tenant, lid, camp, n, what):
+    """The queue holds every list member exactly once, in entries of at
+    most 100, and the hash agrees."""
+    entries, extra = queue_ids(redis, tenant, camp)
+    flat = [i for e in entries for i in e]
+    want = list_members(redis, tenant, lid)
+    ok(len(want) == n and len(flat) == n and set(flat) == want,
+       "%s: the queue holds each of the %d list members exactly once"
+       % (what, n), "list %d, queued ids %d, distinct %d"
+       % (len(want), len(flat), len(set(flat))))
+    ok(entries and max(len(e) for e in entries) <= 100 and
+       all(t == "0" and keys == ["ids", "try"] for t, keys in extra),
+       "%s: %d entries of at most 100 ids, fields ids and try = 0"
+       % (what, len(entries)), repr(extra[:3]))
+    h = redis.hgetall("{t:%s}:camp:%s" % (tenant, camp))
+    ok(h.get("total") == str(n) and h.get("queued") == str(n) and
+       h.get("snapshot") == "1" and h.get("scan_cursor") == "0",
+       "%s: total = queued = %d, snapshot 1" % (what, n), repr(h))
+
+
+def add_contacts(ff, key, lid, prefix, n):
+    """n contacts through POST /v1/contacts, and onto the list through
+    POST /v1/lists/ID/members, 10,000 a request."""
+    for b in range(0, n, 10000):
+        emails = ["%s%d@launch.test" % (prefix, i)
+                  for i in range(b, min(n, b + 10000))]
+        st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                           [{"email": e} for e in emails])
+        if st != 200 or js.get("created") != len(emails):
+            return ok(False, "create %d contacts" % n, raw[:300])
+        st, js, raw = call(ff, "POST", "/v1/lists/%s/members" % lid, key,
+                           {"emails": emails})
+        if st != 200 or js.get("added") != len(emails):
+            return ok(False, "add %d list members" % n, raw[:300])
+    return True
+
+
+def new_campaign(ff, key, lid, name="c"):
+    tpl = call(ff, "POST", "/v1/templates", key, {
+        "name": "t", "subject": "s", "text": "t {{unsubscribe_url}}",
+        "html": '<a href="https://s.example/x">x</a>'})[1]["id"]
+    return tpl, call(ff, "POST", "/v1/campaigns", key, {
+        "name": name, "template_id": tpl, "list_id": lid,
+        "from": "a@s.example"})[1]["id"]
+
+
+def healthz_ms(ff):
+    t = time.monotonic()
+    st, _, _ = ff.api("GET", "/healthz")
+    return (time.monotonic() - t) * 1000 if st == 200 else 1e9
+
+
+def snapshot_done(redis, tenant, camp):
+    return redis.cmd("HGET", "{t:%s}:camp:%s" % (tenant, camp),
+                     "snapshot") == "1"
+
+
+def test_launch_snapshot(ff, redis):
+    """25,000 contacts: launch, the snapshot while the API answers, then
+    the queue, progress and the state changes."""
+    tid, key = new_tenant(ff, "Launch")
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "All"})[1]["id"]
+    if not add_contacts(ff, key, lid, "r", 25000):
+        return
+    tpl, camp = new_campaign(ff, key, lid, "Big")
+    base = max(healthz_ms(ff) for _ in range(20))
+    t0 = time.monotonic()
+    st, js, raw = call(ff, "POST", "/v1/campaigns/%s/launch" % camp, key)
+    ok(st == 202 and js == {"status": "sending", "queued": 25000},
+       "launch 25,000: 202 queued 25000", raw)
+    lat = []
+    while not snapshot_done(redis, tid, camp) and time.monotonic() - t0 < 60:
+        lat.append(healthz_ms(ff))
+    secs = time.monotonic() - t0
+    ok(snapshot_done(redis, tid, camp), "the snapshot completes (%.3f s)"
+       % secs)
+    ok(not lat or max(lat) < 250, "GET /healthz during the snapshot: %d "
+       "answered, max %.1f ms (before launch: max %.1f ms)"
+       % (len(lat), max(lat or [0]), base))
+    check_queue(redis, tid, lid, camp, 25000, "25,000")
+    groups = redis.cmd("XINFO", "GROUPS", "{t:%s}:camp:%s:q" % (tid, camp))
+    ok(len(groups) == 1 and "senders" in groups[0],
+       "the queue has the consumer group senders", repr(groups))
+    ok(redis.cmd("SISMEMBER", "ff:sending", "%s:%s" % (tid, camp)) == 1,
+       "the campaign is in ff:sending")
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s" % camp, key)
+    p = (js or {}).get("progress", {})
+    ok(st == 200 and js.get("status") == "sending" and p == {
+        "total": 25000, "queued": 25000, "sent": 0, "failed": 0,
+        "deferred": 0, "suppressed": {
+            "opted_out": 0, "blocklisted": 0, "special_category": 0,
+            "bounced": 0, "erased": 0}},
+       "GET campaign: progress with every key", raw)
+    # What the senders will write shows up (they HINCRBY the hash).
+    h = "{t:%s}:camp:%s" % (tid, camp)
+    for f, v in (("sent", 7), ("failed", 1), ("deferred", 2),
+                 ("bounced", 3), ("sup_opted_out", 4), ("sup_erased", 5),
+                 ("sup_blocklisted", 6), ("sup_special_category", 8),
+                 ("sup_bounced", 9)):
+        redis.cmd("HINCRBY", h, f, v)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s" % camp, key)
+    p = (js or {}).get("progress", {})
+    ok(p.get("sent") == 7 and p.get("failed") == 1 and
+       p.get("deferred") == 2 and p.get("suppressed") == {
+           "opted_out": 4, "blocklisted": 6, "special_category": 8,
+           "bounced": 9, "erased": 5},
+       "progress reads the senders' counters", raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s/stats" % camp, key)
+    ok(st == 200 and js.get("sent") == 7 and js.get("delivered") == 7 and
+       js.get("bounced") == 3, "stats: sent, delivered, bounced from the "
+       "campaign", raw)
+    got = ff.stats(int(tid), int(camp))
+    ok(got.get("sent") == 7 and got.get("delivered") == 7 and
+       got.get("bounced") == 3, "fanfarectl stats: the same", repr(got))
+    test_transitions(ff, redis, tid, key, camp)
+    return secs, lat, base
+
+
+def test_transitions(ff, redis, tid, key, camp):
+    def post(verb, c=camp):
+        return call(ff, "POST", "/v1/campaigns/%s/%s" % (c, verb), key)
+
+    h = "{t:%s}:camp:%s" % (tid, camp)
+    for verb, want in (("resume", None), ("pause", "paused"),
+                       ("pause", None), ("launch", None),
+                       ("resume", "sending"), ("resume", None),
+                       ("pause", "paused")):
+        st, js, raw = post(verb)
+        if want:
+            ok(st == 200 and js == {"status": want} and
+               redis.cmd("HGET", h, "status") == want,
+               "%s: 200 %s" % (verb, want), raw)
+        else:
+            ok(is_error(st, js, 409, "invalid_state"),
+               "%s of a %s campaign: 409 invalid_state" % (
+                   verb, redis.cmd("HGET", h, "status")), raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/%s" % camp, key)
+    ok(st == 200 and js.get("status") == "paused", "GET shows paused", raw)
+    st, js, raw = post("cancel")
+    ok(st == 200 and js == {"status": "cancelled"},
+       "cancel a paused campaign: 200 cancelled", raw)
+    q = "{t:%s}:camp:%s:q" % (tid, camp)
+    ok(redis.cmd("EXISTS", q, q[:-2] + ":queued") == 0,
+       "cancel deletes the queue and its bitmap")
+    ok(redis.cmd("SISMEMBER", "ff:sending", "%s:%s" % (tid, camp)) == 0,
+       "cancel takes it out of ff:sending")
+    for verb in ("cancel", "pause", "resume", "launch"):
+        st, js, raw = post(verb)
+        ok(is_error(st, js, 409, "invalid_state"),
+           "%s of a cancelled campaign: 409" % verb, raw)
+    # A draft can be cancelled; a done campaign changes no more.
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "L2"})[1]["id"]
+    _, c2 = new_campaign(ff, key, lid)
+    st, js, raw = post("pause", c2)
+    ok(is_error(st, js, 409, "invalid_state"), "pause a draft: 409", raw)
+    st, js, raw = post("cancel", c2)
+    ok(st == 200 and js == {"status": "cancelled"},
+       "cancel a draft: 200", raw)
+    _, c3 = new_campaign(ff, key, lid)
+    st, js, raw = post("launch", c3)
+    ok(st == 202 and js == {"status": "sending", "queued": 0},
+       "launch on an empty list: 202 queued 0", raw)
+    ok(wait_for(lambda: snapshot_done(redis, tid, c3)),
+       "an empty list's snapshot completes")
+    redis.cmd("HSET", "{t:%s}:camp:%s" % (tid, c3), "status", "done")
+    for verb in ("pause", "resume", "cancel", "launch"):
+        st, js, raw = post(verb, c3)
+        ok(is_error(st, js, 409, "invalid_state") and "done" in
+           js["error"]["message"], "%s of a done campaign: 409" % verb, raw)
+    # Its list or template gone: 422, and it stays a draft.
+    for what in ("list", "tpl"):
+        lid4 = call(ff, "POST", "/v1/lists", key, {"name": "L4"})[1]["id"]
+        tpl4, c4 = new_campaign(ff, key, lid4)
+        redis.cmd("DEL", "{t:%s}:%s:%s" % (tid, what,
+                                           lid4 if what == "list" else tpl4))
+        st, js, raw = post("launch", c4)
+        ok(is_error(st, js, 422, "invalid_campaign") and
+           redis.cmd("HGET", "{t:%s}:camp:%s" % (tid, c4), "status") ==
+           "draft", "launch with its %s deleted: 422 invalid_campaign"
+           % ("list" if what == "list" else "template"), raw)
+    st, js, raw = post("launch", "999999")
+    ok(is_error(st, js, 404, "not_found"), "launch of no campaign: 404", raw)
+    st, js, raw = post("stop")
+    ok(is_error(st, js, 404, "not_found"), "an unknown verb: 404", raw)
+
+
+def test_tenant_delete_stops(ff, redis):
+    tid, key = new_tenant(ff, "Stops")
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "L"})[1]["id"]
+    add_contacts(ff, key, lid, "s", 300)
+    camps = [new_campaign(ff, key, lid, n)[1] for n in ("a", "b", "c")]
+    call(ff, "POST", "/v1/campaigns/%s/launch" % camps[0], key)
+    call(ff, "POST", "/v1/campaigns/%s/launch" % camps[1], key)
+    call(ff, "POST", "/v1/campaigns/%s/pause" % camps[1], key)
+    st, js, raw = call(ff, "DELETE", "/v1/tenants/%s" % tid, ADMIN)
+    ok(st == 202, "DELETE a tenant with sending campaigns: 202", raw)
+    got = [redis.cmd("HGET", "{t:%s}:camp:%s" % (tid, c), "status")
+           for c in camps]
+    ok(got == ["cancelled", "cancelled", "draft"],
+       "its sending and paused campaigns are cancelled, the draft not",
+       repr(got))
+    left = [m for m in redis.cmd("SMEMBERS", "ff:sending")
+            if m.startswith(tid + ":")]
+    ok(left == [], "none of them is left in ff:sending", repr(left))
+    ok(redis.cmd("EXISTS", "{t:%s}:camp:%s:q" % (tid, camps[0])) == 0,
+       "their queues are gone")
+
+
+def test_snapshot_restart(ff, redis):
+    """kill -9 in the middle of a 200,000-member snapshot: the restarted
+    fanfared goes on from the stored cursor; each member is queued once."""
+    n = 200000
+    tid, key = new_tenant(ff, "Restart")
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "Huge"})[1]["id"]
+    if not add_contacts(ff, key, lid, "k", n):
+        return
+    _, camp = new_campaign(ff, key, lid, "Huge")
+    h = "{t:%s}:camp:%s" % (tid, camp)
+    t0 = time.monotonic()
+    st, js, raw = call(ff, "POST", "/v1/campaigns/%s/launch" % camp, key)
+    ok(st == 202 and js.get("queued") == n, "launch 200,000: 202", raw)
+    # Freeze it part-way, so what we read is what the kill leaves.
+    wait_for(lambda: int(redis.cmd("HGET", h, "queued") or 0) >= 20000,
+             timeout=30, interval=0.002)
+    os.kill(ff.proc.pid, signal.SIGSTOP)
+    time.sleep(0.2)             # a step already sent finishes in Redis
+    at_kill = redis.hgetall(h)
+    ff.kill9()
+    ok(at_kill.get("snapshot") == "0" and 0 < int(at_kill.get("queued")) < n
+       and at_kill.get("scan_cursor") not in (None, "0"),
+       "kill -9 in the middle of the snapshot (queued %s, cursor %s)"
+       % (at_kill.get("queued"), at_kill.get("scan_cursor")))
+    ff.start()
+    t1 = time.monotonic()
+    ok(wait_for(lambda: snapshot_done(redis, tid, camp), timeout=60),
+       "after the restart the snapshot completes (%.3f s)"
+       % (time.monotonic() - t1))
+    check_queue(redis, tid, lid, camp, n, "200,000 across a kill -9")
+    # A clean stop mid-snapshot (the loop frees what it was doing).
+    _, c2 = new_campaign(ff, key, lid, "Again")
+    lat = []
+    t2 = time.monotonic()
+    call(ff, "POST", "/v1/campaigns/%s/launch" % c2, key)
+    while not snapshot_done(redis, tid, c2) and time.monotonic() - t2 < 60:
+        lat.append(healthz_ms(ff))
+    secs = time.monotonic() - t2
+    ok(snapshot_done(redis, tid, c2), "an uninterrupted 200,000 snapshot: "
+       "%.3f s, GET /healthz max %.1f ms over %d" % (
+           secs, max(lat or [0]), len(lat)))
+    ok(not lat or max(lat) < 250, "the API answers during it")
+    _, c3 = new_campaign(ff, key, lid, "Stopped")
+    call(ff, "POST", "/v1/campaigns/%s/launch" % c3, key)
+    rc = ff.stop()
+    mid = redis.cmd("HGET", "{t:%s}:camp:%s" % (tid, c3), "snapshot")
+    ok(rc == 0, "SIGTERM during a snapshot: clean exit (snapshot was %s)"
+       % mid)
+    ff.start()
+    ok(wait_for(lambda: snapshot_done(redis, tid, c3), timeout=60),
+       "and the next start completes it")
+    check_queue(redis, tid, lid, c3, n, "200,000 across a SIGTERM")
+    # Redis restarting mid-snapshot: the step is retried a second later
+    # and the script loaded again (NOSCRIPT).
+    _, c4 = new_campaign(ff, key, lid, "Redis restart")
+    h4 = "{t:%s}:camp:%s" % (tid, c4)
+    call(ff, "POST", "/v1/campaigns/%s/launch" % c4, key)
+    wait_for(lambda: int(redis.cmd("HGET", h4, "queued") or 0) >= 20000,
+             timeout=30, interval=0.002)
+    os.kill(ff.proc.pid, signal.SIGSTOP)
+    redis.restart()
+    before = int(redis.cmd("HGET", h4, "queued"))
+    os.kill(ff.proc.pid, signal.SIGCONT)
+    ok(before < n and wait_for(lambda: snapshot_done(redis, tid, c4),
+                               timeout=60),
+       "Redis restarted at %d queued: the snapshot goes on and completes"
+       % before)
+    with open(ff.log) as f:
+        log = f.read()
+    ok("campaign %s of tenant %s: snapshot: redis failed" % (c4, tid) in log,
+       "the failed step was logged and retried")
+    check_queue(redis, tid, lid, c4, n, "200,000 across a Redis restart")
+    return time.monotonic() - t0
+
+
 def main():
     redis = Redis()
     ff = Fanfare(redis=redis, admin_key=ADMIN, api_max_body="1M")
@@ -560,6 +885,9 @@ def main():
     run(test_subjects, ff, redis)
     run(test_janitor, ff, redis)
     run(test_tenant_delete, ff, redis)
+    run(test_launch_snapshot, ff, redis)
+    run(test_tenant_delete_stops, ff, redis)
+    run(test_snapshot_restart, ff, redis)
     done()
 
 

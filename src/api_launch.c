@@ -1,0 +1,758 @@
+/*
+ * api_launch.c: a campaign's launch, its list snapshot, and its state
+ * changes (pause, resume, cancel).  The sending itself is sender.c's.
+ *
+ * DESIGN.  Launching freezes the audience: every member of the list is
+ * put once in the campaign's queue {t:T}:camp:C:q, a stream the senders
+ * read through their consumer group.  A list may hold millions of
+ * contacts, so the snapshot is neither one Redis command nor held in
+ * memory here: it is a chain of steps on the main loop, one per loop
+ * turn (a zero-second timer armed again after each step), so API
+ * requests are served between steps.  A step is one SSCAN page and one
+ * script that, atomically, sets each id's bit in {t:T}:camp:C:queued,
+ * appends the ids whose bit was clear (SSCAN may return a member twice)
+ * in entries of at most SNAPSHOT_ENTRY ids, adds their count to queued
+ * and stores the next cursor.  The cursor lives in Redis beside what it
+ * covers, so after a crash the snapshot goes on from there
+ * (api_launch_init): a page scanned again only finds its bits set.  A
+ * cursor means something only to the Redis process that made it (a
+ * restarted or promoted server hashes the set anew), so it is stored
+ * with that server's run_id and, when Redis is another process, the
+ * scan starts over from 0; again, the bitmap queues nobody twice.  A
+ * step that finds the campaign neither sending nor paused, its snapshot
+ * complete (another node finished it), or its tenant not active, ends
+ * the snapshot; a Redis failure retries the step a second later.  Two
+ * nodes going on with the same snapshot after a restart cost double
+ * work, never a recipient twice.
+ *
+ * State changes are scripts too, made only from the state they were
+ * checked against, because senders set "done" concurrently.  Every key
+ * a script touches is the tenant's ({t:T}...), one Redis Cluster slot;
+ * the global ff:sending is changed by commands of its own.
+ *
+ * Never: block the loop for more than one step's round trips, or hold
+ * more than one page of ids.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+#define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
+#define SNAPSHOT_ENTRY		"100"	/* ids per stream entry (for the Lua) */
+#define SNAPSHOT_RETRY_S	1
+#define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
+
+struct launch_snapshot {
+	TAILQ_ENTRY(launch_snapshot) entry;
+	struct api	*a;
+	struct event	*ev;
+	uint64_t	 tenant;
+	uint64_t	 campaign;
+	uint64_t	 list;
+	char		 cursor[32];	/* SSCAN's, of the next page */
+	int		 registered;	/* in ff:sending */
+	int		 failing;	/* Redis failed: warn once */
+	uint64_t	 started_ms;
+	long long	 queued;	/* by this process, for the log */
+};
+
+/* The Redis server's run_id: a cursor is only valid on the server, the
+ * process, that made it. */
+#define RUN_ID_LUA \
+"local runid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')\n"
+
+/*
+ * KEYS: camp, tenant, list, list members, template, q, queued.
+ * ARGV: now (ms).  {"ok", total}, or why not: {"gone"}, {"tenant"},
+ * {"state", status}, {"list"}, {"template"}.
+ */
+static const char LAUNCH_LUA[] =
+"local st = redis.call('HGET', KEYS[1], 'status')\n"
+"if not st then return {'gone'} end\n"
+"if redis.call('HGET', KEYS[2], 'status') ~= 'active' then\n"
+"  return {'tenant'}\n"
+"end\n"
+"if st ~= 'draft' then return {'state', st} end\n"
+"if redis.call('EXISTS', KEYS[3]) == 0 then return {'list'} end\n"
+"if redis.call('EXISTS', KEYS[5]) == 0 then return {'template'} end\n"
+RUN_ID_LUA
+"local total = redis.call('SCARD', KEYS[4])\n"
+"redis.call('DEL', KEYS[6], KEYS[7])\n"
+"redis.call('XGROUP', 'CREATE', KEYS[6], 'senders', '0', 'MKSTREAM')\n"
+"redis.call('HSET', KEYS[1], 'status', 'sending', 'launched_at', ARGV[1],\n"
+"  'total', total, 'queued', 0, 'snapshot', 0, 'scan_cursor', 0,\n"
+"  'scan_runid', runid,\n"
+"  'sent', 0, 'failed', 0, 'deferred', 0, 'bounced', 0,\n"
+"  'sup_opted_out', 0, 'sup_blocklisted', 0, 'sup_special_category', 0,\n"
+"  'sup_bounced', 0, 'sup_erased', 0)\n"
+"return {'ok', total}\n";
+
+/*
+ * One snapshot step.  KEYS: q, queued, camp, tenant.  ARGV: the cursor
+ * SSCAN gave after this page, then the page's contact ids.  Returns
+ * {what, n}, n the ids queued now, what one of: "next" (go on from the
+ * cursor), "done" (that was the last page), "restart" (the stored
+ * cursor is another Redis process's, after a restart or a failover:
+ * its positions mean nothing here, so scan again from 0; the bitmap
+ * skips who is queued), "stop" (the campaign is neither sending nor
+ * paused, or the tenant not active) or "complete" (the snapshot was
+ * finished by another node).
+ */
+static const char STEP_LUA[] =
+"local st = redis.call('HGET', KEYS[3], 'status')\n"
+"if st ~= 'sending' and st ~= 'paused' then return {'stop', 0} end\n"
+"if redis.call('HGET', KEYS[4], 'status') ~= 'active' then\n"
+"  return {'stop', 0}\n"
+"end\n"
+"if redis.call('HGET', KEYS[3], 'snapshot') == '1' then\n"
+"  return {'complete', 0}\n"
+"end\n"
+RUN_ID_LUA
+"local batch, n = {}, 0\n"
+"for i = 2, #ARGV do\n"
+"  if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then\n"
+"    batch[#batch + 1] = ARGV[i]\n"
+"    n = n + 1\n"
+"    if #batch == " SNAPSHOT_ENTRY " then\n"
+"      redis.call('XADD', KEYS[1], '*', 'ids', table.concat(batch, ','),\n"
+"        'try', '0')\n"
+"      batch = {}\n"
+"    end\n"
+"  end\n"
+"end\n"
+"if #batch > 0 then\n"
+"  redis.call('XADD', KEYS[1], '*', 'ids', table.concat(batch, ','),\n"
+"    'try', '0')\n"
+"end\n"
+"if n > 0 then redis.call('HINCRBY', KEYS[3], 'queued', n) end\n"
+"if redis.call('HGET', KEYS[3], 'scan_runid') ~= runid then\n"
+"  redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'scan_runid', runid)\n"
+"  return {'restart', n}\n"
+"end\n"
+"if ARGV[1] == '0' then\n"
+"  redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'snapshot', '1')\n"
+"  return {'done', n}\n"
+"end\n"
+"redis.call('HSET', KEYS[3], 'scan_cursor', ARGV[1])\n"
+"return {'next', n}\n";
+
+/*
+ * KEYS: camp, q, queued.  ARGV: the new status, then the statuses it may
+ * follow.  {"ok", old}, {"state", status} or {"gone"}.  Cancelling drops
+ * the queue and its bitmap.
+ */
+static const char STATE_LUA[] =
+"local st = redis.call('HGET', KEYS[1], 'status')\n"
+"if not st then return {'gone'} end\n"
+"for i = 2, #ARGV do\n"
+"  if st == ARGV[i] then\n"
+"    redis.call('HSET', KEYS[1], 'status', ARGV[1])\n"
+"    if ARGV[1] == 'cancelled' then redis.call('DEL', KEYS[2], KEYS[3]) end\n"
+"    return {'ok', st}\n"
+"  end\n"
+"end\n"
+"return {'state', st}\n";
+
+static const char *const launch_scripts[LAUNCH_NSCRIPTS] = { LAUNCH_LUA,
+    STEP_LUA, STATE_LUA };
+
+static const struct transition {
+	const char	*verb;
+	const char	*to;
+	const char	*from[3];	/* NULL-terminated unless full */
+	const char	*allowed;	/* for the 409's message */
+} transitions[] = {
+	{ "pause", "paused", { "sending" }, "a sending campaign" },
+	{ "resume", "sending", { "paused" }, "a paused campaign" },
+	{ "cancel", "cancelled", { "draft", "sending", "paused" },
+	    "a draft, sending or paused campaign" },
+};
+
+static void	snapshot_step(evutil_socket_t, short, void *);
+
+/* ------------------------------------------------------------ scripts */
+
+static int
+script_load(struct api *a, enum launch_script which)
+{
+	redisReply	*rep;
+	int		 rc = -1;
+
+	if ((rep = db_cmd(a->db, "SCRIPT LOAD %s", launch_scripts[which])) ==
+	    NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_STRING && rep->len == 40) {
+		memcpy(a->launch_sha[which], rep->str, 41);
+		rc = 0;
+	} else
+		log_warnx("api: redis: SCRIPT LOAD: %s", rep->type ==
+		    REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+	freeReplyObject(rep);
+	return rc;
+}
+
+/*
+ * EVALSHA of a script, loaded on first use and again after NOSCRIPT (a
+ * restarted or flushed Redis).  argv[0] and argv[1] are the caller's
+ * room for EVALSHA and the SHA1.  NULL when Redis failed; an error
+ * reply is the caller's to judge.
+ */
+static redisReply *
+script_eval(struct api *a, enum launch_script which, int argc,
+    const char **argv, size_t *lens)
+{
+	redisReply	*rep;
+	int		 tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (a->launch_sha[which][0] == '\0' &&
+		    script_load(a, which) == -1)
+			return NULL;
+		argv[0] = "EVALSHA";
+		lens[0] = 7;
+		argv[1] = a->launch_sha[which];
+		lens[1] = 40;
+		if ((rep = db_cmdargv(a->db, argc, argv, lens)) == NULL)
+			return NULL;
+		if (rep->type != REDIS_REPLY_ERROR ||
+		    strncmp(rep->str, "NOSCRIPT", 8) != 0)
+			return rep;
+		freeReplyObject(rep);
+		a->launch_sha[which][0] = '\0';
+	}
+	return NULL;
+}
+
+/* The first element of a script's array reply, or "" when it is not. */
+static const char *
+reply_word(const redisReply *rep)
+{
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING)
+		return "";
+	return rep->element[0]->str;
+}
+
+/*
+ * STATE_LUA on one campaign: rep is its reply (the caller frees it);
+ * -1 when Redis failed.
+ */
+static int
+state_change(struct api *a, uint64_t tenant, uint64_t campaign,
+    const struct transition *t, redisReply **out)
+{
+	const char	*argv[16];
+	size_t		 lens[16];
+	char		 camp[64], q[80], queued[80];
+	int		 argc = 2, i;
+	redisReply	*rep;
+
+	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	snprintf(q, sizeof(q), "%s:q", camp);
+	snprintf(queued, sizeof(queued), "%s:queued", camp);
+	argv[argc++] = "3";
+	argv[argc++] = camp;
+	argv[argc++] = q;
+	argv[argc++] = queued;
+	argv[argc++] = t->to;
+	for (i = 0; i < (int)FF_NELEM(t->from) && t->from[i] != NULL; i++)
+		argv[argc++] = t->from[i];
+	for (i = 2; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_eval(a, LAUNCH_SCRIPT_STATE, argc, argv, lens)) ==
+	    NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_warnx("api: campaign %llu of tenant %llu: %s: %s",
+		    (unsigned long long)campaign, (unsigned long long)tenant,
+		    t->verb, rep->str);
+		freeReplyObject(rep);
+		return -1;
+	}
+	*out = rep;
+	return 0;
+}
+
+/* SREM ff:sending T:C; -1 when Redis failed. */
+static int
+unregister(struct api *a, uint64_t tenant, uint64_t campaign)
+{
+	redisReply	*rep;
+
+	if ((rep = db_cmd(a->db, "SREM ff:sending %llu:%llu",
+	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL)
+		return -1;
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* ---------------------------------------------------------- snapshots */
+
+static struct launch_snapshot *
+snapshot_find(struct api *a, uint64_t tenant, uint64_t campaign)
+{
+	struct launch_snapshot	*s;
+
+	TAILQ_FOREACH(s, &a->snapshots, entry)
+		if (s->tenant == tenant && s->campaign == campaign)
+			return s;
+	return NULL;
+}
+
+static void
+snapshot_free(struct launch_snapshot *s)
+{
+	TAILQ_REMOVE(&s->a->snapshots, s, entry);
+	event_free(s->ev);
+	free(s);
+}
+
+static void
+snapshot_arm(struct launch_snapshot *s, int secs)
+{
+	struct timeval	tv = { secs, 0 };
+
+	evtimer_add(s->ev, &tv);
+}
+
+/* Starts (or goes on with) a campaign's snapshot at cursor. */
+static void
+snapshot_start(struct api *a, uint64_t tenant, uint64_t campaign,
+    uint64_t list, const char *cursor, int registered)
+{
+	struct launch_snapshot	*s;
+
+	if (snapshot_find(a, tenant, campaign) != NULL)
+		return;
+	s = xcalloc(1, sizeof(*s));
+	s->a = a;
+	s->tenant = tenant;
+	s->campaign = campaign;
+	s->list = list;
+	snprintf(s->cursor, sizeof(s->cursor), "%s", cursor);
+	s->registered = registered;
+	s->started_ms = now_ms();
+	if ((s->ev = evtimer_new(a->base, snapshot_step, s)) == NULL)
+		fatalx("evtimer_new");
+	TAILQ_INSERT_TAIL(&a->snapshots, s, entry);
+	snapshot_arm(s, 0);
+}
+
+static void
+snapshot_stop(struct api *a, uint64_t tenant, uint64_t campaign)
+{
+	struct launch_snapshot	*s;
+
+	if ((s = snapshot_find(a, tenant, campaign)) != NULL)
+		snapshot_free(s);
+}
+
+/* One page of the list into the queue; armed again until the end. */
+static void
+snapshot_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct launch_snapshot	*s = arg;
+	struct api		*a = s->a;
+	redisReply		*page = NULL, *rep = NULL, *m;
+	const char		**argv = NULL, *next, *verdict;
+	size_t			*lens = NULL, i, n;
+	char			 camp[64], q[80], queued[80], tenant[48];
+	int			 argc = 2, skipped = 0;
+	uint64_t		 id;
+
+	if (!s->registered) {
+		/* The launch could not add it; senders look nowhere else. */
+		if ((rep = db_cmd(a->db, "SADD ff:sending %llu:%llu",
+		    (unsigned long long)s->tenant,
+		    (unsigned long long)s->campaign)) == NULL)
+			goto retry;
+		freeReplyObject(rep);
+		rep = NULL;
+		s->registered = 1;
+	}
+	page = db_cmd(a->db, "SSCAN {t:%llu}:list:%llu:members %s COUNT %d",
+	    (unsigned long long)s->tenant, (unsigned long long)s->list,
+	    s->cursor, SNAPSHOT_PAGE);
+	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
+	    page->elements != 2 ||
+	    page->element[0]->type != REDIS_REPLY_STRING ||
+	    page->element[1]->type != REDIS_REPLY_ARRAY)
+		goto retry;
+	next = page->element[0]->str;
+	n = page->element[1]->elements;
+	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
+	    (unsigned long long)s->tenant, (unsigned long long)s->campaign);
+	snprintf(q, sizeof(q), "%s:q", camp);
+	snprintf(queued, sizeof(queued), "%s:queued", camp);
+	snprintf(tenant, sizeof(tenant), "{t:%llu}:tenant",
+	    (unsigned long long)s->tenant);
+	argv = xcalloc(n + 8, sizeof(*argv));
+	lens = xcalloc(n + 8, sizeof(*lens));
+	argv[argc++] = "4";
+	argv[argc++] = q;
+	argv[argc++] = queued;
+	argv[argc++] = camp;
+	argv[argc++] = tenant;
+	argv[argc++] = next;
+	for (i = 2; i < (size_t)argc; i++)
+		lens[i] = strlen(argv[i]);
+	for (i = 0; i < n; i++) {
+		m = page->element[1]->element[i];
+		/* A bad offset would stop the script half-way. */
+		if (m->type != REDIS_REPLY_STRING ||
+		    parse_u64(m->str, m->len, &id) == -1 ||
+		    id >= SNAPSHOT_MAX_ID) {
+			skipped++;
+			continue;
+		}
+		argv[argc] = m->str;
+		lens[argc++] = m->len;
+	}
+	if (skipped)
+		log_warnx("campaign %llu of tenant %llu: %d list members that "
+		    "are no contact id skipped", (unsigned long long)s->campaign,
+		    (unsigned long long)s->tenant, skipped);
+	if ((rep = script_eval(a, LAUNCH_SCRIPT_STEP, argc, argv, lens)) ==
+	    NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[1]->type != REDIS_REPLY_INTEGER) {
+		if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
+			log_warnx("campaign %llu of tenant %llu: snapshot: %s",
+			    (unsigned long long)s->campaign,
+			    (unsigned long long)s->tenant, rep->str);
+		goto retry;
+	}
+	verdict = reply_word(rep);
+	s->queued += rep->element[1]->integer;
+	s->failing = 0;
+	if (strcmp(verdict, "stop") == 0 || strcmp(verdict, "complete") == 0) {
+		log_info("campaign %llu of tenant %llu: snapshot stopped (%s)",
+		    (unsigned long long)s->campaign,
+		    (unsigned long long)s->tenant, *verdict == 'c' ?
+		    "completed elsewhere" : "no longer sending");
+		snapshot_free(s);
+		goto out;
+	}
+	if (strcmp(verdict, "done") == 0) {
+		log_info("campaign %llu of tenant %llu: snapshot complete, "
+		    "%lld recipients queued in %llu ms",
+		    (unsigned long long)s->campaign,
+		    (unsigned long long)s->tenant, s->queued,
+		    (unsigned long long)(now_ms() - s->started_ms));
+		snapshot_free(s);
+		goto out;
+	}
+	if (strcmp(verdict, "restart") == 0) {
+		log_warnx("campaign %llu of tenant %llu: snapshot: redis is "
+		    "another process now; scanning the list again",
+		    (unsigned long long)s->campaign,
+		    (unsigned long long)s->tenant);
+		next = "0";
+	}
+	snprintf(s->cursor, sizeof(s->cursor), "%s", next);
+	snapshot_arm(s, 0);
+	goto out;
+retry:
+	if (!s->failing)
+		log_warnx("campaign %llu of tenant %llu: snapshot: redis "
+		    "failed; retrying every %d s", (unsigned long long)s->campaign,
+		    (unsigned long long)s->tenant, SNAPSHOT_RETRY_S);
+	s->failing = 1;
+	snapshot_arm(s, SNAPSHOT_RETRY_S);
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (page != NULL)
+		freeReplyObject(page);
+	free(argv);
+	free(lens);
+}
+
+/* Goes on with the snapshots a previous run left unfinished. */
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*a = arg;
+	struct timeval	 tv = { SNAPSHOT_RETRY_S, 0 };
+	redisReply	*set, *rep;
+	uint64_t	 tenant, campaign, list;
+	const char	*p, *st;
+	size_t		 i;
+	int		 resumed = 0;
+
+	if ((set = db_cmd(a->db, "SMEMBERS ff:sending")) == NULL ||
+	    set->type != REDIS_REPLY_ARRAY)
+		goto retry;
+	for (i = 0; i < set->elements; i++) {
+		p = set->element[i]->str;
+		if (set->element[i]->type != REDIS_REPLY_STRING ||
+		    (p = strchr(p, ':')) == NULL ||
+		    parse_u64(set->element[i]->str,
+		    (size_t)(p - set->element[i]->str), &tenant) == -1 ||
+		    parse_u64(p + 1, strlen(p + 1), &campaign) == -1)
+			continue;
+		if ((rep = db_cmd(a->db, "HMGET {t:%llu}:camp:%llu status "
+		    "snapshot scan_cursor list_id", (unsigned long long)tenant,
+		    (unsigned long long)campaign)) == NULL)
+			goto retry;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
+		    rep->element[0]->type == REDIS_REPLY_STRING &&
+		    rep->element[1]->type == REDIS_REPLY_STRING &&
+		    rep->element[3]->type == REDIS_REPLY_STRING &&
+		    parse_u64(rep->element[3]->str, rep->element[3]->len,
+		    &list) == 0) {
+			st = rep->element[0]->str;
+			if ((strcmp(st, "sending") == 0 ||
+			    strcmp(st, "paused") == 0) &&
+			    strcmp(rep->element[1]->str, "0") == 0) {
+				snapshot_start(a, tenant, campaign, list,
+				    rep->element[2]->type == REDIS_REPLY_STRING ?
+				    rep->element[2]->str : "0", 1);
+				resumed++;
+			}
+		}
+		freeReplyObject(rep);
+	}
+	freeReplyObject(set);
+	if (resumed)
+		log_info("api: resuming %d unfinished list snapshots", resumed);
+	return;
+retry:
+	if (set != NULL)
+		freeReplyObject(set);
+	if (!a->launch_resume_failed)
+		log_warnx("api: redis failed reading ff:sending; unfinished "
+		    "snapshots resume when it answers");
+	a->launch_resume_failed = 1;
+	evtimer_add(a->launch_resume, &tv);
+}
+
+void
+api_launch_init(struct api *a)
+{
+	struct timeval	tv = { 0, 0 };
+
+	TAILQ_INIT(&a->snapshots);
+	/* On the first loop turn: start-up must not wait for Redis. */
+	if ((a->launch_resume = evtimer_new(a->base, resume_cb, a)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(a->launch_resume, &tv);
+}
+
+void
+api_launch_free(struct api *a)
+{
+	struct launch_snapshot	*s;
+
+	while ((s = TAILQ_FIRST(&a->snapshots)) != NULL)
+		snapshot_free(s);
+	if (a->launch_resume != NULL)
+		event_free(a->launch_resume);
+	a->launch_resume = NULL;
+}
+
+/* ----------------------------------------------------------- handlers */
+
+void
+api_campaign_launch(struct api_req *r, uint64_t id)
+{
+	struct api	*a = r->a;
+	redisReply	*rep;
+	const char	*argv[12], *why;
+	size_t		 lens[12];
+	char		 camp[64], tenant[48], list[64], members[80], tpl[64];
+	char		 q[80], queued[80], now[24];
+	uint64_t	 lid, tid;
+	long long	 total;
+	int		 argc = 2, i, registered = 0;
+
+	if ((rep = db_cmd(a->db, "HMGET {t:%llu}:camp:%llu list_id "
+	    "template_id", (unsigned long long)r->tenant,
+	    (unsigned long long)id)) == NULL) {
+		api_unavailable(r);
+		return;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_STRING ||
+	    parse_u64(rep->element[0]->str, rep->element[0]->len, &lid) == -1 ||
+	    parse_u64(rep->element[1]->str, rep->element[1]->len, &tid) == -1) {
+		freeReplyObject(rep);
+		api_error(r, 422, "invalid_campaign", "the campaign names no "
+		    "list or template");
+		return;
+	}
+	freeReplyObject(rep);
+	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
+	    (unsigned long long)r->tenant, (unsigned long long)id);
+	snprintf(tenant, sizeof(tenant), "{t:%llu}:tenant",
+	    (unsigned long long)r->tenant);
+	snprintf(list, sizeof(list), "{t:%llu}:list:%llu",
+	    (unsigned long long)r->tenant, (unsigned long long)lid);
+	snprintf(members, sizeof(members), "%s:members", list);
+	snprintf(tpl, sizeof(tpl), "{t:%llu}:tpl:%llu",
+	    (unsigned long long)r->tenant, (unsigned long long)tid);
+	snprintf(q, sizeof(q), "%s:q", camp);
+	snprintf(queued, sizeof(queued), "%s:queued", camp);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
+	argv[argc++] = "7";
+	argv[argc++] = camp;
+	argv[argc++] = tenant;
+	argv[argc++] = list;
+	argv[argc++] = members;
+	argv[argc++] = tpl;
+	argv[argc++] = q;
+	argv[argc++] = queued;
+	argv[argc++] = now;
+	for (i = 2; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_eval(a, LAUNCH_SCRIPT_LAUNCH, argc, argv, lens)) ==
+	    NULL || rep->type == REDIS_REPLY_ERROR) {
+		if (rep != NULL) {
+			log_warnx("api: campaign %llu of tenant %llu: launch: "
+			    "%s", (unsigned long long)id,
+			    (unsigned long long)r->tenant, rep->str);
+			freeReplyObject(rep);
+		}
+		api_unavailable(r);
+		return;
+	}
+	why = reply_word(rep);
+	if (strcmp(why, "ok") != 0) {
+		if (strcmp(why, "state") == 0 && rep->elements == 2 &&
+		    rep->element[1]->type == REDIS_REPLY_STRING)
+			api_error(r, 409, "invalid_state", "the campaign is %s; "
+			    "only a draft can be launched", rep->element[1]->str);
+		else if (strcmp(why, "list") == 0)
+			api_error(r, 422, "invalid_campaign", "the campaign's "
+			    "list %llu no longer exists", (unsigned long long)lid);
+		else if (strcmp(why, "template") == 0)
+			api_error(r, 422, "invalid_campaign", "the campaign's "
+			    "template %llu no longer exists",
+			    (unsigned long long)tid);
+		else if (strcmp(why, "tenant") == 0)
+			api_error(r, 403, "tenant_inactive", "the tenant is "
+			    "being deleted");
+		else
+			api_error(r, 404, "not_found", "no such campaign");
+		freeReplyObject(rep);
+		return;
+	}
+	total = rep->elements == 2 && rep->element[1]->type ==
+	    REDIS_REPLY_INTEGER ? rep->element[1]->integer : 0;
+	freeReplyObject(rep);
+	/* Launched: a failed SADD is retried by the snapshot's first step. */
+	if ((rep = db_cmd(a->db, "SADD ff:sending %llu:%llu",
+	    (unsigned long long)r->tenant, (unsigned long long)id)) != NULL) {
+		freeReplyObject(rep);
+		registered = 1;
+	}
+	snapshot_start(a, r->tenant, id, lid, "0", registered);
+	log_info("campaign %llu of tenant %llu: launched, %lld recipients",
+	    (unsigned long long)id, (unsigned long long)r->tenant, total);
+	/* queued: the list's size being queued; GET shows the live count. */
+	api_json(r, 202, json_pack("{s:s, s:I}", "status", "sending", "queued",
+	    (json_int_t)total));
+}
+
+void
+api_campaign_transition(struct api_req *r, uint64_t id, const char *verb)
+{
+	const struct transition	*t = NULL;
+	redisReply		*rep;
+	const char		*why;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(transitions); i++)
+		if (strcmp(transitions[i].verb, verb) == 0)
+			t = &transitions[i];
+	if (t == NULL) {
+		api_error(r, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (state_change(r->a, r->tenant, id, t, &rep) == -1) {
+		api_unavailable(r);
+		return;
+	}
+	why = reply_word(rep);
+	if (strcmp(why, "ok") == 0) {
+		if (strcmp(t->to, "cancelled") == 0) {
+			snapshot_stop(r->a, r->tenant, id);
+			/* Cancelled stays cancelled: senders check the status,
+			 * so a failed SREM only leaves them a look to spare. */
+			if (unregister(r->a, r->tenant, id) == -1)
+				log_warnx("campaign %llu of tenant %llu: "
+				    "cancelled, but still in ff:sending",
+				    (unsigned long long)id,
+				    (unsigned long long)r->tenant);
+		}
+		api_json(r, 200, json_pack("{s:s}", "status", t->to));
+	} else if (strcmp(why, "state") == 0 && rep->elements == 2 &&
+	    rep->element[1]->type == REDIS_REPLY_STRING)
+		api_error(r, 409, "invalid_state", "the campaign is %s; %s needs "
+		    "%s", rep->element[1]->str, verb, t->allowed);
+	else
+		api_error(r, 404, "not_found", "no such campaign");
+	freeReplyObject(rep);
+}
+
+int
+api_launch_stop_tenant(struct api *a, uint64_t tenant)
+{
+	static const struct transition stop = { "stop", "cancelled",
+	    { "sending", "paused" }, NULL };
+	struct launch_snapshot	*s, *next;
+	redisReply		*page, *rep, *m;
+	uint64_t		 campaign;
+	char			 cursor[32] = "0", match[32];
+	const char		*p;
+	size_t			 i;
+
+	/* Any of its own the loop is still queueing, registered or not. */
+	for (s = TAILQ_FIRST(&a->snapshots); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->tenant != tenant)
+			continue;
+		if (state_change(a, tenant, s->campaign, &stop, &rep) == -1)
+			return -1;
+		freeReplyObject(rep);
+		snapshot_free(s);
+	}
+	snprintf(match, sizeof(match), "%llu:*", (unsigned long long)tenant);
+	do {
+		if ((page = db_cmd(a->db, "SSCAN ff:sending %s MATCH %s COUNT "
+		    "1000", cursor, match)) == NULL ||
+		    page->type != REDIS_REPLY_ARRAY || page->elements != 2 ||
+		    page->element[0]->type != REDIS_REPLY_STRING ||
+		    page->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (page != NULL)
+				freeReplyObject(page);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", page->element[0]->str);
+		for (i = 0; i < page->element[1]->elements; i++) {
+			m = page->element[1]->element[i];
+			if (m->type != REDIS_REPLY_STRING ||
+			    (p = strchr(m->str, ':')) == NULL ||
+			    parse_u64(p + 1, strlen(p + 1), &campaign) == -1)
+				continue;
+			/* Done or cancelled already: only leaves the set. */
+			if (state_change(a, tenant, campaign, &stop, &rep) ==
+			    -1) {
+				freeReplyObject(page);
+				return -1;
+			}
+			freeReplyObject(rep);
+			if ((rep = db_cmd(a->db, "SREM ff:sending %b", m->str,
+			    m->len)) == NULL) {
+				freeReplyObject(page);
+				return -1;
+			}
+			freeReplyObject(rep);
+		}
+		freeReplyObject(page);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}

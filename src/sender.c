@@ -1,0 +1,1460 @@
+/*
+ * sender.c: campaign delivery on `senders` threads.
+ *
+ * DESIGN.  libesmtp is blocking, so sending runs on threads of its own,
+ * never on an event loop.  Each thread owns a synchronous Redis
+ * connection (db.c), its libesmtp sessions, its compiled templates and
+ * its buffers; the threads share only the read-only configuration, the
+ * token keys, the DKIM key and the rate buckets (one mutex).
+ *
+ * The work is in Redis (see api.h and api_launch.c): a launched
+ * campaign is in ff:sending and its recipients are in the stream
+ * {t:T}:camp:C:q, entries of up to 100 contact ids, read through the
+ * consumer group "senders".  A thread's consumer name is node_id/N, so
+ * after a restart it first takes back its own pending entries; a dead
+ * node's entries are claimed by anyone after claim_idle.
+ *
+ * One batch (one entry):
+ *  1. CHECK_LUA, one round trip: the campaign is still sending and the
+ *     tenant active (else the entry stays pending until resumed), then
+ *     per recipient: not final already (done bitmap) nor waiting for a
+ *     retry, contact not erased, not quarantined (special category),
+ *     not opted out (by id from /u/, by address, or erased before and
+ *     imported again), not bounced before, address and domain not on
+ *     the blocklist.  A suppressed recipient is final at once and counted
+ *     by reason; the others come back with their fields.
+ *  2. Render, build MIME, sign; send all of them over one SMTP
+ *     connection (several messages per connection).
+ *  3. Each outcome is written the moment libesmtp reports it (OUTCOME_LUA,
+ *     pipelined and pushed to the socket without waiting), so a kill -9
+ *     repeats at most the message whose 250 had just arrived.  2xx:
+ *     sent.  5xx to RCPT: bounced, the address joins {t:T}:bounces.  4xx
+ *     or a broken connection: retried after retry_schedule[n], until
+ *     the schedule or retry_lifetime runs out (then failed).
+ *  4. XACK.  Retries due are put back in the queue by RETRY_LUA; a
+ *     campaign with its snapshot complete, nothing pending, nothing
+ *     undelivered and no retry waiting is done (FINISH_LUA).
+ *
+ * Every key a script touches is the tenant's ({t:T}...), so each script
+ * runs in one Redis Cluster slot; ff:sending is read on its own.
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <auth-client.h>	/* before libesmtp.h: smtp_auth_set_context */
+#include <libesmtp.h>
+#include <openssl/crypto.h>
+
+#include "api.h"
+
+#define SEND_IDLE_MS		200	/* nothing to do: sleep this long */
+#define SEND_CAMPAIGNS_MS	1000	/* re-read ff:sending */
+#define SEND_RETRY_PUMP_MS	1000	/* per campaign */
+#define SEND_CACHE		16	/* compiled campaigns per thread */
+#define SEND_CACHE_TTL_MS	30000
+#define SEND_BATCH_MAX		128
+#define SEND_RATE_SLOTS		64
+#define SEND_SMTP_TIMEOUT_MS	60000
+
+/* ------------------------------------------------------------ scripts */
+
+/*
+ * KEYS: camp, tenant, done, optouts, optout_ids, blocklist, bounces,
+ * retry, then one contact hash per ARGV id.  Returns {"stop", why} or
+ * {"ok", id, email, key, first_name, last_name, gender, date_of_birth,
+ * attributes, ...} for the recipients to send.
+ */
+static const char CHECK_LUA[] =
+"local st = redis.call('HGET', KEYS[1], 'status')\n"
+"if st ~= 'sending' then return {'stop', st or 'gone'} end\n"
+"local ts = redis.call('HGET', KEYS[2], 'status')\n"
+"if ts ~= 'active' then return {'stop', 'tenant'} end\n"
+"local out = {'ok'}\n"
+"for i, id in ipairs(ARGV) do\n"
+"  if redis.call('GETBIT', KEYS[3], id) == 0 and\n"
+"      not redis.call('ZSCORE', KEYS[8], id) then\n"
+"    local c = redis.call('HMGET', KEYS[8 + i], 'email', 'key',\n"
+"        'quarantined', 'suppressed', 'first_name', 'last_name',\n"
+"        'gender', 'date_of_birth', 'attributes')\n"
+"    local why\n"
+"    if not c[1] then why = 'erased'\n"
+"    elseif c[3] == '1' then why = 'special_category'\n"
+"    elseif c[4] == '1' or redis.call('ZSCORE', KEYS[5], id) or\n"
+"        redis.call('ZSCORE', KEYS[4], c[2]) then why = 'opted_out'\n"
+"    elseif redis.call('ZSCORE', KEYS[7], c[2]) then why = 'bounced'\n"
+"    elseif redis.call('ZSCORE', KEYS[6], c[2]) or\n"
+"        redis.call('ZSCORE', KEYS[6], string.match(c[2], '@.*$') or '')\n"
+"        then why = 'blocklisted'\n"
+"    end\n"
+"    if why then\n"
+"      redis.call('SETBIT', KEYS[3], id, 1)\n"
+"      redis.call('HINCRBY', KEYS[1], 'sup_' .. why, 1)\n"
+"    else\n"
+"      out[#out + 1] = id\n"
+"      for k = 1, 9 do\n"
+"        if k ~= 3 and k ~= 4 then out[#out + 1] = c[k] or '' end\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"return out\n";
+
+/*
+ * KEYS: camp, done, retry, tries, bounces.  ARGV: id, outcome (s sent,
+ * b bounced, f failed, t try again), email key, now ms, lifetime ms,
+ * then the retry schedule in seconds.
+ */
+static const char OUTCOME_LUA[] =
+"local id, o, now = ARGV[1], ARGV[2], tonumber(ARGV[4])\n"
+"if redis.call('GETBIT', KEYS[2], id) == 1 then return 0 end\n"
+"if o == 't' then\n"
+"  local n = redis.call('HINCRBY', KEYS[4], id, 1)\n"
+"  local at = tonumber(redis.call('HGET', KEYS[1], 'launched_at') or now)\n"
+"  local wait = tonumber(ARGV[5 + n] or -1)\n"
+"  if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then\n"
+"    redis.call('ZADD', KEYS[3], now + wait * 1000, id)\n"
+"    redis.call('HINCRBY', KEYS[1], 'deferred', 1)\n"
+"    return 2\n"
+"  end\n"
+"  o = 'f'\n"
+"end\n"
+"redis.call('SETBIT', KEYS[2], id, 1)\n"
+"redis.call('HDEL', KEYS[4], id)\n"
+"if o == 's' then\n"
+"  redis.call('HINCRBY', KEYS[1], 'sent', 1)\n"
+"elseif o == 'b' then\n"
+"  redis.call('HINCRBY', KEYS[1], 'bounced', 1)\n"
+"  redis.call('HINCRBY', KEYS[1], 'failed', 1)\n"
+"  redis.call('ZADD', KEYS[5], now, ARGV[3])\n"
+"else\n"
+"  redis.call('HINCRBY', KEYS[1], 'failed', 1)\n"
+"end\n"
+"return 1\n";
+
+/* KEYS: camp, retry, q.  ARGV: now ms.  Due retries back to the queue. */
+static const char RETRY_LUA[] =
+"if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end\n"
+"local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1],\n"
+"    'LIMIT', 0, 100)\n"
+"if #ids == 0 then return 0 end\n"
+"redis.call('ZREM', KEYS[2], unpack(ids))\n"
+"redis.call('XADD', KEYS[3], '*', 'ids', table.concat(ids, ','),\n"
+"    'try', '1')\n"
+"redis.call('HINCRBY', KEYS[1], 'deferred', -#ids)\n"
+"return #ids\n";
+
+/*
+ * KEYS: camp, q, retry.  ARGV: now ms.  1 when the campaign is done: the
+ * snapshot is complete, every entry was delivered and acknowledged, no
+ * retry waits.
+ */
+static const char FINISH_LUA[] =
+"if redis.call('HGET', KEYS[1], 'status') ~= 'sending' or\n"
+"    redis.call('HGET', KEYS[1], 'snapshot') ~= '1' or\n"
+"    redis.call('ZCARD', KEYS[3]) > 0 then return 0 end\n"
+"if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+"  local p = redis.call('XPENDING', KEYS[2], 'senders')\n"
+"  if p[1] > 0 then return 0 end\n"
+"  local last = redis.call('XINFO', 'STREAM', KEYS[2])\n"
+"  local gen\n"
+"  for i = 1, #last, 2 do\n"
+"    if last[i] == 'last-generated-id' then gen = last[i + 1] end\n"
+"  end\n"
+"  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do\n"
+"    for i = 1, #g, 2 do\n"
+"      if g[i] == 'last-delivered-id' and g[i + 1] ~= gen then\n"
+"        return 0\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"redis.call('HSET', KEYS[1], 'status', 'done', 'finished_at', ARGV[1])\n"
+"return 1\n";
+
+enum send_script {
+	SCRIPT_CHECK,
+	SCRIPT_OUTCOME,
+	SCRIPT_RETRY,
+	SCRIPT_FINISH,
+	SCRIPT_N
+};
+
+static const char *const send_scripts[SCRIPT_N] = { CHECK_LUA, OUTCOME_LUA,
+    RETRY_LUA, FINISH_LUA };
+
+/* -------------------------------------------------------------- types */
+
+#define METRIC_POOL_ADD(p, field, n) \
+	__atomic_fetch_add(&(p)->metrics.field, (n), __ATOMIC_RELAXED)
+
+struct send_rate {			/* a token bucket */
+	uint64_t	tenant, campaign;	/* 0, 0: the global cap */
+	double		tokens;
+	uint64_t	last_us;
+};
+
+struct sender_pool {
+	const struct config	*conf;
+	const struct token_keyring *keys;
+	struct dkim_key		*dkim;
+	int			 retry[FF_MAX_RETRIES];
+	int			 nretry;
+	char			 retry_argv[FF_MAX_RETRIES][16];
+	char			 sha[SCRIPT_N][41];
+	pthread_mutex_t		 rate_lock;
+	struct send_rate	 global;
+	struct send_rate	 rates[SEND_RATE_SLOTS];
+	int			 stop;		/* atomic */
+	struct sender		*threads;
+	int			 nthreads;
+	struct sender_metrics	 metrics;
+};
+
+/* A campaign as a thread sends it: templates compiled once. */
+struct send_campaign {
+	uint64_t	 tenant, campaign;
+	uint64_t	 loaded_ms;	/* mono */
+	uint64_t	 next_pump_ms;
+	int		 ok;		/* 0: could not load (retried later) */
+	char		*from;
+	char		*from_addr;	/* the envelope sender */
+	char		*reply_to;
+	char		 msgid_domain[256];
+	int		 rate;		/* per second; 0: none */
+	int		 track_opens, track_clicks;
+	struct tmpl	*subject, *html, *text;
+};
+
+/* One recipient of a batch. */
+struct send_msg {
+	uint64_t	 contact;
+	const char	*fields[8];	/* from the CHECK reply: see CHECK_LUA */
+	size_t		 lens[8];
+	json_t		*attrs;
+	struct buf	 data;		/* the message as sent */
+	int		 fed;		/* messagecb: data handed out */
+	int		 recorded;	/* an outcome was written */
+	smtp_message_t	 m;
+	smtp_recipient_t rcpt;
+};
+
+enum {	F_EMAIL, F_KEY, F_FIRST, F_LAST, F_GENDER, F_DOB, F_ATTRS };
+
+struct sender {
+	struct sender_pool	*pool;
+	int			 id;
+	pthread_t		 thread;
+	struct db		*db;
+	char			 consumer[160];
+	struct send_campaign	 cache[SEND_CACHE];
+	char			**active;	/* "T:C" of ff:sending */
+	size_t			 nactive, next;
+	uint64_t		 active_ms;
+	uint64_t		 claim_ms;
+	struct send_msg		 msgs[SEND_BATCH_MAX];
+	size_t			 nmsgs;
+	const struct send_campaign *cur;
+	uint64_t		 cur_tenant;
+	size_t			 pending;	/* OUTCOME replies to read */
+	int			 outcome_failed;	/* in this batch */
+	struct buf		 tmp, tmp2, url;
+};
+
+
+/* ------------------------------------------------------------- helpers */
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int
+stopping(const struct sender_pool *p)
+{
+	return __atomic_load_n(&p->stop, __ATOMIC_RELAXED);
+}
+
+static void
+nap_ms(const struct sender_pool *p, int ms)
+{
+	struct timespec	ts;
+
+	while (ms > 0 && !stopping(p)) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = (ms > 100 ? 100 : ms) * 1000000L;
+		nanosleep(&ts, NULL);
+		ms -= 100;
+	}
+}
+
+/* Waits for a token of the campaign's bucket and of the global cap. */
+static void
+rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
+    int rate)
+{
+	struct send_rate	*b;
+	uint64_t		 now;
+	double			 wait_s, w;
+	int			 i;
+
+	for (;;) {
+		wait_s = 0;
+		pthread_mutex_lock(&p->rate_lock);
+		now = mono_us();
+		b = NULL;
+		if (rate > 0) {
+			for (i = 0; i < SEND_RATE_SLOTS; i++)
+				if (p->rates[i].tenant == tenant &&
+				    p->rates[i].campaign == campaign)
+					break;
+			if (i == SEND_RATE_SLOTS) {
+				/* Reuse the slot idle longest. */
+				for (i = 0; i < SEND_RATE_SLOTS; i++)
+					if (b == NULL ||
+					    p->rates[i].last_us < b->last_us)
+						b = &p->rates[i];
+				b->tenant = tenant;
+				b->campaign = campaign;
+				b->tokens = 1;
+				b->last_us = now;
+			} else
+				b = &p->rates[i];
+			b->tokens += (double)(now - b->last_us) / 1e6 * rate;
+			if (b->tokens > rate)
+				b->tokens = rate;
+			b->last_us = now;
+			if (b->tokens < 1)
+				wait_s = (1 - b->tokens) / rate;
+		}
+		if (p->conf->send_rate_max > 0) {
+			struct send_rate *g = &p->global;
+
+			g->tokens += (double)(now - g->last_us) / 1e6 *
+			    p->conf->send_rate_max;
+			if (g->tokens > p->conf->send_rate_max)
+				g->tokens = p->conf->send_rate_max;
+			g->last_us = now;
+			if (g->tokens < 1 && (w = (1 - g->tokens) /
+			    p->conf->send_rate_max) > wait_s)
+				wait_s = w;
+		}
+		if (wait_s == 0) {
+			if (b != NULL)
+				b->tokens -= 1;
+			if (p->conf->send_rate_max > 0)
+				p->global.tokens -= 1;
+		}
+		pthread_mutex_unlock(&p->rate_lock);
+		if (wait_s == 0 || stopping(p))
+			return;
+		nap_ms(p, (int)(wait_s * 1000) + 1);
+	}
+}
+
+/* EVALSHA with the script loaded on demand (after a Redis restart). */
+static redisReply *
+send_eval(struct sender *s, enum send_script which, int argc,
+    const char **argv, size_t *lens)
+{
+	redisReply	*rep;
+
+	argv[0] = "EVALSHA";
+	lens[0] = 7;
+	argv[1] = s->pool->sha[which];
+	lens[1] = 40;
+	rep = db_cmdargv(s->db, argc, argv, lens);
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(rep);
+		argv[0] = "EVAL";
+		lens[0] = 4;
+		argv[1] = send_scripts[which];
+		lens[1] = strlen(send_scripts[which]);
+		rep = db_cmdargv(s->db, argc, argv, lens);
+	}
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+		log_warnx("sender %d: script %d: %s", s->id, (int)which,
+		    rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+/* --------------------------------------------------------- campaigns */
+
+static void
+campaign_clear(struct send_campaign *c)
+{
+	free(c->from);
+	free(c->from_addr);
+	free(c->reply_to);
+	tmpl_free(c->subject);
+	tmpl_free(c->html);
+	tmpl_free(c->text);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *
+reply_field(const redisReply *h, const char *name)
+{
+	size_t	i;
+
+	if (h == NULL || h->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (i = 0; i + 1 < h->elements; i += 2)
+		if (h->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(h->element[i]->str, name) == 0 &&
+		    h->element[i + 1]->type == REDIS_REPLY_STRING)
+			return h->element[i + 1]->str;
+	return NULL;
+}
+
+/* The bare address of "Name <addr>" or "addr". */
+static char *
+from_address(const char *from)
+{
+	const char	*lt = strrchr(from, '<'), *gt;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	return xstrdup(from);
+}
+
+struct link_map {
+	redisReply	*links;		/* HGETALL {t:T:c:C}:links */
+	struct buf	*out;
+};
+
+/* Tracked links become a merge tag the lookup fills per recipient. */
+static const char *
+link_rewrite(void *arg, size_t index, const char *url)
+{
+	struct link_map	*lm = arg;
+	redisReply	*h = lm->links;
+	size_t		 i;
+
+	(void)index;
+	for (i = 0; h != NULL && i + 1 < h->elements; i += 2)
+		if (strcmp(h->element[i + 1]->str, url) == 0) {
+			buf_reset(lm->out);
+			buf_addf(lm->out, "{{__click.%s}}",
+			    h->element[i]->str);
+			return lm->out->p;
+		}
+	return url;
+}
+
+static struct tmpl *
+compile_or_log(struct sender *s, const char *what, const char *src,
+    size_t len)
+{
+	struct render_error	 err;
+	struct tmpl		*t;
+
+	if ((t = tmpl_compile_internal(src, len, 1, &err)) == NULL)
+		log_warnx("sender %d: %s: line %d column %d: %s", s->id, what,
+		    err.line, err.col, err.msg);
+	return t;
+}
+
+static int
+campaign_load(struct sender *s, struct send_campaign *c, uint64_t tenant,
+    uint64_t campaign)
+{
+	redisReply	*camp = NULL, *tpl = NULL, *links = NULL;
+	const char	*v, *html;
+	struct buf	 src = { NULL, 0, 0 }, tag = { NULL, 0, 0 };
+	struct buf	 body = { NULL, 0, 0 };
+	struct link_map	 lm;
+	char		**urls = NULL, *at;
+	size_t		 nurls = 0;
+	int		 ok = -1;
+
+	campaign_clear(c);
+	c->tenant = tenant;
+	c->campaign = campaign;
+	c->loaded_ms = mono_ms();
+	if ((camp = db_cmd(s->db, "HGETALL {t:%llu}:camp:%llu",
+	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL ||
+	    (v = reply_field(camp, "template_id")) == NULL)
+		goto out;
+	if ((tpl = db_cmd(s->db, "HGETALL {t:%llu}:tpl:%s",
+	    (unsigned long long)tenant, v)) == NULL ||
+	    (links = db_cmd(s->db, "HGETALL {t:%llu:c:%llu}:links",
+	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL)
+		goto out;
+	if (reply_field(tpl, "subject") == NULL ||
+	    (v = reply_field(camp, "from")) == NULL)
+		goto out;
+	c->from = xstrdup(v);
+	c->from_addr = from_address(v);
+	if ((at = strrchr(c->from_addr, '@')) != NULL)
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%s", at + 1);
+	else
+		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%s",
+		    s->pool->conf->node_id);
+	if ((v = reply_field(camp, "reply_to")) != NULL && *v != '\0')
+		c->reply_to = xstrdup(v);
+	c->rate = (v = reply_field(camp, "rate_per_second")) ? atoi(v) : 0;
+	c->track_opens = (v = reply_field(camp, "track_opens")) ?
+	    strcmp(v, "0") != 0 : 1;
+	c->track_clicks = (v = reply_field(camp, "track_clicks")) ?
+	    strcmp(v, "0") != 0 : 1;
+
+	v = reply_field(tpl, "subject");
+	if ((c->subject = compile_or_log(s, "subject", v, strlen(v))) == NULL)
+		goto out;
+	if ((v = reply_field(tpl, "text")) != NULL && *v != '\0' &&
+	    (c->text = compile_or_log(s, "text", v, strlen(v))) == NULL)
+		goto out;
+	if ((html = reply_field(tpl, "html")) != NULL && *html != '\0') {
+		/* Links to click tags, then the pixel before </body>: done
+		 * once on the source, so a merge value can never become a
+		 * tracked link. */
+		if (c->track_clicks) {
+			nurls = render_links(html, strlen(html), &urls);
+			lm.links = links;
+			lm.out = &tag;
+			render_rewrite_links(html, strlen(html), urls, nurls,
+			    link_rewrite, &lm, &body);
+		} else
+			buf_adds(&body, html);
+		if (c->track_opens) {
+			static const char pixel[] = "<img src=\"{{__open_url}}\" "
+			    "width=\"1\" height=\"1\" alt=\"\" "
+			    "style=\"display:block;border:0\">";
+			const char *end = strcasestr(body.p, "</body>");
+			size_t off = end ? (size_t)(end - body.p) : body.len;
+
+			buf_add(&src, body.p, off);
+			buf_add(&src, pixel, sizeof(pixel) - 1);
+			buf_add(&src, body.p + off, body.len - off);
+		} else
+			buf_add(&src, body.p, body.len);
+		if ((c->html = compile_or_log(s, "html", src.p,
+		    src.len)) == NULL)
+			goto out;
+	}
+	if (c->html == NULL && c->text == NULL)
+		goto out;
+	ok = 0;
+out:
+	if (ok == -1)
+		log_warnx("sender %d: campaign %llu of tenant %llu cannot be "
+		    "loaded; retrying later", s->id,
+		    (unsigned long long)campaign, (unsigned long long)tenant);
+	c->ok = ok == 0;
+	render_links_free(urls, nurls);
+	buf_free(&src);
+	buf_free(&tag);
+	buf_free(&body);
+	if (camp != NULL)
+		freeReplyObject(camp);
+	if (tpl != NULL)
+		freeReplyObject(tpl);
+	if (links != NULL)
+		freeReplyObject(links);
+	return ok;
+}
+
+static struct send_campaign *
+campaign_get(struct sender *s, uint64_t tenant, uint64_t campaign)
+{
+	struct send_campaign	*c, *old = &s->cache[0];
+	uint64_t		 now = mono_ms();
+	size_t			 i;
+
+	for (i = 0; i < SEND_CACHE; i++) {
+		c = &s->cache[i];
+		if (c->tenant == tenant && c->campaign == campaign) {
+			if (now - c->loaded_ms > SEND_CACHE_TTL_MS || !c->ok)
+				campaign_load(s, c, tenant, campaign);
+			return c->ok ? c : NULL;
+		}
+		if (c->loaded_ms < old->loaded_ms)
+			old = c;
+	}
+	campaign_load(s, old, tenant, campaign);
+	return old->ok ? old : NULL;
+}
+
+/* ---------------------------------------------------------- rendering */
+
+struct lookup_ctx {
+	struct sender		*s;
+	struct send_msg		*m;
+	char			 buf[TOKEN_MAX_LEN + 512];
+};
+
+static const char *
+mint_url(struct lookup_ctx *lc, enum token_kind kind, uint32_t link,
+    size_t *vlen)
+{
+	const struct send_campaign	*c = lc->s->cur;
+	struct token			 t;
+	char				 tok[TOKEN_MAX_LEN + 1];
+	int				 n;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = (uint8_t)kind;
+	t.tenant = c->tenant;
+	t.campaign = c->campaign;
+	t.contact = lc->m->contact;
+	t.link = link;
+	if (token_sign(lc->s->pool->keys, &t, tok) == 0)
+		return NULL;
+	n = snprintf(lc->buf, sizeof(lc->buf), kind == TOKEN_OPEN ?
+	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" : "%s/u/%s",
+	    lc->s->pool->conf->public_url, tok);
+	*vlen = (size_t)n;
+	return lc->buf;
+}
+
+static const char *
+lookup(void *arg, const char *name, size_t n, size_t *vlen)
+{
+	static const char *const names[] = { "email", NULL, "first_name",
+	    "last_name", "gender", "date_of_birth" };
+	struct lookup_ctx	*lc = arg;
+	struct send_msg		*m = lc->m;
+	json_t			*v;
+	uint64_t		 link;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(names); i++)
+		if (names[i] != NULL && strlen(names[i]) == n &&
+		    memcmp(names[i], name, n) == 0) {
+			*vlen = m->lens[i];
+			return m->lens[i] ? m->fields[i] : NULL;
+		}
+	if (n == 15 && memcmp(name, "unsubscribe_url", 15) == 0)
+		return mint_url(lc, TOKEN_UNSUB, 0, vlen);
+	if (n == 10 && memcmp(name, "__open_url", 10) == 0)
+		return mint_url(lc, TOKEN_OPEN, 0, vlen);
+	if (n > 8 && memcmp(name, "__click.", 8) == 0) {
+		if (parse_u64(name + 8, n - 8, &link) == -1 ||
+		    link > UINT32_MAX)
+			return NULL;
+		return mint_url(lc, TOKEN_CLICK, (uint32_t)link, vlen);
+	}
+	if (n > 11 && memcmp(name, "attributes.", 11) == 0) {
+		if (m->attrs == NULL && m->lens[F_ATTRS] > 0)
+			m->attrs = json_loadb(m->fields[F_ATTRS],
+			    m->lens[F_ATTRS], 0, NULL);
+		if (m->attrs == NULL)
+			return NULL;
+		snprintf(lc->buf, sizeof(lc->buf), "%.*s", (int)(n - 11),
+		    name + 11);
+		if ((v = json_object_get(m->attrs, lc->buf)) == NULL)
+			return NULL;
+		if (json_is_string(v)) {
+			*vlen = json_string_length(v);
+			return json_string_value(v);
+		}
+		if (json_is_integer(v))
+			*vlen = (size_t)snprintf(lc->buf, sizeof(lc->buf),
+			    "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_real(v))
+			*vlen = (size_t)snprintf(lc->buf, sizeof(lc->buf),
+			    "%g", json_real_value(v));
+		else if (json_is_boolean(v))
+			*vlen = (size_t)snprintf(lc->buf, sizeof(lc->buf),
+			    "%s", json_is_true(v) ? "true" : "false");
+		else
+			return NULL;
+		return lc->buf;
+	}
+	return NULL;
+}
+
+/* Renders, builds and signs one message into m->data; -1 if unusable. */
+static int
+message_build(struct sender *s, struct send_msg *m)
+{
+	static const char *const signed_headers[] = { "From", "To",
+	    "Subject", "Date", "Message-ID", "Reply-To", "List-Unsubscribe",
+	    "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
+	    "Content-Transfer-Encoding", NULL };
+	const struct send_campaign	*c = s->cur;
+	struct lookup_ctx		 lc = { s, m, "" };
+	struct mime_msg			 mm;
+	char				 to[FF_EMAIL_MAX + 1];
+	char				 msgid[512], boundary[80];
+	char				 unsub[TOKEN_MAX_LEN + 512];
+	const char			*u;
+	size_t				 ulen, html_off, text_off, subj_off;
+	struct buf			*b = &s->tmp;
+
+	if (m->lens[F_EMAIL] == 0 || m->lens[F_EMAIL] >= sizeof(to))
+		return -1;
+	memcpy(to, m->fields[F_EMAIL], m->lens[F_EMAIL]);
+	to[m->lens[F_EMAIL]] = '\0';
+
+	/* Subject, html and text rendered one after the other into tmp. */
+	buf_reset(b);
+	subj_off = 0;
+	tmpl_render(c->subject, RENDER_HEADER, lookup, &lc, b);
+	buf_add(b, "", 1);
+	html_off = b->len;
+	if (c->html != NULL)
+		tmpl_render(c->html, RENDER_HTML, lookup, &lc, b);
+	buf_add(b, "", 1);
+	text_off = b->len;
+	if (c->text != NULL)
+		tmpl_render(c->text, RENDER_TEXT, lookup, &lc, b);
+
+	if ((u = mint_url(&lc, TOKEN_UNSUB, 0, &ulen)) == NULL)
+		return -1;
+	snprintf(unsub, sizeof(unsub), "%s", u);
+	mime_message_id(c->tenant, c->campaign, m->contact, c->msgid_domain,
+	    msgid, sizeof(msgid));
+	snprintf(boundary, sizeof(boundary), "=_ff_%llx_%llx_%lx",
+	    (unsigned long long)c->campaign, (unsigned long long)m->contact,
+	    (unsigned long)random());
+
+	memset(&mm, 0, sizeof(mm));
+	mm.from = c->from;
+	mm.to = to;
+	mm.reply_to = c->reply_to;
+	mm.subject = b->p + subj_off;
+	mm.message_id = msgid;
+	mm.list_unsubscribe = unsub;
+	mm.date = time(NULL);
+	if (c->html != NULL) {
+		mm.html = b->p + html_off;
+		mm.htmllen = text_off - 1 - html_off;
+	}
+	if (c->text != NULL) {
+		mm.text = b->p + text_off;
+		mm.textlen = b->len - text_off;
+	} else {
+		mm.text = "";
+		mm.textlen = 0;
+	}
+	mm.boundary = boundary;
+	buf_reset(&m->data);
+	buf_reset(&s->tmp2);
+	if (mime_build(&mm, &s->tmp2) == -1)
+		return -1;
+	if (s->pool->dkim != NULL &&
+	    dkim_sign(s->pool->dkim, s->tmp2.p, s->tmp2.len,
+	    signed_headers, mm.date, &m->data) == -1)
+		return -1;
+	buf_add(&m->data, s->tmp2.p, s->tmp2.len);
+	return 0;
+}
+
+/* ------------------------------------------------------------ results */
+
+/* Queues one OUTCOME and pushes it to Redis now, without waiting. */
+static void
+outcome(struct sender *s, struct send_msg *m, char what)
+{
+	const struct send_campaign	*c = s->cur;
+	const char			*argv[16 + FF_MAX_RETRIES];
+	size_t				 lens[16 + FF_MAX_RETRIES];
+	char				 k[5][96], id[24], now[24], life[24];
+	char				 key[FF_EMAIL_MAX + 1];
+	int				 argc = 0, i;
+
+	if (m->recorded)
+		return;
+	m->recorded = 1;
+	snprintf(k[0], sizeof(k[0]), "{t:%llu}:camp:%llu",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	snprintf(k[1], sizeof(k[1]), "{t:%llu}:camp:%llu:done",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	snprintf(k[2], sizeof(k[2]), "{t:%llu}:camp:%llu:retry",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	snprintf(k[3], sizeof(k[3]), "{t:%llu}:camp:%llu:tries",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	snprintf(k[4], sizeof(k[4]), "{t:%llu}:bounces",
+	    (unsigned long long)c->tenant);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->contact);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
+	snprintf(life, sizeof(life), "%llu",
+	    (unsigned long long)s->pool->conf->retry_lifetime_s * 1000);
+	snprintf(key, sizeof(key), "%.*s", (int)m->lens[F_KEY],
+	    m->fields[F_KEY]);
+	argv[argc] = "EVALSHA"; lens[argc++] = 7;
+	argv[argc] = s->pool->sha[SCRIPT_OUTCOME]; lens[argc++] = 40;
+	argv[argc] = "5"; lens[argc++] = 1;
+	for (i = 0; i < 5; i++) {
+		argv[argc] = k[i];
+		lens[argc++] = strlen(k[i]);
+	}
+	argv[argc] = id; lens[argc++] = strlen(id);
+	argv[argc] = &what; lens[argc++] = 1;
+	argv[argc] = key; lens[argc++] = strlen(key);
+	argv[argc] = now; lens[argc++] = strlen(now);
+	argv[argc] = life; lens[argc++] = strlen(life);
+	for (i = 0; i < s->pool->nretry; i++) {
+		argv[argc] = s->pool->retry_argv[i];
+		lens[argc++] = strlen(s->pool->retry_argv[i]);
+	}
+	if (db_appendargv(s->db, argc, argv, lens) == -1 ||
+	    db_flush(s->db) == -1) {
+		log_warnx("sender %d: redis: an outcome of contact %s is not "
+		    "recorded; the recipient will be tried again", s->id, id);
+		/* The connection is gone and its replies with it. */
+		s->pending = 0;
+		s->outcome_failed = 1;
+		return;
+	}
+	s->pending++;
+	switch (what) {
+	case 's':
+		METRIC_POOL_ADD(s->pool, sent, 1);
+		break;
+	case 'b':
+		METRIC_POOL_ADD(s->pool, bounced, 1);
+		break;
+	case 't':
+		METRIC_POOL_ADD(s->pool, deferred, 1);
+		break;
+	default:
+		METRIC_POOL_ADD(s->pool, failed, 1);
+	}
+}
+
+/* Reads the replies of the outcomes written so far. */
+static int
+outcomes_wait(struct sender *s)
+{
+	redisReply	*rep;
+	int		 rc = 0;
+
+	for (; s->pending > 0; s->pending--) {
+		if ((rep = db_reply(s->db)) == NULL) {
+			s->pending = 0;
+			return -1;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			if (strncmp(rep->str, "NOSCRIPT", 8) == 0)
+				rc = -2;
+			else
+				log_warnx("sender %d: outcome: %s", s->id,
+				    rep->str);
+		}
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- SMTP */
+
+static const char *
+message_cb(void **ctx, int *len, void *arg)
+{
+	struct send_msg	*m = arg;
+
+	(void)ctx;
+	if (len == NULL) {		/* rewind */
+		m->fed = 0;
+		return NULL;
+	}
+	if (m->fed) {
+		*len = 0;
+		return NULL;
+	}
+	m->fed = 1;
+	*len = (int)m->data.len;
+	return m->data.p;
+}
+
+static char
+status_outcome(const smtp_status_t *st)
+{
+	if (st == NULL || st->code == 0)
+		return 't';
+	if (st->code >= 200 && st->code < 300)
+		return 's';
+	if (st->code >= 500)
+		return 'b';
+	return 't';
+}
+
+static void
+event_cb(smtp_session_t session, int event, void *arg, ...)
+{
+	struct sender		*s = arg;
+	struct send_msg		*m;
+	smtp_message_t		 msg;
+	const smtp_status_t	*st;
+	va_list			 ap;
+
+	(void)session;
+	if (event != SMTP_EV_MESSAGESENT)
+		return;
+	va_start(ap, arg);
+	msg = va_arg(ap, smtp_message_t);
+	va_end(ap);
+	if ((m = smtp_message_get_application_data(msg)) == NULL)
+		return;
+	st = smtp_message_transfer_status(msg);
+	/* Recorded now: a kill -9 after this repeats nothing. */
+	if (st != NULL && st->code >= 200 && st->code < 300 &&
+	    (st = smtp_recipient_status(m->rcpt)) != NULL &&
+	    st->code >= 200 && st->code < 300)
+		outcome(s, m, 's');
+}
+
+static int
+auth_interact(auth_client_request_t req, char **result, int fields,
+    void *arg)
+{
+	const struct config	*conf = arg;
+	int			 i;
+
+	for (i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_PASS)
+			result[i] = conf->smtp_password;
+		else if (req[i].flags & AUTH_USER)
+			result[i] = conf->smtp_user;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* Sends the built messages over one connection; records every outcome. */
+static void
+batch_send(struct sender *s)
+{
+	const struct config	*conf = s->pool->conf;
+	smtp_session_t		 session;
+	auth_context_t		 auth = NULL;
+	struct send_msg		*m;
+	const smtp_status_t	*rs, *ms;
+	char			 server[300], to[FF_EMAIL_MAX + 1];
+	size_t			 i, n = 0;
+	char			 o;
+
+	if ((session = smtp_create_session()) == NULL)
+		fatalx("libesmtp: cannot create a session");
+	snprintf(server, sizeof(server), "%s:%d", conf->smtp_relay.host,
+	    conf->smtp_relay.port);
+	smtp_set_server(session, server);
+	smtp_set_hostname(session, conf->smtp_helo ? conf->smtp_helo :
+	    conf->node_id);
+	smtp_starttls_enable(session, conf->smtp_starttls == SMTP_TLS_OFF ?
+	    Starttls_DISABLED : conf->smtp_starttls == SMTP_TLS_REQUIRED ?
+	    Starttls_REQUIRED : Starttls_ENABLED);
+	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM,
+	    SEND_SMTP_TIMEOUT_MS);
+	smtp_set_eventcb(session, event_cb, s);
+	if (conf->smtp_user != NULL) {
+		auth = auth_create_context();
+		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(auth, auth_interact, (void *)conf);
+		smtp_auth_set_context(session, auth);
+	}
+	for (i = 0; i < s->nmsgs; i++) {
+		m = &s->msgs[i];
+		if (m->recorded)
+			continue;
+		rate_take(s->pool, s->cur->tenant, s->cur->campaign,
+		    s->cur->rate);
+		if (stopping(s->pool))
+			break;		/* the rest stays queued */
+		snprintf(to, sizeof(to), "%.*s", (int)m->lens[F_EMAIL],
+		    m->fields[F_EMAIL]);
+		m->m = smtp_add_message(session);
+		smtp_message_set_application_data_release(m->m, m, NULL);
+		smtp_set_reverse_path(m->m, s->cur->from_addr);
+		smtp_set_messagecb(m->m, message_cb, m);
+		m->rcpt = smtp_add_recipient(m->m, to);
+		n++;
+	}
+	if (n > 0 && !smtp_start_session(session)) {
+		char err[128];
+
+		log_warnx("sender %d: smtp %s: %s", s->id, server,
+		    smtp_strerror(smtp_errno(), err, sizeof(err)));
+	}
+	for (i = 0; i < s->nmsgs; i++) {
+		m = &s->msgs[i];
+		if (m->recorded || m->m == NULL)
+			continue;
+		rs = smtp_recipient_status(m->rcpt);
+		ms = smtp_message_transfer_status(m->m);
+		o = status_outcome(rs);
+		if (o == 's') {
+			o = status_outcome(ms);
+			if (o == 'b')
+				o = 'f';	/* DATA refused: not the address */
+		}
+		outcome(s, m, o);
+	}
+	smtp_destroy_session(session);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+}
+
+/* -------------------------------------------------------------- batches */
+
+static void
+batch_clear(struct sender *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nmsgs; i++) {
+		json_decref(s->msgs[i].attrs);
+		s->msgs[i].attrs = NULL;
+		s->msgs[i].m = NULL;
+		s->msgs[i].rcpt = NULL;
+		s->msgs[i].recorded = 0;
+		s->msgs[i].fed = 0;
+	}
+	s->nmsgs = 0;
+}
+
+/*
+ * One queue entry: ids is its "ids" field.  0 when handled (ack it), 1
+ * when the campaign is not sending now (leave it pending), -1 on a
+ * Redis failure.
+ */
+static int
+batch_run(struct sender *s, const char *ids, size_t idslen)
+{
+	const struct send_campaign *c = s->cur;
+	const char	*argv[16 + SEND_BATCH_MAX * 2];
+	size_t		 lens[16 + SEND_BATCH_MAX * 2];
+	char		 keys[8][96], ck[SEND_BATCH_MAX][64];
+	char		 idv[SEND_BATCH_MAX][24];
+	redisReply	*rep;
+	const char	*p = ids, *end = ids + idslen, *comma;
+	uint64_t	 id;
+	size_t		 nids = 0, i, j, k;
+	int		 argc = 0, rc = -1;
+
+	while (p < end && nids < SEND_BATCH_MAX) {
+		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
+			comma = end;
+		if (parse_u64(p, (size_t)(comma - p), &id) == 0) {
+			snprintf(idv[nids], sizeof(idv[nids]), "%llu",
+			    (unsigned long long)id);
+			snprintf(ck[nids], sizeof(ck[nids]),
+			    "{t:%llu}:ct:%llu", (unsigned long long)c->tenant,
+			    (unsigned long long)id);
+			nids++;
+		}
+		p = comma + 1;
+	}
+	snprintf(keys[0], sizeof(keys[0]), "{t:%llu}:camp:%llu",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	snprintf(keys[1], sizeof(keys[1]), "{t:%llu}:tenant",
+	    (unsigned long long)c->tenant);
+	snprintf(keys[2], sizeof(keys[2]), "{t:%llu}:camp:%llu:done",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	snprintf(keys[3], sizeof(keys[3]), "{t:%llu}:optouts",
+	    (unsigned long long)c->tenant);
+	snprintf(keys[4], sizeof(keys[4]), "{t:%llu}:optout_ids",
+	    (unsigned long long)c->tenant);
+	snprintf(keys[5], sizeof(keys[5]), "{t:%llu}:blocklist",
+	    (unsigned long long)c->tenant);
+	snprintf(keys[6], sizeof(keys[6]), "{t:%llu}:bounces",
+	    (unsigned long long)c->tenant);
+	snprintf(keys[7], sizeof(keys[7]), "{t:%llu}:camp:%llu:retry",
+	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	argc = 2;
+	{
+		char nk[24];
+
+		snprintf(nk, sizeof(nk), "%zu", 8 + nids);
+		argv[argc] = nk;
+		lens[argc++] = strlen(nk);
+		for (i = 0; i < 8; i++) {
+			argv[argc] = keys[i];
+			lens[argc++] = strlen(keys[i]);
+		}
+		for (i = 0; i < nids; i++) {
+			argv[argc] = ck[i];
+			lens[argc++] = strlen(ck[i]);
+		}
+		for (i = 0; i < nids; i++) {
+			argv[argc] = idv[i];
+			lens[argc++] = strlen(idv[i]);
+		}
+		rep = send_eval(s, SCRIPT_CHECK, argc, argv, lens);
+	}
+	if (rep == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
+		goto out;
+	if (strcmp(rep->element[0]->str, "stop") == 0) {
+		rc = 1;
+		goto out;
+	}
+	/* Build every message first: a session then streams them. */
+	batch_clear(s);
+	s->outcome_failed = 0;
+	for (i = 1; i + 8 <= rep->elements && s->nmsgs < SEND_BATCH_MAX;
+	    i += 8) {
+		struct send_msg *m = &s->msgs[s->nmsgs];
+
+		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
+		    &m->contact) == -1)
+			continue;
+		for (j = 0, k = i + 1; j < 7; j++, k++) {
+			m->fields[j] = rep->element[k]->str;
+			m->lens[j] = rep->element[k]->len;
+		}
+		s->nmsgs++;
+		if (message_build(s, m) == -1)
+			outcome(s, m, 'f');	/* an address MIME refuses */
+	}
+	if (s->nmsgs > 0)
+		batch_send(s);
+	if (outcomes_wait(s) == -1)
+		goto out;
+	/* Not all tried (shutting down): the entry stays pending and is
+	 * taken again; the done bits skip what was sent. */
+	rc = s->outcome_failed ? -1 : 0;
+	for (i = 0; i < s->nmsgs && rc == 0; i++)
+		if (!s->msgs[i].recorded)
+			rc = 1;
+out:
+	batch_clear(s);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* Entry id and its ids field from an XREADGROUP/XAUTOCLAIM entry. */
+static int
+entry_fields(const redisReply *e, const char **eid, const char **ids,
+    size_t *idslen)
+{
+	const redisReply	*f;
+	size_t			 i;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING)
+		return -1;
+	*eid = e->element[0]->str;
+	f = e->element[1];
+	*ids = "";
+	*idslen = 0;
+	if (f->type != REDIS_REPLY_ARRAY)
+		return 0;	/* deleted meanwhile: ack it */
+	for (i = 0; i + 1 < f->elements; i += 2)
+		if (strcmp(f->element[i]->str, "ids") == 0) {
+			*ids = f->element[i + 1]->str;
+			*idslen = f->element[i + 1]->len;
+		}
+	return 0;
+}
+
+/* Takes one entry of the campaign's queue: own pending first, then new,
+ * then a dead consumer's.  1 when one was handled, 0 when none. */
+static int
+campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
+{
+	struct send_campaign	*c;
+	redisReply		*rep = NULL, *st, *e = NULL;
+	const char		*eid, *ids;
+	char			 q[96], camp[96], retry[96];
+	size_t			 idslen;
+	uint64_t		 now = mono_ms();
+	int			 rc, got = 0;
+
+	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	snprintf(q, sizeof(q), "{t:%llu}:camp:%llu:q",
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	snprintf(retry, sizeof(retry), "{t:%llu}:camp:%llu:retry",
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	if ((st = db_cmd(s->db, "HGET %s status", camp)) == NULL)
+		return -1;
+	rc = st->type == REDIS_REPLY_STRING && strcmp(st->str, "sending") == 0;
+	freeReplyObject(st);
+	if (!rc)
+		return 0;
+	if ((c = campaign_get(s, tenant, campaign)) == NULL)
+		return 0;
+	s->cur = c;
+
+	rep = db_cmd(s->db, "XREADGROUP GROUP senders %s COUNT 1 STREAMS %s 0",
+	    s->consumer, q);
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 1 && rep->element[0]->element[1]->elements > 0)
+		e = rep->element[0]->element[1]->element[0];
+	else {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		rep = db_cmd(s->db, "XREADGROUP GROUP senders %s COUNT 1 "
+		    "STREAMS %s >", s->consumer, q);
+		if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+		    rep->elements == 1 &&
+		    rep->element[0]->element[1]->elements > 0)
+			e = rep->element[0]->element[1]->element[0];
+	}
+	if (e == NULL && now >= s->claim_ms) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		rep = db_cmd(s->db, "XAUTOCLAIM %s senders %s %llu 0-0 COUNT 1",
+		    q, s->consumer, (unsigned long long)
+		    s->pool->conf->claim_idle_s * 1000);
+		if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+		    rep->elements >= 2 && rep->element[1]->elements > 0)
+			e = rep->element[1]->element[0];
+		else
+			s->claim_ms = now + SEND_RETRY_PUMP_MS;
+	}
+	if (rep == NULL)
+		return -1;
+	if (e != NULL && entry_fields(e, &eid, &ids, &idslen) == 0) {
+		got = 1;
+		rc = batch_run(s, ids, idslen);
+		if (rc == 0) {
+			redisReply *ack = db_cmd(s->db, "XACK %s senders %s",
+			    q, eid);
+
+			if (ack != NULL)
+				freeReplyObject(ack);
+		}
+	}
+	freeReplyObject(rep);
+	if (got)
+		return 1;
+
+	/* Nothing to take: due retries back in, or maybe the end. */
+	if (now >= c->next_pump_ms) {
+		const char	*argv[8];
+		size_t		 lens[8];
+		char		 nowbuf[24];
+
+		c->next_pump_ms = now + SEND_RETRY_PUMP_MS;
+		snprintf(nowbuf, sizeof(nowbuf), "%llu",
+		    (unsigned long long)now_ms());
+		argv[2] = "3"; lens[2] = 1;
+		argv[3] = camp; lens[3] = strlen(camp);
+		argv[4] = retry; lens[4] = strlen(retry);
+		argv[5] = q; lens[5] = strlen(q);
+		argv[6] = nowbuf; lens[6] = strlen(nowbuf);
+		if ((rep = send_eval(s, SCRIPT_RETRY, 7, argv, lens)) != NULL) {
+			got = rep->type == REDIS_REPLY_INTEGER &&
+			    rep->integer > 0;
+			freeReplyObject(rep);
+		}
+		if (got)
+			return 1;
+		argv[2] = "3"; lens[2] = 1;
+		argv[3] = camp; lens[3] = strlen(camp);
+		argv[4] = q; lens[4] = strlen(q);
+		argv[5] = retry; lens[5] = strlen(retry);
+		if ((rep = send_eval(s, SCRIPT_FINISH, 7, argv, lens)) != NULL) {
+			if (rep->type == REDIS_REPLY_INTEGER &&
+			    rep->integer == 1) {
+				redisReply *r2 = db_cmd(s->db,
+				    "SREM ff:sending %llu:%llu",
+				    (unsigned long long)tenant,
+				    (unsigned long long)campaign);
+
+				if (r2 != NULL)
+					freeReplyObject(r2);
+				log_info("campaign %llu of tenant %llu: done",
+				    (unsigned long long)campaign,
+				    (unsigned long long)tenant);
+			}
+			freeReplyObject(rep);
+		}
+	}
+	return 0;
+}
+
+/* Re-reads ff:sending now and then. */
+static int
+refresh_active(struct sender *s)
+{
+	redisReply	*rep;
+	size_t		 i;
+
+	if (mono_ms() < s->active_ms)
+		return 0;
+	s->active_ms = mono_ms() + SEND_CAMPAIGNS_MS;
+	if ((rep = db_cmd(s->db, "SMEMBERS ff:sending")) == NULL)
+		return -1;
+	for (i = 0; i < s->nactive; i++)
+		free(s->active[i]);
+	free(s->active);
+	s->active = NULL;
+	s->nactive = 0;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+		s->active = xcalloc(rep->elements, sizeof(*s->active));
+		for (i = 0; i < rep->elements; i++)
+			if (rep->element[i]->type == REDIS_REPLY_STRING)
+				s->active[s->nactive++] =
+				    xstrdup(rep->element[i]->str);
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+static int
+load_scripts(struct sender *s)
+{
+	struct sender_pool	*p = s->pool;
+	redisReply		*rep;
+	int			 i;
+
+	for (i = 0; i < SCRIPT_N; i++) {
+		if ((rep = db_cmd(s->db, "SCRIPT LOAD %s", send_scripts[i])) ==
+		    NULL)
+			return -1;
+		if (rep->type == REDIS_REPLY_STRING && rep->len == 40)
+			memcpy(p->sha[i], rep->str, 41);
+		freeReplyObject(rep);
+	}
+	return 0;
+}
+
+static void *
+sender_main(void *arg)
+{
+	struct sender	*s = arg;
+	uint64_t	 tenant, campaign;
+	size_t		 i;
+	int		 worked, rc;
+	char		*colon;
+
+	while (!stopping(s->pool)) {
+		if (s->pool->sha[0][0] == '\0' && load_scripts(s) == -1) {
+			nap_ms(s->pool, 1000);
+			continue;
+		}
+		if (refresh_active(s) == -1) {
+			nap_ms(s->pool, 1000);
+			continue;
+		}
+		worked = 0;
+		/* Round robin: one entry per campaign per turn. */
+		for (i = 0; i < s->nactive && !stopping(s->pool); i++) {
+			const char *tc = s->active[(s->next + i) % s->nactive];
+
+			tenant = strtoull(tc, &colon, 10);
+			if (*colon != ':')
+				continue;
+			campaign = strtoull(colon + 1, NULL, 10);
+			if ((rc = campaign_step(s, tenant, campaign)) == -1) {
+				nap_ms(s->pool, 1000);
+				break;
+			}
+			worked |= rc;
+		}
+		if (s->nactive > 0)
+			s->next = (s->next + 1) % s->nactive;
+		if (!worked)
+			nap_ms(s->pool, SEND_IDLE_MS);
+	}
+	return NULL;
+}
+
+/* --------------------------------------------------------------- pool */
+
+struct sender_pool *
+sender_start(const struct config *conf, const struct token_keyring *keys,
+    char *err, size_t errlen)
+{
+	struct sender_pool	*p;
+	int			 i;
+
+	if (conf->senders == 0 || conf->smtp_relay.host == NULL)
+		return NULL;	/* this node does not send */
+	p = xcalloc(1, sizeof(*p));
+	p->conf = conf;
+	p->keys = keys;
+	if ((p->nretry = config_retry_schedule(conf->retry_schedule, p->retry,
+	    FF_MAX_RETRIES)) == -1) {
+		snprintf(err, errlen, "retry_schedule: invalid");
+		free(p);
+		return NULL;
+	}
+	for (i = 0; i < p->nretry; i++)
+		snprintf(p->retry_argv[i], sizeof(p->retry_argv[i]), "%d",
+		    p->retry[i]);
+	if (conf->dkim_key_file != NULL && (p->dkim = dkim_key_load(
+	    conf->dkim_key_file, conf->dkim_domain, conf->dkim_selector, err,
+	    errlen)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	pthread_mutex_init(&p->rate_lock, NULL);
+	p->global.last_us = mono_us();
+	p->nthreads = conf->senders;
+	p->threads = xcalloc((size_t)p->nthreads, sizeof(*p->threads));
+	for (i = 0; i < p->nthreads; i++) {
+		struct sender *s = &p->threads[i];
+
+		s->pool = p;
+		s->id = i;
+		s->db = db_open(&conf->redis);
+		snprintf(s->consumer, sizeof(s->consumer), "%s/%d",
+		    conf->node_id, i);
+		if ((errno = pthread_create(&s->thread, NULL, sender_main,
+		    s)) != 0)
+			fatal("pthread_create");
+	}
+	log_info("delivery: %d senders to %s:%d%s", p->nthreads,
+	    conf->smtp_relay.host, conf->smtp_relay.port,
+	    p->dkim ? ", DKIM on" : "");
+	return p;
+}
+
+/* Lets each thread finish its batch (outcomes written), then joins. */
+void
+sender_stop(struct sender_pool *p)
+{
+	size_t	j;
+	int	i;
+
+	if (p == NULL)
+		return;
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < p->nthreads; i++) {
+		struct sender *s = &p->threads[i];
+
+		pthread_join(s->thread, NULL);
+		for (j = 0; j < SEND_CACHE; j++)
+			campaign_clear(&s->cache[j]);
+		for (j = 0; j < s->nactive; j++)
+			free(s->active[j]);
+		free(s->active);
+		for (j = 0; j < SEND_BATCH_MAX; j++)
+			buf_free(&s->msgs[j].data);
+		buf_free(&s->tmp);
+		buf_free(&s->tmp2);
+		buf_free(&s->url);
+		db_close(s->db);
+	}
+	free(p->threads);
+	dkim_key_free(p->dkim);
+	pthread_mutex_destroy(&p->rate_lock);
+	free(p);
+}
+
+void
+sender_metrics(const struct sender_pool *p, struct sender_metrics *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return;
+	out->sent = __atomic_load_n(&p->metrics.sent, __ATOMIC_RELAXED);
+	out->bounced = __atomic_load_n(&p->metrics.bounced, __ATOMIC_RELAXED);
+	out->deferred = __atomic_load_n(&p->metrics.deferred,
+	    __ATOMIC_RELAXED);
+	out->failed = __atomic_load_n(&p->metrics.failed, __ATOMIC_RELAXED);
+}

@@ -125,6 +125,20 @@ expect_reason(const char *text, int line, const char *reason)
 	config_free(&cf);
 }
 
+/* An error about the file as a whole: "path: reason", no line. */
+static void
+expect_whole_file(const char *text, const char *reason)
+{
+	struct config	 cf;
+	char		 err[1024], want[1024];
+
+	snprintf(want, sizeof(want), "%s: %s", conf_path, reason);
+	cr_assert_eq(load(&cf, text, err, sizeof(err)), -1,
+	    "config_load accepted [%s]", text);
+	cr_assert_str_eq(err, want, "[%s]", text);
+	config_free(&cf);
+}
+
 static void
 assert_endpoint(const struct ff_endpoint *ep, const char *host, int port,
     const char *unix_path)
@@ -977,7 +991,11 @@ Test(config, sample_shows_every_directive_and_default)
 		"max_body_bytes", "header_timeout", "idle_timeout",
 		"link_cache_ttl", "scanner_window", "retention_days",
 		"log_level", "api_max_body", "tenant_grace",
-		"special_categories_file",
+		"special_categories_file", "senders", "smtp_relay",
+		"smtp_starttls", "smtp_user", "smtp_password", "smtp_helo",
+		"dkim_domain", "dkim_selector", "dkim_key_file",
+		"send_rate_max", "retry_schedule", "retry_lifetime",
+		"claim_idle",
 	};
 	struct config	 cf, def;
 	char		 err[1024], want[64], *text;
@@ -1014,10 +1032,59 @@ Test(config, sample_shows_every_directive_and_default)
 	cr_assert_eq(cf.scanner_window_s, def.scanner_window_s);
 	cr_assert_eq(cf.retention_days, def.retention_days);
 	cr_assert_eq(cf.verbose, def.verbose);
+	cr_assert_eq(cf.senders, def.senders);
+	cr_assert_eq(cf.smtp_starttls, def.smtp_starttls);
+	cr_assert_eq(cf.send_rate_max, def.send_rate_max);
+	cr_assert_str_eq(cf.retry_schedule, def.retry_schedule);
+	cr_assert_eq(cf.retry_lifetime_s, def.retry_lifetime_s);
+	cr_assert_eq(cf.claim_idle_s, def.claim_idle_s);
 	cr_assert_str_eq(cf.spool_dir, "/var/lib/fanfare/spool");
 	cr_assert_not_null(cf.geoip_db);
 	cr_assert_gt(cf.ntrusted_proxies, 0);
 	cr_assert_not_null(cf.admin_key);
 	config_free(&def);
 	config_free(&cf);
+}
+
+Test(config, retry_schedule)
+{
+	static const struct {
+		const char	*in;
+		int		 n;
+		int		 secs[4];
+	} good[] = {
+		{ "1m,5m,15m,1h", 4, { 60, 300, 900, 3600 } },
+		{ "30", 1, { 30 } },
+		{ "1s,2s", 2, { 1, 2 } },
+		{ "7d", 1, { 604800 } },
+	};
+	static const char *const bad[] = { "", ",", "1m,", ",1m", "0s",
+	    "8d", "1x", "1m 5m", "-1", "m", "1m,,2m", "99999999999" };
+	int	secs[FF_MAX_RETRIES], n, j;
+	size_t	i;
+	struct config cf;
+
+	for (i = 0; i < FF_NELEM(good); i++) {
+		n = config_retry_schedule(good[i].in, secs, FF_MAX_RETRIES);
+		cr_assert_eq(n, good[i].n, "%s: %d", good[i].in, n);
+		for (j = 0; j < n; j++)
+			cr_expect_eq(secs[j], good[i].secs[j], "%s [%d]",
+			    good[i].in, j);
+	}
+	for (i = 0; i < FF_NELEM(bad); i++)
+		cr_expect_eq(config_retry_schedule(bad[i], secs,
+		    FF_MAX_RETRIES), -1, "'%s' accepted", bad[i]);
+	cr_expect_eq(config_retry_schedule("1s,1s,1s", secs, 2), -1,
+	    "more than max accepted");
+	load_ok(&cf, "retry_schedule 1s,2s");
+	config_free(&cf);
+	expect_whole_file("retry_schedule 1s,,2s", "retry_schedule: "
+	    "'1s,,2s' is not a list of 1 to 32 durations (1s to 7d) like "
+	    "1m,5m,15m,1h");
+	expect_whole_file("dkim_domain example.com", "dkim_domain, "
+	    "dkim_selector and dkim_key_file go together");
+	expect_whole_file("smtp_user u", "smtp_user and smtp_password go "
+	    "together");
+	expect_whole_file("smtp_relay unix:/tmp/x", "smtp_relay: a "
+	    "host:port is needed");
 }

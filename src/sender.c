@@ -62,7 +62,7 @@
 #define SEND_CACHE_TTL_MS	30000
 #define SEND_BATCH_MAX		128
 #define SEND_RATE_SLOTS		64
-#define SEND_SMTP_TIMEOUT_MS	60000
+#define SEND_SMTP_TIMEOUT_MS	30000
 
 /* ------------------------------------------------------------ scripts */
 
@@ -897,8 +897,20 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	va_list			 ap;
 
 	(void)session;
-	if (event != SMTP_EV_MESSAGESENT)
+	switch (event) {
+	case SMTP_EV_MESSAGESENT:
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		/* libesmtp leaves *ok at 0: the session ends and the batch
+		 * is retried.  A relay must present a certificate we trust. */
+		log_warnx("sender %d: smtp: the relay's TLS certificate is "
+		    "not trusted (event %d); not sending", s->id, event);
 		return;
+	default:
+		return;
+	}
 	va_start(ap, arg);
 	msg = va_arg(ap, smtp_message_t);
 	va_end(ap);
@@ -953,8 +965,11 @@ batch_send(struct sender *s)
 	smtp_starttls_enable(session, conf->smtp_starttls == SMTP_TLS_OFF ?
 	    Starttls_DISABLED : conf->smtp_starttls == SMTP_TLS_REQUIRED ?
 	    Starttls_REQUIRED : Starttls_ENABLED);
-	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM,
-	    SEND_SMTP_TIMEOUT_MS);
+	/* RFC 5321's minimums are minutes: a stuck relay would hold the
+	 * batch that long. */
+	for (i = Timeout_GREETING; i <= Timeout_DATA2; i++)
+		smtp_set_timeout(session, (int)i |
+		    Timeout_OVERRIDE_RFC2822_MINIMUM, SEND_SMTP_TIMEOUT_MS);
 	smtp_set_eventcb(session, event_cb, s);
 	if (conf->smtp_user != NULL) {
 		auth = auth_create_context();
@@ -1392,6 +1407,8 @@ sender_start(const struct config *conf, const struct token_keyring *keys,
 		free(p);
 		return NULL;
 	}
+	if (conf->smtp_user != NULL)
+		auth_client_init();	/* once, before any thread uses it */
 	pthread_mutex_init(&p->rate_lock, NULL);
 	p->global.last_us = mono_us();
 	p->nthreads = conf->senders;

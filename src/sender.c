@@ -109,14 +109,16 @@ static const char CHECK_LUA[] =
 
 /*
  * KEYS: camp, done, retry, tries, bounces.  ARGV: id, outcome (s sent,
- * b bounced, f failed, t try again), email key, now ms, lifetime ms,
- * then the retry schedule in seconds.
+ * b bounced, f failed, t try again, r requeue: it never reached the
+ * relay, so it is not a try), email key, now ms, lifetime ms, then the
+ * retry schedule in seconds.
  */
 static const char OUTCOME_LUA[] =
 "local id, o, now = ARGV[1], ARGV[2], tonumber(ARGV[4])\n"
 "if redis.call('GETBIT', KEYS[2], id) == 1 then return 0 end\n"
-"if o == 't' then\n"
-"  local n = redis.call('HINCRBY', KEYS[4], id, 1)\n"
+"if o == 't' or o == 'r' then\n"
+"  local n = 1\n"
+"  if o == 't' then n = redis.call('HINCRBY', KEYS[4], id, 1) end\n"
 "  local at = tonumber(redis.call('HGET', KEYS[1], 'launched_at') or now)\n"
 "  local wait = tonumber(ARGV[5 + n] or -1)\n"
 "  if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then\n"
@@ -241,9 +243,11 @@ struct send_msg {
 	json_t		*attrs;
 	struct buf	 data;		/* the message as sent */
 	int		 fed;		/* messagecb: data handed out */
+	int		 paced;		/* its rate token is taken */
 	int		 recorded;	/* an outcome was written */
 	smtp_message_t	 m;
 	smtp_recipient_t rcpt;
+	struct sender	*s;
 };
 
 enum {	F_EMAIL, F_KEY, F_FIRST, F_LAST, F_GENDER, F_DOB, F_ATTRS };
@@ -265,6 +269,7 @@ struct sender {
 	uint64_t		 cur_tenant;
 	size_t			 pending;	/* OUTCOME replies to read */
 	int			 outcome_failed;	/* in this batch */
+	const char		*cur_q, *cur_eid;	/* the entry being sent */
 	struct buf		 tmp, tmp2, url;
 };
 
@@ -332,8 +337,8 @@ rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
 			} else
 				b = &p->rates[i];
 			b->tokens += (double)(now - b->last_us) / 1e6 * rate;
-			if (b->tokens > rate)
-				b->tokens = rate;
+			if (b->tokens > 1)
+				b->tokens = 1;	/* paced, never a burst */
 			b->last_us = now;
 			if (b->tokens < 1)
 				wait_s = (1 - b->tokens) / rate;
@@ -343,8 +348,8 @@ rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
 
 			g->tokens += (double)(now - g->last_us) / 1e6 *
 			    p->conf->send_rate_max;
-			if (g->tokens > p->conf->send_rate_max)
-				g->tokens = p->conf->send_rate_max;
+			if (g->tokens > 1 + p->conf->send_rate_max / 10)
+				g->tokens = 1 + p->conf->send_rate_max / 10;
 			g->last_us = now;
 			if (g->tokens < 1 && (w = (1 - g->tokens) /
 			    p->conf->send_rate_max) > wait_s)
@@ -815,6 +820,16 @@ outcome(struct sender *s, struct send_msg *m, char what)
 		return;
 	}
 	s->pending++;
+	/* Each message keeps the entry ours: never idle to XAUTOCLAIM. */
+	if (s->cur_eid != NULL) {
+		if (db_append(s->db, "XCLAIM %s senders %s 0 %s JUSTID",
+		    s->cur_q, s->consumer, s->cur_eid) == 0)
+			s->pending++;
+		else {
+			s->pending = 0;
+			s->outcome_failed = 1;
+		}
+	}
 	switch (what) {
 	case 's':
 		METRIC_POOL_ADD(s->pool, sent, 1);
@@ -823,6 +838,7 @@ outcome(struct sender *s, struct send_msg *m, char what)
 		METRIC_POOL_ADD(s->pool, bounced, 1);
 		break;
 	case 't':
+	case 'r':
 		METRIC_POOL_ADD(s->pool, deferred, 1);
 		break;
 	default:
@@ -860,6 +876,7 @@ static const char *
 message_cb(void **ctx, int *len, void *arg)
 {
 	struct send_msg	*m = arg;
+	struct sender	*s = m->s;
 
 	(void)ctx;
 	if (len == NULL) {		/* rewind */
@@ -869,6 +886,13 @@ message_cb(void **ctx, int *len, void *arg)
 	if (m->fed) {
 		*len = 0;
 		return NULL;
+	}
+	/* Paced here, as the data goes out, not before the session: a
+	 * rate is a rate at the relay, not an average over a batch. */
+	if (!m->paced) {
+		m->paced = 1;
+		rate_take(s->pool, s->cur->tenant, s->cur->campaign,
+		    s->cur->rate);
 	}
 	m->fed = 1;
 	*len = (int)m->data.len;
@@ -981,8 +1005,6 @@ batch_send(struct sender *s)
 		m = &s->msgs[i];
 		if (m->recorded)
 			continue;
-		rate_take(s->pool, s->cur->tenant, s->cur->campaign,
-		    s->cur->rate);
 		if (stopping(s->pool))
 			break;		/* the rest stays queued */
 		snprintf(to, sizeof(to), "%.*s", (int)m->lens[F_EMAIL],
@@ -1007,6 +1029,9 @@ batch_send(struct sender *s)
 		rs = smtp_recipient_status(m->rcpt);
 		ms = smtp_message_transfer_status(m->m);
 		o = status_outcome(rs);
+		/* Never reached (the connection failed first): not a try. */
+		if (rs == NULL || rs->code == 0)
+			o = 'r';
 		if (o == 's') {
 			o = status_outcome(ms);
 			if (o == 'b')
@@ -1033,28 +1058,110 @@ batch_clear(struct sender *s)
 		s->msgs[i].rcpt = NULL;
 		s->msgs[i].recorded = 0;
 		s->msgs[i].fed = 0;
+		s->msgs[i].paced = 0;
 	}
 	s->nmsgs = 0;
+}
+
+/*
+ * Checks and sends one chunk of an entry's recipients (see batch_run).
+ * 0 when every one got an outcome, 1 when the campaign is not sending
+ * now or we are stopping, -1 on a Redis failure.
+ */
+static int
+chunk_run(struct sender *s, char (*keys)[96], char (*ck)[64],
+    char (*idv)[24], size_t nids)
+{
+	const char	*argv[16 + SEND_BATCH_MAX * 2];
+	size_t		 lens[16 + SEND_BATCH_MAX * 2];
+	char		 nk[24];
+	redisReply	*rep;
+	size_t		 i, j, k;
+	int		 argc = 2, rc = -1;
+
+	snprintf(nk, sizeof(nk), "%zu", 8 + nids);
+	argv[argc] = nk;
+	lens[argc++] = strlen(nk);
+	for (i = 0; i < 8; i++) {
+		argv[argc] = keys[i];
+		lens[argc++] = strlen(keys[i]);
+	}
+	for (i = 0; i < nids; i++) {
+		argv[argc] = ck[i];
+		lens[argc++] = strlen(ck[i]);
+	}
+	for (i = 0; i < nids; i++) {
+		argv[argc] = idv[i];
+		lens[argc++] = strlen(idv[i]);
+	}
+	if ((rep = send_eval(s, SCRIPT_CHECK, argc, argv, lens)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
+		goto out;
+	if (strcmp(rep->element[0]->str, "stop") == 0) {
+		rc = 1;
+		goto out;
+	}
+	/* Build every message first: a session then streams them. */
+	batch_clear(s);
+	s->outcome_failed = 0;
+	for (i = 1; i + 8 <= rep->elements && s->nmsgs < SEND_BATCH_MAX;
+	    i += 8) {
+		struct send_msg *m = &s->msgs[s->nmsgs];
+
+		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
+		    &m->contact) == -1)
+			continue;
+		for (j = 0, k = i + 1; j < 7; j++, k++) {
+			m->fields[j] = rep->element[k]->str;
+			m->lens[j] = rep->element[k]->len;
+		}
+		m->s = s;
+		s->nmsgs++;
+		if (message_build(s, m) == -1)
+			outcome(s, m, 'f');	/* an address MIME refuses */
+	}
+	if (s->nmsgs > 0)
+		batch_send(s);
+	if (outcomes_wait(s) == -1)
+		goto out;
+	/* Not all tried (shutting down): the entry stays pending and is
+	 * taken again; the done bits skip what was sent. */
+	rc = s->outcome_failed ? -1 : 0;
+	for (i = 0; i < s->nmsgs && rc == 0; i++)
+		if (!s->msgs[i].recorded)
+			rc = 1;
+out:
+	batch_clear(s);
+	freeReplyObject(rep);
+	return rc;
 }
 
 /*
  * One queue entry: ids is its "ids" field.  0 when handled (ack it), 1
  * when the campaign is not sending now (leave it pending), -1 on a
  * Redis failure.
+ *
+ * The recipients are checked and sent in chunks of about one second's
+ * worth at the campaign's rate (all of them when it has none), so "at
+ * the moment of sending" means within a second even for a slow
+ * campaign: an opt-out stops the next chunk, still one round trip per
+ * chunk.  Before each chunk the entry is claimed again (XCLAIM JUSTID),
+ * so a live sender's entry never looks idle to another node's
+ * XAUTOCLAIM, however slow the relay or the rate.
  */
 static int
-batch_run(struct sender *s, const char *ids, size_t idslen)
+batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
+    size_t idslen)
 {
 	const struct send_campaign *c = s->cur;
-	const char	*argv[16 + SEND_BATCH_MAX * 2];
-	size_t		 lens[16 + SEND_BATCH_MAX * 2];
 	char		 keys[8][96], ck[SEND_BATCH_MAX][64];
 	char		 idv[SEND_BATCH_MAX][24];
 	redisReply	*rep;
 	const char	*p = ids, *end = ids + idslen, *comma;
 	uint64_t	 id;
-	size_t		 nids = 0, i, j, k;
-	int		 argc = 0, rc = -1;
+	size_t		 nids = 0, off, chunk;
+	int		 rc = 0;
 
 	while (p < end && nids < SEND_BATCH_MAX) {
 		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
@@ -1085,66 +1192,28 @@ batch_run(struct sender *s, const char *ids, size_t idslen)
 	    (unsigned long long)c->tenant);
 	snprintf(keys[7], sizeof(keys[7]), "{t:%llu}:camp:%llu:retry",
 	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	argc = 2;
-	{
-		char nk[24];
 
-		snprintf(nk, sizeof(nk), "%zu", 8 + nids);
-		argv[argc] = nk;
-		lens[argc++] = strlen(nk);
-		for (i = 0; i < 8; i++) {
-			argv[argc] = keys[i];
-			lens[argc++] = strlen(keys[i]);
+	s->cur_q = q;
+	s->cur_eid = eid;
+	chunk = nids;
+	if (c->rate > 0 && (size_t)c->rate < chunk)
+		chunk = (size_t)c->rate;
+	if (s->pool->conf->send_rate_max > 0 &&
+	    (size_t)s->pool->conf->send_rate_max < chunk)
+		chunk = (size_t)s->pool->conf->send_rate_max;
+	for (off = 0; off < nids && rc == 0; off += chunk) {
+		if (off > 0) {
+			if ((rep = db_cmd(s->db, "XCLAIM %s senders %s 0 %s "
+			    "JUSTID", q, s->consumer, eid)) == NULL)
+				return -1;
+			freeReplyObject(rep);
 		}
-		for (i = 0; i < nids; i++) {
-			argv[argc] = ck[i];
-			lens[argc++] = strlen(ck[i]);
-		}
-		for (i = 0; i < nids; i++) {
-			argv[argc] = idv[i];
-			lens[argc++] = strlen(idv[i]);
-		}
-		rep = send_eval(s, SCRIPT_CHECK, argc, argv, lens);
-	}
-	if (rep == NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
-		goto out;
-	if (strcmp(rep->element[0]->str, "stop") == 0) {
-		rc = 1;
-		goto out;
-	}
-	/* Build every message first: a session then streams them. */
-	batch_clear(s);
-	s->outcome_failed = 0;
-	for (i = 1; i + 8 <= rep->elements && s->nmsgs < SEND_BATCH_MAX;
-	    i += 8) {
-		struct send_msg *m = &s->msgs[s->nmsgs];
-
-		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
-		    &m->contact) == -1)
-			continue;
-		for (j = 0, k = i + 1; j < 7; j++, k++) {
-			m->fields[j] = rep->element[k]->str;
-			m->lens[j] = rep->element[k]->len;
-		}
-		s->nmsgs++;
-		if (message_build(s, m) == -1)
-			outcome(s, m, 'f');	/* an address MIME refuses */
-	}
-	if (s->nmsgs > 0)
-		batch_send(s);
-	if (outcomes_wait(s) == -1)
-		goto out;
-	/* Not all tried (shutting down): the entry stays pending and is
-	 * taken again; the done bits skip what was sent. */
-	rc = s->outcome_failed ? -1 : 0;
-	for (i = 0; i < s->nmsgs && rc == 0; i++)
-		if (!s->msgs[i].recorded)
+		rc = chunk_run(s, keys, ck + off, idv + off,
+		    nids - off < chunk ? nids - off : chunk);
+		if (rc == 0 && stopping(s->pool) && off + chunk < nids)
 			rc = 1;
-out:
-	batch_clear(s);
-	freeReplyObject(rep);
+	}
+	s->cur_q = s->cur_eid = NULL;
 	return rc;
 }
 
@@ -1233,7 +1302,7 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		return -1;
 	if (e != NULL && entry_fields(e, &eid, &ids, &idslen) == 0) {
 		got = 1;
-		rc = batch_run(s, ids, idslen);
+		rc = batch_run(s, q, eid, ids, idslen);
 		if (rc == 0) {
 			redisReply *ack = db_cmd(s->db, "XACK %s senders %s",
 			    q, eid);

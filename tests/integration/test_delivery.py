@@ -1194,7 +1194,7 @@ def main():
     run(test_bounce, ff, relay, redis)
     run(test_drop, ff, relay, redis)
     run(test_drop_untried, ff, relay, redis)
-    run(test_crash, ff, relay, redis)
+    run(test_crash, ff, relay, redis, n=int(os.environ.get("FF_CRASH_RECIPIENTS", "20000")))
     relay.close()
     diag("test_delivery: %.1f s in all" % (time.monotonic() - t0))
     done()

@@ -23,6 +23,7 @@ struct ctl {
 	uint32_t	 link;
 	int		 have_tenant, have_campaign, have_contact, have_link;
 	const char	*url;
+	const char	*token;		/* token verify --token */
 };
 
 static void
@@ -31,7 +32,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: fanfarectl token open|click|unsubscribe --config FILE "
 	    "--tenant T --campaign C --contact K [--link N]\n"
-	    "       fanfarectl token verify --config FILE TOKEN\n"
+	    "       fanfarectl token verify --config FILE [--token] TOKEN\n"
 	    "       fanfarectl link set --config FILE --tenant T --campaign C "
 	    "--link N --url URL\n"
 	    "       fanfarectl stats --config FILE --tenant T --campaign C\n"
@@ -63,6 +64,7 @@ parse_args(struct ctl *c, int argc, char *argv[])
 		{ "contact", required_argument, NULL, 'k' },
 		{ "link", required_argument, NULL, 'l' },
 		{ "url", required_argument, NULL, 'u' },
+		{ "token", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	uint64_t	v;
@@ -98,6 +100,9 @@ parse_args(struct ctl *c, int argc, char *argv[])
 			break;
 		case 'u':
 			c->url = optarg;
+			break;
+		case 'T':
+			c->token = optarg;
 			break;
 		default:
 			usage();
@@ -192,12 +197,16 @@ cmd_token(struct ctl *c, const char *kind, int argc, char *argv[])
 
 	memset(&t, 0, sizeof(t));
 	if (strcmp(kind, "verify") == 0) {
-		if (optind != argc - 1)
+		/* A token may start with '-': --token T, or after "--". */
+		if (c->token == NULL) {
+			if (optind != argc - 1)
+				usage();
+			c->token = argv[optind];
+		} else if (optind != argc)
 			usage();
 		load_config(c);
 		load_keys(c, &keys);
-		if (token_verify(&keys, argv[optind], strlen(argv[optind]),
-		    &t) == -1) {
+		if (token_verify(&keys, c->token, strlen(c->token), &t) == -1) {
 			fprintf(stderr, "fanfarectl: token is not valid\n");
 			return 1;
 		}

@@ -530,7 +530,7 @@ def test_config_check(ff):
 def test_ctl(ff, ff_other):
     p = ff.token("click", T, C, 1001, link=3)
     tok = p[len("/c/"):]
-    rc, out, err = ff.ctl("token", "verify", tok)
+    rc, out, err = ff.ctl("token", "verify", "--token", tok)
     try:
         j = json.loads(out)
     except ValueError:
@@ -540,11 +540,11 @@ def test_ctl(ff, ff_other):
        == ["7", "42", "1001", "3"],
        "fanfarectl token verify prints the fields as JSON",
        "rc %d out %r err %r" % (rc, out, err))
-    rc, out, err = ff.ctl("token", "verify", mutate(tok, 5))
+    rc, out, err = ff.ctl("token", "verify", "--token", mutate(tok, 5))
     ok(rc == 1, "fanfarectl token verify: tampered token exits 1",
        "rc %d out %r" % (rc, out))
     forged = ff_other.token("open", T, C, 1001)[3:-4]
-    rc, out, err = ff.ctl("token", "verify", forged)
+    rc, out, err = ff.ctl("token", "verify", "--", forged)
     ok(rc == 1, "fanfarectl token verify: other secret exits 1",
        "rc %d out %r" % (rc, out))
     for args in (("token", "open", "--tenant", "7", "--campaign", "42"),

@@ -705,16 +705,25 @@ void
 mime_qp_encode(const char *in, size_t n, struct buf *out)
 {
 	const unsigned char	*s = (const unsigned char *)in;
-	char			 e[3];
+	char			*o;
 	size_t			 i, col = 0, tok;
 	int			 last, lit;
 
+	/* Room for the worst case once (3 octets per byte, plus a soft
+	 * break per 25 encoded bytes): the loop then writes directly, as
+	 * it runs for every byte of every message. */
 	buf_add(out, "", 0);	/* out->p is a string even when n == 0 */
+	if (out->cap < out->len + n * 4 + 16) {
+		out->cap = out->len + n * 4 + 16;
+		out->p = xreallocarray(out->p, out->cap, 1);
+	}
+	o = out->p + out->len;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\r' || s[i] == '\n') {
 			if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
 				i++;
-			buf_adds(out, "\r\n");
+			*o++ = '\r';
+			*o++ = '\n';
 			col = 0;
 			continue;
 		}
@@ -725,7 +734,9 @@ mime_qp_encode(const char *in, size_t n, struct buf *out)
 		    ((s[i] == ' ' || s[i] == '\t') && !last);
 		tok = lit ? 1 : 3;
 		if (col + tok > (last ? MIME_QP_LINE : MIME_QP_LINE - 1)) {
-			buf_adds(out, "=\r\n");
+			*o++ = '=';
+			*o++ = '\r';
+			*o++ = '\n';
 			col = 0;
 		}
 		if (col == 0 && lit && qp_line_start_unsafe(s + i, n - i)) {
@@ -733,15 +744,16 @@ mime_qp_encode(const char *in, size_t n, struct buf *out)
 			tok = 3;
 		}
 		if (lit)
-			buf_add(out, s + i, 1);
+			*o++ = (char)s[i];
 		else {
-			e[0] = '=';
-			e[1] = mime_hex[s[i] >> 4];
-			e[2] = mime_hex[s[i] & 15];
-			buf_add(out, e, 3);
+			*o++ = '=';
+			*o++ = mime_hex[s[i] >> 4];
+			*o++ = mime_hex[s[i] & 15];
 		}
 		col += tok;
 	}
+	out->len = (size_t)(o - out->p);
+	out->p[out->len] = '\0';
 }
 
 /*

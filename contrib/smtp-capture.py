@@ -157,6 +157,13 @@ def write_faults(path, faults):
     os.replace(tmp, path)
 
 
+def _login(session):
+    """The AUTH login of the session (aiosmtpd's LoginPassword), or None."""
+    data = getattr(session, "auth_data", None)
+    login = getattr(data, "login", None)
+    return login.decode("utf-8", "replace") if login is not None else None
+
+
 class CaptureServer:
     """Runs this file as a child process (under /usr/bin/python3).
     .host, .port, .proc; stop() sends SIGTERM and waits.  A context
@@ -379,6 +386,7 @@ class Capture:
                   "peer": _peer(session.peer), "time": time.time(),
                   "conn": server.x_conn, "helo": session.host_name,
                   "tls": session.ssl is not None,
+                  "auth_user": _login(session),
                   "mail_options": envelope.mail_options})
         self.say("accepted %0*d %s -> %s (%d bytes)"
                  % (SEQ_WIDTH, seq, envelope.mail_from,
@@ -581,7 +589,8 @@ def main(argv=None):
     smtp_class = _make_smtp_class(args.max_line_length, args.stock_data)
 
     def accept_any(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=True)
+        # Any password is taken; the login is kept to be logged.
+        return AuthResult(success=True, auth_data=auth_data)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

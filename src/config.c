@@ -143,6 +143,7 @@ static const struct config_directive config_table[] = {
 	{ "smtp_user", CF_STRING, MEMBER(smtp_user) },
 	{ "smtp_password", CF_STRING, MEMBER(smtp_password) },
 	{ "smtp_helo", CF_STRING, MEMBER(smtp_helo) },
+	{ "smtp_ca_file", CF_STRING, MEMBER(smtp_ca_file) },
 	{ "dkim_domain", CF_STRING, MEMBER(dkim_domain) },
 	{ "dkim_selector", CF_STRING, MEMBER(dkim_selector) },
 	{ "dkim_key_file", CF_STRING, MEMBER(dkim_key_file) },

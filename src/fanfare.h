@@ -129,6 +129,8 @@ struct config {
 	char		*smtp_user;
 	char		*smtp_password;
 	char		*smtp_helo;		/* default: node_id */
+	char		*smtp_ca_file;		/* trusted relay CAs; NULL:
+						 * the system's */
 	char		*dkim_domain;
 	char		*dkim_selector;
 	char		*dkim_key_file;

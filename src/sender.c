@@ -52,9 +52,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>	/* before libesmtp.h: smtp_starttls_set_ctx */
 #include <auth-client.h>	/* before libesmtp.h: smtp_auth_set_context */
 #include <libesmtp.h>
-#include <openssl/crypto.h>
 
 #include "api.h"
 
@@ -210,6 +211,7 @@ struct sender_pool {
 	const struct config	*conf;
 	const struct token_keyring *keys;
 	struct dkim_key		*dkim;
+	SSL_CTX			*tls;		/* NULL: smtp_starttls off */
 	int			 retry[FF_MAX_RETRIES];
 	int			 nretry;
 	char			 retry_argv[FF_MAX_RETRIES][16];
@@ -1031,6 +1033,8 @@ batch_send(struct sender *s)
 	smtp_starttls_enable(session, conf->smtp_starttls == SMTP_TLS_OFF ?
 	    Starttls_DISABLED : conf->smtp_starttls == SMTP_TLS_REQUIRED ?
 	    Starttls_REQUIRED : Starttls_ENABLED);
+	if (s->pool->tls != NULL)
+		smtp_starttls_set_ctx(session, s->pool->tls);	/* its own ref */
 	/* RFC 5321's minimums are minutes: a stuck relay would hold the
 	 * batch that long. */
 	for (i = Timeout_GREETING; i <= Timeout_DATA2; i++)
@@ -1491,6 +1495,36 @@ sender_main(void *arg)
 
 /* --------------------------------------------------------------- pool */
 
+/*
+ * The relay's TLS context, ours rather than libesmtp's default: that one
+ * trusts only ~/.authenticate/ca.pem or the system's CAs, and a daemon
+ * (DynamicUser, no home) relaying through a private CA needs a file it
+ * names.  Shared by every session of every thread: an SSL_CTX is safe to
+ * use from many threads once set up.  libesmtp still checks the
+ * certificate's name against smtp_relay's host.
+ */
+static SSL_CTX *
+tls_context(const struct config *conf, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+		snprintf(err, errlen, "smtp: cannot create a TLS context");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (conf->smtp_ca_file != NULL ? !SSL_CTX_load_verify_locations(ctx,
+	    conf->smtp_ca_file, NULL) : !SSL_CTX_set_default_verify_paths(ctx)) {
+		snprintf(err, errlen, "smtp_ca_file %s: no certificate could "
+		    "be loaded", conf->smtp_ca_file ? conf->smtp_ca_file :
+		    "(system default)");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 struct sender_pool *
 sender_start(const struct config *conf, const struct token_keyring *keys,
     char *err, size_t errlen)
@@ -1516,6 +1550,12 @@ sender_start(const struct config *conf, const struct token_keyring *keys,
 	if (conf->dkim_key_file != NULL && (p->dkim = dkim_key_load(
 	    conf->dkim_key_file, conf->dkim_domain, conf->dkim_selector, err,
 	    errlen)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	if (conf->smtp_starttls != SMTP_TLS_OFF &&
+	    (p->tls = tls_context(conf, err, errlen)) == NULL) {
+		dkim_key_free(p->dkim);
 		free(p);
 		return NULL;
 	}
@@ -1571,6 +1611,7 @@ sender_stop(struct sender_pool *p)
 	}
 	free(p->threads);
 	dkim_key_free(p->dkim);
+	SSL_CTX_free(p->tls);
 	pthread_mutex_destroy(&p->rate_lock);
 	free(p);
 }

@@ -1163,6 +1163,87 @@ def test_crash(ff, relay, redis, n=20000, kills=(0.2, 0.5, 0.8)):
        "%r\n%s" % (js, camp_hash(redis, tid, cid)))
 
 
+def make_relay_cert(d, cn="127.0.0.1"):
+    """A CA and a relay certificate for cn signed by it (openssl(1)):
+    (ca.pem, cert.pem, key.pem)."""
+    ca_key, ca = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    key, csr = os.path.join(d, "relay.key"), os.path.join(d, "relay.csr")
+    cert, ext = os.path.join(d, "relay.pem"), os.path.join(d, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s,IP:%s\n" % (cn, cn))
+    q = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+                    "-subj", "/CN=Fanfare test CA"], **q)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", csr, "-subj", "/CN=%s" % cn], **q)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca,
+                    "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+                    "-days", "2", "-extfile", ext], **q)
+    return ca, cert, key
+
+
+def test_starttls(redis):
+    """smtp_starttls required with smtp_ca_file and SMTP AUTH, against a
+    capture server with a certificate of a private CA: the mail arrives
+    over TLS, authenticated; a fanfared trusting another CA sends
+    nothing."""
+    d = tmpdir("ff-tls-")
+    ca, cert, key = make_relay_cert(d)
+    other_ca, _, _ = make_relay_cert(tmpdir("ff-tls2-"))
+    cap = os.path.join(d, "cap")
+    os.makedirs(cap)
+    srv = smtp_capture.CaptureServer(cap, args=["--tls-cert", cert,
+                                                "--tls-key", key])
+    atexit.register(srv.stop)
+
+    def node(ca_file):
+        return Fanfare(redis=redis, admin_key=ADMIN, senders="1",
+                       smtp_relay="127.0.0.1:%d" % srv.port,
+                       smtp_starttls="required", smtp_ca_file=ca_file,
+                       smtp_user="relay-user", smtp_password="s3cret",
+                       retry_schedule="1s", retry_lifetime="1h")
+
+    def send(ff, n, label):
+        tid, tkey = new_tenant(ff, label)
+        emails = ["t%d@%s.test" % (i, label.lower()) for i in range(n)]
+        add_contacts(ff, tkey, [{"email": a} for a in emails])
+        lid = new_list(ff, tkey, emails)
+        tpl = new_template(ff, tkey, "Hi", "<p>Hi</p>", "Hi")
+        cid = new_campaign(ff, tkey, tpl, lid)
+        launch(ff, tkey, cid)
+        return tkey, cid, set(emails)
+
+    ff = node(ca)
+    tkey, cid, emails = send(ff, 3, "TLS")
+    js = wait_done(ff, tkey, cid)
+    got = [e for e in smtp_capture.read_log(cap) if "seq" in e]
+    rcpts = {r.lower() for e in got for r in e["rcpt_tos"]}
+    ok(js.get("status") == "done" and rcpts == emails,
+       "STARTTLS required, private CA: 3 messages arrive", "%r %r" % (js, got))
+    ok(got and all(e["tls"] for e in got),
+       "every message came over TLS", repr(got))
+    ok(got and all(e.get("auth_user") == "relay-user" for e in got),
+       "every message came after AUTH as smtp_user", repr(got))
+    ff.stop()
+
+    ff = node(other_ca)
+    tkey, cid, emails = send(ff, 2, "Untrusted")
+    time.sleep(3)
+    got = [e for e in smtp_capture.read_log(cap) if "seq" in e and
+           {r.lower() for r in e["rcpt_tos"]} & emails]
+    js = campaign(ff, tkey, cid)
+    ok(not got and js.get("progress", {}).get("sent") == 0,
+       "a relay certificate of another CA: nothing sent in 3 s",
+       "%r %r" % (got, js))
+    with open(ff.log) as f:
+        log = f.read()
+    ok("certificate is not trusted" in log,
+       "fanfared says why it does not send", "\n".join(log.splitlines()[-8:]))
+    ff.stop()
+    srv.stop()
+
+
 def main():
     relay = Relay()
     confdir = tmpdir("ff-dkim-")
@@ -1197,6 +1278,7 @@ def main():
     run(test_bounce, ff, relay, redis)
     run(test_drop, ff, relay, redis)
     run(test_drop_untried, ff, relay, redis)
+    run(test_starttls, redis)
     run(test_crash, ff, relay, redis, n=int(os.environ.get("FF_CRASH_RECIPIENTS", "20000")))
     relay.close()
     diag("test_delivery: %.1f s in all" % (time.monotonic() - t0))

@@ -784,12 +784,7 @@ def test_optout_mid(ff, relay, redis):
     # The relay's view of the rate: never much more than rate_per_second
     # messages within one second.
     times = sorted(e["time"] for e in relay.accepted())
-    worst, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] < t - 1.0:
-            j += 1
-        worst = max(worst, i - j + 1)
-    span = times[-1] - times[0] if times else 0
+    worst, span = rate_seen(times)
     diag("rate_per_second %d: %d messages over %.2f s, at most %d within "
          "one second" % (rate, len(times), span, worst))
     ok(worst <= 2 * rate and span >= (n - 1 - rate) / rate * 0.9,
@@ -1163,6 +1158,54 @@ def test_crash(ff, relay, redis, n=20000, kills=(0.2, 0.5, 0.8)):
        "%r\n%s" % (js, camp_hash(redis, tid, cid)))
 
 
+def rate_seen(times):
+    """(most messages within any one second, first-to-last span) of
+    sorted arrival times."""
+    worst, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] < t - 1.0:
+            j += 1
+        worst = max(worst, i - j + 1)
+    return worst, (times[-1] - times[0] if times else 0)
+
+
+def test_global_cap(redis):
+    """send_rate_max caps the node over all its campaigns and senders:
+    two campaigns with no rate of their own, sent at once by two
+    threads, reach the relay at no more than the cap."""
+    relay = Relay().fresh()
+    cap, n = 25, 50
+    ff = Fanfare(redis=redis, admin_key=ADMIN, senders="2",
+                 smtp_relay="127.0.0.1:%d" % relay.port, smtp_starttls="off",
+                 send_rate_max=str(cap))
+    tid, key = new_tenant(ff, "Cap")
+    cids = []
+    for c in range(2):
+        emails = ["g%d-%02d@cap.test" % (c, i) for i in range(n)]
+        add_contacts(ff, key, [{"email": a} for a in emails])
+        lid = new_list(ff, key, emails, name="cap%d" % c)
+        tpl = new_template(ff, key, "Cap", "<p>x</p>", "x")
+        cids.append(new_campaign(ff, key, tpl, lid))
+    for cid in cids:
+        launch(ff, key, cid)
+    done_all = [wait_done(ff, key, cid, timeout=60) for cid in cids]
+    times = sorted(e["time"] for e in relay.accepted())
+    worst, span = rate_seen(times)
+    diag("send_rate_max %d: %d messages of 2 campaigns over %.2f s, at "
+         "most %d within one second" % (cap, len(times), span, worst))
+    ok(all(js.get("status") == "done" for js in done_all) and
+       len(times) == 2 * n, "both campaigns done, %d messages" % (2 * n),
+       repr(done_all))
+    ok(worst <= 2 * cap and span >= (2 * n - 1 - cap) / cap * 0.9,
+       "send_rate_max %d over two campaigns: at most %d within any one "
+       "second, over at least %.1f s" % (cap, 2 * cap,
+                                         (2 * n - 1 - cap) / cap * 0.9),
+       "at most %d within one second; %d messages over %.2f s"
+       % (worst, len(times), span))
+    ff.stop()
+    relay.close()
+
+
 def make_relay_cert(d, cn="127.0.0.1"):
     """A CA and a relay certificate for cn signed by it (openssl(1)):
     (ca.pem, cert.pem, key.pem)."""
@@ -1279,6 +1322,7 @@ def main():
     run(test_drop, ff, relay, redis)
     run(test_drop_untried, ff, relay, redis)
     run(test_starttls, redis)
+    run(test_global_cap, redis)
     run(test_crash, ff, relay, redis, n=int(os.environ.get("FF_CRASH_RECIPIENTS", "20000")))
     relay.close()
     diag("test_delivery: %.1f s in all" % (time.monotonic() - t0))

@@ -701,12 +701,22 @@ qp_line_start_unsafe(const unsigned char *s, size_t n)
 	return s[0] == '.' || (n >= 5 && memcmp(s, "From ", 5) == 0);
 }
 
+/* Quoted-printable's bytes (GNU range designators, as gcc and clang
+ * take them): plain ones stand for themselves, blanks too unless last on
+ * their line, all others (kind 0) are encoded. */
+enum { QP_ENCODE, QP_PLAIN, QP_BLANK, QP_EOL };
+static const unsigned char qp_kind[256] = {
+	[33 ... 60] = QP_PLAIN, [62 ... 126] = QP_PLAIN,
+	[' '] = QP_BLANK, ['\t'] = QP_BLANK, ['\r'] = QP_EOL, ['\n'] = QP_EOL,
+};
+
 void
 mime_qp_encode(const char *in, size_t n, struct buf *out)
 {
 	const unsigned char	*s = (const unsigned char *)in;
+	unsigned char		 c, next;
 	char			*o;
-	size_t			 i, col = 0, tok;
+	size_t			 i, j, end, col = 0, tok;
 	int			 last, lit;
 
 	/* Room for the worst case once (3 octets per byte, plus a soft
@@ -718,9 +728,28 @@ mime_qp_encode(const char *in, size_t n, struct buf *out)
 		out->p = xreallocarray(out->p, out->cap, 1);
 	}
 	o = out->p + out->len;
+	/* c and next are read once each: a store through o (a char *) may
+	 * alias s for the compiler, which then reloads s[i] after each. */
 	for (i = 0; i < n; i++) {
-		if (s[i] == '\r' || s[i] == '\n') {
-			if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+		/* Most bytes, fast: in mid-line, far from the limit, written
+		 * as themselves (white space too when more follows on its
+		 * line), exactly as the general case below would. */
+		if (col != 0 && col < MIME_QP_LINE - 2) {
+			end = i + (MIME_QP_LINE - 2 - col);
+			if (end > n - 1)
+				end = n - 1;
+			for (j = i; j < end && (qp_kind[s[j]] == QP_PLAIN ||
+			    (qp_kind[s[j]] == QP_BLANK &&
+			    qp_kind[s[j + 1]] != QP_EOL)); j++)
+				;
+			memcpy(o, s + i, j - i);	/* a scan, then one copy */
+			o += j - i;
+			col += j - i;
+			i = j;
+		}
+		c = s[i];
+		if (c == '\r' || c == '\n') {
+			if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
 				i++;
 			*o++ = '\r';
 			*o++ = '\n';
@@ -729,9 +758,10 @@ mime_qp_encode(const char *in, size_t n, struct buf *out)
 		}
 		/* Last on its line: may use column 76, and white space
 		 * there must be encoded or transports may strip it. */
-		last = i + 1 == n || s[i + 1] == '\r' || s[i + 1] == '\n';
-		lit = (s[i] >= 33 && s[i] <= 126 && s[i] != '=') ||
-		    ((s[i] == ' ' || s[i] == '\t') && !last);
+		next = i + 1 < n ? s[i + 1] : '\n';
+		last = next == '\r' || next == '\n';
+		lit = (c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && !last);
 		tok = lit ? 1 : 3;
 		if (col + tok > (last ? MIME_QP_LINE : MIME_QP_LINE - 1)) {
 			*o++ = '=';
@@ -744,11 +774,11 @@ mime_qp_encode(const char *in, size_t n, struct buf *out)
 			tok = 3;
 		}
 		if (lit)
-			*o++ = (char)s[i];
+			*o++ = (char)c;
 		else {
 			*o++ = '=';
-			*o++ = mime_hex[s[i] >> 4];
-			*o++ = mime_hex[s[i] & 15];
+			*o++ = mime_hex[c >> 4];
+			*o++ = mime_hex[c & 15];
 		}
 		col += tok;
 	}

@@ -803,20 +803,20 @@ mime_add_part(struct buf *out, const char *boundary, const char *type,
 	buf_adds(out, "\r\n");
 }
 
-/* How many times "--boundary" occurs in s, anywhere on a line. */
+/* How many times "--boundary" occurs in s, anywhere on a line.  One
+ * search for the whole delimiter: far fewer steps than stopping at every
+ * "--" of an HTML body. */
 static size_t
 boundary_count(const char *s, size_t n, const char *boundary)
 {
 	const char	*p = s, *e = s + n;
-	size_t		 blen = strlen(boundary), count = 0;
+	char		 delim[2 + MIME_BOUNDARY_MAX + 1];
+	size_t		 dlen, count = 0;
 
-	while ((p = memmem(p, e - p, "--", 2)) != NULL) {
-		if ((size_t)(e - p) >= 2 + blen &&
-		    memcmp(p + 2, boundary, blen) == 0) {
-			count++;
-			p += 2 + blen;
-		} else
-			p++;
+	dlen = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
+	while ((p = memmem(p, e - p, delim, dlen)) != NULL) {
+		count++;
+		p += dlen;
 	}
 	return count;
 }

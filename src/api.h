@@ -302,4 +302,10 @@ void	 db_discard(struct db *);
 long long db_unlink_prefix(struct db *, const char *match);
 json_t	*db_campaign_stats(struct db *, uint64_t tenant, uint64_t campaign);
 
+/* ctl_format.c: fanfarectl's text (pure) */
+int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */
+char	*ctl_progress_line(const json_t *campaign);
+char	*ctl_erased_line(const json_t *answer);
+char	*ctl_tenant_line(const json_t *tenant);
+
 #endif /* FANFARE_API_H */

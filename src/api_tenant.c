@@ -465,7 +465,7 @@ api_tenants(struct api_req *r)
 			api_nocontent(r);
 		return;
 	}
-	/* The tenant is checked before the method, as it always was. */
+	/* An unknown tenant is a 404 whatever the method. */
 	if (tenant_active(r->a->db, tenant, &err) == -1)
 		api_reply_err(r, &err);
 	else

@@ -32,7 +32,6 @@ struct ctl {
 	int		 have_conf;
 	struct db	*db;
 	struct token_keyring keys;
-	int		 have_keys;
 	uint64_t	 tenant, campaign, contact;
 	uint32_t	 link;
 	int		 have_tenant, have_campaign, have_contact, have_link;
@@ -103,7 +102,7 @@ usage_to(FILE *f)
 	    "exit status: 0 done, 1 failed or not found, 2 bad usage\n");
 }
 
-static void
+static void FF_ATTR_NORETURN
 usage(void)
 {
 	usage_to(stderr);
@@ -111,11 +110,15 @@ usage(void)
 }
 
 /* A complaint about the arguments: exit 2. */
-static void
-bad_usage(const char *fmt, const char *arg)
+static void FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN
+bad_usage(const char *fmt, ...)
 {
+	va_list	ap;
+
 	fprintf(stderr, "fanfarectl: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(2);
 }
@@ -124,14 +127,16 @@ bad_usage(const char *fmt, const char *arg)
 static int
 word_in(const char *word, const char *list)
 {
-	size_t	n = strlen(word);
-	const char *p;
+	size_t		 n = strlen(word);
+	const char	*p = list;
 
-	for (p = list; p != NULL; p = strchr(p, '|') ? strchr(p, '|') + 1 :
-	    NULL)
+	for (;;) {
 		if (strncmp(p, word, n) == 0 && (p[n] == '|' || p[n] == '\0'))
 			return 1;
-	return 0;
+		if ((p = strchr(p, '|')) == NULL)
+			return 0;
+		p++;
+	}
 }
 
 static uint64_t
@@ -139,11 +144,8 @@ arg_u64(const char *name, const char *s)
 {
 	uint64_t	v;
 
-	if (parse_u64(s, strlen(s), &v) == -1) {
-		fprintf(stderr, "fanfarectl: --%s: '%s' is not a number\n",
-		    name, s);
-		exit(2);
-	}
+	if (parse_u64(s, strlen(s), &v) == -1)
+		bad_usage("--%s: '%s' is not a number", name, s);
 	return v;
 }
 
@@ -189,7 +191,7 @@ parse_args(struct ctl *c, int argc, char *argv[])
 		case 'l':
 			v = arg_u64("link", optarg);
 			if (v > UINT32_MAX)
-				bad_usage("--link: too large%s", "");
+				bad_usage("--link: too large");
 			c->link = (uint32_t)v;
 			c->have_link = 1;
 			break;
@@ -219,7 +221,7 @@ parse_args(struct ctl *c, int argc, char *argv[])
 		}
 	}
 	if (c->config_path == NULL)
-		bad_usage("--config is required%s", "");
+		bad_usage("--config is required");
 	c->argc = argc - optind;
 	c->argv = argv + optind;
 }
@@ -259,7 +261,6 @@ load_keys(struct ctl *c)
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
-	c->have_keys = 1;
 }
 
 /* The config and the Redis connection (opened by its first command). */
@@ -270,11 +271,11 @@ open_db(struct ctl *c)
 	c->db = db_open(&c->conf.redis);
 }
 
-/* Prints and frees o: compact, as the API encodes it. */
+/* Prints and frees o; JSON_COMPACT is how the API encodes it. */
 static void
 print_json(json_t *o, size_t flags)
 {
-	json_dumpf(o, stdout, flags ? flags : JSON_COMPACT);
+	json_dumpf(o, stdout, flags);
 	putchar('\n');
 	json_decref(o);
 }
@@ -287,7 +288,7 @@ fail(struct ctl *c, const struct api_err *err)
 	fprintf(stderr, "fanfarectl: %s (%s)\n", err->message, err->code);
 	if (c->json)
 		print_json(json_pack("{s:{s:s, s:s}}", "error", "code",
-		    err->code, "message", err->message), 0);
+		    err->code, "message", err->message), JSON_COMPACT);
 	return ctl_exit_status(err->status);
 }
 
@@ -299,12 +300,14 @@ print_line(char *line)
 }
 
 /* The core's context for the tenant of --tenant, which must be active,
- * as for an API key: 0, or the exit status after reporting. */
+ * as for an API key, with the token keys (the keyed hashes of erased
+ * addresses): 0, or the exit status after reporting. */
 static int
 tenant_ctx(struct ctl *c, struct api_ctx *ctx)
 {
 	struct api_err	err;
 
+	load_keys(c);
 	switch (api_tenant_state(c->db, c->tenant)) {
 	case 2:
 		break;
@@ -321,7 +324,7 @@ tenant_ctx(struct ctl *c, struct api_ctx *ctx)
 		return fail(c, &err);
 	}
 	ctx->db = c->db;
-	ctx->keys = c->have_keys ? &c->keys : NULL;
+	ctx->keys = &c->keys;
 	ctx->tenant = c->tenant;
 	ctx->actor = CTL_ACTOR;
 	return 0;
@@ -333,7 +336,7 @@ static void
 print_key(struct ctl *c, json_t *o)
 {
 	if (c->json) {
-		print_json(o, 0);
+		print_json(o, JSON_COMPACT);
 		return;
 	}
 	if (json_object_get(o, "id") != NULL)
@@ -359,6 +362,8 @@ cmd_tenant_create(struct ctl *c)
 	if (body == NULL)
 		bad_usage("--name: '%s' is not UTF-8", c->name);
 	if (c->retention != NULL) {
+		/* Out of any json_int_t is out of the API's range too: its
+		 * check says so. */
 		days = arg_u64("retention-days", c->retention);
 		json_object_set_new(body, "retention_days", json_integer(
 		    days > 1000000 ? 1000000 : (json_int_t)days));
@@ -384,7 +389,7 @@ cmd_tenant_list(struct ctl *c)
 	if ((o = api_tenant_list(c->db, &err)) == NULL)
 		return fail(c, &err);
 	if (c->json) {
-		print_json(o, 0);
+		print_json(o, JSON_COMPACT);
 		return 0;
 	}
 	for (i = 0; i < json_array_size(json_object_get(o, "items")); i++)
@@ -423,7 +428,7 @@ cmd_key_revoke(struct ctl *c)
 	if (api_tenant_key_revoke(c->db, c->tenant, c->prefix, &err) == -1)
 		return fail(c, &err);
 	if (c->json)
-		print_json(json_pack("{s:s}", "revoked", c->prefix), 0);
+		print_json(json_pack("{s:s}", "revoked", c->prefix), JSON_COMPACT);
 	else
 		printf("key %s of tenant %llu revoked\n", c->prefix,
 		    (unsigned long long)c->tenant);
@@ -449,7 +454,7 @@ cmd_campaign_show(struct ctl *c)
 	if ((o = api_campaign_get(&ctx, c->campaign, &err)) == NULL)
 		return fail(c, &err);
 	if (c->json)
-		print_json(o, 0);
+		print_json(o, JSON_COMPACT);
 	else {
 		print_line(ctl_progress_line(o));
 		json_decref(o);
@@ -508,7 +513,7 @@ cmd_stats(struct ctl *c)
 		api_err_unavailable(&err);
 		return fail(c, &err);
 	}
-	print_json(o, 0);
+	print_json(o, JSON_COMPACT);
 	return 0;
 }
 
@@ -537,7 +542,6 @@ cmd_subject_export(struct ctl *c)
 	need(c->have_tenant, "tenant");
 	need_address(c);
 	open_db(c);
-	load_keys(c);
 	if ((rc = tenant_ctx(c, &ctx)) != 0)
 		return rc;
 	if ((o = api_subject_export(&ctx, c->email, &err)) == NULL)
@@ -559,13 +563,12 @@ cmd_subject_erase(struct ctl *c)
 	need(c->have_tenant, "tenant");
 	need_address(c);
 	open_db(c);
-	load_keys(c);
 	if ((rc = tenant_ctx(c, &ctx)) != 0)
 		return rc;
 	if ((o = api_subject_erase(&ctx, c->email, &err)) == NULL)
 		return fail(c, &err);
 	if (c->json)
-		print_json(o, 0);
+		print_json(o, JSON_COMPACT);
 	else {
 		print_line(ctl_erased_line(o));
 		json_decref(o);
@@ -592,7 +595,7 @@ cmd_janitor(struct ctl *c)
 	    "tenants_purged", (json_int_t)rep.tenants_purged,
 	    "keys_purged", (json_int_t)rep.keys_purged,
 	    "streams", (json_int_t)rep.streams,
-	    "entries_trimmed", (json_int_t)rep.entries_trimmed), 0);
+	    "entries_trimmed", (json_int_t)rep.entries_trimmed), JSON_COMPACT);
 	return 0;
 }
 
@@ -605,7 +608,7 @@ cmd_check(struct ctl *c)
 	load_keys(c);
 	if (c->json)
 		print_json(json_pack("{s:s, s:b, s:i}", "config",
-		    c->config_path, "ok", 1, "token_secrets", c->keys.nkeys), 0);
+		    c->config_path, "ok", 1, "token_secrets", c->keys.nkeys), JSON_COMPACT);
 	else
 		printf("%s: configuration OK\n", c->config_path);
 	return 0;
@@ -641,7 +644,7 @@ cmd_token(struct ctl *c)
 		    (json_int_t)t.contact);
 		if (t.kind == TOKEN_CLICK)
 			json_object_set_new(o, "link", json_integer(t.link));
-		print_json(o, 0);
+		print_json(o, JSON_COMPACT);
 		return 0;
 	}
 	t.kind = strcmp(c->sub, "open") == 0 ? TOKEN_OPEN :
@@ -653,7 +656,7 @@ cmd_token(struct ctl *c)
 	if (t.kind == TOKEN_CLICK)
 		need(c->have_link, "link");
 	else if (c->have_link)
-		bad_usage("--link is only for click%s", "");
+		bad_usage("--link is only for click");
 	t.tenant = c->tenant;
 	t.campaign = c->campaign;
 	t.contact = c->contact;
@@ -667,7 +670,7 @@ cmd_token(struct ctl *c)
 	if (c->json)
 		print_json(json_pack("{s:s, s:s++}", "token", out, "path",
 		    t.kind == TOKEN_OPEN ? "/o/" : t.kind == TOKEN_CLICK ?
-		    "/c/" : "/u/", out, t.kind == TOKEN_OPEN ? ".gif" : ""), 0);
+		    "/c/" : "/u/", out, t.kind == TOKEN_OPEN ? ".gif" : ""), JSON_COMPACT);
 	else
 		printf(t.kind == TOKEN_OPEN ? "/o/%s.gif\n" : t.kind ==
 		    TOKEN_CLICK ? "/c/%s\n" : "/u/%s\n", out);
@@ -702,7 +705,7 @@ cmd_link(struct ctl *c)
 	freeReplyObject(rep);
 	if (c->json)
 		print_json(json_pack("{s:i, s:s}", "link", (int)c->link, "url",
-		    c->url), 0);
+		    c->url), JSON_COMPACT);
 	return 0;
 }
 
@@ -714,7 +717,7 @@ main(int argc, char *argv[])
 	size_t			 i;
 	int			 words, rc, known = 0;
 
-	log_init("fanfarectl", 0);
+	log_init("fanfarectl", JSON_COMPACT);
 	memset(&c, 0, sizeof(c));
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {

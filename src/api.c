@@ -170,8 +170,10 @@ api_nocontent(struct api_req *r)
 void
 api_unavailable(struct api_req *r)
 {
-	api_error(r, 503, "unavailable", "the data store is not reachable; "
-	    "try again");
+	struct api_err	err;
+
+	api_err_unavailable(&err);
+	api_reply_err(r, &err);
 }
 
 int
@@ -208,8 +210,43 @@ api_body_json(struct api_req *r, json_t **out)
 	return 0;
 }
 
+void
+api_req_ctx(const struct api_req *r, struct api_ctx *ctx)
+{
+	ctx->db = r->a->db;
+	ctx->keys = &r->a->keys;
+	ctx->tenant = r->tenant;
+	ctx->actor = r->key_prefix;
+}
+
+void
+api_err_set(struct api_err *err, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	err->status = status;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+void
+api_err_unavailable(struct api_err *err)
+{
+	api_err_set(err, 503, "unavailable", "the data store is not "
+	    "reachable; try again");
+}
+
+void
+api_reply_err(struct api_req *r, const struct api_err *err)
+{
+	api_error(r, err->status, err->code, "%s", err->message);
+}
+
 int
-api_check_fields(struct api_req *r, json_t *o, const char *const *allowed)
+api_fields_check(json_t *o, const char *const *allowed, struct api_err *err)
 {
 	const char	*k;
 	json_t		*v;
@@ -220,10 +257,22 @@ api_check_fields(struct api_req *r, json_t *o, const char *const *allowed)
 			if (strcmp(k, allowed[i]) == 0)
 				break;
 		if (allowed[i] == NULL) {
-			api_error(r, 400, "unknown_field", "unknown field "
+			api_err_set(err, 400, "unknown_field", "unknown field "
 			    "'%.100s'", k);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int
+api_check_fields(struct api_req *r, json_t *o, const char *const *allowed)
+{
+	struct api_err	err;
+
+	if (api_fields_check(o, allowed, &err) == -1) {
+		api_reply_err(r, &err);
+		return -1;
 	}
 	return 0;
 }
@@ -250,11 +299,21 @@ api_query(struct api_req *r, const char *name, char *buf, size_t len)
 redisReply *
 api_hgetall(struct api_req *r, const char *kind, uint64_t id, int *down)
 {
+	struct api_ctx	ctx;
+
+	api_req_ctx(r, &ctx);
+	return api_ctx_hgetall(&ctx, kind, id, down);
+}
+
+redisReply *
+api_ctx_hgetall(const struct api_ctx *ctx, const char *kind, uint64_t id,
+    int *down)
+{
 	redisReply	*rep;
 
 	*down = 0;
-	if ((rep = db_cmd(r->a->db, "HGETALL {t:%llu}:%s:%llu",
-	    (unsigned long long)r->tenant, kind, (unsigned long long)id)) ==
+	if ((rep = db_cmd(ctx->db, "HGETALL {t:%llu}:%s:%llu",
+	    (unsigned long long)ctx->tenant, kind, (unsigned long long)id)) ==
 	    NULL) {
 		*down = 1;
 		return NULL;

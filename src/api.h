@@ -63,6 +63,27 @@
 
 struct db;
 
+/*
+ * A request's work apart from HTTP, so that fanfared's handlers and
+ * fanfarectl run the same code: a core function takes the connection,
+ * the tenant and who acts, and returns its JSON answer (or 0), or NULL
+ * (or -1) with the error in *err, which the handler answers and
+ * fanfarectl prints.
+ */
+struct api_ctx {
+	struct db			*db;
+	const struct token_keyring	*keys;	/* keyed hashes of erased */
+	uint64_t			 tenant;
+	const char			*actor;	/* audit: the key prefix, or
+						 * "fanfarectl" */
+};
+
+struct api_err {
+	int		 status;	/* as the API answers: 404, 422, 503 */
+	const char	*code;		/* API.md's snake_case code */
+	char		 message[256];
+};
+
 /* Route labels of the API metrics. */
 enum api_route {
 	API_ROUTE_OTHER,
@@ -169,6 +190,17 @@ redisReply *api_hgetall(struct api_req *, const char *kind, uint64_t id,
 	    int *down);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
+/* The core's view of a request: its tenant, key prefix, db and keys. */
+void	 api_req_ctx(const struct api_req *, struct api_ctx *);
+void	 api_err_set(struct api_err *, int status, const char *code,
+	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+void	 api_err_unavailable(struct api_err *);		/* 503 */
+void	 api_reply_err(struct api_req *, const struct api_err *);
+/* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
+int	 api_fields_check(json_t *, const char *const *, struct api_err *);
+/* As api_hgetall, for a core function. */
+redisReply *api_ctx_hgetall(const struct api_ctx *, const char *kind,
+	    uint64_t id, int *down);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 
@@ -180,6 +212,22 @@ void	 api_conn_reply(struct api_req *, int status, const char *ctype,
 
 /* api_tenant.c */
 void	 api_tenants(struct api_req *);
+/* POST /v1/tenants: body {"name", "retention_days"?} (default_days when
+ * absent); {"id", "api_key", "key_prefix"}, the key shown this once. */
+json_t	*api_tenant_create(struct db *, int default_days, json_t *body,
+	    struct api_err *);
+/* POST /v1/tenants/T/keys: {"api_key", "key_prefix"}; 404 unless the
+ * tenant is active. */
+json_t	*api_tenant_key_create(struct db *, uint64_t tenant,
+	    struct api_err *);
+/* DELETE /v1/tenants/T/keys/PREFIX: 0, or -1 (404, 503). */
+int	 api_tenant_key_revoke(struct db *, uint64_t tenant,
+	    const char *prefix, struct api_err *);
+/* 2 active, 1 being deleted, 0 no such tenant, -1 Redis is down. */
+int	 api_tenant_state(struct db *, uint64_t tenant);
+/* Every tenant: {"items": [{"id", "name", "status", "retention_days",
+ * "created_at", "purge_at"?, "key_prefixes"}]}, by id. */
+json_t	*api_tenant_list(struct db *, struct api_err *);
 /* Checks a Bearer tenant key; the tenant id, or 0 when it is not one. */
 uint64_t api_tenant_auth(struct api *, const char *key, char *prefix,
 	    size_t);
@@ -194,12 +242,20 @@ int	 api_contacts_apply(struct api *, uint64_t tenant, json_t *items,
 	    size_t base, json_t *rejected, long long *created,
 	    long long *updated, const char **bad_field, size_t *bad_index);
 void	 api_lists(struct api_req *);
-json_t	*api_contact_json(struct api_req *, uint64_t id, int *down);
-int	 api_contact_remove(struct api *, uint64_t tenant, uint64_t id);
+json_t	*api_contact_json(const struct api_ctx *, uint64_t id, int *down);
+int	 api_contact_remove(struct db *, uint64_t tenant, uint64_t id);
 
 /* api_subject.c */
 void	 api_subjects(struct api_req *);
-int	 api_suppressed(struct api *, uint64_t tenant, const char *key);
+int	 api_suppressed(const struct api_ctx *, const char *key);
+/* GET /v1/subjects/ADDRESS: everything the tenant holds on the address,
+ * an "access" record in the audit stream. */
+json_t	*api_subject_export(const struct api_ctx *, const char *address,
+	    struct api_err *);
+/* DELETE /v1/subjects/ADDRESS: {"erased": {counts}}; the keyed hash is
+ * suppressed first, an "erase" record (no address) is audited. */
+json_t	*api_subject_erase(const struct api_ctx *, const char *address,
+	    struct api_err *);
 
 /* api_suppress.c */
 void	 api_optouts(struct api_req *);
@@ -208,6 +264,9 @@ void	 api_blocklist(struct api_req *);
 /* api_campaign.c */
 void	 api_templates(struct api_req *);
 void	 api_campaigns(struct api_req *);
+/* GET /v1/campaigns/C: the campaign with its status and progress. */
+json_t	*api_campaign_get(const struct api_ctx *, uint64_t campaign,
+	    struct api_err *);
 
 /* api_launch.c */
 void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
@@ -242,5 +301,11 @@ int	 db_flush(struct db *);	/* sends what is appended; no waiting */
 void	 db_discard(struct db *);
 long long db_unlink_prefix(struct db *, const char *match);
 json_t	*db_campaign_stats(struct db *, uint64_t tenant, uint64_t campaign);
+
+/* ctl_format.c: fanfarectl's text (pure) */
+int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */
+char	*ctl_progress_line(const json_t *campaign);
+char	*ctl_erased_line(const json_t *answer);
+char	*ctl_tenant_line(const json_t *tenant);
 
 #endif /* FANFARE_API_H */

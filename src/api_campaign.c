@@ -398,14 +398,14 @@ hash_count(const redisReply *rep, const char *name)
 /* GET /v1/campaigns/{id}: the campaign, its status and its progress
  * (the counters of launch and of the senders). */
 static json_t *
-campaign_json(struct api_req *r, uint64_t id, int *down)
+campaign_json(const struct api_ctx *ctx, uint64_t id, int *down)
 {
 	redisReply	*rep;
 	json_t		*o;
 	char		 idbuf[24], when[32];
 	size_t		 i;
 
-	if ((rep = api_hgetall(r, "camp", id, down)) == NULL)
+	if ((rep = api_ctx_hgetall(ctx, "camp", id, down)) == NULL)
 		return NULL;
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
@@ -444,15 +444,33 @@ campaign_json(struct api_req *r, uint64_t id, int *down)
 	return o;
 }
 
+json_t *
+api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
+{
+	json_t	*o;
+	int	 down;
+
+	if ((o = campaign_json(ctx, id, &down)) == NULL) {
+		if (down)
+			api_err_unavailable(err);
+		else
+			api_err_set(err, 404, "not_found", "no such campaign");
+	}
+	return o;
+}
+
 void
 api_campaigns(struct api_req *r)
 {
+	struct api_ctx	 ctx;
+	struct api_err	 err;
 	redisReply	*rep;
 	json_t		*o, *arr;
 	uint64_t	 id;
 	size_t		 i;
 	int		 down;
 
+	api_req_ctx(r, &ctx);
 	if (r->nseg == 2 && r->method == HTTP_POST) {
 		campaign_create(r);
 		return;
@@ -467,18 +485,18 @@ api_campaigns(struct api_req *r)
 		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
 		    i++)
 			if (parse_u64(rep->element[i]->str, rep->element[i]->len,
-			    &id) == 0 && (o = campaign_json(r, id, &down)) != NULL)
+			    &id) == 0 && (o = campaign_json(&ctx, id, &down)) != NULL)
 				json_array_append_new(arr, o);
 		freeReplyObject(rep);
 		api_json(r, 200, json_pack("{s:o}", "items", arr));
 		return;
 	}
-	if (r->nseg < 3 || parse_u64(r->seg[2], strlen(r->seg[2]), &id) == -1 ||
-	    (o = campaign_json(r, id, &down)) == NULL) {
-		if (r->nseg >= 3 && down)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such campaign");
+	if (r->nseg < 3 || parse_u64(r->seg[2], strlen(r->seg[2]), &id) == -1) {
+		api_error(r, 404, "not_found", "no such campaign");
+		return;
+	}
+	if ((o = api_campaign_get(&ctx, id, &err)) == NULL) {
+		api_reply_err(r, &err);
 		return;
 	}
 	if (r->nseg == 3 && r->method == HTTP_GET) {

@@ -295,7 +295,7 @@ contact_find(struct api_req *r, const char *ref, uint64_t *id)
 
 /* The contact as JSON (API.md's shape), or NULL when it is gone. */
 json_t *
-api_contact_json(struct api_req *r, uint64_t id, int *down)
+api_contact_json(const struct api_ctx *ctx, uint64_t id, int *down)
 {
 	static const char *const text[] = { "first_name", "last_name",
 	    "gender", "date_of_birth" };
@@ -306,9 +306,9 @@ api_contact_json(struct api_req *r, uint64_t id, int *down)
 	size_t		 i, k;
 
 	*down = 0;
-	if (db_append(r->a->db, "HGETALL {t:%llu}:ct:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id) == -1 ||
-	    (h = db_reply(r->a->db)) == NULL) {
+	if (db_append(ctx->db, "HGETALL {t:%llu}:ct:%llu",
+	    (unsigned long long)ctx->tenant, (unsigned long long)id) == -1 ||
+	    (h = db_reply(ctx->db)) == NULL) {
 		*down = 1;
 		return NULL;
 	}
@@ -343,12 +343,12 @@ api_contact_json(struct api_req *r, uint64_t id, int *down)
 					json_object_set_new(o, f,
 					    json_string(v));
 	}
-	if (db_append(r->a->db, "ZSCORE {t:%llu}:optouts %s",
-	    (unsigned long long)r->tenant, key ? key : "") == 0 &&
-	    db_append(r->a->db, "ZSCORE {t:%llu}:optout_ids %llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id) == 0) {
-		opt = db_reply(r->a->db);
-		optid = db_reply(r->a->db);
+	if (db_append(ctx->db, "ZSCORE {t:%llu}:optouts %s",
+	    (unsigned long long)ctx->tenant, key ? key : "") == 0 &&
+	    db_append(ctx->db, "ZSCORE {t:%llu}:optout_ids %llu",
+	    (unsigned long long)ctx->tenant, (unsigned long long)id) == 0) {
+		opt = db_reply(ctx->db);
+		optid = db_reply(ctx->db);
 		if ((opt && opt->type == REDIS_REPLY_STRING) ||
 		    (optid && optid->type == REDIS_REPLY_STRING))
 			status = "opted_out";
@@ -359,7 +359,7 @@ api_contact_json(struct api_req *r, uint64_t id, int *down)
 	}
 	/* An address erased before stays suppressed when re-imported. */
 	if (strcmp(status, "opted_out") != 0 && key != NULL &&
-	    api_suppressed(r->a, r->tenant, key) == 1)
+	    api_suppressed(ctx, key) == 1)
 		status = "opted_out";
 	json_object_set_new(o, "status", json_string(status));
 	freeReplyObject(h);
@@ -369,10 +369,12 @@ api_contact_json(struct api_req *r, uint64_t id, int *down)
 static void
 contact_get(struct api_req *r, uint64_t id)
 {
-	json_t	*o;
-	int	 down;
+	struct api_ctx	 ctx;
+	json_t		*o;
+	int		 down;
 
-	if ((o = api_contact_json(r, id, &down)) == NULL) {
+	api_req_ctx(r, &ctx);
+	if ((o = api_contact_json(&ctx, id, &down)) == NULL) {
 		if (down)
 			api_unavailable(r);
 		else
@@ -387,6 +389,7 @@ static void
 contact_patch(struct api_req *r, uint64_t id)
 {
 	struct api	*a = r->a;
+	struct api_ctx	 ctx;
 	json_t		*body, *cur, *attrs, *merged, *rejected = json_array(), *v;
 	struct contact_row	 row;
 	redisReply	*rep;
@@ -395,13 +398,14 @@ contact_patch(struct api_req *r, uint64_t id)
 	char		 idbuf[64], now[24], oldkey[FF_EMAIL_MAX + 1] = "";
 	int		 argc, down, rc;
 
+	api_req_ctx(r, &ctx);
 	if (api_body_json(r, &body) == -1)
 		goto out;
 	if (!json_is_object(body)) {
 		api_error(r, 400, "invalid_body", "expected a JSON object");
 		goto out_body;
 	}
-	if ((cur = api_contact_json(r, id, &down)) == NULL) {
+	if ((cur = api_contact_json(&ctx, id, &down)) == NULL) {
 		if (down)
 			api_unavailable(r);
 		else
@@ -489,7 +493,7 @@ contact_patch(struct api_req *r, uint64_t id)
 		goto down;
 	freeReplyObject(rep);
 	json_decref(cur);
-	if ((cur = api_contact_json(r, id, &down)) == NULL) {
+	if ((cur = api_contact_json(&ctx, id, &down)) == NULL) {
 		api_unavailable(r);
 		goto out_body;
 	}
@@ -510,30 +514,30 @@ out:
 
 /* Removes the contact, its address index entry and list memberships. */
 int
-api_contact_remove(struct api *a, uint64_t tenant, uint64_t id)
+api_contact_remove(struct db *db, uint64_t tenant, uint64_t id)
 {
 	redisReply	*lists, *key, *rep;
 	size_t		 i;
 
-	if ((lists = db_cmd(a->db, "SMEMBERS {t:%llu}:ct:%llu:lists",
+	if ((lists = db_cmd(db, "SMEMBERS {t:%llu}:ct:%llu:lists",
 	    (unsigned long long)tenant, (unsigned long long)id)) == NULL)
 		return -1;
 	for (i = 0; lists->type == REDIS_REPLY_ARRAY && i < lists->elements;
 	    i++)
-		if ((rep = db_cmd(a->db, "SREM {t:%llu}:list:%s:members %llu",
+		if ((rep = db_cmd(db, "SREM {t:%llu}:list:%s:members %llu",
 		    (unsigned long long)tenant, lists->element[i]->str,
 		    (unsigned long long)id)) != NULL)
 			freeReplyObject(rep);
 	freeReplyObject(lists);
-	if ((key = db_cmd(a->db, "HGET {t:%llu}:ct:%llu key",
+	if ((key = db_cmd(db, "HGET {t:%llu}:ct:%llu key",
 	    (unsigned long long)tenant, (unsigned long long)id)) == NULL)
 		return -1;
 	if (key->type == REDIS_REPLY_STRING &&
-	    (rep = db_cmd(a->db, "HDEL {t:%llu}:ct:bykey %s",
+	    (rep = db_cmd(db, "HDEL {t:%llu}:ct:bykey %s",
 	    (unsigned long long)tenant, key->str)) != NULL)
 		freeReplyObject(rep);
 	freeReplyObject(key);
-	if ((rep = db_cmd(a->db, "DEL {t:%llu}:ct:%llu {t:%llu}:ct:%llu:lists",
+	if ((rep = db_cmd(db, "DEL {t:%llu}:ct:%llu {t:%llu}:ct:%llu:lists",
 	    (unsigned long long)tenant, (unsigned long long)id,
 	    (unsigned long long)tenant, (unsigned long long)id)) == NULL)
 		return -1;
@@ -574,7 +578,7 @@ api_contacts(struct api_req *r)
 		contact_patch(r, id);
 		break;
 	case HTTP_DELETE:
-		if (api_contact_remove(r->a, r->tenant, id) == -1)
+		if (api_contact_remove(r->a->db, r->tenant, id) == -1)
 			api_unavailable(r);
 		else
 			api_nocontent(r);

@@ -11,7 +11,11 @@
  * stays is a keyed hash of the address (HMAC with the token secret) in
  * {t:T}:suppressed, so a later import of the address is never mailed.
  * Both requests are written to the tenant's audit stream with the key
- * prefix and the counts, never the address.
+ * prefix (fanfarectl's: "fanfarectl") and the counts, never the address.
+ *
+ * api_subject_export and api_subject_erase are the whole of it, over an
+ * api_ctx: the HTTP handler and fanfarectl call them, and nothing else
+ * erases a person.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +70,12 @@ static const char ERASE_LUA[] =
 
 /* The tenant's campaign ids; NULL when Redis failed. */
 static redisReply *
-campaign_ids(struct api_req *r)
+campaign_ids(const struct api_ctx *ctx)
 {
 	redisReply	*rep;
 
-	rep = db_cmd(r->a->db, "ZRANGE {t:%llu}:camps 0 -1",
-	    (unsigned long long)r->tenant);
+	rep = db_cmd(ctx->db, "ZRANGE {t:%llu}:camps 0 -1",
+	    (unsigned long long)ctx->tenant);
 	if (rep != NULL && rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return NULL;
@@ -80,17 +84,17 @@ campaign_ids(struct api_req *r)
 }
 
 static void
-audit(struct api_req *r, const char *action, json_t *counts)
+audit(const struct api_ctx *ctx, const char *action, json_t *counts)
 {
 	redisReply	*rep;
 	char		*text = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
 
-	rep = db_cmd(r->a->db, "XADD {t:%llu}:audit * time %llu key_prefix %s "
-	    "action %s counts %s", (unsigned long long)r->tenant,
-	    (unsigned long long)now_ms(), r->key_prefix, action, text);
+	rep = db_cmd(ctx->db, "XADD {t:%llu}:audit * time %llu key_prefix %s "
+	    "action %s counts %s", (unsigned long long)ctx->tenant,
+	    (unsigned long long)now_ms(), ctx->actor, action, text);
 	if (rep == NULL)
 		log_warnx("tenant %llu: audit record of %s not written",
-		    (unsigned long long)r->tenant, action);
+		    (unsigned long long)ctx->tenant, action);
 	else
 		freeReplyObject(rep);
 	free(text);
@@ -98,8 +102,8 @@ audit(struct api_req *r, const char *action, json_t *counts)
 
 /* Appends the contact's events of one campaign to events; -1 on failure. */
 static int
-campaign_events(struct api_req *r, const char *campaign, uint64_t contact,
-    json_t *events)
+campaign_events(const struct api_ctx *ctx, const char *campaign,
+    uint64_t contact, json_t *events)
 {
 	redisReply	*rep;
 	char		 start[48] = "-", ts[32], *text, *line, *save;
@@ -107,8 +111,9 @@ campaign_events(struct api_req *r, const char *campaign, uint64_t contact,
 	int		 more;
 
 	do {
-		rep = db_cmd(r->a->db, "XRANGE {t:%llu:c:%s}:events %s + "
-		    "COUNT 500", (unsigned long long)r->tenant, campaign, start);
+		rep = db_cmd(ctx->db, "XRANGE {t:%llu:c:%s}:events %s + "
+		    "COUNT 500", (unsigned long long)ctx->tenant, campaign,
+		    start);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 			if (rep != NULL)
 				freeReplyObject(rep);
@@ -159,18 +164,18 @@ campaign_events(struct api_req *r, const char *campaign, uint64_t contact,
 
 /* 1 when key or its domain is on the blocklist, -1 on failure. */
 static int
-blocklisted(struct api_req *r, const char *key)
+blocklisted(const struct api_ctx *ctx, const char *key)
 {
 	redisReply	*a, *b;
 	int		 rc;
 
-	if (db_append(r->a->db, "ZSCORE {t:%llu}:blocklist %s",
-	    (unsigned long long)r->tenant, key) == -1 ||
-	    db_append(r->a->db, "ZSCORE {t:%llu}:blocklist %s",
-	    (unsigned long long)r->tenant, strchr(key, '@')) == -1)
+	if (db_append(ctx->db, "ZSCORE {t:%llu}:blocklist %s",
+	    (unsigned long long)ctx->tenant, key) == -1 ||
+	    db_append(ctx->db, "ZSCORE {t:%llu}:blocklist %s",
+	    (unsigned long long)ctx->tenant, strchr(key, '@')) == -1)
 		return -1;
-	a = db_reply(r->a->db);
-	b = db_reply(r->a->db);
+	a = db_reply(ctx->db);
+	b = db_reply(ctx->db);
 	if (a == NULL || b == NULL)
 		rc = -1;
 	else
@@ -183,24 +188,57 @@ blocklisted(struct api_req *r, const char *key)
 	return rc;
 }
 
-static void
-subject_get(struct api_req *r, const char *key, uint64_t id)
+/* The address's match key and its contact id (0: none); -1 after
+ * setting err (not an address: 404, as the API's path names nothing). */
+static int
+subject_find(const struct api_ctx *ctx, const char *address,
+    char key[FF_EMAIL_MAX + 1], uint64_t *id, struct api_err *err)
+{
+	redisReply	*rep;
+	char		 addr[FF_EMAIL_MAX + 1];
+
+	*id = 0;
+	if (validate_email(address, strlen(address), addr, key) == -1) {
+		api_err_set(err, 404, "not_found", "a data subject is named by "
+		    "an email address: /v1/subjects/EMAIL");
+		return -1;
+	}
+	if ((rep = db_cmd(ctx->db, "HGET {t:%llu}:ct:bykey %s",
+	    (unsigned long long)ctx->tenant, key)) == NULL) {
+		api_err_unavailable(err);
+		return -1;
+	}
+	if (rep->type == REDIS_REPLY_STRING)
+		parse_u64(rep->str, rep->len, id);
+	freeReplyObject(rep);
+	return 0;
+}
+
+json_t *
+api_subject_export(const struct api_ctx *ctx, const char *address,
+    struct api_err *err)
 {
 	json_t		*o, *contact = json_null(), *lists = json_array();
 	json_t		*events = json_array();
 	redisReply	*rep, *camps;
-	char		 ts[32];
+	char		 key[FF_EMAIL_MAX + 1], ts[32];
+	uint64_t	 id;
 	size_t		 i;
 	int		 down = 0, bl;
 
+	if (subject_find(ctx, address, key, &id, err) == -1) {
+		json_decref(lists);
+		json_decref(events);
+		return NULL;
+	}
 	if (id != 0) {
-		contact = api_contact_json(r, id, &down);
+		contact = api_contact_json(ctx, id, &down);
 		if (down)
 			goto fail;
 		if (contact == NULL)
 			contact = json_null();
-		if ((rep = db_cmd(r->a->db, "SMEMBERS {t:%llu}:ct:%llu:lists",
-		    (unsigned long long)r->tenant, (unsigned long long)id)) ==
+		if ((rep = db_cmd(ctx->db, "SMEMBERS {t:%llu}:ct:%llu:lists",
+		    (unsigned long long)ctx->tenant, (unsigned long long)id)) ==
 		    NULL)
 			goto fail;
 		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
@@ -212,8 +250,8 @@ subject_get(struct api_req *r, const char *key, uint64_t id)
 	o = json_pack("{s:s, s:o, s:o, s:[]}", "email", key, "contact",
 	    contact, "lists", lists, "messages");
 	contact = lists = NULL;
-	if ((rep = db_cmd(r->a->db, "HGET {t:%llu}:optouts:at %s",
-	    (unsigned long long)r->tenant, key)) == NULL) {
+	if ((rep = db_cmd(ctx->db, "HGET {t:%llu}:optouts:at %s",
+	    (unsigned long long)ctx->tenant, key)) == NULL) {
 		json_decref(o);
 		goto fail;
 	}
@@ -223,18 +261,18 @@ subject_get(struct api_req *r, const char *key, uint64_t id)
 		json_object_set_new(o, "opted_out_at", json_string(api_iso_time(
 		    strtoull(rep->str, NULL, 10), ts, sizeof(ts))));
 	freeReplyObject(rep);
-	if ((bl = blocklisted(r, key)) == -1) {
+	if ((bl = blocklisted(ctx, key)) == -1) {
 		json_decref(o);
 		goto fail;
 	}
 	json_object_set_new(o, "blocklisted", json_boolean(bl));
 	if (id != 0) {
-		if ((camps = campaign_ids(r)) == NULL) {
+		if ((camps = campaign_ids(ctx)) == NULL) {
 			json_decref(o);
 			goto fail;
 		}
 		for (i = 0; i < camps->elements; i++)
-			if (campaign_events(r, camps->element[i]->str, id,
+			if (campaign_events(ctx, camps->element[i]->str, id,
 			    events) == -1) {
 				freeReplyObject(camps);
 				json_decref(o);
@@ -243,51 +281,55 @@ subject_get(struct api_req *r, const char *key, uint64_t id)
 		freeReplyObject(camps);
 	}
 	json_object_set_new(o, "events", events);
-	audit(r, "access", json_pack("{s:b, s:I}", "contact", id != 0,
+	audit(ctx, "access", json_pack("{s:b, s:I}", "contact", id != 0,
 	    "events", (json_int_t)json_array_size(events)));
-	api_json(r, 200, o);
-	return;
+	return o;
 fail:
 	if (contact != NULL)
 		json_decref(contact);
 	if (lists != NULL)
 		json_decref(lists);
 	json_decref(events);
-	api_unavailable(r);
+	api_err_unavailable(err);
+	return NULL;
 }
 
-static void
-subject_erase(struct api_req *r, const char *key, uint64_t id)
+json_t *
+api_subject_erase(const struct api_ctx *ctx, const char *address,
+    struct api_err *err)
 {
-	struct api	*a = r->a;
 	redisReply	*rep, *camps;
 	json_t		*counts;
-	char		 hash[65], keys[5][96], contact[24];
+	char		 key[FF_EMAIL_MAX + 1], hash[65], keys[5][96];
+	char		 contact[24];
+	uint64_t	 id;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 blocked = 0, contacts = 0;
 	size_t		 i, k;
 	static const char *const sfx[5] = { "events", "openers", "clickers",
 	    "unsubscribers", "link_clickers" };
 
+	if (subject_find(ctx, address, key, &id, err) == -1)
+		return NULL;
 	/* The keyed hash first: the address is suppressed before any of
 	 * its data goes, so no send can slip in between. */
-	if (token_keyed_hash(&a->keys, 0, key, strlen(key), hash) == -1 ||
-	    (rep = db_cmd(a->db, "SADD {t:%llu}:suppressed %s",
-	    (unsigned long long)r->tenant, hash)) == NULL)
+	if (token_keyed_hash(ctx->keys, 0, key, strlen(key), hash) == -1 ||
+	    (rep = db_cmd(ctx->db, "SADD {t:%llu}:suppressed %s",
+	    (unsigned long long)ctx->tenant, hash)) == NULL)
 		goto fail;
 	freeReplyObject(rep);
 	if (id != 0) {
 		snprintf(contact, sizeof(contact), "%llu",
 		    (unsigned long long)id);
-		if ((camps = campaign_ids(r)) == NULL)
+		if ((camps = campaign_ids(ctx)) == NULL)
 			goto fail;
 		for (i = 0; i < camps->elements; i++) {
 			for (k = 0; k < 5; k++)
 				snprintf(keys[k], sizeof(keys[k]),
 				    "{t:%llu:c:%s}:%s",
-				    (unsigned long long)r->tenant,
+				    (unsigned long long)ctx->tenant,
 				    camps->element[i]->str, sfx[k]);
-			rep = db_cmd(a->db, "EVAL %s 5 %s %s %s %s %s %s",
+			rep = db_cmd(ctx->db, "EVAL %s 5 %s %s %s %s %s %s",
 			    ERASE_LUA, keys[0], keys[1], keys[2], keys[3],
 			    keys[4], contact);
 			if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
@@ -305,93 +347,92 @@ subject_erase(struct api_req *r, const char *key, uint64_t id)
 			freeReplyObject(rep);
 		}
 		freeReplyObject(camps);
-		if ((rep = db_cmd(a->db, "SCARD {t:%llu}:ct:%llu:lists",
-		    (unsigned long long)r->tenant, (unsigned long long)id)) ==
+		if ((rep = db_cmd(ctx->db, "SCARD {t:%llu}:ct:%llu:lists",
+		    (unsigned long long)ctx->tenant, (unsigned long long)id)) ==
 		    NULL)
 			goto fail;
 		lists = rep->integer;
 		freeReplyObject(rep);
-		if (api_contact_remove(a, r->tenant, id) == -1)
+		if (api_contact_remove(ctx->db, ctx->tenant, id) == -1)
 			goto fail;
 		contacts = 1;
-		if ((rep = db_cmd(a->db, "ZREM {t:%llu}:optout_ids %llu",
-		    (unsigned long long)r->tenant, (unsigned long long)id)) ==
+		if ((rep = db_cmd(ctx->db, "ZREM {t:%llu}:optout_ids %llu",
+		    (unsigned long long)ctx->tenant, (unsigned long long)id)) ==
 		    NULL)
 			goto fail;
 		optouts += rep->integer;
 		freeReplyObject(rep);
 	}
-	if ((rep = db_cmd(a->db, "ZREM {t:%llu}:optouts %s",
-	    (unsigned long long)r->tenant, key)) == NULL)
+	if ((rep = db_cmd(ctx->db, "ZREM {t:%llu}:optouts %s",
+	    (unsigned long long)ctx->tenant, key)) == NULL)
 		goto fail;
 	optouts += rep->integer;
 	freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "HDEL {t:%llu}:optouts:at %s",
-	    (unsigned long long)r->tenant, key)) == NULL)
+	if ((rep = db_cmd(ctx->db, "HDEL {t:%llu}:optouts:at %s",
+	    (unsigned long long)ctx->tenant, key)) == NULL)
 		goto fail;
 	freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "ZREM {t:%llu}:blocklist %s",
-	    (unsigned long long)r->tenant, key)) == NULL)
+	if ((rep = db_cmd(ctx->db, "ZREM {t:%llu}:blocklist %s",
+	    (unsigned long long)ctx->tenant, key)) == NULL)
 		goto fail;
 	blocked = rep->integer;
 	freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "HDEL {t:%llu}:blocklist:at %s",
-	    (unsigned long long)r->tenant, key)) != NULL)
+	if ((rep = db_cmd(ctx->db, "HDEL {t:%llu}:blocklist:at %s",
+	    (unsigned long long)ctx->tenant, key)) != NULL)
 		freeReplyObject(rep);
 	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "contacts", (json_int_t)contacts, "events", (json_int_t)events,
 	    "list_memberships", (json_int_t)lists,
 	    "unique_memberships", (json_int_t)members,
 	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked);
-	audit(r, "erase", counts);
-	api_json(r, 200, json_pack("{s:o}", "erased", counts));
-	return;
+	audit(ctx, "erase", counts);
+	return json_pack("{s:o}", "erased", counts);
 fail:
-	api_unavailable(r);
+	api_err_unavailable(err);
+	return NULL;
 }
 
 void
 api_subjects(struct api_req *r)
 {
-	redisReply	*rep;
+	struct api_ctx	 ctx;
+	struct api_err	 err;
+	json_t		*o;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
-	uint64_t	 id = 0;
 
+	/* A path that names no address is a 404 whatever the method. */
 	if (r->nseg != 3 || validate_email(r->seg[2], strlen(r->seg[2]), addr,
 	    key) == -1) {
 		api_error(r, 404, "not_found", "a data subject is named by an "
 		    "email address: /v1/subjects/EMAIL");
 		return;
 	}
-	if ((rep = db_cmd(r->a->db, "HGET {t:%llu}:ct:bykey %s",
-	    (unsigned long long)r->tenant, key)) == NULL) {
-		api_unavailable(r);
+	if (r->method != HTTP_GET && r->method != HTTP_DELETE) {
+		api_error(r, 405, "method_not_allowed", "use GET or DELETE");
 		return;
 	}
-	if (rep->type == REDIS_REPLY_STRING)
-		parse_u64(rep->str, rep->len, &id);
-	freeReplyObject(rep);
-	if (r->method == HTTP_GET)
-		subject_get(r, key, id);
-	else if (r->method == HTTP_DELETE)
-		subject_erase(r, key, id);
+	api_req_ctx(r, &ctx);
+	o = r->method == HTTP_GET ? api_subject_export(&ctx, r->seg[2], &err) :
+	    api_subject_erase(&ctx, r->seg[2], &err);
+	if (o == NULL)
+		api_reply_err(r, &err);
 	else
-		api_error(r, 405, "method_not_allowed", "use GET or DELETE");
+		api_json(r, 200, o);
 }
 
 /* 1 when the address was erased before (its keyed hash is suppressed,
  * under any key of the ring), 0 not, -1 on failure. */
 int
-api_suppressed(struct api *a, uint64_t tenant, const char *key)
+api_suppressed(const struct api_ctx *ctx, const char *key)
 {
 	redisReply	*rep;
 	char		 hash[65];
 	int		 i, rc = 0;
 
-	for (i = 0; i < a->keys.nkeys && rc == 0; i++) {
-		token_keyed_hash(&a->keys, i, key, strlen(key), hash);
-		if ((rep = db_cmd(a->db, "SISMEMBER {t:%llu}:suppressed %s",
-		    (unsigned long long)tenant, hash)) == NULL)
+	for (i = 0; i < ctx->keys->nkeys && rc == 0; i++) {
+		token_keyed_hash(ctx->keys, i, key, strlen(key), hash);
+		if ((rep = db_cmd(ctx->db, "SISMEMBER {t:%llu}:suppressed %s",
+		    (unsigned long long)ctx->tenant, hash)) == NULL)
 			return -1;
 		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
 		freeReplyObject(rep);

@@ -8,6 +8,10 @@
  * so checking it reads one slot and compares in constant time.
  * Deleting a tenant stops it at once (its keys fail, sending stops) and
  * schedules the purge of all its keys after tenant_grace.
+ *
+ * Creating a tenant, creating and revoking a key and listing tenants
+ * are core functions over a struct db, shared with fanfarectl, so a key
+ * made by the operator is made and hashed exactly as the API's.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -81,7 +85,7 @@ api_tenant_auth(struct api *a, const char *key, char *prefix, size_t plen)
 
 /* Creates a key for the tenant; key holds 3 + 20 + 1 + 64 + 1 bytes. */
 static int
-key_create(struct api *a, uint64_t tenant, char *key, size_t keylen,
+key_create(struct db *db, uint64_t tenant, char *key, size_t keylen,
     char *prefix)
 {
 	redisReply	*r;
@@ -94,7 +98,7 @@ key_create(struct api *a, uint64_t tenant, char *key, size_t keylen,
 	prefix[KEY_PREFIX_LEN] = '\0';
 	sha256_hex(key, strlen(key), hash);
 	/* HSETNX: a prefix collision (1 in 4e9) must not replace a key. */
-	if ((r = db_cmd(a->db, "HSETNX {t:%llu}:keys %s %s",
+	if ((r = db_cmd(db, "HSETNX {t:%llu}:keys %s %s",
 	    (unsigned long long)tenant, prefix, hash)) != NULL &&
 	    r->type == REDIS_REPLY_INTEGER && r->integer == 1)
 		rc = 0;
@@ -104,44 +108,55 @@ key_create(struct api *a, uint64_t tenant, char *key, size_t keylen,
 	return rc;
 }
 
-static void
-tenant_create(struct api_req *r)
+/* A new key as the API shows it, once; with the id when one is given. */
+static json_t *
+key_json(struct db *db, uint64_t tenant, const char *id, struct api_err *err)
+{
+	json_t	*o;
+	char	 key[128], prefix[KEY_PREFIX_LEN + 1];
+
+	if (key_create(db, tenant, key, sizeof(key), prefix) == -1) {
+		api_err_unavailable(err);
+		return NULL;
+	}
+	o = id != NULL ? json_pack("{s:s, s:s, s:s}", "id", id, "api_key", key,
+	    "key_prefix", prefix) : json_pack("{s:s, s:s}", "api_key", key,
+	    "key_prefix", prefix);
+	OPENSSL_cleanse(key, sizeof(key));
+	return o;
+}
+
+json_t *
+api_tenant_create(struct db *db, int default_days, json_t *body,
+    struct api_err *err)
 {
 	static const char *const fields[] = { "name", "retention_days", NULL };
-	struct api	*a = r->a;
-	json_t		*body, *name, *ret;
+	json_t		*name, *ret;
 	redisReply	*rep;
 	uint64_t	 tenant;
-	json_int_t	 days = a->conf->retention_days;
-	char		 key[128], prefix[KEY_PREFIX_LEN + 1], id[24];
+	json_int_t	 days = default_days;
+	char		 id[24];
 	int		 created = 0;
 
-	if (api_body_json(r, &body) == -1)
-		return;
 	if (!json_is_object(body)) {
-		json_decref(body);
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		return;
+		api_err_set(err, 400, "invalid_body", "expected a JSON object");
+		return NULL;
 	}
-	if (api_check_fields(r, body, fields) == -1) {
-		json_decref(body);
-		return;
-	}
+	if (api_fields_check(body, fields, err) == -1)
+		return NULL;
 	name = json_object_get(body, "name");
 	ret = json_object_get(body, "retention_days");
 	if (!json_is_string(name) || json_string_length(name) == 0 ||
 	    json_string_length(name) > 200) {
-		json_decref(body);
-		api_error(r, 422, "invalid_name", "name: a string of 1 to 200 "
-		    "characters is required");
-		return;
+		api_err_set(err, 422, "invalid_name", "name: a string of 1 to "
+		    "200 characters is required");
+		return NULL;
 	}
 	if (ret != NULL && (!json_is_integer(ret) ||
 	    json_integer_value(ret) < 1 || json_integer_value(ret) > 3650)) {
-		json_decref(body);
-		api_error(r, 422, "invalid_retention_days", "retention_days: "
-		    "an integer from 1 to 3650");
-		return;
+		api_err_set(err, 422, "invalid_retention_days",
+		    "retention_days: an integer from 1 to 3650");
+		return NULL;
 	}
 	if (ret != NULL)
 		days = json_integer_value(ret);
@@ -154,54 +169,208 @@ tenant_create(struct api_req *r)
 		tenant &= (1ULL << 53) - 1;
 		if (tenant == 0)
 			continue;
-		rep = db_cmd(a->db, "HSETNX {t:%llu}:tenant status active",
+		rep = db_cmd(db, "HSETNX {t:%llu}:tenant status active",
 		    (unsigned long long)tenant);
 		if (rep == NULL) {
-			json_decref(body);
-			api_unavailable(r);
-			return;
+			api_err_unavailable(err);
+			return NULL;
 		}
 		created = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
 		freeReplyObject(rep);
 	} while (!created);
 
-	rep = db_cmd(a->db, "HSET {t:%llu}:tenant name %b retention_days %lld "
+	rep = db_cmd(db, "HSET {t:%llu}:tenant name %b retention_days %lld "
 	    "created_at %llu", (unsigned long long)tenant,
 	    json_string_value(name), json_string_length(name), (long long)days,
 	    (unsigned long long)now_ms());
-	json_decref(body);
 	if (rep == NULL) {
-		api_unavailable(r);
-		return;
+		api_err_unavailable(err);
+		return NULL;
 	}
 	freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "SADD ff:tenants %llu",
+	if ((rep = db_cmd(db, "SADD ff:tenants %llu",
 	    (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);
-	if (key_create(a, tenant, key, sizeof(key), prefix) == -1) {
-		api_unavailable(r);
-		return;
-	}
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)tenant);
-	api_json(r, 201, json_pack("{s:s, s:s, s:s}", "id", id, "api_key", key,
-	    "key_prefix", prefix));
-	OPENSSL_cleanse(key, sizeof(key));
+	return key_json(db, tenant, id, err);
 }
 
-/* 2 active, 1 being deleted, 0 no such tenant, -1 Redis is down. */
-static int
-tenant_state(struct api *a, uint64_t tenant)
+static void
+tenant_create(struct api_req *r)
+{
+	struct api_err	 err;
+	json_t		*body, *o;
+
+	if (api_body_json(r, &body) == -1)
+		return;
+	o = api_tenant_create(r->a->db, r->a->conf->retention_days, body,
+	    &err);
+	json_decref(body);
+	if (o == NULL)
+		api_reply_err(r, &err);
+	else
+		api_json(r, 201, o);
+}
+
+int
+api_tenant_state(struct db *db, uint64_t tenant)
 {
 	redisReply	*rep;
 	int		 rc = 0;
 
-	if ((rep = db_cmd(a->db, "HGET {t:%llu}:tenant status",
+	if ((rep = db_cmd(db, "HGET {t:%llu}:tenant status",
 	    (unsigned long long)tenant)) == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_STRING)
 		rc = strcmp(rep->str, "active") == 0 ? 2 : 1;
 	freeReplyObject(rep);
 	return rc;
+}
+
+/* 0 when the tenant is active; else -1 with 404 or 503 in err. */
+static int
+tenant_active(struct db *db, uint64_t tenant, struct api_err *err)
+{
+	int	rc;
+
+	if ((rc = api_tenant_state(db, tenant)) == 2)
+		return 0;
+	if (rc == -1)
+		api_err_unavailable(err);
+	else
+		api_err_set(err, 404, "not_found", "no such tenant");
+	return -1;
+}
+
+json_t *
+api_tenant_key_create(struct db *db, uint64_t tenant, struct api_err *err)
+{
+	if (tenant_active(db, tenant, err) == -1)
+		return NULL;
+	return key_json(db, tenant, NULL, err);
+}
+
+int
+api_tenant_key_revoke(struct db *db, uint64_t tenant, const char *prefix,
+    struct api_err *err)
+{
+	redisReply	*rep;
+	int		 rc;
+
+	if (tenant_active(db, tenant, err) == -1)
+		return -1;
+	if ((rep = db_cmd(db, "HDEL {t:%llu}:keys %s",
+	    (unsigned long long)tenant, prefix)) == NULL) {
+		api_err_unavailable(err);
+		return -1;
+	}
+	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+	freeReplyObject(rep);
+	if (!rc) {
+		api_err_set(err, 404, "not_found", "no key with that prefix");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tenant_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One tenant of the list; NULL when Redis failed.  A tenant whose hash
+ * is gone (purged meanwhile) is an item with a null name. */
+static json_t *
+tenant_item(struct db *db, uint64_t tenant)
+{
+	redisReply	*h, *keys;
+	json_t		*o, *prefixes;
+	char		 id[24], when[32];
+	size_t		 i;
+
+	if (db_append(db, "HGETALL {t:%llu}:tenant",
+	    (unsigned long long)tenant) == -1 ||
+	    db_append(db, "HKEYS {t:%llu}:keys", (unsigned long long)tenant) ==
+	    -1)
+		return NULL;
+	h = db_reply(db);
+	keys = db_reply(db);
+	if (h == NULL || keys == NULL || h->type != REDIS_REPLY_ARRAY ||
+	    keys->type != REDIS_REPLY_ARRAY) {
+		if (h != NULL)
+			freeReplyObject(h);
+		if (keys != NULL)
+			freeReplyObject(keys);
+		return NULL;
+	}
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)tenant);
+	o = json_pack("{s:s, s:n, s:n, s:n, s:n}", "id", id, "name", "status",
+	    "retention_days", "created_at");
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		const char *f = h->element[i]->str, *v = h->element[i + 1]->str;
+
+		if (strcmp(f, "name") == 0 || strcmp(f, "status") == 0)
+			json_object_set_new(o, f, json_stringn(v,
+			    h->element[i + 1]->len));
+		else if (strcmp(f, "retention_days") == 0)
+			json_object_set_new(o, f, json_integer(strtoll(v, NULL,
+			    10)));
+		else if (strcmp(f, "created_at") == 0 ||
+		    strcmp(f, "purge_at") == 0)
+			json_object_set_new(o, f, json_string(api_iso_time(
+			    strtoull(v, NULL, 10), when, sizeof(when))));
+	}
+	prefixes = json_array();
+	for (i = 0; i < keys->elements; i++)
+		json_array_append_new(prefixes, json_string(
+		    keys->element[i]->str));
+	json_object_set_new(o, "key_prefixes", prefixes);
+	freeReplyObject(h);
+	freeReplyObject(keys);
+	return o;
+}
+
+json_t *
+api_tenant_list(struct db *db, struct api_err *err)
+{
+	redisReply	*rep;
+	json_t		*items, *o;
+	uint64_t	*ids = NULL;
+	size_t		 n = 0, cap = 0, i;
+
+	if ((rep = db_cmd(db, "SMEMBERS ff:tenants")) == NULL ||
+	    rep->type != REDIS_REPLY_ARRAY) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		api_err_unavailable(err);
+		return NULL;
+	}
+	for (i = 0; i < rep->elements; i++) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			ids = xreallocarray(ids, cap, sizeof(*ids));
+		}
+		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
+		    &ids[n]) == 0)
+			n++;
+	}
+	freeReplyObject(rep);
+	qsort(ids, n, sizeof(*ids), tenant_cmp);
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		if ((o = tenant_item(db, ids[i])) == NULL) {
+			free(ids);
+			json_decref(items);
+			api_err_unavailable(err);
+			return NULL;
+		}
+		json_array_append_new(items, o);
+	}
+	free(ids);
+	return json_pack("{s:o}", "items", items);
 }
 
 static void
@@ -216,7 +385,7 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	now_flag = api_query(r, "now", now_arg, sizeof(now_arg)) != NULL &&
 	    strcmp(now_arg, "true") == 0;
 	/* A tenant already being deleted can still be purged at once. */
-	if ((rc = tenant_state(a, tenant)) == -1) {
+	if ((rc = api_tenant_state(a->db, tenant)) == -1) {
 		api_unavailable(r);
 		return;
 	}
@@ -260,11 +429,9 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 void
 api_tenants(struct api_req *r)
 {
-	struct api	*a = r->a;
-	redisReply	*rep;
+	struct api_err	 err;
+	json_t		*o;
 	uint64_t	 tenant;
-	char		 key[128], prefix[KEY_PREFIX_LEN + 1];
-	int		 rc;
 
 	if (r->nseg == 2 && r->method == HTTP_POST) {
 		tenant_create(r);
@@ -283,36 +450,25 @@ api_tenants(struct api_req *r)
 		api_error(r, 404, "not_found", "no such endpoint");
 		return;
 	}
-	if ((rc = tenant_state(a, tenant)) != 2) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such tenant");
-		return;
-	}
 	if (r->nseg == 4 && r->method == HTTP_POST) {
-		if (key_create(a, tenant, key, sizeof(key), prefix) == -1) {
-			api_unavailable(r);
-			return;
-		}
-		api_json(r, 201, json_pack("{s:s, s:s}", "api_key", key,
-		    "key_prefix", prefix));
-		OPENSSL_cleanse(key, sizeof(key));
+		if ((o = api_tenant_key_create(r->a->db, tenant, &err)) == NULL)
+			api_reply_err(r, &err);
+		else
+			api_json(r, 201, o);
 		return;
 	}
 	if (r->nseg == 5 && r->method == HTTP_DELETE) {
-		if ((rep = db_cmd(a->db, "HDEL {t:%llu}:keys %s",
-		    (unsigned long long)tenant, r->seg[4])) == NULL) {
-			api_unavailable(r);
-			return;
-		}
-		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-		freeReplyObject(rep);
-		if (rc)
-			api_nocontent(r);
+		if (api_tenant_key_revoke(r->a->db, tenant, r->seg[4], &err) ==
+		    -1)
+			api_reply_err(r, &err);
 		else
-			api_error(r, 404, "not_found", "no key with that prefix");
+			api_nocontent(r);
 		return;
 	}
-	api_error(r, 405, "method_not_allowed", "method not allowed here");
+	/* An unknown tenant is a 404 whatever the method. */
+	if (tenant_active(r->a->db, tenant, &err) == -1)
+		api_reply_err(r, &err);
+	else
+		api_error(r, 405, "method_not_allowed", "method not allowed "
+		    "here");
 }

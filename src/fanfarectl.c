@@ -1,44 +1,142 @@
 /*
  * fanfarectl.c: the operator's command line.  Reads the same config file
  * as fanfared, talks to Redis synchronously (it is not a server), prints
- * results on stdout and errors on stderr.  Exit codes: 0 success, 1 the
- * operation failed, 2 bad usage.
+ * results on stdout and errors on stderr.
+ *
+ * Everything it does to a tenant's data goes through the API's own core
+ * functions (api_tenant_create, api_subject_erase, ...), so a tenant
+ * made here, a key revoked here or a person erased here is exactly what
+ * the API would have made: the same key hashing, the same keyed-hash
+ * suppression and the same audit record, with "fanfarectl" as the actor
+ * where the API writes the key prefix.  This file only parses arguments
+ * and prints.
+ *
+ * Exit status: 0 success; 1 the operation failed (not found, Redis
+ * down, a refused state); 2 bad usage (including a value the API would
+ * refuse with 400 or 422).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #include "api.h"
+
+#define CTL_ACTOR	"fanfarectl"	/* the audit records' key_prefix */
 
 struct ctl {
 	const char	*config_path;
 	struct config	 conf;
 	int		 have_conf;
+	struct db	*db;
+	struct token_keyring keys;
 	uint64_t	 tenant, campaign, contact;
 	uint32_t	 link;
 	int		 have_tenant, have_campaign, have_contact, have_link;
 	const char	*url;
 	const char	*token;		/* token verify --token */
+	const char	*name;		/* tenant create */
+	const char	*retention;	/* tenant create --retention-days */
+	const char	*prefix;	/* key revoke */
+	const char	*email;		/* subject */
+	int		 json;		/* --json */
+	const char	*sub;		/* the second word, if any */
+	int		 argc;		/* what getopt left: operands */
+	char		**argv;
+};
+
+struct ctl_cmd {
+	const char	*name;
+	const char	*subs;		/* '|'-separated second words, or NULL */
+	const char	*args;		/* for the usage line */
+	int		(*run)(struct ctl *);
+};
+
+static int	cmd_tenant_create(struct ctl *);
+static int	cmd_tenant_list(struct ctl *);
+static int	cmd_key_create(struct ctl *);
+static int	cmd_key_revoke(struct ctl *);
+static int	cmd_campaign_show(struct ctl *);
+static int	cmd_stats(struct ctl *);
+static int	cmd_subject_export(struct ctl *);
+static int	cmd_subject_erase(struct ctl *);
+static int	cmd_janitor(struct ctl *);
+static int	cmd_check(struct ctl *);
+static int	cmd_token(struct ctl *);
+static int	cmd_link(struct ctl *);
+
+static const struct ctl_cmd commands[] = {
+	{ "tenant", "create", "--name NAME [--retention-days N]",
+	    cmd_tenant_create },
+	{ "tenant", "list", "", cmd_tenant_list },
+	{ "key", "create", "--tenant T", cmd_key_create },
+	{ "key", "revoke", "--tenant T --prefix PREFIX", cmd_key_revoke },
+	{ "campaign", "show", "--tenant T --campaign C", cmd_campaign_show },
+	{ "stats", NULL, "--tenant T --campaign C", cmd_stats },
+	{ "subject", "export", "--tenant T --email ADDRESS",
+	    cmd_subject_export },
+	{ "subject", "erase", "--tenant T --email ADDRESS", cmd_subject_erase },
+	{ "janitor", NULL, "", cmd_janitor },
+	{ "check", NULL, "", cmd_check },
+	{ "token", "open|click|unsubscribe",
+	    "--tenant T --campaign C --contact K [--link N]", cmd_token },
+	{ "token", "verify", "[--token] TOKEN", cmd_token },
+	{ "link", "set", "--tenant T --campaign C --link N --url URL",
+	    cmd_link },
 };
 
 static void
+usage_to(FILE *f)
+{
+	size_t	i;
+
+	for (i = 0; i < FF_NELEM(commands); i++)
+		fprintf(f, "%s fanfarectl %s%s%s --config FILE [--json]%s%s\n",
+		    i == 0 ? "usage:" : "      ", commands[i].name,
+		    commands[i].subs ? " " : "",
+		    commands[i].subs ? commands[i].subs : "",
+		    commands[i].args[0] ? " " : "", commands[i].args);
+	fprintf(f, "       fanfarectl --help\n"
+	    "exit status: 0 done, 1 failed or not found, 2 bad usage\n");
+}
+
+static void FF_ATTR_NORETURN
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: fanfarectl token open|click|unsubscribe --config FILE "
-	    "--tenant T --campaign C --contact K [--link N]\n"
-	    "       fanfarectl token verify --config FILE [--token] TOKEN\n"
-	    "       fanfarectl link set --config FILE --tenant T --campaign C "
-	    "--link N --url URL\n"
-	    "       fanfarectl stats --config FILE --tenant T --campaign C\n"
-	    "       fanfarectl janitor --config FILE\n"
-	    "       fanfarectl check --config FILE\n");
+	usage_to(stderr);
 	exit(2);
+}
+
+/* A complaint about the arguments: exit 2. */
+static void FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN
+bad_usage(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "fanfarectl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+/* 1 when word is one of the '|'-separated words of list. */
+static int
+word_in(const char *word, const char *list)
+{
+	size_t		 n = strlen(word);
+	const char	*p = list;
+
+	for (;;) {
+		if (strncmp(p, word, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+			return 1;
+		if ((p = strchr(p, '|')) == NULL)
+			return 0;
+		p++;
+	}
 }
 
 static uint64_t
@@ -46,11 +144,8 @@ arg_u64(const char *name, const char *s)
 {
 	uint64_t	v;
 
-	if (parse_u64(s, strlen(s), &v) == -1) {
-		fprintf(stderr, "fanfarectl: --%s: '%s' is not a number\n",
-		    name, s);
-		exit(2);
-	}
+	if (parse_u64(s, strlen(s), &v) == -1)
+		bad_usage("--%s: '%s' is not a number", name, s);
 	return v;
 }
 
@@ -65,6 +160,11 @@ parse_args(struct ctl *c, int argc, char *argv[])
 		{ "link", required_argument, NULL, 'l' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "token", required_argument, NULL, 'T' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "retention-days", required_argument, NULL, 'r' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	uint64_t	v;
@@ -90,11 +190,8 @@ parse_args(struct ctl *c, int argc, char *argv[])
 			break;
 		case 'l':
 			v = arg_u64("link", optarg);
-			if (v > UINT32_MAX) {
-				fprintf(stderr, "fanfarectl: --link: too "
-				    "large\n");
-				exit(2);
-			}
+			if (v > UINT32_MAX)
+				bad_usage("--link: too large");
 			c->link = (uint32_t)v;
 			c->have_link = 1;
 			break;
@@ -104,23 +201,43 @@ parse_args(struct ctl *c, int argc, char *argv[])
 		case 'T':
 			c->token = optarg;
 			break;
+		case 'n':
+			c->name = optarg;
+			break;
+		case 'r':
+			c->retention = optarg;
+			break;
+		case 'p':
+			c->prefix = optarg;
+			break;
+		case 'e':
+			c->email = optarg;
+			break;
+		case 'j':
+			c->json = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (c->config_path == NULL) {
-		fprintf(stderr, "fanfarectl: --config is required\n");
-		exit(2);
-	}
+	if (c->config_path == NULL)
+		bad_usage("--config is required");
+	c->argc = argc - optind;
+	c->argv = argv + optind;
 }
 
 static void
 need(int have, const char *name)
 {
-	if (!have) {
-		fprintf(stderr, "fanfarectl: --%s is required\n", name);
-		exit(2);
-	}
+	if (!have)
+		bad_usage("--%s is required", name);
+}
+
+static void
+no_operands(struct ctl *c)
+{
+	if (c->argc != 0)
+		bad_usage("unexpected argument '%s'", c->argv[0]);
 }
 
 static void
@@ -136,77 +253,387 @@ load_config(struct ctl *c)
 }
 
 static void
-load_keys(struct ctl *c, struct token_keyring *keys)
+load_keys(struct ctl *c)
 {
 	char	err[1024];
 
-	memset(keys, 0, sizeof(*keys));
-	if (token_keyring_load(keys, &c->conf, err, sizeof(err)) == -1) {
+	if (token_keyring_load(&c->keys, &c->conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
 }
 
-static redisContext *
-redis_open(struct ctl *c)
+/* The config and the Redis connection (opened by its first command). */
+static void
+open_db(struct ctl *c)
 {
-	struct timeval	 tv = { 5, 0 };
-	redisContext	*rc;
-
-	if (c->conf.redis.unix_path != NULL)
-		rc = redisConnectUnixWithTimeout(c->conf.redis.unix_path, tv);
-	else
-		rc = redisConnectWithTimeout(c->conf.redis.host,
-		    c->conf.redis.port, tv);
-	if (rc == NULL || rc->err) {
-		fprintf(stderr, "fanfarectl: redis: %s\n",
-		    rc ? rc->errstr : "out of memory");
-		exit(1);
-	}
-	redisSetTimeout(rc, tv);
-	return rc;
+	load_config(c);
+	c->db = db_open(&c->conf.redis);
 }
 
-static redisReply *
-redis_cmd(redisContext *rc, const char *fmt, ...)
+/* Prints and frees o; JSON_COMPACT is how the API encodes it. */
+static void
+print_json(json_t *o, size_t flags)
 {
-	redisReply	*r;
-	va_list		 ap;
+	json_dumpf(o, stdout, flags);
+	putchar('\n');
+	json_decref(o);
+}
 
-	va_start(ap, fmt);
-	r = redisvCommand(rc, fmt, ap);
-	va_end(ap);
-	if (r == NULL) {
-		fprintf(stderr, "fanfarectl: redis: %s\n", rc->errstr);
-		exit(1);
+/* Reports a core function's error: on stderr, and with --json as the
+ * API's error object on stdout too.  Returns the exit status. */
+static int
+fail(struct ctl *c, const struct api_err *err)
+{
+	fprintf(stderr, "fanfarectl: %s (%s)\n", err->message, err->code);
+	if (c->json)
+		print_json(json_pack("{s:{s:s, s:s}}", "error", "code",
+		    err->code, "message", err->message), JSON_COMPACT);
+	return ctl_exit_status(err->status);
+}
+
+static void
+print_line(char *line)
+{
+	puts(line);
+	free(line);
+}
+
+/* The core's context for the tenant of --tenant, which must be active,
+ * as for an API key, with the token keys (the keyed hashes of erased
+ * addresses): 0, or the exit status after reporting. */
+static int
+tenant_ctx(struct ctl *c, struct api_ctx *ctx)
+{
+	struct api_err	err;
+
+	load_keys(c);
+	switch (api_tenant_state(c->db, c->tenant)) {
+	case 2:
+		break;
+	case 1:
+		api_err_set(&err, 404, "not_found", "tenant %llu is being "
+		    "deleted", (unsigned long long)c->tenant);
+		return fail(c, &err);
+	case 0:
+		api_err_set(&err, 404, "not_found", "no such tenant: %llu",
+		    (unsigned long long)c->tenant);
+		return fail(c, &err);
+	default:
+		api_err_unavailable(&err);
+		return fail(c, &err);
 	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "fanfarectl: redis: %s\n", r->str);
-		exit(1);
+	ctx->db = c->db;
+	ctx->keys = &c->keys;
+	ctx->tenant = c->tenant;
+	ctx->actor = CTL_ACTOR;
+	return 0;
+}
+
+/* ------------------------------------------------------------ tenants */
+
+static void
+print_key(struct ctl *c, json_t *o)
+{
+	if (c->json) {
+		print_json(o, JSON_COMPACT);
+		return;
 	}
-	return r;
+	if (json_object_get(o, "id") != NULL)
+		printf("tenant: %s\n", json_string_value(json_object_get(o,
+		    "id")));
+	printf("api key: %s (shown this once)\nkey prefix: %s\n",
+	    json_string_value(json_object_get(o, "api_key")),
+	    json_string_value(json_object_get(o, "key_prefix")));
+	json_decref(o);
+}
+
+/* POST /v1/tenants with {"name", "retention_days"?}. */
+static int
+cmd_tenant_create(struct ctl *c)
+{
+	struct api_err	 err;
+	json_t		*body, *o;
+	uint64_t	 days;
+
+	no_operands(c);
+	need(c->name != NULL, "name");
+	body = json_pack("{s:s}", "name", c->name);
+	if (body == NULL)
+		bad_usage("--name: '%s' is not UTF-8", c->name);
+	if (c->retention != NULL) {
+		/* Out of any json_int_t is out of the API's range too: its
+		 * check says so. */
+		days = arg_u64("retention-days", c->retention);
+		json_object_set_new(body, "retention_days", json_integer(
+		    days > 1000000 ? 1000000 : (json_int_t)days));
+	}
+	open_db(c);
+	o = api_tenant_create(c->db, c->conf.retention_days, body, &err);
+	json_decref(body);
+	if (o == NULL)
+		return fail(c, &err);
+	print_key(c, o);
+	return 0;
 }
 
 static int
-cmd_token(struct ctl *c, const char *kind, int argc, char *argv[])
+cmd_tenant_list(struct ctl *c)
 {
-	struct token_keyring	keys;
-	struct token		t;
-	char			out[TOKEN_MAX_LEN + 1];
-	json_t			*o;
+	struct api_err	 err;
+	json_t		*o;
+	size_t		 i;
+
+	no_operands(c);
+	open_db(c);
+	if ((o = api_tenant_list(c->db, &err)) == NULL)
+		return fail(c, &err);
+	if (c->json) {
+		print_json(o, JSON_COMPACT);
+		return 0;
+	}
+	for (i = 0; i < json_array_size(json_object_get(o, "items")); i++)
+		print_line(ctl_tenant_line(json_array_get(json_object_get(o,
+		    "items"), i)));
+	json_decref(o);
+	return 0;
+}
+
+/* POST /v1/tenants/T/keys: a new key, shown once. */
+static int
+cmd_key_create(struct ctl *c)
+{
+	struct api_err	 err;
+	json_t		*o;
+
+	no_operands(c);
+	need(c->have_tenant, "tenant");
+	open_db(c);
+	if ((o = api_tenant_key_create(c->db, c->tenant, &err)) == NULL)
+		return fail(c, &err);
+	print_key(c, o);
+	return 0;
+}
+
+/* DELETE /v1/tenants/T/keys/PREFIX. */
+static int
+cmd_key_revoke(struct ctl *c)
+{
+	struct api_err	err;
+
+	no_operands(c);
+	need(c->have_tenant, "tenant");
+	need(c->prefix != NULL, "prefix");
+	open_db(c);
+	if (api_tenant_key_revoke(c->db, c->tenant, c->prefix, &err) == -1)
+		return fail(c, &err);
+	if (c->json)
+		print_json(json_pack("{s:s}", "revoked", c->prefix), JSON_COMPACT);
+	else
+		printf("key %s of tenant %llu revoked\n", c->prefix,
+		    (unsigned long long)c->tenant);
+	return 0;
+}
+
+/* ---------------------------------------------------------- campaigns */
+
+/* GET /v1/campaigns/C: one progress line, or the API's JSON. */
+static int
+cmd_campaign_show(struct ctl *c)
+{
+	struct api_ctx	 ctx = { NULL, NULL, 0, CTL_ACTOR };
+	struct api_err	 err;
+	json_t		*o;
+
+	no_operands(c);
+	need(c->have_tenant, "tenant");
+	need(c->have_campaign, "campaign");
+	open_db(c);
+	ctx.db = c->db;
+	ctx.tenant = c->tenant;
+	if ((o = api_campaign_get(&ctx, c->campaign, &err)) == NULL)
+		return fail(c, &err);
+	if (c->json)
+		print_json(o, JSON_COMPACT);
+	else {
+		print_line(ctl_progress_line(o));
+		json_decref(o);
+	}
+	return 0;
+}
+
+/* 1 when the campaign has a record or any tracking data, 0 not, -1 when
+ * Redis failed.  Unlike the API, the tracking data alone is enough: the
+ * operator may track a campaign made with `link set` and `token` only. */
+static int
+campaign_known(struct db *db, uint64_t tenant, uint64_t campaign)
+{
+	redisReply	*camp, *track;
+	int		 rc = -1;
+
+	if (db_append(db, "EXISTS {t:%llu}:camp:%llu",
+	    (unsigned long long)tenant, (unsigned long long)campaign) == -1 ||
+	    db_append(db, "EXISTS {t:%llu:c:%llu}:stats {t:%llu:c:%llu}:links",
+	    (unsigned long long)tenant, (unsigned long long)campaign,
+	    (unsigned long long)tenant, (unsigned long long)campaign) == -1)
+		return -1;
+	camp = db_reply(db);
+	track = db_reply(db);
+	if (camp != NULL && track != NULL && camp->type ==
+	    REDIS_REPLY_INTEGER && track->type == REDIS_REPLY_INTEGER)
+		rc = camp->integer > 0 || track->integer > 0;
+	if (camp != NULL)
+		freeReplyObject(camp);
+	if (track != NULL)
+		freeReplyObject(track);
+	return rc;
+}
+
+/* The stats object of API.md, as GET /v1/campaigns/C/stats shows it;
+ * always JSON (it is data, not a summary). */
+static int
+cmd_stats(struct ctl *c)
+{
+	struct api_err	 err;
+	json_t		*o;
+	int		 rc;
+
+	no_operands(c);
+	need(c->have_tenant, "tenant");
+	need(c->have_campaign, "campaign");
+	open_db(c);
+	if ((rc = campaign_known(c->db, c->tenant, c->campaign)) != 1) {
+		if (rc == -1)
+			api_err_unavailable(&err);
+		else
+			api_err_set(&err, 404, "not_found", "no such campaign");
+		return fail(c, &err);
+	}
+	if ((o = db_campaign_stats(c->db, c->tenant, c->campaign)) == NULL) {
+		api_err_unavailable(&err);
+		return fail(c, &err);
+	}
+	print_json(o, JSON_COMPACT);
+	return 0;
+}
+
+/* ------------------------------------------------------- data subjects */
+
+static void
+need_address(struct ctl *c)
+{
+	char	addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
+
+	need(c->email != NULL, "email");
+	if (validate_email(c->email, strlen(c->email), addr, key) == -1)
+		bad_usage("--email: '%s' is not an email address", c->email);
+}
+
+/* GET /v1/subjects/A: the API's JSON (indented unless --json). */
+static int
+cmd_subject_export(struct ctl *c)
+{
+	struct api_ctx	 ctx;
+	struct api_err	 err;
+	json_t		*o;
+	int		 rc;
+
+	no_operands(c);
+	need(c->have_tenant, "tenant");
+	need_address(c);
+	open_db(c);
+	if ((rc = tenant_ctx(c, &ctx)) != 0)
+		return rc;
+	if ((o = api_subject_export(&ctx, c->email, &err)) == NULL)
+		return fail(c, &err);
+	print_json(o, c->json ? JSON_COMPACT : JSON_INDENT(2));
+	return 0;
+}
+
+/* DELETE /v1/subjects/A: what was erased, one line or the API's JSON. */
+static int
+cmd_subject_erase(struct ctl *c)
+{
+	struct api_ctx	 ctx;
+	struct api_err	 err;
+	json_t		*o;
+	int		 rc;
+
+	no_operands(c);
+	need(c->have_tenant, "tenant");
+	need_address(c);
+	open_db(c);
+	if ((rc = tenant_ctx(c, &ctx)) != 0)
+		return rc;
+	if ((o = api_subject_erase(&ctx, c->email, &err)) == NULL)
+		return fail(c, &err);
+	if (c->json)
+		print_json(o, JSON_COMPACT);
+	else {
+		print_line(ctl_erased_line(o));
+		json_decref(o);
+	}
+	return 0;
+}
+
+/* --------------------------------------------------- operator's tools */
+
+/* Retention and due purges now; the report, always as JSON. */
+static int
+cmd_janitor(struct ctl *c)
+{
+	struct janitor_report	rep;
+	struct api_err		err;
+
+	no_operands(c);
+	open_db(c);
+	if (janitor_run(c->db, now_ms(), &rep) == -1) {
+		api_err_unavailable(&err);
+		return fail(c, &err);
+	}
+	print_json(json_pack("{s:I, s:I, s:I, s:I}",
+	    "tenants_purged", (json_int_t)rep.tenants_purged,
+	    "keys_purged", (json_int_t)rep.keys_purged,
+	    "streams", (json_int_t)rep.streams,
+	    "entries_trimmed", (json_int_t)rep.entries_trimmed), JSON_COMPACT);
+	return 0;
+}
+
+/* The config file as fanfared -t reads it, and its token secrets. */
+static int
+cmd_check(struct ctl *c)
+{
+	no_operands(c);
+	load_config(c);
+	load_keys(c);
+	if (c->json)
+		print_json(json_pack("{s:s, s:b, s:i}", "config",
+		    c->config_path, "ok", 1, "token_secrets", c->keys.nkeys), JSON_COMPACT);
+	else
+		printf("%s: configuration OK\n", c->config_path);
+	return 0;
+}
+
+static int
+cmd_token(struct ctl *c)
+{
+	struct token	t;
+	char		out[TOKEN_MAX_LEN + 1];
+	json_t		*o;
 
 	memset(&t, 0, sizeof(t));
-	if (strcmp(kind, "verify") == 0) {
+	if (strcmp(c->sub, "verify") == 0) {
 		/* A token may start with '-': --token T, or after "--". */
 		if (c->token == NULL) {
-			if (optind != argc - 1)
+			if (c->argc != 1)
 				usage();
-			c->token = argv[optind];
-		} else if (optind != argc)
-			usage();
+			c->token = c->argv[0];
+		} else
+			no_operands(c);
 		load_config(c);
-		load_keys(c, &keys);
-		if (token_verify(&keys, c->token, strlen(c->token), &t) == -1) {
+		load_keys(c);
+		if (token_verify(&c->keys, c->token, strlen(c->token), &t) ==
+		    -1) {
 			fprintf(stderr, "fanfarectl: token is not valid\n");
 			return 1;
 		}
@@ -217,52 +644,46 @@ cmd_token(struct ctl *c, const char *kind, int argc, char *argv[])
 		    (json_int_t)t.contact);
 		if (t.kind == TOKEN_CLICK)
 			json_object_set_new(o, "link", json_integer(t.link));
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(o);
+		print_json(o, JSON_COMPACT);
 		return 0;
 	}
-	if (strcmp(kind, "open") == 0)
-		t.kind = TOKEN_OPEN;
-	else if (strcmp(kind, "click") == 0)
-		t.kind = TOKEN_CLICK;
-	else if (strcmp(kind, "unsubscribe") == 0)
-		t.kind = TOKEN_UNSUB;
-	else
-		usage();
-	if (optind != argc)
-		usage();
+	t.kind = strcmp(c->sub, "open") == 0 ? TOKEN_OPEN :
+	    strcmp(c->sub, "click") == 0 ? TOKEN_CLICK : TOKEN_UNSUB;
+	no_operands(c);
 	need(c->have_tenant, "tenant");
 	need(c->have_campaign, "campaign");
 	need(c->have_contact, "contact");
 	if (t.kind == TOKEN_CLICK)
 		need(c->have_link, "link");
-	else if (c->have_link) {
-		fprintf(stderr, "fanfarectl: --link is only for click\n");
-		exit(2);
-	}
+	else if (c->have_link)
+		bad_usage("--link is only for click");
 	t.tenant = c->tenant;
 	t.campaign = c->campaign;
 	t.contact = c->contact;
 	t.link = c->link;
 	load_config(c);
-	load_keys(c, &keys);
-	if (token_sign(&keys, &t, out) == 0) {
+	load_keys(c);
+	if (token_sign(&c->keys, &t, out) == 0) {
 		fprintf(stderr, "fanfarectl: cannot sign\n");
 		return 1;
 	}
-	printf(t.kind == TOKEN_OPEN ? "/o/%s.gif\n" : t.kind == TOKEN_CLICK ?
-	    "/c/%s\n" : "/u/%s\n", out);
+	if (c->json)
+		print_json(json_pack("{s:s, s:s++}", "token", out, "path",
+		    t.kind == TOKEN_OPEN ? "/o/" : t.kind == TOKEN_CLICK ?
+		    "/c/" : "/u/", out, t.kind == TOKEN_OPEN ? ".gif" : ""), JSON_COMPACT);
+	else
+		printf(t.kind == TOKEN_OPEN ? "/o/%s.gif\n" : t.kind ==
+		    TOKEN_CLICK ? "/c/%s\n" : "/u/%s\n", out);
 	return 0;
 }
 
 static int
-cmd_link(struct ctl *c, const char *verb, int argc)
+cmd_link(struct ctl *c)
 {
-	redisContext	*rc;
+	struct api_err	 err;
+	redisReply	*rep;
 
-	if (strcmp(verb, "set") != 0 || optind != argc)
-		usage();
+	no_operands(c);
 	need(c->have_tenant, "tenant");
 	need(c->have_campaign, "campaign");
 	need(c->have_link, "link");
@@ -272,103 +693,63 @@ cmd_link(struct ctl *c, const char *verb, int argc)
 		    "URL a click may redirect to\n", c->url);
 		return 1;
 	}
-	load_config(c);
-	rc = redis_open(c);
-	freeReplyObject(redis_cmd(rc, "HSET {t:%llu:c:%llu}:links %u %s",
+	open_db(c);
+	if ((rep = db_cmd(c->db, "HSET {t:%llu:c:%llu}:links %u %s",
 	    (unsigned long long)c->tenant, (unsigned long long)c->campaign,
-	    c->link, c->url));
-	redisFree(rc);
-	return 0;
-}
-
-/* The stats object of API.md, as GET /v1/campaigns/ID/stats shows it. */
-static int
-cmd_stats(struct ctl *c, int argc)
-{
-	struct db	*db;
-	json_t		*o;
-
-	if (optind != argc)
-		usage();
-	need(c->have_tenant, "tenant");
-	need(c->have_campaign, "campaign");
-	load_config(c);
-	db = db_open(&c->conf.redis);
-	o = db_campaign_stats(db, c->tenant, c->campaign);
-	db_close(db);
-	if (o == NULL) {
-		fprintf(stderr, "fanfarectl: redis: cannot read the stats\n");
-		return 1;
+	    c->link, c->url)) == NULL || rep->type == REDIS_REPLY_ERROR) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		api_err_unavailable(&err);
+		return fail(c, &err);
 	}
-	json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-	putchar('\n');
-	json_decref(o);
-	return 0;
-}
-
-/* Retention and due purges now; the report as JSON. */
-static int
-cmd_janitor(struct ctl *c, int argc)
-{
-	struct janitor_report	 rep;
-	struct db		*db;
-	int			 rc;
-
-	if (optind != argc)
-		usage();
-	load_config(c);
-	db = db_open(&c->conf.redis);
-	rc = janitor_run(db, now_ms(), &rep);
-	db_close(db);
-	if (rc == -1) {
-		fprintf(stderr, "fanfarectl: janitor: redis failed\n");
-		return 1;
-	}
-	printf("{\"tenants_purged\":%lld,\"keys_purged\":%lld,"
-	    "\"streams\":%lld,\"entries_trimmed\":%lld}\n",
-	    rep.tenants_purged, rep.keys_purged, rep.streams,
-	    rep.entries_trimmed);
+	freeReplyObject(rep);
+	if (c->json)
+		print_json(json_pack("{s:i, s:s}", "link", (int)c->link, "url",
+		    c->url), JSON_COMPACT);
 	return 0;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct ctl	 c;
-	const char	*cmd, *sub = NULL;
-	int		 rc;
+	const struct ctl_cmd	*cmd = NULL;
+	struct ctl		 c;
+	size_t			 i;
+	int			 words, rc, known = 0;
 
-	log_init("fanfarectl", 0);
+	log_init("fanfarectl", JSON_COMPACT);
 	memset(&c, 0, sizeof(c));
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
+		usage_to(stdout);
+		return 0;
+	}
 	if (argc < 2)
 		usage();
-	cmd = argv[1];
-	if (strcmp(cmd, "token") == 0 || strcmp(cmd, "link") == 0) {
-		if (argc < 3)
-			usage();
-		sub = argv[2];
-		parse_args(&c, argc - 2, argv + 2);
-		argc -= 2;
-		argv += 2;
-	} else {
-		parse_args(&c, argc - 1, argv + 1);
-		argc -= 1;
-		argv += 1;
+	for (i = 0; i < FF_NELEM(commands) && cmd == NULL; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		known = 1;
+		if (commands[i].subs == NULL)
+			cmd = &commands[i];
+		else if (argc >= 3 && word_in(argv[2], commands[i].subs))
+			cmd = &commands[i];
 	}
-	if (strcmp(cmd, "token") == 0)
-		rc = cmd_token(&c, sub, argc, argv);
-	else if (strcmp(cmd, "link") == 0)
-		rc = cmd_link(&c, sub, argc);
-	else if (strcmp(cmd, "stats") == 0)
-		rc = cmd_stats(&c, argc);
-	else if (strcmp(cmd, "janitor") == 0)
-		rc = cmd_janitor(&c, argc);
-	else if (strcmp(cmd, "check") == 0) {
-		load_config(&c);
-		printf("%s: configuration OK\n", c.config_path);
-		rc = 0;
-	} else
+	if (cmd == NULL) {
+		if (known)
+			fprintf(stderr, "fanfarectl: %s: %s%s\n", argv[1], argc >=
+			    3 ? "unknown subcommand " : "a subcommand is needed",
+			    argc >= 3 ? argv[2] : "");
+		else
+			fprintf(stderr, "fanfarectl: unknown command '%s'\n",
+			    argv[1]);
 		usage();
+	}
+	words = cmd->subs != NULL ? 2 : 1;
+	c.sub = cmd->subs != NULL ? argv[2] : NULL;
+	parse_args(&c, argc - words, argv + words);
+	rc = cmd->run(&c);
+	db_close(c.db);
 	if (c.have_conf)
 		config_free(&c.conf);
 	return rc;

@@ -575,3 +575,76 @@ def status_lines(raw):
     status line may follow a body directly, with no CRLF before it)."""
     return [int(m.group(1)) for m in
             re.finditer(rb"HTTP/1\.[01] (\d{3}) ", raw)]
+
+
+def dump_keys(redis, patterns):
+    """Every key matching one of the SCAN patterns, with everything it
+    holds, as (key, type, [strings])."""
+    out = []
+    for pattern in patterns:
+        cursor = "0"
+        while True:
+            cursor, keys = redis.cmd("SCAN", cursor, "MATCH", pattern,
+                                     "COUNT", 1000)
+            for k in keys:
+                k = k.decode() if isinstance(k, bytes) else k
+                t = redis.cmd("TYPE", k)
+                t = t.decode() if isinstance(t, bytes) else t
+                if t == "string":
+                    vals = [redis.cmd("GET", k)]
+                elif t == "hash":
+                    vals = redis.cmd("HGETALL", k)
+                elif t == "set":
+                    vals = redis.cmd("SMEMBERS", k)
+                elif t == "zset":
+                    vals = redis.cmd("ZRANGE", k, 0, -1)
+                elif t == "stream":
+                    vals = []
+                    for _, fields in redis.cmd("XRANGE", k, "-", "+"):
+                        vals += fields
+                else:
+                    vals = []
+                vals = [v.decode("utf-8", "replace") if isinstance(v, bytes)
+                        else str(v) for v in vals]
+                out.append((k, t, vals))
+            cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
+            if cursor == "0":
+                break
+    return out
+
+
+def dump_tenant(redis, tid):
+    """Every key of the tenant with everything it holds, as strings."""
+    return dump_keys(redis, ("{t:%s}*" % tid, "{t:%s:c:*" % tid))
+
+
+def address_leaks(dump, email):
+    """The (key, value) pairs of a dump that hold the address."""
+    low = email.lower()
+    return [(k, v) for k, t, vals in dump for v in [k] + vals
+            if low in v.lower()]
+
+
+def contact_id_leaks(dump, cid):
+    """The keys of a tenant's dump that still name contact cid: its own
+    keys, sets of contact ids, event lines and the address index."""
+    idleaks = []
+    for k, t, vals in dump:
+        if (":ct:%s" % cid) in k + ":":
+            idleaks.append(k)
+        # Sets whose members are contact ids ("N:contact" for links).
+        holds_contacts = k.endswith((":openers", ":clickers",
+                                     ":unsubscribers", ":link_clickers",
+                                     ":members", ":optout_ids"))
+        if holds_contacts and any(v == cid or v.endswith(":" + cid)
+                                  for v in vals):
+            idleaks.append(k)
+        if t == "stream" and "events" in k:
+            for v in vals:
+                for line in v.splitlines():
+                    parts = line.split()
+                    if len(parts) == 6 and parts[2] == cid:
+                        idleaks.append(k)
+        if t == "hash" and k.endswith(":ct:bykey") and cid in vals:
+            idleaks.append(k)
+    return idleaks

@@ -15,7 +15,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Fanfare, Redis, done, ok, run, wait_for
+from harness import (Fanfare, Redis, address_leaks, contact_id_leaks, done,
+                     dump_tenant, ok, run, wait_for)
 
 ADMIN = "admin-" + "k" * 40
 
@@ -394,41 +395,6 @@ def test_one_click(ff, redis, tid, key):
        "and in GET /v1/optouts by address", raw)
 
 
-def dump_tenant(redis, tid):
-    """Every key of the tenant with everything it holds, as strings."""
-    out = []
-    for pattern in ("{t:%s}*" % tid, "{t:%s:c:*" % tid):
-        cursor = "0"
-        while True:
-            cursor, keys = redis.cmd("SCAN", cursor, "MATCH", pattern,
-                                     "COUNT", 1000)
-            for k in keys:
-                k = k.decode() if isinstance(k, bytes) else k
-                t = redis.cmd("TYPE", k)
-                t = t.decode() if isinstance(t, bytes) else t
-                if t == "string":
-                    vals = [redis.cmd("GET", k)]
-                elif t == "hash":
-                    vals = redis.cmd("HGETALL", k)
-                elif t == "set":
-                    vals = redis.cmd("SMEMBERS", k)
-                elif t == "zset":
-                    vals = redis.cmd("ZRANGE", k, 0, -1)
-                elif t == "stream":
-                    vals = []
-                    for _, fields in redis.cmd("XRANGE", k, "-", "+"):
-                        vals += fields
-                else:
-                    vals = []
-                vals = [v.decode("utf-8", "replace") if isinstance(v, bytes)
-                        else str(v) for v in vals]
-                out.append((k, t, vals))
-            cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
-            if cursor == "0":
-                break
-    return out
-
-
 def test_subjects(ff, redis):
     tid, key = new_tenant(ff, "Subjects")
     email = "Subject.Person@Example.TEST"
@@ -467,29 +433,10 @@ def test_subjects(ff, redis):
        "DELETE /v1/subjects: counts of what was erased", raw)
     dump = dump_tenant(redis, tid)
     low = email.lower()
-    leaks = [(k, v) for k, t, vals in dump for v in [k] + vals
-             if low in v.lower()]
+    leaks = address_leaks(dump, email)
     ok(leaks == [], "erased: the address is in no key, field or value",
        repr(leaks[:5]))
-    idleaks = []
-    for k, t, vals in dump:
-        if (":ct:%s" % cid) in k + ":":
-            idleaks.append(k)
-        # Sets whose members are contact ids ("N:contact" for links).
-        holds_contacts = k.endswith((":openers", ":clickers",
-                                     ":unsubscribers", ":link_clickers",
-                                     ":members", ":optout_ids"))
-        if holds_contacts and any(v == cid or v.endswith(":" + cid)
-                                  for v in vals):
-            idleaks.append(k)
-        if t == "stream" and "events" in k:
-            for v in vals:
-                for line in v.splitlines():
-                    parts = line.split()
-                    if len(parts) == 6 and parts[2] == cid:
-                        idleaks.append(k)
-        if t == "hash" and k.endswith(":ct:bykey") and cid in vals:
-            idleaks.append(k)
+    idleaks = contact_id_leaks(dump, cid)
     ok(idleaks == [], "erased: the contact id is in no key, member or event",
        repr(idleaks))
     st, js, raw = call(ff, "GET", "/v1/subjects/other@example.test", key)

@@ -594,7 +594,8 @@ api_janitor_cb(evutil_socket_t fd, short what, void *arg)
 
 struct api *
 api_new(struct event_base *base, const struct config *conf,
-    struct worker *workers, int nworkers, char *err, size_t errlen)
+    struct live *live, struct worker *workers, int nworkers, char *err,
+    size_t errlen)
 {
 	struct api	*a = xcalloc(1, sizeof(*a));
 
@@ -604,9 +605,9 @@ api_new(struct event_base *base, const struct config *conf,
 	a->conf = conf;
 	a->workers = workers;
 	a->nworkers = nworkers;
+	a->live = live_ref(live);
 	if ((a->special = special_load(conf->special_categories_file, err,
-	    errlen)) == NULL ||
-	    token_keyring_load(&a->keys, conf, err, errlen) == -1)
+	    errlen)) == NULL)
 		goto fail;
 	a->db = db_open(&conf->redis);
 	if (api_http_listen(a, err, errlen) == -1)
@@ -629,6 +630,14 @@ api_set_senders(struct api *a, const struct sender_pool *p)
 	a->senders = p;
 }
 
+/* The API runs on the main thread, as the reload does: a plain swap. */
+void
+api_set_live(struct api *a, struct live *l)
+{
+	live_unref(a->live);
+	a->live = live_ref(l);
+}
+
 void
 api_free(struct api *a)
 {
@@ -640,5 +649,6 @@ api_free(struct api *a)
 	api_http_close(a);
 	db_close(a->db);
 	special_free(a->special);
+	live_unref(a->live);
 	free(a);
 }

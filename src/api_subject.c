@@ -271,7 +271,7 @@ subject_erase(struct api_req *r, const char *key, uint64_t id)
 
 	/* The keyed hash first: the address is suppressed before any of
 	 * its data goes, so no send can slip in between. */
-	if (token_keyed_hash(&a->keys, 0, key, strlen(key), hash) == -1 ||
+	if (token_keyed_hash(&a->live->keys, 0, key, strlen(key), hash) == -1 ||
 	    (rep = db_cmd(a->db, "SADD {t:%llu}:suppressed %s",
 	    (unsigned long long)r->tenant, hash)) == NULL)
 		goto fail;
@@ -388,8 +388,8 @@ api_suppressed(struct api *a, uint64_t tenant, const char *key)
 	char		 hash[65];
 	int		 i, rc = 0;
 
-	for (i = 0; i < a->keys.nkeys && rc == 0; i++) {
-		token_keyed_hash(&a->keys, i, key, strlen(key), hash);
+	for (i = 0; i < a->live->keys.nkeys && rc == 0; i++) {
+		token_keyed_hash(&a->live->keys, i, key, strlen(key), hash);
 		if ((rep = db_cmd(a->db, "SISMEMBER {t:%llu}:suppressed %s",
 		    (unsigned long long)tenant, hash)) == NULL)
 			return -1;

@@ -12,13 +12,13 @@
 #include "fanfare.h"
 
 static const char	*log_progname = "fanfare";
-static int		 log_verbose;
+static int		 log_verbose;	/* atomic: a reload sets it */
 
 void
 log_init(const char *progname, int verbose)
 {
 	log_progname = progname;
-	log_verbose = verbose;
+	__atomic_store_n(&log_verbose, verbose, __ATOMIC_RELAXED);
 }
 
 static void
@@ -83,7 +83,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (!log_verbose)
+	if (!__atomic_load_n(&log_verbose, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	log_vwrite("debug", fmt, ap, NULL);

@@ -32,6 +32,7 @@
 /* ---------------------------------------------------------------- log.c */
 
 void	log_init(const char *progname, int verbose);
+void	log_set_verbose(int);
 void	log_warn(const char *, ...) FF_ATTR_PRINTF(1, 2);	/* + strerror(errno) */
 void	log_warnx(const char *, ...) FF_ATTR_PRINTF(1, 2);
 void	log_info(const char *, ...) FF_ATTR_PRINTF(1, 2);

@@ -274,7 +274,7 @@ reload(struct fanfared *d)
 	}
 	config_diff(&d->conf, &next, applied, sizeof(applied), restart,
 	    sizeof(restart));
-	log_init("fanfared", d->debug || next.verbose);
+	log_set_verbose(d->debug || next.verbose);
 	for (i = 0; i < d->conf.threads; i++)
 		if (worker_send(&d->workers[i], WORKER_MSG_LIVE,
 		    live_ref(l)) == -1)

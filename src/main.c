@@ -177,6 +177,14 @@ worker_init(struct worker *w, int id, const struct config *conf,
 static void
 worker_free(struct worker *w)
 {
+	struct worker_msg	m;
+
+	/* A snapshot sent after the worker stopped reading is still ours. */
+	if (w->ctl_fd[0] != -1)
+		while (recv(w->ctl_fd[0], &m, sizeof(m), 0) ==
+		    (ssize_t)sizeof(m))
+			if (m.type == WORKER_MSG_LIVE)
+				live_unref(m.live);
 	store_free(w->store);
 	w->store = NULL;
 	http_shutdown(w);
@@ -337,6 +345,9 @@ main(int argc, char *argv[])
 
 	memset(&d, 0, sizeof(d));
 	log_init("fanfared", 0);
+	/* A reload sent while starting must not kill us (the default
+	 * action); the loop's handler replaces this before it runs. */
+	signal(SIGHUP, SIG_IGN);
 	while ((ch = getopt(argc, argv, "c:dt")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh: installs the Debian packages Fanfare needs (only the missing
 # ones) and builds it in the source tree.  Safe to re-run: each step runs
-# only when needed.  Never leaves Debian's own redis-server running.
+# only when needed.  Never leaves Debian's own redis-server or nginx
+# running.
 #
 #   contrib/setup.sh            packages, then autoreconf/configure/make
 #   FF_NO_BUILD=1 contrib/setup.sh   packages only
@@ -12,7 +13,10 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       libevent-dev libhiredis-dev libesmtp-dev libmaxminddb-dev
       libcriterion-dev libjansson-dev libssl-dev libidn2-dev
       redis-server redis-tools curl wrk python3 python3-aiosmtpd python3-dkim
-      libmaxmind-db-writer-perl)
+      libmaxmind-db-writer-perl
+      # tests/integration/test_daemon.py: the man pages' lint, the systemd
+      # unit's verify, and nginx in front of the tracking listener.
+      mandoc groff-base man-db systemd nginx)
 # configure.ac uses AX_PTHREAD: from m4/ when vendored, else from
 # autoconf-archive (autoreconf -i then copies it into m4/).
 [[ -e m4/ax_pthread.m4 ]] || PKGS+=(autoconf-archive)
@@ -52,6 +56,15 @@ if ((${#missing[@]})); then
 		pid=$(tr -dc '0-9' <"$f")
 		if [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == redis-server ]]; then
 			echo "setup: stopping Debian's redis-server (pid $pid)" >&2
+			"${SUDO[@]}" kill -TERM "$pid" || true
+		fi
+	fi
+	# The same for Debian's nginx (port 80); the tests run their own.
+	f=/run/nginx.pid
+	if [[ -s $f ]]; then
+		pid=$(tr -dc '0-9' <"$f")
+		if [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == nginx ]]; then
+			echo "setup: stopping Debian's nginx (pid $pid)" >&2
 			"${SUDO[@]}" kill -TERM "$pid" || true
 		fi
 	fi

@@ -214,7 +214,7 @@ void
 api_req_ctx(const struct api_req *r, struct api_ctx *ctx)
 {
 	ctx->db = r->a->db;
-	ctx->keys = &r->a->keys;
+	ctx->keys = &r->a->live->keys; /* a reload swaps it on this thread */
 	ctx->tenant = r->tenant;
 	ctx->actor = r->key_prefix;
 }
@@ -653,7 +653,8 @@ api_janitor_cb(evutil_socket_t fd, short what, void *arg)
 
 struct api *
 api_new(struct event_base *base, const struct config *conf,
-    struct worker *workers, int nworkers, char *err, size_t errlen)
+    struct live *live, struct worker *workers, int nworkers, char *err,
+    size_t errlen)
 {
 	struct api	*a = xcalloc(1, sizeof(*a));
 
@@ -663,9 +664,9 @@ api_new(struct event_base *base, const struct config *conf,
 	a->conf = conf;
 	a->workers = workers;
 	a->nworkers = nworkers;
+	a->live = live_ref(live);
 	if ((a->special = special_load(conf->special_categories_file, err,
-	    errlen)) == NULL ||
-	    token_keyring_load(&a->keys, conf, err, errlen) == -1)
+	    errlen)) == NULL)
 		goto fail;
 	a->db = db_open(&conf->redis);
 	if (api_http_listen(a, err, errlen) == -1)
@@ -688,6 +689,14 @@ api_set_senders(struct api *a, const struct sender_pool *p)
 	a->senders = p;
 }
 
+/* The API runs on the main thread, as the reload does: a plain swap. */
+void
+api_set_live(struct api *a, struct live *l)
+{
+	live_unref(a->live);
+	a->live = live_ref(l);
+}
+
 void
 api_free(struct api *a)
 {
@@ -699,5 +708,6 @@ api_free(struct api *a)
 	api_http_close(a);
 	db_close(a->db);
 	special_free(a->special);
+	live_unref(a->live);
 	free(a);
 }

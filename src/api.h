@@ -125,7 +125,8 @@ struct api {
 	struct event		*janitor;
 	struct special		*special;
 	const struct sender_pool *senders;	/* NULL: this node sends not */
-	struct token_keyring	 keys;		/* keyed hashes of erased */
+	struct live		*live;		/* its keys: keyed hashes of
+						 * erased addresses */
 	uint64_t		 by_status[API_NROUTES][6]; /* [route][1..5xx] */
 	uint64_t		 latency_le[8];	/* histogram buckets */
 	uint64_t		 latency_count;

@@ -112,8 +112,8 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 		argc = 0;
 		argv[argc] = "SMISMEMBER"; lens[argc++] = 10;
 		argv[argc] = supkey; lens[argc++] = strlen(supkey);
-		for (k = 0; k < a->keys.nkeys && k < FF_MAX_SECRETS; k++) {
-			token_keyed_hash(&a->keys, k, rows[i].key,
+		for (k = 0; k < a->live->keys.nkeys && k < FF_MAX_SECRETS; k++) {
+			token_keyed_hash(&a->live->keys, k, rows[i].key,
 			    strlen(rows[i].key), hashes[k]);
 			argv[argc] = hashes[k];
 			lens[argc++] = 64;

@@ -71,6 +71,7 @@ struct config_directive {
 	int			 repeatable;	/* may appear on many lines */
 	const char		*def;		/* as in the file; NULL: none */
 	const char *const	*names;		/* CF_ENUM */
+	int			 reload;	/* SIGHUP applies it (live.c) */
 };
 
 #define MEMBER(f)	.offset = offsetof(struct config, f),		\
@@ -90,13 +91,13 @@ static const struct config_directive config_table[] = {
 	    .def = "127.0.0.1:6379" },
 	{ "token_secret_file", CF_STRINGS, MEMBER(token_secret_files),
 	    COUNT(ntoken_secret_files), .max = FF_MAX_SECRETS,
-	    .repeatable = 1 },
+	    .repeatable = 1, .reload = 1 },
 	{ "public_url", CF_URL, MEMBER(public_url),
 	    .def = "http://127.0.0.1:8080" },
 	{ "geoip_db", CF_STRING, MEMBER(geoip_db) },
 	{ "trusted_proxies", CF_CIDRS, MEMBER(trusted_proxies),
 	    COUNT(ntrusted_proxies), .max = FF_MAX_PROXIES,
-	    .repeatable = 1 },
+	    .repeatable = 1, .reload = 1 },
 	{ "threads", CF_INT, MEMBER(threads),
 	    .min = 1, .max = FF_MAX_THREADS, .def = "2" },
 	{ "spool_dir", CF_STRING, MEMBER(spool_dir),
@@ -107,7 +108,7 @@ static const struct config_directive config_table[] = {
 	/* Default: the host name, set by config_defaults(). */
 	{ "node_id", CF_STRING, MEMBER(node_id) },
 	{ "templates_dir", CF_STRING, MEMBER(templates_dir),
-	    .def = FF_DATADIR },
+	    .def = FF_DATADIR, .reload = 1 },
 	{ "max_connections", CF_INT, MEMBER(max_connections),
 	    .min = 1, .max = 1000000, .def = "10000" },
 	{ "max_header_bytes", CF_SIZE, MEMBER(max_header_bytes),
@@ -126,7 +127,7 @@ static const struct config_directive config_table[] = {
 	{ "retention_days", CF_INT, MEMBER(retention_days),
 	    .min = 1, .max = 3650, .def = "395" },
 	{ "log_level", CF_ENUM, MEMBER(verbose),
-	    .names = log_levels, .def = "info" },
+	    .names = log_levels, .def = "info", .reload = 1 },
 	{ "api_max_body", CF_SIZE, MEMBER(api_max_body_bytes),
 	    .min = KIB, .max = 1024 * MIB, .def = "16M" },
 	{ "tenant_grace", CF_DURATION_S, MEMBER(tenant_grace_s),
@@ -148,7 +149,7 @@ static const struct config_directive config_table[] = {
 	{ "dkim_selector", CF_STRING, MEMBER(dkim_selector) },
 	{ "dkim_key_file", CF_STRING, MEMBER(dkim_key_file) },
 	{ "send_rate_max", CF_INT, MEMBER(send_rate_max), .min = 0,
-	    .max = 1000000, .def = "0" },
+	    .max = 1000000, .def = "0", .reload = 1 },
 	{ "retry_schedule", CF_STRING, MEMBER(retry_schedule),
 	    .def = "1m,5m,15m,1h" },
 	{ "retry_lifetime", CF_DURATION_S, MEMBER(retry_lifetime_s),
@@ -774,6 +775,83 @@ config_free(struct config *cf)
 	}
 	free(cf->path);
 	memset(cf, 0, sizeof(*cf));
+}
+
+static int
+same_string(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+config_same(const struct config *a, const struct config *b,
+    const struct config_directive *d)
+{
+	const struct ff_endpoint	*ea, *eb;
+	char *const			*la, *const *lb;
+	int				 na, nb, j;
+
+	switch (d->type) {
+	case CF_STRING:
+	case CF_URL:
+		return same_string(*(char *const *)member((struct config *)a,
+		    d->offset), *(char *const *)member((struct config *)b,
+		    d->offset));
+	case CF_STRINGS:
+		la = member((struct config *)a, d->offset);
+		lb = member((struct config *)b, d->offset);
+		na = *(int *)member((struct config *)a, d->countoff);
+		nb = *(int *)member((struct config *)b, d->countoff);
+		if (na != nb)
+			return 0;
+		for (j = 0; j < na; j++)
+			if (!same_string(la[j], lb[j]))
+				return 0;
+		return 1;
+	case CF_ENDPOINT:
+		ea = member((struct config *)a, d->offset);
+		eb = member((struct config *)b, d->offset);
+		return same_string(ea->host, eb->host) && ea->port == eb->port &&
+		    same_string(ea->unix_path, eb->unix_path);
+	case CF_CIDRS:
+		na = *(int *)member((struct config *)a, d->countoff);
+		nb = *(int *)member((struct config *)b, d->countoff);
+		return na == nb && memcmp(member((struct config *)a,
+		    d->offset), member((struct config *)b, d->offset),
+		    (size_t)na * sizeof(struct ff_cidr)) == 0;
+	default:
+		return memcmp(member((struct config *)a, d->offset),
+		    member((struct config *)b, d->offset), d->size) == 0;
+	}
+}
+
+static void
+config_list_add(char *buf, size_t len, size_t *used, const char *name)
+{
+	if (*used >= len)
+		return;
+	*used += (size_t)snprintf(buf + *used, len - *used, "%s%s",
+	    *used ? ", " : "", name);
+}
+
+void
+config_diff(const struct config *running, const struct config *next,
+    char *applied, size_t alen, char *restart, size_t rlen)
+{
+	const struct config_directive	*d;
+	size_t				 i, aused = 0, rused = 0;
+
+	applied[0] = restart[0] = '\0';
+	for (i = 0; i < FF_NELEM(config_table); i++) {
+		d = &config_table[i];
+		if (config_same(running, next, d))
+			continue;
+		if (d->reload)
+			config_list_add(applied, alen, &aused, d->name);
+		else
+			config_list_add(restart, rlen, &rused, d->name);
+	}
 }
 
 /*

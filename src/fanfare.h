@@ -32,6 +32,7 @@
 /* ---------------------------------------------------------------- log.c */
 
 void	log_init(const char *progname, int verbose);
+void	log_set_verbose(int);
 void	log_warn(const char *, ...) FF_ATTR_PRINTF(1, 2);	/* + strerror(errno) */
 void	log_warnx(const char *, ...) FF_ATTR_PRINTF(1, 2);
 void	log_info(const char *, ...) FF_ATTR_PRINTF(1, 2);
@@ -157,6 +158,13 @@ int	 config_load(struct config *, const char *path, char *err, size_t);
 void	 config_defaults(struct config *);
 void	 config_free(struct config *);
 int	 config_parse_endpoint(const char *, struct ff_endpoint *);
+/* Names the directives whose values differ between the two configs,
+ * comma-separated: those a reload applies (token_secret_file,
+ * trusted_proxies, templates_dir, log_level, send_rate_max) in applied,
+ * the others, which need a restart, in restart.  Both NUL-terminated,
+ * empty when nothing differs. */
+void	 config_diff(const struct config *running, const struct config *next,
+	    char *applied, size_t, char *restart, size_t);
 void	 config_free_endpoint(struct ff_endpoint *);
 
 /* -------------------------------------------------------------- token.c */

@@ -433,6 +433,40 @@ http_listen(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Graceful stop, step by step on the worker's own thread: the listener
+ * goes, nothing more is read, and a connection is closed once it has
+ * nothing left to answer (no output pending, no answer held for the
+ * spool, no link lookup in flight).  Requests already in its buffer are
+ * still answered; a half-received one is dropped unanswered, so it is
+ * not counted either.  Called again until it returns 0 or the stop
+ * deadline passes.
+ */
+int
+http_drain(struct worker *w)
+{
+	struct conn	*c, *next;
+	int		 busy = 0;
+
+	if (w->listener != NULL) {
+		evconnlistener_free(w->listener);
+		w->listener = NULL;
+	}
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->closed) {
+			busy++;		/* freed by its lookup's callback */
+			continue;
+		}
+		event_del(&c->rev);
+		if (c->held || c->waiting || c->outoff < c->outlen)
+			busy++;
+		else
+			conn_close(c);
+	}
+	return busy;
+}
+
 /* Closes the listener and every connection; pending answers are dropped
  * (their events are already spooled). */
 void

@@ -1,24 +1,69 @@
 /*
- * log.c: leveled logging to stderr (journald picks it up under systemd).
- * log_warn appends strerror(errno); the x variants do not.  fatal and
- * fatalx are for start-up and impossible states only: they exit.
+ * log.c: leveled logging to stderr.  log_warn appends strerror(errno);
+ * the x variants do not.  fatal and fatalx are for start-up and
+ * impossible states only: they exit.
+ *
+ * Under systemd, stderr is the journal (JOURNAL_STREAM names it): then a
+ * line starts with its sd-daemon(3) priority ("<4>") instead of a time,
+ * which the journal records itself, so `journalctl -p warning` works.
+ * No syslog(3) output: the journal forwards to syslog where one is
+ * wanted, and a second path would only be a second way to lose lines.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fanfare.h"
 
 static const char	*log_progname = "fanfare";
-static int		 log_verbose;
+static int		 log_verbose;	/* atomic: a reload sets it */
+static int		 log_journal;	/* stderr is the journal */
+
+/* JOURNAL_STREAM is "DEV:INODE" of the journal's stream; it counts only
+ * while stderr is that stream (not once redirected elsewhere). */
+static int
+log_stderr_is_journal(void)
+{
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	const char		*s = getenv("JOURNAL_STREAM");
+
+	if (s == NULL || sscanf(s, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *progname, int verbose)
 {
 	log_progname = progname;
-	log_verbose = verbose;
+	log_journal = log_stderr_is_journal();
+	__atomic_store_n(&log_verbose, verbose, __ATOMIC_RELAXED);
+}
+
+/* A reload's log_level; the other threads read it as they log. */
+void
+log_set_verbose(int verbose)
+{
+	__atomic_store_n(&log_verbose, verbose, __ATOMIC_RELAXED);
+}
+
+static int
+log_priority(const char *level)
+{
+	switch (level[0]) {
+	case 'f': return 2;	/* fatal: LOG_CRIT */
+	case 'w': return 4;	/* LOG_WARNING */
+	case 'i': return 6;	/* LOG_INFO */
+	default: return 7;	/* LOG_DEBUG */
+	}
 }
 
 static void
@@ -29,6 +74,11 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 	struct tm	 tm;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s %s: %s%s%s\n", log_priority(level),
+		    log_progname, level, msg, err ? ": " : "", err ? err : "");
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	/* One fprintf per line, so lines from threads do not interleave. */
@@ -83,7 +133,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (!log_verbose)
+	if (!__atomic_load_n(&log_verbose, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
 	log_vwrite("debug", fmt, ap, NULL);

@@ -1,9 +1,12 @@
 /*
- * main.c: fanfared's start-up and teardown.  Reads the configuration,
- * loads token secrets, pages and the GeoIP database, opens each worker's
- * spool and listener (any failure stops start-up with a message), then
- * runs the workers on their own threads and the API listener and the
- * signals on the main thread.
+ * main.c: fanfared's start-up, reload and teardown.  Reads the
+ * configuration, loads token secrets, pages and the GeoIP database, opens
+ * each worker's spool and listener (any failure stops start-up with a
+ * message), then runs the workers on their own threads and the API
+ * listener and the signals on the main thread.  SIGHUP reloads what can
+ * change while running (reload()); nothing after start-up exits on a bad
+ * file.  SIGTERM and SIGINT stop gracefully: no new connections, held
+ * answers sent, the senders' batches finished.
  */
 #include <sys/socket.h>
 
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <pthread.h>
 
 #include "config.h"
 #include "worker.h"
@@ -34,14 +38,78 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	http_worker_flush(arg);
 }
 
-/* The main thread writes a byte: answer what is held, then stop. */
+/* Polled while stopping: out once every answer is sent, or at the
+ * deadline (a client that does not read loses its answer). */
 static void
-stop_cb(evutil_socket_t fd, short what, void *arg)
+drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
 
-	http_worker_flush(w);
-	event_base_loopbreak(w->base);
+	if (http_drain(w) == 0 || mono_ms() >= w->drain_deadline_ms)
+		event_base_loopbreak(w->base);
+}
+
+static void
+worker_stop(struct worker *w)
+{
+	struct timeval	tv = { 0, FF_DRAIN_POLL_MS * 1000 };
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	w->drain_deadline_ms = mono_ms() + FF_DRAIN_MS;
+	http_worker_flush(w);		/* answer what is held */
+	if (http_drain(w) == 0) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	w->drain_ev = event_new(w->base, -1, EV_PERSIST, drain_cb, w);
+	event_add(w->drain_ev, &tv);
+}
+
+/*
+ * The main thread's messages, read on the worker's own thread: so the
+ * snapshot is swapped between two requests, never under a handler.
+ */
+static void
+ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct worker_msg	 m;
+	struct live		*old;
+	ssize_t			 n;
+
+	while ((n = recv(fd, &m, sizeof(m), 0)) == (ssize_t)sizeof(m)) {
+		switch (m.type) {
+		case WORKER_MSG_STOP:
+			worker_stop(w);
+			break;
+		case WORKER_MSG_LIVE:
+			old = w->live;
+			w->live = m.live;	/* its reference is ours now */
+			live_unref(old);
+			break;
+		}
+	}
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		log_warn("worker %d: control socket", w->id);
+}
+
+/* -1 when the worker's socket is full: it has not read for a while. */
+static int
+worker_send(struct worker *w, enum worker_msg_type type, struct live *l)
+{
+	struct worker_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.live = l;
+	if (send(w->ctl_fd[1], &m, sizeof(m), MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(m)) {
+		log_warn("worker %d: control message", w->id);
+		return -1;
+	}
+	return 0;
 }
 
 static void *
@@ -56,17 +124,16 @@ worker_main(void *arg)
 
 static int
 worker_init(struct worker *w, int id, const struct config *conf,
-    const struct token_keyring *keys, struct geoip *geoip,
-    const struct track_pages *pages, char *err, size_t errlen)
+    struct live *live, struct geoip *geoip, char *err, size_t errlen)
 {
 	struct timeval	 tv;
 	char		 name[256];
 
 	w->id = id;
 	w->conf = conf;
-	w->keys = keys;
+	w->live = live_ref(live);
 	w->geoip = geoip;
-	w->pages = pages;
+	w->ctl_fd[0] = w->ctl_fd[1] = -1;
 	TAILQ_INIT(&w->held);
 	TAILQ_INIT(&w->conns);
 	if ((w->base = event_base_new()) == NULL) {
@@ -78,13 +145,15 @@ worker_init(struct worker *w, int id, const struct config *conf,
 	 * before the next epoll_wait.  (A lower priority would starve it
 	 * for as long as reads keep coming.) */
 	w->flush_ev = event_new(w->base, -1, 0, flush_cb, w);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
-	    w->stop_fd) == -1) {
+	/* Datagrams: one message per send, never half of one. */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+	    w->ctl_fd) == -1) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	w->stop_ev = event_new(w->base, w->stop_fd[0], EV_READ, stop_cb, w);
-	event_add(w->stop_ev, NULL);
+	w->ctl_ev = event_new(w->base, w->ctl_fd[0], EV_READ | EV_PERSIST,
+	    ctl_cb, w);
+	event_add(w->ctl_ev, NULL);
 
 	tv.tv_sec = conf->idle_timeout_ms / 1000;
 	tv.tv_usec = (conf->idle_timeout_ms % 1000) * 1000;
@@ -108,6 +177,14 @@ worker_init(struct worker *w, int id, const struct config *conf,
 static void
 worker_free(struct worker *w)
 {
+	struct worker_msg	m;
+
+	/* A snapshot sent after the worker stopped reading is still ours. */
+	if (w->ctl_fd[0] != -1)
+		while (recv(w->ctl_fd[0], &m, sizeof(m), 0) ==
+		    (ssize_t)sizeof(m))
+			if (m.type == WORKER_MSG_LIVE)
+				live_unref(m.live);
 	store_free(w->store);
 	w->store = NULL;
 	http_shutdown(w);
@@ -116,14 +193,18 @@ worker_free(struct worker *w)
 		spool_close(w->spool);
 	if (w->flush_ev != NULL)
 		event_free(w->flush_ev);
-	if (w->stop_ev != NULL)
-		event_free(w->stop_ev);
-	if (w->stop_fd[0] > 0) {
-		close(w->stop_fd[0]);
-		close(w->stop_fd[1]);
+	if (w->ctl_ev != NULL)
+		event_free(w->ctl_ev);
+	if (w->drain_ev != NULL)
+		event_free(w->drain_ev);
+	if (w->ctl_fd[0] != -1) {
+		close(w->ctl_fd[0]);
+		close(w->ctl_fd[1]);
 	}
 	if (w->base != NULL)
 		event_base_free(w->base);
+	live_unref(w->live);
+	w->live = NULL;
 }
 
 /* Spools of names no worker has now (a run with more threads, another
@@ -159,37 +240,121 @@ adopt_spools(struct worker *workers, int n, const struct config *conf)
 	}
 }
 
+/* What the signal handlers and a reload need. */
+struct fanfared {
+	const char		*path;
+	int			 debug;		/* -d */
+	struct config		 conf;		/* as started */
+	struct live		*live;		/* the newest snapshot */
+	struct worker		*workers;
+	struct api		*api;
+	struct sender_pool	*senders;
+	struct event_base	*base;
+};
+
+/*
+ * SIGHUP: the config file and the secret files again.  A bad file is
+ * logged with its file:line and changes nothing.  What the new snapshot
+ * holds (struct live) goes to each worker as a message, to the senders
+ * and to the API; every other directive keeps its start-up value, and
+ * the ones that changed are named, since they need a restart.
+ */
+static void
+reload(struct fanfared *d)
+{
+	struct config	 next;
+	struct live	*l;
+	char		 err[1024], applied[1024], restart[1024], kids[64];
+	size_t		 used = 0;
+	int		 i;
+
+	log_info("SIGHUP: reloading %s", d->path);
+	if (config_load(&next, d->path, err, sizeof(err)) == -1) {
+		log_warnx("reload failed: %s; still running on the previous "
+		    "configuration", err);
+		return;
+	}
+	if ((l = live_load(&next, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed: %s; still running on the previous "
+		    "configuration", err);
+		config_free(&next);
+		return;
+	}
+	config_diff(&d->conf, &next, applied, sizeof(applied), restart,
+	    sizeof(restart));
+	log_set_verbose(d->debug || next.verbose);
+	for (i = 0; i < d->conf.threads; i++)
+		if (worker_send(&d->workers[i], WORKER_MSG_LIVE,
+		    live_ref(l)) == -1)
+			live_unref(l);	/* it keeps its old snapshot */
+	sender_set_live(d->senders, l);
+	api_set_live(d->api, l);
+	live_unref(d->live);
+	d->live = l;
+
+	kids[0] = '\0';
+	for (i = 0; i < l->keys.nkeys && used < sizeof(kids); i++)
+		used += (size_t)snprintf(kids + used, sizeof(kids) - used,
+		    "%s%u", i ? "," : "", l->keys.keys[i].kid);
+	log_info("reloaded: token key ids %s (%u signs); changed: %s", kids,
+	    l->keys.keys[0].kid, applied[0] ? applied : "nothing");
+	if (restart[0] != '\0')
+		log_warnx("reload: %s changed; that takes a restart, "
+		    "the running values stay", restart);
+	config_free(&next);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct fanfared	*d = arg;
+
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
 	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(arg);
+	event_base_loopbreak(d->base);
+}
+
+/* Threads start with these blocked, so the signals reach the main
+ * thread's loop and never interrupt a sender's SMTP exchange. */
+static void
+signals_block(int how)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((errno = pthread_sigmask(how, &set, NULL)) != 0)
+		fatal("pthread_sigmask");
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct config		 conf;
-	struct token_keyring	 keys;
-	struct track_pages	 pages;
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct fanfared		 d;
 	struct geoip		*geoip = NULL;
-	struct worker		*workers;
-	struct event_base	*base;
-	struct event		*sigterm, *sigint;
-	struct api		*api;
-	struct sender_pool	*senders;
-	const char		*path = NULL;
+	struct event		*sigev[FF_NELEM(sigs)];
 	char			 err[1024];
-	int			 ch, check_only = 0, debug = 0, i;
+	int			 ch, check_only = 0, i;
+	size_t			 k;
 
+	memset(&d, 0, sizeof(d));
 	log_init("fanfared", 0);
+	/* A reload sent while starting must not kill us (the default
+	 * action); the loop's handler replaces this before it runs. */
+	signal(SIGHUP, SIG_IGN);
 	while ((ch = getopt(argc, argv, "c:dt")) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			d.path = optarg;
 			break;
 		case 'd':
-			debug = 1;
+			d.debug = 1;
 			break;
 		case 't':
 			check_only = 1;
@@ -198,75 +363,76 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (path == NULL || optind != argc)
+	if (d.path == NULL || optind != argc)
 		usage();
 
-	memset(&keys, 0, sizeof(keys));
-	if (config_load(&conf, path, err, sizeof(err)) == -1 ||
-	    token_keyring_load(&keys, &conf, err, sizeof(err)) == -1 ||
-	    track_pages_load(&pages, conf.templates_dir, err,
-	    sizeof(err)) == -1 || (conf.geoip_db != NULL &&
-	    (geoip = geoip_open(conf.geoip_db, err, sizeof(err))) == NULL)) {
+	if (config_load(&d.conf, d.path, err, sizeof(err)) == -1 ||
+	    (d.live = live_load(&d.conf, err, sizeof(err))) == NULL ||
+	    (d.conf.geoip_db != NULL &&
+	    (geoip = geoip_open(d.conf.geoip_db, err, sizeof(err))) == NULL)) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	if (check_only) {
-		fprintf(stderr, "%s: configuration OK\n", path);
+		fprintf(stderr, "%s: configuration OK\n", d.path);
 		return 0;
 	}
-	log_init("fanfared", debug || conf.verbose);
+	log_init("fanfared", d.debug || d.conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
 
-	workers = xcalloc((size_t)conf.threads, sizeof(*workers));
-	for (i = 0; i < conf.threads; i++)
-		if (worker_init(&workers[i], i, &conf, &keys, geoip, &pages,
+	d.workers = xcalloc((size_t)d.conf.threads, sizeof(*d.workers));
+	for (i = 0; i < d.conf.threads; i++)
+		if (worker_init(&d.workers[i], i, &d.conf, d.live, geoip,
 		    err, sizeof(err)) == -1)
 			fatalx("%s", err);
-	adopt_spools(workers, conf.threads, &conf);
+	adopt_spools(d.workers, d.conf.threads, &d.conf);
 
-	if ((base = event_base_new()) == NULL)
+	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create event base");
-	if ((api = api_new(base, &conf, workers, conf.threads, err,
-	    sizeof(err))) == NULL)
+	if ((d.api = api_new(d.base, &d.conf, d.live, d.workers,
+	    d.conf.threads, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
-	sigint = evsignal_new(base, SIGINT, signal_cb, base);
-	evsignal_add(sigterm, NULL);
-	evsignal_add(sigint, NULL);
+	for (k = 0; k < FF_NELEM(sigs); k++) {
+		sigev[k] = evsignal_new(d.base, sigs[k], signal_cb, &d);
+		evsignal_add(sigev[k], NULL);
+	}
 
-	for (i = 0; i < conf.threads; i++)
-		if ((errno = pthread_create(&workers[i].thread, NULL,
-		    worker_main, &workers[i])) != 0)
+	signals_block(SIG_BLOCK);
+	for (i = 0; i < d.conf.threads; i++)
+		if ((errno = pthread_create(&d.workers[i].thread, NULL,
+		    worker_main, &d.workers[i])) != 0)
 			fatal("pthread_create");
 	err[0] = '\0';
-	if ((senders = sender_start(&conf, &keys, err, sizeof(err))) == NULL &&
-	    err[0] != '\0')
+	if ((d.senders = sender_start(&d.conf, d.live, err, sizeof(err))) ==
+	    NULL && err[0] != '\0')
 		fatalx("%s", err);
-	api_set_senders(api, senders);
+	signals_block(SIG_UNBLOCK);
+	api_set_senders(d.api, d.senders);
 	log_info("fanfare %s: tracking on %s:%d (%d threads), api on %s:%d",
-	    PACKAGE_VERSION, conf.track_listen.host, conf.track_listen.port,
-	    conf.threads, conf.api_listen.host ? conf.api_listen.host :
-	    conf.api_listen.unix_path, conf.api_listen.port);
+	    PACKAGE_VERSION, d.conf.track_listen.host, d.conf.track_listen.port,
+	    d.conf.threads, d.conf.api_listen.host ? d.conf.api_listen.host :
+	    d.conf.api_listen.unix_path, d.conf.api_listen.port);
 
-	event_base_dispatch(base);
+	event_base_dispatch(d.base);
 
-	sender_stop(senders);	/* each finishes its batch */
-
-	for (i = 0; i < conf.threads; i++)
-		if (write(workers[i].stop_fd[1], "", 1) == -1)
-			log_warn("worker %d: stop", i);
-	for (i = 0; i < conf.threads; i++)
-		pthread_join(workers[i].thread, NULL);
-	for (i = 0; i < conf.threads; i++)
-		worker_free(&workers[i]);
-	free(workers);
-	api_free(api);
-	event_free(sigterm);
-	event_free(sigint);
-	event_base_free(base);
+	/* Workers and senders wind down side by side: the workers answer
+	 * what they hold and what is sent to them, the senders finish
+	 * their batch (outcomes written). */
+	for (i = 0; i < d.conf.threads; i++)
+		worker_send(&d.workers[i], WORKER_MSG_STOP, NULL);
+	sender_stop(d.senders);
+	for (i = 0; i < d.conf.threads; i++)
+		pthread_join(d.workers[i].thread, NULL);
+	for (i = 0; i < d.conf.threads; i++)
+		worker_free(&d.workers[i]);
+	free(d.workers);
+	api_free(d.api);
+	for (k = 0; k < FF_NELEM(sigs); k++)
+		event_free(sigev[k]);
+	event_base_free(d.base);
 	geoip_close(geoip);
-	track_pages_free(&pages);
-	config_free(&conf);
+	live_unref(d.live);
+	config_free(&d.conf);
 	log_info("stopped");
 	return 0;
 }

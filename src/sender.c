@@ -5,7 +5,10 @@
  * never on an event loop.  Each thread owns a synchronous Redis
  * connection (db.c), its libesmtp sessions, its compiled templates and
  * its buffers; the threads share only the read-only configuration, the
- * token keys, the DKIM key and the rate buckets (one mutex).
+ * DKIM key, the rate buckets (one mutex) and the newest struct live
+ * (token keys, send_rate_max; another mutex): each thread holds a
+ * reference to a snapshot of its own and takes the newest one between
+ * two batches, so a reload never changes the keys under a message.
  *
  * The work is in Redis (see api.h and api_launch.c): a launched
  * campaign is in ff:sending and its recipients are in the stream
@@ -209,7 +212,8 @@ struct send_rate {			/* a token bucket */
 
 struct sender_pool {
 	const struct config	*conf;
-	const struct token_keyring *keys;
+	pthread_mutex_t		 live_lock;
+	struct live		*live;		/* newest; a reference */
 	struct dkim_key		*dkim;
 	SSL_CTX			*tls;		/* NULL: smtp_starttls off */
 	int			 retry[FF_MAX_RETRIES];
@@ -260,6 +264,7 @@ enum {	F_EMAIL, F_KEY, F_FIRST, F_LAST, F_GENDER, F_DOB, F_ATTRS };
 
 struct sender {
 	struct sender_pool	*pool;
+	struct live		*live;		/* this thread's reference */
 	int			 id;
 	pthread_t		 thread;
 	struct db		*db;
@@ -279,6 +284,8 @@ struct sender {
 	struct buf		 tmp, tmp2, url;
 };
 
+
+static void	sender_take_live(struct sender *);
 
 /* ------------------------------------------------------------- helpers */
 
@@ -313,7 +320,7 @@ nap_ms(const struct sender_pool *p, int ms)
 /* Waits for a token of the campaign's bucket and of the global cap. */
 static void
 rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
-    int rate)
+    int rate, int max)
 {
 	struct send_rate	*b;
 	uint64_t		 now;
@@ -349,22 +356,22 @@ rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
 			if (b->tokens < 1)
 				wait_s = (1 - b->tokens) / rate;
 		}
-		if (p->conf->send_rate_max > 0) {
+		if (max > 0) {
 			struct send_rate *g = &p->global;
 
 			g->tokens += (double)(now - g->last_us) / 1e6 *
-			    p->conf->send_rate_max;
-			if (g->tokens > 1 + p->conf->send_rate_max / 10)
-				g->tokens = 1 + p->conf->send_rate_max / 10;
+			    max;
+			if (g->tokens > 1 + max / 10)
+				g->tokens = 1 + max / 10;
 			g->last_us = now;
 			if (g->tokens < 1 && (w = (1 - g->tokens) /
-			    p->conf->send_rate_max) > wait_s)
+			    max) > wait_s)
 				wait_s = w;
 		}
 		if (wait_s == 0) {
 			if (b != NULL)
 				b->tokens -= 1;
-			if (p->conf->send_rate_max > 0)
+			if (max > 0)
 				p->global.tokens -= 1;
 		}
 		pthread_mutex_unlock(&p->rate_lock);
@@ -625,7 +632,7 @@ mint_url(struct lookup_ctx *lc, enum token_kind kind, uint32_t link,
 	t.campaign = c->campaign;
 	t.contact = lc->m->contact;
 	t.link = link;
-	if (token_sign(lc->s->pool->keys, &t, tok) == 0)
+	if (token_sign(&lc->s->live->keys, &t, tok) == 0)
 		return NULL;
 	n = snprintf(lc->buf, sizeof(lc->buf), kind == TOKEN_OPEN ?
 	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" : "%s/u/%s",
@@ -898,7 +905,7 @@ message_cb(void **ctx, int *len, void *arg)
 	if (!m->paced) {
 		m->paced = 1;
 		rate_take(s->pool, s->cur->tenant, s->cur->campaign,
-		    s->cur->rate);
+		    s->cur->rate, s->live->send_rate_max);
 	}
 	m->fed = 1;
 	*len = (int)m->data.len;
@@ -1244,9 +1251,9 @@ batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
 	chunk = nids;
 	if (c->rate > 0 && (size_t)c->rate < chunk)
 		chunk = (size_t)c->rate;
-	if (s->pool->conf->send_rate_max > 0 &&
-	    (size_t)s->pool->conf->send_rate_max < chunk)
-		chunk = (size_t)s->pool->conf->send_rate_max;
+	if (s->live->send_rate_max > 0 &&
+	    (size_t)s->live->send_rate_max < chunk)
+		chunk = (size_t)s->live->send_rate_max;
 	for (off = 0; off < nids && rc == 0; off += chunk) {
 		if (off > 0) {
 			if ((rep = db_cmd(s->db, "XCLAIM %s senders %s 0 %s "
@@ -1479,6 +1486,7 @@ sender_main(void *arg)
 			if (*colon != ':')
 				continue;
 			campaign = strtoull(colon + 1, NULL, 10);
+			sender_take_live(s);
 			if ((rc = campaign_step(s, tenant, campaign)) == -1) {
 				nap_ms(s->pool, 1000);
 				break;
@@ -1526,8 +1534,8 @@ tls_context(const struct config *conf, char *err, size_t errlen)
 }
 
 struct sender_pool *
-sender_start(const struct config *conf, const struct token_keyring *keys,
-    char *err, size_t errlen)
+sender_start(const struct config *conf, struct live *live, char *err,
+    size_t errlen)
 {
 	struct sender_pool	*p;
 	int			 i;
@@ -1536,11 +1544,12 @@ sender_start(const struct config *conf, const struct token_keyring *keys,
 		return NULL;	/* this node does not send */
 	p = xcalloc(1, sizeof(*p));
 	p->conf = conf;
-	p->keys = keys;
+	p->live = live_ref(live);
 	p->relay_port = conf->smtp_relay.port;
 	if ((p->nretry = config_retry_schedule(conf->retry_schedule, p->retry,
 	    FF_MAX_RETRIES)) == -1) {
 		snprintf(err, errlen, "retry_schedule: invalid");
+		live_unref(p->live);
 		free(p);
 		return NULL;
 	}
@@ -1550,6 +1559,7 @@ sender_start(const struct config *conf, const struct token_keyring *keys,
 	if (conf->dkim_key_file != NULL && (p->dkim = dkim_key_load(
 	    conf->dkim_key_file, conf->dkim_domain, conf->dkim_selector, err,
 	    errlen)) == NULL) {
+		live_unref(p->live);
 		free(p);
 		return NULL;
 	}
@@ -1562,6 +1572,7 @@ sender_start(const struct config *conf, const struct token_keyring *keys,
 	if (conf->smtp_user != NULL)
 		auth_client_init();	/* once, before any thread uses it */
 	pthread_mutex_init(&p->rate_lock, NULL);
+	pthread_mutex_init(&p->live_lock, NULL);
 	p->global.last_us = mono_us();
 	p->nthreads = conf->senders;
 	p->threads = xcalloc((size_t)p->nthreads, sizeof(*p->threads));
@@ -1569,6 +1580,7 @@ sender_start(const struct config *conf, const struct token_keyring *keys,
 		struct sender *s = &p->threads[i];
 
 		s->pool = p;
+		s->live = live_ref(live);
 		s->id = i;
 		s->db = db_open(&conf->redis);
 		snprintf(s->consumer, sizeof(s->consumer), "%s/%d",
@@ -1608,12 +1620,47 @@ sender_stop(struct sender_pool *p)
 		buf_free(&s->tmp2);
 		buf_free(&s->url);
 		db_close(s->db);
+		live_unref(s->live);
 	}
 	free(p->threads);
 	dkim_key_free(p->dkim);
 	SSL_CTX_free(p->tls);
 	pthread_mutex_destroy(&p->rate_lock);
+	pthread_mutex_destroy(&p->live_lock);
+	live_unref(p->live);
 	free(p);
+}
+
+/* Main thread, on a reload; the threads take it at their next batch. */
+void
+sender_set_live(struct sender_pool *p, struct live *l)
+{
+	struct live	*old;
+
+	if (p == NULL)
+		return;
+	live_ref(l);
+	pthread_mutex_lock(&p->live_lock);
+	old = p->live;
+	p->live = l;
+	pthread_mutex_unlock(&p->live_lock);
+	live_unref(old);
+}
+
+/* Between two batches: the thread's snapshot becomes the newest one. */
+static void
+sender_take_live(struct sender *s)
+{
+	struct sender_pool	*p = s->pool;
+	struct live		*old = NULL;
+
+	pthread_mutex_lock(&p->live_lock);
+	if (s->live != p->live) {
+		old = s->live;
+		s->live = live_ref(p->live);
+	}
+	pthread_mutex_unlock(&p->live_lock);
+	live_unref(old);
 }
 
 void

@@ -124,8 +124,8 @@ track_error(struct conn *c, int status, int keepalive)
 	int	len;
 
 	if (status == 404) {
-		respond_page(c, 404, c->w->pages->notfound,
-		    c->w->pages->notfound_len, keepalive, 0);
+		respond_page(c, 404, c->w->live->pages.notfound,
+		    c->w->live->pages.notfound_len, keepalive, 0);
 		return;
 	}
 	len = snprintf(body, sizeof(body), "%d %s\n", status,
@@ -199,8 +199,8 @@ track_record(struct conn *c, const struct http_request *req,
 		ev.flags |= EVF_PRIVATE;
 
 	policy_client_addr((struct sockaddr *)&c->peer, req->xff, req->xfflen,
-	    req->fwd, req->fwdlen, w->conf->trusted_proxies,
-	    w->conf->ntrusted_proxies, &client);
+	    req->fwd, req->fwdlen, w->live->trusted_proxies,
+	    w->live->ntrusted_proxies, &client);
 	if (kind != EV_UNSUB && (req->method == HTTP_HEAD ||
 	    policy_machine_agent(req->ua, req->ualen) ||
 	    policy_machine_addr((struct sockaddr *)&client)))
@@ -293,8 +293,8 @@ track_click(struct conn *c, const struct http_request *req,
 		return 0;
 	}
 	if (!le->found) {
-		respond_page(c, 404, w->pages->notfound,
-		    w->pages->notfound_len, req->keepalive,
+		respond_page(c, 404, w->live->pages.notfound,
+		    w->live->pages.notfound_len, req->keepalive,
 		    req->method == HTTP_HEAD);
 		return 0;
 	}
@@ -318,7 +318,7 @@ static void
 track_unsub(struct conn *c, const struct http_request *req,
     const struct token *t, const char *tok, size_t toklen)
 {
-	const struct track_pages *p = c->w->pages;
+	const struct track_pages *p = &c->w->live->pages;
 	char			  action[8 + TOKEN_MAX_LEN];
 
 	if (req->method == HTTP_POST) {
@@ -366,7 +366,7 @@ track_handle(struct conn *c, const struct http_request *req,
 		    "", 0, "", 0);
 		return 0;
 	}
-	valid = token_verify(w->keys, tok, toklen, &t) == 0;
+	valid = token_verify(&w->live->keys, tok, toklen, &t) == 0;
 	switch (route) {
 	case ROUTE_OPEN:
 		if (valid && t.kind == TOKEN_OPEN)
@@ -386,8 +386,9 @@ track_handle(struct conn *c, const struct http_request *req,
 	default:
 		break;
 	}
-	respond_page(c, 404, w->pages->notfound, w->pages->notfound_len,
-	    req->keepalive, req->method == HTTP_HEAD);
+	respond_page(c, 404, w->live->pages.notfound,
+	    w->live->pages.notfound_len, req->keepalive,
+	    req->method == HTTP_HEAD);
 	return 0;
 }
 

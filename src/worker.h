@@ -32,6 +32,8 @@
 #define FF_LINK_CACHE	4096	/* link cache slots per worker, power of 2 */
 #define FF_OPEN_CACHE	4096	/* recent machine opens per worker */
 #define FF_OUT_HIGH	16384	/* stop parsing above this much output */
+#define FF_DRAIN_MS	5000	/* SIGTERM: longest wait for answers to go */
+#define FF_DRAIN_POLL_MS 20
 
 struct store;
 struct geoip;
@@ -86,6 +88,35 @@ struct track_pages {
 	size_t		 notfound_len;
 };
 
+/*
+ * What a SIGHUP may change while fanfared runs, as one immutable,
+ * reference-counted snapshot (live.c).  Every thread that reads one
+ * holds a reference: each worker (swapped on its own thread, from a
+ * message on its control socket), each sender thread (taken between
+ * batches) and the API.  The last live_unref() frees it, on whichever
+ * thread that is, so nothing is ever freed under a reader and the
+ * pixel/click path takes no lock: it only follows w->live.
+ */
+struct live {
+	int			 refs;		/* atomic */
+	struct token_keyring	 keys;		/* keys[0] signs */
+	struct track_pages	 pages;
+	struct ff_cidr		 trusted_proxies[FF_MAX_PROXIES];
+	int			 ntrusted_proxies;
+	int			 send_rate_max;	/* msgs/s; 0: no cap */
+};
+
+/* Messages of the main thread to a worker (its control socket). */
+enum worker_msg_type {
+	WORKER_MSG_STOP = 1,	/* answer what is held, then stop */
+	WORKER_MSG_LIVE,	/* take this snapshot (a reference is ours) */
+};
+
+struct worker_msg {
+	enum worker_msg_type	 type;
+	struct live		*live;
+};
+
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
@@ -94,10 +125,9 @@ struct worker {
 	pthread_t		 thread;
 	struct event_base	*base;
 	struct evconnlistener	*listener;
-	const struct config	*conf;
-	const struct token_keyring *keys;
+	const struct config	*conf;		/* as started: never reloaded */
+	struct live		*live;		/* this thread's reference */
 	struct geoip		*geoip;
-	const struct track_pages *pages;
 	struct store		*store;
 	struct spool		*spool;		/* this worker's journal */
 
@@ -105,8 +135,11 @@ struct worker {
 	size_t			 nbatch;
 	struct conn_list	 held;		/* answers waiting for flush */
 	struct event		*flush_ev;
-	struct event		*stop_ev;	/* main thread wakes us */
-	int			 stop_fd[2];
+	struct event		*ctl_ev;	/* main thread's messages */
+	int			 ctl_fd[2];	/* [1] main writes, [0] we read */
+	int			 stopping;	/* draining answers, then out */
+	struct event		*drain_ev;	/* polls until drained */
+	uint64_t		 drain_deadline_ms;	/* mono_ms() */
 	int			 flush_pending;
 
 	struct conn_list	 conns;		/* all, for shutdown */
@@ -148,8 +181,18 @@ struct conn {
 	char			 in[];		/* max_header + max_body */
 };
 
+/* live.c */
+/* Loads the keyring and the pages the config names; NULL with "file:
+ * reason" in err.  The snapshot starts with one reference. */
+struct live *live_load(const struct config *, char *err, size_t);
+struct live *live_ref(struct live *);
+void	 live_unref(struct live *);
+
 /* http.c */
 int	 http_listen(struct worker *, char *err, size_t);
+/* Stops accepting; closes idle connections.  Returns the number of
+ * connections still sending an answer (the caller waits for them). */
+int	 http_drain(struct worker *);
 void	 http_worker_flush(struct worker *);
 void	 http_conn_resume(struct conn *);	/* after a link lookup */
 void	 http_conn_out(struct conn *, const void *, size_t);
@@ -196,16 +239,20 @@ struct sender_metrics {
 };
 /* NULL when this node does not send (senders 0 or no smtp_relay) or, with
  * err set, when it cannot (a bad DKIM key). */
-struct sender_pool *sender_start(const struct config *,
-	    const struct token_keyring *, char *err, size_t);
+struct sender_pool *sender_start(const struct config *, struct live *,
+	    char *err, size_t);
+/* The snapshot senders take at their next batch (a reference of its own). */
+void	 sender_set_live(struct sender_pool *, struct live *);
 void	 sender_stop(struct sender_pool *);
 void	 sender_metrics(const struct sender_pool *, struct sender_metrics *);
 
 /* api.c */
 struct api;
 struct api *api_new(struct event_base *, const struct config *,
-	    struct worker *workers, int nworkers, char *err, size_t);
+	    struct live *, struct worker *workers, int nworkers, char *err,
+	    size_t);
 void	 api_free(struct api *);
 void	 api_set_senders(struct api *, const struct sender_pool *);
+void	 api_set_live(struct api *, struct live *);
 
 #endif /* FANFARE_WORKER_H */

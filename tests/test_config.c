@@ -1088,3 +1088,35 @@ Test(config, retry_schedule)
 	expect_whole_file("smtp_relay unix:/tmp/x", "smtp_relay: a "
 	    "host:port is needed");
 }
+
+/* What a SIGHUP applies and what it only names (main.c's reload). */
+Test(config, diff_splits_applied_and_restart)
+{
+	struct config	a, b;
+	char		applied[512], restart[512];
+	char		text[1024];
+
+	snprintf(text, sizeof(text), "token_secret_file %s\n", secret_path);
+	load_ok(&a, text);
+	load_ok(&b, text);
+	config_diff(&a, &b, applied, sizeof(applied), restart,
+	    sizeof(restart));
+	cr_assert_str_empty(applied);
+	cr_assert_str_empty(restart);
+	config_free(&b);
+
+	snprintf(text, sizeof(text), "token_secret_file %s\n"
+	    "token_secret_file %s\n"
+	    "trusted_proxies 10.0.0.0/8\nlog_level debug\nsend_rate_max 5\n"
+	    "templates_dir /tmp\nthreads 3\nredis unix:/tmp/r.sock\n"
+	    "spool_dir /tmp/s\npublic_url https://t.example/\n",
+	    secret_path, secret_path);
+	load_ok(&b, text);
+	config_diff(&a, &b, applied, sizeof(applied), restart,
+	    sizeof(restart));
+	cr_assert_str_eq(applied, "token_secret_file, trusted_proxies, "
+	    "templates_dir, log_level, send_rate_max");
+	cr_assert_str_eq(restart, "redis, public_url, threads, spool_dir");
+	config_free(&a);
+	config_free(&b);
+}

@@ -1566,6 +1566,7 @@ sender_start(const struct config *conf, struct live *live, char *err,
 	if (conf->smtp_starttls != SMTP_TLS_OFF &&
 	    (p->tls = tls_context(conf, err, errlen)) == NULL) {
 		dkim_key_free(p->dkim);
+		live_unref(p->live);
 		free(p);
 		return NULL;
 	}

@@ -781,7 +781,13 @@ def test_snapshot_restart(ff, redis):
     ok(snapshot_done(redis, tid, c2), "an uninterrupted 200,000 snapshot: "
        "%.3f s, GET /healthz max %.1f ms over %d" % (
            secs, max(lat or [0]), len(lat)))
-    ok(not lat or max(lat) < 250, "the API answers during it")
+    # Not blocked by it: many answers while it ran, none kept waiting
+    # for much of it (a bound relative to its length, as a loaded
+    # machine slows both).
+    bound = max(250.0, secs * 1000 / 3)
+    ok(len(lat) >= 3 and max(lat) < bound,
+       "the API answers during it (%d answers, max %.1f ms < %.0f ms)"
+       % (len(lat), max(lat or [0]), bound))
     _, c3 = new_campaign(ff, key, lid, "Stopped")
     call(ff, "POST", "/v1/campaigns/%s/launch" % c3, key)
     rc = ff.stop()

@@ -182,7 +182,8 @@
 		]);
 		FanfareChart.bars($("chart-links"), s.clicks.by_link.map(
 		    function (l) {
-			return { label: l.url, value: l.total,
+			return { label: l.url.replace(/^https?:\/\//, ""),
+			    value: l.total,
 			    extra: "(" + l.unique + " unique)" };
 		}), { empty: "no tracked link" });
 		FanfareChart.bars($("chart-countries"), Object.keys(

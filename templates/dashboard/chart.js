@@ -81,6 +81,7 @@ var FanfareChart = (function () {
 
 	function time(el, points, series) {
 		var W = 640, H = 220, L = 40, R = 10, T = 10, B = 28;
+		var SLOTS = 30;		/* a new campaign's few buckets stay bars */
 		var pw = W - L - R, ph = H - T - B;
 		var totals = series.map(function () { return 0; });
 		var max = 0, i, k, v, y, step, svg, g, bw, x, d, span, every;
@@ -116,7 +117,7 @@ var FanfareChart = (function () {
 			legend(el, series, totals);
 			return;
 		}
-		bw = pw / points.length;
+		bw = pw / Math.max(points.length, SLOTS);
 		g = svgEl("g", {}, svg);
 		for (i = 0; i < points.length; i++) {
 			x = L + i * bw;
@@ -139,7 +140,7 @@ var FanfareChart = (function () {
 		/* About six time labels, dated when the range spans days. */
 		span = new Date(points[points.length - 1].t) -
 		    new Date(points[0].t);
-		every = Math.max(1, Math.ceil(points.length / 6));
+		every = Math.max(1, Math.ceil(Math.max(points.length, SLOTS) / 6));
 		for (i = 0; i < points.length; i += every) {
 			d = new Date(points[i].t);
 			text(svg, L + (i + 0.5) * bw, H - 8,
@@ -149,7 +150,7 @@ var FanfareChart = (function () {
 	}
 
 	function bars(el, items, opts) {
-		var W = 640, row = 26, L = 200, R = 60;
+		var W = 640, row = 26, L = 230, R = 110;
 		var H = Math.max(1, items.length) * row + 8;
 		var max = 1, i, y, w, svg, label, sum = 0;
 
@@ -174,8 +175,8 @@ var FanfareChart = (function () {
 		for (i = 0; i < items.length; i++) {
 			y = 4 + i * row;
 			label = items[i].label;
-			if (label.length > 32)
-				label = label.slice(0, 31) + "\u2026";
+			if (label.length > 30)
+				label = label.slice(0, 29) + "\u2026";
 			text(svg, L - 8, y + 17, label, "label", "end");
 			svgEl("title", {}, svg.lastChild).textContent =
 			    items[i].label;

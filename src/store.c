@@ -59,7 +59,9 @@
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_BACKOFF_MAX_MS	5000
 #define STORE_STALL_MS		15000	/* no reply for this long: reconnect */
-/* Worst case per event: 2 counter, 2 set, 4 time bucket arguments. */
+/* Worst case per event: 4 counter arguments (2 new fields: link and
+ * country), 2 set members, 4 time bucket arguments (its minute and its
+ * hour); 100 bytes of record and 32 of each other argument. */
 #define ARG_MAX			(32 + 12 * FF_CHUNK_MAX)
 #define TEXT_MAX		(320 * FF_CHUNK_MAX)
 

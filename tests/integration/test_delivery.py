@@ -1017,9 +1017,13 @@ def main():
                  retry_lifetime="1h", claim_idle="2s",
                  dkim_domain=DKIM_DOMAIN, dkim_selector=DKIM_SELECTOR,
                  dkim_key_file=keyfile)
-    with open(ff.log, "rb") as f:
-        ok(b"DKIM on" in f.read(), "fanfared starts its senders, DKIM on",
-           "\n".join(open(ff.log).read().splitlines()[-5:]))
+    # The tracking listener answers the harness's /healthz before the
+    # main thread has started the senders and said so: wait for the line.
+    def said():
+        with open(ff.log, "rb") as f:
+            return b"DKIM on" in f.read()
+    ok(wait_for(said, timeout=10), "fanfared starts its senders, DKIM on",
+       "\n".join(open(ff.log).read().splitlines()[-5:]))
     t0 = time.monotonic()
     tid, key = new_tenant(ff, "Deliver")
     first = run(test_personalisation, ff, relay, redis, tid, key)

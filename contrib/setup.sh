@@ -16,7 +16,15 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       libmaxmind-db-writer-perl
       # tests/integration/test_daemon.py: the man pages' lint, the systemd
       # unit's verify, and nginx in front of the tracking listener.
-      mandoc groff-base man-db systemd nginx)
+      mandoc groff-base man-db systemd nginx
+      # tests/integration/test_browser.py: the dashboard in Chromium.
+      chromium)
+# The dashboard's browser test (tests/browser) runs under node with npm's
+# playwright-core.  Debian's nodejs and npm only when there is no node or
+# npm at all: a machine may have a newer Node.js of its own, whose npm
+# Debian's npm package would conflict with.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # configure.ac uses AX_PTHREAD: from m4/ when vendored, else from
 # autoconf-archive (autoreconf -i then copies it into m4/).
 [[ -e m4/ax_pthread.m4 ]] || PKGS+=(autoconf-archive)
@@ -68,6 +76,14 @@ if ((${#missing[@]})); then
 			"${SUDO[@]}" kill -TERM "$pid" || true
 		fi
 	fi
+fi
+
+# playwright-core at the version of tests/browser/package-lock.json (the
+# library only: it downloads no browser; the test uses /usr/bin/chromium).
+if [[ ! -f tests/browser/node_modules/playwright-core/package.json ||
+      tests/browser/node_modules/.package-lock.json -ot tests/browser/package-lock.json ]]; then
+	echo "setup: npm ci in tests/browser" >&2
+	(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 [[ ${FF_NO_BUILD:-0} == 1 ]] && exit 0

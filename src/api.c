@@ -25,7 +25,7 @@
 #define JANITOR_INTERVAL_S	600
 
 static const char *const api_routes[API_NROUTES] = { "other", "healthz",
-    "metrics", "tenants", "contacts", "lists", "optouts", "blocklist",
+    "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
     "templates", "campaigns", "subjects" };
 
 static const double latency_bounds[8] = {	/* seconds */
@@ -84,6 +84,7 @@ api_status_text(int status)
 	case 201: return "Created";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 302: return "Found";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -114,7 +115,7 @@ api_count(struct api *a, enum api_route route, int status)
 /* Counts, sends and frees: the one way out of a request. */
 static void
 api_send(struct api_req *r, int status, const char *ctype,
-    struct evbuffer *body)
+    const char *headers, struct evbuffer *body)
 {
 	struct api	*a = r->a;
 	double		 secs = (double)(api_now_us() - r->start_us) / 1e6;
@@ -126,7 +127,7 @@ api_send(struct api_req *r, int status, const char *ctype,
 			a->latency_le[i]++;
 	a->latency_count++;
 	a->latency_sum += secs;
-	api_conn_reply(r, status, ctype, body);
+	api_conn_reply(r, status, ctype, headers, body);
 	api_req_free(r);
 }
 
@@ -143,7 +144,7 @@ api_json(struct api_req *r, int status, json_t *o)
 	evbuffer_add(buf, s, strlen(s));
 	evbuffer_add(buf, "\n", 1);
 	free(s);
-	api_send(r, status, "application/json", buf);
+	api_send(r, status, "application/json", NULL, buf);
 	evbuffer_free(buf);
 }
 
@@ -164,7 +165,21 @@ api_error(struct api_req *r, int status, const char *code, const char *fmt,
 void
 api_nocontent(struct api_req *r)
 {
-	api_send(r, 204, NULL, NULL);
+	api_send(r, 204, NULL, NULL, NULL);
+}
+
+void
+api_static(struct api_req *r, int status, const char *ctype,
+    const char *headers, const char *data, size_t len)
+{
+	struct evbuffer	*buf = evbuffer_new();
+
+	/* By reference: the bytes are the dashboard's, kept until api_free,
+	 * which closes every connection first. */
+	if (len > 0)
+		evbuffer_add_reference(buf, data, len, NULL, NULL);
+	api_send(r, status, ctype, headers, buf);
+	evbuffer_free(buf);
 }
 
 void
@@ -483,7 +498,7 @@ api_metrics(struct api_req *r)
 	}
 	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
 	    "fanfare_api_connections %d\n", a->nconns);
-	api_send(r, 200, "text/plain; version=0.0.4", buf);
+	api_send(r, 200, "text/plain; version=0.0.4", NULL, buf);
 	evbuffer_free(buf);
 }
 
@@ -580,6 +595,11 @@ api_dispatch(struct api_req *r)
 		}
 		return;
 	}
+	if (r->nseg == 0 || strcmp(r->seg[0], "dashboard") == 0) {
+		r->route = API_ROUTE_DASHBOARD;
+		dashboard_serve(r);
+		return;
+	}
 	if (r->nseg < 2 || strcmp(r->seg[0], "v1") != 0) {
 		api_error(r, 404, "not_found", "no such endpoint");
 		return;
@@ -666,7 +686,9 @@ api_new(struct event_base *base, const struct config *conf,
 	a->nworkers = nworkers;
 	a->live = live_ref(live);
 	if ((a->special = special_load(conf->special_categories_file, err,
-	    errlen)) == NULL)
+	    errlen)) == NULL ||
+	    dashboard_load(&a->dashboard, conf->templates_dir, err,
+	    errlen) == -1)
 		goto fail;
 	a->db = db_open(&conf->redis);
 	if (api_http_listen(a, err, errlen) == -1)
@@ -706,6 +728,7 @@ api_free(struct api *a)
 		event_free(a->janitor);
 	api_launch_free(a);
 	api_http_close(a);
+	dashboard_free(a->dashboard);	/* no connection refers to it now */
 	db_close(a->db);
 	special_free(a->special);
 	live_unref(a->live);

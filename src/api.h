@@ -62,6 +62,7 @@
 #define API_MAX_BATCH	10000	/* contacts per POST */
 
 struct db;
+struct dashboard;
 
 /*
  * A request's work apart from HTTP, so that fanfared's handlers and
@@ -89,6 +90,7 @@ enum api_route {
 	API_ROUTE_OTHER,
 	API_ROUTE_HEALTHZ,
 	API_ROUTE_METRICS,
+	API_ROUTE_DASHBOARD,	/* static files: not a /v1/ name */
 	API_ROUTE_TENANTS,
 	API_ROUTE_CONTACTS,
 	API_ROUTE_LISTS,
@@ -124,6 +126,7 @@ struct api {
 	struct db		*db;
 	struct event		*janitor;
 	struct special		*special;
+	struct dashboard	*dashboard;	/* NULL: not installed */
 	const struct sender_pool *senders;	/* NULL: this node sends not */
 	struct live		*live;		/* its keys: keyed hashes of
 						 * erased addresses */
@@ -178,6 +181,10 @@ void	 api_error(struct api_req *, int status, const char *code,
 	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
 void	 api_json(struct api_req *, int status, json_t *);	/* steals */
 void	 api_nocontent(struct api_req *);
+/* A body the caller keeps alive until the API is freed (static files),
+ * with extra header lines ("Name: value\r\n"...) or NULL. */
+void	 api_static(struct api_req *, int status, const char *ctype,
+	    const char *headers, const char *data, size_t len);
 /* Parses the body as JSON; -1 after answering 400 or 413. */
 int	 api_body_json(struct api_req *, json_t **);
 /* 0 when every member of obj is in allowed (NULL-terminated); else -1
@@ -209,7 +216,16 @@ char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 int	 api_http_listen(struct api *, char *err, size_t);
 void	 api_http_close(struct api *);
 void	 api_conn_reply(struct api_req *, int status, const char *ctype,
-	    struct evbuffer *body);
+	    const char *headers, struct evbuffer *body);
+
+/* api_dashboard.c */
+/* Reads TEMPLATES_DIR/dashboard/; *out stays NULL when the directory
+ * does not exist.  -1 with err when a file of it cannot be read. */
+int	 dashboard_load(struct dashboard **out, const char *dir, char *err,
+	    size_t errlen);
+void	 dashboard_free(struct dashboard *);
+/* GET or HEAD of /, /dashboard or /dashboard/...; answers. */
+void	 dashboard_serve(struct api_req *);
 
 /* api_tenant.c */
 void	 api_tenants(struct api_req *);

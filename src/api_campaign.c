@@ -459,6 +459,100 @@ api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
 	return o;
 }
 
+/*
+ * GET /v1/campaigns/{id}/timeseries?step=minute|hour&from=&to=: the
+ * opens and clicks of each bucket, human and machine apart, every bucket
+ * of the range (zeros too, so a chart needs no gap filling); one HMGET
+ * of at most 4 * SERIES_MAX_POINTS fields.
+ */
+static void
+campaign_timeseries(struct api_req *r, uint64_t id)
+{
+	redisReply	*rep;
+	json_t		*points;
+	const char	*step_s, *from, *to, **argv = NULL;
+	size_t		*argvlen = NULL, count, i, k, argc;
+	uint64_t	 first, since = 0;
+	char		 stepbuf[16], frombuf[40], tobuf[40], err[160], key[96];
+	char		 when[32], *names = NULL;
+	int		 step;
+
+	step_s = api_query(r, "step", stepbuf, sizeof(stepbuf));
+	if ((step = series_step(step_s)) == -1) {
+		api_error(r, 400, "invalid_step", "step is minute or hour");
+		return;
+	}
+	from = api_query(r, "from", frombuf, sizeof(frombuf));
+	to = api_query(r, "to", tobuf, sizeof(tobuf));
+	if ((rep = db_cmd(r->a->db, "HMGET {t:%llu}:camp:%llu launched_at "
+	    "created_at", (unsigned long long)r->tenant,
+	    (unsigned long long)id)) == NULL) {
+		api_unavailable(r);
+		return;
+	}
+	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+		if (rep->element[i]->type == REDIS_REPLY_STRING &&
+		    parse_u64(rep->element[i]->str, rep->element[i]->len,
+		    &since) == 0)
+			break;
+	freeReplyObject(rep);
+	if (series_range(step, from, to, since / 1000, now_ms() / 1000, &first,
+	    &count, err, sizeof(err)) == -1) {
+		api_error(r, 400, "invalid_range", "%s", err);
+		return;
+	}
+	argc = 2 + SERIES_NKINDS * count;
+	argv = xcalloc(argc, sizeof(*argv));
+	argvlen = xcalloc(argc, sizeof(*argvlen));
+	names = xmalloc(SERIES_NKINDS * count * SERIES_FIELD_MAX);
+	argv[0] = "HMGET";
+	argvlen[0] = 5;
+	argvlen[1] = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:ts",
+	    (unsigned long long)r->tenant, (unsigned long long)id);
+	argv[1] = key;
+	for (i = 0; i < count; i++)
+		for (k = 0; k < SERIES_NKINDS; k++) {
+			char *f = names + (i * SERIES_NKINDS + k) *
+			    SERIES_FIELD_MAX;
+
+			argv[2 + i * SERIES_NKINDS + k] = f;
+			argvlen[2 + i * SERIES_NKINDS + k] = series_field(f,
+			    (enum series_kind)k, step, first + i);
+		}
+	rep = db_cmdargv(r->a->db, (int)argc, argv, argvlen);
+	free(argv);
+	free(argvlen);
+	free(names);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements != argc - 2) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		api_unavailable(r);
+		return;
+	}
+	points = json_array();
+	for (i = 0; i < count; i++) {
+		json_int_t	n[SERIES_NKINDS];
+
+		for (k = 0; k < SERIES_NKINDS; k++) {
+			redisReply *e = rep->element[i * SERIES_NKINDS + k];
+
+			n[k] = e->type == REDIS_REPLY_STRING ?
+			    (json_int_t)strtoll(e->str, NULL, 10) : 0;
+		}
+		json_array_append_new(points, json_pack("{s:s, s:I, s:I, s:I, "
+		    "s:I}", "t", api_iso_time((first + i) * (uint64_t)step *
+		    1000, when, sizeof(when)),
+		    "opens", n[SERIES_OPEN],
+		    "opens_machine", n[SERIES_OPEN_MACHINE],
+		    "clicks", n[SERIES_CLICK],
+		    "clicks_machine", n[SERIES_CLICK_MACHINE]));
+	}
+	freeReplyObject(rep);
+	api_json(r, 200, json_pack("{s:s, s:o}", "step", step == SERIES_HOUR ?
+	    "hour" : "minute", "points", points));
+}
+
 void
 api_campaigns(struct api_req *r)
 {
@@ -510,6 +604,11 @@ api_campaigns(struct api_req *r)
 			api_unavailable(r);
 		else
 			api_json(r, 200, o);
+		return;
+	}
+	if (r->nseg == 4 && strcmp(r->seg[3], "timeseries") == 0 &&
+	    r->method == HTTP_GET) {
+		campaign_timeseries(r, id);
 		return;
 	}
 	if (r->nseg == 4 && r->method == HTTP_POST &&

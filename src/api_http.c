@@ -106,7 +106,7 @@ api_conn_event(struct bufferevent *bev, short what, void *arg)
 /* Called by api_send for every reply: queues the bytes. */
 void
 api_conn_reply(struct api_req *r, int status, const char *ctype,
-    struct evbuffer *body)
+    const char *headers, struct evbuffer *body)
 {
 	struct api_conn	*c = r->conn;
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
@@ -126,6 +126,8 @@ api_conn_reply(struct api_req *r, int status, const char *ctype,
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
 	if (status != 204)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+	if (headers != NULL)
+		evbuffer_add(out, headers, strlen(headers));
 	evbuffer_add_printf(out, "Cache-Control: no-store\r\n%s\r\n",
 	    c->keepalive ? "" : "Connection: close\r\n");
 	if (body != NULL && r->method != HTTP_HEAD)

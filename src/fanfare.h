@@ -557,4 +557,43 @@ void	 dkim_key_free(struct dkim_key *);
 int	 dkim_sign(const struct dkim_key *, const char *msg, size_t len,
 	    const char *const *headers, time_t now, struct buf *out);
 
+/* ------------------------------------------------------------- series.c */
+
+/*
+ * Opens and clicks per minute and per hour, for the dashboard's charts.
+ * The shipper (store.c) counts each event in the bucket of its own
+ * timestamp; GET /v1/campaigns/ID/timeseries reads the buckets back.
+ */
+enum series_kind {
+	SERIES_OPEN,		/* human opens */
+	SERIES_OPEN_MACHINE,
+	SERIES_CLICK,		/* human clicks */
+	SERIES_CLICK_MACHINE,
+	SERIES_NKINDS
+};
+
+#define SERIES_MINUTE		60	/* step, seconds */
+#define SERIES_HOUR		3600
+#define SERIES_MAX_POINTS	1440	/* a day of minutes, 60 days of hours */
+#define SERIES_FIELD_MAX	32
+
+/* The hash field of one bucket ("o:29454720", "hcm:490912"); bucket is
+ * the unix time divided by step.  Returns the length written. */
+size_t	 series_field(char *out, enum series_kind, int step, uint64_t bucket);
+/* "minute" or "hour" (NULL: minute) to seconds; -1 otherwise. */
+int	 series_step(const char *);
+/* Unix seconds, or RFC 3339 UTC ("2026-12-01T19:05:00Z", seconds
+ * optional); -1 on anything else. */
+int	 series_time(const char *, uint64_t *secs);
+/*
+ * The buckets to answer: *first (unix time / step) and *count.  from and
+ * to are the query's strings or NULL; without from, the range starts at
+ * since (the campaign's launch, or creation) but holds no more than
+ * SERIES_MAX_POINTS buckets up to to; without to, it ends now.  -1 with
+ * a reason in err for a bad time, from after to, or too many buckets.
+ */
+int	 series_range(int step, const char *from, const char *to,
+	    uint64_t since, uint64_t now, uint64_t *first, size_t *count,
+	    char *err, size_t errlen);
+
 #endif /* FANFARE_H */

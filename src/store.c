@@ -33,6 +33,10 @@
  *                            (lines "ts kind contact link country flags")
  *   {t:T:c:C}:applied        hash: spool name -> last applied position
  *   {t:T:c:C}:links          hash: link index -> URL (click targets)
+ *   {t:T:c:C}:ts             hash: opens and clicks per minute and per
+ *                            hour, human and machine apart (series.c
+ *                            names the fields), bucketed by the event's
+ *                            own time so a replay lands where it belongs
  *   {t:T}:optout_ids         zset: contact id -> opt-out time (ms)
  *   {t:T}:optouts            zset (lexical) of email keys, when the
  *                            contact exists; {t:T}:optouts:at the times
@@ -55,17 +59,20 @@
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_BACKOFF_MAX_MS	5000
 #define STORE_STALL_MS		15000	/* no reply for this long: reconnect */
-#define ARG_MAX			(32 + 8 * FF_CHUNK_MAX)
-#define TEXT_MAX		(256 * FF_CHUNK_MAX)
+/* Worst case per event: 4 counter arguments (2 new fields: link and
+ * country), 2 set members, 4 time bucket arguments (its minute and its
+ * hour); 100 bytes of record and 32 of each other argument. */
+#define ARG_MAX			(32 + 12 * FF_CHUNK_MAX)
+#define TEXT_MAX		(320 * FF_CHUNK_MAX)
 
 /* Applies one campaign's share of a chunk, at most once per position. */
 static const char RECORD_LUA[] =
 "#!lua\n"
 "-- KEYS: stats openers clickers link_clickers events applied\n"
-"--       unsubscribers\n"
+"--       unsubscribers ts\n"
 "-- ARGV: spool position minid nincr {field delta} nopen {contact}\n"
 "--       nclick {contact} nlink {link:contact} nunsub {contact}\n"
-"--       nrec [records]\n"
+"--       nts {bucket delta} nrec [records]\n"
 "local last = redis.call('HGET', KEYS[6], ARGV[1])\n"
 "if last and last >= ARGV[2] then return 0 end\n"
 "local i = 4\n"
@@ -100,6 +107,11 @@ static const char RECORD_LUA[] =
 "  if added > 0 then redis.call('HINCRBY', KEYS[1], 'unsubscribes', added) end\n"
 "end\n"
 "i = i + n + 1\n"
+"n = tonumber(ARGV[i])\n"
+"for j = 1, n do\n"
+"  redis.call('HINCRBY', KEYS[8], ARGV[i + 2*j - 1], ARGV[i + 2*j])\n"
+"end\n"
+"i = i + 2*n + 1\n"
 "if ARGV[i] ~= '0' then\n"
 "  redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[3], '*', 'n', ARGV[i], 'e', ARGV[i + 1])\n"
 "end\n"
@@ -123,6 +135,14 @@ static const char OPTOUT_LUA[] =
 struct field {
 	char		name[24];
 	long long	delta;
+};
+
+/* One time bucket of one kind (series.c), with its count in a chunk. */
+struct bucket {
+	uint64_t	bucket;		/* unix time / step */
+	uint32_t	delta;
+	uint8_t		kind;		/* enum series_kind */
+	uint8_t		hourly;
 };
 
 struct store {
@@ -161,6 +181,7 @@ struct store {
 	int			 ngroups;
 	int			 next_guard;	/* group the next HGET is for */
 	struct field		 fields[2 * FF_CHUNK_MAX + 8];
+	struct bucket		 buckets[2 * FF_CHUNK_MAX];
 	const char		*argv[ARG_MAX];
 	size_t			 argvlen[ARG_MAX];
 	char			*text;		/* TEXT_MAX bytes of scratch */
@@ -417,6 +438,34 @@ field_add(struct field *f, size_t *nf, const char *name, long long delta)
 	(*nf)++;
 }
 
+/*
+ * Counts the event in its minute and its hour.  A chunk's events are in
+ * spool order, hence nearly in time order: the search starts from the
+ * newest bucket, so it usually stops at once.
+ */
+static void
+bucket_add(struct bucket *bk, size_t *nb, enum series_kind kind,
+    uint64_t ts_ms)
+{
+	uint64_t	when[2] = { ts_ms / 60000, ts_ms / 3600000 };
+	size_t		i, h;
+
+	for (h = 0; h < 2; h++) {
+		for (i = *nb; i-- > 0; )
+			if (bk[i].bucket == when[h] && bk[i].kind == kind &&
+			    bk[i].hourly == h)
+				break;
+		if (i == (size_t)-1) {
+			i = (*nb)++;
+			bk[i].bucket = when[h];
+			bk[i].kind = (uint8_t)kind;
+			bk[i].hourly = (uint8_t)h;
+			bk[i].delta = 0;
+		}
+		bk[i].delta++;
+	}
+}
+
 static int
 has_country(const struct ff_event *ev)
 {
@@ -444,18 +493,19 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	const struct ff_event	*ev0 = &st->events[st->sel[0]];
 	struct builder		 b = { st, 0, 0, 0 };
 	struct field		*f = st->fields;
-	size_t			 nf = 0, i, n;
+	struct bucket		*bk = st->buckets;
+	size_t			 nf = 0, nb = 0, i, n;
 	int			 count_at, k;
 	char			 key[96], name[24], *p;
 	uint64_t		 prev;
-	static const char *const suffix[7] = { "stats", "openers",
+	static const char *const suffix[8] = { "stats", "openers",
 	    "clickers", "link_clickers", "events", "applied",
-	    "unsubscribers" };
+	    "unsubscribers", "ts" };
 
 	b_str(&b, "EVALSHA", 7);
 	b_str(&b, st->record_sha, 40);
-	b_str(&b, "7", 1);
-	for (k = 0; k < 7; k++) {
+	b_str(&b, "8", 1);
+	for (k = 0; k < 8; k++) {
 		n = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:%s",
 		    (unsigned long long)ev0->tenant,
 		    (unsigned long long)ev0->campaign, suffix[k]);
@@ -475,10 +525,14 @@ send_campaign(struct store *st, size_t count, const char *pos,
 		case EV_OPEN:
 			field_add(f, &nf, machine ? "opens_machine" : "opens",
 			    1);
+			bucket_add(bk, &nb, machine ? SERIES_OPEN_MACHINE :
+			    SERIES_OPEN, ev->ts_ms);
 			break;
 		case EV_CLICK:
 			field_add(f, &nf, machine ? "clicks_machine" :
 			    "clicks", 1);
+			bucket_add(bk, &nb, machine ? SERIES_CLICK_MACHINE :
+			    SERIES_CLICK, ev->ts_ms);
 			if (!machine) {
 				snprintf(name, sizeof(name), "link:%u",
 				    ev->link);
@@ -536,6 +590,16 @@ send_campaign(struct store *st, size_t count, const char *pos,
 		}
 		if (b_set_count(&b, count_at, n) == -1)
 			return -1;
+	}
+
+	/* Time buckets: aggregates, so DNT/GPC hits count as above. */
+	b_u64(&b, nb);
+	for (i = 0; i < nb; i++) {
+		if ((p = b_reserve(&b, SERIES_FIELD_MAX)) == NULL)
+			break;
+		b_commit(&b, series_field(p, (enum series_kind)bk[i].kind,
+		    bk[i].hourly ? SERIES_HOUR : SERIES_MINUTE, bk[i].bucket));
+		b_u64(&b, bk[i].delta);
 	}
 
 	/* Per-person records, in spool order; never for DNT/GPC hits. */

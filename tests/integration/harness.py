@@ -13,6 +13,7 @@ REDIS_SERVER (default redis-server), FF_CONTRIB (contrib dir), FF_KEEP=1
 keeps the temporary directories for a post-mortem.
 """
 import atexit
+import collections
 import http.client
 import json
 import os
@@ -648,3 +649,182 @@ def contact_id_leaks(dump, cid):
         if t == "hash" and k.endswith(":ct:bykey") and cid in vals:
             idleaks.append(k)
     return idleaks
+
+
+# ---------------------------------------- campaigns: relay and JSON API
+# For the tests that send real campaigns (test_delivery, test_dashboard).
+
+_smtp_capture = None
+
+
+def smtp_capture():
+    """contrib/smtp-capture.py as a module, loaded on first use (it is a
+    script, not a package; its reading side is standard library only)."""
+    global _smtp_capture
+    if _smtp_capture is None:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            "smtp_capture", os.path.join(CONTRIB, "smtp-capture.py"))
+        _smtp_capture = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_smtp_capture)
+    return _smtp_capture
+
+
+
+class Relay:
+    """smtp-capture.py on one fixed port (fanfared's smtp_relay), started
+    afresh, with a new directory and a new faults file, for each test."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.srv = None
+        self.dir = None
+        self.faults = None
+        self.owned = []         # directories outside /tmp to remove
+        atexit.register(self.close)
+
+    def fresh(self, faults=None, base=None):
+        self.stop()
+        if base is None:
+            parent = tmpdir("ff-smtp-")
+        else:
+            parent = tempfile.mkdtemp(prefix="ff-smtp-", dir=base)
+            self.owned.append(parent)
+        self.dir = os.path.join(parent, "cap")
+        os.makedirs(self.dir)
+        self.faults = os.path.join(parent, "faults.json")
+        smtp_capture().write_faults(self.faults, faults)
+        self.srv = smtp_capture().CaptureServer(
+            self.dir, faults=self.faults,
+            listen="127.0.0.1:%d" % self.port)
+        return self
+
+    def set_faults(self, faults):
+        smtp_capture().write_faults(self.faults, faults)
+
+    def stop(self):
+        if self.srv is not None:
+            self.srv.stop()
+            self.srv = None
+
+    def close(self):
+        self.stop()
+        if os.environ.get("FF_KEEP") != "1":
+            for d in self.owned:
+                shutil.rmtree(d, ignore_errors=True)
+        self.owned = []
+
+    def log(self):
+        return smtp_capture().read_log(self.dir)
+
+    def accepted(self):
+        return [e for e in self.log() if "seq" in e]
+
+    def refused(self):
+        return [e for e in self.log() if "refused" in e]
+
+    def by_rcpt(self):
+        """{recipient (lowercase): [(log entry, message bytes)]}."""
+        out = collections.defaultdict(list)
+        for e in self.accepted():
+            with open(os.path.join(self.dir, e["file"]), "rb") as f:
+                raw = f.read()
+            for r in e["rcpt_tos"]:
+                out[r.lower()].append((e, raw))
+        return out
+
+
+
+
+def call(ff, method, path, key=None, body=None):
+    """(status, decoded JSON or None, raw bytes)."""
+    h = {"Content-Type": "application/json"}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    data = json.dumps(body).encode() if body is not None else None
+    st, _, out = ff.api(method, path, headers=h, body=data, timeout=60)
+    try:
+        return st, json.loads(out) if out else None, out
+    except ValueError:
+        return st, None, out
+
+
+def must(what, res, status=200):
+    st, js, raw = res
+    if st != status:
+        raise AssertionError("%s: want %d, got %d %s"
+                             % (what, status, st, raw[:500]))
+    return js
+
+
+def new_tenant(ff, name):
+    admin = ff.directives.get("admin_key")
+    js = must("POST /v1/tenants", call(ff, "POST", "/v1/tenants", admin,
+                                       {"name": name}), 201)
+    return js["id"], js["api_key"]
+
+
+def add_contacts(ff, key, rows):
+    """POST /v1/contacts in arrays of up to 10,000; every row accepted."""
+    for b in range(0, len(rows), 10000):
+        chunk = rows[b:b + 10000]
+        js = must("POST /v1/contacts", call(ff, "POST", "/v1/contacts", key,
+                                            chunk))
+        if js["rejected"] or js["created"] + js["updated"] != len(chunk):
+            raise AssertionError("contacts: %r" % (js,))
+
+
+def new_list(ff, key, emails, name="L"):
+    lid = must("POST /v1/lists", call(ff, "POST", "/v1/lists", key,
+                                      {"name": name}), 201)["id"]
+    for b in range(0, len(emails), 10000):
+        js = must("POST members", call(
+            ff, "POST", "/v1/lists/%s/members" % lid, key,
+            {"emails": emails[b:b + 10000]}))
+        if js["added"] != len(emails[b:b + 10000]) or js["missing"]:
+            raise AssertionError("list members: %r" % (js,))
+    return lid
+
+
+def new_template(ff, key, subject, html_src, text):
+    return must("POST /v1/templates", call(
+        ff, "POST", "/v1/templates", key, {"name": "t", "subject": subject,
+                                           "html": html_src, "text": text}),
+        201)["id"]
+
+
+def new_campaign(ff, key, tpl, lid, **extra):
+    body = {"name": "c", "template_id": tpl, "list_id": lid,
+            "from": "News Team <news@acme.test>"}
+    body.update(extra)
+    js = must("POST /v1/campaigns", call(ff, "POST", "/v1/campaigns", key,
+                                         body), 201)
+    return js["id"]
+
+
+def launch(ff, key, cid):
+    return must("launch", call(ff, "POST", "/v1/campaigns/%s/launch" % cid,
+                               key), 202)
+
+
+def campaign(ff, key, cid):
+    st, js, _ = call(ff, "GET", "/v1/campaigns/%s" % cid, key)
+    return js if st == 200 and js else {}
+
+
+def stats(ff, key, cid):
+    st, js, _ = call(ff, "GET", "/v1/campaigns/%s/stats" % cid, key)
+    return js if st == 200 and js else {}
+
+
+def wait_done(ff, key, cid, timeout=30.0):
+    """The campaign once GET says done (or as it is at the timeout)."""
+    got = wait_for(lambda: (lambda js: js if js.get("status") == "done"
+                            else None)(campaign(ff, key, cid)),
+                   timeout=timeout, interval=0.1)
+    return got or campaign(ff, key, cid)
+
+
+def public_path(ff, url):
+    base = ff.directives["public_url"]
+    return url[len(base):] if url.startswith(base) else None

@@ -38,34 +38,31 @@ import datetime
 import email
 import email.policy
 import html
-import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CONTRIB, GIF, Fanfare, Redis, diag, done, free_port,
-                     ok, run, tmpdir, wait_for)
+from harness import (GIF, Fanfare, Redis, Relay, add_contacts, call,
+                     campaign, diag, done, launch, must, new_campaign,
+                     new_list, new_template, new_tenant, ok, public_path,
+                     run, stats, tmpdir, wait_done, wait_for)
+import harness
 
 import dkim                         # Debian's python3-dkim
 
-_spec = importlib.util.spec_from_file_location(
-    "smtp_capture", os.path.join(CONTRIB, "smtp-capture.py"))
-smtp_capture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smtp_capture)
+smtp_capture = harness.smtp_capture()
 
 ADMIN = "admin-" + "d" * 40
 SENDERS = 2
 RETRY = [1, 2, 3]                   # retry_schedule, seconds
 DKIM_DOMAIN = "acme.test"
 DKIM_SELECTOR = "ff2026"
-FROM = "News Team <news@acme.test>"
+FROM = "News Team <news@acme.test>"     # harness.new_campaign's
 FROM_ADDR = "news@acme.test"
 KNOWN_HEADERS = {"dkim-signature", "date", "from", "to", "reply-to",
                  "subject", "message-id", "list-unsubscribe",
@@ -76,69 +73,6 @@ POLICY = email.policy.default
 
 
 # ---------------------------------------------------------------- relay
-
-
-class Relay:
-    """smtp-capture.py on one fixed port (fanfared's smtp_relay), started
-    afresh, with a new directory and a new faults file, for each test."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.srv = None
-        self.dir = None
-        self.faults = None
-        self.owned = []         # directories outside /tmp to remove
-        atexit.register(self.close)
-
-    def fresh(self, faults=None, base=None):
-        self.stop()
-        if base is None:
-            parent = tmpdir("ff-smtp-")
-        else:
-            parent = tempfile.mkdtemp(prefix="ff-smtp-", dir=base)
-            self.owned.append(parent)
-        self.dir = os.path.join(parent, "cap")
-        os.makedirs(self.dir)
-        self.faults = os.path.join(parent, "faults.json")
-        smtp_capture.write_faults(self.faults, faults)
-        self.srv = smtp_capture.CaptureServer(
-            self.dir, faults=self.faults,
-            listen="127.0.0.1:%d" % self.port)
-        return self
-
-    def set_faults(self, faults):
-        smtp_capture.write_faults(self.faults, faults)
-
-    def stop(self):
-        if self.srv is not None:
-            self.srv.stop()
-            self.srv = None
-
-    def close(self):
-        self.stop()
-        if os.environ.get("FF_KEEP") != "1":
-            for d in self.owned:
-                shutil.rmtree(d, ignore_errors=True)
-        self.owned = []
-
-    def log(self):
-        return smtp_capture.read_log(self.dir)
-
-    def accepted(self):
-        return [e for e in self.log() if "seq" in e]
-
-    def refused(self):
-        return [e for e in self.log() if "refused" in e]
-
-    def by_rcpt(self):
-        """{recipient (lowercase): [(log entry, message bytes)]}."""
-        out = collections.defaultdict(list)
-        for e in self.accepted():
-            with open(os.path.join(self.dir, e["file"]), "rb") as f:
-                raw = f.read()
-            for r in e["rcpt_tos"]:
-                out[r.lower()].append((e, raw))
-        return out
 
 
 class LogTail:
@@ -170,93 +104,6 @@ class LogTail:
 
 
 # ------------------------------------------------------------------ API
-
-
-def call(ff, method, path, key=None, body=None):
-    """(status, decoded JSON or None, raw bytes)."""
-    h = {"Content-Type": "application/json"}
-    if key is not None:
-        h["Authorization"] = "Bearer " + key
-    data = json.dumps(body).encode() if body is not None else None
-    st, _, out = ff.api(method, path, headers=h, body=data, timeout=60)
-    try:
-        return st, json.loads(out) if out else None, out
-    except ValueError:
-        return st, None, out
-
-
-def must(what, res, status=200):
-    st, js, raw = res
-    if st != status:
-        raise AssertionError("%s: want %d, got %d %s"
-                             % (what, status, st, raw[:500]))
-    return js
-
-
-def new_tenant(ff, name):
-    js = must("POST /v1/tenants", call(ff, "POST", "/v1/tenants", ADMIN,
-                                       {"name": name}), 201)
-    return js["id"], js["api_key"]
-
-
-def add_contacts(ff, key, rows):
-    """POST /v1/contacts in arrays of up to 10,000; every row accepted."""
-    for b in range(0, len(rows), 10000):
-        chunk = rows[b:b + 10000]
-        js = must("POST /v1/contacts", call(ff, "POST", "/v1/contacts", key,
-                                            chunk))
-        if js["rejected"] or js["created"] + js["updated"] != len(chunk):
-            raise AssertionError("contacts: %r" % (js,))
-
-
-def new_list(ff, key, emails, name="L"):
-    lid = must("POST /v1/lists", call(ff, "POST", "/v1/lists", key,
-                                      {"name": name}), 201)["id"]
-    for b in range(0, len(emails), 10000):
-        js = must("POST members", call(
-            ff, "POST", "/v1/lists/%s/members" % lid, key,
-            {"emails": emails[b:b + 10000]}))
-        if js["added"] != len(emails[b:b + 10000]) or js["missing"]:
-            raise AssertionError("list members: %r" % (js,))
-    return lid
-
-
-def new_template(ff, key, subject, html_src, text):
-    return must("POST /v1/templates", call(
-        ff, "POST", "/v1/templates", key, {"name": "t", "subject": subject,
-                                           "html": html_src, "text": text}),
-        201)["id"]
-
-
-def new_campaign(ff, key, tpl, lid, **extra):
-    body = {"name": "c", "template_id": tpl, "list_id": lid, "from": FROM}
-    body.update(extra)
-    js = must("POST /v1/campaigns", call(ff, "POST", "/v1/campaigns", key,
-                                         body), 201)
-    return js["id"]
-
-
-def launch(ff, key, cid):
-    return must("launch", call(ff, "POST", "/v1/campaigns/%s/launch" % cid,
-                               key), 202)
-
-
-def campaign(ff, key, cid):
-    st, js, _ = call(ff, "GET", "/v1/campaigns/%s" % cid, key)
-    return js if st == 200 and js else {}
-
-
-def stats(ff, key, cid):
-    st, js, _ = call(ff, "GET", "/v1/campaigns/%s/stats" % cid, key)
-    return js if st == 200 and js else {}
-
-
-def wait_done(ff, key, cid, timeout=30.0):
-    """The campaign once GET says done (or as it is at the timeout)."""
-    got = wait_for(lambda: (lambda js: js if js.get("status") == "done"
-                            else None)(campaign(ff, key, cid)),
-                   timeout=timeout, interval=0.1)
-    return got or campaign(ff, key, cid)
 
 
 def contact(ff, key, who):
@@ -337,11 +184,6 @@ def parts(msg):
 
 def norm_nl(s):
     return s.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def public_path(ff, url):
-    base = ff.directives["public_url"]
-    return url[len(base):] if url.startswith(base) else None
 
 
 # ------------------------------------------------------------------ DKIM

@@ -1,0 +1,253 @@
+/*
+ * app.js: the dashboard.  It reads only the JSON API of the listener
+ * that served it: GET /v1/campaigns, /v1/campaigns/ID, .../stats and
+ * .../timeseries, each with "Authorization: Bearer KEY".
+ *
+ * The tenant key lives in one variable of this closure and nowhere else
+ * (no cookie, no storage, never in a URL): reloading the page forgets
+ * it.  A 401 forgets it too and shows the login form again.
+ */
+"use strict";
+
+(function () {
+	var REFRESH_MS = 5000;
+	var key = null;
+	var current = null;		/* campaign id shown */
+	var timer = null;
+
+	function $(id) {
+		return document.getElementById(id);
+	}
+
+	function show(which) {
+		["login", "campaigns", "campaign"].forEach(function (s) {
+			$(s).hidden = s !== which;
+		});
+		$("logout").hidden = which === "login";
+	}
+
+	function say(msg) {
+		$("error").textContent = msg || "";
+	}
+
+	function Unauthorized() {}
+
+	function api(path) {
+		return fetch(path, {
+			headers: { "Authorization": "Bearer " + key,
+			    "Accept": "application/json" },
+			cache: "no-store",
+			credentials: "omit"
+		}).then(function (res) {
+			if (res.status === 401)
+				throw new Unauthorized();
+			return res.json().then(function (js) {
+				if (!res.ok)
+					throw new Error(path + ": " + res.status +
+					    " " + (js.error ? js.error.message : ""));
+				return js;
+			});
+		});
+	}
+
+	function failed(err) {
+		if (err instanceof Unauthorized) {
+			logout("That key was refused (401).");
+			return;
+		}
+		say(String(err.message || err));
+	}
+
+	function stopTimer() {
+		if (timer !== null)
+			clearInterval(timer);
+		timer = null;
+	}
+
+	function logout(msg) {
+		key = null;
+		current = null;
+		stopTimer();
+		$("tenant-label").textContent = "";
+		$("campaign-table").tBodies[0].textContent = "";
+		say("");
+		$("login-error").textContent = msg || "";
+		show("login");
+		$("key").focus();
+	}
+
+	function fmtTime(iso) {
+		if (!iso)
+			return "";
+		return new Date(iso).toLocaleString();
+	}
+
+	function cell(tr, s, cls) {
+		var td = document.createElement("td");
+
+		td.textContent = s;
+		if (cls)
+			td.className = cls;
+		tr.appendChild(td);
+		return td;
+	}
+
+	/* ----------------------------------------------------- the list */
+
+	function loadList() {
+		current = null;
+		stopTimer();
+		say("");
+		return api("/v1/campaigns").then(function (js) {
+			var body = $("campaign-table").tBodies[0];
+
+			body.textContent = "";
+			js.items.slice().reverse().forEach(function (c) {
+				var tr = document.createElement("tr"), b;
+
+				cell(tr, c.id);
+				b = document.createElement("button");
+				b.type = "button";
+				b.className = "link";
+				b.textContent = c.name || "(unnamed)";
+				b.setAttribute("data-campaign", c.id);
+				b.addEventListener("click", function () {
+					openCampaign(c.id);
+				});
+				cell(tr, "").appendChild(b);
+				cell(tr, c.status, "status " + c.status);
+				cell(tr, String(c.progress.sent), "num");
+				cell(tr, String(c.progress.total), "num");
+				cell(tr, fmtTime(c.launched_at));
+				body.appendChild(tr);
+			});
+			$("no-campaigns").hidden = js.items.length > 0;
+			show("campaigns");
+		}).catch(failed);
+	}
+
+	/* ------------------------------------------------- one campaign */
+
+	function chooseStep(c) {
+		var v = $("step").value;
+		var since;
+
+		if (v !== "auto")
+			return v;
+		since = Date.parse(c.launched_at || "") || Date.now();
+		return Date.now() - since > 86400000 ? "hour" : "minute";
+	}
+
+	function setText(id, v) {
+		$(id).textContent = String(v);
+	}
+
+	function renderCampaign(c, s, ts) {
+		var p = c.progress, sup = p.suppressed, nsup = 0, k, total;
+
+		for (k in sup)
+			nsup += sup[k];
+		$("c-name").textContent = c.name || "(unnamed)";
+		$("c-status").textContent = c.status;
+		$("c-status").className = "badge " + c.status;
+		$("c-meta").textContent = "#" + c.id + " \u00b7 from " + c.from +
+		    (c.launched_at ? " \u00b7 launched " +
+		    fmtTime(c.launched_at) : "") + (c.finished_at ?
+		    " \u00b7 finished " + fmtTime(c.finished_at) : "");
+		total = Math.max(p.total, 1);
+		$("progress-sent").style.width = (p.sent / total * 100) + "%";
+		$("progress-failed").style.width = (p.failed / total * 100) + "%";
+		$("progress-suppressed").style.width = (nsup / total * 100) + "%";
+		$("progress-text").textContent = p.sent + " sent of " + p.total +
+		    " \u00b7 " + p.queued + " queued \u00b7 " + p.failed +
+		    " failed \u00b7 " + p.deferred + " deferred \u00b7 " + nsup +
+		    " suppressed";
+
+		setText("fig-sent", s.sent);
+		setText("fig-opens", s.opens.total);
+		setText("fig-opens-sub", s.opens.unique + " unique");
+		setText("fig-clicks", s.clicks.total);
+		setText("fig-clicks-sub", s.clicks.unique + " unique");
+		setText("fig-opens-machine", s.opens.machine);
+		setText("fig-clicks-machine", s.clicks.machine);
+		setText("fig-unsubscribes", s.unsubscribes);
+
+		FanfareChart.time($("chart-opens"), ts.points, [
+			{ key: "opens", label: "human", cls: "human" },
+			{ key: "opens_machine", label: "machine", cls: "machine" }
+		]);
+		FanfareChart.time($("chart-clicks"), ts.points, [
+			{ key: "clicks", label: "human", cls: "human" },
+			{ key: "clicks_machine", label: "machine", cls: "machine" }
+		]);
+		FanfareChart.bars($("chart-links"), s.clicks.by_link.map(
+		    function (l) {
+			return { label: l.url.replace(/^https?:\/\//, ""),
+			    value: l.total,
+			    extra: "(" + l.unique + " unique)" };
+		}), { empty: "no tracked link" });
+		FanfareChart.bars($("chart-countries"), Object.keys(
+		    s.by_country).map(function (cc) {
+			return { label: cc, value: s.by_country[cc] };
+		}), { empty: "no country known (no GeoIP database, or no hit)" });
+		FanfareChart.bars($("chart-suppressed"), Object.keys(sup).map(
+		    function (r) {
+			return { label: r.replace(/_/g, " "), value: sup[r] };
+		}).filter(function (i) {
+			return i.value > 0;
+		}), { empty: "nobody suppressed", cls: "warn" });
+		$("updated").textContent = "updated " +
+		    new Date().toLocaleTimeString() + " (" + ts.step + "s)";
+	}
+
+	function refresh() {
+		var id = current, c;
+
+		if (id === null)
+			return Promise.resolve();
+		return api("/v1/campaigns/" + encodeURIComponent(id)).then(
+		    function (js) {
+			c = js;
+			return Promise.all([
+			    api("/v1/campaigns/" + encodeURIComponent(id) +
+			    "/stats"),
+			    api("/v1/campaigns/" + encodeURIComponent(id) +
+			    "/timeseries?step=" + chooseStep(c))]);
+		}).then(function (r) {
+			if (current !== id)
+				return;		/* navigated away meanwhile */
+			say("");
+			renderCampaign(c, r[0], r[1]);
+			show("campaign");
+		}).catch(failed);
+	}
+
+	function openCampaign(id) {
+		stopTimer();
+		current = id;
+		refresh();
+		timer = setInterval(refresh, REFRESH_MS);
+	}
+
+	/* ----------------------------------------------------- wiring */
+
+	document.addEventListener("DOMContentLoaded", function () {
+		$("login-form").addEventListener("submit", function (ev) {
+			ev.preventDefault();
+			key = $("key").value.trim();
+			$("key").value = "";
+			$("login-error").textContent = "";
+			/* Not even a prefix of the key goes on screen. */
+			$("tenant-label").textContent = "logged in";
+			loadList();
+		});
+		$("logout").addEventListener("click", function () {
+			logout("");
+		});
+		$("back").addEventListener("click", loadList);
+		$("reload-list").addEventListener("click", loadList);
+		$("step").addEventListener("change", refresh);
+		show("login");
+		$("key").focus();
+	});
+}());

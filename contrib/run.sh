@@ -552,6 +552,12 @@ echo "Where to look:"
 echo "  captured mails  $MAIL/new/  (this run's, one of them: $MAILFILE)"
 echo "  the stats       curl -s $API/v1/campaigns/$C/stats -H 'Authorization: Bearer $K'"
 echo "  the progress    curl -s $API/v1/campaigns/$C -H 'Authorization: Bearer $K'"
+# Printed only once it answers, so the line is a tested promise.
+if curl -fsS -o /dev/null "$API/dashboard/" 2>/dev/null; then
+	echo "  dashboard       $API/dashboard/  (log in with the tenant key above)"
+else
+	echo "run.sh: the dashboard at $API/dashboard/ does not answer; see $RUN/fanfared.log" >&2
+fi
 echo "  API             $API  (tenant $DEMO_TENANT; ids and key in $ENVF, admin key in $RUN/admin.key)"
 echo "  tracking        $BASE"
 echo "  logs            $RUN/fanfared.log, $RUN/redis.log, $RUN/smtp-capture.log"

@@ -159,6 +159,11 @@ def check_run(rundir, nth, everyone, sent_before):
        is not None, "run %d: it prints the curl line for the stats" % nth,
        tail)
 
+    ok(re.search(r"^\s*dashboard\s+http://127\.0\.0\.1:\d+/dashboard/ ", out,
+                 re.M) is not None,
+       "run %d: it prints the dashboard's URL (printed once it answers)"
+       % nth, tail)
+
     # Stopped: exactly what it started, all gone.
     stopped = {name: int(pid) for name, pid in
                re.findall(r"^stopping (\S+) \(pid (\d+)\)", out, re.M)}

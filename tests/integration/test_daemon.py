@@ -30,8 +30,6 @@ TAP skips, never as passes.
 import base64
 import hashlib
 import http.client
-import importlib.util
-import json
 import os
 import re
 import shutil
@@ -45,14 +43,12 @@ import time
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CONTRIB, GIF, HUMAN_UA, TEMPLATES, TOP, Fanfare, Redis,
-                     counters, diag, done, free_port, ok, run, tail, tmpdir,
-                     wait_for)
+                     add_contacts, counters, diag, done, free_port, launch,
+                     new_campaign, new_list, new_template, new_tenant, ok,
+                     run, tail, tmpdir, wait_for)
 import harness
 
-_spec = importlib.util.spec_from_file_location(
-    "smtp_capture", os.path.join(CONTRIB, "smtp-capture.py"))
-smtp_capture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smtp_capture)
+smtp_capture = harness.smtp_capture()
 
 ADMIN = "admin-" + "h" * 40
 T = 9           # tenant of the fanfarectl-minted tokens
@@ -123,56 +119,25 @@ def status_of(ff, path, method="GET"):
 # ----------------------------------------------------------- API helpers
 
 
-def call(ff, method, path, key=None, body=None):
-    h = {"Content-Type": "application/json"}
-    if key is not None:
-        h["Authorization"] = "Bearer " + key
-    data = json.dumps(body).encode() if body is not None else None
-    st, _, out = ff.api(method, path, headers=h, body=data, timeout=30)
-    try:
-        return st, json.loads(out) if out else None, out
-    except ValueError:
-        return st, None, out
-
-
-def must(what, res, status=200):
-    st, js, raw = res
-    if st != status:
-        raise AssertionError("%s: want %d, got %d %s"
-                             % (what, status, st, raw[:300]))
-    return js
-
-
 class Shop:
     """A tenant with one contact on a list and a template with a link:
     each send() launches a new campaign and returns its captured mail."""
 
     def __init__(self, ff, relay_dir):
         self.ff, self.dir = ff, relay_dir
-        js = must("tenant", call(ff, "POST", "/v1/tenants", ADMIN,
-                                 {"name": "HUP"}), 201)
-        self.key = js["api_key"]
-        must("contact", call(ff, "POST", "/v1/contacts", self.key,
-                             [{"email": "ada@example.test"}]))
-        self.lid = must("list", call(ff, "POST", "/v1/lists", self.key,
-                                     {"name": "L"}), 201)["id"]
-        must("members", call(ff, "POST", "/v1/lists/%s/members" % self.lid,
-                             self.key, {"emails": ["ada@example.test"]}))
-        self.tpl = must("template", call(
-            ff, "POST", "/v1/templates", self.key,
-            {"name": "t", "subject": "Hi",
-             "html": '<p><a href="https://shop.example/a">A</a></p>',
-             "text": "{{unsubscribe_url}}"}), 201)["id"]
+        _, self.key = new_tenant(ff, "HUP")
+        add_contacts(ff, self.key, [{"email": "ada@example.test"}])
+        self.lid = new_list(ff, self.key, ["ada@example.test"])
+        self.tpl = new_template(
+            ff, self.key, "Hi",
+            '<p><a href="https://shop.example/a">A</a></p>',
+            "{{unsubscribe_url}}")
         self.sent = 0
 
     def send(self):
-        cid = must("campaign", call(
-            self.ff, "POST", "/v1/campaigns", self.key,
-            {"name": "c%d" % self.sent, "template_id": self.tpl,
-             "list_id": self.lid, "from": "News <news@acme.test>"}),
-            201)["id"]
-        must("launch", call(self.ff, "POST", "/v1/campaigns/%s/launch" % cid,
-                            self.key), 202)
+        cid = new_campaign(self.ff, self.key, self.tpl, self.lid,
+                           name="c%d" % self.sent)
+        launch(self.ff, self.key, cid)
         self.sent += 1
         smtp_capture.wait_log(self.dir, self.sent, timeout=30)
         raw = smtp_capture.messages(self.dir)[-1][1]
@@ -388,7 +353,7 @@ def test_sigterm(redis):
     def opens():
         c = counters(redis, T, campaign)
         return c.get("opens", 0)
-    got = wait_for(lambda: opens() >= seen[0], timeout=3)
+    wait_for(lambda: opens() >= seen[0], timeout=3)
     if opens() < seen[0]:
         ff.start()      # replays what the old process spooled
         wait_for(lambda: opens() >= seen[0], timeout=15)

@@ -6,6 +6,7 @@
 #
 #   contrib/setup.sh            packages, then autoreconf/configure/make
 #   FF_NO_BUILD=1 contrib/setup.sh   packages only
+#   FF_TEST_DEPS=1 contrib/setup.sh  also what the tests need (test.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,18 +14,22 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       libevent-dev libhiredis-dev libesmtp-dev libmaxminddb-dev
       libcriterion-dev libjansson-dev libssl-dev libidn2-dev
       redis-server redis-tools curl wrk python3 python3-aiosmtpd python3-dkim
-      libmaxmind-db-writer-perl
-      # tests/integration/test_daemon.py: the man pages' lint, the systemd
-      # unit's verify, and nginx in front of the tracking listener.
-      mandoc groff-base man-db systemd nginx
-      # tests/integration/test_browser.py: the dashboard in Chromium.
-      chromium)
-# The dashboard's browser test (tests/browser) runs under node with npm's
-# playwright-core.  Debian's nodejs and npm only when there is no node or
-# npm at all: a machine may have a newer Node.js of its own, whose npm
-# Debian's npm package would conflict with.
-command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
-command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+      libmaxmind-db-writer-perl)
+# What only the test suite needs (contrib/test.sh sets FF_TEST_DEPS=1), so
+# the main job does not put a browser and an nginx on the machine.
+TEST_DEPS=${FF_TEST_DEPS:-0}
+if ((TEST_DEPS)); then
+	# tests/integration/test_daemon.py: the man pages' lint, the systemd
+	# unit's verify, and nginx in front of the tracking listener;
+	# test_browser.py: the dashboard in Chromium.
+	PKGS+=(mandoc groff-base man-db systemd nginx chromium)
+	# The browser test runs under node with npm's playwright-core.
+	# Debian's nodejs and npm only when there is no node or npm at all: a
+	# machine may have a newer Node.js of its own, whose npm Debian's npm
+	# package would conflict with.
+	command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+	command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+fi
 # configure.ac uses AX_PTHREAD: from m4/ when vendored, else from
 # autoconf-archive (autoreconf -i then copies it into m4/).
 [[ -e m4/ax_pthread.m4 ]] || PKGS+=(autoconf-archive)
@@ -80,7 +85,8 @@ fi
 
 # playwright-core at the version of tests/browser/package-lock.json (the
 # library only: it downloads no browser; the test uses /usr/bin/chromium).
-if [[ ! -f tests/browser/node_modules/playwright-core/package.json ||
+if ((TEST_DEPS)) &&
+   [[ ! -f tests/browser/node_modules/playwright-core/package.json ||
       tests/browser/node_modules/.package-lock.json -ot tests/browser/package-lock.json ]]; then
 	echo "setup: npm ci in tests/browser" >&2
 	(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

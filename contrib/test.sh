@@ -16,7 +16,7 @@ finish() {   # STATUS
 	exit "$1"
 }
 
-if ! bash contrib/setup.sh; then
+if ! FF_TEST_DEPS=1 bash contrib/setup.sh; then
 	echo "test: setup/build failed" >&2
 	failed=1
 	finish 1

@@ -12,7 +12,7 @@ API confirms them.
 Screenshots go to FF_BROWSER_OUT, by default test_browser.d/ beside this
 test's log in the build tree (make clean removes it); their paths are
 printed.  playwright-core is taken from FF_NODE_MODULES, or
-tests/browser/node_modules (contrib/setup.sh runs `npm ci` there), or,
+tests/browser/node_modules (FF_TEST_DEPS=1 contrib/setup.sh runs `npm ci` there), or,
 when neither has it (make distcheck's read-only copy of the tarball),
 installed with `npm ci` from tests/browser/package-lock.json into a
 temporary directory: npm's cache, filled by setup.sh, makes that quick.
@@ -150,7 +150,7 @@ def browse(ff, key, cid, mail_html, modules, out):
 
 def main():
     if not (os.access(CHROMIUM, os.X_OK) and shutil.which("node")):
-        ok(False, "%s and node are installed (contrib/setup.sh)" % CHROMIUM)
+        ok(False, "%s and node are installed (FF_TEST_DEPS=1 contrib/setup.sh)" % CHROMIUM)
         done()
     modules = node_modules()
     if modules is None:

@@ -299,6 +299,20 @@ print_line(char *line)
 	free(line);
 }
 
+/* A core function's answer: its JSON with --json, else the one line
+ * that fmt makes of it. */
+static int
+answer(struct ctl *c, json_t *o, char *(*fmt)(const json_t *))
+{
+	if (c->json)
+		print_json(o, JSON_COMPACT);
+	else {
+		print_line(fmt(o));
+		json_decref(o);
+	}
+	return 0;
+}
+
 /* The core's context for the tenant of --tenant, which must be active,
  * as for an API key, with the token keys (the keyed hashes of erased
  * addresses): 0, or the exit status after reporting. */
@@ -453,13 +467,7 @@ cmd_campaign_show(struct ctl *c)
 	ctx.tenant = c->tenant;
 	if ((o = api_campaign_get(&ctx, c->campaign, &err)) == NULL)
 		return fail(c, &err);
-	if (c->json)
-		print_json(o, JSON_COMPACT);
-	else {
-		print_line(ctl_progress_line(o));
-		json_decref(o);
-	}
-	return 0;
+	return answer(c, o, ctl_progress_line);
 }
 
 /* 1 when the campaign has a record or any tracking data, 0 not, -1 when
@@ -567,13 +575,7 @@ cmd_subject_erase(struct ctl *c)
 		return rc;
 	if ((o = api_subject_erase(&ctx, c->email, &err)) == NULL)
 		return fail(c, &err);
-	if (c->json)
-		print_json(o, JSON_COMPACT);
-	else {
-		print_line(ctl_erased_line(o));
-		json_decref(o);
-	}
-	return 0;
+	return answer(c, o, ctl_erased_line);
 }
 
 /* --------------------------------------------------- operator's tools */

@@ -194,22 +194,6 @@ struct link_lookup {
 
 static void	store_connect(struct store *);
 
-/* Decimal without printf: this runs for every contact of every chunk. */
-static size_t
-fmt_u64(char *p, uint64_t v)
-{
-	char	tmp[20];
-	size_t	n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
-
 static void
 store_log_error(struct store *st, const char *what, const char *detail)
 {

@@ -192,10 +192,9 @@ int	 api_body_json(struct api_req *, json_t **);
 int	 api_check_fields(struct api_req *, json_t *, const char *const *);
 const char *api_query(struct api_req *, const char *name, char *buf,
 	    size_t len);
-/* The hash {t:TENANT}:KIND:ID of the request's tenant, or NULL when it
- * does not exist (*down = 0) or Redis failed (*down = 1). */
-redisReply *api_hgetall(struct api_req *, const char *kind, uint64_t id,
-	    int *down);
+/* The hash key (keys.h), or NULL when it does not exist (*down = 0) or
+ * Redis failed (*down = 1). */
+redisReply *api_hgetall(struct api_req *, const char *key, int *down);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
 /* The core's view of a request: its tenant, key prefix, db and keys. */
@@ -207,8 +206,8 @@ void	 api_reply_err(struct api_req *, const struct api_err *);
 /* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
 /* As api_hgetall, for a core function. */
-redisReply *api_ctx_hgetall(const struct api_ctx *, const char *kind,
-	    uint64_t id, int *down);
+redisReply *api_ctx_hgetall(const struct api_ctx *, const char *key,
+	    int *down);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 

@@ -514,8 +514,8 @@ retry:
 	if (set != NULL)
 		freeReplyObject(set);
 	if (!a->launch_resume_failed)
-		log_warnx("api: redis failed reading ff:sending; unfinished "
-		    "snapshots resume when it answers");
+		log_warnx("api: redis failed reading %s; unfinished "
+		    "snapshots resume when it answers", key_sending());
 	a->launch_resume_failed = 1;
 	evtimer_add(a->launch_resume, &tv);
 }
@@ -663,9 +663,10 @@ api_campaign_transition(struct api_req *r, uint64_t id, const char *verb)
 			 * so a failed SREM only leaves them a look to spare. */
 			if (unregister(r->a, r->tenant, id) == -1)
 				log_warnx("campaign %llu of tenant %llu: "
-				    "cancelled, but still in ff:sending",
+				    "cancelled, but still in %s",
 				    (unsigned long long)id,
-				    (unsigned long long)r->tenant);
+				    (unsigned long long)r->tenant,
+				    key_sending());
 		}
 		api_json(r, 200, json_pack("{s:s}", "status", t->to));
 	} else if (strcmp(why, "state") == 0 && rep->elements == 2 &&

@@ -16,9 +16,49 @@
  * The three global keys (ff:tenants, ff:purge, ff:sending) have no tag:
  * each is always alone in its command.
  *
- * The table of keys, with each one's type and contents, is key_docs in
- * keys.c; README.md's "Redis keys" section must match it row for row
- * (tests/test_keys.c checks both).
+ * Each key and the function that names it (key_docs in keys.c says what
+ * each holds; README.md's "Redis keys" section must match key_docs row
+ * for row, which tests/test_keys.c checks and, when they differ,
+ * prints the section to paste):
+ *   ff:tenants                 key_tenants()
+ *   ff:purge                   key_purge()
+ *   ff:sending                 key_sending()
+ *   {t:T}:tenant               key_tenant(k, T)
+ *   {t:T}:keys                 key_tenant_keys(k, T)
+ *   {t:T}:seq                  key_seq(k, T)
+ *   {t:T}:ct:ID                key_contact(k, T, ID)
+ *   {t:T}:ct:bykey             key_contact_bykey(k, T)
+ *   {t:T}:ct:ID:lists          key_contact_lists(k, T, ID)
+ *   {t:T}:list:ID              key_list(k, T, ID)
+ *   {t:T}:list:ID:members      key_list_members(k, T, ID)
+ *   {t:T}:optouts              key_optouts(k, T)
+ *   {t:T}:optouts:at           key_optouts_at(k, T)
+ *   {t:T}:optout_ids           key_optout_ids(k, T)
+ *   {t:T}:blocklist            key_blocklist(k, T)
+ *   {t:T}:blocklist:at         key_blocklist_at(k, T)
+ *   {t:T}:suppressed           key_suppressed(k, T)
+ *   {t:T}:bounces              key_bounces(k, T)
+ *   {t:T}:audit                key_audit(k, T)
+ *   {t:T}:tpl:ID               key_template(k, T, ID)
+ *   {t:T}:camps                key_campaigns(k, T)
+ *   {t:T}:camp:C               key_campaign(k, T, C)
+ *   {t:T}:camp:C:q             key_campaign_queue(k, T, C)
+ *   {t:T}:camp:C:queued        key_campaign_queued(k, T, C)
+ *   {t:T}:camp:C:done          key_campaign_done(k, T, C)
+ *   {t:T}:camp:C:retry         key_campaign_retry(k, T, C)
+ *   {t:T}:camp:C:tries         key_campaign_tries(k, T, C)
+ *   {t:T:c:C}:stats            key_camp_stats(k, T, C)
+ *   {t:T:c:C}:openers          key_camp_openers(k, T, C)
+ *   {t:T:c:C}:clickers         key_camp_clickers(k, T, C)
+ *   {t:T:c:C}:link_clickers    key_camp_link_clickers(k, T, C)
+ *   {t:T:c:C}:unsubscribers    key_camp_unsubscribers(k, T, C)
+ *   {t:T:c:C}:events           key_camp_events(k, T, C)
+ *   {t:T:c:C}:links            key_camp_links(k, T, C)
+ *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
+ *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
+ * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
+ * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
  */
 #ifndef FANFARE_KEYS_H
 #define FANFARE_KEYS_H
@@ -45,33 +85,34 @@ struct key_doc {
 extern const struct key_doc	key_docs[];
 extern const size_t		key_ndocs;
 
-/* Each function fills k and returns k->s. */
+/* Each function fills its struct key and returns its s; the globals
+ * return a constant. */
 
 /* Global keys, no hash tag. */
-const char	*key_tenants(void);		/* ff:tenants */
-const char	*key_purge(void);		/* ff:purge */
-const char	*key_sending(void);		/* ff:sending */
+const char	*key_tenants(void);
+const char	*key_purge(void);
+const char	*key_sending(void);
 
 /* The hash tags themselves, and the SCAN MATCH patterns of a tenant
  * purge: every {t:T} key, and every campaign's {t:T:c:C} keys. */
-const char	*key_tenant_tag(struct key *, uint64_t tenant);	/* {t:T} */
+const char	*key_tenant_tag(struct key *, uint64_t tenant);
 const char	*key_campaign_tag(struct key *, uint64_t tenant,
-		    uint64_t campaign);				/* {t:T:c:C} */
+		    uint64_t campaign);
 const char	*key_tenant_match(struct key *, uint64_t tenant);
 const char	*key_tenant_campaigns_match(struct key *, uint64_t tenant);
 
 /* {t:T}: the tenant's keys. */
-const char	*key_tenant(struct key *, uint64_t tenant);	/* :tenant */
-const char	*key_tenant_keys(struct key *, uint64_t tenant); /* :keys */
-const char	*key_seq(struct key *, uint64_t tenant);	/* :seq */
+const char	*key_tenant(struct key *, uint64_t tenant);
+const char	*key_tenant_keys(struct key *, uint64_t tenant);
+const char	*key_seq(struct key *, uint64_t tenant);
 const char	*key_contact(struct key *, uint64_t tenant,
-		    uint64_t contact);				/* :ct:ID */
+		    uint64_t contact);
 const char	*key_contact_bykey(struct key *, uint64_t tenant);
 const char	*key_contact_lists(struct key *, uint64_t tenant,
-		    uint64_t contact);			/* :ct:ID:lists */
+		    uint64_t contact);
 const char	*key_list(struct key *, uint64_t tenant, uint64_t list);
 const char	*key_list_members(struct key *, uint64_t tenant,
-		    uint64_t list);			/* :list:ID:members */
+		    uint64_t list);
 const char	*key_optouts(struct key *, uint64_t tenant);
 const char	*key_optouts_at(struct key *, uint64_t tenant);
 const char	*key_optout_ids(struct key *, uint64_t tenant);
@@ -81,12 +122,12 @@ const char	*key_suppressed(struct key *, uint64_t tenant);
 const char	*key_bounces(struct key *, uint64_t tenant);
 const char	*key_audit(struct key *, uint64_t tenant);
 const char	*key_template(struct key *, uint64_t tenant,
-		    uint64_t template_id);			/* :tpl:ID */
-const char	*key_campaigns(struct key *, uint64_t tenant);	/* :camps */
+		    uint64_t template_id);
+const char	*key_campaigns(struct key *, uint64_t tenant);
 const char	*key_campaign(struct key *, uint64_t tenant,
-		    uint64_t campaign);				/* :camp:C */
+		    uint64_t campaign);
 const char	*key_campaign_queue(struct key *, uint64_t tenant,
-		    uint64_t campaign);				/* :camp:C:q */
+		    uint64_t campaign);
 const char	*key_campaign_queued(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_campaign_done(struct key *, uint64_t tenant,

@@ -21,25 +21,10 @@
  * the chunk is sent again later.  hiredis 0.14 never reconnects by
  * itself: a 250 ms tick reconnects with exponential backoff.
  *
- * Keys (T tenant id, C campaign id, decimal):
- *   {t:T:c:C}:stats          hash: opens opens_unique opens_machine clicks
- *                            clicks_unique clicks_machine unsubscribes
- *                            link:N link_unique:N country:CC
- *   {t:T:c:C}:openers        set of contact ids (human, non-DNT opens)
- *   {t:T:c:C}:clickers       set of contact ids (human, non-DNT clicks)
- *   {t:T:c:C}:link_clickers  set of "N:contact"
- *   {t:T:c:C}:unsubscribers  set of contact ids that opted out here
- *   {t:T:c:C}:events         stream; entry = fields n (count) and e
- *                            (lines "ts kind contact link country flags")
- *   {t:T:c:C}:applied        hash: spool name -> last applied position
- *   {t:T:c:C}:links          hash: link index -> URL (click targets)
- *   {t:T:c:C}:ts             hash: opens and clicks per minute and per
- *                            hour, human and machine apart (series.c
- *                            names the fields), bucketed by the event's
- *                            own time so a replay lands where it belongs
- *   {t:T}:optout_ids         zset: contact id -> opt-out time (ms)
- *   {t:T}:optouts            zset (lexical) of email keys, when the
- *                            contact exists; {t:T}:optouts:at the times
+ * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
+ * clickers, link_clickers, unsubscribers, events, applied, ts; links is
+ * read for clicks), OPTOUT_LUA the tenant's opt-out keys; keys.c names
+ * them all and documents what each holds.
  */
 #include <errno.h>
 #include <stdio.h>

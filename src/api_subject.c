@@ -110,9 +110,11 @@ campaign_events(const struct api_ctx *ctx, uint64_t campaign,
 	redisReply	*rep;
 	struct key	 ev;
 	char		 start[48] = "-", ts[32], *text, *line, *save;
+	char		 cid[24];
 	size_t		 i, k;
 	int		 more;
 
+	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)campaign);
 	do {
 		rep = db_cmd(ctx->db, "XRANGE %s %s + COUNT 500",
 		    key_camp_events(&ev, ctx->tenant, campaign), start);
@@ -141,7 +143,7 @@ campaign_events(const struct api_ctx *ctx, uint64_t campaign,
 						continue;
 					json_array_append_new(events, json_pack(
 					    "{s:s, s:s, s:s, s:o, s:b}",
-					    "campaign", campaign, "time",
+					    "campaign", cid, "time",
 					    api_iso_time(t, ts, sizeof(ts)),
 					    "kind", kind == 'o' ? "open" :
 					    kind == 'c' ? "click" : "unsubscribe",

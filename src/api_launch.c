@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
 #define SNAPSHOT_ENTRY		"100"	/* ids per stream entry (for the Lua) */
@@ -245,18 +246,14 @@ state_change(struct api *a, uint64_t tenant, uint64_t campaign,
 {
 	const char	*argv[16];
 	size_t		 lens[16];
-	char		 camp[64], q[80], queued[80];
+	struct key	 camp, q, queued;
 	int		 argc = 2, i;
 	redisReply	*rep;
 
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	snprintf(q, sizeof(q), "%s:q", camp);
-	snprintf(queued, sizeof(queued), "%s:queued", camp);
 	argv[argc++] = "3";
-	argv[argc++] = camp;
-	argv[argc++] = q;
-	argv[argc++] = queued;
+	argv[argc++] = key_campaign(&camp, tenant, campaign);
+	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
+	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = t->to;
 	for (i = 0; i < (int)FF_NELEM(t->from) && t->from[i] != NULL; i++)
 		argv[argc++] = t->from[i];
@@ -282,7 +279,7 @@ unregister(struct api *a, uint64_t tenant, uint64_t campaign)
 {
 	redisReply	*rep;
 
-	if ((rep = db_cmd(a->db, "SREM ff:sending %llu:%llu",
+	if ((rep = db_cmd(a->db, "SREM %s %llu:%llu", key_sending(),
 	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL)
 		return -1;
 	freeReplyObject(rep);
@@ -359,13 +356,13 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 	redisReply		*page = NULL, *rep = NULL, *m;
 	const char		**argv = NULL, *next, *verdict;
 	size_t			*lens = NULL, i, n;
-	char			 camp[64], q[80], queued[80], tenant[48];
+	struct key		 camp, q, queued, tenant, members;
 	int			 argc = 2, skipped = 0;
 	uint64_t		 id;
 
 	if (!s->registered) {
 		/* The launch could not add it; senders look nowhere else. */
-		if ((rep = db_cmd(a->db, "SADD ff:sending %llu:%llu",
+		if ((rep = db_cmd(a->db, "SADD %s %llu:%llu", key_sending(),
 		    (unsigned long long)s->tenant,
 		    (unsigned long long)s->campaign)) == NULL)
 			goto retry;
@@ -373,9 +370,9 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		rep = NULL;
 		s->registered = 1;
 	}
-	page = db_cmd(a->db, "SSCAN {t:%llu}:list:%llu:members %s COUNT %d",
-	    (unsigned long long)s->tenant, (unsigned long long)s->list,
-	    s->cursor, SNAPSHOT_PAGE);
+	page = db_cmd(a->db, "SSCAN %s %s COUNT %d",
+	    key_list_members(&members, s->tenant, s->list), s->cursor,
+	    SNAPSHOT_PAGE);
 	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
 	    page->elements != 2 ||
 	    page->element[0]->type != REDIS_REPLY_STRING ||
@@ -383,19 +380,13 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		goto retry;
 	next = page->element[0]->str;
 	n = page->element[1]->elements;
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)s->tenant, (unsigned long long)s->campaign);
-	snprintf(q, sizeof(q), "%s:q", camp);
-	snprintf(queued, sizeof(queued), "%s:queued", camp);
-	snprintf(tenant, sizeof(tenant), "{t:%llu}:tenant",
-	    (unsigned long long)s->tenant);
 	argv = xcalloc(n + 8, sizeof(*argv));
 	lens = xcalloc(n + 8, sizeof(*lens));
 	argv[argc++] = "4";
-	argv[argc++] = q;
-	argv[argc++] = queued;
-	argv[argc++] = camp;
-	argv[argc++] = tenant;
+	argv[argc++] = key_campaign_queue(&q, s->tenant, s->campaign);
+	argv[argc++] = key_campaign_queued(&queued, s->tenant, s->campaign);
+	argv[argc++] = key_campaign(&camp, s->tenant, s->campaign);
+	argv[argc++] = key_tenant(&tenant, s->tenant);
 	argv[argc++] = next;
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
@@ -478,11 +469,12 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval	 tv = { SNAPSHOT_RETRY_S, 0 };
 	redisReply	*set, *rep;
 	uint64_t	 tenant, campaign, list;
+	struct key	 k;
 	const char	*p, *st;
 	size_t		 i;
 	int		 resumed = 0;
 
-	if ((set = db_cmd(a->db, "SMEMBERS ff:sending")) == NULL ||
+	if ((set = db_cmd(a->db, "SMEMBERS %s", key_sending())) == NULL ||
 	    set->type != REDIS_REPLY_ARRAY)
 		goto retry;
 	for (i = 0; i < set->elements; i++) {
@@ -493,9 +485,8 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		    (size_t)(p - set->element[i]->str), &tenant) == -1 ||
 		    parse_u64(p + 1, strlen(p + 1), &campaign) == -1)
 			continue;
-		if ((rep = db_cmd(a->db, "HMGET {t:%llu}:camp:%llu status "
-		    "snapshot scan_cursor list_id", (unsigned long long)tenant,
-		    (unsigned long long)campaign)) == NULL)
+		if ((rep = db_cmd(a->db, "HMGET %s status snapshot scan_cursor "
+		    "list_id", key_campaign(&k, tenant, campaign))) == NULL)
 			goto retry;
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
 		    rep->element[0]->type == REDIS_REPLY_STRING &&
@@ -523,8 +514,8 @@ retry:
 	if (set != NULL)
 		freeReplyObject(set);
 	if (!a->launch_resume_failed)
-		log_warnx("api: redis failed reading ff:sending; unfinished "
-		    "snapshots resume when it answers");
+		log_warnx("api: redis failed reading %s; unfinished "
+		    "snapshots resume when it answers", key_sending());
 	a->launch_resume_failed = 1;
 	evtimer_add(a->launch_resume, &tv);
 }
@@ -562,15 +553,14 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	redisReply	*rep;
 	const char	*argv[12], *why;
 	size_t		 lens[12];
-	char		 camp[64], tenant[48], list[64], members[80], tpl[64];
-	char		 q[80], queued[80], now[24];
+	struct key	 camp, tenant, list, members, tpl, q, queued;
+	char		 now[24];
 	uint64_t	 lid, tid;
 	long long	 total;
 	int		 argc = 2, i, registered = 0;
 
-	if ((rep = db_cmd(a->db, "HMGET {t:%llu}:camp:%llu list_id "
-	    "template_id", (unsigned long long)r->tenant,
-	    (unsigned long long)id)) == NULL) {
+	if ((rep = db_cmd(a->db, "HMGET %s list_id template_id",
+	    key_campaign(&camp, r->tenant, id))) == NULL) {
 		api_unavailable(r);
 		return;
 	}
@@ -585,26 +575,15 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		return;
 	}
 	freeReplyObject(rep);
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id);
-	snprintf(tenant, sizeof(tenant), "{t:%llu}:tenant",
-	    (unsigned long long)r->tenant);
-	snprintf(list, sizeof(list), "{t:%llu}:list:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)lid);
-	snprintf(members, sizeof(members), "%s:members", list);
-	snprintf(tpl, sizeof(tpl), "{t:%llu}:tpl:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)tid);
-	snprintf(q, sizeof(q), "%s:q", camp);
-	snprintf(queued, sizeof(queued), "%s:queued", camp);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	argv[argc++] = "7";
-	argv[argc++] = camp;
-	argv[argc++] = tenant;
-	argv[argc++] = list;
-	argv[argc++] = members;
-	argv[argc++] = tpl;
-	argv[argc++] = q;
-	argv[argc++] = queued;
+	argv[argc++] = key_campaign(&camp, r->tenant, id);
+	argv[argc++] = key_tenant(&tenant, r->tenant);
+	argv[argc++] = key_list(&list, r->tenant, lid);
+	argv[argc++] = key_list_members(&members, r->tenant, lid);
+	argv[argc++] = key_template(&tpl, r->tenant, tid);
+	argv[argc++] = key_campaign_queue(&q, r->tenant, id);
+	argv[argc++] = key_campaign_queued(&queued, r->tenant, id);
 	argv[argc++] = now;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
@@ -644,7 +623,7 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	    REDIS_REPLY_INTEGER ? rep->element[1]->integer : 0;
 	freeReplyObject(rep);
 	/* Launched: a failed SADD is retried by the snapshot's first step. */
-	if ((rep = db_cmd(a->db, "SADD ff:sending %llu:%llu",
+	if ((rep = db_cmd(a->db, "SADD %s %llu:%llu", key_sending(),
 	    (unsigned long long)r->tenant, (unsigned long long)id)) != NULL) {
 		freeReplyObject(rep);
 		registered = 1;
@@ -684,9 +663,10 @@ api_campaign_transition(struct api_req *r, uint64_t id, const char *verb)
 			 * so a failed SREM only leaves them a look to spare. */
 			if (unregister(r->a, r->tenant, id) == -1)
 				log_warnx("campaign %llu of tenant %llu: "
-				    "cancelled, but still in ff:sending",
+				    "cancelled, but still in %s",
 				    (unsigned long long)id,
-				    (unsigned long long)r->tenant);
+				    (unsigned long long)r->tenant,
+				    key_sending());
 		}
 		api_json(r, 200, json_pack("{s:s}", "status", t->to));
 	} else if (strcmp(why, "state") == 0 && rep->elements == 2 &&
@@ -722,8 +702,8 @@ api_launch_stop_tenant(struct api *a, uint64_t tenant)
 	}
 	snprintf(match, sizeof(match), "%llu:*", (unsigned long long)tenant);
 	do {
-		if ((page = db_cmd(a->db, "SSCAN ff:sending %s MATCH %s COUNT "
-		    "1000", cursor, match)) == NULL ||
+		if ((page = db_cmd(a->db, "SSCAN %s %s MATCH %s COUNT 1000",
+		    key_sending(), cursor, match)) == NULL ||
 		    page->type != REDIS_REPLY_ARRAY || page->elements != 2 ||
 		    page->element[0]->type != REDIS_REPLY_STRING ||
 		    page->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -745,8 +725,8 @@ api_launch_stop_tenant(struct api *a, uint64_t tenant)
 				return -1;
 			}
 			freeReplyObject(rep);
-			if ((rep = db_cmd(a->db, "SREM ff:sending %b", m->str,
-			    m->len)) == NULL) {
+			if ((rep = db_cmd(a->db, "SREM %s %b", key_sending(),
+			    m->str, m->len)) == NULL) {
 				freeReplyObject(page);
 				return -1;
 			}

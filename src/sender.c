@@ -61,6 +61,7 @@
 #include <libesmtp.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define SEND_IDLE_MS		200	/* nothing to do: sleep this long */
 #define SEND_CAMPAIGNS_MS	1000	/* re-read ff:sending */
@@ -497,22 +498,25 @@ campaign_load(struct sender *s, struct send_campaign *c, uint64_t tenant,
 	struct buf	 src = { NULL, 0, 0 }, tag = { NULL, 0, 0 };
 	struct buf	 body = { NULL, 0, 0 };
 	struct link_map	 lm;
+	struct key	 k;
 	char		**urls = NULL, *at;
 	size_t		 nurls = 0;
+	uint64_t	 tid;
 	int		 ok = -1;
 
 	campaign_clear(c);
 	c->tenant = tenant;
 	c->campaign = campaign;
 	c->loaded_ms = mono_ms();
-	if ((camp = db_cmd(s->db, "HGETALL {t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL ||
-	    (v = reply_field(camp, "template_id")) == NULL)
+	if ((camp = db_cmd(s->db, "HGETALL %s",
+	    key_campaign(&k, tenant, campaign))) == NULL ||
+	    (v = reply_field(camp, "template_id")) == NULL ||
+	    parse_u64(v, strlen(v), &tid) == -1)
 		goto out;
-	if ((tpl = db_cmd(s->db, "HGETALL {t:%llu}:tpl:%s",
-	    (unsigned long long)tenant, v)) == NULL ||
-	    (links = db_cmd(s->db, "HGETALL {t:%llu:c:%llu}:links",
-	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL)
+	if ((tpl = db_cmd(s->db, "HGETALL %s",
+	    key_template(&k, tenant, tid))) == NULL ||
+	    (links = db_cmd(s->db, "HGETALL %s",
+	    key_camp_links(&k, tenant, campaign))) == NULL)
 		goto out;
 	if (reply_field(tpl, "subject") == NULL ||
 	    (v = reply_field(camp, "from")) == NULL)
@@ -784,23 +788,20 @@ outcome(struct sender *s, struct send_msg *m, char what)
 	const struct send_campaign	*c = s->cur;
 	const char			*argv[16 + FF_MAX_RETRIES];
 	size_t				 lens[16 + FF_MAX_RETRIES];
-	char				 k[5][96], id[24], now[24], life[24];
+	struct key			 k[5];
+	char				 id[24], now[24], life[24];
 	char				 key[FF_EMAIL_MAX + 1];
 	int				 argc = 0, i;
 
 	if (m->recorded)
 		return;
 	m->recorded = 1;
-	snprintf(k[0], sizeof(k[0]), "{t:%llu}:camp:%llu",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[1], sizeof(k[1]), "{t:%llu}:camp:%llu:done",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[2], sizeof(k[2]), "{t:%llu}:camp:%llu:retry",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[3], sizeof(k[3]), "{t:%llu}:camp:%llu:tries",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[4], sizeof(k[4]), "{t:%llu}:bounces",
-	    (unsigned long long)c->tenant);
+	/* OUTCOME_LUA's KEYS, in its order. */
+	key_campaign(&k[0], c->tenant, c->campaign);
+	key_campaign_done(&k[1], c->tenant, c->campaign);
+	key_campaign_retry(&k[2], c->tenant, c->campaign);
+	key_campaign_tries(&k[3], c->tenant, c->campaign);
+	key_bounces(&k[4], c->tenant);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->contact);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	snprintf(life, sizeof(life), "%llu",
@@ -811,8 +812,8 @@ outcome(struct sender *s, struct send_msg *m, char what)
 	argv[argc] = s->pool->sha[SCRIPT_OUTCOME]; lens[argc++] = 40;
 	argv[argc] = "5"; lens[argc++] = 1;
 	for (i = 0; i < 5; i++) {
-		argv[argc] = k[i];
-		lens[argc++] = strlen(k[i]);
+		argv[argc] = k[i].s;
+		lens[argc++] = k[i].len;
 	}
 	argv[argc] = id; lens[argc++] = strlen(id);
 	argv[argc] = &what; lens[argc++] = 1;
@@ -1122,7 +1123,7 @@ batch_clear(struct sender *s)
  * now or we are stopping, -1 on a Redis failure.
  */
 static int
-chunk_run(struct sender *s, char (*keys)[96], char (*ck)[64],
+chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
     char (*idv)[24], size_t nids)
 {
 	const char	*argv[16 + SEND_BATCH_MAX * 2];
@@ -1136,12 +1137,12 @@ chunk_run(struct sender *s, char (*keys)[96], char (*ck)[64],
 	argv[argc] = nk;
 	lens[argc++] = strlen(nk);
 	for (i = 0; i < 8; i++) {
-		argv[argc] = keys[i];
-		lens[argc++] = strlen(keys[i]);
+		argv[argc] = keys[i].s;
+		lens[argc++] = keys[i].len;
 	}
 	for (i = 0; i < nids; i++) {
-		argv[argc] = ck[i];
-		lens[argc++] = strlen(ck[i]);
+		argv[argc] = ck[i].s;
+		lens[argc++] = ck[i].len;
 	}
 	for (i = 0; i < nids; i++) {
 		argv[argc] = idv[i];
@@ -1208,7 +1209,7 @@ batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
     size_t idslen)
 {
 	const struct send_campaign *c = s->cur;
-	char		 keys[8][96], ck[SEND_BATCH_MAX][64];
+	struct key	 keys[8], ck[SEND_BATCH_MAX];
 	char		 idv[SEND_BATCH_MAX][24];
 	redisReply	*rep;
 	const char	*p = ids, *end = ids + idslen, *comma;
@@ -1222,29 +1223,20 @@ batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
 		if (parse_u64(p, (size_t)(comma - p), &id) == 0) {
 			snprintf(idv[nids], sizeof(idv[nids]), "%llu",
 			    (unsigned long long)id);
-			snprintf(ck[nids], sizeof(ck[nids]),
-			    "{t:%llu}:ct:%llu", (unsigned long long)c->tenant,
-			    (unsigned long long)id);
+			key_contact(&ck[nids], c->tenant, id);
 			nids++;
 		}
 		p = comma + 1;
 	}
-	snprintf(keys[0], sizeof(keys[0]), "{t:%llu}:camp:%llu",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(keys[1], sizeof(keys[1]), "{t:%llu}:tenant",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[2], sizeof(keys[2]), "{t:%llu}:camp:%llu:done",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(keys[3], sizeof(keys[3]), "{t:%llu}:optouts",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[4], sizeof(keys[4]), "{t:%llu}:optout_ids",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[5], sizeof(keys[5]), "{t:%llu}:blocklist",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[6], sizeof(keys[6]), "{t:%llu}:bounces",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[7], sizeof(keys[7]), "{t:%llu}:camp:%llu:retry",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	/* CHECK_LUA's first KEYS, in its order; the contacts follow. */
+	key_campaign(&keys[0], c->tenant, c->campaign);
+	key_tenant(&keys[1], c->tenant);
+	key_campaign_done(&keys[2], c->tenant, c->campaign);
+	key_optouts(&keys[3], c->tenant);
+	key_optout_ids(&keys[4], c->tenant);
+	key_blocklist(&keys[5], c->tenant);
+	key_bounces(&keys[6], c->tenant);
+	key_campaign_retry(&keys[7], c->tenant, c->campaign);
 
 	s->cur_q = q;
 	s->cur_eid = eid;
@@ -1303,17 +1295,15 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 	struct send_campaign	*c;
 	redisReply		*rep = NULL, *st, *e = NULL;
 	const char		*eid, *ids;
-	char			 q[96], camp[96], retry[96];
+	struct key		 qk, campk, retryk;
+	const char		*q, *camp, *retry;
 	size_t			 idslen;
 	uint64_t		 now = mono_ms();
 	int			 rc, got = 0;
 
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	snprintf(q, sizeof(q), "{t:%llu}:camp:%llu:q",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	snprintf(retry, sizeof(retry), "{t:%llu}:camp:%llu:retry",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
+	camp = key_campaign(&campk, tenant, campaign);
+	q = key_campaign_queue(&qk, tenant, campaign);
+	retry = key_campaign_retry(&retryk, tenant, campaign);
 	if ((st = db_cmd(s->db, "HGET %s status", camp)) == NULL)
 		return -1;
 	rc = st->type == REDIS_REPLY_STRING && strcmp(st->str, "sending") == 0;
@@ -1397,7 +1387,7 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 			if (rep->type == REDIS_REPLY_INTEGER &&
 			    rep->integer == 1) {
 				redisReply *r2 = db_cmd(s->db,
-				    "SREM ff:sending %llu:%llu",
+				    "SREM %s %llu:%llu", key_sending(),
 				    (unsigned long long)tenant,
 				    (unsigned long long)campaign);
 
@@ -1423,7 +1413,7 @@ refresh_active(struct sender *s)
 	if (mono_ms() < s->active_ms)
 		return 0;
 	s->active_ms = mono_ms() + SEND_CAMPAIGNS_MS;
-	if ((rep = db_cmd(s->db, "SMEMBERS ff:sending")) == NULL)
+	if ((rep = db_cmd(s->db, "SMEMBERS %s", key_sending())) == NULL)
 		return -1;
 	for (i = 0; i < s->nactive; i++)
 		free(s->active[i]);

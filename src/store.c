@@ -21,25 +21,10 @@
  * the chunk is sent again later.  hiredis 0.14 never reconnects by
  * itself: a 250 ms tick reconnects with exponential backoff.
  *
- * Keys (T tenant id, C campaign id, decimal):
- *   {t:T:c:C}:stats          hash: opens opens_unique opens_machine clicks
- *                            clicks_unique clicks_machine unsubscribes
- *                            link:N link_unique:N country:CC
- *   {t:T:c:C}:openers        set of contact ids (human, non-DNT opens)
- *   {t:T:c:C}:clickers       set of contact ids (human, non-DNT clicks)
- *   {t:T:c:C}:link_clickers  set of "N:contact"
- *   {t:T:c:C}:unsubscribers  set of contact ids that opted out here
- *   {t:T:c:C}:events         stream; entry = fields n (count) and e
- *                            (lines "ts kind contact link country flags")
- *   {t:T:c:C}:applied        hash: spool name -> last applied position
- *   {t:T:c:C}:links          hash: link index -> URL (click targets)
- *   {t:T:c:C}:ts             hash: opens and clicks per minute and per
- *                            hour, human and machine apart (series.c
- *                            names the fields), bucketed by the event's
- *                            own time so a replay lands where it belongs
- *   {t:T}:optout_ids         zset: contact id -> opt-out time (ms)
- *   {t:T}:optouts            zset (lexical) of email keys, when the
- *                            contact exists; {t:T}:optouts:at the times
+ * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
+ * clickers, link_clickers, unsubscribers, events, applied, ts; links is
+ * read for clicks), OPTOUT_LUA the tenant's opt-out keys; keys.c names
+ * them all and documents what each holds.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,6 +36,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "keys.h"
 #include "worker.h"
 
 #define FF_CHUNK_MAX		2048	/* events per chunk */
@@ -193,22 +179,6 @@ struct link_lookup {
 };
 
 static void	store_connect(struct store *);
-
-/* Decimal without printf: this runs for every contact of every chunk. */
-static size_t
-fmt_u64(char *p, uint64_t v)
-{
-	char	tmp[20];
-	size_t	n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
 
 static void
 store_log_error(struct store *st, const char *what, const char *detail)
@@ -496,20 +466,21 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	struct bucket		*bk = st->buckets;
 	size_t			 nf = 0, nb = 0, i, n;
 	int			 count_at, k;
-	char			 key[96], name[24], *p;
+	char			 name[24], *p;
+	struct key		 key;
 	uint64_t		 prev;
-	static const char *const suffix[8] = { "stats", "openers",
-	    "clickers", "link_clickers", "events", "applied",
-	    "unsubscribers", "ts" };
+	/* RECORD_LUA's KEYS, in its order. */
+	static const char *(*const keyfn[8])(struct key *, uint64_t,
+	    uint64_t) = { key_camp_stats, key_camp_openers, key_camp_clickers,
+	    key_camp_link_clickers, key_camp_events, key_camp_applied,
+	    key_camp_unsubscribers, key_camp_ts };
 
 	b_str(&b, "EVALSHA", 7);
 	b_str(&b, st->record_sha, 40);
 	b_str(&b, "8", 1);
 	for (k = 0; k < 8; k++) {
-		n = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:%s",
-		    (unsigned long long)ev0->tenant,
-		    (unsigned long long)ev0->campaign, suffix[k]);
-		b_str(&b, key, n);
+		keyfn[k](&key, ev0->tenant, ev0->campaign);
+		b_str(&b, key.s, key.len);
 	}
 	b_str(&b, spool_name(st->spools[st->spool_idx]),
 	    strlen(spool_name(st->spools[st->spool_idx])));
@@ -651,21 +622,18 @@ send_campaign(struct store *st, size_t count, const char *pos,
 static int
 send_optout(struct store *st, const struct ff_event *ev)
 {
-	char	ct[64], ids[64], opt[64], at[64], ts[24], contact[24];
+	struct key	ct, ids, opt, at;
+	char		ts[24], contact[24];
 
-	snprintf(ct, sizeof(ct), "{t:%llu}:ct:%llu",
-	    (unsigned long long)ev->tenant, (unsigned long long)ev->contact);
-	snprintf(ids, sizeof(ids), "{t:%llu}:optout_ids",
-	    (unsigned long long)ev->tenant);
-	snprintf(opt, sizeof(opt), "{t:%llu}:optouts",
-	    (unsigned long long)ev->tenant);
-	snprintf(at, sizeof(at), "{t:%llu}:optouts:at",
-	    (unsigned long long)ev->tenant);
+	key_contact(&ct, ev->tenant, ev->contact);
+	key_optout_ids(&ids, ev->tenant);
+	key_optouts(&opt, ev->tenant);
+	key_optouts_at(&at, ev->tenant);
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ev->ts_ms);
 	snprintf(contact, sizeof(contact), "%llu",
 	    (unsigned long long)ev->contact);
 	if (redisAsyncCommand(st->ac, chunk_reply_cb, st, "EVALSHA %s 4 %s %s "
-	    "%s %s %s %s", st->optout_sha, ct, ids, opt, at, contact, ts) !=
+	    "%s %s %s %s", st->optout_sha, ct.s, ids.s, opt.s, at.s, contact, ts) !=
 	    REDIS_OK)
 		return -1;
 	st->pending++;
@@ -747,6 +715,7 @@ ship_chunk(struct store *st, size_t n)
 	const struct ff_event	*a, *e;
 	const char		*name = spool_name(st->spools[st->spool_idx]);
 	struct group		*g;
+	struct key		 applied;
 	size_t			 i;
 
 	for (i = 0; i < n; i++)
@@ -771,10 +740,9 @@ ship_chunk(struct store *st, size_t n)
 				break;
 		}
 		g->to = (uint32_t)i;
-		if (redisAsyncCommand(st->ac, guard_reply_cb, st,
-		    "HGET {t:%llu:c:%llu}:applied %s",
-		    (unsigned long long)a->tenant,
-		    (unsigned long long)a->campaign, name) != REDIS_OK) {
+		key_camp_applied(&applied, a->tenant, a->campaign);
+		if (redisAsyncCommand(st->ac, guard_reply_cb, st, "HGET %b %s",
+		    applied.s, applied.len, name) != REDIS_OK) {
 			st->failed = 1;
 			st->ngroups--;
 			break;
@@ -918,17 +886,17 @@ store_link_get(struct store *st, uint64_t tenant, uint64_t campaign,
     uint32_t link, store_link_cb cb, void *arg)
 {
 	struct link_lookup	*lk;
-	char			 key[96], field[16];
+	struct key		 key;
+	char			 field[16];
 
 	if (!st->connected || st->closing || st->ac == NULL)
 		return -1;
-	snprintf(key, sizeof(key), "{t:%llu:c:%llu}:links",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
+	key_camp_links(&key, tenant, campaign);
 	snprintf(field, sizeof(field), "%u", link);
 	lk = xmalloc(sizeof(*lk));
 	lk->cb = cb;
 	lk->arg = arg;
-	if (redisAsyncCommand(st->ac, link_reply_cb, lk, "HGET %s %s", key,
+	if (redisAsyncCommand(st->ac, link_reply_cb, lk, "HGET %s %s", key.s,
 	    field) != REDIS_OK) {
 		free(lk);
 		return -1;

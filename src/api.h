@@ -70,14 +70,6 @@ TAILQ_HEAD(api_conn_list, api_conn);
 struct launch_snapshot;
 TAILQ_HEAD(launch_snapshot_list, launch_snapshot);
 
-/* The Lua scripts of api_launch.c (their SHA1s are cached per api). */
-enum launch_script {
-	LAUNCH_SCRIPT_LAUNCH,
-	LAUNCH_SCRIPT_STEP,
-	LAUNCH_SCRIPT_STATE,
-	LAUNCH_NSCRIPTS
-};
-
 struct api {
 	struct event_base	*base;
 	struct evconnlistener	*listener;
@@ -100,7 +92,6 @@ struct api {
 	struct launch_snapshot_list snapshots;	/* lists being queued */
 	struct event		*launch_resume;	/* start-up, then retries */
 	int			 launch_resume_failed;	/* warned once */
-	char			 launch_sha[LAUNCH_NSCRIPTS][41];
 };
 
 struct api_req {

@@ -11,7 +11,7 @@
  * requests are served between steps.  A step is one SSCAN page and one
  * script that, atomically, sets each id's bit in {t:T}:camp:C:queued,
  * appends the ids whose bit was clear (SSCAN may return a member twice)
- * in entries of at most SNAPSHOT_ENTRY ids, adds their count to queued
+ * in entries of at most 100 ids, adds their count to queued
  * and stores the next cursor.  The cursor lives in Redis beside what it
  * covers, so after a crash the snapshot goes on from there
  * (api_launch_init): a page scanned again only finds its bits set.  A
@@ -39,9 +39,9 @@
 
 #include "api.h"
 #include "keys.h"
+#include "script.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
-#define SNAPSHOT_ENTRY		"100"	/* ids per stream entry (for the Lua) */
 #define SNAPSHOT_RETRY_S	1
 #define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
 
@@ -59,105 +59,7 @@ struct launch_snapshot {
 	long long	 queued;	/* by this process, for the log */
 };
 
-/* The Redis server's run_id: a cursor is only valid on the server, the
- * process, that made it. */
-#define RUN_ID_LUA \
-"local runid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')\n"
-
-/*
- * KEYS: camp, tenant, list, list members, template, q, queued.
- * ARGV: now (ms).  {"ok", total}, or why not: {"gone"}, {"tenant"},
- * {"state", status}, {"list"}, {"template"}.
- */
-static const char LAUNCH_LUA[] =
-"local st = redis.call('HGET', KEYS[1], 'status')\n"
-"if not st then return {'gone'} end\n"
-"if redis.call('HGET', KEYS[2], 'status') ~= 'active' then\n"
-"  return {'tenant'}\n"
-"end\n"
-"if st ~= 'draft' then return {'state', st} end\n"
-"if redis.call('EXISTS', KEYS[3]) == 0 then return {'list'} end\n"
-"if redis.call('EXISTS', KEYS[5]) == 0 then return {'template'} end\n"
-RUN_ID_LUA
-"local total = redis.call('SCARD', KEYS[4])\n"
-"redis.call('DEL', KEYS[6], KEYS[7])\n"
-"redis.call('XGROUP', 'CREATE', KEYS[6], 'senders', '0', 'MKSTREAM')\n"
-"redis.call('HSET', KEYS[1], 'status', 'sending', 'launched_at', ARGV[1],\n"
-"  'total', total, 'queued', 0, 'snapshot', 0, 'scan_cursor', 0,\n"
-"  'scan_runid', runid,\n"
-"  'sent', 0, 'failed', 0, 'deferred', 0, 'bounced', 0,\n"
-"  'sup_opted_out', 0, 'sup_blocklisted', 0, 'sup_special_category', 0,\n"
-"  'sup_bounced', 0, 'sup_erased', 0)\n"
-"return {'ok', total}\n";
-
-/*
- * One snapshot step.  KEYS: q, queued, camp, tenant.  ARGV: the cursor
- * SSCAN gave after this page, then the page's contact ids.  Returns
- * {what, n}, n the ids queued now, what one of: "next" (go on from the
- * cursor), "done" (that was the last page), "restart" (the stored
- * cursor is another Redis process's, after a restart or a failover:
- * its positions mean nothing here, so scan again from 0; the bitmap
- * skips who is queued), "stop" (the campaign is neither sending nor
- * paused, or the tenant not active) or "complete" (the snapshot was
- * finished by another node).
- */
-static const char STEP_LUA[] =
-"local st = redis.call('HGET', KEYS[3], 'status')\n"
-"if st ~= 'sending' and st ~= 'paused' then return {'stop', 0} end\n"
-"if redis.call('HGET', KEYS[4], 'status') ~= 'active' then\n"
-"  return {'stop', 0}\n"
-"end\n"
-"if redis.call('HGET', KEYS[3], 'snapshot') == '1' then\n"
-"  return {'complete', 0}\n"
-"end\n"
-RUN_ID_LUA
-"local batch, n = {}, 0\n"
-"for i = 2, #ARGV do\n"
-"  if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then\n"
-"    batch[#batch + 1] = ARGV[i]\n"
-"    n = n + 1\n"
-"    if #batch == " SNAPSHOT_ENTRY " then\n"
-"      redis.call('XADD', KEYS[1], '*', 'ids', table.concat(batch, ','),\n"
-"        'try', '0')\n"
-"      batch = {}\n"
-"    end\n"
-"  end\n"
-"end\n"
-"if #batch > 0 then\n"
-"  redis.call('XADD', KEYS[1], '*', 'ids', table.concat(batch, ','),\n"
-"    'try', '0')\n"
-"end\n"
-"if n > 0 then redis.call('HINCRBY', KEYS[3], 'queued', n) end\n"
-"if redis.call('HGET', KEYS[3], 'scan_runid') ~= runid then\n"
-"  redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'scan_runid', runid)\n"
-"  return {'restart', n}\n"
-"end\n"
-"if ARGV[1] == '0' then\n"
-"  redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'snapshot', '1')\n"
-"  return {'done', n}\n"
-"end\n"
-"redis.call('HSET', KEYS[3], 'scan_cursor', ARGV[1])\n"
-"return {'next', n}\n";
-
-/*
- * KEYS: camp, q, queued.  ARGV: the new status, then the statuses it may
- * follow.  {"ok", old}, {"state", status} or {"gone"}.  Cancelling drops
- * the queue and its bitmap.
- */
-static const char STATE_LUA[] =
-"local st = redis.call('HGET', KEYS[1], 'status')\n"
-"if not st then return {'gone'} end\n"
-"for i = 2, #ARGV do\n"
-"  if st == ARGV[i] then\n"
-"    redis.call('HSET', KEYS[1], 'status', ARGV[1])\n"
-"    if ARGV[1] == 'cancelled' then redis.call('DEL', KEYS[2], KEYS[3]) end\n"
-"    return {'ok', st}\n"
-"  end\n"
-"end\n"
-"return {'state', st}\n";
-
-static const char *const launch_scripts[LAUNCH_NSCRIPTS] = { LAUNCH_LUA,
-    STEP_LUA, STATE_LUA };
+/* The scripts: src/lua/launch.lua, launch_step.lua, launch_state.lua. */
 
 static const struct transition {
 	const char	*verb;
@@ -175,57 +77,6 @@ static void	snapshot_step(evutil_socket_t, short, void *);
 
 /* ------------------------------------------------------------ scripts */
 
-static int
-script_load(struct api *a, enum launch_script which)
-{
-	redisReply	*rep;
-	int		 rc = -1;
-
-	if ((rep = db_cmd(a->db, "SCRIPT LOAD %s", launch_scripts[which])) ==
-	    NULL)
-		return -1;
-	if (rep->type == REDIS_REPLY_STRING && rep->len == 40) {
-		memcpy(a->launch_sha[which], rep->str, 41);
-		rc = 0;
-	} else
-		log_warnx("api: redis: SCRIPT LOAD: %s", rep->type ==
-		    REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-	freeReplyObject(rep);
-	return rc;
-}
-
-/*
- * EVALSHA of a script, loaded on first use and again after NOSCRIPT (a
- * restarted or flushed Redis).  argv[0] and argv[1] are the caller's
- * room for EVALSHA and the SHA1.  NULL when Redis failed; an error
- * reply is the caller's to judge.
- */
-static redisReply *
-script_eval(struct api *a, enum launch_script which, int argc,
-    const char **argv, size_t *lens)
-{
-	redisReply	*rep;
-	int		 tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		if (a->launch_sha[which][0] == '\0' &&
-		    script_load(a, which) == -1)
-			return NULL;
-		argv[0] = "EVALSHA";
-		lens[0] = 7;
-		argv[1] = a->launch_sha[which];
-		lens[1] = 40;
-		if ((rep = db_cmdargv(a->db, argc, argv, lens)) == NULL)
-			return NULL;
-		if (rep->type != REDIS_REPLY_ERROR ||
-		    strncmp(rep->str, "NOSCRIPT", 8) != 0)
-			return rep;
-		freeReplyObject(rep);
-		a->launch_sha[which][0] = '\0';
-	}
-	return NULL;
-}
-
 /* The first element of a script's array reply, or "" when it is not. */
 static const char *
 reply_word(const redisReply *rep)
@@ -237,7 +88,7 @@ reply_word(const redisReply *rep)
 }
 
 /*
- * STATE_LUA on one campaign: rep is its reply (the caller frees it);
+ * launch_state.lua on one campaign: rep is its reply (the caller frees it);
  * -1 when Redis failed.
  */
 static int
@@ -259,7 +110,7 @@ state_change(struct api *a, uint64_t tenant, uint64_t campaign,
 		argv[argc++] = t->from[i];
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_eval(a, LAUNCH_SCRIPT_STATE, argc, argv, lens)) ==
+	if ((rep = script_run(a->db, SCRIPT_LAUNCH_STATE, argc, argv, lens)) ==
 	    NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -406,7 +257,7 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		log_warnx("campaign %llu of tenant %llu: %d list members that "
 		    "are no contact id skipped", (unsigned long long)s->campaign,
 		    (unsigned long long)s->tenant, skipped);
-	if ((rep = script_eval(a, LAUNCH_SCRIPT_STEP, argc, argv, lens)) ==
+	if ((rep = script_run(a->db, SCRIPT_LAUNCH_STEP, argc, argv, lens)) ==
 	    NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[1]->type != REDIS_REPLY_INTEGER) {
 		if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
@@ -587,7 +438,7 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	argv[argc++] = now;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_eval(a, LAUNCH_SCRIPT_LAUNCH, argc, argv, lens)) ==
+	if ((rep = script_run(a->db, SCRIPT_LAUNCH, argc, argv, lens)) ==
 	    NULL || rep->type == REDIS_REPLY_ERROR) {
 		if (rep != NULL) {
 			log_warnx("api: campaign %llu of tenant %llu: launch: "

@@ -6,7 +6,7 @@
  * blocklist state, and every tracking event of the contact in the
  * tenant's campaigns.  DELETE erases all of it: contact, address index,
  * list memberships, opt-out entries, the per-person events (each
- * campaign's stream is rewritten without them by ERASE_LUA, atomically
+ * campaign's stream is rewritten without them by erase.lua, atomically
  * against the tracker's writes) and unique-count memberships.  What
  * stays is a keyed hash of the address (HMAC with the token secret) in
  * {t:T}:suppressed, so a later import of the address is never mailed.
@@ -23,51 +23,7 @@
 
 #include "api.h"
 #include "keys.h"
-
-/* Removes one contact's lines from a campaign's events stream and the
- * contact from its unique sets.  Returns { events, memberships }. */
-static const char ERASE_LUA[] =
-"-- KEYS: events openers clickers unsubscribers link_clickers\n"
-"-- ARGV: contact\n"
-"local contact = ARGV[1]\n"
-"local removed, rewrite = 0, {}\n"
-"for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do\n"
-"  local text = ''\n"
-"  for i = 1, #e[2], 2 do\n"
-"    if e[2][i] == 'e' then text = e[2][i + 1] end\n"
-"  end\n"
-"  local kept, n = {}, 0\n"
-"  for line in string.gmatch(text, '[^\\n]+') do\n"
-"    if string.match(line, '^%d+ %a (%d+) ') == contact then\n"
-"      removed = removed + 1\n"
-"    else\n"
-"      n = n + 1\n"
-"      kept[n] = line\n"
-"    end\n"
-"  end\n"
-"  rewrite[#rewrite + 1] = { e[1], n, table.concat(kept, '\\n') }\n"
-"end\n"
-"if removed > 0 then\n"
-"  redis.call('DEL', KEYS[1])\n"
-"  for _, r in ipairs(rewrite) do\n"
-"    if r[2] > 0 then\n"
-"      redis.call('XADD', KEYS[1], r[1], 'n', r[2], 'e', r[3] .. '\\n')\n"
-"    end\n"
-"  end\n"
-"end\n"
-"local members = redis.call('SREM', KEYS[2], contact) +\n"
-"    redis.call('SREM', KEYS[3], contact) +\n"
-"    redis.call('SREM', KEYS[4], contact)\n"
-"local cursor = '0'\n"
-"repeat\n"
-"  local r = redis.call('SSCAN', KEYS[5], cursor, 'MATCH', '*:' .. contact,\n"
-"      'COUNT', 1000)\n"
-"  cursor = r[1]\n"
-"  for _, m in ipairs(r[2]) do\n"
-"    members = members + redis.call('SREM', KEYS[5], m)\n"
-"  end\n"
-"until cursor == '0'\n"
-"return { removed, members }\n";
+#include "script.h"
 
 /* The tenant's campaign ids; NULL when Redis failed. */
 static redisReply *
@@ -308,10 +264,12 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	json_t		*counts;
 	char		 key[FF_EMAIL_MAX + 1], hash[65], contact[24];
 	struct key	 k, keys[5];
+	const char	*argv[9];
+	size_t		 lens[9];
 	uint64_t	 id, campaign;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 blocked = 0, contacts = 0;
-	size_t		 i;
+	size_t		 i, j;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
 		return NULL;
@@ -331,15 +289,21 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 			if (parse_u64(camps->element[i]->str,
 			    camps->element[i]->len, &campaign) == -1)
 				continue;
-			/* ERASE_LUA's KEYS, in its order. */
+			/* erase.lua's KEYS, in its order. */
 			key_camp_events(&keys[0], ctx->tenant, campaign);
 			key_camp_openers(&keys[1], ctx->tenant, campaign);
 			key_camp_clickers(&keys[2], ctx->tenant, campaign);
 			key_camp_unsubscribers(&keys[3], ctx->tenant, campaign);
 			key_camp_link_clickers(&keys[4], ctx->tenant, campaign);
-			rep = db_cmd(ctx->db, "EVAL %s 5 %s %s %s %s %s %s",
-			    ERASE_LUA, keys[0].s, keys[1].s, keys[2].s,
-			    keys[3].s, keys[4].s, contact);
+			argv[2] = "5";
+			lens[2] = 1;
+			for (j = 0; j < 5; j++) {
+				argv[3 + j] = keys[j].s;
+				lens[3 + j] = keys[j].len;
+			}
+			argv[8] = contact;
+			lens[8] = strlen(contact);
+			rep = script_run(ctx->db, SCRIPT_ERASE, 9, argv, lens);
 			if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
 			    rep->elements != 2) {
 				if (rep != NULL) {

@@ -5,7 +5,7 @@
  *
  * DESIGN.  The store ships the worker's spool to Redis: it reads a chunk
  * of events (never more than one chunk in flight), groups them by
- * campaign, and sends one EVALSHA of RECORD_LUA per campaign, pipelined.
+ * campaign, and sends one call of record.lua per campaign, pipelined.
  * All keys of one call share the hash tag {t:TENANT:c:CAMPAIGN}, so the
  * same calls work on Redis Cluster.  Every event has a position in its
  * spool (segment, offset).  Each campaign's `applied` hash holds, per
@@ -18,8 +18,12 @@
  * the per-event positions still count each event once.  Only when every
  * call of the chunk succeeded
  * is the chunk acked in the spool; otherwise the spool is rewound and
- * the chunk is sent again later.  hiredis 0.14 never reconnects by
- * itself: a 250 ms tick reconnects with exponential backoff.
+ * the chunk is sent again later.  A NOSCRIPT reply (a flushed Redis)
+ * fails the chunk like any error; the next sending of that script is an
+ * EVAL with its text (script.h), which caches it again, then EVALSHA
+ * once a chunk went through.  A new connection starts with EVAL too.
+ * hiredis 0.14 never reconnects by itself: a 250 ms tick reconnects
+ * with exponential backoff.
  *
  * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
  * clickers, link_clickers, unsubscribers, events, applied, ts; links is
@@ -31,12 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
 #include "keys.h"
+#include "script.h"
 #include "worker.h"
 
 #define FF_CHUNK_MAX		2048	/* events per chunk */
@@ -50,73 +54,6 @@
  * hour); 100 bytes of record and 32 of each other argument. */
 #define ARG_MAX			(32 + 12 * FF_CHUNK_MAX)
 #define TEXT_MAX		(320 * FF_CHUNK_MAX)
-
-/* Applies one campaign's share of a chunk, at most once per position. */
-static const char RECORD_LUA[] =
-"#!lua\n"
-"-- KEYS: stats openers clickers link_clickers events applied\n"
-"--       unsubscribers ts\n"
-"-- ARGV: spool position minid nincr {field delta} nopen {contact}\n"
-"--       nclick {contact} nlink {link:contact} nunsub {contact}\n"
-"--       nts {bucket delta} nrec [records]\n"
-"local last = redis.call('HGET', KEYS[6], ARGV[1])\n"
-"if last and last >= ARGV[2] then return 0 end\n"
-"local i = 4\n"
-"local n = tonumber(ARGV[i])\n"
-"for j = 1, n do\n"
-"  redis.call('HINCRBY', KEYS[1], ARGV[i + 2*j - 1], ARGV[i + 2*j])\n"
-"end\n"
-"i = i + 2*n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"if n > 0 then\n"
-"  local added = redis.call('SADD', KEYS[2], unpack(ARGV, i + 1, i + n))\n"
-"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'opens_unique', added) end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"if n > 0 then\n"
-"  local added = redis.call('SADD', KEYS[3], unpack(ARGV, i + 1, i + n))\n"
-"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'clicks_unique', added) end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"for j = 1, n do\n"
-"  local m = ARGV[i + j]\n"
-"  if redis.call('SADD', KEYS[4], m) == 1 then\n"
-"    redis.call('HINCRBY', KEYS[1], 'link_unique:' .. string.match(m, '^%d+'), 1)\n"
-"  end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"if n > 0 then\n"
-"  local added = redis.call('SADD', KEYS[7], unpack(ARGV, i + 1, i + n))\n"
-"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'unsubscribes', added) end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"for j = 1, n do\n"
-"  redis.call('HINCRBY', KEYS[8], ARGV[i + 2*j - 1], ARGV[i + 2*j])\n"
-"end\n"
-"i = i + 2*n + 1\n"
-"if ARGV[i] ~= '0' then\n"
-"  redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[3], '*', 'n', ARGV[i], 'e', ARGV[i + 1])\n"
-"end\n"
-"redis.call('HSET', KEYS[6], ARGV[1], ARGV[2])\n"
-"return 1\n";
-
-/* A one-click opt-out: by contact id always, by email key when the
- * contact exists.  NX/HSETNX: the first time stays; replays change
- * nothing. */
-static const char OPTOUT_LUA[] =
-"#!lua\n"
-"-- KEYS: contact optout_ids optouts optouts:at  ARGV: contact ts\n"
-"redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])\n"
-"local key = redis.call('HGET', KEYS[1], 'key')\n"
-"if key then\n"
-"  redis.call('ZADD', KEYS[3], 0, key)\n"
-"  redis.call('HSETNX', KEYS[4], key, ARGV[2])\n"
-"end\n"
-"return 1\n";
 
 struct field {
 	char		name[24];
@@ -137,12 +74,10 @@ struct store {
 	redisAsyncContext	*ac;		/* NULL while disconnected */
 	int			 connected;
 	int			 closing;
-	int			 need_script;
+	unsigned		 noscript;	/* 1 << script_id: send EVAL */
 	struct event		*tick;
 	uint64_t		 next_connect_ms;
 	int			 backoff_ms;
-	char			 record_sha[41];
-	char			 optout_sha[41];
 
 	struct spool		*spools[FF_MAX_SPOOLS];	/* [0]: own */
 	int			 nspools;
@@ -150,6 +85,7 @@ struct store {
 	/* The one chunk in flight. */
 	int			 busy;
 	int			 failed;
+	unsigned		 scripts;	/* 1 << script_id: sent */
 	int			 pending;	/* replies still due */
 	int			 spool_idx;
 	uint64_t		 seg, off;
@@ -235,16 +171,6 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 }
 
 static void
-script_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply	*reply = r;
-	struct store	*st = privdata;
-
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		store_log_error(st, "SCRIPT LOAD", reply->str);
-}
-
-static void
 store_connect(struct store *st)
 {
 	redisAsyncContext	*ac;
@@ -270,10 +196,9 @@ store_connect(struct store *st)
 	redisLibeventAttach(ac, st->w->base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
-	/* Queued before any EVALSHA on this connection, so they run first. */
-	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", RECORD_LUA);
-	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", OPTOUT_LUA);
-	st->need_script = 0;
+	/* Maybe another Redis process than before: the first chunk sends
+	 * the texts, rather than fail once on NOSCRIPT. */
+	st->noscript = ~0u;
 }
 
 static void
@@ -286,6 +211,7 @@ chunk_done(struct store *st)
 		spool_rewind(sp);
 		return;		/* the tick sends it again */
 	}
+	st->noscript &= ~st->scripts;	/* they ran: cached now */
 	if (spool_ack(sp, st->seg, st->off) == -1)
 		log_warn("worker %d: spool %s: ack", st->w->id, spool_name(sp));
 	METRIC_ADD(st->w, events_stored, st->nevents);
@@ -294,21 +220,30 @@ chunk_done(struct store *st)
 }
 
 static void
-chunk_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+chunk_reply(struct store *st, const redisReply *reply, enum script_id id)
 {
-	redisReply	*reply = r;
-	struct store	*st = privdata;
-
 	if (reply == NULL) {
 		st->failed = 1;
 	} else if (reply->type == REDIS_REPLY_ERROR) {
 		st->failed = 1;
-		if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
-			st->need_script = 1;
-		store_log_error(st, "record", reply->str);
+		if (script_is_noscript(reply))
+			st->noscript |= 1u << id;
+		store_log_error(st, script_name(id), reply->str);
 	}
 	if (--st->pending == 0)
 		chunk_done(st);
+}
+
+static void
+record_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	chunk_reply(privdata, r, SCRIPT_RECORD);
+}
+
+static void
+optout_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	chunk_reply(privdata, r, SCRIPT_OPTOUT);
 }
 
 /* ------------------------------------------------ building one chunk */
@@ -452,7 +387,7 @@ event_off(const struct store *st, uint32_t i)
 }
 
 /*
- * One EVALSHA for the events sel[0..count) of one campaign, in spool
+ * One record.lua for the events sel[0..count) of one campaign, in spool
  * order; pos is the position of the last one.  Returns -1 if the
  * arguments did not fit (impossible with the sizes above).
  */
@@ -461,7 +396,7 @@ send_campaign(struct store *st, size_t count, const char *pos,
     const char *minid)
 {
 	const struct ff_event	*ev0 = &st->events[st->sel[0]];
-	struct builder		 b = { st, 0, 0, 0 };
+	struct builder		 b = { st, 2, 0, 0 };	/* 0, 1: script */
 	struct field		*f = st->fields;
 	struct bucket		*bk = st->buckets;
 	size_t			 nf = 0, nb = 0, i, n;
@@ -475,8 +410,8 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	    key_camp_link_clickers, key_camp_events, key_camp_applied,
 	    key_camp_unsubscribers, key_camp_ts };
 
-	b_str(&b, "EVALSHA", 7);
-	b_str(&b, st->record_sha, 40);
+	script_argv(SCRIPT_RECORD, (st->noscript >> SCRIPT_RECORD) & 1,
+	    st->argv, st->argvlen);
 	b_str(&b, "8", 1);
 	for (k = 0; k < 8; k++) {
 		keyfn[k](&key, ev0->tenant, ev0->campaign);
@@ -612,9 +547,10 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	if (b_set_count(&b, count_at, n) == -1)
 		return -1;
 
-	if (redisAsyncCommandArgv(st->ac, chunk_reply_cb, st, b.argc,
+	if (redisAsyncCommandArgv(st->ac, record_reply_cb, st, b.argc,
 	    st->argv, st->argvlen) != REDIS_OK)
 		return -1;
+	st->scripts |= 1u << SCRIPT_RECORD;
 	st->pending++;
 	return 0;
 }
@@ -622,8 +558,11 @@ send_campaign(struct store *st, size_t count, const char *pos,
 static int
 send_optout(struct store *st, const struct ff_event *ev)
 {
-	struct key	ct, ids, opt, at;
-	char		ts[24], contact[24];
+	struct key	 ct, ids, opt, at;
+	char		 ts[24], contact[24];
+	const char	*argv[9];
+	size_t		 lens[9];
+	int		 i;
 
 	key_contact(&ct, ev->tenant, ev->contact);
 	key_optout_ids(&ids, ev->tenant);
@@ -632,10 +571,21 @@ send_optout(struct store *st, const struct ff_event *ev)
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ev->ts_ms);
 	snprintf(contact, sizeof(contact), "%llu",
 	    (unsigned long long)ev->contact);
-	if (redisAsyncCommand(st->ac, chunk_reply_cb, st, "EVALSHA %s 4 %s %s "
-	    "%s %s %s %s", st->optout_sha, ct.s, ids.s, opt.s, at.s, contact, ts) !=
-	    REDIS_OK)
+	script_argv(SCRIPT_OPTOUT, (st->noscript >> SCRIPT_OPTOUT) & 1, argv,
+	    lens);
+	argv[2] = "4";
+	argv[3] = ct.s;
+	argv[4] = ids.s;
+	argv[5] = opt.s;
+	argv[6] = at.s;
+	argv[7] = contact;
+	argv[8] = ts;
+	for (i = 2; i < 9; i++)
+		lens[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, optout_reply_cb, st, 9, argv,
+	    lens) != REDIS_OK)
 		return -1;
+	st->scripts |= 1u << SCRIPT_OPTOUT;
 	st->pending++;
 	return 0;
 }
@@ -724,6 +674,7 @@ ship_chunk(struct store *st, size_t n)
 
 	st->busy = 1;
 	st->failed = 0;
+	st->scripts = 0;
 	st->nevents = n;
 	st->sent_ms = mono_ms();
 	st->ngroups = 0;
@@ -762,13 +713,6 @@ store_kick(struct store *st)
 
 	if (st->busy || !st->connected || st->closing || st->ac == NULL)
 		return;
-	if (st->need_script) {
-		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
-		    RECORD_LUA);
-		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
-		    OPTOUT_LUA);
-		st->need_script = 0;
-	}
 	/* Adopted spools (older runs) first, then our own. */
 	for (i = st->nspools - 1; i >= 0; i--) {
 		sp = st->spools[i];
@@ -828,19 +772,11 @@ store_new(struct worker *w, const struct ff_endpoint *ep)
 {
 	struct store	*st = xcalloc(1, sizeof(*st));
 	struct timeval	 tv = { 0, STORE_TICK_MS * 1000 };
-	unsigned char	 md[SHA_DIGEST_LENGTH];
-	int		 i;
 
 	st->w = w;
 	st->ep = ep;
 	st->text = xmalloc(TEXT_MAX);
 	st->backoff_ms = STORE_BACKOFF_MIN_MS;
-	SHA1((const unsigned char *)RECORD_LUA, strlen(RECORD_LUA), md);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(st->record_sha + 2 * i, 3, "%02x", md[i]);
-	SHA1((const unsigned char *)OPTOUT_LUA, strlen(OPTOUT_LUA), md);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(st->optout_sha + 2 * i, 3, "%02x", md[i]);
 	st->spools[st->nspools++] = w->spool;
 	st->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, st);
 	event_add(st->tick, &tv);

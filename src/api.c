@@ -535,7 +535,8 @@ api_split(struct api_req *r, const char *path)
 	return 0;
 }
 
-/* 1 admin, 0 tenant (r->tenant set), -1 after answering 401. */
+/* 1 admin, 0 tenant (r->tenant set), -1 after answering 401, or 503
+ * when Redis cannot say whether a tenant key is valid. */
 static int
 api_auth(struct api_req *r)
 {
@@ -555,9 +556,14 @@ api_auth(struct api_req *r)
 	if (admin != NULL && strlen(admin) == len &&
 	    CRYPTO_memcmp(admin, key, len) == 0)
 		return 1;
-	if ((r->tenant = api_tenant_auth(r->a, key, r->key_prefix,
-	    sizeof(r->key_prefix))) != 0)
+	switch (api_tenant_auth(r->a, key, &r->tenant, r->key_prefix,
+	    sizeof(r->key_prefix))) {
+	case 1:
 		return 0;
+	case -1:
+		api_unavailable(r);
+		return -1;
+	}
 fail:
 	api_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer "
 	    "KEY' header is required");

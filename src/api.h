@@ -245,9 +245,10 @@ int	 api_tenant_state(struct db *, uint64_t tenant);
 /* Every tenant: {"items": [{"id", "name", "status", "retention_days",
  * "created_at", "purge_at"?, "key_prefixes"}]}, by id. */
 json_t	*api_tenant_list(struct db *, struct api_err *);
-/* Checks a Bearer tenant key; the tenant id, or 0 when it is not one. */
-uint64_t api_tenant_auth(struct api *, const char *key, char *prefix,
-	    size_t);
+/* Checks a Bearer tenant key: 1 with *tenant and its prefix set, 0 when
+ * it is not a key of an active tenant, -1 when Redis could not tell. */
+int	 api_tenant_auth(struct api *, const char *key, uint64_t *tenant,
+	    char *prefix, size_t);
 
 /* api_contact.c */
 void	 api_contacts(struct api_req *);

@@ -821,6 +821,44 @@ def test_snapshot_restart(ff, redis):
     return time.monotonic() - t0
 
 
+def test_auth_redis_down(ff, redis):
+    """A valid key while Redis is away: the key cannot be checked, so the
+    answer is 503 unavailable, never 401 (a client would drop a good
+    key).  Keys that need no lookup to refuse still get 401."""
+    tid, key = new_tenant(ff, "Outage")
+    st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+    ok(st == 200, "before the outage: the key works", raw)
+    redis.sigstop()
+    try:
+        t0 = time.monotonic()
+        st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+        secs = time.monotonic() - t0
+    finally:
+        redis.sigcont()
+    ok(is_error(st, js, 503, "unavailable"),
+       "Redis not answering: a valid key gets 503 unavailable, not 401 "
+       "(after %.1f s)" % secs, raw)
+    redis.stop()
+    try:
+        st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+        ok(is_error(st, js, 503, "unavailable"),
+           "Redis stopped: a valid key gets 503 unavailable", raw)
+        st, js, raw = call(ff, "GET", "/v1/campaigns",
+                           "ff_%s_%s" % (tid, "0" * 64))
+        ok(is_error(st, js, 503, "unavailable"),
+           "Redis stopped: a well-formed key cannot be refuted: 503", raw)
+        st, js, raw = call(ff, "GET", "/v1/campaigns", "not-a-key")
+        ok(is_error(st, js, 401, "unauthorized"),
+           "Redis stopped: a malformed key is still 401", raw)
+        st, js, raw = call(ff, "GET", "/v1/campaigns")
+        ok(is_error(st, js, 401, "unauthorized"),
+           "Redis stopped: no key is still 401", raw)
+    finally:
+        redis.start()
+    st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+    ok(st == 200, "Redis back: the same key works again", raw)
+
+
 def main():
     redis = Redis()
     ff = Fanfare(redis=redis, admin_key=ADMIN, api_max_body="1M")
@@ -841,6 +879,7 @@ def main():
     run(test_launch_snapshot, ff, redis)
     run(test_tenant_delete_stops, ff, redis)
     run(test_snapshot_restart, ff, redis)
+    run(test_auth_redis_down, ff, redis)
     done()
 
 

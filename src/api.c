@@ -1,7 +1,8 @@
 /*
  * api.c: the private API (main thread): routing, Bearer authentication,
  * JSON bodies and errors, /healthz and the Prometheus /metrics.  The
- * connections are api_http.c's; resource handlers live in api_*.c.
+ * connections are api_http.c's; resource handlers live in api_*.c; the
+ * janitor's timer is janitor.c's.
  *
  * Every request ends in exactly one of api_json, api_error or
  * api_nocontent, which also free the struct api_req.  Errors are always
@@ -21,8 +22,6 @@
 #include <event2/http.h>	/* evhttp_uridecode, evhttp_parse_query_str */
 
 #include "api.h"
-
-#define JANITOR_INTERVAL_S	600
 
 static const char *const api_routes[API_NROUTES] = { "other", "healthz",
     "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
@@ -659,24 +658,6 @@ api_dispatch(struct api_req *r)
 	}
 }
 
-/* Retention and scheduled purges, every JANITOR_INTERVAL_S. */
-static void
-api_janitor_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct api		*a = arg;
-	struct janitor_report	 rep;
-
-	if (janitor_run(a->db, now_ms(), &rep) == -1) {
-		log_warnx("janitor: redis failed; next run in %d s",
-		    JANITOR_INTERVAL_S);
-		return;
-	}
-	if (rep.tenants_purged || rep.entries_trimmed)
-		log_info("janitor: %lld tenants purged (%lld keys), %lld event "
-		    "entries past retention trimmed", rep.tenants_purged,
-		    rep.keys_purged, rep.entries_trimmed);
-}
-
 struct api *
 api_new(struct event_base *base, const struct config *conf,
     struct live *live, struct worker *workers, int nworkers, char *err,
@@ -699,12 +680,7 @@ api_new(struct event_base *base, const struct config *conf,
 	a->db = db_open(&conf->redis);
 	if (api_http_listen(a, err, errlen) == -1)
 		goto fail;
-	{
-		struct timeval tv = { JANITOR_INTERVAL_S, 0 };
-
-		a->janitor = event_new(base, -1, EV_PERSIST, api_janitor_cb, a);
-		event_add(a->janitor, &tv);
-	}
+	a->janitor = janitor_timer_new(base, a->db);
 	return a;
 fail:
 	api_free(a);
@@ -731,7 +707,7 @@ api_free(struct api *a)
 	if (a == NULL)
 		return;
 	if (a->janitor != NULL)
-		event_free(a->janitor);
+		event_free(a->janitor);		/* before db_close: it runs on db */
 	api_launch_free(a);
 	api_http_close(a);
 	dashboard_free(a->dashboard);	/* no connection refers to it now */

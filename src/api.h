@@ -124,7 +124,7 @@ struct api {
 	struct worker		*workers;
 	int			 nworkers;
 	struct db		*db;
-	struct event		*janitor;
+	struct event		*janitor;	/* janitor.c's timer */
 	struct special		*special;
 	struct dashboard	*dashboard;	/* NULL: not installed */
 	const struct sender_pool *senders;	/* NULL: this node sends not */
@@ -306,6 +306,9 @@ struct janitor_report {
 };
 int	 janitor_run(struct db *, uint64_t now_ms, struct janitor_report *);
 long long janitor_purge_tenant(struct db *, uint64_t tenant);
+/* fanfared's timer that runs janitor_run on db; event_free() it before
+ * db is closed. */
+struct event *janitor_timer_new(struct event_base *, struct db *);
 
 /* db.c */
 struct db *db_open(const struct ff_endpoint *);

@@ -1,13 +1,9 @@
 /*
- * api.c: the private API (main thread): routing, Bearer authentication,
- * JSON bodies and errors, /healthz and the Prometheus /metrics.  The
- * connections are api_http.c's; resource handlers live in api_*.c; the
- * janitor's timer is janitor.c's.
- *
- * Every request ends in exactly one of api_json, api_error or
- * api_nocontent, which also free the struct api_req.  Errors are always
- * {"error": {"code", "message"}}, never an HTML page.  Worker counters
- * are read with relaxed atomic loads.
+ * api.c: the private API (main thread): the API object, routing,
+ * Bearer authentication, and the request's helpers (JSON body, query,
+ * fields).  The connections are api_http.c's; replies api_reply.c's;
+ * /healthz and /metrics api_metrics.c's; resource handlers api_*.c's;
+ * the janitor's timer is janitor.c's.
  */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -23,24 +19,12 @@
 
 #include "api.h"
 
+/* The /v1/ names of enum api_route, for the dispatch below. */
 static const char *const api_routes[API_NROUTES] = { "other", "healthz",
     "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
     "templates", "campaigns", "subjects" };
 
-static const double latency_bounds[8] = {	/* seconds */
-	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
-};
-
-uint64_t
-api_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void
+void
 api_req_free(struct api_req *r)
 {
 	if (r->stream_free != NULL)
@@ -73,121 +57,6 @@ void
 api_req_stream_end(struct api_req *r)
 {
 	r->stream_end(r);
-}
-
-const char *
-api_status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 302: return "Found";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	}
-	return "Unknown";
-}
-
-void
-api_count(struct api *a, enum api_route route, int status)
-{
-	if (status / 100 >= 1 && status / 100 <= 5)
-		a->by_status[route][status / 100]++;
-}
-
-/* Counts, sends and frees: the one way out of a request. */
-static void
-api_send(struct api_req *r, int status, const char *ctype,
-    const char *headers, struct evbuffer *body)
-{
-	struct api	*a = r->a;
-	double		 secs = (double)(api_now_us() - r->start_us) / 1e6;
-	size_t		 i;
-
-	api_count(a, r->route, status);
-	for (i = 0; i < FF_NELEM(latency_bounds); i++)
-		if (secs <= latency_bounds[i])
-			a->latency_le[i]++;
-	a->latency_count++;
-	a->latency_sum += secs;
-	api_conn_reply(r, status, ctype, headers, body);
-	api_req_free(r);
-}
-
-void
-api_json(struct api_req *r, int status, json_t *o)
-{
-	struct evbuffer	*buf = evbuffer_new();
-	char		*s;
-
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (s == NULL)
-		fatalx("api: cannot encode a reply");
-	evbuffer_add(buf, s, strlen(s));
-	evbuffer_add(buf, "\n", 1);
-	free(s);
-	api_send(r, status, "application/json", NULL, buf);
-	evbuffer_free(buf);
-}
-
-void
-api_error(struct api_req *r, int status, const char *code, const char *fmt,
-    ...)
-{
-	char	msg[512];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	api_json(r, status, json_pack("{s:{s:s, s:s}}", "error", "code", code,
-	    "message", msg));
-}
-
-void
-api_nocontent(struct api_req *r)
-{
-	api_send(r, 204, NULL, NULL, NULL);
-}
-
-void
-api_static(struct api_req *r, int status, const char *ctype,
-    const char *headers, const char *data, size_t len)
-{
-	struct evbuffer	*buf = evbuffer_new();
-
-	/* By reference: the bytes are the dashboard's, kept until api_free,
-	 * which closes every connection first. */
-	if (len > 0)
-		evbuffer_add_reference(buf, data, len, NULL, NULL);
-	api_send(r, status, ctype, headers, buf);
-	evbuffer_free(buf);
-}
-
-void
-api_unavailable(struct api_req *r)
-{
-	struct api_err	err;
-
-	api_err_unavailable(&err);
-	api_reply_err(r, &err);
 }
 
 int
@@ -231,32 +100,6 @@ api_req_ctx(const struct api_req *r, struct api_ctx *ctx)
 	ctx->keys = &r->a->live->keys; /* a reload swaps it on this thread */
 	ctx->tenant = r->tenant;
 	ctx->actor = r->key_prefix;
-}
-
-void
-api_err_set(struct api_err *err, int status, const char *code,
-    const char *fmt, ...)
-{
-	va_list	ap;
-
-	err->status = status;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-}
-
-void
-api_err_unavailable(struct api_err *err)
-{
-	api_err_set(err, 503, "unavailable", "the data store is not "
-	    "reachable; try again");
-}
-
-void
-api_reply_err(struct api_req *r, const struct api_err *err)
-{
-	api_error(r, err->status, err->code, "%s", err->message);
 }
 
 int
@@ -361,144 +204,6 @@ api_iso_time(uint64_t ms, char *buf, size_t len)
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
-}
-
-/* ---------------------------------------------------- health, metrics */
-
-static uint64_t
-sum(struct api *a, size_t offset)
-{
-	uint64_t	total = 0;
-	int		i;
-
-	for (i = 0; i < a->nworkers; i++)
-		total += __atomic_load_n((uint64_t *)((char *)
-		    &a->workers[i].metrics + offset), __ATOMIC_RELAXED);
-	return total;
-}
-
-#define SUM(a, field)	sum((a), offsetof(struct worker_metrics, field))
-
-static int
-redis_up(struct api *a)
-{
-	int	i;
-
-	for (i = 0; i < a->nworkers; i++)
-		if (!METRIC_GET(&a->workers[i], redis_up))
-			return 0;
-	return 1;
-}
-
-static void
-api_healthz(struct api_req *r)
-{
-	api_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "redis",
-	    redis_up(r->a) ? "up" : "down"));
-}
-
-static void
-api_metrics(struct api_req *r)
-{
-	static const char *const routes[] = { "other", "open", "click",
-	    "unsubscribe", "healthz" };
-	static const char *const kinds[] = { NULL, "open", "click",
-	    "unsubscribe" };
-	struct api	*a = r->a;
-	struct evbuffer	*buf = evbuffer_new();
-	size_t		 i, k;
-
-	evbuffer_add_printf(buf, "# TYPE fanfare_track_requests_total "
-	    "counter\n");
-	for (i = 0; i < FF_NELEM(routes); i++)
-		evbuffer_add_printf(buf, "fanfare_track_requests_total"
-		    "{route=\"%s\"} %llu\n", routes[i], (unsigned long long)
-		    sum(a, offsetof(struct worker_metrics, requests[i])));
-	evbuffer_add_printf(buf, "# TYPE fanfare_track_responses_total "
-	    "counter\n"
-	    "fanfare_track_responses_total{class=\"2xx\"} %llu\n"
-	    "fanfare_track_responses_total{class=\"3xx\"} %llu\n"
-	    "fanfare_track_responses_total{class=\"4xx\"} %llu\n"
-	    "fanfare_track_responses_total{class=\"5xx\"} %llu\n",
-	    (unsigned long long)SUM(a, status_2xx),
-	    (unsigned long long)SUM(a, status_3xx),
-	    (unsigned long long)SUM(a, status_4xx),
-	    (unsigned long long)SUM(a, status_5xx));
-	evbuffer_add_printf(buf, "# TYPE fanfare_events_total counter\n");
-	for (i = 1; i < FF_NELEM(kinds); i++)
-		evbuffer_add_printf(buf, "fanfare_events_total{kind=\"%s\"} "
-		    "%llu\n", kinds[i], (unsigned long long)
-		    sum(a, offsetof(struct worker_metrics, events[i])));
-	evbuffer_add_printf(buf,
-	    "# TYPE fanfare_events_machine_total counter\n"
-	    "fanfare_events_machine_total %llu\n"
-	    "# TYPE fanfare_events_private_total counter\n"
-	    "fanfare_events_private_total %llu\n"
-	    "# TYPE fanfare_events_stored_total counter\n"
-	    "fanfare_events_stored_total %llu\n"
-	    "# HELP fanfare_spool_full_total events not recorded: spool full\n"
-	    "# TYPE fanfare_spool_full_total counter\n"
-	    "fanfare_spool_full_total %llu\n"
-	    "# TYPE fanfare_spool_errors_total counter\n"
-	    "fanfare_spool_errors_total %llu\n"
-	    "# TYPE fanfare_spool_bytes gauge\n"
-	    "fanfare_spool_bytes %llu\n"
-	    "# TYPE fanfare_redis_up gauge\n"
-	    "fanfare_redis_up %d\n"
-	    "# TYPE fanfare_redis_reconnects_total counter\n"
-	    "fanfare_redis_reconnects_total %llu\n"
-	    "# TYPE fanfare_link_lookups_total counter\n"
-	    "fanfare_link_lookups_total %llu\n"
-	    "# TYPE fanfare_track_connections_total counter\n"
-	    "fanfare_track_connections_total %llu\n",
-	    (unsigned long long)SUM(a, events_machine),
-	    (unsigned long long)SUM(a, events_private),
-	    (unsigned long long)SUM(a, events_stored),
-	    (unsigned long long)SUM(a, spool_full),
-	    (unsigned long long)SUM(a, spool_errors),
-	    (unsigned long long)SUM(a, spool_bytes),
-	    redis_up(a),
-	    (unsigned long long)SUM(a, redis_reconnects),
-	    (unsigned long long)SUM(a, link_lookups),
-	    (unsigned long long)SUM(a, connections));
-	evbuffer_add_printf(buf, "# TYPE fanfare_api_responses_total counter\n");
-	for (k = 0; k < API_NROUTES; k++)
-		for (i = 1; i <= 5; i++)
-			if (a->by_status[k][i] != 0)
-				evbuffer_add_printf(buf,
-				    "fanfare_api_responses_total{route=\"%s\","
-				    "class=\"%zuxx\"} %llu\n", api_routes[k], i,
-				    (unsigned long long)a->by_status[k][i]);
-	evbuffer_add_printf(buf, "# TYPE fanfare_api_request_seconds "
-	    "histogram\n");
-	for (i = 0; i < FF_NELEM(latency_bounds); i++)
-		evbuffer_add_printf(buf, "fanfare_api_request_seconds_bucket"
-		    "{le=\"%g\"} %llu\n", latency_bounds[i],
-		    (unsigned long long)a->latency_le[i]);
-	evbuffer_add_printf(buf, "fanfare_api_request_seconds_bucket"
-	    "{le=\"+Inf\"} %llu\nfanfare_api_request_seconds_sum %.6f\n"
-	    "fanfare_api_request_seconds_count %llu\n",
-	    (unsigned long long)a->latency_count, a->latency_sum,
-	    (unsigned long long)a->latency_count);
-	{
-		struct sender_metrics sm;
-
-		sender_metrics(a->senders, &sm);
-		evbuffer_add_printf(buf, "# TYPE fanfare_messages_total "
-		    "counter\n"
-		    "fanfare_messages_total{outcome=\"sent\"} %llu\n"
-		    "fanfare_messages_total{outcome=\"bounced\"} %llu\n"
-		    "fanfare_messages_total{outcome=\"deferred\"} %llu\n"
-		    "fanfare_messages_total{outcome=\"failed\"} %llu\n",
-		    (unsigned long long)sm.sent,
-		    (unsigned long long)sm.bounced,
-		    (unsigned long long)sm.deferred,
-		    (unsigned long long)sm.failed);
-	}
-	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
-	    "fanfare_api_connections %d\n", a->nconns);
-	api_send(r, 200, "text/plain; version=0.0.4", NULL, buf);
-	evbuffer_free(buf);
 }
 
 /* ------------------------------------------------------------ routing */

@@ -2,8 +2,9 @@
  * api.h: the JSON API's shared types, for api*.c, db.c and sender.c.
  *
  * A request is one struct api_req, made by api_http.c when its head has
- * been read and freed by the one reply function that answers it
- * (api_json, api_error, api_nocontent): a handler answers exactly once.
+ * been read and freed by the one reply function of api_reply.c that
+ * answers it (api_json, api_error, api_nocontent, api_static): a handler
+ * answers exactly once.
  * A streaming handler (api_streams) answers from its stream_end, or
  * earlier on an error; api_req_abort frees a request whose connection
  * died first.
@@ -85,7 +86,7 @@ struct api_err {
 	char		 message[256];
 };
 
-/* Route labels of the API metrics. */
+/* Route labels of the API metrics (fanfare_api_responses_total). */
 enum api_route {
 	API_ROUTE_OTHER,
 	API_ROUTE_HEALTHZ,
@@ -130,6 +131,7 @@ struct api {
 	const struct sender_pool *senders;	/* NULL: this node sends not */
 	struct live		*live;		/* its keys: keyed hashes of
 						 * erased addresses */
+	/* api_metrics.c's counters, main thread only. */
 	uint64_t		 by_status[API_NROUTES][6]; /* [route][1..5xx] */
 	uint64_t		 latency_le[8];	/* histogram buckets */
 	uint64_t		 latency_count;
@@ -167,25 +169,15 @@ struct api_req {
 	void			*stream_arg;
 };
 
-/* api.c */
+/* api.c: the API object, a request's life, routing and authentication */
 int	 api_streams(struct api_req *);	/* the body is streamed */
 void	 api_dispatch(struct api_req *);	/* routes and answers */
 int	 api_req_streaming(const struct api_req *);
 void	 api_req_stream_data(struct api_req *, const char *, size_t);
 void	 api_req_stream_end(struct api_req *);
 void	 api_req_abort(struct api_req *);	/* unanswered; conn gone */
-void	 api_count(struct api *, enum api_route, int status);
-const char *api_status_text(int);
-uint64_t api_now_us(void);
-void	 api_error(struct api_req *, int status, const char *code,
-	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
-void	 api_json(struct api_req *, int status, json_t *);	/* steals */
-void	 api_nocontent(struct api_req *);
-/* A body the caller keeps alive until the API is freed (static files),
- * with extra header lines ("Name: value\r\n"...) or NULL. */
-void	 api_static(struct api_req *, int status, const char *ctype,
-	    const char *headers, const char *data, size_t len);
-/* Parses the body as JSON; -1 after answering 400 or 413. */
+void	 api_req_free(struct api_req *);	/* api_reply.c's, once */
+/* Parses the body as JSON; -1 after answering 400, 413 or 415. */
 int	 api_body_json(struct api_req *, json_t **);
 /* 0 when every member of obj is in allowed (NULL-terminated); else -1
  * after answering 400 unknown_field. */
@@ -196,14 +188,8 @@ const char *api_query(struct api_req *, const char *name, char *buf,
  * does not exist (*down = 0) or Redis failed (*down = 1). */
 redisReply *api_hgetall(struct api_req *, const char *kind, uint64_t id,
 	    int *down);
-/* For a handler whose Redis call failed: 503. */
-void	 api_unavailable(struct api_req *);
 /* The core's view of a request: its tenant, key prefix, db and keys. */
 void	 api_req_ctx(const struct api_req *, struct api_ctx *);
-void	 api_err_set(struct api_err *, int status, const char *code,
-	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
-void	 api_err_unavailable(struct api_err *);		/* 503 */
-void	 api_reply_err(struct api_req *, const struct api_err *);
 /* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
 /* As api_hgetall, for a core function. */
@@ -211,6 +197,34 @@ redisReply *api_ctx_hgetall(const struct api_ctx *, const char *kind,
 	    uint64_t id, int *down);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
+
+/* api_reply.c: the one way out of a request; each frees it */
+const char *api_status_text(int);
+void	 api_error(struct api_req *, int status, const char *code,
+	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+void	 api_json(struct api_req *, int status, json_t *);	/* steals */
+void	 api_nocontent(struct api_req *);
+/* A body the caller keeps alive until the API is freed (static files),
+ * with extra header lines ("Name: value\r\n"...) or NULL. */
+void	 api_static(struct api_req *, int status, const char *ctype,
+	    const char *headers, const char *data, size_t len);
+/* As api_static, for a body the reply takes (and frees) or NULL. */
+void	 api_reply_buffer(struct api_req *, int status, const char *ctype,
+	    struct evbuffer *body);
+/* For a handler whose Redis call failed: 503. */
+void	 api_unavailable(struct api_req *);
+void	 api_err_set(struct api_err *, int status, const char *code,
+	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+void	 api_err_unavailable(struct api_err *);		/* 503 */
+void	 api_reply_err(struct api_req *, const struct api_err *);
+
+/* api_metrics.c: the API's counters, /healthz and /metrics */
+uint64_t api_now_us(void);
+void	 api_count(struct api *, enum api_route, int status);
+/* api_count and the latency histogram, for a request being answered. */
+void	 api_count_reply(const struct api_req *, int status);
+void	 api_healthz(struct api_req *);	/* GET /healthz */
+void	 api_metrics(struct api_req *);	/* GET /metrics, Prometheus text */
 
 /* api_http.c */
 int	 api_http_listen(struct api *, char *err, size_t);

@@ -1,28 +1,26 @@
 /*
- * api.c: the private API (main thread): the API object, routing,
- * Bearer authentication, and the request's helpers (JSON body, query,
- * fields).  The connections are api_http.c's; replies api_reply.c's;
- * /healthz and /metrics api_metrics.c's; resource handlers api_*.c's;
- * the janitor's timer is janitor.c's.
+ * api.c: the private API (main thread): the API object (api_new,
+ * api_free), a request's life from api_http.c's head to a handler, and
+ * the request's helpers (JSON body, query, fields, its tenant's view).
+ *
+ * api_dispatch routes through api_route.c's table, checks the row's
+ * auth level (Bearer: the admin key, or a tenant key checked against
+ * Redis; a Redis failure there is 503, never 401), then calls the row's
+ * handler, or answers 404 or 405 itself.  Replies are api_reply.c's,
+ * /healthz and /metrics api_metrics.c's, resource handlers api_*.c's.
  */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>	/* evhttp_uridecode, evhttp_parse_query_str */
+#include <event2/http.h>	/* evhttp_parse_query_str */
 
 #include "api.h"
-
-/* The /v1/ names of enum api_route, for the dispatch below. */
-static const char *const api_routes[API_NROUTES] = { "other", "healthz",
-    "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
-    "templates", "campaigns", "subjects" };
 
 void
 api_req_free(struct api_req *r)
@@ -208,49 +206,25 @@ api_iso_time(uint64_t ms, char *buf, size_t len)
 
 /* ------------------------------------------------------------ routing */
 
-/* Splits the path into percent-decoded segments; -1 on junk. */
-static int
-api_split(struct api_req *r, const char *path)
-{
-	char	*p, *s, *dec;
-	size_t	 n;
+/* Which key the Authorization header holds. */
+enum api_key {
+	API_KEY_NONE,		/* none, or not one we issued */
+	API_KEY_ADMIN,
+	API_KEY_TENANT		/* r->tenant and r->key_prefix set */
+};
 
-	r->path = xstrdup(path);
-	for (p = r->path; *p == '/'; p++)
-		;
-	while (*p != '\0') {
-		if (r->nseg == API_MAX_SEGS)
-			return -1;
-		s = p;
-		while (*p != '\0' && *p != '/')
-			p++;
-		if (*p == '/')
-			*p++ = '\0';
-		if ((dec = evhttp_uridecode(s, 0, &n)) == NULL)
-			return -1;
-		if (strlen(dec) != n || n > strlen(s)) {
-			free(dec);
-			return -1;	/* %00 */
-		}
-		memcpy(s, dec, n + 1);	/* decoding never lengthens */
-		free(dec);
-		r->seg[r->nseg++] = s;
-	}
-	return 0;
-}
-
-/* 1 admin, 0 tenant (r->tenant set), -1 after answering 401, or 503
- * when Redis cannot say whether a tenant key is valid. */
+/* The request's key; -1 when Redis could not check a tenant key. */
 static int
-api_auth(struct api_req *r)
+api_key_of(struct api_req *r, enum api_key *kind)
 {
 	const struct config	*conf = r->a->conf;
 	const char		*h, *key, *admin;
 	size_t			 len;
 
+	*kind = API_KEY_NONE;
 	h = r->auth;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		goto fail;
+		return 0;
 	for (key = h + 7; *key == ' '; key++)
 		;
 	len = strlen(key);
@@ -258,109 +232,108 @@ api_auth(struct api_req *r)
 	if (admin == NULL || *admin == '\0')
 		admin = conf->admin_key;
 	if (admin != NULL && strlen(admin) == len &&
-	    CRYPTO_memcmp(admin, key, len) == 0)
-		return 1;
+	    CRYPTO_memcmp(admin, key, len) == 0) {
+		*kind = API_KEY_ADMIN;
+		return 0;
+	}
 	switch (api_tenant_auth(r->a, key, &r->tenant, r->key_prefix,
 	    sizeof(r->key_prefix))) {
-	case 1:
-		return 0;
 	case -1:
+		return -1;
+	case 1:
+		*kind = API_KEY_TENANT;
+		break;
+	}
+	return 0;
+}
+
+/* 0 when the request may go on at this auth level; -1 after answering
+ * 401, 403, or 503 when Redis cannot say whether a tenant key is valid
+ * (a client would drop a good key on a 401). */
+static int
+api_auth(struct api_req *r, enum api_auth level)
+{
+	enum api_key	kind;
+
+	if (level == API_AUTH_NONE)
+		return 0;
+	if (api_key_of(r, &kind) == -1) {
 		api_unavailable(r);
 		return -1;
 	}
-fail:
-	api_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer "
-	    "KEY' header is required");
+	switch (kind) {
+	case API_KEY_NONE:
+		api_error(r, 401, "unauthorized", "a valid 'Authorization: "
+		    "Bearer KEY' header is required");
+		return -1;
+	case API_KEY_ADMIN:
+		if (level == API_AUTH_ADMIN)
+			return 0;
+		/* The admin key manages tenants and reads no contact data. */
+		api_error(r, 403, "forbidden", "the admin key manages tenants "
+		    "only; use a tenant key");
+		return -1;
+	case API_KEY_TENANT:
+		if (level == API_AUTH_TENANT)
+			return 0;
+		api_error(r, 403, "forbidden", "tenant management needs the "
+		    "admin key");
+		return -1;
+	}
 	return -1;
 }
 
-/* POST /v1/contacts/import reads its body as it arrives. */
+/* Splits and matches the request once (api_streams asks first, before
+ * the body): 0, or -1 when the path is malformed. */
+static int
+api_route(struct api_req *r)
+{
+	if (r->routed == 0) {
+		r->path = xstrdup(r->target);
+		if ((r->nseg = api_route_split(r->path, r->seg,
+		    API_MAX_SEGS)) == -1) {
+			r->nseg = 0;
+			r->routed = -1;
+			return -1;
+		}
+		api_route_match(api_endpoints, api_nendpoints, r->method,
+		    r->seg, r->nseg, &r->match);
+		r->routed = 1;
+	}
+	return r->routed == 1 ? 0 : -1;
+}
+
 int
 api_streams(struct api_req *r)
 {
-	static const char	path[] = "/v1/contacts/import";
-
-	return r->method == HTTP_POST && strcmp(r->target, path) == 0;
+	return api_route(r) == 0 && r->match.endpoint != NULL &&
+	    r->match.endpoint->streams;
 }
 
 void
 api_dispatch(struct api_req *r)
 {
-	int	admin, i;
+	const struct api_match		*m = &r->match;
+	const struct api_endpoint	*row;
 
-	if (api_split(r, r->target) == -1) {
+	if (api_route(r) == -1) {
 		api_error(r, 400, "bad_request", "malformed request path");
 		return;
 	}
-	if (r->nseg == 1 && (strcmp(r->seg[0], "healthz") == 0 ||
-	    strcmp(r->seg[0], "metrics") == 0)) {
-		if (r->method != HTTP_GET && r->method != HTTP_HEAD)
-			api_error(r, 405, "method_not_allowed", "use GET");
-		else if (r->seg[0][0] == 'h') {
-			r->route = API_ROUTE_HEALTHZ;
-			api_healthz(r);
-		} else {
-			r->route = API_ROUTE_METRICS;
-			api_metrics(r);
-		}
-		return;
+	/* A 404 or 405 under a resource asks for its key first, so that
+	 * only its callers learn which paths exist. */
+	row = m->endpoint != NULL ? m->endpoint : m->resource;
+	if (row != NULL) {
+		r->route = row->label;
+		if (api_auth(r, row->auth) == -1)
+			return;
 	}
-	if (r->nseg == 0 || strcmp(r->seg[0], "dashboard") == 0) {
-		r->route = API_ROUTE_DASHBOARD;
-		dashboard_serve(r);
-		return;
-	}
-	if (r->nseg < 2 || strcmp(r->seg[0], "v1") != 0) {
+	if (m->endpoint != NULL)
+		m->endpoint->handler(r);
+	else if (m->allow != 0)
+		api_method_not_allowed(r, m->allow);
+	else
 		api_error(r, 404, "not_found", "no such endpoint");
-		return;
-	}
-	for (i = API_ROUTE_TENANTS; i < API_NROUTES; i++)
-		if (strcmp(r->seg[1], api_routes[i]) == 0)
-			r->route = (enum api_route)i;
-	if ((admin = api_auth(r)) == -1)
-		return;
-	if (r->route == API_ROUTE_TENANTS) {
-		if (!admin)
-			api_error(r, 403, "forbidden", "tenant management "
-			    "needs the admin key");
-		else
-			api_tenants(r);
-		return;
-	}
-	if (admin) {
-		/* The admin key manages tenants and reads no contact data. */
-		api_error(r, 403, "forbidden", "the admin key manages tenants "
-		    "only; use a tenant key");
-		return;
-	}
-	switch (r->route) {
-	case API_ROUTE_CONTACTS:
-		if (api_streams(r))
-			api_contacts_import(r);
-		else
-			api_contacts(r);
-		break;
-	case API_ROUTE_LISTS:
-		api_lists(r);
-		break;
-	case API_ROUTE_OPTOUTS:
-		api_optouts(r);
-		break;
-	case API_ROUTE_BLOCKLIST:
-		api_blocklist(r);
-		break;
-	case API_ROUTE_TEMPLATES:
-		api_templates(r);
-		break;
-	case API_ROUTE_CAMPAIGNS:
-		api_campaigns(r);
-		break;
-	case API_ROUTE_SUBJECTS:
-		api_subjects(r);
-		break;
-	default:
-		api_error(r, 404, "not_found", "no such endpoint");
-	}
 }
 
 struct api *

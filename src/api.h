@@ -2,12 +2,12 @@
  * api.h: the JSON API's shared types, for api*.c, db.c and sender.c.
  *
  * A request is one struct api_req, made by api_http.c when its head has
- * been read and freed by the one reply function of api_reply.c that
- * answers it (api_json, api_error, api_nocontent, api_static): a handler
- * answers exactly once.
- * A streaming handler (api_streams) answers from its stream_end, or
- * earlier on an error; api_req_abort frees a request whose connection
- * died first.
+ * been read, routed by api.c through api_route.c's table, and freed by
+ * the one reply function of api_reply.c that answers it (api_json,
+ * api_error, api_nocontent, api_static): a handler answers exactly once.
+ * A streaming handler (a row with streams set) answers from its
+ * stream_end, or earlier on an error; api_req_abort frees a request
+ * whose connection died first.
  *
  * Keys (T tenant, all with the tenant's hash tag so a tenant's data
  * lives in one Redis Cluster slot; the tracking keys of a campaign use
@@ -103,6 +103,49 @@ enum api_route {
 	API_NROUTES
 };
 
+/* Who may call an endpoint. */
+enum api_auth {
+	API_AUTH_NONE,		/* anyone: health, metrics, the dashboard */
+	API_AUTH_ADMIN,		/* the admin key: tenant management only */
+	API_AUTH_TENANT		/* a tenant key: its own tenant's data only */
+};
+
+/* The methods of an endpoint, as bits. */
+#define API_METHOD(m)	(1u << (m))
+#define API_GET		API_METHOD(HTTP_GET)
+#define API_HEAD	API_METHOD(HTTP_HEAD)
+#define API_POST	API_METHOD(HTTP_POST)
+#define API_PUT		API_METHOD(HTTP_PUT)
+#define API_PATCH	API_METHOD(HTTP_PATCH)
+#define API_DELETE	API_METHOD(HTTP_DELETE)
+
+#define API_ROUTE_MAX_ARGS	4	/* {name} captures in a pattern */
+
+struct api_req;
+
+/* One row of the route table (api_route.c says how it is read). */
+struct api_endpoint {
+	unsigned	 methods;	/* API_GET | API_HEAD ... */
+	const char	*pattern;	/* "/v1/tenants/{id}/keys/{prefix}" */
+	void		(*handler)(struct api_req *);	/* answers */
+	enum api_auth	 auth;
+	enum api_route	 label;		/* the metrics route label */
+	int		 streams;	/* the body is handed over as it
+					 * arrives (api_streams) */
+};
+
+/* What a request's method and segments found in the table. */
+struct api_match {
+	const struct api_endpoint *endpoint;	/* the row to call, or NULL */
+	const struct api_endpoint *resource;	/* the row whose auth and
+						 * label a 404 or 405 takes;
+						 * NULL: a 404 for anyone */
+	unsigned		 allow;		/* the path's methods: not 0
+						 * and no endpoint is a 405 */
+	const char		*arg[API_ROUTE_MAX_ARGS];	/* {name}s */
+	int			 narg;
+};
+
 struct api_conn;
 TAILQ_HEAD(api_conn_list, api_conn);
 struct launch_snapshot;
@@ -158,7 +201,10 @@ struct api_req {
 	uint64_t		 tenant;	/* 0: the admin key */
 	char			 key_prefix[16];
 	uint64_t		 start_us;
-	enum api_route		 route;
+	enum api_route		 route;		/* the metrics label */
+	int			 routed;	/* 1 matched, -1 malformed
+						 * path, 0 not yet */
+	struct api_match	 match;
 
 	/* Set by a streaming handler: the body as it arrives, then its end
 	 * (which answers).  stream_free releases stream_arg, always. */
@@ -169,7 +215,7 @@ struct api_req {
 	void			*stream_arg;
 };
 
-/* api.c: the API object, a request's life, routing and authentication */
+/* api.c: the API object, a request's life, dispatch and authentication */
 int	 api_streams(struct api_req *);	/* the body is streamed */
 void	 api_dispatch(struct api_req *);	/* routes and answers */
 int	 api_req_streaming(const struct api_req *);
@@ -198,6 +244,17 @@ redisReply *api_ctx_hgetall(const struct api_ctx *, const char *kind,
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 
+/* api_route.c: the route table and its matcher (pure) */
+extern const struct api_endpoint api_endpoints[];
+extern const size_t api_nendpoints;
+/* Splits path in place into at most max percent-decoded segments; their
+ * count, or -1 when there are more or one decodes a NUL (%00). */
+int	 api_route_split(char *path, char **seg, int max);
+void	 api_route_match(const struct api_endpoint *, size_t,
+	    enum http_method, char *const *seg, int nseg, struct api_match *);
+/* "GET, HEAD" of methods into buf; its length. */
+size_t	 api_route_allow(unsigned methods, char *buf, size_t len);
+
 /* api_reply.c: the one way out of a request; each frees it */
 const char *api_status_text(int);
 void	 api_error(struct api_req *, int status, const char *code,
@@ -213,6 +270,8 @@ void	 api_reply_buffer(struct api_req *, int status, const char *ctype,
 	    struct evbuffer *body);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
+/* 405 with Allow: the methods the path takes. */
+void	 api_method_not_allowed(struct api_req *, unsigned methods);
 void	 api_err_set(struct api_err *, int status, const char *code,
 	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
 void	 api_err_unavailable(struct api_err *);		/* 503 */

@@ -1,10 +1,10 @@
 /*
  * api_reply.c: the way out of an API request.  Every request ends in
- * exactly one of these: api_json, api_error (and api_reply_err and
- * api_unavailable, which call it),
- * api_nocontent, api_static or api_reply_buffer.  Each counts the
- * answer for /metrics, hands it to the connection (api_http.c) and frees
- * the request, so a handler must not touch it afterwards.
+ * exactly one of these: api_json; api_error and its kin (api_reply_err,
+ * api_unavailable, api_method_not_allowed); api_nocontent; api_static or
+ * api_reply_buffer.  Each counts the answer for /metrics, hands it to
+ * the connection (api_http.c) and frees the request, so a handler must
+ * not touch it afterwards.
  *
  * Errors are always {"error": {"code", "message"}} (API.md), never an
  * HTML page.  struct api_err carries an error out of a core function
@@ -98,6 +98,17 @@ api_error(struct api_req *r, int status, const char *code, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	reply_json(r, status, NULL, error_json(code, msg));
+}
+
+void
+api_method_not_allowed(struct api_req *r, unsigned methods)
+{
+	char	allow[64], headers[80], msg[80];
+
+	api_route_allow(methods, allow, sizeof(allow));
+	snprintf(headers, sizeof(headers), "Allow: %s\r\n", allow);
+	snprintf(msg, sizeof(msg), "this path takes %s", allow);
+	reply_json(r, 405, headers, error_json("method_not_allowed", msg));
 }
 
 void

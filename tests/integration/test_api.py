@@ -97,6 +97,47 @@ def test_auth(ff):
     ok(is_error(st, js, 404, "not_found"), "keys of no tenant: 404", raw)
 
 
+def test_routes(ff, key):
+    """The route table as a client sees it: a path that exists with
+    another method is 405 with Allow, anything else 404, each after the
+    key its resource needs."""
+    def allow(method, path, k, want):
+        st, h, out = ff.api(method, path, headers={
+            "Authorization": "Bearer " + k} if k else {})
+        js = json.loads(out) if out else None
+        ok(is_error(st, js, 405, "method_not_allowed")
+           and h.get("allow") == want,
+           "%s %s: 405, Allow: %s" % (method, path, want),
+           "%s %s %r" % (st, h.get("allow"), out))
+    allow("PUT", "/v1/contacts/1", key, "GET, PATCH, DELETE")
+    allow("GET", "/v1/contacts/import", key, "POST")
+    allow("DELETE", "/v1/campaigns", key, "GET, POST")
+    allow("GET", "/v1/tenants", ADMIN, "POST")
+    allow("POST", "/healthz", None, "GET, HEAD")
+    allow("DELETE", "/metrics", None, "GET, HEAD")
+    st, js, raw = call(ff, "PUT", "/v1/contacts/1")
+    ok(is_error(st, js, 401, "unauthorized"), "a 405 needs the key first",
+       raw)
+    st, js, raw = call(ff, "GET", "/v1/tenants", key)
+    ok(is_error(st, js, 403, "forbidden"),
+       "a 405 under /v1/tenants needs the admin key first", raw)
+    st, js, raw = call(ff, "GET", "/v1/nothing")
+    ok(is_error(st, js, 401, "unauthorized"),
+       "an unknown /v1/ name needs a key first", raw)
+    for path in ("/v1/nothing", "/v1/contacts/1/lists",
+                 "/v1/campaigns/1/frobnicate", "/v1/a/b/c/d/e/f/g"):
+        st, js, raw = call(ff, "GET", path, key)
+        ok(is_error(st, js, 404, "not_found"), "GET %s: 404" % path, raw)
+    st, js, raw = call(ff, "GET", "/nothing")
+    ok(is_error(st, js, 404, "not_found"), "GET /nothing: 404, no key",
+       raw)
+    st, js, raw = call(ff, "GET", "/v1/a/b/c/d/e/f/g/h", key)
+    ok(is_error(st, js, 400, "bad_request"),
+       "more than 8 segments: 400 bad_request", raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/", key)
+    ok(st == 200 and "items" in js, "a trailing slash says nothing", raw)
+
+
 def test_contacts(ff, redis, key):
     st, js, raw = call(ff, "POST", "/v1/contacts", key, {
         "email": "Alice@Example.TEST", "first_name": "Alice",
@@ -864,6 +905,7 @@ def main():
     ff = Fanfare(redis=redis, admin_key=ADMIN, api_max_body="1M")
     run(test_auth, ff)
     tid, key = new_tenant(ff, "Main")
+    run(test_routes, ff, key)
     cid = run(test_contacts, ff, redis, key)
     lid = run(test_lists, ff, key)
     run(test_suppression, ff, key)

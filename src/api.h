@@ -2,11 +2,12 @@
  * api.h: the JSON API's shared types, for api*.c, db.c and sender.c.
  *
  * A request is one struct api_req, made by api_http.c when its head has
- * been read and freed by the one reply function that answers it
- * (api_json, api_error, api_nocontent): a handler answers exactly once.
- * A streaming handler (api_streams) answers from its stream_end, or
- * earlier on an error; api_req_abort frees a request whose connection
- * died first.
+ * been read, routed by api.c through api_route.c's table, and freed by
+ * the one reply function of api_reply.c that answers it (api_json,
+ * api_error, api_nocontent, api_static): a handler answers exactly once.
+ * A streaming handler (a row with streams set) answers from its
+ * stream_end, or earlier on an error; api_req_abort frees a request
+ * whose connection died first.
  *
  * Redis keys: every one is named by a function of keys.h, whose top
  * comment lists them (README.md's "Redis keys" says what each holds).
@@ -48,7 +49,7 @@ struct api_err {
 	char		 message[256];
 };
 
-/* Route labels of the API metrics. */
+/* Route labels of the API metrics (fanfare_api_responses_total). */
 enum api_route {
 	API_ROUTE_OTHER,
 	API_ROUTE_HEALTHZ,
@@ -65,6 +66,49 @@ enum api_route {
 	API_NROUTES
 };
 
+/* Who may call an endpoint. */
+enum api_auth {
+	API_AUTH_NONE,		/* anyone: health, metrics, the dashboard */
+	API_AUTH_ADMIN,		/* the admin key: tenant management only */
+	API_AUTH_TENANT		/* a tenant key: its own tenant's data only */
+};
+
+/* The methods of an endpoint, as bits. */
+#define API_METHOD(m)	(1u << (m))
+#define API_GET		API_METHOD(HTTP_GET)
+#define API_HEAD	API_METHOD(HTTP_HEAD)
+#define API_POST	API_METHOD(HTTP_POST)
+#define API_PUT		API_METHOD(HTTP_PUT)
+#define API_PATCH	API_METHOD(HTTP_PATCH)
+#define API_DELETE	API_METHOD(HTTP_DELETE)
+
+#define API_ROUTE_MAX_ARGS	4	/* {name} captures in a pattern */
+
+struct api_req;
+
+/* One row of the route table (api_route.c says how it is read). */
+struct api_endpoint {
+	unsigned	 methods;	/* API_GET | API_HEAD ... */
+	const char	*pattern;	/* "/v1/tenants/{id}/keys/{prefix}" */
+	void		(*handler)(struct api_req *);	/* answers */
+	enum api_auth	 auth;
+	enum api_route	 label;		/* the metrics route label */
+	int		 streams;	/* the body is handed over as it
+					 * arrives (api_streams) */
+};
+
+/* What a request's method and segments found in the table. */
+struct api_match {
+	const struct api_endpoint *endpoint;	/* the row to call, or NULL */
+	const struct api_endpoint *resource;	/* the row whose auth and
+						 * label a 404 or 405 takes;
+						 * NULL: a 404 for anyone */
+	unsigned		 allow;		/* the path's methods: not 0
+						 * and no endpoint is a 405 */
+	const char		*arg[API_ROUTE_MAX_ARGS];	/* {name}s */
+	int			 narg;
+};
+
 struct api_conn;
 TAILQ_HEAD(api_conn_list, api_conn);
 struct launch_snapshot;
@@ -79,12 +123,13 @@ struct api {
 	struct worker		*workers;
 	int			 nworkers;
 	struct db		*db;
-	struct event		*janitor;
+	struct event		*janitor;	/* janitor.c's timer */
 	struct special		*special;
 	struct dashboard	*dashboard;	/* NULL: not installed */
 	const struct sender_pool *senders;	/* NULL: this node sends not */
 	struct live		*live;		/* its keys: keyed hashes of
 						 * erased addresses */
+	/* api_metrics.c's counters, main thread only. */
 	uint64_t		 by_status[API_NROUTES][6]; /* [route][1..5xx] */
 	uint64_t		 latency_le[8];	/* histogram buckets */
 	uint64_t		 latency_count;
@@ -110,7 +155,10 @@ struct api_req {
 	uint64_t		 tenant;	/* 0: the admin key */
 	char			 key_prefix[16];
 	uint64_t		 start_us;
-	enum api_route		 route;
+	enum api_route		 route;		/* the metrics label */
+	int			 routed;	/* 1 matched, -1 malformed
+						 * path, 0 not yet */
+	struct api_match	 match;
 
 	/* Set by a streaming handler: the body as it arrives, then its end
 	 * (which answers).  stream_free releases stream_arg, always. */
@@ -121,25 +169,15 @@ struct api_req {
 	void			*stream_arg;
 };
 
-/* api.c */
+/* api.c: the API object, a request's life, dispatch and authentication */
 int	 api_streams(struct api_req *);	/* the body is streamed */
 void	 api_dispatch(struct api_req *);	/* routes and answers */
 int	 api_req_streaming(const struct api_req *);
 void	 api_req_stream_data(struct api_req *, const char *, size_t);
 void	 api_req_stream_end(struct api_req *);
 void	 api_req_abort(struct api_req *);	/* unanswered; conn gone */
-void	 api_count(struct api *, enum api_route, int status);
-const char *api_status_text(int);
-uint64_t api_now_us(void);
-void	 api_error(struct api_req *, int status, const char *code,
-	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
-void	 api_json(struct api_req *, int status, json_t *);	/* steals */
-void	 api_nocontent(struct api_req *);
-/* A body the caller keeps alive until the API is freed (static files),
- * with extra header lines ("Name: value\r\n"...) or NULL. */
-void	 api_static(struct api_req *, int status, const char *ctype,
-	    const char *headers, const char *data, size_t len);
-/* Parses the body as JSON; -1 after answering 400 or 413. */
+void	 api_req_free(struct api_req *);	/* api_reply.c's, once */
+/* Parses the body as JSON; -1 after answering 400, 413 or 415. */
 int	 api_body_json(struct api_req *, json_t **);
 /* 0 when every member of obj is in allowed (NULL-terminated); else -1
  * after answering 400 unknown_field. */
@@ -149,14 +187,8 @@ const char *api_query(struct api_req *, const char *name, char *buf,
 /* The hash key (keys.h), or NULL when it does not exist (*down = 0) or
  * Redis failed (*down = 1). */
 redisReply *api_hgetall(struct api_req *, const char *key, int *down);
-/* For a handler whose Redis call failed: 503. */
-void	 api_unavailable(struct api_req *);
 /* The core's view of a request: its tenant, key prefix, db and keys. */
 void	 api_req_ctx(const struct api_req *, struct api_ctx *);
-void	 api_err_set(struct api_err *, int status, const char *code,
-	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
-void	 api_err_unavailable(struct api_err *);		/* 503 */
-void	 api_reply_err(struct api_req *, const struct api_err *);
 /* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
 /* As api_hgetall, for a core function. */
@@ -164,6 +196,47 @@ redisReply *api_ctx_hgetall(const struct api_ctx *, const char *key,
 	    int *down);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
+
+/* api_route.c: the route table and its matcher (pure) */
+extern const struct api_endpoint api_endpoints[];
+extern const size_t api_nendpoints;
+/* Splits path in place into at most max percent-decoded segments; their
+ * count, or -1 when there are more or one decodes a NUL (%00). */
+int	 api_route_split(char *path, char **seg, int max);
+void	 api_route_match(const struct api_endpoint *, size_t,
+	    enum http_method, char *const *seg, int nseg, struct api_match *);
+/* "GET, HEAD" of methods into buf; its length. */
+size_t	 api_route_allow(unsigned methods, char *buf, size_t len);
+
+/* api_reply.c: the one way out of a request; each frees it */
+const char *api_status_text(int);
+void	 api_error(struct api_req *, int status, const char *code,
+	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+void	 api_json(struct api_req *, int status, json_t *);	/* steals */
+void	 api_nocontent(struct api_req *);
+/* A body the caller keeps alive until the API is freed (static files),
+ * with extra header lines ("Name: value\r\n"...) or NULL. */
+void	 api_static(struct api_req *, int status, const char *ctype,
+	    const char *headers, const char *data, size_t len);
+/* As api_static, for a body the reply takes (and frees) or NULL. */
+void	 api_reply_buffer(struct api_req *, int status, const char *ctype,
+	    struct evbuffer *body);
+/* For a handler whose Redis call failed: 503. */
+void	 api_unavailable(struct api_req *);
+/* 405 with Allow: the methods the path takes. */
+void	 api_method_not_allowed(struct api_req *, unsigned methods);
+void	 api_err_set(struct api_err *, int status, const char *code,
+	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+void	 api_err_unavailable(struct api_err *);		/* 503 */
+void	 api_reply_err(struct api_req *, const struct api_err *);
+
+/* api_metrics.c: the API's counters, /healthz and /metrics */
+uint64_t api_now_us(void);
+void	 api_count(struct api *, enum api_route, int status);
+/* api_count and the latency histogram, for a request being answered. */
+void	 api_count_reply(const struct api_req *, int status);
+void	 api_healthz(struct api_req *);	/* GET /healthz */
+void	 api_metrics(struct api_req *);	/* GET /metrics, Prometheus text */
 
 /* api_http.c */
 int	 api_http_listen(struct api *, char *err, size_t);
@@ -198,9 +271,10 @@ int	 api_tenant_state(struct db *, uint64_t tenant);
 /* Every tenant: {"items": [{"id", "name", "status", "retention_days",
  * "created_at", "purge_at"?, "key_prefixes"}]}, by id. */
 json_t	*api_tenant_list(struct db *, struct api_err *);
-/* Checks a Bearer tenant key; the tenant id, or 0 when it is not one. */
-uint64_t api_tenant_auth(struct api *, const char *key, char *prefix,
-	    size_t);
+/* Checks a Bearer tenant key: 1 with *tenant and its prefix set, 0 when
+ * it is not a key of an active tenant, -1 when Redis could not tell. */
+int	 api_tenant_auth(struct api *, const char *key, uint64_t *tenant,
+	    char *prefix, size_t);
 
 /* api_contact.c */
 void	 api_contacts(struct api_req *);
@@ -258,6 +332,9 @@ struct janitor_report {
 };
 int	 janitor_run(struct db *, uint64_t now_ms, struct janitor_report *);
 long long janitor_purge_tenant(struct db *, uint64_t tenant);
+/* fanfared's timer that runs janitor_run on db; event_free() it before
+ * db is closed. */
+struct event *janitor_timer_new(struct event_base *, struct db *);
 
 /* db.c */
 struct db *db_open(const struct ff_endpoint *);

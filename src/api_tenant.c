@@ -39,15 +39,16 @@ sha256_hex(const char *s, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-uint64_t
-api_tenant_auth(struct api *a, const char *key, char *prefix, size_t plen)
+int
+api_tenant_auth(struct api *a, const char *key, uint64_t *tenant_out,
+    char *prefix, size_t plen)
 {
 	redisReply	*hash, *status;
 	const char	*p, *rnd;
 	char		 want[65];
 	struct key	 k;
 	uint64_t	 tenant;
-	int		 ok = 0;
+	int		 rc = 0;
 
 	if (strncmp(key, "ff_", 3) != 0)
 		return 0;
@@ -64,24 +65,32 @@ api_tenant_auth(struct api *a, const char *key, char *prefix, size_t plen)
 	want[KEY_PREFIX_LEN] = '\0';
 	if (db_append(a->db, "HGET %s %s", key_tenant_keys(&k, tenant),
 	    want) == -1 ||
-	    db_append(a->db, "HGET %s status", key_tenant(&k, tenant)) == -1)
-		return 0;
+	    db_append(a->db, "HGET %s status", key_tenant(&k, tenant)) == -1) {
+		db_discard(a->db);
+		return -1;
+	}
 	hash = db_reply(a->db);
 	status = db_reply(a->db);
 	sha256_hex(key, strlen(key), want);
-	if (hash != NULL && hash->type == REDIS_REPLY_STRING &&
-	    hash->len == 64 && CRYPTO_memcmp(hash->str, want, 64) == 0 &&
-	    status != NULL && status->type == REDIS_REPLY_STRING &&
+	/* No reply, or an error reply (LOADING, MISCONF...): the key cannot
+	 * be checked, which is not the same as a wrong key. */
+	if (hash == NULL || status == NULL ||
+	    hash->type == REDIS_REPLY_ERROR || status->type == REDIS_REPLY_ERROR)
+		rc = -1;
+	else if (hash->type == REDIS_REPLY_STRING && hash->len == 64 &&
+	    CRYPTO_memcmp(hash->str, want, 64) == 0 &&
+	    status->type == REDIS_REPLY_STRING &&
 	    strcmp(status->str, "active") == 0)
-		ok = 1;
+		rc = 1;
 	if (hash != NULL)
 		freeReplyObject(hash);
 	if (status != NULL)
 		freeReplyObject(status);
-	if (!ok)
-		return 0;
+	if (rc != 1)
+		return rc;
+	*tenant_out = tenant;
 	snprintf(prefix, plen, "%.*s", KEY_PREFIX_LEN, rnd);
-	return tenant;
+	return 1;
 }
 
 /* Creates a key for the tenant; key holds 3 + 20 + 1 + 64 + 1 bytes. */

@@ -1,6 +1,7 @@
 /*
  * janitor.c: retention and scheduled tenant purges, run by fanfared on a
- * timer (main thread) and by `fanfarectl janitor` on demand.
+ * timer (main thread, janitor_timer_new, on the API's Redis connection)
+ * and by `fanfarectl janitor` on demand.
  *
  * Per tenant: the events of each campaign older than the tenant's
  * retention_days are trimmed from its stream (XTRIM MINID, one command
@@ -12,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "api.h"
 #include "keys.h"
+
+#define JANITOR_INTERVAL_S	600
 
 long long
 janitor_purge_tenant(struct db *db, uint64_t tenant)
@@ -130,4 +135,34 @@ janitor_run(struct db *db, uint64_t now, struct janitor_report *out)
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") != 0);
 	return 0;
+}
+
+/* A run every JANITOR_INTERVAL_S; a failed one waits for the next. */
+static void
+janitor_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db		*db = arg;
+	struct janitor_report	 rep;
+
+	if (janitor_run(db, now_ms(), &rep) == -1) {
+		log_warnx("janitor: redis failed; next run in %d s",
+		    JANITOR_INTERVAL_S);
+		return;
+	}
+	if (rep.tenants_purged || rep.entries_trimmed)
+		log_info("janitor: %lld tenants purged (%lld keys), %lld event "
+		    "entries past retention trimmed", rep.tenants_purged,
+		    rep.keys_purged, rep.entries_trimmed);
+}
+
+struct event *
+janitor_timer_new(struct event_base *base, struct db *db)
+{
+	struct timeval	 tv = { JANITOR_INTERVAL_S, 0 };
+	struct event	*ev;
+
+	if ((ev = event_new(base, -1, EV_PERSIST, janitor_timer_cb, db)) ==
+	    NULL || event_add(ev, &tv) == -1)
+		fatalx("janitor: cannot set its timer");
+	return ev;
 }

@@ -1,6 +1,6 @@
 /*
  * worker.h: the event-loop side of fanfared, shared by main.c, http.c,
- * track.c, store.c and api.c.
+ * track.c, store.c and api*.c.
  *
  * DESIGN.  The tracking listener runs on `threads` workers.  Each worker
  * owns an event base, its own SO_REUSEPORT listening socket, its
@@ -38,7 +38,8 @@
 struct store;
 struct geoip;
 
-/* Counters a worker bumps with relaxed atomics; api.c sums them. */
+/* Counters a worker bumps with relaxed atomics; api_metrics.c sums
+ * them. */
 struct worker_metrics {
 	uint64_t	requests[6];		/* by enum http_route, 5: other */
 	uint64_t	status_2xx, status_3xx, status_4xx, status_5xx;

@@ -97,6 +97,47 @@ def test_auth(ff):
     ok(is_error(st, js, 404, "not_found"), "keys of no tenant: 404", raw)
 
 
+def test_routes(ff, key):
+    """The route table as a client sees it: a path that exists with
+    another method is 405 with Allow, anything else 404, each after the
+    key its resource needs."""
+    def allow(method, path, k, want):
+        st, h, out = ff.api(method, path, headers={
+            "Authorization": "Bearer " + k} if k else {})
+        js = json.loads(out) if out else None
+        ok(is_error(st, js, 405, "method_not_allowed")
+           and h.get("allow") == want,
+           "%s %s: 405, Allow: %s" % (method, path, want),
+           "%s %s %r" % (st, h.get("allow"), out))
+    allow("PUT", "/v1/contacts/1", key, "GET, PATCH, DELETE")
+    allow("GET", "/v1/contacts/import", key, "POST")
+    allow("DELETE", "/v1/campaigns", key, "GET, POST")
+    allow("GET", "/v1/tenants", ADMIN, "POST")
+    allow("POST", "/healthz", None, "GET, HEAD")
+    allow("DELETE", "/metrics", None, "GET, HEAD")
+    st, js, raw = call(ff, "PUT", "/v1/contacts/1")
+    ok(is_error(st, js, 401, "unauthorized"), "a 405 needs the key first",
+       raw)
+    st, js, raw = call(ff, "GET", "/v1/tenants", key)
+    ok(is_error(st, js, 403, "forbidden"),
+       "a 405 under /v1/tenants needs the admin key first", raw)
+    st, js, raw = call(ff, "GET", "/v1/nothing")
+    ok(is_error(st, js, 401, "unauthorized"),
+       "an unknown /v1/ name needs a key first", raw)
+    for path in ("/v1/nothing", "/v1/contacts/1/lists",
+                 "/v1/campaigns/1/frobnicate", "/v1/a/b/c/d/e/f/g"):
+        st, js, raw = call(ff, "GET", path, key)
+        ok(is_error(st, js, 404, "not_found"), "GET %s: 404" % path, raw)
+    st, js, raw = call(ff, "GET", "/nothing")
+    ok(is_error(st, js, 404, "not_found"), "GET /nothing: 404, no key",
+       raw)
+    st, js, raw = call(ff, "GET", "/v1/a/b/c/d/e/f/g/h", key)
+    ok(is_error(st, js, 400, "bad_request"),
+       "more than 8 segments: 400 bad_request", raw)
+    st, js, raw = call(ff, "GET", "/v1/campaigns/", key)
+    ok(st == 200 and "items" in js, "a trailing slash says nothing", raw)
+
+
 def test_contacts(ff, redis, key):
     st, js, raw = call(ff, "POST", "/v1/contacts", key, {
         "email": "Alice@Example.TEST", "first_name": "Alice",
@@ -821,11 +862,50 @@ def test_snapshot_restart(ff, redis):
     return time.monotonic() - t0
 
 
+def test_auth_redis_down(ff, redis):
+    """A valid key while Redis is away: the key cannot be checked, so the
+    answer is 503 unavailable, never 401 (a client would drop a good
+    key).  Keys that need no lookup to refuse still get 401."""
+    tid, key = new_tenant(ff, "Outage")
+    st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+    ok(st == 200, "before the outage: the key works", raw)
+    redis.sigstop()
+    try:
+        t0 = time.monotonic()
+        st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+        secs = time.monotonic() - t0
+    finally:
+        redis.sigcont()
+    ok(is_error(st, js, 503, "unavailable"),
+       "Redis not answering: a valid key gets 503 unavailable, not 401 "
+       "(after %.1f s)" % secs, raw)
+    redis.stop()
+    try:
+        st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+        ok(is_error(st, js, 503, "unavailable"),
+           "Redis stopped: a valid key gets 503 unavailable", raw)
+        st, js, raw = call(ff, "GET", "/v1/campaigns",
+                           "ff_%s_%s" % (tid, "0" * 64))
+        ok(is_error(st, js, 503, "unavailable"),
+           "Redis stopped: a well-formed key cannot be refuted: 503", raw)
+        st, js, raw = call(ff, "GET", "/v1/campaigns", "not-a-key")
+        ok(is_error(st, js, 401, "unauthorized"),
+           "Redis stopped: a malformed key is still 401", raw)
+        st, js, raw = call(ff, "GET", "/v1/campaigns")
+        ok(is_error(st, js, 401, "unauthorized"),
+           "Redis stopped: no key is still 401", raw)
+    finally:
+        redis.start()
+    st, js, raw = call(ff, "GET", "/v1/campaigns", key)
+    ok(st == 200, "Redis back: the same key works again", raw)
+
+
 def main():
     redis = Redis()
     ff = Fanfare(redis=redis, admin_key=ADMIN, api_max_body="1M")
     run(test_auth, ff)
     tid, key = new_tenant(ff, "Main")
+    run(test_routes, ff, key)
     cid = run(test_contacts, ff, redis, key)
     lid = run(test_lists, ff, key)
     run(test_suppression, ff, key)
@@ -841,6 +921,7 @@ def main():
     run(test_launch_snapshot, ff, redis)
     run(test_tenant_delete_stops, ff, redis)
     run(test_snapshot_restart, ff, redis)
+    run(test_auth_redis_down, ff, redis)
     done()
 
 

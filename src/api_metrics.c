@@ -1,0 +1,192 @@
+/*
+ * api_metrics.c: what the API tells monitoring.  GET /healthz (is Redis
+ * up for every tracking worker) and GET /metrics in Prometheus text: the
+ * tracking workers' counters, summed with relaxed atomic loads (each
+ * worker writes only its own), the senders' totals, and the API's own
+ * responses by route label and status class and its latency histogram,
+ * which api_count_reply keeps on the main thread.
+ *
+ * Route labels are a fixed set (enum api_route, named by the route
+ * table's rows), never a path: a client cannot grow the series.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+
+#include "api.h"
+
+static const char *const route_labels[API_NROUTES] = { "other", "healthz",
+    "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
+    "templates", "campaigns", "subjects" };
+
+static const double latency_bounds[8] = {	/* seconds */
+	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
+};
+
+uint64_t
+api_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+api_count(struct api *a, enum api_route route, int status)
+{
+	if (status / 100 >= 1 && status / 100 <= 5)
+		a->by_status[route][status / 100]++;
+}
+
+void
+api_count_reply(const struct api_req *r, int status)
+{
+	struct api	*a = r->a;
+	double		 secs = (double)(api_now_us() - r->start_us) / 1e6;
+	size_t		 i;
+
+	api_count(a, r->route, status);
+	for (i = 0; i < FF_NELEM(latency_bounds); i++)
+		if (secs <= latency_bounds[i])
+			a->latency_le[i]++;
+	a->latency_count++;
+	a->latency_sum += secs;
+}
+
+static uint64_t
+sum(struct api *a, size_t offset)
+{
+	uint64_t	total = 0;
+	int		i;
+
+	for (i = 0; i < a->nworkers; i++)
+		total += __atomic_load_n((uint64_t *)((char *)
+		    &a->workers[i].metrics + offset), __ATOMIC_RELAXED);
+	return total;
+}
+
+#define SUM(a, field)	sum((a), offsetof(struct worker_metrics, field))
+
+static int
+redis_up(struct api *a)
+{
+	int	i;
+
+	for (i = 0; i < a->nworkers; i++)
+		if (!METRIC_GET(&a->workers[i], redis_up))
+			return 0;
+	return 1;
+}
+
+void
+api_healthz(struct api_req *r)
+{
+	api_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "redis",
+	    redis_up(r->a) ? "up" : "down"));
+}
+
+void
+api_metrics(struct api_req *r)
+{
+	static const char *const routes[] = { "other", "open", "click",
+	    "unsubscribe", "healthz" };
+	static const char *const kinds[] = { NULL, "open", "click",
+	    "unsubscribe" };
+	struct api	*a = r->a;
+	struct evbuffer	*buf = evbuffer_new();
+	size_t		 i, k;
+
+	evbuffer_add_printf(buf, "# TYPE fanfare_track_requests_total "
+	    "counter\n");
+	for (i = 0; i < FF_NELEM(routes); i++)
+		evbuffer_add_printf(buf, "fanfare_track_requests_total"
+		    "{route=\"%s\"} %llu\n", routes[i], (unsigned long long)
+		    sum(a, offsetof(struct worker_metrics, requests[i])));
+	evbuffer_add_printf(buf, "# TYPE fanfare_track_responses_total "
+	    "counter\n"
+	    "fanfare_track_responses_total{class=\"2xx\"} %llu\n"
+	    "fanfare_track_responses_total{class=\"3xx\"} %llu\n"
+	    "fanfare_track_responses_total{class=\"4xx\"} %llu\n"
+	    "fanfare_track_responses_total{class=\"5xx\"} %llu\n",
+	    (unsigned long long)SUM(a, status_2xx),
+	    (unsigned long long)SUM(a, status_3xx),
+	    (unsigned long long)SUM(a, status_4xx),
+	    (unsigned long long)SUM(a, status_5xx));
+	evbuffer_add_printf(buf, "# TYPE fanfare_events_total counter\n");
+	for (i = 1; i < FF_NELEM(kinds); i++)
+		evbuffer_add_printf(buf, "fanfare_events_total{kind=\"%s\"} "
+		    "%llu\n", kinds[i], (unsigned long long)
+		    sum(a, offsetof(struct worker_metrics, events[i])));
+	evbuffer_add_printf(buf,
+	    "# TYPE fanfare_events_machine_total counter\n"
+	    "fanfare_events_machine_total %llu\n"
+	    "# TYPE fanfare_events_private_total counter\n"
+	    "fanfare_events_private_total %llu\n"
+	    "# TYPE fanfare_events_stored_total counter\n"
+	    "fanfare_events_stored_total %llu\n"
+	    "# HELP fanfare_spool_full_total events not recorded: spool full\n"
+	    "# TYPE fanfare_spool_full_total counter\n"
+	    "fanfare_spool_full_total %llu\n"
+	    "# TYPE fanfare_spool_errors_total counter\n"
+	    "fanfare_spool_errors_total %llu\n"
+	    "# TYPE fanfare_spool_bytes gauge\n"
+	    "fanfare_spool_bytes %llu\n"
+	    "# TYPE fanfare_redis_up gauge\n"
+	    "fanfare_redis_up %d\n"
+	    "# TYPE fanfare_redis_reconnects_total counter\n"
+	    "fanfare_redis_reconnects_total %llu\n"
+	    "# TYPE fanfare_link_lookups_total counter\n"
+	    "fanfare_link_lookups_total %llu\n"
+	    "# TYPE fanfare_track_connections_total counter\n"
+	    "fanfare_track_connections_total %llu\n",
+	    (unsigned long long)SUM(a, events_machine),
+	    (unsigned long long)SUM(a, events_private),
+	    (unsigned long long)SUM(a, events_stored),
+	    (unsigned long long)SUM(a, spool_full),
+	    (unsigned long long)SUM(a, spool_errors),
+	    (unsigned long long)SUM(a, spool_bytes),
+	    redis_up(a),
+	    (unsigned long long)SUM(a, redis_reconnects),
+	    (unsigned long long)SUM(a, link_lookups),
+	    (unsigned long long)SUM(a, connections));
+	evbuffer_add_printf(buf, "# TYPE fanfare_api_responses_total counter\n");
+	for (k = 0; k < API_NROUTES; k++)
+		for (i = 1; i <= 5; i++)
+			if (a->by_status[k][i] != 0)
+				evbuffer_add_printf(buf,
+				    "fanfare_api_responses_total{route=\"%s\","
+				    "class=\"%zuxx\"} %llu\n", route_labels[k], i,
+				    (unsigned long long)a->by_status[k][i]);
+	evbuffer_add_printf(buf, "# TYPE fanfare_api_request_seconds "
+	    "histogram\n");
+	for (i = 0; i < FF_NELEM(latency_bounds); i++)
+		evbuffer_add_printf(buf, "fanfare_api_request_seconds_bucket"
+		    "{le=\"%g\"} %llu\n", latency_bounds[i],
+		    (unsigned long long)a->latency_le[i]);
+	evbuffer_add_printf(buf, "fanfare_api_request_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\nfanfare_api_request_seconds_sum %.6f\n"
+	    "fanfare_api_request_seconds_count %llu\n",
+	    (unsigned long long)a->latency_count, a->latency_sum,
+	    (unsigned long long)a->latency_count);
+	{
+		struct sender_metrics sm;
+
+		sender_metrics(a->senders, &sm);
+		evbuffer_add_printf(buf, "# TYPE fanfare_messages_total "
+		    "counter\n"
+		    "fanfare_messages_total{outcome=\"sent\"} %llu\n"
+		    "fanfare_messages_total{outcome=\"bounced\"} %llu\n"
+		    "fanfare_messages_total{outcome=\"deferred\"} %llu\n"
+		    "fanfare_messages_total{outcome=\"failed\"} %llu\n",
+		    (unsigned long long)sm.sent,
+		    (unsigned long long)sm.bounced,
+		    (unsigned long long)sm.deferred,
+		    (unsigned long long)sm.failed);
+	}
+	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
+	    "fanfare_api_connections %d\n", a->nconns);
+	api_reply_buffer(r, 200, "text/plain; version=0.0.4", buf);
+}

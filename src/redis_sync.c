@@ -252,34 +252,6 @@ map_refresh(struct db *db)
 
 /* --------------------------------------------------------- routing */
 
-/* Splits a RESP command into (at most max) arguments; the count, or -1. */
-static int
-resp_args(const char *p, size_t len, const char **argv, size_t *lens,
-    int max)
-{
-	const char	*end = p + len, *nl;
-	long		 argc, i, n;
-	char		*q;
-
-	if (len < 4 || *p != '*')
-		return -1;
-	argc = strtol(p + 1, &q, 10);
-	if (argc <= 0 || q + 2 > end || q[0] != '\r')
-		return -1;
-	p = q + 2;
-	for (i = 0; i < argc && i < max; i++) {
-		if (p >= end || *p != '$')
-			return -1;
-		n = strtol(p + 1, &q, 10);
-		if (n < 0 || (nl = q + 2) > end || end - nl < n + 2)
-			return -1;
-		argv[i] = nl;
-		lens[i] = (size_t)n;
-		p = nl + n + 2;
-	}
-	return (int)(argc < max ? argc : max);
-}
-
 /* The node a formatted command goes to; -1 when none can be had. */
 static int
 route(struct db *db, const char *cmd, size_t len)
@@ -293,7 +265,7 @@ route(struct db *db, const char *cmd, size_t len)
 		return 0;
 	if (db->map_stale && map_refresh(db) == -1 && db->nnodes == 0)
 		return -1;
-	if ((argc = resp_args(cmd, len, argv, lens, DB_ROUTE_ARGS)) <= 0)
+	if ((argc = slot_resp_args(cmd, len, argv, lens, DB_ROUTE_ARGS)) <= 0)
 		return -1;
 	if ((k = slot_command_key(argc, argv, lens)) < 0)
 		return db->nnodes > 0 ? 0 : -1;

@@ -363,7 +363,7 @@ int
 slot_parse_redirect(const char *err, size_t len, int *ask, unsigned *slot,
     char *host, size_t hostlen, int *port)
 {
-	const char	*p, *end, *colon, *h, *hend;
+	const char	*p, *end, *colon, *h;
 	unsigned	 s = 0;
 	long		 pt = 0;
 	int		 is_ask;
@@ -410,17 +410,11 @@ slot_parse_redirect(const char *err, size_t len, int *ask, unsigned *slot,
 	}
 	if (pt < 1 || pt > 65535)
 		return -1;
-	h = p;
-	hend = colon;
-	if (hend - h >= 2 && h[0] == '[' && hend[-1] == ']') {
-		h++;
-		hend--;
-	}
-	if ((size_t)(hend - h) >= hostlen)
+	if ((size_t)(colon - p) >= hostlen)
 		return -1;
 
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
 	if (ask != NULL)
 		*ask = is_ask;
 	if (slot != NULL)

@@ -78,8 +78,8 @@ int slot_map_node(struct slot_map *, const char *host, int port);
  * "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381" (an error
  * reply's text): fills *ask (1 for ASK), *slot, host and *port; -1 when
  * it is not a redirect or is malformed, and then nothing is written.
- * IPv6 "host" may be like "::1:6381" (the port is after the last ':');
- * "[::1]:6381" is accepted too.  An empty host (":6381", sent when the
+ * IPv6 "host" may be like "::1:6381" (the port is after the last ':',
+ * and Redis writes no brackets).  An empty host (":6381", sent when the
  * cluster does not know its nodes' endpoints) means "the address we
  * asked".
  */

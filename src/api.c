@@ -312,24 +312,21 @@ api_query(struct api_req *r, const char *name, char *buf, size_t len)
 }
 
 redisReply *
-api_hgetall(struct api_req *r, const char *kind, uint64_t id, int *down)
+api_hgetall(struct api_req *r, const char *key, int *down)
 {
 	struct api_ctx	ctx;
 
 	api_req_ctx(r, &ctx);
-	return api_ctx_hgetall(&ctx, kind, id, down);
+	return api_ctx_hgetall(&ctx, key, down);
 }
 
 redisReply *
-api_ctx_hgetall(const struct api_ctx *ctx, const char *kind, uint64_t id,
-    int *down)
+api_ctx_hgetall(const struct api_ctx *ctx, const char *key, int *down)
 {
 	redisReply	*rep;
 
 	*down = 0;
-	if ((rep = db_cmd(ctx->db, "HGETALL {t:%llu}:%s:%llu",
-	    (unsigned long long)ctx->tenant, kind, (unsigned long long)id)) ==
-	    NULL) {
+	if ((rep = db_cmd(ctx->db, "HGETALL %s", key)) == NULL) {
 		*down = 1;
 		return NULL;
 	}

@@ -8,45 +8,8 @@
  * earlier on an error; api_req_abort frees a request whose connection
  * died first.
  *
- * Keys (T tenant, all with the tenant's hash tag so a tenant's data
- * lives in one Redis Cluster slot; the tracking keys of a campaign use
- * {t:T:c:C}, see store.c):
- *   ff:tenants               set of tenant ids (for the janitor)
- *   ff:purge                 zset tenant -> purge time (ms)
- *   {t:T}:tenant             hash name retention_days status created_at
- *                            purge_at
- *   {t:T}:keys               hash key prefix -> sha256 hex of the key
- *   {t:T}:seq                hash contact list template campaign -> last
- *   {t:T}:ct:ID              hash of a contact
- *   {t:T}:ct:bykey           hash email match key -> contact id
- *   {t:T}:ct:ID:lists        set of list ids the contact is on
- *   {t:T}:list:ID            hash name created_at
- *   {t:T}:list:ID:members    set of contact ids
- *   {t:T}:optouts            zset (score 0, lexical) of email keys
- *   {t:T}:optouts:at         hash email key -> opt-out time (ms)
- *   {t:T}:optout_ids         zset contact id -> opt-out time, from /u/
- *   {t:T}:blocklist          zset (score 0, lexical) of patterns
- *   {t:T}:suppressed         set of keyed hashes of erased addresses
- *   {t:T}:audit              stream of privacy requests (no address)
- *   {t:T}:tpl:ID             hash name subject html text links (JSON)
- *   {t:T}:camp:ID            hash of a campaign: name template_id list_id
- *                            from reply_to rate_per_second track_opens
- *                            track_clicks created_at, status (draft
- *                            sending paused cancelled done); from launch:
- *                            launched_at total queued snapshot (0 while
- *                            the list is scanned, 1 after) scan_cursor
- *                            scan_runid (the Redis process it is for),
- *                            the senders' counters sent failed deferred
- *                            bounced sup_opted_out sup_blocklisted
- *                            sup_special_category sup_bounced sup_erased,
- *                            and finished_at
- *   {t:T}:camp:ID:q          stream of recipients, group "senders";
- *                            fields ids (up to 100, comma-separated)
- *                            and try
- *   {t:T}:camp:ID:queued     bitmap by contact id: queued once only
- *   {t:T}:camps              zset of campaign ids
- *   ff:sending               set of "T:C" the senders look at (a global
- *                            key: always used alone in its command)
+ * Redis keys: every one is named by a function of keys.h, whose top
+ * comment lists them (README.md's "Redis keys" says what each holds).
  */
 #ifndef FANFARE_API_H
 #define FANFARE_API_H
@@ -108,14 +71,6 @@ TAILQ_HEAD(api_conn_list, api_conn);
 struct launch_snapshot;
 TAILQ_HEAD(launch_snapshot_list, launch_snapshot);
 
-/* The Lua scripts of api_launch.c (their SHA1s are cached per api). */
-enum launch_script {
-	LAUNCH_SCRIPT_LAUNCH,
-	LAUNCH_SCRIPT_STEP,
-	LAUNCH_SCRIPT_STATE,
-	LAUNCH_NSCRIPTS
-};
-
 struct api {
 	struct event_base	*base;
 	struct evconnlistener	*listener;
@@ -138,7 +93,6 @@ struct api {
 	struct launch_snapshot_list snapshots;	/* lists being queued */
 	struct event		*launch_resume;	/* start-up, then retries */
 	int			 launch_resume_failed;	/* warned once */
-	char			 launch_sha[LAUNCH_NSCRIPTS][41];
 };
 
 struct api_req {
@@ -193,10 +147,9 @@ int	 api_body_json(struct api_req *, json_t **);
 int	 api_check_fields(struct api_req *, json_t *, const char *const *);
 const char *api_query(struct api_req *, const char *name, char *buf,
 	    size_t len);
-/* The hash {t:TENANT}:KIND:ID of the request's tenant, or NULL when it
- * does not exist (*down = 0) or Redis failed (*down = 1). */
-redisReply *api_hgetall(struct api_req *, const char *kind, uint64_t id,
-	    int *down);
+/* The hash key (keys.h), or NULL when it does not exist (*down = 0) or
+ * Redis failed (*down = 1). */
+redisReply *api_hgetall(struct api_req *, const char *key, int *down);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
 /* The core's view of a request: its tenant, key prefix, db and keys. */
@@ -208,8 +161,8 @@ void	 api_reply_err(struct api_req *, const struct api_err *);
 /* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
 /* As api_hgetall, for a core function. */
-redisReply *api_ctx_hgetall(const struct api_ctx *, const char *kind,
-	    uint64_t id, int *down);
+redisReply *api_ctx_hgetall(const struct api_ctx *, const char *key,
+	    int *down);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 

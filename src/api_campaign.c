@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define TEMPLATE_MAX	(2 * 1024 * 1024)
 
@@ -74,6 +75,7 @@ template_save(struct api_req *r, uint64_t id, int create)
 	struct api	*a = r->a;
 	json_t		*body, *links;
 	redisReply	*rep;
+	struct key	 k;
 	char		**urls = NULL, *ltext, idbuf[24];
 	size_t		 n = 0, i;
 	const char	*part[] = { "name", "subject", "html", "text" };
@@ -104,8 +106,8 @@ template_save(struct api_req *r, uint64_t id, int create)
 	ltext = json_dumps(links, JSON_COMPACT);
 	json_decref(links);
 	if (id == 0) {
-		if ((rep = db_cmd(a->db, "HINCRBY {t:%llu}:seq template 1",
-		    (unsigned long long)r->tenant)) == NULL ||
+		if ((rep = db_cmd(a->db, "HINCRBY %s template 1",
+		    key_seq(&k, r->tenant))) == NULL ||
 		    rep->type != REDIS_REPLY_INTEGER) {
 			if (rep != NULL)
 				freeReplyObject(rep);
@@ -116,9 +118,8 @@ template_save(struct api_req *r, uint64_t id, int create)
 		id = (uint64_t)rep->integer;
 		freeReplyObject(rep);
 	}
-	rep = db_cmd(a->db, "HSET {t:%llu}:tpl:%llu name %b subject %b html %b "
-	    "text %b links %s updated_at %llu", (unsigned long long)r->tenant,
-	    (unsigned long long)id,
+	rep = db_cmd(a->db, "HSET %s name %b subject %b html %b "
+	    "text %b links %s updated_at %llu", key_template(&k, r->tenant, id),
 	    json_string_value(json_object_get(body, "name")),
 	    json_string_length(json_object_get(body, "name")),
 	    json_string_value(json_object_get(body, "subject")),
@@ -147,10 +148,12 @@ template_get(struct api_req *r, uint64_t id, int *down)
 {
 	redisReply	*rep;
 	json_t		*o;
+	struct key	 k;
 	char		 idbuf[24];
 	size_t		 i;
 
-	if ((rep = api_hgetall(r, "tpl", id, down)) == NULL)
+	if ((rep = api_hgetall(r, key_template(&k, r->tenant, id), down)) ==
+	    NULL)
 		return NULL;
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	o = json_pack("{s:s}", "id", idbuf);
@@ -227,14 +230,11 @@ static const char *const campaign_fields[] = { "name", "template_id",
     "track_clicks", NULL };
 
 static int
-exists(struct api_req *r, const char *fmt, uint64_t id)
+exists(struct api_req *r, const char *key)
 {
 	redisReply	*rep;
-	char		 key[96];
 	int		 rc;
 
-	snprintf(key, sizeof(key), fmt, (unsigned long long)r->tenant,
-	    (unsigned long long)id);
 	if ((rep = db_cmd(r->a->db, "EXISTS %s", key)) == NULL)
 		return -1;
 	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
@@ -248,6 +248,7 @@ campaign_create(struct api_req *r)
 	struct api	*a = r->a;
 	json_t		*body, *v, *links, *tpl;
 	redisReply	*rep;
+	struct key	 k;
 	uint64_t	 tid = 0, lid = 0, id;
 	const char	*s;
 	char		 idbuf[24];
@@ -316,7 +317,7 @@ campaign_create(struct api_req *r)
 	}
 	links = json_incref(json_object_get(tpl, "links"));
 	json_decref(tpl);
-	if ((rc = exists(r, "{t:%llu}:list:%llu", lid)) != 1) {
+	if ((rc = exists(r, key_list(&k, r->tenant, lid))) != 1) {
 		json_decref(links);
 		if (rc == -1)
 			api_unavailable(r);
@@ -324,8 +325,8 @@ campaign_create(struct api_req *r)
 			api_error(r, 422, "invalid_reference", "no such list");
 		goto out;
 	}
-	if ((rep = db_cmd(a->db, "HINCRBY {t:%llu}:seq campaign 1",
-	    (unsigned long long)r->tenant)) == NULL ||
+	if ((rep = db_cmd(a->db, "HINCRBY %s campaign 1",
+	    key_seq(&k, r->tenant))) == NULL ||
 	    rep->type != REDIS_REPLY_INTEGER) {
 		if (rep != NULL)
 			freeReplyObject(rep);
@@ -339,17 +340,17 @@ campaign_create(struct api_req *r)
 	for (i = 0; i < json_array_size(links); i++)
 		if ((s = json_string_value(json_array_get(links, i))) != NULL &&
 		    policy_url_is_safe(s, strlen(s)) &&
-		    (rep = db_cmd(a->db, "HSET {t:%llu:c:%llu}:links %llu %s",
-		    (unsigned long long)r->tenant, (unsigned long long)id,
-		    (unsigned long long)i, s)) != NULL)
+		    (rep = db_cmd(a->db, "HSET %s %llu %s",
+		    key_camp_links(&k, r->tenant, id), (unsigned long long)i,
+		    s)) != NULL)
 			freeReplyObject(rep);
 	json_decref(links);
 	v = json_object_get(body, "reply_to");
 	s = v ? json_string_value(v) : "";
-	rep = db_cmd(a->db, "HSET {t:%llu}:camp:%llu name %b template_id %llu "
+	rep = db_cmd(a->db, "HSET %s name %b template_id %llu "
 	    "list_id %llu from %s reply_to %s rate_per_second %lld "
 	    "track_opens %d track_clicks %d status draft created_at %llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id,
+	    key_campaign(&k, r->tenant, id),
 	    json_string_value(json_object_get(body, "name")),
 	    json_string_length(json_object_get(body, "name")),
 	    (unsigned long long)tid, (unsigned long long)lid,
@@ -363,8 +364,8 @@ campaign_create(struct api_req *r)
 		goto out;
 	}
 	freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "ZADD {t:%llu}:camps %llu %llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id,
+	if ((rep = db_cmd(a->db, "ZADD %s %llu %llu",
+	    key_campaigns(&k, r->tenant), (unsigned long long)id,
 	    (unsigned long long)id)) != NULL)
 		freeReplyObject(rep);
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
@@ -402,10 +403,12 @@ campaign_json(const struct api_ctx *ctx, uint64_t id, int *down)
 {
 	redisReply	*rep;
 	json_t		*o;
+	struct key	 k;
 	char		 idbuf[24], when[32];
 	size_t		 i;
 
-	if ((rep = api_ctx_hgetall(ctx, "camp", id, down)) == NULL)
+	if ((rep = api_ctx_hgetall(ctx, key_campaign(&k, ctx->tenant, id),
+	    down)) == NULL)
 		return NULL;
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
@@ -473,8 +476,9 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	const char	*step_s, *from, *to, **argv = NULL;
 	size_t		*argvlen = NULL, count, i, k, argc;
 	uint64_t	 first, since = 0;
-	char		 stepbuf[16], frombuf[40], tobuf[40], err[160], key[96];
+	char		 stepbuf[16], frombuf[40], tobuf[40], err[160];
 	char		 when[32], *names = NULL;
+	struct key	 key;
 	int		 step;
 
 	step_s = api_query(r, "step", stepbuf, sizeof(stepbuf));
@@ -484,9 +488,8 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	}
 	from = api_query(r, "from", frombuf, sizeof(frombuf));
 	to = api_query(r, "to", tobuf, sizeof(tobuf));
-	if ((rep = db_cmd(r->a->db, "HMGET {t:%llu}:camp:%llu launched_at "
-	    "created_at", (unsigned long long)r->tenant,
-	    (unsigned long long)id)) == NULL) {
+	if ((rep = db_cmd(r->a->db, "HMGET %s launched_at created_at",
+	    key_campaign(&key, r->tenant, id))) == NULL) {
 		api_unavailable(r);
 		return;
 	}
@@ -507,9 +510,8 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	names = xmalloc(SERIES_NKINDS * count * SERIES_FIELD_MAX);
 	argv[0] = "HMGET";
 	argvlen[0] = 5;
-	argvlen[1] = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:ts",
-	    (unsigned long long)r->tenant, (unsigned long long)id);
-	argv[1] = key;
+	argv[1] = key_camp_ts(&key, r->tenant, id);
+	argvlen[1] = key.len;
 	for (i = 0; i < count; i++)
 		for (k = 0; k < SERIES_NKINDS; k++) {
 			char *f = names + (i * SERIES_NKINDS + k) *
@@ -559,6 +561,7 @@ api_campaigns(struct api_req *r)
 	struct api_ctx	 ctx;
 	struct api_err	 err;
 	redisReply	*rep;
+	struct key	 k;
 	json_t		*o, *arr;
 	uint64_t	 id;
 	size_t		 i;
@@ -570,8 +573,8 @@ api_campaigns(struct api_req *r)
 		return;
 	}
 	if (r->nseg == 2 && r->method == HTTP_GET) {
-		if ((rep = db_cmd(r->a->db, "ZRANGE {t:%llu}:camps 0 -1",
-		    (unsigned long long)r->tenant)) == NULL) {
+		if ((rep = db_cmd(r->a->db, "ZRANGE %s 0 -1",
+		    key_campaigns(&k, r->tenant))) == NULL) {
 			api_unavailable(r);
 			return;
 		}

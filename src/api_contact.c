@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define CONTACT_TEXT_MAX	200
 #define ATTR_NAME_MAX	64
@@ -61,7 +62,8 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 	const char	*argv[40];
 	size_t		 lens[40], n = json_array_size(items), i, nrows = 0;
 	size_t		 nnew = 0;
-	char		 idbuf[64], now[24], key[64], supkey[64];
+	char		 now[24];
+	struct key	 bykey, supkey, ct, seq;
 	char		 hashes[FF_MAX_SECRETS][65];
 	uint64_t	 first;
 	int		 argc, rc, k, ret = -1;
@@ -100,18 +102,16 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 	/* Round trip 1: the ids of the addresses we know, and whether an
 	 * address was erased before (its keyed hash, under any key of the
 	 * ring, is suppressed): then it is stored but never mailed. */
-	snprintf(key, sizeof(key), "{t:%llu}:ct:bykey",
-	    (unsigned long long)tenant);
-	snprintf(supkey, sizeof(supkey), "{t:%llu}:suppressed",
-	    (unsigned long long)tenant);
+	key_contact_bykey(&bykey, tenant);
+	key_suppressed(&supkey, tenant);
 	for (i = 0; i < nrows; i++) {
 		if (rows[i].same != NULL)
 			continue;
-		if (db_append(a->db, "HGET %s %s", key, rows[i].key) == -1)
+		if (db_append(a->db, "HGET %s %s", bykey.s, rows[i].key) == -1)
 			goto down;
 		argc = 0;
 		argv[argc] = "SMISMEMBER"; lens[argc++] = 10;
-		argv[argc] = supkey; lens[argc++] = strlen(supkey);
+		argv[argc] = supkey.s; lens[argc++] = supkey.len;
 		for (k = 0; k < a->live->keys.nkeys && k < FF_MAX_SECRETS; k++) {
 			token_keyed_hash(&a->live->keys, k, rows[i].key,
 			    strlen(rows[i].key), hashes[k]);
@@ -144,9 +144,8 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 	}
 	/* Round trip 2: a block of ids for the new ones. */
 	if (nnew > 0) {
-		if ((rep = db_cmd(a->db, "HINCRBY {t:%llu}:seq contact %llu",
-		    (unsigned long long)tenant,
-		    (unsigned long long)nnew)) == NULL ||
+		if ((rep = db_cmd(a->db, "HINCRBY %s contact %llu",
+		    key_seq(&seq, tenant), (unsigned long long)nnew)) == NULL ||
 		    rep->type != REDIS_REPLY_INTEGER) {
 			if (rep != NULL)
 				freeReplyObject(rep);
@@ -164,11 +163,10 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 		struct contact_row *row = &rows[i];
 		uint64_t id = row->same ? row->same->id : row->id;
 
-		snprintf(idbuf, sizeof(idbuf), "{t:%llu}:ct:%llu",
-		    (unsigned long long)tenant, (unsigned long long)id);
+		key_contact(&ct, tenant, id);
 		argc = 0;
 		argv[argc] = "HSET"; lens[argc++] = 4;
-		argv[argc] = idbuf; lens[argc++] = strlen(idbuf);
+		argv[argc] = ct.s; lens[argc++] = ct.len;
 		argv[argc] = "email"; lens[argc++] = 5;
 		argv[argc] = row->addr; lens[argc++] = strlen(row->addr);
 		argv[argc] = "key"; lens[argc++] = 3;
@@ -187,8 +185,8 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 		if (db_appendargv(a->db, argc, argv, lens) == -1)
 			goto down;
 		if (row->is_new) {
-			if (db_append(a->db, "HSET %s %s %llu", key, row->key,
-			    (unsigned long long)id) == -1)
+			if (db_append(a->db, "HSET %s %s %llu", bykey.s,
+			    row->key, (unsigned long long)id) == -1)
 				goto down;
 			(*created)++;
 		} else
@@ -270,11 +268,12 @@ contact_find(struct api_req *r, const char *ref, uint64_t *id)
 {
 	redisReply	*rep;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
+	struct key	 k;
 	int		 rc = 0;
 
 	if (parse_u64(ref, strlen(ref), id) == 0) {
-		rep = db_cmd(r->a->db, "EXISTS {t:%llu}:ct:%llu",
-		    (unsigned long long)r->tenant, (unsigned long long)*id);
+		rep = db_cmd(r->a->db, "EXISTS %s",
+		    key_contact(&k, r->tenant, *id));
 		if (rep == NULL)
 			return -1;
 		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
@@ -283,8 +282,8 @@ contact_find(struct api_req *r, const char *ref, uint64_t *id)
 	}
 	if (validate_email(ref, strlen(ref), addr, key) == -1)
 		return 0;
-	if ((rep = db_cmd(r->a->db, "HGET {t:%llu}:ct:bykey %s",
-	    (unsigned long long)r->tenant, key)) == NULL)
+	if ((rep = db_cmd(r->a->db, "HGET %s %s",
+	    key_contact_bykey(&k, r->tenant), key)) == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_STRING &&
 	    parse_u64(rep->str, rep->len, id) == 0)
@@ -303,11 +302,12 @@ api_contact_json(const struct api_ctx *ctx, uint64_t id, int *down)
 	json_t		*o = NULL, *attrs;
 	const char	*key = NULL, *status = "active";
 	char		 ts[32], idbuf[24];
+	struct key	 kb;
 	size_t		 i, k;
 
 	*down = 0;
-	if (db_append(ctx->db, "HGETALL {t:%llu}:ct:%llu",
-	    (unsigned long long)ctx->tenant, (unsigned long long)id) == -1 ||
+	if (db_append(ctx->db, "HGETALL %s",
+	    key_contact(&kb, ctx->tenant, id)) == -1 ||
 	    (h = db_reply(ctx->db)) == NULL) {
 		*down = 1;
 		return NULL;
@@ -343,10 +343,10 @@ api_contact_json(const struct api_ctx *ctx, uint64_t id, int *down)
 					json_object_set_new(o, f,
 					    json_string(v));
 	}
-	if (db_append(ctx->db, "ZSCORE {t:%llu}:optouts %s",
-	    (unsigned long long)ctx->tenant, key ? key : "") == 0 &&
-	    db_append(ctx->db, "ZSCORE {t:%llu}:optout_ids %llu",
-	    (unsigned long long)ctx->tenant, (unsigned long long)id) == 0) {
+	if (db_append(ctx->db, "ZSCORE %s %s",
+	    key_optouts(&kb, ctx->tenant), key ? key : "") == 0 &&
+	    db_append(ctx->db, "ZSCORE %s %llu",
+	    key_optout_ids(&kb, ctx->tenant), (unsigned long long)id) == 0) {
 		opt = db_reply(ctx->db);
 		optid = db_reply(ctx->db);
 		if ((opt && opt->type == REDIS_REPLY_STRING) ||
@@ -395,7 +395,8 @@ contact_patch(struct api_req *r, uint64_t id)
 	redisReply	*rep;
 	const char	*bad_field = NULL, *argv[40], *k, *code = NULL;
 	size_t		 lens[40];
-	char		 idbuf[64], now[24], oldkey[FF_EMAIL_MAX + 1] = "";
+	char		 now[24], oldkey[FF_EMAIL_MAX + 1] = "";
+	struct key	 kb;
 	int		 argc, down, rc;
 
 	api_req_ctx(r, &ctx);
@@ -453,8 +454,8 @@ contact_patch(struct api_req *r, uint64_t id)
 
 		validate_email(oldkey, strlen(oldkey), oaddr, okey);
 		if (strcmp(okey, row.key) != 0) {
-			rep = db_cmd(a->db, "HSETNX {t:%llu}:ct:bykey %s %llu",
-			    (unsigned long long)r->tenant, row.key,
+			rep = db_cmd(a->db, "HSETNX %s %s %llu",
+			    key_contact_bykey(&kb, r->tenant), row.key,
 			    (unsigned long long)id);
 			if (rep == NULL)
 				goto down;
@@ -467,17 +468,16 @@ contact_patch(struct api_req *r, uint64_t id)
 				free(row.attrs);
 				goto out_cur;
 			}
-			if ((rep = db_cmd(a->db, "HDEL {t:%llu}:ct:bykey %s",
-			    (unsigned long long)r->tenant, okey)) != NULL)
+			if ((rep = db_cmd(a->db, "HDEL %s %s",
+			    key_contact_bykey(&kb, r->tenant), okey)) != NULL)
 				freeReplyObject(rep);
 		}
 	}
-	snprintf(idbuf, sizeof(idbuf), "{t:%llu}:ct:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id);
+	key_contact(&kb, r->tenant, id);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	argc = 0;
 	argv[argc] = "HSET"; lens[argc++] = 4;
-	argv[argc] = idbuf; lens[argc++] = strlen(idbuf);
+	argv[argc] = kb.s; lens[argc++] = kb.len;
 	argv[argc] = "updated_at"; lens[argc++] = 10;
 	argv[argc] = now; lens[argc++] = strlen(now);
 	if (json_object_get(body, "email") != NULL) {
@@ -517,29 +517,32 @@ int
 api_contact_remove(struct db *db, uint64_t tenant, uint64_t id)
 {
 	redisReply	*lists, *key, *rep;
+	struct key	 k, k2;
+	uint64_t	 list;
 	size_t		 i;
 
-	if ((lists = db_cmd(db, "SMEMBERS {t:%llu}:ct:%llu:lists",
-	    (unsigned long long)tenant, (unsigned long long)id)) == NULL)
+	if ((lists = db_cmd(db, "SMEMBERS %s",
+	    key_contact_lists(&k, tenant, id))) == NULL)
 		return -1;
 	for (i = 0; lists->type == REDIS_REPLY_ARRAY && i < lists->elements;
 	    i++)
-		if ((rep = db_cmd(db, "SREM {t:%llu}:list:%s:members %llu",
-		    (unsigned long long)tenant, lists->element[i]->str,
+		if (parse_u64(lists->element[i]->str, lists->element[i]->len,
+		    &list) == 0 &&
+		    (rep = db_cmd(db, "SREM %s %llu",
+		    key_list_members(&k, tenant, list),
 		    (unsigned long long)id)) != NULL)
 			freeReplyObject(rep);
 	freeReplyObject(lists);
-	if ((key = db_cmd(db, "HGET {t:%llu}:ct:%llu key",
-	    (unsigned long long)tenant, (unsigned long long)id)) == NULL)
+	if ((key = db_cmd(db, "HGET %s key", key_contact(&k, tenant, id))) ==
+	    NULL)
 		return -1;
 	if (key->type == REDIS_REPLY_STRING &&
-	    (rep = db_cmd(db, "HDEL {t:%llu}:ct:bykey %s",
-	    (unsigned long long)tenant, key->str)) != NULL)
+	    (rep = db_cmd(db, "HDEL %s %s", key_contact_bykey(&k, tenant),
+	    key->str)) != NULL)
 		freeReplyObject(rep);
 	freeReplyObject(key);
-	if ((rep = db_cmd(db, "DEL {t:%llu}:ct:%llu {t:%llu}:ct:%llu:lists",
-	    (unsigned long long)tenant, (unsigned long long)id,
-	    (unsigned long long)tenant, (unsigned long long)id)) == NULL)
+	if ((rep = db_cmd(db, "DEL %s %s", key_contact(&k, tenant, id),
+	    key_contact_lists(&k2, tenant, id))) == NULL)
 		return -1;
 	freeReplyObject(rep);
 	return 0;
@@ -595,10 +598,11 @@ static int
 list_exists(struct api_req *r, uint64_t list, char **name)
 {
 	redisReply	*rep;
+	struct key	 k;
 	int		 rc;
 
-	if ((rep = db_cmd(r->a->db, "HGET {t:%llu}:list:%llu name",
-	    (unsigned long long)r->tenant, (unsigned long long)list)) == NULL)
+	if ((rep = db_cmd(r->a->db, "HGET %s name",
+	    key_list(&k, r->tenant, list))) == NULL)
 		return -1;
 	rc = rep->type == REDIS_REPLY_STRING;
 	if (rc && name != NULL)
@@ -613,6 +617,7 @@ list_create(struct api_req *r)
 	static const char *const fields[] = { "name", NULL };
 	json_t		*body, *name;
 	redisReply	*rep;
+	struct key	 k;
 	char		 id[24];
 	long long	 list;
 
@@ -633,8 +638,8 @@ list_create(struct api_req *r)
 		    "characters is required", CONTACT_TEXT_MAX);
 		return;
 	}
-	if ((rep = db_cmd(r->a->db, "HINCRBY {t:%llu}:seq list 1",
-	    (unsigned long long)r->tenant)) == NULL ||
+	if ((rep = db_cmd(r->a->db, "HINCRBY %s list 1",
+	    key_seq(&k, r->tenant))) == NULL ||
 	    rep->type != REDIS_REPLY_INTEGER) {
 		if (rep != NULL)
 			freeReplyObject(rep);
@@ -644,8 +649,8 @@ list_create(struct api_req *r)
 	}
 	list = rep->integer;
 	freeReplyObject(rep);
-	rep = db_cmd(r->a->db, "HSET {t:%llu}:list:%lld name %b created_at "
-	    "%llu", (unsigned long long)r->tenant, list,
+	rep = db_cmd(r->a->db, "HSET %s name %b created_at %llu",
+	    key_list(&k, r->tenant, (uint64_t)list),
 	    json_string_value(name), json_string_length(name),
 	    (unsigned long long)now_ms());
 	json_decref(body);
@@ -669,6 +674,7 @@ list_members(struct api_req *r, uint64_t list, int add)
 	uint64_t	*found = NULL, id;
 	size_t		 n, i, nfound = 0;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
+	struct key	 k;
 	long long	 changed = 0;
 
 	if (api_body_json(r, &body) == -1)
@@ -701,16 +707,15 @@ list_members(struct api_req *r, uint64_t list, int add)
 			    json_string_value(v), json_string_length(v), addr,
 			    key) == -1)
 				key[0] = '\0';
-			if (db_append(a->db, "HGET {t:%llu}:ct:bykey %s",
-			    (unsigned long long)r->tenant, key) == -1)
+			if (db_append(a->db, "HGET %s %s",
+			    key_contact_bykey(&k, r->tenant), key) == -1)
 				goto down;
 		} else {
 			if (!json_is_string(v) || parse_u64(json_string_value(v),
 			    json_string_length(v), &id) == -1)
 				id = 0;
-			if (db_append(a->db, "HGET {t:%llu}:ct:%llu email",
-			    (unsigned long long)r->tenant,
-			    (unsigned long long)id) == -1)
+			if (db_append(a->db, "HGET %s email",
+			    key_contact(&k, r->tenant, id)) == -1)
 				goto down;
 		}
 	}
@@ -733,12 +738,11 @@ list_members(struct api_req *r, uint64_t list, int add)
 			found[nfound++] = id;
 	}
 	for (i = 0; i < nfound; i++) {
-		if (db_append(a->db, "%s {t:%llu}:list:%llu:members %llu",
-		    add ? "SADD" : "SREM", (unsigned long long)r->tenant,
-		    (unsigned long long)list, (unsigned long long)found[i]) == -1 ||
-		    db_append(a->db, "%s {t:%llu}:ct:%llu:lists %llu",
-		    add ? "SADD" : "SREM", (unsigned long long)r->tenant,
-		    (unsigned long long)found[i],
+		if (db_append(a->db, "%s %s %llu", add ? "SADD" : "SREM",
+		    key_list_members(&k, r->tenant, list),
+		    (unsigned long long)found[i]) == -1 ||
+		    db_append(a->db, "%s %s %llu", add ? "SADD" : "SREM",
+		    key_contact_lists(&k, r->tenant, found[i]),
 		    (unsigned long long)list) == -1)
 			goto down;
 	}
@@ -773,6 +777,7 @@ void
 api_lists(struct api_req *r)
 {
 	redisReply	*rep;
+	struct key	 k;
 	uint64_t	 list;
 	char		*name = NULL;
 	int		 rc;
@@ -797,8 +802,8 @@ api_lists(struct api_req *r)
 	if (r->nseg == 3 && r->method == HTTP_GET) {
 		char id[24];
 
-		rep = db_cmd(r->a->db, "SCARD {t:%llu}:list:%llu:members",
-		    (unsigned long long)r->tenant, (unsigned long long)list);
+		rep = db_cmd(r->a->db, "SCARD %s",
+		    key_list_members(&k, r->tenant, list));
 		if (rep == NULL)
 			api_unavailable(r);
 		else {

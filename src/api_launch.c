@@ -11,7 +11,7 @@
  * requests are served between steps.  A step is one SSCAN page and one
  * script that, atomically, sets each id's bit in {t:T}:camp:C:queued,
  * appends the ids whose bit was clear (SSCAN may return a member twice)
- * in entries of at most SNAPSHOT_ENTRY ids, adds their count to queued
+ * in entries of at most 100 ids, adds their count to queued
  * and stores the next cursor.  The cursor lives in Redis beside what it
  * covers, so after a crash the snapshot goes on from there
  * (api_launch_init): a page scanned again only finds its bits set.  A
@@ -38,9 +38,10 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
+#include "script.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
-#define SNAPSHOT_ENTRY		"100"	/* ids per stream entry (for the Lua) */
 #define SNAPSHOT_RETRY_S	1
 #define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
 
@@ -58,105 +59,7 @@ struct launch_snapshot {
 	long long	 queued;	/* by this process, for the log */
 };
 
-/* The Redis server's run_id: a cursor is only valid on the server, the
- * process, that made it. */
-#define RUN_ID_LUA \
-"local runid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')\n"
-
-/*
- * KEYS: camp, tenant, list, list members, template, q, queued.
- * ARGV: now (ms).  {"ok", total}, or why not: {"gone"}, {"tenant"},
- * {"state", status}, {"list"}, {"template"}.
- */
-static const char LAUNCH_LUA[] =
-"local st = redis.call('HGET', KEYS[1], 'status')\n"
-"if not st then return {'gone'} end\n"
-"if redis.call('HGET', KEYS[2], 'status') ~= 'active' then\n"
-"  return {'tenant'}\n"
-"end\n"
-"if st ~= 'draft' then return {'state', st} end\n"
-"if redis.call('EXISTS', KEYS[3]) == 0 then return {'list'} end\n"
-"if redis.call('EXISTS', KEYS[5]) == 0 then return {'template'} end\n"
-RUN_ID_LUA
-"local total = redis.call('SCARD', KEYS[4])\n"
-"redis.call('DEL', KEYS[6], KEYS[7])\n"
-"redis.call('XGROUP', 'CREATE', KEYS[6], 'senders', '0', 'MKSTREAM')\n"
-"redis.call('HSET', KEYS[1], 'status', 'sending', 'launched_at', ARGV[1],\n"
-"  'total', total, 'queued', 0, 'snapshot', 0, 'scan_cursor', 0,\n"
-"  'scan_runid', runid,\n"
-"  'sent', 0, 'failed', 0, 'deferred', 0, 'bounced', 0,\n"
-"  'sup_opted_out', 0, 'sup_blocklisted', 0, 'sup_special_category', 0,\n"
-"  'sup_bounced', 0, 'sup_erased', 0)\n"
-"return {'ok', total}\n";
-
-/*
- * One snapshot step.  KEYS: q, queued, camp, tenant.  ARGV: the cursor
- * SSCAN gave after this page, then the page's contact ids.  Returns
- * {what, n}, n the ids queued now, what one of: "next" (go on from the
- * cursor), "done" (that was the last page), "restart" (the stored
- * cursor is another Redis process's, after a restart or a failover:
- * its positions mean nothing here, so scan again from 0; the bitmap
- * skips who is queued), "stop" (the campaign is neither sending nor
- * paused, or the tenant not active) or "complete" (the snapshot was
- * finished by another node).
- */
-static const char STEP_LUA[] =
-"local st = redis.call('HGET', KEYS[3], 'status')\n"
-"if st ~= 'sending' and st ~= 'paused' then return {'stop', 0} end\n"
-"if redis.call('HGET', KEYS[4], 'status') ~= 'active' then\n"
-"  return {'stop', 0}\n"
-"end\n"
-"if redis.call('HGET', KEYS[3], 'snapshot') == '1' then\n"
-"  return {'complete', 0}\n"
-"end\n"
-RUN_ID_LUA
-"local batch, n = {}, 0\n"
-"for i = 2, #ARGV do\n"
-"  if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then\n"
-"    batch[#batch + 1] = ARGV[i]\n"
-"    n = n + 1\n"
-"    if #batch == " SNAPSHOT_ENTRY " then\n"
-"      redis.call('XADD', KEYS[1], '*', 'ids', table.concat(batch, ','),\n"
-"        'try', '0')\n"
-"      batch = {}\n"
-"    end\n"
-"  end\n"
-"end\n"
-"if #batch > 0 then\n"
-"  redis.call('XADD', KEYS[1], '*', 'ids', table.concat(batch, ','),\n"
-"    'try', '0')\n"
-"end\n"
-"if n > 0 then redis.call('HINCRBY', KEYS[3], 'queued', n) end\n"
-"if redis.call('HGET', KEYS[3], 'scan_runid') ~= runid then\n"
-"  redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'scan_runid', runid)\n"
-"  return {'restart', n}\n"
-"end\n"
-"if ARGV[1] == '0' then\n"
-"  redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'snapshot', '1')\n"
-"  return {'done', n}\n"
-"end\n"
-"redis.call('HSET', KEYS[3], 'scan_cursor', ARGV[1])\n"
-"return {'next', n}\n";
-
-/*
- * KEYS: camp, q, queued.  ARGV: the new status, then the statuses it may
- * follow.  {"ok", old}, {"state", status} or {"gone"}.  Cancelling drops
- * the queue and its bitmap.
- */
-static const char STATE_LUA[] =
-"local st = redis.call('HGET', KEYS[1], 'status')\n"
-"if not st then return {'gone'} end\n"
-"for i = 2, #ARGV do\n"
-"  if st == ARGV[i] then\n"
-"    redis.call('HSET', KEYS[1], 'status', ARGV[1])\n"
-"    if ARGV[1] == 'cancelled' then redis.call('DEL', KEYS[2], KEYS[3]) end\n"
-"    return {'ok', st}\n"
-"  end\n"
-"end\n"
-"return {'state', st}\n";
-
-static const char *const launch_scripts[LAUNCH_NSCRIPTS] = { LAUNCH_LUA,
-    STEP_LUA, STATE_LUA };
+/* The scripts: src/lua/launch.lua, launch_step.lua, launch_state.lua. */
 
 static const struct transition {
 	const char	*verb;
@@ -174,57 +77,6 @@ static void	snapshot_step(evutil_socket_t, short, void *);
 
 /* ------------------------------------------------------------ scripts */
 
-static int
-script_load(struct api *a, enum launch_script which)
-{
-	redisReply	*rep;
-	int		 rc = -1;
-
-	if ((rep = db_cmd(a->db, "SCRIPT LOAD %s", launch_scripts[which])) ==
-	    NULL)
-		return -1;
-	if (rep->type == REDIS_REPLY_STRING && rep->len == 40) {
-		memcpy(a->launch_sha[which], rep->str, 41);
-		rc = 0;
-	} else
-		log_warnx("api: redis: SCRIPT LOAD: %s", rep->type ==
-		    REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-	freeReplyObject(rep);
-	return rc;
-}
-
-/*
- * EVALSHA of a script, loaded on first use and again after NOSCRIPT (a
- * restarted or flushed Redis).  argv[0] and argv[1] are the caller's
- * room for EVALSHA and the SHA1.  NULL when Redis failed; an error
- * reply is the caller's to judge.
- */
-static redisReply *
-script_eval(struct api *a, enum launch_script which, int argc,
-    const char **argv, size_t *lens)
-{
-	redisReply	*rep;
-	int		 tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		if (a->launch_sha[which][0] == '\0' &&
-		    script_load(a, which) == -1)
-			return NULL;
-		argv[0] = "EVALSHA";
-		lens[0] = 7;
-		argv[1] = a->launch_sha[which];
-		lens[1] = 40;
-		if ((rep = db_cmdargv(a->db, argc, argv, lens)) == NULL)
-			return NULL;
-		if (rep->type != REDIS_REPLY_ERROR ||
-		    strncmp(rep->str, "NOSCRIPT", 8) != 0)
-			return rep;
-		freeReplyObject(rep);
-		a->launch_sha[which][0] = '\0';
-	}
-	return NULL;
-}
-
 /* The first element of a script's array reply, or "" when it is not. */
 static const char *
 reply_word(const redisReply *rep)
@@ -236,7 +88,7 @@ reply_word(const redisReply *rep)
 }
 
 /*
- * STATE_LUA on one campaign: rep is its reply (the caller frees it);
+ * launch_state.lua on one campaign: rep is its reply (the caller frees it);
  * -1 when Redis failed.
  */
 static int
@@ -245,24 +97,20 @@ state_change(struct api *a, uint64_t tenant, uint64_t campaign,
 {
 	const char	*argv[16];
 	size_t		 lens[16];
-	char		 camp[64], q[80], queued[80];
+	struct key	 camp, q, queued;
 	int		 argc = 2, i;
 	redisReply	*rep;
 
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	snprintf(q, sizeof(q), "%s:q", camp);
-	snprintf(queued, sizeof(queued), "%s:queued", camp);
 	argv[argc++] = "3";
-	argv[argc++] = camp;
-	argv[argc++] = q;
-	argv[argc++] = queued;
+	argv[argc++] = key_campaign(&camp, tenant, campaign);
+	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
+	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = t->to;
 	for (i = 0; i < (int)FF_NELEM(t->from) && t->from[i] != NULL; i++)
 		argv[argc++] = t->from[i];
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_eval(a, LAUNCH_SCRIPT_STATE, argc, argv, lens)) ==
+	if ((rep = script_run(a->db, SCRIPT_LAUNCH_STATE, argc, argv, lens)) ==
 	    NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -282,7 +130,7 @@ unregister(struct api *a, uint64_t tenant, uint64_t campaign)
 {
 	redisReply	*rep;
 
-	if ((rep = db_cmd(a->db, "SREM ff:sending %llu:%llu",
+	if ((rep = db_cmd(a->db, "SREM %s %llu:%llu", key_sending(),
 	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL)
 		return -1;
 	freeReplyObject(rep);
@@ -359,13 +207,13 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 	redisReply		*page = NULL, *rep = NULL, *m;
 	const char		**argv = NULL, *next, *verdict;
 	size_t			*lens = NULL, i, n;
-	char			 camp[64], q[80], queued[80], tenant[48];
+	struct key		 camp, q, queued, tenant, members;
 	int			 argc = 2, skipped = 0;
 	uint64_t		 id;
 
 	if (!s->registered) {
 		/* The launch could not add it; senders look nowhere else. */
-		if ((rep = db_cmd(a->db, "SADD ff:sending %llu:%llu",
+		if ((rep = db_cmd(a->db, "SADD %s %llu:%llu", key_sending(),
 		    (unsigned long long)s->tenant,
 		    (unsigned long long)s->campaign)) == NULL)
 			goto retry;
@@ -373,9 +221,9 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		rep = NULL;
 		s->registered = 1;
 	}
-	page = db_cmd(a->db, "SSCAN {t:%llu}:list:%llu:members %s COUNT %d",
-	    (unsigned long long)s->tenant, (unsigned long long)s->list,
-	    s->cursor, SNAPSHOT_PAGE);
+	page = db_cmd(a->db, "SSCAN %s %s COUNT %d",
+	    key_list_members(&members, s->tenant, s->list), s->cursor,
+	    SNAPSHOT_PAGE);
 	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
 	    page->elements != 2 ||
 	    page->element[0]->type != REDIS_REPLY_STRING ||
@@ -383,19 +231,13 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		goto retry;
 	next = page->element[0]->str;
 	n = page->element[1]->elements;
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)s->tenant, (unsigned long long)s->campaign);
-	snprintf(q, sizeof(q), "%s:q", camp);
-	snprintf(queued, sizeof(queued), "%s:queued", camp);
-	snprintf(tenant, sizeof(tenant), "{t:%llu}:tenant",
-	    (unsigned long long)s->tenant);
 	argv = xcalloc(n + 8, sizeof(*argv));
 	lens = xcalloc(n + 8, sizeof(*lens));
 	argv[argc++] = "4";
-	argv[argc++] = q;
-	argv[argc++] = queued;
-	argv[argc++] = camp;
-	argv[argc++] = tenant;
+	argv[argc++] = key_campaign_queue(&q, s->tenant, s->campaign);
+	argv[argc++] = key_campaign_queued(&queued, s->tenant, s->campaign);
+	argv[argc++] = key_campaign(&camp, s->tenant, s->campaign);
+	argv[argc++] = key_tenant(&tenant, s->tenant);
 	argv[argc++] = next;
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
@@ -415,7 +257,7 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		log_warnx("campaign %llu of tenant %llu: %d list members that "
 		    "are no contact id skipped", (unsigned long long)s->campaign,
 		    (unsigned long long)s->tenant, skipped);
-	if ((rep = script_eval(a, LAUNCH_SCRIPT_STEP, argc, argv, lens)) ==
+	if ((rep = script_run(a->db, SCRIPT_LAUNCH_STEP, argc, argv, lens)) ==
 	    NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[1]->type != REDIS_REPLY_INTEGER) {
 		if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
@@ -478,11 +320,12 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval	 tv = { SNAPSHOT_RETRY_S, 0 };
 	redisReply	*set, *rep;
 	uint64_t	 tenant, campaign, list;
+	struct key	 k;
 	const char	*p, *st;
 	size_t		 i;
 	int		 resumed = 0;
 
-	if ((set = db_cmd(a->db, "SMEMBERS ff:sending")) == NULL ||
+	if ((set = db_cmd(a->db, "SMEMBERS %s", key_sending())) == NULL ||
 	    set->type != REDIS_REPLY_ARRAY)
 		goto retry;
 	for (i = 0; i < set->elements; i++) {
@@ -493,9 +336,8 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		    (size_t)(p - set->element[i]->str), &tenant) == -1 ||
 		    parse_u64(p + 1, strlen(p + 1), &campaign) == -1)
 			continue;
-		if ((rep = db_cmd(a->db, "HMGET {t:%llu}:camp:%llu status "
-		    "snapshot scan_cursor list_id", (unsigned long long)tenant,
-		    (unsigned long long)campaign)) == NULL)
+		if ((rep = db_cmd(a->db, "HMGET %s status snapshot scan_cursor "
+		    "list_id", key_campaign(&k, tenant, campaign))) == NULL)
 			goto retry;
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
 		    rep->element[0]->type == REDIS_REPLY_STRING &&
@@ -523,8 +365,8 @@ retry:
 	if (set != NULL)
 		freeReplyObject(set);
 	if (!a->launch_resume_failed)
-		log_warnx("api: redis failed reading ff:sending; unfinished "
-		    "snapshots resume when it answers");
+		log_warnx("api: redis failed reading %s; unfinished "
+		    "snapshots resume when it answers", key_sending());
 	a->launch_resume_failed = 1;
 	evtimer_add(a->launch_resume, &tv);
 }
@@ -562,15 +404,14 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	redisReply	*rep;
 	const char	*argv[12], *why;
 	size_t		 lens[12];
-	char		 camp[64], tenant[48], list[64], members[80], tpl[64];
-	char		 q[80], queued[80], now[24];
+	struct key	 camp, tenant, list, members, tpl, q, queued;
+	char		 now[24];
 	uint64_t	 lid, tid;
 	long long	 total;
 	int		 argc = 2, i, registered = 0;
 
-	if ((rep = db_cmd(a->db, "HMGET {t:%llu}:camp:%llu list_id "
-	    "template_id", (unsigned long long)r->tenant,
-	    (unsigned long long)id)) == NULL) {
+	if ((rep = db_cmd(a->db, "HMGET %s list_id template_id",
+	    key_campaign(&camp, r->tenant, id))) == NULL) {
 		api_unavailable(r);
 		return;
 	}
@@ -585,30 +426,19 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		return;
 	}
 	freeReplyObject(rep);
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)id);
-	snprintf(tenant, sizeof(tenant), "{t:%llu}:tenant",
-	    (unsigned long long)r->tenant);
-	snprintf(list, sizeof(list), "{t:%llu}:list:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)lid);
-	snprintf(members, sizeof(members), "%s:members", list);
-	snprintf(tpl, sizeof(tpl), "{t:%llu}:tpl:%llu",
-	    (unsigned long long)r->tenant, (unsigned long long)tid);
-	snprintf(q, sizeof(q), "%s:q", camp);
-	snprintf(queued, sizeof(queued), "%s:queued", camp);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	argv[argc++] = "7";
-	argv[argc++] = camp;
-	argv[argc++] = tenant;
-	argv[argc++] = list;
-	argv[argc++] = members;
-	argv[argc++] = tpl;
-	argv[argc++] = q;
-	argv[argc++] = queued;
+	argv[argc++] = key_campaign(&camp, r->tenant, id);
+	argv[argc++] = key_tenant(&tenant, r->tenant);
+	argv[argc++] = key_list(&list, r->tenant, lid);
+	argv[argc++] = key_list_members(&members, r->tenant, lid);
+	argv[argc++] = key_template(&tpl, r->tenant, tid);
+	argv[argc++] = key_campaign_queue(&q, r->tenant, id);
+	argv[argc++] = key_campaign_queued(&queued, r->tenant, id);
 	argv[argc++] = now;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_eval(a, LAUNCH_SCRIPT_LAUNCH, argc, argv, lens)) ==
+	if ((rep = script_run(a->db, SCRIPT_LAUNCH, argc, argv, lens)) ==
 	    NULL || rep->type == REDIS_REPLY_ERROR) {
 		if (rep != NULL) {
 			log_warnx("api: campaign %llu of tenant %llu: launch: "
@@ -644,7 +474,7 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	    REDIS_REPLY_INTEGER ? rep->element[1]->integer : 0;
 	freeReplyObject(rep);
 	/* Launched: a failed SADD is retried by the snapshot's first step. */
-	if ((rep = db_cmd(a->db, "SADD ff:sending %llu:%llu",
+	if ((rep = db_cmd(a->db, "SADD %s %llu:%llu", key_sending(),
 	    (unsigned long long)r->tenant, (unsigned long long)id)) != NULL) {
 		freeReplyObject(rep);
 		registered = 1;
@@ -684,9 +514,10 @@ api_campaign_transition(struct api_req *r, uint64_t id, const char *verb)
 			 * so a failed SREM only leaves them a look to spare. */
 			if (unregister(r->a, r->tenant, id) == -1)
 				log_warnx("campaign %llu of tenant %llu: "
-				    "cancelled, but still in ff:sending",
+				    "cancelled, but still in %s",
 				    (unsigned long long)id,
-				    (unsigned long long)r->tenant);
+				    (unsigned long long)r->tenant,
+				    key_sending());
 		}
 		api_json(r, 200, json_pack("{s:s}", "status", t->to));
 	} else if (strcmp(why, "state") == 0 && rep->elements == 2 &&
@@ -722,8 +553,8 @@ api_launch_stop_tenant(struct api *a, uint64_t tenant)
 	}
 	snprintf(match, sizeof(match), "%llu:*", (unsigned long long)tenant);
 	do {
-		if ((page = db_cmd(a->db, "SSCAN ff:sending %s MATCH %s COUNT "
-		    "1000", cursor, match)) == NULL ||
+		if ((page = db_cmd(a->db, "SSCAN %s %s MATCH %s COUNT 1000",
+		    key_sending(), cursor, match)) == NULL ||
 		    page->type != REDIS_REPLY_ARRAY || page->elements != 2 ||
 		    page->element[0]->type != REDIS_REPLY_STRING ||
 		    page->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -745,8 +576,8 @@ api_launch_stop_tenant(struct api *a, uint64_t tenant)
 				return -1;
 			}
 			freeReplyObject(rep);
-			if ((rep = db_cmd(a->db, "SREM ff:sending %b", m->str,
-			    m->len)) == NULL) {
+			if ((rep = db_cmd(a->db, "SREM %s %b", key_sending(),
+			    m->str, m->len)) == NULL) {
 				freeReplyObject(page);
 				return -1;
 			}

@@ -6,7 +6,7 @@
  * blocklist state, and every tracking event of the contact in the
  * tenant's campaigns.  DELETE erases all of it: contact, address index,
  * list memberships, opt-out entries, the per-person events (each
- * campaign's stream is rewritten without them by ERASE_LUA, atomically
+ * campaign's stream is rewritten without them by erase.lua, atomically
  * against the tracker's writes) and unique-count memberships.  What
  * stays is a keyed hash of the address (HMAC with the token secret) in
  * {t:T}:suppressed, so a later import of the address is never mailed.
@@ -22,60 +22,17 @@
 #include <string.h>
 
 #include "api.h"
-
-/* Removes one contact's lines from a campaign's events stream and the
- * contact from its unique sets.  Returns { events, memberships }. */
-static const char ERASE_LUA[] =
-"-- KEYS: events openers clickers unsubscribers link_clickers\n"
-"-- ARGV: contact\n"
-"local contact = ARGV[1]\n"
-"local removed, rewrite = 0, {}\n"
-"for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do\n"
-"  local text = ''\n"
-"  for i = 1, #e[2], 2 do\n"
-"    if e[2][i] == 'e' then text = e[2][i + 1] end\n"
-"  end\n"
-"  local kept, n = {}, 0\n"
-"  for line in string.gmatch(text, '[^\\n]+') do\n"
-"    if string.match(line, '^%d+ %a (%d+) ') == contact then\n"
-"      removed = removed + 1\n"
-"    else\n"
-"      n = n + 1\n"
-"      kept[n] = line\n"
-"    end\n"
-"  end\n"
-"  rewrite[#rewrite + 1] = { e[1], n, table.concat(kept, '\\n') }\n"
-"end\n"
-"if removed > 0 then\n"
-"  redis.call('DEL', KEYS[1])\n"
-"  for _, r in ipairs(rewrite) do\n"
-"    if r[2] > 0 then\n"
-"      redis.call('XADD', KEYS[1], r[1], 'n', r[2], 'e', r[3] .. '\\n')\n"
-"    end\n"
-"  end\n"
-"end\n"
-"local members = redis.call('SREM', KEYS[2], contact) +\n"
-"    redis.call('SREM', KEYS[3], contact) +\n"
-"    redis.call('SREM', KEYS[4], contact)\n"
-"local cursor = '0'\n"
-"repeat\n"
-"  local r = redis.call('SSCAN', KEYS[5], cursor, 'MATCH', '*:' .. contact,\n"
-"      'COUNT', 1000)\n"
-"  cursor = r[1]\n"
-"  for _, m in ipairs(r[2]) do\n"
-"    members = members + redis.call('SREM', KEYS[5], m)\n"
-"  end\n"
-"until cursor == '0'\n"
-"return { removed, members }\n";
+#include "keys.h"
+#include "script.h"
 
 /* The tenant's campaign ids; NULL when Redis failed. */
 static redisReply *
 campaign_ids(const struct api_ctx *ctx)
 {
 	redisReply	*rep;
+	struct key	 k;
 
-	rep = db_cmd(ctx->db, "ZRANGE {t:%llu}:camps 0 -1",
-	    (unsigned long long)ctx->tenant);
+	rep = db_cmd(ctx->db, "ZRANGE %s 0 -1", key_campaigns(&k, ctx->tenant));
 	if (rep != NULL && rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return NULL;
@@ -87,10 +44,11 @@ static void
 audit(const struct api_ctx *ctx, const char *action, json_t *counts)
 {
 	redisReply	*rep;
+	struct key	 k;
 	char		*text = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
 
-	rep = db_cmd(ctx->db, "XADD {t:%llu}:audit * time %llu key_prefix %s "
-	    "action %s counts %s", (unsigned long long)ctx->tenant,
+	rep = db_cmd(ctx->db, "XADD %s * time %llu key_prefix %s "
+	    "action %s counts %s", key_audit(&k, ctx->tenant),
 	    (unsigned long long)now_ms(), ctx->actor, action, text);
 	if (rep == NULL)
 		log_warnx("tenant %llu: audit record of %s not written",
@@ -102,18 +60,20 @@ audit(const struct api_ctx *ctx, const char *action, json_t *counts)
 
 /* Appends the contact's events of one campaign to events; -1 on failure. */
 static int
-campaign_events(const struct api_ctx *ctx, const char *campaign,
+campaign_events(const struct api_ctx *ctx, uint64_t campaign,
     uint64_t contact, json_t *events)
 {
 	redisReply	*rep;
+	struct key	 ev;
 	char		 start[48] = "-", ts[32], *text, *line, *save;
+	char		 cid[24];
 	size_t		 i, k;
 	int		 more;
 
+	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)campaign);
 	do {
-		rep = db_cmd(ctx->db, "XRANGE {t:%llu:c:%s}:events %s + "
-		    "COUNT 500", (unsigned long long)ctx->tenant, campaign,
-		    start);
+		rep = db_cmd(ctx->db, "XRANGE %s %s + COUNT 500",
+		    key_camp_events(&ev, ctx->tenant, campaign), start);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 			if (rep != NULL)
 				freeReplyObject(rep);
@@ -139,7 +99,7 @@ campaign_events(const struct api_ctx *ctx, const char *campaign,
 						continue;
 					json_array_append_new(events, json_pack(
 					    "{s:s, s:s, s:s, s:o, s:b}",
-					    "campaign", campaign, "time",
+					    "campaign", cid, "time",
 					    api_iso_time(t, ts, sizeof(ts)),
 					    "kind", kind == 'o' ? "open" :
 					    kind == 'c' ? "click" : "unsubscribe",
@@ -167,12 +127,12 @@ static int
 blocklisted(const struct api_ctx *ctx, const char *key)
 {
 	redisReply	*a, *b;
+	struct key	 k;
 	int		 rc;
 
-	if (db_append(ctx->db, "ZSCORE {t:%llu}:blocklist %s",
-	    (unsigned long long)ctx->tenant, key) == -1 ||
-	    db_append(ctx->db, "ZSCORE {t:%llu}:blocklist %s",
-	    (unsigned long long)ctx->tenant, strchr(key, '@')) == -1)
+	key_blocklist(&k, ctx->tenant);
+	if (db_append(ctx->db, "ZSCORE %s %s", k.s, key) == -1 ||
+	    db_append(ctx->db, "ZSCORE %s %s", k.s, strchr(key, '@')) == -1)
 		return -1;
 	a = db_reply(ctx->db);
 	b = db_reply(ctx->db);
@@ -195,6 +155,7 @@ subject_find(const struct api_ctx *ctx, const char *address,
     char key[FF_EMAIL_MAX + 1], uint64_t *id, struct api_err *err)
 {
 	redisReply	*rep;
+	struct key	 k;
 	char		 addr[FF_EMAIL_MAX + 1];
 
 	*id = 0;
@@ -203,8 +164,8 @@ subject_find(const struct api_ctx *ctx, const char *address,
 		    "an email address: /v1/subjects/EMAIL");
 		return -1;
 	}
-	if ((rep = db_cmd(ctx->db, "HGET {t:%llu}:ct:bykey %s",
-	    (unsigned long long)ctx->tenant, key)) == NULL) {
+	if ((rep = db_cmd(ctx->db, "HGET %s %s",
+	    key_contact_bykey(&k, ctx->tenant), key)) == NULL) {
 		api_err_unavailable(err);
 		return -1;
 	}
@@ -222,7 +183,8 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	json_t		*events = json_array();
 	redisReply	*rep, *camps;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
-	uint64_t	 id;
+	struct key	 k;
+	uint64_t	 id, campaign;
 	size_t		 i;
 	int		 down = 0, bl;
 
@@ -237,9 +199,8 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 			goto fail;
 		if (contact == NULL)
 			contact = json_null();
-		if ((rep = db_cmd(ctx->db, "SMEMBERS {t:%llu}:ct:%llu:lists",
-		    (unsigned long long)ctx->tenant, (unsigned long long)id)) ==
-		    NULL)
+		if ((rep = db_cmd(ctx->db, "SMEMBERS %s",
+		    key_contact_lists(&k, ctx->tenant, id))) == NULL)
 			goto fail;
 		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
 		    i++)
@@ -250,8 +211,8 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	o = json_pack("{s:s, s:o, s:o, s:[]}", "email", key, "contact",
 	    contact, "lists", lists, "messages");
 	contact = lists = NULL;
-	if ((rep = db_cmd(ctx->db, "HGET {t:%llu}:optouts:at %s",
-	    (unsigned long long)ctx->tenant, key)) == NULL) {
+	if ((rep = db_cmd(ctx->db, "HGET %s %s",
+	    key_optouts_at(&k, ctx->tenant), key)) == NULL) {
 		json_decref(o);
 		goto fail;
 	}
@@ -272,8 +233,9 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 			goto fail;
 		}
 		for (i = 0; i < camps->elements; i++)
-			if (campaign_events(ctx, camps->element[i]->str, id,
-			    events) == -1) {
+			if (parse_u64(camps->element[i]->str,
+			    camps->element[i]->len, &campaign) == 0 &&
+			    campaign_events(ctx, campaign, id, events) == -1) {
 				freeReplyObject(camps);
 				json_decref(o);
 				goto fail;
@@ -300,22 +262,22 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 {
 	redisReply	*rep, *camps;
 	json_t		*counts;
-	char		 key[FF_EMAIL_MAX + 1], hash[65], keys[5][96];
-	char		 contact[24];
-	uint64_t	 id;
+	char		 key[FF_EMAIL_MAX + 1], hash[65], contact[24];
+	struct key	 k, keys[5];
+	const char	*argv[9];
+	size_t		 lens[9];
+	uint64_t	 id, campaign;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 blocked = 0, contacts = 0;
-	size_t		 i, k;
-	static const char *const sfx[5] = { "events", "openers", "clickers",
-	    "unsubscribers", "link_clickers" };
+	size_t		 i, j;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
 		return NULL;
 	/* The keyed hash first: the address is suppressed before any of
 	 * its data goes, so no send can slip in between. */
 	if (token_keyed_hash(ctx->keys, 0, key, strlen(key), hash) == -1 ||
-	    (rep = db_cmd(ctx->db, "SADD {t:%llu}:suppressed %s",
-	    (unsigned long long)ctx->tenant, hash)) == NULL)
+	    (rep = db_cmd(ctx->db, "SADD %s %s",
+	    key_suppressed(&k, ctx->tenant), hash)) == NULL)
 		goto fail;
 	freeReplyObject(rep);
 	if (id != 0) {
@@ -324,14 +286,24 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		if ((camps = campaign_ids(ctx)) == NULL)
 			goto fail;
 		for (i = 0; i < camps->elements; i++) {
-			for (k = 0; k < 5; k++)
-				snprintf(keys[k], sizeof(keys[k]),
-				    "{t:%llu:c:%s}:%s",
-				    (unsigned long long)ctx->tenant,
-				    camps->element[i]->str, sfx[k]);
-			rep = db_cmd(ctx->db, "EVAL %s 5 %s %s %s %s %s %s",
-			    ERASE_LUA, keys[0], keys[1], keys[2], keys[3],
-			    keys[4], contact);
+			if (parse_u64(camps->element[i]->str,
+			    camps->element[i]->len, &campaign) == -1)
+				continue;
+			/* erase.lua's KEYS, in its order. */
+			key_camp_events(&keys[0], ctx->tenant, campaign);
+			key_camp_openers(&keys[1], ctx->tenant, campaign);
+			key_camp_clickers(&keys[2], ctx->tenant, campaign);
+			key_camp_unsubscribers(&keys[3], ctx->tenant, campaign);
+			key_camp_link_clickers(&keys[4], ctx->tenant, campaign);
+			argv[2] = "5";
+			lens[2] = 1;
+			for (j = 0; j < 5; j++) {
+				argv[3 + j] = keys[j].s;
+				lens[3 + j] = keys[j].len;
+			}
+			argv[8] = contact;
+			lens[8] = strlen(contact);
+			rep = script_run(ctx->db, SCRIPT_ERASE, 9, argv, lens);
 			if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
 			    rep->elements != 2) {
 				if (rep != NULL) {
@@ -347,38 +319,37 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 			freeReplyObject(rep);
 		}
 		freeReplyObject(camps);
-		if ((rep = db_cmd(ctx->db, "SCARD {t:%llu}:ct:%llu:lists",
-		    (unsigned long long)ctx->tenant, (unsigned long long)id)) ==
-		    NULL)
+		if ((rep = db_cmd(ctx->db, "SCARD %s",
+		    key_contact_lists(&k, ctx->tenant, id))) == NULL)
 			goto fail;
 		lists = rep->integer;
 		freeReplyObject(rep);
 		if (api_contact_remove(ctx->db, ctx->tenant, id) == -1)
 			goto fail;
 		contacts = 1;
-		if ((rep = db_cmd(ctx->db, "ZREM {t:%llu}:optout_ids %llu",
-		    (unsigned long long)ctx->tenant, (unsigned long long)id)) ==
+		if ((rep = db_cmd(ctx->db, "ZREM %s %llu",
+		    key_optout_ids(&k, ctx->tenant), (unsigned long long)id)) ==
 		    NULL)
 			goto fail;
 		optouts += rep->integer;
 		freeReplyObject(rep);
 	}
-	if ((rep = db_cmd(ctx->db, "ZREM {t:%llu}:optouts %s",
-	    (unsigned long long)ctx->tenant, key)) == NULL)
+	if ((rep = db_cmd(ctx->db, "ZREM %s %s", key_optouts(&k, ctx->tenant),
+	    key)) == NULL)
 		goto fail;
 	optouts += rep->integer;
 	freeReplyObject(rep);
-	if ((rep = db_cmd(ctx->db, "HDEL {t:%llu}:optouts:at %s",
-	    (unsigned long long)ctx->tenant, key)) == NULL)
+	if ((rep = db_cmd(ctx->db, "HDEL %s %s",
+	    key_optouts_at(&k, ctx->tenant), key)) == NULL)
 		goto fail;
 	freeReplyObject(rep);
-	if ((rep = db_cmd(ctx->db, "ZREM {t:%llu}:blocklist %s",
-	    (unsigned long long)ctx->tenant, key)) == NULL)
+	if ((rep = db_cmd(ctx->db, "ZREM %s %s",
+	    key_blocklist(&k, ctx->tenant), key)) == NULL)
 		goto fail;
 	blocked = rep->integer;
 	freeReplyObject(rep);
-	if ((rep = db_cmd(ctx->db, "HDEL {t:%llu}:blocklist:at %s",
-	    (unsigned long long)ctx->tenant, key)) != NULL)
+	if ((rep = db_cmd(ctx->db, "HDEL %s %s",
+	    key_blocklist_at(&k, ctx->tenant), key)) != NULL)
 		freeReplyObject(rep);
 	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "contacts", (json_int_t)contacts, "events", (json_int_t)events,
@@ -427,12 +398,13 @@ api_suppressed(const struct api_ctx *ctx, const char *key)
 {
 	redisReply	*rep;
 	char		 hash[65];
+	struct key	 k;
 	int		 i, rc = 0;
 
 	for (i = 0; i < ctx->keys->nkeys && rc == 0; i++) {
 		token_keyed_hash(ctx->keys, i, key, strlen(key), hash);
-		if ((rep = db_cmd(ctx->db, "SISMEMBER {t:%llu}:suppressed %s",
-		    (unsigned long long)ctx->tenant, hash)) == NULL)
+		if ((rep = db_cmd(ctx->db, "SISMEMBER %s %s",
+		    key_suppressed(&k, ctx->tenant), hash)) == NULL)
 			return -1;
 		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
 		freeReplyObject(rep);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define LIST_DEFAULT	100
 #define LIST_MAX	1000
@@ -73,8 +74,9 @@ body_string(struct api_req *r, const char *field, json_t **body,
 }
 
 /*
- * GET ?cursor=&limit= over a lexical zset; at (may be NULL) is the hash
- * of times, added to each item as "FIELD_at" in RFC 3339.
+ * GET ?cursor=&limit= over the lexical zset key set; at (may be NULL)
+ * is the key of the hash of times, added to each item as "FIELD_at" in
+ * RFC 3339.
  */
 static void
 list_page(struct api_req *r, const char *set, const char *at,
@@ -101,8 +103,7 @@ list_page(struct api_req *r, const char *set, const char *at,
 		snprintf(min, sizeof(min), "(%s", cursor);
 	else
 		snprintf(min, sizeof(min), "-");
-	if ((rep = db_cmd(a->db, "ZRANGEBYLEX {t:%llu}:%s %s + LIMIT 0 %llu",
-	    (unsigned long long)r->tenant, set, min,
+	if ((rep = db_cmd(a->db, "ZRANGEBYLEX %s %s + LIMIT 0 %llu", set, min,
 	    (unsigned long long)limit + 1)) == NULL ||
 	    rep->type != REDIS_REPLY_ARRAY) {
 		if (rep != NULL)
@@ -114,8 +115,7 @@ list_page(struct api_req *r, const char *set, const char *at,
 	n = rep->elements > limit ? limit : rep->elements;
 	if (at != NULL && n > 0) {
 		for (i = 0; i < n; i++)
-			db_append(a->db, "HGET {t:%llu}:%s %s",
-			    (unsigned long long)r->tenant, at,
+			db_append(a->db, "HGET %s %s", at,
 			    rep->element[i]->str);
 	}
 	snprintf(name, sizeof(name), "%s_at", field);
@@ -146,10 +146,13 @@ api_optouts(struct api_req *r)
 	const char	*s;
 	size_t		 len;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
+	struct key	 set, at, k;
 	uint64_t	 now = now_ms();
 
+	key_optouts(&set, r->tenant);
+	key_optouts_at(&at, r->tenant);
 	if (r->nseg == 2 && r->method == HTTP_GET) {
-		list_page(r, "optouts", "optouts:at", "email");
+		list_page(r, set.s, at.s, "email");
 		return;
 	}
 	if (r->nseg == 2 && r->method == HTTP_POST) {
@@ -162,10 +165,8 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		json_decref(body);
-		if (db_append(a->db, "ZADD {t:%llu}:optouts 0 %s",
-		    (unsigned long long)r->tenant, key) == -1 ||
-		    db_append(a->db, "HSETNX {t:%llu}:optouts:at %s %llu",
-		    (unsigned long long)r->tenant, key,
+		if (db_append(a->db, "ZADD %s 0 %s", set.s, key) == -1 ||
+		    db_append(a->db, "HSETNX %s %s %llu", at.s, key,
 		    (unsigned long long)now) == -1 ||
 		    (rep = db_reply(a->db)) == NULL) {
 			db_discard(a->db);
@@ -185,10 +186,8 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		/* The caller vouches for the person's consent. */
-		if (db_append(a->db, "ZREM {t:%llu}:optouts %s",
-		    (unsigned long long)r->tenant, key) == -1 ||
-		    db_append(a->db, "HDEL {t:%llu}:optouts:at %s",
-		    (unsigned long long)r->tenant, key) == -1 ||
+		if (db_append(a->db, "ZREM %s %s", set.s, key) == -1 ||
+		    db_append(a->db, "HDEL %s %s", at.s, key) == -1 ||
 		    (rep = db_reply(a->db)) == NULL) {
 			db_discard(a->db);
 			api_unavailable(r);
@@ -197,12 +196,11 @@ api_optouts(struct api_req *r)
 		freeReplyObject(rep);
 		db_discard(a->db);
 		/* A one-click opt-out of this contact goes too. */
-		if ((rep = db_cmd(a->db, "HGET {t:%llu}:ct:bykey %s",
-		    (unsigned long long)r->tenant, key)) != NULL) {
+		if ((rep = db_cmd(a->db, "HGET %s %s",
+		    key_contact_bykey(&k, r->tenant), key)) != NULL) {
 			if (rep->type == REDIS_REPLY_STRING) {
-				redisReply *z = db_cmd(a->db, "ZREM "
-				    "{t:%llu}:optout_ids %s",
-				    (unsigned long long)r->tenant, rep->str);
+				redisReply *z = db_cmd(a->db, "ZREM %s %s",
+				    key_optout_ids(&k, r->tenant), rep->str);
 
 				if (z != NULL)
 					freeReplyObject(z);
@@ -225,10 +223,13 @@ api_blocklist(struct api_req *r)
 	const char	*s;
 	size_t		 len;
 	char		 pat[FF_EMAIL_MAX + 1];
+	struct key	 set, at;
 	int		 rc;
 
+	key_blocklist(&set, r->tenant);
+	key_blocklist_at(&at, r->tenant);
 	if (r->nseg == 2 && r->method == HTTP_GET) {
-		list_page(r, "blocklist", "blocklist:at", "pattern");
+		list_page(r, set.s, at.s, "pattern");
 		return;
 	}
 	if (r->nseg == 2 && r->method == HTTP_POST) {
@@ -241,10 +242,8 @@ api_blocklist(struct api_req *r)
 			    "(user@x.test) or a domain (@x.test) is required");
 			return;
 		}
-		if (db_append(a->db, "ZADD {t:%llu}:blocklist 0 %s",
-		    (unsigned long long)r->tenant, pat) == -1 ||
-		    db_append(a->db, "HSETNX {t:%llu}:blocklist:at %s %llu",
-		    (unsigned long long)r->tenant, pat,
+		if (db_append(a->db, "ZADD %s 0 %s", set.s, pat) == -1 ||
+		    db_append(a->db, "HSETNX %s %s %llu", at.s, pat,
 		    (unsigned long long)now_ms()) == -1 ||
 		    (rep = db_reply(a->db)) == NULL) {
 			db_discard(a->db);
@@ -261,15 +260,13 @@ api_blocklist(struct api_req *r)
 			api_error(r, 404, "not_found", "no such pattern");
 			return;
 		}
-		if ((rep = db_cmd(a->db, "ZREM {t:%llu}:blocklist %s",
-		    (unsigned long long)r->tenant, pat)) == NULL) {
+		if ((rep = db_cmd(a->db, "ZREM %s %s", set.s, pat)) == NULL) {
 			api_unavailable(r);
 			return;
 		}
 		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
 		freeReplyObject(rep);
-		if ((rep = db_cmd(a->db, "HDEL {t:%llu}:blocklist:at %s",
-		    (unsigned long long)r->tenant, pat)) != NULL)
+		if ((rep = db_cmd(a->db, "HDEL %s %s", at.s, pat)) != NULL)
 			freeReplyObject(rep);
 		if (rc)
 			api_nocontent(r);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define KEY_RANDOM_HEX	64
 #define KEY_PREFIX_LEN	8
@@ -44,6 +45,7 @@ api_tenant_auth(struct api *a, const char *key, char *prefix, size_t plen)
 	redisReply	*hash, *status;
 	const char	*p, *rnd;
 	char		 want[65];
+	struct key	 k;
 	uint64_t	 tenant;
 	int		 ok = 0;
 
@@ -60,10 +62,9 @@ api_tenant_auth(struct api *a, const char *key, char *prefix, size_t plen)
 		return 0;
 	memcpy(want, rnd, KEY_PREFIX_LEN);
 	want[KEY_PREFIX_LEN] = '\0';
-	if (db_append(a->db, "HGET {t:%llu}:keys %s",
-	    (unsigned long long)tenant, want) == -1 ||
-	    db_append(a->db, "HGET {t:%llu}:tenant status",
-	    (unsigned long long)tenant) == -1)
+	if (db_append(a->db, "HGET %s %s", key_tenant_keys(&k, tenant),
+	    want) == -1 ||
+	    db_append(a->db, "HGET %s status", key_tenant(&k, tenant)) == -1)
 		return 0;
 	hash = db_reply(a->db);
 	status = db_reply(a->db);
@@ -89,6 +90,7 @@ key_create(struct db *db, uint64_t tenant, char *key, size_t keylen,
     char *prefix)
 {
 	redisReply	*r;
+	struct key	 k;
 	char		 rnd[KEY_RANDOM_HEX + 1], hash[65];
 	int		 rc = -1;
 
@@ -98,8 +100,8 @@ key_create(struct db *db, uint64_t tenant, char *key, size_t keylen,
 	prefix[KEY_PREFIX_LEN] = '\0';
 	sha256_hex(key, strlen(key), hash);
 	/* HSETNX: a prefix collision (1 in 4e9) must not replace a key. */
-	if ((r = db_cmd(db, "HSETNX {t:%llu}:keys %s %s",
-	    (unsigned long long)tenant, prefix, hash)) != NULL &&
+	if ((r = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
+	    prefix, hash)) != NULL &&
 	    r->type == REDIS_REPLY_INTEGER && r->integer == 1)
 		rc = 0;
 	if (r != NULL)
@@ -133,6 +135,7 @@ api_tenant_create(struct db *db, int default_days, json_t *body,
 	static const char *const fields[] = { "name", "retention_days", NULL };
 	json_t		*name, *ret;
 	redisReply	*rep;
+	struct key	 k;
 	uint64_t	 tenant;
 	json_int_t	 days = default_days;
 	char		 id[24];
@@ -169,8 +172,8 @@ api_tenant_create(struct db *db, int default_days, json_t *body,
 		tenant &= (1ULL << 53) - 1;
 		if (tenant == 0)
 			continue;
-		rep = db_cmd(db, "HSETNX {t:%llu}:tenant status active",
-		    (unsigned long long)tenant);
+		rep = db_cmd(db, "HSETNX %s status active",
+		    key_tenant(&k, tenant));
 		if (rep == NULL) {
 			api_err_unavailable(err);
 			return NULL;
@@ -179,8 +182,8 @@ api_tenant_create(struct db *db, int default_days, json_t *body,
 		freeReplyObject(rep);
 	} while (!created);
 
-	rep = db_cmd(db, "HSET {t:%llu}:tenant name %b retention_days %lld "
-	    "created_at %llu", (unsigned long long)tenant,
+	rep = db_cmd(db, "HSET %s name %b retention_days %lld "
+	    "created_at %llu", key_tenant(&k, tenant),
 	    json_string_value(name), json_string_length(name), (long long)days,
 	    (unsigned long long)now_ms());
 	if (rep == NULL) {
@@ -188,7 +191,7 @@ api_tenant_create(struct db *db, int default_days, json_t *body,
 		return NULL;
 	}
 	freeReplyObject(rep);
-	if ((rep = db_cmd(db, "SADD ff:tenants %llu",
+	if ((rep = db_cmd(db, "SADD %s %llu", key_tenants(),
 	    (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)tenant);
@@ -216,10 +219,11 @@ int
 api_tenant_state(struct db *db, uint64_t tenant)
 {
 	redisReply	*rep;
+	struct key	 k;
 	int		 rc = 0;
 
-	if ((rep = db_cmd(db, "HGET {t:%llu}:tenant status",
-	    (unsigned long long)tenant)) == NULL)
+	if ((rep = db_cmd(db, "HGET %s status", key_tenant(&k, tenant))) ==
+	    NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_STRING)
 		rc = strcmp(rep->str, "active") == 0 ? 2 : 1;
@@ -255,12 +259,13 @@ api_tenant_key_revoke(struct db *db, uint64_t tenant, const char *prefix,
     struct api_err *err)
 {
 	redisReply	*rep;
+	struct key	 k;
 	int		 rc;
 
 	if (tenant_active(db, tenant, err) == -1)
 		return -1;
-	if ((rep = db_cmd(db, "HDEL {t:%llu}:keys %s",
-	    (unsigned long long)tenant, prefix)) == NULL) {
+	if ((rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant),
+	    prefix)) == NULL) {
 		api_err_unavailable(err);
 		return -1;
 	}
@@ -288,13 +293,12 @@ tenant_item(struct db *db, uint64_t tenant)
 {
 	redisReply	*h, *keys;
 	json_t		*o, *prefixes;
+	struct key	 k;
 	char		 id[24], when[32];
 	size_t		 i;
 
-	if (db_append(db, "HGETALL {t:%llu}:tenant",
-	    (unsigned long long)tenant) == -1 ||
-	    db_append(db, "HKEYS {t:%llu}:keys", (unsigned long long)tenant) ==
-	    -1)
+	if (db_append(db, "HGETALL %s", key_tenant(&k, tenant)) == -1 ||
+	    db_append(db, "HKEYS %s", key_tenant_keys(&k, tenant)) == -1)
 		return NULL;
 	h = db_reply(db);
 	keys = db_reply(db);
@@ -341,7 +345,7 @@ api_tenant_list(struct db *db, struct api_err *err)
 	uint64_t	*ids = NULL;
 	size_t		 n = 0, cap = 0, i;
 
-	if ((rep = db_cmd(db, "SMEMBERS ff:tenants")) == NULL ||
+	if ((rep = db_cmd(db, "SMEMBERS %s", key_tenants())) == NULL ||
 	    rep->type != REDIS_REPLY_ARRAY) {
 		if (rep != NULL)
 			freeReplyObject(rep);
@@ -378,6 +382,7 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 {
 	struct api	*a = r->a;
 	redisReply	*rep;
+	struct key	 k;
 	char		 now_arg[8], when[32];
 	uint64_t	 purge_at;
 	int		 now_flag, rc;
@@ -403,8 +408,8 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 		return;
 	}
 	/* Then keys fail, and launches and senders see the status. */
-	rep = db_cmd(a->db, "HSET {t:%llu}:tenant status deleting purge_at "
-	    "%llu", (unsigned long long)tenant, (unsigned long long)purge_at);
+	rep = db_cmd(a->db, "HSET %s status deleting purge_at %llu",
+	    key_tenant(&k, tenant), (unsigned long long)purge_at);
 	if (rep == NULL) {
 		api_unavailable(r);
 		return;
@@ -415,7 +420,7 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	if (api_launch_stop_tenant(a, tenant) == -1)
 		log_warnx("tenant %llu: deleting, but redis failed while "
 		    "cancelling its campaigns", (unsigned long long)tenant);
-	if ((rep = db_cmd(a->db, "ZADD ff:purge %llu %llu",
+	if ((rep = db_cmd(a->db, "ZADD %s %llu %llu", key_purge(),
 	    (unsigned long long)purge_at, (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);
 	if (now_flag && janitor_purge_tenant(a->db, tenant) == -1) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 static long long
 hash_get(const redisReply *r, const char *field)
@@ -51,14 +52,15 @@ db_campaign_stats(struct db *db, uint64_t tenant, uint64_t campaign)
 	redisReply	*stats, *links, *camp;
 	json_t		*o, *by_link, *by_country, **items;
 	size_t		 i, n = 0;
+	struct key	 k;
 	char		 field[48];
 
-	if (db_append(db, "HGETALL {t:%llu:c:%llu}:stats",
-	    (unsigned long long)tenant, (unsigned long long)campaign) == -1 ||
-	    db_append(db, "HGETALL {t:%llu:c:%llu}:links",
-	    (unsigned long long)tenant, (unsigned long long)campaign) == -1 ||
-	    db_append(db, "HMGET {t:%llu}:camp:%llu sent bounced",
-	    (unsigned long long)tenant, (unsigned long long)campaign) == -1)
+	if (db_append(db, "HGETALL %s",
+	    key_camp_stats(&k, tenant, campaign)) == -1 ||
+	    db_append(db, "HGETALL %s",
+	    key_camp_links(&k, tenant, campaign)) == -1 ||
+	    db_append(db, "HMGET %s sent bounced",
+	    key_campaign(&k, tenant, campaign)) == -1)
 		return NULL;
 	stats = db_reply(db);
 	links = db_reply(db);

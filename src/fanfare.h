@@ -55,6 +55,8 @@ uint64_t mono_ms(void);			/* CLOCK_MONOTONIC, milliseconds */
 
 /* Whole-string unsigned decimal; -1 on empty, junk, or overflow. */
 int	 parse_u64(const char *, size_t, uint64_t *);
+/* v in decimal at p, not NUL-terminated (at most 20 bytes); the length. */
+size_t	 fmt_u64(char *, uint64_t);
 
 /* RFC 4648 section 5 alphabet, no padding.  Encode returns the length
  * written (out must hold base64url_len(n) + 1; it is NUL-terminated);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "keys.h"
 
 #define CTL_ACTOR	"fanfarectl"	/* the audit records' key_prefix */
 
@@ -477,13 +478,13 @@ static int
 campaign_known(struct db *db, uint64_t tenant, uint64_t campaign)
 {
 	redisReply	*camp, *track;
+	struct key	 k, k2;
 	int		 rc = -1;
 
-	if (db_append(db, "EXISTS {t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign) == -1 ||
-	    db_append(db, "EXISTS {t:%llu:c:%llu}:stats {t:%llu:c:%llu}:links",
-	    (unsigned long long)tenant, (unsigned long long)campaign,
-	    (unsigned long long)tenant, (unsigned long long)campaign) == -1)
+	if (db_append(db, "EXISTS %s", key_campaign(&k, tenant, campaign)) ==
+	    -1 ||
+	    db_append(db, "EXISTS %s %s", key_camp_stats(&k, tenant, campaign),
+	    key_camp_links(&k2, tenant, campaign)) == -1)
 		return -1;
 	camp = db_reply(db);
 	track = db_reply(db);
@@ -684,6 +685,7 @@ cmd_link(struct ctl *c)
 {
 	struct api_err	 err;
 	redisReply	*rep;
+	struct key	 k;
 
 	no_operands(c);
 	need(c->have_tenant, "tenant");
@@ -696,9 +698,9 @@ cmd_link(struct ctl *c)
 		return 1;
 	}
 	open_db(c);
-	if ((rep = db_cmd(c->db, "HSET {t:%llu:c:%llu}:links %u %s",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign,
-	    c->link, c->url)) == NULL || rep->type == REDIS_REPLY_ERROR) {
+	if ((rep = db_cmd(c->db, "HSET %s %u %s",
+	    key_camp_links(&k, c->tenant, c->campaign), c->link, c->url)) ==
+	    NULL || rep->type == REDIS_REPLY_ERROR) {
 		if (rep != NULL)
 			freeReplyObject(rep);
 		api_err_unavailable(&err);

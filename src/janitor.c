@@ -13,28 +13,27 @@
 #include <string.h>
 
 #include "api.h"
+#include "keys.h"
 
 long long
 janitor_purge_tenant(struct db *db, uint64_t tenant)
 {
 	redisReply	*rep;
-	char		 match[64];
+	struct key	 match;
 	long long	 n, total = 0;
 
-	snprintf(match, sizeof(match), "{t:%llu}*",
-	    (unsigned long long)tenant);
-	if ((n = db_unlink_prefix(db, match)) == -1)
+	if ((n = db_unlink_prefix(db, key_tenant_match(&match, tenant))) ==
+	    -1)
 		return -1;
 	total += n;
-	snprintf(match, sizeof(match), "{t:%llu:c:*",
-	    (unsigned long long)tenant);
-	if ((n = db_unlink_prefix(db, match)) == -1)
+	if ((n = db_unlink_prefix(db, key_tenant_campaigns_match(&match,
+	    tenant))) == -1)
 		return -1;
 	total += n;
-	if ((rep = db_cmd(db, "SREM ff:tenants %llu",
+	if ((rep = db_cmd(db, "SREM %s %llu", key_tenants(),
 	    (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);
-	if ((rep = db_cmd(db, "ZREM ff:purge %llu",
+	if ((rep = db_cmd(db, "ZREM %s %llu", key_purge(),
 	    (unsigned long long)tenant)) != NULL)
 		freeReplyObject(rep);
 	return total;
@@ -42,15 +41,16 @@ janitor_purge_tenant(struct db *db, uint64_t tenant)
 
 /* Trims one tenant's event streams to its retention. */
 static int
-trim_tenant(struct db *db, const char *tenant, uint64_t now,
+trim_tenant(struct db *db, uint64_t tenant, uint64_t now,
     struct janitor_report *rep_out)
 {
 	redisReply	*days, *camps, *rep;
-	uint64_t	 minid, d;
+	struct key	 k;
+	uint64_t	 minid, d, campaign;
 	size_t		 i;
 
-	if ((days = db_cmd(db, "HMGET {t:%s}:tenant retention_days status",
-	    tenant)) == NULL)
+	if ((days = db_cmd(db, "HMGET %s retention_days status",
+	    key_tenant(&k, tenant))) == NULL)
 		return -1;
 	if (days->type != REDIS_REPLY_ARRAY || days->elements != 2 ||
 	    days->element[0]->type != REDIS_REPLY_STRING ||
@@ -60,12 +60,17 @@ trim_tenant(struct db *db, const char *tenant, uint64_t now,
 	}
 	freeReplyObject(days);
 	minid = now - d * 86400000ULL;
-	if ((camps = db_cmd(db, "ZRANGE {t:%s}:camps 0 -1", tenant)) == NULL)
+	if ((camps = db_cmd(db, "ZRANGE %s 0 -1", key_campaigns(&k, tenant))) ==
+	    NULL)
 		return -1;
 	for (i = 0; camps->type == REDIS_REPLY_ARRAY && i < camps->elements;
 	    i++) {
-		rep = db_cmd(db, "XTRIM {t:%s:c:%s}:events MINID %llu-0",
-		    tenant, camps->element[i]->str, (unsigned long long)minid);
+		if (parse_u64(camps->element[i]->str, camps->element[i]->len,
+		    &campaign) == -1)
+			continue;
+		rep = db_cmd(db, "XTRIM %s MINID %llu-0",
+		    key_camp_events(&k, tenant, campaign),
+		    (unsigned long long)minid);
 		if (rep == NULL) {
 			freeReplyObject(camps);
 			return -1;
@@ -89,7 +94,7 @@ janitor_run(struct db *db, uint64_t now, struct janitor_report *out)
 	size_t		 i;
 
 	memset(out, 0, sizeof(*out));
-	if ((rep = db_cmd(db, "ZRANGEBYSCORE ff:purge -inf %llu",
+	if ((rep = db_cmd(db, "ZRANGEBYSCORE %s -inf %llu", key_purge(),
 	    (unsigned long long)now)) == NULL)
 		return -1;
 	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
@@ -105,19 +110,23 @@ janitor_run(struct db *db, uint64_t now, struct janitor_report *out)
 	}
 	freeReplyObject(rep);
 	do {
-		if ((rep = db_cmd(db, "SSCAN ff:tenants %s COUNT 100", cursor)) ==
-		    NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+		if ((rep = db_cmd(db, "SSCAN %s %s COUNT 100", key_tenants(),
+		    cursor)) == NULL || rep->type != REDIS_REPLY_ARRAY ||
+		    rep->elements != 2) {
 			if (rep != NULL)
 				freeReplyObject(rep);
 			return -1;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements; i++)
-			if (trim_tenant(db, rep->element[1]->element[i]->str,
-			    now, out) == -1) {
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			redisReply *m = rep->element[1]->element[i];
+
+			if (parse_u64(m->str, m->len, &tenant) == 0 &&
+			    trim_tenant(db, tenant, now, out) == -1) {
 				freeReplyObject(rep);
 				return -1;
 			}
+		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") != 0);
 	return 0;

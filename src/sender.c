@@ -18,7 +18,7 @@
  * node's entries are claimed by anyone after claim_idle.
  *
  * One batch (one entry):
- *  1. CHECK_LUA, one round trip: the campaign is still sending and the
+ *  1. send_check.lua, one round trip: the campaign is still sending and the
  *     tenant active (else the entry stays pending until resumed), then
  *     per recipient: not final already (done bitmap) nor waiting for a
  *     retry, contact not erased, not quarantined (special category),
@@ -28,15 +28,17 @@
  *     by reason; the others come back with their fields.
  *  2. Render, build MIME, sign; send all of them over one SMTP
  *     connection (several messages per connection).
- *  3. Each outcome is written the moment libesmtp reports it (OUTCOME_LUA,
- *     pipelined and pushed to the socket without waiting), so a kill -9
+ *  3. Each outcome is written the moment libesmtp reports it
+ *     (send_outcome.lua, pipelined and pushed to the socket without
+ *     waiting; one that finds the script missing is sent again in full
+ *     once the batch's replies are read), so a kill -9
  *     repeats at most the message whose 250 had just arrived.  2xx:
  *     sent.  5xx to RCPT: bounced, the address joins {t:T}:bounces.  4xx
  *     or a broken connection: retried after retry_schedule[n], until
  *     the schedule or retry_lifetime runs out (then failed).
- *  4. XACK.  Retries due are put back in the queue by RETRY_LUA; a
+ *  4. XACK.  Retries due are put back in the queue by send_retry.lua; a
  *     campaign with its snapshot complete, nothing pending, nothing
- *     undelivered and no retry waiting is done (FINISH_LUA).
+ *     undelivered and no retry waiting is done (send_finish.lua).
  *
  * Every key a script touches is the tenant's ({t:T}...), so each script
  * runs in one Redis Cluster slot; ff:sending is read on its own.
@@ -61,6 +63,8 @@
 #include <libesmtp.h>
 
 #include "api.h"
+#include "keys.h"
+#include "script.h"
 
 #define SEND_IDLE_MS		200	/* nothing to do: sleep this long */
 #define SEND_CAMPAIGNS_MS	1000	/* re-read ff:sending */
@@ -70,134 +74,6 @@
 #define SEND_BATCH_MAX		128
 #define SEND_RATE_SLOTS		64
 #define SEND_SMTP_TIMEOUT_MS	30000
-
-/* ------------------------------------------------------------ scripts */
-
-/*
- * KEYS: camp, tenant, done, optouts, optout_ids, blocklist, bounces,
- * retry, then one contact hash per ARGV id.  Returns {"stop", why} or
- * {"ok", id, email, key, first_name, last_name, gender, date_of_birth,
- * attributes, ...} for the recipients to send.
- */
-static const char CHECK_LUA[] =
-"local st = redis.call('HGET', KEYS[1], 'status')\n"
-"if st ~= 'sending' then return {'stop', st or 'gone'} end\n"
-"local ts = redis.call('HGET', KEYS[2], 'status')\n"
-"if ts ~= 'active' then return {'stop', 'tenant'} end\n"
-"local out = {'ok'}\n"
-"for i, id in ipairs(ARGV) do\n"
-"  if redis.call('GETBIT', KEYS[3], id) == 0 and\n"
-"      not redis.call('ZSCORE', KEYS[8], id) then\n"
-"    local c = redis.call('HMGET', KEYS[8 + i], 'email', 'key',\n"
-"        'quarantined', 'suppressed', 'first_name', 'last_name',\n"
-"        'gender', 'date_of_birth', 'attributes')\n"
-"    local why\n"
-"    if not c[1] then why = 'erased'\n"
-"    elseif c[3] == '1' then why = 'special_category'\n"
-"    elseif c[4] == '1' or redis.call('ZSCORE', KEYS[5], id) or\n"
-"        redis.call('ZSCORE', KEYS[4], c[2]) then why = 'opted_out'\n"
-"    elseif redis.call('ZSCORE', KEYS[7], c[2]) then why = 'bounced'\n"
-"    elseif redis.call('ZSCORE', KEYS[6], c[2]) or\n"
-"        redis.call('ZSCORE', KEYS[6], string.match(c[2], '@.*$') or '')\n"
-"        then why = 'blocklisted'\n"
-"    end\n"
-"    if why then\n"
-"      redis.call('SETBIT', KEYS[3], id, 1)\n"
-"      redis.call('HINCRBY', KEYS[1], 'sup_' .. why, 1)\n"
-"    else\n"
-"      out[#out + 1] = id\n"
-"      for k = 1, 9 do\n"
-"        if k ~= 3 and k ~= 4 then out[#out + 1] = c[k] or '' end\n"
-"      end\n"
-"    end\n"
-"  end\n"
-"end\n"
-"return out\n";
-
-/*
- * KEYS: camp, done, retry, tries, bounces.  ARGV: id, outcome (s sent,
- * b bounced, f failed, t try again, r requeue: it never reached the
- * relay, so it is not a try), email key, now ms, lifetime ms, then the
- * retry schedule in seconds.
- */
-static const char OUTCOME_LUA[] =
-"local id, o, now = ARGV[1], ARGV[2], tonumber(ARGV[4])\n"
-"if redis.call('GETBIT', KEYS[2], id) == 1 then return 0 end\n"
-"if o == 't' or o == 'r' then\n"
-"  local n = 1\n"
-"  if o == 't' then n = redis.call('HINCRBY', KEYS[4], id, 1) end\n"
-"  local at = tonumber(redis.call('HGET', KEYS[1], 'launched_at') or now)\n"
-"  local wait = tonumber(ARGV[5 + n] or -1)\n"
-"  if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then\n"
-"    redis.call('ZADD', KEYS[3], now + wait * 1000, id)\n"
-"    redis.call('HINCRBY', KEYS[1], 'deferred', 1)\n"
-"    return 2\n"
-"  end\n"
-"  o = 'f'\n"
-"end\n"
-"redis.call('SETBIT', KEYS[2], id, 1)\n"
-"redis.call('HDEL', KEYS[4], id)\n"
-"if o == 's' then\n"
-"  redis.call('HINCRBY', KEYS[1], 'sent', 1)\n"
-"elseif o == 'b' then\n"
-"  redis.call('HINCRBY', KEYS[1], 'bounced', 1)\n"
-"  redis.call('HINCRBY', KEYS[1], 'failed', 1)\n"
-"  redis.call('ZADD', KEYS[5], now, ARGV[3])\n"
-"else\n"
-"  redis.call('HINCRBY', KEYS[1], 'failed', 1)\n"
-"end\n"
-"return 1\n";
-
-/* KEYS: camp, retry, q.  ARGV: now ms.  Due retries back to the queue. */
-static const char RETRY_LUA[] =
-"if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end\n"
-"local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1],\n"
-"    'LIMIT', 0, 100)\n"
-"if #ids == 0 then return 0 end\n"
-"redis.call('ZREM', KEYS[2], unpack(ids))\n"
-"redis.call('XADD', KEYS[3], '*', 'ids', table.concat(ids, ','),\n"
-"    'try', '1')\n"
-"redis.call('HINCRBY', KEYS[1], 'deferred', -#ids)\n"
-"return #ids\n";
-
-/*
- * KEYS: camp, q, retry.  ARGV: now ms.  1 when the campaign is done: the
- * snapshot is complete, every entry was delivered and acknowledged, no
- * retry waits.
- */
-static const char FINISH_LUA[] =
-"if redis.call('HGET', KEYS[1], 'status') ~= 'sending' or\n"
-"    redis.call('HGET', KEYS[1], 'snapshot') ~= '1' or\n"
-"    redis.call('ZCARD', KEYS[3]) > 0 then return 0 end\n"
-"if redis.call('EXISTS', KEYS[2]) == 1 then\n"
-"  local p = redis.call('XPENDING', KEYS[2], 'senders')\n"
-"  if p[1] > 0 then return 0 end\n"
-"  local last = redis.call('XINFO', 'STREAM', KEYS[2])\n"
-"  local gen\n"
-"  for i = 1, #last, 2 do\n"
-"    if last[i] == 'last-generated-id' then gen = last[i + 1] end\n"
-"  end\n"
-"  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do\n"
-"    for i = 1, #g, 2 do\n"
-"      if g[i] == 'last-delivered-id' and g[i + 1] ~= gen then\n"
-"        return 0\n"
-"      end\n"
-"    end\n"
-"  end\n"
-"end\n"
-"redis.call('HSET', KEYS[1], 'status', 'done', 'finished_at', ARGV[1])\n"
-"return 1\n";
-
-enum send_script {
-	SCRIPT_CHECK,
-	SCRIPT_OUTCOME,
-	SCRIPT_RETRY,
-	SCRIPT_FINISH,
-	SCRIPT_N
-};
-
-static const char *const send_scripts[SCRIPT_N] = { CHECK_LUA, OUTCOME_LUA,
-    RETRY_LUA, FINISH_LUA };
 
 /* -------------------------------------------------------------- types */
 
@@ -219,7 +95,6 @@ struct sender_pool {
 	int			 retry[FF_MAX_RETRIES];
 	int			 nretry;
 	char			 retry_argv[FF_MAX_RETRIES][16];
-	char			 sha[SCRIPT_N][41];
 	pthread_mutex_t		 rate_lock;
 	struct send_rate	 global;
 	struct send_rate	 rates[SEND_RATE_SLOTS];
@@ -248,13 +123,15 @@ struct send_campaign {
 /* One recipient of a batch. */
 struct send_msg {
 	uint64_t	 contact;
-	const char	*fields[8];	/* from the CHECK reply: see CHECK_LUA */
+	const char	*fields[8];	/* from send_check.lua's reply */
 	size_t		 lens[8];
 	json_t		*attrs;
 	struct buf	 data;		/* the message as sent */
 	int		 fed;		/* messagecb: data handed out */
 	int		 paced;		/* its rate token is taken */
 	int		 recorded;	/* an outcome was written */
+	char		 what;		/* its outcome: send_outcome.lua */
+	int		 noscript;	/* it found no script: again */
 	smtp_message_t	 m;
 	smtp_recipient_t rcpt;
 	struct sender	*s;
@@ -279,6 +156,8 @@ struct sender {
 	const struct send_campaign *cur;
 	uint64_t		 cur_tenant;
 	size_t			 pending;	/* OUTCOME replies to read */
+	struct send_msg		*due[2 * SEND_BATCH_MAX]; /* [i]: whose
+						 * reply i is; NULL: XCLAIM's */
 	int			 outcome_failed;	/* in this batch */
 	const char		*cur_q, *cur_eid;	/* the entry being sent */
 	struct buf		 tmp, tmp2, url;
@@ -381,29 +260,16 @@ rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
 	}
 }
 
-/* EVALSHA with the script loaded on demand (after a Redis restart). */
+/* script_run, an error reply logged and NULL like a Redis failure. */
 static redisReply *
-send_eval(struct sender *s, enum send_script which, int argc,
+send_eval(struct sender *s, enum script_id which, int argc,
     const char **argv, size_t *lens)
 {
 	redisReply	*rep;
 
-	argv[0] = "EVALSHA";
-	lens[0] = 7;
-	argv[1] = s->pool->sha[which];
-	lens[1] = 40;
-	rep = db_cmdargv(s->db, argc, argv, lens);
-	if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-		freeReplyObject(rep);
-		argv[0] = "EVAL";
-		lens[0] = 4;
-		argv[1] = send_scripts[which];
-		lens[1] = strlen(send_scripts[which]);
-		rep = db_cmdargv(s->db, argc, argv, lens);
-	}
+	rep = script_run(s->db, which, argc, argv, lens);
 	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-		log_warnx("sender %d: script %d: %s", s->id, (int)which,
+		log_warnx("sender %d: %s: %s", s->id, script_name(which),
 		    rep->str);
 		freeReplyObject(rep);
 		return NULL;
@@ -497,22 +363,25 @@ campaign_load(struct sender *s, struct send_campaign *c, uint64_t tenant,
 	struct buf	 src = { NULL, 0, 0 }, tag = { NULL, 0, 0 };
 	struct buf	 body = { NULL, 0, 0 };
 	struct link_map	 lm;
+	struct key	 k;
 	char		**urls = NULL, *at;
 	size_t		 nurls = 0;
+	uint64_t	 tid;
 	int		 ok = -1;
 
 	campaign_clear(c);
 	c->tenant = tenant;
 	c->campaign = campaign;
 	c->loaded_ms = mono_ms();
-	if ((camp = db_cmd(s->db, "HGETALL {t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL ||
-	    (v = reply_field(camp, "template_id")) == NULL)
+	if ((camp = db_cmd(s->db, "HGETALL %s",
+	    key_campaign(&k, tenant, campaign))) == NULL ||
+	    (v = reply_field(camp, "template_id")) == NULL ||
+	    parse_u64(v, strlen(v), &tid) == -1)
 		goto out;
-	if ((tpl = db_cmd(s->db, "HGETALL {t:%llu}:tpl:%s",
-	    (unsigned long long)tenant, v)) == NULL ||
-	    (links = db_cmd(s->db, "HGETALL {t:%llu:c:%llu}:links",
-	    (unsigned long long)tenant, (unsigned long long)campaign)) == NULL)
+	if ((tpl = db_cmd(s->db, "HGETALL %s",
+	    key_template(&k, tenant, tid))) == NULL ||
+	    (links = db_cmd(s->db, "HGETALL %s",
+	    key_camp_links(&k, tenant, campaign))) == NULL)
 		goto out;
 	if (reply_field(tpl, "subject") == NULL ||
 	    (v = reply_field(camp, "from")) == NULL)
@@ -777,45 +646,43 @@ message_build(struct sender *s, struct send_msg *m)
 
 /* ------------------------------------------------------------ results */
 
-/* Queues one OUTCOME and pushes it to Redis now, without waiting. */
-static void
-outcome(struct sender *s, struct send_msg *m, char what)
+/*
+ * Writes m's outcome (m->what) with send_outcome.lua: pipelined and
+ * pushed to Redis now, without waiting (outcomes_wait reads the reply),
+ * or, again, once more in full and synchronously, after the first call
+ * found no script.  -1 when Redis failed.
+ */
+static int
+outcome_write(struct sender *s, struct send_msg *m, int again)
 {
 	const struct send_campaign	*c = s->cur;
 	const char			*argv[16 + FF_MAX_RETRIES];
 	size_t				 lens[16 + FF_MAX_RETRIES];
-	char				 k[5][96], id[24], now[24], life[24];
+	struct key			 k[5];
+	char				 id[24], now[24], life[24];
 	char				 key[FF_EMAIL_MAX + 1];
-	int				 argc = 0, i;
+	redisReply			*rep;
+	int				 argc = 2, i;
 
-	if (m->recorded)
-		return;
-	m->recorded = 1;
-	snprintf(k[0], sizeof(k[0]), "{t:%llu}:camp:%llu",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[1], sizeof(k[1]), "{t:%llu}:camp:%llu:done",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[2], sizeof(k[2]), "{t:%llu}:camp:%llu:retry",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[3], sizeof(k[3]), "{t:%llu}:camp:%llu:tries",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(k[4], sizeof(k[4]), "{t:%llu}:bounces",
-	    (unsigned long long)c->tenant);
+	/* OUTCOME_LUA's KEYS, in its order. */
+	key_campaign(&k[0], c->tenant, c->campaign);
+	key_campaign_done(&k[1], c->tenant, c->campaign);
+	key_campaign_retry(&k[2], c->tenant, c->campaign);
+	key_campaign_tries(&k[3], c->tenant, c->campaign);
+	key_bounces(&k[4], c->tenant);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->contact);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	snprintf(life, sizeof(life), "%llu",
 	    (unsigned long long)s->pool->conf->retry_lifetime_s * 1000);
 	snprintf(key, sizeof(key), "%.*s", (int)m->lens[F_KEY],
 	    m->fields[F_KEY]);
-	argv[argc] = "EVALSHA"; lens[argc++] = 7;
-	argv[argc] = s->pool->sha[SCRIPT_OUTCOME]; lens[argc++] = 40;
 	argv[argc] = "5"; lens[argc++] = 1;
 	for (i = 0; i < 5; i++) {
-		argv[argc] = k[i];
-		lens[argc++] = strlen(k[i]);
+		argv[argc] = k[i].s;
+		lens[argc++] = k[i].len;
 	}
 	argv[argc] = id; lens[argc++] = strlen(id);
-	argv[argc] = &what; lens[argc++] = 1;
+	argv[argc] = &m->what; lens[argc++] = 1;
 	argv[argc] = key; lens[argc++] = strlen(key);
 	argv[argc] = now; lens[argc++] = strlen(now);
 	argv[argc] = life; lens[argc++] = strlen(life);
@@ -823,21 +690,47 @@ outcome(struct sender *s, struct send_msg *m, char what)
 		argv[argc] = s->pool->retry_argv[i];
 		lens[argc++] = strlen(s->pool->retry_argv[i]);
 	}
-	if (db_appendargv(s->db, argc, argv, lens) == -1 ||
-	    db_flush(s->db) == -1) {
+	if (again) {
+		script_argv(SCRIPT_SEND_OUTCOME, 1, argv, lens);
+		if ((rep = db_cmdargv(s->db, argc, argv, lens)) == NULL)
+			return -1;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_warnx("sender %d: outcome: %s", s->id, rep->str);
+			freeReplyObject(rep);
+			return -1;
+		}
+		freeReplyObject(rep);
+		return 0;
+	}
+	if (script_append(s->db, SCRIPT_SEND_OUTCOME, argc, argv, lens) ==
+	    -1 || db_flush(s->db) == -1) {
 		log_warnx("sender %d: redis: an outcome of contact %s is not "
 		    "recorded; the recipient will be tried again", s->id, id);
 		/* The connection is gone and its replies with it. */
 		s->pending = 0;
 		s->outcome_failed = 1;
-		return;
+		return -1;
 	}
-	s->pending++;
+	s->due[s->pending++] = m;
+	return 0;
+}
+
+/* Queues one outcome and pushes it to Redis now, without waiting. */
+static void
+outcome(struct sender *s, struct send_msg *m, char what)
+{
+	if (m->recorded)
+		return;
+	m->recorded = 1;
+	m->what = what;
+	m->noscript = 0;
+	if (outcome_write(s, m, 0) == -1)
+		return;
 	/* Each message keeps the entry ours: never idle to XAUTOCLAIM. */
 	if (s->cur_eid != NULL) {
 		if (db_append(s->db, "XCLAIM %s senders %s 0 %s JUSTID",
 		    s->cur_q, s->consumer, s->cur_eid) == 0)
-			s->pending++;
+			s->due[s->pending++] = NULL;
 		else {
 			s->pending = 0;
 			s->outcome_failed = 1;
@@ -859,28 +752,36 @@ outcome(struct sender *s, struct send_msg *m, char what)
 	}
 }
 
-/* Reads the replies of the outcomes written so far. */
+/*
+ * Reads the replies of the outcomes written so far, then writes again,
+ * in full, those that found no script (a flushed Redis).  -1 when Redis
+ * failed.
+ */
 static int
 outcomes_wait(struct sender *s)
 {
 	redisReply	*rep;
-	int		 rc = 0;
+	size_t		 i, n = s->pending;
 
-	for (; s->pending > 0; s->pending--) {
+	for (i = 0; i < n; i++, s->pending--) {
 		if ((rep = db_reply(s->db)) == NULL) {
 			s->pending = 0;
 			return -1;
 		}
-		if (rep->type == REDIS_REPLY_ERROR) {
-			if (strncmp(rep->str, "NOSCRIPT", 8) == 0)
-				rc = -2;
-			else
-				log_warnx("sender %d: outcome: %s", s->id,
-				    rep->str);
-		}
+		if (script_is_noscript(rep) && s->due[i] != NULL)
+			s->due[i]->noscript = 1;
+		else if (rep->type == REDIS_REPLY_ERROR)
+			log_warnx("sender %d: outcome: %s", s->id, rep->str);
 		freeReplyObject(rep);
 	}
-	return rc;
+	for (i = 0; i < s->nmsgs; i++) {
+		if (!s->msgs[i].noscript)
+			continue;
+		s->msgs[i].noscript = 0;
+		if (outcome_write(s, &s->msgs[i], 1) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- SMTP */
@@ -1122,7 +1023,7 @@ batch_clear(struct sender *s)
  * now or we are stopping, -1 on a Redis failure.
  */
 static int
-chunk_run(struct sender *s, char (*keys)[96], char (*ck)[64],
+chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
     char (*idv)[24], size_t nids)
 {
 	const char	*argv[16 + SEND_BATCH_MAX * 2];
@@ -1136,18 +1037,18 @@ chunk_run(struct sender *s, char (*keys)[96], char (*ck)[64],
 	argv[argc] = nk;
 	lens[argc++] = strlen(nk);
 	for (i = 0; i < 8; i++) {
-		argv[argc] = keys[i];
-		lens[argc++] = strlen(keys[i]);
+		argv[argc] = keys[i].s;
+		lens[argc++] = keys[i].len;
 	}
 	for (i = 0; i < nids; i++) {
-		argv[argc] = ck[i];
-		lens[argc++] = strlen(ck[i]);
+		argv[argc] = ck[i].s;
+		lens[argc++] = ck[i].len;
 	}
 	for (i = 0; i < nids; i++) {
 		argv[argc] = idv[i];
 		lens[argc++] = strlen(idv[i]);
 	}
-	if ((rep = send_eval(s, SCRIPT_CHECK, argc, argv, lens)) == NULL)
+	if ((rep = send_eval(s, SCRIPT_SEND_CHECK, argc, argv, lens)) == NULL)
 		return -1;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
 		goto out;
@@ -1208,7 +1109,7 @@ batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
     size_t idslen)
 {
 	const struct send_campaign *c = s->cur;
-	char		 keys[8][96], ck[SEND_BATCH_MAX][64];
+	struct key	 keys[8], ck[SEND_BATCH_MAX];
 	char		 idv[SEND_BATCH_MAX][24];
 	redisReply	*rep;
 	const char	*p = ids, *end = ids + idslen, *comma;
@@ -1222,29 +1123,20 @@ batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
 		if (parse_u64(p, (size_t)(comma - p), &id) == 0) {
 			snprintf(idv[nids], sizeof(idv[nids]), "%llu",
 			    (unsigned long long)id);
-			snprintf(ck[nids], sizeof(ck[nids]),
-			    "{t:%llu}:ct:%llu", (unsigned long long)c->tenant,
-			    (unsigned long long)id);
+			key_contact(&ck[nids], c->tenant, id);
 			nids++;
 		}
 		p = comma + 1;
 	}
-	snprintf(keys[0], sizeof(keys[0]), "{t:%llu}:camp:%llu",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(keys[1], sizeof(keys[1]), "{t:%llu}:tenant",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[2], sizeof(keys[2]), "{t:%llu}:camp:%llu:done",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
-	snprintf(keys[3], sizeof(keys[3]), "{t:%llu}:optouts",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[4], sizeof(keys[4]), "{t:%llu}:optout_ids",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[5], sizeof(keys[5]), "{t:%llu}:blocklist",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[6], sizeof(keys[6]), "{t:%llu}:bounces",
-	    (unsigned long long)c->tenant);
-	snprintf(keys[7], sizeof(keys[7]), "{t:%llu}:camp:%llu:retry",
-	    (unsigned long long)c->tenant, (unsigned long long)c->campaign);
+	/* CHECK_LUA's first KEYS, in its order; the contacts follow. */
+	key_campaign(&keys[0], c->tenant, c->campaign);
+	key_tenant(&keys[1], c->tenant);
+	key_campaign_done(&keys[2], c->tenant, c->campaign);
+	key_optouts(&keys[3], c->tenant);
+	key_optout_ids(&keys[4], c->tenant);
+	key_blocklist(&keys[5], c->tenant);
+	key_bounces(&keys[6], c->tenant);
+	key_campaign_retry(&keys[7], c->tenant, c->campaign);
 
 	s->cur_q = q;
 	s->cur_eid = eid;
@@ -1303,17 +1195,15 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 	struct send_campaign	*c;
 	redisReply		*rep = NULL, *st, *e = NULL;
 	const char		*eid, *ids;
-	char			 q[96], camp[96], retry[96];
+	struct key		 qk, campk, retryk;
+	const char		*q, *camp, *retry;
 	size_t			 idslen;
 	uint64_t		 now = mono_ms();
 	int			 rc, got = 0;
 
-	snprintf(camp, sizeof(camp), "{t:%llu}:camp:%llu",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	snprintf(q, sizeof(q), "{t:%llu}:camp:%llu:q",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	snprintf(retry, sizeof(retry), "{t:%llu}:camp:%llu:retry",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
+	camp = key_campaign(&campk, tenant, campaign);
+	q = key_campaign_queue(&qk, tenant, campaign);
+	retry = key_campaign_retry(&retryk, tenant, campaign);
 	if ((st = db_cmd(s->db, "HGET %s status", camp)) == NULL)
 		return -1;
 	rc = st->type == REDIS_REPLY_STRING && strcmp(st->str, "sending") == 0;
@@ -1382,7 +1272,8 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		argv[4] = retry; lens[4] = strlen(retry);
 		argv[5] = q; lens[5] = strlen(q);
 		argv[6] = nowbuf; lens[6] = strlen(nowbuf);
-		if ((rep = send_eval(s, SCRIPT_RETRY, 7, argv, lens)) != NULL) {
+		if ((rep = send_eval(s, SCRIPT_SEND_RETRY, 7, argv,
+		    lens)) != NULL) {
 			got = rep->type == REDIS_REPLY_INTEGER &&
 			    rep->integer > 0;
 			freeReplyObject(rep);
@@ -1393,11 +1284,12 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		argv[3] = camp; lens[3] = strlen(camp);
 		argv[4] = q; lens[4] = strlen(q);
 		argv[5] = retry; lens[5] = strlen(retry);
-		if ((rep = send_eval(s, SCRIPT_FINISH, 7, argv, lens)) != NULL) {
+		if ((rep = send_eval(s, SCRIPT_SEND_FINISH, 7, argv,
+		    lens)) != NULL) {
 			if (rep->type == REDIS_REPLY_INTEGER &&
 			    rep->integer == 1) {
 				redisReply *r2 = db_cmd(s->db,
-				    "SREM ff:sending %llu:%llu",
+				    "SREM %s %llu:%llu", key_sending(),
 				    (unsigned long long)tenant,
 				    (unsigned long long)campaign);
 
@@ -1423,7 +1315,7 @@ refresh_active(struct sender *s)
 	if (mono_ms() < s->active_ms)
 		return 0;
 	s->active_ms = mono_ms() + SEND_CAMPAIGNS_MS;
-	if ((rep = db_cmd(s->db, "SMEMBERS ff:sending")) == NULL)
+	if ((rep = db_cmd(s->db, "SMEMBERS %s", key_sending())) == NULL)
 		return -1;
 	for (i = 0; i < s->nactive; i++)
 		free(s->active[i]);
@@ -1441,24 +1333,6 @@ refresh_active(struct sender *s)
 	return 0;
 }
 
-static int
-load_scripts(struct sender *s)
-{
-	struct sender_pool	*p = s->pool;
-	redisReply		*rep;
-	int			 i;
-
-	for (i = 0; i < SCRIPT_N; i++) {
-		if ((rep = db_cmd(s->db, "SCRIPT LOAD %s", send_scripts[i])) ==
-		    NULL)
-			return -1;
-		if (rep->type == REDIS_REPLY_STRING && rep->len == 40)
-			memcpy(p->sha[i], rep->str, 41);
-		freeReplyObject(rep);
-	}
-	return 0;
-}
-
 static void *
 sender_main(void *arg)
 {
@@ -1469,10 +1343,6 @@ sender_main(void *arg)
 	char		*colon;
 
 	while (!stopping(s->pool)) {
-		if (s->pool->sha[0][0] == '\0' && load_scripts(s) == -1) {
-			nap_ms(s->pool, 1000);
-			continue;
-		}
 		if (refresh_active(s) == -1) {
 			nap_ms(s->pool, 1000);
 			continue;

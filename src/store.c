@@ -5,7 +5,7 @@
  *
  * DESIGN.  The store ships the worker's spool to Redis: it reads a chunk
  * of events (never more than one chunk in flight), groups them by
- * campaign, and sends one EVALSHA of RECORD_LUA per campaign, pipelined.
+ * campaign, and sends one call of record.lua per campaign, pipelined.
  * All keys of one call share the hash tag {t:TENANT:c:CAMPAIGN}, so the
  * same calls work on Redis Cluster.  Every event has a position in its
  * spool (segment, offset).  Each campaign's `applied` hash holds, per
@@ -18,39 +18,29 @@
  * the per-event positions still count each event once.  Only when every
  * call of the chunk succeeded
  * is the chunk acked in the spool; otherwise the spool is rewound and
- * the chunk is sent again later.  hiredis 0.14 never reconnects by
- * itself: a 250 ms tick reconnects with exponential backoff.
+ * the chunk is sent again later.  A NOSCRIPT reply (a flushed Redis)
+ * fails the chunk like any error; the next sending of that script is an
+ * EVAL with its text (script.h), which caches it again, then EVALSHA
+ * once a chunk went through.  A new connection starts with EVAL too.
+ * hiredis 0.14 never reconnects by itself: a 250 ms tick reconnects
+ * with exponential backoff.
  *
- * Keys (T tenant id, C campaign id, decimal):
- *   {t:T:c:C}:stats          hash: opens opens_unique opens_machine clicks
- *                            clicks_unique clicks_machine unsubscribes
- *                            link:N link_unique:N country:CC
- *   {t:T:c:C}:openers        set of contact ids (human, non-DNT opens)
- *   {t:T:c:C}:clickers       set of contact ids (human, non-DNT clicks)
- *   {t:T:c:C}:link_clickers  set of "N:contact"
- *   {t:T:c:C}:unsubscribers  set of contact ids that opted out here
- *   {t:T:c:C}:events         stream; entry = fields n (count) and e
- *                            (lines "ts kind contact link country flags")
- *   {t:T:c:C}:applied        hash: spool name -> last applied position
- *   {t:T:c:C}:links          hash: link index -> URL (click targets)
- *   {t:T:c:C}:ts             hash: opens and clicks per minute and per
- *                            hour, human and machine apart (series.c
- *                            names the fields), bucketed by the event's
- *                            own time so a replay lands where it belongs
- *   {t:T}:optout_ids         zset: contact id -> opt-out time (ms)
- *   {t:T}:optouts            zset (lexical) of email keys, when the
- *                            contact exists; {t:T}:optouts:at the times
+ * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
+ * clickers, link_clickers, unsubscribers, events, applied, ts; links is
+ * read for clicks), OPTOUT_LUA the tenant's opt-out keys; keys.c names
+ * them all and documents what each holds.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "keys.h"
+#include "script.h"
 #include "worker.h"
 
 #define FF_CHUNK_MAX		2048	/* events per chunk */
@@ -64,73 +54,6 @@
  * hour); 100 bytes of record and 32 of each other argument. */
 #define ARG_MAX			(32 + 12 * FF_CHUNK_MAX)
 #define TEXT_MAX		(320 * FF_CHUNK_MAX)
-
-/* Applies one campaign's share of a chunk, at most once per position. */
-static const char RECORD_LUA[] =
-"#!lua\n"
-"-- KEYS: stats openers clickers link_clickers events applied\n"
-"--       unsubscribers ts\n"
-"-- ARGV: spool position minid nincr {field delta} nopen {contact}\n"
-"--       nclick {contact} nlink {link:contact} nunsub {contact}\n"
-"--       nts {bucket delta} nrec [records]\n"
-"local last = redis.call('HGET', KEYS[6], ARGV[1])\n"
-"if last and last >= ARGV[2] then return 0 end\n"
-"local i = 4\n"
-"local n = tonumber(ARGV[i])\n"
-"for j = 1, n do\n"
-"  redis.call('HINCRBY', KEYS[1], ARGV[i + 2*j - 1], ARGV[i + 2*j])\n"
-"end\n"
-"i = i + 2*n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"if n > 0 then\n"
-"  local added = redis.call('SADD', KEYS[2], unpack(ARGV, i + 1, i + n))\n"
-"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'opens_unique', added) end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"if n > 0 then\n"
-"  local added = redis.call('SADD', KEYS[3], unpack(ARGV, i + 1, i + n))\n"
-"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'clicks_unique', added) end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"for j = 1, n do\n"
-"  local m = ARGV[i + j]\n"
-"  if redis.call('SADD', KEYS[4], m) == 1 then\n"
-"    redis.call('HINCRBY', KEYS[1], 'link_unique:' .. string.match(m, '^%d+'), 1)\n"
-"  end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"if n > 0 then\n"
-"  local added = redis.call('SADD', KEYS[7], unpack(ARGV, i + 1, i + n))\n"
-"  if added > 0 then redis.call('HINCRBY', KEYS[1], 'unsubscribes', added) end\n"
-"end\n"
-"i = i + n + 1\n"
-"n = tonumber(ARGV[i])\n"
-"for j = 1, n do\n"
-"  redis.call('HINCRBY', KEYS[8], ARGV[i + 2*j - 1], ARGV[i + 2*j])\n"
-"end\n"
-"i = i + 2*n + 1\n"
-"if ARGV[i] ~= '0' then\n"
-"  redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[3], '*', 'n', ARGV[i], 'e', ARGV[i + 1])\n"
-"end\n"
-"redis.call('HSET', KEYS[6], ARGV[1], ARGV[2])\n"
-"return 1\n";
-
-/* A one-click opt-out: by contact id always, by email key when the
- * contact exists.  NX/HSETNX: the first time stays; replays change
- * nothing. */
-static const char OPTOUT_LUA[] =
-"#!lua\n"
-"-- KEYS: contact optout_ids optouts optouts:at  ARGV: contact ts\n"
-"redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])\n"
-"local key = redis.call('HGET', KEYS[1], 'key')\n"
-"if key then\n"
-"  redis.call('ZADD', KEYS[3], 0, key)\n"
-"  redis.call('HSETNX', KEYS[4], key, ARGV[2])\n"
-"end\n"
-"return 1\n";
 
 struct field {
 	char		name[24];
@@ -151,12 +74,10 @@ struct store {
 	redisAsyncContext	*ac;		/* NULL while disconnected */
 	int			 connected;
 	int			 closing;
-	int			 need_script;
+	unsigned		 noscript;	/* 1 << script_id: send EVAL */
 	struct event		*tick;
 	uint64_t		 next_connect_ms;
 	int			 backoff_ms;
-	char			 record_sha[41];
-	char			 optout_sha[41];
 
 	struct spool		*spools[FF_MAX_SPOOLS];	/* [0]: own */
 	int			 nspools;
@@ -164,6 +85,7 @@ struct store {
 	/* The one chunk in flight. */
 	int			 busy;
 	int			 failed;
+	unsigned		 scripts;	/* 1 << script_id: sent */
 	int			 pending;	/* replies still due */
 	int			 spool_idx;
 	uint64_t		 seg, off;
@@ -193,22 +115,6 @@ struct link_lookup {
 };
 
 static void	store_connect(struct store *);
-
-/* Decimal without printf: this runs for every contact of every chunk. */
-static size_t
-fmt_u64(char *p, uint64_t v)
-{
-	char	tmp[20];
-	size_t	n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
 
 static void
 store_log_error(struct store *st, const char *what, const char *detail)
@@ -265,16 +171,6 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 }
 
 static void
-script_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	redisReply	*reply = r;
-	struct store	*st = privdata;
-
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		store_log_error(st, "SCRIPT LOAD", reply->str);
-}
-
-static void
 store_connect(struct store *st)
 {
 	redisAsyncContext	*ac;
@@ -300,10 +196,9 @@ store_connect(struct store *st)
 	redisLibeventAttach(ac, st->w->base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
-	/* Queued before any EVALSHA on this connection, so they run first. */
-	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", RECORD_LUA);
-	redisAsyncCommand(ac, script_cb, st, "SCRIPT LOAD %s", OPTOUT_LUA);
-	st->need_script = 0;
+	/* Maybe another Redis process than before: the first chunk sends
+	 * the texts, rather than fail once on NOSCRIPT. */
+	st->noscript = ~0u;
 }
 
 static void
@@ -316,6 +211,7 @@ chunk_done(struct store *st)
 		spool_rewind(sp);
 		return;		/* the tick sends it again */
 	}
+	st->noscript &= ~st->scripts;	/* they ran: cached now */
 	if (spool_ack(sp, st->seg, st->off) == -1)
 		log_warn("worker %d: spool %s: ack", st->w->id, spool_name(sp));
 	METRIC_ADD(st->w, events_stored, st->nevents);
@@ -324,21 +220,30 @@ chunk_done(struct store *st)
 }
 
 static void
-chunk_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+chunk_reply(struct store *st, const redisReply *reply, enum script_id id)
 {
-	redisReply	*reply = r;
-	struct store	*st = privdata;
-
 	if (reply == NULL) {
 		st->failed = 1;
 	} else if (reply->type == REDIS_REPLY_ERROR) {
 		st->failed = 1;
-		if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
-			st->need_script = 1;
-		store_log_error(st, "record", reply->str);
+		if (script_is_noscript(reply))
+			st->noscript |= 1u << id;
+		store_log_error(st, script_name(id), reply->str);
 	}
 	if (--st->pending == 0)
 		chunk_done(st);
+}
+
+static void
+record_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	chunk_reply(privdata, r, SCRIPT_RECORD);
+}
+
+static void
+optout_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	chunk_reply(privdata, r, SCRIPT_OPTOUT);
 }
 
 /* ------------------------------------------------ building one chunk */
@@ -482,7 +387,7 @@ event_off(const struct store *st, uint32_t i)
 }
 
 /*
- * One EVALSHA for the events sel[0..count) of one campaign, in spool
+ * One record.lua for the events sel[0..count) of one campaign, in spool
  * order; pos is the position of the last one.  Returns -1 if the
  * arguments did not fit (impossible with the sizes above).
  */
@@ -491,25 +396,26 @@ send_campaign(struct store *st, size_t count, const char *pos,
     const char *minid)
 {
 	const struct ff_event	*ev0 = &st->events[st->sel[0]];
-	struct builder		 b = { st, 0, 0, 0 };
+	struct builder		 b = { st, 2, 0, 0 };	/* 0, 1: script */
 	struct field		*f = st->fields;
 	struct bucket		*bk = st->buckets;
 	size_t			 nf = 0, nb = 0, i, n;
 	int			 count_at, k;
-	char			 key[96], name[24], *p;
+	char			 name[24], *p;
+	struct key		 key;
 	uint64_t		 prev;
-	static const char *const suffix[8] = { "stats", "openers",
-	    "clickers", "link_clickers", "events", "applied",
-	    "unsubscribers", "ts" };
+	/* RECORD_LUA's KEYS, in its order. */
+	static const char *(*const keyfn[8])(struct key *, uint64_t,
+	    uint64_t) = { key_camp_stats, key_camp_openers, key_camp_clickers,
+	    key_camp_link_clickers, key_camp_events, key_camp_applied,
+	    key_camp_unsubscribers, key_camp_ts };
 
-	b_str(&b, "EVALSHA", 7);
-	b_str(&b, st->record_sha, 40);
+	script_argv(SCRIPT_RECORD, (st->noscript >> SCRIPT_RECORD) & 1,
+	    st->argv, st->argvlen);
 	b_str(&b, "8", 1);
 	for (k = 0; k < 8; k++) {
-		n = (size_t)snprintf(key, sizeof(key), "{t:%llu:c:%llu}:%s",
-		    (unsigned long long)ev0->tenant,
-		    (unsigned long long)ev0->campaign, suffix[k]);
-		b_str(&b, key, n);
+		keyfn[k](&key, ev0->tenant, ev0->campaign);
+		b_str(&b, key.s, key.len);
 	}
 	b_str(&b, spool_name(st->spools[st->spool_idx]),
 	    strlen(spool_name(st->spools[st->spool_idx])));
@@ -641,9 +547,10 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	if (b_set_count(&b, count_at, n) == -1)
 		return -1;
 
-	if (redisAsyncCommandArgv(st->ac, chunk_reply_cb, st, b.argc,
+	if (redisAsyncCommandArgv(st->ac, record_reply_cb, st, b.argc,
 	    st->argv, st->argvlen) != REDIS_OK)
 		return -1;
+	st->scripts |= 1u << SCRIPT_RECORD;
 	st->pending++;
 	return 0;
 }
@@ -651,23 +558,34 @@ send_campaign(struct store *st, size_t count, const char *pos,
 static int
 send_optout(struct store *st, const struct ff_event *ev)
 {
-	char	ct[64], ids[64], opt[64], at[64], ts[24], contact[24];
+	struct key	 ct, ids, opt, at;
+	char		 ts[24], contact[24];
+	const char	*argv[9];
+	size_t		 lens[9];
+	int		 i;
 
-	snprintf(ct, sizeof(ct), "{t:%llu}:ct:%llu",
-	    (unsigned long long)ev->tenant, (unsigned long long)ev->contact);
-	snprintf(ids, sizeof(ids), "{t:%llu}:optout_ids",
-	    (unsigned long long)ev->tenant);
-	snprintf(opt, sizeof(opt), "{t:%llu}:optouts",
-	    (unsigned long long)ev->tenant);
-	snprintf(at, sizeof(at), "{t:%llu}:optouts:at",
-	    (unsigned long long)ev->tenant);
+	key_contact(&ct, ev->tenant, ev->contact);
+	key_optout_ids(&ids, ev->tenant);
+	key_optouts(&opt, ev->tenant);
+	key_optouts_at(&at, ev->tenant);
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ev->ts_ms);
 	snprintf(contact, sizeof(contact), "%llu",
 	    (unsigned long long)ev->contact);
-	if (redisAsyncCommand(st->ac, chunk_reply_cb, st, "EVALSHA %s 4 %s %s "
-	    "%s %s %s %s", st->optout_sha, ct, ids, opt, at, contact, ts) !=
-	    REDIS_OK)
+	script_argv(SCRIPT_OPTOUT, (st->noscript >> SCRIPT_OPTOUT) & 1, argv,
+	    lens);
+	argv[2] = "4";
+	argv[3] = ct.s;
+	argv[4] = ids.s;
+	argv[5] = opt.s;
+	argv[6] = at.s;
+	argv[7] = contact;
+	argv[8] = ts;
+	for (i = 2; i < 9; i++)
+		lens[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, optout_reply_cb, st, 9, argv,
+	    lens) != REDIS_OK)
 		return -1;
+	st->scripts |= 1u << SCRIPT_OPTOUT;
 	st->pending++;
 	return 0;
 }
@@ -747,6 +665,7 @@ ship_chunk(struct store *st, size_t n)
 	const struct ff_event	*a, *e;
 	const char		*name = spool_name(st->spools[st->spool_idx]);
 	struct group		*g;
+	struct key		 applied;
 	size_t			 i;
 
 	for (i = 0; i < n; i++)
@@ -755,6 +674,7 @@ ship_chunk(struct store *st, size_t n)
 
 	st->busy = 1;
 	st->failed = 0;
+	st->scripts = 0;
 	st->nevents = n;
 	st->sent_ms = mono_ms();
 	st->ngroups = 0;
@@ -771,10 +691,9 @@ ship_chunk(struct store *st, size_t n)
 				break;
 		}
 		g->to = (uint32_t)i;
-		if (redisAsyncCommand(st->ac, guard_reply_cb, st,
-		    "HGET {t:%llu:c:%llu}:applied %s",
-		    (unsigned long long)a->tenant,
-		    (unsigned long long)a->campaign, name) != REDIS_OK) {
+		key_camp_applied(&applied, a->tenant, a->campaign);
+		if (redisAsyncCommand(st->ac, guard_reply_cb, st, "HGET %b %s",
+		    applied.s, applied.len, name) != REDIS_OK) {
 			st->failed = 1;
 			st->ngroups--;
 			break;
@@ -794,13 +713,6 @@ store_kick(struct store *st)
 
 	if (st->busy || !st->connected || st->closing || st->ac == NULL)
 		return;
-	if (st->need_script) {
-		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
-		    RECORD_LUA);
-		redisAsyncCommand(st->ac, script_cb, st, "SCRIPT LOAD %s",
-		    OPTOUT_LUA);
-		st->need_script = 0;
-	}
 	/* Adopted spools (older runs) first, then our own. */
 	for (i = st->nspools - 1; i >= 0; i--) {
 		sp = st->spools[i];
@@ -860,19 +772,11 @@ store_new(struct worker *w, const struct ff_endpoint *ep)
 {
 	struct store	*st = xcalloc(1, sizeof(*st));
 	struct timeval	 tv = { 0, STORE_TICK_MS * 1000 };
-	unsigned char	 md[SHA_DIGEST_LENGTH];
-	int		 i;
 
 	st->w = w;
 	st->ep = ep;
 	st->text = xmalloc(TEXT_MAX);
 	st->backoff_ms = STORE_BACKOFF_MIN_MS;
-	SHA1((const unsigned char *)RECORD_LUA, strlen(RECORD_LUA), md);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(st->record_sha + 2 * i, 3, "%02x", md[i]);
-	SHA1((const unsigned char *)OPTOUT_LUA, strlen(OPTOUT_LUA), md);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(st->optout_sha + 2 * i, 3, "%02x", md[i]);
 	st->spools[st->nspools++] = w->spool;
 	st->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, st);
 	event_add(st->tick, &tv);
@@ -918,17 +822,17 @@ store_link_get(struct store *st, uint64_t tenant, uint64_t campaign,
     uint32_t link, store_link_cb cb, void *arg)
 {
 	struct link_lookup	*lk;
-	char			 key[96], field[16];
+	struct key		 key;
+	char			 field[16];
 
 	if (!st->connected || st->closing || st->ac == NULL)
 		return -1;
-	snprintf(key, sizeof(key), "{t:%llu:c:%llu}:links",
-	    (unsigned long long)tenant, (unsigned long long)campaign);
+	key_camp_links(&key, tenant, campaign);
 	snprintf(field, sizeof(field), "%u", link);
 	lk = xmalloc(sizeof(*lk));
 	lk->cb = cb;
 	lk->arg = arg;
-	if (redisAsyncCommand(st->ac, link_reply_cb, lk, "HGET %s %s", key,
+	if (redisAsyncCommand(st->ac, link_reply_cb, lk, "HGET %s %s", key.s,
 	    field) != REDIS_OK) {
 		free(lk);
 		return -1;

@@ -120,6 +120,23 @@ parse_u64(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
+/* No printf: store.c and keys.c call this for every contact and key of
+ * every chunk. */
+size_t
+fmt_u64(char *p, uint64_t v)
+{
+	char	tmp[20];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

@@ -799,7 +799,7 @@ def test_snapshot_restart(ff, redis):
        "and the next start completes it")
     check_queue(redis, tid, lid, c3, n, "200,000 across a SIGTERM")
     # Redis restarting mid-snapshot: the step is retried a second later
-    # and the script loaded again (NOSCRIPT).
+    # and the script sent again in full (NOSCRIPT, then EVAL).
     _, c4 = new_campaign(ff, key, lid, "Redis restart")
     h4 = "{t:%s}:camp:%s" % (tid, c4)
     call(ff, "POST", "/v1/campaigns/%s/launch" % c4, key)

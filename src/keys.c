@@ -1,0 +1,251 @@
+/*
+ * keys.c: builds every Redis key name, and holds the table that
+ * documents them (key_docs, which README.md must match).  The only file
+ * with a key format in it; see keys.h for the hash tags and the rules.
+ *
+ * No printf: store.c names eight keys per campaign per chunk, so a key
+ * is a few memcpy and fmt_u64.  A key never overflows KEY_MAX: its
+ * longest form is 61 bytes.
+ */
+#include <string.h>
+
+#include "fanfare.h"
+#include "keys.h"
+
+const struct key_doc key_docs[] = {
+	{ "ff:tenants", "set", "tenant ids (the janitor walks them)" },
+	{ "ff:purge", "sorted set", "tenant id → purge time (ms), set by "
+	  "`DELETE /v1/tenants/T`" },
+	{ "ff:sending", "set", "`T:C` of the campaigns the senders look at "
+	  "(launch adds, cancel removes)" },
+	{ "{t:T}:tenant", "hash", "`name`, `retention_days`, `status`, "
+	  "`created_at`, `purge_at`" },
+	{ "{t:T}:keys", "hash", "API key prefix → SHA-256 (hex) of the key" },
+	{ "{t:T}:seq", "hash", "the last id given per `contact`, `list`, "
+	  "`template`, `campaign`" },
+	{ "{t:T}:ct:ID", "hash", "a contact" },
+	{ "{t:T}:ct:bykey", "hash", "email match key → contact id" },
+	{ "{t:T}:ct:ID:lists", "set", "ids of the lists the contact is on" },
+	{ "{t:T}:list:ID", "hash", "`name`, `created_at`" },
+	{ "{t:T}:list:ID:members", "set", "contact ids" },
+	{ "{t:T}:optouts", "sorted set", "email keys (score 0, lexical) opted "
+	  "out; times in `{t:T}:optouts:at`" },
+	{ "{t:T}:optouts:at", "hash", "email key → opt-out time (ms)" },
+	{ "{t:T}:optout_ids", "sorted set", "contact id → opt-out time (ms), "
+	  "from the one-click link" },
+	{ "{t:T}:blocklist", "sorted set", "blocked addresses and `@domain`s "
+	  "(score 0, lexical)" },
+	{ "{t:T}:blocklist:at", "hash", "pattern → when it was added (ms)" },
+	{ "{t:T}:suppressed", "set", "keyed hashes of erased addresses: never "
+	  "imported or mailed again" },
+	{ "{t:T}:bounces", "sorted set", "email keys that got a 5xx to RCPT → "
+	  "when; never mailed again" },
+	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
+	  "`action`, `counts` (never the address)" },
+	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
+	  "`text`, `links` (JSON)" },
+	{ "{t:T}:camps", "sorted set", "campaign ids" },
+	{ "{t:T}:camp:C", "hash", "the campaign: `name`, `template_id`, "
+	  "`list_id`, `from`, `reply_to`, `rate_per_second`, `track_opens`, "
+	  "`track_clicks`, `created_at`, `status` (`draft`, `sending`, "
+	  "`paused`, `cancelled`, `done`); from launch `launched_at`, "
+	  "`total`, `queued`, `snapshot` (`0` while the list is being "
+	  "queued, `1` after), `scan_cursor` and `scan_runid` (the Redis "
+	  "process the cursor belongs to), the senders' `sent`, `failed`, "
+	  "`deferred`, `bounced`, `sup_opted_out`, `sup_blocklisted`, "
+	  "`sup_special_category`, `sup_bounced`, `sup_erased`, and "
+	  "`finished_at`" },
+	{ "{t:T}:camp:C:q", "stream", "the recipients to send, consumer group "
+	  "`senders`: fields `ids` (up to 100 comma-separated contact ids) "
+	  "and `try`" },
+	{ "{t:T}:camp:C:queued", "string (bitmap)", "bit per contact id: "
+	  "already queued" },
+	{ "{t:T}:camp:C:done", "string (bitmap)", "bit per contact id: final "
+	  "(sent, bounced, failed or suppressed); a reclaimed entry skips "
+	  "these" },
+	{ "{t:T}:camp:C:retry", "sorted set", "contact id → when to try "
+	  "again (ms)" },
+	{ "{t:T}:camp:C:tries", "hash", "contact id → tries so far (4xx "
+	  "answers)" },
+	{ "{t:T:c:C}:stats", "hash", "`opens`, `opens_unique`, "
+	  "`opens_machine`, `clicks`, `clicks_unique`, `clicks_machine`, "
+	  "`unsubscribes`, `link:N`, `link_unique:N`, `country:CC`" },
+	{ "{t:T:c:C}:openers", "set", "contacts with a human open" },
+	{ "{t:T:c:C}:clickers", "set", "contacts with a human click" },
+	{ "{t:T:c:C}:link_clickers", "set", "`N:contact`" },
+	{ "{t:T:c:C}:unsubscribers", "set", "contacts that opted out through "
+	  "this campaign" },
+	{ "{t:T:c:C}:events", "stream", "per-person records: fields `n` "
+	  "(count) and `e`, lines `ts_ms kind contact link country flags` "
+	  "(kind `o`/`c`/`u`, country `--` when unknown, flags `m` machine "
+	  "or `-`); never DNT/GPC hits" },
+	{ "{t:T:c:C}:links", "hash", "link index → URL" },
+	{ "{t:T:c:C}:applied", "hash", "replay guard: spool name → position "
+	  "of the last event applied" },
+	{ "{t:T:c:C}:ts", "hash", "opens and clicks per bucket of the event's "
+	  "own time: `o:M`, `om:M`, `c:M`, `cm:M` (human opens, machine "
+	  "opens, human clicks, machine clicks in unix minute M = seconds / "
+	  "60), the same with an `h` in front for unix hour H (`ho:H`...); "
+	  "aggregates like `:stats` (DNT/GPC hits included, no contact), "
+	  "written by the same script in the same round trip; like "
+	  "`:stats`, kept when a subject is erased and not trimmed by "
+	  "retention (it names nobody), removed with the tenant" },
+};
+const size_t key_ndocs = FF_NELEM(key_docs);
+
+/* Appends; the callers' fixed parts keep every key under KEY_MAX. */
+static void
+put(struct key *k, const char *s, size_t n)
+{
+	memcpy(k->s + k->len, s, n);
+	k->len += n;
+}
+
+#define PUTS(k, lit)	put((k), (lit), sizeof(lit) - 1)
+
+static void
+put_u64(struct key *k, uint64_t v)
+{
+	k->len += fmt_u64(k->s + k->len, v);
+}
+
+static const char *
+done(struct key *k)
+{
+	k->s[k->len] = '\0';
+	return k->s;
+}
+
+/* "{t:T}" then "suffix". */
+static const char *
+tenant_key(struct key *k, uint64_t tenant, const char *suffix, size_t n)
+{
+	k->len = 0;
+	PUTS(k, "{t:");
+	put_u64(k, tenant);
+	PUTS(k, "}");
+	put(k, suffix, n);
+	return done(k);
+}
+
+/* "{t:T}" "mid" ID "tail". */
+static const char *
+tenant_id_key(struct key *k, uint64_t tenant, const char *mid, size_t nmid,
+    uint64_t id, const char *tail, size_t ntail)
+{
+	k->len = 0;
+	PUTS(k, "{t:");
+	put_u64(k, tenant);
+	PUTS(k, "}");
+	put(k, mid, nmid);
+	put_u64(k, id);
+	put(k, tail, ntail);
+	return done(k);
+}
+
+/* "{t:T:c:C}" then "suffix". */
+static const char *
+campaign_key(struct key *k, uint64_t tenant, uint64_t campaign,
+    const char *suffix, size_t n)
+{
+	k->len = 0;
+	PUTS(k, "{t:");
+	put_u64(k, tenant);
+	PUTS(k, ":c:");
+	put_u64(k, campaign);
+	PUTS(k, "}");
+	put(k, suffix, n);
+	return done(k);
+}
+
+#define TENANT_KEY(name, suffix)					\
+const char *								\
+name(struct key *k, uint64_t tenant)					\
+{									\
+	return tenant_key(k, tenant, suffix, sizeof(suffix) - 1);	\
+}
+
+#define TENANT_ID_KEY(name, mid, tail)					\
+const char *								\
+name(struct key *k, uint64_t tenant, uint64_t id)			\
+{									\
+	return tenant_id_key(k, tenant, mid, sizeof(mid) - 1, id, tail,	\
+	    sizeof(tail) - 1);						\
+}
+
+#define CAMPAIGN_KEY(name, suffix)					\
+const char *								\
+name(struct key *k, uint64_t tenant, uint64_t campaign)			\
+{									\
+	return campaign_key(k, tenant, campaign, suffix,		\
+	    sizeof(suffix) - 1);					\
+}
+
+const char *
+key_tenants(void)
+{
+	return "ff:tenants";
+}
+
+const char *
+key_purge(void)
+{
+	return "ff:purge";
+}
+
+const char *
+key_sending(void)
+{
+	return "ff:sending";
+}
+
+TENANT_KEY(key_tenant_tag, "")
+CAMPAIGN_KEY(key_campaign_tag, "")
+/* SCAN MATCH: "{t:T}*" is every key of the {t:T} tag (the '}' stops
+ * tenant 1 from matching tenant 12); "{t:T:c:*" every campaign's. */
+TENANT_KEY(key_tenant_match, "*")
+
+const char *
+key_tenant_campaigns_match(struct key *k, uint64_t tenant)
+{
+	k->len = 0;
+	PUTS(k, "{t:");
+	put_u64(k, tenant);
+	PUTS(k, ":c:*");
+	return done(k);
+}
+
+TENANT_KEY(key_tenant, ":tenant")
+TENANT_KEY(key_tenant_keys, ":keys")
+TENANT_KEY(key_seq, ":seq")
+TENANT_ID_KEY(key_contact, ":ct:", "")
+TENANT_KEY(key_contact_bykey, ":ct:bykey")
+TENANT_ID_KEY(key_contact_lists, ":ct:", ":lists")
+TENANT_ID_KEY(key_list, ":list:", "")
+TENANT_ID_KEY(key_list_members, ":list:", ":members")
+TENANT_KEY(key_optouts, ":optouts")
+TENANT_KEY(key_optouts_at, ":optouts:at")
+TENANT_KEY(key_optout_ids, ":optout_ids")
+TENANT_KEY(key_blocklist, ":blocklist")
+TENANT_KEY(key_blocklist_at, ":blocklist:at")
+TENANT_KEY(key_suppressed, ":suppressed")
+TENANT_KEY(key_bounces, ":bounces")
+TENANT_KEY(key_audit, ":audit")
+TENANT_ID_KEY(key_template, ":tpl:", "")
+TENANT_KEY(key_campaigns, ":camps")
+TENANT_ID_KEY(key_campaign, ":camp:", "")
+TENANT_ID_KEY(key_campaign_queue, ":camp:", ":q")
+TENANT_ID_KEY(key_campaign_queued, ":camp:", ":queued")
+TENANT_ID_KEY(key_campaign_done, ":camp:", ":done")
+TENANT_ID_KEY(key_campaign_retry, ":camp:", ":retry")
+TENANT_ID_KEY(key_campaign_tries, ":camp:", ":tries")
+
+CAMPAIGN_KEY(key_camp_stats, ":stats")
+CAMPAIGN_KEY(key_camp_openers, ":openers")
+CAMPAIGN_KEY(key_camp_clickers, ":clickers")
+CAMPAIGN_KEY(key_camp_link_clickers, ":link_clickers")
+CAMPAIGN_KEY(key_camp_unsubscribers, ":unsubscribers")
+CAMPAIGN_KEY(key_camp_events, ":events")
+CAMPAIGN_KEY(key_camp_applied, ":applied")
+CAMPAIGN_KEY(key_camp_links, ":links")
+CAMPAIGN_KEY(key_camp_ts, ":ts")

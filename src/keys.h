@@ -1,0 +1,161 @@
+/*
+ * keys.h: the name of every Redis key Fanfare uses, built only here.
+ *
+ * No other file formats a key (tests/check-keys.sh fails the build when
+ * one does): a caller fills a struct key with one of these functions
+ * and passes the string to db_cmd/db_append/redisAsyncCommand as "%s"
+ * (or "%b" with k.len).  A Lua script never builds a key name: every
+ * key it touches comes in KEYS[], as Redis Cluster requires.
+ *
+ * Hash tags (T tenant id, C campaign id, ID an entity id, all decimal):
+ *   {t:T}      everything a tenant owns, in one Redis Cluster slot, so a
+ *              script may touch any of a tenant's keys together;
+ *   {t:T:c:C}  a campaign's tracking data, written by the trackers'
+ *              store.c in one script per campaign per chunk: a slot of
+ *              its own, so busy campaigns spread over the cluster.
+ * The three global keys (ff:tenants, ff:purge, ff:sending) have no tag:
+ * each is always alone in its command.
+ *
+ * Each key and the function that names it (key_docs in keys.c says what
+ * each holds; README.md's "Redis keys" section must match key_docs row
+ * for row, which tests/test_keys.c checks and, when they differ,
+ * prints the section to paste):
+ *   ff:tenants                 key_tenants()
+ *   ff:purge                   key_purge()
+ *   ff:sending                 key_sending()
+ *   {t:T}:tenant               key_tenant(k, T)
+ *   {t:T}:keys                 key_tenant_keys(k, T)
+ *   {t:T}:seq                  key_seq(k, T)
+ *   {t:T}:ct:ID                key_contact(k, T, ID)
+ *   {t:T}:ct:bykey             key_contact_bykey(k, T)
+ *   {t:T}:ct:ID:lists          key_contact_lists(k, T, ID)
+ *   {t:T}:list:ID              key_list(k, T, ID)
+ *   {t:T}:list:ID:members      key_list_members(k, T, ID)
+ *   {t:T}:optouts              key_optouts(k, T)
+ *   {t:T}:optouts:at           key_optouts_at(k, T)
+ *   {t:T}:optout_ids           key_optout_ids(k, T)
+ *   {t:T}:blocklist            key_blocklist(k, T)
+ *   {t:T}:blocklist:at         key_blocklist_at(k, T)
+ *   {t:T}:suppressed           key_suppressed(k, T)
+ *   {t:T}:bounces              key_bounces(k, T)
+ *   {t:T}:audit                key_audit(k, T)
+ *   {t:T}:tpl:ID               key_template(k, T, ID)
+ *   {t:T}:camps                key_campaigns(k, T)
+ *   {t:T}:camp:C               key_campaign(k, T, C)
+ *   {t:T}:camp:C:q             key_campaign_queue(k, T, C)
+ *   {t:T}:camp:C:queued        key_campaign_queued(k, T, C)
+ *   {t:T}:camp:C:done          key_campaign_done(k, T, C)
+ *   {t:T}:camp:C:retry         key_campaign_retry(k, T, C)
+ *   {t:T}:camp:C:tries         key_campaign_tries(k, T, C)
+ *   {t:T:c:C}:stats            key_camp_stats(k, T, C)
+ *   {t:T:c:C}:openers          key_camp_openers(k, T, C)
+ *   {t:T:c:C}:clickers         key_camp_clickers(k, T, C)
+ *   {t:T:c:C}:link_clickers    key_camp_link_clickers(k, T, C)
+ *   {t:T:c:C}:unsubscribers    key_camp_unsubscribers(k, T, C)
+ *   {t:T:c:C}:events           key_camp_events(k, T, C)
+ *   {t:T:c:C}:links            key_camp_links(k, T, C)
+ *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
+ *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
+ * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
+ * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
+ */
+#ifndef FANFARE_KEYS_H
+#define FANFARE_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest key: "{t:" 20 digits ":c:" 20 digits "}:link_clickers" is 61. */
+#define KEY_MAX		96
+
+/* One key's name, NUL-terminated; on the stack, filled by a key_*(). */
+struct key {
+	char	s[KEY_MAX];
+	size_t	len;
+};
+
+/* A row of the documented key table (README.md's, in the same order). */
+struct key_doc {
+	const char	*pattern;	/* "{t:T}:ct:ID" */
+	const char	*type;		/* "hash", "sorted set", ... */
+	const char	*holds;		/* Markdown, one line */
+};
+
+extern const struct key_doc	key_docs[];
+extern const size_t		key_ndocs;
+
+/* Each function fills its struct key and returns its s; the globals
+ * return a constant. */
+
+/* Global keys, no hash tag. */
+const char	*key_tenants(void);
+const char	*key_purge(void);
+const char	*key_sending(void);
+
+/* The hash tags themselves, and the SCAN MATCH patterns of a tenant
+ * purge: every {t:T} key, and every campaign's {t:T:c:C} keys. */
+const char	*key_tenant_tag(struct key *, uint64_t tenant);
+const char	*key_campaign_tag(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_tenant_match(struct key *, uint64_t tenant);
+const char	*key_tenant_campaigns_match(struct key *, uint64_t tenant);
+
+/* {t:T}: the tenant's keys. */
+const char	*key_tenant(struct key *, uint64_t tenant);
+const char	*key_tenant_keys(struct key *, uint64_t tenant);
+const char	*key_seq(struct key *, uint64_t tenant);
+const char	*key_contact(struct key *, uint64_t tenant,
+		    uint64_t contact);
+const char	*key_contact_bykey(struct key *, uint64_t tenant);
+const char	*key_contact_lists(struct key *, uint64_t tenant,
+		    uint64_t contact);
+const char	*key_list(struct key *, uint64_t tenant, uint64_t list);
+const char	*key_list_members(struct key *, uint64_t tenant,
+		    uint64_t list);
+const char	*key_optouts(struct key *, uint64_t tenant);
+const char	*key_optouts_at(struct key *, uint64_t tenant);
+const char	*key_optout_ids(struct key *, uint64_t tenant);
+const char	*key_blocklist(struct key *, uint64_t tenant);
+const char	*key_blocklist_at(struct key *, uint64_t tenant);
+const char	*key_suppressed(struct key *, uint64_t tenant);
+const char	*key_bounces(struct key *, uint64_t tenant);
+const char	*key_audit(struct key *, uint64_t tenant);
+const char	*key_template(struct key *, uint64_t tenant,
+		    uint64_t template_id);
+const char	*key_campaigns(struct key *, uint64_t tenant);
+const char	*key_campaign(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_queue(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_queued(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_done(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_retry(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_tries(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+
+/* {t:T:c:C}: a campaign's tracking data.  These run on the trackers'
+ * hot path (store.c, per campaign per chunk): no printf. */
+const char	*key_camp_stats(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_openers(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_clickers(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_link_clickers(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_unsubscribers(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_events(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_applied(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_links(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_ts(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+
+#endif

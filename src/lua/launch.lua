@@ -1,0 +1,32 @@
+-- launch.lua: launches a draft campaign (api_launch.c).
+--
+-- KEYS (one hash tag {t:T}):
+--   1 camp  2 tenant  3 list  4 list members  5 template  6 q  7 queued
+-- ARGV: 1 now (ms)
+-- Returns {"ok", total}, or why not: {"gone"}, {"tenant"},
+-- {"state", status}, {"list"}, {"template"}.
+--
+-- Guarantees: only a draft of an active tenant, with its list and
+-- template, is launched: queue and queued bitmap start empty, the
+-- stream's group "senders" is created, and the scan cursor is tied to
+-- this Redis process's run_id (see launch_step.lua).
+
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {'gone'} end
+if redis.call('HGET', KEYS[2], 'status') ~= 'active' then
+  return {'tenant'}
+end
+if st ~= 'draft' then return {'state', st} end
+if redis.call('EXISTS', KEYS[3]) == 0 then return {'list'} end
+if redis.call('EXISTS', KEYS[5]) == 0 then return {'template'} end
+local runid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local total = redis.call('SCARD', KEYS[4])
+redis.call('DEL', KEYS[6], KEYS[7])
+redis.call('XGROUP', 'CREATE', KEYS[6], 'senders', '0', 'MKSTREAM')
+redis.call('HSET', KEYS[1], 'status', 'sending', 'launched_at', ARGV[1],
+  'total', total, 'queued', 0, 'snapshot', 0, 'scan_cursor', 0,
+  'scan_runid', runid,
+  'sent', 0, 'failed', 0, 'deferred', 0, 'bounced', 0,
+  'sup_opted_out', 0, 'sup_blocklisted', 0, 'sup_special_category', 0,
+  'sup_bounced', 0, 'sup_erased', 0)
+return {'ok', total}

@@ -1,0 +1,42 @@
+-- send_outcome.lua: records what the relay said of one message
+-- (sender.c, pipelined, one call per message).
+--
+-- KEYS (one hash tag {t:T}):
+--   1 camp  2 done (bitmap)  3 retry (zset)  4 tries (hash)  5 bounces
+-- ARGV: 1 contact id  2 outcome: s sent, b bounced, f failed, t try
+--   again, r requeue (it never reached the relay, so it is not a try)
+--   3 email key  4 now (ms)  5 retry lifetime (ms)
+--   6.. the retry schedule, seconds
+-- Returns 0 when the recipient was final already, 2 when a retry is
+-- scheduled, 1 when the outcome is final.
+--
+-- Guarantees: once final (done bit), a recipient's counters never
+-- change again: a repeated outcome returns 0.  A retry is scheduled
+-- only within the schedule and the lifetime; past them it fails.
+
+local id, o, now = ARGV[1], ARGV[2], tonumber(ARGV[4])
+if redis.call('GETBIT', KEYS[2], id) == 1 then return 0 end
+if o == 't' or o == 'r' then
+  local n = 1
+  if o == 't' then n = redis.call('HINCRBY', KEYS[4], id, 1) end
+  local at = tonumber(redis.call('HGET', KEYS[1], 'launched_at') or now)
+  local wait = tonumber(ARGV[5 + n] or -1)
+  if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then
+    redis.call('ZADD', KEYS[3], now + wait * 1000, id)
+    redis.call('HINCRBY', KEYS[1], 'deferred', 1)
+    return 2
+  end
+  o = 'f'
+end
+redis.call('SETBIT', KEYS[2], id, 1)
+redis.call('HDEL', KEYS[4], id)
+if o == 's' then
+  redis.call('HINCRBY', KEYS[1], 'sent', 1)
+elseif o == 'b' then
+  redis.call('HINCRBY', KEYS[1], 'bounced', 1)
+  redis.call('HINCRBY', KEYS[1], 'failed', 1)
+  redis.call('ZADD', KEYS[5], now, ARGV[3])
+else
+  redis.call('HINCRBY', KEYS[1], 'failed', 1)
+end
+return 1

@@ -1,0 +1,582 @@
+#!/usr/bin/python3
+"""
+test_scripts.py: every Lua script of src/lua, run with EVAL on a real
+redis-server against keys prepared by hand, and checked by its effects:
+what it guarantees in its header comment (record.lua applies a chunk
+once, optout.lua keeps the first time, the sender's checks suppress and
+count once, the launch snapshot queues each contact once, ...).
+
+Then the registry's NOSCRIPT fallback against a real fanfared: it caches
+exactly the files' texts, and after SCRIPT FLUSH the tracker still
+records hits and opt-outs, a campaign still launches and sends with
+every outcome counted, and an erasure still erases.
+
+The scripts are read from FF_TOP/src/lua (make check sets FF_TOP to the
+source tree; a VPATH build keeps them there), else from beside this file.
+"""
+import hashlib
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True     # the source tree may be read-only
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Fanfare, Redis, RedisError, Relay, add_contacts, call,
+                     counters, done, launch, new_campaign, new_list,
+                     new_template, new_tenant, ok, run, wait_done, wait_for,
+                     HERE)
+
+TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
+LUA = os.path.join(TOP, "src", "lua")
+SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
+           "send_finish", "launch", "launch_step", "launch_state", "erase"]
+ADMIN = "admin-" + "s" * 40
+
+
+def text(name):
+    with open(os.path.join(LUA, name + ".lua"), "rb") as f:
+        return f.read()
+
+
+def sha(name):
+    return hashlib.sha1(text(name)).hexdigest()
+
+
+def ev(redis, name, keys, args=()):
+    return redis.cmd("EVAL", text(name), len(keys), *keys, *args)
+
+
+def snapshot(redis, pattern):
+    """Every key matching pattern with its whole value, to compare."""
+    out = {}
+    for k in sorted(redis.cmd("KEYS", pattern)):
+        t = redis.cmd("TYPE", k)
+        if t == "hash":
+            out[k] = redis.hgetall(k)
+        elif t == "set":
+            out[k] = sorted(redis.cmd("SMEMBERS", k))
+        elif t == "zset":
+            out[k] = redis.cmd("ZRANGE", k, 0, -1, "WITHSCORES")
+        elif t == "stream":
+            out[k] = redis.cmd("XRANGE", k, "-", "+")
+        else:
+            out[k] = redis.cmd("GET", k)
+    return out
+
+
+# ------------------------------------------------------------- scripts
+
+def test_files(redis):
+    missing = [n for n in SCRIPTS
+               if not os.path.exists(os.path.join(LUA, n + ".lua"))]
+    ok(not missing, "src/lua holds the %d scripts" % len(SCRIPTS),
+       "missing %r in %s" % (missing, LUA))
+    for n in SCRIPTS:
+        t = text(n).decode()
+        head = t.split("\n\n", 1)[0]
+        ok("KEYS" in head and "ARGV" in head and "Guarantees" in head,
+           "%s.lua: a header with KEYS, ARGV and what it guarantees" % n,
+           head)
+        got = redis.cmd("SCRIPT", "LOAD", t)
+        ok(got == sha(n), "%s.lua compiles; SCRIPT LOAD gives its SHA1" % n,
+           repr(got))
+
+
+def record_args(spool, pos, incr=(), opens=(), clicks=(), links=(),
+                unsubs=(), ts=(), recs=None):
+    a = [spool, pos, "0-0", len(incr)]
+    for f, d in incr:
+        a += [f, d]
+    for lst in (opens, clicks, links, unsubs):
+        a += [len(lst)] + list(lst)
+    a.append(len(ts))
+    for f, d in ts:
+        a += [f, d]
+    if recs:
+        a += [len(recs), "".join(r + "\n" for r in recs)]
+    else:
+        a.append(0)
+    return a
+
+
+def test_record(redis):
+    tag = "{t:1:c:2}"
+    keys = [tag + ":" + s for s in ("stats", "openers", "clickers",
+                                    "link_clickers", "events", "applied",
+                                    "unsubscribers", "ts")]
+    pos1 = "%016x%016x" % (1, 0x100)
+    args = record_args(
+        "w0", pos1, incr=[("opens", 3), ("clicks", 1), ("link:1", 1)],
+        opens=[11, 12], clicks=[11], links=["1:11"], ts=[("om:100", 3)],
+        recs=["1000 o 11 0 -- -", "1001 o 12 0 -- -", "1002 o 11 0 -- -",
+              "1003 c 11 1 -- -"])
+    ok(ev(redis, "record", keys, args) == 1, "record: a chunk is applied")
+    st = counters(redis, 1, 2)
+    ok(st == {"opens": 3, "clicks": 1, "link:1": 1, "opens_unique": 2,
+              "clicks_unique": 1, "link_unique:1": 1},
+       "record: counters and unique counters", repr(st))
+    ok(sorted(redis.cmd("SMEMBERS", keys[1])) == ["11", "12"] and
+       redis.cmd("HGET", keys[7], "om:100") == "3",
+       "record: openers set and time bucket")
+    xs = redis.cmd("XRANGE", keys[4], "-", "+")
+    ok(len(xs) == 1 and xs[0][1][:2] == ["n", "4"] and
+       xs[0][1][3].count("\n") == 4, "record: one stream entry, 4 records",
+       repr(xs))
+    ok(redis.cmd("HGET", keys[5], "w0") == pos1,
+       "record: applied holds the spool's position")
+
+    before = snapshot(redis, tag + "*")
+    ok(ev(redis, "record", keys, args) == 0 and
+       snapshot(redis, tag + "*") == before,
+       "record: the same chunk again returns 0 and changes nothing")
+    older = record_args("w0", "%016x%016x" % (1, 0x80),
+                        incr=[("opens", 1)], opens=[13])
+    ok(ev(redis, "record", keys, older) == 0 and
+       snapshot(redis, tag + "*") == before,
+       "record: an earlier position changes nothing either")
+
+    pos2 = "%016x%016x" % (2, 0x20)
+    args2 = record_args("w0", pos2, incr=[("opens", 1)], opens=[12],
+                        unsubs=[12])
+    ok(ev(redis, "record", keys, args2) == 1, "record: the next chunk")
+    st = counters(redis, 1, 2)
+    ok(st["opens"] == 4 and st["opens_unique"] == 2 and
+       st["unsubscribes"] == 1,
+       "record: a known opener adds an open, no unique one; an "
+       "unsubscribe counts", repr(st))
+    args3 = record_args("w0", "%016x%016x" % (2, 0x40), unsubs=[12])
+    ev(redis, "record", keys, args3)
+    ok(counters(redis, 1, 2)["unsubscribes"] == 1,
+       "record: the same contact's second unsubscribe is not counted")
+    other = record_args("w1", "%016x%016x" % (0, 0x10), incr=[("opens", 1)])
+    ok(ev(redis, "record", keys, other) == 1 and
+       counters(redis, 1, 2)["opens"] == 5,
+       "record: positions are per spool (another spool's low position "
+       "applies)")
+
+
+def test_optout(redis):
+    keys = ["{t:1}:ct:5", "{t:1}:optout_ids", "{t:1}:optouts",
+            "{t:1}:optouts:at"]
+    redis.cmd("HSET", keys[0], "email", "A@x.test", "key", "a@x.test")
+    ok(ev(redis, "optout", keys, [5, 1000]) == 1, "optout: returns 1")
+    ok(redis.cmd("ZSCORE", keys[1], 5) == "1000" and
+       redis.cmd("ZSCORE", keys[2], "a@x.test") == "0" and
+       redis.cmd("HGET", keys[3], "a@x.test") == "1000",
+       "optout: by contact id and by email key, with its time")
+    ev(redis, "optout", keys, [5, 2000])
+    ok(redis.cmd("ZSCORE", keys[1], 5) == "1000" and
+       redis.cmd("HGET", keys[3], "a@x.test") == "1000",
+       "optout: a replay keeps the first time")
+    keys6 = ["{t:1}:ct:6"] + keys[1:]
+    ev(redis, "optout", keys6, [6, 3000])
+    ok(redis.cmd("ZSCORE", keys[1], 6) == "3000" and
+       redis.cmd("ZCARD", keys[2]) == 1,
+       "optout: an unknown contact is opted out by id only")
+
+
+SEND_KEYS = ["camp", "tenant", "camp:done", "optouts", "optout_ids",
+             "blocklist", "bounces", "camp:retry"]
+
+
+def send_keys(t, c):
+    out = []
+    for k in SEND_KEYS:
+        k = k.replace("camp", "camp:%d" % c)
+        out.append("{t:%d}:%s" % (t, k))
+    return out
+
+
+def test_send_check(redis):
+    t, c = 3, 9
+    keys = send_keys(t, c)
+    camp = keys[0]
+    redis.cmd("HSET", camp, "status", "sending")
+    redis.cmd("HSET", keys[1], "status", "active")
+    people = {1: "ok@a.test", 3: "special@a.test", 4: "flag@a.test",
+              5: "byid@a.test", 6: "bykey@a.test", 7: "bounced@a.test",
+              8: "bad@a.test", 9: "x@bad.test", 10: "done@a.test",
+              11: "retry@a.test"}
+    for i, e in people.items():
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "email", e, "key", e,
+                  "first_name", "F%d" % i, "attributes", "{}")
+    redis.cmd("HSET", "{t:%d}:ct:3" % t, "quarantined", "1")
+    redis.cmd("HSET", "{t:%d}:ct:4" % t, "suppressed", "1")
+    redis.cmd("ZADD", keys[4], 1, 5)
+    redis.cmd("ZADD", keys[3], 0, "bykey@a.test")
+    redis.cmd("ZADD", keys[6], 1, "bounced@a.test")
+    redis.cmd("ZADD", keys[5], 0, "bad@a.test", 0, "@bad.test")
+    redis.cmd("SETBIT", keys[2], 10, 1)
+    redis.cmd("ZADD", keys[7], 1, 11)
+    ids = list(range(1, 12))
+    cts = ["{t:%d}:ct:%d" % (t, i) for i in ids]
+    r = ev(redis, "send_check", keys + cts, ids)
+    ok(r == ["ok", "1", "ok@a.test", "ok@a.test", "F1", "", "", "", "{}"],
+       "send_check: only the one clean recipient comes back, with its "
+       "fields", repr(r))
+    h = redis.hgetall(camp)
+    want = {"sup_erased": "1", "sup_special_category": "1",
+            "sup_opted_out": "3", "sup_bounced": "1", "sup_blocklisted": "2"}
+    ok({k: v for k, v in h.items() if k.startswith("sup_")} == want,
+       "send_check: suppressed counted by reason (erased, special, 3 opted "
+       "out, bounced, address and domain blocklisted)", repr(h))
+    bits = [redis.cmd("GETBIT", keys[2], i) for i in ids]
+    ok(bits == [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+       "send_check: suppressed recipients are final (done bit); the one "
+       "to send and the one waiting for a retry are not", repr(bits))
+    r = ev(redis, "send_check", keys + cts, ids)
+    h2 = redis.hgetall(camp)
+    ok(r[:2] == ["ok", "1"] and len(r) == 9 and h2 == h,
+       "send_check: again, nobody is counted twice", repr((r, h2)))
+    redis.cmd("HSET", camp, "status", "paused")
+    ok(ev(redis, "send_check", keys + cts, ids) == ["stop", "paused"],
+       "send_check: a paused campaign stops the batch")
+    redis.cmd("HSET", camp, "status", "sending")
+    redis.cmd("HSET", keys[1], "status", "suspended")
+    ok(ev(redis, "send_check", keys + cts, ids) == ["stop", "tenant"],
+       "send_check: a tenant not active stops the batch")
+    gone = send_keys(t, 99)
+    ok(ev(redis, "send_check", gone + cts, ids) == ["stop", "gone"],
+       "send_check: a campaign that does not exist stops the batch")
+
+
+def test_send_outcome(redis):
+    t, c = 4, 1
+    camp, done_, retry, tries = ("{t:%d}:camp:%d%s" % (t, c, s) for s in
+                                 ("", ":done", ":retry", ":tries"))
+    bounces = "{t:%d}:bounces" % t
+    keys = [camp, done_, retry, tries, bounces]
+    now = int(time.time() * 1000)
+    redis.cmd("HSET", camp, "launched_at", now)
+
+    def out(i, o, life=3600000, sched=(1, 2)):
+        return ev(redis, "send_outcome", keys,
+                  [i, o, "k%d@a.test" % i, now, life] + list(sched))
+
+    ok(out(1, "s") == 1 and redis.cmd("HGET", camp, "sent") == "1" and
+       redis.cmd("GETBIT", done_, 1) == 1, "send_outcome: sent is final")
+    ok(out(1, "s") == 0 and out(1, "b") == 0 and
+       redis.cmd("HGET", camp, "sent") == "1" and
+       redis.cmd("HGET", camp, "bounced") is None,
+       "send_outcome: a final recipient's outcome is written once only")
+    ok(out(2, "b") == 1 and redis.cmd("HGET", camp, "bounced") == "1" and
+       redis.cmd("HGET", camp, "failed") == "1" and
+       redis.cmd("ZSCORE", bounces, "k2@a.test") is not None,
+       "send_outcome: a bounce counts bounced and failed, the address "
+       "joins bounces")
+    ok(out(3, "t") == 2 and redis.cmd("ZSCORE", retry, 3) == str(now + 1000)
+       and redis.cmd("HGET", tries, 3) == "1" and
+       redis.cmd("HGET", camp, "deferred") == "1",
+       "send_outcome: try again: retry after schedule[0], one try")
+    ok(out(3, "t") == 2 and redis.cmd("ZSCORE", retry, 3) == str(now + 2000)
+       and redis.cmd("HGET", tries, 3) == "2",
+       "send_outcome: the second try waits schedule[1]")
+    ok(out(3, "t") == 1 and redis.cmd("GETBIT", done_, 3) == 1 and
+       redis.cmd("HGET", camp, "failed") == "2" and
+       redis.cmd("HGET", tries, 3) is None,
+       "send_outcome: past the schedule, failed and final")
+    ok(out(4, "r") == 2 and redis.cmd("HGET", tries, 4) is None,
+       "send_outcome: a requeue is retried and not charged a try")
+    ok(out(5, "t", life=0) == 1 and redis.cmd("GETBIT", done_, 5) == 1,
+       "send_outcome: past the retry lifetime, failed")
+
+
+def test_send_retry(redis):
+    camp, retry, q = "{t:5}:camp:1", "{t:5}:camp:1:retry", "{t:5}:camp:1:q"
+    now = int(time.time() * 1000)
+    redis.cmd("HSET", camp, "status", "paused", "deferred", 3)
+    redis.cmd("ZADD", retry, now - 10, 7, now - 5, 8, now + 60000, 9)
+    ok(ev(redis, "send_retry", [camp, retry, q], [now]) == 0 and
+       redis.cmd("ZCARD", retry) == 3,
+       "send_retry: nothing moves unless the campaign is sending")
+    redis.cmd("HSET", camp, "status", "sending")
+    ok(ev(redis, "send_retry", [camp, retry, q], [now]) == 2,
+       "send_retry: the two due ids are queued again")
+    xs = redis.cmd("XRANGE", q, "-", "+")
+    ok(len(xs) == 1 and xs[0][1] == ["ids", "7,8", "try", "1"] and
+       redis.cmd("ZRANGE", retry, 0, -1) == ["9"] and
+       redis.cmd("HGET", camp, "deferred") == "1",
+       "send_retry: one entry (try 1), the later retry stays, deferred "
+       "drops by 2", repr(xs))
+
+
+def test_send_finish(redis):
+    camp, q, retry = "{t:6}:camp:1", "{t:6}:camp:1:q", "{t:6}:camp:1:retry"
+    keys = [camp, q, retry]
+
+    def fin():
+        return ev(redis, "send_finish", keys, [12345])
+
+    redis.cmd("HSET", camp, "status", "sending", "snapshot", "0")
+    redis.cmd("XGROUP", "CREATE", q, "senders", "0", "MKSTREAM")
+    redis.cmd("XADD", q, "*", "ids", "1,2", "try", "0")
+    ok(fin() == 0, "send_finish: not while the snapshot is incomplete")
+    redis.cmd("HSET", camp, "snapshot", "1")
+    redis.cmd("ZADD", retry, 1, 5)
+    ok(fin() == 0, "send_finish: not while a retry waits")
+    redis.cmd("DEL", retry)
+    ok(fin() == 0, "send_finish: not while an entry is undelivered")
+    r = redis.cmd("XREADGROUP", "GROUP", "senders", "n/0", "COUNT", 10,
+                  "STREAMS", q, ">")
+    ok(fin() == 0, "send_finish: not while an entry is pending")
+    redis.cmd("XACK", q, "senders", r[0][1][0][0])
+    ok(fin() == 1 and redis.cmd("HGET", camp, "status") == "done" and
+       redis.cmd("HGET", camp, "finished_at") == "12345",
+       "send_finish: all delivered and acked: done, finished_at")
+    ok(fin() == 0, "send_finish: done once only")
+
+
+def launch_keys(t, c, lid=1, tpl=1):
+    camp = "{t:%d}:camp:%d" % (t, c)
+    return [camp, "{t:%d}:tenant" % t, "{t:%d}:list:%d" % (t, lid),
+            "{t:%d}:list:%d:members" % (t, lid), "{t:%d}:tpl:%d" % (t, tpl),
+            camp + ":q", camp + ":queued"]
+
+
+def run_id(redis):
+    for line in redis.cmd("INFO", "server").splitlines():
+        if line.startswith("run_id:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def test_launch(redis):
+    t = 7
+    keys = launch_keys(t, 1)
+    ok(ev(redis, "launch", keys, [1000]) == ["gone"],
+       "launch: a campaign that does not exist")
+    redis.cmd("HSET", keys[0], "status", "draft")
+    ok(ev(redis, "launch", keys, [1000]) == ["tenant"],
+       "launch: not for a tenant that is not active")
+    redis.cmd("HSET", keys[1], "status", "active")
+    ok(ev(redis, "launch", keys, [1000]) == ["list"],
+       "launch: not without its list")
+    redis.cmd("HSET", keys[2], "name", "L")
+    redis.cmd("SADD", keys[3], 1, 2, 3)
+    ok(ev(redis, "launch", keys, [1000]) == ["template"],
+       "launch: not without its template")
+    redis.cmd("HSET", keys[4], "name", "T")
+    redis.cmd("SETBIT", keys[6], 1, 1)     # left from nothing: cleared
+    ok(ev(redis, "launch", keys, [1000]) == ["ok", 3], "launch: ok, total 3")
+    h = redis.hgetall(keys[0])
+    ok(h.get("status") == "sending" and h.get("launched_at") == "1000" and
+       h.get("total") == "3" and h.get("queued") == "0" and
+       h.get("snapshot") == "0" and h.get("scan_runid") == run_id(redis) and
+       h.get("sent") == "0",
+       "launch: status sending, counters zero, cursor tied to this "
+       "Redis process", repr(h))
+    groups = redis.cmd("XINFO", "GROUPS", keys[5])
+    ok(redis.cmd("EXISTS", keys[6]) == 0 and len(groups) == 1 and
+       groups[0][1] == "senders",
+       "launch: empty queue with the group senders, no queued bitmap")
+    ok(ev(redis, "launch", keys, [2000]) == ["state", "sending"],
+       "launch: a second launch is refused")
+
+
+def test_launch_step(redis):
+    t = 8
+    lk = launch_keys(t, 1)
+    redis.cmd("HSET", lk[0], "status", "draft")
+    redis.cmd("HSET", lk[1], "status", "active")
+    redis.cmd("HSET", lk[2], "name", "L")
+    redis.cmd("HSET", lk[4], "name", "T")
+    ev(redis, "launch", lk, [1000])
+    camp, q, queued = lk[0], lk[5], lk[6]
+    keys = [q, queued, camp, lk[1]]
+    r = ev(redis, "launch_step", keys, ["17", 1, 2, 3, 2])
+    xs = redis.cmd("XRANGE", q, "-", "+")
+    ok(r == ["next", 3] and len(xs) == 1 and
+       xs[0][1] == ["ids", "1,2,3", "try", "0"] and
+       redis.cmd("HGET", camp, "scan_cursor") == "17" and
+       redis.cmd("HGET", camp, "queued") == "3",
+       "launch_step: a page queued once (a duplicate in the page too), "
+       "the cursor kept", repr((r, xs)))
+    r = ev(redis, "launch_step", keys, ["17", 3, 2, 1])
+    ok(r == ["next", 0] and redis.cmd("XLEN", q) == 1,
+       "launch_step: the same page again queues nobody", repr(r))
+    page = list(range(100, 350))
+    r = ev(redis, "launch_step", keys, ["0"] + page)
+    lens = [len(e[1][1].split(",")) for e in redis.cmd("XRANGE", q, "-", "+")]
+    ok(r == ["done", 250] and lens == [3, 100, 100, 50] and
+       redis.cmd("HGET", camp, "snapshot") == "1" and
+       redis.cmd("HGET", camp, "queued") == "253",
+       "launch_step: the last page: entries of at most 100, snapshot "
+       "complete", repr((r, lens)))
+    ok(ev(redis, "launch_step", keys, ["0", 999]) == ["complete", 0] and
+       redis.cmd("GETBIT", queued, 999) == 0,
+       "launch_step: after completion, nothing more")
+
+    lk2 = launch_keys(t, 2)
+    redis.cmd("HSET", lk2[0], "status", "paused", "snapshot", "0",
+              "scan_cursor", "55", "scan_runid", "f" * 40)
+    keys2 = [lk2[5], lk2[6], lk2[0], lk2[1]]
+    r = ev(redis, "launch_step", keys2, ["60", 5])
+    h = redis.hgetall(lk2[0])
+    ok(r == ["restart", 1] and h["scan_cursor"] == "0" and
+       h["scan_runid"] == run_id(redis),
+       "launch_step: another Redis process's cursor: restart from 0 "
+       "(paused campaigns go on too)", repr((r, h)))
+    redis.cmd("HSET", lk2[0], "status", "cancelled")
+    ok(ev(redis, "launch_step", keys2, ["0", 6]) == ["stop", 0],
+       "launch_step: a cancelled campaign stops the snapshot")
+
+
+def test_launch_state(redis):
+    camp = "{t:9}:camp:1"
+    keys = [camp, camp + ":q", camp + ":queued"]
+    ok(ev(redis, "launch_state", keys, ["paused", "sending"]) == ["gone"],
+       "launch_state: a campaign that does not exist")
+    redis.cmd("HSET", camp, "status", "sending")
+    redis.cmd("XADD", keys[1], "*", "ids", "1", "try", "0")
+    redis.cmd("SETBIT", keys[2], 1, 1)
+    ok(ev(redis, "launch_state", keys, ["paused", "sending"]) ==
+       ["ok", "sending"] and redis.cmd("HGET", camp, "status") == "paused",
+       "launch_state: pause a sending campaign")
+    ok(ev(redis, "launch_state", keys, ["paused", "sending"]) ==
+       ["state", "paused"], "launch_state: not from another state")
+    ok(ev(redis, "launch_state", keys,
+          ["cancelled", "draft", "sending", "paused"]) == ["ok", "paused"]
+       and redis.cmd("EXISTS", keys[1], keys[2]) == 0,
+       "launch_state: cancel drops the queue and its bitmap")
+
+
+def test_erase(redis):
+    tag = "{t:10:c:1}"
+    keys = [tag + ":" + s for s in ("events", "openers", "clickers",
+                                    "unsubscribers", "link_clickers")]
+    redis.cmd("XADD", keys[0], "1-1", "n", 2,
+              "e", "100 o 5 0 -- -\n101 o 6 0 -- -\n")
+    redis.cmd("XADD", keys[0], "2-1", "n", 1, "e", "102 c 5 1 -- -\n")
+    redis.cmd("XADD", keys[0], "3-1", "n", 1, "e", "103 o 55 0 -- -\n")
+    redis.cmd("SADD", keys[1], 5, 6)
+    redis.cmd("SADD", keys[2], 5)
+    redis.cmd("SADD", keys[3], 5)
+    redis.cmd("SADD", keys[4], "1:5", "1:6", "2:5", "1:55")
+    r = ev(redis, "erase", keys, [5])
+    ok(r == [2, 5], "erase: 2 events and 5 memberships removed", repr(r))
+    xs = redis.cmd("XRANGE", keys[0], "-", "+")
+    ok(xs == [["1-1", ["n", "1", "e", "101 o 6 0 -- -\n"]],
+              ["3-1", ["n", "1", "e", "103 o 55 0 -- -\n"]]],
+       "erase: the stream keeps the others' lines and entry ids (contact "
+       "55 is not 5)", repr(xs))
+    ok(sorted(redis.cmd("SMEMBERS", keys[4])) == ["1:55", "1:6"] and
+       redis.cmd("SMEMBERS", keys[1]) == ["6"],
+       "erase: the contact leaves every unique set, nobody else does")
+    ok(ev(redis, "erase", keys, [5]) == [0, 0], "erase: again finds nothing")
+
+
+# ------------------------------------------- NOSCRIPT with fanfared
+
+def hits_counted(redis, t, c, n):
+    return wait_for(lambda: counters(redis, t, c).get("opens", 0) >= n,
+                    timeout=10)
+
+
+def test_noscript_tracking(ff, redis):
+    t, c = 21, 1
+    st, _, _ = ff.http("GET", ff.token("open", t, c, 501))
+    ok(st == 200 and hits_counted(redis, t, c, 1),
+       "fanfared records a pixel hit", repr(counters(redis, t, c)))
+    exists = redis.cmd("SCRIPT", "EXISTS", sha("record"))
+    ok(exists == [1], "the script Redis ran is record.lua byte for byte "
+       "(its SHA1 is cached)", repr(exists))
+    redis.cmd("SCRIPT", "FLUSH")
+    for contact in (502, 503):
+        ff.http("GET", ff.token("open", t, c, contact))
+    ok(hits_counted(redis, t, c, 3) and
+       counters(redis, t, c).get("opens_unique") == 3,
+       "after SCRIPT FLUSH, fanfared still records hits",
+       repr(counters(redis, t, c)))
+    redis.cmd("SCRIPT", "FLUSH")
+    p = ff.token("unsubscribe", t, c, 504)
+    st, _, _ = ff.http("POST", p, headers={
+        "Content-Type": "application/x-www-form-urlencoded"},
+        body=b"List-Unsubscribe=One-Click")
+    ok(st == 200 and wait_for(lambda: redis.cmd(
+        "ZSCORE", "{t:%d}:optout_ids" % t, 504), timeout=10),
+       "after SCRIPT FLUSH, a one-click opt-out is still recorded")
+    ok(wait_for(lambda: redis.cmd("SCRIPT", "EXISTS", sha("record"),
+                                  sha("optout")) == [1, 1]),
+       "both tracking scripts are cached again")
+
+
+def send_campaign(ff, relay, key, tag, n):
+    emails = ["%s-%02d@scripts.test" % (tag, i) for i in range(n)]
+    add_contacts(ff, key, [{"email": a} for a in emails])
+    lid = new_list(ff, key, emails, name=tag)
+    tpl = new_template(ff, key, "Hi", "<p>hi</p>", "hi")
+    cid = new_campaign(ff, key, tpl, lid)
+    launch(ff, key, cid)
+    js = wait_done(ff, key, cid, timeout=60)
+    got = [r for r in relay.by_rcpt() if r.startswith(tag + "-")]
+    return js, sorted(got) == sorted(emails), cid
+
+
+def test_noscript_delivery(ff, relay, redis):
+    tid, key = new_tenant(ff, "Scripts")
+    n = 6
+    js, all_got, _ = send_campaign(ff, relay, key, "first", n)
+    p = js.get("progress", {})
+    ok(js.get("status") == "done" and p.get("sent") == n and all_got,
+       "a campaign sends (%d messages)" % n, repr(js))
+    names = ["send_check", "send_outcome", "send_finish", "launch",
+             "launch_step"]
+    ex = redis.cmd("SCRIPT", "EXISTS", *[sha(x) for x in names])
+    ok(ex == [1] * len(names), "the sender and launch scripts Redis ran "
+       "are the files' texts", repr(dict(zip(names, ex))))
+    # The senders check with EVALSHA, fall back to EVAL, then pipeline
+    # the outcomes with EVALSHA of a script Redis no longer holds: each
+    # must be written again, not lost.
+    redis.cmd("SCRIPT", "FLUSH")
+    js, all_got, cid = send_campaign(ff, relay, key, "second", n)
+    p = js.get("progress", {})
+    ok(js.get("status") == "done" and p.get("sent") == n and
+       p.get("failed") == 0 and all_got,
+       "after SCRIPT FLUSH, a campaign launches and sends, every outcome "
+       "counted", repr(js))
+    final = redis.cmd("BITCOUNT", "{t:%s}:camp:%s:done" % (tid, cid))
+    ok(final == n, "after SCRIPT FLUSH, every recipient is final "
+       "(done bit)", "%r done bits" % final)
+    redis.cmd("SCRIPT", "FLUSH")
+    st, js, raw = call(ff, "POST", "/v1/campaigns/%s/cancel" % cid, key)
+    ok(st == 409, "after SCRIPT FLUSH, launch_state.lua answers (a done "
+       "campaign cannot be cancelled: 409)", raw)
+
+    # Erasure: the subject's events leave the campaign's stream.
+    who = "second-00@scripts.test"
+    contact = call(ff, "GET", "/v1/contacts/%s" % who, key)[1]["id"]
+    ff.http("GET", ff.token("open", int(tid), int(cid), int(contact)))
+    ev_key = "{t:%s:c:%s}:events" % (tid, cid)
+    wait_for(lambda: redis.cmd("XLEN", ev_key), timeout=10)
+    redis.cmd("SCRIPT", "FLUSH")
+    st, js, raw = call(ff, "DELETE", "/v1/subjects/%s" % who, key)
+    er = (js or {}).get("erased", {})
+    ok(st == 200 and er.get("events") == 1 and
+       redis.cmd("XLEN", ev_key) == 0,
+       "after SCRIPT FLUSH, an erasure still runs erase.lua", raw)
+    ok(redis.cmd("SCRIPT", "EXISTS", sha("erase")) == [1],
+       "erase.lua is cached now: the next erasure goes by EVALSHA")
+
+
+def main():
+    redis = Redis()
+    run(test_files, redis)
+    for fn in (test_record, test_optout, test_send_check, test_send_outcome,
+               test_send_retry, test_send_finish, test_launch,
+               test_launch_step, test_launch_state, test_erase):
+        run(fn, redis)
+    redis.stop()
+
+    redis = Redis()
+    relay = Relay().fresh()
+    ff = Fanfare(redis=redis, admin_key=ADMIN, senders="1",
+                 smtp_relay="127.0.0.1:%d" % relay.port, smtp_starttls="off")
+    run(test_noscript_tracking, ff, redis)
+    run(test_noscript_delivery, ff, relay, redis)
+    ff.stop()
+    relay.close()
+    done()
+
+
+if __name__ == "__main__":
+    main()

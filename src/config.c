@@ -90,6 +90,8 @@ static const struct config_directive config_table[] = {
 	    .def = "127.0.0.1:8081" },
 	{ "redis", CF_REDIS, MEMBER(redis),
 	    .def = "127.0.0.1:6379" },
+	{ "redis_wait_replicas", CF_INT, MEMBER(redis_wait_replicas),
+	    .min = 0, .max = 8, .def = "1" },
 	{ "token_secret_file", CF_STRINGS, MEMBER(token_secret_files),
 	    COUNT(ntoken_secret_files), .max = FF_MAX_SECRETS,
 	    .repeatable = 1, .reload = 1 },

@@ -108,6 +108,7 @@ struct config {
 	struct ff_endpoint track_listen;
 	struct ff_endpoint api_listen;
 	struct ff_endpoint redis;
+	int		 redis_wait_replicas;	/* a cluster: WAIT per chunk */
 	char		*token_secret_files[FF_MAX_SECRETS];
 	int		 ntoken_secret_files;	/* the first signs, all verify */
 	char		*public_url;		/* "https://t.example" no slash */

@@ -20,6 +20,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "redis_sync.h"
 #include "worker.h"
 
 #define API_MAX_SEGS	8
@@ -337,16 +338,6 @@ long long janitor_purge_tenant(struct db *, uint64_t tenant);
 struct event *janitor_timer_new(struct event_base *, struct db *);
 
 /* db.c */
-struct db *db_open(const struct ff_endpoint *);
-void	 db_close(struct db *);
-redisReply *db_cmd(struct db *, const char *, ...);
-redisReply *db_cmdargv(struct db *, int, const char **, const size_t *);
-int	 db_append(struct db *, const char *, ...);
-int	 db_appendargv(struct db *, int, const char **, const size_t *);
-redisReply *db_reply(struct db *);
-int	 db_flush(struct db *);	/* sends what is appended; no waiting */
-void	 db_discard(struct db *);
-long long db_unlink_prefix(struct db *, const char *match);
 json_t	*db_campaign_stats(struct db *, uint64_t tenant, uint64_t campaign);
 
 /* ctl_format.c: fanfarectl's text (pure) */

@@ -52,6 +52,7 @@ enum config_type {
 	CF_URL,		/* char *: http(s) URL, one trailing slash dropped */
 	CF_STRINGS,	/* char *[max] and an int count: one per line */
 	CF_ENDPOINT,	/* struct ff_endpoint */
+	CF_REDIS,	/* struct ff_endpoint, or "cluster:" and seeds */
 	CF_INT,		/* int */
 	CF_SIZE,	/* int or uint64_t bytes: 512, 8k, 1M, 1G */
 	CF_DURATION_MS,	/* int milliseconds: 250ms, 10s, 5m, 1h, 1d */
@@ -87,8 +88,10 @@ static const struct config_directive config_table[] = {
 	    .def = "127.0.0.1:8080" },
 	{ "api_listen", CF_ENDPOINT, MEMBER(api_listen),
 	    .def = "127.0.0.1:8081" },
-	{ "redis", CF_ENDPOINT, MEMBER(redis),
+	{ "redis", CF_REDIS, MEMBER(redis),
 	    .def = "127.0.0.1:6379" },
+	{ "redis_wait_replicas", CF_INT, MEMBER(redis_wait_replicas),
+	    .min = 0, .max = 8, .def = "1" },
 	{ "token_secret_file", CF_STRINGS, MEMBER(token_secret_files),
 	    COUNT(ntoken_secret_files), .max = FF_MAX_SECRETS,
 	    .repeatable = 1, .reload = 1 },
@@ -519,7 +522,8 @@ set_endpoint(struct config *cf, const struct config_directive *d,
 	struct ff_endpoint	*ep = member(cf, d->offset);
 	struct ff_endpoint	 parsed;
 
-	if (config_parse_endpoint(value, &parsed) == -1) {
+	if ((d->type == CF_REDIS ? config_parse_redis(value, &parsed) :
+	    config_parse_endpoint(value, &parsed)) == -1) {
 		snprintf(reason, len, "bad endpoint '%s'", value);
 		return -1;
 	}
@@ -608,6 +612,7 @@ config_set(struct config *cf, const struct config_directive *d,
 	case CF_STRINGS:
 		return set_strings(cf, d, value, reason, len);
 	case CF_ENDPOINT:
+	case CF_REDIS:
 		return set_endpoint(cf, d, value, reason, len);
 	case CF_INT:
 		return set_int(cf, d, value, reason, len);
@@ -740,6 +745,11 @@ config_defaults(struct config *cf)
 void
 config_free_endpoint(struct ff_endpoint *ep)
 {
+	int	i;
+
+	for (i = 0; i < ep->nseeds; i++)
+		free(ep->seeds[i].host);
+	free(ep->seeds);
 	free(ep->host);
 	free(ep->unix_path);
 	memset(ep, 0, sizeof(*ep));
@@ -767,6 +777,7 @@ config_free(struct config *cf)
 				free(list[j]);
 			break;
 		case CF_ENDPOINT:
+		case CF_REDIS:
 			config_free_endpoint(member(cf, d->offset));
 			break;
 		default:
@@ -810,8 +821,15 @@ config_same(const struct config *a, const struct config *b,
 				return 0;
 		return 1;
 	case CF_ENDPOINT:
+	case CF_REDIS:
 		ea = member((struct config *)a, d->offset);
 		eb = member((struct config *)b, d->offset);
+		if (ea->nseeds != eb->nseeds)
+			return 0;
+		for (j = 0; j < ea->nseeds; j++)
+			if (!same_string(ea->seeds[j].host, eb->seeds[j].host) ||
+			    ea->seeds[j].port != eb->seeds[j].port)
+				return 0;
 		return same_string(ea->host, eb->host) && ea->port == eb->port &&
 		    same_string(ea->unix_path, eb->unix_path);
 	case CF_CIDRS:
@@ -942,8 +960,7 @@ config_parse_endpoint(const char *s, struct ff_endpoint *ep)
 		for (i = 5; s[i] != '\0'; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 				return -1;
-		ep->host = NULL;
-		ep->port = 0;
+		memset(ep, 0, sizeof(*ep));
 		ep->unix_path = xstrdup(s + 5);
 		return 0;
 	}
@@ -982,10 +999,54 @@ config_parse_endpoint(const char *s, struct ff_endpoint *ep)
 	    portnum < 1 || portnum > 65535)
 		return -1;
 
+	memset(ep, 0, sizeof(*ep));
 	ep->host = xmalloc(hostlen + 1);
 	memcpy(ep->host, host, hostlen);
 	ep->host[hostlen] = '\0';
 	ep->port = (int)portnum;
-	ep->unix_path = NULL;
 	return 0;
+}
+
+/*
+ * The redis directive: an endpoint as above, or "cluster:" and a comma
+ * list of TCP seed nodes (at most FF_MAX_SEEDS, no spaces), any of which
+ * tells the data layer the rest of the cluster.
+ */
+int
+config_parse_redis(const char *s, struct ff_endpoint *ep)
+{
+	struct ff_endpoint	 out, one;
+	const char		*p, *comma;
+	char			 buf[300];
+	size_t			 n;
+
+	if (s == NULL || strncmp(s, "cluster:", 8) != 0)
+		return config_parse_endpoint(s, ep);
+	memset(&out, 0, sizeof(out));
+	out.seeds = xcalloc(FF_MAX_SEEDS, sizeof(*out.seeds));
+	for (p = s + 8;; p = comma + 1) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == 0 || n >= sizeof(buf) || out.nseeds == FF_MAX_SEEDS)
+			goto fail;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (config_parse_endpoint(buf, &one) == -1)
+			goto fail;
+		if (one.unix_path != NULL) {	/* a cluster speaks TCP */
+			config_free_endpoint(&one);
+			goto fail;
+		}
+		out.seeds[out.nseeds].host = one.host;
+		out.seeds[out.nseeds++].port = one.port;
+		if (comma == NULL)
+			break;
+	}
+	out.host = xstrdup(out.seeds[0].host);
+	out.port = out.seeds[0].port;
+	*ep = out;
+	return 0;
+fail:
+	config_free_endpoint(&out);
+	return -1;
 }

@@ -27,6 +27,7 @@
 
 #define FF_MAX_SECRETS		8	/* token_secret_file lines */
 #define FF_MAX_PROXIES		64	/* trusted_proxies entries */
+#define FF_MAX_SEEDS		16	/* redis cluster: seed nodes */
 #define FF_MAX_THREADS		64
 
 /* ---------------------------------------------------------------- log.c */
@@ -93,6 +94,13 @@ struct ff_endpoint {			/* "host:port", "[v6]:port", "unix:/path" */
 	char		*host;		/* NULL for unix */
 	int		 port;
 	char		*unix_path;	/* NULL for tcp */
+	/* The redis directive only: "cluster:HOST:PORT[,HOST:PORT...]", a
+	 * Redis Cluster's seed nodes (host and port are the first). */
+	int		 nseeds;
+	struct ff_seed {
+		char	*host;
+		int	 port;
+	}		*seeds;
 };
 
 struct config {
@@ -100,6 +108,7 @@ struct config {
 	struct ff_endpoint track_listen;
 	struct ff_endpoint api_listen;
 	struct ff_endpoint redis;
+	int		 redis_wait_replicas;	/* a cluster: WAIT per chunk */
 	char		*token_secret_files[FF_MAX_SECRETS];
 	int		 ntoken_secret_files;	/* the first signs, all verify */
 	char		*public_url;		/* "https://t.example" no slash */
@@ -160,6 +169,7 @@ int	 config_load(struct config *, const char *path, char *err, size_t);
 void	 config_defaults(struct config *);
 void	 config_free(struct config *);
 int	 config_parse_endpoint(const char *, struct ff_endpoint *);
+int	 config_parse_redis(const char *, struct ff_endpoint *);
 /* Names the directives whose values differ between the two configs,
  * comma-separated: those a reload applies (token_secret_file,
  * trusted_proxies, templates_dir, log_level, send_rate_max) in applied,

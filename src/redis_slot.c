@@ -423,3 +423,43 @@ slot_parse_redirect(const char *err, size_t len, int *ask, unsigned *slot,
 		*port = (int)pt;
 	return 0;
 }
+
+/* A RESP length: digits then CRLF, within [p, end); -1 when malformed.
+ * *next points past the CRLF. */
+static long
+resp_num(const char *p, const char *end, const char **next)
+{
+	long	n = 0;
+
+	if (p >= end || *p < '0' || *p > '9')
+		return -1;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (n > 1L << 40)
+			return -1;
+		n = n * 10 + (*p++ - '0');
+	}
+	if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return -1;
+	*next = p + 2;
+	return n;
+}
+
+int
+slot_resp_args(const char *p, size_t len, const char **argv, size_t *lens,
+    int max)
+{
+	const char	*end = p + len, *q;
+	long		 argc, i, n;
+
+	if (len < 4 || *p != '*' || (argc = resp_num(p + 1, end, &q)) <= 0)
+		return -1;
+	for (p = q, i = 0; i < argc && i < max; i++) {
+		if (p >= end || *p != '$' || (n = resp_num(p + 1, end, &q)) < 0 ||
+		    end - q < n + 2)
+			return -1;
+		argv[i] = q;
+		lens[i] = (size_t)n;
+		p = q + n + 2;
+	}
+	return (int)(argc < max ? argc : max);
+}

@@ -86,4 +86,9 @@ int slot_map_node(struct slot_map *, const char *host, int port);
 int slot_parse_redirect(const char *err, size_t len, int *ask,
     unsigned *slot, char *host, size_t hostlen, int *port);
 
+/* Splits a formatted (RESP) command into its first max arguments,
+ * which point into cmd: the count (at most max), or -1 when malformed. */
+int slot_resp_args(const char *cmd, size_t len, const char **argv,
+    size_t *lens, int max);
+
 #endif

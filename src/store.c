@@ -1,7 +1,7 @@
 /*
- * store.c: the only file of fanfared that speaks Redis (fanfarectl has its
- * own synchronous client).  One asynchronous hiredis connection per
- * worker, on the worker's event base.
+ * store.c: what a tracking worker stores in Redis: it ships the spool's
+ * events and looks up click targets, through the worker's asynchronous
+ * connection (redis_async.c) on the worker's event base.
  *
  * DESIGN.  The store ships the worker's spool to Redis: it reads a chunk
  * of events (never more than one chunk in flight), groups them by
@@ -22,8 +22,13 @@
  * fails the chunk like any error; the next sending of that script is an
  * EVAL with its text (script.h), which caches it again, then EVALSHA
  * once a chunk went through.  A new connection starts with EVAL too.
- * hiredis 0.14 never reconnects by itself: a 250 ms tick reconnects
- * with exponential backoff.
+ * The connection (reconnects, a cluster's routing, replies that do not
+ * come) is redis_async.c's; a 250 ms tick drives it.
+ *
+ * On a Redis Cluster each campaign's call goes to its slot's master,
+ * and a chunk is acked only when every master it wrote to says (WAIT)
+ * that redis_wait_replicas replicas have it: a failover loses nothing
+ * that the spool forgot.
  *
  * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
  * clickers, link_clickers, unsubscribers, events, applied, ts; links is
@@ -36,19 +41,16 @@
 #include <string.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "keys.h"
+#include "redis_async.h"
 #include "script.h"
 #include "worker.h"
 
 #define FF_CHUNK_MAX		2048	/* events per chunk */
 #define FF_MAX_SPOOLS		(FF_MAX_THREADS + 1)
 #define STORE_TICK_MS		250
-#define STORE_BACKOFF_MIN_MS	100
-#define STORE_BACKOFF_MAX_MS	5000
-#define STORE_STALL_MS		15000	/* no reply for this long: reconnect */
+#define STORE_WAIT_MS		1000	/* WAIT's timeout, on a cluster */
 /* Worst case per event: 4 counter arguments (2 new fields: link and
  * country), 2 set members, 4 time bucket arguments (its minute and its
  * hour); 100 bytes of record and 32 of each other argument. */
@@ -71,13 +73,12 @@ struct bucket {
 struct store {
 	struct worker		*w;
 	const struct ff_endpoint *ep;
-	redisAsyncContext	*ac;		/* NULL while disconnected */
-	int			 connected;
+	struct ra		*ra;
 	int			 closing;
 	unsigned		 noscript;	/* 1 << script_id: send EVAL */
+	uint64_t		 reconnects;	/* ra_reconnects seen */
+	int			 wait_replicas;	/* a cluster: WAIT per chunk */
 	struct event		*tick;
-	uint64_t		 next_connect_ms;
-	int			 backoff_ms;
 
 	struct spool		*spools[FF_MAX_SPOOLS];	/* [0]: own */
 	int			 nspools;
@@ -90,7 +91,6 @@ struct store {
 	int			 spool_idx;
 	uint64_t		 seg, off;
 	size_t			 nevents;
-	uint64_t		 sent_ms;
 	uint64_t		 last_error_log_ms;
 
 	struct ff_event		 events[FF_CHUNK_MAX];
@@ -114,7 +114,6 @@ struct link_lookup {
 	void		*arg;
 };
 
-static void	store_connect(struct store *);
 
 static void
 store_log_error(struct store *st, const char *what, const char *detail)
@@ -127,78 +126,6 @@ store_log_error(struct store *st, const char *what, const char *detail)
 	st->last_error_log_ms = now;
 	log_warnx("worker %d: redis: %s%s%s", st->w->id, what,
 	    detail ? ": " : "", detail ? detail : "");
-}
-
-static void
-store_gone(struct store *st)
-{
-	st->ac = NULL;
-	st->connected = 0;
-	METRIC_SET(st->w, redis_up, 0);
-	st->next_connect_ms = mono_ms() + (uint64_t)st->backoff_ms;
-	st->backoff_ms *= 2;
-	if (st->backoff_ms > STORE_BACKOFF_MAX_MS)
-		st->backoff_ms = STORE_BACKOFF_MAX_MS;
-}
-
-static void
-connect_cb(const redisAsyncContext *ac, int status)
-{
-	struct store	*st = ac->data;
-
-	if (status != REDIS_OK) {
-		store_log_error(st, "connect", ac->errstr);
-		store_gone(st);		/* hiredis frees ac after this */
-		return;
-	}
-	st->connected = 1;
-	st->backoff_ms = STORE_BACKOFF_MIN_MS;
-	METRIC_SET(st->w, redis_up, 1);
-	log_info("worker %d: redis connected", st->w->id);
-	store_kick(st);
-}
-
-static void
-disconnect_cb(const redisAsyncContext *ac, int status)
-{
-	struct store	*st = ac->data;
-
-	if (st->closing)
-		return;
-	if (status != REDIS_OK)
-		store_log_error(st, "disconnected", ac->errstr);
-	store_gone(st);
-}
-
-static void
-store_connect(struct store *st)
-{
-	redisAsyncContext	*ac;
-
-	if (st->ep->unix_path != NULL)
-		ac = redisAsyncConnectUnix(st->ep->unix_path);
-	else
-		ac = redisAsyncConnect(st->ep->host, st->ep->port);
-	if (ac == NULL) {
-		store_log_error(st, "connect", "out of memory");
-		store_gone(st);
-		return;
-	}
-	if (ac->err) {
-		store_log_error(st, "connect", ac->errstr);
-		redisAsyncFree(ac);
-		store_gone(st);
-		return;
-	}
-	ac->data = st;
-	st->ac = ac;
-	METRIC_ADD(st->w, redis_reconnects, 1);
-	redisLibeventAttach(ac, st->w->base);
-	redisAsyncSetConnectCallback(ac, connect_cb);
-	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
-	/* Maybe another Redis process than before: the first chunk sends
-	 * the texts, rather than fail once on NOSCRIPT. */
-	st->noscript = ~0u;
 }
 
 static void
@@ -244,6 +171,26 @@ static void
 optout_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
 	chunk_reply(privdata, r, SCRIPT_OPTOUT);
+}
+
+/* A chunk counts as stored once a replica has it too: a master that
+ * dies before replicating loses what it confirmed, and a failed WAIT
+ * keeps the chunk in the spool to be applied again (once: positions). */
+static void
+wait_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store	*st = privdata;
+	redisReply	*reply = r;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
+	    reply->integer < st->wait_replicas) {
+		st->failed = 1;
+		store_log_error(st, "WAIT", reply != NULL && reply->type ==
+		    REDIS_REPLY_INTEGER ? "fewer replicas than "
+		    "redis_wait_replicas have the chunk" : "no answer");
+	}
+	if (--st->pending == 0)
+		chunk_done(st);
 }
 
 /* ------------------------------------------------ building one chunk */
@@ -547,8 +494,8 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	if (b_set_count(&b, count_at, n) == -1)
 		return -1;
 
-	if (redisAsyncCommandArgv(st->ac, record_reply_cb, st, b.argc,
-	    st->argv, st->argvlen) != REDIS_OK)
+	if (ra_command_argv(st->ra, record_reply_cb, st, b.argc,
+	    st->argv, st->argvlen) == -1)
 		return -1;
 	st->scripts |= 1u << SCRIPT_RECORD;
 	st->pending++;
@@ -582,8 +529,7 @@ send_optout(struct store *st, const struct ff_event *ev)
 	argv[8] = ts;
 	for (i = 2; i < 9; i++)
 		lens[i] = strlen(argv[i]);
-	if (redisAsyncCommandArgv(st->ac, optout_reply_cb, st, 9, argv,
-	    lens) != REDIS_OK)
+	if (ra_command_argv(st->ra, optout_reply_cb, st, 9, argv, lens) == -1)
 		return -1;
 	st->scripts |= 1u << SCRIPT_OPTOUT;
 	st->pending++;
@@ -620,7 +566,7 @@ guards_done(struct store *st)
 	char			 pos[33], minid[32];
 	uint64_t		 retention_ms, off;
 	size_t			 count, i;
-	int			 k;
+	int			 k, n;
 
 	if (st->failed) {
 		chunk_done(st);
@@ -654,6 +600,13 @@ guards_done(struct store *st)
 		if (st->events[i].kind == EV_UNSUB &&
 		    send_optout(st, &st->events[i]) == -1)
 			st->failed = 1;
+	if (st->wait_replicas > 0 && !st->failed) {
+		if ((n = ra_wait_written(st->ra, wait_reply_cb, st,
+		    st->wait_replicas, STORE_WAIT_MS)) == -1)
+			st->failed = 1;
+		else
+			st->pending += n;
+	}
 	if (--st->pending == 0)
 		chunk_done(st);
 }
@@ -676,7 +629,6 @@ ship_chunk(struct store *st, size_t n)
 	st->failed = 0;
 	st->scripts = 0;
 	st->nevents = n;
-	st->sent_ms = mono_ms();
 	st->ngroups = 0;
 	st->next_guard = 0;
 	st->pending = 1;	/* held until every command is queued */
@@ -692,8 +644,8 @@ ship_chunk(struct store *st, size_t n)
 		}
 		g->to = (uint32_t)i;
 		key_camp_applied(&applied, a->tenant, a->campaign);
-		if (redisAsyncCommand(st->ac, guard_reply_cb, st, "HGET %b %s",
-		    applied.s, applied.len, name) != REDIS_OK) {
+		if (ra_command(st->ra, guard_reply_cb, st, "HGET %b %s",
+		    applied.s, applied.len, name) == -1) {
 			st->failed = 1;
 			st->ngroups--;
 			break;
@@ -711,8 +663,14 @@ store_kick(struct store *st)
 	ssize_t		 n;
 	int		 i;
 
-	if (st->busy || !st->connected || st->closing || st->ac == NULL)
+	if (st->busy || st->closing || !ra_ready(st->ra))
 		return;
+	if (ra_reconnects(st->ra) != st->reconnects) {
+		/* Maybe another Redis process than before: the next chunk
+		 * sends the scripts' texts rather than fail on NOSCRIPT. */
+		st->reconnects = ra_reconnects(st->ra);
+		st->noscript = ~0u;
+	}
 	/* Adopted spools (older runs) first, then our own. */
 	for (i = st->nspools - 1; i >= 0; i--) {
 		sp = st->spools[i];
@@ -748,22 +706,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < st->nspools; i++)
 		bytes += spool_bytes(st->spools[i]);
 	METRIC_SET(st->w, spool_bytes, bytes);
-	if (st->ac == NULL) {
-		if (mono_ms() >= st->next_connect_ms)
-			store_connect(st);
-		return;
-	}
-	if (st->busy && mono_ms() - st->sent_ms > STORE_STALL_MS) {
-		/* Frees the context: replies due come back NULL, the chunk
-		 * is rewound, and the disconnect callback reconnects. */
-		redisAsyncContext *ac = st->ac;
-
-		store_log_error(st, "no reply", "reconnecting");
-		redisAsyncFree(ac);
-		if (st->ac == ac)	/* not connected: no disconnect callback */
-			store_gone(st);
-		return;
-	}
+	ra_tick(st->ra);
+	METRIC_SET(st->w, redis_up, (uint64_t)ra_ready(st->ra));
+	METRIC_SET(st->w, redis_reconnects, ra_reconnects(st->ra));
 	store_kick(st);
 }
 
@@ -772,15 +717,19 @@ store_new(struct worker *w, const struct ff_endpoint *ep)
 {
 	struct store	*st = xcalloc(1, sizeof(*st));
 	struct timeval	 tv = { 0, STORE_TICK_MS * 1000 };
+	char		 who[32];
 
 	st->w = w;
 	st->ep = ep;
 	st->text = xmalloc(TEXT_MAX);
-	st->backoff_ms = STORE_BACKOFF_MIN_MS;
 	st->spools[st->nspools++] = w->spool;
+	/* One Redis has no replica to wait for (a Redis with replicas of
+	 * its own is not what "one box" means here). */
+	st->wait_replicas = ep->nseeds > 0 ? w->conf->redis_wait_replicas : 0;
+	snprintf(who, sizeof(who), "worker %d", w->id);
+	st->ra = ra_new(w->base, ep, who);
 	st->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, st);
 	event_add(st->tick, &tv);
-	store_connect(st);
 	return st;
 }
 
@@ -799,7 +748,7 @@ store_adopt_spool(struct store *st, struct spool *sp)
 int
 store_connected(const struct store *st)
 {
-	return st->connected;
+	return ra_ready(st->ra);
 }
 
 static void
@@ -825,15 +774,15 @@ store_link_get(struct store *st, uint64_t tenant, uint64_t campaign,
 	struct key		 key;
 	char			 field[16];
 
-	if (!st->connected || st->closing || st->ac == NULL)
+	if (st->closing)
 		return -1;
 	key_camp_links(&key, tenant, campaign);
 	snprintf(field, sizeof(field), "%u", link);
 	lk = xmalloc(sizeof(*lk));
 	lk->cb = cb;
 	lk->arg = arg;
-	if (redisAsyncCommand(st->ac, link_reply_cb, lk, "HGET %s %s", key.s,
-	    field) != REDIS_OK) {
+	if (ra_command(st->ra, link_reply_cb, lk, "HGET %s %s", key.s,
+	    field) == -1) {
 		free(lk);
 		return -1;
 	}
@@ -851,12 +800,7 @@ store_free(struct store *st)
 		return;
 	st->closing = 1;
 	event_free(st->tick);
-	if (st->ac != NULL) {
-		redisAsyncContext *ac = st->ac;
-
-		st->ac = NULL;
-		redisAsyncFree(ac);
-	}
+	ra_free(st->ra);
 	for (i = 1; i < st->nspools; i++)
 		spool_close(st->spools[i]);
 	free(st->text);

@@ -259,7 +259,20 @@ class _Reader:
         raise RedisError("bad RESP type %r" % line)
 
 
-class Redis:
+CLUSTER = os.environ.get("FF_TEST_REDIS") == "cluster"
+
+
+def Redis(dir=None, start=True, appendfsync="everysec"):
+    """A throw-away Redis for one test: one redis-server (OneRedis), or
+    with FF_TEST_REDIS=cluster a Redis Cluster of three masters and three
+    replicas (rcluster.py), so that the same tests run on either."""
+    if CLUSTER:
+        import rcluster
+        return rcluster.RedisCluster(appendfsync=appendfsync)
+    return OneRedis(dir=dir, start=start, appendfsync=appendfsync)
+
+
+class OneRedis:
     """redis-server on a unix socket in its own directory, AOF on."""
 
     def __init__(self, dir=None, start=True, appendfsync="everysec"):
@@ -315,6 +328,22 @@ class Redis:
     def hgetall(self, key):
         r = self.cmd("HGETALL", key) or []
         return dict(zip(r[0::2], r[1::2]))
+
+    def keys(self, pattern="*"):
+        """Every key matching a SCAN pattern (RedisCluster: on every
+        master)."""
+        out, cursor = [], "0"
+        while True:
+            cursor, keys = self.cmd("SCAN", cursor, "MATCH", pattern,
+                                    "COUNT", 1000)
+            out += [k.decode() if isinstance(k, bytes) else k for k in keys]
+            cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
+            if cursor == "0":
+                return sorted(set(out))
+
+    def endpoint(self):
+        """The value of fanfare.conf's redis directive."""
+        return "unix:%s" % self.sock
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -373,7 +402,7 @@ class Fanfare:
         d = {
             "track_listen": "127.0.0.1:%d" % self.track_port,
             "api_listen": "127.0.0.1:%d" % self.api_port,
-            "redis": "unix:%s" % redis.sock if redis else None,
+            "redis": redis.endpoint() if redis else None,
             "token_secret_file": self.secret_file,
             "public_url": "http://127.0.0.1:%d" % self.track_port,
             "spool_dir": os.path.join(self.dir, "spool"),
@@ -583,34 +612,26 @@ def dump_keys(redis, patterns):
     holds, as (key, type, [strings])."""
     out = []
     for pattern in patterns:
-        cursor = "0"
-        while True:
-            cursor, keys = redis.cmd("SCAN", cursor, "MATCH", pattern,
-                                     "COUNT", 1000)
-            for k in keys:
-                k = k.decode() if isinstance(k, bytes) else k
-                t = redis.cmd("TYPE", k)
-                t = t.decode() if isinstance(t, bytes) else t
-                if t == "string":
-                    vals = [redis.cmd("GET", k)]
-                elif t == "hash":
-                    vals = redis.cmd("HGETALL", k)
-                elif t == "set":
-                    vals = redis.cmd("SMEMBERS", k)
-                elif t == "zset":
-                    vals = redis.cmd("ZRANGE", k, 0, -1)
-                elif t == "stream":
-                    vals = []
-                    for _, fields in redis.cmd("XRANGE", k, "-", "+"):
-                        vals += fields
-                else:
-                    vals = []
-                vals = [v.decode("utf-8", "replace") if isinstance(v, bytes)
-                        else str(v) for v in vals]
-                out.append((k, t, vals))
-            cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
-            if cursor == "0":
-                break
+        for k in redis.keys(pattern):
+            t = redis.cmd("TYPE", k)
+            t = t.decode() if isinstance(t, bytes) else t
+            if t == "string":
+                vals = [redis.cmd("GET", k)]
+            elif t == "hash":
+                vals = redis.cmd("HGETALL", k)
+            elif t == "set":
+                vals = redis.cmd("SMEMBERS", k)
+            elif t == "zset":
+                vals = redis.cmd("ZRANGE", k, 0, -1)
+            elif t == "stream":
+                vals = []
+                for _, fields in redis.cmd("XRANGE", k, "-", "+"):
+                    vals += fields
+            else:
+                vals = []
+            vals = [v.decode("utf-8", "replace") if isinstance(v, bytes)
+                    else str(v) for v in vals]
+            out.append((k, t, vals))
     return out
 
 

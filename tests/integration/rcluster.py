@@ -530,6 +530,27 @@ class RedisCluster:
                     break
         return sorted(out)
 
+    def endpoint(self):
+        """The value of fanfare.conf's redis directive."""
+        return self.seeds()
+
+    def start(self, timeout=30.0):
+        """Starts every node stopped by stop() again (each keeps its
+        nodes.conf and AOF) and waits for cluster_state:ok."""
+        for n in self.nodes:
+            if not n.running():
+                n.start()
+        self._stopped = False
+        if not wait_for(self._all_ok, timeout=timeout, interval=0.1):
+            raise RuntimeError("cluster not ok after a restart: %s"
+                               % self._state_summary())
+        self.refresh()
+        return self
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
     def running(self):
         """True until stop(): some node of the cluster is running."""
         return any(n.running() for n in self.nodes)

@@ -15,6 +15,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
 from harness import (Fanfare, Redis, address_leaks, contact_id_leaks, done,
                      dump_tenant, ok, run, wait_for)
 
@@ -856,7 +857,11 @@ def test_snapshot_restart(ff, redis):
        % before)
     with open(ff.log) as f:
         log = f.read()
-    ok("campaign %s of tenant %s: snapshot: redis failed" % (c4, tid) in log,
+    # On a cluster the data layer itself sends a command once more, on a
+    # fresh slot map, when its node's connection was lost: the step may
+    # not fail at all.
+    ok("campaign %s of tenant %s: snapshot: redis failed" % (c4, tid) in log
+       or harness.CLUSTER,
        "the failed step was logged and retried")
     check_queue(redis, tid, lid, c4, n, "200,000 across a Redis restart")
     return time.monotonic() - t0

@@ -1,0 +1,50 @@
+/*
+ * redis_sync.h: the synchronous Redis connection, to one Redis or to a
+ * Redis Cluster.  Used by the API thread, each sender thread, the
+ * janitor and fanfarectl; never on a tracking worker (see
+ * redis_async.h).  Storage only: nothing here knows the API.
+ */
+#ifndef FANFARE_REDIS_SYNC_H
+#define FANFARE_REDIS_SYNC_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fanfare.h"
+
+struct db;
+
+struct db	*db_open(const struct ff_endpoint *);
+void		 db_close(struct db *);
+int		 db_is_cluster(const struct db *);
+
+/* One command, routed by its key; the reply is the caller's to free.
+ * NULL when Redis could not be reached or did not answer in time. */
+redisReply	*db_cmd(struct db *, const char *, ...);
+redisReply	*db_cmdargv(struct db *, int, const char **, const size_t *);
+
+/*
+ * A pipeline: append commands, then read their replies in order with
+ * db_reply (NULL for a command whose node failed).  db_flush sends what
+ * is appended without waiting.  db_discard drops the replies still due.
+ * An append that fails (-1) drops the whole pipeline.
+ */
+int		 db_append(struct db *, const char *, ...);
+int		 db_appendargv(struct db *, int, const char **, const size_t *);
+int		 db_flush(struct db *);
+redisReply	*db_reply(struct db *);
+void		 db_discard(struct db *);
+
+/* UNLINKs every key matching a SCAN pattern, on every master; the count
+ * or -1 when Redis failed. */
+long long	 db_unlink_prefix(struct db *, const char *match);
+
+/* Typed reading of replies: -1 when the reply is missing or not of the
+ * type (an error reply included), so no caller parses by hand. */
+int		 reply_int(const redisReply *, long long *);
+int		 reply_ok(const redisReply *);	/* +OK or an integer */
+const char	*reply_str(const redisReply *, size_t *);  /* NULL: nil */
+int		 reply_is_error(const redisReply *, const char *prefix);
+
+#endif

@@ -9,11 +9,13 @@
 # Environment: PEERS (the peers dir; default ../../../shared/bench/peers
 # from this script), THREADS (fanfared threads, 1), FANFARED, FANFARECTL
 # (default ./fanfared, ./fanfarectl, else the source tree's), TRACK_PORT
-# (18090; the API gets the next port); REPS, DURATION, LOADS, OUT pass
-# through to bench-http.sh.
+# (18090; the API gets the next port); REDIS=cluster runs fanfared on a
+# Redis Cluster of its own (3 masters, 3 replicas on 127.0.0.1:17001-
+# 17006, AOF on) instead of the peers' redis; REPS, DURATION, LOADS, OUT
+# pass through to bench-http.sh.
 #
 # fanfared listens on 127.0.0.1:TRACK_PORT and uses the peers' redis on
-# 127.0.0.1:16379.  Stops only what it started.
+# 127.0.0.1:16379 (or the cluster).  Stops only what it started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -39,10 +41,24 @@ FANFARECTL=${FANFARECTL:-$(pick fanfarectl)}
 [[ -x $FANFARED && -x $FANFARECTL ]] || {
 	echo "bench-track: build first (no $FANFARED or $FANFARECTL)" >&2; exit 1; }
 
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
-	echo "bench-track: nginx or wrk missing: running $PEERS/install.sh" >&2
-	"$PEERS/install.sh"
+# Every part of the peers, as their install.sh checks them: on a fresh
+# machine any one may be missing (the nginx Lua module of peer "b" is the
+# one nothing else installs).
+peers_ready() {
+	local t
+	for t in nginx redis-server redis-cli wrk; do
+		command -v "$t" >/dev/null || return 1
+	done
+	[[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so &&
+	    -e /usr/share/lua/5.1/resty/core.lua ]]
+}
+if ! peers_ready; then
+	echo "bench-track: a peer's part is missing: running $PEERS/install.sh" >&2
+	bash "$PEERS/install.sh"
+	peers_ready || { echo "bench-track: still missing after install.sh" >&2; exit 1; }
 fi
+REDIS=${REDIS:-one}
+CLUSTER_PIDS=()
 
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in $TRACK_PORT $API_PORT; do
@@ -59,16 +75,51 @@ cleanup() {
 		kill -KILL "$FF_PID" 2>/dev/null || true
 	fi
 	if ((REDIS_STARTED)); then "$PEERS/servers.sh" stop redis || true; fi
+	if ((${#CLUSTER_PIDS[@]})); then
+		kill -TERM "${CLUSTER_PIDS[@]}" 2>/dev/null || true
+		wait "${CLUSTER_PIDS[@]}" 2>/dev/null || true
+	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The peer "b" counts in the peers' redis, so it runs in both modes.
 if ! "$PEERS/servers.sh" status | grep -q '^redis running'; then
 	"$PEERS/servers.sh" start redis
 	REDIS_STARTED=1
 fi
 rcli() { redis-cli -h 127.0.0.1 -p $REDIS_PORT "$@"; }
+REDIS_DIRECTIVE="redis 127.0.0.1:$REDIS_PORT"
+if [[ $REDIS == cluster ]]; then
+	nodes=()
+	for port in 17001 17002 17003 17004 17005 17006; do
+		in_use $port && { echo "bench-track: port $port in use" >&2; exit 1; }
+		mkdir -p "$TMP/rc-$port"
+		redis-server --bind 127.0.0.1 --port $port --cluster-enabled yes \
+		    --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+		    --dir "$TMP/rc-$port" --appendonly yes --save '' \
+		    --repl-diskless-sync-delay 0 \
+		    --logfile "$TMP/rc-$port/redis.log" &
+		CLUSTER_PIDS+=($!)
+		nodes+=(127.0.0.1:$port)
+	done
+	for port in 17001 17002 17003 17004 17005 17006; do
+		for _ in $(seq 100); do
+			redis-cli -p $port ping >/dev/null 2>&1 && break; sleep 0.05
+		done
+	done
+	redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 \
+	    --cluster-yes >"$TMP/cluster-create.log" 2>&1 || {
+		echo "bench-track: cluster create failed" >&2
+		cat "$TMP/cluster-create.log" >&2; exit 1; }
+	for _ in $(seq 200); do
+		redis-cli -p 17001 cluster info | grep -q cluster_state:ok && break
+		sleep 0.1
+	done
+	rcli() { redis-cli -c -h 127.0.0.1 -p 17001 "$@"; }
+	REDIS_DIRECTIVE="redis cluster:127.0.0.1:17001,127.0.0.1:17002,127.0.0.1:17003"
+fi
 
 # A campaign of its own per run, so the counters start from zero.
 C=$(date +%s)
@@ -79,7 +130,7 @@ CONF=$TMP/fanfare.conf
 cat >"$CONF" <<EOC
 track_listen 127.0.0.1:$TRACK_PORT
 api_listen 127.0.0.1:$API_PORT
-redis 127.0.0.1:$REDIS_PORT
+$REDIS_DIRECTIVE
 token_secret_file $TMP/token.secret
 public_url http://127.0.0.1:$TRACK_PORT
 spool_dir $TMP/spool
@@ -160,7 +211,7 @@ rc=$(answered ours-click "$CLICK_URL")
 echo
 "$PEERS/summarize.sh" "$OUT" || true
 echo
-echo "fanfared (threads $THREADS) against the peers, medians per load:"
+echo "fanfared (threads $THREADS, redis: $REDIS) against the peers, medians per load:"
 awk -F, '
 NR == 1 { next }
 { k = $2 " " $3; loads[k] = 1; rps[$1, k] = rps[$1, k] " " $5; p99[$1, k] = p99[$1, k] " " $8 }

@@ -36,6 +36,9 @@
 #define DB_BACKOFF_MAX_MS	1000
 #define DB_REDIRECTS		5	/* MOVED/ASK hops for one command */
 #define DB_ROUTE_ARGS		16	/* arguments read to find the key */
+#define DB_MAP_TIMEOUT_MS	1000	/* CLUSTER SLOTS, per node asked */
+#define DB_MAP_TRIES		3	/* nodes asked for the map */
+#define DB_MAP_RETRY_MS		1000	/* after a failed refresh */
 
 struct db_node {
 	char		 host[256];	/* "" for a unix socket */
@@ -59,6 +62,7 @@ struct db {
 	struct db_node		  nodes[SLOT_MAX_NODES];
 	struct slot_map		 *map;		/* cluster only */
 	int			  map_stale;
+	uint64_t		  map_retry_ms;	/* no refresh before */
 	struct db_call		 *calls;	/* the pipeline */
 	size_t			  ncalls, callcap, next;
 	int			  collected;	/* replies read */
@@ -203,13 +207,20 @@ map_adopt(struct db *db, const struct slot_map *m)
 	db->map_stale = 0;
 }
 
+/* CLUSTER SLOTS with a short timeout: a frozen node must not hold the
+ * refresh for a whole command timeout. */
 static int
 slots_from(redisContext *rc, const char *host, struct slot_map *m)
 {
+	struct timeval	 shortwait = { 0, DB_MAP_TIMEOUT_MS * 1000 };
+	struct timeval	 normal = { DB_TIMEOUT_S, 0 };
 	redisReply	*r;
 	int		 rv = -1;
 
-	if ((r = redisCommand(rc, "CLUSTER SLOTS")) == NULL)
+	redisSetTimeout(rc, shortwait);
+	r = redisCommand(rc, "CLUSTER SLOTS");
+	redisSetTimeout(rc, normal);
+	if (r == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
 		rv = slot_map_parse(m, r, host);
@@ -219,22 +230,33 @@ slots_from(redisContext *rc, const char *host, struct slot_map *m)
 
 /*
  * Reads CLUSTER SLOTS from the first node that answers: the known
- * masters first, then the configured seeds.  Only between pipelines.
+ * masters first, then the configured seeds, DB_MAP_TRIES of them at
+ * most; after a failure, not again for DB_MAP_RETRY_MS.  So an outage
+ * costs a caller at most one command timeout and a few short ones.
+ * Only between pipelines.
  */
 static int
 map_refresh(struct db *db)
 {
-	struct slot_map	*m = xmalloc(sizeof(*m));
+	struct slot_map	*m;
 	redisContext	*rc;
-	int		 i, ok = -1;
+	int		 i, ok = -1, tries = 0;
 
+	if (mono_ms() < db->map_retry_ms)
+		return -1;
+	m = xmalloc(sizeof(*m));
 	slot_map_init(m);
-	for (i = 0; i < db->nnodes && ok == -1; i++)
-		if ((rc = node_ctx(db, i)) != NULL &&
-		    (ok = slots_from(rc, db->nodes[i].host, m)) == -1 &&
+	for (i = 0; i < db->nnodes && ok == -1 && tries < DB_MAP_TRIES; i++) {
+		if ((rc = node_ctx(db, i)) == NULL)
+			continue;
+		tries++;
+		if ((ok = slots_from(rc, db->nodes[i].host, m)) == -1 &&
 		    rc->err)
 			node_fail(db, &db->nodes[i], rc->errstr);
-	for (i = 0; i < db->ep->nseeds && ok == -1; i++) {
+	}
+	for (i = 0; i < db->ep->nseeds && ok == -1 && tries < DB_MAP_TRIES;
+	    i++) {
+		tries++;
 		rc = connect_to(db->ep->seeds[i].host, db->ep->seeds[i].port,
 		    NULL);
 		if (rc != NULL && !rc->err)
@@ -244,8 +266,10 @@ map_refresh(struct db *db)
 	}
 	if (ok == 0)
 		map_adopt(db, m);
-	else
+	else {
+		db->map_retry_ms = mono_ms() + DB_MAP_RETRY_MS;
 		log_warnx("redis cluster: no node gave the slot map");
+	}
 	free(m);
 	return ok;
 }

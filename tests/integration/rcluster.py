@@ -551,6 +551,24 @@ class RedisCluster:
         self.stop()
         return self.start()
 
+    def sigstop(self):
+        """Freezes every node (an outage that keeps the sockets open)."""
+        for n in self.nodes:
+            if n.running():
+                os.kill(n.pid, signal.SIGSTOP)
+
+    def sigcont(self):
+        for n in self.nodes:
+            if n.running():
+                os.kill(n.pid, signal.SIGCONT)
+
+    def kill(self):
+        """kill -9 of every node."""
+        for n in self.nodes:
+            if n.running():
+                n.proc.kill()
+                n.proc.wait(5)
+
     def running(self):
         """True until stop(): some node of the cluster is running."""
         return any(n.running() for n in self.nodes)

@@ -212,7 +212,8 @@ map_adopt(struct db *db, const struct slot_map *m)
 static int
 slots_from(redisContext *rc, const char *host, struct slot_map *m)
 {
-	struct timeval	 shortwait = { 0, DB_MAP_TIMEOUT_MS * 1000 };
+	struct timeval	 shortwait = { DB_MAP_TIMEOUT_MS / 1000,
+	    (DB_MAP_TIMEOUT_MS % 1000) * 1000 };
 	struct timeval	 normal = { DB_TIMEOUT_S, 0 };
 	redisReply	*r;
 	int		 rv = -1;

@@ -159,12 +159,22 @@ class Node:
     """One redis-server of the cluster: TCP port, bus port, directory."""
 
     def __init__(self, node_timeout_ms, appendfsync):
+        self.node_timeout_ms = node_timeout_ms
+        self.appendfsync = appendfsync
+        self.dir = None
+        self._pick_ports()
+        self.proc = None
+
+    def _pick_ports(self):
+        """Free ports now; another process may take one before redis binds
+        it (see rebind)."""
         self.port = free_port()
         self.bus_port = free_port()
         while self.bus_port == self.port:
             self.bus_port = free_port()
         self.addr = "%s:%d" % (HOST, self.port)
-        self.dir = tmpdir("ff-rc-%d-" % self.port)
+        if self.dir is None:
+            self.dir = tmpdir("ff-rc-%d-" % self.port)
         self.log = os.path.join(self.dir, "redis.log")
         self.conf = os.path.join(self.dir, "redis.conf")
         # cluster-port: the default bus port (port + 10000) may be taken,
@@ -177,9 +187,23 @@ class Node:
                     "dir %s\nappendonly yes\nappendfsync %s\n"
                     "save \"\"\ndaemonize no\nlogfile %s\n"
                     "repl-diskless-sync-delay 0\n"
-                    % (HOST, self.port, self.bus_port, node_timeout_ms,
-                       self.dir, appendfsync, self.log))
-        self.proc = None
+                    % (HOST, self.port, self.bus_port, self.node_timeout_ms,
+                       self.dir, self.appendfsync, self.log))
+
+    def lost_a_port(self):
+        """Exited because a port it was given was taken meanwhile."""
+        return (not self.running() and any(
+            "Address already in use" in line for line in self.why_dead()))
+
+    def rebind(self):
+        """New ports and a fresh start (before the cluster is created)."""
+        for f in ("redis.log", "redis.log.out", "nodes.conf"):
+            try:
+                os.unlink(os.path.join(self.dir, f))
+            except OSError:
+                pass
+        self._pick_ports()
+        return self.start()
 
     @property
     def pid(self):
@@ -255,7 +279,15 @@ class RedisCluster:
         self.start_seconds = time.monotonic() - t0
 
     def _wait_ping(self, node, deadline):
+        rebinds = 0
         while time.monotonic() < deadline:
+            if node.lost_a_port() and rebinds < 5:
+                rebinds += 1
+                old = node.addr
+                node.rebind()
+                del self.by_addr[old]
+                self.by_addr[node.addr] = node
+                continue
             if not node.running():
                 raise RuntimeError("redis-server %s exited:\n%s"
                                    % (node.addr, "\n".join(node.why_dead())))

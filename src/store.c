@@ -97,11 +97,11 @@ struct store {
 	uint32_t		 order[FF_CHUNK_MAX];	/* by campaign */
 	uint32_t		 sel[FF_CHUNK_MAX];	/* one campaign's new */
 	struct group {
+		struct store	*st;
 		uint32_t	 from, to;	/* in order[] */
 		uint64_t	 seg, off;	/* applied mark, 0 0: none */
 	}			 groups[FF_CHUNK_MAX];
 	int			 ngroups;
-	int			 next_guard;	/* group the next HGET is for */
 	struct field		 fields[2 * FF_CHUNK_MAX + 8];
 	struct bucket		 buckets[2 * FF_CHUNK_MAX];
 	const char		*argv[ARG_MAX];
@@ -538,12 +538,14 @@ send_optout(struct store *st, const struct ff_event *ev)
 
 static void	guards_done(struct store *);
 
+/* Each HGET carries its group: on a cluster the campaigns' marks come
+ * from several masters, and their replies in no order across them. */
 static void
 guard_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
 	redisReply	*reply = r;
-	struct store	*st = privdata;
-	struct group	*g = &st->groups[st->next_guard++];
+	struct group	*g = privdata;
+	struct store	*st = g->st;
 	char		 hex[17];
 
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
@@ -630,10 +632,10 @@ ship_chunk(struct store *st, size_t n)
 	st->scripts = 0;
 	st->nevents = n;
 	st->ngroups = 0;
-	st->next_guard = 0;
 	st->pending = 1;	/* held until every command is queued */
 	for (i = 0; i < n; ) {
 		g = &st->groups[st->ngroups++];
+		g->st = st;
 		g->from = (uint32_t)i;
 		g->seg = g->off = 0;
 		a = &st->events[st->order[i]];
@@ -644,7 +646,7 @@ ship_chunk(struct store *st, size_t n)
 		}
 		g->to = (uint32_t)i;
 		key_camp_applied(&applied, a->tenant, a->campaign);
-		if (ra_command(st->ra, guard_reply_cb, st, "HGET %b %s",
+		if (ra_command(st->ra, guard_reply_cb, g, "HGET %b %s",
 		    applied.s, applied.len, name) == -1) {
 			st->failed = 1;
 			st->ngroups--;

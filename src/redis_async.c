@@ -48,6 +48,7 @@ struct ra_node {
 	int			 written;	/* since ra_wait_written */
 	uint64_t		 retry_ms;
 	int			 backoff_ms;
+	int			 replicas;	/* in the map */
 	unsigned		 outstanding;	/* replies due */
 	uint64_t		 progress_ms;	/* last reply, or first send */
 };
@@ -55,6 +56,8 @@ struct ra_node {
 struct ra_call {
 	struct ra_node	*node;
 	redisCallbackFn	*fn;
+	ra_wait_fn	*wait_fn;	/* instead of fn, for a WAIT */
+	int		 want;		/* replicas WAIT must report */
 	void		*priv;
 };
 
@@ -310,6 +313,7 @@ map_adopt(struct ra *ra, const struct slot_map *m)
 			}
 		ra->nodes[i] = n != NULL ? n : node_new(ra, m->nodes[i].host,
 		    m->nodes[i].port);
+		ra->nodes[i]->replicas = m->nodes[i].replicas;
 	}
 	ra->nnodes = m->nnodes;
 	for (j = 0; j < nold; j++)
@@ -413,7 +417,11 @@ call_cb(redisAsyncContext *ac, void *r, void *privdata)
 		    strncmp(reply->str, "CLUSTERDOWN", 11) == 0))
 			n->ra->map_stale = 1;
 	}
-	c->fn(ac, r, c->priv);
+	if (c->wait_fn != NULL)
+		c->wait_fn(c->priv, reply != NULL && reply->type ==
+		    REDIS_REPLY_INTEGER && reply->integer >= c->want);
+	else
+		c->fn(ac, r, c->priv);
 	free(c);
 }
 
@@ -450,6 +458,8 @@ call_new(struct ra_node *n, redisCallbackFn *fn, void *priv)
 
 	c->node = n;
 	c->fn = fn;
+	c->wait_fn = NULL;
+	c->want = 0;
 	c->priv = priv;
 	if (n->outstanding++ == 0)
 		n->progress_ms = mono_ms();
@@ -515,12 +525,12 @@ ra_command(struct ra *ra, redisCallbackFn *fn, void *priv, const char *fmt,
 }
 
 int
-ra_wait_written(struct ra *ra, redisCallbackFn *fn, void *priv,
-    int replicas, int timeout_ms)
+ra_wait_written(struct ra *ra, ra_wait_fn *fn, void *priv, int replicas,
+    int timeout_ms)
 {
 	struct ra_node	*n;
 	struct ra_call	*c;
-	int		 i, sent = 0;
+	int		 i, want, sent = 0;
 
 	for (i = 0; i < ra->nnodes; i++) {
 		n = ra->nodes[i];
@@ -528,13 +538,19 @@ ra_wait_written(struct ra *ra, redisCallbackFn *fn, void *priv,
 			continue;
 		if (n->ac == NULL)
 			return -1;
-		c = call_new(n, fn, priv);
+		n->written = 0;
+		want = ra->cluster && n->replicas < replicas ? n->replicas :
+		    replicas;
+		if (want == 0)
+			continue;
+		c = call_new(n, NULL, priv);
+		c->wait_fn = fn;
+		c->want = want;
 		if (redisAsyncCommand(n->ac, call_cb, c, "WAIT %d %d",
-		    replicas, timeout_ms) != REDIS_OK) {
+		    want, timeout_ms) != REDIS_OK) {
 			call_unsent(c);
 			return -1;
 		}
-		n->written = 0;
 		sent++;
 	}
 	return sent;

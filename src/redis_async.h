@@ -41,11 +41,14 @@ int		 ra_command(struct ra *, redisCallbackFn *, void *,
 		    const char *fmt, ...);
 
 /*
- * WAIT on every node written since the last call, after those writes:
- * fn runs once per node with WAIT's reply (the number of replicas that
- * have them).  Returns how many WAITs were sent, or -1.
+ * WAIT on every node written since the last call, after those writes,
+ * for as many replicas as asked or as the node has (a master that lost
+ * its replica in a failover must not hold every write back): fn runs
+ * once per WAIT sent with ok 1 when enough replicas have the writes.
+ * Returns how many WAITs were sent, or -1.
  */
-int		 ra_wait_written(struct ra *, redisCallbackFn *, void *,
+typedef void	 ra_wait_fn(void *, int ok);
+int		 ra_wait_written(struct ra *, ra_wait_fn *, void *,
 		    int replicas, int timeout_ms);
 
 /* Every 250 ms or so: reconnects (with backoff), learns a stale map,

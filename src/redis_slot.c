@@ -256,6 +256,7 @@ node_index(struct slot_node *nodes, int *n, const char *host, size_t hlen,
 	memcpy(nodes[*n].host, host, hlen);
 	nodes[*n].host[hlen] = '\0';
 	nodes[*n].port = port;
+	nodes[*n].replicas = 0;
 	return (*n)++;
 }
 
@@ -351,6 +352,9 @@ slot_map_parse(struct slot_map *map, const redisReply *reply,
 		if (host == NULL)
 			continue;
 		idx = node_index(map->nodes, &map->nnodes, host, hlen, port);
+		/* After the range and its master: the replicas that are not
+		 * failed, as Redis lists them. */
+		map->nodes[idx].replicas = (int)reply->element[i]->elements - 3;
 		for (s = lo; s <= hi; s++)
 			map->owner[s] = (int16_t)idx;
 	}

@@ -47,6 +47,7 @@ int slot_command_key(int argc, const char *const *argv, const size_t *lens);
 struct slot_node {
 	char	host[SLOT_HOST_MAX];
 	int	port;
+	int	replicas;	/* listed (not failed) for its slots */
 };
 struct slot_map {
 	int		 nnodes;

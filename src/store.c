@@ -177,17 +177,14 @@ optout_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
  * dies before replicating loses what it confirmed, and a failed WAIT
  * keeps the chunk in the spool to be applied again (once: positions). */
 static void
-wait_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+wait_done(void *arg, int ok)
 {
-	struct store	*st = privdata;
-	redisReply	*reply = r;
+	struct store	*st = arg;
 
-	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
-	    reply->integer < st->wait_replicas) {
+	if (!ok) {
 		st->failed = 1;
-		store_log_error(st, "WAIT", reply != NULL && reply->type ==
-		    REDIS_REPLY_INTEGER ? "fewer replicas than "
-		    "redis_wait_replicas have the chunk" : "no answer");
+		store_log_error(st, "WAIT", "fewer replicas than "
+		    "redis_wait_replicas have the chunk");
 	}
 	if (--st->pending == 0)
 		chunk_done(st);
@@ -603,7 +600,7 @@ guards_done(struct store *st)
 		    send_optout(st, &st->events[i]) == -1)
 			st->failed = 1;
 	if (st->wait_replicas > 0 && !st->failed) {
-		if ((n = ra_wait_written(st->ra, wait_reply_cb, st,
+		if ((n = ra_wait_written(st->ra, wait_done, st,
 		    st->wait_replicas, STORE_WAIT_MS)) == -1)
 			st->failed = 1;
 		else

@@ -243,11 +243,30 @@ Test(redis_slot, map_three_masters)
 	cr_assert_eq(map.nodes[map.owner[16001]].port, 7000);
 	cr_assert_eq(map.owner[16383], map.owner[0]);
 	cr_assert_eq(map.nodes[map.owner[KEYSLOT("foo")]].port, 7002);
+	/* Each master counts the replicas listed after it. */
+	cr_assert_eq(map.nodes[map.owner[0]].replicas, 1);
+	cr_assert_eq(map.nodes[map.owner[6000]].replicas, 1);
 	/* Replicas are not nodes of the map. */
 	cr_assert_eq(slot_map_node(&map, "127.0.0.1", 7001), map.owner[6000]);
 	cr_assert_eq(map.nnodes, 3);
 	cr_assert_eq(slot_map_node(&map, "127.0.0.1", 7003), 3);
 	cr_assert_eq(map.nnodes, 4);
+	r_free(r);
+}
+
+Test(redis_slot, map_master_without_replica)
+{
+	static struct slot_map	 map;
+	redisReply		*r = r_arr(2,
+	    r_range(0, 8191, "127.0.0.1", 7000, 7003),
+	    r_arr(3, r_int(8192), r_int(16383),
+	    r_arr(3, r_str("127.0.0.1"), r_int(7001), r_str("89abcdef"))));
+
+	slot_map_init(&map);
+	cr_assert_eq(slot_map_parse(&map, r, NULL), 0);
+	cr_assert_eq(map.nodes[map.owner[0]].replicas, 1);
+	cr_assert_eq(map.nodes[map.owner[9000]].replicas, 0,
+	    "a master whose replica took over has none");
 	r_free(r);
 }
 

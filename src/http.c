@@ -13,6 +13,11 @@
  * header_timeout counted from its first byte (408), an idle keep-alive
  * connection lives idle_timeout, and a worker takes at most
  * max_connections.  Each connection has one free path: conn_free().
+ *
+ * No routes here: each complete request goes to the handler given to
+ * http_listen (track.c's track_handle), which answers through
+ * http_respond, http_error and http_conn_out.  So calls go one way,
+ * track.c -> http.c, and this file names nothing of track.c's.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -238,6 +243,84 @@ parse_error_status(int r)
 	}
 }
 
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+static void
+count_status(struct worker *w, int status)
+{
+	if (status < 300)
+		METRIC_ADD(w, status_2xx, 1);
+	else if (status < 400)
+		METRIC_ADD(w, status_3xx, 1);
+	else if (status < 500)
+		METRIC_ADD(w, status_4xx, 1);
+	else
+		METRIC_ADD(w, status_5xx, 1);
+}
+
+void
+http_respond(struct conn *c, int status, const char *ctype,
+    const char *extra, int keepalive, int head_only, const char *b1,
+    size_t n1, const char *b2, size_t n2, const char *b3, size_t n3)
+{
+	char	head[512];
+	int	len;
+
+	len = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\nServer: fanfare\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n" HTTP_NO_CACHE "%s%s",
+	    status, status_text(status), ctype, n1 + n2 + n3, extra,
+	    keepalive ? "" : "Connection: close\r\n");
+	http_conn_out(c, head, (size_t)len);
+	http_conn_out_date(c);
+	http_conn_out(c, "\r\n", 2);
+	if (!head_only) {
+		http_conn_out(c, b1, n1);
+		http_conn_out(c, b2, n2);
+		http_conn_out(c, b3, n3);
+	}
+	count_status(c->w, status);
+	if (!keepalive)
+		c->closing = 1;
+}
+
+void
+http_error(struct conn *c, int status, int keepalive)
+{
+	char	body[64];
+	int	len;
+
+	if (status == 404) {
+		http_respond(c, 404, "text/html; charset=utf-8", "", keepalive,
+		    0, c->w->live->pages.notfound,
+		    c->w->live->pages.notfound_len, "", 0, "", 0);
+		return;
+	}
+	len = snprintf(body, sizeof(body), "%d %s\n", status,
+	    status_text(status));
+	http_respond(c, status, "text/plain; charset=utf-8",
+	    status == 405 ? "Allow: GET, HEAD, POST\r\n" :
+	    status == 503 ? "Retry-After: 5\r\n" : "", keepalive, 0,
+	    body, (size_t)len, "", 0, "", 0);
+}
+
 /*
  * Answers every complete request in the read buffer, then writes unless
  * the answers wait for the spool.  Returns -1 when c is gone.
@@ -258,22 +341,22 @@ conn_drive(struct conn *c)
 		if (r == HTTP_PARSE_INCOMPLETE) {
 			if (mono_ms() - c->req_start_ms >
 			    (uint64_t)conf->header_timeout_ms)
-				track_error(c, 408, 0);
+				http_error(c, 408, 0);
 			break;
 		}
 		if (r < 0) {
-			track_error(c, parse_error_status(r), 0);
+			http_error(c, parse_error_status(r), 0);
 			break;
 		}
 		if (req.content_length > conf->max_body_bytes) {
-			track_error(c, 413, 0);
+			http_error(c, 413, 0);
 			break;
 		}
 		need = (size_t)r + (req.content_length > 0 ?
 		    (size_t)req.content_length : 0);
 		if (c->inlen < need)
 			break;
-		if (track_handle(c, &req, c->in + r, need - (size_t)r) == 1) {
+		if (w->handler(c, &req, c->in + r, need - (size_t)r) == 1) {
 			c->waiting = 1;	/* the request stays; parsed again */
 			break;
 		}
@@ -308,7 +391,7 @@ conn_timeout(struct conn *c)
 	if (c->waiting || c->held)
 		return;		/* an answer is on its way */
 	if (c->inlen > 0 && c->outlen == 0) {
-		track_error(c, 408, 0);
+		http_error(c, 408, 0);
 		conn_write(c);
 		return;
 	}
@@ -396,7 +479,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 }
 
 int
-http_listen(struct worker *w, char *err, size_t errlen)
+http_listen(struct worker *w, http_handler handler, char *err, size_t errlen)
 {
 	const struct ff_endpoint *ep = &w->conf->track_listen;
 	struct addrinfo		 hints, *res = NULL;
@@ -408,6 +491,7 @@ http_listen(struct worker *w, char *err, size_t errlen)
 		    "supported for the tracking listener");
 		return -1;
 	}
+	w->handler = handler;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

@@ -166,7 +166,7 @@ worker_init(struct worker *w, int id, const struct config *conf,
 	if ((w->spool = spool_open(conf->spool_dir, name,
 	    conf->spool_max_bytes, err, errlen)) == NULL)
 		return -1;
-	if (http_listen(w, err, errlen) == -1)
+	if (http_listen(w, track_handle, err, errlen) == -1)
 		return -1;
 	w->store = store_new(w, &conf->redis);
 	return 0;

@@ -1,10 +1,14 @@
 /*
- * sender.c: campaign delivery on `senders` threads.
+ * sender.c: the sender pool: campaign delivery on `senders` threads.
+ * Which campaign and entry a thread takes next (ff:sending, each
+ * campaign's stream), the rate caps, and what each outcome does to the
+ * campaign (the send_* scripts of script.h: retries, bounces, the end).
  *
  * DESIGN.  libesmtp is blocking, so sending runs on threads of its own,
  * never on an event loop.  Each thread owns a synchronous Redis
- * connection (db.c), its libesmtp sessions, its compiled templates and
- * its buffers; the threads share only the read-only configuration, the
+ * connection (db.c), its libesmtp sessions, its compiled campaigns
+ * (smtp_campaign.c) and its buffers; the threads share only the
+ * read-only configuration, the relay (smtp_session.c: TLS context), the
  * DKIM key, the rate buckets (one mutex) and the newest struct live
  * (token keys, send_rate_max; another mutex): each thread holds a
  * reference to a snapshot of its own and takes the newest one between
@@ -26,8 +30,8 @@
  *     imported again), not bounced before, address and domain not on
  *     the blocklist.  A suppressed recipient is final at once and counted
  *     by reason; the others come back with their fields.
- *  2. Render, build MIME, sign; send all of them over one SMTP
- *     connection (several messages per connection).
+ *  2. Each message is built (smtp_message.c: render, MIME, sign), then
+ *     all of them go over one SMTP connection (smtp_session.c).
  *  3. Each outcome is written the moment libesmtp reports it
  *     (send_outcome.lua, pipelined and pushed to the socket without
  *     waiting; one that finds the script missing is sent again in full
@@ -42,38 +46,30 @@
  *
  * Every key a script touches is the tenant's ({t:T}...), so each script
  * runs in one Redis Cluster slot; ff:sending is read on its own.
+ *
+ * Calls go one way: sender.c -> smtp_campaign.c -> smtp_message.c, and
+ * sender.c -> smtp_session.c, which reports back through callbacks.
  */
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/ssl.h>	/* before libesmtp.h: smtp_starttls_set_ctx */
-#include <auth-client.h>	/* before libesmtp.h: smtp_auth_set_context */
-#include <libesmtp.h>
-
 #include "api.h"
 #include "keys.h"
 #include "script.h"
+#include "smtp_campaign.h"
+#include "smtp_message.h"
+#include "smtp_session.h"
 
 #define SEND_IDLE_MS		200	/* nothing to do: sleep this long */
 #define SEND_CAMPAIGNS_MS	1000	/* re-read ff:sending */
 #define SEND_RETRY_PUMP_MS	1000	/* per campaign */
-#define SEND_CACHE		16	/* compiled campaigns per thread */
-#define SEND_CACHE_TTL_MS	30000
 #define SEND_BATCH_MAX		128
 #define SEND_RATE_SLOTS		64
-#define SEND_SMTP_TIMEOUT_MS	30000
 
 /* -------------------------------------------------------------- types */
 
@@ -91,7 +87,7 @@ struct sender_pool {
 	pthread_mutex_t		 live_lock;
 	struct live		*live;		/* newest; a reference */
 	struct dkim_key		*dkim;
-	SSL_CTX			*tls;		/* NULL: smtp_starttls off */
+	struct smtp_relay	*relay;
 	int			 retry[FF_MAX_RETRIES];
 	int			 nretry;
 	char			 retry_argv[FF_MAX_RETRIES][16];
@@ -99,45 +95,19 @@ struct sender_pool {
 	struct send_rate	 global;
 	struct send_rate	 rates[SEND_RATE_SLOTS];
 	int			 stop;		/* atomic */
-	int			 relay_port;	/* to find libesmtp's sockets */
 	struct sender		*threads;
 	int			 nthreads;
 	struct sender_metrics	 metrics;
 };
 
-/* A campaign as a thread sends it: templates compiled once. */
-struct send_campaign {
-	uint64_t	 tenant, campaign;
-	uint64_t	 loaded_ms;	/* mono */
-	uint64_t	 next_pump_ms;
-	int		 ok;		/* 0: could not load (retried later) */
-	char		*from;
-	char		*from_addr;	/* the envelope sender */
-	char		*reply_to;
-	char		 msgid_domain[256];
-	int		 rate;		/* per second; 0: none */
-	int		 track_opens, track_clicks;
-	struct tmpl	*subject, *html, *text;
-};
-
-/* One recipient of a batch. */
+/* One recipient of a batch; its SMTP side is envs[] of the same index. */
 struct send_msg {
-	uint64_t	 contact;
-	const char	*fields[8];	/* from send_check.lua's reply */
-	size_t		 lens[8];
-	json_t		*attrs;
+	struct smtp_contact contact;	/* from send_check.lua's reply */
 	struct buf	 data;		/* the message as sent */
-	int		 fed;		/* messagecb: data handed out */
-	int		 paced;		/* its rate token is taken */
 	int		 recorded;	/* an outcome was written */
 	char		 what;		/* its outcome: send_outcome.lua */
 	int		 noscript;	/* it found no script: again */
-	smtp_message_t	 m;
-	smtp_recipient_t rcpt;
-	struct sender	*s;
 };
-
-enum {	F_EMAIL, F_KEY, F_FIRST, F_LAST, F_GENDER, F_DOB, F_ATTRS };
 
 struct sender {
 	struct sender_pool	*pool;
@@ -146,21 +116,22 @@ struct sender {
 	pthread_t		 thread;
 	struct db		*db;
 	char			 consumer[160];
-	struct send_campaign	 cache[SEND_CACHE];
+	struct smtp_campaign	 cache[SMTP_CAMPAIGN_CACHE];
 	char			**active;	/* "T:C" of ff:sending */
 	size_t			 nactive, next;
 	uint64_t		 active_ms;
 	uint64_t		 claim_ms;
 	struct send_msg		 msgs[SEND_BATCH_MAX];
+	struct smtp_envelope	 envs[SEND_BATCH_MAX];
 	size_t			 nmsgs;
-	const struct send_campaign *cur;
+	const struct smtp_campaign *cur;
 	uint64_t		 cur_tenant;
 	size_t			 pending;	/* OUTCOME replies to read */
 	struct send_msg		*due[2 * SEND_BATCH_MAX]; /* [i]: whose
 						 * reply i is; NULL: XCLAIM's */
 	int			 outcome_failed;	/* in this batch */
 	const char		*cur_q, *cur_eid;	/* the entry being sent */
-	struct buf		 tmp, tmp2, url;
+	struct buf		 tmp, tmp2;
 };
 
 
@@ -277,373 +248,6 @@ send_eval(struct sender *s, enum script_id which, int argc,
 	return rep;
 }
 
-/* --------------------------------------------------------- campaigns */
-
-static void
-campaign_clear(struct send_campaign *c)
-{
-	free(c->from);
-	free(c->from_addr);
-	free(c->reply_to);
-	tmpl_free(c->subject);
-	tmpl_free(c->html);
-	tmpl_free(c->text);
-	memset(c, 0, sizeof(*c));
-}
-
-static const char *
-reply_field(const redisReply *h, const char *name)
-{
-	size_t	i;
-
-	if (h == NULL || h->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (i = 0; i + 1 < h->elements; i += 2)
-		if (h->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(h->element[i]->str, name) == 0 &&
-		    h->element[i + 1]->type == REDIS_REPLY_STRING)
-			return h->element[i + 1]->str;
-	return NULL;
-}
-
-/* The bare address of "Name <addr>" or "addr". */
-static char *
-from_address(const char *from)
-{
-	const char	*lt = strrchr(from, '<'), *gt;
-
-	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
-		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
-	return xstrdup(from);
-}
-
-struct link_map {
-	redisReply	*links;		/* HGETALL {t:T:c:C}:links */
-	struct buf	*out;
-};
-
-/* Tracked links become a merge tag the lookup fills per recipient. */
-static const char *
-link_rewrite(void *arg, size_t index, const char *url)
-{
-	struct link_map	*lm = arg;
-	redisReply	*h = lm->links;
-	size_t		 i;
-
-	(void)index;
-	for (i = 0; h != NULL && i + 1 < h->elements; i += 2)
-		if (strcmp(h->element[i + 1]->str, url) == 0) {
-			buf_reset(lm->out);
-			buf_addf(lm->out, "{{__click.%s}}",
-			    h->element[i]->str);
-			return lm->out->p;
-		}
-	return url;
-}
-
-static struct tmpl *
-compile_or_log(struct sender *s, const char *what, const char *src,
-    size_t len)
-{
-	struct render_error	 err;
-	struct tmpl		*t;
-
-	if ((t = tmpl_compile_internal(src, len, 1, &err)) == NULL)
-		log_warnx("sender %d: %s: line %d column %d: %s", s->id, what,
-		    err.line, err.col, err.msg);
-	return t;
-}
-
-static int
-campaign_load(struct sender *s, struct send_campaign *c, uint64_t tenant,
-    uint64_t campaign)
-{
-	redisReply	*camp = NULL, *tpl = NULL, *links = NULL;
-	const char	*v, *html;
-	struct buf	 src = { NULL, 0, 0 }, tag = { NULL, 0, 0 };
-	struct buf	 body = { NULL, 0, 0 };
-	struct link_map	 lm;
-	struct key	 k;
-	char		**urls = NULL, *at;
-	size_t		 nurls = 0;
-	uint64_t	 tid;
-	int		 ok = -1;
-
-	campaign_clear(c);
-	c->tenant = tenant;
-	c->campaign = campaign;
-	c->loaded_ms = mono_ms();
-	if ((camp = db_cmd(s->db, "HGETALL %s",
-	    key_campaign(&k, tenant, campaign))) == NULL ||
-	    (v = reply_field(camp, "template_id")) == NULL ||
-	    parse_u64(v, strlen(v), &tid) == -1)
-		goto out;
-	if ((tpl = db_cmd(s->db, "HGETALL %s",
-	    key_template(&k, tenant, tid))) == NULL ||
-	    (links = db_cmd(s->db, "HGETALL %s",
-	    key_camp_links(&k, tenant, campaign))) == NULL)
-		goto out;
-	if (reply_field(tpl, "subject") == NULL ||
-	    (v = reply_field(camp, "from")) == NULL)
-		goto out;
-	c->from = xstrdup(v);
-	c->from_addr = from_address(v);
-	if ((at = strrchr(c->from_addr, '@')) != NULL)
-		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%s", at + 1);
-	else
-		snprintf(c->msgid_domain, sizeof(c->msgid_domain), "%s",
-		    s->pool->conf->node_id);
-	if ((v = reply_field(camp, "reply_to")) != NULL && *v != '\0')
-		c->reply_to = xstrdup(v);
-	c->rate = (v = reply_field(camp, "rate_per_second")) ? atoi(v) : 0;
-	c->track_opens = (v = reply_field(camp, "track_opens")) ?
-	    strcmp(v, "0") != 0 : 1;
-	c->track_clicks = (v = reply_field(camp, "track_clicks")) ?
-	    strcmp(v, "0") != 0 : 1;
-
-	v = reply_field(tpl, "subject");
-	if ((c->subject = compile_or_log(s, "subject", v, strlen(v))) == NULL)
-		goto out;
-	if ((v = reply_field(tpl, "text")) != NULL && *v != '\0' &&
-	    (c->text = compile_or_log(s, "text", v, strlen(v))) == NULL)
-		goto out;
-	if ((html = reply_field(tpl, "html")) != NULL && *html != '\0') {
-		/* Links to click tags, then the pixel before </body>: done
-		 * once on the source, so a merge value can never become a
-		 * tracked link. */
-		if (c->track_clicks) {
-			nurls = render_links(html, strlen(html), &urls);
-			lm.links = links;
-			lm.out = &tag;
-			render_rewrite_links(html, strlen(html), urls, nurls,
-			    link_rewrite, &lm, &body);
-		} else
-			buf_adds(&body, html);
-		if (c->track_opens) {
-			static const char pixel[] = "<img src=\"{{__open_url}}\" "
-			    "width=\"1\" height=\"1\" alt=\"\" "
-			    "style=\"display:block;border:0\">";
-			const char *end = strcasestr(body.p, "</body>");
-			size_t off = end ? (size_t)(end - body.p) : body.len;
-
-			buf_add(&src, body.p, off);
-			buf_add(&src, pixel, sizeof(pixel) - 1);
-			buf_add(&src, body.p + off, body.len - off);
-		} else
-			buf_add(&src, body.p, body.len);
-		if ((c->html = compile_or_log(s, "html", src.p,
-		    src.len)) == NULL)
-			goto out;
-	}
-	if (c->html == NULL && c->text == NULL)
-		goto out;
-	ok = 0;
-out:
-	if (ok == -1)
-		log_warnx("sender %d: campaign %llu of tenant %llu cannot be "
-		    "loaded; retrying later", s->id,
-		    (unsigned long long)campaign, (unsigned long long)tenant);
-	c->ok = ok == 0;
-	render_links_free(urls, nurls);
-	buf_free(&src);
-	buf_free(&tag);
-	buf_free(&body);
-	if (camp != NULL)
-		freeReplyObject(camp);
-	if (tpl != NULL)
-		freeReplyObject(tpl);
-	if (links != NULL)
-		freeReplyObject(links);
-	return ok;
-}
-
-static struct send_campaign *
-campaign_get(struct sender *s, uint64_t tenant, uint64_t campaign)
-{
-	struct send_campaign	*c, *old = &s->cache[0];
-	uint64_t		 now = mono_ms();
-	size_t			 i;
-
-	for (i = 0; i < SEND_CACHE; i++) {
-		c = &s->cache[i];
-		if (c->tenant == tenant && c->campaign == campaign) {
-			if (now - c->loaded_ms > SEND_CACHE_TTL_MS || !c->ok)
-				campaign_load(s, c, tenant, campaign);
-			return c->ok ? c : NULL;
-		}
-		if (c->loaded_ms < old->loaded_ms)
-			old = c;
-	}
-	campaign_load(s, old, tenant, campaign);
-	return old->ok ? old : NULL;
-}
-
-/* ---------------------------------------------------------- rendering */
-
-struct lookup_ctx {
-	struct sender		*s;
-	struct send_msg		*m;
-	char			 buf[TOKEN_MAX_LEN + 512];
-};
-
-static const char *
-mint_url(struct lookup_ctx *lc, enum token_kind kind, uint32_t link,
-    size_t *vlen)
-{
-	const struct send_campaign	*c = lc->s->cur;
-	struct token			 t;
-	char				 tok[TOKEN_MAX_LEN + 1];
-	int				 n;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = (uint8_t)kind;
-	t.tenant = c->tenant;
-	t.campaign = c->campaign;
-	t.contact = lc->m->contact;
-	t.link = link;
-	if (token_sign(&lc->s->live->keys, &t, tok) == 0)
-		return NULL;
-	n = snprintf(lc->buf, sizeof(lc->buf), kind == TOKEN_OPEN ?
-	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" : "%s/u/%s",
-	    lc->s->pool->conf->public_url, tok);
-	*vlen = (size_t)n;
-	return lc->buf;
-}
-
-static const char *
-lookup(void *arg, const char *name, size_t n, size_t *vlen)
-{
-	static const char *const names[] = { "email", NULL, "first_name",
-	    "last_name", "gender", "date_of_birth" };
-	struct lookup_ctx	*lc = arg;
-	struct send_msg		*m = lc->m;
-	json_t			*v;
-	uint64_t		 link;
-	size_t			 i;
-
-	for (i = 0; i < FF_NELEM(names); i++)
-		if (names[i] != NULL && strlen(names[i]) == n &&
-		    memcmp(names[i], name, n) == 0) {
-			*vlen = m->lens[i];
-			return m->lens[i] ? m->fields[i] : NULL;
-		}
-	if (n == 15 && memcmp(name, "unsubscribe_url", 15) == 0)
-		return mint_url(lc, TOKEN_UNSUB, 0, vlen);
-	if (n == 10 && memcmp(name, "__open_url", 10) == 0)
-		return mint_url(lc, TOKEN_OPEN, 0, vlen);
-	if (n > 8 && memcmp(name, "__click.", 8) == 0) {
-		if (parse_u64(name + 8, n - 8, &link) == -1 ||
-		    link > UINT32_MAX)
-			return NULL;
-		return mint_url(lc, TOKEN_CLICK, (uint32_t)link, vlen);
-	}
-	if (n > 11 && memcmp(name, "attributes.", 11) == 0) {
-		if (m->attrs == NULL && m->lens[F_ATTRS] > 0)
-			m->attrs = json_loadb(m->fields[F_ATTRS],
-			    m->lens[F_ATTRS], 0, NULL);
-		if (m->attrs == NULL)
-			return NULL;
-		snprintf(lc->buf, sizeof(lc->buf), "%.*s", (int)(n - 11),
-		    name + 11);
-		if ((v = json_object_get(m->attrs, lc->buf)) == NULL)
-			return NULL;
-		if (json_is_string(v)) {
-			*vlen = json_string_length(v);
-			return json_string_value(v);
-		}
-		if (json_is_integer(v))
-			*vlen = (size_t)snprintf(lc->buf, sizeof(lc->buf),
-			    "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		else if (json_is_real(v))
-			*vlen = (size_t)snprintf(lc->buf, sizeof(lc->buf),
-			    "%g", json_real_value(v));
-		else if (json_is_boolean(v))
-			*vlen = (size_t)snprintf(lc->buf, sizeof(lc->buf),
-			    "%s", json_is_true(v) ? "true" : "false");
-		else
-			return NULL;
-		return lc->buf;
-	}
-	return NULL;
-}
-
-/* Renders, builds and signs one message into m->data; -1 if unusable. */
-static int
-message_build(struct sender *s, struct send_msg *m)
-{
-	static const char *const signed_headers[] = { "From", "To",
-	    "Subject", "Date", "Message-ID", "Reply-To", "List-Unsubscribe",
-	    "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
-	    "Content-Transfer-Encoding", NULL };
-	const struct send_campaign	*c = s->cur;
-	struct lookup_ctx		 lc = { s, m, "" };
-	struct mime_msg			 mm;
-	char				 to[FF_EMAIL_MAX + 1];
-	char				 msgid[512], boundary[80];
-	char				 unsub[TOKEN_MAX_LEN + 512];
-	const char			*u;
-	size_t				 ulen, html_off, text_off, subj_off;
-	struct buf			*b = &s->tmp;
-
-	if (m->lens[F_EMAIL] == 0 || m->lens[F_EMAIL] >= sizeof(to))
-		return -1;
-	memcpy(to, m->fields[F_EMAIL], m->lens[F_EMAIL]);
-	to[m->lens[F_EMAIL]] = '\0';
-
-	/* Subject, html and text rendered one after the other into tmp. */
-	buf_reset(b);
-	subj_off = 0;
-	tmpl_render(c->subject, RENDER_HEADER, lookup, &lc, b);
-	buf_add(b, "", 1);
-	html_off = b->len;
-	if (c->html != NULL)
-		tmpl_render(c->html, RENDER_HTML, lookup, &lc, b);
-	buf_add(b, "", 1);
-	text_off = b->len;
-	if (c->text != NULL)
-		tmpl_render(c->text, RENDER_TEXT, lookup, &lc, b);
-
-	if ((u = mint_url(&lc, TOKEN_UNSUB, 0, &ulen)) == NULL)
-		return -1;
-	snprintf(unsub, sizeof(unsub), "%s", u);
-	mime_message_id(c->tenant, c->campaign, m->contact, c->msgid_domain,
-	    msgid, sizeof(msgid));
-	snprintf(boundary, sizeof(boundary), "=_ff_%llx_%llx_%lx",
-	    (unsigned long long)c->campaign, (unsigned long long)m->contact,
-	    (unsigned long)random());
-
-	memset(&mm, 0, sizeof(mm));
-	mm.from = c->from;
-	mm.to = to;
-	mm.reply_to = c->reply_to;
-	mm.subject = b->p + subj_off;
-	mm.message_id = msgid;
-	mm.list_unsubscribe = unsub;
-	mm.date = time(NULL);
-	if (c->html != NULL) {
-		mm.html = b->p + html_off;
-		mm.htmllen = text_off - 1 - html_off;
-	}
-	if (c->text != NULL) {
-		mm.text = b->p + text_off;
-		mm.textlen = b->len - text_off;
-	} else {
-		mm.text = "";
-		mm.textlen = 0;
-	}
-	mm.boundary = boundary;
-	buf_reset(&m->data);
-	buf_reset(&s->tmp2);
-	if (mime_build(&mm, &s->tmp2) == -1)
-		return -1;
-	if (s->pool->dkim != NULL &&
-	    dkim_sign(s->pool->dkim, s->tmp2.p, s->tmp2.len,
-	    signed_headers, mm.date, &m->data) == -1)
-		return -1;
-	buf_add(&m->data, s->tmp2.p, s->tmp2.len);
-	return 0;
-}
-
 /* ------------------------------------------------------------ results */
 
 /*
@@ -655,7 +259,7 @@ message_build(struct sender *s, struct send_msg *m)
 static int
 outcome_write(struct sender *s, struct send_msg *m, int again)
 {
-	const struct send_campaign	*c = s->cur;
+	const struct smtp_campaign	*c = s->cur;
 	const char			*argv[16 + FF_MAX_RETRIES];
 	size_t				 lens[16 + FF_MAX_RETRIES];
 	struct key			 k[5];
@@ -670,12 +274,13 @@ outcome_write(struct sender *s, struct send_msg *m, int again)
 	key_campaign_retry(&k[2], c->tenant, c->campaign);
 	key_campaign_tries(&k[3], c->tenant, c->campaign);
 	key_bounces(&k[4], c->tenant);
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->contact);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->contact.id);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	snprintf(life, sizeof(life), "%llu",
 	    (unsigned long long)s->pool->conf->retry_lifetime_s * 1000);
-	snprintf(key, sizeof(key), "%.*s", (int)m->lens[F_KEY],
-	    m->fields[F_KEY]);
+	snprintf(key, sizeof(key), "%.*s",
+	    (int)m->contact.lens[SMTP_FIELD_KEY],
+	    m->contact.fields[SMTP_FIELD_KEY]);
 	argv[argc] = "5"; lens[argc++] = 1;
 	for (i = 0; i < 5; i++) {
 		argv[argc] = k[i].s;
@@ -784,220 +389,6 @@ outcomes_wait(struct sender *s)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- SMTP */
-
-static const char *
-message_cb(void **ctx, int *len, void *arg)
-{
-	struct send_msg	*m = arg;
-	struct sender	*s = m->s;
-
-	(void)ctx;
-	if (len == NULL) {		/* rewind */
-		m->fed = 0;
-		return NULL;
-	}
-	if (m->fed) {
-		*len = 0;
-		return NULL;
-	}
-	/* Paced here, as the data goes out, not before the session: a
-	 * rate is a rate at the relay, not an average over a batch. */
-	if (!m->paced) {
-		m->paced = 1;
-		rate_take(s->pool, s->cur->tenant, s->cur->campaign,
-		    s->cur->rate, s->live->send_rate_max);
-	}
-	m->fed = 1;
-	*len = (int)m->data.len;
-	return m->data.p;
-}
-
-static char
-status_outcome(const smtp_status_t *st)
-{
-	if (st == NULL || st->code == 0)
-		return 't';
-	if (st->code >= 200 && st->code < 300)
-		return 's';
-	if (st->code >= 500)
-		return 'b';
-	return 't';
-}
-
-/*
- * libesmtp writes the end of each message (".\r\n") as a small segment
- * after the data, and offers no way to set TCP_NODELAY: with Nagle and
- * the relay's delayed ACK every message then waits ~40 ms (measured
- * against Postfix's smtp-sink: 45 messages/s).  So at connect time we
- * find our relay socket that still has Nagle on and turn it off.
- * Sockets of other threads found first are set too, which is harmless:
- * each connect event turns off one, so all end up off.
- */
-static void
-relay_nodelay(const struct sender_pool *p)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 fd, on, max = getdtablesize();
-
-	for (fd = 3; fd < max; fd++) {
-		len = sizeof(ss);
-		if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
-			continue;
-		if (!((ss.ss_family == AF_INET && ntohs(((struct sockaddr_in *)
-		    &ss)->sin_port) == p->relay_port) ||
-		    (ss.ss_family == AF_INET6 && ntohs(((struct sockaddr_in6 *)
-		    &ss)->sin6_port) == p->relay_port)))
-			continue;
-		len = sizeof(on);
-		if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == -1 ||
-		    on)
-			continue;
-		on = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		return;
-	}
-}
-
-static void
-event_cb(smtp_session_t session, int event, void *arg, ...)
-{
-	struct sender		*s = arg;
-	struct send_msg		*m;
-	smtp_message_t		 msg;
-	const smtp_status_t	*st;
-	va_list			 ap;
-
-	(void)session;
-	switch (event) {
-	case SMTP_EV_CONNECT:
-		relay_nodelay(s->pool);
-		return;
-	case SMTP_EV_MESSAGESENT:
-		break;
-	case SMTP_EV_INVALID_PEER_CERTIFICATE:
-	case SMTP_EV_NO_PEER_CERTIFICATE:
-	case SMTP_EV_WRONG_PEER_CERTIFICATE:
-		/* libesmtp leaves *ok at 0: the session ends and the batch
-		 * is retried.  A relay must present a certificate we trust. */
-		log_warnx("sender %d: smtp: the relay's TLS certificate is "
-		    "not trusted (event %d); not sending", s->id, event);
-		return;
-	default:
-		return;
-	}
-	va_start(ap, arg);
-	msg = va_arg(ap, smtp_message_t);
-	va_end(ap);
-	if ((m = smtp_message_get_application_data(msg)) == NULL)
-		return;
-	st = smtp_message_transfer_status(msg);
-	/* Recorded now: a kill -9 after this repeats nothing. */
-	if (st != NULL && st->code >= 200 && st->code < 300 &&
-	    (st = smtp_recipient_status(m->rcpt)) != NULL &&
-	    st->code >= 200 && st->code < 300)
-		outcome(s, m, 's');
-}
-
-static int
-auth_interact(auth_client_request_t req, char **result, int fields,
-    void *arg)
-{
-	const struct config	*conf = arg;
-	int			 i;
-
-	for (i = 0; i < fields; i++) {
-		if (req[i].flags & AUTH_PASS)
-			result[i] = conf->smtp_password;
-		else if (req[i].flags & AUTH_USER)
-			result[i] = conf->smtp_user;
-		else
-			return 0;
-	}
-	return 1;
-}
-
-/* Sends the built messages over one connection; records every outcome. */
-static void
-batch_send(struct sender *s)
-{
-	const struct config	*conf = s->pool->conf;
-	smtp_session_t		 session;
-	auth_context_t		 auth = NULL;
-	struct send_msg		*m;
-	const smtp_status_t	*rs, *ms;
-	char			 server[300], to[FF_EMAIL_MAX + 1];
-	size_t			 i, n = 0;
-	char			 o;
-
-	if ((session = smtp_create_session()) == NULL)
-		fatalx("libesmtp: cannot create a session");
-	snprintf(server, sizeof(server), "%s:%d", conf->smtp_relay.host,
-	    conf->smtp_relay.port);
-	smtp_set_server(session, server);
-	smtp_set_hostname(session, conf->smtp_helo ? conf->smtp_helo :
-	    conf->node_id);
-	smtp_starttls_enable(session, conf->smtp_starttls == SMTP_TLS_OFF ?
-	    Starttls_DISABLED : conf->smtp_starttls == SMTP_TLS_REQUIRED ?
-	    Starttls_REQUIRED : Starttls_ENABLED);
-	if (s->pool->tls != NULL)
-		smtp_starttls_set_ctx(session, s->pool->tls);	/* its own ref */
-	/* RFC 5321's minimums are minutes: a stuck relay would hold the
-	 * batch that long. */
-	for (i = Timeout_GREETING; i <= Timeout_DATA2; i++)
-		smtp_set_timeout(session, (int)i |
-		    Timeout_OVERRIDE_RFC2822_MINIMUM, SEND_SMTP_TIMEOUT_MS);
-	smtp_set_eventcb(session, event_cb, s);
-	if (conf->smtp_user != NULL) {
-		auth = auth_create_context();
-		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(auth, auth_interact, (void *)conf);
-		smtp_auth_set_context(session, auth);
-	}
-	for (i = 0; i < s->nmsgs; i++) {
-		m = &s->msgs[i];
-		if (m->recorded)
-			continue;
-		if (stopping(s->pool))
-			break;		/* the rest stays queued */
-		snprintf(to, sizeof(to), "%.*s", (int)m->lens[F_EMAIL],
-		    m->fields[F_EMAIL]);
-		m->m = smtp_add_message(session);
-		smtp_message_set_application_data_release(m->m, m, NULL);
-		smtp_set_reverse_path(m->m, s->cur->from_addr);
-		smtp_set_messagecb(m->m, message_cb, m);
-		m->rcpt = smtp_add_recipient(m->m, to);
-		n++;
-	}
-	if (n > 0 && !smtp_start_session(session)) {
-		char err[128];
-
-		log_warnx("sender %d: smtp %s: %s", s->id, server,
-		    smtp_strerror(smtp_errno(), err, sizeof(err)));
-	}
-	for (i = 0; i < s->nmsgs; i++) {
-		m = &s->msgs[i];
-		if (m->recorded || m->m == NULL)
-			continue;
-		rs = smtp_recipient_status(m->rcpt);
-		ms = smtp_message_transfer_status(m->m);
-		o = status_outcome(rs);
-		/* Never reached (the connection failed first): not a try. */
-		if (rs == NULL || rs->code == 0)
-			o = 'r';
-		if (o == 's') {
-			o = status_outcome(ms);
-			if (o == 'b')
-				o = 'f';	/* DATA refused: not the address */
-		}
-		outcome(s, m, o);
-	}
-	smtp_destroy_session(session);
-	if (auth != NULL)
-		auth_destroy_context(auth);
-}
-
 /* -------------------------------------------------------------- batches */
 
 static void
@@ -1006,15 +397,73 @@ batch_clear(struct sender *s)
 	size_t	i;
 
 	for (i = 0; i < s->nmsgs; i++) {
-		json_decref(s->msgs[i].attrs);
-		s->msgs[i].attrs = NULL;
-		s->msgs[i].m = NULL;
-		s->msgs[i].rcpt = NULL;
+		json_decref(s->msgs[i].contact.attrs);
+		s->msgs[i].contact.attrs = NULL;
 		s->msgs[i].recorded = 0;
-		s->msgs[i].fed = 0;
-		s->msgs[i].paced = 0;
 	}
 	s->nmsgs = 0;
+}
+
+/* Renders, builds and signs one message into m->data; -1 if unusable. */
+static int
+message_build(struct sender *s, struct send_msg *m)
+{
+	struct smtp_signing	sig;
+
+	sig.keys = &s->live->keys;
+	sig.public_url = s->pool->conf->public_url;
+	sig.dkim = s->pool->dkim;
+	return smtp_message_build(&s->cur->message, &m->contact, &sig,
+	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2);
+}
+
+/* smtp_session's callbacks: arg is the sender, i a message of the batch. */
+static void
+session_pace(void *arg, size_t i)
+{
+	struct sender	*s = arg;
+
+	(void)i;
+	rate_take(s->pool, s->cur->tenant, s->cur->campaign, s->cur->rate,
+	    s->live->send_rate_max);
+}
+
+static void
+session_outcome(void *arg, size_t i, char what)
+{
+	struct sender	*s = arg;
+
+	/* Recorded now: a kill -9 after this repeats nothing. */
+	outcome(s, &s->msgs[i], what);
+}
+
+static int
+session_stopping(void *arg)
+{
+	struct sender	*s = arg;
+
+	return stopping(s->pool);
+}
+
+/* Sends the built messages over one connection; records every outcome. */
+static void
+batch_send(struct sender *s)
+{
+	static const struct smtp_session_cb cb = { session_pace,
+	    session_outcome, session_stopping };
+	struct send_msg		*m;
+	size_t			 i;
+
+	for (i = 0; i < s->nmsgs; i++) {
+		m = &s->msgs[i];
+		s->envs[i].to = m->contact.fields[SMTP_FIELD_EMAIL];
+		s->envs[i].tolen = m->contact.lens[SMTP_FIELD_EMAIL];
+		s->envs[i].data = m->data.p;
+		s->envs[i].len = m->data.len;
+		s->envs[i].done = m->recorded;
+	}
+	smtp_session_send(s->pool->relay, s->id, s->cur->message.from_addr,
+	    s->envs, s->nmsgs, &cb, s);
 }
 
 /*
@@ -1064,13 +513,12 @@ chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
 		struct send_msg *m = &s->msgs[s->nmsgs];
 
 		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
-		    &m->contact) == -1)
+		    &m->contact.id) == -1)
 			continue;
-		for (j = 0, k = i + 1; j < 7; j++, k++) {
-			m->fields[j] = rep->element[k]->str;
-			m->lens[j] = rep->element[k]->len;
+		for (j = 0, k = i + 1; j < SMTP_FIELDS; j++, k++) {
+			m->contact.fields[j] = rep->element[k]->str;
+			m->contact.lens[j] = rep->element[k]->len;
 		}
-		m->s = s;
 		s->nmsgs++;
 		if (message_build(s, m) == -1)
 			outcome(s, m, 'f');	/* an address MIME refuses */
@@ -1108,7 +556,7 @@ static int
 batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
     size_t idslen)
 {
-	const struct send_campaign *c = s->cur;
+	const struct smtp_campaign *c = s->cur;
 	struct key	 keys[8], ck[SEND_BATCH_MAX];
 	char		 idv[SEND_BATCH_MAX][24];
 	redisReply	*rep;
@@ -1192,7 +640,7 @@ entry_fields(const redisReply *e, const char **eid, const char **ids,
 static int
 campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 {
-	struct send_campaign	*c;
+	struct smtp_campaign	*c;
 	redisReply		*rep = NULL, *st, *e = NULL;
 	const char		*eid, *ids;
 	struct key		 qk, campk, retryk;
@@ -1210,7 +658,8 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 	freeReplyObject(st);
 	if (!rc)
 		return 0;
-	if ((c = campaign_get(s, tenant, campaign)) == NULL)
+	if ((c = smtp_campaign_get(s->cache, s->db, s->pool->conf->node_id,
+	    s->id, tenant, campaign)) == NULL)
 		return 0;
 	s->cur = c;
 
@@ -1373,36 +822,6 @@ sender_main(void *arg)
 
 /* --------------------------------------------------------------- pool */
 
-/*
- * The relay's TLS context, ours rather than libesmtp's default: that one
- * trusts only ~/.authenticate/ca.pem or the system's CAs, and a daemon
- * (DynamicUser, no home) relaying through a private CA needs a file it
- * names.  Shared by every session of every thread: an SSL_CTX is safe to
- * use from many threads once set up.  libesmtp still checks the
- * certificate's name against smtp_relay's host.
- */
-static SSL_CTX *
-tls_context(const struct config *conf, char *err, size_t errlen)
-{
-	SSL_CTX	*ctx;
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
-		snprintf(err, errlen, "smtp: cannot create a TLS context");
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	if (conf->smtp_ca_file != NULL ? !SSL_CTX_load_verify_locations(ctx,
-	    conf->smtp_ca_file, NULL) : !SSL_CTX_set_default_verify_paths(ctx)) {
-		snprintf(err, errlen, "smtp_ca_file %s: no certificate could "
-		    "be loaded", conf->smtp_ca_file ? conf->smtp_ca_file :
-		    "(system default)");
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
 struct sender_pool *
 sender_start(const struct config *conf, struct live *live, char *err,
     size_t errlen)
@@ -1415,7 +834,6 @@ sender_start(const struct config *conf, struct live *live, char *err,
 	p = xcalloc(1, sizeof(*p));
 	p->conf = conf;
 	p->live = live_ref(live);
-	p->relay_port = conf->smtp_relay.port;
 	if ((p->nretry = config_retry_schedule(conf->retry_schedule, p->retry,
 	    FF_MAX_RETRIES)) == -1) {
 		snprintf(err, errlen, "retry_schedule: invalid");
@@ -1433,15 +851,12 @@ sender_start(const struct config *conf, struct live *live, char *err,
 		free(p);
 		return NULL;
 	}
-	if (conf->smtp_starttls != SMTP_TLS_OFF &&
-	    (p->tls = tls_context(conf, err, errlen)) == NULL) {
+	if ((p->relay = smtp_relay_open(conf, err, errlen)) == NULL) {
 		dkim_key_free(p->dkim);
 		live_unref(p->live);
 		free(p);
 		return NULL;
 	}
-	if (conf->smtp_user != NULL)
-		auth_client_init();	/* once, before any thread uses it */
 	pthread_mutex_init(&p->rate_lock, NULL);
 	pthread_mutex_init(&p->live_lock, NULL);
 	p->global.last_us = mono_us();
@@ -1480,8 +895,8 @@ sender_stop(struct sender_pool *p)
 		struct sender *s = &p->threads[i];
 
 		pthread_join(s->thread, NULL);
-		for (j = 0; j < SEND_CACHE; j++)
-			campaign_clear(&s->cache[j]);
+		for (j = 0; j < SMTP_CAMPAIGN_CACHE; j++)
+			smtp_campaign_clear(&s->cache[j]);
 		for (j = 0; j < s->nactive; j++)
 			free(s->active[j]);
 		free(s->active);
@@ -1489,13 +904,12 @@ sender_stop(struct sender_pool *p)
 			buf_free(&s->msgs[j].data);
 		buf_free(&s->tmp);
 		buf_free(&s->tmp2);
-		buf_free(&s->url);
 		db_close(s->db);
 		live_unref(s->live);
 	}
 	free(p->threads);
 	dkim_key_free(p->dkim);
-	SSL_CTX_free(p->tls);
+	smtp_relay_close(p->relay);
 	pthread_mutex_destroy(&p->rate_lock);
 	pthread_mutex_destroy(&p->live_lock);
 	live_unref(p->live);

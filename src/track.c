@@ -10,6 +10,10 @@
  * only if that URL passes policy_url_is_safe() again here.  GET /u/
  * never opts out: link scanners prefetch GETs.
  *
+ * The connection layer is http.c's (it answers errors itself through
+ * http_error); http.c never calls here: main.c hands track_handle to
+ * http_listen.
+ *
  * Never here: a blocking call, a log line per request, a raw IP stored.
  */
 #include <errno.h>
@@ -32,108 +36,23 @@ static const uint8_t FF_PIXEL_GIF[43] = {
 	0x3b				/* trailer */
 };
 
-#define NO_CACHE \
-	"Cache-Control: no-store, no-cache, must-revalidate, private, " \
-	"max-age=0\r\nPragma: no-cache\r\nExpires: 0\r\n"
-
 static const char pixel_head[] =
 	"HTTP/1.1 200 OK\r\n"
 	"Server: fanfare\r\n"
 	"Content-Type: image/gif\r\n"
 	"Content-Length: 43\r\n"
-	NO_CACHE;
+	HTTP_NO_CACHE;
 
 /* How long a failed link lookup is remembered (Redis unreachable). */
 #define LINK_ERROR_TTL_MS	1000
 #define LINK_MISSING_TTL_MS	5000
 
-static const char *
-status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 302: return "Found";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}
-
-static void
-count_status(struct worker *w, int status)
-{
-	if (status < 300)
-		METRIC_ADD(w, status_2xx, 1);
-	else if (status < 400)
-		METRIC_ADD(w, status_3xx, 1);
-	else if (status < 500)
-		METRIC_ADD(w, status_4xx, 1);
-	else
-		METRIC_ADD(w, status_5xx, 1);
-}
-
-/*
- * Status line and headers; extra is zero or more complete header lines.
- * body parts are appended unless head_only.
- */
-static void
-respond(struct conn *c, int status, const char *ctype, const char *extra,
-    int keepalive, int head_only, const char *b1, size_t n1,
-    const char *b2, size_t n2, const char *b3, size_t n3)
-{
-	char	head[512];
-	int	len;
-
-	len = snprintf(head, sizeof(head),
-	    "HTTP/1.1 %d %s\r\nServer: fanfare\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n" NO_CACHE "%s%s",
-	    status, status_text(status), ctype, n1 + n2 + n3, extra,
-	    keepalive ? "" : "Connection: close\r\n");
-	http_conn_out(c, head, (size_t)len);
-	http_conn_out_date(c);
-	http_conn_out(c, "\r\n", 2);
-	if (!head_only) {
-		http_conn_out(c, b1, n1);
-		http_conn_out(c, b2, n2);
-		http_conn_out(c, b3, n3);
-	}
-	count_status(c->w, status);
-	if (!keepalive)
-		c->closing = 1;
-}
-
 static void
 respond_page(struct conn *c, int status, const char *page, size_t len,
     int keepalive, int head_only)
 {
-	respond(c, status, "text/html; charset=utf-8", "", keepalive,
+	http_respond(c, status, "text/html; charset=utf-8", "", keepalive,
 	    head_only, page, len, "", 0, "", 0);
-}
-
-void
-track_error(struct conn *c, int status, int keepalive)
-{
-	char	body[64];
-	int	len;
-
-	if (status == 404) {
-		respond_page(c, 404, c->w->live->pages.notfound,
-		    c->w->live->pages.notfound_len, keepalive, 0);
-		return;
-	}
-	len = snprintf(body, sizeof(body), "%d %s\n", status,
-	    status_text(status));
-	respond(c, status, "text/plain; charset=utf-8",
-	    status == 405 ? "Allow: GET, HEAD, POST\r\n" :
-	    status == 503 ? "Retry-After: 5\r\n" : "", keepalive, 0,
-	    body, (size_t)len, "", 0, "", 0);
 }
 
 static void
@@ -283,13 +202,13 @@ track_click(struct conn *c, const struct http_request *req,
 		c->lookup = *t;
 		if (store_link_get(w->store, t->tenant, t->campaign, t->link,
 		    track_link_cb, c) == -1) {
-			track_error(c, 503, req->keepalive);
+			http_error(c, 503, req->keepalive);
 			return 0;
 		}
 		return 1;
 	}
 	if (le->found == -1) {
-		track_error(c, 503, req->keepalive);
+		http_error(c, 503, req->keepalive);
 		return 0;
 	}
 	if (!le->found) {
@@ -302,8 +221,8 @@ track_click(struct conn *c, const struct http_request *req,
 	http_conn_out(c, "HTTP/1.1 302 Found\r\nServer: fanfare\r\nLocation: ",
 	    47);
 	http_conn_out(c, le->url, strlen(le->url));
-	http_conn_out(c, "\r\nContent-Length: 0\r\n" NO_CACHE,
-	    sizeof("\r\nContent-Length: 0\r\n" NO_CACHE) - 1);
+	http_conn_out(c, "\r\nContent-Length: 0\r\n" HTTP_NO_CACHE,
+	    sizeof("\r\nContent-Length: 0\r\n" HTTP_NO_CACHE) - 1);
 	http_conn_out_date(c);
 	if (!req->keepalive) {
 		http_conn_out(c, "Connection: close\r\n", 19);
@@ -329,7 +248,7 @@ track_unsub(struct conn *c, const struct http_request *req,
 	/* The token is base64url (checked by http_route), safe in HTML. */
 	memcpy(action, "/u/", 3);
 	memcpy(action + 3, tok, toklen);
-	respond(c, 200, "text/html; charset=utf-8", "", req->keepalive,
+	http_respond(c, 200, "text/html; charset=utf-8", "", req->keepalive,
 	    req->method == HTTP_HEAD, p->unsub_head, p->unsub_head_len,
 	    action, 3 + toklen, p->unsub_tail, p->unsub_tail_len);
 }
@@ -350,18 +269,18 @@ track_handle(struct conn *c, const struct http_request *req,
 		METRIC_ADD(w, requests[route], 1);
 	c->resumed = 0;
 	if (route == ROUTE_NONE) {
-		track_error(c, 404, req->keepalive);
+		http_error(c, 404, req->keepalive);
 		return 0;
 	}
 	/* PUT, PATCH, DELETE are parsed for the API listener only. */
 	if ((req->method != HTTP_GET && req->method != HTTP_HEAD &&
 	    req->method != HTTP_POST) || (req->method == HTTP_POST &&
 	    route != ROUTE_UNSUB)) {
-		track_error(c, 405, req->keepalive);
+		http_error(c, 405, req->keepalive);
 		return 0;
 	}
 	if (route == ROUTE_HEALTH) {
-		respond(c, 200, "text/plain; charset=utf-8", "",
+		http_respond(c, 200, "text/plain; charset=utf-8", "",
 		    req->keepalive, req->method == HTTP_HEAD, "ok\n", 3,
 		    "", 0, "", 0);
 		return 0;

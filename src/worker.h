@@ -121,11 +121,18 @@ struct worker_msg {
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
+/* The listener's answer to one parsed request (http_listen's; track.c
+ * has the tracking one): 0 when answered, 1 when the connection must
+ * wait (http_conn_resume follows). */
+typedef int (*http_handler)(struct conn *, const struct http_request *,
+	    const char *body, size_t bodylen);
+
 struct worker {
 	int			 id;
 	pthread_t		 thread;
 	struct event_base	*base;
 	struct evconnlistener	*listener;
+	http_handler		 handler;	/* each request's answer */
 	const struct config	*conf;		/* as started: never reloaded */
 	struct live		*live;		/* this thread's reference */
 	struct geoip		*geoip;
@@ -190,7 +197,11 @@ struct live *live_ref(struct live *);
 void	 live_unref(struct live *);
 
 /* http.c */
-int	 http_listen(struct worker *, char *err, size_t);
+/* The no-cache headers every tracking answer carries (the contract). */
+#define HTTP_NO_CACHE \
+	"Cache-Control: no-store, no-cache, must-revalidate, private, " \
+	"max-age=0\r\nPragma: no-cache\r\nExpires: 0\r\n"
+int	 http_listen(struct worker *, http_handler, char *err, size_t);
 /* Stops accepting; closes idle connections.  Returns the number of
  * connections still sending an answer (the caller waits for them). */
 int	 http_drain(struct worker *);
@@ -203,16 +214,23 @@ void	 http_conn_record(struct conn *, const struct ff_event *);
 void	 http_shutdown(struct worker *);
 const char *http_date(struct worker *);
 void	 http_conn_out_date(struct conn *);
+/* Status line, the no-cache headers, extra (zero or more complete header
+ * lines), then the body parts unless head_only; counts the status. */
+void	 http_respond(struct conn *, int status, const char *ctype,
+	    const char *extra, int keepalive, int head_only,
+	    const char *b1, size_t n1, const char *b2, size_t n2,
+	    const char *b3, size_t n3);
+/* "STATUS Reason" as text/plain; 404 is the notfound page. */
+void	 http_error(struct conn *, int status, int keepalive);
 
 /* track.c */
 int	 track_pages_load(struct track_pages *, const char *dir,
 	    char *err, size_t);
 void	 track_pages_free(struct track_pages *);
-/* Answers one parsed request; returns 0 when answered, 1 when the
- * connection must wait for a link lookup (http_conn_resume follows). */
+/* The tracking listener's http_handler: the routes of the contract.
+ * 1 when the connection waits for a link lookup. */
 int	 track_handle(struct conn *, const struct http_request *,
 	    const char *body, size_t bodylen);
-void	 track_error(struct conn *, int status, int keepalive);
 void	 track_links_free(struct worker *);
 
 /* geoip.c */

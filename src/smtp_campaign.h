@@ -1,0 +1,39 @@
+/*
+ * smtp_campaign.h: a campaign as a sender thread sends it, read from
+ * Redis and compiled once, kept in the thread's own small cache
+ * (smtp_campaign.c).
+ */
+#ifndef FANFARE_SMTP_CAMPAIGN_H
+#define FANFARE_SMTP_CAMPAIGN_H
+
+#include <stdint.h>
+
+#include "smtp_message.h"
+
+#define SMTP_CAMPAIGN_CACHE	16	/* compiled campaigns per thread */
+#define SMTP_CAMPAIGN_TTL_MS	30000	/* then read again */
+
+struct db;
+
+struct smtp_campaign {
+	uint64_t		 tenant, campaign;
+	uint64_t		 loaded_ms;	/* mono */
+	int			 ok;		/* 0: could not load (retried
+						 * later) */
+	int			 rate;		/* per second; 0: none */
+	struct smtp_template	 message;
+	uint64_t		 next_pump_ms;	/* the sender's; 0 on a load */
+};
+
+/*
+ * The campaign from the thread's cache, loaded again when older than
+ * SMTP_CAMPAIGN_TTL_MS or when it could not be loaded; it replaces the
+ * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
+ * tried again next time).  who names the thread in log lines.
+ */
+struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,
+	    struct db *, const char *node_id, int who, uint64_t tenant,
+	    uint64_t campaign);
+void	 smtp_campaign_clear(struct smtp_campaign *);
+
+#endif /* FANFARE_SMTP_CAMPAIGN_H */

@@ -1,0 +1,101 @@
+/*
+ * smtp_message.h: a campaign's message, compiled once, and each
+ * recipient's copy of it, rendered, built and signed (smtp_message.c).
+ *
+ * Bytes in, bytes out: nothing here reads Redis, the clock or the
+ * network, so tests/test_smtp_message.c checks it whole.  (libesmtp owns
+ * the names struct smtp_message and struct smtp_recipient: ours are
+ * smtp_template and smtp_contact.)
+ */
+#ifndef FANFARE_SMTP_MESSAGE_H
+#define FANFARE_SMTP_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "fanfare.h"
+
+/* What every copy of a campaign's message is made of. */
+struct smtp_template {
+	uint64_t	 tenant, campaign;
+	char		*from;		/* "Name <addr>" or "addr" */
+	char		*from_addr;	/* the envelope sender */
+	char		*reply_to;	/* NULL: none */
+	char		 msgid_domain[256];
+	struct tmpl	*subject;
+	struct tmpl	*html, *text;	/* one may be NULL, never both */
+};
+
+/* A campaign as Redis holds it, for smtp_template_compile. */
+struct smtp_template_source {
+	uint64_t		 tenant, campaign;
+	const char		*from;
+	const char		*reply_to;	/* NULL or "": none */
+	const char		*subject;
+	const char		*html, *text;	/* NULL or "": none */
+	/* The campaign's link table, as HGETALL gives it: id, url, ... */
+	const char *const	*links;
+	size_t			 nlinks;	/* pairs */
+	int			 track_opens, track_clicks;
+	const char		*node_id;	/* Message-ID domain when from
+						 * has no '@' */
+};
+
+/* One recipient's fields, in send_check.lua's order. */
+enum smtp_field {
+	SMTP_FIELD_EMAIL,
+	SMTP_FIELD_KEY,		/* the normalised address (outcomes) */
+	SMTP_FIELD_FIRST,
+	SMTP_FIELD_LAST,
+	SMTP_FIELD_GENDER,
+	SMTP_FIELD_DOB,
+	SMTP_FIELD_ATTRS,	/* a JSON object */
+	SMTP_FIELDS
+};
+
+struct smtp_contact {
+	uint64_t	 id;
+	const char	*fields[SMTP_FIELDS];	/* not NUL-terminated */
+	size_t		 lens[SMTP_FIELDS];
+	json_t		*attrs;		/* parsed on first use; the caller
+					 * json_decref()s it */
+};
+
+/* What a copy is signed with: the keyring of its tracking links, where
+ * they point, and the DKIM key (NULL: not signed). */
+struct smtp_signing {
+	const struct token_keyring	*keys;
+	const char			*public_url;
+	const struct dkim_key		*dkim;
+};
+
+/* The bare address of "Name <addr>" or "addr"; the caller frees it. */
+char	*smtp_message_from_address(const char *from);
+
+/*
+ * Fills t from src: tracked links of the HTML become click merge tags
+ * and the open pixel goes before </body>, once, on the source, so a
+ * merge value can never become a tracked link.  -1 with "part: line L
+ * column C: reason" in err when a part does not compile, or when the
+ * campaign has no body; t is then cleared.
+ */
+int	 smtp_template_compile(struct smtp_template *t,
+	    const struct smtp_template_source *src, char *err, size_t errlen);
+void	 smtp_template_clear(struct smtp_template *);	/* back to zeroes */
+
+/*
+ * Renders c's copy of t, builds its MIME message and signs it into out
+ * (reset first).  date is its Date:, salt makes its MIME boundary
+ * unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
+ * copy cannot be made (no address, one MIME refuses, a token that
+ * cannot be signed).
+ */
+int	 smtp_message_build(const struct smtp_template *t,
+	    struct smtp_contact *c, const struct smtp_signing *,
+	    time_t date, unsigned long salt, struct buf *out,
+	    struct buf *tmp, struct buf *tmp2);
+
+#endif /* FANFARE_SMTP_MESSAGE_H */

@@ -1,0 +1,66 @@
+/*
+ * smtp_session.h: one libesmtp session with the relay, sending a batch
+ * of built messages over one connection (smtp_session.c).
+ *
+ * Blocking: called on a sender thread only, never on an event loop.
+ */
+#ifndef FANFARE_SMTP_SESSION_H
+#define FANFARE_SMTP_SESSION_H
+
+#include <stddef.h>
+
+struct config;
+struct smtp_message;		/* libesmtp's */
+struct smtp_recipient;		/* libesmtp's */
+struct smtp_session_run;	/* one call of smtp_session_send */
+
+/* The relay as every session reaches it: its settings and TLS context,
+ * shared read-only by all the sender threads once open. */
+struct smtp_relay;
+
+/* NULL with err set when the TLS context cannot be made (smtp_ca_file). */
+struct smtp_relay *smtp_relay_open(const struct config *, char *err,
+	    size_t errlen);
+void	 smtp_relay_close(struct smtp_relay *);
+
+/* One message of a session: the caller fills the first fields. */
+struct smtp_envelope {
+	const char		*to;		/* the recipient's address */
+	size_t			 tolen;
+	const char		*data;		/* the message, CRLF, not
+						 * dot-stuffed */
+	size_t			 len;
+	int			 done;		/* has its outcome: skip it
+						 * (the session sets it too) */
+	/* The session's own. */
+	struct smtp_message	*m;
+	struct smtp_recipient	*rcpt;
+	int			 fed, paced;
+	struct smtp_session_run	*run;
+};
+
+/*
+ * What the session tells its caller, on the sender thread:
+ *  pace: once per message, just before its data goes out (a rate is a
+ *	rate at the relay, not an average over a batch);
+ *  outcome: once per message, as soon as it is known: 's' sent, 'b'
+ *	bounced (5xx to RCPT), 'f' failed (DATA refused), 't' temporary
+ *	(4xx), 'r' never reached (the connection failed first);
+ *  stopping: nonzero when no further message should be started.
+ */
+struct smtp_session_cb {
+	void	(*pace)(void *arg, size_t i);
+	void	(*outcome)(void *arg, size_t i, char what);
+	int	(*stopping)(void *arg);
+};
+
+/*
+ * Sends env[0..n) that are not done from reverse_path over one
+ * connection; every message started gets exactly one outcome.  who
+ * names the thread in log lines.
+ */
+void	 smtp_session_send(const struct smtp_relay *, int who,
+	    const char *reverse_path, struct smtp_envelope *env, size_t n,
+	    const struct smtp_session_cb *, void *arg);
+
+#endif /* FANFARE_SMTP_SESSION_H */

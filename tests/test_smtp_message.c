@@ -1,0 +1,354 @@
+/*
+ * test_smtp_message.c: smtp_message.c's message assembly.  A campaign
+ * compiled from its sources (tracked links to click tags, the open
+ * pixel, the Message-ID domain), then each recipient's copy: its merge
+ * fields, its signed open, click and unsubscribe URLs (verified back
+ * with token.c), its List-Unsubscribe header, the same bytes for the
+ * same input, and the copies that cannot be made.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "smtp_message.h"
+
+#define PUBLIC_URL	"https://t.example.com"
+#define DATE		((time_t)1700000000)
+#define SALT		0x5eedUL
+
+static const uint8_t secret[32] = "0123456789abcdef0123456789abcdef";
+
+static struct token_keyring	ring;
+static struct smtp_signing	sig;
+
+static void
+setup(void)
+{
+	char	err[256];
+
+	memset(&ring, 0, sizeof(ring));
+	cr_assert_eq(token_keyring_add(&ring, secret, sizeof(secret), err,
+	    sizeof(err)), 0, "token_keyring_add: %s", err);
+	sig.keys = &ring;
+	sig.public_url = PUBLIC_URL;
+	sig.dkim = NULL;
+}
+
+/* ----------------------------------------------------------- helpers */
+
+static void
+source_init(struct smtp_template_source *src)
+{
+	static const char *const links[] = {
+		"1", "https://example.com/a",
+		"2", "https://example.com/b?x=1&y=2",
+	};
+
+	memset(src, 0, sizeof(*src));
+	src->tenant = 3;
+	src->campaign = 7;
+	src->from = "Fanfare News <news@news.example.com>";
+	src->subject = "Hello {{first_name | default \"there\"}}";
+	src->html = "<html><body><p>Hi {{first_name}}</p>"
+	    "<a href=\"https://example.com/a\">a</a> "
+	    "<a href=\"https://example.com/untracked\">u</a>"
+	    "</body></html>";
+	src->text = "Hi {{first_name}}, plan {{attributes.plan}}, "
+	    "n {{attributes.n}}, ok {{attributes.ok}}.\n"
+	    "Leave: {{unsubscribe_url}}\n";
+	src->links = links;
+	src->nlinks = 2;
+	src->track_opens = 1;
+	src->track_clicks = 1;
+	src->node_id = "node-a";
+}
+
+static void
+contact_init(struct smtp_contact *c, const char *email, const char *first,
+    const char *attrs)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = 42;
+	c->fields[SMTP_FIELD_EMAIL] = email;
+	c->lens[SMTP_FIELD_EMAIL] = strlen(email);
+	c->fields[SMTP_FIELD_KEY] = email;
+	c->lens[SMTP_FIELD_KEY] = strlen(email);
+	c->fields[SMTP_FIELD_FIRST] = first;
+	c->lens[SMTP_FIELD_FIRST] = strlen(first);
+	c->fields[SMTP_FIELD_ATTRS] = attrs;
+	c->lens[SMTP_FIELD_ATTRS] = strlen(attrs);
+}
+
+/* The message with quoted-printable undone (soft breaks and =XX), as a
+ * NUL-terminated string to search in. */
+static char *
+decoded(const struct buf *b)
+{
+	char	*out = malloc(b->len + 1);
+	size_t	 i, n = 0;
+
+	cr_assert_not_null(out);
+	for (i = 0; i < b->len; i++) {
+		if (b->p[i] == '=' && i + 2 < b->len && b->p[i + 1] == '\r' &&
+		    b->p[i + 2] == '\n') {
+			i += 2;
+			continue;
+		}
+		if (b->p[i] == '=' && i + 2 < b->len &&
+		    isxdigit((unsigned char)b->p[i + 1]) &&
+		    isxdigit((unsigned char)b->p[i + 2])) {
+			char hex[3] = { b->p[i + 1], b->p[i + 2], 0 };
+
+			out[n++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+			continue;
+		}
+		out[n++] = b->p[i];
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* The token after prefix in s, verified; its kind is checked too. */
+static struct token
+token_after(const char *s, const char *prefix, enum token_kind kind)
+{
+	const char	*p = strstr(s, prefix), *e;
+	struct token	 t;
+
+	cr_assert_not_null(p, "no %s in:\n%s", prefix, s);
+	p += strlen(prefix);
+	for (e = p; isalnum((unsigned char)*e) || *e == '-' || *e == '_'; e++)
+		;
+	cr_assert_eq(token_verify(&ring, p, (size_t)(e - p), &t), 0,
+	    "the token after %s does not verify", prefix);
+	cr_assert_eq(t.kind, kind);
+	cr_assert_eq(t.tenant, 3);
+	cr_assert_eq(t.campaign, 7);
+	cr_assert_eq(t.contact, 42);
+	return t;
+}
+
+static char *
+build(const struct smtp_template *t, struct smtp_contact *c)
+{
+	struct buf	 out = { NULL, 0, 0 }, tmp = { NULL, 0, 0 };
+	struct buf	 tmp2 = { NULL, 0, 0 };
+	char		*s;
+
+	cr_assert_eq(smtp_message_build(t, c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2), 0);
+	s = decoded(&out);
+	buf_free(&out);
+	buf_free(&tmp);
+	buf_free(&tmp2);
+	return s;
+}
+
+/* ------------------------------------------------------------- tests */
+
+Test(from, address)
+{
+	char	*a;
+
+	a = smtp_message_from_address("Fanfare News <news@example.com>");
+	cr_assert_str_eq(a, "news@example.com");
+	free(a);
+	a = smtp_message_from_address("news@example.com");
+	cr_assert_str_eq(a, "news@example.com");
+	free(a);
+	a = smtp_message_from_address("Broken <news@example.com");
+	cr_assert_str_eq(a, "Broken <news@example.com");
+	free(a);
+}
+
+Test(compile, fields_and_domain)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	char				 err[256];
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	src.reply_to = "";
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_str_eq(t.from_addr, "news@news.example.com");
+	cr_assert_str_eq(t.msgid_domain, "news.example.com");
+	cr_assert_null(t.reply_to, "an empty reply_to is none");
+	cr_assert_not_null(t.subject);
+	cr_assert_not_null(t.html);
+	cr_assert_not_null(t.text);
+
+	src.from = "bare-sender";
+	src.reply_to = "help@example.com";
+	src.html = NULL;
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	cr_assert_str_eq(t.msgid_domain, "node-a", "no '@': the node's name");
+	cr_assert_str_eq(t.reply_to, "help@example.com");
+	cr_assert_null(t.html);
+	smtp_template_clear(&t);
+	cr_assert_null(t.from);
+}
+
+Test(compile, errors)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	char				 err[256];
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	src.subject = "Hello {{first_name";
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), -1);
+	cr_assert(strncmp(err, "subject: line 1 column ", 23) == 0, "%s", err);
+	cr_assert_null(t.from, "cleared after a failure");
+
+	source_init(&src);
+	src.html = "<p>{{ }}</p>";
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), -1);
+	cr_assert(strncmp(err, "html: ", 6) == 0, "%s", err);
+
+	source_init(&src);
+	src.html = "";
+	src.text = NULL;
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), -1,
+	    "no body");
+	cr_assert_str_eq(err, "");
+
+	source_init(&src);
+	src.from = NULL;
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), -1);
+}
+
+Test(build, tracked_copy, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct token			 tok;
+	char				 err[256], *m, *pixel, *end;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	contact_init(&c, "ann@example.org", "Ann",
+	    "{\"plan\":\"gold\",\"n\":3,\"ok\":true}");
+	m = build(&t, &c);
+
+	cr_assert_not_null(strstr(m, "From: Fanfare News "
+	    "<news@news.example.com>\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "To: ann@example.org\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "Subject: Hello Ann\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m,
+	    "Message-ID: <c.7.k.42.t.3@news.example.com>"), "%s", m);
+	cr_assert_not_null(strstr(m, "=_ff_7_2a_5eed"), "the boundary");
+	cr_assert_null(strstr(m, "DKIM-Signature:"), "no key, no signature");
+	cr_assert_not_null(strstr(m, "Hi Ann, plan gold, n 3, ok true."),
+	    "%s", m);
+
+	token_after(m, "List-Unsubscribe: <" PUBLIC_URL "/u/", TOKEN_UNSUB);
+	token_after(m, "Leave: " PUBLIC_URL "/u/", TOKEN_UNSUB);
+	tok = token_after(m, "href=\"" PUBLIC_URL "/c/", TOKEN_CLICK);
+	cr_assert_eq(tok.link, 1, "the link table's id of the URL");
+	cr_assert_not_null(strstr(m, "href=\"https://example.com/untracked\""),
+	    "a link not in the table stays as it is");
+	token_after(m, "<img src=\"" PUBLIC_URL "/o/", TOKEN_OPEN);
+	pixel = strstr(m, "<img src=\"" PUBLIC_URL "/o/");
+	end = strstr(m, "</body>");
+	cr_assert(pixel != NULL && end != NULL && pixel < end,
+	    "the pixel before </body>");
+	free(m);
+	json_decref(c.attrs);
+	smtp_template_clear(&t);
+}
+
+Test(build, untracked_copy, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	char				 err[256], *m;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	src.track_opens = 0;
+	src.track_clicks = 0;
+	src.subject = "Hello {{first_name | default \"there\"}}";
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	contact_init(&c, "bob@example.org", "", "");
+	m = build(&t, &c);
+	cr_assert_not_null(strstr(m, "Subject: Hello there\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "href=\"https://example.com/a\""),
+	    "%s", m);
+	cr_assert_null(strstr(m, "/c/"), "no click URL");
+	cr_assert_null(strstr(m, "/o/"), "no pixel");
+	cr_assert_not_null(strstr(m, "List-Unsubscribe: <" PUBLIC_URL "/u/"),
+	    "always one");
+	free(m);
+	smtp_template_clear(&t);
+}
+
+Test(build, same_input_same_bytes, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	char				 err[256], *a, *b;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	contact_init(&c, "ann@example.org", "Ann", "{\"plan\":\"gold\"}");
+	a = build(&t, &c);
+	b = build(&t, &c);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	json_decref(c.attrs);
+	smtp_template_clear(&t);
+}
+
+Test(build, unusable, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct buf			 out = { NULL, 0, 0 };
+	struct buf			 tmp = { NULL, 0, 0 };
+	struct buf			 tmp2 = { NULL, 0, 0 };
+	struct token_keyring		 empty;
+	char				 err[256], *longaddr;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+
+	contact_init(&c, "", "Ann", "");
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2), -1, "no address");
+
+	longaddr = malloc(FF_EMAIL_MAX + 2);
+	memset(longaddr, 'a', FF_EMAIL_MAX + 1);
+	longaddr[FF_EMAIL_MAX + 1] = '\0';
+	contact_init(&c, longaddr, "Ann", "");
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2), -1, "an address too long");
+	free(longaddr);
+
+	memset(&empty, 0, sizeof(empty));
+	sig.keys = &empty;
+	contact_init(&c, "ann@example.org", "Ann", "");
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2), -1, "no key to sign the unsubscribe URL with");
+	buf_free(&out);
+	buf_free(&tmp);
+	buf_free(&tmp2);
+	smtp_template_clear(&t);
+}

@@ -193,12 +193,7 @@ api_random_hex(char *out, size_t bytes)
 char *
 api_iso_time(uint64_t ms, char *buf, size_t len)
 {
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
+	return fmt_iso_time(ms, buf, len);
 }
 
 /* ------------------------------------------------------------ routing */

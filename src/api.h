@@ -287,12 +287,9 @@ int	 api_contacts_apply(struct api *, uint64_t tenant, json_t *items,
 	    size_t base, json_t *rejected, long long *created,
 	    long long *updated, const char **bad_field, size_t *bad_index);
 void	 api_lists(struct api_req *);
-json_t	*api_contact_json(const struct api_ctx *, uint64_t id, int *down);
-int	 api_contact_remove(struct db *, uint64_t tenant, uint64_t id);
 
 /* api_subject.c */
 void	 api_subjects(struct api_req *);
-int	 api_suppressed(const struct api_ctx *, const char *key);
 /* GET /v1/subjects/ADDRESS: everything the tenant holds on the address,
  * an "access" record in the audit stream. */
 json_t	*api_subject_export(const struct api_ctx *, const char *address,

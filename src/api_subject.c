@@ -15,137 +15,30 @@
  *
  * api_subject_export and api_subject_erase are the whole of it, over an
  * api_ctx: the HTTP handler and fanfarectl call them, and nothing else
- * erases a person.
+ * erases a person.  They compose the stores (store_contact.c,
+ * store_list.c, store_suppress.c, store_subject.c) and build the
+ * answer; none of them touches Redis itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "keys.h"
-#include "script.h"
-
-/* The tenant's campaign ids; NULL when Redis failed. */
-static redisReply *
-campaign_ids(const struct api_ctx *ctx)
-{
-	redisReply	*rep;
-	struct key	 k;
-
-	rep = db_cmd(ctx->db, "ZRANGE %s 0 -1", key_campaigns(&k, ctx->tenant));
-	if (rep != NULL && rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
-}
+#include "store_contact.h"
+#include "store_list.h"
+#include "store_subject.h"
+#include "store_suppress.h"
 
 static void
 audit(const struct api_ctx *ctx, const char *action, json_t *counts)
 {
-	redisReply	*rep;
-	struct key	 k;
-	char		*text = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
+	char	*text = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
 
-	rep = db_cmd(ctx->db, "XADD %s * time %llu key_prefix %s "
-	    "action %s counts %s", key_audit(&k, ctx->tenant),
-	    (unsigned long long)now_ms(), ctx->actor, action, text);
-	if (rep == NULL)
+	if (store_subject_audit(ctx->db, ctx->tenant, ctx->actor, action,
+	    text) == -1)
 		log_warnx("tenant %llu: audit record of %s not written",
 		    (unsigned long long)ctx->tenant, action);
-	else
-		freeReplyObject(rep);
 	free(text);
-}
-
-/* Appends the contact's events of one campaign to events; -1 on failure. */
-static int
-campaign_events(const struct api_ctx *ctx, uint64_t campaign,
-    uint64_t contact, json_t *events)
-{
-	redisReply	*rep;
-	struct key	 ev;
-	char		 start[48] = "-", ts[32], *text, *line, *save;
-	char		 cid[24];
-	size_t		 i, k;
-	int		 more;
-
-	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)campaign);
-	do {
-		rep = db_cmd(ctx->db, "XRANGE %s %s + COUNT 500",
-		    key_camp_events(&ev, ctx->tenant, campaign), start);
-		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-			if (rep != NULL)
-				freeReplyObject(rep);
-			return -1;
-		}
-		for (i = 0; i < rep->elements; i++) {
-			redisReply *e = rep->element[i], *f = e->element[1];
-
-			snprintf(start, sizeof(start), "(%s", e->element[0]->str);
-			for (k = 0; k + 1 < f->elements; k += 2) {
-				if (strcmp(f->element[k]->str, "e") != 0)
-					continue;
-				text = xstrdup(f->element[k + 1]->str);
-				for (line = strtok_r(text, "\n", &save);
-				    line != NULL;
-				    line = strtok_r(NULL, "\n", &save)) {
-					char kind, cc[3], fl;
-					unsigned long long t, c, link;
-
-					if (sscanf(line, "%llu %c %llu %llu %2s %c",
-					    &t, &kind, &c, &link, cc, &fl) != 6 ||
-					    c != contact)
-						continue;
-					json_array_append_new(events, json_pack(
-					    "{s:s, s:s, s:s, s:o, s:b}",
-					    "campaign", cid, "time",
-					    api_iso_time(t, ts, sizeof(ts)),
-					    "kind", kind == 'o' ? "open" :
-					    kind == 'c' ? "click" : "unsubscribe",
-					    "country", strcmp(cc, "--") == 0 ?
-					    json_null() : json_string(cc),
-					    "machine", fl == 'm'));
-					if (kind == 'c')
-						json_object_set_new(
-						    json_array_get(events,
-						    json_array_size(events) - 1),
-						    "link", json_integer(
-						    (json_int_t)link));
-				}
-				free(text);
-			}
-		}
-		more = rep->elements == 500;
-		freeReplyObject(rep);
-	} while (more);
-	return 0;
-}
-
-/* 1 when key or its domain is on the blocklist, -1 on failure. */
-static int
-blocklisted(const struct api_ctx *ctx, const char *key)
-{
-	redisReply	*a, *b;
-	struct key	 k;
-	int		 rc;
-
-	key_blocklist(&k, ctx->tenant);
-	if (db_append(ctx->db, "ZSCORE %s %s", k.s, key) == -1 ||
-	    db_append(ctx->db, "ZSCORE %s %s", k.s, strchr(key, '@')) == -1)
-		return -1;
-	a = db_reply(ctx->db);
-	b = db_reply(ctx->db);
-	if (a == NULL || b == NULL)
-		rc = -1;
-	else
-		rc = a->type == REDIS_REPLY_STRING ||
-		    b->type == REDIS_REPLY_STRING;
-	if (a != NULL)
-		freeReplyObject(a);
-	if (b != NULL)
-		freeReplyObject(b);
-	return rc;
 }
 
 /* The address's match key and its contact id (0: none); -1 after
@@ -154,9 +47,7 @@ static int
 subject_find(const struct api_ctx *ctx, const char *address,
     char key[FF_EMAIL_MAX + 1], uint64_t *id, struct api_err *err)
 {
-	redisReply	*rep;
-	struct key	 k;
-	char		 addr[FF_EMAIL_MAX + 1];
+	char	addr[FF_EMAIL_MAX + 1];
 
 	*id = 0;
 	if (validate_email(address, strlen(address), addr, key) == -1) {
@@ -164,94 +55,125 @@ subject_find(const struct api_ctx *ctx, const char *address,
 		    "an email address: /v1/subjects/EMAIL");
 		return -1;
 	}
-	if ((rep = db_cmd(ctx->db, "HGET %s %s",
-	    key_contact_bykey(&k, ctx->tenant), key)) == NULL) {
+	if (store_contact_find(ctx->db, ctx->tenant, key, id) == -1) {
 		api_err_unavailable(err);
 		return -1;
 	}
-	if (rep->type == REDIS_REPLY_STRING)
-		parse_u64(rep->str, rep->len, id);
-	freeReplyObject(rep);
 	return 0;
+}
+
+/* The contact as the API shows it, or null when it is gone; NULL when
+ * Redis failed. */
+static json_t *
+export_contact(const struct api_ctx *ctx, uint64_t id)
+{
+	struct contact	 c;
+	json_t		*o = NULL;
+
+	switch (store_contact_get(ctx->db, ctx->tenant, ctx->keys, id, &c)) {
+	case 1:
+		o = contact_json(&c);
+		break;
+	case 0:
+		o = json_null();
+		break;
+	}
+	contact_clear(&c);
+	return o;
+}
+
+/* [{"id"}] of the contact's lists; NULL when Redis failed. */
+static json_t *
+export_lists(const struct api_ctx *ctx, uint64_t id)
+{
+	json_t		*o;
+	uint64_t	*lists;
+	size_t		 n, i;
+	char		 buf[24];
+
+	if (store_list_of_contact(ctx->db, ctx->tenant, id, &lists, &n) == -1)
+		return NULL;
+	o = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lists[i]);
+		json_array_append_new(o, json_pack("{s:s}", "id", buf));
+	}
+	free(lists);
+	return o;
+}
+
+/* The contact's tracking events; NULL when Redis failed. */
+static json_t *
+export_events(const struct api_ctx *ctx, uint64_t id)
+{
+	struct subject_event	*ev;
+	json_t			*o, *e;
+	size_t			 n, i;
+	char			 cid[24], ts[32];
+
+	if (store_subject_events(ctx->db, ctx->tenant, id, &ev, &n) == -1)
+		return NULL;
+	o = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(cid, sizeof(cid), "%llu",
+		    (unsigned long long)ev[i].campaign);
+		e = json_pack("{s:s, s:s, s:s, s:o, s:b}", "campaign", cid,
+		    "time", api_iso_time(ev[i].time, ts, sizeof(ts)),
+		    "kind", ev[i].kind == 'o' ? "open" :
+		    ev[i].kind == 'c' ? "click" : "unsubscribe",
+		    "country", strcmp(ev[i].country, "--") == 0 ?
+		    json_null() : json_string(ev[i].country),
+		    "machine", ev[i].machine);
+		if (ev[i].kind == 'c')
+			json_object_set_new(e, "link",
+			    json_integer((json_int_t)ev[i].link));
+		json_array_append_new(o, e);
+	}
+	free(ev);
+	return o;
 }
 
 json_t *
 api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
-	json_t		*o, *contact = json_null(), *lists = json_array();
-	json_t		*events = json_array();
-	redisReply	*rep, *camps;
+	json_t		*o = NULL, *contact = NULL, *lists = NULL;
+	json_t		*events = NULL;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
-	struct key	 k;
-	uint64_t	 id, campaign;
-	size_t		 i;
-	int		 down = 0, bl;
+	uint64_t	 id, at;
+	int		 opted, blocked;
 
-	if (subject_find(ctx, address, key, &id, err) == -1) {
-		json_decref(lists);
-		json_decref(events);
+	if (subject_find(ctx, address, key, &id, err) == -1)
 		return NULL;
-	}
 	if (id != 0) {
-		contact = api_contact_json(ctx, id, &down);
-		if (down)
+		if ((contact = export_contact(ctx, id)) == NULL ||
+		    (lists = export_lists(ctx, id)) == NULL)
 			goto fail;
-		if (contact == NULL)
-			contact = json_null();
-		if ((rep = db_cmd(ctx->db, "SMEMBERS %s",
-		    key_contact_lists(&k, ctx->tenant, id))) == NULL)
-			goto fail;
-		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
-		    i++)
-			json_array_append_new(lists, json_pack("{s:s}", "id",
-			    rep->element[i]->str));
-		freeReplyObject(rep);
+	} else {
+		contact = json_null();
+		lists = json_array();
 	}
-	o = json_pack("{s:s, s:o, s:o, s:[]}", "email", key, "contact",
-	    contact, "lists", lists, "messages");
-	contact = lists = NULL;
-	if ((rep = db_cmd(ctx->db, "HGET %s %s",
-	    key_optouts_at(&k, ctx->tenant), key)) == NULL) {
-		json_decref(o);
+	if ((opted = store_optout_time(ctx->db, ctx->tenant, key,
+	    &at)) == -1 ||
+	    (blocked = store_blocklist_match(ctx->db, ctx->tenant,
+	    key)) == -1)
 		goto fail;
-	}
-	json_object_set_new(o, "opted_out", json_boolean(rep->type ==
-	    REDIS_REPLY_STRING));
-	if (rep->type == REDIS_REPLY_STRING)
-		json_object_set_new(o, "opted_out_at", json_string(api_iso_time(
-		    strtoull(rep->str, NULL, 10), ts, sizeof(ts))));
-	freeReplyObject(rep);
-	if ((bl = blocklisted(ctx, key)) == -1) {
-		json_decref(o);
+	if ((events = id != 0 ? export_events(ctx, id) : json_array()) ==
+	    NULL)
 		goto fail;
-	}
-	json_object_set_new(o, "blocklisted", json_boolean(bl));
-	if (id != 0) {
-		if ((camps = campaign_ids(ctx)) == NULL) {
-			json_decref(o);
-			goto fail;
-		}
-		for (i = 0; i < camps->elements; i++)
-			if (parse_u64(camps->element[i]->str,
-			    camps->element[i]->len, &campaign) == 0 &&
-			    campaign_events(ctx, campaign, id, events) == -1) {
-				freeReplyObject(camps);
-				json_decref(o);
-				goto fail;
-			}
-		freeReplyObject(camps);
-	}
+	o = json_pack("{s:s, s:o, s:o, s:[], s:b}", "email", key, "contact",
+	    contact, "lists", lists, "messages", "opted_out", opted);
+	if (opted)
+		json_object_set_new(o, "opted_out_at", json_string(
+		    api_iso_time(at, ts, sizeof(ts))));
+	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
 	audit(ctx, "access", json_pack("{s:b, s:I}", "contact", id != 0,
 	    "events", (json_int_t)json_array_size(events)));
 	return o;
 fail:
-	if (contact != NULL)
-		json_decref(contact);
-	if (lists != NULL)
-		json_decref(lists);
-	json_decref(events);
+	json_decref(contact);
+	json_decref(lists);
 	api_err_unavailable(err);
 	return NULL;
 }
@@ -260,97 +182,37 @@ json_t *
 api_subject_erase(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
-	redisReply	*rep, *camps;
 	json_t		*counts;
-	char		 key[FF_EMAIL_MAX + 1], hash[65], contact[24];
-	struct key	 k, keys[5];
-	const char	*argv[9];
-	size_t		 lens[9];
-	uint64_t	 id, campaign;
+	char		 key[FF_EMAIL_MAX + 1];
+	uint64_t	 id;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
-	long long	 blocked = 0, contacts = 0;
-	size_t		 i, j;
+	long long	 removed = 0, contacts = 0;
+	int		 blocked;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
 		return NULL;
 	/* The keyed hash first: the address is suppressed before any of
 	 * its data goes, so no send can slip in between. */
-	if (token_keyed_hash(ctx->keys, 0, key, strlen(key), hash) == -1 ||
-	    (rep = db_cmd(ctx->db, "SADD %s %s",
-	    key_suppressed(&k, ctx->tenant), hash)) == NULL)
+	if (store_erased_add(ctx->db, ctx->tenant, ctx->keys, key) == -1)
 		goto fail;
-	freeReplyObject(rep);
 	if (id != 0) {
-		snprintf(contact, sizeof(contact), "%llu",
-		    (unsigned long long)id);
-		if ((camps = campaign_ids(ctx)) == NULL)
-			goto fail;
-		for (i = 0; i < camps->elements; i++) {
-			if (parse_u64(camps->element[i]->str,
-			    camps->element[i]->len, &campaign) == -1)
-				continue;
-			/* erase.lua's KEYS, in its order. */
-			key_camp_events(&keys[0], ctx->tenant, campaign);
-			key_camp_openers(&keys[1], ctx->tenant, campaign);
-			key_camp_clickers(&keys[2], ctx->tenant, campaign);
-			key_camp_unsubscribers(&keys[3], ctx->tenant, campaign);
-			key_camp_link_clickers(&keys[4], ctx->tenant, campaign);
-			argv[2] = "5";
-			lens[2] = 1;
-			for (j = 0; j < 5; j++) {
-				argv[3 + j] = keys[j].s;
-				lens[3 + j] = keys[j].len;
-			}
-			argv[8] = contact;
-			lens[8] = strlen(contact);
-			rep = script_run(ctx->db, SCRIPT_ERASE, 9, argv, lens);
-			if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
-			    rep->elements != 2) {
-				if (rep != NULL) {
-					log_warnx("erase: %s", rep->type ==
-					    REDIS_REPLY_ERROR ? rep->str : "?");
-					freeReplyObject(rep);
-				}
-				freeReplyObject(camps);
-				goto fail;
-			}
-			events += rep->element[0]->integer;
-			members += rep->element[1]->integer;
-			freeReplyObject(rep);
-		}
-		freeReplyObject(camps);
-		if ((rep = db_cmd(ctx->db, "SCARD %s",
-		    key_contact_lists(&k, ctx->tenant, id))) == NULL)
-			goto fail;
-		lists = rep->integer;
-		freeReplyObject(rep);
-		if (api_contact_remove(ctx->db, ctx->tenant, id) == -1)
+		if (store_subject_erase_events(ctx->db, ctx->tenant, id,
+		    &events, &members) == -1 ||
+		    store_contact_remove(ctx->db, ctx->tenant, id,
+		    &lists) == -1)
 			goto fail;
 		contacts = 1;
-		if ((rep = db_cmd(ctx->db, "ZREM %s %llu",
-		    key_optout_ids(&k, ctx->tenant), (unsigned long long)id)) ==
-		    NULL)
+		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,
+		    &removed) == -1)
 			goto fail;
-		optouts += rep->integer;
-		freeReplyObject(rep);
+		optouts += removed;
 	}
-	if ((rep = db_cmd(ctx->db, "ZREM %s %s", key_optouts(&k, ctx->tenant),
-	    key)) == NULL)
+	if (store_optout_remove(ctx->db, ctx->tenant, key, &removed) == -1)
 		goto fail;
-	optouts += rep->integer;
-	freeReplyObject(rep);
-	if ((rep = db_cmd(ctx->db, "HDEL %s %s",
-	    key_optouts_at(&k, ctx->tenant), key)) == NULL)
+	optouts += removed;
+	if ((blocked = store_blocklist_remove(ctx->db, ctx->tenant,
+	    key)) == -1)
 		goto fail;
-	freeReplyObject(rep);
-	if ((rep = db_cmd(ctx->db, "ZREM %s %s",
-	    key_blocklist(&k, ctx->tenant), key)) == NULL)
-		goto fail;
-	blocked = rep->integer;
-	freeReplyObject(rep);
-	if ((rep = db_cmd(ctx->db, "HDEL %s %s",
-	    key_blocklist_at(&k, ctx->tenant), key)) != NULL)
-		freeReplyObject(rep);
 	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "contacts", (json_int_t)contacts, "events", (json_int_t)events,
 	    "list_memberships", (json_int_t)lists,
@@ -389,25 +251,4 @@ api_subjects(struct api_req *r)
 		api_reply_err(r, &err);
 	else
 		api_json(r, 200, o);
-}
-
-/* 1 when the address was erased before (its keyed hash is suppressed,
- * under any key of the ring), 0 not, -1 on failure. */
-int
-api_suppressed(const struct api_ctx *ctx, const char *key)
-{
-	redisReply	*rep;
-	char		 hash[65];
-	struct key	 k;
-	int		 i, rc = 0;
-
-	for (i = 0; i < ctx->keys->nkeys && rc == 0; i++) {
-		token_keyed_hash(ctx->keys, i, key, strlen(key), hash);
-		if ((rep = db_cmd(ctx->db, "SISMEMBER %s %s",
-		    key_suppressed(&k, ctx->tenant), hash)) == NULL)
-			return -1;
-		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-		freeReplyObject(rep);
-	}
-	return rc;
 }

@@ -1,19 +1,21 @@
 /*
  * api_suppress.c: the tenant's opt-outs and blocklist.
  *
- * Both are sorted sets with score 0, so they list in lexical order and a
- * cursor is simply the last item returned (ZRANGEBYLEX from just after
- * it): stable under inserts, no server-side state.  Opt-outs are kept by
- * email match key (validate_email), the same form contacts are matched
- * on; the one-click link adds the contact id to optout_ids as well (see
- * store.c).  Blocklist patterns are a whole address or "@domain".
+ * Both list in lexical order and a cursor is simply the last item
+ * returned: stable under inserts, no server-side state
+ * (store_suppress.c).  Opt-outs are kept by email match key
+ * (validate_email), the same form contacts are matched on; the one-click
+ * link adds the contact id as well (see store.c).  Blocklist patterns
+ * are a whole address or "@domain".  HTTP only: store_suppress.c reads
+ * and writes Redis.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "keys.h"
+#include "store_contact.h"
+#include "store_suppress.h"
 
 #define LIST_DEFAULT	100
 #define LIST_MAX	1000
@@ -73,67 +75,43 @@ body_string(struct api_req *r, const char *field, json_t **body,
 	return 0;
 }
 
-/*
- * GET ?cursor=&limit= over the lexical zset key set; at (may be NULL)
- * is the key of the hash of times, added to each item as "FIELD_at" in
- * RFC 3339.
- */
+/* GET ?cursor=&limit= over one of the sets; each item is {field, and
+ * "FIELD_at" in RFC 3339 when its time is known}. */
 static void
-list_page(struct api_req *r, const char *set, const char *at,
-    const char *field)
+list_page(struct api_req *r, enum suppress_set which, const char *field)
 {
-	struct api	*a = r->a;
-	redisReply	*rep, *times = NULL;
-	json_t		*items = json_array(), *o;
-	char		 cbuf[FF_EMAIL_MAX + 2], lbuf[16], min[FF_EMAIL_MAX + 3];
-	char		 ts[32], name[32];
+	struct suppress_page	 page;
+	json_t		*items, *o;
+	char		 cbuf[FF_EMAIL_MAX + 2], lbuf[16], ts[32], name[32];
 	const char	*cursor, *lim;
 	uint64_t	 limit = LIST_DEFAULT;
-	size_t		 i, n;
+	size_t		 i;
 
 	cursor = api_query(r, "cursor", cbuf, sizeof(cbuf));
 	if ((lim = api_query(r, "limit", lbuf, sizeof(lbuf))) != NULL &&
 	    (parse_u64(lim, strlen(lim), &limit) == -1 || limit == 0 ||
 	    limit > LIST_MAX)) {
-		json_decref(items);
 		api_error(r, 400, "invalid_limit", "limit: 1 to %d", LIST_MAX);
 		return;
 	}
-	if (cursor != NULL && *cursor != '\0')
-		snprintf(min, sizeof(min), "(%s", cursor);
-	else
-		snprintf(min, sizeof(min), "-");
-	if ((rep = db_cmd(a->db, "ZRANGEBYLEX %s %s + LIMIT 0 %llu", set, min,
-	    (unsigned long long)limit + 1)) == NULL ||
-	    rep->type != REDIS_REPLY_ARRAY) {
-		if (rep != NULL)
-			freeReplyObject(rep);
-		json_decref(items);
+	if (store_suppress_page(r->a->db, r->tenant, which, cursor,
+	    (size_t)limit, &page) == -1) {
 		api_unavailable(r);
 		return;
 	}
-	n = rep->elements > limit ? limit : rep->elements;
-	if (at != NULL && n > 0) {
-		for (i = 0; i < n; i++)
-			db_append(a->db, "HGET %s %s", at,
-			    rep->element[i]->str);
-	}
 	snprintf(name, sizeof(name), "%s_at", field);
-	for (i = 0; i < n; i++) {
-		o = json_pack("{s:s}", field, rep->element[i]->str);
-		if (at != NULL && (times = db_reply(a->db)) != NULL) {
-			if (times->type == REDIS_REPLY_STRING)
-				json_object_set_new(o, name, json_string(
-				    api_iso_time(strtoull(times->str, NULL, 10),
-				    ts, sizeof(ts))));
-			freeReplyObject(times);
-		}
+	items = json_array();
+	for (i = 0; i < page.n; i++) {
+		o = json_pack("{s:s}", field, page.items[i].value);
+		if (page.items[i].at != 0)
+			json_object_set_new(o, name, json_string(api_iso_time(
+			    page.items[i].at, ts, sizeof(ts))));
 		json_array_append_new(items, o);
 	}
 	o = json_pack("{s:o}", "items", items);
-	json_object_set_new(o, "next_cursor", rep->elements > limit ?
-	    json_string(rep->element[n - 1]->str) : json_null());
-	freeReplyObject(rep);
+	json_object_set_new(o, "next_cursor", page.more ?
+	    json_string(page.items[page.n - 1].value) : json_null());
+	suppress_page_free(&page);
 	api_json(r, 200, o);
 }
 
@@ -142,17 +120,13 @@ api_optouts(struct api_req *r)
 {
 	struct api	*a = r->a;
 	json_t		*body;
-	redisReply	*rep;
 	const char	*s;
 	size_t		 len;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
-	struct key	 set, at, k;
-	uint64_t	 now = now_ms();
+	uint64_t	 id;
 
-	key_optouts(&set, r->tenant);
-	key_optouts_at(&at, r->tenant);
 	if (r->nseg == 2 && r->method == HTTP_GET) {
-		list_page(r, set.s, at.s, "email");
+		list_page(r, SUPPRESS_OPTOUTS, "email");
 		return;
 	}
 	if (r->nseg == 2 && r->method == HTTP_POST) {
@@ -165,16 +139,10 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		json_decref(body);
-		if (db_append(a->db, "ZADD %s 0 %s", set.s, key) == -1 ||
-		    db_append(a->db, "HSETNX %s %s %llu", at.s, key,
-		    (unsigned long long)now) == -1 ||
-		    (rep = db_reply(a->db)) == NULL) {
-			db_discard(a->db);
+		if (store_optout_add(a->db, r->tenant, key, now_ms()) == -1) {
 			api_unavailable(r);
 			return;
 		}
-		freeReplyObject(rep);
-		db_discard(a->db);
 		api_json(r, 200, json_pack("{s:s, s:s}", "email", key,
 		    "status", "opted_out"));
 		return;
@@ -186,27 +154,15 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		/* The caller vouches for the person's consent. */
-		if (db_append(a->db, "ZREM %s %s", set.s, key) == -1 ||
-		    db_append(a->db, "HDEL %s %s", at.s, key) == -1 ||
-		    (rep = db_reply(a->db)) == NULL) {
-			db_discard(a->db);
+		if (store_optout_remove(a->db, r->tenant, key, NULL) == -1) {
 			api_unavailable(r);
 			return;
 		}
-		freeReplyObject(rep);
-		db_discard(a->db);
-		/* A one-click opt-out of this contact goes too. */
-		if ((rep = db_cmd(a->db, "HGET %s %s",
-		    key_contact_bykey(&k, r->tenant), key)) != NULL) {
-			if (rep->type == REDIS_REPLY_STRING) {
-				redisReply *z = db_cmd(a->db, "ZREM %s %s",
-				    key_optout_ids(&k, r->tenant), rep->str);
-
-				if (z != NULL)
-					freeReplyObject(z);
-			}
-			freeReplyObject(rep);
-		}
+		/* A one-click opt-out of this contact goes too, if it can:
+		 * the address's own is gone already. */
+		if (store_contact_find(a->db, r->tenant, key, &id) == 1)
+			store_optout_remove_contact(a->db, r->tenant, id,
+			    NULL);
 		api_nocontent(r);
 		return;
 	}
@@ -219,17 +175,13 @@ api_blocklist(struct api_req *r)
 {
 	struct api	*a = r->a;
 	json_t		*body;
-	redisReply	*rep;
 	const char	*s;
 	size_t		 len;
 	char		 pat[FF_EMAIL_MAX + 1];
-	struct key	 set, at;
 	int		 rc;
 
-	key_blocklist(&set, r->tenant);
-	key_blocklist_at(&at, r->tenant);
 	if (r->nseg == 2 && r->method == HTTP_GET) {
-		list_page(r, set.s, at.s, "pattern");
+		list_page(r, SUPPRESS_BLOCKLIST, "pattern");
 		return;
 	}
 	if (r->nseg == 2 && r->method == HTTP_POST) {
@@ -242,16 +194,11 @@ api_blocklist(struct api_req *r)
 			    "(user@x.test) or a domain (@x.test) is required");
 			return;
 		}
-		if (db_append(a->db, "ZADD %s 0 %s", set.s, pat) == -1 ||
-		    db_append(a->db, "HSETNX %s %s %llu", at.s, pat,
-		    (unsigned long long)now_ms()) == -1 ||
-		    (rep = db_reply(a->db)) == NULL) {
-			db_discard(a->db);
+		if (store_blocklist_add(a->db, r->tenant, pat, now_ms()) ==
+		    -1) {
 			api_unavailable(r);
 			return;
 		}
-		freeReplyObject(rep);
-		db_discard(a->db);
 		api_json(r, 200, json_pack("{s:s}", "pattern", pat));
 		return;
 	}
@@ -260,15 +207,9 @@ api_blocklist(struct api_req *r)
 			api_error(r, 404, "not_found", "no such pattern");
 			return;
 		}
-		if ((rep = db_cmd(a->db, "ZREM %s %s", set.s, pat)) == NULL) {
+		if ((rc = store_blocklist_remove(a->db, r->tenant, pat)) == -1)
 			api_unavailable(r);
-			return;
-		}
-		rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-		freeReplyObject(rep);
-		if ((rep = db_cmd(a->db, "HDEL %s %s", at.s, pat)) != NULL)
-			freeReplyObject(rep);
-		if (rc)
+		else if (rc == 1)
 			api_nocontent(r);
 		else
 			api_error(r, 404, "not_found", "no such pattern");

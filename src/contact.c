@@ -5,6 +5,9 @@
  * field is the caller's 400.  Attributes named on the special-category
  * list are dropped and reported; a value holding a special-category
  * term marks the contact quarantined.
+ *
+ * And the other way: a stored contact's hash, read into a struct
+ * contact (contact_hash_set), and that shown as the API's JSON.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -175,4 +178,122 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 		return 1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------- a stored contact */
+
+void
+contact_init(struct contact *c, uint64_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->attributes = json_object();
+}
+
+void
+contact_clear(struct contact *c)
+{
+	free(c->first_name);
+	free(c->last_name);
+	free(c->gender);
+	free(c->date_of_birth);
+	json_decref(c->attributes);
+	c->first_name = c->last_name = c->gender = c->date_of_birth = NULL;
+	c->attributes = NULL;
+}
+
+/* A text field: empty is the same as not set. */
+static void
+set_text(char **dst, const char *value, size_t vlen)
+{
+	free(*dst);
+	*dst = vlen > 0 ? xstrndup(value, vlen) : NULL;
+}
+
+static int
+field_is(const char *field, size_t flen, const char *name)
+{
+	return strlen(name) == flen && memcmp(field, name, flen) == 0;
+}
+
+void
+contact_hash_set(struct contact *c, const char *field, size_t flen,
+    const char *value, size_t vlen)
+{
+	json_t		*attrs;
+	uint64_t	 ms;
+
+	if (field_is(field, flen, "email") || field_is(field, flen, "key")) {
+		char *dst = field[0] == 'e' ? c->email : c->key;
+
+		if (vlen <= FF_EMAIL_MAX && memchr(value, '\0', vlen) == NULL) {
+			memcpy(dst, value, vlen);
+			dst[vlen] = '\0';
+		}
+	} else if (field_is(field, flen, "first_name"))
+		set_text(&c->first_name, value, vlen);
+	else if (field_is(field, flen, "last_name"))
+		set_text(&c->last_name, value, vlen);
+	else if (field_is(field, flen, "gender"))
+		set_text(&c->gender, value, vlen);
+	else if (field_is(field, flen, "date_of_birth"))
+		set_text(&c->date_of_birth, value, vlen);
+	else if (field_is(field, flen, "attributes")) {
+		/* A value that is not a JSON object leaves none. */
+		attrs = json_loadb(value, vlen, 0, NULL);
+		if (json_is_object(attrs)) {
+			json_decref(c->attributes);
+			c->attributes = attrs;
+		} else
+			json_decref(attrs);
+	} else if (field_is(field, flen, "created_at") ||
+	    field_is(field, flen, "updated_at")) {
+		if (parse_u64(value, vlen, &ms) == 0)
+			*(field[0] == 'c' ? &c->created_at : &c->updated_at) =
+			    ms;
+	} else if (field_is(field, flen, "quarantined"))
+		c->quarantined = vlen == 1 && value[0] == '1';
+	else if (field_is(field, flen, "suppressed"))
+		c->suppressed = vlen == 1 && value[0] == '1';
+}
+
+/* A string, or null (as for one that is not UTF-8). */
+static json_t *
+text_or_null(const char *s)
+{
+	json_t	*v = s != NULL ? json_string(s) : NULL;
+
+	return v != NULL ? v : json_null();
+}
+
+static json_t *
+time_or_null(uint64_t ms)
+{
+	char	ts[32];
+
+	return ms != 0 ? json_string(fmt_iso_time(ms, ts, sizeof(ts))) :
+	    json_null();
+}
+
+json_t *
+contact_json(const struct contact *c)
+{
+	json_t	*o;
+	char	 id[24];
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:O, s:o, s:o}",
+	    "id", id,
+	    "first_name", text_or_null(c->first_name),
+	    "last_name", text_or_null(c->last_name),
+	    "gender", text_or_null(c->gender),
+	    "date_of_birth", text_or_null(c->date_of_birth),
+	    "attributes", c->attributes,
+	    "created_at", time_or_null(c->created_at),
+	    "updated_at", time_or_null(c->updated_at));
+	if (c->email[0] != '\0')
+		json_object_set_new(o, "email", text_or_null(c->email));
+	json_object_set_new(o, "status", json_string(c->opted_out ?
+	    "opted_out" : c->quarantined ? "quarantined" : "active"));
+	return o;
 }

@@ -57,6 +57,9 @@ uint64_t mono_ms(void);			/* CLOCK_MONOTONIC, milliseconds */
 int	 parse_u64(const char *, size_t, uint64_t *);
 /* v in decimal at p, not NUL-terminated (at most 20 bytes); the length. */
 size_t	 fmt_u64(char *, uint64_t);
+/* ms since the epoch as RFC 3339 UTC, "2024-05-01T12:00:00Z", in buf
+ * (21 bytes); returns buf. */
+char	*fmt_iso_time(uint64_t ms, char *buf, size_t len);
 
 /* RFC 4648 section 5 alphabet, no padding.  Encode returns the length
  * written (out must hold base64url_len(n) + 1; it is NUL-terminated);
@@ -498,6 +501,38 @@ void	 contact_reject(json_t *rejected, size_t index, const char *email,
 	    const char *code, const char *attribute);
 /* Null, or a string of at most CONTACT_TEXT_MAX bytes without controls. */
 int	 contact_valid_text(json_t *);
+
+/*
+ * A stored contact ({t:T}:ct:ID): store_contact_get reads its hash into
+ * one with contact_hash_set, field by field, and sets opted_out;
+ * contact_json shows it as the API does.  contact_init first,
+ * contact_clear frees what it holds (and may be called twice).
+ */
+struct contact {
+	uint64_t	 id;
+	char		 email[FF_EMAIL_MAX + 1];	/* "": none */
+	char		 key[FF_EMAIL_MAX + 1];		/* match key; "": none */
+	char		*first_name;	/* NULL: not set, or empty */
+	char		*last_name;
+	char		*gender;
+	char		*date_of_birth;
+	json_t		*attributes;	/* an object; empty when none */
+	uint64_t	 created_at;	/* ms; 0: not set */
+	uint64_t	 updated_at;
+	int		 quarantined;
+	int		 suppressed;	/* erased before, then stored again */
+	int		 opted_out;	/* by address, by id, or erased before */
+};
+void	 contact_init(struct contact *, uint64_t id);
+/* One field of the hash; an unknown field, or a value that does not
+ * fit, is ignored. */
+void	 contact_hash_set(struct contact *, const char *field, size_t flen,
+	    const char *value, size_t vlen);
+void	 contact_clear(struct contact *);
+/* {"id", "email", "first_name".., "attributes", "created_at",
+ * "updated_at", "status"}: API.md's shape; status is "opted_out",
+ * "quarantined" or "active", in that order of precedence. */
+json_t	*contact_json(const struct contact *);
 
 /* -------------------------------------------------------------- csv.c */
 

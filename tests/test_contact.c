@@ -1,7 +1,8 @@
 /*
  * test_contact.c: the JSON checks of one contact (src/contact.c): which
  * rows pass, which are rejected with which code, what is kept, when a
- * contact is quarantined.  A small rules file of its own keeps these
+ * contact is quarantined; and a stored contact's hash read back and
+ * shown as the API does.  A small rules file of its own keeps these
  * tests apart from the shipped special-category list.
  */
 #include <stdio.h>
@@ -256,4 +257,98 @@ Test(contact, valid_text)
 	json_decref(v);
 	cr_assert(!contact_valid_text(v = json_true()));
 	json_decref(v);
+}
+
+/* ------------------------------------------------- a stored contact */
+
+/* Fills c from NULL-terminated field, value pairs, as HGETALL gives. */
+static void
+from_hash(struct contact *c, uint64_t id, const char *const *pairs)
+{
+	contact_init(c, id);
+	for (; pairs[0] != NULL; pairs += 2)
+		contact_hash_set(c, pairs[0], strlen(pairs[0]), pairs[1],
+		    strlen(pairs[1]));
+}
+
+Test(contact, hash_read)
+{
+	static const char *const hash[] = {
+		"email", "Ada@X.test", "key", "ada@x.test",
+		"first_name", "Ada", "last_name", "",
+		"attributes", "{\"plan\":\"pro\",\"n\":2}",
+		"quarantined", "1", "created_at", "1700000000123",
+		"updated_at", "junk", "suppressed", "1",
+		"something_else", "ignored", NULL
+	};
+	struct contact	c;
+
+	from_hash(&c, 42, hash);
+	cr_expect_eq(c.id, 42);
+	cr_expect_str_eq(c.email, "Ada@X.test");
+	cr_expect_str_eq(c.key, "ada@x.test");
+	cr_expect_str_eq(c.first_name, "Ada");
+	cr_expect_null(c.last_name, "empty is not set");
+	cr_expect_null(c.gender);
+	cr_expect_str_eq(json_string_value(json_object_get(c.attributes,
+	    "plan")), "pro");
+	cr_expect_eq(c.quarantined, 1);
+	cr_expect_eq(c.suppressed, 1);
+	cr_expect_eq(c.created_at, 1700000000123ULL);
+	cr_expect_eq(c.updated_at, 0, "not a number: not set");
+	contact_clear(&c);
+	contact_clear(&c);	/* twice is harmless */
+}
+
+Test(contact, hash_read_bad_values)
+{
+	static const char *const hash[] = {
+		"attributes", "[1, 2]", "quarantined", "0", NULL
+	};
+	char		 longaddr[FF_EMAIL_MAX + 10];
+	struct contact	 c;
+
+	from_hash(&c, 1, hash);
+	cr_expect(json_is_object(c.attributes), "not an object: none");
+	cr_expect_eq(json_object_size(c.attributes), 0);
+	cr_expect_eq(c.quarantined, 0);
+	memset(longaddr, 'a', sizeof(longaddr) - 1);
+	longaddr[sizeof(longaddr) - 1] = '\0';
+	contact_hash_set(&c, "email", 5, longaddr, strlen(longaddr));
+	cr_expect_str_eq(c.email, "", "too long: ignored");
+	contact_clear(&c);
+}
+
+Test(contact, json_shape)
+{
+	static const char *const hash[] = {
+		"email", "ada@x.test", "key", "ada@x.test",
+		"gender", "f", "created_at", "1700000000000",
+		"quarantined", "1", NULL
+	};
+	struct contact	 c;
+	json_t		*o;
+	char		*text;
+
+	from_hash(&c, 7, hash);
+	o = contact_json(&c);
+	text = json_dumps(o, JSON_COMPACT);
+	cr_expect_str_eq(text, "{\"id\":\"7\",\"first_name\":null,"
+	    "\"last_name\":null,\"gender\":\"f\",\"date_of_birth\":null,"
+	    "\"attributes\":{},\"created_at\":\"2023-11-14T22:13:20Z\","
+	    "\"updated_at\":null,\"email\":\"ada@x.test\","
+	    "\"status\":\"quarantined\"}");
+	free(text);
+	json_decref(o);
+	c.opted_out = 1;
+	o = contact_json(&c);
+	cr_expect_str_eq(json_string_value(json_object_get(o, "status")),
+	    "opted_out", "an opt-out outranks quarantine");
+	json_decref(o);
+	c.opted_out = c.quarantined = 0;
+	o = contact_json(&c);
+	cr_expect_str_eq(json_string_value(json_object_get(o, "status")),
+	    "active");
+	json_decref(o);
+	contact_clear(&c);
 }

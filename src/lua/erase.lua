@@ -1,5 +1,5 @@
 -- erase.lua: removes one contact from one campaign's tracking data
--- (api_subject.c, GDPR erasure; once per campaign of the tenant).
+-- (store_subject.c, GDPR erasure; once per campaign of the tenant).
 --
 -- KEYS (one hash tag {t:T:c:C}):
 --   1 events  2 openers  3 clickers  4 unsubscribers  5 link_clickers

@@ -1,0 +1,170 @@
+/*
+ * store_list.c: lists and their members (store_list.h).  A membership
+ * is written twice, in the list's members and in the contact's lists,
+ * always in the same pipeline.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fanfare.h"
+#include "keys.h"
+#include "redis_sync.h"
+#include "store_list.h"
+
+int
+store_list_create(struct db *db, uint64_t tenant, const char *name,
+    size_t len, uint64_t now, uint64_t *list)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 id;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "HINCRBY %s list 1", key_seq(&k, tenant))) ==
+	    NULL)
+		return -1;
+	rc = reply_int(rep, &id) == 0 && id > 0 ? 0 : -1;
+	freeReplyObject(rep);
+	if (rc == -1)
+		return -1;
+	if ((rep = db_cmd(db, "HSET %s name %b created_at %llu",
+	    key_list(&k, tenant, (uint64_t)id), name, len,
+	    (unsigned long long)now)) == NULL)
+		return -1;
+	rc = reply_ok(rep) ? 0 : -1;
+	freeReplyObject(rep);
+	*list = (uint64_t)id;
+	return rc;
+}
+
+int
+store_list_name(struct db *db, uint64_t tenant, uint64_t list, char **name)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*s;
+	size_t		 len;
+	int		 rc;
+
+	*name = NULL;
+	if ((rep = db_cmd(db, "HGET %s name", key_list(&k, tenant, list))) ==
+	    NULL)
+		return -1;
+	if ((s = reply_str(rep, &len)) != NULL) {
+		*name = xstrndup(s, len);
+		rc = 1;
+	} else
+		rc = rep->type == REDIS_REPLY_NIL ? 0 : -1;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_list_size(struct db *db, uint64_t tenant, uint64_t list, long long *n)
+{
+	redisReply	*rep;
+	struct key	 k;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "SCARD %s", key_list_members(&k, tenant,
+	    list))) == NULL)
+		return -1;
+	rc = reply_int(rep, n);
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_list_change(struct db *db, uint64_t tenant, uint64_t list,
+    const uint64_t *contacts, size_t n, int add, long long *changed)
+{
+	redisReply	*rep;
+	struct key	 members, lists;
+	const char	*verb = add ? "SADD" : "SREM";
+	long long	 one;
+	size_t		 i;
+	int		 k, ret = 0;
+
+	*changed = 0;
+	key_list_members(&members, tenant, list);
+	for (i = 0; i < n; i++)
+		if (db_append(db, "%s %s %llu", verb, members.s,
+		    (unsigned long long)contacts[i]) == -1 ||
+		    db_append(db, "%s %s %llu", verb,
+		    key_contact_lists(&lists, tenant, contacts[i]),
+		    (unsigned long long)list) == -1)
+			return -1;
+	/* Every reply is read, so a failure leaves no pipeline behind. */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 2; k++) {
+			if ((rep = db_reply(db)) == NULL ||
+			    reply_int(rep, &one) == -1)
+				ret = -1;
+			else if (k == 0)
+				*changed += one;
+			if (rep != NULL)
+				freeReplyObject(rep);
+		}
+	return ret;
+}
+
+int
+store_list_of_contact(struct db *db, uint64_t tenant, uint64_t contact,
+    uint64_t **lists, size_t *n)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*s;
+	size_t		 i, len;
+
+	*lists = NULL;
+	*n = 0;
+	if ((rep = db_cmd(db, "SMEMBERS %s", key_contact_lists(&k, tenant,
+	    contact))) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	*lists = xcalloc(rep->elements ? rep->elements : 1, sizeof(**lists));
+	for (i = 0; i < rep->elements; i++)
+		if ((s = reply_str(rep->element[i], &len)) != NULL &&
+		    parse_u64(s, len, &(*lists)[*n]) == 0)
+			(*n)++;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+store_list_forget_contact(struct db *db, uint64_t tenant, uint64_t contact,
+    long long *count)
+{
+	redisReply	*rep;
+	struct key	 k;
+	uint64_t	*lists;
+	size_t		 n, i;
+	int		 ret = 0;
+
+	if (store_list_of_contact(db, tenant, contact, &lists, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (db_append(db, "SREM %s %llu", key_list_members(&k, tenant,
+		    lists[i]), (unsigned long long)contact) == -1) {
+			free(lists);
+			return -1;
+		}
+	free(lists);
+	if (db_append(db, "DEL %s", key_contact_lists(&k, tenant,
+	    contact)) == -1)
+		return -1;
+	for (i = 0; i <= n; i++) {
+		if ((rep = db_reply(db)) == NULL || reply_is_error(rep, NULL))
+			ret = -1;
+		if (rep != NULL)
+			freeReplyObject(rep);
+	}
+	if (ret == 0 && count != NULL)
+		*count = (long long)n;
+	return ret;
+}

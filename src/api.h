@@ -267,8 +267,6 @@ json_t	*api_tenant_key_create(struct db *, uint64_t tenant,
 /* DELETE /v1/tenants/T/keys/PREFIX: 0, or -1 (404, 503). */
 int	 api_tenant_key_revoke(struct db *, uint64_t tenant,
 	    const char *prefix, struct api_err *);
-/* 2 active, 1 being deleted, 0 no such tenant, -1 Redis is down. */
-int	 api_tenant_state(struct db *, uint64_t tenant);
 /* Every tenant: {"items": [{"id", "name", "status", "retention_days",
  * "created_at", "purge_at"?, "key_prefixes"}]}, by id. */
 json_t	*api_tenant_list(struct db *, struct api_err *);

@@ -24,6 +24,7 @@
 
 #include "api.h"
 #include "keys.h"
+#include "store_tenant.h"
 
 #define CTL_ACTOR	"fanfarectl"	/* the audit records' key_prefix */
 
@@ -323,14 +324,14 @@ tenant_ctx(struct ctl *c, struct api_ctx *ctx)
 	struct api_err	err;
 
 	load_keys(c);
-	switch (api_tenant_state(c->db, c->tenant)) {
-	case 2:
+	switch (store_tenant_state(c->db, c->tenant)) {
+	case TENANT_ACTIVE:
 		break;
-	case 1:
+	case TENANT_DELETING:
 		api_err_set(&err, 404, "not_found", "tenant %llu is being "
 		    "deleted", (unsigned long long)c->tenant);
 		return fail(c, &err);
-	case 0:
+	case TENANT_NONE:
 		api_err_set(&err, 404, "not_found", "no such tenant: %llu",
 		    (unsigned long long)c->tenant);
 		return fail(c, &err);

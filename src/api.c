@@ -151,32 +151,6 @@ api_query(struct api_req *r, const char *name, char *buf, size_t len)
 	return v;
 }
 
-redisReply *
-api_hgetall(struct api_req *r, const char *key, int *down)
-{
-	struct api_ctx	ctx;
-
-	api_req_ctx(r, &ctx);
-	return api_ctx_hgetall(&ctx, key, down);
-}
-
-redisReply *
-api_ctx_hgetall(const struct api_ctx *ctx, const char *key, int *down)
-{
-	redisReply	*rep;
-
-	*down = 0;
-	if ((rep = db_cmd(ctx->db, "HGETALL %s", key)) == NULL) {
-		*down = 1;
-		return NULL;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
-}
-
 void
 api_random_hex(char *out, size_t bytes)
 {

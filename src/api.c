@@ -21,6 +21,7 @@
 #include <event2/http.h>	/* evhttp_parse_query_str */
 
 #include "api.h"
+#include "janitor.h"
 
 void
 api_req_free(struct api_req *r)

@@ -323,19 +323,6 @@ void	 api_campaign_transition(struct api_req *, uint64_t campaign,
  * them out of ff:sending; 0, or -1 when Redis failed. */
 int	 api_launch_stop_tenant(struct api *, uint64_t tenant);
 
-/* janitor.c */
-struct janitor_report {
-	long long	tenants_purged;
-	long long	keys_purged;
-	long long	streams;		/* event streams looked at */
-	long long	entries_trimmed;	/* stream entries removed */
-};
-int	 janitor_run(struct db *, uint64_t now_ms, struct janitor_report *);
-long long janitor_purge_tenant(struct db *, uint64_t tenant);
-/* fanfared's timer that runs janitor_run on db; event_free() it before
- * db is closed. */
-struct event *janitor_timer_new(struct event_base *, struct db *);
-
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */
 char	*ctl_progress_line(const json_t *campaign);

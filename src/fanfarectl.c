@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "janitor.h"
 #include "store_campaign.h"
 #include "store_tenant.h"
 

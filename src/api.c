@@ -21,6 +21,7 @@
 #include <event2/http.h>	/* evhttp_parse_query_str */
 
 #include "api.h"
+#include "janitor.h"
 
 void
 api_req_free(struct api_req *r)
@@ -149,32 +150,6 @@ api_query(struct api_req *r, const char *name, char *buf, size_t len)
 	}
 	evhttp_clear_headers(&q);
 	return v;
-}
-
-redisReply *
-api_hgetall(struct api_req *r, const char *key, int *down)
-{
-	struct api_ctx	ctx;
-
-	api_req_ctx(r, &ctx);
-	return api_ctx_hgetall(&ctx, key, down);
-}
-
-redisReply *
-api_ctx_hgetall(const struct api_ctx *ctx, const char *key, int *down)
-{
-	redisReply	*rep;
-
-	*down = 0;
-	if ((rep = db_cmd(ctx->db, "HGETALL %s", key)) == NULL) {
-		*down = 1;
-		return NULL;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
 }
 
 void

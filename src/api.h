@@ -1,5 +1,6 @@
 /*
- * api.h: the JSON API's shared types, for api*.c, db.c and sender.c.
+ * api.h: the JSON API's shared types, for api*.c, fanfarectl.c and
+ * sender.c.
  *
  * A request is one struct api_req, made by api_http.c when its head has
  * been read, routed by api.c through api_route.c's table, and freed by
@@ -9,8 +10,10 @@
  * stream_end, or earlier on an error; api_req_abort frees a request
  * whose connection died first.
  *
- * Redis keys: every one is named by a function of keys.h, whose top
- * comment lists them (README.md's "Redis keys" says what each holds).
+ * Redis: the handlers of tenants, templates, campaigns and launches
+ * call the stores (store_*.h), which alone build commands; every key is
+ * named by a function of keys.h, whose top comment lists them
+ * (README.md's "Redis keys" says what each holds).
  */
 #ifndef FANFARE_API_H
 #define FANFARE_API_H
@@ -185,16 +188,10 @@ int	 api_body_json(struct api_req *, json_t **);
 int	 api_check_fields(struct api_req *, json_t *, const char *const *);
 const char *api_query(struct api_req *, const char *name, char *buf,
 	    size_t len);
-/* The hash key (keys.h), or NULL when it does not exist (*down = 0) or
- * Redis failed (*down = 1). */
-redisReply *api_hgetall(struct api_req *, const char *key, int *down);
 /* The core's view of a request: its tenant, key prefix, db and keys. */
 void	 api_req_ctx(const struct api_req *, struct api_ctx *);
 /* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
-/* As api_hgetall, for a core function. */
-redisReply *api_ctx_hgetall(const struct api_ctx *, const char *key,
-	    int *down);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
 
@@ -267,8 +264,6 @@ json_t	*api_tenant_key_create(struct db *, uint64_t tenant,
 /* DELETE /v1/tenants/T/keys/PREFIX: 0, or -1 (404, 503). */
 int	 api_tenant_key_revoke(struct db *, uint64_t tenant,
 	    const char *prefix, struct api_err *);
-/* 2 active, 1 being deleted, 0 no such tenant, -1 Redis is down. */
-int	 api_tenant_state(struct db *, uint64_t tenant);
 /* Every tenant: {"items": [{"id", "name", "status", "retention_days",
  * "created_at", "purge_at"?, "key_prefixes"}]}, by id. */
 json_t	*api_tenant_list(struct db *, struct api_err *);
@@ -309,6 +304,10 @@ void	 api_campaigns(struct api_req *);
 /* GET /v1/campaigns/C: the campaign with its status and progress. */
 json_t	*api_campaign_get(const struct api_ctx *, uint64_t campaign,
 	    struct api_err *);
+/* GET /v1/campaigns/C/stats: API.md's stats object (zeros for a campaign
+ * nothing happened to: the caller says whether it exists). */
+json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
+	    struct api_err *);
 
 /* api_launch.c */
 void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
@@ -320,22 +319,6 @@ void	 api_campaign_transition(struct api_req *, uint64_t campaign,
 /* Cancels the tenant's sending and paused campaigns and takes all of
  * them out of ff:sending; 0, or -1 when Redis failed. */
 int	 api_launch_stop_tenant(struct api *, uint64_t tenant);
-
-/* janitor.c */
-struct janitor_report {
-	long long	tenants_purged;
-	long long	keys_purged;
-	long long	streams;		/* event streams looked at */
-	long long	entries_trimmed;	/* stream entries removed */
-};
-int	 janitor_run(struct db *, uint64_t now_ms, struct janitor_report *);
-long long janitor_purge_tenant(struct db *, uint64_t tenant);
-/* fanfared's timer that runs janitor_run on db; event_free() it before
- * db is closed. */
-struct event *janitor_timer_new(struct event_base *, struct db *);
-
-/* db.c */
-json_t	*db_campaign_stats(struct db *, uint64_t tenant, uint64_t campaign);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */

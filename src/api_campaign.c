@@ -7,13 +7,18 @@
  * attribute is refused.  Its <a href> links are extracted then; a
  * campaign copies them, at creation, into its own link table
  * {t:T:c:C}:links, which is the only place a click may redirect to.
+ *
+ * What is in Redis is store_template.c's, store_campaign.c's and
+ * store_stats.c's: this file checks requests and shapes the JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "keys.h"
+#include "store_campaign.h"
+#include "store_stats.h"
+#include "store_template.h"
 
 #define TEMPLATE_MAX	(2 * 1024 * 1024)
 
@@ -68,17 +73,16 @@ check_part(struct api_req *r, const char *part, json_t *v)
 	return 0;
 }
 
-/* Saves the template under id; 201/200 reply.  -1 after answering. */
+/* Saves the template under id (0: a new one) and answers 201 or 200. */
 static void
 template_save(struct api_req *r, uint64_t id, int create)
 {
 	struct api	*a = r->a;
-	json_t		*body, *links;
-	redisReply	*rep;
-	struct key	 k;
-	char		**urls = NULL, *ltext, idbuf[24];
-	size_t		 n = 0, i;
-	const char	*part[] = { "name", "subject", "html", "text" };
+	json_t		*body, *v;
+	char		**urls = NULL, idbuf[24];
+	const char	*part[TEMPLATE_NPARTS];
+	size_t		 part_len[TEMPLATE_NPARTS], n = 0, i;
+	int		 rc;
 
 	if (api_body_json(r, &body) == -1)
 		return;
@@ -94,47 +98,27 @@ template_save(struct api_req *r, uint64_t id, int create)
 		api_error(r, 422, "invalid_name", "name is required");
 		goto out;
 	}
-	for (i = 1; i < FF_NELEM(part); i++)
-		if (check_part(r, part[i], json_object_get(body, part[i])) == -1)
+	for (i = TEMPLATE_SUBJECT; i < TEMPLATE_NPARTS; i++)
+		if (check_part(r, template_part_name(i), json_object_get(body,
+		    template_part_name(i))) == -1)
 			goto out;
-	n = render_links(json_string_value(json_object_get(body, "html")),
-	    json_string_length(json_object_get(body, "html")), &urls);
-	links = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(links, json_string(urls[i]));
-	render_links_free(urls, n);
-	ltext = json_dumps(links, JSON_COMPACT);
-	json_decref(links);
-	if (id == 0) {
-		if ((rep = db_cmd(a->db, "HINCRBY %s template 1",
-		    key_seq(&k, r->tenant))) == NULL ||
-		    rep->type != REDIS_REPLY_INTEGER) {
-			if (rep != NULL)
-				freeReplyObject(rep);
-			free(ltext);
-			api_unavailable(r);
-			goto out;
-		}
-		id = (uint64_t)rep->integer;
-		freeReplyObject(rep);
+	for (i = 0; i < TEMPLATE_NPARTS; i++) {
+		v = json_object_get(body, template_part_name(i));
+		part[i] = json_string_value(v);
+		part_len[i] = json_string_length(v);
 	}
-	rep = db_cmd(a->db, "HSET %s name %b subject %b html %b "
-	    "text %b links %s updated_at %llu", key_template(&k, r->tenant, id),
-	    json_string_value(json_object_get(body, "name")),
-	    json_string_length(json_object_get(body, "name")),
-	    json_string_value(json_object_get(body, "subject")),
-	    json_string_length(json_object_get(body, "subject")),
-	    json_string_value(json_object_get(body, "html")),
-	    json_string_length(json_object_get(body, "html")),
-	    json_string_value(json_object_get(body, "text")),
-	    json_string_length(json_object_get(body, "text")), ltext,
-	    (unsigned long long)now_ms());
-	free(ltext);
-	if (rep == NULL) {
+	n = render_links(part[TEMPLATE_HTML], part_len[TEMPLATE_HTML], &urls);
+	if (id == 0)
+		rc = store_template_create(a->db, r->tenant, part, part_len,
+		    (const char *const *)urls, n, now_ms(), &id);
+	else
+		rc = store_template_put(a->db, r->tenant, id, part, part_len,
+		    (const char *const *)urls, n, now_ms());
+	render_links_free(urls, n);
+	if (rc == -1) {
 		api_unavailable(r);
 		goto out;
 	}
-	freeReplyObject(rep);
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	api_json(r, create ? 201 : 200, json_pack("{s:s, s:I}", "id", idbuf,
 	    "links", (json_int_t)n));
@@ -142,63 +126,59 @@ out:
 	json_decref(body);
 }
 
-/* The stored template as JSON, NULL when missing (*down on failure). */
+/* The stored template as the API shows it. */
 static json_t *
-template_get(struct api_req *r, uint64_t id, int *down)
+template_json(uint64_t id, const struct template *t)
 {
-	redisReply	*rep;
-	json_t		*o;
-	struct key	 k;
+	json_t		*o, *links;
 	char		 idbuf[24];
 	size_t		 i;
 
-	if ((rep = api_hgetall(r, key_template(&k, r->tenant, id), down)) ==
-	    NULL)
-		return NULL;
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	o = json_pack("{s:s}", "id", idbuf);
-	for (i = 0; i + 1 < rep->elements; i += 2) {
-		const char *f = rep->element[i]->str;
-
-		if (strcmp(f, "links") == 0)
-			json_object_set_new(o, f, json_loads(
-			    rep->element[i + 1]->str, 0, NULL));
-		else if (strcmp(f, "updated_at") != 0)
-			json_object_set_new(o, f, json_stringn(
-			    rep->element[i + 1]->str, rep->element[i + 1]->len));
+	for (i = 0; i < TEMPLATE_NPARTS; i++)
+		if (t->part[i] != NULL)
+			json_object_set_new(o, template_part_name(i),
+			    json_stringn(t->part[i], t->part_len[i]));
+	if (t->has_links) {
+		links = json_array();
+		for (i = 0; i < t->nlinks; i++)
+			json_array_append_new(links, json_string(t->links[i]));
+		json_object_set_new(o, "links", links);
 	}
-	freeReplyObject(rep);
 	return o;
 }
 
 void
 api_templates(struct api_req *r)
 {
-	json_t		*o;
+	struct template	 t;
 	uint64_t	 id;
-	int		 down;
+	int		 rc;
 
 	if (r->nseg == 2 && r->method == HTTP_POST) {
 		template_save(r, 0, 1);
 		return;
 	}
 	if (r->nseg != 3 || parse_u64(r->seg[2], strlen(r->seg[2]), &id) ==
-	    -1 || (o = template_get(r, id, &down)) == NULL) {
-		if (r->nseg == 3 && down)
+	    -1) {
+		api_error(r, 404, "not_found", "no such template");
+		return;
+	}
+	if ((rc = store_template_get(r->a->db, r->tenant, id, &t)) != 1) {
+		if (rc == -1)
 			api_unavailable(r);
 		else
 			api_error(r, 404, "not_found", "no such template");
 		return;
 	}
 	if (r->method == HTTP_GET)
-		api_json(r, 200, o);
-	else if (r->method == HTTP_PUT) {
-		json_decref(o);
+		api_json(r, 200, template_json(id, &t));
+	else if (r->method == HTTP_PUT)
 		template_save(r, id, 0);
-	} else {
-		json_decref(o);
+	else
 		api_error(r, 405, "method_not_allowed", "use GET or PUT");
-	}
+	store_template_free(&t);
 }
 
 /* ---------------------------------------------------------- campaigns */
@@ -229,32 +209,19 @@ static const char *const campaign_fields[] = { "name", "template_id",
     "list_id", "from", "reply_to", "rate_per_second", "track_opens",
     "track_clicks", NULL };
 
-static int
-exists(struct api_req *r, const char *key)
-{
-	redisReply	*rep;
-	int		 rc;
-
-	if ((rep = db_cmd(r->a->db, "EXISTS %s", key)) == NULL)
-		return -1;
-	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-	freeReplyObject(rep);
-	return rc;
-}
-
 static void
 campaign_create(struct api_req *r)
 {
-	struct api	*a = r->a;
-	json_t		*body, *v, *links, *tpl;
-	redisReply	*rep;
-	struct key	 k;
-	uint64_t	 tid = 0, lid = 0, id;
-	const char	*s;
-	char		 idbuf[24];
-	size_t		 i;
-	int		 down, rc;
-	json_int_t	 rate = 0;
+	struct api		*a = r->a;
+	struct campaign_draft	 d;
+	struct template		 tpl;
+	json_t			*body, *v;
+	const char		**links = NULL;
+	uint64_t		 tid = 0, lid = 0, id;
+	char			 idbuf[24];
+	size_t			 i;
+	int			 rc;
+	json_int_t		 rate = 0;
 
 	if (api_body_json(r, &body) == -1)
 		return;
@@ -307,67 +274,45 @@ campaign_create(struct api_req *r)
 			goto out;
 		}
 	}
-	if ((tpl = template_get(r, tid, &down)) == NULL) {
-		if (down)
+	if ((rc = store_template_get(a->db, r->tenant, tid, &tpl)) != 1) {
+		if (rc == -1)
 			api_unavailable(r);
 		else
 			api_error(r, 422, "invalid_reference", "no such "
 			    "template");
 		goto out;
 	}
-	links = json_incref(json_object_get(tpl, "links"));
-	json_decref(tpl);
-	if ((rc = exists(r, key_list(&k, r->tenant, lid))) != 1) {
-		json_decref(links);
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 422, "invalid_reference", "no such list");
-		goto out;
-	}
-	if ((rep = db_cmd(a->db, "HINCRBY %s campaign 1",
-	    key_seq(&k, r->tenant))) == NULL ||
-	    rep->type != REDIS_REPLY_INTEGER) {
-		if (rep != NULL)
-			freeReplyObject(rep);
-		json_decref(links);
-		api_unavailable(r);
-		goto out;
-	}
-	id = (uint64_t)rep->integer;
-	freeReplyObject(rep);
-	/* The link table first: a campaign never exists without it. */
-	for (i = 0; i < json_array_size(links); i++)
-		if ((s = json_string_value(json_array_get(links, i))) != NULL &&
-		    policy_url_is_safe(s, strlen(s)) &&
-		    (rep = db_cmd(a->db, "HSET %s %llu %s",
-		    key_camp_links(&k, r->tenant, id), (unsigned long long)i,
-		    s)) != NULL)
-			freeReplyObject(rep);
-	json_decref(links);
+	/* Only the links a click may redirect to; the others keep their
+	 * index, unused. */
+	links = xcalloc(tpl.nlinks + 1, sizeof(*links));
+	for (i = 0; i < tpl.nlinks; i++)
+		if (policy_url_is_safe(tpl.links[i], strlen(tpl.links[i])))
+			links[i] = tpl.links[i];
+	memset(&d, 0, sizeof(d));
+	v = json_object_get(body, "name");
+	d.name = json_string_value(v);
+	d.name_len = json_string_length(v);
+	d.template_id = tid;
+	d.list_id = lid;
+	d.from = json_string_value(json_object_get(body, "from"));
 	v = json_object_get(body, "reply_to");
-	s = v ? json_string_value(v) : "";
-	rep = db_cmd(a->db, "HSET %s name %b template_id %llu "
-	    "list_id %llu from %s reply_to %s rate_per_second %lld "
-	    "track_opens %d track_clicks %d status draft created_at %llu",
-	    key_campaign(&k, r->tenant, id),
-	    json_string_value(json_object_get(body, "name")),
-	    json_string_length(json_object_get(body, "name")),
-	    (unsigned long long)tid, (unsigned long long)lid,
-	    json_string_value(json_object_get(body, "from")), s,
-	    (long long)rate,
-	    !json_is_false(json_object_get(body, "track_opens")),
-	    !json_is_false(json_object_get(body, "track_clicks")),
-	    (unsigned long long)now_ms());
-	if (rep == NULL) {
+	d.reply_to = v ? json_string_value(v) : "";
+	d.rate_per_second = rate;
+	d.track_opens = !json_is_false(json_object_get(body, "track_opens"));
+	d.track_clicks = !json_is_false(json_object_get(body, "track_clicks"));
+	d.created_at = now_ms();
+	rc = store_campaign_create(a->db, r->tenant, &d, links, tpl.nlinks,
+	    &id);
+	free(links);
+	store_template_free(&tpl);
+	if (rc == -1) {
 		api_unavailable(r);
 		goto out;
 	}
-	freeReplyObject(rep);
-	if ((rep = db_cmd(a->db, "ZADD %s %llu %llu",
-	    key_campaigns(&k, r->tenant), (unsigned long long)id,
-	    (unsigned long long)id)) != NULL)
-		freeReplyObject(rep);
+	if (rc == 0) {
+		api_error(r, 422, "invalid_reference", "no such list");
+		goto out;
+	}
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	api_json(r, 201, json_pack("{s:s, s:s}", "id", idbuf, "status",
 	    "draft"));
@@ -375,90 +320,132 @@ out:
 	json_decref(body);
 }
 
-/* A field of an HGETALL reply, or NULL. */
-static const char *
-hash_field(const redisReply *rep, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i + 1 < rep->elements; i += 2)
-		if (strcmp(rep->element[i]->str, name) == 0)
-			return rep->element[i + 1]->str;
-	return NULL;
-}
-
-/* A counter of the campaign hash; 0 before launch. */
-static json_int_t
-hash_count(const redisReply *rep, const char *name)
-{
-	const char	*v = hash_field(rep, name);
-
-	return v != NULL ? (json_int_t)strtoll(v, NULL, 10) : 0;
-}
-
 /* GET /v1/campaigns/{id}: the campaign, its status and its progress
  * (the counters of launch and of the senders). */
 static json_t *
-campaign_json(const struct api_ctx *ctx, uint64_t id, int *down)
+campaign_json(const struct campaign *c)
 {
-	redisReply	*rep;
 	json_t		*o;
-	struct key	 k;
 	char		 idbuf[24], when[32];
-	size_t		 i;
 
-	if ((rep = api_ctx_hgetall(ctx, key_campaign(&k, ctx->tenant, id),
-	    down)) == NULL)
-		return NULL;
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
 	    "s:I, s:I}}}", "id", idbuf, "progress",
-	    "total", hash_count(rep, "total"),
-	    "queued", hash_count(rep, "queued"),
-	    "sent", hash_count(rep, "sent"),
-	    "failed", hash_count(rep, "failed"),
-	    "deferred", hash_count(rep, "deferred"),
+	    "total", (json_int_t)c->count[CAMPAIGN_TOTAL],
+	    "queued", (json_int_t)c->count[CAMPAIGN_QUEUED],
+	    "sent", (json_int_t)c->count[CAMPAIGN_SENT],
+	    "failed", (json_int_t)c->count[CAMPAIGN_FAILED],
+	    "deferred", (json_int_t)c->count[CAMPAIGN_DEFERRED],
 	    "suppressed",
-	    "opted_out", hash_count(rep, "sup_opted_out"),
-	    "blocklisted", hash_count(rep, "sup_blocklisted"),
-	    "special_category", hash_count(rep, "sup_special_category"),
-	    "bounced", hash_count(rep, "sup_bounced"),
-	    "erased", hash_count(rep, "sup_erased"));
-	for (i = 0; i + 1 < rep->elements; i += 2) {
-		const char *f = rep->element[i]->str, *v = rep->element[i + 1]->str;
-
-		if (strcmp(f, "name") == 0 || strcmp(f, "status") == 0 ||
-		    strcmp(f, "from") == 0 || strcmp(f, "template_id") == 0 ||
-		    strcmp(f, "list_id") == 0 || (strcmp(f, "reply_to") == 0 &&
-		    *v != '\0'))
-			json_object_set_new(o, f, json_string(v));
-		else if (strcmp(f, "track_opens") == 0 ||
-		    strcmp(f, "track_clicks") == 0)
-			json_object_set_new(o, f, json_boolean(*v == '1'));
-		else if (strcmp(f, "rate_per_second") == 0 && strcmp(v, "0"))
-			json_object_set_new(o, f, json_integer(strtoll(v, NULL,
-			    10)));
-		else if (strcmp(f, "launched_at") == 0 ||
-		    strcmp(f, "finished_at") == 0)
-			json_object_set_new(o, f, json_string(api_iso_time(
-			    strtoull(v, NULL, 10), when, sizeof(when))));
+	    "opted_out", (json_int_t)c->count[CAMPAIGN_SUP_OPTED_OUT],
+	    "blocklisted", (json_int_t)c->count[CAMPAIGN_SUP_BLOCKLISTED],
+	    "special_category",
+	    (json_int_t)c->count[CAMPAIGN_SUP_SPECIAL_CATEGORY],
+	    "bounced", (json_int_t)c->count[CAMPAIGN_SUP_BOUNCED],
+	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED]);
+	if (c->name != NULL)
+		json_object_set_new(o, "name", json_string(c->name));
+	if (c->template_id != 0) {
+		snprintf(idbuf, sizeof(idbuf), "%llu",
+		    (unsigned long long)c->template_id);
+		json_object_set_new(o, "template_id", json_string(idbuf));
 	}
-	freeReplyObject(rep);
+	if (c->list_id != 0) {
+		snprintf(idbuf, sizeof(idbuf), "%llu",
+		    (unsigned long long)c->list_id);
+		json_object_set_new(o, "list_id", json_string(idbuf));
+	}
+	if (c->from != NULL)
+		json_object_set_new(o, "from", json_string(c->from));
+	if (c->reply_to != NULL)
+		json_object_set_new(o, "reply_to", json_string(c->reply_to));
+	if (c->rate_per_second != 0)
+		json_object_set_new(o, "rate_per_second",
+		    json_integer(c->rate_per_second));
+	if (c->track_opens != -1)
+		json_object_set_new(o, "track_opens",
+		    json_boolean(c->track_opens));
+	if (c->track_clicks != -1)
+		json_object_set_new(o, "track_clicks",
+		    json_boolean(c->track_clicks));
+	if (c->status != NULL)
+		json_object_set_new(o, "status", json_string(c->status));
+	if (c->launched_at != 0)
+		json_object_set_new(o, "launched_at", json_string(api_iso_time(
+		    c->launched_at, when, sizeof(when))));
+	if (c->finished_at != 0)
+		json_object_set_new(o, "finished_at", json_string(api_iso_time(
+		    c->finished_at, when, sizeof(when))));
 	return o;
 }
 
 json_t *
 api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
 {
-	json_t	*o;
-	int	 down;
+	struct campaign	 c;
+	json_t		*o;
+	int		 rc;
 
-	if ((o = campaign_json(ctx, id, &down)) == NULL) {
-		if (down)
+	if ((rc = store_campaign_get(ctx->db, ctx->tenant, id, &c)) != 1) {
+		if (rc == -1)
 			api_err_unavailable(err);
 		else
 			api_err_set(err, 404, "not_found", "no such campaign");
+		return NULL;
 	}
+	o = campaign_json(&c);
+	store_campaign_free(&c);
+	return o;
+}
+
+/* GET /v1/campaigns/{id}/stats: the stats object of API.md. */
+static json_t *
+stats_json(const struct campaign_stats *s)
+{
+	json_t		*by_link, *by_country;
+	size_t		 i;
+
+	by_link = json_array();
+	for (i = 0; i < s->nlinks; i++)
+		json_array_append_new(by_link, json_pack("{s:I, s:s, s:I, "
+		    "s:I}", "link", (json_int_t)s->links[i].link, "url",
+		    s->links[i].url, "total", (json_int_t)s->links[i].total,
+		    "unique", (json_int_t)s->links[i].unique));
+	by_country = json_object();
+	for (i = 0; i < s->ncountries; i++)
+		json_object_set_new(by_country, s->countries[i].code,
+		    json_integer(s->countries[i].count));
+	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
+	    "sent", (json_int_t)s->sent,
+	    "delivered", (json_int_t)s->sent,
+	    "bounced", (json_int_t)s->bounced,
+	    "opens",
+	    "total", (json_int_t)s->opens,
+	    "unique", (json_int_t)s->opens_unique,
+	    "machine", (json_int_t)s->opens_machine,
+	    "clicks",
+	    "total", (json_int_t)s->clicks,
+	    "unique", (json_int_t)s->clicks_unique,
+	    "machine", (json_int_t)s->clicks_machine,
+	    "by_link", by_link,
+	    "unsubscribes", (json_int_t)s->unsubscribes,
+	    "by_country", by_country);
+}
+
+json_t *
+api_campaign_stats(const struct api_ctx *ctx, uint64_t id,
+    struct api_err *err)
+{
+	struct campaign_stats	 s;
+	json_t			*o;
+
+	if (store_stats_get(ctx->db, ctx->tenant, id, &s) == -1) {
+		api_err_unavailable(err);
+		return NULL;
+	}
+	o = stats_json(&s);
+	store_stats_free(&s);
 	return o;
 }
 
@@ -471,14 +458,13 @@ api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
 static void
 campaign_timeseries(struct api_req *r, uint64_t id)
 {
-	redisReply	*rep;
 	json_t		*points;
-	const char	*step_s, *from, *to, **argv = NULL;
-	size_t		*argvlen = NULL, count, i, k, argc;
-	uint64_t	 first, since = 0;
+	const char	*step_s, *from, *to;
+	long long	*counts, *n;
+	size_t		 count, i;
+	uint64_t	 first, since;
 	char		 stepbuf[16], frombuf[40], tobuf[40], err[160];
-	char		 when[32], *names = NULL;
-	struct key	 key;
+	char		 when[32];
 	int		 step;
 
 	step_s = api_query(r, "step", stepbuf, sizeof(stepbuf));
@@ -488,71 +474,69 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	}
 	from = api_query(r, "from", frombuf, sizeof(frombuf));
 	to = api_query(r, "to", tobuf, sizeof(tobuf));
-	if ((rep = db_cmd(r->a->db, "HMGET %s launched_at created_at",
-	    key_campaign(&key, r->tenant, id))) == NULL) {
+	if (store_campaign_since(r->a->db, r->tenant, id, &since) == -1) {
 		api_unavailable(r);
 		return;
 	}
-	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-		if (rep->element[i]->type == REDIS_REPLY_STRING &&
-		    parse_u64(rep->element[i]->str, rep->element[i]->len,
-		    &since) == 0)
-			break;
-	freeReplyObject(rep);
 	if (series_range(step, from, to, since / 1000, now_ms() / 1000, &first,
 	    &count, err, sizeof(err)) == -1) {
 		api_error(r, 400, "invalid_range", "%s", err);
 		return;
 	}
-	argc = 2 + SERIES_NKINDS * count;
-	argv = xcalloc(argc, sizeof(*argv));
-	argvlen = xcalloc(argc, sizeof(*argvlen));
-	names = xmalloc(SERIES_NKINDS * count * SERIES_FIELD_MAX);
-	argv[0] = "HMGET";
-	argvlen[0] = 5;
-	argv[1] = key_camp_ts(&key, r->tenant, id);
-	argvlen[1] = key.len;
-	for (i = 0; i < count; i++)
-		for (k = 0; k < SERIES_NKINDS; k++) {
-			char *f = names + (i * SERIES_NKINDS + k) *
-			    SERIES_FIELD_MAX;
-
-			argv[2 + i * SERIES_NKINDS + k] = f;
-			argvlen[2 + i * SERIES_NKINDS + k] = series_field(f,
-			    (enum series_kind)k, step, first + i);
-		}
-	rep = db_cmdargv(r->a->db, (int)argc, argv, argvlen);
-	free(argv);
-	free(argvlen);
-	free(names);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
-	    rep->elements != argc - 2) {
-		if (rep != NULL)
-			freeReplyObject(rep);
+	counts = xcalloc(count * SERIES_NKINDS + 1, sizeof(*counts));
+	if (store_stats_series(r->a->db, r->tenant, id, step, first, count,
+	    counts) == -1) {
+		free(counts);
 		api_unavailable(r);
 		return;
 	}
 	points = json_array();
 	for (i = 0; i < count; i++) {
-		json_int_t	n[SERIES_NKINDS];
-
-		for (k = 0; k < SERIES_NKINDS; k++) {
-			redisReply *e = rep->element[i * SERIES_NKINDS + k];
-
-			n[k] = e->type == REDIS_REPLY_STRING ?
-			    (json_int_t)strtoll(e->str, NULL, 10) : 0;
-		}
+		n = counts + i * SERIES_NKINDS;
 		json_array_append_new(points, json_pack("{s:s, s:I, s:I, s:I, "
 		    "s:I}", "t", api_iso_time((first + i) * (uint64_t)step *
 		    1000, when, sizeof(when)),
-		    "opens", n[SERIES_OPEN],
-		    "opens_machine", n[SERIES_OPEN_MACHINE],
-		    "clicks", n[SERIES_CLICK],
-		    "clicks_machine", n[SERIES_CLICK_MACHINE]));
+		    "opens", (json_int_t)n[SERIES_OPEN],
+		    "opens_machine", (json_int_t)n[SERIES_OPEN_MACHINE],
+		    "clicks", (json_int_t)n[SERIES_CLICK],
+		    "clicks_machine", (json_int_t)n[SERIES_CLICK_MACHINE]));
 	}
-	freeReplyObject(rep);
+	free(counts);
 	api_json(r, 200, json_pack("{s:s, s:o}", "step", step == SERIES_HOUR ?
 	    "hour" : "minute", "points", points));
+}
+
+/* GET /v1/campaigns: every campaign of the tenant, by id. */
+static void
+campaign_list(struct api_req *r)
+{
+	struct campaign	 c;
+	json_t		*arr;
+	uint64_t	*ids;
+	size_t		 n, i;
+	int		 rc;
+
+	if (store_campaign_ids(r->a->db, r->tenant, &ids, &n) == -1) {
+		api_unavailable(r);
+		return;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		/* One gone meanwhile is left out. */
+		if ((rc = store_campaign_get(r->a->db, r->tenant, ids[i],
+		    &c)) == -1) {
+			free(ids);
+			json_decref(arr);
+			api_unavailable(r);
+			return;
+		}
+		if (rc == 1) {
+			json_array_append_new(arr, campaign_json(&c));
+			store_campaign_free(&c);
+		}
+	}
+	free(ids);
+	api_json(r, 200, json_pack("{s:o}", "items", arr));
 }
 
 void
@@ -560,12 +544,8 @@ api_campaigns(struct api_req *r)
 {
 	struct api_ctx	 ctx;
 	struct api_err	 err;
-	redisReply	*rep;
-	struct key	 k;
-	json_t		*o, *arr;
+	json_t		*o;
 	uint64_t	 id;
-	size_t		 i;
-	int		 down;
 
 	api_req_ctx(r, &ctx);
 	if (r->nseg == 2 && r->method == HTTP_POST) {
@@ -573,19 +553,7 @@ api_campaigns(struct api_req *r)
 		return;
 	}
 	if (r->nseg == 2 && r->method == HTTP_GET) {
-		if ((rep = db_cmd(r->a->db, "ZRANGE %s 0 -1",
-		    key_campaigns(&k, r->tenant))) == NULL) {
-			api_unavailable(r);
-			return;
-		}
-		arr = json_array();
-		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
-		    i++)
-			if (parse_u64(rep->element[i]->str, rep->element[i]->len,
-			    &id) == 0 && (o = campaign_json(&ctx, id, &down)) != NULL)
-				json_array_append_new(arr, o);
-		freeReplyObject(rep);
-		api_json(r, 200, json_pack("{s:o}", "items", arr));
+		campaign_list(r);
 		return;
 	}
 	if (r->nseg < 3 || parse_u64(r->seg[2], strlen(r->seg[2]), &id) == -1) {
@@ -603,8 +571,8 @@ api_campaigns(struct api_req *r)
 	json_decref(o);
 	if (r->nseg == 4 && strcmp(r->seg[3], "stats") == 0 &&
 	    r->method == HTTP_GET) {
-		if ((o = db_campaign_stats(r->a->db, r->tenant, id)) == NULL)
-			api_unavailable(r);
+		if ((o = api_campaign_stats(&ctx, id, &err)) == NULL)
+			api_reply_err(r, &err);
 		else
 			api_json(r, 200, o);
 		return;

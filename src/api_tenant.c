@@ -11,18 +11,18 @@
  *
  * Creating a tenant, creating and revoking a key and listing tenants
  * are core functions over a struct db, shared with fanfarectl, so a key
- * made by the operator is made and hashed exactly as the API's.
+ * made by the operator is made and hashed exactly as the API's.  What
+ * is in Redis is store_tenant.c's: this file makes keys and answers.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "keys.h"
+#include "store_tenant.h"
 
 #define KEY_RANDOM_HEX	64
 #define KEY_PREFIX_LEN	8
@@ -43,12 +43,10 @@ int
 api_tenant_auth(struct api *a, const char *key, uint64_t *tenant_out,
     char *prefix, size_t plen)
 {
-	redisReply	*hash, *status;
 	const char	*p, *rnd;
-	char		 want[65];
-	struct key	 k;
+	char		 prefix_want[KEY_PREFIX_LEN + 1], stored[65], want[65];
 	uint64_t	 tenant;
-	int		 rc = 0;
+	int		 rc;
 
 	if (strncmp(key, "ff_", 3) != 0)
 		return 0;
@@ -61,33 +59,15 @@ api_tenant_auth(struct api *a, const char *key, uint64_t *tenant_out,
 	if (strlen(rnd) != KEY_RANDOM_HEX ||
 	    strspn(rnd, "0123456789abcdef") != KEY_RANDOM_HEX)
 		return 0;
-	memcpy(want, rnd, KEY_PREFIX_LEN);
-	want[KEY_PREFIX_LEN] = '\0';
-	if (db_append(a->db, "HGET %s %s", key_tenant_keys(&k, tenant),
-	    want) == -1 ||
-	    db_append(a->db, "HGET %s status", key_tenant(&k, tenant)) == -1) {
-		db_discard(a->db);
-		return -1;
-	}
-	hash = db_reply(a->db);
-	status = db_reply(a->db);
-	sha256_hex(key, strlen(key), want);
-	/* No reply, or an error reply (LOADING, MISCONF...): the key cannot
-	 * be checked, which is not the same as a wrong key. */
-	if (hash == NULL || status == NULL ||
-	    hash->type == REDIS_REPLY_ERROR || status->type == REDIS_REPLY_ERROR)
-		rc = -1;
-	else if (hash->type == REDIS_REPLY_STRING && hash->len == 64 &&
-	    CRYPTO_memcmp(hash->str, want, 64) == 0 &&
-	    status->type == REDIS_REPLY_STRING &&
-	    strcmp(status->str, "active") == 0)
-		rc = 1;
-	if (hash != NULL)
-		freeReplyObject(hash);
-	if (status != NULL)
-		freeReplyObject(status);
-	if (rc != 1)
+	memcpy(prefix_want, rnd, KEY_PREFIX_LEN);
+	prefix_want[KEY_PREFIX_LEN] = '\0';
+	/* -1 (Redis cannot tell) is not the same as a wrong key. */
+	if ((rc = store_tenant_key_lookup(a->db, tenant, prefix_want,
+	    stored)) != 1)
 		return rc;
+	sha256_hex(key, strlen(key), want);
+	if (CRYPTO_memcmp(stored, want, 64) != 0)
+		return 0;
 	*tenant_out = tenant;
 	snprintf(prefix, plen, "%.*s", KEY_PREFIX_LEN, rnd);
 	return 1;
@@ -98,8 +78,6 @@ static int
 key_create(struct db *db, uint64_t tenant, char *key, size_t keylen,
     char *prefix)
 {
-	redisReply	*r;
-	struct key	 k;
 	char		 rnd[KEY_RANDOM_HEX + 1], hash[65];
 	int		 rc = -1;
 
@@ -108,13 +86,9 @@ key_create(struct db *db, uint64_t tenant, char *key, size_t keylen,
 	memcpy(prefix, rnd, KEY_PREFIX_LEN);
 	prefix[KEY_PREFIX_LEN] = '\0';
 	sha256_hex(key, strlen(key), hash);
-	/* HSETNX: a prefix collision (1 in 4e9) must not replace a key. */
-	if ((r = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
-	    prefix, hash)) != NULL &&
-	    r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+	/* A prefix collision (1 in 4e9) must not replace a key. */
+	if (store_tenant_key_add(db, tenant, prefix, hash) == 1)
 		rc = 0;
-	if (r != NULL)
-		freeReplyObject(r);
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return rc;
 }
@@ -143,12 +117,9 @@ api_tenant_create(struct db *db, int default_days, json_t *body,
 {
 	static const char *const fields[] = { "name", "retention_days", NULL };
 	json_t		*name, *ret;
-	redisReply	*rep;
-	struct key	 k;
 	uint64_t	 tenant;
 	json_int_t	 days = default_days;
 	char		 id[24];
-	int		 created = 0;
 
 	if (!json_is_object(body)) {
 		api_err_set(err, 400, "invalid_body", "expected a JSON object");
@@ -173,36 +144,12 @@ api_tenant_create(struct db *db, int default_days, json_t *body,
 	if (ret != NULL)
 		days = json_integer_value(ret);
 
-	/* A random id (53 bits, exact in any JSON reader): ids of other
-	 * tenants cannot be guessed from one's own. */
-	do {
-		if (RAND_bytes((unsigned char *)&tenant, sizeof(tenant)) != 1)
-			fatalx("RAND_bytes");
-		tenant &= (1ULL << 53) - 1;
-		if (tenant == 0)
-			continue;
-		rep = db_cmd(db, "HSETNX %s status active",
-		    key_tenant(&k, tenant));
-		if (rep == NULL) {
-			api_err_unavailable(err);
-			return NULL;
-		}
-		created = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-		freeReplyObject(rep);
-	} while (!created);
-
-	rep = db_cmd(db, "HSET %s name %b retention_days %lld "
-	    "created_at %llu", key_tenant(&k, tenant),
-	    json_string_value(name), json_string_length(name), (long long)days,
-	    (unsigned long long)now_ms());
-	if (rep == NULL) {
+	if (store_tenant_create(db, json_string_value(name),
+	    json_string_length(name), (long long)days, now_ms(), &tenant) ==
+	    -1) {
 		api_err_unavailable(err);
 		return NULL;
 	}
-	freeReplyObject(rep);
-	if ((rep = db_cmd(db, "SADD %s %llu", key_tenants(),
-	    (unsigned long long)tenant)) != NULL)
-		freeReplyObject(rep);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)tenant);
 	return key_json(db, tenant, id, err);
 }
@@ -224,29 +171,13 @@ tenant_create(struct api_req *r)
 		api_json(r, 201, o);
 }
 
-int
-api_tenant_state(struct db *db, uint64_t tenant)
-{
-	redisReply	*rep;
-	struct key	 k;
-	int		 rc = 0;
-
-	if ((rep = db_cmd(db, "HGET %s status", key_tenant(&k, tenant))) ==
-	    NULL)
-		return -1;
-	if (rep->type == REDIS_REPLY_STRING)
-		rc = strcmp(rep->str, "active") == 0 ? 2 : 1;
-	freeReplyObject(rep);
-	return rc;
-}
-
 /* 0 when the tenant is active; else -1 with 404 or 503 in err. */
 static int
 tenant_active(struct db *db, uint64_t tenant, struct api_err *err)
 {
 	int	rc;
 
-	if ((rc = api_tenant_state(db, tenant)) == 2)
+	if ((rc = store_tenant_state(db, tenant)) == TENANT_ACTIVE)
 		return 0;
 	if (rc == -1)
 		api_err_unavailable(err);
@@ -267,120 +198,77 @@ int
 api_tenant_key_revoke(struct db *db, uint64_t tenant, const char *prefix,
     struct api_err *err)
 {
-	redisReply	*rep;
-	struct key	 k;
-	int		 rc;
+	int	rc;
 
 	if (tenant_active(db, tenant, err) == -1)
 		return -1;
-	if ((rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant),
-	    prefix)) == NULL) {
+	if ((rc = store_tenant_key_remove(db, tenant, prefix)) == -1) {
 		api_err_unavailable(err);
 		return -1;
 	}
-	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-	freeReplyObject(rep);
-	if (!rc) {
+	if (rc == 0) {
 		api_err_set(err, 404, "not_found", "no key with that prefix");
 		return -1;
 	}
 	return 0;
 }
 
-static int
-tenant_cmp(const void *a, const void *b)
-{
-	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* One tenant of the list; NULL when Redis failed.  A tenant whose hash
- * is gone (purged meanwhile) is an item with a null name. */
+/* One tenant of the list.  A tenant whose hash is gone (purged
+ * meanwhile) is an item with a null name. */
 static json_t *
-tenant_item(struct db *db, uint64_t tenant)
+tenant_json(const struct tenant *t)
 {
-	redisReply	*h, *keys;
 	json_t		*o, *prefixes;
-	struct key	 k;
 	char		 id[24], when[32];
 	size_t		 i;
 
-	if (db_append(db, "HGETALL %s", key_tenant(&k, tenant)) == -1 ||
-	    db_append(db, "HKEYS %s", key_tenant_keys(&k, tenant)) == -1)
-		return NULL;
-	h = db_reply(db);
-	keys = db_reply(db);
-	if (h == NULL || keys == NULL || h->type != REDIS_REPLY_ARRAY ||
-	    keys->type != REDIS_REPLY_ARRAY) {
-		if (h != NULL)
-			freeReplyObject(h);
-		if (keys != NULL)
-			freeReplyObject(keys);
-		return NULL;
-	}
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)tenant);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
 	o = json_pack("{s:s, s:n, s:n, s:n, s:n}", "id", id, "name", "status",
 	    "retention_days", "created_at");
-	for (i = 0; i + 1 < h->elements; i += 2) {
-		const char *f = h->element[i]->str, *v = h->element[i + 1]->str;
-
-		if (strcmp(f, "name") == 0 || strcmp(f, "status") == 0)
-			json_object_set_new(o, f, json_stringn(v,
-			    h->element[i + 1]->len));
-		else if (strcmp(f, "retention_days") == 0)
-			json_object_set_new(o, f, json_integer(strtoll(v, NULL,
-			    10)));
-		else if (strcmp(f, "created_at") == 0 ||
-		    strcmp(f, "purge_at") == 0)
-			json_object_set_new(o, f, json_string(api_iso_time(
-			    strtoull(v, NULL, 10), when, sizeof(when))));
-	}
+	if (t->name != NULL)
+		json_object_set_new(o, "name", json_stringn(t->name,
+		    t->name_len));
+	if (t->status != NULL)
+		json_object_set_new(o, "status", json_string(t->status));
+	if (t->retention_days != -1)
+		json_object_set_new(o, "retention_days",
+		    json_integer(t->retention_days));
+	if (t->created_at != 0)
+		json_object_set_new(o, "created_at", json_string(api_iso_time(
+		    t->created_at, when, sizeof(when))));
+	if (t->purge_at != 0)
+		json_object_set_new(o, "purge_at", json_string(api_iso_time(
+		    t->purge_at, when, sizeof(when))));
 	prefixes = json_array();
-	for (i = 0; i < keys->elements; i++)
+	for (i = 0; i < t->nkey_prefixes; i++)
 		json_array_append_new(prefixes, json_string(
-		    keys->element[i]->str));
+		    t->key_prefixes[i]));
 	json_object_set_new(o, "key_prefixes", prefixes);
-	freeReplyObject(h);
-	freeReplyObject(keys);
 	return o;
 }
 
 json_t *
 api_tenant_list(struct db *db, struct api_err *err)
 {
-	redisReply	*rep;
-	json_t		*items, *o;
-	uint64_t	*ids = NULL;
-	size_t		 n = 0, cap = 0, i;
+	struct tenant	 t;
+	json_t		*items;
+	uint64_t	*ids;
+	size_t		 n, i;
 
-	if ((rep = db_cmd(db, "SMEMBERS %s", key_tenants())) == NULL ||
-	    rep->type != REDIS_REPLY_ARRAY) {
-		if (rep != NULL)
-			freeReplyObject(rep);
+	if (store_tenant_ids(db, &ids, &n) == -1) {
 		api_err_unavailable(err);
 		return NULL;
 	}
-	for (i = 0; i < rep->elements; i++) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			ids = xreallocarray(ids, cap, sizeof(*ids));
-		}
-		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
-		    &ids[n]) == 0)
-			n++;
-	}
-	freeReplyObject(rep);
-	qsort(ids, n, sizeof(*ids), tenant_cmp);
 	items = json_array();
 	for (i = 0; i < n; i++) {
-		if ((o = tenant_item(db, ids[i])) == NULL) {
+		if (store_tenant_get(db, ids[i], &t) == -1) {
 			free(ids);
 			json_decref(items);
 			api_err_unavailable(err);
 			return NULL;
 		}
-		json_array_append_new(items, o);
+		json_array_append_new(items, tenant_json(&t));
+		store_tenant_free(&t);
 	}
 	free(ids);
 	return json_pack("{s:o}", "items", items);
@@ -390,8 +278,6 @@ static void
 tenant_delete(struct api_req *r, uint64_t tenant)
 {
 	struct api	*a = r->a;
-	redisReply	*rep;
-	struct key	 k;
 	char		 now_arg[8], when[32];
 	uint64_t	 purge_at;
 	int		 now_flag, rc;
@@ -399,11 +285,11 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	now_flag = api_query(r, "now", now_arg, sizeof(now_arg)) != NULL &&
 	    strcmp(now_arg, "true") == 0;
 	/* A tenant already being deleted can still be purged at once. */
-	if ((rc = api_tenant_state(a->db, tenant)) == -1) {
+	if ((rc = store_tenant_state(a->db, tenant)) == -1) {
 		api_unavailable(r);
 		return;
 	}
-	if (rc == 0 || (rc == 1 && !now_flag)) {
+	if (rc == TENANT_NONE || (rc == TENANT_DELETING && !now_flag)) {
 		api_error(r, 404, "not_found", "no such tenant");
 		return;
 	}
@@ -417,22 +303,21 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 		return;
 	}
 	/* Then keys fail, and launches and senders see the status. */
-	rep = db_cmd(a->db, "HSET %s status deleting purge_at %llu",
-	    key_tenant(&k, tenant), (unsigned long long)purge_at);
-	if (rep == NULL) {
+	if (store_tenant_mark_deleting(a->db, tenant, purge_at) == -1) {
 		api_unavailable(r);
 		return;
 	}
-	freeReplyObject(rep);
 	/* Again, for a launch another node made in between (its snapshot
 	 * and the senders stop on the status anyway; this cancels it). */
 	if (api_launch_stop_tenant(a, tenant) == -1)
 		log_warnx("tenant %llu: deleting, but redis failed while "
 		    "cancelling its campaigns", (unsigned long long)tenant);
-	if ((rep = db_cmd(a->db, "ZADD %s %llu %llu", key_purge(),
-	    (unsigned long long)purge_at, (unsigned long long)tenant)) != NULL)
-		freeReplyObject(rep);
-	if (now_flag && janitor_purge_tenant(a->db, tenant) == -1) {
+	/* Not scheduled, a deleting tenant keeps its data until it is
+	 * deleted again with ?now=true: its keys fail all the same. */
+	if (store_tenant_schedule_purge(a->db, tenant, purge_at) == -1)
+		log_warnx("tenant %llu: deleting, but redis failed while "
+		    "scheduling its purge", (unsigned long long)tenant);
+	if (now_flag && store_tenant_purge(a->db, tenant) == -1) {
 		api_unavailable(r);
 		return;
 	}

@@ -8,8 +8,9 @@
  * made here, a key revoked here or a person erased here is exactly what
  * the API would have made: the same key hashing, the same keyed-hash
  * suppression and the same audit record, with "fanfarectl" as the actor
- * where the API writes the key prefix.  This file only parses arguments
- * and prints.
+ * where the API writes the key prefix.  What it reads or writes apart
+ * from those goes through the same stores as the API's (store_*.h):
+ * this file only parses arguments and prints.
  *
  * Exit status: 0 success; 1 the operation failed (not found, Redis
  * down, a refused state); 2 bad usage (including a value the API would
@@ -23,7 +24,9 @@
 #include <jansson.h>
 
 #include "api.h"
-#include "keys.h"
+#include "janitor.h"
+#include "store_campaign.h"
+#include "store_tenant.h"
 
 #define CTL_ACTOR	"fanfarectl"	/* the audit records' key_prefix */
 
@@ -323,14 +326,14 @@ tenant_ctx(struct ctl *c, struct api_ctx *ctx)
 	struct api_err	err;
 
 	load_keys(c);
-	switch (api_tenant_state(c->db, c->tenant)) {
-	case 2:
+	switch (store_tenant_state(c->db, c->tenant)) {
+	case TENANT_ACTIVE:
 		break;
-	case 1:
+	case TENANT_DELETING:
 		api_err_set(&err, 404, "not_found", "tenant %llu is being "
 		    "deleted", (unsigned long long)c->tenant);
 		return fail(c, &err);
-	case 0:
+	case TENANT_NONE:
 		api_err_set(&err, 404, "not_found", "no such tenant: %llu",
 		    (unsigned long long)c->tenant);
 		return fail(c, &err);
@@ -471,38 +474,12 @@ cmd_campaign_show(struct ctl *c)
 	return answer(c, o, ctl_progress_line);
 }
 
-/* 1 when the campaign has a record or any tracking data, 0 not, -1 when
- * Redis failed.  Unlike the API, the tracking data alone is enough: the
- * operator may track a campaign made with `link set` and `token` only. */
-static int
-campaign_known(struct db *db, uint64_t tenant, uint64_t campaign)
-{
-	redisReply	*camp, *track;
-	struct key	 k, k2;
-	int		 rc = -1;
-
-	if (db_append(db, "EXISTS %s", key_campaign(&k, tenant, campaign)) ==
-	    -1 ||
-	    db_append(db, "EXISTS %s %s", key_camp_stats(&k, tenant, campaign),
-	    key_camp_links(&k2, tenant, campaign)) == -1)
-		return -1;
-	camp = db_reply(db);
-	track = db_reply(db);
-	if (camp != NULL && track != NULL && camp->type ==
-	    REDIS_REPLY_INTEGER && track->type == REDIS_REPLY_INTEGER)
-		rc = camp->integer > 0 || track->integer > 0;
-	if (camp != NULL)
-		freeReplyObject(camp);
-	if (track != NULL)
-		freeReplyObject(track);
-	return rc;
-}
-
 /* The stats object of API.md, as GET /v1/campaigns/C/stats shows it;
  * always JSON (it is data, not a summary). */
 static int
 cmd_stats(struct ctl *c)
 {
+	struct api_ctx	 ctx = { NULL, NULL, 0, CTL_ACTOR };
 	struct api_err	 err;
 	json_t		*o;
 	int		 rc;
@@ -511,17 +488,19 @@ cmd_stats(struct ctl *c)
 	need(c->have_tenant, "tenant");
 	need(c->have_campaign, "campaign");
 	open_db(c);
-	if ((rc = campaign_known(c->db, c->tenant, c->campaign)) != 1) {
+	ctx.db = c->db;
+	ctx.tenant = c->tenant;
+	/* Unlike the API, the tracking data alone is enough: the operator
+	 * may track a campaign made with `link set` and `token` only. */
+	if ((rc = store_campaign_known(c->db, c->tenant, c->campaign)) != 1) {
 		if (rc == -1)
 			api_err_unavailable(&err);
 		else
 			api_err_set(&err, 404, "not_found", "no such campaign");
 		return fail(c, &err);
 	}
-	if ((o = db_campaign_stats(c->db, c->tenant, c->campaign)) == NULL) {
-		api_err_unavailable(&err);
+	if ((o = api_campaign_stats(&ctx, c->campaign, &err)) == NULL)
 		return fail(c, &err);
-	}
 	print_json(o, JSON_COMPACT);
 	return 0;
 }
@@ -684,8 +663,6 @@ static int
 cmd_link(struct ctl *c)
 {
 	struct api_err	 err;
-	redisReply	*rep;
-	struct key	 k;
 
 	no_operands(c);
 	need(c->have_tenant, "tenant");
@@ -698,15 +675,11 @@ cmd_link(struct ctl *c)
 		return 1;
 	}
 	open_db(c);
-	if ((rep = db_cmd(c->db, "HSET %s %u %s",
-	    key_camp_links(&k, c->tenant, c->campaign), c->link, c->url)) ==
-	    NULL || rep->type == REDIS_REPLY_ERROR) {
-		if (rep != NULL)
-			freeReplyObject(rep);
+	if (store_campaign_link_set(c->db, c->tenant, c->campaign, c->link,
+	    c->url) == -1) {
 		api_err_unavailable(&err);
 		return fail(c, &err);
 	}
-	freeReplyObject(rep);
 	if (c->json)
 		print_json(json_pack("{s:i, s:s}", "link", (int)c->link, "url",
 		    c->url), JSON_COMPACT);

@@ -675,6 +675,18 @@ reply_int(const redisReply *r, long long *out)
 }
 
 int
+reply_u64(const redisReply *r, uint64_t *out)
+{
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
+		*out = (uint64_t)r->integer;
+		return 0;
+	}
+	if (r == NULL || r->type != REDIS_REPLY_STRING)
+		return -1;
+	return parse_u64(r->str, r->len, out);
+}
+
+int
 reply_ok(const redisReply *r)
 {
 	return r != NULL && (r->type == REDIS_REPLY_INTEGER ||

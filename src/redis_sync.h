@@ -43,6 +43,7 @@ long long	 db_unlink_prefix(struct db *, const char *match);
 /* Typed reading of replies: -1 when the reply is missing or not of the
  * type (an error reply included), so no caller parses by hand. */
 int		 reply_int(const redisReply *, long long *);
+int		 reply_u64(const redisReply *, uint64_t *);	/* an id */
 int		 reply_ok(const redisReply *);	/* +OK or an integer */
 const char	*reply_str(const redisReply *, size_t *);  /* NULL: nil */
 int		 reply_is_error(const redisReply *, const char *prefix);

@@ -3,7 +3,8 @@
  *
  * Every script is a file src/lua/NAME.lua, embedded at build time
  * (build-aux/lua2c.sh) and called by its SHA1 through this registry,
- * on the sync connection (db.c) and the async one (store.c) alike.
+ * on the sync connection (the stores, store_*.c) and the async one
+ * (store.c) alike.
  *
  * One strategy for a script Redis does not hold (NOSCRIPT: a restarted,
  * flushed or failed-over server): EVALSHA first; on NOSCRIPT the same

@@ -68,7 +68,7 @@ source_init(struct smtp_template_source *src)
 }
 
 static void
-contact_init(struct smtp_contact *c, const char *email, const char *first,
+smtp_contact_fill(struct smtp_contact *c, const char *email, const char *first,
     const char *attrs)
 {
 	memset(c, 0, sizeof(*c));
@@ -237,7 +237,7 @@ Test(build, tracked_copy, .init = setup)
 	source_init(&src);
 	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
 	    "%s", err);
-	contact_init(&c, "ann@example.org", "Ann",
+	smtp_contact_fill(&c, "ann@example.org", "Ann",
 	    "{\"plan\":\"gold\",\"n\":3,\"ok\":true}");
 	m = build(&t, &c);
 
@@ -282,7 +282,7 @@ Test(build, untracked_copy, .init = setup)
 	src.subject = "Hello {{first_name | default \"there\"}}";
 	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
 	    "%s", err);
-	contact_init(&c, "bob@example.org", "", "");
+	smtp_contact_fill(&c, "bob@example.org", "", "");
 	m = build(&t, &c);
 	cr_assert_not_null(strstr(m, "Subject: Hello there\r\n"), "%s", m);
 	cr_assert_not_null(strstr(m, "href=\"https://example.com/a\""),
@@ -305,7 +305,7 @@ Test(build, same_input_same_bytes, .init = setup)
 	memset(&t, 0, sizeof(t));
 	source_init(&src);
 	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
-	contact_init(&c, "ann@example.org", "Ann", "{\"plan\":\"gold\"}");
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "{\"plan\":\"gold\"}");
 	a = build(&t, &c);
 	b = build(&t, &c);
 	cr_assert_str_eq(a, b);
@@ -330,21 +330,21 @@ Test(build, unusable, .init = setup)
 	source_init(&src);
 	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
 
-	contact_init(&c, "", "Ann", "");
+	smtp_contact_fill(&c, "", "Ann", "");
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
 	    &tmp2), -1, "no address");
 
 	longaddr = malloc(FF_EMAIL_MAX + 2);
 	memset(longaddr, 'a', FF_EMAIL_MAX + 1);
 	longaddr[FF_EMAIL_MAX + 1] = '\0';
-	contact_init(&c, longaddr, "Ann", "");
+	smtp_contact_fill(&c, longaddr, "Ann", "");
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
 	    &tmp2), -1, "an address too long");
 	free(longaddr);
 
 	memset(&empty, 0, sizeof(empty));
 	sig.keys = &empty;
-	contact_init(&c, "ann@example.org", "Ann", "");
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
 	    &tmp2), -1, "no key to sign the unsubscribe URL with");
 	buf_free(&out);

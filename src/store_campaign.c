@@ -1,0 +1,323 @@
+/*
+ * store_campaign.c: a tenant's campaigns, in Redis (store_campaign.h
+ * says what each function answers).  campaign_parse_field is pure: the
+ * record's encoding, read back, in one place.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "redis_sync.h"
+#include "store_campaign.h"
+#include "store_tenant.h"
+
+static const char *const count_names[CAMPAIGN_NCOUNTS] = {
+	"total", "queued", "sent", "failed", "deferred",
+	"sup_opted_out", "sup_blocklisted", "sup_special_category",
+	"sup_bounced", "sup_erased"
+};
+
+const char *
+campaign_count_name(enum campaign_count n)
+{
+	return n < CAMPAIGN_NCOUNTS ? count_names[n] : NULL;
+}
+
+/* A decimal integer, a '-' allowed; -1 when s is not one. */
+static int
+parse_ll(const char *s, size_t len, long long *out)
+{
+	uint64_t	u;
+	int		neg = len > 0 && s[0] == '-';
+
+	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
+	    u > (uint64_t)INT64_MAX)
+		return -1;
+	*out = neg ? -(long long)u : (long long)u;
+	return 0;
+}
+
+void
+campaign_init(struct campaign *c, uint64_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->track_opens = c->track_clicks = -1;
+}
+
+void
+campaign_parse_field(struct campaign *c, const char *f, const char *v,
+    size_t len)
+{
+	char		**str = NULL;
+	uint64_t	 *u64 = NULL, u;
+	size_t		  i;
+
+	if (strcmp(f, "name") == 0)
+		str = &c->name;
+	else if (strcmp(f, "status") == 0)
+		str = &c->status;
+	else if (strcmp(f, "from") == 0)
+		str = &c->from;
+	else if (strcmp(f, "reply_to") == 0) {
+		if (len > 0)
+			str = &c->reply_to;
+	} else if (strcmp(f, "template_id") == 0)
+		u64 = &c->template_id;
+	else if (strcmp(f, "list_id") == 0)
+		u64 = &c->list_id;
+	else if (strcmp(f, "created_at") == 0)
+		u64 = &c->created_at;
+	else if (strcmp(f, "launched_at") == 0)
+		u64 = &c->launched_at;
+	else if (strcmp(f, "finished_at") == 0)
+		u64 = &c->finished_at;
+	else if (strcmp(f, "rate_per_second") == 0)
+		(void)parse_ll(v, len, &c->rate_per_second);
+	else if (strcmp(f, "track_opens") == 0)
+		c->track_opens = len > 0 && v[0] == '1';
+	else if (strcmp(f, "track_clicks") == 0)
+		c->track_clicks = len > 0 && v[0] == '1';
+	else
+		for (i = 0; i < CAMPAIGN_NCOUNTS; i++)
+			if (strcmp(f, count_names[i]) == 0)
+				(void)parse_ll(v, len, &c->count[i]);
+	if (str != NULL && *str == NULL)
+		*str = xstrndup(v, len);
+	if (u64 != NULL && parse_u64(v, len, &u) == 0)
+		*u64 = u;
+}
+
+int
+store_campaign_get(struct db *db, uint64_t tenant, uint64_t id,
+    struct campaign *c)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*f, *v;
+	size_t		 i, len;
+	int		 rc;
+
+	campaign_init(c, id);
+	if ((rep = db_cmd(db, "HGETALL %s", key_campaign(&k, tenant, id))) ==
+	    NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		rc = reply_is_error(rep, NULL) ? -1 : 0;
+		freeReplyObject(rep);
+		return rc;
+	}
+	for (i = 0; i + 1 < rep->elements; i += 2)
+		if ((f = reply_str(rep->element[i], NULL)) != NULL &&
+		    (v = reply_str(rep->element[i + 1], &len)) != NULL)
+			campaign_parse_field(c, f, v, len);
+	rc = rep->elements > 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+void
+store_campaign_free(struct campaign *c)
+{
+	free(c->name);
+	free(c->status);
+	free(c->from);
+	free(c->reply_to);
+	campaign_init(c, c->id);
+}
+
+int
+store_campaign_ids(struct db *db, uint64_t tenant, uint64_t **ids,
+    size_t *n)
+{
+	redisReply	*rep;
+	struct key	 k;
+	size_t		 i;
+
+	*ids = NULL;
+	*n = 0;
+	if ((rep = db_cmd(db, "ZRANGE %s 0 -1", key_campaigns(&k, tenant))) ==
+	    NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	/* The index's scores are the ids: ascending. */
+	*ids = xcalloc(rep->elements + 1, sizeof(**ids));
+	for (i = 0; i < rep->elements; i++)
+		if (reply_u64(rep->element[i], &(*ids)[*n]) == 0)
+			(*n)++;
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* The link table in one HSET: index, URL, ... (links[i] NULL skipped).
+ * 0, or -1 when Redis failed. */
+static int
+links_put(struct db *db, uint64_t tenant, uint64_t id,
+    const char *const *links, size_t nlinks)
+{
+	redisReply	 *rep;
+	struct key	  k;
+	const char	**argv;
+	size_t		 *lens, i;
+	char		 *nums;
+	int		  argc = 0, rc;
+
+	argv = xcalloc(2 + 2 * nlinks, sizeof(*argv));
+	lens = xcalloc(2 + 2 * nlinks, sizeof(*lens));
+	nums = xcalloc(nlinks + 1, 24);
+	argv[argc] = "HSET";
+	lens[argc++] = 4;
+	argv[argc] = key_camp_links(&k, tenant, id);
+	lens[argc++] = k.len;
+	for (i = 0; i < nlinks; i++) {
+		if (links[i] == NULL)
+			continue;
+		argv[argc] = nums + 24 * i;
+		lens[argc++] = (size_t)snprintf(nums + 24 * i, 24, "%zu", i);
+		argv[argc] = links[i];
+		lens[argc++] = strlen(links[i]);
+	}
+	rc = 0;
+	if (argc > 2) {
+		rep = db_cmdargv(db, argc, argv, lens);
+		rc = reply_ok(rep) ? 0 : -1;
+		if (rep != NULL)
+			freeReplyObject(rep);
+	}
+	free(argv);
+	free(lens);
+	free(nums);
+	return rc;
+}
+
+int
+store_campaign_create(struct db *db, uint64_t tenant,
+    const struct campaign_draft *d, const char *const *links, size_t nlinks,
+    uint64_t *id)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 exists;
+	int		 rc;
+
+	rep = db_cmd(db, "EXISTS %s", key_list(&k, tenant, d->list_id));
+	rc = reply_int(rep, &exists);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (rc == -1)
+		return -1;
+	if (exists != 1)
+		return 0;
+	if (store_tenant_next_id(db, tenant, "campaign", id) == -1 ||
+	    links_put(db, tenant, *id, links, nlinks) == -1)
+		return -1;
+	rep = db_cmd(db, "HSET %s name %b template_id %llu "
+	    "list_id %llu from %s reply_to %s rate_per_second %lld "
+	    "track_opens %d track_clicks %d status draft created_at %llu",
+	    key_campaign(&k, tenant, *id), d->name, d->name_len,
+	    (unsigned long long)d->template_id,
+	    (unsigned long long)d->list_id, d->from, d->reply_to,
+	    d->rate_per_second, d->track_opens != 0, d->track_clicks != 0,
+	    (unsigned long long)d->created_at);
+	rc = reply_ok(rep) ? 0 : -1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (rc == -1)
+		return -1;
+	/* Out of the index, a campaign is only missing from the list of
+	 * campaigns: it is answered by id, launched and sent. */
+	if ((rep = db_cmd(db, "ZADD %s %llu %llu", key_campaigns(&k, tenant),
+	    (unsigned long long)*id, (unsigned long long)*id)) != NULL)
+		freeReplyObject(rep);
+	return 1;
+}
+
+int
+store_campaign_refs(struct db *db, uint64_t tenant, uint64_t id,
+    uint64_t *list, uint64_t *template_id)
+{
+	redisReply	*rep;
+	struct key	 k;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "HMGET %s list_id template_id",
+	    key_campaign(&k, tenant, id))) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else
+		rc = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+		    reply_u64(rep->element[0], list) == 0 &&
+		    reply_u64(rep->element[1], template_id) == 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_campaign_since(struct db *db, uint64_t tenant, uint64_t id,
+    uint64_t *since)
+{
+	redisReply	*rep;
+	struct key	 k;
+	size_t		 i;
+
+	*since = 0;
+	if ((rep = db_cmd(db, "HMGET %s launched_at created_at",
+	    key_campaign(&k, tenant, id))) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL)) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+		if (reply_u64(rep->element[i], since) == 0)
+			break;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+store_campaign_link_set(struct db *db, uint64_t tenant, uint64_t id,
+    uint32_t link, const char *url)
+{
+	redisReply	*rep;
+	struct key	 k;
+	int		 rc;
+
+	rep = db_cmd(db, "HSET %s %u %s", key_camp_links(&k, tenant, id), link,
+	    url);
+	rc = reply_ok(rep) ? 0 : -1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_campaign_known(struct db *db, uint64_t tenant, uint64_t id)
+{
+	redisReply	*camp, *track;
+	struct key	 k, k2;
+	long long	 ncamp, ntrack;
+	int		 rc = -1;
+
+	if (db_append(db, "EXISTS %s", key_campaign(&k, tenant, id)) == -1 ||
+	    db_append(db, "EXISTS %s %s", key_camp_stats(&k, tenant, id),
+	    key_camp_links(&k2, tenant, id)) == -1)
+		return -1;
+	camp = db_reply(db);
+	track = db_reply(db);
+	if (camp != NULL && track != NULL &&
+	    camp->type == REDIS_REPLY_INTEGER &&
+	    track->type == REDIS_REPLY_INTEGER &&
+	    reply_int(camp, &ncamp) == 0 && reply_int(track, &ntrack) == 0)
+		rc = ncamp > 0 || ntrack > 0;
+	if (camp != NULL)
+		freeReplyObject(camp);
+	if (track != NULL)
+		freeReplyObject(track);
+	return rc;
+}

@@ -1,0 +1,366 @@
+/*
+ * store_launch.c: launch, snapshot steps, state changes and ff:sending,
+ * in Redis (store_launch.h says what each function answers).  Every key
+ * a script touches is the tenant's ({t:T}...), one Redis Cluster slot;
+ * the global ff:sending is changed by commands of its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "redis_sync.h"
+#include "script.h"
+#include "store_launch.h"
+
+#define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
+#define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
+#define SENDING_PAGE		1000
+
+/* The first element of a script's array reply, or "" when it is not. */
+static const char *
+reply_word(const redisReply *rep)
+{
+	const char	*w;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    (w = reply_str(rep->element[0], NULL)) == NULL)
+		return "";
+	return w;
+}
+
+/* The status a script named as its second element into r->state; 0, or
+ * -1 when it named none. */
+static int
+reply_state(const redisReply *rep, struct launch_result *r)
+{
+	const char	*st;
+
+	if (rep->elements != 2 ||
+	    rep->element[1]->type != REDIS_REPLY_STRING ||
+	    (st = reply_str(rep->element[1], NULL)) == NULL)
+		return -1;
+	snprintf(r->state, sizeof(r->state), "%s", st);
+	return 0;
+}
+
+/* A script's reply: NULL (and logged when Redis said why) unless it is
+ * an answer. */
+static redisReply *
+script_answer(redisReply *rep, const char *what, uint64_t tenant,
+    uint64_t campaign)
+{
+	size_t	len;
+
+	if (rep == NULL || !reply_is_error(rep, NULL))
+		return rep;
+	len = rep->len;
+	log_warnx("campaign %llu of tenant %llu: %s: %.*s",
+	    (unsigned long long)campaign, (unsigned long long)tenant, what,
+	    (int)len, rep->str);
+	freeReplyObject(rep);
+	return NULL;
+}
+
+int
+store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list_id, uint64_t template_id, uint64_t now,
+    struct launch_result *r)
+{
+	redisReply	*rep;
+	const char	*argv[12], *why;
+	size_t		 lens[12];
+	struct key	 camp, t, list, members, tpl, q, queued;
+	char		 nowbuf[24];
+	int		 argc = 2, i;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(nowbuf, sizeof(nowbuf), "%llu", (unsigned long long)now);
+	argv[argc++] = "7";
+	argv[argc++] = key_campaign(&camp, tenant, campaign);
+	argv[argc++] = key_tenant(&t, tenant);
+	argv[argc++] = key_list(&list, tenant, list_id);
+	argv[argc++] = key_list_members(&members, tenant, list_id);
+	argv[argc++] = key_template(&tpl, tenant, template_id);
+	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
+	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
+	argv[argc++] = nowbuf;
+	for (i = 2; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH, argc, argv,
+	    lens), "launch", tenant, campaign)) == NULL)
+		return -1;
+	why = reply_word(rep);
+	if (strcmp(why, "ok") == 0) {
+		r->verdict = LAUNCH_OK;
+		if (rep->elements != 2 || reply_int(rep->element[1],
+		    &r->count) == -1)
+			r->count = 0;
+	} else if (strcmp(why, "state") == 0 && reply_state(rep, r) == 0)
+		r->verdict = LAUNCH_STATE;
+	else if (strcmp(why, "list") == 0)
+		r->verdict = LAUNCH_NO_LIST;
+	else if (strcmp(why, "template") == 0)
+		r->verdict = LAUNCH_NO_TEMPLATE;
+	else if (strcmp(why, "tenant") == 0)
+		r->verdict = LAUNCH_TENANT;
+	else
+		r->verdict = LAUNCH_NOT_FOUND;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *to, const char *const *from, size_t nfrom,
+    struct launch_result *r)
+{
+	const char	*argv[16], *why;
+	size_t		 lens[16], i;
+	struct key	 camp, q, queued;
+	int		 argc = 2;
+	redisReply	*rep;
+
+	memset(r, 0, sizeof(*r));
+	if (nfrom > FF_NELEM(argv) - 7)
+		return -1;
+	argv[argc++] = "3";
+	argv[argc++] = key_campaign(&camp, tenant, campaign);
+	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
+	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
+	argv[argc++] = to;
+	for (i = 0; i < nfrom; i++)
+		argv[argc++] = from[i];
+	for (i = 2; i < (size_t)argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH_STATE, argc,
+	    argv, lens), to, tenant, campaign)) == NULL)
+		return -1;
+	why = reply_word(rep);
+	if (strcmp(why, "ok") == 0)
+		r->verdict = LAUNCH_OK;
+	else if (strcmp(why, "state") == 0 && reply_state(rep, r) == 0)
+		r->verdict = LAUNCH_STATE;
+	else
+		r->verdict = LAUNCH_NOT_FOUND;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list, const char *cursor, struct snapshot_step *st)
+{
+	redisReply	 *page, *rep = NULL, *m;
+	const char	**argv = NULL, *next, *verdict;
+	size_t		 *lens = NULL, i, n;
+	struct key	  camp, q, queued, t, members;
+	int		  argc = 2, rc = -1;
+	uint64_t	  id;
+
+	memset(st, 0, sizeof(*st));
+	page = db_cmd(db, "SSCAN %s %s COUNT %d",
+	    key_list_members(&members, tenant, list), cursor, SNAPSHOT_PAGE);
+	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
+	    page->elements != 2 ||
+	    page->element[0]->type != REDIS_REPLY_STRING ||
+	    (next = reply_str(page->element[0], NULL)) == NULL ||
+	    page->element[1]->type != REDIS_REPLY_ARRAY)
+		goto out;
+	n = page->element[1]->elements;
+	argv = xcalloc(n + 8, sizeof(*argv));
+	lens = xcalloc(n + 8, sizeof(*lens));
+	argv[argc++] = "4";
+	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
+	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
+	argv[argc++] = key_campaign(&camp, tenant, campaign);
+	argv[argc++] = key_tenant(&t, tenant);
+	argv[argc++] = next;
+	for (i = 2; i < (size_t)argc; i++)
+		lens[i] = strlen(argv[i]);
+	for (i = 0; i < n; i++) {
+		m = page->element[1]->element[i];
+		/* A bad offset would stop the script half-way. */
+		if (m->type != REDIS_REPLY_STRING || reply_u64(m, &id) == -1 ||
+		    id >= SNAPSHOT_MAX_ID) {
+			st->skipped++;
+			continue;
+		}
+		argv[argc] = m->str;
+		lens[argc++] = m->len;
+	}
+	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH_STEP, argc, argv,
+	    lens), "snapshot", tenant, campaign)) == NULL ||
+	    rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[1]->type != REDIS_REPLY_INTEGER ||
+	    reply_int(rep->element[1], &st->queued) == -1)
+		goto out;
+	verdict = reply_word(rep);
+	if (strcmp(verdict, "stop") == 0)
+		st->verdict = SNAPSHOT_STOP;
+	else if (strcmp(verdict, "complete") == 0)
+		st->verdict = SNAPSHOT_COMPLETE;
+	else if (strcmp(verdict, "done") == 0)
+		st->verdict = SNAPSHOT_DONE;
+	else if (strcmp(verdict, "restart") == 0) {
+		st->verdict = SNAPSHOT_RESTART;
+		next = "0";
+	} else
+		st->verdict = SNAPSHOT_NEXT;
+	snprintf(st->next, sizeof(st->next), "%s", next);
+	rc = 0;
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (page != NULL)
+		freeReplyObject(page);
+	free(argv);
+	free(lens);
+	return rc;
+}
+
+int
+store_launch_unfinished(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t *list, char cursor[LAUNCH_CURSOR_MAX])
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*st, *snapshot, *c;
+	int		 rc = 0;
+
+	if ((rep = db_cmd(db, "HMGET %s status snapshot scan_cursor list_id",
+	    key_campaign(&k, tenant, campaign))) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
+	    (st = reply_str(rep->element[0], NULL)) != NULL &&
+	    (snapshot = reply_str(rep->element[1], NULL)) != NULL &&
+	    reply_u64(rep->element[3], list) == 0 &&
+	    (strcmp(st, "sending") == 0 || strcmp(st, "paused") == 0) &&
+	    strcmp(snapshot, "0") == 0) {
+		c = reply_str(rep->element[2], NULL);
+		snprintf(cursor, LAUNCH_CURSOR_MAX, "%s", c != NULL ? c : "0");
+		rc = 1;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* ---------------------------------------------------------- ff:sending */
+
+int
+store_sending_add(struct db *db, uint64_t tenant, uint64_t campaign)
+{
+	redisReply	*rep;
+	int		 rc;
+
+	rep = db_cmd(db, "SADD %s %llu:%llu", key_sending(),
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	rc = reply_ok(rep) ? 0 : -1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_sending_remove(struct db *db, uint64_t tenant, uint64_t campaign)
+{
+	redisReply	*rep;
+	int		 rc;
+
+	rep = db_cmd(db, "SREM %s %llu:%llu", key_sending(),
+	    (unsigned long long)tenant, (unsigned long long)campaign);
+	rc = reply_ok(rep) ? 0 : -1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+/* A member "T:C" of ff:sending; -1 when it is not one. */
+static int
+sending_parse(const redisReply *m, struct sending_campaign *out)
+{
+	const char	*s, *colon;
+	size_t		 len;
+
+	if (m->type != REDIS_REPLY_STRING || (s = reply_str(m, &len)) ==
+	    NULL || (colon = memchr(s, ':', len)) == NULL)
+		return -1;
+	if (parse_u64(s, (size_t)(colon - s), &out->tenant) == -1 ||
+	    parse_u64(colon + 1, len - (size_t)(colon - s) - 1,
+	    &out->campaign) == -1)
+		return -1;
+	return 0;
+}
+
+int
+store_sending_all(struct db *db, struct sending_campaign **all, size_t *n)
+{
+	redisReply	*set;
+	size_t		 i;
+
+	*all = NULL;
+	*n = 0;
+	if ((set = db_cmd(db, "SMEMBERS %s", key_sending())) == NULL)
+		return -1;
+	if (set->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(set);
+		return -1;
+	}
+	*all = xcalloc(set->elements + 1, sizeof(**all));
+	for (i = 0; i < set->elements; i++)
+		if (sending_parse(set->element[i], &(*all)[*n]) == 0)
+			(*n)++;
+	freeReplyObject(set);
+	return 0;
+}
+
+int
+store_sending_drain_tenant(struct db *db, uint64_t tenant,
+    int (*fn)(void *, uint64_t), void *arg)
+{
+	struct sending_campaign	 sc;
+	redisReply		*page = NULL, *m, *rep;
+	const char		*next;
+	char			 cursor[LAUNCH_CURSOR_MAX] = "0", match[32];
+	size_t			 i;
+	int			 rc = 0;
+
+	snprintf(match, sizeof(match), "%llu:*", (unsigned long long)tenant);
+	do {
+		page = db_cmd(db, "SSCAN %s %s MATCH %s COUNT %d",
+		    key_sending(), cursor, match, SENDING_PAGE);
+		if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
+		    page->elements != 2 ||
+		    page->element[0]->type != REDIS_REPLY_STRING ||
+		    (next = reply_str(page->element[0], NULL)) == NULL ||
+		    page->element[1]->type != REDIS_REPLY_ARRAY) {
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", next);
+		for (i = 0; i < page->element[1]->elements && rc == 0; i++) {
+			m = page->element[1]->element[i];
+			if (sending_parse(m, &sc) == -1 || sc.tenant != tenant)
+				continue;
+			if (fn(arg, sc.campaign) == -1) {
+				rc = -1;
+				break;
+			}
+			/* The member as found, whatever its spelling. */
+			rep = db_cmd(db, "SREM %s %b", key_sending(), m->str,
+			    m->len);
+			if (!reply_ok(rep))
+				rc = -1;
+			if (rep != NULL)
+				freeReplyObject(rep);
+		}
+		freeReplyObject(page);
+		page = NULL;
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	if (page != NULL)
+		freeReplyObject(page);
+	return rc;
+}

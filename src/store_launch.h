@@ -1,0 +1,106 @@
+/*
+ * store_launch.h: a campaign's launch, its list snapshot and its state
+ * changes, in Redis, through the scripts launch.lua, launch_step.lua and
+ * launch_state.lua (script.h); and ff:sending, the set of campaigns the
+ * senders look at.  api_launch.c's DESIGN comment says how a snapshot
+ * goes; this file runs one step of it.
+ *
+ * Typed functions over the sync connection: -1 when Redis failed (no
+ * answer, or an error reply, which is logged here), and otherwise a
+ * verdict in a struct: a campaign in the wrong state or not found is
+ * never -1.  No reply object leaves store_launch.c.  Storage only:
+ * nothing here knows the API.
+ */
+#ifndef FANFARE_STORE_LAUNCH_H
+#define FANFARE_STORE_LAUNCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+#define LAUNCH_CURSOR_MAX	32	/* an SSCAN cursor, NUL included */
+#define LAUNCH_STATE_MAX	32	/* a campaign status, NUL included */
+
+enum launch_verdict {
+	LAUNCH_OK,		/* sending; total recipients in count */
+	LAUNCH_STATE,		/* not a draft: its status in state */
+	LAUNCH_NO_LIST,		/* its list is gone */
+	LAUNCH_NO_TEMPLATE,	/* its template is gone */
+	LAUNCH_TENANT,		/* the tenant is not active */
+	LAUNCH_NOT_FOUND	/* no such campaign */
+};
+
+struct launch_result {
+	enum launch_verdict	 verdict;
+	char			 state[LAUNCH_STATE_MAX];
+	long long		 count;
+};
+
+/*
+ * Launches a draft whose list and template are given (its record's):
+ * the queue and its bitmap start empty, the status is "sending", the
+ * snapshot's cursor is 0.  The caller then adds it to ff:sending and
+ * runs the snapshot's steps.  0 with r filled, or -1.
+ */
+int	 store_launch(struct db *, uint64_t tenant, uint64_t campaign,
+	    uint64_t list, uint64_t template_id, uint64_t now_ms,
+	    struct launch_result *r);
+
+/*
+ * Sets the status to to when it is one of from (nfrom of them), in one
+ * script, since the senders set "done" concurrently: LAUNCH_OK,
+ * LAUNCH_STATE with the status found, or LAUNCH_NOT_FOUND; -1.
+ */
+int	 store_launch_transition(struct db *, uint64_t tenant,
+	    uint64_t campaign, const char *to, const char *const *from,
+	    size_t nfrom, struct launch_result *r);
+
+enum snapshot_verdict {
+	SNAPSHOT_NEXT,		/* go on at next */
+	SNAPSHOT_RESTART,	/* Redis is another process: next is "0" */
+	SNAPSHOT_DONE,		/* every member queued */
+	SNAPSHOT_STOP,		/* the campaign is no longer sending, or
+				 * its tenant no longer active */
+	SNAPSHOT_COMPLETE	/* another node finished it */
+};
+
+struct snapshot_step {
+	enum snapshot_verdict	 verdict;
+	char			 next[LAUNCH_CURSOR_MAX];
+	long long		 queued;	/* by this step */
+	int			 skipped;	/* members that are no id */
+};
+
+/* One page of the list's members from cursor into the campaign's
+ * queue; 0 with st filled, or -1. */
+int	 store_launch_step(struct db *, uint64_t tenant, uint64_t campaign,
+	    uint64_t list, const char *cursor, struct snapshot_step *st);
+
+/* 1 when the campaign is sending or paused and its snapshot unfinished,
+ * with its list and the cursor to go on from; 0 when not; -1. */
+int	 store_launch_unfinished(struct db *, uint64_t tenant,
+	    uint64_t campaign, uint64_t *list,
+	    char cursor[LAUNCH_CURSOR_MAX]);
+
+/* ff:sending, "T:C" a member. */
+struct sending_campaign {
+	uint64_t	tenant;
+	uint64_t	campaign;
+};
+
+int	 store_sending_add(struct db *, uint64_t tenant, uint64_t campaign);
+int	 store_sending_remove(struct db *, uint64_t tenant, uint64_t campaign);
+/* Every member (those that are no "T:C" skipped), in *all (the caller
+ * frees); 0 or -1. */
+int	 store_sending_all(struct db *, struct sending_campaign **all,
+	    size_t *n);
+/*
+ * Calls fn on each of the tenant's campaigns in ff:sending, a SCAN page
+ * at a time, and takes it out of the set when fn returns 0; fn's -1
+ * stops.  0, or -1 when Redis or fn failed.
+ */
+int	 store_sending_drain_tenant(struct db *, uint64_t tenant,
+	    int (*fn)(void *, uint64_t campaign), void *arg);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * store_stats.c: a campaign's tracking data, read back (store_stats.h
+ * says what each function answers).  The delivery counts are the
+ * senders', in the campaign record (the tenant's slot; "delivered" is
+ * what the relay accepted, i.e. sent); the tracking counts are in
+ * {t:T:c:C}, another slot: separate commands, pipelined.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "redis_sync.h"
+#include "store_stats.h"
+
+/* A decimal integer, a '-' allowed; -1 when s is not one. */
+static int
+parse_ll(const char *s, size_t len, long long *out)
+{
+	uint64_t	u;
+	int		neg = len > 0 && s[0] == '-';
+
+	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
+	    u > (uint64_t)INT64_MAX)
+		return -1;
+	*out = neg ? -(long long)u : (long long)u;
+	return 0;
+}
+
+void
+campaign_stats_init(struct campaign_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void
+campaign_stats_add_link(struct campaign_stats *s, const char *index,
+    size_t index_len, const char *url, size_t url_len)
+{
+	struct link_stats	*l;
+	uint64_t		 link;
+	size_t			 at;
+
+	if (parse_u64(index, index_len, &link) == -1)
+		return;
+	for (at = 0; at < s->nlinks && s->links[at].link < link; at++)
+		;
+	if (at < s->nlinks && s->links[at].link == link)
+		return;
+	s->links = xreallocarray(s->links, s->nlinks + 1, sizeof(*s->links));
+	memmove(s->links + at + 1, s->links + at,
+	    (s->nlinks - at) * sizeof(*s->links));
+	s->nlinks++;
+	l = &s->links[at];
+	memset(l, 0, sizeof(*l));
+	l->link = link;
+	l->url = xstrndup(url, url_len);
+}
+
+/* The link of index, or NULL. */
+static struct link_stats *
+link_find(struct campaign_stats *s, const char *index)
+{
+	uint64_t	link;
+	size_t		i;
+
+	if (parse_u64(index, strlen(index), &link) == -1)
+		return NULL;
+	for (i = 0; i < s->nlinks; i++)
+		if (s->links[i].link == link)
+			return &s->links[i];
+	return NULL;
+}
+
+void
+campaign_stats_parse_field(struct campaign_stats *s, const char *f,
+    const char *v, size_t len)
+{
+	struct link_stats	*l;
+	struct country_stats	*c;
+	long long		*counter = NULL, n;
+
+	if (parse_ll(v, len, &n) == -1)
+		return;
+	if (strcmp(f, "opens") == 0)
+		counter = &s->opens;
+	else if (strcmp(f, "opens_unique") == 0)
+		counter = &s->opens_unique;
+	else if (strcmp(f, "opens_machine") == 0)
+		counter = &s->opens_machine;
+	else if (strcmp(f, "clicks") == 0)
+		counter = &s->clicks;
+	else if (strcmp(f, "clicks_unique") == 0)
+		counter = &s->clicks_unique;
+	else if (strcmp(f, "clicks_machine") == 0)
+		counter = &s->clicks_machine;
+	else if (strcmp(f, "unsubscribes") == 0)
+		counter = &s->unsubscribes;
+	if (counter != NULL) {
+		*counter = n;
+		return;
+	}
+	if (strncmp(f, "link:", 5) == 0) {
+		if ((l = link_find(s, f + 5)) != NULL)
+			l->total = n;
+	} else if (strncmp(f, "link_unique:", 12) == 0) {
+		if ((l = link_find(s, f + 12)) != NULL)
+			l->unique = n;
+	} else if (strncmp(f, "country:", 8) == 0) {
+		s->countries = xreallocarray(s->countries, s->ncountries + 1,
+		    sizeof(*s->countries));
+		c = &s->countries[s->ncountries++];
+		c->code = xstrdup(f + 8);
+		c->count = n;
+	}
+}
+
+void
+store_stats_free(struct campaign_stats *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nlinks; i++)
+		free(s->links[i].url);
+	free(s->links);
+	for (i = 0; i < s->ncountries; i++)
+		free(s->countries[i].code);
+	free(s->countries);
+	campaign_stats_init(s);
+}
+
+/* An element of an HMGET reply as a number; 0 when missing. */
+static long long
+hmget_num(const redisReply *r, size_t i)
+{
+	long long	n;
+
+	if (i >= r->elements || reply_int(r->element[i], &n) == -1)
+		return 0;
+	return n;
+}
+
+int
+store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
+    struct campaign_stats *s)
+{
+	redisReply	*stats, *links, *camp;
+	const char	*f, *v;
+	size_t		 i, flen, len;
+	struct key	 k;
+	int		 rc = -1;
+
+	campaign_stats_init(s);
+	if (db_append(db, "HGETALL %s",
+	    key_camp_stats(&k, tenant, campaign)) == -1 ||
+	    db_append(db, "HGETALL %s",
+	    key_camp_links(&k, tenant, campaign)) == -1 ||
+	    db_append(db, "HMGET %s sent bounced",
+	    key_campaign(&k, tenant, campaign)) == -1)
+		return -1;
+	stats = db_reply(db);
+	links = db_reply(db);
+	camp = db_reply(db);
+	if (stats == NULL || links == NULL || camp == NULL ||
+	    stats->type != REDIS_REPLY_ARRAY ||
+	    links->type != REDIS_REPLY_ARRAY ||
+	    camp->type != REDIS_REPLY_ARRAY)
+		goto out;
+	for (i = 0; i + 1 < links->elements; i += 2)
+		if ((f = reply_str(links->element[i], &flen)) != NULL &&
+		    (v = reply_str(links->element[i + 1], &len)) != NULL)
+			campaign_stats_add_link(s, f, flen, v, len);
+	for (i = 0; i + 1 < stats->elements; i += 2)
+		if ((f = reply_str(stats->element[i], NULL)) != NULL &&
+		    (v = reply_str(stats->element[i + 1], &len)) != NULL)
+			campaign_stats_parse_field(s, f, v, len);
+	s->sent = hmget_num(camp, 0);
+	s->bounced = hmget_num(camp, 1);
+	rc = 0;
+out:
+	if (stats != NULL)
+		freeReplyObject(stats);
+	if (links != NULL)
+		freeReplyObject(links);
+	if (camp != NULL)
+		freeReplyObject(camp);
+	if (rc == -1)
+		store_stats_free(s);
+	return rc;
+}
+
+int
+store_stats_series(struct db *db, uint64_t tenant, uint64_t campaign,
+    int step, uint64_t first, size_t count, long long *counts)
+{
+	redisReply	 *rep;
+	const char	**argv;
+	size_t		 *argvlen, argc, i, kind;
+	char		 *names;
+	struct key	  k;
+	int		  rc = -1;
+
+	argc = 2 + SERIES_NKINDS * count;
+	argv = xcalloc(argc, sizeof(*argv));
+	argvlen = xcalloc(argc, sizeof(*argvlen));
+	names = xmalloc(SERIES_NKINDS * count * SERIES_FIELD_MAX + 1);
+	argv[0] = "HMGET";
+	argvlen[0] = 5;
+	argv[1] = key_camp_ts(&k, tenant, campaign);
+	argvlen[1] = k.len;
+	for (i = 0; i < count; i++)
+		for (kind = 0; kind < SERIES_NKINDS; kind++) {
+			size_t	 at = i * SERIES_NKINDS + kind;
+			char	*f = names + at * SERIES_FIELD_MAX;
+
+			argv[2 + at] = f;
+			argvlen[2 + at] = series_field(f,
+			    (enum series_kind)kind, step, first + i);
+		}
+	rep = db_cmdargv(db, (int)argc, argv, argvlen);
+	free(argv);
+	free(argvlen);
+	free(names);
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == argc - 2) {
+		for (i = 0; i < argc - 2; i++)
+			if (reply_int(rep->element[i], &counts[i]) == -1)
+				counts[i] = 0;
+		rc = 0;
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+long long
+store_stats_trim_events(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t minid)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 n = 0;
+
+	if ((rep = db_cmd(db, "XTRIM %s MINID %llu-0",
+	    key_camp_events(&k, tenant, campaign),
+	    (unsigned long long)minid)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_INTEGER || reply_int(rep, &n) == -1)
+		n = 0;
+	freeReplyObject(rep);
+	return n;
+}

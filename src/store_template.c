@@ -1,0 +1,155 @@
+/*
+ * store_template.c: a tenant's templates, in Redis (store_template.h
+ * says what each function answers).  The links are stored as a JSON
+ * array of strings, which the senders read too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "keys.h"
+#include "redis_sync.h"
+#include "store_tenant.h"
+#include "store_template.h"
+
+static const char *const part_names[TEMPLATE_NPARTS] = {
+	"name", "subject", "html", "text"
+};
+
+const char *
+template_part_name(enum template_part p)
+{
+	return p < TEMPLATE_NPARTS ? part_names[p] : NULL;
+}
+
+/* The links field's text: a JSON array of the URLs (the caller frees). */
+static char *
+links_encode(const char *const *links, size_t n)
+{
+	json_t	*a = json_array();
+	char	*text;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(links[i]));
+	text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (text == NULL)
+		fatalx("json_dumps: out of memory");
+	return text;
+}
+
+/* 0 with the URLs in t, -1 when the text is no JSON array. */
+static int
+links_decode(struct template *t, const char *text, size_t len)
+{
+	json_t		*a, *v;
+	size_t		 i;
+
+	if ((a = json_loadb(text, len, 0, NULL)) == NULL)
+		return -1;
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return -1;
+	}
+	t->links = xcalloc(json_array_size(a) + 1, sizeof(*t->links));
+	json_array_foreach(a, i, v)
+		if (json_is_string(v))
+			t->links[t->nlinks++] = xstrndup(json_string_value(v),
+			    json_string_length(v));
+	json_decref(a);
+	return 0;
+}
+
+int
+store_template_get(struct db *db, uint64_t tenant, uint64_t id,
+    struct template *t)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*f, *v;
+	size_t		 i, len;
+	int		 p, rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((rep = db_cmd(db, "HGETALL %s", key_template(&k, tenant, id))) ==
+	    NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		rc = reply_is_error(rep, NULL) ? -1 : 0;
+		freeReplyObject(rep);
+		return rc;
+	}
+	for (i = 0; i + 1 < rep->elements; i += 2) {
+		if ((f = reply_str(rep->element[i], NULL)) == NULL ||
+		    (v = reply_str(rep->element[i + 1], &len)) == NULL)
+			continue;
+		if (strcmp(f, "links") == 0) {
+			if (!t->has_links && links_decode(t, v, len) == 0)
+				t->has_links = 1;
+			continue;
+		}
+		for (p = 0; p < TEMPLATE_NPARTS; p++)
+			if (strcmp(f, part_names[p]) == 0 &&
+			    t->part[p] == NULL) {
+				t->part[p] = xstrndup(v, len);
+				t->part_len[p] = len;
+			}
+	}
+	rc = rep->elements > 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+void
+store_template_free(struct template *t)
+{
+	size_t	i;
+
+	for (i = 0; i < TEMPLATE_NPARTS; i++)
+		free(t->part[i]);
+	for (i = 0; i < t->nlinks; i++)
+		free(t->links[i]);
+	free(t->links);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+store_template_put(struct db *db, uint64_t tenant, uint64_t id,
+    const char *const part[TEMPLATE_NPARTS],
+    const size_t part_len[TEMPLATE_NPARTS], const char *const *links,
+    size_t nlinks, uint64_t updated_at)
+{
+	redisReply	*rep;
+	struct key	 k;
+	char		*ltext;
+	int		 rc;
+
+	ltext = links_encode(links, nlinks);
+	rep = db_cmd(db, "HSET %s name %b subject %b html %b text %b "
+	    "links %s updated_at %llu", key_template(&k, tenant, id),
+	    part[TEMPLATE_NAME], part_len[TEMPLATE_NAME],
+	    part[TEMPLATE_SUBJECT], part_len[TEMPLATE_SUBJECT],
+	    part[TEMPLATE_HTML], part_len[TEMPLATE_HTML],
+	    part[TEMPLATE_TEXT], part_len[TEMPLATE_TEXT], ltext,
+	    (unsigned long long)updated_at);
+	free(ltext);
+	rc = reply_ok(rep) ? 0 : -1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_template_create(struct db *db, uint64_t tenant,
+    const char *const part[TEMPLATE_NPARTS],
+    const size_t part_len[TEMPLATE_NPARTS], const char *const *links,
+    size_t nlinks, uint64_t updated_at, uint64_t *id)
+{
+	if (store_tenant_next_id(db, tenant, "template", id) == -1)
+		return -1;
+	return store_template_put(db, tenant, *id, part, part_len, links,
+	    nlinks, updated_at);
+}

@@ -1,0 +1,389 @@
+/*
+ * store_tenant.c: tenants and their API keys, in Redis (store_tenant.h
+ * says what each function answers).  Every key is keys.c's; the
+ * commands are built here and nowhere else.
+ */
+#include <openssl/rand.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "redis_sync.h"
+#include "store_tenant.h"
+
+#define TENANT_SCAN_PAGE	100
+
+/* A command whose answer only says whether Redis did it: 0 or -1. */
+static int
+done(redisReply *rep)
+{
+	int	rc = reply_ok(rep) ? 0 : -1;
+
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+/* The ids of an array reply (members that are no id skipped), in *ids;
+ * -1 when the reply is no array. */
+static int
+reply_ids(const redisReply *rep, uint64_t **ids, size_t *n)
+{
+	size_t	i;
+
+	*ids = NULL;
+	*n = 0;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		return -1;
+	*ids = xcalloc(rep->elements + 1, sizeof(**ids));
+	for (i = 0; i < rep->elements; i++)
+		if (reply_u64(rep->element[i], &(*ids)[*n]) == 0)
+			(*n)++;
+	return 0;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+store_tenant_state(struct db *db, uint64_t tenant)
+{
+	redisReply	*rep;
+	const char	*status;
+	struct key	 k;
+	int		 rc = TENANT_NONE;
+
+	if ((rep = db_cmd(db, "HGET %s status", key_tenant(&k, tenant))) ==
+	    NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else if ((status = reply_str(rep, NULL)) != NULL)
+		rc = strcmp(status, "active") == 0 ? TENANT_ACTIVE :
+		    TENANT_DELETING;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_tenant_create(struct db *db, const char *name, size_t name_len,
+    long long retention_days, uint64_t created_at, uint64_t *out)
+{
+	redisReply	*rep;
+	struct key	 k;
+	uint64_t	 tenant;
+	long long	 created = 0;
+
+	do {
+		if (RAND_bytes((unsigned char *)&tenant, sizeof(tenant)) != 1)
+			fatalx("RAND_bytes");
+		tenant &= (1ULL << 53) - 1;
+		if (tenant == 0)
+			continue;
+		/* Taken (1 in 2^53 per tenant): another id. */
+		rep = db_cmd(db, "HSETNX %s status active",
+		    key_tenant(&k, tenant));
+		if (reply_int(rep, &created) == -1) {
+			if (rep != NULL)
+				freeReplyObject(rep);
+			return -1;
+		}
+		freeReplyObject(rep);
+	} while (created != 1);
+
+	if (done(db_cmd(db, "HSET %s name %b retention_days %lld "
+	    "created_at %llu", key_tenant(&k, tenant), name, name_len,
+	    retention_days, (unsigned long long)created_at)) == -1)
+		return -1;
+	/* Only the janitor's retention walks ff:tenants, and a tenant it
+	 * misses keeps its data a little longer: not worth a failure. */
+	(void)done(db_cmd(db, "SADD %s %llu", key_tenants(),
+	    (unsigned long long)tenant));
+	*out = tenant;
+	return 0;
+}
+
+int
+store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
+{
+	redisReply	*h, *keys;
+	struct key	 k;
+	const char	*f, *v;
+	size_t		 i, len;
+	uint64_t	 u;
+	int		 rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->id = tenant;
+	t->retention_days = -1;
+	if (db_append(db, "HGETALL %s", key_tenant(&k, tenant)) == -1 ||
+	    db_append(db, "HKEYS %s", key_tenant_keys(&k, tenant)) == -1)
+		return -1;
+	h = db_reply(db);
+	keys = db_reply(db);
+	if (h == NULL || keys == NULL || h->type != REDIS_REPLY_ARRAY ||
+	    keys->type != REDIS_REPLY_ARRAY)
+		goto out;
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		if ((f = reply_str(h->element[i], NULL)) == NULL ||
+		    (v = reply_str(h->element[i + 1], &len)) == NULL)
+			continue;
+		if (strcmp(f, "name") == 0 && t->name == NULL) {
+			t->name = xstrndup(v, len);
+			t->name_len = len;
+		} else if (strcmp(f, "status") == 0 && t->status == NULL)
+			t->status = xstrndup(v, len);
+		else if (strcmp(f, "retention_days") == 0)
+			(void)reply_int(h->element[i + 1], &t->retention_days);
+		else if (strcmp(f, "created_at") == 0 &&
+		    reply_u64(h->element[i + 1], &u) == 0)
+			t->created_at = u;
+		else if (strcmp(f, "purge_at") == 0 &&
+		    reply_u64(h->element[i + 1], &u) == 0)
+			t->purge_at = u;
+	}
+	t->key_prefixes = xcalloc(keys->elements + 1,
+	    sizeof(*t->key_prefixes));
+	for (i = 0; i < keys->elements; i++)
+		if ((v = reply_str(keys->element[i], &len)) != NULL)
+			t->key_prefixes[t->nkey_prefixes++] = xstrndup(v, len);
+	rc = 0;
+out:
+	if (h != NULL)
+		freeReplyObject(h);
+	if (keys != NULL)
+		freeReplyObject(keys);
+	if (rc == -1)
+		store_tenant_free(t);
+	return rc;
+}
+
+void
+store_tenant_free(struct tenant *t)
+{
+	size_t	i;
+
+	free(t->name);
+	free(t->status);
+	for (i = 0; i < t->nkey_prefixes; i++)
+		free(t->key_prefixes[i]);
+	free(t->key_prefixes);
+	t->name = t->status = NULL;
+	t->key_prefixes = NULL;
+	t->nkey_prefixes = 0;
+}
+
+int
+store_tenant_ids(struct db *db, uint64_t **ids, size_t *n)
+{
+	redisReply	*rep;
+	int		 rc;
+
+	rep = db_cmd(db, "SMEMBERS %s", key_tenants());
+	rc = reply_ids(rep, ids, n);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (rc == 0)
+		qsort(*ids, *n, sizeof(**ids), id_cmp);
+	return rc;
+}
+
+int
+store_tenant_each(struct db *db, int (*fn)(void *, uint64_t), void *arg)
+{
+	redisReply	*page;
+	const char	*next;
+	char		 cursor[32] = "0";
+	uint64_t	 tenant;
+	size_t		 i;
+	int		 rc = 0;
+
+	do {
+		page = db_cmd(db, "SSCAN %s %s COUNT %d", key_tenants(), cursor,
+		    TENANT_SCAN_PAGE);
+		if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
+		    page->elements != 2 ||
+		    (next = reply_str(page->element[0], NULL)) == NULL ||
+		    page->element[1]->type != REDIS_REPLY_ARRAY) {
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", next);
+		for (i = 0; i < page->element[1]->elements && rc == 0; i++)
+			if (reply_u64(page->element[1]->element[i],
+			    &tenant) == 0)
+				rc = fn(arg, tenant);
+		freeReplyObject(page);
+		page = NULL;
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	if (page != NULL)
+		freeReplyObject(page);
+	return rc;
+}
+
+int
+store_tenant_retention(struct db *db, uint64_t tenant, uint64_t *days)
+{
+	redisReply	*rep;
+	struct key	 k;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "HGET %s retention_days",
+	    key_tenant(&k, tenant))) == NULL)
+		return -1;
+	rc = reply_u64(rep, days) == 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_tenant_next_id(struct db *db, uint64_t tenant, const char *kind,
+    uint64_t *id)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 n;
+	int		 rc = -1;
+
+	rep = db_cmd(db, "HINCRBY %s %s 1", key_seq(&k, tenant), kind);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+	    reply_int(rep, &n) == 0 && n > 0) {
+		*id = (uint64_t)n;
+		rc = 0;
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_tenant_key_add(struct db *db, uint64_t tenant, const char *prefix,
+    const char *sha256_hex)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 added;
+	int		 rc;
+
+	rep = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
+	    prefix, sha256_hex);
+	rc = reply_int(rep, &added) == -1 ? -1 : added == 1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_tenant_key_remove(struct db *db, uint64_t tenant, const char *prefix)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 removed;
+	int		 rc;
+
+	rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant), prefix);
+	rc = reply_int(rep, &removed) == -1 ? -1 : removed == 1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_tenant_key_lookup(struct db *db, uint64_t tenant, const char *prefix,
+    char sha256_hex[65])
+{
+	redisReply	*hash, *status;
+	struct key	 k;
+	const char	*h, *st;
+	size_t		 len;
+	int		 rc = 0;
+
+	if (db_append(db, "HGET %s %s", key_tenant_keys(&k, tenant),
+	    prefix) == -1 ||
+	    db_append(db, "HGET %s status", key_tenant(&k, tenant)) == -1) {
+		db_discard(db);
+		return -1;
+	}
+	hash = db_reply(db);
+	status = db_reply(db);
+	/* No reply, or an error reply (LOADING, MISCONF...): the key cannot
+	 * be checked, which is not the same as a wrong key. */
+	if (hash == NULL || status == NULL || reply_is_error(hash, NULL) ||
+	    reply_is_error(status, NULL))
+		rc = -1;
+	else if (hash->type == REDIS_REPLY_STRING &&
+	    (h = reply_str(hash, &len)) != NULL && len == 64 &&
+	    status->type == REDIS_REPLY_STRING &&
+	    (st = reply_str(status, NULL)) != NULL &&
+	    strcmp(st, "active") == 0) {
+		memcpy(sha256_hex, h, 64);
+		sha256_hex[64] = '\0';
+		rc = 1;
+	}
+	if (hash != NULL)
+		freeReplyObject(hash);
+	if (status != NULL)
+		freeReplyObject(status);
+	return rc;
+}
+
+int
+store_tenant_mark_deleting(struct db *db, uint64_t tenant, uint64_t purge_at)
+{
+	struct key	k;
+
+	return done(db_cmd(db, "HSET %s status deleting purge_at %llu",
+	    key_tenant(&k, tenant), (unsigned long long)purge_at));
+}
+
+int
+store_tenant_schedule_purge(struct db *db, uint64_t tenant, uint64_t purge_at)
+{
+	return done(db_cmd(db, "ZADD %s %llu %llu", key_purge(),
+	    (unsigned long long)purge_at, (unsigned long long)tenant));
+}
+
+int
+store_tenant_due_purges(struct db *db, uint64_t now, uint64_t **ids,
+    size_t *n)
+{
+	redisReply	*rep;
+	int		 rc;
+
+	rep = db_cmd(db, "ZRANGEBYSCORE %s -inf %llu", key_purge(),
+	    (unsigned long long)now);
+	rc = reply_ids(rep, ids, n);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+long long
+store_tenant_purge(struct db *db, uint64_t tenant)
+{
+	struct key	 match;
+	long long	 n, total = 0;
+
+	if ((n = db_unlink_prefix(db, key_tenant_match(&match, tenant))) ==
+	    -1)
+		return -1;
+	total += n;
+	if ((n = db_unlink_prefix(db, key_tenant_campaigns_match(&match,
+	    tenant))) == -1)
+		return -1;
+	total += n;
+	/* Its keys are gone: a tenant left in these two is only looked at
+	 * again (and found empty) by the next janitor run. */
+	(void)done(db_cmd(db, "SREM %s %llu", key_tenants(),
+	    (unsigned long long)tenant));
+	(void)done(db_cmd(db, "ZREM %s %llu", key_purge(),
+	    (unsigned long long)tenant));
+	return total;
+}

@@ -1,0 +1,103 @@
+/*
+ * test_store_stats.c: store_stats.c's reading of a campaign's tracking
+ * counters: the link table against the link:N fields, the countries,
+ * the counters.
+ */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "fanfare.h"
+#include "store_stats.h"
+
+static void
+link_row(struct campaign_stats *s, const char *index, const char *url)
+{
+	campaign_stats_add_link(s, index, strlen(index), url, strlen(url));
+}
+
+static void
+field(struct campaign_stats *s, const char *name, const char *value)
+{
+	campaign_stats_parse_field(s, name, value, strlen(value));
+}
+
+Test(store_stats, nothing_happened)
+{
+	struct campaign_stats	s;
+
+	campaign_stats_init(&s);
+	cr_assert_eq(s.opens, 0);
+	cr_assert_eq(s.nlinks, 0);
+	cr_assert_eq(s.ncountries, 0);
+	store_stats_free(&s);
+}
+
+Test(store_stats, counters)
+{
+	struct campaign_stats	s;
+
+	campaign_stats_init(&s);
+	field(&s, "opens", "10");
+	field(&s, "opens_unique", "7");
+	field(&s, "opens_machine", "2");
+	field(&s, "clicks", "5");
+	field(&s, "clicks_unique", "4");
+	field(&s, "clicks_machine", "1");
+	field(&s, "unsubscribes", "3");
+	field(&s, "mystery", "99");
+	cr_assert_eq(s.opens, 10);
+	cr_assert_eq(s.opens_unique, 7);
+	cr_assert_eq(s.opens_machine, 2);
+	cr_assert_eq(s.clicks, 5);
+	cr_assert_eq(s.clicks_unique, 4);
+	cr_assert_eq(s.clicks_machine, 1);
+	cr_assert_eq(s.unsubscribes, 3);
+	store_stats_free(&s);
+}
+
+Test(store_stats, links_by_index)
+{
+	struct campaign_stats	s;
+
+	campaign_stats_init(&s);
+	/* HGETALL's order is the hash's, not the links'. */
+	link_row(&s, "10", "https://example.com/ten");
+	link_row(&s, "2", "https://example.com/two");
+	link_row(&s, "0", "https://example.com/zero");
+	link_row(&s, "2", "https://example.com/again");
+	link_row(&s, "x", "https://example.com/bad");
+	field(&s, "link:2", "6");
+	field(&s, "link_unique:2", "4");
+	field(&s, "link:10", "1");
+	field(&s, "link:3", "8");		/* no such link: left out */
+	cr_assert_eq(s.nlinks, 3);
+	cr_assert_eq(s.links[0].link, 0);
+	cr_assert_str_eq(s.links[0].url, "https://example.com/zero");
+	cr_assert_eq(s.links[0].total, 0);
+	cr_assert_eq(s.links[1].link, 2);
+	cr_assert_str_eq(s.links[1].url, "https://example.com/two");
+	cr_assert_eq(s.links[1].total, 6);
+	cr_assert_eq(s.links[1].unique, 4);
+	cr_assert_eq(s.links[2].link, 10);
+	cr_assert_eq(s.links[2].total, 1);
+	cr_assert_eq(s.links[2].unique, 0);
+	store_stats_free(&s);
+	cr_assert_eq(s.nlinks, 0);
+}
+
+Test(store_stats, countries_in_order)
+{
+	struct campaign_stats	s;
+
+	campaign_stats_init(&s);
+	field(&s, "country:FR", "4");
+	field(&s, "country:DE", "2");
+	field(&s, "country:US", "not a number");
+	cr_assert_eq(s.ncountries, 2);
+	cr_assert_str_eq(s.countries[0].code, "FR");
+	cr_assert_eq(s.countries[0].count, 4);
+	cr_assert_str_eq(s.countries[1].code, "DE");
+	cr_assert_eq(s.countries[1].count, 2);
+	store_stats_free(&s);
+}

@@ -984,7 +984,8 @@ Test(config, sample_loads_with_defaults)
 Test(config, sample_shows_every_directive_and_default)
 {
 	static const char *const directives[] = {
-		"track_listen", "api_listen", "redis", "token_secret_file",
+		"track_listen", "api_listen", "redis", "redis_wait_replicas",
+		"token_secret_file",
 		"public_url", "geoip_db", "trusted_proxies", "threads",
 		"spool_dir", "spool_max_bytes", "admin_key", "node_id",
 		"templates_dir", "max_connections", "max_header_bytes",

@@ -226,15 +226,16 @@ static const char *const campaign_fields[] = { "name", "template_id",
     "list_id", "from", "reply_to", "rate_per_second", "track_opens",
     "track_clicks", NULL };
 
+/* Whether the tenant's KIND ("list", ...) with this id exists. */
 static int
-exists(struct api_req *r, const char *fmt, uint64_t id)
+exists(struct api_req *r, const char *kind, uint64_t id)
 {
 	redisReply	*rep;
 	char		 key[96];
 	int		 rc;
 
-	snprintf(key, sizeof(key), fmt, (unsigned long long)r->tenant,
-	    (unsigned long long)id);
+	snprintf(key, sizeof(key), "{t:%llu}:%s:%llu",
+	    (unsigned long long)r->tenant, kind, (unsigned long long)id);
 	if ((rep = db_cmd(r->a->db, "EXISTS %s", key)) == NULL)
 		return -1;
 	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
@@ -316,7 +317,7 @@ campaign_create(struct api_req *r)
 	}
 	links = json_incref(json_object_get(tpl, "links"));
 	json_decref(tpl);
-	if ((rc = exists(r, "{t:%llu}:list:%llu", lid)) != 1) {
+	if ((rc = exists(r, "list", lid)) != 1) {
 		json_decref(links);
 		if (rc == -1)
 			api_unavailable(r);

@@ -219,7 +219,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
 	json_t		*o, *contact = json_null(), *lists = json_array();
-	json_t		*events = json_array();
+	json_t		*events = json_array(), *counts;
 	redisReply	*rep, *camps;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id;
@@ -281,8 +281,10 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		freeReplyObject(camps);
 	}
 	json_object_set_new(o, "events", events);
-	audit(ctx, "access", json_pack("{s:b, s:I}", "contact", id != 0,
-	    "events", (json_int_t)json_array_size(events)));
+	counts = json_pack("{s:b, s:I}", "contact", id != 0, "events",
+	    (json_int_t)json_array_size(events));
+	audit(ctx, "access", counts);
+	json_decref(counts);
 	return o;
 fail:
 	if (contact != NULL)

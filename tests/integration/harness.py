@@ -101,6 +101,15 @@ def ok(cond, name, diag=None):
     return bool(cond)
 
 
+def skip(name, reason):
+    """One TAP test line that did not run ("ok N - name # SKIP reason")."""
+    global _n
+    _n += 1
+    name = " ".join(str(name).split()).replace("#", "")
+    sys.stdout.write("ok %d - %s # SKIP %s\n" % (_n, name, reason))
+    sys.stdout.flush()
+
+
 def run(fn, *args, **kwargs):
     """Runs one test function; a crash is a "not ok" with its traceback,
     never a silent exit.  Returns the function's value, or None."""
@@ -363,8 +372,14 @@ if os.environ.get("ASAN_OPTIONS") is not None:
     _san_dir = tmpdir("ff-san-")
     for _var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
         os.environ[_var] = ":".join(
-            [o for o in os.environ.get(_var, "").split(":") if o]
+            [o for o in os.environ.get(_var, "").split(":")
+             if o and not o.startswith("log_path=")]
             + ["log_path=" + os.path.join(_san_dir, "report")])
+
+
+# Memory figures mean nothing under ASan: it keeps freed memory in
+# quarantine (256 MB by default) and pads every allocation.
+SANITIZED = _san_dir is not None
 
 
 def _check_sanitizer_reports():

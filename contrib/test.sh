@@ -28,6 +28,9 @@ if ! FF_TEST_DEPS=1 bash contrib/setup.sh; then
 	finish 1
 fi
 
+# A sanitizer build a failed run left for a post-mortem goes now, so
+# that its logs are not taken for this run's.
+rm -rf _build-san
 log=$(mktemp /tmp/fanfare-check.XXXXXX)
 trap 'rm -f "$log"' EXIT
 make -j2 check 2>&1 | tee "$log"

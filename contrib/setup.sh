@@ -23,6 +23,10 @@ if ((TEST_DEPS)); then
 	# unit's verify, and nginx in front of the tracking listener;
 	# test_browser.py: the dashboard in Chromium.
 	PKGS+=(mandoc groff-base man-db systemd nginx chromium)
+	# make fuzz: clang's libFuzzer and sanitizer runtimes (Debian ships
+	# them in libclang-rt-14-dev, only recommended by clang).  make
+	# check itself replays the corpora with the ordinary compiler.
+	PKGS+=(clang libclang-rt-14-dev)
 	# The browser test runs under node with npm's playwright-core.
 	# Debian's nodejs and npm only when there is no node or npm at all: a
 	# machine may have a newer Node.js of its own, whose npm Debian's npm

@@ -138,7 +138,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
-	json_t		*events = NULL;
+	json_t		*events = NULL, *counts;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -168,8 +168,10 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		    api_iso_time(at, ts, sizeof(ts))));
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
-	audit(ctx, "access", json_pack("{s:b, s:I}", "contact", id != 0,
-	    "events", (json_int_t)json_array_size(events)));
+	counts = json_pack("{s:b, s:I}", "contact", id != 0, "events",
+	    (json_int_t)json_array_size(events));
+	audit(ctx, "access", counts);
+	json_decref(counts);
 	return o;
 fail:
 	json_decref(contact);

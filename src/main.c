@@ -371,10 +371,15 @@ main(int argc, char *argv[])
 	    (d.conf.geoip_db != NULL &&
 	    (geoip = geoip_open(d.conf.geoip_db, err, sizeof(err))) == NULL)) {
 		fprintf(stderr, "%s\n", err);
+		live_unref(d.live);
+		config_free(&d.conf);
 		return 1;
 	}
 	if (check_only) {
 		fprintf(stderr, "%s: configuration OK\n", d.path);
+		geoip_close(geoip);
+		live_unref(d.live);
+		config_free(&d.conf);
 		return 0;
 	}
 	log_init("fanfared", d.debug || d.conf.verbose);

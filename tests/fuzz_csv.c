@@ -1,10 +1,7 @@
 /*
- * fuzz_csv.c: libFuzzer harness for src/csv.c.  Not part of make check;
- * build and run by hand:
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc -o fuzz_csv tests/fuzz_csv.c src/csv.c src/util.c src/log.c
- *	./fuzz_csv -max_total_time=60 -max_len=4096 CORPUS_DIR
+ * fuzz_csv.c: libFuzzer target for src/csv.c.
+ * make fuzz builds it with clang (fuzz/csv); make check replays
+ * tests/fuzz/csv/ through it (tests/fuzz_replay.c).
  *
  * The first five input bytes pick max_fields, max_row_bytes, the row
  * whose callback stops the parse and the seed of the chunk sizes; the

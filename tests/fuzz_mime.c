@@ -1,11 +1,7 @@
 /*
- * fuzz_mime.c: libFuzzer harness for src/mime.c.  Not part of make
- * check; build and run by hand:
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc -o fuzz_mime tests/fuzz_mime.c \
- *	    src/mime.c src/util.c src/log.c
- *	./fuzz_mime -max_total_time=60 -max_len=4096 CORPUS_DIR
+ * fuzz_mime.c: libFuzzer target for src/mime.c.
+ * make fuzz builds it with clang (fuzz/mime); make check replays
+ * tests/fuzz/mime/ through it (tests/fuzz_replay.c).
  *
  * The input is cut at NUL bytes into the header fields (subject, from,
  * to, reply-to, List-Unsubscribe URL, boundary, Message-ID domain); the

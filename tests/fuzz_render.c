@@ -1,11 +1,7 @@
 /*
- * fuzz_render.c: libFuzzer harness for src/render.c.  Not part of make
- * check; build and run by hand:
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc -o fuzz_render tests/fuzz_render.c \
- *	    src/render.c src/util.c src/log.c
- *	./fuzz_render -max_total_time=60 -max_len=4096 CORPUS_DIR
+ * fuzz_render.c: libFuzzer target for src/render.c.
+ * make fuzz builds it with clang (fuzz/render); make check replays
+ * tests/fuzz/render/ through it (tests/fuzz_replay.c).
  *
  * The input is used both as a template and as HTML, from a heap copy
  * of exactly its bytes.  Besides crashes and out-of-bounds reads it

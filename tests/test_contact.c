@@ -16,6 +16,7 @@
 
 static struct special *sp;
 static char rules[64];
+static json_t *last_obj;	/* check()'s object: row.obj borrows it */
 
 static void
 setup(void)
@@ -39,6 +40,8 @@ teardown(void)
 {
 	special_free(sp);
 	unlink(rules);
+	json_decref(last_obj);
+	last_obj = NULL;
 }
 
 TestSuite(contact, .init = setup, .fini = teardown);
@@ -52,6 +55,8 @@ check(const char *src, int need_email, struct contact_row *row,
 	json_t		*o = json_loads(src, 0, &jerr);
 
 	cr_assert_not_null(o, "test JSON %s: %s", src, jerr.text);
+	json_decref(last_obj);		/* the previous row is done with */
+	last_obj = o;
 	*rejected = json_array();
 	*bad = NULL;
 	return contact_check(sp, o, 3, need_email, *rejected, row, bad);

@@ -101,6 +101,15 @@ def ok(cond, name, diag=None):
     return bool(cond)
 
 
+def skip(name, reason):
+    """One TAP test line that did not run ("ok N - name # SKIP reason")."""
+    global _n
+    _n += 1
+    name = " ".join(str(name).split()).replace("#", "")
+    sys.stdout.write("ok %d - %s # SKIP %s\n" % (_n, name, reason))
+    sys.stdout.flush()
+
+
 def run(fn, *args, **kwargs):
     """Runs one test function; a crash is a "not ok" with its traceback,
     never a silent exit.  Returns the function's value, or None."""
@@ -114,6 +123,7 @@ def run(fn, *args, **kwargs):
 
 def done():
     """Prints the plan and exits: 0 iff every test was ok."""
+    _check_sanitizer_reports()
     sys.stdout.write("1..%d\n" % _n)
     sys.stdout.flush()
     sys.exit(1 if _failed or _n == 0 else 0)
@@ -403,6 +413,48 @@ def stats_key(tenant, campaign, what="stats"):
     return "{t:%d:c:%d}:%s" % (tenant, campaign, what)
 
 
+# ----------------------------------------------------------- sanitizers
+
+# A sanitizer build (configure --enable-sanitizers) runs the tests with
+# ASAN_OPTIONS set.  Every fanfared and fanfarectl started from here (or
+# by a script started from here) then writes any ASan, LeakSanitizer or
+# UBSan report to a file of this directory, named report.PID, instead
+# of a stderr that a test may never read; done() fails on any such file.
+# Python and redis-server are not built with sanitizers: the variables
+# mean nothing to them.
+_san_dir = None
+_fanfares = []          # every Fanfare, to stop before the check
+if os.environ.get("ASAN_OPTIONS") is not None:
+    _san_dir = tmpdir("ff-san-")
+    for _var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        os.environ[_var] = ":".join(
+            [o for o in os.environ.get(_var, "").split(":")
+             if o and not o.startswith("log_path=")]
+            + ["log_path=" + os.path.join(_san_dir, "report")])
+
+
+# Memory figures mean nothing under ASan: it keeps freed memory in
+# quarantine (256 MB by default) and pads every allocation.
+SANITIZED = _san_dir is not None
+
+
+def _check_sanitizer_reports():
+    if _san_dir is None:
+        return
+    # A daemon still running would be SIGKILLed at exit, unchecked: stop
+    # it as an operator would, so its shutdown is checked for leaks too.
+    for ff in _fanfares:
+        if ff.running():
+            ff.stop()
+    reports = sorted(os.listdir(_san_dir))
+    text = []
+    for name in reports:
+        with open(os.path.join(_san_dir, name), errors="replace") as f:
+            text.append("---- %s\n%s" % (name, f.read()[-6000:]))
+    ok(not reports, "no sanitizer report from fanfared or fanfarectl",
+       "\n".join(text))
+
+
 class Fanfare:
     """A fanfared of its own: secret, config, spool, free ports.
 
@@ -451,6 +503,7 @@ class Fanfare:
         self.proc = None
         self.raw_eof = None
         _diag_hooks.append(self._diag)
+        _fanfares.append(self)
         if start:
             self.start()
 

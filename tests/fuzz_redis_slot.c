@@ -1,10 +1,7 @@
 /*
  * fuzz_redis_slot.c: libFuzzer harness for src/redis_slot.c's byte
- * parsers.  Not part of make check; build and run by hand:
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc -o fuzz_redis_slot tests/fuzz_redis_slot.c src/redis_slot.c
- *	./fuzz_redis_slot -max_total_time=60 -max_len=512 CORPUS_DIR
+ * parsers: `make fuzz` builds it, `make fuzz-run` runs it, and make
+ * check replays tests/fuzz/redis_slot/.
  *
  * The input is, whole, a key and an error reply's text, and, split at
  * '\n', a command's arguments (each in a heap block of exactly its

@@ -2,10 +2,12 @@
 # test.sh: the test command.  Installs and builds (setup.sh), runs every
 # test (make check: the Criterion unit tests, the fuzz corpora replayed,
 # and the integration tests against a real fanfared and redis-server),
-# runs them all again in a sanitizer build (ASan, LeakSanitizer, UBSan,
-# -Werror: any report fails), then make distcheck, and ends with one
-# line "N passed, N failed[, N skipped]" counting both runs.  Exit 0
-# only when everything passed.
+# runs the tracking, API, delivery and fanfarectl tests again on a Redis
+# Cluster (FF_NO_CLUSTER=1 skips that), runs them all again in a
+# sanitizer build (ASan, LeakSanitizer, UBSan, -Werror: any report
+# fails), then make distcheck, and ends with one line "N passed, N
+# failed[, N skipped]" counting every run.  Exit 0 only when everything
+# passed.
 #
 # The sanitizer build is a VPATH build of this tree's make dist, in
 # _build-san/ (a tree configured in place cannot host a VPATH build of
@@ -65,6 +67,29 @@ if ((check_rc != 0)); then
 	finish 1
 fi
 
+# The tests of tracking, the API (tenant isolation and erasure), a full
+# campaign and fanfarectl once more, each on a Redis Cluster of its own
+# (three masters, three replicas: tests/integration/rcluster.py).
+if [[ ${FF_NO_CLUSTER:-0} != 1 ]]; then
+	cluster_log=$(mktemp /tmp/fanfare-check-cluster.XXXXXX)
+	trap 'rm -f "$log" "$cluster_log"' EXIT
+	start=$SECONDS
+	cluster_tests="tests/integration/test_tracking.py"
+	cluster_tests+=" tests/integration/test_api.py"
+	cluster_tests+=" tests/integration/test_delivery.py"
+	cluster_tests+=" tests/integration/test_ctl.py"
+	FF_TEST_REDIS=cluster make -j2 check TESTS="$cluster_tests" 2>&1 |
+	    tee "$cluster_log"
+	cluster_rc=${PIPESTATUS[0]}
+	echo "test: the cluster run: $((SECONDS - start)) s"
+	add_counts "$cluster_log"
+	if ((cluster_rc != 0)); then
+		failing_logs . './fanfare-*'
+		((failed)) || failed=1
+		finish 1
+	fi
+fi
+
 # The same tests under ASan, LeakSanitizer and UBSan, warnings as
 # errors.  Built from make dist, so it also proves the tarball builds.
 if [[ ${FF_NO_SANITIZERS:-0} != 1 ]]; then
@@ -73,7 +98,7 @@ if [[ ${FF_NO_SANITIZERS:-0} != 1 ]]; then
 	rm -rf "$san"
 	mkdir -p "$san/build"
 	san_log=$(mktemp /tmp/fanfare-check-san.XXXXXX)
-	trap 'rm -f "$log" "$san_log"' EXIT
+	trap 'rm -f "$log" "${cluster_log:-}" "$san_log"' EXIT
 	start=$SECONDS
 	if ! make dist-gzip >/dev/null ||
 	   ! tar -C "$san" -xzf "fanfare-$version.tar.gz" ||

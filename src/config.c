@@ -701,22 +701,6 @@ config_parse_line(struct config *cf, char *line, size_t linelen, int *seen,
 	return config_set(cf, d, value, reason, len);
 }
 
-static void
-config_error(char *err, size_t errlen, const char *fmt, ...)
-    FF_ATTR_PRINTF(3, 4);
-
-static void
-config_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * The struct must be zeroed or config_free()d: whatever it held before
  * is overwritten, not freed.
@@ -889,7 +873,7 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 	config_defaults(cf);
 	cf->path = xstrdup(path);
 	if ((buf = read_file(path, CONFIG_MAX_FILE, &len)) == NULL) {
-		config_error(err, errlen, "%s: %s", path,
+		errorf(err, errlen, "%s: %s", path,
 		    errno == EINVAL ? "not a regular file" : strerror(errno));
 		goto fail;
 	}
@@ -901,7 +885,7 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 		if (linelen > 0 && line[linelen - 1] == '\r')
 			linelen--;
 		if (linelen > CONFIG_MAX_LINE) {
-			config_error(err, errlen,
+			errorf(err, errlen,
 			    "%s:%d: line too long (max %d bytes)", path, lineno,
 			    CONFIG_MAX_LINE);
 			goto fail;
@@ -909,18 +893,18 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 		line[linelen] = '\0';
 		if (config_parse_line(cf, line, linelen, seen, reason,
 		    sizeof(reason)) == -1) {
-			config_error(err, errlen, "%s:%d: %s", path, lineno,
+			errorf(err, errlen, "%s:%d: %s", path, lineno,
 			    reason);
 			goto fail;
 		}
 	}
 
 	if (cf->ntoken_secret_files == 0) {
-		config_error(err, errlen, "%s: no token_secret_file", path);
+		errorf(err, errlen, "%s: no token_secret_file", path);
 		goto fail;
 	}
 	if (config_check(cf, reason, sizeof(reason)) == -1) {
-		config_error(err, errlen, "%s: %s", path, reason);
+		errorf(err, errlen, "%s: %s", path, reason);
 		goto fail;
 	}
 	/* So the key need not sit in a world-readable file. */

@@ -655,23 +655,13 @@ db_unlink_prefix(struct db *db, const char *match)
 int
 reply_int(const redisReply *r, long long *out)
 {
-	uint64_t	u;
-	int		neg;
-
-	if (r == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_INTEGER) {
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
 		*out = r->integer;
 		return 0;
 	}
-	if (r->type != REDIS_REPLY_STRING || r->len == 0)
+	if (r == NULL || r->type != REDIS_REPLY_STRING)
 		return -1;
-	neg = r->str[0] == '-';
-	if (parse_u64(r->str + neg, r->len - (size_t)neg, &u) == -1 ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	*out = neg ? -(long long)u : (long long)u;
-	return 0;
+	return parse_ll(r->str, r->len, out);
 }
 
 int

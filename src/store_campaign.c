@@ -24,20 +24,6 @@ campaign_count_name(enum campaign_count n)
 	return n < CAMPAIGN_NCOUNTS ? count_names[n] : NULL;
 }
 
-/* A decimal integer, a '-' allowed; -1 when s is not one. */
-static int
-parse_ll(const char *s, size_t len, long long *out)
-{
-	uint64_t	u;
-	int		neg = len > 0 && s[0] == '-';
-
-	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	*out = neg ? -(long long)u : (long long)u;
-	return 0;
-}
-
 void
 campaign_init(struct campaign *c, uint64_t id)
 {

@@ -13,20 +13,6 @@
 #include "redis_sync.h"
 #include "store_stats.h"
 
-/* A decimal integer, a '-' allowed; -1 when s is not one. */
-static int
-parse_ll(const char *s, size_t len, long long *out)
-{
-	uint64_t	u;
-	int		neg = len > 0 && s[0] == '-';
-
-	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	*out = neg ? -(long long)u : (long long)u;
-	return 0;
-}
-
 void
 campaign_stats_init(struct campaign_stats *s)
 {

@@ -700,3 +700,46 @@ reply_is_error(const redisReply *r, const char *prefix)
 	return r != NULL && r->type == REDIS_REPLY_ERROR && (prefix == NULL ||
 	    strncmp(r->str, prefix, strlen(prefix)) == 0);
 }
+
+int
+reply_hash_next(const redisReply *r, size_t *i, const char **f, size_t *flen,
+    const char **v, size_t *vlen)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (; *i + 1 < r->elements; *i += 2)
+		if ((*f = reply_str(r->element[*i], flen)) != NULL &&
+		    (*v = reply_str(r->element[*i + 1], vlen)) != NULL) {
+			*i += 2;
+			return 1;
+		}
+	return 0;
+}
+
+int
+reply_done(redisReply *r)
+{
+	int	rc = reply_ok(r) ? 0 : -1;
+
+	freeReplyObject(r);
+	return rc;
+}
+
+int
+reply_take_ids(redisReply *r, uint64_t **ids, size_t *n)
+{
+	size_t	i;
+
+	*ids = NULL;
+	*n = 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -1;
+	}
+	*ids = xcalloc(r->elements + 1, sizeof(**ids));
+	for (i = 0; i < r->elements; i++)
+		if (reply_u64(r->element[i], &(*ids)[*n]) == 0)
+			(*n)++;
+	freeReplyObject(r);
+	return 0;
+}

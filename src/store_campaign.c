@@ -94,10 +94,8 @@ store_campaign_get(struct db *db, uint64_t tenant, uint64_t id,
 		freeReplyObject(rep);
 		return rc;
 	}
-	for (i = 0; i + 1 < rep->elements; i += 2)
-		if ((f = reply_str(rep->element[i], NULL)) != NULL &&
-		    (v = reply_str(rep->element[i + 1], &len)) != NULL)
-			campaign_parse_field(c, f, v, len);
+	for (i = 0; reply_hash_next(rep, &i, &f, NULL, &v, &len);)
+		campaign_parse_field(c, f, v, len);
 	rc = rep->elements > 0;
 	freeReplyObject(rep);
 	return rc;
@@ -117,26 +115,11 @@ int
 store_campaign_ids(struct db *db, uint64_t tenant, uint64_t **ids,
     size_t *n)
 {
-	redisReply	*rep;
 	struct key	 k;
-	size_t		 i;
 
-	*ids = NULL;
-	*n = 0;
-	if ((rep = db_cmd(db, "ZRANGE %s 0 -1", key_campaigns(&k, tenant))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return -1;
-	}
 	/* The index's scores are the ids: ascending. */
-	*ids = xcalloc(rep->elements + 1, sizeof(**ids));
-	for (i = 0; i < rep->elements; i++)
-		if (reply_u64(rep->element[i], &(*ids)[*n]) == 0)
-			(*n)++;
-	freeReplyObject(rep);
-	return 0;
+	return reply_take_ids(db_cmd(db, "ZRANGE %s 0 -1",
+	    key_campaigns(&k, tenant)), ids, n);
 }
 
 /* The link table in one HSET: index, URL, ... (links[i] NULL skipped).

@@ -160,10 +160,8 @@ store_contact_get(struct db *db, uint64_t tenant,
 		freeReplyObject(h);
 		return 0;
 	}
-	for (i = 0; i + 1 < h->elements; i += 2)
-		if ((f = reply_str(h->element[i], &flen)) != NULL &&
-		    (v = reply_str(h->element[i + 1], &vlen)) != NULL)
-			contact_hash_set(c, f, flen, v, vlen);
+	for (i = 0; reply_hash_next(h, &i, &f, &flen, &v, &vlen);)
+		contact_hash_set(c, f, flen, v, vlen);
 	freeReplyObject(h);
 
 	if ((rc = store_optout_check(db, tenant, c->key, id)) == -1)

@@ -152,14 +152,10 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 	    links->type != REDIS_REPLY_ARRAY ||
 	    camp->type != REDIS_REPLY_ARRAY)
 		goto out;
-	for (i = 0; i + 1 < links->elements; i += 2)
-		if ((f = reply_str(links->element[i], &flen)) != NULL &&
-		    (v = reply_str(links->element[i + 1], &len)) != NULL)
-			campaign_stats_add_link(s, f, flen, v, len);
-	for (i = 0; i + 1 < stats->elements; i += 2)
-		if ((f = reply_str(stats->element[i], NULL)) != NULL &&
-		    (v = reply_str(stats->element[i + 1], &len)) != NULL)
-			campaign_stats_parse_field(s, f, v, len);
+	for (i = 0; reply_hash_next(links, &i, &f, &flen, &v, &len);)
+		campaign_stats_add_link(s, f, flen, v, len);
+	for (i = 0; reply_hash_next(stats, &i, &f, NULL, &v, &len);)
+		campaign_stats_parse_field(s, f, v, len);
 	s->sent = hmget_num(camp, 0);
 	s->bounced = hmget_num(camp, 1);
 	rc = 0;

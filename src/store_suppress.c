@@ -294,19 +294,13 @@ int
 store_erased_add(struct db *db, uint64_t tenant,
     const struct token_keyring *ring, const char *key)
 {
-	redisReply	*rep;
 	struct key	 k;
 	char		 hash[65];
-	int		 rc;
 
 	if (token_keyed_hash(ring, 0, key, strlen(key), hash) == -1)
 		return -1;
-	if ((rep = db_cmd(db, "SADD %s %s", key_suppressed(&k, tenant),
-	    hash)) == NULL)
-		return -1;
-	rc = reply_ok(rep) ? 0 : -1;
-	freeReplyObject(rep);
-	return rc;
+	return reply_done(db_cmd(db, "SADD %s %s", key_suppressed(&k, tenant),
+	    hash));
 }
 
 int

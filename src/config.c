@@ -600,33 +600,32 @@ set_enum(struct config *cf, const struct config_directive *d,
 	return -1;
 }
 
+typedef int (*config_setter)(struct config *, const struct config_directive *,
+    const char *, char *, size_t);
+
+/* Each type's setter. */
+static const config_setter config_setters[] = {
+	[CF_STRING] = set_string,
+	[CF_URL] = set_url,
+	[CF_STRINGS] = set_strings,
+	[CF_ENDPOINT] = set_endpoint,
+	[CF_REDIS] = set_endpoint,
+	[CF_INT] = set_int,
+	[CF_SIZE] = set_size,
+	[CF_DURATION_MS] = set_duration,
+	[CF_DURATION_S] = set_duration,
+	[CF_CIDRS] = set_cidrs,
+	[CF_ENUM] = set_enum,
+};
+
 static int
 config_set(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
-	switch (d->type) {
-	case CF_STRING:
-		return set_string(cf, d, value, reason, len);
-	case CF_URL:
-		return set_url(cf, d, value, reason, len);
-	case CF_STRINGS:
-		return set_strings(cf, d, value, reason, len);
-	case CF_ENDPOINT:
-	case CF_REDIS:
-		return set_endpoint(cf, d, value, reason, len);
-	case CF_INT:
-		return set_int(cf, d, value, reason, len);
-	case CF_SIZE:
-		return set_size(cf, d, value, reason, len);
-	case CF_DURATION_MS:
-	case CF_DURATION_S:
-		return set_duration(cf, d, value, reason, len);
-	case CF_CIDRS:
-		return set_cidrs(cf, d, value, reason, len);
-	case CF_ENUM:
-		return set_enum(cf, d, value, reason, len);
-	}
-	fatalx("config: %s: type %d", d->name, (int)d->type);
+	if ((size_t)d->type >= FF_NELEM(config_setters) ||
+	    config_setters[d->type] == NULL)
+		fatalx("config: %s: type %d", d->name, (int)d->type);
+	return config_setters[d->type](cf, d, value, reason, len);
 }
 
 static const struct config_directive *

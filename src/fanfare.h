@@ -38,6 +38,10 @@ void	log_warn(const char *, ...) FF_ATTR_PRINTF(1, 2);	/* + strerror(errno) */
 void	log_warnx(const char *, ...) FF_ATTR_PRINTF(1, 2);
 void	log_info(const char *, ...) FF_ATTR_PRINTF(1, 2);
 void	log_debug(const char *, ...) FF_ATTR_PRINTF(1, 2);
+/* log_warnx at most once per every_ms (an outage must not flood the
+ * log); *last_ms is the caller's, 0 at first. */
+void	log_warnx_every(uint64_t *last_ms, uint64_t every_ms,
+	    const char *, ...) FF_ATTR_PRINTF(3, 4);
 void	fatal(const char *, ...) FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN;
 void	fatalx(const char *, ...) FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN;
 

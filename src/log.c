@@ -119,6 +119,20 @@ log_warnx(const char *fmt, ...)
 }
 
 void
+log_warnx_every(uint64_t *last_ms, uint64_t every_ms, const char *fmt, ...)
+{
+	uint64_t	now = mono_ms();
+	va_list		ap;
+
+	if (now - *last_ms < every_ms)
+		return;
+	*last_ms = now;
+	va_start(ap, fmt);
+	log_vwrite("warning", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
 log_info(const char *fmt, ...)
 {
 	va_list	 ap;

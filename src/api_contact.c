@@ -173,12 +173,8 @@ contact_patch(struct api_req *r, uint64_t id)
 	const char	*bad_field = NULL, *k, *code = NULL;
 	int		 rc;
 
-	if (api_body_json(r, &body) == -1)
+	if (api_body_object(r, &body) == -1)
 		goto out;
-	if (!json_is_object(body)) {
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		goto out_body;
-	}
 	if (contact_load(r, id, &cur) == -1)
 		goto out_body;
 	/* Merge attributes into the current ones, then validate all. */
@@ -382,12 +378,8 @@ list_members(struct api_req *r, uint64_t list, int add)
 	size_t		 n, nfound = 0;
 	long long	 changed = 0;
 
-	if (api_body_json(r, &body) == -1)
+	if (api_body_object(r, &body) == -1)
 		goto out;
-	if (!json_is_object(body)) {
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		goto out_body;
-	}
 	if (api_check_fields(r, body, fields) == -1)
 		goto out_body;
 	emails = json_object_get(body, "emails");

@@ -527,23 +527,36 @@ need_address(struct ctl *c)
 		bad_usage("--email: '%s' is not an email address", c->email);
 }
 
-/* GET /v1/subjects/A: the API's JSON (indented unless --json). */
-static int
-cmd_subject_export(struct ctl *c)
+/* The core's answer for --tenant and --email, as subject export and
+ * subject erase share them: o, or NULL with the exit status in *rc. */
+static json_t *
+subject_call(struct ctl *c, json_t *(*call)(const struct api_ctx *,
+    const char *, struct api_err *), int *rc)
 {
 	struct api_ctx	 ctx;
 	struct api_err	 err;
 	json_t		*o;
-	int		 rc;
 
 	no_operands(c);
 	need(c->have_tenant, "tenant");
 	need_address(c);
 	open_db(c);
-	if ((rc = tenant_ctx(c, &ctx)) != 0)
+	if ((*rc = tenant_ctx(c, &ctx)) != 0)
+		return NULL;
+	if ((o = call(&ctx, c->email, &err)) == NULL)
+		*rc = fail(c, &err);
+	return o;
+}
+
+/* GET /v1/subjects/A: the API's JSON (indented unless --json). */
+static int
+cmd_subject_export(struct ctl *c)
+{
+	json_t	*o;
+	int	 rc;
+
+	if ((o = subject_call(c, api_subject_export, &rc)) == NULL)
 		return rc;
-	if ((o = api_subject_export(&ctx, c->email, &err)) == NULL)
-		return fail(c, &err);
 	print_json(o, c->json ? JSON_COMPACT : JSON_INDENT(2));
 	return 0;
 }
@@ -552,19 +565,11 @@ cmd_subject_export(struct ctl *c)
 static int
 cmd_subject_erase(struct ctl *c)
 {
-	struct api_ctx	 ctx;
-	struct api_err	 err;
-	json_t		*o;
-	int		 rc;
+	json_t	*o;
+	int	 rc;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need_address(c);
-	open_db(c);
-	if ((rc = tenant_ctx(c, &ctx)) != 0)
+	if ((o = subject_call(c, api_subject_erase, &rc)) == NULL)
 		return rc;
-	if ((o = api_subject_erase(&ctx, c->email, &err)) == NULL)
-		return fail(c, &err);
 	return answer(c, o, ctl_erased_line);
 }
 

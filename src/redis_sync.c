@@ -317,13 +317,11 @@ roundtrip(struct db *db, int node, const char *cmd, size_t len, int asking)
 	    redisAppendFormattedCommand(rc, cmd, len) != REDIS_OK ||
 	    (asking && redisGetReply(rc, &ok) != REDIS_OK) ||
 	    redisGetReply(rc, &r) != REDIS_OK) {
-		if (ok != NULL)
-			freeReplyObject(ok);
+		freeReplyObject(ok);
 		node_fail(db, &db->nodes[node], rc->errstr);
 		return NULL;
 	}
-	if (ok != NULL)
-		freeReplyObject(ok);
+	freeReplyObject(ok);
 	return r;
 }
 
@@ -612,8 +610,7 @@ unlink_on(struct db *db, int node, const char *match)
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2 || r->element[0]->type !=
 		    REDIS_REPLY_STRING) {
-			if (r != NULL)
-				freeReplyObject(r);
+			freeReplyObject(r);
 			return -1;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);

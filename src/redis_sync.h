@@ -19,7 +19,8 @@ struct db	*db_open(const struct ff_endpoint *);
 void		 db_close(struct db *);
 int		 db_is_cluster(const struct db *);
 
-/* One command, routed by its key; the reply is the caller's to free.
+/* One command, routed by its key; the reply is the caller's to free
+ * (freeReplyObject takes NULL in hiredis 0.14: no check before it).
  * NULL when Redis could not be reached or did not answer in time. */
 redisReply	*db_cmd(struct db *, const char *, ...);
 redisReply	*db_cmdargv(struct db *, int, const char **, const size_t *);

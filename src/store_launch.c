@@ -211,10 +211,8 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 	snprintf(st->next, sizeof(st->next), "%s", next);
 	rc = 0;
 out:
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (page != NULL)
-		freeReplyObject(page);
+	freeReplyObject(rep);
+	freeReplyObject(page);
 	free(argv);
 	free(lens);
 	return rc;
@@ -343,7 +341,6 @@ store_sending_drain_tenant(struct db *db, uint64_t tenant,
 		freeReplyObject(page);
 		page = NULL;
 	} while (rc == 0 && strcmp(cursor, "0") != 0);
-	if (page != NULL)
-		freeReplyObject(page);
+	freeReplyObject(page);
 	return rc;
 }

@@ -101,8 +101,7 @@ store_list_change(struct db *db, uint64_t tenant, uint64_t list,
 				ret = -1;
 			else if (k == 0)
 				*changed += one;
-			if (rep != NULL)
-				freeReplyObject(rep);
+			freeReplyObject(rep);
 		}
 	return ret;
 }
@@ -142,8 +141,7 @@ store_list_forget_contact(struct db *db, uint64_t tenant, uint64_t contact,
 	for (i = 0; i <= n; i++) {
 		if ((rep = db_reply(db)) == NULL || reply_is_error(rep, NULL))
 			ret = -1;
-		if (rep != NULL)
-			freeReplyObject(rep);
+		freeReplyObject(rep);
 	}
 	if (ret == 0 && count != NULL)
 		*count = (long long)n;

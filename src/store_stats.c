@@ -5,6 +5,7 @@
  * what the relay accepted, i.e. sent); the tracking counts are in
  * {t:T:c:C}, another slot: separate commands, pipelined.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,34 +59,37 @@ link_find(struct campaign_stats *s, const char *index)
 	return NULL;
 }
 
+/* The counters of the stats hash, by field name. */
+static const struct {
+	const char	*field;
+	size_t		 off;
+} stats_counters[] = {
+	{ "opens", offsetof(struct campaign_stats, opens) },
+	{ "opens_unique", offsetof(struct campaign_stats, opens_unique) },
+	{ "opens_machine", offsetof(struct campaign_stats, opens_machine) },
+	{ "clicks", offsetof(struct campaign_stats, clicks) },
+	{ "clicks_unique", offsetof(struct campaign_stats, clicks_unique) },
+	{ "clicks_machine", offsetof(struct campaign_stats, clicks_machine) },
+	{ "unsubscribes", offsetof(struct campaign_stats, unsubscribes) },
+};
+
 void
 campaign_stats_parse_field(struct campaign_stats *s, const char *f,
     const char *v, size_t len)
 {
 	struct link_stats	*l;
 	struct country_stats	*c;
-	long long		*counter = NULL, n;
+	long long		 n;
+	size_t			 i;
 
 	if (parse_ll(v, len, &n) == -1)
 		return;
-	if (strcmp(f, "opens") == 0)
-		counter = &s->opens;
-	else if (strcmp(f, "opens_unique") == 0)
-		counter = &s->opens_unique;
-	else if (strcmp(f, "opens_machine") == 0)
-		counter = &s->opens_machine;
-	else if (strcmp(f, "clicks") == 0)
-		counter = &s->clicks;
-	else if (strcmp(f, "clicks_unique") == 0)
-		counter = &s->clicks_unique;
-	else if (strcmp(f, "clicks_machine") == 0)
-		counter = &s->clicks_machine;
-	else if (strcmp(f, "unsubscribes") == 0)
-		counter = &s->unsubscribes;
-	if (counter != NULL) {
-		*counter = n;
-		return;
-	}
+	for (i = 0; i < FF_NELEM(stats_counters); i++)
+		if (strcmp(f, stats_counters[i].field) == 0) {
+			*(long long *)(void *)((char *)s +
+			    stats_counters[i].off) = n;
+			return;
+		}
 	if (strncmp(f, "link:", 5) == 0) {
 		if ((l = link_find(s, f + 5)) != NULL)
 			l->total = n;
@@ -160,12 +164,9 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 	s->bounced = hmget_num(camp, 1);
 	rc = 0;
 out:
-	if (stats != NULL)
-		freeReplyObject(stats);
-	if (links != NULL)
-		freeReplyObject(links);
-	if (camp != NULL)
-		freeReplyObject(camp);
+	freeReplyObject(stats);
+	freeReplyObject(links);
+	freeReplyObject(camp);
 	if (rc == -1)
 		store_stats_free(s);
 	return rc;
@@ -210,8 +211,7 @@ store_stats_series(struct db *db, uint64_t tenant, uint64_t campaign,
 				counts[i] = 0;
 		rc = 0;
 	}
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 

@@ -62,8 +62,7 @@ store_tenant_create(struct db *db, const char *name, size_t name_len,
 		rep = db_cmd(db, "HSETNX %s status active",
 		    key_tenant(&k, tenant));
 		if (reply_int(rep, &created) == -1) {
-			if (rep != NULL)
-				freeReplyObject(rep);
+			freeReplyObject(rep);
 			return -1;
 		}
 		freeReplyObject(rep);
@@ -124,10 +123,8 @@ store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
 			t->key_prefixes[t->nkey_prefixes++] = xstrndup(v, len);
 	rc = 0;
 out:
-	if (h != NULL)
-		freeReplyObject(h);
-	if (keys != NULL)
-		freeReplyObject(keys);
+	freeReplyObject(h);
+	freeReplyObject(keys);
 	if (rc == -1)
 		store_tenant_free(t);
 	return rc;
@@ -187,8 +184,7 @@ store_tenant_each(struct db *db, int (*fn)(void *, uint64_t), void *arg)
 		freeReplyObject(page);
 		page = NULL;
 	} while (rc == 0 && strcmp(cursor, "0") != 0);
-	if (page != NULL)
-		freeReplyObject(page);
+	freeReplyObject(page);
 	return rc;
 }
 
@@ -222,8 +218,7 @@ store_tenant_next_id(struct db *db, uint64_t tenant, const char *kind,
 		*id = (uint64_t)n;
 		rc = 0;
 	}
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -239,8 +234,7 @@ store_tenant_key_add(struct db *db, uint64_t tenant, const char *prefix,
 	rep = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
 	    prefix, sha256_hex);
 	rc = reply_int(rep, &added) == -1 ? -1 : added == 1;
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -254,8 +248,7 @@ store_tenant_key_remove(struct db *db, uint64_t tenant, const char *prefix)
 
 	rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant), prefix);
 	rc = reply_int(rep, &removed) == -1 ? -1 : removed == 1;
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -291,10 +284,8 @@ store_tenant_key_lookup(struct db *db, uint64_t tenant, const char *prefix,
 		sha256_hex[64] = '\0';
 		rc = 1;
 	}
-	if (hash != NULL)
-		freeReplyObject(hash);
-	if (status != NULL)
-		freeReplyObject(status);
+	freeReplyObject(hash);
+	freeReplyObject(status);
 	return rc;
 }
 

@@ -308,67 +308,72 @@ set_int(struct config *cf, const struct config_directive *d,
 	return 0;
 }
 
+/* A number's suffixes and what each multiplies it by. */
+struct config_unit {
+	const char	*suffix;
+	int64_t		 mult;
+};
+
+static const struct config_unit size_units[] = {
+	{ "", 1 }, { "k", KIB }, { "K", KIB }, { "m", MIB }, { "M", MIB },
+	{ "g", GIB }, { "G", GIB }, { NULL, 0 }
+};
+
+static const struct config_unit duration_units[] = {	/* in ms */
+	{ "ms", 1 }, { "", SEC_MS }, { "s", SEC_MS }, { "m", MIN_MS },
+	{ "h", HOUR_MS }, { "d", DAY_MS }, { NULL, 0 }
+};
+
+/* value's number times its suffix's unit in *v (*overflow when it does
+ * not fit); -1 when value is no number with one of the suffixes. */
+static int
+scaled_number(const char *value, const struct config_unit *units,
+    int64_t *v, int *overflow)
+{
+	const char	*suffix;
+	size_t		 i;
+
+	if (split_number(value, v, &suffix, overflow) == -1)
+		return -1;
+	for (i = 0; units[i].suffix != NULL; i++)
+		if (strcmp(suffix, units[i].suffix) == 0) {
+			if (*v > INT64_MAX / units[i].mult)
+				*overflow = 1;
+			else
+				*v *= units[i].mult;
+			return 0;
+		}
+	return -1;
+}
+
 static int
 set_size(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
-	const char	*suffix;
-	int64_t		 v, mult;
-	int		 overflow;
+	int64_t	v;
+	int	overflow;
 
-	if (split_number(value, &v, &suffix, &overflow) == -1)
-		goto bad;
-	if (suffix[0] == '\0')
-		mult = 1;
-	else if (suffix[1] != '\0')
-		goto bad;
-	else if (suffix[0] == 'k' || suffix[0] == 'K')
-		mult = KIB;
-	else if (suffix[0] == 'm' || suffix[0] == 'M')
-		mult = MIB;
-	else if (suffix[0] == 'g' || suffix[0] == 'G')
-		mult = GIB;
-	else
-		goto bad;
-	if (v > INT64_MAX / mult)
-		overflow = 1;
-	else
-		v *= mult;
+	if (scaled_number(value, size_units, &v, &overflow) == -1) {
+		snprintf(reason, len, "bad size '%s'", value);
+		return -1;
+	}
 	if (check_range(d, value, v, overflow, reason, len) == -1)
 		return -1;
 	store_number(cf, d, v);
 	return 0;
-bad:
-	snprintf(reason, len, "bad size '%s'", value);
-	return -1;
 }
 
 static int
 set_duration(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
-	const char	*suffix;
-	int64_t		 v, mult;
-	int		 overflow;
+	int64_t	v;
+	int	overflow;
 
-	if (split_number(value, &v, &suffix, &overflow) == -1)
-		goto bad;
-	if (strcmp(suffix, "ms") == 0)
-		mult = 1;
-	else if (strcmp(suffix, "") == 0 || strcmp(suffix, "s") == 0)
-		mult = SEC_MS;
-	else if (strcmp(suffix, "m") == 0)
-		mult = MIN_MS;
-	else if (strcmp(suffix, "h") == 0)
-		mult = HOUR_MS;
-	else if (strcmp(suffix, "d") == 0)
-		mult = DAY_MS;
-	else
-		goto bad;
-	if (v > INT64_MAX / mult)
-		overflow = 1;
-	else
-		v *= mult;
+	if (scaled_number(value, duration_units, &v, &overflow) == -1) {
+		snprintf(reason, len, "bad duration '%s'", value);
+		return -1;
+	}
 	if (check_range(d, value, v, overflow, reason, len) == -1)
 		return -1;
 	if (d->type == CF_DURATION_S) {
@@ -382,9 +387,6 @@ set_duration(struct config *cf, const struct config_directive *d,
 	}
 	store_number(cf, d, v);
 	return 0;
-bad:
-	snprintf(reason, len, "bad duration '%s'", value);
-	return -1;
 }
 
 int

@@ -93,6 +93,18 @@ api_body_json(struct api_req *r, json_t **out)
 }
 
 int
+api_found(struct api_req *r, int rc, const char *what)
+{
+	if (rc == 1)
+		return 0;
+	if (rc == -1)
+		api_unavailable(r);
+	else
+		api_error(r, 404, "not_found", "no such %s", what);
+	return -1;
+}
+
+int
 api_body_object(struct api_req *r, json_t **out)
 {
 	if (api_body_json(r, out) == -1)

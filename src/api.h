@@ -183,6 +183,9 @@ void	 api_req_abort(struct api_req *);	/* unanswered; conn gone */
 void	 api_req_free(struct api_req *);	/* api_reply.c's, once */
 /* Parses the body as JSON; -1 after answering 400, 413 or 415. */
 int	 api_body_json(struct api_req *, json_t **);
+/* After a store's lookup (1 found, 0 not, -1 Redis failed): 0 when
+ * found, else -1 after answering 503, or 404 "no such WHAT". */
+int	 api_found(struct api_req *, int rc, const char *what);
 /* The same, and the body must be an object: -1 after answering 400
  * invalid_body too (nothing is left to free). */
 int	 api_body_object(struct api_req *, json_t **);

@@ -160,13 +160,8 @@ api_templates(struct api_req *r)
 		api_error(r, 404, "not_found", "no such template");
 		return;
 	}
-	if ((rc = store_template_get(r->a->db, r->tenant, id, &t)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such template");
+	if (api_found(r, store_template_get(r->a->db, r->tenant, id, &t), "template") == -1)
 		return;
-	}
 	if (r->method == HTTP_GET)
 		api_json(r, 200, template_json(id, &t));
 	else if (r->method == HTTP_PUT)

@@ -253,13 +253,8 @@ api_contacts(struct api_req *r)
 		api_error(r, 405, "method_not_allowed", "POST a CSV file");
 		return;
 	}
-	if ((rc = contact_find(r, r->seg[2], &id)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such contact");
+	if (api_found(r, contact_find(r, r->seg[2], &id), "contact") == -1)
 		return;
-	}
 	switch (r->method) {
 	case HTTP_GET:
 		contact_get(r, id);
@@ -430,13 +425,8 @@ api_lists(struct api_req *r)
 		api_error(r, 404, "not_found", "no such list");
 		return;
 	}
-	if ((rc = store_list_name(r->a->db, r->tenant, list, &name)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such list");
+	if (api_found(r, store_list_name(r->a->db, r->tenant, list, &name), "list") == -1)
 		return;
-	}
 	if (r->nseg == 3 && r->method == HTTP_GET) {
 		if (store_list_size(r->a->db, r->tenant, list, &size) == -1)
 			api_unavailable(r);

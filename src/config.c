@@ -346,32 +346,19 @@ scaled_number(const char *value, const struct config_unit *units,
 	return -1;
 }
 
+/* A size (CF_SIZE) or a duration (CF_DURATION_MS, CF_DURATION_S). */
 static int
-set_size(struct config *cf, const struct config_directive *d,
+set_scaled(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
+	int	is_size = d->type == CF_SIZE;
 	int64_t	v;
 	int	overflow;
 
-	if (scaled_number(value, size_units, &v, &overflow) == -1) {
-		snprintf(reason, len, "bad size '%s'", value);
-		return -1;
-	}
-	if (check_range(d, value, v, overflow, reason, len) == -1)
-		return -1;
-	store_number(cf, d, v);
-	return 0;
-}
-
-static int
-set_duration(struct config *cf, const struct config_directive *d,
-    const char *value, char *reason, size_t len)
-{
-	int64_t	v;
-	int	overflow;
-
-	if (scaled_number(value, duration_units, &v, &overflow) == -1) {
-		snprintf(reason, len, "bad duration '%s'", value);
+	if (scaled_number(value, is_size ? size_units : duration_units, &v,
+	    &overflow) == -1) {
+		snprintf(reason, len, "bad %s '%s'", is_size ? "size" :
+		    "duration", value);
 		return -1;
 	}
 	if (check_range(d, value, v, overflow, reason, len) == -1)
@@ -613,9 +600,9 @@ static const config_setter config_setters[] = {
 	[CF_ENDPOINT] = set_endpoint,
 	[CF_REDIS] = set_endpoint,
 	[CF_INT] = set_int,
-	[CF_SIZE] = set_size,
-	[CF_DURATION_MS] = set_duration,
-	[CF_DURATION_S] = set_duration,
+	[CF_SIZE] = set_scaled,
+	[CF_DURATION_MS] = set_scaled,
+	[CF_DURATION_S] = set_scaled,
 	[CF_CIDRS] = set_cidrs,
 	[CF_ENUM] = set_enum,
 };

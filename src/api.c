@@ -92,6 +92,32 @@ api_body_json(struct api_req *r, json_t **out)
 	return 0;
 }
 
+int
+api_found(struct api_req *r, int rc, const char *what)
+{
+	if (rc == 1)
+		return 0;
+	if (rc == -1)
+		api_unavailable(r);
+	else
+		api_error(r, 404, "not_found", "no such %s", what);
+	return -1;
+}
+
+int
+api_body_object(struct api_req *r, json_t **out)
+{
+	if (api_body_json(r, out) == -1)
+		return -1;
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		api_error(r, 400, "invalid_body", "expected a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_req_ctx(const struct api_req *r, struct api_ctx *ctx)
 {
@@ -169,6 +195,16 @@ char *
 api_iso_time(uint64_t ms, char *buf, size_t len)
 {
 	return fmt_iso_time(ms, buf, len);
+}
+
+void
+api_set_time(json_t *o, const char *name, uint64_t ms)
+{
+	char	when[32];
+
+	if (ms != 0)
+		json_object_set_new(o, name, json_string(fmt_iso_time(ms,
+		    when, sizeof(when))));
 }
 
 /* ------------------------------------------------------------ routing */

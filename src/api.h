@@ -183,6 +183,12 @@ void	 api_req_abort(struct api_req *);	/* unanswered; conn gone */
 void	 api_req_free(struct api_req *);	/* api_reply.c's, once */
 /* Parses the body as JSON; -1 after answering 400, 413 or 415. */
 int	 api_body_json(struct api_req *, json_t **);
+/* After a store's lookup (1 found, 0 not, -1 Redis failed): 0 when
+ * found, else -1 after answering 503, or 404 "no such WHAT". */
+int	 api_found(struct api_req *, int rc, const char *what);
+/* The same, and the body must be an object: -1 after answering 400
+ * invalid_body too (nothing is left to free). */
+int	 api_body_object(struct api_req *, json_t **);
 /* 0 when every member of obj is in allowed (NULL-terminated); else -1
  * after answering 400 unknown_field. */
 int	 api_check_fields(struct api_req *, json_t *, const char *const *);
@@ -194,6 +200,8 @@ void	 api_req_ctx(const struct api_req *, struct api_ctx *);
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
 void	 api_random_hex(char *out, size_t bytes);	/* 2*bytes+1 */
 char	*api_iso_time(uint64_t ms, char *buf, size_t len);
+/* o[name] = ms as RFC 3339 UTC; nothing when ms is 0 (not set). */
+void	 api_set_time(json_t *o, const char *name, uint64_t ms);
 
 /* api_route.c: the route table and its matcher (pure) */
 extern const struct api_endpoint api_endpoints[];

@@ -84,13 +84,8 @@ template_save(struct api_req *r, uint64_t id, int create)
 	size_t		 part_len[TEMPLATE_NPARTS], n = 0, i;
 	int		 rc;
 
-	if (api_body_json(r, &body) == -1)
+	if (api_body_object(r, &body) == -1)
 		return;
-	if (!json_is_object(body)) {
-		json_decref(body);
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		return;
-	}
 	if (api_check_fields(r, body, template_fields) == -1)
 		goto out;
 	if (!json_is_string(json_object_get(body, "name")) ||
@@ -165,13 +160,8 @@ api_templates(struct api_req *r)
 		api_error(r, 404, "not_found", "no such template");
 		return;
 	}
-	if ((rc = store_template_get(r->a->db, r->tenant, id, &t)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such template");
+	if (api_found(r, store_template_get(r->a->db, r->tenant, id, &t), "template") == -1)
 		return;
-	}
 	if (r->method == HTTP_GET)
 		api_json(r, 200, template_json(id, &t));
 	else if (r->method == HTTP_PUT)
@@ -223,13 +213,8 @@ campaign_create(struct api_req *r)
 	int			 rc;
 	json_int_t		 rate = 0;
 
-	if (api_body_json(r, &body) == -1)
+	if (api_body_object(r, &body) == -1)
 		return;
-	if (!json_is_object(body)) {
-		json_decref(body);
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		return;
-	}
 	if (api_check_fields(r, body, campaign_fields) == -1)
 		goto out;
 	if (!json_is_string(v = json_object_get(body, "name")) ||
@@ -326,7 +311,7 @@ static json_t *
 campaign_json(const struct campaign *c)
 {
 	json_t		*o;
-	char		 idbuf[24], when[32];
+	char		 idbuf[24];
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
@@ -370,12 +355,8 @@ campaign_json(const struct campaign *c)
 		    json_boolean(c->track_clicks));
 	if (c->status != NULL)
 		json_object_set_new(o, "status", json_string(c->status));
-	if (c->launched_at != 0)
-		json_object_set_new(o, "launched_at", json_string(api_iso_time(
-		    c->launched_at, when, sizeof(when))));
-	if (c->finished_at != 0)
-		json_object_set_new(o, "finished_at", json_string(api_iso_time(
-		    c->finished_at, when, sizeof(when))));
+	api_set_time(o, "launched_at", c->launched_at);
+	api_set_time(o, "finished_at", c->finished_at);
 	return o;
 }
 

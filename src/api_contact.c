@@ -173,12 +173,8 @@ contact_patch(struct api_req *r, uint64_t id)
 	const char	*bad_field = NULL, *k, *code = NULL;
 	int		 rc;
 
-	if (api_body_json(r, &body) == -1)
+	if (api_body_object(r, &body) == -1)
 		goto out;
-	if (!json_is_object(body)) {
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		goto out_body;
-	}
 	if (contact_load(r, id, &cur) == -1)
 		goto out_body;
 	/* Merge attributes into the current ones, then validate all. */
@@ -257,13 +253,8 @@ api_contacts(struct api_req *r)
 		api_error(r, 405, "method_not_allowed", "POST a CSV file");
 		return;
 	}
-	if ((rc = contact_find(r, r->seg[2], &id)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such contact");
+	if (api_found(r, contact_find(r, r->seg[2], &id), "contact") == -1)
 		return;
-	}
 	switch (r->method) {
 	case HTTP_GET:
 		contact_get(r, id);
@@ -382,12 +373,8 @@ list_members(struct api_req *r, uint64_t list, int add)
 	size_t		 n, nfound = 0;
 	long long	 changed = 0;
 
-	if (api_body_json(r, &body) == -1)
+	if (api_body_object(r, &body) == -1)
 		goto out;
-	if (!json_is_object(body)) {
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		goto out_body;
-	}
 	if (api_check_fields(r, body, fields) == -1)
 		goto out_body;
 	emails = json_object_get(body, "emails");
@@ -438,13 +425,8 @@ api_lists(struct api_req *r)
 		api_error(r, 404, "not_found", "no such list");
 		return;
 	}
-	if ((rc = store_list_name(r->a->db, r->tenant, list, &name)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
-		else
-			api_error(r, 404, "not_found", "no such list");
+	if (api_found(r, store_list_name(r->a->db, r->tenant, list, &name), "list") == -1)
 		return;
-	}
 	if (r->nseg == 3 && r->method == HTTP_GET) {
 		if (store_list_size(r->a->db, r->tenant, list, &size) == -1)
 			api_unavailable(r);

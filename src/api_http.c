@@ -35,6 +35,7 @@
 #include <event2/listener.h>
 
 #include "api.h"
+#include "listen.h"
 
 #define API_MAX_HEADERS		16384
 #define API_MAX_CONNS		1024
@@ -351,36 +352,9 @@ api_accept(struct evconnlistener *lev, evutil_socket_t fd,
 int
 api_http_listen(struct api *a, char *err, size_t errlen)
 {
-	const struct ff_endpoint	*ep = &a->conf->api_listen;
-	struct evutil_addrinfo		 hints, *res = NULL;
-	char				 port[16];
-	int				 rc;
-
-	if (ep->host == NULL) {
-		snprintf(err, errlen, "api_listen: unix sockets are not "
-		    "supported yet");
-		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", ep->port);
-	if ((rc = evutil_getaddrinfo(ep->host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "api_listen %s:%d: %s", ep->host,
-		    ep->port, evutil_gai_strerror(rc));
-		return -1;
-	}
-	a->listener = evconnlistener_new_bind(a->base, api_accept, a,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    128, res->ai_addr, (int)res->ai_addrlen);
-	evutil_freeaddrinfo(res);
-	if (a->listener == NULL) {
-		snprintf(err, errlen, "api_listen %s:%d: cannot bind: %s",
-		    ep->host, ep->port, strerror(errno));
-		return -1;
-	}
-	return 0;
+	a->listener = listen_tcp(a->base, "api_listen", &a->conf->api_listen,
+	    0, 128, api_accept, a, err, errlen);
+	return a->listener == NULL ? -1 : 0;
 }
 
 void

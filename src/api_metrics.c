@@ -28,10 +28,7 @@ static const double latency_bounds[8] = {	/* seconds */
 uint64_t
 api_now_us(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return clock_units(CLOCK_MONOTONIC, 1000000);
 }
 
 void

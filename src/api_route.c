@@ -30,72 +30,58 @@
 #include "api.h"
 
 const struct api_endpoint api_endpoints[] = {
-	{ API_GET | API_HEAD, "/healthz", api_healthz, API_AUTH_NONE,
-	    API_ROUTE_HEALTHZ, 0 },
-	{ API_GET | API_HEAD, "/metrics", api_metrics, API_AUTH_NONE,
-	    API_ROUTE_METRICS, 0 },
-	{ API_GET | API_HEAD, "/", dashboard_serve, API_AUTH_NONE,
-	    API_ROUTE_DASHBOARD, 0 },
-	{ API_GET | API_HEAD, "/dashboard", dashboard_serve, API_AUTH_NONE,
-	    API_ROUTE_DASHBOARD, 0 },
+	{ API_GET | API_HEAD, "/healthz", api_healthz,
+	    API_AUTH_NONE, API_ROUTE_HEALTHZ, 0 },
+	{ API_GET | API_HEAD, "/metrics", api_metrics,
+	    API_AUTH_NONE, API_ROUTE_METRICS, 0 },
+	{ API_GET | API_HEAD, "/", dashboard_serve,
+	    API_AUTH_NONE, API_ROUTE_DASHBOARD, 0 },
+	{ API_GET | API_HEAD, "/dashboard", dashboard_serve,
+	    API_AUTH_NONE, API_ROUTE_DASHBOARD, 0 },
 	{ API_GET | API_HEAD, "/dashboard/{file}", dashboard_serve,
 	    API_AUTH_NONE, API_ROUTE_DASHBOARD, 0 },
 
-	{ API_POST, "/v1/tenants", api_tenants, API_AUTH_ADMIN,
-	    API_ROUTE_TENANTS, 0 },
-	{ API_DELETE, "/v1/tenants/{id}", api_tenants, API_AUTH_ADMIN,
-	    API_ROUTE_TENANTS, 0 },
-	{ API_POST, "/v1/tenants/{id}/keys", api_tenants, API_AUTH_ADMIN,
-	    API_ROUTE_TENANTS, 0 },
+	{ API_POST, "/v1/tenants", api_tenants,
+	    API_AUTH_ADMIN, API_ROUTE_TENANTS, 0 },
+	{ API_DELETE, "/v1/tenants/{id}", api_tenants,
+	    API_AUTH_ADMIN, API_ROUTE_TENANTS, 0 },
+	{ API_POST, "/v1/tenants/{id}/keys", api_tenants,
+	    API_AUTH_ADMIN, API_ROUTE_TENANTS, 0 },
 	{ API_DELETE, "/v1/tenants/{id}/keys/{prefix}", api_tenants,
 	    API_AUTH_ADMIN, API_ROUTE_TENANTS, 0 },
 
-	{ API_POST, "/v1/contacts", api_contacts, API_AUTH_TENANT,
-	    API_ROUTE_CONTACTS, 0 },
+	{ API_POST, "/v1/contacts", api_contacts,
+	    API_AUTH_TENANT, API_ROUTE_CONTACTS, 0 },
 	{ API_POST, "/v1/contacts/import", api_contacts_import,
 	    API_AUTH_TENANT, API_ROUTE_CONTACTS, 1 },
-	{ API_GET, "/v1/contacts/{id}", api_contacts, API_AUTH_TENANT,
-	    API_ROUTE_CONTACTS, 0 },
-	{ API_PATCH, "/v1/contacts/{id}", api_contacts, API_AUTH_TENANT,
-	    API_ROUTE_CONTACTS, 0 },
-	{ API_DELETE, "/v1/contacts/{id}", api_contacts, API_AUTH_TENANT,
-	    API_ROUTE_CONTACTS, 0 },
+	{ API_GET | API_PATCH | API_DELETE, "/v1/contacts/{id}", api_contacts,
+	    API_AUTH_TENANT, API_ROUTE_CONTACTS, 0 },
 
-	{ API_POST, "/v1/lists", api_lists, API_AUTH_TENANT,
-	    API_ROUTE_LISTS, 0 },
-	{ API_GET, "/v1/lists/{id}", api_lists, API_AUTH_TENANT,
-	    API_ROUTE_LISTS, 0 },
-	{ API_POST, "/v1/lists/{id}/members", api_lists, API_AUTH_TENANT,
-	    API_ROUTE_LISTS, 0 },
-	{ API_DELETE, "/v1/lists/{id}/members", api_lists, API_AUTH_TENANT,
-	    API_ROUTE_LISTS, 0 },
+	{ API_POST, "/v1/lists", api_lists,
+	    API_AUTH_TENANT, API_ROUTE_LISTS, 0 },
+	{ API_GET, "/v1/lists/{id}", api_lists,
+	    API_AUTH_TENANT, API_ROUTE_LISTS, 0 },
+	{ API_POST | API_DELETE, "/v1/lists/{id}/members", api_lists,
+	    API_AUTH_TENANT, API_ROUTE_LISTS, 0 },
 
-	{ API_GET, "/v1/optouts", api_optouts, API_AUTH_TENANT,
-	    API_ROUTE_OPTOUTS, 0 },
-	{ API_POST, "/v1/optouts", api_optouts, API_AUTH_TENANT,
-	    API_ROUTE_OPTOUTS, 0 },
-	{ API_DELETE, "/v1/optouts/{email}", api_optouts, API_AUTH_TENANT,
-	    API_ROUTE_OPTOUTS, 0 },
-	{ API_GET, "/v1/blocklist", api_blocklist, API_AUTH_TENANT,
-	    API_ROUTE_BLOCKLIST, 0 },
-	{ API_POST, "/v1/blocklist", api_blocklist, API_AUTH_TENANT,
-	    API_ROUTE_BLOCKLIST, 0 },
+	{ API_GET | API_POST, "/v1/optouts", api_optouts,
+	    API_AUTH_TENANT, API_ROUTE_OPTOUTS, 0 },
+	{ API_DELETE, "/v1/optouts/{email}", api_optouts,
+	    API_AUTH_TENANT, API_ROUTE_OPTOUTS, 0 },
+	{ API_GET | API_POST, "/v1/blocklist", api_blocklist,
+	    API_AUTH_TENANT, API_ROUTE_BLOCKLIST, 0 },
 	{ API_DELETE, "/v1/blocklist/{pattern}", api_blocklist,
 	    API_AUTH_TENANT, API_ROUTE_BLOCKLIST, 0 },
 
-	{ API_POST, "/v1/templates", api_templates, API_AUTH_TENANT,
-	    API_ROUTE_TEMPLATES, 0 },
-	{ API_GET, "/v1/templates/{id}", api_templates, API_AUTH_TENANT,
-	    API_ROUTE_TEMPLATES, 0 },
-	{ API_PUT, "/v1/templates/{id}", api_templates, API_AUTH_TENANT,
-	    API_ROUTE_TEMPLATES, 0 },
+	{ API_POST, "/v1/templates", api_templates,
+	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
+	{ API_GET | API_PUT, "/v1/templates/{id}", api_templates,
+	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
 
-	{ API_GET, "/v1/campaigns", api_campaigns, API_AUTH_TENANT,
-	    API_ROUTE_CAMPAIGNS, 0 },
-	{ API_POST, "/v1/campaigns", api_campaigns, API_AUTH_TENANT,
-	    API_ROUTE_CAMPAIGNS, 0 },
-	{ API_GET, "/v1/campaigns/{id}", api_campaigns, API_AUTH_TENANT,
-	    API_ROUTE_CAMPAIGNS, 0 },
+	{ API_GET | API_POST, "/v1/campaigns", api_campaigns,
+	    API_AUTH_TENANT, API_ROUTE_CAMPAIGNS, 0 },
+	{ API_GET, "/v1/campaigns/{id}", api_campaigns,
+	    API_AUTH_TENANT, API_ROUTE_CAMPAIGNS, 0 },
 	{ API_GET, "/v1/campaigns/{id}/stats", api_campaigns,
 	    API_AUTH_TENANT, API_ROUTE_CAMPAIGNS, 0 },
 	{ API_GET, "/v1/campaigns/{id}/timeseries", api_campaigns,
@@ -109,10 +95,8 @@ const struct api_endpoint api_endpoints[] = {
 	{ API_POST, "/v1/campaigns/{id}/cancel", api_campaigns,
 	    API_AUTH_TENANT, API_ROUTE_CAMPAIGNS, 0 },
 
-	{ API_GET, "/v1/subjects/{email}", api_subjects, API_AUTH_TENANT,
-	    API_ROUTE_SUBJECTS, 0 },
-	{ API_DELETE, "/v1/subjects/{email}", api_subjects, API_AUTH_TENANT,
-	    API_ROUTE_SUBJECTS, 0 },
+	{ API_GET | API_DELETE, "/v1/subjects/{email}", api_subjects,
+	    API_AUTH_TENANT, API_ROUTE_SUBJECTS, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },
@@ -192,6 +176,19 @@ pattern_match(const char *pattern, char *const *seg, int nseg, int upto,
 	return 1;
 }
 
+/* The first row whose pattern matches (pattern_match's upto and m), or n. */
+static size_t
+route_find(const struct api_endpoint *table, size_t n, char *const *seg,
+    int nseg, int upto, struct api_match *m)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (pattern_match(table[i].pattern, seg, nseg, upto, m))
+			break;
+	return i;
+}
+
 void
 api_route_match(const struct api_endpoint *table, size_t n,
     enum http_method method, char *const *seg, int nseg,
@@ -200,10 +197,7 @@ api_route_match(const struct api_endpoint *table, size_t n,
 	size_t	i;
 
 	memset(m, 0, sizeof(*m));
-	for (i = 0; i < n; i++)
-		if (pattern_match(table[i].pattern, seg, nseg, -1, m))
-			break;
-	if (i < n) {
+	if ((i = route_find(table, n, seg, nseg, -1, m)) < n) {
 		m->resource = &table[i];
 		for (; i < n; i++) {
 			if (strcmp(table[i].pattern, m->resource->pattern) != 0)
@@ -215,11 +209,8 @@ api_route_match(const struct api_endpoint *table, size_t n,
 		}
 		return;
 	}
-	for (i = 0; i < n; i++)
-		if (pattern_match(table[i].pattern, seg, nseg, 2, NULL)) {
-			m->resource = &table[i];
-			break;
-		}
+	if ((i = route_find(table, n, seg, nseg, 2, NULL)) < n)
+		m->resource = &table[i];
 }
 
 size_t

@@ -53,13 +53,8 @@ body_string(struct api_req *r, const char *field, json_t **body,
 	const char *const fields[] = { field, NULL };
 	json_t		*v;
 
-	if (api_body_json(r, body) == -1)
+	if (api_body_object(r, body) == -1)
 		return -1;
-	if (!json_is_object(*body)) {
-		json_decref(*body);
-		api_error(r, 400, "invalid_body", "expected a JSON object");
-		return -1;
-	}
 	if (api_check_fields(r, *body, fields) == -1) {
 		json_decref(*body);
 		return -1;
@@ -82,7 +77,7 @@ list_page(struct api_req *r, enum suppress_set which, const char *field)
 {
 	struct suppress_page	 page;
 	json_t		*items, *o;
-	char		 cbuf[FF_EMAIL_MAX + 2], lbuf[16], ts[32], name[32];
+	char		 cbuf[FF_EMAIL_MAX + 2], lbuf[16], name[32];
 	const char	*cursor, *lim;
 	uint64_t	 limit = LIST_DEFAULT;
 	size_t		 i;
@@ -103,9 +98,7 @@ list_page(struct api_req *r, enum suppress_set which, const char *field)
 	items = json_array();
 	for (i = 0; i < page.n; i++) {
 		o = json_pack("{s:s}", field, page.items[i].value);
-		if (page.items[i].at != 0)
-			json_object_set_new(o, name, json_string(api_iso_time(
-			    page.items[i].at, ts, sizeof(ts))));
+		api_set_time(o, name, page.items[i].at);
 		json_array_append_new(items, o);
 	}
 	o = json_pack("{s:o}", "items", items);

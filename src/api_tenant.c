@@ -219,7 +219,7 @@ static json_t *
 tenant_json(const struct tenant *t)
 {
 	json_t		*o, *prefixes;
-	char		 id[24], when[32];
+	char		 id[24];
 	size_t		 i;
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
@@ -233,12 +233,8 @@ tenant_json(const struct tenant *t)
 	if (t->retention_days != -1)
 		json_object_set_new(o, "retention_days",
 		    json_integer(t->retention_days));
-	if (t->created_at != 0)
-		json_object_set_new(o, "created_at", json_string(api_iso_time(
-		    t->created_at, when, sizeof(when))));
-	if (t->purge_at != 0)
-		json_object_set_new(o, "purge_at", json_string(api_iso_time(
-		    t->purge_at, when, sizeof(when))));
+	api_set_time(o, "created_at", t->created_at);
+	api_set_time(o, "purge_at", t->purge_at);
 	prefixes = json_array();
 	for (i = 0; i < t->nkey_prefixes; i++)
 		json_array_append_new(prefixes, json_string(

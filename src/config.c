@@ -308,67 +308,59 @@ set_int(struct config *cf, const struct config_directive *d,
 	return 0;
 }
 
+/* A number's suffixes and what each multiplies it by. */
+struct config_unit {
+	const char	*suffix;
+	int64_t		 mult;
+};
+
+static const struct config_unit size_units[] = {
+	{ "", 1 }, { "k", KIB }, { "K", KIB }, { "m", MIB }, { "M", MIB },
+	{ "g", GIB }, { "G", GIB }, { NULL, 0 }
+};
+
+static const struct config_unit duration_units[] = {	/* in ms */
+	{ "ms", 1 }, { "", SEC_MS }, { "s", SEC_MS }, { "m", MIN_MS },
+	{ "h", HOUR_MS }, { "d", DAY_MS }, { NULL, 0 }
+};
+
+/* value's number times its suffix's unit in *v (*overflow when it does
+ * not fit); -1 when value is no number with one of the suffixes. */
 static int
-set_size(struct config *cf, const struct config_directive *d,
-    const char *value, char *reason, size_t len)
+scaled_number(const char *value, const struct config_unit *units,
+    int64_t *v, int *overflow)
 {
 	const char	*suffix;
-	int64_t		 v, mult;
-	int		 overflow;
+	size_t		 i;
 
-	if (split_number(value, &v, &suffix, &overflow) == -1)
-		goto bad;
-	if (suffix[0] == '\0')
-		mult = 1;
-	else if (suffix[1] != '\0')
-		goto bad;
-	else if (suffix[0] == 'k' || suffix[0] == 'K')
-		mult = KIB;
-	else if (suffix[0] == 'm' || suffix[0] == 'M')
-		mult = MIB;
-	else if (suffix[0] == 'g' || suffix[0] == 'G')
-		mult = GIB;
-	else
-		goto bad;
-	if (v > INT64_MAX / mult)
-		overflow = 1;
-	else
-		v *= mult;
-	if (check_range(d, value, v, overflow, reason, len) == -1)
+	if (split_number(value, v, &suffix, overflow) == -1)
 		return -1;
-	store_number(cf, d, v);
-	return 0;
-bad:
-	snprintf(reason, len, "bad size '%s'", value);
+	for (i = 0; units[i].suffix != NULL; i++)
+		if (strcmp(suffix, units[i].suffix) == 0) {
+			if (*v > INT64_MAX / units[i].mult)
+				*overflow = 1;
+			else
+				*v *= units[i].mult;
+			return 0;
+		}
 	return -1;
 }
 
+/* A size (CF_SIZE) or a duration (CF_DURATION_MS, CF_DURATION_S). */
 static int
-set_duration(struct config *cf, const struct config_directive *d,
+set_scaled(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
-	const char	*suffix;
-	int64_t		 v, mult;
-	int		 overflow;
+	int	is_size = d->type == CF_SIZE;
+	int64_t	v;
+	int	overflow;
 
-	if (split_number(value, &v, &suffix, &overflow) == -1)
-		goto bad;
-	if (strcmp(suffix, "ms") == 0)
-		mult = 1;
-	else if (strcmp(suffix, "") == 0 || strcmp(suffix, "s") == 0)
-		mult = SEC_MS;
-	else if (strcmp(suffix, "m") == 0)
-		mult = MIN_MS;
-	else if (strcmp(suffix, "h") == 0)
-		mult = HOUR_MS;
-	else if (strcmp(suffix, "d") == 0)
-		mult = DAY_MS;
-	else
-		goto bad;
-	if (v > INT64_MAX / mult)
-		overflow = 1;
-	else
-		v *= mult;
+	if (scaled_number(value, is_size ? size_units : duration_units, &v,
+	    &overflow) == -1) {
+		snprintf(reason, len, "bad %s '%s'", is_size ? "size" :
+		    "duration", value);
+		return -1;
+	}
 	if (check_range(d, value, v, overflow, reason, len) == -1)
 		return -1;
 	if (d->type == CF_DURATION_S) {
@@ -382,9 +374,6 @@ set_duration(struct config *cf, const struct config_directive *d,
 	}
 	store_number(cf, d, v);
 	return 0;
-bad:
-	snprintf(reason, len, "bad duration '%s'", value);
-	return -1;
 }
 
 int
@@ -600,33 +589,32 @@ set_enum(struct config *cf, const struct config_directive *d,
 	return -1;
 }
 
+typedef int (*config_setter)(struct config *, const struct config_directive *,
+    const char *, char *, size_t);
+
+/* Each type's setter. */
+static const config_setter config_setters[] = {
+	[CF_STRING] = set_string,
+	[CF_URL] = set_url,
+	[CF_STRINGS] = set_strings,
+	[CF_ENDPOINT] = set_endpoint,
+	[CF_REDIS] = set_endpoint,
+	[CF_INT] = set_int,
+	[CF_SIZE] = set_scaled,
+	[CF_DURATION_MS] = set_scaled,
+	[CF_DURATION_S] = set_scaled,
+	[CF_CIDRS] = set_cidrs,
+	[CF_ENUM] = set_enum,
+};
+
 static int
 config_set(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
-	switch (d->type) {
-	case CF_STRING:
-		return set_string(cf, d, value, reason, len);
-	case CF_URL:
-		return set_url(cf, d, value, reason, len);
-	case CF_STRINGS:
-		return set_strings(cf, d, value, reason, len);
-	case CF_ENDPOINT:
-	case CF_REDIS:
-		return set_endpoint(cf, d, value, reason, len);
-	case CF_INT:
-		return set_int(cf, d, value, reason, len);
-	case CF_SIZE:
-		return set_size(cf, d, value, reason, len);
-	case CF_DURATION_MS:
-	case CF_DURATION_S:
-		return set_duration(cf, d, value, reason, len);
-	case CF_CIDRS:
-		return set_cidrs(cf, d, value, reason, len);
-	case CF_ENUM:
-		return set_enum(cf, d, value, reason, len);
-	}
-	fatalx("config: %s: type %d", d->name, (int)d->type);
+	if ((size_t)d->type >= FF_NELEM(config_setters) ||
+	    config_setters[d->type] == NULL)
+		fatalx("config: %s: type %d", d->name, (int)d->type);
+	return config_setters[d->type](cf, d, value, reason, len);
 }
 
 static const struct config_directive *
@@ -699,22 +687,6 @@ config_parse_line(struct config *cf, char *line, size_t linelen, int *seen,
 	}
 	seen[d - config_table] = 1;
 	return config_set(cf, d, value, reason, len);
-}
-
-static void
-config_error(char *err, size_t errlen, const char *fmt, ...)
-    FF_ATTR_PRINTF(3, 4);
-
-static void
-config_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /*
@@ -889,7 +861,7 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 	config_defaults(cf);
 	cf->path = xstrdup(path);
 	if ((buf = read_file(path, CONFIG_MAX_FILE, &len)) == NULL) {
-		config_error(err, errlen, "%s: %s", path,
+		errorf(err, errlen, "%s: %s", path,
 		    errno == EINVAL ? "not a regular file" : strerror(errno));
 		goto fail;
 	}
@@ -901,7 +873,7 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 		if (linelen > 0 && line[linelen - 1] == '\r')
 			linelen--;
 		if (linelen > CONFIG_MAX_LINE) {
-			config_error(err, errlen,
+			errorf(err, errlen,
 			    "%s:%d: line too long (max %d bytes)", path, lineno,
 			    CONFIG_MAX_LINE);
 			goto fail;
@@ -909,18 +881,18 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 		line[linelen] = '\0';
 		if (config_parse_line(cf, line, linelen, seen, reason,
 		    sizeof(reason)) == -1) {
-			config_error(err, errlen, "%s:%d: %s", path, lineno,
+			errorf(err, errlen, "%s:%d: %s", path, lineno,
 			    reason);
 			goto fail;
 		}
 	}
 
 	if (cf->ntoken_secret_files == 0) {
-		config_error(err, errlen, "%s: no token_secret_file", path);
+		errorf(err, errlen, "%s: no token_secret_file", path);
 		goto fail;
 	}
 	if (config_check(cf, reason, sizeof(reason)) == -1) {
-		config_error(err, errlen, "%s: %s", path, reason);
+		errorf(err, errlen, "%s: %s", path, reason);
 		goto fail;
 	}
 	/* So the key need not sit in a world-readable file. */

@@ -218,10 +218,49 @@ csv_end_row(struct csv *c, csv_row_cb cb, void *arg)
 	return stop ? -1 : 0;
 }
 
+/* Takes the field bytes from *p up to q. */
+static int
+csv_take(struct csv *c, const char **p, const char *q)
+{
+	if (q > *p) {
+		if (csv_count(c, (size_t)(q - *p)) == -1)
+			return -1;
+		csv_append(c, *p, (size_t)(q - *p));
+		*p = q;
+	}
+	return 0;
+}
+
+/* What may follow a field, bare or quoted: ',' ends it, '\r' or '\n'
+ * ends the row too.  1 when ch was one of them, 0 when it was none,
+ * -1 on an error. */
+static int
+csv_after_field(struct csv *c, char ch, csv_row_cb cb, void *arg)
+{
+	switch (ch) {
+	case ',':
+		if (csv_count(c, 1) == -1 || csv_end_field(c) == -1)
+			return -1;
+		c->state = CSV_FIELD;
+		return 1;
+	case '\r':
+		if (csv_end_field(c) == -1)
+			return -1;
+		c->state = CSV_CR;
+		return 1;
+	case '\n':
+		if (csv_end_field(c) == -1 || csv_end_row(c, cb, arg) == -1)
+			return -1;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 csv_scan(struct csv *c, const char *p, size_t n, csv_row_cb cb, void *arg)
 {
 	const char	*end = p + n, *q;
+	int		 rc;
 
 	while (p < end) {
 		switch (c->state) {
@@ -244,80 +283,42 @@ csv_scan(struct csv *c, const char *p, size_t n, csv_row_cb cb, void *arg)
 			for (q = p; q < end && !csv_special[(unsigned char)*q];
 			    q++)
 				;
-			if (q > p) {
-				if (csv_count(c, q - p) == -1)
-					return -1;
-				csv_append(c, p, q - p);
-				p = q;
-				if (p == end)
-					break;
-			}
-			switch (*p++) {
-			case ',':
-				if (csv_count(c, 1) == -1 ||
-				    csv_end_field(c) == -1)
-					return -1;
-				c->state = CSV_FIELD;
+			if (csv_take(c, &p, q) == -1)
+				return -1;
+			if (p == end)
 				break;
-			case '"':
+			if (*p == '"')
 				return csv_fail(c,
 				    "bare quote in unquoted field");
-			case '\r':
-				if (csv_end_field(c) == -1)
-					return -1;
-				c->state = CSV_CR;
-				break;
-			case '\n':
-				if (csv_end_field(c) == -1 ||
-				    csv_end_row(c, cb, arg) == -1)
-					return -1;
-				break;
-			}
+			if (csv_after_field(c, *p++, cb, arg) == -1)
+				return -1;
 			break;
 		case CSV_QUOTED:
 			if ((q = memchr(p, '"', end - p)) == NULL)
 				q = end;
-			if (q > p) {
-				if (csv_count(c, q - p) == -1)
-					return -1;
-				csv_append(c, p, q - p);
-				p = q;
-				if (p == end)
-					break;
-			}
+			if (csv_take(c, &p, q) == -1)
+				return -1;
+			if (p == end)
+				break;
 			if (csv_count(c, 1) == -1)
 				return -1;
 			p++;
 			c->state = CSV_QUOTE;
 			break;
 		case CSV_QUOTE:
-			switch (*p++) {
-			case '"':
+			if (*p == '"') {
 				if (csv_count(c, 1) == -1)
 					return -1;
 				csv_append(c, "\"", 1);
 				c->state = CSV_QUOTED;
+				p++;
 				break;
-			case ',':
-				if (csv_count(c, 1) == -1 ||
-				    csv_end_field(c) == -1)
-					return -1;
-				c->state = CSV_FIELD;
-				break;
-			case '\r':
-				if (csv_end_field(c) == -1)
-					return -1;
-				c->state = CSV_CR;
-				break;
-			case '\n':
-				if (csv_end_field(c) == -1 ||
-				    csv_end_row(c, cb, arg) == -1)
-					return -1;
-				break;
-			default:
+			}
+			if ((rc = csv_after_field(c, *p++, cb, arg)) == -1)
+				return -1;
+			if (rc == 0)
 				return csv_fail(c,
 				    "unexpected character after closing quote");
-			}
 			break;
 		case CSV_CR:
 			if (*p != '\n')

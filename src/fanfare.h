@@ -38,6 +38,10 @@ void	log_warn(const char *, ...) FF_ATTR_PRINTF(1, 2);	/* + strerror(errno) */
 void	log_warnx(const char *, ...) FF_ATTR_PRINTF(1, 2);
 void	log_info(const char *, ...) FF_ATTR_PRINTF(1, 2);
 void	log_debug(const char *, ...) FF_ATTR_PRINTF(1, 2);
+/* log_warnx at most once per every_ms (an outage must not flood the
+ * log); *last_ms is the caller's, 0 at first. */
+void	log_warnx_every(uint64_t *last_ms, uint64_t every_ms,
+	    const char *, ...) FF_ATTR_PRINTF(3, 4);
 void	fatal(const char *, ...) FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN;
 void	fatalx(const char *, ...) FF_ATTR_PRINTF(1, 2) FF_ATTR_NORETURN;
 
@@ -52,14 +56,24 @@ int	 xasprintf(char **, const char *, ...) FF_ATTR_PRINTF(2, 3);
 
 uint64_t now_ms(void);			/* CLOCK_REALTIME, milliseconds */
 uint64_t mono_ms(void);			/* CLOCK_MONOTONIC, milliseconds */
+/* The clock's time in units of 1/per_second s (1000: ms, 1000000: us). */
+uint64_t clock_units(clockid_t, uint64_t per_second);
 
 /* Whole-string unsigned decimal; -1 on empty, junk, or overflow. */
 int	 parse_u64(const char *, size_t, uint64_t *);
+/* The same with a '-' allowed, within long long; -1 when s is not one. */
+int	 parse_ll(const char *, size_t, long long *);
 /* v in decimal at p, not NUL-terminated (at most 20 bytes); the length. */
 size_t	 fmt_u64(char *, uint64_t);
 /* ms since the epoch as RFC 3339 UTC, "2024-05-01T12:00:00Z", in buf
  * (21 bytes); returns buf. */
 char	*fmt_iso_time(uint64_t ms, char *buf, size_t len);
+/* vsnprintf into a caller's error buffer; nothing when err is NULL or
+ * errlen 0. */
+void	 errorf(char *err, size_t errlen, const char *, ...)
+	    FF_ATTR_PRINTF(3, 4);
+/* 64-bit FNV-1a of the bytes: the hash of every in-memory table. */
+uint64_t hash_fnv1a(const char *, size_t);
 
 /* RFC 4648 section 5 alphabet, no padding.  Encode returns the length
  * written (out must hold base64url_len(n) + 1; it is NUL-terminated);

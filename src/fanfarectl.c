@@ -17,6 +17,7 @@
  * refuse with 400 or 422).
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,76 +154,85 @@ arg_u64(const char *name, const char *s)
 	return v;
 }
 
+/* The options, as data: where each one's value goes in struct ctl. */
+enum ctl_opt_kind {
+	OPT_STRING,		/* const char *, as given */
+	OPT_ID,			/* uint64_t, and its have_ flag */
+	OPT_LINK,		/* uint32_t, and its have_ flag */
+	OPT_FLAG,		/* int, set to 1; no argument */
+};
+
+#define CTL(m)	offsetof(struct ctl, m)
+
+static const struct ctl_opt {
+	const char		*name;
+	enum ctl_opt_kind	 kind;
+	size_t			 off;
+	size_t			 have_off;	/* OPT_ID, OPT_LINK */
+} ctl_opts[] = {
+	{ "config", OPT_STRING, CTL(config_path), 0 },	/* first: -f */
+	{ "tenant", OPT_ID, CTL(tenant), CTL(have_tenant) },
+	{ "campaign", OPT_ID, CTL(campaign), CTL(have_campaign) },
+	{ "contact", OPT_ID, CTL(contact), CTL(have_contact) },
+	{ "link", OPT_LINK, CTL(link), CTL(have_link) },
+	{ "url", OPT_STRING, CTL(url), 0 },
+	{ "token", OPT_STRING, CTL(token), 0 },
+	{ "name", OPT_STRING, CTL(name), 0 },
+	{ "retention-days", OPT_STRING, CTL(retention), 0 },
+	{ "prefix", OPT_STRING, CTL(prefix), 0 },
+	{ "email", OPT_STRING, CTL(email), 0 },
+	{ "json", OPT_FLAG, CTL(json), 0 },
+};
+
+#define OPT_VAL_BASE	256	/* getopt's val for ctl_opts[i]: no letter */
+
+static void
+set_option(struct ctl *c, const struct ctl_opt *o, const char *arg)
+{
+	char		*at = (char *)c + o->off;
+	uint64_t	 v;
+
+	switch (o->kind) {
+	case OPT_STRING:
+		*(const char **)(void *)at = arg;
+		return;
+	case OPT_FLAG:
+		*(int *)(void *)at = 1;
+		return;
+	case OPT_ID:
+		*(uint64_t *)(void *)at = arg_u64(o->name, arg);
+		break;
+	case OPT_LINK:
+		if ((v = arg_u64(o->name, arg)) > UINT32_MAX)
+			bad_usage("--%s: too large", o->name);
+		*(uint32_t *)(void *)at = (uint32_t)v;
+		break;
+	}
+	*(int *)(void *)((char *)c + o->have_off) = 1;
+}
+
 static void
 parse_args(struct ctl *c, int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'f' },
-		{ "tenant", required_argument, NULL, 't' },
-		{ "campaign", required_argument, NULL, 'c' },
-		{ "contact", required_argument, NULL, 'k' },
-		{ "link", required_argument, NULL, 'l' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 'T' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "retention-days", required_argument, NULL, 'r' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "email", required_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	uint64_t	v;
+	struct option	opts[FF_NELEM(ctl_opts) + 1];
+	size_t		i;
 	int		ch;
 
+	memset(opts, 0, sizeof(opts));
+	for (i = 0; i < FF_NELEM(ctl_opts); i++) {
+		opts[i].name = ctl_opts[i].name;
+		opts[i].has_arg = ctl_opts[i].kind == OPT_FLAG ? no_argument :
+		    required_argument;
+		opts[i].val = OPT_VAL_BASE + (int)i;
+	}
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			c->config_path = optarg;
-			break;
-		case 't':
-			c->tenant = arg_u64("tenant", optarg);
-			c->have_tenant = 1;
-			break;
-		case 'c':
-			c->campaign = arg_u64("campaign", optarg);
-			c->have_campaign = 1;
-			break;
-		case 'k':
-			c->contact = arg_u64("contact", optarg);
-			c->have_contact = 1;
-			break;
-		case 'l':
-			v = arg_u64("link", optarg);
-			if (v > UINT32_MAX)
-				bad_usage("--link: too large");
-			c->link = (uint32_t)v;
-			c->have_link = 1;
-			break;
-		case 'u':
-			c->url = optarg;
-			break;
-		case 'T':
-			c->token = optarg;
-			break;
-		case 'n':
-			c->name = optarg;
-			break;
-		case 'r':
-			c->retention = optarg;
-			break;
-		case 'p':
-			c->prefix = optarg;
-			break;
-		case 'e':
-			c->email = optarg;
-			break;
-		case 'j':
-			c->json = 1;
-			break;
-		default:
+		if (ch == 'f')
+			ch = OPT_VAL_BASE;	/* --config */
+		if (ch < OPT_VAL_BASE ||
+		    ch >= OPT_VAL_BASE + (int)FF_NELEM(ctl_opts))
 			usage();
-		}
+		set_option(c, &ctl_opts[ch - OPT_VAL_BASE], optarg);
 	}
 	if (c->config_path == NULL)
 		bad_usage("--config is required");
@@ -517,23 +527,36 @@ need_address(struct ctl *c)
 		bad_usage("--email: '%s' is not an email address", c->email);
 }
 
-/* GET /v1/subjects/A: the API's JSON (indented unless --json). */
-static int
-cmd_subject_export(struct ctl *c)
+/* The core's answer for --tenant and --email, as subject export and
+ * subject erase share them: o, or NULL with the exit status in *rc. */
+static json_t *
+subject_call(struct ctl *c, json_t *(*call)(const struct api_ctx *,
+    const char *, struct api_err *), int *rc)
 {
 	struct api_ctx	 ctx;
 	struct api_err	 err;
 	json_t		*o;
-	int		 rc;
 
 	no_operands(c);
 	need(c->have_tenant, "tenant");
 	need_address(c);
 	open_db(c);
-	if ((rc = tenant_ctx(c, &ctx)) != 0)
+	if ((*rc = tenant_ctx(c, &ctx)) != 0)
+		return NULL;
+	if ((o = call(&ctx, c->email, &err)) == NULL)
+		*rc = fail(c, &err);
+	return o;
+}
+
+/* GET /v1/subjects/A: the API's JSON (indented unless --json). */
+static int
+cmd_subject_export(struct ctl *c)
+{
+	json_t	*o;
+	int	 rc;
+
+	if ((o = subject_call(c, api_subject_export, &rc)) == NULL)
 		return rc;
-	if ((o = api_subject_export(&ctx, c->email, &err)) == NULL)
-		return fail(c, &err);
 	print_json(o, c->json ? JSON_COMPACT : JSON_INDENT(2));
 	return 0;
 }
@@ -542,19 +565,11 @@ cmd_subject_export(struct ctl *c)
 static int
 cmd_subject_erase(struct ctl *c)
 {
-	struct api_ctx	 ctx;
-	struct api_err	 err;
-	json_t		*o;
-	int		 rc;
+	json_t	*o;
+	int	 rc;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need_address(c);
-	open_db(c);
-	if ((rc = tenant_ctx(c, &ctx)) != 0)
+	if ((o = subject_call(c, api_subject_erase, &rc)) == NULL)
 		return rc;
-	if ((o = api_subject_erase(&ctx, c->email, &err)) == NULL)
-		return fail(c, &err);
 	return answer(c, o, ctl_erased_line);
 }
 

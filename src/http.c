@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "worker.h"
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
@@ -481,38 +482,13 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 int
 http_listen(struct worker *w, http_handler handler, char *err, size_t errlen)
 {
-	const struct ff_endpoint *ep = &w->conf->track_listen;
-	struct addrinfo		 hints, *res = NULL;
-	char			 port[16];
-	int			 rc;
-
-	if (ep->host == NULL) {
-		snprintf(err, errlen, "track_listen: unix sockets are not "
-		    "supported for the tracking listener");
-		return -1;
-	}
 	w->handler = handler;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", ep->port);
-	if ((rc = getaddrinfo(ep->host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "track_listen %s: %s", ep->host,
-		    gai_strerror(rc));
-		return -1;
-	}
 	/* One socket per worker on the same port: the kernel spreads
 	 * connections, and no accept lock is shared. */
-	w->listener = evconnlistener_new_bind(w->base, accept_cb, w,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
-	    LEV_OPT_REUSEABLE_PORT, 1024, res->ai_addr, (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (w->listener == NULL) {
-		snprintf(err, errlen, "track_listen %s:%d: %s", ep->host,
-		    ep->port, strerror(errno));
+	if ((w->listener = listen_tcp(w->base, "track_listen",
+	    &w->conf->track_listen, LEV_OPT_REUSEABLE_PORT, 1024, accept_cb, w,
+	    err, errlen)) == NULL)
 		return -1;
-	}
 	evconnlistener_set_error_cb(w->listener, accept_error_cb);
 	return 0;
 }

@@ -92,52 +92,58 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 		    tm.tm_min, tm.tm_sec, log_progname, level, msg);
 }
 
+/* log_vwrite from a variadic function's fmt and arguments: the body of
+ * every level function below. */
+#define LOG_WRITE(level, err) do {			\
+	va_list	ap;					\
+							\
+	va_start(ap, fmt);				\
+	log_vwrite(level, fmt, ap, err);		\
+	va_end(ap);					\
+} while (0)
+
 void
 log_warn(const char *fmt, ...)
 {
 	char		 buf[128];
 	const char	*err;
 	int		 saved = errno;
-	va_list		 ap;
 
 	/* GNU strerror_r: the result is the return value, not buf. */
 	err = strerror_r(saved, buf, sizeof(buf));
-	va_start(ap, fmt);
-	log_vwrite("warning", fmt, ap, err);
-	va_end(ap);
+	LOG_WRITE("warning", err);
 	errno = saved;
 }
 
 void
 log_warnx(const char *fmt, ...)
 {
-	va_list	 ap;
+	LOG_WRITE("warning", NULL);
+}
 
-	va_start(ap, fmt);
-	log_vwrite("warning", fmt, ap, NULL);
-	va_end(ap);
+void
+log_warnx_every(uint64_t *last_ms, uint64_t every_ms, const char *fmt, ...)
+{
+	uint64_t	now = mono_ms();
+
+	if (now - *last_ms < every_ms)
+		return;
+	*last_ms = now;
+	LOG_WRITE("warning", NULL);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite("info", fmt, ap, NULL);
-	va_end(ap);
+	LOG_WRITE("info", NULL);
 }
 
 void
 log_debug(const char *fmt, ...)
 {
-	va_list	 ap;
-
 	if (!__atomic_load_n(&log_verbose, __ATOMIC_RELAXED))
 		return;
-	va_start(ap, fmt);
-	log_vwrite("debug", fmt, ap, NULL);
-	va_end(ap);
+	LOG_WRITE("debug", NULL);
 }
 
 void
@@ -145,22 +151,15 @@ fatal(const char *fmt, ...)
 {
 	char		 buf[128];
 	const char	*err;
-	va_list		 ap;
 
 	err = strerror_r(errno, buf, sizeof(buf));
-	va_start(ap, fmt);
-	log_vwrite("fatal", fmt, ap, err);
-	va_end(ap);
+	LOG_WRITE("fatal", err);
 	exit(1);
 }
 
 void
 fatalx(const char *fmt, ...)
 {
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite("fatal", fmt, ap, NULL);
-	va_end(ap);
+	LOG_WRITE("fatal", NULL);
 	exit(1);
 }

@@ -82,14 +82,8 @@ static void	node_connect(struct ra_node *);
 static void
 ra_log(struct ra *ra, const char *what, const char *detail)
 {
-	uint64_t	now = mono_ms();
-
-	/* At most one line per 10 s: an outage must not flood the log. */
-	if (now - ra->last_log_ms < 10000)
-		return;
-	ra->last_log_ms = now;
-	log_warnx("%s: redis: %s%s%s", ra->who, what, detail ? ": " : "",
-	    detail ? detail : "");
+	log_warnx_every(&ra->last_log_ms, 10000, "%s: redis: %s%s%s", ra->who,
+	    what, detail ? ": " : "", detail ? detail : "");
 }
 
 static struct ra_node *

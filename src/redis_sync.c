@@ -317,13 +317,11 @@ roundtrip(struct db *db, int node, const char *cmd, size_t len, int asking)
 	    redisAppendFormattedCommand(rc, cmd, len) != REDIS_OK ||
 	    (asking && redisGetReply(rc, &ok) != REDIS_OK) ||
 	    redisGetReply(rc, &r) != REDIS_OK) {
-		if (ok != NULL)
-			freeReplyObject(ok);
+		freeReplyObject(ok);
 		node_fail(db, &db->nodes[node], rc->errstr);
 		return NULL;
 	}
-	if (ok != NULL)
-		freeReplyObject(ok);
+	freeReplyObject(ok);
 	return r;
 }
 
@@ -612,8 +610,7 @@ unlink_on(struct db *db, int node, const char *match)
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2 || r->element[0]->type !=
 		    REDIS_REPLY_STRING) {
-			if (r != NULL)
-				freeReplyObject(r);
+			freeReplyObject(r);
 			return -1;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
@@ -655,23 +652,13 @@ db_unlink_prefix(struct db *db, const char *match)
 int
 reply_int(const redisReply *r, long long *out)
 {
-	uint64_t	u;
-	int		neg;
-
-	if (r == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_INTEGER) {
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
 		*out = r->integer;
 		return 0;
 	}
-	if (r->type != REDIS_REPLY_STRING || r->len == 0)
+	if (r == NULL || r->type != REDIS_REPLY_STRING)
 		return -1;
-	neg = r->str[0] == '-';
-	if (parse_u64(r->str + neg, r->len - (size_t)neg, &u) == -1 ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	*out = neg ? -(long long)u : (long long)u;
-	return 0;
+	return parse_ll(r->str, r->len, out);
 }
 
 int
@@ -709,4 +696,47 @@ reply_is_error(const redisReply *r, const char *prefix)
 {
 	return r != NULL && r->type == REDIS_REPLY_ERROR && (prefix == NULL ||
 	    strncmp(r->str, prefix, strlen(prefix)) == 0);
+}
+
+int
+reply_hash_next(const redisReply *r, size_t *i, const char **f, size_t *flen,
+    const char **v, size_t *vlen)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (; *i + 1 < r->elements; *i += 2)
+		if ((*f = reply_str(r->element[*i], flen)) != NULL &&
+		    (*v = reply_str(r->element[*i + 1], vlen)) != NULL) {
+			*i += 2;
+			return 1;
+		}
+	return 0;
+}
+
+int
+reply_done(redisReply *r)
+{
+	int	rc = reply_ok(r) ? 0 : -1;
+
+	freeReplyObject(r);
+	return rc;
+}
+
+int
+reply_take_ids(redisReply *r, uint64_t **ids, size_t *n)
+{
+	size_t	i;
+
+	*ids = NULL;
+	*n = 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -1;
+	}
+	*ids = xcalloc(r->elements + 1, sizeof(**ids));
+	for (i = 0; i < r->elements; i++)
+		if (reply_u64(r->element[i], &(*ids)[*n]) == 0)
+			(*n)++;
+	freeReplyObject(r);
+	return 0;
 }

@@ -19,7 +19,8 @@ struct db	*db_open(const struct ff_endpoint *);
 void		 db_close(struct db *);
 int		 db_is_cluster(const struct db *);
 
-/* One command, routed by its key; the reply is the caller's to free.
+/* One command, routed by its key; the reply is the caller's to free
+ * (freeReplyObject takes NULL in hiredis 0.14: no check before it).
  * NULL when Redis could not be reached or did not answer in time. */
 redisReply	*db_cmd(struct db *, const char *, ...);
 redisReply	*db_cmdargv(struct db *, int, const char **, const size_t *);
@@ -47,5 +48,18 @@ int		 reply_u64(const redisReply *, uint64_t *);	/* an id */
 int		 reply_ok(const redisReply *);	/* +OK or an integer */
 const char	*reply_str(const redisReply *, size_t *);  /* NULL: nil */
 int		 reply_is_error(const redisReply *, const char *prefix);
+
+/* Steps through the field-value pairs of an HGETALL reply, *i from 0:
+ * 1 with the next pair whose field and value are both strings (flen
+ * may be NULL), 0 at the end or when the reply is missing or no array. */
+int		 reply_hash_next(const redisReply *, size_t *i,
+		    const char **f, size_t *flen, const char **v, size_t *vlen);
+
+/* These take the reply and free it (NULL allowed).  reply_done: 0 when
+ * it is +OK or an integer (Redis did it), else -1.  reply_take_ids: the
+ * members of an array reply that are ids, in *ids for the caller to
+ * free; -1 (*ids NULL) when the reply is missing or no array. */
+int		 reply_done(redisReply *);
+int		 reply_take_ids(redisReply *, uint64_t **ids, size_t *n);
 
 #endif

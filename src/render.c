@@ -86,19 +86,6 @@ struct strset {
 	const void	*ctx;
 };
 
-static uint64_t
-strset_hash(const char *s, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void
 strset_init(struct strset *set, strset_key key, const void *ctx)
 {
@@ -123,7 +110,7 @@ strset_slot(const struct strset *set, const char *s, size_t len)
 	size_t		 i, klen;
 	const char	*k;
 
-	i = strset_hash(s, len) & (set->cap - 1);
+	i = hash_fnv1a(s, len) & (set->cap - 1);
 	while (set->slot[i] != 0) {
 		k = set->key(set->ctx, set->slot[i] - 1, &klen);
 		if (klen == len && memcmp(k, s, len) == 0)

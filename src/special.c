@@ -352,19 +352,6 @@ special_letters(const char *s, size_t len)
 	return m;
 }
 
-static size_t
-special_hash(const char *s, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)h;
-}
-
 /* The chain of terms whose first word is w, or NONE. */
 static size_t
 special_chain(const struct special *sp, const char *w, size_t wlen)
@@ -372,7 +359,7 @@ special_chain(const struct special *sp, const char *w, size_t wlen)
 	const struct special_rule	*t;
 	size_t				 h, mask = sp->nslots - 1;
 
-	for (h = special_hash(w, wlen) & mask; sp->slots[h] != SPECIAL_NONE;
+	for (h = (size_t)hash_fnv1a(w, wlen) & mask; sp->slots[h] != SPECIAL_NONE;
 	    h = (h + 1) & mask) {
 		t = &sp->terms[sp->slots[h]];
 		if (t->wordlen == wlen && memcmp(t->text, w, wlen) == 0)
@@ -441,21 +428,6 @@ special_value(const struct special *sp, const char *value, size_t len)
 }
 
 /* -------------------------------------------------------------- loading */
-
-static void special_error(char *, size_t, const char *, ...)
-    FF_ATTR_PRINTF(3, 4);
-
-static void
-special_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 special_is_blank(int c)
@@ -633,7 +605,7 @@ special_index(struct special *sp)
 		t = &sp->terms[i];
 		if ((j = special_chain(sp, t->text, t->wordlen)) ==
 		    SPECIAL_NONE) {
-			for (h = special_hash(t->text, t->wordlen) & mask;
+			for (h = (size_t)hash_fnv1a(t->text, t->wordlen) & mask;
 			    sp->slots[h] != SPECIAL_NONE; h = (h + 1) & mask)
 				;
 			sp->slots[h] = i;
@@ -661,7 +633,7 @@ special_load(const char *path, char *err, size_t errlen)
 	size_t		 len, lineno = 0;
 
 	if ((text = read_file(path, SPECIAL_FILE_MAX, &len)) == NULL) {
-		special_error(err, errlen, "%s: %s", path,
+		errorf(err, errlen, "%s: %s", path,
 		    errno == EINVAL ? "not a regular file" : strerror(errno));
 		return NULL;
 	}
@@ -673,19 +645,19 @@ special_load(const char *path, char *err, size_t errlen)
 			end = text + len;
 		next = end < text + len ? end + 1 : end;
 		if (memchr(line, '\0', (size_t)(end - line)) != NULL) {
-			special_error(err, errlen, "%s:%zu: NUL byte", path,
+			errorf(err, errlen, "%s:%zu: NUL byte", path,
 			    lineno);
 			goto fail;
 		}
 		if (special_line(sp, &category, line, (size_t)(end - line),
 		    reason, sizeof(reason)) == -1) {
-			special_error(err, errlen, "%s:%zu: %s", path, lineno,
+			errorf(err, errlen, "%s:%zu: %s", path, lineno,
 			    reason);
 			goto fail;
 		}
 	}
 	if (sp->nnames == 0 && sp->nterms == 0) {
-		special_error(err, errlen, "%s: no name or term rules", path);
+		errorf(err, errlen, "%s: no name or term rules", path);
 		goto fail;
 	}
 	special_index(sp);

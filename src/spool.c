@@ -84,15 +84,6 @@ struct spool {
 	uint64_t		 warned_seg;	/* bad records logged for it */
 };
 
-static uint64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int
 pos_cmp(uint64_t seg1, uint64_t off1, uint64_t seg2, uint64_t off2)
 {
@@ -294,7 +285,7 @@ static int
 spool_segment_new(struct spool *sp)
 {
 	char		path[PATH_MAX];
-	uint64_t	id, now = now_us();
+	uint64_t	id, now = clock_units(CLOCK_REALTIME, 1000000);
 	int		fd;
 
 	id = sp->last_id > now ? sp->last_id : now;

@@ -118,14 +118,9 @@ struct link_lookup {
 static void
 store_log_error(struct store *st, const char *what, const char *detail)
 {
-	uint64_t	now = mono_ms();
-
-	/* At most one line per 10 s: an outage must not flood the log. */
-	if (now - st->last_error_log_ms < 10000)
-		return;
-	st->last_error_log_ms = now;
-	log_warnx("worker %d: redis: %s%s%s", st->w->id, what,
-	    detail ? ": " : "", detail ? detail : "");
+	log_warnx_every(&st->last_error_log_ms, 10000,
+	    "worker %d: redis: %s%s%s", st->w->id, what, detail ? ": " : "",
+	    detail ? detail : "");
 }
 
 static void

@@ -24,20 +24,6 @@ campaign_count_name(enum campaign_count n)
 	return n < CAMPAIGN_NCOUNTS ? count_names[n] : NULL;
 }
 
-/* A decimal integer, a '-' allowed; -1 when s is not one. */
-static int
-parse_ll(const char *s, size_t len, long long *out)
-{
-	uint64_t	u;
-	int		neg = len > 0 && s[0] == '-';
-
-	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	*out = neg ? -(long long)u : (long long)u;
-	return 0;
-}
-
 void
 campaign_init(struct campaign *c, uint64_t id)
 {
@@ -108,10 +94,8 @@ store_campaign_get(struct db *db, uint64_t tenant, uint64_t id,
 		freeReplyObject(rep);
 		return rc;
 	}
-	for (i = 0; i + 1 < rep->elements; i += 2)
-		if ((f = reply_str(rep->element[i], NULL)) != NULL &&
-		    (v = reply_str(rep->element[i + 1], &len)) != NULL)
-			campaign_parse_field(c, f, v, len);
+	for (i = 0; reply_hash_next(rep, &i, &f, NULL, &v, &len);)
+		campaign_parse_field(c, f, v, len);
 	rc = rep->elements > 0;
 	freeReplyObject(rep);
 	return rc;
@@ -131,26 +115,11 @@ int
 store_campaign_ids(struct db *db, uint64_t tenant, uint64_t **ids,
     size_t *n)
 {
-	redisReply	*rep;
 	struct key	 k;
-	size_t		 i;
 
-	*ids = NULL;
-	*n = 0;
-	if ((rep = db_cmd(db, "ZRANGE %s 0 -1", key_campaigns(&k, tenant))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return -1;
-	}
 	/* The index's scores are the ids: ascending. */
-	*ids = xcalloc(rep->elements + 1, sizeof(**ids));
-	for (i = 0; i < rep->elements; i++)
-		if (reply_u64(rep->element[i], &(*ids)[*n]) == 0)
-			(*n)++;
-	freeReplyObject(rep);
-	return 0;
+	return reply_take_ids(db_cmd(db, "ZRANGE %s 0 -1",
+	    key_campaigns(&k, tenant)), ids, n);
 }
 
 /* The link table in one HSET: index, URL, ... (links[i] NULL skipped).

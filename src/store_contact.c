@@ -104,8 +104,7 @@ store_contact_find_many(struct db *db, uint64_t tenant,
 		rep = db_reply(db);
 		if (reply_id(rep, &ids[i]) == -1)
 			ret = -1;
-		if (rep != NULL)
-			freeReplyObject(rep);
+		freeReplyObject(rep);
 	}
 	return ret;
 }
@@ -132,8 +131,7 @@ store_contact_exist_many(struct db *db, uint64_t tenant, uint64_t *ids,
 			ret = -1;
 		else if (exists != 1)
 			ids[i] = 0;
-		if (rep != NULL)
-			freeReplyObject(rep);
+		freeReplyObject(rep);
 	}
 	return ret;
 }
@@ -160,10 +158,8 @@ store_contact_get(struct db *db, uint64_t tenant,
 		freeReplyObject(h);
 		return 0;
 	}
-	for (i = 0; i + 1 < h->elements; i += 2)
-		if ((f = reply_str(h->element[i], &flen)) != NULL &&
-		    (v = reply_str(h->element[i + 1], &vlen)) != NULL)
-			contact_hash_set(c, f, flen, v, vlen);
+	for (i = 0; reply_hash_next(h, &i, &f, &flen, &v, &vlen);)
+		contact_hash_set(c, f, flen, v, vlen);
 	freeReplyObject(h);
 
 	if ((rc = store_optout_check(db, tenant, c->key, id)) == -1)
@@ -258,8 +254,7 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 			continue;
 		rep = db_reply(db);
 		rc = reply_id(rep, &rows[i].id);
-		if (rep != NULL)
-			freeReplyObject(rep);
+		freeReplyObject(rep);
 		if (rc == -1)
 			goto down;
 		if (rc == 0) {

@@ -211,10 +211,8 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 	snprintf(st->next, sizeof(st->next), "%s", next);
 	rc = 0;
 out:
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (page != NULL)
-		freeReplyObject(page);
+	freeReplyObject(rep);
+	freeReplyObject(page);
 	free(argv);
 	free(lens);
 	return rc;
@@ -253,29 +251,15 @@ store_launch_unfinished(struct db *db, uint64_t tenant, uint64_t campaign,
 int
 store_sending_add(struct db *db, uint64_t tenant, uint64_t campaign)
 {
-	redisReply	*rep;
-	int		 rc;
-
-	rep = db_cmd(db, "SADD %s %llu:%llu", key_sending(),
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	rc = reply_ok(rep) ? 0 : -1;
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return reply_done(db_cmd(db, "SADD %s %llu:%llu", key_sending(),
+	    (unsigned long long)tenant, (unsigned long long)campaign));
 }
 
 int
 store_sending_remove(struct db *db, uint64_t tenant, uint64_t campaign)
 {
-	redisReply	*rep;
-	int		 rc;
-
-	rep = db_cmd(db, "SREM %s %llu:%llu", key_sending(),
-	    (unsigned long long)tenant, (unsigned long long)campaign);
-	rc = reply_ok(rep) ? 0 : -1;
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return reply_done(db_cmd(db, "SREM %s %llu:%llu", key_sending(),
+	    (unsigned long long)tenant, (unsigned long long)campaign));
 }
 
 /* A member "T:C" of ff:sending; -1 when it is not one. */
@@ -322,7 +306,7 @@ store_sending_drain_tenant(struct db *db, uint64_t tenant,
     int (*fn)(void *, uint64_t), void *arg)
 {
 	struct sending_campaign	 sc;
-	redisReply		*page = NULL, *m, *rep;
+	redisReply		*page = NULL, *m;
 	const char		*next;
 	char			 cursor[LAUNCH_CURSOR_MAX] = "0", match[32];
 	size_t			 i;
@@ -350,17 +334,13 @@ store_sending_drain_tenant(struct db *db, uint64_t tenant,
 				break;
 			}
 			/* The member as found, whatever its spelling. */
-			rep = db_cmd(db, "SREM %s %b", key_sending(), m->str,
-			    m->len);
-			if (!reply_ok(rep))
+			if (reply_done(db_cmd(db, "SREM %s %b", key_sending(),
+			    m->str, m->len)) == -1)
 				rc = -1;
-			if (rep != NULL)
-				freeReplyObject(rep);
 		}
 		freeReplyObject(page);
 		page = NULL;
 	} while (rc == 0 && strcmp(cursor, "0") != 0);
-	if (page != NULL)
-		freeReplyObject(page);
+	freeReplyObject(page);
 	return rc;
 }

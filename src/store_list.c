@@ -32,10 +32,8 @@ store_list_create(struct db *db, uint64_t tenant, const char *name,
 	    key_list(&k, tenant, (uint64_t)id), name, len,
 	    (unsigned long long)now)) == NULL)
 		return -1;
-	rc = reply_ok(rep) ? 0 : -1;
-	freeReplyObject(rep);
 	*list = (uint64_t)id;
-	return rc;
+	return reply_done(rep);
 }
 
 int
@@ -103,8 +101,7 @@ store_list_change(struct db *db, uint64_t tenant, uint64_t list,
 				ret = -1;
 			else if (k == 0)
 				*changed += one;
-			if (rep != NULL)
-				freeReplyObject(rep);
+			freeReplyObject(rep);
 		}
 	return ret;
 }
@@ -113,27 +110,10 @@ int
 store_list_of_contact(struct db *db, uint64_t tenant, uint64_t contact,
     uint64_t **lists, size_t *n)
 {
-	redisReply	*rep;
 	struct key	 k;
-	const char	*s;
-	size_t		 i, len;
 
-	*lists = NULL;
-	*n = 0;
-	if ((rep = db_cmd(db, "SMEMBERS %s", key_contact_lists(&k, tenant,
-	    contact))) == NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	*lists = xcalloc(rep->elements ? rep->elements : 1, sizeof(**lists));
-	for (i = 0; i < rep->elements; i++)
-		if ((s = reply_str(rep->element[i], &len)) != NULL &&
-		    parse_u64(s, len, &(*lists)[*n]) == 0)
-			(*n)++;
-	freeReplyObject(rep);
-	return 0;
+	return reply_take_ids(db_cmd(db, "SMEMBERS %s",
+	    key_contact_lists(&k, tenant, contact)), lists, n);
 }
 
 int
@@ -161,8 +141,7 @@ store_list_forget_contact(struct db *db, uint64_t tenant, uint64_t contact,
 	for (i = 0; i <= n; i++) {
 		if ((rep = db_reply(db)) == NULL || reply_is_error(rep, NULL))
 			ret = -1;
-		if (rep != NULL)
-			freeReplyObject(rep);
+		freeReplyObject(rep);
 	}
 	if (ret == 0 && count != NULL)
 		*count = (long long)n;

@@ -5,6 +5,7 @@
  * what the relay accepted, i.e. sent); the tracking counts are in
  * {t:T:c:C}, another slot: separate commands, pipelined.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +13,6 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "store_stats.h"
-
-/* A decimal integer, a '-' allowed; -1 when s is not one. */
-static int
-parse_ll(const char *s, size_t len, long long *out)
-{
-	uint64_t	u;
-	int		neg = len > 0 && s[0] == '-';
-
-	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
-	    u > (uint64_t)INT64_MAX)
-		return -1;
-	*out = neg ? -(long long)u : (long long)u;
-	return 0;
-}
 
 void
 campaign_stats_init(struct campaign_stats *s)
@@ -72,34 +59,37 @@ link_find(struct campaign_stats *s, const char *index)
 	return NULL;
 }
 
+/* The counters of the stats hash, by field name. */
+static const struct {
+	const char	*field;
+	size_t		 off;
+} stats_counters[] = {
+	{ "opens", offsetof(struct campaign_stats, opens) },
+	{ "opens_unique", offsetof(struct campaign_stats, opens_unique) },
+	{ "opens_machine", offsetof(struct campaign_stats, opens_machine) },
+	{ "clicks", offsetof(struct campaign_stats, clicks) },
+	{ "clicks_unique", offsetof(struct campaign_stats, clicks_unique) },
+	{ "clicks_machine", offsetof(struct campaign_stats, clicks_machine) },
+	{ "unsubscribes", offsetof(struct campaign_stats, unsubscribes) },
+};
+
 void
 campaign_stats_parse_field(struct campaign_stats *s, const char *f,
     const char *v, size_t len)
 {
 	struct link_stats	*l;
 	struct country_stats	*c;
-	long long		*counter = NULL, n;
+	long long		 n;
+	size_t			 i;
 
 	if (parse_ll(v, len, &n) == -1)
 		return;
-	if (strcmp(f, "opens") == 0)
-		counter = &s->opens;
-	else if (strcmp(f, "opens_unique") == 0)
-		counter = &s->opens_unique;
-	else if (strcmp(f, "opens_machine") == 0)
-		counter = &s->opens_machine;
-	else if (strcmp(f, "clicks") == 0)
-		counter = &s->clicks;
-	else if (strcmp(f, "clicks_unique") == 0)
-		counter = &s->clicks_unique;
-	else if (strcmp(f, "clicks_machine") == 0)
-		counter = &s->clicks_machine;
-	else if (strcmp(f, "unsubscribes") == 0)
-		counter = &s->unsubscribes;
-	if (counter != NULL) {
-		*counter = n;
-		return;
-	}
+	for (i = 0; i < FF_NELEM(stats_counters); i++)
+		if (strcmp(f, stats_counters[i].field) == 0) {
+			*(long long *)(void *)((char *)s +
+			    stats_counters[i].off) = n;
+			return;
+		}
 	if (strncmp(f, "link:", 5) == 0) {
 		if ((l = link_find(s, f + 5)) != NULL)
 			l->total = n;
@@ -166,24 +156,17 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 	    links->type != REDIS_REPLY_ARRAY ||
 	    camp->type != REDIS_REPLY_ARRAY)
 		goto out;
-	for (i = 0; i + 1 < links->elements; i += 2)
-		if ((f = reply_str(links->element[i], &flen)) != NULL &&
-		    (v = reply_str(links->element[i + 1], &len)) != NULL)
-			campaign_stats_add_link(s, f, flen, v, len);
-	for (i = 0; i + 1 < stats->elements; i += 2)
-		if ((f = reply_str(stats->element[i], NULL)) != NULL &&
-		    (v = reply_str(stats->element[i + 1], &len)) != NULL)
-			campaign_stats_parse_field(s, f, v, len);
+	for (i = 0; reply_hash_next(links, &i, &f, &flen, &v, &len);)
+		campaign_stats_add_link(s, f, flen, v, len);
+	for (i = 0; reply_hash_next(stats, &i, &f, NULL, &v, &len);)
+		campaign_stats_parse_field(s, f, v, len);
 	s->sent = hmget_num(camp, 0);
 	s->bounced = hmget_num(camp, 1);
 	rc = 0;
 out:
-	if (stats != NULL)
-		freeReplyObject(stats);
-	if (links != NULL)
-		freeReplyObject(links);
-	if (camp != NULL)
-		freeReplyObject(camp);
+	freeReplyObject(stats);
+	freeReplyObject(links);
+	freeReplyObject(camp);
 	if (rc == -1)
 		store_stats_free(s);
 	return rc;
@@ -228,8 +211,7 @@ store_stats_series(struct db *db, uint64_t tenant, uint64_t campaign,
 				counts[i] = 0;
 		rc = 0;
 	}
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 

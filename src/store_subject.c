@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "script.h"
+#include "store_campaign.h"
 #include "store_subject.h"
 
 #define EVENTS_PAGE	500	/* stream entries a round trip */
@@ -36,33 +37,6 @@ subject_event_parse(const char *line, struct subject_event *ev)
 	ev->kind = kind;
 	memcpy(ev->country, cc, sizeof(cc));
 	ev->machine = flag == 'm';
-	return 0;
-}
-
-/* The tenant's campaign ids, in *ids (the caller frees); 0 or -1. */
-static int
-campaign_ids(struct db *db, uint64_t tenant, uint64_t **ids, size_t *n)
-{
-	redisReply	*rep;
-	struct key	 k;
-	const char	*s;
-	size_t		 i, len;
-
-	*ids = NULL;
-	*n = 0;
-	if ((rep = db_cmd(db, "ZRANGE %s 0 -1", key_campaigns(&k, tenant))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	*ids = xcalloc(rep->elements ? rep->elements : 1, sizeof(**ids));
-	for (i = 0; i < rep->elements; i++)
-		if ((s = reply_str(rep->element[i], &len)) != NULL &&
-		    parse_u64(s, len, &(*ids)[*n]) == 0)
-			(*n)++;
-	freeReplyObject(rep);
 	return 0;
 }
 
@@ -152,7 +126,7 @@ store_subject_events(struct db *db, uint64_t tenant, uint64_t contact,
 
 	*events = NULL;
 	*n = 0;
-	if (campaign_ids(db, tenant, &camps, &ncamps) == -1)
+	if (store_campaign_ids(db, tenant, &camps, &ncamps) == -1)
 		return -1;
 	for (i = 0; i < ncamps; i++)
 		if (campaign_events(db, tenant, camps[i], contact,
@@ -218,7 +192,7 @@ store_subject_erase_events(struct db *db, uint64_t tenant, uint64_t contact,
 	int		 rc = 0;
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)contact);
-	if (campaign_ids(db, tenant, &camps, &ncamps) == -1)
+	if (store_campaign_ids(db, tenant, &camps, &ncamps) == -1)
 		return -1;
 	for (i = 0; i < ncamps && rc == 0; i++)
 		rc = erase_campaign(db, tenant, camps[i], id, events, members);

@@ -107,8 +107,7 @@ store_suppress_page(struct db *db, uint64_t tenant, enum suppress_set which,
 			goto out;
 	for (i = 0; i < n; i++) {
 		if ((at = db_reply(db)) == NULL || reply_is_error(at, NULL)) {
-			if (at != NULL)
-				freeReplyObject(at);
+			freeReplyObject(at);
 			goto out;
 		}
 		if (reply_int(at, &ms) == 0 && ms > 0)
@@ -119,8 +118,7 @@ store_suppress_page(struct db *db, uint64_t tenant, enum suppress_set which,
 	ret = 0;
 out:
 	db_discard(db);
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	if (ret == -1)
 		suppress_page_free(page);
 	return ret;
@@ -206,8 +204,7 @@ store_optout_remove_contact(struct db *db, uint64_t tenant,
 		if (removed != NULL)
 			*removed = n;
 	}
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -294,19 +291,13 @@ int
 store_erased_add(struct db *db, uint64_t tenant,
     const struct token_keyring *ring, const char *key)
 {
-	redisReply	*rep;
 	struct key	 k;
 	char		 hash[65];
-	int		 rc;
 
 	if (token_keyed_hash(ring, 0, key, strlen(key), hash) == -1)
 		return -1;
-	if ((rep = db_cmd(db, "SADD %s %s", key_suppressed(&k, tenant),
-	    hash)) == NULL)
-		return -1;
-	rc = reply_ok(rep) ? 0 : -1;
-	freeReplyObject(rep);
-	return rc;
+	return reply_done(db_cmd(db, "SADD %s %s", key_suppressed(&k, tenant),
+	    hash));
 }
 
 int

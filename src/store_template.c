@@ -82,10 +82,7 @@ store_template_get(struct db *db, uint64_t tenant, uint64_t id,
 		freeReplyObject(rep);
 		return rc;
 	}
-	for (i = 0; i + 1 < rep->elements; i += 2) {
-		if ((f = reply_str(rep->element[i], NULL)) == NULL ||
-		    (v = reply_str(rep->element[i + 1], &len)) == NULL)
-			continue;
+	for (i = 0; reply_hash_next(rep, &i, &f, NULL, &v, &len);) {
 		if (strcmp(f, "links") == 0) {
 			if (!t->has_links && links_decode(t, v, len) == 0)
 				t->has_links = 1;

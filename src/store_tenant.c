@@ -15,35 +15,6 @@
 
 #define TENANT_SCAN_PAGE	100
 
-/* A command whose answer only says whether Redis did it: 0 or -1. */
-static int
-done(redisReply *rep)
-{
-	int	rc = reply_ok(rep) ? 0 : -1;
-
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
-}
-
-/* The ids of an array reply (members that are no id skipped), in *ids;
- * -1 when the reply is no array. */
-static int
-reply_ids(const redisReply *rep, uint64_t **ids, size_t *n)
-{
-	size_t	i;
-
-	*ids = NULL;
-	*n = 0;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
-		return -1;
-	*ids = xcalloc(rep->elements + 1, sizeof(**ids));
-	for (i = 0; i < rep->elements; i++)
-		if (reply_u64(rep->element[i], &(*ids)[*n]) == 0)
-			(*n)++;
-	return 0;
-}
-
 static int
 id_cmp(const void *a, const void *b)
 {
@@ -91,20 +62,19 @@ store_tenant_create(struct db *db, const char *name, size_t name_len,
 		rep = db_cmd(db, "HSETNX %s status active",
 		    key_tenant(&k, tenant));
 		if (reply_int(rep, &created) == -1) {
-			if (rep != NULL)
-				freeReplyObject(rep);
+			freeReplyObject(rep);
 			return -1;
 		}
 		freeReplyObject(rep);
 	} while (created != 1);
 
-	if (done(db_cmd(db, "HSET %s name %b retention_days %lld "
+	if (reply_done(db_cmd(db, "HSET %s name %b retention_days %lld "
 	    "created_at %llu", key_tenant(&k, tenant), name, name_len,
 	    retention_days, (unsigned long long)created_at)) == -1)
 		return -1;
 	/* Only the janitor's retention walks ff:tenants, and a tenant it
 	 * misses keeps its data a little longer: not worth a failure. */
-	(void)done(db_cmd(db, "SADD %s %llu", key_tenants(),
+	(void)reply_done(db_cmd(db, "SADD %s %llu", key_tenants(),
 	    (unsigned long long)tenant));
 	*out = tenant;
 	return 0;
@@ -131,22 +101,19 @@ store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
 	if (h == NULL || keys == NULL || h->type != REDIS_REPLY_ARRAY ||
 	    keys->type != REDIS_REPLY_ARRAY)
 		goto out;
-	for (i = 0; i + 1 < h->elements; i += 2) {
-		if ((f = reply_str(h->element[i], NULL)) == NULL ||
-		    (v = reply_str(h->element[i + 1], &len)) == NULL)
-			continue;
+	for (i = 0; reply_hash_next(h, &i, &f, NULL, &v, &len);) {
 		if (strcmp(f, "name") == 0 && t->name == NULL) {
 			t->name = xstrndup(v, len);
 			t->name_len = len;
 		} else if (strcmp(f, "status") == 0 && t->status == NULL)
 			t->status = xstrndup(v, len);
 		else if (strcmp(f, "retention_days") == 0)
-			(void)reply_int(h->element[i + 1], &t->retention_days);
+			(void)parse_ll(v, len, &t->retention_days);
 		else if (strcmp(f, "created_at") == 0 &&
-		    reply_u64(h->element[i + 1], &u) == 0)
+		    parse_u64(v, len, &u) == 0)
 			t->created_at = u;
 		else if (strcmp(f, "purge_at") == 0 &&
-		    reply_u64(h->element[i + 1], &u) == 0)
+		    parse_u64(v, len, &u) == 0)
 			t->purge_at = u;
 	}
 	t->key_prefixes = xcalloc(keys->elements + 1,
@@ -156,10 +123,8 @@ store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
 			t->key_prefixes[t->nkey_prefixes++] = xstrndup(v, len);
 	rc = 0;
 out:
-	if (h != NULL)
-		freeReplyObject(h);
-	if (keys != NULL)
-		freeReplyObject(keys);
+	freeReplyObject(h);
+	freeReplyObject(keys);
 	if (rc == -1)
 		store_tenant_free(t);
 	return rc;
@@ -183,13 +148,9 @@ store_tenant_free(struct tenant *t)
 int
 store_tenant_ids(struct db *db, uint64_t **ids, size_t *n)
 {
-	redisReply	*rep;
-	int		 rc;
+	int	rc;
 
-	rep = db_cmd(db, "SMEMBERS %s", key_tenants());
-	rc = reply_ids(rep, ids, n);
-	if (rep != NULL)
-		freeReplyObject(rep);
+	rc = reply_take_ids(db_cmd(db, "SMEMBERS %s", key_tenants()), ids, n);
 	if (rc == 0)
 		qsort(*ids, *n, sizeof(**ids), id_cmp);
 	return rc;
@@ -223,8 +184,7 @@ store_tenant_each(struct db *db, int (*fn)(void *, uint64_t), void *arg)
 		freeReplyObject(page);
 		page = NULL;
 	} while (rc == 0 && strcmp(cursor, "0") != 0);
-	if (page != NULL)
-		freeReplyObject(page);
+	freeReplyObject(page);
 	return rc;
 }
 
@@ -258,8 +218,7 @@ store_tenant_next_id(struct db *db, uint64_t tenant, const char *kind,
 		*id = (uint64_t)n;
 		rc = 0;
 	}
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -275,8 +234,7 @@ store_tenant_key_add(struct db *db, uint64_t tenant, const char *prefix,
 	rep = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
 	    prefix, sha256_hex);
 	rc = reply_int(rep, &added) == -1 ? -1 : added == 1;
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -290,8 +248,7 @@ store_tenant_key_remove(struct db *db, uint64_t tenant, const char *prefix)
 
 	rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant), prefix);
 	rc = reply_int(rep, &removed) == -1 ? -1 : removed == 1;
-	if (rep != NULL)
-		freeReplyObject(rep);
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -327,10 +284,8 @@ store_tenant_key_lookup(struct db *db, uint64_t tenant, const char *prefix,
 		sha256_hex[64] = '\0';
 		rc = 1;
 	}
-	if (hash != NULL)
-		freeReplyObject(hash);
-	if (status != NULL)
-		freeReplyObject(status);
+	freeReplyObject(hash);
+	freeReplyObject(status);
 	return rc;
 }
 
@@ -339,14 +294,14 @@ store_tenant_mark_deleting(struct db *db, uint64_t tenant, uint64_t purge_at)
 {
 	struct key	k;
 
-	return done(db_cmd(db, "HSET %s status deleting purge_at %llu",
+	return reply_done(db_cmd(db, "HSET %s status deleting purge_at %llu",
 	    key_tenant(&k, tenant), (unsigned long long)purge_at));
 }
 
 int
 store_tenant_schedule_purge(struct db *db, uint64_t tenant, uint64_t purge_at)
 {
-	return done(db_cmd(db, "ZADD %s %llu %llu", key_purge(),
+	return reply_done(db_cmd(db, "ZADD %s %llu %llu", key_purge(),
 	    (unsigned long long)purge_at, (unsigned long long)tenant));
 }
 
@@ -354,15 +309,8 @@ int
 store_tenant_due_purges(struct db *db, uint64_t now, uint64_t **ids,
     size_t *n)
 {
-	redisReply	*rep;
-	int		 rc;
-
-	rep = db_cmd(db, "ZRANGEBYSCORE %s -inf %llu", key_purge(),
-	    (unsigned long long)now);
-	rc = reply_ids(rep, ids, n);
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return reply_take_ids(db_cmd(db, "ZRANGEBYSCORE %s -inf %llu",
+	    key_purge(), (unsigned long long)now), ids, n);
 }
 
 long long
@@ -381,9 +329,9 @@ store_tenant_purge(struct db *db, uint64_t tenant)
 	total += n;
 	/* Its keys are gone: a tenant left in these two is only looked at
 	 * again (and found empty) by the next janitor run. */
-	(void)done(db_cmd(db, "SREM %s %llu", key_tenants(),
+	(void)reply_done(db_cmd(db, "SREM %s %llu", key_tenants(),
 	    (unsigned long long)tenant));
-	(void)done(db_cmd(db, "ZREM %s %llu", key_purge(),
+	(void)reply_done(db_cmd(db, "ZREM %s %llu", key_purge(),
 	    (unsigned long long)tenant));
 	return total;
 }

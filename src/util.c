@@ -82,21 +82,25 @@ xasprintf(char **ret, const char *fmt, ...)
 }
 
 uint64_t
-now_ms(void)
+clock_units(clockid_t clk, uint64_t per_second)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * per_second +
+	    (uint64_t)ts.tv_nsec / (1000000000 / per_second);
+}
+
+uint64_t
+now_ms(void)
+{
+	return clock_units(CLOCK_REALTIME, 1000);
 }
 
 uint64_t
 mono_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_units(CLOCK_MONOTONIC, 1000);
 }
 
 int
@@ -117,6 +121,19 @@ parse_u64(const char *s, size_t len, uint64_t *out)
 		v = v * 10 + d;
 	}
 	*out = v;
+	return 0;
+}
+
+int
+parse_ll(const char *s, size_t len, long long *out)
+{
+	uint64_t	u;
+	int		neg = len > 0 && s[0] == '-';
+
+	if (parse_u64(s + neg, len - (size_t)neg, &u) == -1 ||
+	    u > (uint64_t)INT64_MAX)
+		return -1;
+	*out = neg ? -(long long)u : (long long)u;
 	return 0;
 }
 
@@ -146,6 +163,31 @@ fmt_iso_time(uint64_t ms, char *buf, size_t len)
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
+}
+
+void
+errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+uint64_t
+hash_fnv1a(const char *s, size_t len)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }
 
 static const char b64url[] =

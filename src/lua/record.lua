@@ -23,24 +23,31 @@
 local last = redis.call('HGET', KEYS[6], ARGV[1])
 if last and last >= ARGV[2] then return 0 end
 local i = 4
+
+-- The counted lists, read from ARGV[i] on; each moves i past its list.
+-- {field delta} pairs added to the hash key.
+local function incr_pairs(key)
+  local n = tonumber(ARGV[i])
+  for j = 1, n do
+    redis.call('HINCRBY', key, ARGV[i + 2*j - 1], ARGV[i + 2*j])
+  end
+  i = i + 2*n + 1
+end
+
+-- {contact} into the set; counter (in stats) grows by the new ones.
+local function add_unique(set, counter)
+  local n = tonumber(ARGV[i])
+  if n > 0 then
+    local added = redis.call('SADD', set, unpack(ARGV, i + 1, i + n))
+    if added > 0 then redis.call('HINCRBY', KEYS[1], counter, added) end
+  end
+  i = i + n + 1
+end
+
+incr_pairs(KEYS[1])
+add_unique(KEYS[2], 'opens_unique')
+add_unique(KEYS[3], 'clicks_unique')
 local n = tonumber(ARGV[i])
-for j = 1, n do
-  redis.call('HINCRBY', KEYS[1], ARGV[i + 2*j - 1], ARGV[i + 2*j])
-end
-i = i + 2*n + 1
-n = tonumber(ARGV[i])
-if n > 0 then
-  local added = redis.call('SADD', KEYS[2], unpack(ARGV, i + 1, i + n))
-  if added > 0 then redis.call('HINCRBY', KEYS[1], 'opens_unique', added) end
-end
-i = i + n + 1
-n = tonumber(ARGV[i])
-if n > 0 then
-  local added = redis.call('SADD', KEYS[3], unpack(ARGV, i + 1, i + n))
-  if added > 0 then redis.call('HINCRBY', KEYS[1], 'clicks_unique', added) end
-end
-i = i + n + 1
-n = tonumber(ARGV[i])
 for j = 1, n do
   local m = ARGV[i + j]
   if redis.call('SADD', KEYS[4], m) == 1 then
@@ -48,17 +55,8 @@ for j = 1, n do
   end
 end
 i = i + n + 1
-n = tonumber(ARGV[i])
-if n > 0 then
-  local added = redis.call('SADD', KEYS[7], unpack(ARGV, i + 1, i + n))
-  if added > 0 then redis.call('HINCRBY', KEYS[1], 'unsubscribes', added) end
-end
-i = i + n + 1
-n = tonumber(ARGV[i])
-for j = 1, n do
-  redis.call('HINCRBY', KEYS[8], ARGV[i + 2*j - 1], ARGV[i + 2*j])
-end
-i = i + 2*n + 1
+add_unique(KEYS[7], 'unsubscribes')
+incr_pairs(KEYS[8])
 if ARGV[i] ~= '0' then
   redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[3], '*', 'n', ARGV[i], 'e', ARGV[i + 1])
 end

@@ -149,7 +149,6 @@ api_templates(struct api_req *r)
 {
 	struct template	 t;
 	uint64_t	 id;
-	int		 rc;
 
 	if (r->nseg == 2 && r->method == HTTP_POST) {
 		template_save(r, 0, 1);

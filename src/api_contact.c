@@ -239,7 +239,6 @@ void
 api_contacts(struct api_req *r)
 {
 	uint64_t	id;
-	int		rc;
 
 	if (r->nseg == 2 && r->method == HTTP_POST) {
 		contacts_upsert(r);
@@ -413,7 +412,6 @@ api_lists(struct api_req *r)
 	uint64_t	 list;
 	long long	 size;
 	char		*name = NULL, id[24];
-	int		 rc;
 
 	if (r->nseg == 2 && r->method == HTTP_POST) {
 		list_create(r);

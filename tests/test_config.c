@@ -757,12 +757,47 @@ endpoint_ok(const char *s, const char *host, int port, const char *unix_path)
 static void
 endpoint_bad(const char *s)
 {
-	struct ff_endpoint	ep = { (char *)"untouched", 42, NULL };
+	struct ff_endpoint	ep = { .host = (char *)"untouched", .port = 42 };
 
 	cr_assert_eq(config_parse_endpoint(s, &ep), -1, "accepted '%s'", s);
 	cr_assert_str_eq(ep.host, "untouched");
 	cr_assert_eq(ep.port, 42);
 	cr_assert_null(ep.unix_path);
+}
+
+Test(config, parse_redis_cluster)
+{
+	struct ff_endpoint	ep;
+	static const char *const bad[] = { "cluster:", "cluster:,",
+	    "cluster:h:1,", "cluster:,h:1", "cluster:h", "cluster:h:0",
+	    "cluster:unix:/tmp/r.sock", "cluster:h:1 h:2",
+	    "cluster:h:1,h:2,h:3,h:4,h:5,h:6,h:7,h:8,h:9,h:10,h:11,h:12,"
+	    "h:13,h:14,h:15,h:16,h:17" };
+	size_t			i;
+
+	cr_assert_eq(config_parse_redis("cluster:10.0.0.1:7000,[::1]:7001,"
+	    "redis-b.example:7002", &ep), 0);
+	cr_assert_eq(ep.nseeds, 3);
+	cr_assert_str_eq(ep.seeds[0].host, "10.0.0.1");
+	cr_assert_eq(ep.seeds[0].port, 7000);
+	cr_assert_str_eq(ep.seeds[1].host, "::1");
+	cr_assert_eq(ep.seeds[1].port, 7001);
+	cr_assert_str_eq(ep.seeds[2].host, "redis-b.example");
+	cr_assert_str_eq(ep.host, "10.0.0.1", "host:port are the first seed");
+	cr_assert_eq(ep.port, 7000);
+	config_free_endpoint(&ep);
+	cr_assert_eq(ep.nseeds, 0);
+	cr_assert_null(ep.seeds);
+	/* One Redis: no seeds. */
+	cr_assert_eq(config_parse_redis("127.0.0.1:6379", &ep), 0);
+	cr_assert_eq(ep.nseeds, 0);
+	config_free_endpoint(&ep);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ep = (struct ff_endpoint){ .host = (char *)"untouched" };
+		cr_assert_eq(config_parse_redis(bad[i], &ep), -1,
+		    "accepted '%s'", bad[i]);
+		cr_assert_str_eq(ep.host, "untouched");
+	}
 }
 
 Test(config, parse_endpoint)

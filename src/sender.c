@@ -115,7 +115,7 @@ struct send_msg {
 	struct smtp_contact contact;	/* fields in the sender's check */
 	struct buf	 data;		/* the message as sent */
 	int		 recorded;	/* an outcome was written */
-	char		 what;		/* its outcome: send_outcome.lua */
+	char		 what;		/* its outcome: store_send.h's */
 	int		 noscript;	/* it found no script: again */
 };
 

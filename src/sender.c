@@ -1,51 +1,53 @@
 /*
  * sender.c: the sender pool: campaign delivery on `senders` threads.
- * Which campaign and entry a thread takes next (ff:sending, each
- * campaign's stream), the rate caps, and what each outcome does to the
- * campaign (the send_* scripts of script.h: retries, bounces, the end).
+ * Which campaign and entry a thread takes next, the rate caps, and what
+ * each outcome does to the campaign (sent, bounced, retried, failed).
+ * Redis only through the stores: store_launch.h (ff:sending),
+ * store_campaign.h, store_queue.h (a campaign's recipient queue) and
+ * store_send.h (the checks and the outcomes of sending).
  *
  * DESIGN.  libesmtp is blocking, so sending runs on threads of its own,
  * never on an event loop.  Each thread owns a synchronous Redis
- * connection (db.c), its libesmtp sessions, its compiled campaigns
- * (smtp_campaign.c) and its buffers; the threads share only the
- * read-only configuration, the relay (smtp_session.c: TLS context), the
- * DKIM key, the rate buckets (one mutex) and the newest struct live
+ * connection (redis_sync.h), its libesmtp sessions, its compiled
+ * campaigns (smtp_campaign.c) and its buffers; the threads share only
+ * the read-only configuration, the relay (smtp_session.c: TLS context),
+ * the DKIM key, the rate buckets (one mutex) and the newest struct live
  * (token keys, send_rate_max; another mutex): each thread holds a
  * reference to a snapshot of its own and takes the newest one between
  * two batches, so a reload never changes the keys under a message.
  *
  * The work is in Redis (see api.h and api_launch.c): a launched
- * campaign is in ff:sending and its recipients are in the stream
- * {t:T}:camp:C:q, entries of up to 100 contact ids, read through the
- * consumer group "senders".  A thread's consumer name is node_id/N, so
- * after a restart it first takes back its own pending entries; a dead
- * node's entries are claimed by anyone after claim_idle.
+ * campaign is in ff:sending and its recipients are in its queue,
+ * entries of up to 100 contact ids.  A thread is the queue's consumer
+ * node_id/N, so after a restart it first takes back its own pending
+ * entries; a dead node's entries are claimed by anyone after claim_idle
+ * (store_queue.h says how the consumers share a queue).
  *
- * One batch (one entry):
- *  1. send_check.lua, one round trip: the campaign is still sending and the
- *     tenant active (else the entry stays pending until resumed), then
- *     per recipient: not final already (done bitmap) nor waiting for a
- *     retry, contact not erased, not quarantined (special category),
- *     not opted out (by id from /u/, by address, or erased before and
- *     imported again), not bounced before, address and domain not on
- *     the blocklist.  A suppressed recipient is final at once and counted
- *     by reason; the others come back with their fields.
+ * One batch (one entry), in chunks of about a second's worth at the
+ * campaign's rate (batch_run):
+ *  1. The check (store_send_check), one round trip per chunk: the
+ *     campaign is still sending and the tenant active (else the entry
+ *     stays pending until resumed), then per recipient the suppressions
+ *     store_send.h lists (done or waiting for a retry, erased,
+ *     quarantined, opted out, bounced, blocklisted).  A suppressed
+ *     recipient is final at once and counted by reason; the others come
+ *     back with their fields.
  *  2. Each message is built (smtp_message.c: render, MIME, sign), then
  *     all of them go over one SMTP connection (smtp_session.c).
  *  3. Each outcome is written the moment libesmtp reports it
- *     (send_outcome.lua, pipelined and pushed to the socket without
- *     waiting; one that finds the script missing is sent again in full
- *     once the batch's replies are read), so a kill -9
- *     repeats at most the message whose 250 had just arrived.  2xx:
- *     sent.  5xx to RCPT: bounced, the address joins {t:T}:bounces.  4xx
- *     or a broken connection: retried after retry_schedule[n], until
- *     the schedule or retry_lifetime runs out (then failed).
- *  4. XACK.  Retries due are put back in the queue by send_retry.lua; a
- *     campaign with its snapshot complete, nothing pending, nothing
- *     undelivered and no retry waiting is done (send_finish.lua).
- *
- * Every key a script touches is the tenant's ({t:T}...), so each script
- * runs in one Redis Cluster slot; ff:sending is read on its own.
+ *     (store_send_outcome_append: pipelined and pushed to the socket
+ *     without waiting, with a claim that keeps the entry ours; the
+ *     replies are read once the chunk is sent, and an outcome that
+ *     found the script missing is written again in full then), so a
+ *     kill -9 repeats at most the message whose 250 had just arrived.
+ *     2xx: sent.  5xx to RCPT: bounced, the address joins the tenant's
+ *     bounces.  4xx or a broken connection: retried after
+ *     retry_schedule[n], until the schedule or retry_lifetime runs out
+ *     (then failed).
+ *  4. The entry is acked.  A campaign with nothing to take has its due
+ *     retries put back in its queue (store_send_retry_due); one with
+ *     its snapshot complete, nothing pending, nothing undelivered and no
+ *     retry waiting is done (store_send_finish) and leaves ff:sending.
  *
  * Calls go one way: sender.c -> smtp_campaign.c -> smtp_message.c, and
  * sender.c -> smtp_session.c, which reports back through callbacks.
@@ -58,18 +60,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "keys.h"
-#include "script.h"
+#include "redis_sync.h"
 #include "smtp_campaign.h"
 #include "smtp_message.h"
 #include "smtp_session.h"
+#include "store_campaign.h"
+#include "store_launch.h"
+#include "store_queue.h"
+#include "store_send.h"
+#include "worker.h"
 
 #define SEND_IDLE_MS		200	/* nothing to do: sleep this long */
 #define SEND_CAMPAIGNS_MS	1000	/* re-read ff:sending */
 #define SEND_RETRY_PUMP_MS	1000	/* per campaign */
 #define SEND_BATCH_MAX		128
 #define SEND_RATE_SLOTS		64
+
+/* An entry's recipients and their fields fit one batch. */
+_Static_assert(SEND_BATCH_MAX >= QUEUE_ENTRY_IDS &&
+    SEND_BATCH_MAX >= SEND_CHECK_MAX, "a batch holds a queue entry");
+_Static_assert(SEND_CHECK_FIELDS == SMTP_FIELDS,
+    "send_check.lua's fields are smtp_message.h's");
 
 /* -------------------------------------------------------------- types */
 
@@ -90,7 +101,6 @@ struct sender_pool {
 	struct smtp_relay	*relay;
 	int			 retry[FF_MAX_RETRIES];
 	int			 nretry;
-	char			 retry_argv[FF_MAX_RETRIES][16];
 	pthread_mutex_t		 rate_lock;
 	struct send_rate	 global;
 	struct send_rate	 rates[SEND_RATE_SLOTS];
@@ -102,10 +112,10 @@ struct sender_pool {
 
 /* One recipient of a batch; its SMTP side is envs[] of the same index. */
 struct send_msg {
-	struct smtp_contact contact;	/* from send_check.lua's reply */
+	struct smtp_contact contact;	/* fields in the sender's check */
 	struct buf	 data;		/* the message as sent */
 	int		 recorded;	/* an outcome was written */
-	char		 what;		/* its outcome: send_outcome.lua */
+	char		 what;		/* its outcome: store_send.h's */
 	int		 noscript;	/* it found no script: again */
 };
 
@@ -117,20 +127,23 @@ struct sender {
 	struct db		*db;
 	char			 consumer[160];
 	struct smtp_campaign	 cache[SMTP_CAMPAIGN_CACHE];
-	char			**active;	/* "T:C" of ff:sending */
+	struct sending_campaign	*active;	/* ff:sending */
 	size_t			 nactive, next;
 	uint64_t		 active_ms;
 	uint64_t		 claim_ms;
+	struct queue_entry	 entry;		/* the entry being sent */
+	struct send_check	 check;		/* its chunk's recipients */
 	struct send_msg		 msgs[SEND_BATCH_MAX];
 	struct smtp_envelope	 envs[SEND_BATCH_MAX];
 	size_t			 nmsgs;
 	const struct smtp_campaign *cur;
 	uint64_t		 cur_tenant;
-	size_t			 pending;	/* OUTCOME replies to read */
+	size_t			 pending;	/* pipelined replies to read */
 	struct send_msg		*due[2 * SEND_BATCH_MAX]; /* [i]: whose
-						 * reply i is; NULL: XCLAIM's */
+						 * outcome reply i is; NULL:
+						 * a keep's */
 	int			 outcome_failed;	/* in this batch */
-	const char		*cur_q, *cur_eid;	/* the entry being sent */
+	int			 keeping;	/* each outcome keeps entry */
 	struct buf		 tmp, tmp2;
 };
 
@@ -231,86 +244,36 @@ rate_take(struct sender_pool *p, uint64_t tenant, uint64_t campaign,
 	}
 }
 
-/* script_run, an error reply logged and NULL like a Redis failure. */
-static redisReply *
-send_eval(struct sender *s, enum script_id which, int argc,
-    const char **argv, size_t *lens)
-{
-	redisReply	*rep;
-
-	rep = script_run(s->db, which, argc, argv, lens);
-	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-		log_warnx("sender %d: %s: %s", s->id, script_name(which),
-		    rep->str);
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
-}
-
 /* ------------------------------------------------------------ results */
 
 /*
- * Writes m's outcome (m->what) with send_outcome.lua: pipelined and
- * pushed to Redis now, without waiting (outcomes_wait reads the reply),
- * or, again, once more in full and synchronously, after the first call
- * found no script.  -1 when Redis failed.
+ * Writes m's outcome (m->what): pipelined and pushed to Redis now,
+ * without waiting (outcomes_wait reads the reply), or, again, once more
+ * in full and synchronously, after the first call found no script.  -1
+ * when Redis failed.
  */
 static int
 outcome_write(struct sender *s, struct send_msg *m, int again)
 {
 	const struct smtp_campaign	*c = s->cur;
-	const char			*argv[16 + FF_MAX_RETRIES];
-	size_t				 lens[16 + FF_MAX_RETRIES];
-	struct key			 k[5];
-	char				 id[24], now[24], life[24];
-	char				 key[FF_EMAIL_MAX + 1];
-	redisReply			*rep;
-	int				 argc = 2, i;
+	struct send_outcome		 o;
 
-	/* OUTCOME_LUA's KEYS, in its order. */
-	key_campaign(&k[0], c->tenant, c->campaign);
-	key_campaign_done(&k[1], c->tenant, c->campaign);
-	key_campaign_retry(&k[2], c->tenant, c->campaign);
-	key_campaign_tries(&k[3], c->tenant, c->campaign);
-	key_bounces(&k[4], c->tenant);
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->contact.id);
-	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
-	snprintf(life, sizeof(life), "%llu",
-	    (unsigned long long)s->pool->conf->retry_lifetime_s * 1000);
-	snprintf(key, sizeof(key), "%.*s",
-	    (int)m->contact.lens[SMTP_FIELD_KEY],
-	    m->contact.fields[SMTP_FIELD_KEY]);
-	argv[argc] = "5"; lens[argc++] = 1;
-	for (i = 0; i < 5; i++) {
-		argv[argc] = k[i].s;
-		lens[argc++] = k[i].len;
-	}
-	argv[argc] = id; lens[argc++] = strlen(id);
-	argv[argc] = &m->what; lens[argc++] = 1;
-	argv[argc] = key; lens[argc++] = strlen(key);
-	argv[argc] = now; lens[argc++] = strlen(now);
-	argv[argc] = life; lens[argc++] = strlen(life);
-	for (i = 0; i < s->pool->nretry; i++) {
-		argv[argc] = s->pool->retry_argv[i];
-		lens[argc++] = strlen(s->pool->retry_argv[i]);
-	}
-	if (again) {
-		script_argv(SCRIPT_SEND_OUTCOME, 1, argv, lens);
-		if ((rep = db_cmdargv(s->db, argc, argv, lens)) == NULL)
-			return -1;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_warnx("sender %d: outcome: %s", s->id, rep->str);
-			freeReplyObject(rep);
-			return -1;
-		}
-		freeReplyObject(rep);
-		return 0;
-	}
-	if (script_append(s->db, SCRIPT_SEND_OUTCOME, argc, argv, lens) ==
-	    -1 || db_flush(s->db) == -1) {
-		log_warnx("sender %d: redis: an outcome of contact %s is not "
-		    "recorded; the recipient will be tried again", s->id, id);
+	o.tenant = c->tenant;
+	o.campaign = c->campaign;
+	o.contact = m->contact.id;
+	o.what = m->what;
+	o.key = m->contact.fields[SMTP_FIELD_KEY];
+	o.key_len = m->contact.lens[SMTP_FIELD_KEY];
+	o.now_ms = now_ms();
+	o.lifetime_ms = (uint64_t)s->pool->conf->retry_lifetime_s * 1000;
+	o.schedule = s->pool->retry;
+	o.nschedule = (size_t)s->pool->nretry;
+	if (again)
+		return store_send_outcome(s->db, &o);
+	if (store_send_outcome_append(s->db, &o) == -1) {
+		log_warnx("sender %d: redis: an outcome of contact %llu is not "
+		    "recorded; the recipient will be tried again", s->id,
+		    (unsigned long long)m->contact.id);
 		/* The connection is gone and its replies with it. */
 		s->pending = 0;
 		s->outcome_failed = 1;
@@ -332,9 +295,9 @@ outcome(struct sender *s, struct send_msg *m, char what)
 	if (outcome_write(s, m, 0) == -1)
 		return;
 	/* Each message keeps the entry ours: never idle to XAUTOCLAIM. */
-	if (s->cur_eid != NULL) {
-		if (db_append(s->db, "XCLAIM %s senders %s 0 %s JUSTID",
-		    s->cur_q, s->consumer, s->cur_eid) == 0)
+	if (s->keeping) {
+		if (store_queue_keep_append(s->db, s->cur->tenant,
+		    s->cur->campaign, s->consumer, s->entry.id) == 0)
 			s->due[s->pending++] = NULL;
 		else {
 			s->pending = 0;
@@ -365,19 +328,20 @@ outcome(struct sender *s, struct send_msg *m, char what)
 static int
 outcomes_wait(struct sender *s)
 {
-	redisReply	*rep;
-	size_t		 i, n = s->pending;
+	size_t	i, n = s->pending;
+	int	rc, noscript;
 
 	for (i = 0; i < n; i++, s->pending--) {
-		if ((rep = db_reply(s->db)) == NULL) {
+		noscript = 0;
+		rc = s->due[i] != NULL ?
+		    store_send_outcome_reply(s->db, &noscript) :
+		    store_queue_keep_reply(s->db);
+		if (rc == -1) {
 			s->pending = 0;
 			return -1;
 		}
-		if (script_is_noscript(rep) && s->due[i] != NULL)
+		if (noscript)
 			s->due[i]->noscript = 1;
-		else if (rep->type == REDIS_REPLY_ERROR)
-			log_warnx("sender %d: outcome: %s", s->id, rep->str);
-		freeReplyObject(rep);
 	}
 	for (i = 0; i < s->nmsgs; i++) {
 		if (!s->msgs[i].noscript)
@@ -467,57 +431,33 @@ batch_send(struct sender *s)
 }
 
 /*
- * Checks and sends one chunk of an entry's recipients (see batch_run).
+ * Checks and sends one chunk of the entry's recipients (see batch_run).
  * 0 when every one got an outcome, 1 when the campaign is not sending
  * now or we are stopping, -1 on a Redis failure.
  */
 static int
-chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
-    char (*idv)[24], size_t nids)
+chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 {
-	const char	*argv[16 + SEND_BATCH_MAX * 2];
-	size_t		 lens[16 + SEND_BATCH_MAX * 2];
-	char		 nk[24];
-	redisReply	*rep;
-	size_t		 i, j, k;
-	int		 argc = 2, rc = -1;
+	const struct send_recipient	*r;
+	size_t				 i, j;
+	int				 rc;
 
-	snprintf(nk, sizeof(nk), "%zu", 8 + nids);
-	argv[argc] = nk;
-	lens[argc++] = strlen(nk);
-	for (i = 0; i < 8; i++) {
-		argv[argc] = keys[i].s;
-		lens[argc++] = keys[i].len;
-	}
-	for (i = 0; i < nids; i++) {
-		argv[argc] = ck[i].s;
-		lens[argc++] = ck[i].len;
-	}
-	for (i = 0; i < nids; i++) {
-		argv[argc] = idv[i];
-		lens[argc++] = strlen(idv[i]);
-	}
-	if ((rep = send_eval(s, SCRIPT_SEND_CHECK, argc, argv, lens)) == NULL)
+	if (store_send_check(s->db, s->cur->tenant, s->cur->campaign, ids,
+	    nids, &s->check) == -1)
 		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
-		goto out;
-	if (strcmp(rep->element[0]->str, "stop") == 0) {
-		rc = 1;
-		goto out;
-	}
+	if (s->check.stop)
+		return 1;
 	/* Build every message first: a session then streams them. */
 	batch_clear(s);
 	s->outcome_failed = 0;
-	for (i = 1; i + 8 <= rep->elements && s->nmsgs < SEND_BATCH_MAX;
-	    i += 8) {
+	for (i = 0; i < s->check.nto && s->nmsgs < SEND_BATCH_MAX; i++) {
 		struct send_msg *m = &s->msgs[s->nmsgs];
 
-		if (parse_u64(rep->element[i]->str, rep->element[i]->len,
-		    &m->contact.id) == -1)
-			continue;
-		for (j = 0, k = i + 1; j < SMTP_FIELDS; j++, k++) {
-			m->contact.fields[j] = rep->element[k]->str;
-			m->contact.lens[j] = rep->element[k]->len;
+		r = &s->check.to[i];
+		m->contact.id = r->id;
+		for (j = 0; j < SMTP_FIELDS; j++) {
+			m->contact.fields[j] = r->field[j];
+			m->contact.lens[j] = r->len[j];
 		}
 		s->nmsgs++;
 		if (message_build(s, m) == -1)
@@ -525,6 +465,7 @@ chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
 	}
 	if (s->nmsgs > 0)
 		batch_send(s);
+	rc = -1;
 	if (outcomes_wait(s) == -1)
 		goto out;
 	/* Not all tried (shutting down): the entry stays pending and is
@@ -535,104 +476,49 @@ chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
 			rc = 1;
 out:
 	batch_clear(s);
-	freeReplyObject(rep);
 	return rc;
 }
 
 /*
- * One queue entry: ids is its "ids" field.  0 when handled (ack it), 1
- * when the campaign is not sending now (leave it pending), -1 on a
- * Redis failure.
+ * The entry s->entry.  0 when handled (ack it), 1 when the campaign is
+ * not sending now (leave it pending), -1 on a Redis failure.
  *
  * The recipients are checked and sent in chunks of about one second's
  * worth at the campaign's rate (all of them when it has none), so "at
  * the moment of sending" means within a second even for a slow
  * campaign: an opt-out stops the next chunk, still one round trip per
- * chunk.  Before each chunk the entry is claimed again (XCLAIM JUSTID),
- * so a live sender's entry never looks idle to another node's
- * XAUTOCLAIM, however slow the relay or the rate.
+ * chunk.  Before each chunk the entry is claimed again, so a live
+ * sender's entry never looks idle to another node's claim, however slow
+ * the relay or the rate.
  */
 static int
-batch_run(struct sender *s, const char *q, const char *eid, const char *ids,
-    size_t idslen)
+batch_run(struct sender *s)
 {
 	const struct smtp_campaign *c = s->cur;
-	struct key	 keys[8], ck[SEND_BATCH_MAX];
-	char		 idv[SEND_BATCH_MAX][24];
-	redisReply	*rep;
-	const char	*p = ids, *end = ids + idslen, *comma;
-	uint64_t	 id;
-	size_t		 nids = 0, off, chunk;
+	const struct queue_entry *e = &s->entry;
+	size_t		 off, chunk;
 	int		 rc = 0;
 
-	while (p < end && nids < SEND_BATCH_MAX) {
-		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
-			comma = end;
-		if (parse_u64(p, (size_t)(comma - p), &id) == 0) {
-			snprintf(idv[nids], sizeof(idv[nids]), "%llu",
-			    (unsigned long long)id);
-			key_contact(&ck[nids], c->tenant, id);
-			nids++;
-		}
-		p = comma + 1;
-	}
-	/* CHECK_LUA's first KEYS, in its order; the contacts follow. */
-	key_campaign(&keys[0], c->tenant, c->campaign);
-	key_tenant(&keys[1], c->tenant);
-	key_campaign_done(&keys[2], c->tenant, c->campaign);
-	key_optouts(&keys[3], c->tenant);
-	key_optout_ids(&keys[4], c->tenant);
-	key_blocklist(&keys[5], c->tenant);
-	key_bounces(&keys[6], c->tenant);
-	key_campaign_retry(&keys[7], c->tenant, c->campaign);
-
-	s->cur_q = q;
-	s->cur_eid = eid;
-	chunk = nids;
+	chunk = e->nids;
 	if (c->rate > 0 && (size_t)c->rate < chunk)
 		chunk = (size_t)c->rate;
 	if (s->live->send_rate_max > 0 &&
 	    (size_t)s->live->send_rate_max < chunk)
 		chunk = (size_t)s->live->send_rate_max;
-	for (off = 0; off < nids && rc == 0; off += chunk) {
-		if (off > 0) {
-			if ((rep = db_cmd(s->db, "XCLAIM %s senders %s 0 %s "
-			    "JUSTID", q, s->consumer, eid)) == NULL)
-				return -1;
-			freeReplyObject(rep);
+	s->keeping = 1;
+	for (off = 0; off < e->nids && rc == 0; off += chunk) {
+		if (off > 0 && store_queue_keep(s->db, c->tenant, c->campaign,
+		    s->consumer, e->id) == -1) {
+			rc = -1;
+			break;
 		}
-		rc = chunk_run(s, keys, ck + off, idv + off,
-		    nids - off < chunk ? nids - off : chunk);
-		if (rc == 0 && stopping(s->pool) && off + chunk < nids)
+		rc = chunk_run(s, e->ids + off,
+		    e->nids - off < chunk ? e->nids - off : chunk);
+		if (rc == 0 && stopping(s->pool) && off + chunk < e->nids)
 			rc = 1;
 	}
-	s->cur_q = s->cur_eid = NULL;
+	s->keeping = 0;
 	return rc;
-}
-
-/* Entry id and its ids field from an XREADGROUP/XAUTOCLAIM entry. */
-static int
-entry_fields(const redisReply *e, const char **eid, const char **ids,
-    size_t *idslen)
-{
-	const redisReply	*f;
-	size_t			 i;
-
-	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-	    e->element[0]->type != REDIS_REPLY_STRING)
-		return -1;
-	*eid = e->element[0]->str;
-	f = e->element[1];
-	*ids = "";
-	*idslen = 0;
-	if (f->type != REDIS_REPLY_ARRAY)
-		return 0;	/* deleted meanwhile: ack it */
-	for (i = 0; i + 1 < f->elements; i += 2)
-		if (strcmp(f->element[i]->str, "ids") == 0) {
-			*ids = f->element[i + 1]->str;
-			*idslen = f->element[i + 1]->len;
-		}
-	return 0;
 }
 
 /* Takes one entry of the campaign's queue: own pending first, then new,
@@ -641,114 +527,52 @@ static int
 campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 {
 	struct smtp_campaign	*c;
-	redisReply		*rep = NULL, *st, *e = NULL;
-	const char		*eid, *ids;
-	struct key		 qk, campk, retryk;
-	const char		*q, *camp, *retry;
-	size_t			 idslen;
 	uint64_t		 now = mono_ms();
-	int			 rc, got = 0;
+	int			 rc;
 
-	camp = key_campaign(&campk, tenant, campaign);
-	q = key_campaign_queue(&qk, tenant, campaign);
-	retry = key_campaign_retry(&retryk, tenant, campaign);
-	if ((st = db_cmd(s->db, "HGET %s status", camp)) == NULL)
-		return -1;
-	rc = st->type == REDIS_REPLY_STRING && strcmp(st->str, "sending") == 0;
-	freeReplyObject(st);
-	if (!rc)
-		return 0;
+	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1)
+		return rc;
 	if ((c = smtp_campaign_get(s->cache, s->db, s->pool->conf->node_id,
 	    s->id, tenant, campaign)) == NULL)
 		return 0;
 	s->cur = c;
 
-	rep = db_cmd(s->db, "XREADGROUP GROUP senders %s COUNT 1 STREAMS %s 0",
-	    s->consumer, q);
-	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
-	    rep->elements == 1 && rep->element[0]->element[1]->elements > 0)
-		e = rep->element[0]->element[1]->element[0];
-	else {
-		if (rep != NULL)
-			freeReplyObject(rep);
-		rep = db_cmd(s->db, "XREADGROUP GROUP senders %s COUNT 1 "
-		    "STREAMS %s >", s->consumer, q);
-		if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
-		    rep->elements == 1 &&
-		    rep->element[0]->element[1]->elements > 0)
-			e = rep->element[0]->element[1]->element[0];
-	}
-	if (e == NULL && now >= s->claim_ms) {
-		if (rep != NULL)
-			freeReplyObject(rep);
-		rep = db_cmd(s->db, "XAUTOCLAIM %s senders %s %llu 0-0 COUNT 1",
-		    q, s->consumer, (unsigned long long)
-		    s->pool->conf->claim_idle_s * 1000);
-		if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
-		    rep->elements >= 2 && rep->element[1]->elements > 0)
-			e = rep->element[1]->element[0];
-		else
+	rc = store_queue_read(s->db, tenant, campaign, s->consumer, QUEUE_OWN,
+	    &s->entry);
+	if (rc == 0)
+		rc = store_queue_read(s->db, tenant, campaign, s->consumer,
+		    QUEUE_NEW, &s->entry);
+	if (rc == 0 && now >= s->claim_ms) {
+		rc = store_queue_claim_idle(s->db, tenant, campaign,
+		    s->consumer, (uint64_t)s->pool->conf->claim_idle_s * 1000,
+		    &s->entry);
+		if (rc != 1)
 			s->claim_ms = now + SEND_RETRY_PUMP_MS;
 	}
-	if (rep == NULL)
+	if (rc == -1)
 		return -1;
-	if (e != NULL && entry_fields(e, &eid, &ids, &idslen) == 0) {
-		got = 1;
-		rc = batch_run(s, q, eid, ids, idslen);
-		if (rc == 0) {
-			redisReply *ack = db_cmd(s->db, "XACK %s senders %s",
-			    q, eid);
-
-			if (ack != NULL)
-				freeReplyObject(ack);
-		}
-	}
-	freeReplyObject(rep);
-	if (got)
+	if (rc == 1) {
+		/* Not acked (not sending now, or Redis failed): it stays
+		 * pending, ours, and is taken again. */
+		if (batch_run(s) == 0)
+			(void)store_queue_ack(s->db, tenant, campaign,
+			    s->entry.id);
 		return 1;
+	}
 
-	/* Nothing to take: due retries back in, or maybe the end. */
+	/* Nothing to take: due retries back in, or maybe the end.  A Redis
+	 * failure here waits for the next pump. */
 	if (now >= c->next_pump_ms) {
-		const char	*argv[8];
-		size_t		 lens[8];
-		char		 nowbuf[24];
-
 		c->next_pump_ms = now + SEND_RETRY_PUMP_MS;
-		snprintf(nowbuf, sizeof(nowbuf), "%llu",
-		    (unsigned long long)now_ms());
-		argv[2] = "3"; lens[2] = 1;
-		argv[3] = camp; lens[3] = strlen(camp);
-		argv[4] = retry; lens[4] = strlen(retry);
-		argv[5] = q; lens[5] = strlen(q);
-		argv[6] = nowbuf; lens[6] = strlen(nowbuf);
-		if ((rep = send_eval(s, SCRIPT_SEND_RETRY, 7, argv,
-		    lens)) != NULL) {
-			got = rep->type == REDIS_REPLY_INTEGER &&
-			    rep->integer > 0;
-			freeReplyObject(rep);
-		}
-		if (got)
+		if (store_send_retry_due(s->db, tenant, campaign,
+		    now_ms()) > 0)
 			return 1;
-		argv[2] = "3"; lens[2] = 1;
-		argv[3] = camp; lens[3] = strlen(camp);
-		argv[4] = q; lens[4] = strlen(q);
-		argv[5] = retry; lens[5] = strlen(retry);
-		if ((rep = send_eval(s, SCRIPT_SEND_FINISH, 7, argv,
-		    lens)) != NULL) {
-			if (rep->type == REDIS_REPLY_INTEGER &&
-			    rep->integer == 1) {
-				redisReply *r2 = db_cmd(s->db,
-				    "SREM %s %llu:%llu", key_sending(),
-				    (unsigned long long)tenant,
-				    (unsigned long long)campaign);
-
-				if (r2 != NULL)
-					freeReplyObject(r2);
-				log_info("campaign %llu of tenant %llu: done",
-				    (unsigned long long)campaign,
-				    (unsigned long long)tenant);
-			}
-			freeReplyObject(rep);
+		if (store_send_finish(s->db, tenant, campaign, now_ms()) ==
+		    1) {
+			(void)store_sending_remove(s->db, tenant, campaign);
+			log_info("campaign %llu of tenant %llu: done",
+			    (unsigned long long)campaign,
+			    (unsigned long long)tenant);
 		}
 	}
 	return 0;
@@ -758,38 +582,27 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 static int
 refresh_active(struct sender *s)
 {
-	redisReply	*rep;
-	size_t		 i;
+	struct sending_campaign	*all;
+	size_t			 n;
 
 	if (mono_ms() < s->active_ms)
 		return 0;
 	s->active_ms = mono_ms() + SEND_CAMPAIGNS_MS;
-	if ((rep = db_cmd(s->db, "SMEMBERS %s", key_sending())) == NULL)
+	if (store_sending_all(s->db, &all, &n) == -1)
 		return -1;
-	for (i = 0; i < s->nactive; i++)
-		free(s->active[i]);
 	free(s->active);
-	s->active = NULL;
-	s->nactive = 0;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-		s->active = xcalloc(rep->elements, sizeof(*s->active));
-		for (i = 0; i < rep->elements; i++)
-			if (rep->element[i]->type == REDIS_REPLY_STRING)
-				s->active[s->nactive++] =
-				    xstrdup(rep->element[i]->str);
-	}
-	freeReplyObject(rep);
+	s->active = all;
+	s->nactive = n;
 	return 0;
 }
 
 static void *
 sender_main(void *arg)
 {
-	struct sender	*s = arg;
-	uint64_t	 tenant, campaign;
-	size_t		 i;
-	int		 worked, rc;
-	char		*colon;
+	struct sender		*s = arg;
+	const struct sending_campaign *sc;
+	size_t			 i;
+	int			 worked, rc;
 
 	while (!stopping(s->pool)) {
 		if (refresh_active(s) == -1) {
@@ -799,14 +612,10 @@ sender_main(void *arg)
 		worked = 0;
 		/* Round robin: one entry per campaign per turn. */
 		for (i = 0; i < s->nactive && !stopping(s->pool); i++) {
-			const char *tc = s->active[(s->next + i) % s->nactive];
-
-			tenant = strtoull(tc, &colon, 10);
-			if (*colon != ':')
-				continue;
-			campaign = strtoull(colon + 1, NULL, 10);
+			sc = &s->active[(s->next + i) % s->nactive];
 			sender_take_live(s);
-			if ((rc = campaign_step(s, tenant, campaign)) == -1) {
+			if ((rc = campaign_step(s, sc->tenant,
+			    sc->campaign)) == -1) {
 				nap_ms(s->pool, 1000);
 				break;
 			}
@@ -841,9 +650,6 @@ sender_start(const struct config *conf, struct live *live, char *err,
 		free(p);
 		return NULL;
 	}
-	for (i = 0; i < p->nretry; i++)
-		snprintf(p->retry_argv[i], sizeof(p->retry_argv[i]), "%d",
-		    p->retry[i]);
 	if (conf->dkim_key_file != NULL && (p->dkim = dkim_key_load(
 	    conf->dkim_key_file, conf->dkim_domain, conf->dkim_selector, err,
 	    errlen)) == NULL) {
@@ -897,9 +703,8 @@ sender_stop(struct sender_pool *p)
 		pthread_join(s->thread, NULL);
 		for (j = 0; j < SMTP_CAMPAIGN_CACHE; j++)
 			smtp_campaign_clear(&s->cache[j]);
-		for (j = 0; j < s->nactive; j++)
-			free(s->active[j]);
 		free(s->active);
+		store_send_check_free(&s->check);
 		for (j = 0; j < SEND_BATCH_MAX; j++)
 			buf_free(&s->msgs[j].data);
 		buf_free(&s->tmp);

@@ -250,6 +250,67 @@ store_campaign_since(struct db *db, uint64_t tenant, uint64_t id,
 }
 
 int
+store_campaign_sending(struct db *db, uint64_t tenant, uint64_t id)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*st;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "HGET %s status", key_campaign(&k, tenant,
+	    id))) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else
+		rc = (st = reply_str(rep, NULL)) != NULL &&
+		    strcmp(st, "sending") == 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_campaign_links(struct db *db, uint64_t tenant, uint64_t id,
+    char ***pairs, size_t *n)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*f, *v;
+	size_t		 i, flen, vlen;
+
+	*pairs = NULL;
+	*n = 0;
+	if ((rep = db_cmd(db, "HGETALL %s", key_camp_links(&k, tenant, id))) ==
+	    NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	*pairs = xcalloc(rep->elements + 1, sizeof(**pairs));
+	for (i = 0; i + 1 < rep->elements; i += 2) {
+		if ((f = reply_str(rep->element[i], &flen)) == NULL ||
+		    (v = reply_str(rep->element[i + 1], &vlen)) == NULL)
+			continue;
+		(*pairs)[2 * *n] = xstrndup(f, flen);
+		(*pairs)[2 * *n + 1] = xstrndup(v, vlen);
+		(*n)++;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+void
+store_campaign_links_free(char **pairs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < 2 * n; i++)
+		free(pairs[i]);
+	free(pairs);
+}
+
+int
 store_campaign_link_set(struct db *db, uint64_t tenant, uint64_t id,
     uint32_t link, const char *url)
 {

@@ -5,7 +5,8 @@
  * {t:T:c:C}:links, the only URLs a click may redirect to.
  *
  * Typed functions over the sync connection for api_campaign.c,
- * api_launch.c, the janitor and fanfarectl: -1 when Redis failed, never
+ * api_launch.c, the janitor, fanfarectl and the senders
+ * (smtp_campaign.c, sender.c): -1 when Redis failed, never
  * for "not found"; no reply object leaves store_campaign.c.  Launch and
  * the state changes are store_launch.h's, the tracking counts
  * store_stats.h's.  Storage only: nothing here knows the API.
@@ -111,6 +112,20 @@ int	 store_campaign_refs(struct db *, uint64_t tenant, uint64_t id,
  * when it has neither.  0 or -1. */
 int	 store_campaign_since(struct db *, uint64_t tenant, uint64_t id,
 	    uint64_t *since_ms);
+
+/* 1 when the campaign's status is "sending", 0 when it is not or there
+ * is no such campaign, -1.  One HGET: the senders ask it per entry. */
+int	 store_campaign_sending(struct db *, uint64_t tenant, uint64_t id);
+
+/*
+ * The link table, as smtp_message.h's smtp_template_source takes it:
+ * (*pairs)[2i] a link's index, (*pairs)[2i + 1] its URL, *n pairs, in
+ * the table's order (store_campaign_links_free frees them).  0 (an empty
+ * table when there is none) or -1.
+ */
+int	 store_campaign_links(struct db *, uint64_t tenant, uint64_t id,
+	    char ***pairs, size_t *n);
+void	 store_campaign_links_free(char **pairs, size_t n);
 
 /* Sets (or adds) one link of the table; 0 or -1. */
 int	 store_campaign_link_set(struct db *, uint64_t tenant, uint64_t id,

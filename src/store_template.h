@@ -4,8 +4,8 @@
  *
  * Typed functions over the sync connection for api_campaign.c (and any
  * other caller): -1 when Redis failed, never for "not found"; no reply
- * object leaves store_template.c.  The senders read the same hash
- * (sender.c): the encoding here is theirs too.  Storage only: nothing
+ * object leaves store_template.c.  The senders read it too, through
+ * store_template_get (smtp_campaign.c).  Storage only: nothing
  * here knows the API.
  */
 #ifndef FANFARE_STORE_TEMPLATE_H

@@ -20,37 +20,7 @@ fi
 # Blanks C comments (/* */ and //) and Lua ones (--, in .lua files),
 # keeping strings and line numbers.
 strip() {
-	awk -v lua="$2" '
-	BEGIN { state = "code" }
-	{
-		line = $0; out = ""; n = length(line); i = 1
-		if (state == "line") state = "code"
-		while (i <= n) {
-			c = substr(line, i, 1); d = substr(line, i, 2)
-			if (state == "block") {
-				if (d == "*/") { state = "code"; i += 2 }
-				else i++
-				out = out " "
-				continue
-			}
-			if (state == "str" || state == "chr") {
-				out = out c
-				if (c == "\\") { out = out substr(line, i + 1, 1); i += 2; continue }
-				if ((state == "str" && c == "\"") || (state == "chr" && c == "'"'"'"))
-					state = "code"
-				i++
-				continue
-			}
-			if (!lua && d == "/*") { state = "block"; i += 2; out = out "  "; continue }
-			if ((!lua && d == "//") || (lua && d == "--")) break
-			if (c == "\"") state = "str"
-			else if (c == "'"'"'") state = "chr"
-			out = out c
-			i++
-		}
-		if (state == "str" || state == "chr") state = "code"
-		print out
-	}' "$1"
+	awk -v lua="$2" -f "$(dirname "$0")/strip-comments.awk" "$1"
 }
 
 bad=$(

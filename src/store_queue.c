@@ -1,0 +1,178 @@
+/*
+ * store_queue.c: a campaign's recipient queue, in Redis (store_queue.h
+ * says what each function answers).  The entry's encoding, read back, is
+ * entry_parse's alone.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "redis_sync.h"
+#include "store_queue.h"
+
+#define QUEUE_GROUP	"senders"
+
+/*
+ * What a reply of the queue is: 1 an answer, 0 NOGROUP (the queue is
+ * gone: nothing in it), -1 when Redis failed (an error reply logged).
+ * rep is not freed.
+ */
+static int
+queue_answer(const redisReply *rep, const char *what, uint64_t tenant,
+    uint64_t campaign)
+{
+	if (rep == NULL)
+		return -1;
+	if (reply_is_error(rep, "NOGROUP"))
+		return 0;
+	if (!reply_is_error(rep, NULL))
+		return 1;
+	log_warnx("campaign %llu of tenant %llu: %s: %.*s",
+	    (unsigned long long)campaign, (unsigned long long)tenant, what,
+	    (int)rep->len, rep->str);
+	return -1;
+}
+
+/* The entry [id, [field, value, ...]] into e: 1, or 0 when r is no
+ * entry.  Fields may be nil (an entry deleted meanwhile): no ids. */
+static int
+entry_parse(const redisReply *r, struct queue_entry *e)
+{
+	const redisReply	*f;
+	const char		*id, *name, *ids = "", *p, *end, *comma;
+	size_t			 i, len, idslen = 0;
+
+	e->nids = 0;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    (id = reply_str(r->element[0], &len)) == NULL ||
+	    len >= sizeof(e->id))
+		return 0;
+	memcpy(e->id, id, len);
+	e->id[len] = '\0';
+	f = r->element[1];
+	for (i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements;
+	    i += 2)
+		if ((name = reply_str(f->element[i], NULL)) != NULL &&
+		    strcmp(name, "ids") == 0 &&
+		    (p = reply_str(f->element[i + 1], &len)) != NULL) {
+			ids = p;
+			idslen = len;
+		}
+	for (p = ids, end = ids + idslen; p < end &&
+	    e->nids < QUEUE_ENTRY_IDS; p = comma + 1) {
+		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
+			comma = end;
+		if (parse_u64(p, (size_t)(comma - p), &e->ids[e->nids]) == 0)
+			e->nids++;
+	}
+	return 1;
+}
+
+int
+store_queue_read(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *consumer, enum queue_read from, struct queue_entry *e)
+{
+	redisReply		*rep;
+	const redisReply	*st;
+	struct key		 q;
+	int			 rc;
+
+	rep = db_cmd(db, "XREADGROUP GROUP " QUEUE_GROUP " %s COUNT 1 "
+	    "STREAMS %s %s", consumer, key_campaign_queue(&q, tenant,
+	    campaign), from == QUEUE_OWN ? "0" : ">");
+	if ((rc = queue_answer(rep, "XREADGROUP", tenant, campaign)) == 1) {
+		/* [[stream, [entry, ...]]]; nil when nothing is new. */
+		rc = 0;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+		    (st = rep->element[0])->type == REDIS_REPLY_ARRAY &&
+		    st->elements == 2 &&
+		    st->element[1]->type == REDIS_REPLY_ARRAY &&
+		    st->element[1]->elements > 0)
+			rc = entry_parse(st->element[1]->element[0], e);
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_queue_claim_idle(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *consumer, uint64_t idle_ms, struct queue_entry *e)
+{
+	redisReply	*rep;
+	struct key	 q;
+	int		 rc;
+
+	rep = db_cmd(db, "XAUTOCLAIM %s " QUEUE_GROUP " %s %llu 0-0 COUNT 1",
+	    key_campaign_queue(&q, tenant, campaign), consumer,
+	    (unsigned long long)idle_ms);
+	if ((rc = queue_answer(rep, "XAUTOCLAIM", tenant, campaign)) == 1) {
+		/* [next cursor, [entry, ...], (deleted ids)]. */
+		rc = 0;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
+		    rep->element[1]->type == REDIS_REPLY_ARRAY &&
+		    rep->element[1]->elements > 0)
+			rc = entry_parse(rep->element[1]->element[0], e);
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_queue_keep(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *consumer, const char *entry)
+{
+	redisReply	*rep;
+	struct key	 q;
+	int		 rc;
+
+	rep = db_cmd(db, "XCLAIM %s " QUEUE_GROUP " %s 0 %s JUSTID",
+	    key_campaign_queue(&q, tenant, campaign), consumer, entry);
+	rc = queue_answer(rep, "XCLAIM", tenant, campaign) == -1 ? -1 : 0;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_queue_keep_append(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *consumer, const char *entry)
+{
+	struct key	q;
+
+	return db_append(db, "XCLAIM %s " QUEUE_GROUP " %s 0 %s JUSTID",
+	    key_campaign_queue(&q, tenant, campaign), consumer, entry);
+}
+
+int
+store_queue_keep_reply(struct db *db)
+{
+	redisReply	*rep;
+
+	if ((rep = db_reply(db)) == NULL)
+		return -1;
+	/* Logged, not a failure: it only kept the entry from looking
+	 * idle, and the outcome before it was written. */
+	if (reply_is_error(rep, NULL) && !reply_is_error(rep, "NOGROUP"))
+		log_warnx("redis: XCLAIM: %.*s", (int)rep->len, rep->str);
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+store_queue_ack(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *entry)
+{
+	redisReply	*rep;
+	struct key	 q;
+	int		 rc;
+
+	rep = db_cmd(db, "XACK %s " QUEUE_GROUP " %s",
+	    key_campaign_queue(&q, tenant, campaign), entry);
+	rc = queue_answer(rep, "XACK", tenant, campaign) == -1 ? -1 : 0;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return rc;
+}

@@ -34,8 +34,10 @@
  *     all of them go over one SMTP connection (smtp_session.c).
  *  3. Each outcome is written the moment libesmtp reports it
  *     (send_outcome.lua, pipelined and pushed to the socket without
- *     waiting; one that finds the script missing is sent again in full
- *     once the batch's replies are read), so a kill -9
+ *     waiting; a chunk's first one goes in full, EVAL, so that a Redis
+ *     that lost its scripts has it for the others; one that finds the
+ *     script missing all the same is sent again in full once the
+ *     batch's replies are read), so a kill -9
  *     repeats at most the message whose 250 had just arrived.  2xx:
  *     sent.  5xx to RCPT: bounced, the address joins {t:T}:bounces.  4xx
  *     or a broken connection: retried after retry_schedule[n], until
@@ -130,6 +132,8 @@ struct sender {
 	struct send_msg		*due[2 * SEND_BATCH_MAX]; /* [i]: whose
 						 * reply i is; NULL: XCLAIM's */
 	int			 outcome_failed;	/* in this batch */
+	int			 outcome_loaded;	/* this chunk's
+					 * send_outcome.lua went in full */
 	const char		*cur_q, *cur_eid;	/* the entry being sent */
 	struct buf		 tmp, tmp2;
 };
@@ -307,15 +311,26 @@ outcome_write(struct sender *s, struct send_msg *m, int again)
 		freeReplyObject(rep);
 		return 0;
 	}
-	if (script_append(s->db, SCRIPT_SEND_OUTCOME, argc, argv, lens) ==
-	    -1 || db_flush(s->db) == -1) {
+	/*
+	 * A chunk's first outcome goes in full, so that Redis holds the
+	 * script before the EVALSHAs behind it arrive.  A Redis that lost
+	 * its scripts (restarted, failed over, a cluster master that never
+	 * ran this one) would otherwise answer NOSCRIPT to every outcome of
+	 * the chunk, read only once the chunk is sent: a kill -9 meanwhile
+	 * would leave the whole chunk to be sent again, not one message.
+	 */
+	if (script_append(s->db, SCRIPT_SEND_OUTCOME, !s->outcome_loaded,
+	    argc, argv, lens) == -1 || db_flush(s->db) == -1) {
 		log_warnx("sender %d: redis: an outcome of contact %s is not "
 		    "recorded; the recipient will be tried again", s->id, id);
-		/* The connection is gone and its replies with it. */
+		/* The connection is gone and its replies with it; the next
+		 * one may be to a new master, without the script. */
 		s->pending = 0;
 		s->outcome_failed = 1;
+		s->outcome_loaded = 0;
 		return -1;
 	}
+	s->outcome_loaded = 1;
 	s->due[s->pending++] = m;
 	return 0;
 }
@@ -339,6 +354,7 @@ outcome(struct sender *s, struct send_msg *m, char what)
 		else {
 			s->pending = 0;
 			s->outcome_failed = 1;
+			s->outcome_loaded = 0;
 		}
 	}
 	switch (what) {
@@ -508,6 +524,7 @@ chunk_run(struct sender *s, const struct key *keys, const struct key *ck,
 	/* Build every message first: a session then streams them. */
 	batch_clear(s);
 	s->outcome_failed = 0;
+	s->outcome_loaded = 0;
 	for (i = 1; i + 8 <= rep->elements && s->nmsgs < SEND_BATCH_MAX;
 	    i += 8) {
 		struct send_msg *m = &s->msgs[s->nmsgs];

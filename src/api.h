@@ -139,7 +139,7 @@ struct api {
 	uint64_t		 latency_count;
 	double			 latency_sum;
 	struct launch_snapshot_list snapshots;	/* lists being queued */
-	struct event		*launch_resume;	/* start-up, then retries */
+	struct event		*launch_resume;	/* dead nodes' snapshots */
 	int			 launch_resume_failed;	/* warned once */
 };
 

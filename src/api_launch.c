@@ -21,9 +21,16 @@
  * scan starts over from 0; again, the bitmap queues nobody twice.  A
  * step that finds the campaign neither sending nor paused, its snapshot
  * complete (another node finished it), or its tenant not active, ends
- * the snapshot; a Redis failure retries the step a second later.  Two
- * nodes going on with the same snapshot after a restart cost double
- * work, never a recipient twice.
+ * the snapshot; a Redis failure retries the step a second later.
+ *
+ * Nodes are stateless, so the node that launched may die and never
+ * come back: each step also renews a lease, {t:T}:camp:C:scan = node_id
+ * for claim_idle, as the senders' XCLAIM keeps a queue entry theirs.
+ * Every node looks at the sending campaigns at start-up and every
+ * claim_idle / 2 after, and goes on with an unfinished snapshot whose
+ * lease has expired (taken with SET NX) or names itself (its own,
+ * before a restart).  Two nodes going on with the same snapshot (a step
+ * slower than claim_idle) cost double work, never a recipient twice.
  *
  * State changes are scripts too, made only from the state they were
  * checked against, because senders set "done" concurrently.  Every key
@@ -44,6 +51,7 @@
 #include "store_launch.h"
 
 #define SNAPSHOT_RETRY_S	1
+#define SNAPSHOT_ADOPT_MIN_S	1	/* the lease check, at most this often */
 
 struct launch_snapshot {
 	TAILQ_ENTRY(launch_snapshot) entry;
@@ -72,6 +80,14 @@ static const struct transition {
 };
 
 static void	snapshot_step(evutil_socket_t, short, void *);
+
+/* A snapshot's lease: a node that renewed it no longer for this long
+ * is taken for dead. */
+static uint64_t
+lease_ms(const struct api *a)
+{
+	return (uint64_t)a->conf->claim_idle_s * 1000;
+}
 
 /* The state change t on one campaign: 0 with r filled, or -1. */
 static int
@@ -163,7 +179,7 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 		s->registered = 1;
 	}
 	if (store_launch_step(a->db, s->tenant, s->campaign, s->list,
-	    s->cursor, &st) == -1)
+	    s->cursor, a->conf->node_id, lease_ms(a), &st) == -1)
 		goto retry;
 	if (st.skipped)
 		log_warnx("campaign %llu of tenant %llu: %d list members that "
@@ -210,13 +226,17 @@ retry:
 	snapshot_arm(s, SNAPSHOT_RETRY_S);
 }
 
-/* Goes on with the snapshots a previous run left unfinished. */
+/*
+ * At start-up, then every claim_idle / 2: goes on with the unfinished
+ * snapshots of ff:sending whose node is gone (its lease expired) or
+ * was this one before a restart.
+ */
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct api		*a = arg;
 	struct timeval		 tv = { SNAPSHOT_RETRY_S, 0 };
-	struct sending_campaign	*all;
+	struct sending_campaign	*all, *c;
 	char			 cursor[LAUNCH_CURSOR_MAX];
 	uint64_t		 list;
 	size_t			 i, n;
@@ -224,21 +244,28 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (store_sending_all(a->db, &all, &n) == -1)
 		goto retry;
-	for (i = 0; i < n; i++) {
-		if ((rc = store_launch_unfinished(a->db, all[i].tenant,
-		    all[i].campaign, &list, cursor)) == -1) {
-			free(all);
-			goto retry;
-		}
-		if (rc == 1) {
-			snapshot_start(a, all[i].tenant, all[i].campaign, list,
-			    cursor, 1);
-			resumed++;
-		}
+	for (i = 0, rc = 0; i < n && rc != -1; i++) {
+		c = &all[i];
+		if (snapshot_find(a, c->tenant, c->campaign) != NULL ||
+		    (rc = store_launch_unfinished(a->db, c->tenant,
+		    c->campaign, &list, cursor)) != 1 ||
+		    (rc = store_launch_adopt(a->db, c->tenant, c->campaign,
+		    a->conf->node_id, lease_ms(a))) != 1)
+			continue;
+		snapshot_start(a, c->tenant, c->campaign, list, cursor, 1);
+		resumed++;
 	}
 	free(all);
 	if (resumed)
-		log_info("api: resuming %d unfinished list snapshots", resumed);
+		log_info("api: going on with %d unfinished list snapshots",
+		    resumed);
+	if (rc == -1)
+		goto retry;
+	a->launch_resume_failed = 0;
+	tv.tv_sec = a->conf->claim_idle_s / 2;
+	if (tv.tv_sec < SNAPSHOT_ADOPT_MIN_S)
+		tv.tv_sec = SNAPSHOT_ADOPT_MIN_S;
+	evtimer_add(a->launch_resume, &tv);
 	return;
 retry:
 	if (!a->launch_resume_failed)

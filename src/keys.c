@@ -60,6 +60,9 @@ const struct key_doc key_docs[] = {
 	  "and `try`" },
 	{ "{t:T}:camp:C:queued", "string (bitmap)", "bit per contact id: "
 	  "already queued" },
+	{ "{t:T}:camp:C:scan", "string", "the `node_id` queuing the list "
+	  "(the snapshot's lease): set again at each step, it expires "
+	  "`claim_idle` after the last, and another node goes on" },
 	{ "{t:T}:camp:C:done", "string (bitmap)", "bit per contact id: final "
 	  "(sent, bounced, failed or suppressed); a reclaimed entry skips "
 	  "these" },
@@ -236,6 +239,7 @@ TENANT_KEY(key_campaigns, ":camps")
 TENANT_ID_KEY(key_campaign, ":camp:", "")
 TENANT_ID_KEY(key_campaign_queue, ":camp:", ":q")
 TENANT_ID_KEY(key_campaign_queued, ":camp:", ":queued")
+TENANT_ID_KEY(key_campaign_scan, ":camp:", ":scan")
 TENANT_ID_KEY(key_campaign_done, ":camp:", ":done")
 TENANT_ID_KEY(key_campaign_retry, ":camp:", ":retry")
 TENANT_ID_KEY(key_campaign_tries, ":camp:", ":tries")

@@ -44,6 +44,7 @@
  *   {t:T}:camp:C               key_campaign(k, T, C)
  *   {t:T}:camp:C:q             key_campaign_queue(k, T, C)
  *   {t:T}:camp:C:queued        key_campaign_queued(k, T, C)
+ *   {t:T}:camp:C:scan          key_campaign_scan(k, T, C)
  *   {t:T}:camp:C:done          key_campaign_done(k, T, C)
  *   {t:T}:camp:C:retry         key_campaign_retry(k, T, C)
  *   {t:T}:camp:C:tries         key_campaign_tries(k, T, C)
@@ -129,6 +130,8 @@ const char	*key_campaign(struct key *, uint64_t tenant,
 const char	*key_campaign_queue(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_campaign_queued(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_scan(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_campaign_done(struct key *, uint64_t tenant,
 		    uint64_t campaign);

@@ -121,9 +121,9 @@ script_run(struct db *db, enum script_id id, int argc, const char **argv,
 }
 
 int
-script_append(struct db *db, enum script_id id, int argc, const char **argv,
-    size_t *lens)
+script_append(struct db *db, enum script_id id, int full_text, int argc,
+    const char **argv, size_t *lens)
 {
-	script_argv(id, 0, argv, lens);
+	script_argv(id, full_text, argv, lens);
 	return db_appendargv(db, argc, argv, lens);
 }

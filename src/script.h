@@ -63,9 +63,11 @@ int		 script_is_noscript(const redisReply *);
  */
 redisReply	*script_run(struct db *, enum script_id, int argc,
 		    const char **argv, size_t *lens);
-/* Appends the EVALSHA to a pipeline (db_appendargv): on a NOSCRIPT
- * reply the caller sends the call again with script_argv(.., 1, ..). */
-int		 script_append(struct db *, enum script_id, int argc,
-		    const char **argv, size_t *lens);
+/* Appends the call to a pipeline (db_appendargv): EVALSHA, or EVAL
+ * when full_text, which makes Redis hold the script for the EVALSHAs
+ * pipelined behind it.  On a NOSCRIPT reply the caller sends the call
+ * again with script_argv(.., 1, ..). */
+int		 script_append(struct db *, enum script_id, int full_text,
+		    int argc, const char **argv, size_t *lens);
 
 #endif

@@ -36,10 +36,12 @@
  *     all of them go over one SMTP connection (smtp_session.c).
  *  3. Each outcome is written the moment libesmtp reports it
  *     (store_send_outcome_append: pipelined and pushed to the socket
- *     without waiting, with a claim that keeps the entry ours; the
- *     replies are read once the chunk is sent, and an outcome that
- *     found the script missing is written again in full then), so a
- *     kill -9 repeats at most the message whose 250 had just arrived.
+ *     without waiting, with a claim that keeps the entry ours; a
+ *     chunk's first one goes in full, EVAL, so that a Redis that lost
+ *     its scripts has it for the others; the replies are read once the
+ *     chunk is sent, and an outcome that found the script missing all
+ *     the same is written again in full then), so a kill -9 repeats at
+ *     most the message whose 250 had just arrived.
  *     2xx: sent.  5xx to RCPT: bounced, the address joins the tenant's
  *     bounces.  4xx or a broken connection: retried after
  *     retry_schedule[n], until the schedule or retry_lifetime runs out
@@ -144,6 +146,8 @@ struct sender {
 						 * a keep's */
 	int			 outcome_failed;	/* in this batch */
 	int			 keeping;	/* each outcome keeps entry */
+	int			 outcome_loaded;	/* this chunk's
+					 * send_outcome.lua went in full */
 	struct buf		 tmp, tmp2;
 };
 
@@ -270,15 +274,26 @@ outcome_write(struct sender *s, struct send_msg *m, int again)
 	o.nschedule = (size_t)s->pool->nretry;
 	if (again)
 		return store_send_outcome(s->db, &o);
-	if (store_send_outcome_append(s->db, &o) == -1) {
+	/*
+	 * A chunk's first outcome goes in full, so that Redis holds the
+	 * script before the EVALSHAs behind it arrive.  A Redis that lost
+	 * its scripts (restarted, failed over, a cluster master that never
+	 * ran this one) would otherwise answer NOSCRIPT to every outcome of
+	 * the chunk, read only once the chunk is sent: a kill -9 meanwhile
+	 * would leave the whole chunk to be sent again, not one message.
+	 */
+	if (store_send_outcome_append(s->db, &o, !s->outcome_loaded) == -1) {
 		log_warnx("sender %d: redis: an outcome of contact %llu is not "
 		    "recorded; the recipient will be tried again", s->id,
 		    (unsigned long long)m->contact.id);
-		/* The connection is gone and its replies with it. */
+		/* The connection is gone and its replies with it; the next
+		 * outcome may go to a new master, without the script. */
 		s->pending = 0;
 		s->outcome_failed = 1;
+		s->outcome_loaded = 0;
 		return -1;
 	}
+	s->outcome_loaded = 1;
 	s->due[s->pending++] = m;
 	return 0;
 }
@@ -302,6 +317,7 @@ outcome(struct sender *s, struct send_msg *m, char what)
 		else {
 			s->pending = 0;
 			s->outcome_failed = 1;
+			s->outcome_loaded = 0;
 		}
 	}
 	switch (what) {
@@ -450,6 +466,7 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 	/* Build every message first: a session then streams them. */
 	batch_clear(s);
 	s->outcome_failed = 0;
+	s->outcome_loaded = 0;
 	for (i = 0; i < s->check.nto && s->nmsgs < SEND_BATCH_MAX; i++) {
 		struct send_msg *m = &s->msgs[s->nmsgs];
 

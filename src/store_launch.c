@@ -150,12 +150,14 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
 
 int
 store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list, const char *cursor, struct snapshot_step *st)
+    uint64_t list, const char *cursor, const char *node_id, uint64_t lease_ms,
+    struct snapshot_step *st)
 {
 	redisReply	 *page, *rep = NULL, *m;
 	const char	**argv = NULL, *next, *verdict;
 	size_t		 *lens = NULL, i, n;
-	struct key	  camp, q, queued, t, members;
+	struct key	  camp, q, queued, t, members, scan;
+	char		  lease[24];
 	int		  argc = 2, rc = -1;
 	uint64_t	  id;
 
@@ -169,14 +171,18 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 	    page->element[1]->type != REDIS_REPLY_ARRAY)
 		goto out;
 	n = page->element[1]->elements;
-	argv = xcalloc(n + 8, sizeof(*argv));
-	lens = xcalloc(n + 8, sizeof(*lens));
-	argv[argc++] = "4";
+	snprintf(lease, sizeof(lease), "%llu", (unsigned long long)lease_ms);
+	argv = xcalloc(n + 12, sizeof(*argv));
+	lens = xcalloc(n + 12, sizeof(*lens));
+	argv[argc++] = "5";
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = key_campaign(&camp, tenant, campaign);
 	argv[argc++] = key_tenant(&t, tenant);
+	argv[argc++] = key_campaign_scan(&scan, tenant, campaign);
 	argv[argc++] = next;
+	argv[argc++] = node_id;
+	argv[argc++] = lease;
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
 	for (i = 0; i < n; i++) {
@@ -215,6 +221,37 @@ out:
 	freeReplyObject(page);
 	free(argv);
 	free(lens);
+	return rc;
+}
+
+int
+store_launch_adopt(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *node_id, uint64_t lease_ms)
+{
+	redisReply	*rep;
+	struct key	 scan;
+	const char	*holder;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "SET %s %s NX PX %llu",
+	    key_campaign_scan(&scan, tenant, campaign), node_id,
+	    (unsigned long long)lease_ms)) == NULL)
+		return -1;
+	/* OK: it was free.  Nil: someone holds it. */
+	rc = reply_is_error(rep, NULL) ? -1 :
+	    rep->type == REDIS_REPLY_STATUS ? 1 : 0;
+	freeReplyObject(rep);
+	if (rc != 0)
+		return rc;
+	if ((rep = db_cmd(db, "GET %s", scan.s)) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else
+		rc = rep->type == REDIS_REPLY_STRING &&
+		    (holder = reply_str(rep, NULL)) != NULL &&
+		    strcmp(holder, node_id) == 0;
+	freeReplyObject(rep);
 	return rc;
 }
 

@@ -1,9 +1,10 @@
 /*
  * store_launch.h: a campaign's launch, its list snapshot and its state
  * changes, in Redis, through the scripts launch.lua, launch_step.lua and
- * launch_state.lua (script.h); and ff:sending, the set of campaigns the
- * senders look at.  api_launch.c's DESIGN comment says how a snapshot
- * goes; this file runs one step of it.
+ * launch_state.lua (script.h); a snapshot's lease, {t:T}:camp:C:scan;
+ * and ff:sending, the set of campaigns the senders look at.
+ * api_launch.c's DESIGN comment says how a snapshot goes; this file
+ * runs one step of it.
  *
  * Typed functions over the sync connection: -1 when Redis failed (no
  * answer, or an error reply, which is logged here), and otherwise a
@@ -72,10 +73,25 @@ struct snapshot_step {
 	int			 skipped;	/* members that are no id */
 };
 
-/* One page of the list's members from cursor into the campaign's
- * queue; 0 with st filled, or -1. */
+/*
+ * One page of the list's members from cursor into the campaign's
+ * queue; 0 with st filled, or -1.  A step that goes on also renews the
+ * snapshot's lease, {t:T}:camp:C:scan = node_id for lease_ms; one that
+ * ends the snapshot deletes it.
+ */
 int	 store_launch_step(struct db *, uint64_t tenant, uint64_t campaign,
-	    uint64_t list, const char *cursor, struct snapshot_step *st);
+	    uint64_t list, const char *cursor, const char *node_id,
+	    uint64_t lease_ms, struct snapshot_step *st);
+
+/*
+ * Whether node_id may go on with the campaign's unfinished snapshot: 1
+ * when its lease was free (it is node_id's now, for lease_ms) or was
+ * node_id's already (before a restart), 0 when another node holds it,
+ * -1 when Redis failed.  Not one atomic step: a lease that expires in
+ * between answers 0, and the next look takes it.
+ */
+int	 store_launch_adopt(struct db *, uint64_t tenant, uint64_t campaign,
+	    const char *node_id, uint64_t lease_ms);
 
 /* 1 when the campaign is sending or paused and its snapshot unfinished,
  * with its list and the cursor to go on from; 0 when not; -1. */

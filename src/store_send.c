@@ -189,12 +189,14 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 }
 
 int
-store_send_outcome_append(struct db *db, const struct send_outcome *o)
+store_send_outcome_append(struct db *db, const struct send_outcome *o,
+    int full_text)
 {
 	struct outcome_call	call;
 
 	outcome_call(&call, o);
-	if (script_append(db, SCRIPT_SEND_OUTCOME, call.argc, call.argv,
+	if (script_append(db, SCRIPT_SEND_OUTCOME, full_text, call.argc,
+	    call.argv,
 	    call.lens) == -1 || db_flush(db) == -1)
 		return -1;
 	return 0;

@@ -86,7 +86,9 @@ struct send_outcome {
 
 /*
  * store_send_outcome_append appends the outcome to the caller's
- * pipeline and pushes the pipeline to Redis now, without waiting: 0, or
+ * pipeline (EVALSHA, or EVAL with the script's text when full_text: a
+ * chunk's first, so that the EVALSHAs behind it find the script) and
+ * pushes the pipeline to Redis now, without waiting: 0, or
  * -1 when the connection is gone (the whole pipeline dropped).  Its
  * reply, read in its turn with store_send_outcome_reply: 0, with
  * *noscript set when the script was missing (write it again with
@@ -96,7 +98,8 @@ struct send_outcome {
  * store_send_outcome writes it at once, with the script's whole text:
  * 0 or -1.
  */
-int	 store_send_outcome_append(struct db *, const struct send_outcome *);
+int	 store_send_outcome_append(struct db *, const struct send_outcome *,
+	    int full_text);
 int	 store_send_outcome_reply(struct db *, int *noscript);
 int	 store_send_outcome(struct db *, const struct send_outcome *);
 

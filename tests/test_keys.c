@@ -56,6 +56,7 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:camp:C", key_campaign(&k[n], T, C));
 	CASE("{t:T}:camp:C:q", key_campaign_queue(&k[n], T, C));
 	CASE("{t:T}:camp:C:queued", key_campaign_queued(&k[n], T, C));
+	CASE("{t:T}:camp:C:scan", key_campaign_scan(&k[n], T, C));
 	CASE("{t:T}:camp:C:done", key_campaign_done(&k[n], T, C));
 	CASE("{t:T}:camp:C:retry", key_campaign_retry(&k[n], T, C));
 	CASE("{t:T}:camp:C:tries", key_campaign_tries(&k[n], T, C));

@@ -1,9 +1,10 @@
--- launch_step.lua: one step of a launch's list snapshot
--- (api_launch.c, one SSCAN page per step).
+-- launch_step.lua: one step of a launch's list snapshot (store_launch.c
+-- runs it, one SSCAN page per step, as api_launch.c schedules them).
 --
 -- KEYS (one hash tag {t:T}): 1 q  2 queued (bitmap)  3 camp  4 tenant
--- ARGV: 1 the cursor SSCAN gave after this page, then the page's
---   contact ids.
+--   5 scan (the lease)
+-- ARGV: 1 the cursor SSCAN gave after this page, 2 this node's node_id,
+--   3 the lease's life (ms, claim_idle), then the page's contact ids.
 -- Returns {what, n}, n the ids queued now, what one of: "next" (go on
 -- from the cursor), "done" (that was the last page), "restart" (the
 -- stored cursor is another Redis process's, after a restart or a
@@ -13,19 +14,26 @@
 --
 -- Guarantees: each id is queued at most once per launch, however often
 -- a page is scanned (its bit in queued); ids go in entries of at most
--- 100; camp's queued grows by what was queued.
+-- 100; camp's queued grows by what was queued.  The lease names this
+-- node for ARGV[3] ms more after each step that goes on, and is gone
+-- once the snapshot ends.
 
 local st = redis.call('HGET', KEYS[3], 'status')
-if st ~= 'sending' and st ~= 'paused' then return {'stop', 0} end
+if st ~= 'sending' and st ~= 'paused' then
+  redis.call('DEL', KEYS[5])
+  return {'stop', 0}
+end
 if redis.call('HGET', KEYS[4], 'status') ~= 'active' then
+  redis.call('DEL', KEYS[5])
   return {'stop', 0}
 end
 if redis.call('HGET', KEYS[3], 'snapshot') == '1' then
+  redis.call('DEL', KEYS[5])
   return {'complete', 0}
 end
 local runid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 local batch, n = {}, 0
-for i = 2, #ARGV do
+for i = 4, #ARGV do
   if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then
     batch[#batch + 1] = ARGV[i]
     n = n + 1
@@ -43,11 +51,14 @@ end
 if n > 0 then redis.call('HINCRBY', KEYS[3], 'queued', n) end
 if redis.call('HGET', KEYS[3], 'scan_runid') ~= runid then
   redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'scan_runid', runid)
+  redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3])
   return {'restart', n}
 end
 if ARGV[1] == '0' then
   redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'snapshot', '1')
+  redis.call('DEL', KEYS[5])
   return {'done', n}
 end
 redis.call('HSET', KEYS[3], 'scan_cursor', ARGV[1])
+redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3])
 return {'next', n}

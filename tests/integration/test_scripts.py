@@ -382,43 +382,52 @@ def test_launch_step(redis):
     redis.cmd("HSET", lk[4], "name", "T")
     ev(redis, "launch", lk, [1000])
     camp, q, queued = lk[0], lk[5], lk[6]
-    keys = [q, queued, camp, lk[1]]
-    r = ev(redis, "launch_step", keys, ["17", 1, 2, 3, 2])
+    scan = camp + ":scan"
+    keys = [q, queued, camp, lk[1], scan]
+    lease = ["nodeA", 60000]
+    r = ev(redis, "launch_step", keys, ["17"] + lease + [1, 2, 3, 2])
     xs = redis.cmd("XRANGE", q, "-", "+")
+    ttl = redis.cmd("PTTL", scan)
+    ok(redis.cmd("GET", scan) == "nodeA" and 0 < ttl <= 60000,
+       "launch_step: the lease names the node, for claim_idle", ttl)
     ok(r == ["next", 3] and len(xs) == 1 and
        xs[0][1] == ["ids", "1,2,3", "try", "0"] and
        redis.cmd("HGET", camp, "scan_cursor") == "17" and
        redis.cmd("HGET", camp, "queued") == "3",
        "launch_step: a page queued once (a duplicate in the page too), "
        "the cursor kept", repr((r, xs)))
-    r = ev(redis, "launch_step", keys, ["17", 3, 2, 1])
+    r = ev(redis, "launch_step", keys, ["17"] + lease + [3, 2, 1])
     ok(r == ["next", 0] and redis.cmd("XLEN", q) == 1,
        "launch_step: the same page again queues nobody", repr(r))
     page = list(range(100, 350))
-    r = ev(redis, "launch_step", keys, ["0"] + page)
+    r = ev(redis, "launch_step", keys, ["0"] + lease + page)
     lens = [len(e[1][1].split(",")) for e in redis.cmd("XRANGE", q, "-", "+")]
     ok(r == ["done", 250] and lens == [3, 100, 100, 50] and
        redis.cmd("HGET", camp, "snapshot") == "1" and
        redis.cmd("HGET", camp, "queued") == "253",
        "launch_step: the last page: entries of at most 100, snapshot "
        "complete", repr((r, lens)))
-    ok(ev(redis, "launch_step", keys, ["0", 999]) == ["complete", 0] and
+    ok(redis.cmd("EXISTS", scan) == 0, "launch_step: then no lease")
+    ok(ev(redis, "launch_step", keys, ["0"] + lease + [999]) ==
+       ["complete", 0] and
        redis.cmd("GETBIT", queued, 999) == 0,
        "launch_step: after completion, nothing more")
 
     lk2 = launch_keys(t, 2)
     redis.cmd("HSET", lk2[0], "status", "paused", "snapshot", "0",
               "scan_cursor", "55", "scan_runid", "f" * 40)
-    keys2 = [lk2[5], lk2[6], lk2[0], lk2[1]]
-    r = ev(redis, "launch_step", keys2, ["60", 5])
+    keys2 = [lk2[5], lk2[6], lk2[0], lk2[1], lk2[0] + ":scan"]
+    r = ev(redis, "launch_step", keys2, ["60"] + lease + [5])
     h = redis.hgetall(lk2[0])
     ok(r == ["restart", 1] and h["scan_cursor"] == "0" and
        h["scan_runid"] == run_id(redis),
        "launch_step: another Redis process's cursor: restart from 0 "
        "(paused campaigns go on too)", repr((r, h)))
     redis.cmd("HSET", lk2[0], "status", "cancelled")
-    ok(ev(redis, "launch_step", keys2, ["0", 6]) == ["stop", 0],
-       "launch_step: a cancelled campaign stops the snapshot")
+    ok(ev(redis, "launch_step", keys2, ["0"] + lease + [6]) == ["stop", 0]
+       and redis.cmd("EXISTS", keys2[4]) == 0,
+       "launch_step: a cancelled campaign stops the snapshot, and its "
+       "lease goes")
 
 
 def test_launch_state(redis):

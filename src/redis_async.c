@@ -239,22 +239,25 @@ ra_free(struct ra *ra)
 {
 	struct ra_node		*n;
 	redisAsyncContext	*ac;
-	int			 i;
+	int			 i, connected;
 
 	if (ra == NULL)
 		return;
 	ra->closing = 1;
 	for (i = 0; i < ra->nnodes; i++) {
 		n = ra->nodes[i];
-		n->ra = NULL;		/* the callbacks free it */
-		if ((ac = n->ac) != NULL) {
-			n->ac = NULL;
-			redisAsyncFree(ac);
-			/* A context that never connected calls neither
-			 * callback from redisAsyncFree. */
-			if (!n->connected)
-				free(n);
-		} else
+		n->ra = NULL;
+		if ((ac = n->ac) == NULL) {
+			free(n);
+			continue;
+		}
+		/* A connected context's disconnect callback frees the node
+		 * inside redisAsyncFree; one that never connected calls no
+		 * callback, so the node is freed here. */
+		connected = n->connected;
+		n->ac = NULL;
+		redisAsyncFree(ac);
+		if (!connected)
 			free(n);
 	}
 	free(ra->map);

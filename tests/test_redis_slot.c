@@ -377,7 +377,10 @@ Test(redis_slot, map_malformed)
 	longhost[sizeof(longhost) - 1] = '\0';
 	assert_rejected(r_arr(1, r_range(0, 9, longhost, 7000, 7003)));
 	/* More masters than SLOT_MAX_NODES. */
-	r = r_arr(SLOT_MAX_NODES + 1);
+	r = r_arr(0);		/* filled here: no varargs for 65 */
+	r->elements = SLOT_MAX_NODES + 1;
+	r->element = realloc(r->element, (SLOT_MAX_NODES + 1) *
+	    sizeof(*r->element));
 	for (i = 0; i <= SLOT_MAX_NODES; i++)
 		r->element[i] = r_range(i, i, "127.0.0.1", 10000 + i, 20000 + i);
 	assert_rejected(r);

@@ -647,6 +647,27 @@ db_unlink_prefix(struct db *db, const char *match)
 	return total;
 }
 
+int
+db_hash_each(struct db *db, const char *key, db_hash_fn *fn, void *arg)
+{
+	redisReply	*rep;
+	const char	*f, *v;
+	size_t		 i, flen, vlen;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "HGETALL %s", key)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	for (i = 0; reply_hash_next(rep, &i, &f, &flen, &v, &vlen);)
+		fn(arg, f, flen, v, vlen);
+	rc = rep->elements > 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
 /* ---------------------------------------------------------- replies */
 
 int

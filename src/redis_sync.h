@@ -37,6 +37,14 @@ int		 db_flush(struct db *);
 redisReply	*db_reply(struct db *);
 void		 db_discard(struct db *);
 
+/* Reads the hash at key with HGETALL and calls fn with each field and
+ * value that are both strings: 1 when the hash has fields, 0 when there
+ * is no such hash, -1 when Redis failed or answered with no array. */
+typedef void	 db_hash_fn(void *arg, const char *f, size_t flen,
+		    const char *v, size_t vlen);
+int		 db_hash_each(struct db *, const char *key, db_hash_fn *,
+		    void *arg);
+
 /* UNLINKs every key matching a SCAN pattern, on every master; the count
  * or -1 when Redis failed. */
 long long	 db_unlink_prefix(struct db *, const char *match);

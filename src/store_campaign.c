@@ -75,30 +75,23 @@ campaign_parse_field(struct campaign *c, const char *f, const char *v,
 		*u64 = u;
 }
 
+static void
+campaign_field(void *c, const char *f, size_t flen, const char *v,
+    size_t vlen)
+{
+	(void)flen;
+	campaign_parse_field(c, f, v, vlen);
+}
+
 int
 store_campaign_get(struct db *db, uint64_t tenant, uint64_t id,
     struct campaign *c)
 {
-	redisReply	*rep;
-	struct key	 k;
-	const char	*f, *v;
-	size_t		 i, len;
-	int		 rc;
+	struct key	k;
 
 	campaign_init(c, id);
-	if ((rep = db_cmd(db, "HGETALL %s", key_campaign(&k, tenant, id))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		rc = reply_is_error(rep, NULL) ? -1 : 0;
-		freeReplyObject(rep);
-		return rc;
-	}
-	for (i = 0; reply_hash_next(rep, &i, &f, NULL, &v, &len);)
-		campaign_parse_field(c, f, v, len);
-	rc = rep->elements > 0;
-	freeReplyObject(rep);
-	return rc;
+	return db_hash_each(db, key_campaign(&k, tenant, id), campaign_field,
+	    c);
 }
 
 void
@@ -269,35 +262,41 @@ store_campaign_sending(struct db *db, uint64_t tenant, uint64_t id)
 	return rc;
 }
 
+/* store_campaign_links' table as it grows, NULL-terminated. */
+struct link_table {
+	char	**pairs;
+	size_t	  n;
+};
+
+static void
+link_add(void *arg, const char *f, size_t flen, const char *v, size_t vlen)
+{
+	struct link_table	*t = arg;
+
+	t->pairs = xreallocarray(t->pairs, 2 * t->n + 3, sizeof(*t->pairs));
+	t->pairs[2 * t->n] = xstrndup(f, flen);
+	t->pairs[2 * t->n + 1] = xstrndup(v, vlen);
+	t->pairs[2 * ++t->n] = NULL;
+}
+
 int
 store_campaign_links(struct db *db, uint64_t tenant, uint64_t id,
     char ***pairs, size_t *n)
 {
-	redisReply	*rep;
-	struct key	 k;
-	const char	*f, *v;
-	size_t		 i, flen, vlen;
+	struct link_table	t;
+	struct key		k;
 
-	*pairs = NULL;
-	*n = 0;
-	if ((rep = db_cmd(db, "HGETALL %s", key_camp_links(&k, tenant, id))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return -1;
+	t.pairs = xcalloc(1, sizeof(*t.pairs));
+	t.n = 0;
+	if (db_hash_each(db, key_camp_links(&k, tenant, id), link_add, &t) ==
+	    -1) {
+		store_campaign_links_free(t.pairs, t.n);
+		t.pairs = NULL;
+		t.n = 0;
 	}
-	*pairs = xcalloc(rep->elements + 1, sizeof(**pairs));
-	for (i = 0; i + 1 < rep->elements; i += 2) {
-		if ((f = reply_str(rep->element[i], &flen)) == NULL ||
-		    (v = reply_str(rep->element[i + 1], &vlen)) == NULL)
-			continue;
-		(*pairs)[2 * *n] = xstrndup(f, flen);
-		(*pairs)[2 * *n + 1] = xstrndup(v, vlen);
-		(*n)++;
-	}
-	freeReplyObject(rep);
-	return 0;
+	*pairs = t.pairs;
+	*n = t.n;
+	return t.pairs == NULL ? -1 : 0;
 }
 
 void

@@ -385,23 +385,46 @@ exec_formatted(struct db *db, const char *cmd, size_t len)
 	return NULL;
 }
 
+static redisReply *
+db_vcmd(struct db *db, const char *fmt, va_list ap)
+{
+	redisReply	*r;
+	char		*cmd;
+	int		 len;
+
+	db_discard(db);
+	if ((len = redisvFormatCommand(&cmd, fmt, ap)) < 0)
+		return NULL;
+	r = exec_formatted(db, cmd, (size_t)len);
+	free(cmd);
+	return r;
+}
+
 redisReply *
 db_cmd(struct db *db, const char *fmt, ...)
 {
 	redisReply	*r;
 	va_list		 ap;
-	char		*cmd;
-	int		 len;
 
-	db_discard(db);
 	va_start(ap, fmt);
-	len = redisvFormatCommand(&cmd, fmt, ap);
+	r = db_vcmd(db, fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		return NULL;
-	r = exec_formatted(db, cmd, (size_t)len);
-	free(cmd);
 	return r;
+}
+
+int
+db_cmd_int(struct db *db, long long *n, const char *fmt, ...)
+{
+	redisReply	*r;
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, fmt);
+	r = db_vcmd(db, fmt, ap);
+	va_end(ap);
+	rc = reply_int(r, n);
+	freeReplyObject(r);
+	return rc;
 }
 
 redisReply *

@@ -24,6 +24,9 @@ int		 db_is_cluster(const struct db *);
  * NULL when Redis could not be reached or did not answer in time. */
 redisReply	*db_cmd(struct db *, const char *, ...);
 redisReply	*db_cmdargv(struct db *, int, const char **, const size_t *);
+/* One command answered by an integer: 0 with it in *n, -1 when Redis
+ * failed or answered anything else. */
+int		 db_cmd_int(struct db *, long long *n, const char *, ...);
 
 /*
  * A pipeline: append commands, then read their replies in order with

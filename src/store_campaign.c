@@ -166,11 +166,8 @@ store_campaign_create(struct db *db, uint64_t tenant,
 	long long	 exists;
 	int		 rc;
 
-	rep = db_cmd(db, "EXISTS %s", key_list(&k, tenant, d->list_id));
-	rc = reply_int(rep, &exists);
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (rc == -1)
+	if (db_cmd_int(db, &exists, "EXISTS %s", key_list(&k, tenant,
+	    d->list_id)) == -1)
 		return -1;
 	if (exists != 1)
 		return 0;

@@ -70,17 +70,13 @@ store_contact_find(struct db *db, uint64_t tenant, const char *key,
 int
 store_contact_exists(struct db *db, uint64_t tenant, uint64_t id)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 n;
-	int		 rc;
+	struct key	k;
+	long long	n;
 
-	if ((rep = db_cmd(db, "EXISTS %s", key_contact(&k, tenant, id))) ==
-	    NULL)
+	if (db_cmd_int(db, &n, "EXISTS %s", key_contact(&k, tenant, id)) ==
+	    -1)
 		return -1;
-	rc = reply_int(rep, &n) == -1 ? -1 : n == 1;
-	freeReplyObject(rep);
-	return rc;
+	return n == 1;
 }
 
 int
@@ -327,13 +323,9 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 
 	if (old_key != NULL && strcmp(old_key, row->key) != 0) {
 		/* A new address must not belong to another contact. */
-		if ((rep = db_cmd(db, "HSETNX %s %s %llu",
+		if (db_cmd_int(db, &set, "HSETNX %s %s %llu",
 		    key_contact_bykey(&k, tenant), row->key,
-		    (unsigned long long)id)) == NULL)
-			return -1;
-		rc = reply_int(rep, &set);
-		freeReplyObject(rep);
-		if (rc == -1)
+		    (unsigned long long)id) == -1)
 			return -1;
 		if (set != 1)
 			return 0;

@@ -207,49 +207,39 @@ int
 store_tenant_next_id(struct db *db, uint64_t tenant, const char *kind,
     uint64_t *id)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 n;
-	int		 rc = -1;
+	struct key	k;
+	long long	n;
 
-	rep = db_cmd(db, "HINCRBY %s %s 1", key_seq(&k, tenant), kind);
-	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
-	    reply_int(rep, &n) == 0 && n > 0) {
-		*id = (uint64_t)n;
-		rc = 0;
-	}
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &n, "HINCRBY %s %s 1", key_seq(&k, tenant),
+	    kind) == -1 || n <= 0)
+		return -1;
+	*id = (uint64_t)n;
+	return 0;
 }
 
 int
 store_tenant_key_add(struct db *db, uint64_t tenant, const char *prefix,
     const char *sha256_hex)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 added;
-	int		 rc;
+	struct key	k;
+	long long	added;
 
-	rep = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
-	    prefix, sha256_hex);
-	rc = reply_int(rep, &added) == -1 ? -1 : added == 1;
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &added, "HSETNX %s %s %s", key_tenant_keys(&k,
+	    tenant), prefix, sha256_hex) == -1)
+		return -1;
+	return added == 1;
 }
 
 int
 store_tenant_key_remove(struct db *db, uint64_t tenant, const char *prefix)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 removed;
-	int		 rc;
+	struct key	k;
+	long long	removed;
 
-	rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant), prefix);
-	rc = reply_int(rep, &removed) == -1 ? -1 : removed == 1;
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &removed, "HDEL %s %s", key_tenant_keys(&k, tenant),
+	    prefix) == -1)
+		return -1;
+	return removed == 1;
 }
 
 int

@@ -602,6 +602,28 @@ db_reply(struct db *db)
 	return r;
 }
 
+int
+db_reply_arrays(struct db *db, redisReply **r, size_t n)
+{
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((r[i] = db_reply(db)) == NULL ||
+		    r[i]->type != REDIS_REPLY_ARRAY)
+			rc = -1;
+	return rc;
+}
+
+void
+db_replies_free(redisReply **r, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		freeReplyObject(r[i]);
+}
+
 void
 db_discard(struct db *db)
 {

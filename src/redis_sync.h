@@ -38,6 +38,10 @@ int		 db_append(struct db *, const char *, ...);
 int		 db_appendargv(struct db *, int, const char **, const size_t *);
 int		 db_flush(struct db *);
 redisReply	*db_reply(struct db *);
+/* The next n replies into r: 0 when every one came as an array, else
+ * -1.  Either way the caller frees them with db_replies_free. */
+int		 db_reply_arrays(struct db *, redisReply **r, size_t n);
+void		 db_replies_free(redisReply **r, size_t n);
 void		 db_discard(struct db *);
 
 /* Reads the hash at key with HGETALL and calls fn with each field and

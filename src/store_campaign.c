@@ -195,47 +195,59 @@ store_campaign_create(struct db *db, uint64_t tenant,
 	return 1;
 }
 
+/* Two fields of the campaign record read as numbers, by one HMGET: bit
+ * i of the answer set when field i is one, with it in v[i]; -1 when
+ * Redis failed. */
+static int
+campaign_numbers(struct db *db, uint64_t tenant, uint64_t id,
+    const char *f0, const char *f1, uint64_t v[2])
+{
+	redisReply	*rep;
+	struct key	 k;
+	size_t		 i;
+	int		 found = 0;
+
+	if ((rep = db_cmd(db, "HMGET %s %s %s", key_campaign(&k, tenant, id),
+	    f0, f1)) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		found = -1;
+	else
+		for (i = 0; rep->type == REDIS_REPLY_ARRAY &&
+		    i < rep->elements && i < 2; i++)
+			if (reply_u64(rep->element[i], &v[i]) == 0)
+				found |= 1 << i;
+	freeReplyObject(rep);
+	return found;
+}
+
 int
 store_campaign_refs(struct db *db, uint64_t tenant, uint64_t id,
     uint64_t *list, uint64_t *template_id)
 {
-	redisReply	*rep;
-	struct key	 k;
-	int		 rc;
+	uint64_t	v[2] = { 0, 0 };
+	int		found;
 
-	if ((rep = db_cmd(db, "HMGET %s list_id template_id",
-	    key_campaign(&k, tenant, id))) == NULL)
+	if ((found = campaign_numbers(db, tenant, id, "list_id",
+	    "template_id", v)) == -1)
 		return -1;
-	if (reply_is_error(rep, NULL))
-		rc = -1;
-	else
-		rc = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-		    reply_u64(rep->element[0], list) == 0 &&
-		    reply_u64(rep->element[1], template_id) == 0;
-	freeReplyObject(rep);
-	return rc;
+	*list = v[0];
+	*template_id = v[1];
+	return found == 3;
 }
 
 int
 store_campaign_since(struct db *db, uint64_t tenant, uint64_t id,
     uint64_t *since)
 {
-	redisReply	*rep;
-	struct key	 k;
-	size_t		 i;
+	uint64_t	v[2] = { 0, 0 };
+	int		found;
 
 	*since = 0;
-	if ((rep = db_cmd(db, "HMGET %s launched_at created_at",
-	    key_campaign(&k, tenant, id))) == NULL)
+	if ((found = campaign_numbers(db, tenant, id, "launched_at",
+	    "created_at", v)) == -1)
 		return -1;
-	if (reply_is_error(rep, NULL)) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-		if (reply_u64(rep->element[i], since) == 0)
-			break;
-	freeReplyObject(rep);
+	*since = found & 1 ? v[0] : found & 2 ? v[1] : 0;
 	return 0;
 }
 

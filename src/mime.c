@@ -376,22 +376,29 @@ is_atext(unsigned char c)
 	    c) != NULL);
 }
 
-/* RFC 5322 dot-atom-text of 1..max octets: atext runs joined by dots. */
+/* Atoms (atext) with single sep characters between them: 1, else 0. */
 static int
-is_dot_atom(const char *s, size_t n, size_t max)
+is_atoms(const char *s, size_t n, char sep)
 {
 	size_t	i;
 
-	if (n == 0 || n > max || s[0] == '.' || s[n - 1] == '.')
-		return 0;
 	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')	/* i + 1 < n: s[n-1] != '.' */
+		if (s[i] == sep) {
+			if (i + 1 < n && s[i + 1] == sep)
 				return 0;
 		} else if (!is_atext((unsigned char)s[i]))
 			return 0;
 	}
 	return 1;
+}
+
+/* RFC 5322 dot-atom-text of 1..max octets: atext runs joined by dots. */
+static int
+is_dot_atom(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	return is_atoms(s, n, '.');
 }
 
 /* Labels of 1..63 letters, digits and '-', no '-' at either end. */
@@ -452,16 +459,7 @@ squeeze_spaces(struct buf *b)
 static int
 phrase_needs_quotes(const char *s, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == ' ') {
-			if (i + 1 < n && s[i + 1] == ' ')
-				return 1;
-		} else if (!is_atext((unsigned char)s[i]))
-			return 1;
-	}
-	return 0;
+	return !is_atoms(s, n, ' ');
 }
 
 /* May this word of a display name go as it is next to encoded words? */

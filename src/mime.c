@@ -66,39 +66,13 @@ static const char	 mime_hex[] = "0123456789ABCDEF";
 static const char	 mime_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/*
- * Length of the valid UTF-8 sequence at s (n bytes left), or 0.
- * Rejects overlongs, surrogates and code points over U+10FFFF.
- */
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
 static size_t
 utf8_seqlen(const unsigned char *s, size_t n)
 {
-	unsigned char	c = s[0];
+	uint32_t	cp;
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (c == 0xed && s[1] > 0x9f)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 ||
-		    (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xf4 && s[1] > 0x8f)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return utf8_decode(s, n, &cp);
 }
 
 /* Header text made safe to place anywhere in a header, see the top. */

@@ -189,46 +189,6 @@ special_fold(uint32_t cp, char out[2], enum special_class *cls)
 	return 1;
 }
 
-/* One UTF-8 sequence at s: its length, or 0 when the bytes are not UTF-8
- * (a stray continuation, an overlong form, a surrogate, past U+10FFFF,
- * cut short). */
-static size_t
-special_utf8(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	uint32_t	 c;
-	size_t		 n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	*cp = c;
-	return n;
-}
-
 /* One character at s (len > 0): sets *used, *cls, and returns as
  * special_fold() does. */
 static int
@@ -254,7 +214,7 @@ special_char(const unsigned char *s, size_t len, int flags, char out[2],
 		out[0] = '*';
 		return 1;
 	}
-	if (s[0] < 0x80 || (*used = special_utf8(s, len, &cp)) == 0) {
+	if (s[0] < 0x80 || (*used = utf8_decode(s, len, &cp)) == 0) {
 		*used = 1;
 		return -1;
 	}

@@ -233,6 +233,8 @@ void	 api_unavailable(struct api_req *);
 void	 api_method_not_allowed(struct api_req *, unsigned methods);
 void	 api_err_set(struct api_err *, int status, const char *code,
 	    const char *fmt, ...) FF_ATTR_PRINTF(4, 5);
+void	 api_err_vset(struct api_err *, int status, const char *code,
+	    const char *fmt, va_list) FF_ATTR_PRINTF(4, 0);
 void	 api_err_unavailable(struct api_err *);		/* 503 */
 void	 api_reply_err(struct api_req *, const struct api_err *);
 

@@ -60,9 +60,7 @@ struct import {
 	json_t		*rejected;
 	size_t		 nrejected;
 	long long	 created, updated;
-	int		 status;	/* 0, or the error to answer */
-	const char	*code;
-	char		 msg[256];
+	struct api_err	 err;		/* status 0, or the error to answer */
 };
 
 static void
@@ -92,10 +90,8 @@ import_fail(struct import *im, int status, const char *code,
 {
 	va_list	ap;
 
-	im->status = status;
-	im->code = code;
 	va_start(ap, fmt);
-	vsnprintf(im->msg, sizeof(im->msg), fmt, ap);
+	api_err_vset(&im->err, status, code, fmt, ap);
 	va_end(ap);
 	return 1;	/* stops csv_feed */
 }
@@ -240,22 +236,16 @@ next:
 }
 
 static void
-import_answer_error(struct import *im)
-{
-	api_error(im->r, im->status, im->code, "%s", im->msg);
-}
-
-static void
 import_data(struct api_req *r, const char *p, size_t len)
 {
 	struct import	*im = r->stream_arg;
 
 	if (csv_feed(im->csv, p, len, import_row, im) == 0)
 		return;
-	if (im->status == 0)
+	if (im->err.status == 0)
 		import_fail(im, 400, "invalid_csv", "%s; %zu rows were "
 		    "imported before it", csv_error(im->csv), im->applied);
-	import_answer_error(im);
+	api_reply_err(r, &im->err);
 }
 
 static void
@@ -263,16 +253,16 @@ import_end(struct api_req *r)
 {
 	struct import	*im = r->stream_arg;
 
-	if (csv_finish(im->csv, import_row, im) == -1 && im->status == 0)
+	if (csv_finish(im->csv, import_row, im) == -1 && im->err.status == 0)
 		import_fail(im, 400, "invalid_csv", "%s; %zu rows were "
 		    "imported before it", csv_error(im->csv), im->applied);
-	if (im->status == 0 && im->ncols == 0)
+	if (im->err.status == 0 && im->ncols == 0)
 		import_fail(im, 400, "invalid_csv", "the body is empty: send "
 		    "a header row and rows");
-	if (im->status == 0)
+	if (im->err.status == 0)
 		import_flush(im);
-	if (im->status != 0) {
-		import_answer_error(im);
+	if (im->err.status != 0) {
+		api_reply_err(r, &im->err);
 		return;
 	}
 	api_json(r, 200, json_pack("{s:I, s:I, s:I, s:O, s:I, s:O}",

@@ -85,38 +85,48 @@ api_healthz(struct api_req *r)
 	    redis_up(r->a) ? "up" : "down"));
 }
 
+/* A counter with one series per value of its label, in their order. */
+static void
+put_counter(struct evbuffer *buf, const char *name, const char *label,
+    const char *const *values, const uint64_t *counts, size_t n)
+{
+	size_t	i;
+
+	evbuffer_add_printf(buf, "# TYPE %s counter\n", name);
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(buf, "%s{%s=\"%s\"} %llu\n", name, label,
+		    values[i], (unsigned long long)counts[i]);
+}
+
 void
 api_metrics(struct api_req *r)
 {
 	static const char *const routes[] = { "other", "open", "click",
 	    "unsubscribe", "healthz" };
-	static const char *const kinds[] = { NULL, "open", "click",
-	    "unsubscribe" };
+	static const char *const classes[] = { "2xx", "3xx", "4xx", "5xx" };
+	static const char *const kinds[] = { "open", "click", "unsubscribe" };
+	static const char *const outcomes[] = { "sent", "bounced",
+	    "deferred", "failed" };
 	struct api	*a = r->a;
 	struct evbuffer	*buf = evbuffer_new();
+	uint64_t	 n[FF_NELEM(routes)];
 	size_t		 i, k;
 
-	evbuffer_add_printf(buf, "# TYPE fanfare_track_requests_total "
-	    "counter\n");
 	for (i = 0; i < FF_NELEM(routes); i++)
-		evbuffer_add_printf(buf, "fanfare_track_requests_total"
-		    "{route=\"%s\"} %llu\n", routes[i], (unsigned long long)
-		    sum(a, offsetof(struct worker_metrics, requests[i])));
-	evbuffer_add_printf(buf, "# TYPE fanfare_track_responses_total "
-	    "counter\n"
-	    "fanfare_track_responses_total{class=\"2xx\"} %llu\n"
-	    "fanfare_track_responses_total{class=\"3xx\"} %llu\n"
-	    "fanfare_track_responses_total{class=\"4xx\"} %llu\n"
-	    "fanfare_track_responses_total{class=\"5xx\"} %llu\n",
-	    (unsigned long long)SUM(a, status_2xx),
-	    (unsigned long long)SUM(a, status_3xx),
-	    (unsigned long long)SUM(a, status_4xx),
-	    (unsigned long long)SUM(a, status_5xx));
-	evbuffer_add_printf(buf, "# TYPE fanfare_events_total counter\n");
-	for (i = 1; i < FF_NELEM(kinds); i++)
-		evbuffer_add_printf(buf, "fanfare_events_total{kind=\"%s\"} "
-		    "%llu\n", kinds[i], (unsigned long long)
-		    sum(a, offsetof(struct worker_metrics, events[i])));
+		n[i] = sum(a, offsetof(struct worker_metrics, requests[i]));
+	put_counter(buf, "fanfare_track_requests_total", "route", routes, n,
+	    FF_NELEM(routes));
+	n[0] = SUM(a, status_2xx);
+	n[1] = SUM(a, status_3xx);
+	n[2] = SUM(a, status_4xx);
+	n[3] = SUM(a, status_5xx);
+	put_counter(buf, "fanfare_track_responses_total", "class", classes, n,
+	    FF_NELEM(classes));
+	/* events[0] is no kind. */
+	for (i = 0; i < FF_NELEM(kinds); i++)
+		n[i] = sum(a, offsetof(struct worker_metrics, events[i + 1]));
+	put_counter(buf, "fanfare_events_total", "kind", kinds, n,
+	    FF_NELEM(kinds));
 	evbuffer_add_printf(buf,
 	    "# TYPE fanfare_events_machine_total counter\n"
 	    "fanfare_events_machine_total %llu\n"
@@ -172,16 +182,12 @@ api_metrics(struct api_req *r)
 		struct sender_metrics sm;
 
 		sender_metrics(a->senders, &sm);
-		evbuffer_add_printf(buf, "# TYPE fanfare_messages_total "
-		    "counter\n"
-		    "fanfare_messages_total{outcome=\"sent\"} %llu\n"
-		    "fanfare_messages_total{outcome=\"bounced\"} %llu\n"
-		    "fanfare_messages_total{outcome=\"deferred\"} %llu\n"
-		    "fanfare_messages_total{outcome=\"failed\"} %llu\n",
-		    (unsigned long long)sm.sent,
-		    (unsigned long long)sm.bounced,
-		    (unsigned long long)sm.deferred,
-		    (unsigned long long)sm.failed);
+		n[0] = sm.sent;
+		n[1] = sm.bounced;
+		n[2] = sm.deferred;
+		n[3] = sm.failed;
+		put_counter(buf, "fanfare_messages_total", "outcome",
+		    outcomes, n, FF_NELEM(outcomes));
 	}
 	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
 	    "fanfare_api_connections %d\n", a->nconns);

@@ -155,11 +155,18 @@ api_err_set(struct api_err *err, int status, const char *code,
 {
 	va_list	ap;
 
+	va_start(ap, fmt);
+	api_err_vset(err, status, code, fmt, ap);
+	va_end(ap);
+}
+
+void
+api_err_vset(struct api_err *err, int status, const char *code,
+    const char *fmt, va_list ap)
+{
 	err->status = status;
 	err->code = code;
-	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
 }
 
 void

@@ -63,6 +63,10 @@ uint64_t clock_units(clockid_t, uint64_t per_second);
 int	 parse_u64(const char *, size_t, uint64_t *);
 /* The same with a '-' allowed, within long long; -1 when s is not one. */
 int	 parse_ll(const char *, size_t, long long *);
+/* The UTF-8 sequence at s (n > 0 bytes left): its length, with its code
+ * point in *cp, or 0 when it is malformed: a stray continuation, cut
+ * short, overlong, a surrogate or past U+10FFFF (RFC 3629). */
+size_t	 utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* v in decimal at p, not NUL-terminated (at most 20 bytes); the length. */
 size_t	 fmt_u64(char *, uint64_t);
 /* ms since the epoch as RFC 3339 UTC, "2024-05-01T12:00:00Z", in buf

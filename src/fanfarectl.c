@@ -52,11 +52,24 @@ struct ctl {
 	char		**argv;
 };
 
+/* The options, as data: where each one's value goes in struct ctl
+ * (ctl_opts, below, in this order). */
+enum ctl_opt_id {
+	O_CONFIG, O_TENANT, O_CAMPAIGN, O_CONTACT, O_LINK, O_URL, O_TOKEN,
+	O_NAME, O_RETENTION, O_PREFIX, O_EMAIL, O_JSON
+};
+
+#define NEED(o)	(1u << (o))
+
+/* A command, and what main checks before it runs: the options it needs
+ * (checked in ctl_opts' order), and no operand unless it takes one. */
 struct ctl_cmd {
 	const char	*name;
 	const char	*subs;		/* '|'-separated second words, or NULL */
 	const char	*args;		/* for the usage line */
 	int		(*run)(struct ctl *);
+	unsigned	 needs;		/* NEED(O_...) of the options */
+	int		 operand;	/* it reads c->argv itself */
 };
 
 static int	cmd_tenant_create(struct ctl *);
@@ -72,24 +85,30 @@ static int	cmd_check(struct ctl *);
 static int	cmd_token(struct ctl *);
 static int	cmd_link(struct ctl *);
 
+#define N_TC	(NEED(O_TENANT) | NEED(O_CAMPAIGN))
+
 static const struct ctl_cmd commands[] = {
 	{ "tenant", "create", "--name NAME [--retention-days N]",
-	    cmd_tenant_create },
-	{ "tenant", "list", "", cmd_tenant_list },
-	{ "key", "create", "--tenant T", cmd_key_create },
-	{ "key", "revoke", "--tenant T --prefix PREFIX", cmd_key_revoke },
-	{ "campaign", "show", "--tenant T --campaign C", cmd_campaign_show },
-	{ "stats", NULL, "--tenant T --campaign C", cmd_stats },
+	    cmd_tenant_create, NEED(O_NAME), 0 },
+	{ "tenant", "list", "", cmd_tenant_list, 0, 0 },
+	{ "key", "create", "--tenant T", cmd_key_create, NEED(O_TENANT), 0 },
+	{ "key", "revoke", "--tenant T --prefix PREFIX", cmd_key_revoke,
+	    NEED(O_TENANT) | NEED(O_PREFIX), 0 },
+	{ "campaign", "show", "--tenant T --campaign C", cmd_campaign_show,
+	    N_TC, 0 },
+	{ "stats", NULL, "--tenant T --campaign C", cmd_stats, N_TC, 0 },
 	{ "subject", "export", "--tenant T --email ADDRESS",
-	    cmd_subject_export },
-	{ "subject", "erase", "--tenant T --email ADDRESS", cmd_subject_erase },
-	{ "janitor", NULL, "", cmd_janitor },
-	{ "check", NULL, "", cmd_check },
+	    cmd_subject_export, NEED(O_TENANT) | NEED(O_EMAIL), 0 },
+	{ "subject", "erase", "--tenant T --email ADDRESS", cmd_subject_erase,
+	    NEED(O_TENANT) | NEED(O_EMAIL), 0 },
+	{ "janitor", NULL, "", cmd_janitor, 0, 0 },
+	{ "check", NULL, "", cmd_check, 0, 0 },
 	{ "token", "open|click|unsubscribe",
-	    "--tenant T --campaign C --contact K [--link N]", cmd_token },
-	{ "token", "verify", "[--token] TOKEN", cmd_token },
+	    "--tenant T --campaign C --contact K [--link N]", cmd_token,
+	    N_TC | NEED(O_CONTACT), 0 },
+	{ "token", "verify", "[--token] TOKEN", cmd_token, 0, 1 },
 	{ "link", "set", "--tenant T --campaign C --link N --url URL",
-	    cmd_link },
+	    cmd_link, N_TC | NEED(O_LINK) | NEED(O_URL), 0 },
 };
 
 static void
@@ -154,7 +173,6 @@ arg_u64(const char *name, const char *s)
 	return v;
 }
 
-/* The options, as data: where each one's value goes in struct ctl. */
 enum ctl_opt_kind {
 	OPT_STRING,		/* const char *, as given */
 	OPT_ID,			/* uint64_t, and its have_ flag */
@@ -170,18 +188,19 @@ static const struct ctl_opt {
 	size_t			 off;
 	size_t			 have_off;	/* OPT_ID, OPT_LINK */
 } ctl_opts[] = {
-	{ "config", OPT_STRING, CTL(config_path), 0 },	/* first: -f */
-	{ "tenant", OPT_ID, CTL(tenant), CTL(have_tenant) },
-	{ "campaign", OPT_ID, CTL(campaign), CTL(have_campaign) },
-	{ "contact", OPT_ID, CTL(contact), CTL(have_contact) },
-	{ "link", OPT_LINK, CTL(link), CTL(have_link) },
-	{ "url", OPT_STRING, CTL(url), 0 },
-	{ "token", OPT_STRING, CTL(token), 0 },
-	{ "name", OPT_STRING, CTL(name), 0 },
-	{ "retention-days", OPT_STRING, CTL(retention), 0 },
-	{ "prefix", OPT_STRING, CTL(prefix), 0 },
-	{ "email", OPT_STRING, CTL(email), 0 },
-	{ "json", OPT_FLAG, CTL(json), 0 },
+	[O_CONFIG] = { "config", OPT_STRING, CTL(config_path), 0 }, /* -f */
+	[O_TENANT] = { "tenant", OPT_ID, CTL(tenant), CTL(have_tenant) },
+	[O_CAMPAIGN] = { "campaign", OPT_ID, CTL(campaign),
+	    CTL(have_campaign) },
+	[O_CONTACT] = { "contact", OPT_ID, CTL(contact), CTL(have_contact) },
+	[O_LINK] = { "link", OPT_LINK, CTL(link), CTL(have_link) },
+	[O_URL] = { "url", OPT_STRING, CTL(url), 0 },
+	[O_TOKEN] = { "token", OPT_STRING, CTL(token), 0 },
+	[O_NAME] = { "name", OPT_STRING, CTL(name), 0 },
+	[O_RETENTION] = { "retention-days", OPT_STRING, CTL(retention), 0 },
+	[O_PREFIX] = { "prefix", OPT_STRING, CTL(prefix), 0 },
+	[O_EMAIL] = { "email", OPT_STRING, CTL(email), 0 },
+	[O_JSON] = { "json", OPT_FLAG, CTL(json), 0 },
 };
 
 #define OPT_VAL_BASE	256	/* getopt's val for ctl_opts[i]: no letter */
@@ -252,6 +271,30 @@ no_operands(struct ctl *c)
 {
 	if (c->argc != 0)
 		bad_usage("unexpected argument '%s'", c->argv[0]);
+}
+
+/* Bad usage unless cmd's operands and the options it needs, in
+ * ctl_opts' order, were given; main checks this before cmd runs. */
+static void
+check_args(struct ctl *c, const struct ctl_cmd *cmd)
+{
+	const struct ctl_opt	*o;
+	size_t			 i;
+	int			 have;
+
+	if (!cmd->operand)
+		no_operands(c);
+	for (i = 0; i < FF_NELEM(ctl_opts); i++) {
+		if ((cmd->needs & NEED(i)) == 0)
+			continue;
+		o = &ctl_opts[i];
+		if (o->kind == OPT_STRING)
+			have = *(const char **)(void *)((char *)c + o->off) !=
+			    NULL;
+		else
+			have = *(int *)(void *)((char *)c + o->have_off);
+		need(have, o->name);
+	}
 }
 
 static void
@@ -327,15 +370,29 @@ answer(struct ctl *c, json_t *o, char *(*fmt)(const json_t *))
 	return 0;
 }
 
-/* The core's context for the tenant of --tenant, which must be active,
- * as for an API key, with the token keys (the keyed hashes of erased
- * addresses): 0, or the exit status after reporting. */
+/* The core's context for the tenant of --tenant, as it is, with the
+ * Redis connection open. */
+static void
+open_ctx(struct ctl *c, struct api_ctx *ctx)
+{
+	open_db(c);
+	ctx->db = c->db;
+	ctx->keys = NULL;
+	ctx->tenant = c->tenant;
+	ctx->actor = CTL_ACTOR;
+}
+
+/* open_ctx's for a tenant that must be active, as for an API key, with
+ * the token keys (the keyed hashes of erased addresses): 0, or the exit
+ * status after reporting. */
 static int
 tenant_ctx(struct ctl *c, struct api_ctx *ctx)
 {
 	struct api_err	err;
 
+	open_ctx(c, ctx);
 	load_keys(c);
+	ctx->keys = &c->keys;
 	switch (store_tenant_state(c->db, c->tenant)) {
 	case TENANT_ACTIVE:
 		break;
@@ -351,10 +408,6 @@ tenant_ctx(struct ctl *c, struct api_ctx *ctx)
 		api_err_unavailable(&err);
 		return fail(c, &err);
 	}
-	ctx->db = c->db;
-	ctx->keys = &c->keys;
-	ctx->tenant = c->tenant;
-	ctx->actor = CTL_ACTOR;
 	return 0;
 }
 
@@ -384,8 +437,6 @@ cmd_tenant_create(struct ctl *c)
 	json_t		*body, *o;
 	uint64_t	 days;
 
-	no_operands(c);
-	need(c->name != NULL, "name");
 	body = json_pack("{s:s}", "name", c->name);
 	if (body == NULL)
 		bad_usage("--name: '%s' is not UTF-8", c->name);
@@ -412,7 +463,6 @@ cmd_tenant_list(struct ctl *c)
 	json_t		*o;
 	size_t		 i;
 
-	no_operands(c);
 	open_db(c);
 	if ((o = api_tenant_list(c->db, &err)) == NULL)
 		return fail(c, &err);
@@ -434,8 +484,6 @@ cmd_key_create(struct ctl *c)
 	struct api_err	 err;
 	json_t		*o;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
 	open_db(c);
 	if ((o = api_tenant_key_create(c->db, c->tenant, &err)) == NULL)
 		return fail(c, &err);
@@ -449,9 +497,6 @@ cmd_key_revoke(struct ctl *c)
 {
 	struct api_err	err;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need(c->prefix != NULL, "prefix");
 	open_db(c);
 	if (api_tenant_key_revoke(c->db, c->tenant, c->prefix, &err) == -1)
 		return fail(c, &err);
@@ -469,16 +514,11 @@ cmd_key_revoke(struct ctl *c)
 static int
 cmd_campaign_show(struct ctl *c)
 {
-	struct api_ctx	 ctx = { NULL, NULL, 0, CTL_ACTOR };
+	struct api_ctx	 ctx;
 	struct api_err	 err;
 	json_t		*o;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need(c->have_campaign, "campaign");
-	open_db(c);
-	ctx.db = c->db;
-	ctx.tenant = c->tenant;
+	open_ctx(c, &ctx);
 	if ((o = api_campaign_get(&ctx, c->campaign, &err)) == NULL)
 		return fail(c, &err);
 	return answer(c, o, ctl_progress_line);
@@ -489,17 +529,12 @@ cmd_campaign_show(struct ctl *c)
 static int
 cmd_stats(struct ctl *c)
 {
-	struct api_ctx	 ctx = { NULL, NULL, 0, CTL_ACTOR };
+	struct api_ctx	 ctx;
 	struct api_err	 err;
 	json_t		*o;
 	int		 rc;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need(c->have_campaign, "campaign");
-	open_db(c);
-	ctx.db = c->db;
-	ctx.tenant = c->tenant;
+	open_ctx(c, &ctx);
 	/* Unlike the API, the tracking data alone is enough: the operator
 	 * may track a campaign made with `link set` and `token` only. */
 	if ((rc = store_campaign_known(c->db, c->tenant, c->campaign)) != 1) {
@@ -522,7 +557,6 @@ need_address(struct ctl *c)
 {
 	char	addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
 
-	need(c->email != NULL, "email");
 	if (validate_email(c->email, strlen(c->email), addr, key) == -1)
 		bad_usage("--email: '%s' is not an email address", c->email);
 }
@@ -537,10 +571,7 @@ subject_call(struct ctl *c, json_t *(*call)(const struct api_ctx *,
 	struct api_err	 err;
 	json_t		*o;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
 	need_address(c);
-	open_db(c);
 	if ((*rc = tenant_ctx(c, &ctx)) != 0)
 		return NULL;
 	if ((o = call(&ctx, c->email, &err)) == NULL)
@@ -582,7 +613,6 @@ cmd_janitor(struct ctl *c)
 	struct janitor_report	rep;
 	struct api_err		err;
 
-	no_operands(c);
 	open_db(c);
 	if (janitor_run(c->db, now_ms(), &rep) == -1) {
 		api_err_unavailable(&err);
@@ -600,7 +630,6 @@ cmd_janitor(struct ctl *c)
 static int
 cmd_check(struct ctl *c)
 {
-	no_operands(c);
 	load_config(c);
 	load_keys(c);
 	if (c->json)
@@ -646,10 +675,6 @@ cmd_token(struct ctl *c)
 	}
 	t.kind = strcmp(c->sub, "open") == 0 ? TOKEN_OPEN :
 	    strcmp(c->sub, "click") == 0 ? TOKEN_CLICK : TOKEN_UNSUB;
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need(c->have_campaign, "campaign");
-	need(c->have_contact, "contact");
 	if (t.kind == TOKEN_CLICK)
 		need(c->have_link, "link");
 	else if (c->have_link)
@@ -679,11 +704,6 @@ cmd_link(struct ctl *c)
 {
 	struct api_err	 err;
 
-	no_operands(c);
-	need(c->have_tenant, "tenant");
-	need(c->have_campaign, "campaign");
-	need(c->have_link, "link");
-	need(c->url != NULL, "url");
 	if (!policy_url_is_safe(c->url, strlen(c->url))) {
 		fprintf(stderr, "fanfarectl: '%s' is not an absolute http(s) "
 		    "URL a click may redirect to\n", c->url);
@@ -740,6 +760,7 @@ main(int argc, char *argv[])
 	words = cmd->subs != NULL ? 2 : 1;
 	c.sub = cmd->subs != NULL ? argv[2] : NULL;
 	parse_args(&c, argc - words, argv + words);
+	check_args(&c, cmd);
 	rc = cmd->run(&c);
 	db_close(c.db);
 	if (c.have_conf)

@@ -66,39 +66,13 @@ static const char	 mime_hex[] = "0123456789ABCDEF";
 static const char	 mime_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/*
- * Length of the valid UTF-8 sequence at s (n bytes left), or 0.
- * Rejects overlongs, surrogates and code points over U+10FFFF.
- */
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
 static size_t
 utf8_seqlen(const unsigned char *s, size_t n)
 {
-	unsigned char	c = s[0];
+	uint32_t	cp;
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (c == 0xed && s[1] > 0x9f)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 ||
-		    (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xf4 && s[1] > 0x8f)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return utf8_decode(s, n, &cp);
 }
 
 /* Header text made safe to place anywhere in a header, see the top. */
@@ -376,22 +350,29 @@ is_atext(unsigned char c)
 	    c) != NULL);
 }
 
-/* RFC 5322 dot-atom-text of 1..max octets: atext runs joined by dots. */
+/* Atoms (atext) with single sep characters between them: 1, else 0. */
 static int
-is_dot_atom(const char *s, size_t n, size_t max)
+is_atoms(const char *s, size_t n, char sep)
 {
 	size_t	i;
 
-	if (n == 0 || n > max || s[0] == '.' || s[n - 1] == '.')
-		return 0;
 	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')	/* i + 1 < n: s[n-1] != '.' */
+		if (s[i] == sep) {
+			if (i + 1 < n && s[i + 1] == sep)
 				return 0;
 		} else if (!is_atext((unsigned char)s[i]))
 			return 0;
 	}
 	return 1;
+}
+
+/* RFC 5322 dot-atom-text of 1..max octets: atext runs joined by dots. */
+static int
+is_dot_atom(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	return is_atoms(s, n, '.');
 }
 
 /* Labels of 1..63 letters, digits and '-', no '-' at either end. */
@@ -452,16 +433,7 @@ squeeze_spaces(struct buf *b)
 static int
 phrase_needs_quotes(const char *s, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == ' ') {
-			if (i + 1 < n && s[i + 1] == ' ')
-				return 1;
-		} else if (!is_atext((unsigned char)s[i]))
-			return 1;
-	}
-	return 0;
+	return !is_atoms(s, n, ' ');
 }
 
 /* May this word of a display name go as it is next to encoded words? */

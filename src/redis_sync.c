@@ -385,23 +385,46 @@ exec_formatted(struct db *db, const char *cmd, size_t len)
 	return NULL;
 }
 
+static redisReply *
+db_vcmd(struct db *db, const char *fmt, va_list ap)
+{
+	redisReply	*r;
+	char		*cmd;
+	int		 len;
+
+	db_discard(db);
+	if ((len = redisvFormatCommand(&cmd, fmt, ap)) < 0)
+		return NULL;
+	r = exec_formatted(db, cmd, (size_t)len);
+	free(cmd);
+	return r;
+}
+
 redisReply *
 db_cmd(struct db *db, const char *fmt, ...)
 {
 	redisReply	*r;
 	va_list		 ap;
-	char		*cmd;
-	int		 len;
 
-	db_discard(db);
 	va_start(ap, fmt);
-	len = redisvFormatCommand(&cmd, fmt, ap);
+	r = db_vcmd(db, fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		return NULL;
-	r = exec_formatted(db, cmd, (size_t)len);
-	free(cmd);
 	return r;
+}
+
+int
+db_cmd_int(struct db *db, long long *n, const char *fmt, ...)
+{
+	redisReply	*r;
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, fmt);
+	r = db_vcmd(db, fmt, ap);
+	va_end(ap);
+	rc = reply_int(r, n);
+	freeReplyObject(r);
+	return rc;
 }
 
 redisReply *
@@ -579,6 +602,28 @@ db_reply(struct db *db)
 	return r;
 }
 
+int
+db_reply_arrays(struct db *db, redisReply **r, size_t n)
+{
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((r[i] = db_reply(db)) == NULL ||
+		    r[i]->type != REDIS_REPLY_ARRAY)
+			rc = -1;
+	return rc;
+}
+
+void
+db_replies_free(redisReply **r, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		freeReplyObject(r[i]);
+}
+
 void
 db_discard(struct db *db)
 {
@@ -645,6 +690,27 @@ db_unlink_prefix(struct db *db, const char *match)
 		total += n;
 	}
 	return total;
+}
+
+int
+db_hash_each(struct db *db, const char *key, db_hash_fn *fn, void *arg)
+{
+	redisReply	*rep;
+	const char	*f, *v;
+	size_t		 i, flen, vlen;
+	int		 rc;
+
+	if ((rep = db_cmd(db, "HGETALL %s", key)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	for (i = 0; reply_hash_next(rep, &i, &f, &flen, &v, &vlen);)
+		fn(arg, f, flen, v, vlen);
+	rc = rep->elements > 0;
+	freeReplyObject(rep);
+	return rc;
 }
 
 /* ---------------------------------------------------------- replies */

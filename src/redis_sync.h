@@ -24,6 +24,9 @@ int		 db_is_cluster(const struct db *);
  * NULL when Redis could not be reached or did not answer in time. */
 redisReply	*db_cmd(struct db *, const char *, ...);
 redisReply	*db_cmdargv(struct db *, int, const char **, const size_t *);
+/* One command answered by an integer: 0 with it in *n, -1 when Redis
+ * failed or answered anything else. */
+int		 db_cmd_int(struct db *, long long *n, const char *, ...);
 
 /*
  * A pipeline: append commands, then read their replies in order with
@@ -35,7 +38,19 @@ int		 db_append(struct db *, const char *, ...);
 int		 db_appendargv(struct db *, int, const char **, const size_t *);
 int		 db_flush(struct db *);
 redisReply	*db_reply(struct db *);
+/* The next n replies into r: 0 when every one came as an array, else
+ * -1.  Either way the caller frees them with db_replies_free. */
+int		 db_reply_arrays(struct db *, redisReply **r, size_t n);
+void		 db_replies_free(redisReply **r, size_t n);
 void		 db_discard(struct db *);
+
+/* Reads the hash at key with HGETALL and calls fn with each field and
+ * value that are both strings: 1 when the hash has fields, 0 when there
+ * is no such hash, -1 when Redis failed or answered with no array. */
+typedef void	 db_hash_fn(void *arg, const char *f, size_t flen,
+		    const char *v, size_t vlen);
+int		 db_hash_each(struct db *, const char *key, db_hash_fn *,
+		    void *arg);
 
 /* UNLINKs every key matching a SCAN pattern, on every master; the count
  * or -1 when Redis failed. */

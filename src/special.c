@@ -189,46 +189,6 @@ special_fold(uint32_t cp, char out[2], enum special_class *cls)
 	return 1;
 }
 
-/* One UTF-8 sequence at s: its length, or 0 when the bytes are not UTF-8
- * (a stray continuation, an overlong form, a surrogate, past U+10FFFF,
- * cut short). */
-static size_t
-special_utf8(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	uint32_t	 c;
-	size_t		 n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	*cp = c;
-	return n;
-}
-
 /* One character at s (len > 0): sets *used, *cls, and returns as
  * special_fold() does. */
 static int
@@ -254,7 +214,7 @@ special_char(const unsigned char *s, size_t len, int flags, char out[2],
 		out[0] = '*';
 		return 1;
 	}
-	if (s[0] < 0x80 || (*used = special_utf8(s, len, &cp)) == 0) {
+	if (s[0] < 0x80 || (*used = utf8_decode(s, len, &cp)) == 0) {
 		*used = 1;
 		return -1;
 	}
@@ -368,48 +328,30 @@ special_chain(const struct special *sp, const char *w, size_t wlen)
 	return SPECIAL_NONE;
 }
 
-const char *
-special_name(const struct special *sp, const char *name, size_t len)
+/* The name rule a normalised name matches first, or NULL. */
+static const char *
+special_name_match(const struct special *sp, const char *buf, size_t n)
 {
 	const struct special_rule	*r;
-	char				 stackbuf[SPECIAL_STACK_MAX];
-	char				*buf = stackbuf;
-	const char			*hit = NULL;
-	size_t				 n, i, cap;
-	uint32_t			 letters;
+	uint32_t			 letters = special_letters(buf, n);
+	size_t				 i;
 
-	if (sp == NULL || len == 0)
-		return NULL;
-	cap = len > SIZE_MAX / 2 ? len : len * 2;
-	if (cap > sizeof(stackbuf))
-		buf = xmalloc(cap);
-	n = special_normalize(name, len, SPECIAL_NAME, buf, cap);
-	letters = special_letters(buf, n);
 	for (i = 0, r = sp->names; n > 0 && i < sp->nnames; i++, r++)
 		if ((r->letters & ~letters) == 0 &&
-		    special_glob(r->text, r->len, buf, n)) {
-			hit = r->category;
-			break;
-		}
-	if (buf != stackbuf)
-		free(buf);
-	return hit;
+		    special_glob(r->text, r->len, buf, n))
+			return r->category;
+	return NULL;
 }
 
-const char *
-special_value(const struct special *sp, const char *value, size_t len)
+/* The first term standing as whole words in a normalised value, or
+ * NULL. */
+static const char *
+special_value_match(const struct special *sp, const char *buf, size_t n)
 {
 	const struct special_rule	*t;
-	char				 stackbuf[SPECIAL_STACK_MAX];
-	char				*buf = stackbuf;
 	const char			*hit = NULL;
-	size_t				 n, pos, end, i;
+	size_t				 pos, end, i;
 
-	if (sp == NULL || sp->nterms == 0 || len == 0)
-		return NULL;
-	if (len > sizeof(stackbuf))
-		buf = xmalloc(len);
-	n = special_normalize(value, len, 0, buf, len);
 	for (pos = 0; pos < n && hit == NULL; pos = end + 1) {
 		for (end = pos; end < n && buf[end] != ' '; end++)
 			;
@@ -422,9 +364,45 @@ special_value(const struct special *sp, const char *value, size_t len)
 				hit = t->category;
 		}
 	}
+	return hit;
+}
+
+/* Normalises text with flags into cap bytes, on the stack when they
+ * fit, and asks match about it. */
+static const char *
+special_lookup(const struct special *sp, const char *text, size_t len,
+    int flags, size_t cap,
+    const char *(*match)(const struct special *, const char *, size_t))
+{
+	char		 stackbuf[SPECIAL_STACK_MAX];
+	char		*buf = stackbuf;
+	const char	*hit;
+	size_t		 n;
+
+	if (cap > sizeof(stackbuf))
+		buf = xmalloc(cap);
+	n = special_normalize(text, len, flags, buf, cap);
+	hit = match(sp, buf, n);
 	if (buf != stackbuf)
 		free(buf);
 	return hit;
+}
+
+const char *
+special_name(const struct special *sp, const char *name, size_t len)
+{
+	if (sp == NULL || len == 0)
+		return NULL;
+	return special_lookup(sp, name, len, SPECIAL_NAME,
+	    len > SIZE_MAX / 2 ? len : len * 2, special_name_match);
+}
+
+const char *
+special_value(const struct special *sp, const char *value, size_t len)
+{
+	if (sp == NULL || sp->nterms == 0 || len == 0)
+		return NULL;
+	return special_lookup(sp, value, len, 0, len, special_value_match);
 }
 
 /* -------------------------------------------------------------- loading */

@@ -75,30 +75,23 @@ campaign_parse_field(struct campaign *c, const char *f, const char *v,
 		*u64 = u;
 }
 
+static void
+campaign_field(void *c, const char *f, size_t flen, const char *v,
+    size_t vlen)
+{
+	(void)flen;
+	campaign_parse_field(c, f, v, vlen);
+}
+
 int
 store_campaign_get(struct db *db, uint64_t tenant, uint64_t id,
     struct campaign *c)
 {
-	redisReply	*rep;
-	struct key	 k;
-	const char	*f, *v;
-	size_t		 i, len;
-	int		 rc;
+	struct key	k;
 
 	campaign_init(c, id);
-	if ((rep = db_cmd(db, "HGETALL %s", key_campaign(&k, tenant, id))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		rc = reply_is_error(rep, NULL) ? -1 : 0;
-		freeReplyObject(rep);
-		return rc;
-	}
-	for (i = 0; reply_hash_next(rep, &i, &f, NULL, &v, &len);)
-		campaign_parse_field(c, f, v, len);
-	rc = rep->elements > 0;
-	freeReplyObject(rep);
-	return rc;
+	return db_hash_each(db, key_campaign(&k, tenant, id), campaign_field,
+	    c);
 }
 
 void
@@ -173,11 +166,8 @@ store_campaign_create(struct db *db, uint64_t tenant,
 	long long	 exists;
 	int		 rc;
 
-	rep = db_cmd(db, "EXISTS %s", key_list(&k, tenant, d->list_id));
-	rc = reply_int(rep, &exists);
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (rc == -1)
+	if (db_cmd_int(db, &exists, "EXISTS %s", key_list(&k, tenant,
+	    d->list_id)) == -1)
 		return -1;
 	if (exists != 1)
 		return 0;
@@ -205,47 +195,59 @@ store_campaign_create(struct db *db, uint64_t tenant,
 	return 1;
 }
 
+/* Two fields of the campaign record read as numbers, by one HMGET: bit
+ * i of the answer set when field i is one, with it in v[i]; -1 when
+ * Redis failed. */
+static int
+campaign_numbers(struct db *db, uint64_t tenant, uint64_t id,
+    const char *f0, const char *f1, uint64_t v[2])
+{
+	redisReply	*rep;
+	struct key	 k;
+	size_t		 i;
+	int		 found = 0;
+
+	if ((rep = db_cmd(db, "HMGET %s %s %s", key_campaign(&k, tenant, id),
+	    f0, f1)) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		found = -1;
+	else
+		for (i = 0; rep->type == REDIS_REPLY_ARRAY &&
+		    i < rep->elements && i < 2; i++)
+			if (reply_u64(rep->element[i], &v[i]) == 0)
+				found |= 1 << i;
+	freeReplyObject(rep);
+	return found;
+}
+
 int
 store_campaign_refs(struct db *db, uint64_t tenant, uint64_t id,
     uint64_t *list, uint64_t *template_id)
 {
-	redisReply	*rep;
-	struct key	 k;
-	int		 rc;
+	uint64_t	v[2] = { 0, 0 };
+	int		found;
 
-	if ((rep = db_cmd(db, "HMGET %s list_id template_id",
-	    key_campaign(&k, tenant, id))) == NULL)
+	if ((found = campaign_numbers(db, tenant, id, "list_id",
+	    "template_id", v)) == -1)
 		return -1;
-	if (reply_is_error(rep, NULL))
-		rc = -1;
-	else
-		rc = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-		    reply_u64(rep->element[0], list) == 0 &&
-		    reply_u64(rep->element[1], template_id) == 0;
-	freeReplyObject(rep);
-	return rc;
+	*list = v[0];
+	*template_id = v[1];
+	return found == 3;
 }
 
 int
 store_campaign_since(struct db *db, uint64_t tenant, uint64_t id,
     uint64_t *since)
 {
-	redisReply	*rep;
-	struct key	 k;
-	size_t		 i;
+	uint64_t	v[2] = { 0, 0 };
+	int		found;
 
 	*since = 0;
-	if ((rep = db_cmd(db, "HMGET %s launched_at created_at",
-	    key_campaign(&k, tenant, id))) == NULL)
+	if ((found = campaign_numbers(db, tenant, id, "launched_at",
+	    "created_at", v)) == -1)
 		return -1;
-	if (reply_is_error(rep, NULL)) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-		if (reply_u64(rep->element[i], since) == 0)
-			break;
-	freeReplyObject(rep);
+	*since = found & 1 ? v[0] : found & 2 ? v[1] : 0;
 	return 0;
 }
 
@@ -269,35 +271,41 @@ store_campaign_sending(struct db *db, uint64_t tenant, uint64_t id)
 	return rc;
 }
 
+/* store_campaign_links' table as it grows, NULL-terminated. */
+struct link_table {
+	char	**pairs;
+	size_t	  n;
+};
+
+static void
+link_add(void *arg, const char *f, size_t flen, const char *v, size_t vlen)
+{
+	struct link_table	*t = arg;
+
+	t->pairs = xreallocarray(t->pairs, 2 * t->n + 3, sizeof(*t->pairs));
+	t->pairs[2 * t->n] = xstrndup(f, flen);
+	t->pairs[2 * t->n + 1] = xstrndup(v, vlen);
+	t->pairs[2 * ++t->n] = NULL;
+}
+
 int
 store_campaign_links(struct db *db, uint64_t tenant, uint64_t id,
     char ***pairs, size_t *n)
 {
-	redisReply	*rep;
-	struct key	 k;
-	const char	*f, *v;
-	size_t		 i, flen, vlen;
+	struct link_table	t;
+	struct key		k;
 
-	*pairs = NULL;
-	*n = 0;
-	if ((rep = db_cmd(db, "HGETALL %s", key_camp_links(&k, tenant, id))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
-		return -1;
+	t.pairs = xcalloc(1, sizeof(*t.pairs));
+	t.n = 0;
+	if (db_hash_each(db, key_camp_links(&k, tenant, id), link_add, &t) ==
+	    -1) {
+		store_campaign_links_free(t.pairs, t.n);
+		t.pairs = NULL;
+		t.n = 0;
 	}
-	*pairs = xcalloc(rep->elements + 1, sizeof(**pairs));
-	for (i = 0; i + 1 < rep->elements; i += 2) {
-		if ((f = reply_str(rep->element[i], &flen)) == NULL ||
-		    (v = reply_str(rep->element[i + 1], &vlen)) == NULL)
-			continue;
-		(*pairs)[2 * *n] = xstrndup(f, flen);
-		(*pairs)[2 * *n + 1] = xstrndup(v, vlen);
-		(*n)++;
-	}
-	freeReplyObject(rep);
-	return 0;
+	*pairs = t.pairs;
+	*n = t.n;
+	return t.pairs == NULL ? -1 : 0;
 }
 
 void

@@ -70,17 +70,13 @@ store_contact_find(struct db *db, uint64_t tenant, const char *key,
 int
 store_contact_exists(struct db *db, uint64_t tenant, uint64_t id)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 n;
-	int		 rc;
+	struct key	k;
+	long long	n;
 
-	if ((rep = db_cmd(db, "EXISTS %s", key_contact(&k, tenant, id))) ==
-	    NULL)
+	if (db_cmd_int(db, &n, "EXISTS %s", key_contact(&k, tenant, id)) ==
+	    -1)
 		return -1;
-	rc = reply_int(rep, &n) == -1 ? -1 : n == 1;
-	freeReplyObject(rep);
-	return rc;
+	return n == 1;
 }
 
 int
@@ -136,32 +132,24 @@ store_contact_exist_many(struct db *db, uint64_t tenant, uint64_t *ids,
 	return ret;
 }
 
+static void
+contact_field(void *c, const char *f, size_t flen, const char *v,
+    size_t vlen)
+{
+	contact_hash_set(c, f, flen, v, vlen);
+}
+
 int
 store_contact_get(struct db *db, uint64_t tenant,
     const struct token_keyring *ring, uint64_t id, struct contact *c)
 {
-	redisReply	*h;
-	struct key	 k;
-	const char	*f, *v;
-	size_t		 i, flen, vlen;
-	int		 rc;
+	struct key	k;
+	int		rc;
 
 	contact_init(c, id);
-	if ((h = db_cmd(db, "HGETALL %s", key_contact(&k, tenant, id))) ==
-	    NULL)
-		return -1;
-	if (h->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(h);
-		return -1;
-	}
-	if (h->elements == 0) {
-		freeReplyObject(h);
-		return 0;
-	}
-	for (i = 0; reply_hash_next(h, &i, &f, &flen, &v, &vlen);)
-		contact_hash_set(c, f, flen, v, vlen);
-	freeReplyObject(h);
-
+	if ((rc = db_hash_each(db, key_contact(&k, tenant, id), contact_field,
+	    c)) != 1)
+		return rc;
 	if ((rc = store_optout_check(db, tenant, c->key, id)) == -1)
 		return -1;
 	/* An address erased before stays suppressed when re-imported. */
@@ -335,13 +323,9 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 
 	if (old_key != NULL && strcmp(old_key, row->key) != 0) {
 		/* A new address must not belong to another contact. */
-		if ((rep = db_cmd(db, "HSETNX %s %s %llu",
+		if (db_cmd_int(db, &set, "HSETNX %s %s %llu",
 		    key_contact_bykey(&k, tenant), row->key,
-		    (unsigned long long)id)) == NULL)
-			return -1;
-		rc = reply_int(rep, &set);
-		freeReplyObject(rep);
-		if (rc == -1)
+		    (unsigned long long)id) == -1)
 			return -1;
 		if (set != 1)
 			return 0;

@@ -19,14 +19,9 @@ store_list_create(struct db *db, uint64_t tenant, const char *name,
 	redisReply	*rep;
 	struct key	 k;
 	long long	 id;
-	int		 rc;
 
-	if ((rep = db_cmd(db, "HINCRBY %s list 1", key_seq(&k, tenant))) ==
-	    NULL)
-		return -1;
-	rc = reply_int(rep, &id) == 0 && id > 0 ? 0 : -1;
-	freeReplyObject(rep);
-	if (rc == -1)
+	if (db_cmd_int(db, &id, "HINCRBY %s list 1", key_seq(&k, tenant)) ==
+	    -1 || id <= 0)
 		return -1;
 	if ((rep = db_cmd(db, "HSET %s name %b created_at %llu",
 	    key_list(&k, tenant, (uint64_t)id), name, len,
@@ -61,16 +56,10 @@ store_list_name(struct db *db, uint64_t tenant, uint64_t list, char **name)
 int
 store_list_size(struct db *db, uint64_t tenant, uint64_t list, long long *n)
 {
-	redisReply	*rep;
-	struct key	 k;
-	int		 rc;
+	struct key	k;
 
-	if ((rep = db_cmd(db, "SCARD %s", key_list_members(&k, tenant,
-	    list))) == NULL)
-		return -1;
-	rc = reply_int(rep, n);
-	freeReplyObject(rep);
-	return rc;
+	return db_cmd_int(db, n, "SCARD %s", key_list_members(&k, tenant,
+	    list));
 }
 
 int

@@ -69,71 +69,83 @@ entry_parse(const redisReply *r, struct queue_entry *e)
 	return 1;
 }
 
+/* XREADGROUP's entries: [[stream, [entry, ...]]], nil when nothing is
+ * new. */
+static const redisReply *
+readgroup_entries(const redisReply *rep)
+{
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
+	    rep->element[0]->type != REDIS_REPLY_ARRAY ||
+	    rep->element[0]->elements != 2)
+		return NULL;
+	return rep->element[0]->element[1];
+}
+
+/* XAUTOCLAIM's: [next cursor, [entry, ...], (deleted ids)]. */
+static const redisReply *
+autoclaim_entries(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 ?
+	    rep->element[1] : NULL;
+}
+
+/*
+ * Takes (frees) the queue's reply to what: -1 when Redis failed, else 0
+ * (the queue gone included), but with entries_of, which finds the
+ * reply's array of entries, 1 with its first entry in *e.
+ */
+static int
+queue_take(redisReply *rep, const char *what, uint64_t tenant,
+    uint64_t campaign, const redisReply *(*entries_of)(const redisReply *),
+    struct queue_entry *e)
+{
+	const redisReply	*entries;
+	int			 rc;
+
+	if ((rc = queue_answer(rep, what, tenant, campaign)) == 1) {
+		rc = 0;
+		if (entries_of != NULL &&
+		    (entries = entries_of(rep)) != NULL &&
+		    entries->type == REDIS_REPLY_ARRAY && entries->elements > 0)
+			rc = entry_parse(entries->element[0], e);
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
 int
 store_queue_read(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *consumer, enum queue_read from, struct queue_entry *e)
 {
-	redisReply		*rep;
-	const redisReply	*st;
-	struct key		 q;
-	int			 rc;
+	struct key	q;
 
-	rep = db_cmd(db, "XREADGROUP GROUP " QUEUE_GROUP " %s COUNT 1 "
-	    "STREAMS %s %s", consumer, key_campaign_queue(&q, tenant,
-	    campaign), from == QUEUE_OWN ? "0" : ">");
-	if ((rc = queue_answer(rep, "XREADGROUP", tenant, campaign)) == 1) {
-		/* [[stream, [entry, ...]]]; nil when nothing is new. */
-		rc = 0;
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-		    (st = rep->element[0])->type == REDIS_REPLY_ARRAY &&
-		    st->elements == 2 &&
-		    st->element[1]->type == REDIS_REPLY_ARRAY &&
-		    st->element[1]->elements > 0)
-			rc = entry_parse(st->element[1]->element[0], e);
-	}
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return queue_take(db_cmd(db, "XREADGROUP GROUP " QUEUE_GROUP " %s "
+	    "COUNT 1 STREAMS %s %s", consumer, key_campaign_queue(&q, tenant,
+	    campaign), from == QUEUE_OWN ? "0" : ">"), "XREADGROUP", tenant,
+	    campaign, readgroup_entries, e);
 }
 
 int
 store_queue_claim_idle(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *consumer, uint64_t idle_ms, struct queue_entry *e)
 {
-	redisReply	*rep;
-	struct key	 q;
-	int		 rc;
+	struct key	q;
 
-	rep = db_cmd(db, "XAUTOCLAIM %s " QUEUE_GROUP " %s %llu 0-0 COUNT 1",
-	    key_campaign_queue(&q, tenant, campaign), consumer,
-	    (unsigned long long)idle_ms);
-	if ((rc = queue_answer(rep, "XAUTOCLAIM", tenant, campaign)) == 1) {
-		/* [next cursor, [entry, ...], (deleted ids)]. */
-		rc = 0;
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
-		    rep->element[1]->type == REDIS_REPLY_ARRAY &&
-		    rep->element[1]->elements > 0)
-			rc = entry_parse(rep->element[1]->element[0], e);
-	}
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return queue_take(db_cmd(db, "XAUTOCLAIM %s " QUEUE_GROUP " %s %llu "
+	    "0-0 COUNT 1", key_campaign_queue(&q, tenant, campaign), consumer,
+	    (unsigned long long)idle_ms), "XAUTOCLAIM", tenant, campaign,
+	    autoclaim_entries, e);
 }
 
 int
 store_queue_keep(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *consumer, const char *entry)
 {
-	redisReply	*rep;
-	struct key	 q;
-	int		 rc;
+	struct key	q;
 
-	rep = db_cmd(db, "XCLAIM %s " QUEUE_GROUP " %s 0 %s JUSTID",
-	    key_campaign_queue(&q, tenant, campaign), consumer, entry);
-	rc = queue_answer(rep, "XCLAIM", tenant, campaign) == -1 ? -1 : 0;
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return queue_take(db_cmd(db, "XCLAIM %s " QUEUE_GROUP " %s 0 %s JUSTID",
+	    key_campaign_queue(&q, tenant, campaign), consumer, entry),
+	    "XCLAIM", tenant, campaign, NULL, NULL);
 }
 
 int
@@ -165,14 +177,9 @@ int
 store_queue_ack(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *entry)
 {
-	redisReply	*rep;
-	struct key	 q;
-	int		 rc;
+	struct key	q;
 
-	rep = db_cmd(db, "XACK %s " QUEUE_GROUP " %s",
-	    key_campaign_queue(&q, tenant, campaign), entry);
-	rc = queue_answer(rep, "XACK", tenant, campaign) == -1 ? -1 : 0;
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return queue_take(db_cmd(db, "XACK %s " QUEUE_GROUP " %s",
+	    key_campaign_queue(&q, tenant, campaign), entry), "XACK", tenant,
+	    campaign, NULL, NULL);
 }

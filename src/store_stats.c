@@ -134,11 +134,11 @@ int
 store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
     struct campaign_stats *s)
 {
-	redisReply	*stats, *links, *camp;
+	redisReply	*r[3];		/* stats, links, campaign */
 	const char	*f, *v;
 	size_t		 i, flen, len;
 	struct key	 k;
-	int		 rc = -1;
+	int		 rc;
 
 	campaign_stats_init(s);
 	if (db_append(db, "HGETALL %s",
@@ -148,25 +148,15 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 	    db_append(db, "HMGET %s sent bounced",
 	    key_campaign(&k, tenant, campaign)) == -1)
 		return -1;
-	stats = db_reply(db);
-	links = db_reply(db);
-	camp = db_reply(db);
-	if (stats == NULL || links == NULL || camp == NULL ||
-	    stats->type != REDIS_REPLY_ARRAY ||
-	    links->type != REDIS_REPLY_ARRAY ||
-	    camp->type != REDIS_REPLY_ARRAY)
-		goto out;
-	for (i = 0; reply_hash_next(links, &i, &f, &flen, &v, &len);)
-		campaign_stats_add_link(s, f, flen, v, len);
-	for (i = 0; reply_hash_next(stats, &i, &f, NULL, &v, &len);)
-		campaign_stats_parse_field(s, f, v, len);
-	s->sent = hmget_num(camp, 0);
-	s->bounced = hmget_num(camp, 1);
-	rc = 0;
-out:
-	freeReplyObject(stats);
-	freeReplyObject(links);
-	freeReplyObject(camp);
+	if ((rc = db_reply_arrays(db, r, 3)) == 0) {
+		for (i = 0; reply_hash_next(r[1], &i, &f, &flen, &v, &len);)
+			campaign_stats_add_link(s, f, flen, v, len);
+		for (i = 0; reply_hash_next(r[0], &i, &f, NULL, &v, &len);)
+			campaign_stats_parse_field(s, f, v, len);
+		s->sent = hmget_num(r[2], 0);
+		s->bounced = hmget_num(r[2], 1);
+	}
+	db_replies_free(r, 3);
 	if (rc == -1)
 		store_stats_free(s);
 	return rc;

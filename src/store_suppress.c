@@ -192,20 +192,15 @@ int
 store_optout_remove_contact(struct db *db, uint64_t tenant,
     uint64_t contact, long long *removed)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 n = 0;
-	int		 rc = -1;
+	struct key	k;
+	long long	n;
 
-	rep = db_cmd(db, "ZREM %s %llu", key_optout_ids(&k, tenant),
-	    (unsigned long long)contact);
-	if (rep != NULL && reply_int(rep, &n) == 0) {
-		rc = 0;
-		if (removed != NULL)
-			*removed = n;
-	}
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &n, "ZREM %s %llu", key_optout_ids(&k, tenant),
+	    (unsigned long long)contact) == -1)
+		return -1;
+	if (removed != NULL)
+		*removed = n;
+	return 0;
 }
 
 /* --------------------------------------------------------- lookups */

@@ -63,41 +63,36 @@ links_decode(struct template *t, const char *text, size_t len)
 	return 0;
 }
 
+/* One field of the template hash: a part or the links. */
+static void
+template_field(void *arg, const char *f, size_t flen, const char *v,
+    size_t len)
+{
+	struct template	*t = arg;
+	int		 p;
+
+	(void)flen;
+	if (strcmp(f, "links") == 0) {
+		if (!t->has_links && links_decode(t, v, len) == 0)
+			t->has_links = 1;
+		return;
+	}
+	for (p = 0; p < TEMPLATE_NPARTS; p++)
+		if (strcmp(f, part_names[p]) == 0 && t->part[p] == NULL) {
+			t->part[p] = xstrndup(v, len);
+			t->part_len[p] = len;
+		}
+}
+
 int
 store_template_get(struct db *db, uint64_t tenant, uint64_t id,
     struct template *t)
 {
-	redisReply	*rep;
-	struct key	 k;
-	const char	*f, *v;
-	size_t		 i, len;
-	int		 p, rc;
+	struct key	k;
 
 	memset(t, 0, sizeof(*t));
-	if ((rep = db_cmd(db, "HGETALL %s", key_template(&k, tenant, id))) ==
-	    NULL)
-		return -1;
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		rc = reply_is_error(rep, NULL) ? -1 : 0;
-		freeReplyObject(rep);
-		return rc;
-	}
-	for (i = 0; reply_hash_next(rep, &i, &f, NULL, &v, &len);) {
-		if (strcmp(f, "links") == 0) {
-			if (!t->has_links && links_decode(t, v, len) == 0)
-				t->has_links = 1;
-			continue;
-		}
-		for (p = 0; p < TEMPLATE_NPARTS; p++)
-			if (strcmp(f, part_names[p]) == 0 &&
-			    t->part[p] == NULL) {
-				t->part[p] = xstrndup(v, len);
-				t->part_len[p] = len;
-			}
-	}
-	rc = rep->elements > 0;
-	freeReplyObject(rep);
-	return rc;
+	return db_hash_each(db, key_template(&k, tenant, id), template_field,
+	    t);
 }
 
 void

@@ -83,12 +83,12 @@ store_tenant_create(struct db *db, const char *name, size_t name_len,
 int
 store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
 {
-	redisReply	*h, *keys;
+	redisReply	*r[2], *h, *keys;
 	struct key	 k;
 	const char	*f, *v;
 	size_t		 i, len;
 	uint64_t	 u;
-	int		 rc = -1;
+	int		 rc;
 
 	memset(t, 0, sizeof(*t));
 	t->id = tenant;
@@ -96,11 +96,10 @@ store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
 	if (db_append(db, "HGETALL %s", key_tenant(&k, tenant)) == -1 ||
 	    db_append(db, "HKEYS %s", key_tenant_keys(&k, tenant)) == -1)
 		return -1;
-	h = db_reply(db);
-	keys = db_reply(db);
-	if (h == NULL || keys == NULL || h->type != REDIS_REPLY_ARRAY ||
-	    keys->type != REDIS_REPLY_ARRAY)
+	if ((rc = db_reply_arrays(db, r, 2)) == -1)
 		goto out;
+	h = r[0];
+	keys = r[1];
 	for (i = 0; reply_hash_next(h, &i, &f, NULL, &v, &len);) {
 		if (strcmp(f, "name") == 0 && t->name == NULL) {
 			t->name = xstrndup(v, len);
@@ -121,10 +120,8 @@ store_tenant_get(struct db *db, uint64_t tenant, struct tenant *t)
 	for (i = 0; i < keys->elements; i++)
 		if ((v = reply_str(keys->element[i], &len)) != NULL)
 			t->key_prefixes[t->nkey_prefixes++] = xstrndup(v, len);
-	rc = 0;
 out:
-	freeReplyObject(h);
-	freeReplyObject(keys);
+	db_replies_free(r, 2);
 	if (rc == -1)
 		store_tenant_free(t);
 	return rc;
@@ -207,49 +204,39 @@ int
 store_tenant_next_id(struct db *db, uint64_t tenant, const char *kind,
     uint64_t *id)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 n;
-	int		 rc = -1;
+	struct key	k;
+	long long	n;
 
-	rep = db_cmd(db, "HINCRBY %s %s 1", key_seq(&k, tenant), kind);
-	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
-	    reply_int(rep, &n) == 0 && n > 0) {
-		*id = (uint64_t)n;
-		rc = 0;
-	}
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &n, "HINCRBY %s %s 1", key_seq(&k, tenant),
+	    kind) == -1 || n <= 0)
+		return -1;
+	*id = (uint64_t)n;
+	return 0;
 }
 
 int
 store_tenant_key_add(struct db *db, uint64_t tenant, const char *prefix,
     const char *sha256_hex)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 added;
-	int		 rc;
+	struct key	k;
+	long long	added;
 
-	rep = db_cmd(db, "HSETNX %s %s %s", key_tenant_keys(&k, tenant),
-	    prefix, sha256_hex);
-	rc = reply_int(rep, &added) == -1 ? -1 : added == 1;
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &added, "HSETNX %s %s %s", key_tenant_keys(&k,
+	    tenant), prefix, sha256_hex) == -1)
+		return -1;
+	return added == 1;
 }
 
 int
 store_tenant_key_remove(struct db *db, uint64_t tenant, const char *prefix)
 {
-	redisReply	*rep;
-	struct key	 k;
-	long long	 removed;
-	int		 rc;
+	struct key	k;
+	long long	removed;
 
-	rep = db_cmd(db, "HDEL %s %s", key_tenant_keys(&k, tenant), prefix);
-	rc = reply_int(rep, &removed) == -1 ? -1 : removed == 1;
-	freeReplyObject(rep);
-	return rc;
+	if (db_cmd_int(db, &removed, "HDEL %s %s", key_tenant_keys(&k, tenant),
+	    prefix) == -1)
+		return -1;
+	return removed == 1;
 }
 
 int

@@ -154,6 +154,42 @@ fmt_u64(char *p, uint64_t v)
 	return n;
 }
 
+size_t
+utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	/* RFC 3629's well-formed sequences: the lead byte's range, the
+	 * length, the second byte's range (the others: 0x80..0xbf). */
+	static const struct {
+		unsigned char	lead_lo, lead_hi, len, lo, hi;
+	} forms[] = {
+		{ 0xc2, 0xdf, 2, 0x80, 0xbf }, { 0xe0, 0xe0, 3, 0xa0, 0xbf },
+		{ 0xe1, 0xec, 3, 0x80, 0xbf }, { 0xed, 0xed, 3, 0x80, 0x9f },
+		{ 0xee, 0xef, 3, 0x80, 0xbf }, { 0xf0, 0xf0, 4, 0x90, 0xbf },
+		{ 0xf1, 0xf3, 4, 0x80, 0xbf }, { 0xf4, 0xf4, 4, 0x80, 0x8f },
+	};
+	uint32_t	c = s[0];
+	size_t		f, i, len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	for (f = 0; f < FF_NELEM(forms); f++)
+		if (c >= forms[f].lead_lo && c <= forms[f].lead_hi)
+			break;
+	if (f == FF_NELEM(forms) || n < (len = forms[f].len) ||
+	    s[1] < forms[f].lo || s[1] > forms[f].hi)
+		return 0;
+	c &= 0x7f >> len;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	*cp = c;
+	return len;
+}
+
 char *
 fmt_iso_time(uint64_t ms, char *buf, size_t len)
 {

@@ -75,48 +75,6 @@ validate_is_bad_cp(uint32_t cp)
 	    (cp >= 0xfff9 && cp <= 0xfffb);	/* interlinear annotation */
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes) with
- * its code point in *cp, or 0 when it is malformed: truncated, a bad
- * continuation, overlong, a surrogate or above U+10FFFF (RFC 3629).
- */
-static size_t
-validate_utf8(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t		need, i;
-	uint32_t	c, min;
-
-	c = s[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		c &= 0x07;
-		min = 0x10000;
-	} else
-		return 0;	/* continuation byte, 0xc0/0xc1, 0xf5.. */
-	if (n < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return need + 1;
-}
-
 /* Dot-atom, with UTF-8 (already checked well-formed) as atext. */
 static int
 validate_local(const char *s, size_t n)
@@ -189,7 +147,7 @@ validate_email(const char *in, size_t len, char *addr, char *key)
 	/* Whole-input checks first, so no later step sees a NUL, a blank,
 	 * a control or malformed UTF-8. */
 	for (i = 0; i < len; i += n) {
-		if ((n = validate_utf8((const unsigned char *)in + i,
+		if ((n = utf8_decode((const unsigned char *)in + i,
 		    len - i, &cp)) == 0)
 			return -1;
 		if (cp <= 0x20 || cp == 0x7f || validate_is_bad_cp(cp))

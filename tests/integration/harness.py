@@ -929,3 +929,63 @@ def wait_done(ff, key, cid, timeout=30.0):
 def public_path(ff, url):
     base = ff.directives["public_url"]
     return url[len(base):] if url.startswith(base) else None
+
+
+class LogTail:
+    """smtp-capture's log.jsonl, read incrementally (big tests poll it
+    often): .accepted and .refused grow; poll() returns len(accepted)."""
+
+    def __init__(self, dir):
+        self.path = os.path.join(dir, "log.jsonl")
+        self.off = 0
+        self.rest = b""
+        self.accepted = []
+        self.refused = []
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.off)
+                data = f.read()
+        except FileNotFoundError:
+            return len(self.accepted)
+        self.off += len(data)
+        data = self.rest + data
+        lines = data.split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            if line.strip():
+                e = json.loads(line)
+                (self.accepted if "seq" in e else self.refused).append(e)
+        return len(self.accepted)
+
+
+# ---------------------------------------------------------------- nginx
+
+NGINX_MAIN = """daemon off;
+master_process off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections %(conns)d; }
+http {
+    client_body_temp_path %(d)s/body;
+    proxy_temp_path %(d)s/proxy;
+    fastcgi_temp_path %(d)s/fastcgi;
+    uwsgi_temp_path %(d)s/uwsgi;
+    scgi_temp_path %(d)s/scgi;
+    include %(d)s/tracking.conf;
+}
+"""
+
+
+def nginx_binary():
+    """Debian's nginx, or None when it is not installed."""
+    return shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+
+def nginx_main_conf(d, conns=64):
+    """The main nginx.conf of a private nginx in d, which includes
+    d/tracking.conf (the server block a test writes)."""
+    return NGINX_MAIN % {"d": d, "conns": conns}

@@ -618,26 +618,10 @@ def test_systemd(dest, v):
        "systemd-analyze verify fanfared.service: no complaint", out)
 
 
-NGINX_MAIN = """daemon off;
-master_process off;
-worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/error.log warn;
-events { worker_connections 64; }
-http {
-    client_body_temp_path %(d)s/body;
-    proxy_temp_path %(d)s/proxy;
-    fastcgi_temp_path %(d)s/fastcgi;
-    uwsgi_temp_path %(d)s/uwsgi;
-    scgi_temp_path %(d)s/scgi;
-    include %(d)s/tracking.conf;
-}
-"""
 
 
 def test_nginx(redis):
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    nginx = harness.nginx_binary()
     if nginx is None:
         skip("nginx in front of fanfared", "nginx is not installed")
         return
@@ -659,7 +643,7 @@ def test_nginx(redis):
     with open(os.path.join(d, "tracking.conf"), "w") as f:
         f.write(snippet)
     with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_MAIN % {"d": d})
+        f.write(harness.nginx_main_conf(d, 64))
     argv = [nginx, "-p", d, "-e", os.path.join(d, "error.log"),
             "-c", os.path.join(d, "nginx.conf")]
     p = subprocess.run(argv + ["-t"], capture_output=True, timeout=60)

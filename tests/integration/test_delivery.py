@@ -38,7 +38,6 @@ import datetime
 import email
 import email.policy
 import html
-import json
 import os
 import re
 import subprocess
@@ -73,34 +72,6 @@ POLICY = email.policy.default
 
 
 # ---------------------------------------------------------------- relay
-
-
-class LogTail:
-    """log.jsonl read incrementally (the big test polls it often)."""
-
-    def __init__(self, dir):
-        self.path = os.path.join(dir, "log.jsonl")
-        self.off = 0
-        self.rest = b""
-        self.accepted = []
-        self.refused = []
-
-    def poll(self):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.off)
-                data = f.read()
-        except FileNotFoundError:
-            return len(self.accepted)
-        self.off += len(data)
-        data = self.rest + data
-        lines = data.split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
-            if line.strip():
-                e = json.loads(line)
-                (self.accepted if "seq" in e else self.refused).append(e)
-        return len(self.accepted)
 
 
 # ------------------------------------------------------------------ API
@@ -938,7 +909,7 @@ def test_crash(ff, relay, redis, n=20000, kills=(0.2, 0.5, 0.8)):
     tpl = new_template(ff, key, "Hi {{email}}", "<p>Hi {{email}}</p>",
                        "Hi {{email}}")
     cid = new_campaign(ff, key, tpl, lid)
-    tail = LogTail(relay.dir)
+    tail = harness.LogTail(relay.dir)
     t1 = time.monotonic()
     launch(ff, key, cid)
     kill_at, restart_s = [], []

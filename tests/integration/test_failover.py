@@ -22,7 +22,6 @@ replicas, 2 s node timeout), whatever FF_TEST_REDIS says.
 The figures are printed as TAP diagnostics, and a last line sums them up.
 """
 import collections
-import json
 import os
 import re
 import subprocess
@@ -31,6 +30,7 @@ import time
 
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
 from harness import (HUMAN_UA, Fanfare, Relay, add_contacts,
                      counters, diag, done, launch, new_campaign, new_list,
                      new_template, new_tenant, ok, run, tmpdir, wait_done,
@@ -173,33 +173,6 @@ def every_master_replicated(rc):
     m = rc.masters()
     return len(m) == rc.nmasters and all(replicas_online(rc, a) >= 1
                                          for a, _ in m)
-
-
-class LogTail:
-    """smtp-capture's log.jsonl, read incrementally."""
-
-    def __init__(self, dir):
-        self.path = os.path.join(dir, "log.jsonl")
-        self.off = 0
-        self.rest = b""
-        self.accepted = []
-        self.refused = []
-
-    def poll(self):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.off)
-                data = f.read()
-        except FileNotFoundError:
-            return len(self.accepted)
-        self.off += len(data)
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
-            if line.strip():
-                e = json.loads(line)
-                (self.accepted if "seq" in e else self.refused).append(e)
-        return len(self.accepted)
 
 
 # ------------------------------------------------------------ tracking
@@ -374,7 +347,7 @@ def test_delivery(rc, ff, relay):
               "delivery: the master of %s (%s) has a replica" % (tkey, owner),
               rc._state_summary()):
         return
-    tail = LogTail(relay.dir)
+    tail = harness.LogTail(relay.dir)
     t0 = time.monotonic()
     launch(ff, key, cid)
     want = RECIPIENTS // 3

@@ -36,7 +36,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sys
@@ -134,29 +133,13 @@ def _can_connect(port):
 
 # ----------------------------------------------------------------- nginx
 
-NGINX_MAIN = """daemon off;
-master_process off;
-worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/error.log warn;
-events { worker_connections 512; }
-http {
-    client_body_temp_path %(d)s/body;
-    proxy_temp_path %(d)s/proxy;
-    fastcgi_temp_path %(d)s/fastcgi;
-    uwsgi_temp_path %(d)s/uwsgi;
-    scgi_temp_path %(d)s/scgi;
-    include %(d)s/tracking.conf;
-}
-"""
 
 
 def start_nginx(nodes):
     """contrib/nginx-tracking.conf with an upstream of the nodes'
     tracking listeners (nginx's default: round robin), on a free
     loopback port; (port, process) or None when nginx is missing."""
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    nginx = harness.nginx_binary()
     if nginx is None:
         return None
     d = tmpdir("ff-nginx-")
@@ -171,7 +154,7 @@ def start_nginx(nodes):
     with open(os.path.join(d, "tracking.conf"), "w") as f:
         f.write(snippet)
     with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_MAIN % {"d": d})
+        f.write(harness.nginx_main_conf(d, 512))
     argv = [nginx, "-p", d, "-e", os.path.join(d, "error.log"),
             "-c", os.path.join(d, "nginx.conf")]
     proc = spawn(argv, os.path.join(d, "nginx.out"))

@@ -979,6 +979,15 @@ http {
 """
 
 
+def can_connect(port, host="127.0.0.1"):
+    """Whether something accepts connections on host:port now."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def nginx_binary():
     """Debian's nginx, or None when it is not installed."""
     return shutil.which("nginx") or (

@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -651,7 +650,7 @@ def test_nginx(redis):
               p.stderr.decode("utf-8", "replace")):
         return
     proc = harness.spawn(argv, os.path.join(d, "nginx.out"))
-    up = wait_for(lambda: _can_connect(port), timeout=10)
+    up = wait_for(lambda: harness.can_connect(port), timeout=10)
     if not ok(up, "nginx listens on 127.0.0.1:%d" % port,
               "\n".join(tail(os.path.join(d, "error.log")))):
         return
@@ -713,13 +712,6 @@ def test_nginx(redis):
     proc.wait(10)
     ff.stop()
 
-
-def _can_connect(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def test_main(redis):

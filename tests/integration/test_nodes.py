@@ -37,7 +37,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 import threading
 import time
@@ -98,7 +97,7 @@ class Sink:
         self.proc = spawn(["/usr/bin/python3", os.path.join(
             HERE, "smtpsink.py"), "--listen", "127.0.0.1:%d" % self.port,
             "--log", self.log], os.path.join(self.dir, "sink.out"))
-        if not wait_for(lambda: _can_connect(self.port), timeout=10):
+        if not wait_for(lambda: harness.can_connect(self.port), timeout=10):
             raise RuntimeError("smtpsink.py did not listen:\n%s" % "\n".join(
                 tail(os.path.join(self.dir, "sink.out"))))
         return self
@@ -122,13 +121,6 @@ class Sink:
             self.proc.wait(10)
         self.proc = None
 
-
-def _can_connect(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 # ----------------------------------------------------------------- nginx
@@ -158,7 +150,7 @@ def start_nginx(nodes):
     argv = [nginx, "-p", d, "-e", os.path.join(d, "error.log"),
             "-c", os.path.join(d, "nginx.conf")]
     proc = spawn(argv, os.path.join(d, "nginx.out"))
-    if not wait_for(lambda: _can_connect(port), timeout=10):
+    if not wait_for(lambda: harness.can_connect(port), timeout=10):
         raise RuntimeError("nginx did not listen:\n%s" % "\n".join(
             tail(os.path.join(d, "error.log"))))
     return port, proc, snippet

@@ -42,6 +42,12 @@ const struct key_doc key_docs[] = {
 	  "when; never mailed again" },
 	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
 	  "`action`, `counts` (never the address)" },
+	{ "{t:T}:domains", "hash", "sending domain name → id" },
+	{ "{t:T}:domain:ID", "hash", "a sending domain: `name`, `status` "
+	  "(`pending`, `verified`), `doc` (JSON: selectors, public keys, "
+	  "the last DNS checks), `version` (bumped by each write), "
+	  "`sealed:SELECTOR` (a private key, AES-256-GCM under "
+	  "`data_key_file`)" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
 	  "`text`, `links` (JSON)" },
 	{ "{t:T}:camps", "sorted set", "campaign ids" },
@@ -234,6 +240,8 @@ TENANT_KEY(key_blocklist_at, ":blocklist:at")
 TENANT_KEY(key_suppressed, ":suppressed")
 TENANT_KEY(key_bounces, ":bounces")
 TENANT_KEY(key_audit, ":audit")
+TENANT_KEY(key_domains, ":domains")
+TENANT_ID_KEY(key_domain, ":domain:", "")
 TENANT_ID_KEY(key_template, ":tpl:", "")
 TENANT_KEY(key_campaigns, ":camps")
 TENANT_ID_KEY(key_campaign, ":camp:", "")

@@ -170,9 +170,10 @@ dkim_no_passphrase(char *buf, int size, int rwflag, void *arg)
  * Ed25519) for d=domain, s=selector; NULL with err, which names what
  * (the file, or "key") but never quotes the text.
  */
-struct dkim_key *
-dkim_key_parse(const char *pem, size_t len, const char *domain,
-    const char *selector, const char *what, char *err, size_t errlen)
+static struct dkim_key *
+dkim_key_parse_as(const char *pem, size_t len, const char *domain,
+    const char *selector, const char *what, int rsa_only, char *err,
+    size_t errlen)
 {
 	struct dkim_key	*key = NULL;
 	EVP_PKEY	*pkey = NULL;
@@ -200,11 +201,12 @@ dkim_key_parse(const char *pem, size_t len, const char *domain,
 		    what);
 		goto done;
 	}
-	if (EVP_PKEY_is_a(pkey, "ED25519"))
+	if (!rsa_only && EVP_PKEY_is_a(pkey, "ED25519"))
 		ed25519 = 1;
 	else if (!EVP_PKEY_is_a(pkey, "RSA")) {
-		snprintf(err, errlen, "%s: not an RSA or Ed25519 key (%s)",
-		    what, EVP_PKEY_get0_type_name(pkey));
+		snprintf(err, errlen, "%s: not an RSA %skey (%s)", what,
+		    rsa_only ? "" : "or Ed25519 ",
+		    EVP_PKEY_get0_type_name(pkey));
 		goto done;
 	}
 	bits = EVP_PKEY_get_bits(pkey);
@@ -243,17 +245,21 @@ dkim_key_load(const char *path, const char *domain, const char *selector,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	key = dkim_key_parse(pem, len, domain, selector, path, err, errlen);
-	if (key != NULL && key->ed25519) {
-		/* The node's key signs alone: keep it the RSA every
-		 * verifier knows (RFC 8463 keys go with an RSA one). */
-		snprintf(err, errlen, "%s: not an RSA key (ED25519)", path);
-		dkim_key_free(key);
-		key = NULL;
-	}
+	/* The node's key signs alone: the RSA every verifier knows (RFC
+	 * 8463 keys go with an RSA one). */
+	key = dkim_key_parse_as(pem, len, domain, selector, path, 1, err,
+	    errlen);
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	return key;
+}
+
+struct dkim_key *
+dkim_key_parse(const char *pem, size_t len, const char *domain,
+    const char *selector, const char *what, char *err, size_t errlen)
+{
+	return dkim_key_parse_as(pem, len, domain, selector, what, 0, err,
+	    errlen);
 }
 
 int

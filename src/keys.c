@@ -22,7 +22,7 @@ const struct key_doc key_docs[] = {
 	  "`created_at`, `purge_at`" },
 	{ "{t:T}:keys", "hash", "API key prefix → SHA-256 (hex) of the key" },
 	{ "{t:T}:seq", "hash", "the last id given per `contact`, `list`, "
-	  "`template`, `campaign`" },
+	  "`template`, `campaign`, `domain`" },
 	{ "{t:T}:ct:ID", "hash", "a contact" },
 	{ "{t:T}:ct:bykey", "hash", "email match key → contact id" },
 	{ "{t:T}:ct:ID:lists", "set", "ids of the lists the contact is on" },

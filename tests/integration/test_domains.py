@@ -355,6 +355,7 @@ def main():
         skip("sending domains", "no dnsmasq (contrib/setup.sh "
              "FF_TEST_DEPS=1 installs dnsmasq-base)")
         return done()
+    diag("redis: %s" % ("a cluster" if harness.CLUSTER else "one server"))
     dns = DNS()
     relay = Relay()
     keydir = tmpdir("ff-datakey-")

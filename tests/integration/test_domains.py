@@ -23,7 +23,8 @@ POST /v1/domains asked for, and fanfared's dns_resolver pointing at it.
      new records are in DNS, verify promotes them and they sign;
   6. no private key in clear anywhere: API answers, the subject export,
      fanfared's log, every Redis value (sealed fields are "v1." text);
-  7. DELETE: 204, then 404, and the From is refused again.
+  7. DELETE: 204, then 404, and the From is refused again;
+  8. a tenant purge removes its domains with its other keys.
 """
 import os
 import re
@@ -350,6 +351,17 @@ def test_delete(ff, key, tpl, lid):
        "%d %d %d %s" % (st, st2, st3, code))
 
 
+def test_purge(ff, redis):
+    tid, key = new_tenant(ff, "Gone")
+    st = api(ff, "POST", "/v1/domains", key, {"domain": "gone.test"})[0]
+    had = redis.keys("{t:%s}:domain*" % tid)
+    st2 = call(ff, "DELETE", "/v1/tenants/%s?now=true" % tid, ADMIN)[0]
+    left = redis.keys("{t:%s}*" % tid)
+    ok(st == 201 and len(had) == 2 and st2 == 202 and left == [],
+       "a tenant purge takes its domains and sealed keys",
+       "%d %r %d %r" % (st, had, st2, left))
+
+
 def main():
     if not os.access(DNSMASQ, os.X_OK):
         skip("sending domains", "no dnsmasq (contrib/setup.sh "
@@ -386,6 +398,7 @@ def main():
                 run(test_rotate, ff, dns, relay, key, tpl, lid, n, sel)
         run(test_no_key_in_clear, ff, redis, key, tid)
         run(test_delete, ff, key, tpl, lid)
+    run(test_purge, ff, redis)
     st, code, _ = campaign_status(ff, key_b, tpl, lid, FROM)
     ok(st == 422 and code == "unverified_domain",
        "tenant B cannot send as acme.test", "%d %s" % (st, code))

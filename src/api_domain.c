@@ -16,7 +16,7 @@
  * answer, log line or Redis field has them.
  *
  * The DNS lookups of verify block this handler for at most about a
- * second per record (dns.c, DNS_TIMEOUT_S with one retry; after a
+ * second per record (dns.c, one try of DNS_TIMEOUT_S; after a
  * resolver failure the other records are not asked): a rare request
  * made by hand, on a resolver the operator chose.
  */
@@ -280,6 +280,8 @@ domain_create(struct api_req *r)
 	if (store_domain_save(a->db, r->tenant, id, name, "pending", text,
 	    (const char *const *)sel, (const char *const *)sealed, 2, NULL,
 	    0) == -1) {
+		/* Not a name without a record: a retry may create it. */
+		(void)store_domain_delete(a->db, r->tenant, name, id);
 		api_unavailable(r);
 		goto out;
 	}

@@ -701,18 +701,13 @@ dkim_sign(const struct dkim_key *key, const char *msg, size_t len,
 	 * the message (RFC 8463 section 3: pure Ed25519 over the hash).
 	 */
 	EVP_MD_CTX_reset(mctx);
-	if (key->ed25519)
-		sink.sign = 0, rv = EVP_DigestInit_ex(mctx, EVP_sha256(),
-		    NULL);
-	else
-		sink.sign = 1, rv = EVP_DigestSignInit(mctx, NULL,
-		    EVP_sha256(), NULL, key->pkey);
-	if (rv != 1) {
-		rv = -1;
+	sink.sign = !key->ed25519;
+	if ((key->ed25519 ? EVP_DigestInit_ex(mctx, EVP_sha256(), NULL) :
+	    EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL,
+	    key->pkey)) != 1) {
 		dkim_crypto_failed("signing init");
 		goto done;
 	}
-	rv = -1;
 	for (i = 0; i < nnames; i++)
 		if (found[i].p != NULL)
 			dkim_canon_field(found[i].p, found[i].len, 1, &sink);

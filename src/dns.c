@@ -5,7 +5,7 @@
  * threads).  TXT strings are joined by domain.c, since servers split a
  * long DKIM key into strings of 255 bytes.
  *
- * Blocking, with a short bound (DNS_TIMEOUT_S, one retry): it runs in the
+ * Blocking, with a short bound (one try of DNS_TIMEOUT_S): it runs in the
  * API's handler for POST /v1/domains/D/verify, a request an operator
  * makes by hand; the resolver is one the operator chose.
  */
@@ -78,7 +78,7 @@ dns_lookup(const struct ff_endpoint *server, const char *name,
 		return DNS_FAILED;
 	}
 	st.retrans = DNS_TIMEOUT_S;
-	st.retry = 1;
+	st.retry = 1;		/* one try: a lost reply is an "error" */
 	st.options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	if (server != NULL && server->host != NULL) {
 		memset(&sin, 0, sizeof(sin));

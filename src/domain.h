@@ -68,7 +68,7 @@ struct dns_answers {
 /*
  * Looks up the TXT or CNAME records of name ("TXT" or "CNAME"), asking
  * server (HOST:PORT, IPv4; NULL: the system's resolv.conf) with a timeout
- * of DNS_TIMEOUT_S seconds and one retry.  Blocking: the caller runs it
+ * of DNS_TIMEOUT_S seconds, one try.  Blocking: the caller runs it
  * where a second's wait is acceptable.  dns_answers_free after.
  */
 #define DNS_TIMEOUT_S		1

@@ -401,11 +401,14 @@ check_generation(const struct config *conf, json_t *doc, const char *domain,
 	return all;
 }
 
-/* Drops the keys of generation gen from doc; their selectors in drop. */
+/* Drops the keys of generation gen from doc, and their records' last
+ * checks; their selectors in drop. */
 static size_t
-doc_drop_generation(json_t *doc, json_int_t gen, char **drop, size_t max)
+doc_drop_generation(json_t *doc, const char *domain, json_int_t gen,
+    char **drop, size_t max)
 {
 	json_t	*keys = json_object_get(doc, "keys"), *k;
+	char	 name[DOMAIN_NAME_MAX + 100], id[DOMAIN_NAME_MAX + 110];
 	size_t	 i, n = 0;
 
 	for (i = json_array_size(keys); i-- > 0;) {
@@ -413,6 +416,10 @@ doc_drop_generation(json_t *doc, json_int_t gen, char **drop, size_t max)
 		if (json_integer_value(json_object_get(k, "generation")) !=
 		    gen)
 			continue;
+		domain_dkim_name(name, sizeof(name), json_string_value(
+		    json_object_get(k, "selector")), domain);
+		snprintf(id, sizeof(id), "TXT %s", name);
+		json_object_del(json_object_get(doc, "checks"), id);
 		if (n < max)
 			drop[n++] = xstrdup(json_string_value(json_object_get(
 			    k, "selector")));
@@ -439,7 +446,7 @@ domain_verify(struct api_req *r, struct domain_rec *d, json_t *doc)
 	/* The pending generation first: once it is in DNS it signs. */
 	if (pending != 0 && (rc = check_generation(conf, doc, d->name,
 	    pending, now)) == 1) {
-		ndrop = doc_drop_generation(doc, signing, drop, 4);
+		ndrop = doc_drop_generation(doc, d->name, signing, drop, 4);
 		json_object_set_new(doc, "signing", json_integer(pending));
 		json_object_set_new(doc, "pending", json_integer(0));
 		signing = pending;
@@ -513,7 +520,8 @@ domain_rotate(struct api_req *r, struct domain_rec *d, json_t *doc)
 	/* A rotate before the last one verified replaces its keys. */
 	if ((pending = json_integer_value(json_object_get(doc,
 	    "pending"))) != 0)
-		ndrop = doc_drop_generation(doc, pending, drop, 4);
+		ndrop = doc_drop_generation(doc, d->name, pending, drop,
+		    4);
 	gen++;
 	if (doc_add_generation(doc, &r->a->live->data_key, r->tenant, d->name,
 	    gen, sel, sealed) == -1) {

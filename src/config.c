@@ -158,7 +158,8 @@ static const struct config_directive config_table[] = {
 	{ "dns_resolver", CF_ENDPOINT, MEMBER(dns_resolver) },
 	{ "allow_unverified_from", CF_ENUM, MEMBER(allow_unverified_from),
 	    .names = off_on, .def = "off" },
-	{ "data_key_file", CF_STRING, MEMBER(data_key_file) },
+	/* Read into struct live, so a reload reads it again. */
+	{ "data_key_file", CF_STRING, MEMBER(data_key_file), .reload = 1 },
 	{ "send_rate_max", CF_INT, MEMBER(send_rate_max), .min = 0,
 	    .max = 1000000, .def = "0", .reload = 1 },
 	{ "retry_schedule", CF_STRING, MEMBER(retry_schedule),

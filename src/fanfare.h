@@ -197,7 +197,8 @@ int	 config_parse_endpoint(const char *, struct ff_endpoint *);
 int	 config_parse_redis(const char *, struct ff_endpoint *);
 /* Names the directives whose values differ between the two configs,
  * comma-separated: those a reload applies (token_secret_file,
- * trusted_proxies, templates_dir, log_level, send_rate_max) in applied,
+ * trusted_proxies, templates_dir, log_level, send_rate_max,
+ * data_key_file) in applied,
  * the others, which need a restart, in restart.  Both NUL-terminated,
  * empty when nothing differs. */
 void	 config_diff(const struct config *running, const struct config *next,

@@ -23,6 +23,9 @@ if ((TEST_DEPS)); then
 	# unit's verify, and nginx in front of the tracking listener;
 	# test_browser.py: the dashboard in Chromium.
 	PKGS+=(mandoc groff-base man-db systemd nginx chromium)
+	# test_domains.py: a real DNS server on loopback serving the records
+	# of POST /v1/domains (dnsmasq-base: the binary, no system service).
+	PKGS+=(dnsmasq-base)
 	# make fuzz: clang's libFuzzer and sanitizer runtimes (Debian ships
 	# them in libclang-rt-14-dev, only recommended by clang).  make
 	# check itself replays the corpora with the ordinary compiler.

@@ -67,6 +67,7 @@ enum api_route {
 	API_ROUTE_TEMPLATES,
 	API_ROUTE_CAMPAIGNS,
 	API_ROUTE_SUBJECTS,
+	API_ROUTE_DOMAINS,
 	API_NROUTES
 };
 
@@ -319,6 +320,13 @@ json_t	*api_campaign_get(const struct api_ctx *, uint64_t campaign,
 json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 	    struct api_err *);
 
+/* api_domain.c */
+void	 api_domains(struct api_req *);
+/* 0 when from ("Name <addr>" or "addr") is on a verified sending domain
+ * of the tenant, or allow_unverified_from is on; else -1 with err (422
+ * unverified_domain, or 503). */
+int	 api_domain_check_from(struct api *, uint64_t tenant,
+	    const char *from, struct api_err *);
 /* api_launch.c */
 void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
 void	 api_launch_free(struct api *);

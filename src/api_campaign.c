@@ -204,6 +204,7 @@ campaign_create(struct api_req *r)
 	struct api		*a = r->a;
 	struct campaign_draft	 d;
 	struct template		 tpl;
+	struct api_err		 err;
 	json_t			*body, *v;
 	const char		**links = NULL;
 	uint64_t		 tid = 0, lid = 0, id;
@@ -233,6 +234,12 @@ campaign_create(struct api_req *r)
 	    !valid_from(json_string_value(v), json_string_length(v))) {
 		api_error(r, 422, "invalid_from", "from: \"Name <addr>\" or an "
 		    "address");
+		goto out;
+	}
+	/* API.md: a tenant sends only as itself (api_domain.c). */
+	if (api_domain_check_from(a, r->tenant, json_string_value(v),
+	    &err) == -1) {
+		api_reply_err(r, &err);
 		goto out;
 	}
 	if ((v = json_object_get(body, "reply_to")) != NULL &&

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain.h"
 #include "fanfare.h"
 
 #ifndef FF_LOCALSTATEDIR
@@ -80,6 +81,7 @@ struct config_directive {
 #define COUNT(f)	.countoff = offsetof(struct config, f)
 
 static const char *const log_levels[] = { "info", "debug", NULL };
+static const char *const off_on[] = { "off", "on", NULL };
 static const char *const tls_modes[] = { "off", "optional", "required",
     NULL };
 
@@ -151,6 +153,13 @@ static const struct config_directive config_table[] = {
 	{ "dkim_domain", CF_STRING, MEMBER(dkim_domain) },
 	{ "dkim_selector", CF_STRING, MEMBER(dkim_selector) },
 	{ "dkim_key_file", CF_STRING, MEMBER(dkim_key_file) },
+	/* Sending domains (api_domain.c, smtp_domain.c). */
+	{ "bounce_domain", CF_STRING, MEMBER(bounce_domain) },
+	{ "dns_resolver", CF_ENDPOINT, MEMBER(dns_resolver) },
+	{ "allow_unverified_from", CF_ENUM, MEMBER(allow_unverified_from),
+	    .names = off_on, .def = "off" },
+	/* Read into struct live, so a reload reads it again. */
+	{ "data_key_file", CF_STRING, MEMBER(data_key_file), .reload = 1 },
 	{ "send_rate_max", CF_INT, MEMBER(send_rate_max), .min = 0,
 	    .max = 1000000, .def = "0", .reload = 1 },
 	{ "retry_schedule", CF_STRING, MEMBER(retry_schedule),
@@ -411,6 +420,7 @@ config_check(const struct config *cf, char *reason, size_t len)
 {
 	int	secs[FF_MAX_RETRIES];
 	int	dkim;
+	char	name[DOMAIN_NAME_MAX + 1];
 
 	if (config_retry_schedule(cf->retry_schedule, secs,
 	    FF_MAX_RETRIES) == -1) {
@@ -424,6 +434,17 @@ config_check(const struct config *cf, char *reason, size_t len)
 	if (dkim != 0 && dkim != 3) {
 		snprintf(reason, len, "dkim_domain, dkim_selector and "
 		    "dkim_key_file go together");
+		return -1;
+	}
+	if (cf->bounce_domain != NULL && domain_name_check(cf->bounce_domain,
+	    strlen(cf->bounce_domain), name, sizeof(name)) == -1) {
+		snprintf(reason, len, "bounce_domain: '%s' is not a domain "
+		    "name", cf->bounce_domain);
+		return -1;
+	}
+	if (cf->dns_resolver.unix_path != NULL) {
+		snprintf(reason, len, "dns_resolver: an IPv4 host:port is "
+		    "needed");
 		return -1;
 	}
 	if (cf->smtp_relay.unix_path != NULL) {

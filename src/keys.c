@@ -22,7 +22,7 @@ const struct key_doc key_docs[] = {
 	  "`created_at`, `purge_at`" },
 	{ "{t:T}:keys", "hash", "API key prefix → SHA-256 (hex) of the key" },
 	{ "{t:T}:seq", "hash", "the last id given per `contact`, `list`, "
-	  "`template`, `campaign`" },
+	  "`template`, `campaign`, `domain`" },
 	{ "{t:T}:ct:ID", "hash", "a contact" },
 	{ "{t:T}:ct:bykey", "hash", "email match key → contact id" },
 	{ "{t:T}:ct:ID:lists", "set", "ids of the lists the contact is on" },
@@ -42,6 +42,12 @@ const struct key_doc key_docs[] = {
 	  "when; never mailed again" },
 	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
 	  "`action`, `counts` (never the address)" },
+	{ "{t:T}:domains", "hash", "sending domain name → id" },
+	{ "{t:T}:domain:ID", "hash", "a sending domain: `name`, `status` "
+	  "(`pending`, `verified`), `doc` (JSON: selectors, public keys, "
+	  "the last DNS checks), `version` (bumped by each write), "
+	  "`sealed:SELECTOR` (a private key, AES-256-GCM under "
+	  "`data_key_file`)" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
 	  "`text`, `links` (JSON)" },
 	{ "{t:T}:camps", "sorted set", "campaign ids" },
@@ -234,6 +240,8 @@ TENANT_KEY(key_blocklist_at, ":blocklist:at")
 TENANT_KEY(key_suppressed, ":suppressed")
 TENANT_KEY(key_bounces, ":bounces")
 TENANT_KEY(key_audit, ":audit")
+TENANT_KEY(key_domains, ":domains")
+TENANT_ID_KEY(key_domain, ":domain:", "")
 TENANT_ID_KEY(key_template, ":tpl:", "")
 TENANT_KEY(key_campaigns, ":camps")
 TENANT_ID_KEY(key_campaign, ":camp:", "")

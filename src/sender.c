@@ -549,8 +549,8 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 
 	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1)
 		return rc;
-	if ((c = smtp_campaign_get(s->cache, s->db, s->pool->conf->node_id,
-	    s->id, tenant, campaign)) == NULL)
+	if ((c = smtp_campaign_get(s->cache, s->db, &s->live->data_key,
+	    s->pool->conf->node_id, s->id, tenant, campaign)) == NULL)
 		return 0;
 	s->cur = c;
 

@@ -105,6 +105,8 @@ struct live {
 	struct ff_cidr		 trusted_proxies[FF_MAX_PROXIES];
 	int			 ntrusted_proxies;
 	int			 send_rate_max;	/* msgs/s; 0: no cap */
+	struct seal_key		 data_key;	/* data_key_file's; set 0:
+						 * none configured */
 };
 
 /* Messages of the main thread to a worker (its control socket). */

@@ -51,6 +51,8 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:suppressed", key_suppressed(&k[n], T));
 	CASE("{t:T}:bounces", key_bounces(&k[n], T));
 	CASE("{t:T}:audit", key_audit(&k[n], T));
+	CASE("{t:T}:domains", key_domains(&k[n], T));
+	CASE("{t:T}:domain:ID", key_domain(&k[n], T, ID));
 	CASE("{t:T}:tpl:ID", key_template(&k[n], T, ID));
 	CASE("{t:T}:camps", key_campaigns(&k[n], T));
 	CASE("{t:T}:camp:C", key_campaign(&k[n], T, C));

@@ -352,3 +352,86 @@ Test(build, unusable, .init = setup)
 	buf_free(&tmp2);
 	smtp_template_clear(&t);
 }
+
+Test(headers, list_id_and_feedback_id, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	char				 err[256], v[300], *m;
+
+	smtp_message_list_id(v, sizeof(v), 3, "news.example.com");
+	cr_assert_str_eq(v, "tenant-3.news.example.com");
+	smtp_message_feedback_id(v, sizeof(v), 3, 7);
+	cr_assert_str_eq(v, "7:3:campaign:fanfare", "campaign:tenant:type:"
+	    "SenderId");
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
+	m = build(&t, &c);
+	cr_assert_not_null(strstr(m, "\r\nList-Id: <tenant-3.news.example.com>"
+	    "\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "\r\nFeedback-ID: 7:3:campaign:fanfare"
+	    "\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "\r\nList-Unsubscribe-Post: "
+	    "List-Unsubscribe=One-Click\r\n"));
+	free(m);
+	smtp_template_clear(&t);
+}
+
+/* The From domain's keys (two) sign each copy, each once, in front; the
+ * node's key is then not used. */
+Test(headers, one_signature_per_domain_key, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct dkim_key			*k[2], *node = NULL;
+	char				 err[256], *pem, *pub, *m, *p;
+	int				 i, n;
+
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(dkim_key_generate(i, &pem, &pub), 0);
+		cr_assert_not_null(k[i] = dkim_key_parse(pem, strlen(pem),
+		    "news.example.com", i ? "s-ed" : "s-rsa", "key", err,
+		    sizeof(err)), "%s", err);
+		if (i == 0)
+			cr_assert_not_null(node = dkim_key_parse(pem,
+			    strlen(pem), "node.example", "node", "key", err,
+			    sizeof(err)));
+		free(pem);
+		free(pub);
+	}
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
+	sig.dkim = node;
+	t.dkim[0] = k[0];
+	t.dkim[1] = k[1];
+	t.ndkim = 2;
+	m = build(&t, &c);
+	for (n = 0, p = m; (p = strstr(p, "DKIM-Signature:")) != NULL; p++)
+		n++;
+	cr_assert_eq(n, 2, "%s", m);
+	cr_assert_eq(strncmp(m, "DKIM-Signature:", 15), 0, "in front");
+	cr_assert_not_null(strstr(m, "a=rsa-sha256;"));
+	/* decoded() reads "=ed" as quoted-printable: look past it. */
+	cr_assert_not_null(strstr(m, "25519-sha256;"));
+	cr_assert_not_null(strstr(m, "s=s-rsa;"));
+	cr_assert_not_null(strstr(m, "s=s-ed;"));
+	cr_assert_null(strstr(m, "s=node;"), "the node's key is the fallback");
+	cr_assert_not_null(strstr(m, ":List-Id:Feedback-ID:"), "both signed");
+	free(m);
+	/* No domain keys: the node's key signs. */
+	t.ndkim = 0;
+	m = build(&t, &c);
+	cr_assert_not_null(strstr(m, "s=node;"), "%s", m);
+	free(m);
+	sig.dkim = NULL;
+	dkim_key_free(k[0]);
+	dkim_key_free(k[1]);
+	dkim_key_free(node);
+	smtp_template_clear(&t);
+}

@@ -65,7 +65,8 @@ FROM = "News Team <news@acme.test>"     # harness.new_campaign's
 FROM_ADDR = "news@acme.test"
 KNOWN_HEADERS = {"dkim-signature", "date", "from", "to", "reply-to",
                  "subject", "message-id", "list-unsubscribe",
-                 "list-unsubscribe-post", "mime-version", "content-type",
+                 "list-unsubscribe-post", "list-id", "feedback-id",
+                 "mime-version", "content-type",
                  "content-transfer-encoding"}
 MSGID_RE = re.compile(r"^<c\.(\d+)\.k\.(\d+)\.t\.(\d+)@([A-Za-z0-9.-]+)>$")
 POLICY = email.policy.default

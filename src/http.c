@@ -19,7 +19,10 @@
  * a draining worker's.  Reading pauses while the read buffer is full
  * and resumes once the answers have made room; a paused connection
  * keeps a header_timeout timer, so none is left without one.  Each
- * answer's Connection line says what happens next (http_keep_of).
+ * answer's Connection line says what happens next (http_keep_of).  A
+ * request that asks "Expect: 100-continue" gets its 100 once its head
+ * is accepted, so a client that waits for it before the body does not
+ * wait in vain.
  *
  * Each connection has one free path, conn_free(), taken as soon as it
  * closes: a lookup in flight holds only a weak reference (*c->waiter),
@@ -415,6 +418,7 @@ conn_consume(struct conn *c, size_t need, enum http_keep keep)
 {
 	if (keep == HTTP_CLOSE)
 		c->closing = 1;
+	c->continued = 0;
 	c->inlen -= need;
 	if (c->inlen > 0) {
 		memmove(c->in, c->in + need, c->inlen);
@@ -460,8 +464,16 @@ again:
 		}
 		need = (size_t)r + (req.content_length > 0 ?
 		    (size_t)req.content_length : 0);
-		if (c->inlen < need)
+		if (c->inlen < need) {
+			/* RFC 9110 10.1.1; never to HTTP/1.0. */
+			if (req.expect_continue && req.minor >= 1 &&
+			    !c->continued) {
+				http_conn_out(c, "HTTP/1.1 100 Continue\r\n\r\n",
+				    25);
+				c->continued = 1;
+			}
 			break;
+		}
 		if (w->handler(c, &req, c->in + r, need - (size_t)r) == 1) {
 			/* The request stays in the buffer, parsed again on
 			 * resume; the deadline answers it without that. */

@@ -206,6 +206,7 @@ struct conn {
 	unsigned		 paused:1;	/* not reading (full, or eof) */
 	unsigned		 writing:1;	/* wev is armed */
 	unsigned		 resumed:1;	/* request seen before a lookup */
+	unsigned		 continued:1;	/* 100 Continue sent for it */
 	TAILQ_ENTRY(conn)	 entry;		/* w->conns */
 	TAILQ_ENTRY(conn)	 hold_entry;	/* w->held */
 	char			*out;

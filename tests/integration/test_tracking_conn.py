@@ -14,7 +14,8 @@ connection.
      page and POST, healthz, 404, pipelined requests), then EOF.  A
      request cut short by the EOF is closed at once, unanswered.
   3. Pipelining: answers beyond the output high-water mark keep coming
-     once the socket takes them; a HEAD 404 carries no body.
+     once the socket takes them; a HEAD 404 carries no body.  A POST
+     with "Expect: 100-continue" gets its 100 before it sends the body.
   4. Redis SIGSTOPped: pixels keep answering 200, an uncached click gets
      503 with Retry-After within the bound README states (2 s), also on
      a half-closed connection, also for HEAD; a keep-alive connection
@@ -324,6 +325,42 @@ def test_pipelining(ff):
        "answers %r rest %r" % (rs, rest[:80]))
 
 
+def test_expect_continue(ff):
+    unsub = ff.token("unsubscribe", T, CAMP, 15)
+    body = b"List-Unsubscribe=One-Click"
+    for version, want in (("1.1", b"HTTP/1.1 100 Continue\r\n\r\n"),
+                          ("1.0", b"")):
+        s = socket.create_connection(("127.0.0.1", ff.track_port),
+                                     timeout=5)
+        try:
+            # The head alone, announcing the body.
+            s.sendall(req("POST", unsub, version, b"Content-Type: "
+                          b"application/x-www-form-urlencoded\r\n"
+                          b"Expect: 100-continue\r\nConnection: close\r\n"
+                          b"Content-Length: %d\r\n" % len(body)))
+            s.settimeout(0.8)
+            try:
+                got = s.recv(100)
+            except socket.timeout:
+                got = b""
+            s.sendall(body)
+            s.settimeout(5)
+            rest = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+        finally:
+            s.close()
+        rs, left = parse_responses((got + rest)[len(want):])
+        ok(got[:len(want)] == want and (got + rest).startswith(want)
+           and [r[0] for r in rs] == [200],
+           "HTTP/%s POST with Expect: 100-continue: %s, then 200"
+           % (version, "100 before the body" if want else "no 100"),
+           "first %r, then %r" % (got[:60], [r[0] for r in rs]))
+
+
 def outage_paths(ff, n):
     """Tokens of clicks on links registered now (fanfarectl needs Redis)
     that no worker has cached."""
@@ -350,6 +387,8 @@ def click_outage(ff, what, paths):
         good = (len(rs) == 1 and rs[0][0] == 503
                 and rs[0][1].get("retry-after") is not None
                 and first is not None and first <= BOUND_S + SLACK_S)
+        diag("%s: uncached click %d answered after %s s"
+             % (what, i + 1, first and "%.2f" % first))
         ok(good, "%s: uncached click %d: 503 with Retry-After within %.1f s"
            % (what, i + 1, BOUND_S),
            "answers %r after %s s" % ([(r[0], r[1]) for r in rs], first))
@@ -475,6 +514,7 @@ def main():
     run(test_connection_headers, ff)
     run(test_half_close, ff)
     run(test_pipelining, ff)
+    run(test_expect_continue, ff)
     run(test_redis_stopped, ff, redis)
     run(test_redis_killed, ff, redis)
     ok(ff.running(), "fanfared ran through all of it")

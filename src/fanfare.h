@@ -341,6 +341,12 @@ enum http_route {
 /* Maps a path (no query) to a route and the token inside it. */
 enum http_route http_route(const char *path, size_t len,
 	    const char **tok, size_t *toklen);
+/* 1 when a POST body (with its Content-Type, NULL if none) carries the
+ * one-click opt-out, List-Unsubscribe=One-Click (RFC 8058), exactly
+ * once: form-urlencoded (or no Content-Type), or multipart/form-data.
+ * Other fields may come along.  0 for anything else. */
+int	 http_one_click(const char *ctype, size_t ctypelen, const char *body,
+	    size_t len);
 
 /* -------------------------------------------------------------- spool.c */
 

@@ -171,6 +171,12 @@ struct config {
 	char		*retry_schedule;	/* "1m,5m,15m,1h" */
 	int		 retry_lifetime_s;
 	int		 claim_idle_s;		/* reclaim a dead sender's */
+
+	/* Bounces and complaints (verp.c, bounce_listen.c). */
+	char		*bounce_domain;		/* NULL: no VERP sender */
+	struct ff_endpoint bounce_listen;	/* host NULL: no listener */
+	int		 bounce_max_message_bytes;
+	int		 soft_bounce_limit;
 };
 
 enum smtp_tls {

@@ -642,6 +642,51 @@ def test_bounces_api(ff, relay, redis):
        "another tenant's list is empty", repr(js))
 
 
+def test_erasure(ff, relay, redis):
+    relay.fresh()
+    tid, key = new_tenant(ff, "Erase")
+    who, other = "gone@erase.test", "stays@erase.test"
+    lid, tpl = setup_campaign(ff, key, [who, other])
+    cid = new_campaign(ff, key, tpl, lid)
+    launch(ff, key, cid)
+    wait_done(ff, key, cid)
+    sec = secret_of(ff)
+    rcpt = {a: "%s@%s" % (verp_local(sec, tid, cid, contact_id(ff, key, a)),
+                          BOUNCE_DOMAIN) for a in (who, other)}
+    send(ff.bounce_port, rcpt[who], arf(who))
+    send(ff.bounce_port, rcpt[who], dsn(who, "delayed", "4.2.2", "452 x"))
+    send(ff.bounce_port, rcpt[other], dsn(other, "delayed", "4.2.2", "452"))
+    st, js, _ = call(ff, "GET", "/v1/subjects/%s" % who, key)
+    kinds = sorted(b["kind"] for b in (js or {}).get("bounces", []))
+    ok(st == 200 and kinds == ["complaint", "soft"] and
+       all(b["campaign"] == cid and b["at"] for b in js["bounces"]),
+       "the subject export shows the person's complaint and bounce",
+       repr(js))
+    st, js, _ = call(ff, "DELETE", "/v1/subjects/%s" % who, key)
+    ok(st == 200 and js["erased"].get("bounces") == 2,
+       "erasure counts 2 bounce log entries", repr(js))
+    items = bounce_items(ff, key)
+    left = redis.cmd("XRANGE", "{t:%s}:bounce_log" % tid, "-", "+")
+    ok(len(items) == 1 and items[0]["email"] == other and len(left) == 1,
+       "the log keeps only the other person's entry", repr(items))
+    ok(redis.cmd("ZSCORE", "{t:%s}:complaints" % tid, who) is None and
+       redis.cmd("HGET", "{t:%s}:soft_bounces" % tid, who) is None and
+       redis.cmd("HGET", "{t:%s}:soft_bounces" % tid, other) == "1",
+       "their complaint and soft count are gone, the other's count stays")
+    # Imported again, they stay suppressed by the keyed hash.
+    add_contacts(ff, key, [{"email": who}])
+    must("members", call(ff, "POST", "/v1/lists/%s/members" % lid, key,
+                         {"emails": [who]}))
+    n_log = len(relay.log())
+    cid2 = new_campaign(ff, key, tpl, lid)
+    launch(ff, key, cid2)
+    js = wait_done(ff, key, cid2)
+    again = {e["rcpt_tos"][0].lower() for e in relay.log()[n_log:]
+             if "seq" in e}
+    ok(again == {other}, "re-imported, the erased complainer is not mailed",
+       "%r %r" % (again, js.get("progress")))
+
+
 def main():
     relay = Relay()
     redis = Redis()
@@ -661,6 +706,7 @@ def main():
     run(test_complaint, ff, relay, redis)
     run(test_bad_input, ff, relay, redis)
     run(test_bounces_api, ff, relay, redis)
+    run(test_erasure, ff, relay, redis)
     run(test_round_trip, ff, relay, redis)
     relay.close()
     done()

@@ -58,11 +58,10 @@ api_bounces(struct api_req *r)
 		it = &page.items[i];
 		snprintf(camp, sizeof(camp), "%llu",
 		    (unsigned long long)it->campaign);
+		/* s?: a contact that is gone has a null email. */
 		o = json_pack("{s:s?, s:s, s:s, s:s, s:s}", "email", it->email,
 		    "kind", it->kind, "status", it->status, "diagnostic",
 		    it->diagnostic, "campaign", camp);
-		if (it->email == NULL)
-			json_object_set_new(o, "email", json_null());
 		api_set_time(o, "at", it->at);
 		json_array_append_new(items, o);
 	}

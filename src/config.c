@@ -163,8 +163,10 @@ static const struct config_directive config_table[] = {
 	 * bounce_domain: the envelope sender is the From address. */
 	{ "bounce_domain", CF_STRING, MEMBER(bounce_domain) },
 	{ "bounce_listen", CF_ENDPOINT, MEMBER(bounce_listen) },
+	/* At most 16M: a message is read on the main loop (report.c: about
+	 * 6 ms a MiB at worst). */
 	{ "bounce_max_message", CF_SIZE, MEMBER(bounce_max_message_bytes),
-	    .min = 64 * KIB, .max = 64 * MIB, .def = "1M" },
+	    .min = 64 * KIB, .max = 16 * MIB, .def = "1M" },
 	{ "soft_bounce_limit", CF_INT, MEMBER(soft_bounce_limit),
 	    .min = 1, .max = 1000, .def = "3" },
 };

@@ -22,6 +22,10 @@
 
 #define REPORT_FIELD_MAX	1024	/* an unfolded field, truncated */
 #define REPORT_BOUNDARY_MAX	70	/* RFC 2046 */
+/* Recipient groups of a DSN read at most: ours name one recipient per
+ * message; a report of thousands is someone else's, and reading it all
+ * would hold the event loop (~1.3 us a group). */
+#define REPORT_DSN_MAX_RCPTS	100
 
 struct field {
 	char	name[64];
@@ -326,6 +330,8 @@ dsn_read(const char *p, const char *end, struct report *r)
 			}
 			if (group == 0 || cur.seen)
 				group++;
+			if (group > REPORT_DSN_MAX_RCPTS)
+				break;
 			memset(&cur, 0, sizeof(cur));
 			continue;
 		}

@@ -142,3 +142,23 @@ Test(report, dsn_fields)
 	parse_dsn("", &r);
 	cr_assert_eq(r.kind, REPORT_UNRECOGNISED);
 }
+
+/* Past REPORT_DSN_MAX_RCPTS recipient groups nothing more is read: a
+ * huge report cannot hold the listener's event loop. */
+Test(report, dsn_recipients_bounded)
+{
+	struct report	 r;
+	struct buf	 b = { NULL, 0, 0 };
+	int		 i;
+
+	buf_adds(&b, "Content-Type: multipart/report; report-type="
+	    "delivery-status; boundary=b\r\n\r\n--b\r\n"
+	    "Content-Type: message/delivery-status\r\n\r\n"
+	    "Reporting-MTA: dns; m\r\n\r\n");
+	for (i = 0; i < 150; i++)
+		buf_adds(&b, "Action: delayed\r\nStatus: 4.0.0\r\n\r\n");
+	buf_adds(&b, "Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n");
+	report_parse(b.p, b.len, &r);
+	cr_assert_eq(r.kind, REPORT_SOFT, "the 151st recipient is not read");
+	buf_free(&b);
+}

@@ -96,8 +96,8 @@ void	 smtp_template_clear(struct smtp_template *);	/* back to zeroes */
 /*
  * Renders c's copy of t, builds its MIME message and signs it into out
  * (reset first); with a bounce_domain, c->return_path is its VERP
- * envelope sender (signed for the day of date).  date is its Date:, salt makes its MIME boundary
- * unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
+ * envelope sender (signed for the day of date).  date is its Date:,
+ * salt makes its MIME boundary unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
  * copy cannot be made (no address, one MIME refuses, a token that
  * cannot be signed).
  */

@@ -321,7 +321,7 @@ campaign_json(const struct campaign *c)
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
-	    "s:I, s:I}}}", "id", idbuf, "progress",
+	    "s:I, s:I, s:I}}}", "id", idbuf, "progress",
 	    "total", (json_int_t)c->count[CAMPAIGN_TOTAL],
 	    "queued", (json_int_t)c->count[CAMPAIGN_QUEUED],
 	    "sent", (json_int_t)c->count[CAMPAIGN_SENT],
@@ -333,7 +333,8 @@ campaign_json(const struct campaign *c)
 	    "special_category",
 	    (json_int_t)c->count[CAMPAIGN_SUP_SPECIAL_CATEGORY],
 	    "bounced", (json_int_t)c->count[CAMPAIGN_SUP_BOUNCED],
-	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED]);
+	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED],
+	    "complained", (json_int_t)c->count[CAMPAIGN_SUP_COMPLAINED]);
 	if (c->name != NULL)
 		json_object_set_new(o, "name", json_string(c->name));
 	if (c->template_id != 0) {
@@ -402,11 +403,15 @@ stats_json(const struct campaign_stats *s)
 	for (i = 0; i < s->ncountries; i++)
 		json_object_set_new(by_country, s->countries[i].code,
 		    json_integer(s->countries[i].count));
-	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
+	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I}, s:I, "
+	    "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
 	    "sent", (json_int_t)s->sent,
 	    "delivered", (json_int_t)s->sent,
 	    "bounced", (json_int_t)s->bounced,
+	    "bounces",
+	    "hard", (json_int_t)s->bounced,
+	    "soft", (json_int_t)s->bounces_soft,
+	    "complaints", (json_int_t)s->complaints,
 	    "opens",
 	    "total", (json_int_t)s->opens,
 	    "unique", (json_int_t)s->opens_unique,

@@ -106,6 +106,8 @@ const struct api_endpoint api_endpoints[] = {
 	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
 	{ API_POST, "/v1/domains/{domain}/rotate", api_domains,
 	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
+	{ API_GET, "/v1/bounces", api_bounces,
+	    API_AUTH_TENANT, API_ROUTE_BOUNCES, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },

@@ -167,7 +167,8 @@ struct config {
 	char		*dkim_domain;
 	char		*dkim_selector;
 	char		*dkim_key_file;
-	char		*bounce_domain;		/* VERP and return-path */
+	char		*bounce_domain;		/* VERP and return-path; NULL:
+						 * the From is the sender */
 	struct ff_endpoint dns_resolver;	/* host NULL: the system's */
 	int		 allow_unverified_from;	/* 1: any From may send */
 	char		*data_key_file;		/* seals DKIM keys; NULL */
@@ -175,6 +176,11 @@ struct config {
 	char		*retry_schedule;	/* "1m,5m,15m,1h" */
 	int		 retry_lifetime_s;
 	int		 claim_idle_s;		/* reclaim a dead sender's */
+
+	/* Bounces and complaints (verp.c, bounce_listen.c). */
+	struct ff_endpoint bounce_listen;	/* host NULL: no listener */
+	int		 bounce_max_message_bytes;
+	int		 soft_bounce_limit;
 };
 
 enum smtp_tls {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "smtp_message.h"
+#include "verp.h"
 
 /* The headers DKIM signs, when the message has them. */
 static const char *const signed_headers[] = { "From", "To", "Subject",
@@ -274,6 +275,31 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 	return NULL;
 }
 
+/* The VERP envelope sender of c's copy, or "" (keep from_addr) when
+ * there is no bounce domain or the token does not fit. */
+static void
+return_path(const struct smtp_template *t, struct smtp_contact *c,
+    const struct smtp_signing *sig, time_t date)
+{
+	struct verp	v;
+	char		local[VERP_LOCAL_MAX + 1];
+	int		n;
+
+	c->return_path[0] = '\0';
+	if (sig->bounce_domain == NULL || sig->keys == NULL)
+		return;
+	v.tenant = t->tenant;
+	v.campaign = t->campaign;
+	v.contact = c->id;
+	v.day = date > 0 ? (uint64_t)date / 86400 : 0;
+	if (verp_sign(sig->keys, &v, local) == 0)
+		return;
+	n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s", local,
+	    sig->bounce_domain);
+	if (n < 0 || (size_t)n >= sizeof(c->return_path))
+		c->return_path[0] = '\0';
+}
+
 int
 smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
     const struct smtp_signing *sig, time_t date, unsigned long salt,
@@ -288,6 +314,7 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	const char		*u;
 	size_t			 ulen, html_off, text_off, subj_off, i;
 
+	c->return_path[0] = '\0';
 	if (c->lens[SMTP_FIELD_EMAIL] == 0 ||
 	    c->lens[SMTP_FIELD_EMAIL] >= sizeof(to))
 		return -1;
@@ -356,5 +383,6 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	    tmp2->p, tmp2->len, signed_headers, mm.date, out) == -1)
 		return -1;
 	buf_add(out, tmp2->p, tmp2->len);
+	return_path(t, c, sig, date);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "smtp_message.h"
+#include "verp.h"
 
 #define PUBLIC_URL	"https://t.example.com"
 #define DATE		((time_t)1700000000)
@@ -292,6 +293,39 @@ Test(build, untracked_copy, .init = setup)
 	cr_assert_not_null(strstr(m, "List-Unsubscribe: <" PUBLIC_URL "/u/"),
 	    "always one");
 	free(m);
+	smtp_template_clear(&t);
+}
+
+/* With a bounce domain each copy gets its own VERP envelope sender,
+ * naming its tenant, campaign and contact; without one, none. */
+Test(build, verp_return_path, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct verp			 v;
+	char				 err[256], *m, *at;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	smtp_contact_fill(&c, "bob@example.org", "Bob", "");
+	m = build(&t, &c);
+	free(m);
+	cr_assert_str_empty(c.return_path, "no bounce_domain: the From");
+	sig.bounce_domain = "bounces.example.com";
+	m = build(&t, &c);
+	free(m);
+	sig.bounce_domain = NULL;
+	at = strchr(c.return_path, '@');
+	cr_assert(at != NULL && strcmp(at, "@bounces.example.com") == 0,
+	    "%s", c.return_path);
+	cr_assert_eq(verp_verify(&ring, c.return_path,
+	    (size_t)(at - c.return_path), (uint64_t)DATE / 86400, &v), 0,
+	    "%s", c.return_path);
+	cr_assert(v.tenant == 3 && v.campaign == 7 && v.contact == 42 &&
+	    v.day == (uint64_t)DATE / 86400);
 	smtp_template_clear(&t);
 }
 

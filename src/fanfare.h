@@ -450,10 +450,12 @@ void	 tmpl_render(const struct tmpl *, enum render_escape, render_lookup,
  * Returns the count, *urls to free with render_links_free. */
 size_t	 render_links(const char *html, size_t len, char ***urls);
 void	 render_links_free(char **urls, size_t n);
-/* Copies html to out, replacing the href value of each tracked link by
- * rewrite(arg, index into the render_links() list, url). */
+/* Copies html to out, replacing the href value of each tracked link
+ * found in urls (any list: a render_links() list, or a campaign's link
+ * table; hashed, so linear in both) by rewrite(arg, its index in urls,
+ * url). */
 void	 render_rewrite_links(const char *html, size_t len,
-	    char **urls, size_t nurls,
+	    char *const *urls, size_t nurls,
 	    const char *(*rewrite)(void *, size_t, const char *), void *arg,
 	    struct buf *out);
 

@@ -953,7 +953,7 @@ struct links_collect {
 static const char *
 links_key(const void *ctx, size_t idx, size_t *len)
 {
-	char *const *urls = ctx;
+	const char *const *urls = ctx;
 
 	*len = strlen(urls[idx]);
 	return urls[idx];
@@ -1016,7 +1016,7 @@ struct links_rewrite {
 	const char	*(*rewrite)(void *, size_t, const char *);
 	void		 *arg;
 	struct buf	 *out;
-	char		**urls;
+	char *const	 *urls;
 };
 
 /* Writes s as an attribute value: & and " escaped, and ' too inside
@@ -1071,7 +1071,8 @@ links_rewrite_cb(void *arg, const struct link_href *href)
  * one link unchanged.
  */
 void
-render_rewrite_links(const char *html, size_t len, char **urls, size_t nurls,
+render_rewrite_links(const char *html, size_t len, char *const *urls,
+    size_t nurls,
     const char *(*rewrite)(void *, size_t, const char *), void *arg,
     struct buf *out)
 {

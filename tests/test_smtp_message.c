@@ -352,3 +352,74 @@ Test(build, unusable, .init = setup)
 	buf_free(&tmp2);
 	smtp_template_clear(&t);
 }
+
+/*
+ * Linear compile: 50,000 distinct links sharing a 400-byte prefix, the
+ * link table in the reverse order of the HTML.  Looking each link up in
+ * the table by a scan costs n^2/2 comparisons of ~420 bytes (about a
+ * minute here); the hashed lookup takes well under a second, so the
+ * timeout is generous both ways.  Every link must still become the click tag of its own id.
+ */
+#define MANY_LINKS	50000
+
+Test(compile, many_links_linear, .init = setup, .timeout = 10)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct buf			 html = { NULL, 0, 0 };
+	struct buf			 out = { NULL, 0, 0 };
+	struct buf			 tmp = { NULL, 0, 0 };
+	struct buf			 tmp2 = { NULL, 0, 0 };
+	char				 prefix[401], err[256], *s, *p;
+	char				**links;
+	struct token			 tok;
+	size_t				 i, clicks = 0;
+
+	memset(prefix, 'p', sizeof(prefix) - 1);
+	prefix[sizeof(prefix) - 1] = '\0';
+	links = calloc(2 * MANY_LINKS, sizeof(*links));
+	cr_assert_not_null(links);
+	buf_adds(&html, "<html><body>");
+	for (i = 0; i < MANY_LINKS; i++) {
+		size_t	row = MANY_LINKS - 1 - i;	/* reversed */
+		char	url[500], id[24];
+
+		snprintf(url, sizeof(url), "https://example.com/%s/%zu",
+		    prefix, i);
+		buf_addf(&html, "<a href=\"%s\">%zu</a>\n", url, i);
+		snprintf(id, sizeof(id), "%zu", i + 1000);
+		links[2 * row] = strdup(id);
+		links[2 * row + 1] = strdup(url);
+	}
+	buf_adds(&html, "</body></html>");
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	src.html = html.p;
+	src.links = (const char *const *)links;
+	src.nlinks = MANY_LINKS;
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2), 0);
+	s = decoded(&out);
+	for (p = s; (p = strstr(p, PUBLIC_URL "/c/")) != NULL; p++)
+		clicks++;
+	cr_assert_eq(clicks, MANY_LINKS, "%zu click links", clicks);
+	/* The first link of the HTML is the last row of the table. */
+	tok = token_after(s, PUBLIC_URL "/c/", TOKEN_CLICK);
+	cr_assert_eq(tok.link, 1000, "link id %u", (unsigned)tok.link);
+	free(s);
+	for (i = 0; i < 2 * MANY_LINKS; i++)
+		free(links[i]);
+	free(links);
+	buf_free(&html);
+	buf_free(&out);
+	buf_free(&tmp);
+	buf_free(&tmp2);
+	json_decref(c.attrs);
+	smtp_template_clear(&t);
+}

@@ -1,8 +1,11 @@
 /*
  * smtp_campaign.c: the campaign cache of a sender thread.  A campaign is
  * read through the stores (its record, its template, its link table:
- * three round trips), compiled by smtp_message.c, and read again after
- * SMTP_CAMPAIGN_TTL_MS, so a batch costs no template work.
+ * three round trips) and compiled by smtp_message.c once per version of
+ * its template: after SMTP_CAMPAIGN_TTL_MS only the version is read
+ * again, so a batch costs no template work, and a template that does
+ * not change is never compiled twice by a thread, however large.  (A
+ * campaign's record and link table do not change once it is created.)
  *
  * Each thread owns its cache: nothing here is shared or locked.  Never
  * here: a write, or a Redis command (store_campaign.h and
@@ -49,6 +52,8 @@ campaign_load(struct smtp_campaign *c, struct db *db, const char *node_id,
 		goto out;
 	if (tpl.part[TEMPLATE_SUBJECT] == NULL || camp.from == NULL)
 		goto out;
+	c->template_id = camp.template_id;
+	c->template_version = tpl.version;
 	c->rate = camp.rate_per_second <= 0 ? 0 :
 	    camp.rate_per_second > INT_MAX ? INT_MAX :
 	    (int)camp.rate_per_second;
@@ -85,6 +90,21 @@ out:
 	return ok;
 }
 
+/* Nonzero when c's template is still the version it was compiled from
+ * (then it counts as loaded now); a Redis failure keeps it too. */
+static int
+campaign_current(struct smtp_campaign *c, struct db *db, uint64_t now)
+{
+	uint64_t	version;
+	int		rc;
+
+	rc = store_template_version(db, c->tenant, c->template_id, &version);
+	if (rc == 1 && version != c->template_version)
+		return 0;
+	c->loaded_ms = now;
+	return 1;
+}
+
 struct smtp_campaign *
 smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
     const char *node_id, int who, uint64_t tenant, uint64_t campaign)
@@ -96,7 +116,8 @@ smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
 	for (i = 0; i < SMTP_CAMPAIGN_CACHE; i++) {
 		c = &cache[i];
 		if (c->tenant == tenant && c->campaign == campaign) {
-			if (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS || !c->ok)
+			if (!c->ok || (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS
+			    && !campaign_current(c, db, now)))
 				campaign_load(c, db, node_id, who, tenant,
 				    campaign);
 			return c->ok ? c : NULL;

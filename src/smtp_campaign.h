@@ -11,7 +11,8 @@
 #include "smtp_message.h"
 
 #define SMTP_CAMPAIGN_CACHE	16	/* compiled campaigns per thread */
-#define SMTP_CAMPAIGN_TTL_MS	30000	/* then read again */
+#define SMTP_CAMPAIGN_TTL_MS	30000	/* then its template's version
+					 * is read again */
 
 struct db;
 
@@ -21,14 +22,17 @@ struct smtp_campaign {
 	int			 ok;		/* 0: could not load (retried
 						 * later) */
 	int			 rate;		/* per second; 0: none */
+	uint64_t		 template_id;
+	uint64_t		 template_version; /* compiled from */
 	struct smtp_template	 message;
 	uint64_t		 next_pump_ms;	/* the sender's; 0 on a load */
 };
 
 /*
- * The campaign from the thread's cache, loaded again when older than
- * SMTP_CAMPAIGN_TTL_MS or when it could not be loaded; it replaces the
- * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
+ * The campaign from the thread's cache.  Every SMTP_CAMPAIGN_TTL_MS the
+ * version of its template is read (one HGET): it is loaded and compiled
+ * again only when the template changed since (a PUT), or when it could
+ * not be loaded.  A new one replaces the entry loaded longest ago.  NULL when it cannot be loaded now (logged;
  * tried again next time).  who names the thread in log lines.
  */
 struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,

@@ -63,9 +63,9 @@
 #include <unistd.h>
 
 #include "redis_sync.h"
+#include "sender_sched.h"
 #include "smtp_campaign.h"
 #include "smtp_message.h"
-#include "sender_sched.h"
 #include "smtp_session.h"
 #include "store_campaign.h"
 #include "store_launch.h"
@@ -135,8 +135,9 @@ struct sender {
 	struct sending_campaign	*active;	/* ff:sending, by tenant */
 	size_t			 nactive;
 	struct sending_campaign	*turn;		/* this turn's copy */
-	size_t			 nturn, next;	/* next: the tenant first */
+	size_t			 next;		/* the tenant first */
 	uint64_t		 nturns;
+	int			 blocked;	/* tenant at its share */
 	uint64_t		 active_ms;
 	int			 yielded;	/* batch_run handed back */
 	uint64_t		 claim_ms;
@@ -580,8 +581,9 @@ batch_run(struct sender *s)
 
 /*
  * Takes one entry of the campaign's queue: own pending first, then new,
- * then a dead consumer's.  1 when one was handled, 0 when none (or when
- * the tenant holds its share of the senders already).
+ * then a dead consumer's.  1 when one was handled, 0 when none, or when
+ * the tenant holds its share of the senders already (s->blocked: its
+ * other campaigns wait too, without a round trip).
  */
 static int
 campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
@@ -591,24 +593,26 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 	uint64_t		 now = mono_ms();
 	int			 rc, entered;
 
-	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1) {
-		if (rc == 0)
-			sched_found(s, tenant, campaign, 0);
-		return rc;
-	}
-	if ((c = smtp_campaign_get(s->cache, s->db, p->conf->node_id,
-	    s->id, tenant, campaign)) == NULL) {
-		sched_found(s, tenant, campaign, 0);
-		return 0;
-	}
-	s->cur = c;
-
 	/* Counted before the queue is read: an entry once read is ours. */
 	pthread_mutex_lock(&p->sched_lock);
 	entered = sender_sched_enter(p->sched, tenant);
 	pthread_mutex_unlock(&p->sched_lock);
-	if (!entered)
+	s->blocked = !entered;
+	if (s->blocked)
 		return 0;
+	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1) {
+		if (rc == 0)
+			sched_found(s, tenant, campaign, 0);
+		goto leave;
+	}
+	if ((c = smtp_campaign_get(s->cache, s->db, p->conf->node_id,
+	    s->id, tenant, campaign)) == NULL) {
+		sched_found(s, tenant, campaign, 0);
+		rc = 0;
+		goto leave;
+	}
+	s->cur = c;
+
 	rc = store_queue_read(s->db, tenant, campaign, s->consumer, QUEUE_OWN,
 	    &s->entry);
 	if (rc == 0)
@@ -633,11 +637,8 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 			sched_found(s, tenant, campaign, 0);	/* paused */
 		rc = 1;
 	}
-	pthread_mutex_lock(&p->sched_lock);
-	sender_sched_leave(p->sched, tenant);
-	pthread_mutex_unlock(&p->sched_lock);
 	if (rc != 0)
-		return rc;
+		goto leave;
 	sched_found(s, tenant, campaign, 0);
 
 	/* Nothing to take: due retries back in, or maybe the end.  A Redis
@@ -647,17 +648,20 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		if (store_send_retry_due(s->db, tenant, campaign,
 		    now_ms()) > 0) {
 			sched_found(s, tenant, campaign, 1);
-			return 1;
-		}
-		if (store_send_finish(s->db, tenant, campaign, now_ms()) ==
-		    1) {
+			rc = 1;
+		} else if (store_send_finish(s->db, tenant, campaign,
+		    now_ms()) == 1) {
 			(void)store_sending_remove(s->db, tenant, campaign);
 			log_info("campaign %llu of tenant %llu: done",
 			    (unsigned long long)campaign,
 			    (unsigned long long)tenant);
 		}
 	}
-	return 0;
+leave:
+	pthread_mutex_lock(&p->sched_lock);
+	sender_sched_leave(p->sched, tenant);
+	pthread_mutex_unlock(&p->sched_lock);
+	return rc;
 }
 
 static int
@@ -719,7 +723,7 @@ sender_turn(struct sender *s)
 	size_t		*starts, ntenants = 0, g, i, k, first, len, start, nt;
 	int		 worked = 0, rc = 0;
 
-	nt = s->nturn = s->nactive;
+	nt = s->nactive;
 	s->turn = xreallocarray(s->turn, nt + 1, sizeof(*s->turn));
 	memcpy(s->turn, s->active, nt * sizeof(*s->turn));
 	t = s->turn;
@@ -737,8 +741,8 @@ sender_turn(struct sender *s)
 			sc = &t[first + (k + s->nturns) % len];
 			sender_take_live(s);
 			if ((rc = campaign_step(s, sc->tenant,
-			    sc->campaign)) != 0)
-				break;	/* 1: the next tenant's turn */
+			    sc->campaign)) != 0 || s->blocked)
+				break;	/* the next tenant's turn */
 		}
 		worked |= rc == 1;
 	}

@@ -33,7 +33,11 @@ campaign_stats_add_link(struct campaign_stats *s, const char *index,
 	 * row was quadratic in a tenant's number of links. */
 	if (s->nlinks > 0 && link <= s->links[s->nlinks - 1].link)
 		s->links_unsorted = 1;
-	s->links = xreallocarray(s->links, s->nlinks + 1, sizeof(*s->links));
+	if (s->nlinks == s->linkcap) {
+		s->linkcap = s->linkcap ? s->linkcap * 2 : 16;
+		s->links = xreallocarray(s->links, s->linkcap,
+		    sizeof(*s->links));
+	}
 	l = &s->links[s->nlinks++];
 	memset(l, 0, sizeof(*l));
 	l->link = link;
@@ -79,6 +83,7 @@ links_settle(struct campaign_stats *s)
 	free(order);
 	s->links = sorted;
 	s->nlinks = n;
+	s->linkcap = s->nlinks;	/* (sorted has room for the old count) */
 }
 
 /* The link of index, or NULL. */

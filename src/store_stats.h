@@ -46,7 +46,7 @@ struct campaign_stats {
 	long long		 clicks_machine;
 	long long		 unsubscribes;
 	struct link_stats	*links;		/* by link index */
-	size_t			 nlinks;
+	size_t			 nlinks, linkcap;
 	int			 links_unsorted; /* added out of order */
 	struct country_stats	*countries;	/* in the order read */
 	size_t			 ncountries;

@@ -108,7 +108,7 @@ Test(store_stats, countries_in_order)
  * and 1 s at the 50,000 links a template could hold before the caps,
  * all of it on the API's thread); the first row of an index still wins
  * and every link:N finds its link. */
-Test(store_stats, many_links_in_any_order, .timeout = 8)
+Test(store_stats, many_links_in_any_order, .timeout = 10)
 {
 	struct campaign_stats	s;
 	char			idx[24], url[64], name[40];

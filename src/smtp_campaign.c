@@ -77,6 +77,11 @@ campaign_load(struct smtp_campaign *c, struct db *db, const char *node_id,
 			log_warnx("sender %d: %s", who, err);
 		goto out;
 	}
+	log_debug("sender %d: campaign %llu of tenant %llu compiled: template "
+	    "%llu version %llu, %llu ms", who, (unsigned long long)campaign,
+	    (unsigned long long)tenant, (unsigned long long)camp.template_id,
+	    (unsigned long long)tpl.version,
+	    (unsigned long long)(mono_ms() - c->loaded_ms));
 	ok = 0;
 out:
 	if (ok == -1)

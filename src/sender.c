@@ -1,7 +1,9 @@
 /*
  * sender.c: the sender pool: campaign delivery on `senders` threads.
- * Which campaign and entry a thread takes next, the rate caps, and what
- * each outcome does to the campaign (sent, bounced, retried, failed).
+ * Which campaign and entry a thread takes next (round robin across
+ * tenants, each within its share of the senders: sender_sched.h keeps
+ * the rule, under sched_lock), the rate caps, and what each outcome
+ * does to the campaign (sent, bounced, retried, failed).
  * Redis only through the stores: store_launch.h (ff:sending),
  * store_campaign.h, store_queue.h (a campaign's recipient queue) and
  * store_send.h (the checks and the outcomes of sending).
@@ -11,10 +13,11 @@
  * connection (redis_sync.h), its libesmtp sessions, its compiled
  * campaigns (smtp_campaign.c) and its buffers; the threads share only
  * the read-only configuration, the relay (smtp_session.c: TLS context),
- * the DKIM key, the rate buckets (one mutex) and the newest struct live
- * (token keys, send_rate_max; another mutex): each thread holds a
- * reference to a snapshot of its own and takes the newest one between
- * two batches, so a reload never changes the keys under a message.
+ * the DKIM key, the rate buckets (one mutex), the tenants' shares
+ * (another) and the newest struct live (token keys, send_rate_max;
+ * a third mutex): each thread holds a reference to a snapshot of its
+ * own and takes the newest one between two batches, so a reload never
+ * changes the keys under a message.
  *
  * The work is in Redis (see api.h and api_launch.c): a launched
  * campaign is in ff:sending and its recipients are in its queue,

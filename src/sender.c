@@ -594,7 +594,7 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 	struct sender_pool	*p = s->pool;
 	struct smtp_campaign	*c;
 	uint64_t		 now = mono_ms();
-	int			 rc, entered;
+	int			 rc, entered, pump;
 
 	/* Counted before the queue is read: an entry once read is ours. */
 	pthread_mutex_lock(&p->sched_lock);
@@ -608,13 +608,6 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 			sched_found(s, tenant, campaign, 0);
 		goto leave;
 	}
-	if ((c = smtp_campaign_get(s->cache, s->db, p->conf->node_id,
-	    s->id, tenant, campaign)) == NULL) {
-		sched_found(s, tenant, campaign, 0);
-		rc = 0;
-		goto leave;
-	}
-	s->cur = c;
 
 	rc = store_queue_read(s->db, tenant, campaign, s->consumer, QUEUE_OWN,
 	    &s->entry);
@@ -628,7 +621,20 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		if (rc != 1)
 			s->claim_ms = now + SEND_RETRY_PUMP_MS;
 	}
+	/*
+	 * Compiled only for an entry: a tenant's campaigns with nothing to
+	 * take (waiting for retries, for days) cost each turn a few round
+	 * trips, never a load and a compile each (a thread caches 16).
+	 * One that cannot be loaded keeps the entry pending, ours.
+	 */
+	if (rc == 1 && (c = smtp_campaign_get(s->cache, s->db,
+	    p->conf->node_id, s->id, tenant, campaign)) == NULL) {
+		sched_found(s, tenant, campaign, 0);
+		rc = 0;
+		goto leave;
+	}
 	if (rc == 1) {
+		s->cur = c;
 		sched_found(s, tenant, campaign, 1);
 		/* Not acked (not sending now, handed back, or Redis
 		 * failed): it stays pending, ours, and is taken again. */
@@ -644,10 +650,14 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		goto leave;
 	sched_found(s, tenant, campaign, 0);
 
-	/* Nothing to take: due retries back in, or maybe the end.  A Redis
-	 * failure here waits for the next pump. */
-	if (now >= c->next_pump_ms) {
-		c->next_pump_ms = now + SEND_RETRY_PUMP_MS;
+	/* Nothing to take: due retries back in, or maybe the end (once a
+	 * second for all the senders).  A Redis failure here waits for the
+	 * next pump. */
+	pthread_mutex_lock(&p->sched_lock);
+	pump = sender_sched_pump_due(p->sched, tenant, campaign, now,
+	    SEND_RETRY_PUMP_MS);
+	pthread_mutex_unlock(&p->sched_lock);
+	if (pump) {
 		if (store_send_retry_due(s->db, tenant, campaign,
 		    now_ms()) > 0) {
 			sched_found(s, tenant, campaign, 1);

@@ -17,6 +17,7 @@ struct sched_campaign {
 	uint64_t	tenant, campaign;
 	int		idle;		/* its queue was found empty */
 	uint64_t	idle_until;	/* then it is believed to have work */
+	uint64_t	pump_at;	/* its next retry pump, end check */
 };
 
 struct sched_tenant {
@@ -132,8 +133,11 @@ sender_sched_campaigns(struct sender_sched *s, const uint64_t *tenants,
 	for (i = 0; i < n; i++) {
 		c[i].tenant = tenants[i];
 		c[i].campaign = campaigns[i];
-		if ((old = campaign_find(s, tenants[i], campaigns[i])) != NULL &&
-		    old->idle && now_ms < old->idle_until) {
+		if ((old = campaign_find(s, tenants[i], campaigns[i])) ==
+		    NULL)
+			continue;
+		c[i].pump_at = old->pump_at;
+		if (old->idle && now_ms < old->idle_until) {
 			c[i].idle = 1;
 			c[i].idle_until = old->idle_until;
 		}
@@ -185,6 +189,20 @@ sender_sched_found(struct sender_sched *s, uint64_t tenant,
 				s->with_work--;
 		}
 	}
+}
+
+int
+sender_sched_pump_due(struct sender_sched *s, uint64_t tenant,
+    uint64_t campaign, uint64_t now_ms, uint64_t every_ms)
+{
+	struct sched_campaign	*c = campaign_find(s, tenant, campaign);
+
+	if (c == NULL)
+		return 1;
+	if (now_ms < c->pump_at)
+		return 0;
+	c->pump_at = now_ms + every_ms;
+	return 1;
 }
 
 int

@@ -55,6 +55,12 @@ void	 sender_sched_leave(struct sender_sched *, uint64_t tenant);
  * one holds the most senders. */
 int	 sender_sched_yield(const struct sender_sched *, uint64_t tenant);
 
+/* 1 (and not again for every_ms) when a campaign with nothing to take
+ * is due for its retry pump and end check: once for all the senders,
+ * and 1 for a campaign not known yet. */
+int	 sender_sched_pump_due(struct sender_sched *, uint64_t tenant,
+	    uint64_t campaign, uint64_t now_ms, uint64_t every_ms);
+
 /* The senders tenant may hold now, and how many it holds. */
 int	 sender_sched_share(const struct sender_sched *, uint64_t tenant);
 int	 sender_sched_running(const struct sender_sched *, uint64_t tenant);

@@ -25,7 +25,6 @@ struct smtp_campaign {
 	uint64_t		 template_id;
 	uint64_t		 template_version; /* compiled from */
 	struct smtp_template	 message;
-	uint64_t		 next_pump_ms;	/* the sender's; 0 on a load */
 };
 
 /*

@@ -196,3 +196,23 @@ Test(sched, many_campaigns_one_tenant, .timeout = 10)
 	free(pairs);
 	sender_sched_free(s);
 }
+
+/* A campaign with nothing to take is pumped once per period for all the
+ * senders; one not known yet always. */
+Test(sched, pump_once_per_period)
+{
+	static const uint64_t a[][2] = { { A, 10 } };
+	struct sender_sched	*s = sender_sched_new(2);
+
+	cr_assert_eq(sender_sched_pump_due(s, A, 10, 0, 1000), 1, "unknown");
+	sending(s, a, 1, 0);
+	cr_assert_eq(sender_sched_pump_due(s, A, 10, 5, 1000), 1);
+	cr_assert_eq(sender_sched_pump_due(s, A, 10, 6, 1000), 0,
+	    "the other sender: not yet");
+	sending(s, a, 1, 500);		/* kept across a refresh */
+	cr_assert_eq(sender_sched_pump_due(s, A, 10, 1004, 1000), 0);
+	cr_assert_eq(sender_sched_pump_due(s, A, 10, 1005, 1000), 1);
+	cr_assert_eq(sender_sched_pump_due(s, B, 20, 1005, 1000), 1,
+	    "not in ff:sending yet");
+	sender_sched_free(s);
+}

@@ -288,40 +288,53 @@ def compiles(ff, tid, cid):
 
 
 def test_compile_once(redis, sink):
-    """A campaign is compiled once per sender and template version: the
-    30 s re-read of a campaign reads its template's version, and only a
-    PUT makes the senders compile it again."""
+    """A campaign is compiled once per sender and template version: at
+    the 30 s re-read its template's version is read, and only a PUT
+    makes the sender compile it again.  Two campaigns of two templates
+    send at 2 a second; after 33 s one template is changed, both are
+    paused and resumed (the entry is taken up again: the sender looks
+    at its cache): only the changed one is compiled again."""
     ff = Fanfare(redis=redis, admin_key=ADMIN, senders=str(SENDERS),
                  smtp_relay="127.0.0.1:%d" % sink.port,
                  smtp_starttls="off", log_level="debug")
     tid, key = new_tenant(ff, "C")
     emails = ["c%d@c.test" % i for i in range(90)]
     add_contacts(ff, key, [{"email": e} for e in emails])
-    tpl = must("template C", save(ff, key, links_html(MAX_LINKS, distinct=50,
-                                                      pad_to=100000)), 201)
-    cid = new_campaign(ff, key, tpl["id"], new_list(ff, key, emails),
-                       rate_per_second=2)
-    launch(ff, key, cid)
-    wait_for(lambda: compiles(ff, tid, cid), timeout=10)
-    time.sleep(2)
-    first = compiles(ff, tid, cid)
-    time.sleep(34)                  # past SMTP_CAMPAIGN_TTL_MS
-    later = compiles(ff, tid, cid)
-    ok(first and later == first and
-       campaign(ff, key, cid).get("status") == "sending",
-       "unchanged template: compiled once by each sender that took it "
-       "(%d), none again after the 30 s re-read" % len(first),
-       "\n".join(later))
+    html = links_html(MAX_LINKS, distinct=50, pad_to=100000)
+    tpls, cids = [], []
+    for name in ("changed", "same"):
+        tpls.append(must("template", save(ff, key, html), 201)["id"])
+        cids.append(new_campaign(ff, key, tpls[-1], new_list(
+            ff, key, emails, name=name), rate_per_second=2))
+    t0 = time.monotonic()
+    for c in cids:
+        launch(ff, key, c)
+    wait_for(lambda: all(compiles(ff, tid, c) for c in cids), timeout=10)
+    first = [compiles(ff, tid, c) for c in cids]
     diag("compile of the 100 KB, 2,000-link template: %s" % "; ".join(
-        l.split("compiled: ")[-1] for l in first))
-    must("PUT template", call(ff, "PUT", "/v1/templates/%s" % tpl["id"],
+        l.split("compiled: ")[-1] for l in first[0] + first[1]))
+    time.sleep(max(0, 33 - (time.monotonic() - t0)))   # past the TTL
+    must("PUT template", call(ff, "PUT", "/v1/templates/%s" % tpls[0],
                               key, {"name": "t", "subject": "new",
                                     "html": "<p>new</p>", "text": "x"}))
-    again = wait_for(lambda: len(compiles(ff, tid, cid)) > len(later),
-                     timeout=40, interval=0.5)
-    ok(again, "after a PUT: compiled again within the 30 s re-read",
-       "\n".join(compiles(ff, tid, cid)))
-    call(ff, "POST", "/v1/campaigns/%s/cancel" % cid, key)
+    for c in cids:
+        must("pause", call(ff, "POST", "/v1/campaigns/%s/pause" % c, key))
+    time.sleep(2.5)
+    for c in cids:
+        must("resume", call(ff, "POST", "/v1/campaigns/%s/resume" % c, key))
+    again = wait_for(lambda: len(compiles(ff, tid, cids[0])) >
+                     len(first[0]), timeout=15, interval=0.5)
+    time.sleep(2)
+    same = compiles(ff, tid, cids[1])
+    ok(again, "changed template: compiled again once its sender came "
+       "back to it after the 30 s re-read", "\n".join(
+           compiles(ff, tid, cids[0])))
+    ok(first[1] and same == first[1] and
+       campaign(ff, key, cids[1]).get("status") == "sending",
+       "unchanged template: compiled once (%d), not again after the 30 s "
+       "re-read" % len(first[1]), "\n".join(same))
+    for c in cids:
+        call(ff, "POST", "/v1/campaigns/%s/cancel" % c, key)
     ff.stop()
 
 

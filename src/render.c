@@ -1085,10 +1085,12 @@ links_report_cb(void *arg, const struct link_href *href)
 		rep->untracked = xreallocarray(rep->untracked, lr->ucap,
 		    sizeof(*rep->untracked));
 	}
+	/* As a C string: an untracked value may hold a NUL (&#0; is not
+	 * decoded, a raw one is), and it is reported up to it. */
 	u = &rep->untracked[rep->nuntracked];
 	u->url = xstrdup(href->url);
 	u->reason = href->reason;
-	if (strset_add(&lr->useen, href->url, href->urllen,
+	if (strset_add(&lr->useen, u->url, strlen(u->url),
 	    rep->nuntracked) == rep->nuntracked)
 		rep->nuntracked++;
 	else

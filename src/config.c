@@ -137,6 +137,14 @@ static const struct config_directive config_table[] = {
 	    .min = KIB, .max = 1024 * MIB, .def = "16M" },
 	{ "tenant_grace", CF_DURATION_S, MEMBER(tenant_grace_s),
 	    .min = 0, .max = 365 * DAY_MS, .def = "30d" },
+	/* What one template may hold: far above any real newsletter, low
+	 * enough that a copy stays cheap (api_campaign.c, README). */
+	{ "template_max_bytes", CF_SIZE, MEMBER(template_max_bytes),
+	    .min = KIB, .max = 64 * MIB, .def = "512k" },
+	{ "template_max_links", CF_INT, MEMBER(template_max_links),
+	    .min = 1, .max = 1000000, .def = "2000" },
+	{ "template_max_tags", CF_INT, MEMBER(template_max_tags),
+	    .min = 1, .max = 1000000, .def = "1000" },
 	{ "special_categories_file", CF_STRING,
 	    MEMBER(special_categories_file),
 	    .def = FF_DATADIR "/special-categories.conf" },

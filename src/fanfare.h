@@ -153,6 +153,9 @@ struct config {
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
+	int		 template_max_bytes;	/* per part: else 422 */
+	int		 template_max_links;	/* <a href>s of the html */
+	int		 template_max_tags;	/* merge tags per part */
 	char		*special_categories_file;
 
 	/* Delivery (sender.c). */
@@ -453,6 +456,8 @@ struct tmpl *tmpl_compile(const char *src, size_t len, struct render_error *);
 struct tmpl *tmpl_compile_internal(const char *src, size_t len, int internal,
 	    struct render_error *);
 void	 tmpl_free(struct tmpl *);
+/* The number of merge tags in t, repeats included (what a copy costs). */
+size_t	 tmpl_tags(const struct tmpl *);
 /* Calls cb once per distinct field name the template references
  * ("first_name", "attributes.blood_type", ...); stops and returns the
  * first non-zero cb result. */
@@ -467,10 +472,32 @@ void	 tmpl_render(const struct tmpl *, enum render_escape, render_lookup,
  * Returns the count, *urls to free with render_links_free. */
 size_t	 render_links(const char *html, size_t len, char ***urls);
 void	 render_links_free(char **urls, size_t n);
-/* Copies html to out, replacing the href value of each tracked link by
- * rewrite(arg, index into the render_links() list, url). */
+
+/* Every <a href> of an HTML text, for the API: the tracked ones (the
+ * render_links() list) and, beside them, the distinct others with the
+ * reason they stay as written: "empty", "anchor", "relative", "mailto",
+ * "tel", "scheme" (another scheme), "no_host", "merge_tag",
+ * "unsubscribe_url", "invalid_url" (a space or control byte). */
+struct render_untracked {
+	char		*url;		/* decoded, trimmed */
+	const char	*reason;	/* static */
+};
+struct render_link_report {
+	char			**tracked;
+	size_t			  ntracked;
+	struct render_untracked	 *untracked;
+	size_t			  nuntracked;
+	size_t			  hrefs;	/* every <a href>, repeats too */
+};
+void	 render_link_report(const char *html, size_t len,
+	    struct render_link_report *);
+void	 render_link_report_free(struct render_link_report *);
+/* Copies html to out, replacing the href value of each tracked link
+ * found in urls (any list: a render_links() list, or a campaign's link
+ * table; hashed, so linear in both) by rewrite(arg, its index in urls,
+ * url). */
 void	 render_rewrite_links(const char *html, size_t len,
-	    char **urls, size_t nurls,
+	    char *const *urls, size_t nurls,
 	    const char *(*rewrite)(void *, size_t, const char *), void *arg,
 	    struct buf *out);
 

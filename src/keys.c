@@ -57,7 +57,8 @@ const struct key_doc key_docs[] = {
 	  "`sealed:SELECTOR` (a private key, AES-256-GCM under "
 	  "`data_key_file`)" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
-	  "`text`, `links` (JSON)" },
+	  "`text`, `links` (JSON), `updated_at`, `version` (one more at each "
+	  "save: the senders compile a template again only when it changes)" },
 	{ "{t:T}:camps", "sorted set", "campaign ids" },
 	{ "{t:T}:camp:C", "hash", "the campaign: `name`, `template_id`, "
 	  "`list_id`, `from`, `reply_to`, `rate_per_second`, `track_opens`, "

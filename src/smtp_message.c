@@ -70,27 +70,26 @@ smtp_template_clear(struct smtp_template *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * Tracked links become a merge tag the lookup fills per recipient.  The
+ * scanner looks every <a href> up in the campaign's link table (hashed,
+ * render.c) and hands us the row it found: linear in the HTML and the
+ * table, whatever their sizes.
+ */
 struct link_map {
 	const struct smtp_template_source *src;
 	struct buf	*out;
 };
 
-/* Tracked links become a merge tag the lookup fills per recipient. */
 static const char *
-link_rewrite(void *arg, size_t index, const char *url)
+link_rewrite(void *arg, size_t row, const char *url)
 {
 	struct link_map	*lm = arg;
-	const char *const *links = lm->src->links;
-	size_t		 i;
 
-	(void)index;
-	for (i = 0; i < lm->src->nlinks; i++)
-		if (strcmp(links[2 * i + 1], url) == 0) {
-			buf_reset(lm->out);
-			buf_addf(lm->out, "{{__click.%s}}", links[2 * i]);
-			return lm->out->p;
-		}
-	return url;
+	(void)url;
+	buf_reset(lm->out);
+	buf_addf(lm->out, "{{__click.%s}}", lm->src->links[2 * row]);
+	return lm->out->p;
 }
 
 static struct tmpl *
@@ -111,17 +110,21 @@ static void
 track_html(const struct smtp_template_source *src, struct buf *out)
 {
 	const char	*html = src->html, *end;
+	char		**urls;
 	struct buf	 body = { NULL, 0, 0 }, tag = { NULL, 0, 0 };
 	struct link_map	 lm;
-	char		**urls = NULL;
-	size_t		 nurls = 0, off;
+	size_t		 i, off;
 
-	if (src->track_clicks) {
-		nurls = render_links(html, strlen(html), &urls);
+	if (src->track_clicks && src->nlinks > 0) {
+		/* The table's URLs are the list the scanner matches. */
+		urls = xcalloc(src->nlinks, sizeof(*urls));
+		for (i = 0; i < src->nlinks; i++)
+			urls[i] = (char *)src->links[2 * i + 1];	/* read */
 		lm.src = src;
 		lm.out = &tag;
-		render_rewrite_links(html, strlen(html), urls, nurls,
+		render_rewrite_links(html, strlen(html), urls, src->nlinks,
 		    link_rewrite, &lm, &body);
+		free(urls);
 	} else
 		buf_adds(&body, html);
 	if (src->track_opens) {
@@ -132,7 +135,6 @@ track_html(const struct smtp_template_source *src, struct buf *out)
 		buf_add(out, body.p + off, body.len - off);
 	} else
 		buf_add(out, body.p, body.len);
-	render_links_free(urls, nurls);
 	buf_free(&tag);
 	buf_free(&body);
 }

@@ -317,12 +317,13 @@ def test_templates_campaigns(ff, key, lid):
     ok(is_error(st, js, 400, "unknown_field"), "template unknown field: 400",
        raw)
     st, js, raw = call(ff, "POST", "/v1/templates", key, tpl)
-    ok(st == 201 and js.get("links") == 2,
+    want = [{"link": 0, "url": "https://shop.example/sale?a=1&b=2"},
+            {"link": 1, "url": "https://shop.example/about"}]
+    ok(st == 201 and js.get("links") == want,
        "POST template: 201, two distinct http(s) links", raw)
     tid = js["id"]
     st, js, raw = call(ff, "GET", "/v1/templates/%s" % tid, key)
-    ok(st == 200 and js.get("links") == ["https://shop.example/sale?a=1&b=2",
-                                         "https://shop.example/about"]
+    ok(st == 200 and js.get("links") == want
        and js.get("subject") == tpl["subject"], "GET template", raw)
     st, js, raw = call(ff, "PUT", "/v1/templates/%s" % tid, key,
                        dict(tpl, subject="Sale ends soon"))

@@ -115,6 +115,7 @@ struct ff_endpoint {			/* "host:port", "[v6]:port", "unix:/path" */
 	char		*host;		/* NULL for unix */
 	int		 port;
 	char		*unix_path;	/* NULL for tcp */
+	unsigned	 unix_mode;	/* api_listen: the socket file's mode */
 	/* The redis directive only: "cluster:HOST:PORT[,HOST:PORT...]", a
 	 * Redis Cluster's seed nodes (host and port are the first). */
 	int		 nseeds;
@@ -152,6 +153,7 @@ struct config {
 	int		 retention_days;	/* default for new tenants */
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
+	int		 api_listen_mode;	/* of a unix api_listen */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
 	char		*special_categories_file;
 

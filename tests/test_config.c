@@ -873,6 +873,46 @@ Test(config, endpoints_in_file)
 	    "bad endpoint 'unix:redis.sock'");
 }
 
+/* What start-up cannot bind, the load refuses (so fanfared -t does). */
+Test(config, listeners_start_up_can_bind)
+{
+	struct config	cf;
+
+	expect_whole_file("track_listen unix:/run/fanfare/track.sock",
+	    "track_listen: a host:port is needed (every tracking thread "
+	    "binds it)");
+	expect_whole_file("track_listen 127.0.0.1:9000\n"
+	    "api_listen 127.0.0.1:9000",
+	    "api_listen and track_listen are the same address");
+	load_ok(&cf, "track_listen 127.0.0.1:9000\napi_listen 127.0.0.1:9001");
+	config_free(&cf);
+}
+
+/* api_listen_mode: octal as chmod takes it, carried to the endpoint. */
+Test(config, api_listen_mode)
+{
+	struct config	cf;
+
+	load_ok(&cf, "api_listen unix:/run/fanfare/api.sock");
+	cr_assert_eq(cf.api_listen_mode, 0660);
+	cr_assert_eq(cf.api_listen.unix_mode, 0660u);
+	config_free(&cf);
+	load_ok(&cf, "api_listen_mode 600\napi_listen unix:/run/f/api.sock");
+	cr_assert_eq(cf.api_listen.unix_mode, 0600u);
+	config_free(&cf);
+	load_ok(&cf, "api_listen_mode 0777");
+	cr_assert_eq(cf.api_listen_mode, 0777);
+	config_free(&cf);
+	expect_reason("api_listen_mode 0999", 1,
+	    "api_listen_mode: bad mode '0999' (octal, like 0660)");
+	expect_reason("api_listen_mode rw", 1,
+	    "api_listen_mode: bad mode 'rw' (octal, like 0660)");
+	expect_reason("api_listen_mode 01777", 1,
+	    "api_listen_mode: 01777 is out of range 0000-0777");
+	expect_reason("api_listen_mode 000000660", 1,
+	    "api_listen_mode: bad mode '000000660' (octal, like 0660)");
+}
+
 /* --------------------------------------------------------------- cidrs */
 
 Test(config, trusted_proxies)

@@ -152,6 +152,14 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 			    "invalid_email", NULL);
 			return 1;
 		}
+		/* Valid, but the sender could never mail it (a UTF-8 local
+		 * part needs SMTPUTF8): refused now rather than failed at
+		 * every send. */
+		if (!mime_address_valid(row->addr, strlen(row->addr))) {
+			contact_reject(rejected, index, json_string_value(email),
+			    "unsupported_address", NULL);
+			return 1;
+		}
 	}
 	if (!contact_valid_text(json_object_get(o, "first_name")) ||
 	    !contact_valid_text(json_object_get(o, "last_name")) ||

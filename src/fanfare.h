@@ -599,6 +599,13 @@ struct mime_msg {
  * an address is unusable.
  */
 int	 mime_build(const struct mime_msg *, struct buf *out);
+/* 1 when addr ("local@domain", no display name) is an address
+ * mime_build() takes: printable ASCII, a dot-atom local part, a host
+ * name.  No SMTPUTF8: libesmtp cannot ask a relay for it. */
+int	 mime_address_valid(const char *addr, size_t len);
+/* Why mime_address_valid() refuses addr, for a log line or an API
+ * error: static text. */
+const char *mime_address_problem(const char *addr, size_t len);
 /* Quoted-printable (RFC 2045), CRLF line breaks, lines <= 76. */
 void	 mime_qp_encode(const char *, size_t, struct buf *out);
 /* "Name: value\r\n", folded, RFC 2047 encoded when not ASCII. */

@@ -83,6 +83,10 @@ Test(contact, rejected_rows)
 		{ "{\"email\": \"a@b\"}", "invalid_email" },
 		{ "{\"email\": \"a@x.test\\r\\nBcc: y@z.test\"}",
 		    "invalid_email" },
+		/* Valid (RFC 6531) but never sendable: no SMTPUTF8. */
+		{ "{\"email\": \"j\\u00f6rg@x.test\"}", "unsupported_address" },
+		{ "{\"email\": \"\\u7528\\u6237@b\\u00fccher.de\"}",
+		    "unsupported_address" },
 		{ "{\"email\": \"a@x.test\", \"first_name\": 7}",
 		    "invalid_field" },
 		{ "{\"email\": \"a@x.test\", \"last_name\": \"a\\nb\"}",
@@ -171,6 +175,20 @@ Test(contact, good_row_normalises_the_address)
 	cr_assert_str_eq(row.attrs, "{\"plan\":\"pro\",\"seats\":5,"
 	    "\"vip\":true}");
 	cr_assert_eq(json_array_size(rej), 0);
+	free(row.attrs);
+	json_decref(rej);
+}
+
+/* An IDN domain is sent in its ASCII form: accepted. */
+Test(contact, idn_domain_is_sendable)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"jorg@b\\u00fccher.de\"}", 1, &row,
+	    &rej, &bad), 0);
+	cr_assert_str_eq(row.addr, "jorg@xn--bcher-kva.de");
 	free(row.attrs);
 	json_decref(rej);
 }

@@ -223,6 +223,45 @@ def test_contacts(ff, redis, key):
     return cid
 
 
+def test_unsendable(ff, key, lid):
+    """An address valid by RFC 6531 but one the sender cannot mail (a
+    UTF-8 local part: no SMTPUTF8; an IDN domain as From unless in its
+    xn-- form) is refused where it comes in, with its own code."""
+    st, js, raw = call(ff, "POST", "/v1/contacts", key, [
+        {"email": "j\u00f6rg@x.test"}, {"email": "jorg@b\u00fccher.example"}])
+    rej = [(r["index"], r["error"]) for r in (js or {}).get("rejected", [])]
+    ok(st == 200 and js.get("created") == 1 and
+       rej == [(0, "unsupported_address")],
+       "POST a UTF-8 local part: rejected unsupported_address (the IDN "
+       "domain is sent in ASCII: created)", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/jorg@xn--bcher-kva.example",
+                       key, {"email": "\u7528\u6237@x.test"})
+    ok(is_error(st, js, 422, "unsupported_address"),
+       "PATCH to a UTF-8 local part: 422 unsupported_address", raw)
+    csv = "email,first_name\nj\u00f6rg@x.test,J\nplain@x.test,P\n"
+    st, js, raw = call(ff, "POST", "/v1/contacts/import", key,
+                       raw=csv.encode(), headers={"Content-Type": "text/csv"})
+    ok(st == 200 and js.get("created") == 1 and
+       [(r["index"], r["error"]) for r in js.get("rejected", [])] ==
+       [(0, "unsupported_address")],
+       "CSV import of a UTF-8 local part: rejected unsupported_address", raw)
+    tpl = call(ff, "POST", "/v1/templates", key, {
+        "name": "U", "subject": "Hi", "html": "<p>Hi</p>",
+        "text": "Hi"})[1]["id"]
+    camp = {"name": "U", "template_id": tpl, "list_id": lid}
+    for field, value in [("from", "J\u00f6rg <j\u00f6rg@x.test>"),
+                         ("from", "info@b\u00fccher.example"),
+                         ("reply_to", "\u7528\u6237@x.test")]:
+        body = dict(camp, **{"from": "News <news@acme.test>"})
+        body[field] = value
+        st, js, raw = call(ff, "POST", "/v1/campaigns", key, body)
+        ok(is_error(st, js, 422, "unsupported_address"),
+           "campaign %s %r: 422 unsupported_address" % (field, value), raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key, dict(
+        camp, **{"from": "J\u00f6rg <info@xn--bcher-kva.example>"}))
+    ok(st == 201, "a UTF-8 display name and an xn-- domain: 201", raw)
+
+
 def test_lists(ff, key):
     st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "Newsletter"})
     ok(st == 201 and js.get("id"), "POST /v1/lists: 201", raw)
@@ -914,6 +953,8 @@ def main():
     cid = run(test_contacts, ff, redis, key)
     lid = run(test_lists, ff, key)
     run(test_suppression, ff, key)
+    if lid:
+        run(test_unsendable, ff, key, lid)
     tc = run(test_templates_campaigns, ff, key, lid) if lid else None
     if tc:
         run(test_campaign_click, ff, tid, tc[1])

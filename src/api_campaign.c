@@ -21,6 +21,8 @@
 #include "store_template.h"
 
 #define TEMPLATE_MAX	(2 * 1024 * 1024)
+#define TEMPLATE_SUBJECT_MAX	998	/* RFC 5322's line, before merging */
+#define NAME_MAX_BYTES	200	/* a template's or campaign's name */
 
 static const char *const template_fields[] = { "name", "subject", "html",
     "text", NULL };
@@ -88,9 +90,17 @@ template_save(struct api_req *r, uint64_t id, int create)
 		return;
 	if (api_check_fields(r, body, template_fields) == -1)
 		goto out;
-	if (!json_is_string(json_object_get(body, "name")) ||
-	    json_string_length(json_object_get(body, "name")) == 0) {
-		api_error(r, 422, "invalid_name", "name is required");
+	if (!json_is_string(v = json_object_get(body, "name")) ||
+	    json_string_length(v) == 0 ||
+	    json_string_length(v) > NAME_MAX_BYTES) {
+		api_error(r, 422, "invalid_name", "name: 1 to %d bytes is "
+		    "required", NAME_MAX_BYTES);
+		goto out;
+	}
+	if (json_is_string(v = json_object_get(body, "subject")) &&
+	    json_string_length(v) > TEMPLATE_SUBJECT_MAX) {
+		api_error(r, 422, "invalid_template", "subject: a string of at "
+		    "most %d bytes is required", TEMPLATE_SUBJECT_MAX);
 		goto out;
 	}
 	for (i = TEMPLATE_SUBJECT; i < TEMPLATE_NPARTS; i++)
@@ -257,8 +267,10 @@ campaign_create(struct api_req *r)
 	if (api_check_fields(r, body, campaign_fields) == -1)
 		goto out;
 	if (!json_is_string(v = json_object_get(body, "name")) ||
-	    json_string_length(v) == 0 || json_string_length(v) > 200) {
-		api_error(r, 422, "invalid_name", "name is required");
+	    json_string_length(v) == 0 ||
+	    json_string_length(v) > NAME_MAX_BYTES) {
+		api_error(r, 422, "invalid_name", "name: 1 to %d bytes is "
+		    "required", NAME_MAX_BYTES);
 		goto out;
 	}
 	if (!json_is_string(v = json_object_get(body, "template_id")) ||

@@ -492,6 +492,11 @@ int	 validate_date(const char *s, size_t len);
 
 #define CONTACT_TEXT_MAX	200	/* first_name, last_name, gender */
 #define CONTACT_ATTR_NAME_MAX	64	/* [A-Za-z0-9_], a merge-tag name */
+/* What one tenant's contact may hold, so a row's size is bounded
+ * whatever the request (README, "Limits"). */
+#define CONTACT_ATTRS_MAX	100	/* attributes of one contact */
+#define CONTACT_ATTR_VALUE_MAX	8192	/* bytes of one string value */
+#define CONTACT_ATTRS_BYTES_MAX	65536	/* all of them, as stored (JSON) */
 
 /* One contact object of a request, checked and ready to write. */
 struct contact_row {

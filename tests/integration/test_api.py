@@ -262,6 +262,78 @@ def test_unsendable(ff, key, lid):
     ok(st == 201, "a UTF-8 display name and an xn-- domain: 201", raw)
 
 
+def test_limits(ff, key):
+    """Every tenant-supplied field has a bound, with its own code: a
+    contact's attributes (count, value bytes, all together), template
+    names and subjects, a list page's cursor."""
+    def rejected(rows):
+        st, js, raw = call(ff, "POST", "/v1/contacts", key, rows)
+        return st, [(r["index"], r["error"], r.get("attribute"))
+                    for r in (js or {}).get("rejected", [])], js, raw
+
+    st, rej, js, raw = rejected([
+        {"email": "lim0@x.test", "attributes": {"bio": "x" * 900000}}])
+    ok(st == 200 and rej == [(0, "attribute_value_too_long", "bio")],
+       "a 900 KB attribute value: rejected attribute_value_too_long",
+       raw[:300])
+    st, rej, js, raw = rejected([
+        {"email": "lim2@x.test",
+         "attributes": {"a%d" % i: 1 for i in range(50000)}}])
+    ok(st == 200 and rej == [(0, "too_many_attributes", None)],
+       "50,000 attributes: rejected too_many_attributes", raw[:300])
+    st, rej, js, raw = rejected([
+        {"email": "lim1@x.test", "attributes": {"bio": "x" * 8193}},
+        {"email": "lim3@x.test",
+         "attributes": {"a%d" % i: i for i in range(101)}},
+        {"email": "lim4@x.test",
+         "attributes": {"a%d" % i: "w" * 700 for i in range(100)}},
+        {"email": "lim5@x.test", "attributes": {"bio": "x" * 8192}},
+        {"email": "lim6@x.test",
+         "attributes": {"a%d" % i: i for i in range(100)}}])
+    ok(st == 200 and js.get("created") == 2 and rej == [
+        (0, "attribute_value_too_long", "bio"),
+        (1, "too_many_attributes", None),
+        (2, "attributes_too_large", None)],
+       "attribute bounds: a value over 8 KB, over 100 attributes, "
+       "over 64 KB in all rejected with their codes; at the bounds created",
+       raw[:600])
+    st, js, raw = call(ff, "GET", "/v1/contacts/lim0@x.test", key)
+    ok(st == 404, "the 900 KB value was not stored", raw[:200])
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/lim6@x.test", key,
+                       {"attributes": {"one_more": 1}})
+    ok(is_error(st, js, 422, "too_many_attributes"),
+       "PATCH adding a 101st attribute: 422 too_many_attributes", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/lim6@x.test", key,
+                       {"attributes": {"a0": None, "one_more": 1}})
+    ok(st == 200 and len(js.get("attributes", {})) == 100,
+       "PATCH replacing one of 100: 200", raw[:200])
+    csv = "email,bio\nlimc@x.test,%s\nlimd@x.test,ok\n" % ("y" * 8193)
+    st, js, raw = call(ff, "POST", "/v1/contacts/import", key,
+                       raw=csv.encode(), headers={"Content-Type": "text/csv"})
+    ok(st == 200 and js.get("created") == 1 and
+       [(r["index"], r["error"]) for r in js.get("rejected", [])] ==
+       [(0, "attribute_value_too_long")],
+       "CSV import: an 8,193-byte cell rejected attribute_value_too_long", raw)
+    tpl = {"name": "T", "subject": "S", "html": "<p>x</p>", "text": "x"}
+    st, js, raw = call(ff, "POST", "/v1/templates", key,
+                       dict(tpl, name="n" * 201))
+    ok(is_error(st, js, 422, "invalid_name"),
+       "template name of 201 bytes: 422 invalid_name", raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/templates", key,
+                       dict(tpl, subject="s" * 999))
+    ok(is_error(st, js, 422, "invalid_template"),
+       "template subject of 999 bytes: 422 invalid_template", raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/templates", key,
+                       dict(tpl, name="n" * 200, subject="s" * 998))
+    ok(st == 201, "name of 200 and subject of 998 bytes: 201", raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "l" * 201})
+    ok(st == 422, "list name of 201 bytes: 422", raw[:200])
+    st, js, raw = call(ff, "GET", "/v1/optouts?cursor=%s@x.test" % ("c" * 400),
+                       key)
+    ok(is_error(st, js, 400, "invalid_cursor"),
+       "a cursor longer than any address: 400 invalid_cursor", raw[:200])
+
+
 def test_lists(ff, key):
     st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "Newsletter"})
     ok(st == 201 and js.get("id"), "POST /v1/lists: 201", raw)
@@ -955,6 +1027,7 @@ def main():
     run(test_suppression, ff, key)
     if lid:
         run(test_unsendable, ff, key, lid)
+    run(test_limits, ff, key)
     tc = run(test_templates_campaigns, ff, key, lid) if lid else None
     if tc:
         run(test_campaign_click, ff, tid, tc[1])

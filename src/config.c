@@ -38,6 +38,7 @@
 #define CONFIG_MAX_LINE		4096		/* bytes, without CR LF */
 #define CONFIG_MAX_FILE		(1024 * 1024)
 #define CONFIG_NO_MAX		INT64_MAX
+#define CONFIG_NODE_ID_MAX	64		/* a host name's label, about */
 
 #define KIB			((int64_t)1024)
 #define MIB			(1024 * KIB)
@@ -433,6 +434,22 @@ config_retry_schedule(const char *s, int *secs, int max)
 	return n > 0 ? n : -1;
 }
 
+static int
+valid_node_id(const char *s)
+{
+	size_t	i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > CONFIG_NODE_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
 /* Rules between directives, once the file is read; -1 with a reason. */
 static int
 config_check(const struct config *cf, char *reason, size_t len)
@@ -463,6 +480,14 @@ config_check(const struct config *cf, char *reason, size_t len)
 	if (cf->track_listen.unix_path != NULL) {
 		snprintf(reason, len, "track_listen: a host:port is needed "
 		    "(every tracking thread binds it)");
+		return -1;
+	}
+	/* It names spool files, Redis consumers and the EHLO: a bad one
+	 * would pass here and stop start-up at the spool. */
+	if (!valid_node_id(cf->node_id)) {
+		snprintf(reason, len, "node_id: '%.80s' must be 1 to %d of "
+		    "A-Z a-z 0-9 . _ -", cf->node_id ? cf->node_id : "",
+		    CONFIG_NODE_ID_MAX);
 		return -1;
 	}
 	if (cf->api_listen.host != NULL && cf->api_listen.port ==

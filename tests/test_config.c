@@ -309,11 +309,11 @@ Test(config, comments_blank_lines_and_whitespace)
 	    "  threads   5   # five\n"
 	    "\tadmin_key\tab#cd\t#\tthe key keeps its '#'\n"
 	    "public_url https://t.example/#frag\n"
-	    "node_id n1#");
+	    "templates_dir n1#");
 	cr_assert_eq(cf.threads, 5);
 	cr_assert_str_eq(cf.admin_key, "ab#cd");
 	cr_assert_str_eq(cf.public_url, "https://t.example/#frag");
-	cr_assert_str_eq(cf.node_id, "n1#");
+	cr_assert_str_eq(cf.templates_dir, "n1#");
 	config_free(&cf);
 
 	expect_reason("log_level debug#x", 1, "log_level: bad value "
@@ -886,6 +886,25 @@ Test(config, listeners_start_up_can_bind)
 	    "api_listen and track_listen are the same address");
 	load_ok(&cf, "track_listen 127.0.0.1:9000\napi_listen 127.0.0.1:9001");
 	config_free(&cf);
+}
+
+/* node_id names spool files: what spool_open() would refuse, -t does. */
+Test(config, node_id_is_a_name)
+{
+	struct config	cf;
+
+	load_ok(&cf, "node_id web-1.example_B");
+	config_free(&cf);
+	expect_whole_file("node_id a/b", "node_id: 'a/b' must be 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -");
+	expect_whole_file("node_id a b", "node_id: 'a b' must be 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -");
+	load_ok(&cf, "node_id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaa");
+	config_free(&cf);
+	expect_whole_file("node_id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaa", "node_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' must be 1 to 64 of A-Z a-z 0-9 . _ -");
 }
 
 /* api_listen_mode: octal as chmod takes it, carried to the endpoint. */

@@ -1563,7 +1563,7 @@ Test(bad, address_valid_and_problem)
 	static const char *const good[] = { "ann@example.org",
 	    "a.b+c@xn--bcher-kva.de", "x@d.io" };
 	static const char *const bad[] = { "j\xc3\xb6rg@example.org",
-	    "ann@b\xc3\xbccher.de", "\"a b\"@example.org", "ann@",
+	    "ann@b\xc3\xbc" "cher.de", "\"a b\"@example.org", "ann@",
 	    "Ann <ann@example.org>" };
 	size_t	i;
 

@@ -23,21 +23,32 @@
 #include <pthread.h>
 
 #include "config.h"
+#include "api.h"
 #include "listen.h"
 #include "smtp_session.h"
 #include "worker.h"
 
 /*
- * What sender_start() loads from the files the delivery directives name
- * (the DKIM key, the relay's CAs), loaded and dropped, so that -t fails
- * on what start-up would fail on.  Nothing when this node sends nothing.
+ * What start-up loads past live_load() and the GeoIP database, loaded
+ * and dropped, so that -t fails on what start-up would fail on: the
+ * API's special-category rules and dashboard files (api_new), and on a
+ * node that sends the DKIM key and the relay's CAs (sender_start).
  */
 static int
-check_delivery(const struct config *conf, char *err, size_t errlen)
+check_start_files(const struct config *conf, char *err, size_t errlen)
 {
+	struct special		*special;
+	struct dashboard	*dashboard = NULL;
 	struct dkim_key		*dkim = NULL;
 	struct smtp_relay	*relay;
 
+	if ((special = special_load(conf->special_categories_file, err,
+	    errlen)) == NULL)
+		return -1;
+	special_free(special);
+	if (dashboard_load(&dashboard, conf->templates_dir, err, errlen) == -1)
+		return -1;
+	dashboard_free(dashboard);
 	if (conf->senders == 0 || conf->smtp_relay.host == NULL)
 		return 0;
 	if (conf->dkim_key_file != NULL && (dkim = dkim_key_load(
@@ -396,7 +407,7 @@ main(int argc, char *argv[])
 	    (d.live = live_load(&d.conf, err, sizeof(err))) == NULL ||
 	    (d.conf.geoip_db != NULL &&
 	    (geoip = geoip_open(d.conf.geoip_db, err, sizeof(err))) == NULL) ||
-	    (check_only && check_delivery(&d.conf, err, sizeof(err)) == -1)) {
+	    (check_only && check_start_files(&d.conf, err, sizeof(err)) == -1)) {
 		geoip_close(geoip);
 		fprintf(stderr, "%s\n", err);
 		live_unref(d.live);

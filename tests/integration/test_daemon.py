@@ -29,9 +29,9 @@ real SMTP capture server.
      api_listen_mode, a stale file left by kill -9 is replaced, a live
      one or a regular file at the path is refused, SIGTERM removes it.
      What -t passes, start-up accepts: track_listen unix:, a bad
-     api_listen_mode, a DKIM key or CA file that does not load, a
-     node_id that cannot name a spool file are refused by -t with the
-     directive named.
+     api_listen_mode, a DKIM key or CA file or special-categories file
+     that does not load, a node_id that cannot name a spool file are
+     refused by -t with the directive or file named.
 
 Missing optional tools (mandoc, systemd-analyze, nginx) are reported as
 TAP skips, never as passes.
@@ -872,7 +872,10 @@ def test_unix_api(redis):
             ("api_listen on track_listen's address",
              {"api_listen": ff.directives["track_listen"]}, "api_listen"),
             ("a node_id that cannot name a spool file",
-             {"node_id": "web/1"}, "node_id")]:
+             {"node_id": "web/1"}, "node_id"),
+            ("a special_categories_file that is not there",
+             {"special_categories_file": os.path.join(d, "nope.conf")},
+             "nope.conf")]:
         saved = dict(ff.directives)
         write_conf(ff, **changes)
         rc, out = check_only(ff.conf)

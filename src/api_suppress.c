@@ -82,7 +82,14 @@ list_page(struct api_req *r, enum suppress_set which, const char *field)
 	uint64_t	 limit = LIST_DEFAULT;
 	size_t		 i;
 
-	cursor = api_query(r, "cursor", cbuf, sizeof(cbuf));
+	/* cbuf holds one byte more than an address: a longer cursor
+	 * would be cut silently and start the page elsewhere. */
+	if ((cursor = api_query(r, "cursor", cbuf, sizeof(cbuf))) != NULL &&
+	    strlen(cursor) > FF_EMAIL_MAX) {
+		api_error(r, 400, "invalid_cursor", "cursor: at most %d bytes",
+		    FF_EMAIL_MAX);
+		return;
+	}
 	if ((lim = api_query(r, "limit", lbuf, sizeof(lbuf))) != NULL &&
 	    (parse_u64(lim, strlen(lim), &limit) == -1 || limit == 0 ||
 	    limit > LIST_MAX)) {

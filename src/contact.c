@@ -65,20 +65,28 @@ valid_attr_name(const char *k)
 /*
  * Checks the attributes object; drops special-category names (reported)
  * and tells whether a value holds a special-category term.  Returns the
- * kept attributes as a new object, or NULL (code set) when invalid.
+ * kept attributes as a new object, or NULL (code set, and *bad the
+ * attribute at fault when there is one) when invalid.  The bounds come
+ * first, so a 100,000-attribute object costs one size check.
  */
 static json_t *
-check_attributes(const struct special *sp, json_t *attrs, json_t *rejected, size_t index,
-    const char *email, int *quarantined, const char **code)
+check_attributes(const struct special *sp, json_t *attrs, json_t *rejected,
+    size_t index, const char *email, int *quarantined, const char **code,
+    const char **bad)
 {
 	const char	*k;
-	json_t		*v, *kept = json_object();
+	json_t		*v, *kept;
 
 	*quarantined = 0;
 	if (!json_is_object(attrs)) {
 		*code = "invalid_attributes";
-		goto bad;
+		return NULL;
 	}
+	if (json_object_size(attrs) > CONTACT_ATTRS_MAX) {
+		*code = "too_many_attributes";
+		return NULL;
+	}
+	kept = json_object();
 	json_object_foreach(attrs, k, v) {
 		if (!valid_attr_name(k)) {
 			*code = "invalid_attribute_name";
@@ -87,6 +95,13 @@ check_attributes(const struct special *sp, json_t *attrs, json_t *rejected, size
 		if (!json_is_string(v) && !json_is_number(v) &&
 		    !json_is_boolean(v)) {
 			*code = "invalid_attribute_value";
+			*bad = k;
+			goto bad;
+		}
+		if (json_is_string(v) &&
+		    json_string_length(v) > CONTACT_ATTR_VALUE_MAX) {
+			*code = "attribute_value_too_long";
+			*bad = k;
 			goto bad;
 		}
 		if (special_name(sp, k, strlen(k)) != NULL) {
@@ -114,7 +129,7 @@ contact_check(const struct special *sp, json_t *o, size_t index,
     int need_email, json_t *rejected, struct contact_row *row,
     const char **bad_field)
 {
-	const char	*k, *code = NULL, *s;
+	const char	*k, *code = NULL, *s, *bad_attr = NULL;
 	json_t		*v, *email, *dob, *kept;
 	size_t		 i, n;
 	char		 trimmed[FF_EMAIL_MAX + 64];
@@ -152,6 +167,14 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 			    "invalid_email", NULL);
 			return 1;
 		}
+		/* Valid, but the sender could never mail it (a UTF-8 local
+		 * part needs SMTPUTF8): refused now rather than failed at
+		 * every send. */
+		if (!mime_address_valid(row->addr, strlen(row->addr))) {
+			contact_reject(rejected, index, json_string_value(email),
+			    "unsupported_address", NULL);
+			return 1;
+		}
 	}
 	if (!contact_valid_text(json_object_get(o, "first_name")) ||
 	    !contact_valid_text(json_object_get(o, "last_name")) ||
@@ -164,15 +187,20 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 		code = "invalid_date";
 	if (code == NULL && (v = json_object_get(o, "attributes")) != NULL) {
 		kept = check_attributes(sp, v, rejected, index, row->addr,
-		    &row->quarantined, &code);
+		    &row->quarantined, &code, &bad_attr);
 		if (kept != NULL) {
 			row->attrs = json_dumps(kept, JSON_COMPACT |
 			    JSON_SORT_KEYS);
 			json_decref(kept);
+			if (strlen(row->attrs) > CONTACT_ATTRS_BYTES_MAX) {
+				code = "attributes_too_large";
+				free(row->attrs);
+				row->attrs = NULL;
+			}
 		}
 	}
 	if (code != NULL) {
-		contact_reject(rejected, index, row->addr, code, NULL);
+		contact_reject(rejected, index, row->addr, code, bad_attr);
 		free(row->attrs);
 		row->attrs = NULL;
 		return 1;

@@ -115,6 +115,7 @@ struct ff_endpoint {			/* "host:port", "[v6]:port", "unix:/path" */
 	char		*host;		/* NULL for unix */
 	int		 port;
 	char		*unix_path;	/* NULL for tcp */
+	unsigned	 unix_mode;	/* api_listen: the socket file's mode */
 	/* The redis directive only: "cluster:HOST:PORT[,HOST:PORT...]", a
 	 * Redis Cluster's seed nodes (host and port are the first). */
 	int		 nseeds;
@@ -152,6 +153,7 @@ struct config {
 	int		 retention_days;	/* default for new tenants */
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
+	int		 api_listen_mode;	/* of a unix api_listen */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
 	int		 template_max_bytes;	/* per part: else 422 */
 	int		 template_max_links;	/* <a href>s of the html */
@@ -534,6 +536,11 @@ int	 validate_date(const char *s, size_t len);
 
 #define CONTACT_TEXT_MAX	200	/* first_name, last_name, gender */
 #define CONTACT_ATTR_NAME_MAX	64	/* [A-Za-z0-9_], a merge-tag name */
+/* What one tenant's contact may hold, so a row's size is bounded
+ * whatever the request (README, "Limits"). */
+#define CONTACT_ATTRS_MAX	100	/* attributes of one contact */
+#define CONTACT_ATTR_VALUE_MAX	8192	/* bytes of one string value */
+#define CONTACT_ATTRS_BYTES_MAX	65536	/* all of them, as stored (JSON) */
 
 /* One contact object of a request, checked and ready to write. */
 struct contact_row {
@@ -644,6 +651,13 @@ struct mime_msg {
  * an address is unusable.
  */
 int	 mime_build(const struct mime_msg *, struct buf *out);
+/* 1 when addr ("local@domain", no display name) is an address
+ * mime_build() takes: printable ASCII, a dot-atom local part, a host
+ * name.  No SMTPUTF8: libesmtp cannot ask a relay for it. */
+int	 mime_address_valid(const char *addr, size_t len);
+/* Why mime_address_valid() refuses addr, for a log line or an API
+ * error: static text. */
+const char *mime_address_problem(const char *addr, size_t len);
 /* Quoted-printable (RFC 2045), CRLF line breaks, lines <= 76. */
 void	 mime_qp_encode(const char *, size_t, struct buf *out);
 /* "Name: value\r\n", folded, RFC 2047 encoded when not ASCII. */

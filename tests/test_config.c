@@ -309,11 +309,11 @@ Test(config, comments_blank_lines_and_whitespace)
 	    "  threads   5   # five\n"
 	    "\tadmin_key\tab#cd\t#\tthe key keeps its '#'\n"
 	    "public_url https://t.example/#frag\n"
-	    "node_id n1#");
+	    "templates_dir n1#");
 	cr_assert_eq(cf.threads, 5);
 	cr_assert_str_eq(cf.admin_key, "ab#cd");
 	cr_assert_str_eq(cf.public_url, "https://t.example/#frag");
-	cr_assert_str_eq(cf.node_id, "n1#");
+	cr_assert_str_eq(cf.templates_dir, "n1#");
 	config_free(&cf);
 
 	expect_reason("log_level debug#x", 1, "log_level: bad value "
@@ -871,6 +871,65 @@ Test(config, endpoints_in_file)
 	expect_reason("api_listen ::1:8081", 1, "bad endpoint '::1:8081'");
 	expect_reason("redis unix:redis.sock", 1,
 	    "bad endpoint 'unix:redis.sock'");
+}
+
+/* What start-up cannot bind, the load refuses (so fanfared -t does). */
+Test(config, listeners_start_up_can_bind)
+{
+	struct config	cf;
+
+	expect_whole_file("track_listen unix:/run/fanfare/track.sock",
+	    "track_listen: a host:port is needed (every tracking thread "
+	    "binds it)");
+	expect_whole_file("track_listen 127.0.0.1:9000\n"
+	    "api_listen 127.0.0.1:9000",
+	    "api_listen and track_listen are the same address");
+	load_ok(&cf, "track_listen 127.0.0.1:9000\napi_listen 127.0.0.1:9001");
+	config_free(&cf);
+}
+
+/* node_id names spool files: what spool_open() would refuse, -t does. */
+Test(config, node_id_is_a_name)
+{
+	struct config	cf;
+
+	load_ok(&cf, "node_id web-1.example_B");
+	config_free(&cf);
+	expect_whole_file("node_id a/b", "node_id: 'a/b' must be 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -");
+	expect_whole_file("node_id a b", "node_id: 'a b' must be 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -");
+	load_ok(&cf, "node_id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaa");
+	config_free(&cf);
+	expect_whole_file("node_id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaa", "node_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' must be 1 to 64 of A-Z a-z 0-9 . _ -");
+}
+
+/* api_listen_mode: octal as chmod takes it, carried to the endpoint. */
+Test(config, api_listen_mode)
+{
+	struct config	cf;
+
+	load_ok(&cf, "api_listen unix:/run/fanfare/api.sock");
+	cr_assert_eq(cf.api_listen_mode, 0660);
+	cr_assert_eq(cf.api_listen.unix_mode, 0660u);
+	config_free(&cf);
+	load_ok(&cf, "api_listen_mode 600\napi_listen unix:/run/f/api.sock");
+	cr_assert_eq(cf.api_listen.unix_mode, 0600u);
+	config_free(&cf);
+	load_ok(&cf, "api_listen_mode 0777");
+	cr_assert_eq(cf.api_listen_mode, 0777);
+	config_free(&cf);
+	expect_reason("api_listen_mode 0999", 1,
+	    "api_listen_mode: bad mode '0999' (octal, like 0660)");
+	expect_reason("api_listen_mode rw", 1,
+	    "api_listen_mode: bad mode 'rw' (octal, like 0660)");
+	expect_reason("api_listen_mode 01777", 1,
+	    "api_listen_mode: 01777 is out of range 0000-0777");
+	expect_reason("api_listen_mode 000000660", 1,
+	    "api_listen_mode: bad mode '000000660' (octal, like 0660)");
 }
 
 /* --------------------------------------------------------------- cidrs */

@@ -83,6 +83,10 @@ Test(contact, rejected_rows)
 		{ "{\"email\": \"a@b\"}", "invalid_email" },
 		{ "{\"email\": \"a@x.test\\r\\nBcc: y@z.test\"}",
 		    "invalid_email" },
+		/* Valid (RFC 6531) but never sendable: no SMTPUTF8. */
+		{ "{\"email\": \"j\\u00f6rg@x.test\"}", "unsupported_address" },
+		{ "{\"email\": \"\\u7528\\u6237@b\\u00fccher.de\"}",
+		    "unsupported_address" },
 		{ "{\"email\": \"a@x.test\", \"first_name\": 7}",
 		    "invalid_field" },
 		{ "{\"email\": \"a@x.test\", \"last_name\": \"a\\nb\"}",
@@ -171,6 +175,103 @@ Test(contact, good_row_normalises_the_address)
 	cr_assert_str_eq(row.attrs, "{\"plan\":\"pro\",\"seats\":5,"
 	    "\"vip\":true}");
 	cr_assert_eq(json_array_size(rej), 0);
+	free(row.attrs);
+	json_decref(rej);
+}
+
+/* Builds {"email": "a@x.test", "attributes": {n attributes of vlen}}. */
+static char *
+attrs_json(size_t n, size_t vlen)
+{
+	json_t	*o = json_object(), *a = json_object();
+	char	 name[32], *v, *out;
+	size_t	 i;
+
+	v = xmalloc(vlen + 1);
+	memset(v, 'v', vlen);
+	v[vlen] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "a%zu", i);
+		json_object_set_new(a, name, json_string(v));
+	}
+	json_object_set_new(o, "email", json_string("a@x.test"));
+	json_object_set_new(o, "attributes", a);
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(v);
+	return out;
+}
+
+static void
+expect_attrs(size_t n, size_t vlen, const char *code)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	char			*src = attrs_json(n, vlen);
+
+	memset(&row, 0, sizeof(row));
+	if (code == NULL) {
+		cr_assert_eq(check(src, 1, &row, &rej, &bad), 0,
+		    "%zu x %zu bytes: %s", n, vlen, json_dumps(rej, 0));
+		cr_assert_leq(strlen(row.attrs), CONTACT_ATTRS_BYTES_MAX);
+		free(row.attrs);
+	} else {
+		cr_assert_eq(check(src, 1, &row, &rej, &bad), 1,
+		    "%zu x %zu bytes passed", n, vlen);
+		cr_assert_str_eq(first_code(rej), code);
+		cr_assert_null(row.attrs);
+	}
+	json_decref(rej);
+	free(src);
+}
+
+/* The bounds of one contact's attributes, at each side. */
+Test(contact, attribute_limits)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	char			 src[256], *big;
+
+	expect_attrs(1, CONTACT_ATTR_VALUE_MAX, NULL);
+	expect_attrs(1, CONTACT_ATTR_VALUE_MAX + 1, "attribute_value_too_long");
+	expect_attrs(1, 10 * 1024 * 1024, "attribute_value_too_long");
+	expect_attrs(CONTACT_ATTRS_MAX, 1, NULL);
+	expect_attrs(CONTACT_ATTRS_MAX + 1, 1, "too_many_attributes");
+	expect_attrs(100000, 1, "too_many_attributes");
+	/* 100 values of 700 bytes: each fits, together over 64 KB. */
+	expect_attrs(CONTACT_ATTRS_MAX, 700, "attributes_too_large");
+	expect_attrs(7, CONTACT_ATTR_VALUE_MAX, NULL);
+	expect_attrs(8, CONTACT_ATTR_VALUE_MAX, "attributes_too_large");
+
+	/* The value's name is reported with the code. */
+	big = attrs_json(1, CONTACT_ATTR_VALUE_MAX + 1);
+	memset(&row, 0, sizeof(row));
+	cr_assert_eq(check(big, 1, &row, &rej, &bad), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	    json_array_get(rej, 0), "attribute")), "a0");
+	json_decref(rej);
+	free(big);
+	/* A name one byte too long: invalid_attribute_name, not echoed. */
+	snprintf(src, sizeof(src), "{\"email\": \"a@x.test\", "
+	    "\"attributes\": {\"%0*d\": 1}}", CONTACT_ATTR_NAME_MAX + 1, 0);
+	cr_assert_eq(check(src, 1, &row, &rej, &bad), 1);
+	cr_assert_str_eq(first_code(rej), "invalid_attribute_name");
+	cr_assert_null(json_object_get(json_array_get(rej, 0), "attribute"));
+	json_decref(rej);
+}
+
+/* An IDN domain is sent in its ASCII form: accepted. */
+Test(contact, idn_domain_is_sendable)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"jorg@b\\u00fccher.de\"}", 1, &row,
+	    &rej, &bad), 0);
+	cr_assert_str_eq(row.addr, "jorg@xn--bcher-kva.de");
 	free(row.attrs);
 	json_decref(rej);
 }

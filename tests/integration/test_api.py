@@ -223,6 +223,120 @@ def test_contacts(ff, redis, key):
     return cid
 
 
+def test_unsendable(ff):
+    """An address valid by RFC 6531 but one the sender cannot mail (a
+    UTF-8 local part: no SMTPUTF8; an IDN domain as From unless in its
+    xn-- form) is refused where it comes in, with its own code."""
+    _, key = new_tenant(ff, "Unsendable")
+    lid = call(ff, "POST", "/v1/lists", key, {"name": "L"})[1]["id"]
+    st, js, raw = call(ff, "POST", "/v1/contacts", key, [
+        {"email": "j\u00f6rg@x.test"}, {"email": "jorg@b\u00fccher.example"}])
+    rej = [(r["index"], r["error"]) for r in (js or {}).get("rejected", [])]
+    ok(st == 200 and js.get("created") == 1 and
+       rej == [(0, "unsupported_address")],
+       "POST a UTF-8 local part: rejected unsupported_address (the IDN "
+       "domain is sent in ASCII: created)", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/jorg@xn--bcher-kva.example",
+                       key, {"email": "\u7528\u6237@x.test"})
+    ok(is_error(st, js, 422, "unsupported_address"),
+       "PATCH to a UTF-8 local part: 422 unsupported_address", raw)
+    csv = "email,first_name\nj\u00f6rg@x.test,J\nplain@x.test,P\n"
+    st, js, raw = call(ff, "POST", "/v1/contacts/import", key,
+                       raw=csv.encode(), headers={"Content-Type": "text/csv"})
+    ok(st == 200 and js.get("created") == 1 and
+       [(r["index"], r["error"]) for r in js.get("rejected", [])] ==
+       [(0, "unsupported_address")],
+       "CSV import of a UTF-8 local part: rejected unsupported_address", raw)
+    tpl = call(ff, "POST", "/v1/templates", key, {
+        "name": "U", "subject": "Hi", "html": "<p>Hi</p>",
+        "text": "Hi"})[1]["id"]
+    camp = {"name": "U", "template_id": tpl, "list_id": lid}
+    for field, value in [("from", "J\u00f6rg <j\u00f6rg@x.test>"),
+                         ("from", "info@b\u00fccher.example"),
+                         ("reply_to", "\u7528\u6237@x.test")]:
+        body = dict(camp, **{"from": "News <news@acme.test>"})
+        body[field] = value
+        st, js, raw = call(ff, "POST", "/v1/campaigns", key, body)
+        ok(is_error(st, js, 422, "unsupported_address"),
+           "campaign %s %r: 422 unsupported_address" % (field, value), raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key, dict(
+        camp, **{"from": "J\u00f6rg <info@xn--bcher-kva.example>"}))
+    ok(st == 201, "a UTF-8 display name and an xn-- domain: 201", raw)
+
+
+def test_limits(ff):
+    """Every tenant-supplied field has a bound, with its own code: a
+    contact's attributes (count, value bytes, all together), template
+    names and subjects, a list page's cursor."""
+    _, key = new_tenant(ff, "Limits")
+    def rejected(rows):
+        st, js, raw = call(ff, "POST", "/v1/contacts", key, rows)
+        return st, [(r["index"], r["error"], r.get("attribute"))
+                    for r in (js or {}).get("rejected", [])], js, raw
+
+    st, rej, js, raw = rejected([
+        {"email": "lim0@x.test", "attributes": {"bio": "x" * 900000}}])
+    ok(st == 200 and rej == [(0, "attribute_value_too_long", "bio")],
+       "a 900 KB attribute value: rejected attribute_value_too_long",
+       raw[:300])
+    st, rej, js, raw = rejected([
+        {"email": "lim2@x.test",
+         "attributes": {"a%d" % i: 1 for i in range(50000)}}])
+    ok(st == 200 and rej == [(0, "too_many_attributes", None)],
+       "50,000 attributes: rejected too_many_attributes", raw[:300])
+    st, rej, js, raw = rejected([
+        {"email": "lim1@x.test", "attributes": {"bio": "x" * 8193}},
+        {"email": "lim3@x.test",
+         "attributes": {"a%d" % i: i for i in range(101)}},
+        {"email": "lim4@x.test",
+         "attributes": {"a%d" % i: "w" * 700 for i in range(100)}},
+        {"email": "lim5@x.test", "attributes": {"bio": "x" * 8192}},
+        {"email": "lim6@x.test",
+         "attributes": {"a%d" % i: i for i in range(100)}}])
+    ok(st == 200 and js.get("created") == 2 and rej == [
+        (0, "attribute_value_too_long", "bio"),
+        (1, "too_many_attributes", None),
+        (2, "attributes_too_large", None)],
+       "attribute bounds: a value over 8 KB, over 100 attributes, "
+       "over 64 KB in all rejected with their codes; at the bounds created",
+       raw[:600])
+    st, js, raw = call(ff, "GET", "/v1/contacts/lim0@x.test", key)
+    ok(st == 404, "the 900 KB value was not stored", raw[:200])
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/lim6@x.test", key,
+                       {"attributes": {"one_more": 1}})
+    ok(is_error(st, js, 422, "too_many_attributes"),
+       "PATCH adding a 101st attribute: 422 too_many_attributes", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/lim6@x.test", key,
+                       {"attributes": {"a0": None, "one_more": 1}})
+    ok(st == 200 and len(js.get("attributes", {})) == 100,
+       "PATCH replacing one of 100: 200", raw[:200])
+    csv = "email,bio\nlimc@x.test,%s\nlimd@x.test,ok\n" % ("y" * 8193)
+    st, js, raw = call(ff, "POST", "/v1/contacts/import", key,
+                       raw=csv.encode(), headers={"Content-Type": "text/csv"})
+    ok(st == 200 and js.get("created") == 1 and
+       [(r["index"], r["error"]) for r in js.get("rejected", [])] ==
+       [(0, "attribute_value_too_long")],
+       "CSV import: an 8,193-byte cell rejected attribute_value_too_long", raw)
+    tpl = {"name": "T", "subject": "S", "html": "<p>x</p>", "text": "x"}
+    st, js, raw = call(ff, "POST", "/v1/templates", key,
+                       dict(tpl, name="n" * 201))
+    ok(is_error(st, js, 422, "invalid_name"),
+       "template name of 201 bytes: 422 invalid_name", raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/templates", key,
+                       dict(tpl, subject="s" * 999))
+    ok(is_error(st, js, 422, "invalid_template"),
+       "template subject of 999 bytes: 422 invalid_template", raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/templates", key,
+                       dict(tpl, name="n" * 200, subject="s" * 998))
+    ok(st == 201, "name of 200 and subject of 998 bytes: 201", raw[:200])
+    st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "l" * 201})
+    ok(st == 422, "list name of 201 bytes: 422", raw[:200])
+    st, js, raw = call(ff, "GET", "/v1/optouts?cursor=%s@x.test" % ("c" * 400),
+                       key)
+    ok(is_error(st, js, 400, "invalid_cursor"),
+       "a cursor longer than any address: 400 invalid_cursor", raw[:200])
+
+
 def test_lists(ff, key):
     st, js, raw = call(ff, "POST", "/v1/lists", key, {"name": "Newsletter"})
     ok(st == 201 and js.get("id"), "POST /v1/lists: 201", raw)
@@ -915,6 +1029,8 @@ def main():
     cid = run(test_contacts, ff, redis, key)
     lid = run(test_lists, ff, key)
     run(test_suppression, ff, key)
+    run(test_unsendable, ff)
+    run(test_limits, ff)
     tc = run(test_templates_campaigns, ff, key, lid) if lid else None
     if tc:
         run(test_campaign_click, ff, tid, tc[1])

@@ -36,10 +36,12 @@ const struct key_doc key_docs[] = {
 	{ "{t:T}:blocklist", "sorted set", "blocked addresses and `@domain`s "
 	  "(score 0, lexical)" },
 	{ "{t:T}:blocklist:at", "hash", "pattern → when it was added (ms)" },
-	{ "{t:T}:suppressed", "set", "keyed hashes of erased addresses: never "
-	  "imported or mailed again" },
+	{ "{t:T}:suppressed", "set", "keyed hashes (HMAC with the token "
+	  "secret) of erased addresses: never imported or mailed again; and "
+	  "of erased contact ids: no opt-out by id is stored for them" },
 	{ "{t:T}:bounces", "sorted set", "email keys that got a 5xx to RCPT → "
-	  "when; never mailed again" },
+	  "when; never mailed again; an erasure removes the address (its "
+	  "keyed hash in `:suppressed` keeps it unmailed)" },
 	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
 	  "`action`, `counts` (never the address)" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
@@ -70,6 +72,11 @@ const struct key_doc key_docs[] = {
 	  "again (ms)" },
 	{ "{t:T}:camp:C:tries", "hash", "contact id → tries so far (4xx "
 	  "answers)" },
+	{ "{t:T}:camp:C:msgs", "hash", "the message record: contact id → "
+	  "`time outcome` (ms; `sent`, `bounced`, `failed`, `deferred`), "
+	  "written by the outcome script with the outcome; the subject "
+	  "export's `messages` and `bounces`; removed by erasure, and "
+	  "`retention_days` after the campaign finished" },
 	{ "{t:T:c:C}:stats", "hash", "`opens`, `opens_unique`, "
 	  "`opens_machine`, `clicks`, `clicks_unique`, `clicks_machine`, "
 	  "`unsubscribes`, `link:N`, `link_unique:N`, `country:CC`" },
@@ -82,6 +89,11 @@ const struct key_doc key_docs[] = {
 	  "(count) and `e`, lines `ts_ms kind contact link country flags` "
 	  "(kind `o`/`c`/`u`, country `--` when unknown, flags `m` machine "
 	  "or `-`); never DNT/GPC hits" },
+	{ "{t:T:c:C}:erased", "set", "erasure tombstones: keyed hashes "
+	  "(HMAC with the token secret) of the contact ids erased; "
+	  "record.lua stores no per-person data of them (spool replays, "
+	  "retries, other nodes, late hits); kept as long as the campaign's "
+	  "tracking data" },
 	{ "{t:T:c:C}:links", "hash", "link index → URL" },
 	{ "{t:T:c:C}:applied", "hash", "replay guard: spool name → position "
 	  "of the last event applied" },
@@ -243,6 +255,7 @@ TENANT_ID_KEY(key_campaign_scan, ":camp:", ":scan")
 TENANT_ID_KEY(key_campaign_done, ":camp:", ":done")
 TENANT_ID_KEY(key_campaign_retry, ":camp:", ":retry")
 TENANT_ID_KEY(key_campaign_tries, ":camp:", ":tries")
+TENANT_ID_KEY(key_campaign_msgs, ":camp:", ":msgs")
 
 CAMPAIGN_KEY(key_camp_stats, ":stats")
 CAMPAIGN_KEY(key_camp_openers, ":openers")
@@ -251,5 +264,6 @@ CAMPAIGN_KEY(key_camp_link_clickers, ":link_clickers")
 CAMPAIGN_KEY(key_camp_unsubscribers, ":unsubscribers")
 CAMPAIGN_KEY(key_camp_events, ":events")
 CAMPAIGN_KEY(key_camp_applied, ":applied")
+CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")

@@ -48,12 +48,14 @@
  *   {t:T}:camp:C:done          key_campaign_done(k, T, C)
  *   {t:T}:camp:C:retry         key_campaign_retry(k, T, C)
  *   {t:T}:camp:C:tries         key_campaign_tries(k, T, C)
+ *   {t:T}:camp:C:msgs          key_campaign_msgs(k, T, C)
  *   {t:T:c:C}:stats            key_camp_stats(k, T, C)
  *   {t:T:c:C}:openers          key_camp_openers(k, T, C)
  *   {t:T:c:C}:clickers         key_camp_clickers(k, T, C)
  *   {t:T:c:C}:link_clickers    key_camp_link_clickers(k, T, C)
  *   {t:T:c:C}:unsubscribers    key_camp_unsubscribers(k, T, C)
  *   {t:T:c:C}:events           key_camp_events(k, T, C)
+ *   {t:T:c:C}:erased           key_camp_erased(k, T, C)
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
@@ -139,6 +141,8 @@ const char	*key_campaign_retry(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_campaign_tries(struct key *, uint64_t tenant,
 		    uint64_t campaign);
+const char	*key_campaign_msgs(struct key *, uint64_t tenant,
+		    uint64_t campaign);
 
 /* {t:T:c:C}: a campaign's tracking data.  These run on the trackers'
  * hot path (store.c, per campaign per chunk): no printf. */
@@ -157,6 +161,8 @@ const char	*key_camp_events(struct key *, uint64_t tenant,
 const char	*key_camp_applied(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_links(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_erased(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);

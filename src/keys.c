@@ -18,6 +18,9 @@ const struct key_doc key_docs[] = {
 	  "`DELETE /v1/tenants/T`" },
 	{ "ff:sending", "set", "`T:C` of the campaigns the senders look at "
 	  "(launch adds, cancel removes)" },
+	{ "ff:purged", "set", "ids of the tenants purged: the trackers drop "
+	  "their late hits rather than recreate their keys (ids are never "
+	  "reused)" },
 	{ "{t:T}:tenant", "hash", "`name`, `retention_days`, `status`, "
 	  "`created_at`, `purge_at`" },
 	{ "{t:T}:keys", "hash", "API key prefix → SHA-256 (hex) of the key" },
@@ -212,6 +215,12 @@ const char *
 key_sending(void)
 {
 	return "ff:sending";
+}
+
+const char *
+key_purged(void)
+{
+	return "ff:purged";
 }
 
 TENANT_KEY(key_tenant_tag, "")

@@ -13,7 +13,8 @@
  *   {t:T:c:C}  a campaign's tracking data, written by the trackers'
  *              store.c in one script per campaign per chunk: a slot of
  *              its own, so busy campaigns spread over the cluster.
- * The three global keys (ff:tenants, ff:purge, ff:sending) have no tag:
+ * The four global keys (ff:tenants, ff:purge, ff:sending, ff:purged)
+ * have no tag:
  * each is always alone in its command.
  *
  * Each key and the function that names it (key_docs in keys.c says what
@@ -23,6 +24,7 @@
  *   ff:tenants                 key_tenants()
  *   ff:purge                   key_purge()
  *   ff:sending                 key_sending()
+ *   ff:purged                  key_purged()
  *   {t:T}:tenant               key_tenant(k, T)
  *   {t:T}:keys                 key_tenant_keys(k, T)
  *   {t:T}:seq                  key_seq(k, T)
@@ -95,6 +97,7 @@ extern const size_t		key_ndocs;
 const char	*key_tenants(void);
 const char	*key_purge(void);
 const char	*key_sending(void);
+const char	*key_purged(void);
 
 /* The hash tags themselves, and the SCAN MATCH patterns of a tenant
  * purge: every {t:T} key, and every campaign's {t:T:c:C} keys. */

@@ -43,6 +43,11 @@
  * and the chunk goes again.  Opt-outs (optout.lua) look for the same
  * hash in the tenant's {t:T}:suppressed.
  *
+ * A purged tenant's hits (old mails keep being opened) are dropped:
+ * the first step asks whether the tenant is in ff:purged (a purge puts
+ * it there before it unlinks anything), and its campaigns get no call,
+ * so nothing recreates the keys the purge removed.
+ *
  * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
  * clickers, link_clickers, unsubscribers, events, applied, ts; links is
  * read for clicks; erased is read), OPTOUT_LUA the tenant's opt-out
@@ -118,6 +123,8 @@ struct store {
 		uint64_t	 seg, off;	/* applied mark, 0 0: none */
 		int		 tombstones;	/* :erased exists: send
 						 * the contacts' hashes */
+		int		 purged;	/* its tenant is in
+						 * ff:purged: drop */
 	}			 groups[FF_CHUNK_MAX];
 	uint64_t		 contacts[FF_CHUNK_MAX];	/* scratch */
 	int			 ngroups;
@@ -652,6 +659,23 @@ tombstone_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 		guards_done(st);
 }
 
+/* Whether the campaign's tenant was purged: its events are dropped
+ * (acked with the chunk) rather than recreate its keys. */
+static void
+purged_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	struct group	*g = privdata;
+	struct store	*st = g->st;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+		st->failed = 1;
+	else
+		g->purged = reply->integer == 1;
+	if (--st->pending == 0)
+		guards_done(st);
+}
+
 /* Step two: per campaign, the events past its mark. */
 static void
 guards_done(struct store *st)
@@ -672,6 +696,8 @@ guards_done(struct store *st)
 	st->pending = 1;	/* held until every command is queued */
 	for (k = 0; k < st->ngroups && !st->failed; k++) {
 		g = &st->groups[k];
+		if (g->purged)
+			continue;
 		count = 0;
 		for (i = g->from; i < g->to; i++) {
 			off = event_off(st, st->order[i]);
@@ -690,10 +716,13 @@ guards_done(struct store *st)
 			store_log_error(st, "record", "cannot queue command");
 		}
 	}
-	for (i = 0; i < st->nevents && !st->failed; i++)
-		if (st->events[i].kind == EV_UNSUB &&
-		    send_optout(st, &st->events[i]) == -1)
-			st->failed = 1;
+	for (k = 0; k < st->ngroups && !st->failed; k++) {
+		g = &st->groups[k];
+		for (i = g->from; i < g->to && !g->purged && !st->failed; i++)
+			if (st->events[st->order[i]].kind == EV_UNSUB &&
+			    send_optout(st, &st->events[st->order[i]]) == -1)
+				st->failed = 1;
+	}
 	if (st->wait_replicas > 0 && !st->failed) {
 		if ((n = ra_wait_written(st->ra, wait_done, st,
 		    st->wait_replicas, STORE_WAIT_MS)) == -1)
@@ -738,6 +767,7 @@ ship_chunk(struct store *st, size_t n)
 		}
 		g->to = (uint32_t)i;
 		g->tombstones = 0;
+		g->purged = 0;
 		key_camp_applied(&applied, a->tenant, a->campaign);
 		key_camp_erased(&erased, a->tenant, a->campaign);
 		if (ra_command(st->ra, guard_reply_cb, g, "HGET %b %s",
@@ -749,6 +779,12 @@ ship_chunk(struct store *st, size_t n)
 		st->pending++;
 		if (ra_command(st->ra, tombstone_reply_cb, g, "EXISTS %b",
 		    erased.s, erased.len) == -1) {
+			st->failed = 1;
+			break;
+		}
+		st->pending++;
+		if (ra_command(st->ra, purged_reply_cb, g, "SISMEMBER %s %llu",
+		    key_purged(), (unsigned long long)a->tenant) == -1) {
 			st->failed = 1;
 			break;
 		}

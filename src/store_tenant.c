@@ -318,9 +318,14 @@ store_tenant_purge(struct db *db, uint64_t tenant)
 	struct key	 match, k;
 	long long	 n, total = 0;
 
-	/* The tenant record first: the senders' outcome script writes
-	 * nothing once it is gone, so a message in flight during the purge
-	 * cannot recreate a key the scan below has passed already. */
+	/* Marked gone first: the trackers drop the tenant's hits from then
+	 * on (ff:purged), and the senders' outcome script writes nothing
+	 * once the tenant record is gone, so neither a late hit nor a
+	 * message in flight during the purge recreates a key the scan below
+	 * has passed already. */
+	if (reply_done(db_cmd(db, "SADD %s %llu", key_purged(),
+	    (unsigned long long)tenant)) == -1)
+		return -1;
 	if ((n = reply_del(db_cmd(db, "DEL %s", key_tenant(&k, tenant)))) ==
 	    -1)
 		return -1;

@@ -35,6 +35,7 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("ff:tenants", key_tenants());
 	CASE("ff:purge", key_purge());
 	CASE("ff:sending", key_sending());
+	CASE("ff:purged", key_purged());
 	CASE("{t:T}:tenant", key_tenant(&k[n], T));
 	CASE("{t:T}:keys", key_tenant_keys(&k[n], T));
 	CASE("{t:T}:seq", key_seq(&k[n], T));

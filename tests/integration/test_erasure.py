@@ -18,7 +18,7 @@ tenant purged while it sends stays purged (issue 11, defects 1, 2, 3, 9).
    the bounce.
 9. DELETE /v1/tenants then a purge while one of its campaigns is
    sending: no key of the tenant comes back once the messages in flight
-   end.
+   end, nor when its old mails are opened afterwards.
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
 """
@@ -299,6 +299,17 @@ def test_purge_while_sending(redis, ff, relay):
     left = [k for k, _, _ in dump_tenant(redis, tid)]
     ok(left == [], "after the purge no key of the tenant comes back (the "
        "outcomes of the messages in flight write nothing)", repr(left))
+    # Its mails are still read: their hits are answered, not stored.
+    sts = [hit(ff, k, tid, cid, 1) for k in ("open", "unsubscribe")]
+    probe = must("tenant", call(ff, "POST", "/v1/tenants", ADMIN,
+                                {"name": "probe"}), 201)["id"]
+    hit(ff, "open", probe, 1, 1)
+    wait_for(lambda: counters(redis, int(probe), 1).get("opens"),
+             timeout=10)        # the chunk after the purged one shipped
+    left = [k for k, _, _ in dump_tenant(redis, tid)]
+    ok(sts == [200, 200] and left == [],
+       "a purged tenant's late open and opt-out: answered, and no key "
+       "recreated", repr((sts, left)))
 
 
 def main():

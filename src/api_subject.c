@@ -279,9 +279,19 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		if (store_erased_add_contact(ctx->db, ctx->tenant, ctx->keys,
 		    id) == -1 ||
 		    store_subject_erase_events(ctx->db, ctx->tenant, ctx->keys,
-		    id, &events, &members, &messages) == -1 ||
+		    id, &events, &members) == -1 ||
+		    store_subject_erase_messages(ctx->db, ctx->tenant, id,
+		    &messages) == -1 ||
 		    store_contact_remove(ctx->db, ctx->tenant, id,
 		    &lists) == -1)
+			goto fail;
+		/* The message records before the contact (a request that
+		 * fails after the contact is gone cannot find them again)
+		 * and after it: an outcome in between wrote one, and from
+		 * now on none is written (send_outcome.lua writes a record
+		 * only while the contact exists). */
+		if (store_subject_erase_messages(ctx->db, ctx->tenant, id,
+		    &messages) == -1)
 			goto fail;
 		contacts = 1;
 		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,

@@ -150,18 +150,17 @@ store_subject_events(struct db *db, uint64_t tenant, uint64_t contact,
 	return 0;
 }
 
-/* erase.lua on one campaign, then its message record: 0 with its
- * counts added, or -1. */
+/* erase.lua on one campaign: 0 with its counts added, or -1. */
 static int
 erase_campaign(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *contact, const char *hash, long long *events,
-    long long *members, long long *messages)
+    long long *members)
 {
 	redisReply	*rep;
-	struct key	 keys[6], msgs;
+	struct key	 keys[6];
 	const char	*argv[11];
 	size_t		 lens[11], j;
-	long long	 ev, mem, n;
+	long long	 ev, mem;
 	int		 rc = -1;
 
 	/* erase.lua's KEYS, in its order. */
@@ -181,17 +180,6 @@ erase_campaign(struct db *db, uint64_t tenant, uint64_t campaign,
 	lens[9] = strlen(contact);
 	argv[10] = hash;
 	lens[10] = strlen(hash);
-	/* The message record: send_outcome.lua writes it only while the
-	 * contact exists, and the contact goes after this. */
-	if ((rep = db_cmd(db, "HDEL %s %s", key_campaign_msgs(&msgs, tenant,
-	    campaign), contact)) == NULL)
-		return -1;
-	if (reply_int(rep, &n) == -1) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	*messages += n;
-	freeReplyObject(rep);
 	if ((rep = script_run(db, SCRIPT_ERASE, 11, argv, lens)) == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
@@ -210,7 +198,7 @@ erase_campaign(struct db *db, uint64_t tenant, uint64_t campaign,
 int
 store_subject_erase_events(struct db *db, uint64_t tenant,
     const struct token_keyring *ring, uint64_t contact, long long *events,
-    long long *members, long long *messages)
+    long long *members)
 {
 	uint64_t	*camps;
 	size_t		 ncamps, i;
@@ -224,7 +212,43 @@ store_subject_erase_events(struct db *db, uint64_t tenant,
 		return -1;
 	for (i = 0; i < ncamps && rc == 0; i++)
 		rc = erase_campaign(db, tenant, camps[i], id, hash, events,
-		    members, messages);
+		    members);
+	free(camps);
+	return rc;
+}
+
+int
+store_subject_erase_messages(struct db *db, uint64_t tenant,
+    uint64_t contact, long long *messages)
+{
+	redisReply	*rep;
+	uint64_t	*camps;
+	size_t		 ncamps, i;
+	struct key	 k;
+	long long	 n;
+	int		 rc = 0;
+
+	if (store_campaign_ids(db, tenant, &camps, &ncamps) == -1)
+		return -1;
+	/* One round trip: an HDEL per campaign, pipelined. */
+	for (i = 0; i < ncamps; i++)
+		if (db_append(db, "HDEL %s %llu", key_campaign_msgs(&k, tenant,
+		    camps[i]), (unsigned long long)contact) == -1) {
+			db_discard(db);
+			free(camps);
+			return -1;
+		}
+	for (i = 0; i < ncamps; i++) {
+		if ((rep = db_reply(db)) == NULL) {
+			rc = -1;
+			continue;
+		}
+		if (reply_int(rep, &n) == 0)
+			*messages += n;
+		else
+			rc = -1;
+		freeReplyObject(rep);
+	}
 	free(camps);
 	return rc;
 }

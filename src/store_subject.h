@@ -60,16 +60,23 @@ int	 subject_message_parse(const char *, size_t,
 int	 store_subject_messages(struct db *, uint64_t tenant,
 	    uint64_t contact, struct subject_message **msgs, size_t *n);
 
-/* Erases the contact's message records, events and unique-set
- * memberships from every campaign of the tenant (erase.lua, atomic per
- * campaign), and leaves each campaign's tombstone (the contact id's
- * keyed hash under the ring's signing key in {t:T:c:C}:erased), so
- * that no replay, retry or other node writes them back; 0 with the
- * counts added to *events, *members and *messages, or -1 (campaigns
- * before the failure are erased; a second call finds nothing there). */
+/* Erases the contact's events and unique-set memberships from every
+ * campaign of the tenant (erase.lua, atomic per campaign), and leaves
+ * each campaign's tombstone (the contact id's keyed hash under the
+ * ring's signing key in {t:T:c:C}:erased), so that no replay, retry or
+ * other node writes them back; 0 with the counts added to *events and
+ * *members, or -1 (campaigns before the failure are erased; a second
+ * call finds nothing there). */
 int	 store_subject_erase_events(struct db *, uint64_t tenant,
 	    const struct token_keyring *, uint64_t contact, long long *events,
-	    long long *members, long long *messages);
+	    long long *members);
+
+/* Erases the contact's message records from every campaign of the
+ * tenant; 0 with their number added to *messages, or -1.  Call it
+ * again once the contact record is gone: send_outcome.lua writes a
+ * record only while it exists, so none comes back after that. */
+int	 store_subject_erase_messages(struct db *, uint64_t tenant,
+	    uint64_t contact, long long *messages);
 
 /* Appends a record to the tenant's audit stream: who (actor: a key
  * prefix or "fanfarectl"), what (action) and counts (a JSON text,

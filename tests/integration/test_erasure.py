@@ -15,7 +15,7 @@ tenant purged while it sends stays purged (issue 11, defects 1, 2, 3, 9).
    on disk holds the contact's shipped events.
 3. GET /v1/subjects after a real send to the SMTP sink (one recipient
    refused with 550) lists each message (campaign, time, outcome) and
-   the bounce.
+   the bounce; the message records are trimmed by retention.
 9. DELETE /v1/tenants then a purge while one of its campaigns is
    sending: no key of the tenant comes back once the messages in flight
    end, nor when its old mails are opened afterwards.
@@ -272,6 +272,18 @@ def test_export_and_erase(redis, ff, relay):
     st, js, raw = call(ff, "GET", "/v1/subjects/%s" % refused, key)
     ok(st == 200 and js.get("messages") == [] and js.get("bounces") == [],
        "the new contact's export: no message, no bounce", raw)
+
+    # Retention: a campaign that finished longer than retention_days ago
+    # loses its message records at the janitor's next run.
+    redis.cmd("HSET", "{t:%s}:camp:%s" % (tid, cids[0]), "finished_at", 1000)
+    rc, out, err = ff.ctl("janitor")
+    st, js, raw = call(ff, "GET", "/v1/subjects/%s" % fine, key)
+    ok(rc == 0 and '"messages_trimmed":1' in out.replace(" ", "") and
+       [m.get("campaign") for m in (js or {}).get("messages", [])] ==
+       [cids[1]] and redis.cmd("EXISTS", "{t:%s}:camp:%s:msgs"
+                               % (tid, cids[0])) == 0,
+       "janitor: the old campaign's message records are trimmed by "
+       "retention, the recent one's kept", out + err + raw.decode())
 
 
 # ------------------------------------------- 9. purge while sending

@@ -358,12 +358,11 @@ int
 store_erased_contact_hash(const struct token_keyring *ring, int i,
     uint64_t contact, char out[65])
 {
-	char	data[32];
-	int	n;
+	char	data[32] = "contact:";
+	size_t	n = 8;
 
-	n = snprintf(data, sizeof(data), "contact:%llu",
-	    (unsigned long long)contact);
-	return token_keyed_hash(ring, i, data, (size_t)n, out);
+	n += fmt_u64(data + n, contact);
+	return token_keyed_hash(ring, i, data, n, out);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "fanfare.h"
 #include "keys.h"
 #include "redis_sync.h"
+#include "script.h"
 #include "store_contact.h"
 #include "store_list.h"
 #include "store_suppress.h"
@@ -18,7 +19,7 @@
 /* The most arguments of a contact's HSET: HSET, the key, and 11 pairs
  * (email, key, updated_at, created_at, 4 texts, attributes,
  * quarantined, suppressed). */
-#define CONTACT_ARGV_MAX	24
+#define CONTACT_ARGV_MAX	(32 + FF_MAX_SECRETS)
 
 /* Reads the next reply of a pipeline; 0 unless it is missing or an
  * error. */
@@ -222,8 +223,9 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 	const char	*argv[CONTACT_ARGV_MAX];
 	size_t		 lens[CONTACT_ARGV_MAX], i, nnew = 0;
 	long long	 ncreated = 0, nupdated = 0;
-	char		 now[24];
-	struct key	 bykey, ct;
+	char		 now[24], idbuf[24], nhbuf[24];
+	char		 hashes[FF_MAX_SECRETS][65];
+	struct key	 bykey, ct, sup;
 	uint64_t	 first, id;
 	int		 argc, k, rc;
 
@@ -261,16 +263,33 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 			if (rows[i].is_new)
 				rows[i].id = first++;
 	}
-	/* Round trip 3: the writes. */
+	/* Round trip 3: the writes, one contact_write.lua a row (atomic
+	 * against an erasure since round trip 1: see its header).  The
+	 * first is an EVAL, so the EVALSHAs behind it find the script. */
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
+	key_suppressed(&sup, tenant);
 	for (i = 0; i < n; i++) {
 		struct contact_row *row = &rows[i];
 
 		id = row->same ? row->same->id : row->id;
 		key_contact(&ct, tenant, id);
-		argc = 0;
-		argv[argc] = "HSET"; lens[argc++] = 4;
+		argc = 2;	/* script_append's */
+		argv[argc] = "3"; lens[argc++] = 1;
 		argv[argc] = ct.s; lens[argc++] = ct.len;
+		argv[argc] = bykey.s; lens[argc++] = bykey.len;
+		argv[argc] = sup.s; lens[argc++] = sup.len;
+		argv[argc] = row->is_new ? "new" : "old"; lens[argc++] = 3;
+		argv[argc] = row->key; lens[argc++] = strlen(row->key);
+		argv[argc] = idbuf;
+		lens[argc++] = fmt_u64(idbuf, id);
+		argv[argc] = nhbuf;
+		lens[argc++] = fmt_u64(nhbuf, (uint64_t)ring->nkeys);
+		for (k = 0; k < ring->nkeys && k < FF_MAX_SECRETS; k++) {
+			if (token_keyed_hash(ring, k, row->key,
+			    strlen(row->key), hashes[k]) == -1)
+				goto down;
+			argv[argc] = hashes[k]; lens[argc++] = 64;
+		}
 		argv[argc] = "email"; lens[argc++] = 5;
 		argv[argc] = row->addr; lens[argc++] = strlen(row->addr);
 		argv[argc] = "key"; lens[argc++] = 3;
@@ -286,16 +305,15 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 			argv[argc] = "suppressed"; lens[argc++] = 10;
 			argv[argc] = "1"; lens[argc++] = 1;
 		}
-		if (db_appendargv(db, argc, argv, lens) == -1)
-			goto down;
-		if (row->is_new && db_append(db, "HSET %s %s %llu", bykey.s,
-		    row->key, (unsigned long long)id) == -1)
+		if (script_append(db, SCRIPT_CONTACT_WRITE, i == 0, argc, argv,
+		    lens) == -1)
 			goto down;
 	}
+	/* A row whose contact was erased meanwhile (0) is not stored, and
+	 * counts as updated: the request did what it could. */
 	for (i = 0; i < n; i++) {
-		for (k = rows[i].is_new ? 2 : 1; k > 0; k--)
-			if (next_ok(db) == -1)
-				goto down;
+		if (next_ok(db) == -1)
+			goto down;
 		if (rows[i].is_new)
 			ncreated++;
 		else
@@ -316,9 +334,9 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 	redisReply	*rep;
 	const char	*argv[CONTACT_ARGV_MAX];
 	size_t		 lens[CONTACT_ARGV_MAX];
-	char		 nowbuf[24];
-	struct key	 k;
-	long long	 set;
+	char		 nowbuf[24], idbuf[24];
+	struct key	 k, bykey, sup;
+	long long	 set, written = 0;
 	int		 argc, rc;
 
 	if (old_key != NULL && strcmp(old_key, row->key) != 0) {
@@ -333,11 +351,21 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 			return -1;
 		freeReplyObject(rep);
 	}
+	/* contact_write.lua ("old", no hash): nothing is written when the
+	 * contact was erased or deleted since the caller read it. */
 	key_contact(&k, tenant, id);
+	key_contact_bykey(&bykey, tenant);
+	key_suppressed(&sup, tenant);
 	snprintf(nowbuf, sizeof(nowbuf), "%llu", (unsigned long long)now);
-	argc = 0;
-	argv[argc] = "HSET"; lens[argc++] = 4;
+	argc = 2;	/* script_run's */
+	argv[argc] = "3"; lens[argc++] = 1;
 	argv[argc] = k.s; lens[argc++] = k.len;
+	argv[argc] = bykey.s; lens[argc++] = bykey.len;
+	argv[argc] = sup.s; lens[argc++] = sup.len;
+	argv[argc] = "old"; lens[argc++] = 3;
+	argv[argc] = row->key; lens[argc++] = strlen(row->key);
+	argv[argc] = idbuf; lens[argc++] = fmt_u64(idbuf, id);
+	argv[argc] = "0"; lens[argc++] = 1;
 	argv[argc] = "updated_at"; lens[argc++] = 10;
 	argv[argc] = nowbuf; lens[argc++] = strlen(nowbuf);
 	if (old_key != NULL) {
@@ -347,10 +375,16 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 		argv[argc] = row->key; lens[argc++] = strlen(row->key);
 	}
 	argc = row_fields(row, argv, lens, argc);
-	if ((rep = db_cmdargv(db, argc, argv, lens)) == NULL)
+	if ((rep = script_run(db, SCRIPT_CONTACT_WRITE, argc, argv,
+	    lens)) == NULL)
 		return -1;
-	rc = reply_ok(rep) ? 1 : -1;
+	rc = reply_int(rep, &written) == 0 ? 1 : -1;
 	freeReplyObject(rep);
+	/* Gone meanwhile: the new address's index entry must not stay
+	 * behind, in clear, naming nobody.  The caller finds it gone. */
+	if (rc == 1 && written == 0 && old_key != NULL &&
+	    strcmp(old_key, row->key) != 0)
+		(void)reply_done(db_cmd(db, "HDEL %s %s", bykey.s, row->key));
 	return rc;
 }
 

@@ -29,7 +29,8 @@ from harness import (Fanfare, Redis, RedisError, Relay, add_contacts, call,
 TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
-           "send_finish", "launch", "launch_step", "launch_state", "erase"]
+           "send_finish", "launch", "launch_step", "launch_state", "erase",
+           "contact_write"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -559,6 +560,36 @@ def test_erase(redis):
        "erase: again finds nothing")
 
 
+def test_contact_write(redis):
+    keys = ["{t:11}:ct:%d", "{t:11}:ct:bykey", "{t:11}:suppressed"]
+
+    def write(mode, cid, key, hashes=(), fields=("first_name", "A")):
+        k = [keys[0] % cid] + keys[1:]
+        return ev(redis, "contact_write", k, [mode, key, cid, len(hashes)]
+                  + list(hashes) + ["email", key, "key", key] + list(fields))
+
+    ok(write("new", 1, "a@x.test", ["h-a"]) == 1 and
+       redis.hgetall(keys[0] % 1).get("first_name") == "A" and
+       redis.cmd("HGET", keys[1], "a@x.test") == "1" and
+       redis.cmd("HGET", keys[0] % 1, "suppressed") is None,
+       "contact_write: a new row is stored and indexed")
+    ok(write("old", 1, "a@x.test", fields=("first_name", "B")) == 1 and
+       redis.cmd("HGET", keys[0] % 1, "first_name") == "B",
+       "contact_write: an old row that still exists is updated")
+    # Erased between the upsert's read and its write.
+    redis.cmd("DEL", keys[0] % 1)
+    redis.cmd("HDEL", keys[1], "a@x.test")
+    redis.cmd("SADD", keys[2], "h-a")
+    ok(write("old", 1, "a@x.test") == 0 and
+       redis.cmd("EXISTS", keys[0] % 1) == 0,
+       "contact_write: an old contact erased meanwhile is not recreated "
+       "(no address in clear off every index)")
+    ok(write("new", 2, "a@x.test", ["h-old-key", "h-a"]) == 1 and
+       redis.cmd("HGET", keys[0] % 2, "suppressed") == "1",
+       "contact_write: a new contact whose address was erased meanwhile "
+       "is stored suppressed (its keyed hash, under any key of the ring)")
+
+
 # ------------------------------------------- NOSCRIPT with fanfared
 
 def hits_counted(redis, t, c, n):
@@ -657,7 +688,8 @@ def main():
     run(test_files, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
-               test_launch_step, test_launch_state, test_erase):
+               test_launch_step, test_launch_state, test_erase,
+               test_contact_write):
         run(fn, redis)
     redis.stop()
 

@@ -1,14 +1,16 @@
--- contact_write.lua: stores one row of a contact upsert (store_contact.c,
--- POST /v1/contacts and imports, pipelined, one call per row).
+-- contact_write.lua: stores rows of a contact upsert (store_contact.c,
+-- POST /v1/contacts, imports and PATCH; up to 64 rows a call,
+-- pipelined).
 --
 -- KEYS (one hash tag {t:T}):
---   1 contact hash ({t:T}:ct:ID)  2 ct:bykey  3 suppressed
--- ARGV: 1 "new" (the id was just reserved) or "old" (the address was
---   found in ct:bykey)  2 email key  3 contact id  4 nhash: keyed hashes
---   of the email key below, one per key of the token ring, then those
---   hashes, then the fields: field value pairs for the contact hash.
--- Returns 1 when stored, 0 when an "old" contact is gone (erased or
--- deleted since the upsert read ct:bykey): nothing written.
+--   1 ct:bykey  2 suppressed, then one contact hash ({t:T}:ct:ID) a row
+-- ARGV: 1 nhash: keyed hashes of an email key, one per key of the token
+--   ring; then per row: "new" (the id was just reserved) or "old" (the
+--   address was found in ct:bykey), the email key, the contact id,
+--   nhash hashes of the email key, the number of field and value
+--   arguments that follow, and those (for the contact hash).
+-- Returns, per row: 1 when stored, 0 when an "old" contact is gone
+-- (erased or deleted since the upsert read ct:bykey): nothing written.
 --
 -- Guarantees: an erasure between the upsert's reads and its writes
 -- cannot be undone by them: an old contact that is gone is not
@@ -16,17 +18,26 @@
 -- one whose address's keyed hash is suppressed by then is stored
 -- suppressed (never mailed), checked atomically here.
 
-if ARGV[1] == 'old' and redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
-end
-local nhash = tonumber(ARGV[4])
-local suppressed = false
-for i = 5, 4 + nhash do
-  if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
-    suppressed = true
+local nhash = tonumber(ARGV[1])
+local out, i = {}, 2
+for r = 3, #KEYS do
+  local mode, key, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local suppressed = false
+  for h = i + 3, i + 2 + nhash do
+    if redis.call('SISMEMBER', KEYS[2], ARGV[h]) == 1 then
+      suppressed = true
+    end
   end
+  i = i + 3 + nhash
+  local nf = tonumber(ARGV[i])
+  if mode == 'old' and redis.call('EXISTS', KEYS[r]) == 0 then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', KEYS[r], unpack(ARGV, i + 1, i + nf))
+    if suppressed then redis.call('HSET', KEYS[r], 'suppressed', '1') end
+    if mode == 'new' then redis.call('HSET', KEYS[1], key, id) end
+    out[#out + 1] = 1
+  end
+  i = i + nf + 1
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5 + nhash))
-if suppressed then redis.call('HSET', KEYS[1], 'suppressed', '1') end
-if ARGV[1] == 'new' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
-return 1
+return out

@@ -561,31 +561,42 @@ def test_erase(redis):
 
 
 def test_contact_write(redis):
-    keys = ["{t:11}:ct:%d", "{t:11}:ct:bykey", "{t:11}:suppressed"]
+    bykey, sup = "{t:11}:ct:bykey", "{t:11}:suppressed"
 
-    def write(mode, cid, key, hashes=(), fields=("first_name", "A")):
-        k = [keys[0] % cid] + keys[1:]
-        return ev(redis, "contact_write", k, [mode, key, cid, len(hashes)]
-                  + list(hashes) + ["email", key, "key", key] + list(fields))
+    def ct(cid):
+        return "{t:11}:ct:%d" % cid
 
-    ok(write("new", 1, "a@x.test", ["h-a"]) == 1 and
-       redis.hgetall(keys[0] % 1).get("first_name") == "A" and
-       redis.cmd("HGET", keys[1], "a@x.test") == "1" and
-       redis.cmd("HGET", keys[0] % 1, "suppressed") is None,
-       "contact_write: a new row is stored and indexed")
-    ok(write("old", 1, "a@x.test", fields=("first_name", "B")) == 1 and
-       redis.cmd("HGET", keys[0] % 1, "first_name") == "B",
+    def write(rows, nhash=1):
+        """rows: (mode, id, key, hashes, fields); the answers per row."""
+        keys, args = [bykey, sup], [nhash]
+        for mode, cid, key, hashes, fields in rows:
+            keys.append(ct(cid))
+            f = ["email", key, "key", key] + list(fields)
+            args += [mode, key, cid] + list(hashes) + [len(f)] + f
+        return ev(redis, "contact_write", keys, args)
+
+    ok(write([("new", 1, "a@x.test", ["h-a"], ("first_name", "A")),
+              ("new", 3, "c@x.test", ["h-c"], ())]) == [1, 1] and
+       redis.hgetall(ct(1)).get("first_name") == "A" and
+       redis.cmd("HGET", bykey, "a@x.test") == "1" and
+       redis.cmd("HGET", bykey, "c@x.test") == "3" and
+       redis.cmd("HGET", ct(1), "suppressed") is None,
+       "contact_write: new rows are stored and indexed, several a call")
+    ok(write([("old", 1, "a@x.test", [], ("first_name", "B"))], 0) == [1]
+       and redis.cmd("HGET", ct(1), "first_name") == "B",
        "contact_write: an old row that still exists is updated")
     # Erased between the upsert's read and its write.
-    redis.cmd("DEL", keys[0] % 1)
-    redis.cmd("HDEL", keys[1], "a@x.test")
-    redis.cmd("SADD", keys[2], "h-a")
-    ok(write("old", 1, "a@x.test") == 0 and
-       redis.cmd("EXISTS", keys[0] % 1) == 0,
+    redis.cmd("DEL", ct(1))
+    redis.cmd("HDEL", bykey, "a@x.test")
+    redis.cmd("SADD", sup, "h-a")
+    ok(write([("old", 1, "a@x.test", ["h-a"], ()),
+              ("old", 3, "c@x.test", ["h-c"], ("first_name", "C"))]) ==
+       [0, 1] and redis.cmd("EXISTS", ct(1)) == 0 and
+       redis.cmd("HGET", ct(3), "first_name") == "C",
        "contact_write: an old contact erased meanwhile is not recreated "
-       "(no address in clear off every index)")
-    ok(write("new", 2, "a@x.test", ["h-old-key", "h-a"]) == 1 and
-       redis.cmd("HGET", keys[0] % 2, "suppressed") == "1",
+       "(no address in clear off every index); the next row is stored")
+    ok(write([("new", 2, "a@x.test", ["h-old-key", "h-a"], ())], 2) ==
+       [1] and redis.cmd("HGET", ct(2), "suppressed") == "1",
        "contact_write: a new contact whose address was erased meanwhile "
        "is stored suppressed (its keyed hash, under any key of the ring)")
 

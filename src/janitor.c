@@ -5,7 +5,8 @@
  *
  * Per tenant: the events of each campaign older than the tenant's
  * retention_days are trimmed from its stream (one command per campaign,
- * so no single call holds Redis long).  Tenants whose purge time has
+ * so no single call holds Redis long), and so are its message records
+ * (all at once for a campaign that finished before the cutoff).  Tenants whose purge time has
  * come (DELETE /v1/tenants after the grace period) lose every key
  * (store_tenant_purge).  What is in Redis is the stores': this file
  * only decides what is due.
@@ -19,6 +20,7 @@
 #include "fanfare.h"
 #include "janitor.h"
 #include "store_campaign.h"
+#include "store_send.h"
 #include "store_stats.h"
 #include "store_tenant.h"
 
@@ -54,6 +56,12 @@ trim_tenant(void *arg, uint64_t tenant)
 		}
 		w->report->entries_trimmed += trimmed;
 		w->report->streams++;
+		if ((trimmed = store_send_trim_messages(w->db, tenant,
+		    camps[i], minid)) == -1) {
+			free(camps);
+			return -1;
+		}
+		w->report->messages_trimmed += trimmed;
 	}
 	free(camps);
 	return 0;
@@ -94,10 +102,12 @@ janitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    JANITOR_INTERVAL_S);
 		return;
 	}
-	if (rep.tenants_purged || rep.entries_trimmed)
+	if (rep.tenants_purged || rep.entries_trimmed ||
+	    rep.messages_trimmed)
 		log_info("janitor: %lld tenants purged (%lld keys), %lld event "
-		    "entries past retention trimmed", rep.tenants_purged,
-		    rep.keys_purged, rep.entries_trimmed);
+		    "entries and %lld message records past retention trimmed",
+		    rep.tenants_purged, rep.keys_purged, rep.entries_trimmed,
+		    rep.messages_trimmed);
 }
 
 struct event *

@@ -16,6 +16,7 @@ struct janitor_report {
 	long long	keys_purged;
 	long long	streams;		/* event streams looked at */
 	long long	entries_trimmed;	/* stream entries removed */
+	long long	messages_trimmed;	/* message records removed */
 };
 
 /* One run: the purges due at now_ms, then every tenant's retention.

@@ -468,8 +468,13 @@ void	 special_free(struct special *);
 /* Category name ("health", ...) when the attribute name is one whose
  * value would reveal a special category; NULL otherwise. */
 const char *special_name(const struct special *, const char *, size_t);
-/* Category name when a value holds a listed term; NULL otherwise. */
+/* Category name when a free-text value (an attribute value, gender)
+ * holds a listed term; NULL otherwise. */
 const char *special_value(const struct special *, const char *, size_t);
+/* The same for first_name and last_name: a one-word term that the list
+ * also names a person_name ("Islam", "Krebs") is no hit there. */
+const char *special_person_name(const struct special *, const char *,
+	    size_t);
 
 /* ----------------------------------------------------------- validate.c */
 
@@ -498,7 +503,12 @@ struct contact_row {
 	char		 key[FF_EMAIL_MAX + 1];
 	json_t		*obj;		/* the request's object (borrowed) */
 	char		*attrs;		/* kept attributes as JSON, or NULL */
-	int		 quarantined;
+	int		 quarantined;	/* a screened field holds a term */
+	/* Every screened field (attributes, first_name, last_name,
+	 * gender) is in obj: a clean check may clear a quarantine.  Else
+	 * only a hit is written, so a write of some fields cannot clear
+	 * what another stored field caused. */
+	int		 screened_all;
 	uint64_t	 id;		/* the API's: 0 until known */
 	int		 is_new;
 	int		 erased_before;	/* its keyed hash is suppressed */

@@ -55,11 +55,11 @@
  * one by one, but only those whose letters all occur in the name (a
  * bit mask test).
  *
- * The per-code-point work is one table for the Basic Multilingual
- * Plane, built from ICU once per process (pthread_once) and never
- * written again; other planes ask ICU each time.  A loaded struct
- * special is never written again either, so any thread may ask it
- * questions at once.
+ * The per-code-point work is remembered in one table for the Basic
+ * Multilingual Plane, filled as code points are seen (atomically: any
+ * thread may fill it); other planes ask ICU each time.  A loaded struct
+ * special is never written again, so any thread may ask it questions
+ * at once.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -147,12 +147,26 @@ struct special_fold {
 	char		text[SPECIAL_FOLD_MAX];
 };
 
-static struct special_fold	*special_bmp;	/* [0x10000], or NULL */
+/*
+ * What each code point of the Basic Multilingual Plane becomes, filled
+ * the first time one is seen: special_fold_pack() with
+ * SPECIAL_FOLD_READY set, 0 until then.  One 64-bit word each, read and
+ * written atomically, so threads may fill it at once (they write the
+ * same value); only the pages of code points seen become resident, and
+ * ICU's data is only read for them.  Other planes ask ICU each time.
+ */
+static uint64_t			 special_bmp[0x10000];
+#define SPECIAL_FOLD_READY	0x80	/* in the length byte */
+
 static USpoofChecker		*special_spoof;
 static const UNormalizer2	*special_nfkc, *special_nfkc_cf, *special_nfd;
-static UTransliterator		*special_latin;	/* init only: not shared */
 static pthread_once_t		 special_once = PTHREAD_ONCE_INIT;
 static char			 special_icu_error[128];
+/* ICU's transliterators are not thread-safe: one, opened when first
+ * needed, used under the lock (rare Latin letters only). */
+static UTransliterator		*special_latin;
+static int			 special_latin_tried;
+static pthread_mutex_t		 special_latin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 special_fold_add(struct special_fold *f, char c)
@@ -183,8 +197,12 @@ special_is_soft_punct(UChar32 c)
 	    c == 0xff65;
 }
 
+static const UChar special_latin_id[] = { 'L', 'a', 't', 'i', 'n', '-',
+    'A', 'S', 'C', 'I', 'I', 0 };
+
 /* Appends the ASCII form of one letter or digit c, already case-folded
- * and without marks. */
+ * and without marks: a Latin letter that is still not ASCII goes
+ * through ICU's Latin-ASCII transliteration (þ -> th). */
 static void
 special_fold_ascii(UChar32 c, struct special_fold *f)
 {
@@ -208,15 +226,26 @@ special_fold_ascii(UChar32 c, struct special_fold *f)
 		    SPECIAL_HARD);
 		return;
 	}
-	if (special_latin == NULL ||
-	    uscript_getScript(c, &e) != USCRIPT_LATIN || U_FAILURE(e)) {
+	if (uscript_getScript(c, &e) != USCRIPT_LATIN || U_FAILURE(e)) {
 		special_fold_add(f, SPECIAL_OTHER);
 		return;
 	}
 	U16_APPEND_UNSAFE(buf, len, c);
 	limit = len;
-	utrans_transUChars(special_latin, buf, &len, SPECIAL_UBUF, 0, &limit,
-	    &e);
+	pthread_mutex_lock(&special_latin_lock);
+	if (!special_latin_tried) {
+		special_latin_tried = 1;
+		special_latin = utrans_openU(special_latin_id, -1,
+		    UTRANS_FORWARD, NULL, 0, NULL, &e);
+		if (U_FAILURE(e))
+			special_latin = NULL;	/* then: SPECIAL_OTHER */
+	}
+	if (special_latin != NULL)
+		utrans_transUChars(special_latin, buf, &len, SPECIAL_UBUF, 0,
+		    &limit, &e);
+	else
+		e = U_UNSUPPORTED_ERROR;
+	pthread_mutex_unlock(&special_latin_lock);
 	if (U_FAILURE(e)) {
 		special_fold_add(f, SPECIAL_OTHER);
 		return;
@@ -344,11 +373,7 @@ special_fold_compute(UChar32 cp, struct special_fold *f)
 static void
 special_icu_init(void)
 {
-	static const UChar	 latin_id[] = { 'L', 'a', 't', 'i', 'n', '-',
-	    'A', 'S', 'C', 'I', 'I', 0 };
-	struct special_fold	*t;
-	UErrorCode		 e = U_ZERO_ERROR;
-	UChar32			 cp;
+	UErrorCode	e = U_ZERO_ERROR;
 
 	special_nfkc = unorm2_getNFKCInstance(&e);
 	if (U_SUCCESS(e))
@@ -358,25 +383,10 @@ special_icu_init(void)
 	if (U_SUCCESS(e))
 		special_spoof = uspoof_open(&e);
 	if (U_FAILURE(e)) {
+		special_spoof = NULL;
 		snprintf(special_icu_error, sizeof(special_icu_error),
 		    "ICU: %s", u_errorName(e));
-		return;
 	}
-	/* Optional: without it, Latin letters that no skeleton, fold or
-	 * decomposition makes ASCII (þ, ŋ) are SPECIAL_OTHER. */
-	special_latin = utrans_openU(latin_id, -1, UTRANS_FORWARD, NULL, 0,
-	    NULL, &e);
-	if (U_FAILURE(e))
-		special_latin = NULL;
-	t = xcalloc(0x10000, sizeof(*t));
-	for (cp = 0x80; cp < 0x10000; cp++)
-		special_fold_compute(cp, &t[cp]);
-	/* Every other plane asks ICU each time: without the
-	 * transliterator, which is not safe to share between threads. */
-	if (special_latin != NULL)
-		utrans_close(special_latin);
-	special_latin = NULL;
-	special_bmp = t;
 }
 
 /* 0, or -1 with the reason ICU could not start. */
@@ -384,11 +394,52 @@ static int
 special_icu_ready(char *err, size_t errlen)
 {
 	pthread_once(&special_once, special_icu_init);
-	if (special_bmp != NULL)
+	if (special_spoof != NULL)
 		return 0;
 	errorf(err, errlen, "%s", special_icu_error[0] != '\0' ?
 	    special_icu_error : "ICU: cannot start");
 	return -1;
+}
+
+static uint64_t
+special_fold_pack(const struct special_fold *f)
+{
+	uint64_t	w = (uint64_t)(f->len | SPECIAL_FOLD_READY) |
+			    (uint64_t)f->cls << 8;
+	size_t		i;
+
+	for (i = 0; i < f->len; i++)
+		w |= (uint64_t)(unsigned char)f->text[i] << (16 + 8 * i);
+	return w;
+}
+
+static void
+special_fold_unpack(uint64_t w, struct special_fold *f)
+{
+	size_t	i;
+
+	f->len = (uint8_t)(w & 0x7f);
+	f->cls = (uint8_t)(w >> 8);
+	for (i = 0; i < f->len; i++)
+		f->text[i] = (char)(w >> (16 + 8 * i));
+}
+
+/* A code point at or above U+0080: from the table, filled first. */
+static void
+special_fold(uint32_t cp, struct special_fold *f)
+{
+	uint64_t	w;
+
+	if (cp >= 0x10000) {
+		special_fold_compute((UChar32)cp, f);
+		return;
+	}
+	if ((w = __atomic_load_n(&special_bmp[cp], __ATOMIC_ACQUIRE)) == 0) {
+		special_fold_compute((UChar32)cp, f);
+		w = special_fold_pack(f);
+		__atomic_store_n(&special_bmp[cp], w, __ATOMIC_RELEASE);
+	}
+	special_fold_unpack(w, f);
 }
 
 /* ----------------------------------------------------------- normalising */
@@ -428,10 +479,8 @@ special_char(const unsigned char *s, size_t len, int flags,
 		*used = 1;
 		f->cls = SPECIAL_C_NONE;
 		f->text[0] = SPECIAL_HARD;
-	} else if (cp < 0x10000)
-		*f = special_bmp[cp];
-	else
-		special_fold_compute((UChar32)cp, f);
+	} else
+		special_fold(cp, f);
 }
 
 /*

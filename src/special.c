@@ -841,7 +841,7 @@ special_valid(const char *s, size_t len, enum special_kind kind)
 
 static void
 special_add(struct special_rule **rules, size_t *n, const char *text,
-    size_t len, const char *category)
+    size_t len, const char *category, int glue)
 {
 	struct special_rule	*r;
 	size_t			 i;
@@ -859,7 +859,8 @@ special_add(struct special_rule **rules, size_t *n, const char *text,
 	r->keylen = special_key(text, len, r->key);
 	/* A pattern that asks for a word break ("hiv *") is matched on
 	 * words only. */
-	if (strstr(r->text, " *") == NULL && strstr(r->text, "* ") == NULL) {
+	if (glue && strstr(r->text, " *") == NULL &&
+	    strstr(r->text, "* ") == NULL) {
 		r->glued = xmalloc(len + 1);
 		for (i = 0; i < len; i++)
 			if (text[i] != ' ')
@@ -899,11 +900,11 @@ special_rule(struct special *sp, const char *category,
 			    "more than one word", (int)len, arg);
 			return -1;
 		}
-		special_add(&sp->persons, &sp->npersons, norm, n, NULL);
+		special_add(&sp->persons, &sp->npersons, norm, n, NULL, 0);
 		return 0;
 	}
 	if (kind == SPECIAL_K_TERM) {
-		special_add(&sp->terms, &sp->nterms, norm, n, category);
+		special_add(&sp->terms, &sp->nterms, norm, n, category, 0);
 		return 0;
 	}
 	for (i = 0; i < n && (norm[i] == '*' || norm[i] == ' '); i++)
@@ -913,14 +914,35 @@ special_rule(struct special *sp, const char *category,
 		    (int)len, arg);
 		return -1;
 	}
-	special_add(&sp->names, &sp->nnames, norm, n, category);
+	special_add(&sp->names, &sp->nnames, norm, n, category, 1);
 	return 0;
 }
 
+/* Braces that pair, none inside another. */
+static int
+special_braces_ok(const char *s, size_t len)
+{
+	size_t	i;
+	int	open = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '{') {
+			if (open)
+				return 0;
+			open = 1;
+		} else if (s[i] == '}') {
+			if (!open)
+				return 0;
+			open = 0;
+		}
+	}
+	return !open;
+}
+
 /*
- * A rule as written: "katholisch{,e,er,es}" is four rules, braces
- * multiply ("{a,b}x{c,d}" is four); no braces inside braces.  *count
- * counts the rules made, at most SPECIAL_EXPAND_MAX.
+ * A rule as written, its braces checked: "katholisch{,e,er,es}" is four
+ * rules, braces multiply ("{a,b}x{c,d}" is four).  *count counts the
+ * rules made, at most SPECIAL_EXPAND_MAX.
  */
 static int
 special_expand(struct special *sp, const char *category,
@@ -941,12 +963,6 @@ special_expand(struct special *sp, const char *category,
 		}
 		return special_rule(sp, category, kind, arg, len, reason,
 		    reasonlen);
-	}
-	if (open == NULL || close == NULL || close < open ||
-	    memchr(open + 1, '{', (size_t)(close - open - 1)) != NULL) {
-		snprintf(reason, reasonlen, "unbalanced braces in %s '%.*s'",
-		    special_kind_names[kind], (int)len, arg);
-		return -1;
 	}
 	pre = (size_t)(open - arg);
 	post = len - (size_t)(close + 1 - arg);
@@ -1031,6 +1047,11 @@ special_line(struct special *sp, const char **category, const char *line,
 	if (alen > SPECIAL_RULE_MAX) {
 		snprintf(reason, reasonlen, "%s too long (at most %d bytes)",
 		    special_kind_names[kind], SPECIAL_RULE_MAX);
+		return -1;
+	}
+	if (!special_braces_ok(arg, alen)) {
+		snprintf(reason, reasonlen, "unbalanced braces in %s '%.*s'",
+		    special_kind_names[kind], (int)alen, arg);
 		return -1;
 	}
 	return special_expand(sp, *category, kind, arg, alen, &count, reason,

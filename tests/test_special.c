@@ -838,6 +838,25 @@ Test(special, bad_files)
 	EXPECT_ERROR("category health\nterm h\0iv\n", ":2: NUL byte");
 	EXPECT_ERROR("category health\nterm hiv\nfoo\n",
 	    ":3: unknown directive 'foo'");
+	EXPECT_ERROR("category health\nterm a{b\n",
+	    ":2: unbalanced braces in term 'a{b'");
+	EXPECT_ERROR("category health\nterm a}b{c\n",
+	    ":2: unbalanced braces in term 'a}b{c'");
+	EXPECT_ERROR("category health\nname a{b{c}}\n",
+	    ":2: unbalanced braces in pattern 'a{b{c}}'");
+	EXPECT_ERROR("category health\nterm x{a,b}{c}}\n",
+	    ":2: unbalanced braces in term 'x{a,b}{c}}'");
+	EXPECT_ERROR("category health\nterm a,b\n",
+	    ":2: bad character in term 'a,b'");
+	EXPECT_ERROR("category health\nterm {a,b,c,d}{a,b,c,d}{a,b,c,d}"
+	    "{a,b,c,d}{a,b}\n", ":2: braces make more than 256 rules");
+	EXPECT_ERROR("category health\nterm {,}\n", ":2: empty term");
+	EXPECT_ERROR("person_name\n", ":1: empty person_name");
+	EXPECT_ERROR("person_name shia labeouf\n",
+	    ":1: person_name 'shia labeouf' is more than one word");
+	EXPECT_ERROR("person_name a*\n",
+	    ":1: bad character in person_name 'a*'");
+	EXPECT_ERROR("person_name islam\n", ": no name or term rules");
 	EXPECT_ERROR("", ": no name or term rules");
 	EXPECT_ERROR("# only\ncategory health\n\n", ": no name or term rules");
 
@@ -887,6 +906,9 @@ Test(special, syntax)
 	    "category genetic\n"
 	    "category health\n"
 	    "name  santé  # accents fold in rules too\n"
+	    "person_name hiv\n"
+	    "term katholisch{,e,er} {kirche,gemeinde}\n"
+	    "term {x,y}{1,2}z\n"
 	    "term jüdisch";
 	struct special	*sp;
 
@@ -896,6 +918,18 @@ Test(special, syntax)
 	expect("name", "Santé", name_of(sp, "Santé"), HEALTH);
 	expect("name", "SANTE", name_of(sp, "SANTE"), HEALTH);
 	expect("name", "health", name_of(sp, "health"), NULL);
+	expect("value", "Katholische Kirche", value_of(sp,
+	    "Katholische Kirche"), HEALTH);
+	expect("value", "katholisch gemeinde", value_of(sp,
+	    "katholisch gemeinde"), HEALTH);
+	expect("value", "katholischen kirche", value_of(sp,
+	    "katholischen kirche"), NULL);
+	expect("value", "y2z", value_of(sp, "y2z"), HEALTH);
+	expect("value", "x3z", value_of(sp, "x3z"), NULL);
+	/* A person_name is no hit alone in a person's name. */
+	cr_expect_null(ask(special_person_name, sp, "Ada HIV", 7));
+	cr_expect_str_eq(ask(special_value, sp, "Ada HIV", 7), HEALTH);
+	cr_expect_str_eq(ask(special_person_name, sp, "jüdisch", 8), HEALTH);
 	special_free(sp);
 }
 

@@ -465,6 +465,17 @@ struct special;
 
 struct special *special_load(const char *path, char *err, size_t errlen);
 void	 special_free(struct special *);
+enum special_field {
+	SPECIAL_FIELD_NAME,		/* an attribute's name */
+	SPECIAL_FIELD_VALUE,		/* an attribute's value, gender */
+	SPECIAL_FIELD_PERSON		/* first_name, last_name */
+};
+/* The verdict: the category name ("health", ...) of the first rule that
+ * text, read as field, hits, or NULL; *rule (when rule is not NULL) is
+ * then that rule, normalised ("hiv positive", "religion*"), valid while
+ * the struct special is. */
+const char *special_match(const struct special *, enum special_field,
+	    const char *, size_t, const char **rule);
 /* Category name ("health", ...) when the attribute name is one whose
  * value would reveal a special category; NULL otherwise. */
 const char *special_name(const struct special *, const char *, size_t);

@@ -5,7 +5,8 @@
  * does this free text (an attribute value, gender) hold a listed term,
  * and does this person's name (first_name, last_name) hold one (the
  * contact is then quarantined).  The file's own comment is the user
- * manual.  Pure: bytes in, a category out; nothing here logs.
+ * manual.  Pure: bytes in, a verdict out (the category, and the rule
+ * that hit); nothing here logs.
  *
  * One normalisation for the rules and for what is matched against
  * them, built on ICU rather than on tables of our own (the hostile test
@@ -677,7 +678,7 @@ special_term_at(const char *b, size_t n, size_t s,
 
 /* The first term found in a normalised value, or NULL; person: skip the
  * one-word terms that are also a person's name. */
-static const char *
+static const struct special_rule *
 special_value_match(const struct special *sp, const char *b, size_t n,
     int person)
 {
@@ -698,7 +699,7 @@ special_value_match(const struct special *sp, const char *b, size_t n,
 				t = &sp->terms[i];
 				if ((!person || !t->person) &&
 				    special_term_at(b, n, s, t))
-					return t->category;
+					return t;
 			}
 		}
 	}
@@ -707,13 +708,12 @@ special_value_match(const struct special *sp, const char *b, size_t n,
 
 /* The name rule a normalised name matches first, or NULL: its words
  * against the patterns, then glued against the glued ones. */
-static const char *
+static const struct special_rule *
 special_name_match(const struct special *sp, char *b, size_t n)
 {
-	const struct special_rule	*r;
+	const struct special_rule	*r, *hit = NULL;
 	uint32_t			 letters = special_letters(b, n);
 	char				*glued;
-	const char			*hit = NULL;
 	size_t				 i, g = 0;
 
 	if (n == 0)
@@ -730,65 +730,62 @@ special_name_match(const struct special *sp, char *b, size_t n)
 		    (special_glob(r->text, r->len, b, n) ||
 		    (r->glued != NULL &&
 		    special_glob(r->glued, r->gluedlen, glued, g))))
-			hit = r->category;
+			hit = r;
 	free(glued);
 	return hit;
 }
 
-enum special_ask {
-	SPECIAL_ASK_NAME,
-	SPECIAL_ASK_VALUE,
-	SPECIAL_ASK_PERSON
-};
-
-/* Normalises text, on the stack when it fits, and matches it. */
-static const char *
-special_lookup(const struct special *sp, const char *text, size_t len,
-    enum special_ask ask)
+const char *
+special_match(const struct special *sp, enum special_field field,
+    const char *text, size_t len, const char **rule)
 {
-	char		 stackbuf[SPECIAL_STACK_MAX];
-	char		*buf = stackbuf;
-	const char	*hit;
-	size_t		 n, cap = special_cap(len);
+	const struct special_rule	*hit = NULL;
+	char				 stackbuf[SPECIAL_STACK_MAX];
+	char				*buf = stackbuf;
+	size_t				 n, cap = special_cap(len);
 
+	if (rule != NULL)
+		*rule = NULL;
+	if (sp == NULL || len == 0 || (field == SPECIAL_FIELD_NAME ?
+	    sp->nnames : sp->nterms) == 0)
+		return NULL;
+	/* Normalised on the stack when it fits. */
 	if (cap > sizeof(stackbuf))
 		buf = xmalloc(cap);
-	n = special_normalize(text, len, ask == SPECIAL_ASK_NAME ?
+	n = special_normalize(text, len, field == SPECIAL_FIELD_NAME ?
 	    SPECIAL_NAME : 0, buf, cap);
-	n = special_join_singles(buf, n, ask == SPECIAL_ASK_NAME);
-	if (ask == SPECIAL_ASK_NAME)
+	n = special_join_singles(buf, n, field == SPECIAL_FIELD_NAME);
+	if (field == SPECIAL_FIELD_NAME)
 		hit = special_name_match(sp, buf, n);
 	else
 		hit = special_value_match(sp, buf, n,
-		    ask == SPECIAL_ASK_PERSON);
+		    field == SPECIAL_FIELD_PERSON);
 	if (buf != stackbuf)
 		free(buf);
-	return hit;
+	if (hit == NULL)
+		return NULL;
+	if (rule != NULL)
+		*rule = hit->text;
+	return hit->category;
 }
 
 const char *
 special_name(const struct special *sp, const char *name, size_t len)
 {
-	if (sp == NULL || sp->nnames == 0 || len == 0)
-		return NULL;
-	return special_lookup(sp, name, len, SPECIAL_ASK_NAME);
+	return special_match(sp, SPECIAL_FIELD_NAME, name, len, NULL);
 }
 
 const char *
 special_value(const struct special *sp, const char *value, size_t len)
 {
-	if (sp == NULL || sp->nterms == 0 || len == 0)
-		return NULL;
-	return special_lookup(sp, value, len, SPECIAL_ASK_VALUE);
+	return special_match(sp, SPECIAL_FIELD_VALUE, value, len, NULL);
 }
 
 const char *
 special_person_name(const struct special *sp, const char *value,
     size_t len)
 {
-	if (sp == NULL || sp->nterms == 0 || len == 0)
-		return NULL;
-	return special_lookup(sp, value, len, SPECIAL_ASK_PERSON);
+	return special_match(sp, SPECIAL_FIELD_PERSON, value, len, NULL);
 }
 
 /* -------------------------------------------------------------- loading */

@@ -1334,3 +1334,55 @@ Test(special, person_names)
 	expect("value", "Krebs", value_of(sp, "Krebs"), HEALTH);
 	special_free(sp);
 }
+
+/* The verdict names the rule that hit, as normalised. */
+Test(special, verdict_names_the_rule)
+{
+	static const struct {
+		enum special_field	 field;
+		const char		*in;
+		const char		*category;
+		const char		*rule;
+	} t[] = {
+		/* The first of the file's rules: "hiv" comes before
+		 * "hiv positive". */
+		{ SPECIAL_FIELD_VALUE, "H.I.V.\xe2\x80\x8bpositive", HEALTH,
+		    "hiv" },
+		{ SPECIAL_FIELD_VALUE, "s\xc3\xa9ropositive", HEALTH,
+		    "seropositive" },
+		{ SPECIAL_FIELD_VALUE, "\xce\x9cuslim", RELIG, "muslim" },
+		{ SPECIAL_FIELD_VALUE, "Jehovah\xe2\x80\x99s Witness", RELIG,
+		    "jehovah s witness" },
+		{ SPECIAL_FIELD_VALUE, "Katholischen", RELIG, "katholischen" },
+		{ SPECIAL_FIELD_PERSON, "Ada (HIV positive)", HEALTH, "hiv" },
+		{ SPECIAL_FIELD_PERSON, "Ada Diabetikerin", HEALTH,
+		    "diabetikerin" },
+		{ SPECIAL_FIELD_PERSON, "Islam", NULL, NULL },
+		{ SPECIAL_FIELD_NAME, "rel_igion", RELIG, "*religio*" },
+		{ SPECIAL_FIELD_NAME, "hiv_status", HEALTH, "hiv *" },
+		{ SPECIAL_FIELD_NAME, "plan", NULL, NULL },
+	};
+	struct special	*sp;
+	const char	*rule, *got;
+	size_t		 i;
+
+	sp = load_shipped();
+	for (i = 0; i < FF_NELEM(t); i++) {
+		rule = "unset";
+		got = special_match(sp, t[i].field, t[i].in, strlen(t[i].in),
+		    &rule);
+		expect("verdict", t[i].in, got, t[i].category);
+		if (t[i].rule == NULL)
+			cr_expect_null(rule, "%s: rule %s", t[i].in, rule);
+		else
+			cr_expect(rule != NULL && strcmp(rule, t[i].rule) == 0,
+			    "%s: rule %s, want %s", t[i].in,
+			    rule ? rule : "NULL", t[i].rule);
+	}
+	cr_expect_null(special_match(NULL, SPECIAL_FIELD_VALUE, "hiv", 3,
+	    &rule));
+	cr_expect_null(rule);
+	cr_expect_str_eq(special_match(sp, SPECIAL_FIELD_VALUE, "hiv", 3, NULL),
+	    HEALTH);
+	special_free(sp);
+}

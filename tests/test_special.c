@@ -1010,9 +1010,10 @@ Test(special, evasions_values)
 		{ "bouddhistes", RELIG },
 		{ "budistas", RELIG },
 		{ "christian", NULL },		/* see shipped_values */
-		{ "Christen", RELIG },
+		{ "Christen", NULL },	/* a first name, as "christian" */
 		{ "chrétienne", RELIG },
-		{ "cristiano", RELIG },
+		{ "cristianos", RELIG },
+		{ "Cristiano Ronaldo", NULL },
 		{ "kristen protestan", RELIG },
 		{ "diabetisch", HEALTH },
 		{ "Diabetikern", HEALTH },

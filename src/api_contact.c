@@ -7,8 +7,8 @@
  * upserted by email match key, in three pipelined round trips however
  * many rows (store_contact_upsert).
  * Attributes named on the special-category list are dropped and
- * reported; values holding a special-category term store the contact
- * quarantined.
+ * reported; attribute values, names or gender holding a
+ * special-category term store the contact quarantined.
  *
  * HTTP only: the stores (store_contact.c, store_list.c) read and write
  * Redis, every key the tenant's, so a request can never see, change or
@@ -162,6 +162,19 @@ contact_get(struct api_req *r, uint64_t id)
 	contact_clear(&c);
 }
 
+/* A field the PATCH does not give: checked, and written back, as
+ * stored (NULL: not set). */
+static void
+patch_keep(json_t *body, const char *field, const char *stored)
+{
+	json_t	*v;
+
+	if (json_object_get(body, field) != NULL)
+		return;
+	v = stored != NULL ? json_string(stored) : NULL;
+	json_object_set_new(body, field, v != NULL ? v : json_null());
+}
+
 /* PATCH: given fields change, attributes merge (null removes one). */
 static void
 contact_patch(struct api_req *r, uint64_t id)
@@ -192,6 +205,11 @@ contact_patch(struct api_req *r, uint64_t id)
 		/* Quarantine is decided again from the stored attributes. */
 		json_object_set(body, "attributes", cur.attributes);
 	}
+	/* ... and from the stored names and gender: a PATCH of one field
+	 * must not clear what another one caused. */
+	patch_keep(body, "first_name", cur.first_name);
+	patch_keep(body, "last_name", cur.last_name);
+	patch_keep(body, "gender", cur.gender);
 	rc = contact_check(a->special, body, 0, 0, rejected, &row, &bad_field);
 	if (rc == -1) {
 		api_error(r, 400, "unknown_field", "unknown field '%.100s'",

@@ -3,8 +3,9 @@
  * bytes in, verdict out; no Redis).  A row either passes whole or is
  * reported in `rejected` with a code and not written at all; an unknown
  * field is the caller's 400.  Attributes named on the special-category
- * list are dropped and reported; a value holding a special-category
- * term marks the contact quarantined.
+ * list are dropped and reported; an attribute value, first_name,
+ * last_name or gender holding a special-category term marks the contact
+ * quarantined.
  *
  * And the other way: a stored contact's hash, read into a struct
  * contact (contact_hash_set), and that shown as the API's JSON.
@@ -121,6 +122,38 @@ bad:
 }
 
 /*
+ * The free-text fields besides the attributes, and how each is screened
+ * for special-category terms: a person's name spares the one-word terms
+ * that are also names ("Islam", "Krebs"; the list's person_name), gender
+ * is screened like an attribute value.
+ */
+static const struct {
+	const char	*name;
+	const char	*(*screen)(const struct special *, const char *,
+			    size_t);
+} screened_fields[] = {
+	{ "first_name", special_person_name },
+	{ "last_name", special_person_name },
+	{ "gender", special_value },
+	{ NULL, NULL }
+};
+
+/* Whether a screened field of o holds a term (o is valid already). */
+static int
+screen_fields(const struct special *sp, json_t *o)
+{
+	json_t	*v;
+	size_t	 i;
+
+	for (i = 0; screened_fields[i].name != NULL; i++)
+		if ((v = json_object_get(o, screened_fields[i].name)) !=
+		    NULL && json_is_string(v) && screened_fields[i].screen(sp,
+		    json_string_value(v), json_string_length(v)) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
  * Validates one contact object.  0: row filled; 1: rejected (reported);
  * -1: an unknown field (the caller answers 400 for the whole request).
  */
@@ -198,6 +231,14 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 				row->attrs = NULL;
 			}
 		}
+	}
+	if (code == NULL) {
+		if (screen_fields(sp, o))
+			row->quarantined = 1;
+		row->screened_all = json_object_get(o, "attributes") != NULL;
+		for (i = 0; screened_fields[i].name != NULL; i++)
+			if (json_object_get(o, screened_fields[i].name) == NULL)
+				row->screened_all = 0;
 	}
 	if (code != NULL) {
 		contact_reject(rejected, index, row->addr, code, bad_attr);

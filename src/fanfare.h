@@ -511,11 +511,27 @@ struct special;
 
 struct special *special_load(const char *path, char *err, size_t errlen);
 void	 special_free(struct special *);
+enum special_field {
+	SPECIAL_FIELD_NAME,		/* an attribute's name */
+	SPECIAL_FIELD_VALUE,		/* an attribute's value, gender */
+	SPECIAL_FIELD_PERSON		/* first_name, last_name */
+};
+/* The verdict: the category name ("health", ...) of the first rule that
+ * text, read as field, hits, or NULL; *rule (when rule is not NULL) is
+ * then that rule, normalised ("hiv positive", "religion*"), valid while
+ * the struct special is. */
+const char *special_match(const struct special *, enum special_field,
+	    const char *, size_t, const char **rule);
 /* Category name ("health", ...) when the attribute name is one whose
  * value would reveal a special category; NULL otherwise. */
 const char *special_name(const struct special *, const char *, size_t);
-/* Category name when a value holds a listed term; NULL otherwise. */
+/* Category name when a free-text value (an attribute value, gender)
+ * holds a listed term; NULL otherwise. */
 const char *special_value(const struct special *, const char *, size_t);
+/* The same for first_name and last_name: a one-word term that the list
+ * also names a person_name ("Islam", "Krebs") is no hit there. */
+const char *special_person_name(const struct special *, const char *,
+	    size_t);
 
 /* ----------------------------------------------------------- validate.c */
 
@@ -549,7 +565,12 @@ struct contact_row {
 	char		 key[FF_EMAIL_MAX + 1];
 	json_t		*obj;		/* the request's object (borrowed) */
 	char		*attrs;		/* kept attributes as JSON, or NULL */
-	int		 quarantined;
+	int		 quarantined;	/* a screened field holds a term */
+	/* Every screened field (attributes, first_name, last_name,
+	 * gender) is in obj: a clean check may clear a quarantine.  Else
+	 * only a hit is written, so a write of some fields cannot clear
+	 * what another stored field caused. */
+	int		 screened_all;
 	uint64_t	 id;		/* the API's: 0 until known */
 	int		 is_new;
 	int		 erased_before;	/* its keyed hash is suppressed */

@@ -186,6 +186,10 @@ row_fields(const struct contact_row *row, const char **argv, size_t *lens,
 		lens[argc++] = 10;
 		argv[argc] = row->attrs;
 		lens[argc++] = strlen(row->attrs);
+	}
+	/* A hit in any screened field quarantines; only a check that saw
+	 * them all (or a new contact) clears. */
+	if (row->quarantined || row->screened_all || row->is_new) {
 		argv[argc] = "quarantined";
 		lens[argc++] = 11;
 		argv[argc] = row->quarantined ? "1" : "0";

@@ -29,7 +29,8 @@ setup(void)
 	cr_assert_neq(fd = mkstemp(rules), -1);
 	cr_assert_not_null(f = fdopen(fd, "w"));
 	fputs("category health\nname diagnos*\nname blood_type\nterm hiv\n"
-	    "category religious_beliefs\nname religion*\nterm muslim\n", f);
+	    "category religious_beliefs\nname religion*\nterm muslim\n"
+	    "term islam\nperson_name islam\n", f);
 	fclose(f);
 	sp = special_load(rules, err, sizeof(err));
 	cr_assert_not_null(sp, "rules: %s", err);
@@ -304,14 +305,23 @@ Test(contact, special_category_values_quarantine)
 		    "\"HIV positive\"}}",
 		"{\"email\": \"a@x.test\", \"attributes\": {\"faith\": "
 		    "\"Muslim\", \"n\": 1}}",
+		/* The fixed free-text fields are screened too. */
+		"{\"email\": \"a@x.test\", \"first_name\": \"hiv\"}",
+		"{\"email\": \"a@x.test\", \"last_name\": "
+		    "\"Ada (HIV\\u200Bpositive)\"}",
+		"{\"email\": \"a@x.test\", \"gender\": \"\\u039Cuslim\"}",
+		"{\"email\": \"a@x.test\", \"gender\": \"Islam\"}",
 	};
 	static const char *const misses[] = {
 		"{\"email\": \"a@x.test\", \"attributes\": {\"note\": "
 		    "\"archive\"}}",
 		"{\"email\": \"a@x.test\", \"attributes\": {\"n\": 1, "
 		    "\"b\": false}}",
-		/* Names and plain fields are not value-checked. */
-		"{\"email\": \"a@x.test\", \"first_name\": \"hiv\"}",
+		/* A one-word term that is also a person's name. */
+		"{\"email\": \"a@x.test\", \"first_name\": \"Islam\"}",
+		"{\"email\": \"a@x.test\", \"last_name\": \"Islam\"}",
+		"{\"email\": \"a@x.test\", \"first_name\": \"Christian\", "
+		    "\"last_name\": \"Archive\", \"gender\": \"female\"}",
 	};
 	struct contact_row	 row;
 	json_t			*rej;
@@ -457,4 +467,34 @@ Test(contact, json_shape)
 	    "active");
 	json_decref(o);
 	contact_clear(&c);
+}
+
+/* Only a check that saw every screened field may clear a quarantine:
+ * else a write of one clean field would clear what another caused. */
+Test(contact, screened_all)
+{
+	static const struct {
+		const char	*json;
+		int		 all;
+	} t[] = {
+		{ "{\"email\": \"a@x.test\", \"attributes\": {}}", 0 },
+		{ "{\"email\": \"a@x.test\", \"first_name\": \"Ada\"}", 0 },
+		{ "{\"email\": \"a@x.test\", \"attributes\": {}, "
+		    "\"first_name\": \"Ada\", \"last_name\": null, "
+		    "\"gender\": \"f\"}", 1 },
+		{ "{\"email\": \"a@x.test\", \"first_name\": \"Ada\", "
+		    "\"last_name\": null, \"gender\": \"f\"}", 0 },
+	};
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(t); i++) {
+		cr_expect_eq(check(t[i].json, 1, &row, &rej, &bad), 0);
+		cr_expect_eq(row.screened_all, t[i].all, "%s", t[i].json);
+		cr_expect_eq(row.quarantined, 0, "%s", t[i].json);
+		free(row.attrs);
+		json_decref(rej);
+	}
 }

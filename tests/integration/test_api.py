@@ -2,7 +2,7 @@
 """
 test_api.py: the JSON API of a real fanfared over a real redis-server:
 authentication, tenants and keys, contacts (upsert, IDN, validation,
-special categories), lists, opt-outs, blocklist, error shapes and limits,
+special categories and the walk-arounds of their screening), lists, opt-outs, blocklist, error shapes and limits,
 tenant isolation, tenant deletion, and campaign launch: the list
 snapshot into the queue (25,000 members, and 200,000 across a kill -9),
 pause/resume/cancel, progress and stats.
@@ -335,6 +335,97 @@ def test_limits(ff):
                        key)
     ok(is_error(st, js, 400, "invalid_cursor"),
        "a cursor longer than any address: 400 invalid_cursor", raw[:200])
+
+
+def test_special_evasions(ff, key):
+    """Issue 11, defect 6: the walk-arounds of the Art. 9 screening reach
+    the same outcome as a plain hit (quarantined, or the attribute
+    dropped), through POST, PATCH and the CSV import alike; ordinary
+    contacts with common names stay active."""
+    st, js, raw = call(ff, "POST", "/v1/contacts", key, [
+        {"email": "zw@sc.test", "attributes": {"note": "HIV\u200bpositive"}},
+        {"email": "mu@sc.test", "attributes": {"note": "\u039cuslim"}},
+        {"email": "fn@sc.test", "first_name": "Ada (HIV positive)"},
+        {"email": "ln@sc.test", "last_name": "Diabetiker"},
+        {"email": "gd@sc.test", "gender": "L.G.B.T."},
+        {"email": "ri@sc.test", "attributes": {"rel_igion": "x",
+                                               "denomination": "y",
+                                               "city": "Berlin"}},
+        {"email": "ok1@sc.test", "first_name": "Christian",
+         "last_name": "Islam", "gender": "male",
+         "attributes": {"company": "Christian Dior", "city": "Islamabad",
+                        "note": "archive"}},
+        {"email": "ok2@sc.test", "first_name": "Kristen",
+         "last_name": "Krebs", "gender": "female",
+         "attributes": {"company": "Union Square Hospitality",
+                        "plan": "Pro"}},
+        {"email": "ok3@sc.test", "first_name": "Shia", "last_name": "Gay",
+         "attributes": {"company": "McDonald's", "plan": "iPhone 15"}},
+    ])
+    rej = {(r["index"], r["error"], r.get("attribute"))
+           for r in (js or {}).get("rejected", [])}
+    ok(st == 200 and js.get("created") == 9,
+       "evasions: every row stored", raw)
+    ok((5, "special_category_attribute", "rel_igion") in rej
+       and (5, "special_category_attribute", "denomination") in rej,
+       "'rel_igion' and 'denomination': special_category_attribute", raw)
+    for email, what in (("zw@sc.test", "HIV<ZWSP>positive in an attribute"),
+                        ("mu@sc.test", "Greek capital Mu in 'Muslim'"),
+                        ("fn@sc.test", "a term in first_name"),
+                        ("ln@sc.test", "a term in last_name"),
+                        ("gd@sc.test", "a dotted term in gender")):
+        st, js, raw = call(ff, "GET", "/v1/contacts/" + email, key)
+        ok(st == 200 and js.get("status") == "quarantined",
+           what + ": contact quarantined", raw)
+    st, js, raw = call(ff, "GET", "/v1/contacts/ri@sc.test", key)
+    ok(st == 200 and js.get("attributes") == {"city": "Berlin"}
+       and js.get("status") == "active",
+       "'rel_igion', 'denomination': stored without them", raw)
+    for email in ("ok1@sc.test", "ok2@sc.test", "ok3@sc.test"):
+        st, js, raw = call(ff, "GET", "/v1/contacts/" + email, key)
+        ok(st == 200 and js.get("status") == "active",
+           "common names and business words (%s): active" % email, raw)
+
+    # A write of clean attributes alone does not clear what the stored
+    # first_name causes; a PATCH of the name does.
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       {"email": "fn@sc.test", "attributes": {"plan": "Pro"}})
+    st, js, raw = call(ff, "GET", "/v1/contacts/fn@sc.test", key)
+    ok(st == 200 and js.get("status") == "quarantined",
+       "POST of clean attributes only: still quarantined", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/fn@sc.test", key,
+                       {"attributes": {"plan": "Team"}})
+    ok(st == 200 and js.get("status") == "quarantined",
+       "PATCH of an attribute: the stored first_name still counts", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/fn@sc.test", key,
+                       {"first_name": "Ada"})
+    ok(st == 200 and js.get("status") == "active",
+       "PATCH of the name clears the quarantine", raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/ok1@sc.test", key,
+                       {"gender": "gay"})
+    ok(st == 200 and js.get("status") == "quarantined",
+       "PATCH of gender to a term: quarantined", raw)
+
+    # The CSV import goes through the same checks.
+    body = ("email,first_name,last_name,rel_igion,note\r\n"
+            "csv1@sc.test,Ada (HIV positive),Lovelace,x,\r\n"
+            "csv2@sc.test,Christian,Islam,,Christian Dior\r\n"
+            "csv3@sc.test,Bo,Berg,,Is\u2067lam\r\n"
+            "csv4@sc.test,Bo,H.I.V.,,\r\n").encode()
+    st, js, raw = call(ff, "POST", "/v1/contacts/import", key, raw=body,
+                       headers={"Content-Type": "text/csv"})
+    ok(st == 200 and js.get("created") == 4 and {
+        "column": "rel_igion", "error": "special_category_attribute"} in
+       js.get("dropped_columns", []),
+       "import: 'rel_igion' column dropped, rows stored", raw)
+    for email, want in (("csv1@sc.test", "quarantined"),
+                        ("csv2@sc.test", "active"),
+                        ("csv3@sc.test", "quarantined"),
+                        ("csv4@sc.test", "quarantined")):
+        st, js, raw = call(ff, "GET", "/v1/contacts/" + email, key)
+        ok(st == 200 and js.get("status") == want
+           and "rel_igion" not in js.get("attributes", {}),
+           "import %s: %s" % (email, want), raw)
 
 
 def test_lists(ff, key):
@@ -1027,6 +1118,7 @@ def main():
     tid, key = new_tenant(ff, "Main")
     run(test_routes, ff, key)
     cid = run(test_contacts, ff, redis, key)
+    run(test_special_evasions, ff, key)
     lid = run(test_lists, ff, key)
     run(test_suppression, ff, key)
     run(test_unsendable, ff)

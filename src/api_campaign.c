@@ -77,7 +77,6 @@ check_part(struct api_req *r, const char *part, json_t *v)
 static void
 template_save(struct api_req *r, uint64_t id, int create)
 {
-	struct api	*a = r->a;
 	json_t		*body, *v;
 	char		**urls = NULL, idbuf[24];
 	const char	*part[TEMPLATE_NPARTS];
@@ -104,10 +103,10 @@ template_save(struct api_req *r, uint64_t id, int create)
 	}
 	n = render_links(part[TEMPLATE_HTML], part_len[TEMPLATE_HTML], &urls);
 	if (id == 0)
-		rc = store_template_create(a->db, r->tenant, part, part_len,
+		rc = store_template_create(r->db, r->tenant, part, part_len,
 		    (const char *const *)urls, n, now_ms(), &id);
 	else
-		rc = store_template_put(a->db, r->tenant, id, part, part_len,
+		rc = store_template_put(r->db, r->tenant, id, part, part_len,
 		    (const char *const *)urls, n, now_ms());
 	render_links_free(urls, n);
 	if (rc == -1) {
@@ -159,7 +158,7 @@ api_templates(struct api_req *r)
 		api_error(r, 404, "not_found", "no such template");
 		return;
 	}
-	if (api_found(r, store_template_get(r->a->db, r->tenant, id, &t), "template") == -1)
+	if (api_found(r, store_template_get(r->db, r->tenant, id, &t), "template") == -1)
 		return;
 	if (r->method == HTTP_GET)
 		api_json(r, 200, template_json(id, &t));
@@ -201,7 +200,6 @@ static const char *const campaign_fields[] = { "name", "template_id",
 static void
 campaign_create(struct api_req *r)
 {
-	struct api		*a = r->a;
 	struct campaign_draft	 d;
 	struct template		 tpl;
 	json_t			*body, *v;
@@ -258,7 +256,7 @@ campaign_create(struct api_req *r)
 			goto out;
 		}
 	}
-	if ((rc = store_template_get(a->db, r->tenant, tid, &tpl)) != 1) {
+	if ((rc = store_template_get(r->db, r->tenant, tid, &tpl)) != 1) {
 		if (rc == -1)
 			api_unavailable(r);
 		else
@@ -285,7 +283,7 @@ campaign_create(struct api_req *r)
 	d.track_opens = !json_is_false(json_object_get(body, "track_opens"));
 	d.track_clicks = !json_is_false(json_object_get(body, "track_clicks"));
 	d.created_at = now_ms();
-	rc = store_campaign_create(a->db, r->tenant, &d, links, tpl.nlinks,
+	rc = store_campaign_create(r->db, r->tenant, &d, links, tpl.nlinks,
 	    &id);
 	free(links);
 	store_template_free(&tpl);
@@ -454,7 +452,7 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	}
 	from = api_query(r, "from", frombuf, sizeof(frombuf));
 	to = api_query(r, "to", tobuf, sizeof(tobuf));
-	if (store_campaign_since(r->a->db, r->tenant, id, &since) == -1) {
+	if (store_campaign_since(r->db, r->tenant, id, &since) == -1) {
 		api_unavailable(r);
 		return;
 	}
@@ -464,7 +462,7 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 		return;
 	}
 	counts = xcalloc(count * SERIES_NKINDS + 1, sizeof(*counts));
-	if (store_stats_series(r->a->db, r->tenant, id, step, first, count,
+	if (store_stats_series(r->db, r->tenant, id, step, first, count,
 	    counts) == -1) {
 		free(counts);
 		api_unavailable(r);
@@ -496,14 +494,14 @@ campaign_list(struct api_req *r)
 	size_t		 n, i;
 	int		 rc;
 
-	if (store_campaign_ids(r->a->db, r->tenant, &ids, &n) == -1) {
+	if (store_campaign_ids(r->db, r->tenant, &ids, &n) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	arr = json_array();
 	for (i = 0; i < n; i++) {
 		/* One gone meanwhile is left out. */
-		if ((rc = store_campaign_get(r->a->db, r->tenant, ids[i],
+		if ((rc = store_campaign_get(r->db, r->tenant, ids[i],
 		    &c)) == -1) {
 			free(ids);
 			json_decref(arr);

@@ -152,6 +152,8 @@ struct config {
 	int		 retention_days;	/* default for new tenants */
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
+	int		 api_body_budget_bytes;	/* all API bodies being read
+						 * or handled: over it, 503 */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
 	char		*special_categories_file;
 

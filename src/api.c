@@ -40,6 +40,7 @@
 
 #define API_THREADS		4	/* workers: requests at Redis at once */
 #define API_QUEUE_WAIT_MS	500	/* then, with Redis down: 503 */
+#define API_PATIENT_BODY	(64 * 1024)	/* a big write: long timeouts */
 #define API_TRIM_BYTES		(1024 * 1024)	/* bodies freed, then */
 #define API_TRIM_DELAY_S	1		/* ... malloc_trim after */
 #define JANITOR_INTERVAL_S	600
@@ -160,6 +161,7 @@ api_req_submit(struct api_req *r, void (*work)(struct api_req *))
 	r->work = work;
 	r->job.run = req_run;
 	r->job.done = req_done;
+	r->job.patient = r->budget >= API_PATIENT_BODY || r->stream_arg != NULL;
 	r->busy = 1;
 	if (api_pool_submit(r->a->pool, &r->job) == -1) {
 		r->busy = 0;
@@ -578,6 +580,7 @@ janitor_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	a->janitor_job.run = janitor_work;
 	a->janitor_job.done = janitor_done;
+	a->janitor_job.patient = 1;
 	if (api_pool_submit(a->pool, &a->janitor_job) == 0)
 		a->janitor_busy = 1;
 }

@@ -133,13 +133,16 @@ TAILQ_HEAD(launch_snapshot_list, launch_snapshot);
  * its Redis connection, then done on the main thread, exactly once each
  * (done alone, with cancelled set, when the pool stopped first).  The
  * job is embedded in its owner (a request, a snapshot, the janitor),
- * which must live until done.
+ * which must live until done.  A patient job gets the sync connection's
+ * usual 5 s timeouts instead of the short ones (api_pool.c says why).
  */
 struct api_job {
 	TAILQ_ENTRY(api_job)	 entry;
 	void			(*run)(struct api_job *, struct db *);
 	void			(*done)(struct api_job *);
 	uint64_t		 queued_ms;
+	int			 patient;	/* long timeouts: background
+						 * work, big writes */
 	int			 cancelled;
 };
 TAILQ_HEAD(api_job_list, api_job);

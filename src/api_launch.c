@@ -279,6 +279,7 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	s->job.run = step_run;
 	s->job.done = step_done;
+	s->job.patient = 1;
 	s->busy = 1;
 	if (api_pool_submit(s->a->pool, &s->job) == -1) {
 		s->busy = 0;
@@ -385,6 +386,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	a->resume_job.run = resume_run;
 	a->resume_job.done = resume_done;
+	a->resume_job.patient = 1;
 	a->resume_busy = 1;
 	if (api_pool_submit(a->pool, &a->resume_job) == -1) {
 		a->resume_busy = 0;

@@ -18,8 +18,12 @@
  * fail at once once Redis has not answered for POOL_STALL_MS during one
  * job (db_set_stall_limit), so a request whose Redis does not answer is
  * answered 503 within about POOL_STALL_MS + POOL_TIMEOUT_MS of reaching a
- * worker (api.c adds the bound on its wait in the queue).  The queue
- * holds POOL_QUEUE_MAX jobs; more are refused (the caller answers 503).
+ * worker (api.c adds the bound on its wait in the queue).  A patient job
+ * (launch steps, the janitor, a request with a big body, an import
+ * batch) waits POOL_PATIENT_MS for both: one script over 10,000 contacts
+ * may take more than a second on a busy Redis, and failing it would turn
+ * slowness into errors.  The queue holds POOL_QUEUE_MAX jobs; more are
+ * refused (the caller answers 503).
  *
  * Never: call done on a worker, or free a job's owner here.
  */
@@ -36,6 +40,7 @@
 
 #define POOL_TIMEOUT_MS		1000
 #define POOL_STALL_MS		1500
+#define POOL_PATIENT_MS		5000	/* redis_sync.c's own default */
 #define POOL_QUEUE_MAX		1024
 #define POOL_PROBE_MS		1000
 #define POOL_BACKOFF_MS		200	/* a worker tries Redis again */
@@ -65,7 +70,7 @@ pool_worker(void *arg)
 	struct api_pool	*p = arg;
 	struct api_job	*j;
 	struct db	*db;
-	int		 wake;
+	int		 wake, patient = 0;
 
 	db = db_open(p->ep);
 	db_set_timeout(db, POOL_TIMEOUT_MS);
@@ -82,6 +87,13 @@ pool_worker(void *arg)
 		p->ntodo--;
 		pthread_mutex_unlock(&p->lock);
 
+		if (j->patient != patient) {
+			patient = j->patient;
+			db_set_timeout(db, patient ? POOL_PATIENT_MS :
+			    POOL_TIMEOUT_MS);
+			db_set_stall_limit(db, patient ? POOL_PATIENT_MS :
+			    POOL_STALL_MS);
+		}
 		db_begin(db);
 		j->run(j, db);
 
@@ -163,7 +175,7 @@ api_pool_new(struct event_base *base, const struct ff_endpoint *ep,
 
 	p->base = base;
 	p->ep = ep;
-	p->redis_up = 1;	/* until the probe says otherwise */
+	p->redis_up = 0;	/* until the probe's first PING answers */
 	TAILQ_INIT(&p->todo);
 	TAILQ_INIT(&p->finished);
 	if (pthread_mutex_init(&p->lock, NULL) != 0 ||

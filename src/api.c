@@ -477,6 +477,13 @@ api_authenticate(struct api_req *r)
 	}
 	r->route = row->label;
 	if (row->auth == API_AUTH_NONE) {
+		/* Health, metrics and the dashboard take no body: a stranger
+		 * must not fill the body budget through them. */
+		if (!r->bodyless) {
+			api_error(r, 413, "body_too_large", "this path takes no "
+			    "body");
+			return API_AUTH_ANSWERED;
+		}
 		r->authed = 1;
 		return route_known(r) ? API_AUTH_GO : API_AUTH_ANSWERED;
 	}

@@ -139,6 +139,13 @@ def test_preauth(ff, key):
        "no key: 401 on the head with Connection: close, body unread",
        head[:300])
 
+    # Nor through a path that needs no key: those take no body.
+    out = raw_exchange(ff.api_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: %d\r\n\r\n" % BIG + b" " * 65536)
+    ok(out.startswith(b"HTTP/1.1 413 ") and b"connection: close"
+       in out.lower(), "a body to /healthz: 413 on the head, unread",
+       out[:300])
+
     auth = Poller(lambda: call(ff, "GET", "/v1/campaigns", key)[0],
                   0.05).start()
     socks = []

@@ -4,7 +4,8 @@
  * check, a handler, a launch snapshot's step, the janitor) so that the
  * main thread, which does every socket's I/O, never waits on Redis; and
  * one probe that PINGs Redis every second, so /healthz tells the truth
- * at once without asking Redis itself.
+ * at once without asking Redis itself: Redis is up when a PING was
+ * answered in the last POOL_PROBE_MS + POOL_TIMEOUT_MS.
  *
  * DESIGN (as Redis's bio.c).  One FIFO queue under one mutex; a worker
  * takes a job, runs job->run(job, its db) without the lock, and puts the
@@ -59,7 +60,8 @@ struct api_pool {
 	pthread_t		*threads;
 	pthread_t		 probe;
 	int			 probe_started;
-	int			 redis_up;	/* atomic */
+	uint64_t		 answered_ms;	/* the last PING answered;
+						 * atomic */
 	int			 wake[2];	/* finished: main, read this */
 	struct event		*wake_ev;
 };
@@ -122,13 +124,17 @@ pool_probe(void *arg)
 	db = db_open(p->ep);
 	db_set_timeout(db, POOL_TIMEOUT_MS);
 	db_set_backoff(db, POOL_BACKOFF_MS);
+	db_set_stall_limit(db, POOL_STALL_MS);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
 		pthread_mutex_unlock(&p->lock);
+		db_begin(db);
 		r = db_cmd(db, "PING");
 		up = r != NULL && r->type == REDIS_REPLY_STATUS;
 		freeReplyObject(r);
-		__atomic_store_n(&p->redis_up, up, __ATOMIC_RELAXED);
+		if (up)
+			__atomic_store_n(&p->answered_ms, mono_ms(),
+			    __ATOMIC_RELAXED);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += (POOL_PROBE_MS % 1000) * 1000000L;
 		until.tv_sec += POOL_PROBE_MS / 1000 + until.tv_nsec /
@@ -175,7 +181,6 @@ api_pool_new(struct event_base *base, const struct ff_endpoint *ep,
 
 	p->base = base;
 	p->ep = ep;
-	p->redis_up = 0;	/* until the probe's first PING answers */
 	TAILQ_INIT(&p->todo);
 	TAILQ_INIT(&p->finished);
 	if (pthread_mutex_init(&p->lock, NULL) != 0 ||
@@ -220,10 +225,14 @@ api_pool_submit(struct api_pool *p, struct api_job *j)
 	return 0;
 }
 
+/* Up when a PING was answered lately: a probe stuck in a slow PING (or
+ * a cluster map refresh) must not leave an old "up" standing. */
 int
 api_pool_redis_up(const struct api_pool *p)
 {
-	return __atomic_load_n(&p->redis_up, __ATOMIC_RELAXED);
+	uint64_t	ok = __atomic_load_n(&p->answered_ms, __ATOMIC_RELAXED);
+
+	return ok != 0 && mono_ms() - ok <= POOL_PROBE_MS + POOL_TIMEOUT_MS;
 }
 
 void

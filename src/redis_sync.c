@@ -243,6 +243,10 @@ node_ctx(struct db *db, int i)
 		return NULL;
 	}
 	n->backoff_ms = 0;
+	/* A connect that took the rest of the caller's patience: kept for
+	 * later, no command now. */
+	if (stalled(db))
+		return NULL;
 	return n->rc;
 }
 
@@ -333,7 +337,7 @@ map_refresh(struct db *db)
 		tries++;
 		rc = connect_to(db->ep->seeds[i].host, db->ep->seeds[i].port,
 		    NULL, db->timeout_ms);
-		if (rc != NULL && !rc->err)
+		if (rc != NULL && !rc->err && !stalled(db))
 			ok = slots_from(db, rc, db->ep->seeds[i].host, m);
 		if (rc != NULL)
 			redisFree(rc);

@@ -95,10 +95,14 @@ chmod 700 "$RUN"
 if [[ ! -s $RUN/token.secret ]]; then
 	(umask 077; head -c 32 /dev/urandom | base64 >"$RUN/token.secret")
 fi
+# The key that seals sending domains' DKIM keys (POST /v1/domains).
+if [[ ! -s $RUN/data.key ]]; then
+	(umask 077; head -c 32 /dev/urandom | base64 >"$RUN/data.key")
+fi
 if [[ ! -s $RUN/admin.key ]]; then
 	(umask 077; head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40 >"$RUN/admin.key")
 fi
-chmod 600 "$RUN/token.secret" "$RUN/admin.key"
+chmod 600 "$RUN/token.secret" "$RUN/admin.key" "$RUN/data.key"
 ADMIN_KEY=$(<"$RUN/admin.key")
 # Paths in it are absolute: rewritten only when the tree has moved.
 if ! grep -qxF "unixsocket $SOCK" "$RUN/redis.conf" 2>/dev/null; then
@@ -214,6 +218,11 @@ admin_key $ADMIN_KEY
 smtp_relay 127.0.0.1:$SMTP_PORT
 smtp_starttls off
 senders 2
+# The demo sends as made-up domains (acme.test); a real node leaves this
+# off, so a tenant sends only from the domains it verified (/v1/domains:
+# the demo can add them, and verify asks the system's DNS).
+allow_unverified_from on
+data_key_file $RUN/data.key
 EOC
 )
 chmod 600 "$CONF"

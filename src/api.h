@@ -77,6 +77,8 @@ enum api_route {
 	API_ROUTE_TEMPLATES,
 	API_ROUTE_CAMPAIGNS,
 	API_ROUTE_SUBJECTS,
+	API_ROUTE_DOMAINS,
+	API_ROUTE_BOUNCES,
 	API_NROUTES
 };
 
@@ -425,6 +427,7 @@ json_t	*api_subject_erase(const struct api_ctx *, const char *address,
 
 /* api_suppress.c */
 void	 api_optouts(struct api_req *);
+void	 api_bounces(struct api_req *);		/* api_bounce.c */
 void	 api_blocklist(struct api_req *);
 
 /* api_campaign.c */
@@ -438,6 +441,13 @@ json_t	*api_campaign_get(const struct api_ctx *, uint64_t campaign,
 json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 	    struct api_err *);
 
+/* api_domain.c */
+void	 api_domains(struct api_req *);
+/* 0 when from ("Name <addr>" or "addr") is on a verified sending domain
+ * of the tenant, or allow_unverified_from is on; else -1 with err (422
+ * unverified_domain, or 503). */
+int	 api_domain_check_from(struct api *, uint64_t tenant,
+	    const char *from, struct api_err *);
 /* api_launch.c */
 void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
 /* Stops the snapshots; those at a worker are freed as they come back. */

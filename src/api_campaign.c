@@ -202,6 +202,7 @@ campaign_create(struct api_req *r)
 {
 	struct campaign_draft	 d;
 	struct template		 tpl;
+	struct api_err		 err;
 	json_t			*body, *v;
 	const char		**links = NULL;
 	uint64_t		 tid = 0, lid = 0, id;
@@ -231,6 +232,12 @@ campaign_create(struct api_req *r)
 	    !valid_from(json_string_value(v), json_string_length(v))) {
 		api_error(r, 422, "invalid_from", "from: \"Name <addr>\" or an "
 		    "address");
+		goto out;
+	}
+	/* API.md: a tenant sends only as itself (api_domain.c). */
+	if (api_domain_check_from(a, r->tenant, json_string_value(v),
+	    &err) == -1) {
+		api_reply_err(r, &err);
 		goto out;
 	}
 	if ((v = json_object_get(body, "reply_to")) != NULL &&
@@ -312,7 +319,7 @@ campaign_json(const struct campaign *c)
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
-	    "s:I, s:I}}}", "id", idbuf, "progress",
+	    "s:I, s:I, s:I}}}", "id", idbuf, "progress",
 	    "total", (json_int_t)c->count[CAMPAIGN_TOTAL],
 	    "queued", (json_int_t)c->count[CAMPAIGN_QUEUED],
 	    "sent", (json_int_t)c->count[CAMPAIGN_SENT],
@@ -324,7 +331,8 @@ campaign_json(const struct campaign *c)
 	    "special_category",
 	    (json_int_t)c->count[CAMPAIGN_SUP_SPECIAL_CATEGORY],
 	    "bounced", (json_int_t)c->count[CAMPAIGN_SUP_BOUNCED],
-	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED]);
+	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED],
+	    "complained", (json_int_t)c->count[CAMPAIGN_SUP_COMPLAINED]);
 	if (c->name != NULL)
 		json_object_set_new(o, "name", json_string(c->name));
 	if (c->template_id != 0) {
@@ -393,11 +401,15 @@ stats_json(const struct campaign_stats *s)
 	for (i = 0; i < s->ncountries; i++)
 		json_object_set_new(by_country, s->countries[i].code,
 		    json_integer(s->countries[i].count));
-	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
+	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I}, s:I, "
+	    "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
 	    "sent", (json_int_t)s->sent,
 	    "delivered", (json_int_t)s->sent,
 	    "bounced", (json_int_t)s->bounced,
+	    "bounces",
+	    "hard", (json_int_t)s->bounced,
+	    "soft", (json_int_t)s->bounces_soft,
+	    "complaints", (json_int_t)s->complaints,
 	    "opens",
 	    "total", (json_int_t)s->opens,
 	    "unique", (json_int_t)s->opens_unique,

@@ -98,6 +98,17 @@ const struct api_endpoint api_endpoints[] = {
 	{ API_GET | API_DELETE, "/v1/subjects/{email}", api_subjects,
 	    API_AUTH_TENANT, API_ROUTE_SUBJECTS, 0 },
 
+	{ API_GET | API_POST, "/v1/domains", api_domains,
+	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
+	{ API_GET | API_DELETE, "/v1/domains/{domain}", api_domains,
+	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
+	{ API_POST, "/v1/domains/{domain}/verify", api_domains,
+	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
+	{ API_POST, "/v1/domains/{domain}/rotate", api_domains,
+	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
+	{ API_GET, "/v1/bounces", api_bounces,
+	    API_AUTH_TENANT, API_ROUTE_BOUNCES, 0 },
+
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },
 };

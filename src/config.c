@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain.h"
 #include "fanfare.h"
 
 #ifndef FF_LOCALSTATEDIR
@@ -80,6 +81,7 @@ struct config_directive {
 #define COUNT(f)	.countoff = offsetof(struct config, f)
 
 static const char *const log_levels[] = { "info", "debug", NULL };
+static const char *const off_on[] = { "off", "on", NULL };
 static const char *const tls_modes[] = { "off", "optional", "required",
     NULL };
 
@@ -156,6 +158,15 @@ static const struct config_directive config_table[] = {
 	{ "dkim_domain", CF_STRING, MEMBER(dkim_domain) },
 	{ "dkim_selector", CF_STRING, MEMBER(dkim_selector) },
 	{ "dkim_key_file", CF_STRING, MEMBER(dkim_key_file) },
+	/* Sending domains (api_domain.c, smtp_domain.c).  bounce_domain is
+	 * also the VERP envelope senders' domain; none: the envelope sender
+	 * is the From address. */
+	{ "bounce_domain", CF_STRING, MEMBER(bounce_domain) },
+	{ "dns_resolver", CF_ENDPOINT, MEMBER(dns_resolver) },
+	{ "allow_unverified_from", CF_ENUM, MEMBER(allow_unverified_from),
+	    .names = off_on, .def = "off" },
+	/* Read into struct live, so a reload reads it again. */
+	{ "data_key_file", CF_STRING, MEMBER(data_key_file), .reload = 1 },
 	{ "send_rate_max", CF_INT, MEMBER(send_rate_max), .min = 0,
 	    .max = 1000000, .def = "0", .reload = 1 },
 	{ "retry_schedule", CF_STRING, MEMBER(retry_schedule),
@@ -164,6 +175,15 @@ static const struct config_directive config_table[] = {
 	    .min = 0, .max = 30 * DAY_MS, .def = "2d" },
 	{ "claim_idle", CF_DURATION_S, MEMBER(claim_idle_s),
 	    .min = SEC_MS, .max = DAY_MS, .def = "5m" },
+	/* Bounces and complaints (verp.c, bounce_listen.c); bounce_domain is
+	 * above. */
+	{ "bounce_listen", CF_ENDPOINT, MEMBER(bounce_listen) },
+	/* At most 16M: a message is read on the main loop (report.c: about
+	 * 6 ms a MiB at worst). */
+	{ "bounce_max_message", CF_SIZE, MEMBER(bounce_max_message_bytes),
+	    .min = 64 * KIB, .max = 16 * MIB, .def = "1M" },
+	{ "soft_bounce_limit", CF_INT, MEMBER(soft_bounce_limit),
+	    .min = 1, .max = 1000, .def = "3" },
 };
 
 static int
@@ -416,6 +436,7 @@ config_check(const struct config *cf, char *reason, size_t len)
 {
 	int	secs[FF_MAX_RETRIES];
 	int	dkim;
+	char	name[DOMAIN_NAME_MAX + 1];
 
 	if (config_retry_schedule(cf->retry_schedule, secs,
 	    FF_MAX_RETRIES) == -1) {
@@ -431,8 +452,28 @@ config_check(const struct config *cf, char *reason, size_t len)
 		    "dkim_key_file go together");
 		return -1;
 	}
+	if (cf->bounce_domain != NULL && domain_name_check(cf->bounce_domain,
+	    strlen(cf->bounce_domain), name, sizeof(name)) == -1) {
+		snprintf(reason, len, "bounce_domain: '%s' is not a domain "
+		    "name", cf->bounce_domain);
+		return -1;
+	}
+	if (cf->dns_resolver.unix_path != NULL) {
+		snprintf(reason, len, "dns_resolver: an IPv4 host:port is "
+		    "needed");
+		return -1;
+	}
 	if (cf->smtp_relay.unix_path != NULL) {
 		snprintf(reason, len, "smtp_relay: a host:port is needed");
+		return -1;
+	}
+	if (cf->bounce_listen.unix_path != NULL) {
+		snprintf(reason, len, "bounce_listen: a host:port is needed");
+		return -1;
+	}
+	if (cf->bounce_listen.host != NULL && cf->bounce_domain == NULL) {
+		snprintf(reason, len, "bounce_listen needs bounce_domain: the "
+		    "domain of the addresses it accepts");
 		return -1;
 	}
 	if ((cf->smtp_user == NULL) != (cf->smtp_password == NULL)) {

@@ -1,7 +1,9 @@
 /*
  * dkim.c: DKIM signatures (RFC 6376) for the messages Fanfare sends:
- * a=rsa-sha256, c=relaxed/relaxed, no l=, with the key loaded once at
- * start-up.
+ * a=rsa-sha256 or a=ed25519-sha256 (RFC 8463), c=relaxed/relaxed, no
+ * l=, with keys loaded once: the node's from its dkim_key_file at
+ * start-up, a sending domain's from its sealed PEM (smtp_domain.c), and
+ * a new domain's made here (dkim_key_generate).
  *
  * dkim_sign takes a complete message (header fields, CRLF CRLF, body;
  * CRLF line ends) and appends only the "DKIM-Signature: ...\r\n" field;
@@ -38,12 +40,14 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "fanfare.h"
 
 #define DKIM_KEY_MAX		(64 * 1024)	/* a PEM file, generously */
 #define DKIM_MIN_BITS		1024		/* RFC 8301 section 3.2 */
 #define DKIM_MAX_BITS		8192		/* b= fits on the stack */
+#define DKIM_GEN_BITS		2048		/* dkim_key_generate's RSA */
 #define DKIM_LINE_MAX		78		/* RFC 5322 section 2.1.1 */
 #define DKIM_B64_LINE		72		/* b= chunk after the tab */
 #define DKIM_NAME_MAX		128		/* a signed header name */
@@ -54,6 +58,7 @@
 
 struct dkim_key {
 	EVP_PKEY	*pkey;
+	int		 ed25519;	/* else RSA */
 	char		*domain;
 	char		*selector;
 };
@@ -77,6 +82,8 @@ struct dkim_sink {
 	size_t		 len;
 	unsigned char	 chunk[DKIM_CHUNK];
 };
+
+static void	 dkim_crypto_failed(const char *);
 
 /* Exposed for tests/test_dkim.c only (not part of the module's API). */
 int	 dkim_canon_header(const char *, size_t, struct buf *);
@@ -158,16 +165,20 @@ dkim_no_passphrase(char *buf, int size, int rwflag, void *arg)
 	return -1;
 }
 
-struct dkim_key *
-dkim_key_load(const char *path, const char *domain, const char *selector,
-    char *err, size_t errlen)
+/*
+ * The key of a PEM text (RSA of DKIM_MIN_BITS to DKIM_MAX_BITS bits, or
+ * Ed25519) for d=domain, s=selector; NULL with err, which names what
+ * (the file, or "key") but never quotes the text.
+ */
+static struct dkim_key *
+dkim_key_parse_as(const char *pem, size_t len, const char *domain,
+    const char *selector, const char *what, int rsa_only, char *err,
+    size_t errlen)
 {
 	struct dkim_key	*key = NULL;
 	EVP_PKEY	*pkey = NULL;
 	BIO		*bio = NULL;
-	char		*pem = NULL;
-	size_t		 len = 0;
-	int		 bits;
+	int		 bits, ed25519 = 0;
 
 	if (domain == NULL || !dkim_label_ok(domain)) {
 		snprintf(err, errlen, "bad DKIM domain \"%s\"",
@@ -179,37 +190,34 @@ dkim_key_load(const char *path, const char *domain, const char *selector,
 		    selector != NULL ? selector : "");
 		goto done;
 	}
-	if (path == NULL) {
-		snprintf(err, errlen, "no DKIM key file");
-		goto done;
-	}
-	if ((pem = read_file(path, DKIM_KEY_MAX, &len)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto done;
-	}
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if (len > DKIM_KEY_MAX || (bio = BIO_new_mem_buf(pem,
+	    (int)len)) == NULL) {
+		snprintf(err, errlen, "%s: too long or out of memory", what);
 		goto done;
 	}
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, dkim_no_passphrase, NULL);
 	if (pkey == NULL) {
 		snprintf(err, errlen, "%s: not an unencrypted PEM private key",
-		    path);
+		    what);
 		goto done;
 	}
-	if (!EVP_PKEY_is_a(pkey, "RSA")) {
-		snprintf(err, errlen, "%s: not an RSA key (%s)", path,
+	if (!rsa_only && EVP_PKEY_is_a(pkey, "ED25519"))
+		ed25519 = 1;
+	else if (!EVP_PKEY_is_a(pkey, "RSA")) {
+		snprintf(err, errlen, "%s: not an RSA %skey (%s)", what,
+		    rsa_only ? "" : "or Ed25519 ",
 		    EVP_PKEY_get0_type_name(pkey));
 		goto done;
 	}
 	bits = EVP_PKEY_get_bits(pkey);
-	if (bits < DKIM_MIN_BITS || bits > DKIM_MAX_BITS) {
+	if (!ed25519 && (bits < DKIM_MIN_BITS || bits > DKIM_MAX_BITS)) {
 		snprintf(err, errlen, "%s: RSA key of %d bits, need %d to %d",
-		    path, bits, DKIM_MIN_BITS, DKIM_MAX_BITS);
+		    what, bits, DKIM_MIN_BITS, DKIM_MAX_BITS);
 		goto done;
 	}
 	key = xcalloc(1, sizeof(*key));
 	key->pkey = pkey;
+	key->ed25519 = ed25519;
 	key->domain = xstrdup(domain);
 	key->selector = xstrdup(selector);
 	pkey = NULL;
@@ -218,11 +226,109 @@ done:
 	ERR_clear_error();
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
-	if (pem != NULL) {
-		OPENSSL_cleanse(pem, len);
-		free(pem);
-	}
 	return key;
+}
+
+struct dkim_key *
+dkim_key_load(const char *path, const char *domain, const char *selector,
+    char *err, size_t errlen)
+{
+	struct dkim_key	*key;
+	char		*pem;
+	size_t		 len = 0;
+
+	if (path == NULL) {
+		snprintf(err, errlen, "no DKIM key file");
+		return NULL;
+	}
+	if ((pem = read_file(path, DKIM_KEY_MAX, &len)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* The node's key signs alone: the RSA every verifier knows (RFC
+	 * 8463 keys go with an RSA one). */
+	key = dkim_key_parse_as(pem, len, domain, selector, path, 1, err,
+	    errlen);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return key;
+}
+
+struct dkim_key *
+dkim_key_parse(const char *pem, size_t len, const char *domain,
+    const char *selector, const char *what, char *err, size_t errlen)
+{
+	return dkim_key_parse_as(pem, len, domain, selector, what, 0, err,
+	    errlen);
+}
+
+int
+dkim_key_is_ed25519(const struct dkim_key *key)
+{
+	return key->ed25519;
+}
+
+/*
+ * A new key: RSA of DKIM_GEN_BITS bits or Ed25519.  *pem gets its
+ * unencrypted PKCS#8 PEM (the caller seals it and wipes it), *pub the
+ * p= value of its DNS record: base64 of the SubjectPublicKeyInfo for
+ * RSA (RFC 6376 section 3.6.1), of the raw 32-byte key for Ed25519
+ * (RFC 8463 section 4).  Both NUL-terminated, freed by the caller.
+ */
+int
+dkim_key_generate(int ed25519, char **pem, char **pub)
+{
+	EVP_PKEY	*pkey = NULL;
+	BIO		*bio = NULL;
+	unsigned char	*der = NULL, raw[32];
+	char		*data;
+	size_t		 rawlen = sizeof(raw);
+	long		 n;
+	int		 dlen = 0, rv = -1;
+
+	*pem = *pub = NULL;
+	pkey = ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") :
+	    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)DKIM_GEN_BITS);
+	if (pkey == NULL || (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
+	    NULL) != 1) {
+		dkim_crypto_failed("key generation");
+		goto done;
+	}
+	if ((n = BIO_get_mem_data(bio, &data)) <= 0)
+		goto done;
+	*pem = xstrndup(data, (size_t)n);
+	if (ed25519) {
+		if (EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) != 1)
+			goto done;
+		*pub = xcalloc(1, DKIM_B64_LEN(rawlen) + 1);
+		EVP_EncodeBlock((unsigned char *)*pub, raw, (int)rawlen);
+	} else {
+		if ((dlen = i2d_PUBKEY(pkey, &der)) <= 0)
+			goto done;
+		*pub = xcalloc(1, DKIM_B64_LEN((size_t)dlen) + 1);
+		EVP_EncodeBlock((unsigned char *)*pub, der, dlen);
+	}
+	rv = 0;
+done:
+	if (rv == -1) {
+		if (*pem != NULL) {
+			OPENSSL_cleanse(*pem, strlen(*pem));
+			free(*pem);
+		}
+		free(*pub);
+		*pem = *pub = NULL;
+		ERR_clear_error();
+	}
+	if (bio != NULL) {
+		/* The memory BIO held the PEM too. */
+		if ((n = BIO_get_mem_data(bio, &data)) > 0)
+			OPENSSL_cleanse(data, (size_t)n);
+		BIO_free(bio);
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(pkey);
+	return rv;
 }
 
 void
@@ -565,7 +671,8 @@ dkim_sign(const struct dkim_key *key, const char *msg, size_t len,
 	buf_adds(out, "DKIM-Signature:");
 	col = strlen("DKIM-Signature:");
 	dkim_fold_add(out, &col, "v=1;", 1);
-	dkim_fold_add(out, &col, "a=rsa-sha256;", 1);
+	dkim_fold_add(out, &col, key->ed25519 ? "a=ed25519-sha256;" :
+	    "a=rsa-sha256;", 1);
 	dkim_fold_add(out, &col, "c=relaxed/relaxed;", 1);
 	snprintf(tok, sizeof(tok), "d=%s;", key->domain);
 	dkim_fold_add(out, &col, tok, 1);
@@ -588,21 +695,39 @@ dkim_sign(const struct dkim_key *key, const char *msg, size_t len,
 	/* b= starts a line, so its folding cannot depend on its value. */
 	buf_add(out, "\r\n\tb=", 5);
 
-	/* Signed data: the canonical fields in h= order, then this field. */
+	/*
+	 * Signed data: the canonical fields in h= order, then this field.
+	 * RSA signs it through SHA-256; Ed25519 signs its SHA-256 hash as
+	 * the message (RFC 8463 section 3: pure Ed25519 over the hash).
+	 */
 	EVP_MD_CTX_reset(mctx);
-	if (EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL,
-	    key->pkey) != 1) {
-		dkim_crypto_failed("EVP_DigestSignInit");
+	sink.sign = !key->ed25519;
+	if ((key->ed25519 ? EVP_DigestInit_ex(mctx, EVP_sha256(), NULL) :
+	    EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL,
+	    key->pkey)) != 1) {
+		dkim_crypto_failed("signing init");
 		goto done;
 	}
-	sink.sign = 1;
 	for (i = 0; i < nnames; i++)
 		if (found[i].p != NULL)
 			dkim_canon_field(found[i].p, found[i].len, 1, &sink);
 	dkim_canon_field(out->p + start, out->len - start, 0, &sink);
 	dkim_sink_flush(&sink);
 	blen = sizeof(b);
-	if (sink.failed || EVP_DigestSignFinal(mctx, b, &blen) != 1) {
+	if (sink.failed) {
+		dkim_crypto_failed("signing");
+		goto done;
+	}
+	if (key->ed25519) {
+		if (EVP_DigestFinal_ex(mctx, bh, &bhlen) != 1 ||
+		    EVP_MD_CTX_reset(mctx) != 1 ||
+		    EVP_DigestSignInit(mctx, NULL, NULL, NULL,
+		    key->pkey) != 1 ||
+		    EVP_DigestSign(mctx, b, &blen, bh, bhlen) != 1) {
+			dkim_crypto_failed("ed25519 signing");
+			goto done;
+		}
+	} else if (EVP_DigestSignFinal(mctx, b, &blen) != 1) {
 		dkim_crypto_failed("signing");
 		goto done;
 	}

@@ -169,10 +169,20 @@ struct config {
 	char		*dkim_domain;
 	char		*dkim_selector;
 	char		*dkim_key_file;
+	char		*bounce_domain;		/* VERP and return-path; NULL:
+						 * the From is the sender */
+	struct ff_endpoint dns_resolver;	/* host NULL: the system's */
+	int		 allow_unverified_from;	/* 1: any From may send */
+	char		*data_key_file;		/* seals DKIM keys; NULL */
 	int		 send_rate_max;		/* msgs/s, all campaigns; 0 */
 	char		*retry_schedule;	/* "1m,5m,15m,1h" */
 	int		 retry_lifetime_s;
 	int		 claim_idle_s;		/* reclaim a dead sender's */
+
+	/* Bounces and complaints (verp.c, bounce_listen.c). */
+	struct ff_endpoint bounce_listen;	/* host NULL: no listener */
+	int		 bounce_max_message_bytes;
+	int		 soft_bounce_limit;
 };
 
 enum smtp_tls {
@@ -195,7 +205,8 @@ int	 config_parse_endpoint(const char *, struct ff_endpoint *);
 int	 config_parse_redis(const char *, struct ff_endpoint *);
 /* Names the directives whose values differ between the two configs,
  * comma-separated: those a reload applies (token_secret_file,
- * trusted_proxies, templates_dir, log_level, send_rate_max) in applied,
+ * trusted_proxies, templates_dir, log_level, send_rate_max,
+ * data_key_file) in applied,
  * the others, which need a restart, in restart.  Both NUL-terminated,
  * empty when nothing differs. */
 void	 config_diff(const struct config *running, const struct config *next,
@@ -338,6 +349,12 @@ enum http_route {
 /* Maps a path (no query) to a route and the token inside it. */
 enum http_route http_route(const char *path, size_t len,
 	    const char **tok, size_t *toklen);
+/* 1 when a POST body (with its Content-Type, NULL if none) carries the
+ * one-click opt-out, List-Unsubscribe=One-Click (RFC 8058), exactly
+ * once: form-urlencoded (or no Content-Type), or multipart/form-data.
+ * Other fields may come along.  0 for anything else. */
+int	 http_one_click(const char *ctype, size_t ctypelen, const char *body,
+	    size_t len);
 
 /* -------------------------------------------------------------- spool.c */
 
@@ -582,6 +599,9 @@ struct mime_msg {
 	const char	*subject;	/* UTF-8 */
 	const char	*message_id;	/* "<...>", see mime_message_id */
 	const char	*list_unsubscribe;	/* https URL, or NULL */
+	const char	*list_id;	/* "label.namespace" (RFC 2919), or
+					 * NULL */
+	const char	*feedback_id;	/* "a:b:c:SenderId", or NULL */
 	time_t		 date;
 	const char	*html;		/* NULL: text/plain only */
 	size_t		 htmllen;
@@ -615,14 +635,47 @@ struct dkim_key;
 /* A PEM RSA private key for d=domain, s=selector; NULL with err. */
 struct dkim_key *dkim_key_load(const char *path, const char *domain,
 	    const char *selector, char *err, size_t errlen);
+/* The same from PEM text, RSA or Ed25519; what names it in err. */
+struct dkim_key *dkim_key_parse(const char *pem, size_t len,
+	    const char *domain, const char *selector, const char *what,
+	    char *err, size_t errlen);
 void	 dkim_key_free(struct dkim_key *);
+int	 dkim_key_is_ed25519(const struct dkim_key *);
+/* A new RSA-2048 or Ed25519 key: *pem its PKCS#8 PEM, *pub its DNS p=
+ * value; the caller frees both (and wipes *pem).  0 or -1. */
+int	 dkim_key_generate(int ed25519, char **pem, char **pub);
 /*
- * Appends "DKIM-Signature: ...\r\n" (rsa-sha256, c=relaxed/relaxed,
+ * Appends "DKIM-Signature: ...\r\n" (rsa-sha256 or ed25519-sha256 by
+ * the key, c=relaxed/relaxed,
  * t=now) for msg, a complete CRLF message, signing the listed header
  * names that the message has.  -1 when the message is malformed.
  */
 int	 dkim_sign(const struct dkim_key *, const char *msg, size_t len,
 	    const char *const *headers, time_t now, struct buf *out);
+
+/* --------------------------------------------------------------- seal.c */
+
+/* The server key of data_key_file: AES-256-GCM for secrets at rest. */
+struct seal_key {
+	unsigned char	 key[32];
+	int		 set;		/* 0: no data_key_file */
+};
+
+/* Reads path (at least 32 bytes; the key is their SHA-256); -1 with err. */
+int	 seal_key_load(struct seal_key *, const char *path, char *err,
+	    size_t errlen);
+void	 seal_key_from_bytes(struct seal_key *, const unsigned char *,
+	    size_t);				/* the tests' */
+void	 seal_key_clear(struct seal_key *);	/* wipes it */
+/* "v1.BASE64" of plain sealed under aad (a NUL-terminated name of what
+ * it is, e.g. tenant and domain); NULL without a key.  Caller frees. */
+char	*seal_encrypt(const struct seal_key *, const char *aad,
+	    const char *plain, size_t len);
+/* The plaintext (NUL-terminated, *len set) of a sealed text, or NULL when
+ * it is not one, the key or the aad differ, or it was changed.  The
+ * caller wipes and frees it. */
+char	*seal_decrypt(const struct seal_key *, const char *aad,
+	    const char *text, size_t textlen, size_t *len);
 
 /* ------------------------------------------------------------- series.c */
 

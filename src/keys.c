@@ -22,7 +22,7 @@ const struct key_doc key_docs[] = {
 	  "`created_at`, `purge_at`" },
 	{ "{t:T}:keys", "hash", "API key prefix → SHA-256 (hex) of the key" },
 	{ "{t:T}:seq", "hash", "the last id given per `contact`, `list`, "
-	  "`template`, `campaign`" },
+	  "`template`, `campaign`, `domain`" },
 	{ "{t:T}:ct:ID", "hash", "a contact" },
 	{ "{t:T}:ct:bykey", "hash", "email match key → contact id" },
 	{ "{t:T}:ct:ID:lists", "set", "ids of the lists the contact is on" },
@@ -40,8 +40,22 @@ const struct key_doc key_docs[] = {
 	  "imported or mailed again" },
 	{ "{t:T}:bounces", "sorted set", "email keys that got a 5xx to RCPT → "
 	  "when; never mailed again" },
+	{ "{t:T}:bounce_log", "stream", "reports sent back to VERP addresses: "
+	  "fields `kind` (`hard`, `soft`, `complaint`, `unrecognised`), "
+	  "`status`, `diagnostic`, `campaign`, `contact` (an id, never the "
+	  "address); the last 100,000" },
+	{ "{t:T}:soft_bounces", "hash", "email key → soft bounces in a row "
+	  "(a delivery resets it; `soft_bounce_limit` suppresses)" },
+	{ "{t:T}:complaints", "sorted set", "email keys that complained "
+	  "(ARF) → when; never mailed again" },
 	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
 	  "`action`, `counts` (never the address)" },
+	{ "{t:T}:domains", "hash", "sending domain name → id" },
+	{ "{t:T}:domain:ID", "hash", "a sending domain: `name`, `status` "
+	  "(`pending`, `verified`), `doc` (JSON: selectors, public keys, "
+	  "the last DNS checks), `version` (bumped by each write), "
+	  "`sealed:SELECTOR` (a private key, AES-256-GCM under "
+	  "`data_key_file`)" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
 	  "`text`, `links` (JSON)" },
 	{ "{t:T}:camps", "sorted set", "campaign ids" },
@@ -53,7 +67,9 @@ const struct key_doc key_docs[] = {
 	  "queued, `1` after), `scan_cursor` and `scan_runid` (the Redis "
 	  "process the cursor belongs to), the senders' `sent`, `failed`, "
 	  "`deferred`, `bounced`, `sup_opted_out`, `sup_blocklisted`, "
-	  "`sup_special_category`, `sup_bounced`, `sup_erased`, and "
+	  "`sup_special_category`, `sup_bounced`, `sup_erased`, "
+	  "`sup_complained`, the bounce listener's `bounces_soft` and "
+	  "`complaints`, and "
 	  "`finished_at`" },
 	{ "{t:T}:camp:C:q", "stream", "the recipients to send, consumer group "
 	  "`senders`: fields `ids` (up to 100 comma-separated contact ids) "
@@ -233,7 +249,12 @@ TENANT_KEY(key_blocklist, ":blocklist")
 TENANT_KEY(key_blocklist_at, ":blocklist:at")
 TENANT_KEY(key_suppressed, ":suppressed")
 TENANT_KEY(key_bounces, ":bounces")
+TENANT_KEY(key_bounce_log, ":bounce_log")
+TENANT_KEY(key_soft_bounces, ":soft_bounces")
+TENANT_KEY(key_complaints, ":complaints")
 TENANT_KEY(key_audit, ":audit")
+TENANT_KEY(key_domains, ":domains")
+TENANT_ID_KEY(key_domain, ":domain:", "")
 TENANT_ID_KEY(key_template, ":tpl:", "")
 TENANT_KEY(key_campaigns, ":camps")
 TENANT_ID_KEY(key_campaign, ":camp:", "")

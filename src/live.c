@@ -1,7 +1,7 @@
 /*
  * live.c: the snapshot of what a reload (SIGHUP) changes in a running
- * fanfared: the token keyring, the pages, trusted_proxies and
- * send_rate_max.  See struct live in worker.h for who holds references.
+ * fanfared: the token keyring, the pages, trusted_proxies,
+ * send_rate_max and the data key (data_key_file).  See struct live in worker.h for who holds references.
  *
  * A snapshot is built whole before anyone sees it and never changes
  * after, so readers need no lock; a failed load returns NULL and leaves
@@ -22,7 +22,10 @@ live_load(const struct config *conf, char *err, size_t errlen)
 
 	if (token_keyring_load(&l->keys, conf, err, errlen) == -1 ||
 	    track_pages_load(&l->pages, conf->templates_dir, err,
-	    errlen) == -1) {
+	    errlen) == -1 || (conf->data_key_file != NULL &&
+	    seal_key_load(&l->data_key, conf->data_key_file, err,
+	    errlen) == -1)) {
+		track_pages_free(&l->pages);
 		OPENSSL_cleanse(&l->keys, sizeof(l->keys));
 		free(l);
 		return NULL;
@@ -51,5 +54,6 @@ live_unref(struct live *l)
 		return;
 	track_pages_free(&l->pages);
 	OPENSSL_cleanse(&l->keys, sizeof(l->keys));
+	seal_key_clear(&l->data_key);
 	free(l);
 }

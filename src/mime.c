@@ -813,6 +813,10 @@ mime_build(const struct mime_msg *m, struct buf *out)
 	if (m->list_unsubscribe != NULL && !angle_safe(m->list_unsubscribe,
 	    strlen(m->list_unsubscribe), MIME_URL_MAX))
 		return -1;
+	if ((m->list_id != NULL && !angle_safe(m->list_id, strlen(m->list_id),
+	    MIME_URL_MAX)) || (m->feedback_id != NULL &&
+	    !angle_safe(m->feedback_id, strlen(m->feedback_id), MIME_URL_MAX)))
+		return -1;
 
 	buf_addf(&msg, "Date: %s\r\n", date);
 	if (hdr_add_address(&msg, "From", m->from) == -1)
@@ -832,6 +836,10 @@ mime_build(const struct mime_msg *m, struct buf *out)
 		buf_addf(&msg, "List-Unsubscribe: <%s>\r\n"
 		    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
 		    m->list_unsubscribe);
+	if (m->list_id != NULL)
+		buf_addf(&msg, "List-Id: <%s>\r\n", m->list_id);
+	if (m->feedback_id != NULL)
+		buf_addf(&msg, "Feedback-ID: %s\r\n", m->feedback_id);
 	buf_adds(&msg, "MIME-Version: 1.0\r\n");
 
 	if (m->html == NULL) {

@@ -393,6 +393,7 @@ message_build(struct sender *s, struct send_msg *m)
 	sig.keys = &s->live->keys;
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
+	sig.bounce_domain = s->pool->conf->bounce_domain;
 	return smtp_message_build(&s->cur->message, &m->contact, &sig,
 	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2);
 }
@@ -440,6 +441,8 @@ batch_send(struct sender *s)
 		s->envs[i].tolen = m->contact.lens[SMTP_FIELD_EMAIL];
 		s->envs[i].data = m->data.p;
 		s->envs[i].len = m->data.len;
+		s->envs[i].from = m->contact.return_path[0] != '\0' ?
+		    m->contact.return_path : NULL;
 		s->envs[i].done = m->recorded;
 	}
 	smtp_session_send(s->pool->relay, s->id, s->cur->message.from_addr,
@@ -549,8 +552,8 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 
 	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1)
 		return rc;
-	if ((c = smtp_campaign_get(s->cache, s->db, s->pool->conf->node_id,
-	    s->id, tenant, campaign)) == NULL)
+	if ((c = smtp_campaign_get(s->cache, s->db, &s->live->data_key,
+	    s->pool->conf->node_id, s->id, tenant, campaign)) == NULL)
 		return 0;
 	s->cur = c;
 

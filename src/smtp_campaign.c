@@ -1,7 +1,8 @@
 /*
  * smtp_campaign.c: the campaign cache of a sender thread.  A campaign is
  * read through the stores (its record, its template, its link table:
- * three round trips), compiled by smtp_message.c, and read again after
+ * three round trips, and its From domain's key version: smtp_domain.c),
+ * compiled by smtp_message.c, and read again after
  * SMTP_CAMPAIGN_TTL_MS, so a batch costs no template work.
  *
  * Each thread owns its cache: nothing here is shared or locked.  Never
@@ -21,13 +22,16 @@ void
 smtp_campaign_clear(struct smtp_campaign *c)
 {
 	smtp_template_clear(&c->message);
+	smtp_domain_keys_clear(&c->keys);
 	memset(c, 0, sizeof(*c));
 }
 
 static int
-campaign_load(struct smtp_campaign *c, struct db *db, const char *node_id,
-    int who, uint64_t tenant, uint64_t campaign)
+campaign_load(struct smtp_campaign *c, struct db *db,
+    const struct seal_key *data_key, const char *node_id, int who,
+    uint64_t tenant, uint64_t campaign)
 {
+	struct smtp_domain_keys	 keys = c->keys;	/* kept: versioned */
 	struct campaign		 camp;
 	struct template		 tpl;
 	struct smtp_template_source src;
@@ -36,7 +40,9 @@ campaign_load(struct smtp_campaign *c, struct db *db, const char *node_id,
 	size_t			 nlinks = 0;
 	int			 ok = -1;
 
+	memset(&c->keys, 0, sizeof(c->keys));
 	smtp_campaign_clear(c);
+	c->keys = keys;
 	c->tenant = tenant;
 	c->campaign = campaign;
 	c->loaded_ms = mono_ms();
@@ -72,6 +78,10 @@ campaign_load(struct smtp_campaign *c, struct db *db, const char *node_id,
 			log_warnx("sender %d: %s", who, err);
 		goto out;
 	}
+	smtp_domain_refresh(&c->keys, db, data_key, tenant,
+	    c->message.from_addr, who);
+	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
+	c->message.ndkim = c->keys.n;
 	ok = 0;
 out:
 	if (ok == -1)
@@ -87,7 +97,8 @@ out:
 
 struct smtp_campaign *
 smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
-    const char *node_id, int who, uint64_t tenant, uint64_t campaign)
+    const struct seal_key *data_key, const char *node_id, int who,
+    uint64_t tenant, uint64_t campaign)
 {
 	struct smtp_campaign	*c, *old = &cache[0];
 	uint64_t		 now = mono_ms();
@@ -97,13 +108,13 @@ smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
 		c = &cache[i];
 		if (c->tenant == tenant && c->campaign == campaign) {
 			if (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS || !c->ok)
-				campaign_load(c, db, node_id, who, tenant,
-				    campaign);
+				campaign_load(c, db, data_key, node_id, who,
+				    tenant, campaign);
 			return c->ok ? c : NULL;
 		}
 		if (c->loaded_ms < old->loaded_ms)
 			old = c;
 	}
-	campaign_load(old, db, node_id, who, tenant, campaign);
+	campaign_load(old, db, data_key, node_id, who, tenant, campaign);
 	return old->ok ? old : NULL;
 }

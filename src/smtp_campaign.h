@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "smtp_domain.h"
 #include "smtp_message.h"
 
 #define SMTP_CAMPAIGN_CACHE	16	/* compiled campaigns per thread */
@@ -22,6 +23,8 @@ struct smtp_campaign {
 						 * later) */
 	int			 rate;		/* per second; 0: none */
 	struct smtp_template	 message;
+	struct smtp_domain_keys	 keys;		/* its From domain's; kept
+						 * across reloads */
 	uint64_t		 next_pump_ms;	/* the sender's; 0 on a load */
 };
 
@@ -29,10 +32,12 @@ struct smtp_campaign {
  * The campaign from the thread's cache, loaded again when older than
  * SMTP_CAMPAIGN_TTL_MS or when it could not be loaded; it replaces the
  * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
- * tried again next time).  who names the thread in log lines.
+ * tried again next time).  who names the thread in log lines; data_key
+ * opens the From domain's DKIM keys (smtp_domain.h).
  */
 struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,
-	    struct db *, const char *node_id, int who, uint64_t tenant,
+	    struct db *, const struct seal_key *data_key,
+	    const char *node_id, int who, uint64_t tenant,
 	    uint64_t campaign);
 void	 smtp_campaign_clear(struct smtp_campaign *);
 

@@ -4,8 +4,9 @@
  * tags and the open pixel goes before </body>.  Each recipient's copy
  * is then rendered through render.c, with the contact's fields, its
  * attributes and freshly signed open, click and unsubscribe URLs;
- * built by mime.c, with a List-Unsubscribe header; and signed by
- * dkim.c (smtp_message_build).
+ * built by mime.c, with List-Unsubscribe, List-Id and Feedback-ID
+ * headers; and signed by dkim.c (smtp_message_build): once per key of
+ * its From domain (RSA and Ed25519), or with the node's key.
  *
  * Never here: Redis, libesmtp, a lock, the clock or random(): the
  * caller passes the Date and the boundary's salt, so the same input
@@ -16,16 +17,34 @@
 #include <string.h>
 
 #include "smtp_message.h"
+#include "verp.h"
 
 /* The headers DKIM signs, when the message has them. */
 static const char *const signed_headers[] = { "From", "To", "Subject",
     "Date", "Message-ID", "Reply-To", "List-Unsubscribe",
-    "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
+    "List-Unsubscribe-Post", "List-Id", "Feedback-ID", "MIME-Version",
+    "Content-Type",
     "Content-Transfer-Encoding", NULL };
 
 /* The open pixel, before </body> of a campaign that tracks opens. */
 static const char open_pixel[] = "<img src=\"{{__open_url}}\" "
     "width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">";
+
+void
+smtp_message_list_id(char *out, size_t len, uint64_t tenant,
+    const char *domain)
+{
+	snprintf(out, len, "tenant-%llu.%s", (unsigned long long)tenant,
+	    domain);
+}
+
+void
+smtp_message_feedback_id(char *out, size_t len, uint64_t tenant,
+    uint64_t campaign)
+{
+	snprintf(out, len, "%llu:%llu:campaign:fanfare",
+	    (unsigned long long)campaign, (unsigned long long)tenant);
+}
 
 char *
 smtp_message_from_address(const char *from)
@@ -256,6 +275,31 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 	return NULL;
 }
 
+/* The VERP envelope sender of c's copy, or "" (keep from_addr) when
+ * there is no bounce domain or the token does not fit. */
+static void
+return_path(const struct smtp_template *t, struct smtp_contact *c,
+    const struct smtp_signing *sig, time_t date)
+{
+	struct verp	v;
+	char		local[VERP_LOCAL_MAX + 1];
+	int		n;
+
+	c->return_path[0] = '\0';
+	if (sig->bounce_domain == NULL || sig->keys == NULL)
+		return;
+	v.tenant = t->tenant;
+	v.campaign = t->campaign;
+	v.contact = c->id;
+	v.day = date > 0 ? (uint64_t)date / 86400 : 0;
+	if (verp_sign(sig->keys, &v, local) == 0)
+		return;
+	n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s", local,
+	    sig->bounce_domain);
+	if (n < 0 || (size_t)n >= sizeof(c->return_path))
+		c->return_path[0] = '\0';
+}
+
 int
 smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
     const struct smtp_signing *sig, time_t date, unsigned long salt,
@@ -266,9 +310,11 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	char			 to[FF_EMAIL_MAX + 1];
 	char			 msgid[512], boundary[80];
 	char			 unsub[TOKEN_MAX_LEN + 512];
+	char			 list_id[300], feedback_id[80];
 	const char		*u;
-	size_t			 ulen, html_off, text_off, subj_off;
+	size_t			 ulen, html_off, text_off, subj_off, i;
 
+	c->return_path[0] = '\0';
 	if (c->lens[SMTP_FIELD_EMAIL] == 0 ||
 	    c->lens[SMTP_FIELD_EMAIL] >= sizeof(to))
 		return -1;
@@ -304,6 +350,12 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	mm.subject = tmp->p + subj_off;
 	mm.message_id = msgid;
 	mm.list_unsubscribe = unsub;
+	smtp_message_list_id(list_id, sizeof(list_id), t->tenant,
+	    t->msgid_domain);
+	mm.list_id = list_id;
+	smtp_message_feedback_id(feedback_id, sizeof(feedback_id), t->tenant,
+	    t->campaign);
+	mm.feedback_id = feedback_id;
 	mm.date = date;
 	if (t->html != NULL) {
 		mm.html = tmp->p + html_off;
@@ -321,9 +373,16 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	buf_reset(tmp2);
 	if (mime_build(&mm, tmp2) == -1)
 		return -1;
-	if (sig->dkim != NULL && dkim_sign(sig->dkim, tmp2->p, tmp2->len,
-	    signed_headers, mm.date, out) == -1)
+	/* Each signature covers the message without the others (they go
+	 * in front, so no verifier sees one inside another's h=). */
+	for (i = 0; i < t->ndkim; i++)
+		if (dkim_sign(t->dkim[i], tmp2->p, tmp2->len, signed_headers,
+		    mm.date, out) == -1)
+			return -1;
+	if (t->ndkim == 0 && sig->dkim != NULL && dkim_sign(sig->dkim,
+	    tmp2->p, tmp2->len, signed_headers, mm.date, out) == -1)
 		return -1;
 	buf_add(out, tmp2->p, tmp2->len);
+	return_path(t, c, sig, date);
 	return 0;
 }

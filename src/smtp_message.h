@@ -18,6 +18,8 @@
 
 #include "fanfare.h"
 
+#define SMTP_DKIM_MAX	4	/* signatures per message */
+
 /* What every copy of a campaign's message is made of. */
 struct smtp_template {
 	uint64_t	 tenant, campaign;
@@ -27,6 +29,11 @@ struct smtp_template {
 	char		 msgid_domain[256];
 	struct tmpl	*subject;
 	struct tmpl	*html, *text;	/* one may be NULL, never both */
+	/* The From domain's keys (smtp_domain.c's, borrowed; set after
+	 * smtp_template_compile): each signs every copy.  None: the
+	 * node's key of struct smtp_signing, if any. */
+	const struct dkim_key *dkim[SMTP_DKIM_MAX];
+	size_t		 ndkim;
 };
 
 /* A campaign as Redis holds it, for smtp_template_compile. */
@@ -56,8 +63,14 @@ enum smtp_field {
 	SMTP_FIELDS
 };
 
+/* A VERP envelope sender: bTOKEN@bounce_domain (verp.h). */
+#define SMTP_RETURN_PATH_MAX	(64 + 1 + 255 + 1)
+
 struct smtp_contact {
 	uint64_t	 id;
+	/* smtp_message_build's: the copy's envelope sender, "" when it is
+	 * the template's from_addr (no bounce_domain). */
+	char		 return_path[SMTP_RETURN_PATH_MAX];
 	const char	*fields[SMTP_FIELDS];	/* not NUL-terminated */
 	size_t		 lens[SMTP_FIELDS];
 	json_t		*attrs;		/* parsed on first use; the caller
@@ -65,12 +78,27 @@ struct smtp_contact {
 };
 
 /* What a copy is signed with: the keyring of its tracking links, where
- * they point, and the DKIM key (NULL: not signed). */
+ * they point, and the node's DKIM key (NULL: none), used for a From
+ * domain without keys of its own (smtp_template's dkim). */
 struct smtp_signing {
 	const struct token_keyring	*keys;
 	const char			*public_url;
 	const struct dkim_key		*dkim;
+	const char			*bounce_domain;	/* NULL: no VERP */
 };
+
+/*
+ * The bulk-mail headers' values: List-Id (RFC 2919) per tenant and From
+ * domain, "tenant-T.DOMAIN" (one list-id per sender identity, so a
+ * reader's filter on it keeps working across campaigns); Feedback-ID in
+ * Google's "a:b:c:SenderId" form, "C:T:campaign:fanfare" (the campaign,
+ * the tenant, the mail type, and Fanfare as the sender id), which
+ * providers' complaint loops report per part.
+ */
+void	 smtp_message_list_id(char *out, size_t len, uint64_t tenant,
+	    const char *domain);
+void	 smtp_message_feedback_id(char *out, size_t len, uint64_t tenant,
+	    uint64_t campaign);
 
 /* The bare address of "Name <addr>" or "addr"; the caller frees it. */
 char	*smtp_message_from_address(const char *from);
@@ -88,8 +116,9 @@ void	 smtp_template_clear(struct smtp_template *);	/* back to zeroes */
 
 /*
  * Renders c's copy of t, builds its MIME message and signs it into out
- * (reset first).  date is its Date:, salt makes its MIME boundary
- * unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
+ * (reset first); with a bounce_domain, c->return_path is its VERP
+ * envelope sender (signed for the day of date).  date is its Date:,
+ * salt makes its MIME boundary unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
  * copy cannot be made (no address, one MIME refuses, a token that
  * cannot be signed).
  */

@@ -15,7 +15,7 @@
 static const char *const count_names[CAMPAIGN_NCOUNTS] = {
 	"total", "queued", "sent", "failed", "deferred",
 	"sup_opted_out", "sup_blocklisted", "sup_special_category",
-	"sup_bounced", "sup_erased"
+	"sup_bounced", "sup_erased", "sup_complained"
 };
 
 const char *

@@ -145,7 +145,7 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 	    key_camp_stats(&k, tenant, campaign)) == -1 ||
 	    db_append(db, "HGETALL %s",
 	    key_camp_links(&k, tenant, campaign)) == -1 ||
-	    db_append(db, "HMGET %s sent bounced",
+	    db_append(db, "HMGET %s sent bounced bounces_soft complaints",
 	    key_campaign(&k, tenant, campaign)) == -1)
 		return -1;
 	if ((rc = db_reply_arrays(db, r, 3)) == 0) {
@@ -155,6 +155,8 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 			campaign_stats_parse_field(s, f, v, len);
 		s->sent = hmget_num(r[2], 0);
 		s->bounced = hmget_num(r[2], 1);
+		s->bounces_soft = hmget_num(r[2], 2);
+		s->complaints = hmget_num(r[2], 3);
 	}
 	db_replies_free(r, 3);
 	if (rc == -1)

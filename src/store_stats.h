@@ -36,7 +36,11 @@ struct country_stats {
 struct campaign_stats {
 	/* The senders' counts, from the campaign record. */
 	long long		 sent;
-	long long		 bounced;
+	long long		 bounced;	/* hard: 5xx to RCPT, or a
+						 * DSN's failure */
+	/* The bounce listener's (store_bounce.c), in the same record. */
+	long long		 bounces_soft;
+	long long		 complaints;
 	/* The trackers' counts. */
 	long long		 opens;
 	long long		 opens_unique;

@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "smtp_message.h"
+#include "verp.h"
 
 #define PUBLIC_URL	"https://t.example.com"
 #define DATE		((time_t)1700000000)
@@ -295,6 +296,39 @@ Test(build, untracked_copy, .init = setup)
 	smtp_template_clear(&t);
 }
 
+/* With a bounce domain each copy gets its own VERP envelope sender,
+ * naming its tenant, campaign and contact; without one, none. */
+Test(build, verp_return_path, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct verp			 v;
+	char				 err[256], *m, *at;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	smtp_contact_fill(&c, "bob@example.org", "Bob", "");
+	m = build(&t, &c);
+	free(m);
+	cr_assert_str_empty(c.return_path, "no bounce_domain: the From");
+	sig.bounce_domain = "bounces.example.com";
+	m = build(&t, &c);
+	free(m);
+	sig.bounce_domain = NULL;
+	at = strchr(c.return_path, '@');
+	cr_assert(at != NULL && strcmp(at, "@bounces.example.com") == 0,
+	    "%s", c.return_path);
+	cr_assert_eq(verp_verify(&ring, c.return_path,
+	    (size_t)(at - c.return_path), (uint64_t)DATE / 86400, &v), 0,
+	    "%s", c.return_path);
+	cr_assert(v.tenant == 3 && v.campaign == 7 && v.contact == 42 &&
+	    v.day == (uint64_t)DATE / 86400);
+	smtp_template_clear(&t);
+}
+
 Test(build, same_input_same_bytes, .init = setup)
 {
 	struct smtp_template_source	 src;
@@ -350,5 +384,88 @@ Test(build, unusable, .init = setup)
 	buf_free(&out);
 	buf_free(&tmp);
 	buf_free(&tmp2);
+	smtp_template_clear(&t);
+}
+
+Test(headers, list_id_and_feedback_id, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	char				 err[256], v[300], *m;
+
+	smtp_message_list_id(v, sizeof(v), 3, "news.example.com");
+	cr_assert_str_eq(v, "tenant-3.news.example.com");
+	smtp_message_feedback_id(v, sizeof(v), 3, 7);
+	cr_assert_str_eq(v, "7:3:campaign:fanfare", "campaign:tenant:type:"
+	    "SenderId");
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
+	m = build(&t, &c);
+	cr_assert_not_null(strstr(m, "\r\nList-Id: <tenant-3.news.example.com>"
+	    "\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "\r\nFeedback-ID: 7:3:campaign:fanfare"
+	    "\r\n"), "%s", m);
+	cr_assert_not_null(strstr(m, "\r\nList-Unsubscribe-Post: "
+	    "List-Unsubscribe=One-Click\r\n"));
+	free(m);
+	smtp_template_clear(&t);
+}
+
+/* The From domain's keys (two) sign each copy, each once, in front; the
+ * node's key is then not used. */
+Test(headers, one_signature_per_domain_key, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct dkim_key			*k[2], *node = NULL;
+	char				 err[256], *pem, *pub, *m, *p;
+	int				 i, n;
+
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(dkim_key_generate(i, &pem, &pub), 0);
+		cr_assert_not_null(k[i] = dkim_key_parse(pem, strlen(pem),
+		    "news.example.com", i ? "s-ed" : "s-rsa", "key", err,
+		    sizeof(err)), "%s", err);
+		if (i == 0)
+			cr_assert_not_null(node = dkim_key_parse(pem,
+			    strlen(pem), "node.example", "node", "key", err,
+			    sizeof(err)));
+		free(pem);
+		free(pub);
+	}
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
+	sig.dkim = node;
+	t.dkim[0] = k[0];
+	t.dkim[1] = k[1];
+	t.ndkim = 2;
+	m = build(&t, &c);
+	for (n = 0, p = m; (p = strstr(p, "DKIM-Signature:")) != NULL; p++)
+		n++;
+	cr_assert_eq(n, 2, "%s", m);
+	cr_assert_eq(strncmp(m, "DKIM-Signature:", 15), 0, "in front");
+	cr_assert_not_null(strstr(m, "a=rsa-sha256;"));
+	/* decoded() reads "=ed" as quoted-printable: look past it. */
+	cr_assert_not_null(strstr(m, "25519-sha256;"));
+	cr_assert_not_null(strstr(m, "s=s-rsa;"));
+	cr_assert_not_null(strstr(m, "s=s-ed;"));
+	cr_assert_null(strstr(m, "s=node;"), "the node's key is the fallback");
+	cr_assert_not_null(strstr(m, ":List-Id:Feedback-ID:"), "both signed");
+	free(m);
+	/* No domain keys: the node's key signs. */
+	t.ndkim = 0;
+	m = build(&t, &c);
+	cr_assert_not_null(strstr(m, "s=node;"), "%s", m);
+	free(m);
+	sig.dkim = NULL;
+	dkim_key_free(k[0]);
+	dkim_key_free(k[1]);
+	dkim_key_free(node);
 	smtp_template_clear(&t);
 }

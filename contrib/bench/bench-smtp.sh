@@ -674,6 +674,7 @@ start_ff() {   # NAME REDIS RELAY(host:port or -) DKIM(0/1)
 		echo "threads 1"
 		echo "node_id bench"
 		echo "senders $SENDERS"
+		echo "allow_unverified_from on"	# From: bench.example
 		if [[ $3 != - ]]; then
 			echo "smtp_relay $3"
 			echo "smtp_starttls off"

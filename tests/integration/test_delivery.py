@@ -65,7 +65,8 @@ FROM = "News Team <news@acme.test>"     # harness.new_campaign's
 FROM_ADDR = "news@acme.test"
 KNOWN_HEADERS = {"dkim-signature", "date", "from", "to", "reply-to",
                  "subject", "message-id", "list-unsubscribe",
-                 "list-unsubscribe-post", "mime-version", "content-type",
+                 "list-unsubscribe-post", "list-id", "feedback-id",
+                 "mime-version", "content-type",
                  "content-transfer-encoding"}
 MSGID_RE = re.compile(r"^<c\.(\d+)\.k\.(\d+)\.t\.(\d+)@([A-Za-z0-9.-]+)>$")
 POLICY = email.policy.default
@@ -494,7 +495,7 @@ def test_suppression(ff, relay, redis):
     ok(not tried, "no RCPT was even tried for the others", repr(tried))
     p = js.get("progress", {})
     want = {"opted_out": 3, "blocklisted": 2, "special_category": 1,
-            "bounced": 0, "erased": 1}
+            "bounced": 0, "erased": 1, "complained": 0}
     for a, why in zip(late, ("opted_out", "erased")):
         if a in late_mailed:
             want[why] -= 1

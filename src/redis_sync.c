@@ -26,9 +26,11 @@
  * Bounds for a caller that must answer in time (the API's workers):
  * db_set_timeout shortens the connect and command timeouts, and a stall
  * limit (db_set_stall_limit, clock reset by db_begin) fails every
- * command at once when Redis has not answered for that long, so a
- * caller that goes on after a failure (or a cluster map refresh that
- * asks node after node) costs at most the limit plus one timeout.
+ * command at once when Redis has not answered for that long since the
+ * first command it left unanswered, so a caller that goes on after a
+ * failure (or a cluster map refresh that asks node after node) costs at
+ * most the limit plus one timeout; the caller's own work between
+ * commands does not count.
  */
 #include <poll.h>
 #include <stdarg.h>
@@ -77,7 +79,8 @@ struct db {
 	int			  timeout_ms;	/* connect and command */
 	int			  backoff_max_ms;
 	int			  stall_ms;	/* 0: no stall limit */
-	uint64_t		  answered_ms;	/* the last answer, or db_begin */
+	uint64_t		  waiting_ms;	/* since when no command has been
+						 * answered; 0: not waiting */
 };
 
 static void	pipeline_reset(struct db *);
@@ -164,15 +167,31 @@ db_set_stall_limit(struct db *db, int ms)
 void
 db_begin(struct db *db)
 {
-	db->answered_ms = mono_ms();
+	db->waiting_ms = 0;
 }
 
-/* Redis has not answered for longer than the stall limit: try nothing. */
+/* A command begins: the wait for Redis starts now, unless it had. */
+static void
+waiting(struct db *db)
+{
+	if (db->waiting_ms == 0)
+		db->waiting_ms = mono_ms();
+}
+
+static void
+answered(struct db *db)
+{
+	db->waiting_ms = 0;
+}
+
+/* Redis has not answered for longer than the stall limit, counted from
+ * the first command it has not answered (time the caller spends on its
+ * own work does not count): try nothing. */
 static int
 stalled(const struct db *db)
 {
-	return db->stall_ms > 0 &&
-	    mono_ms() - db->answered_ms > (uint64_t)db->stall_ms;
+	return db->stall_ms > 0 && db->waiting_ms != 0 &&
+	    mono_ms() - db->waiting_ms > (uint64_t)db->stall_ms;
 }
 
 static void
@@ -224,6 +243,7 @@ node_ctx(struct db *db, int i)
 {
 	struct db_node	*n = &db->nodes[i];
 
+	waiting(db);
 	if (stalled(db))
 		return NULL;
 	if (n->rc != NULL && db->ncalls == 0 && idle_conn_dead(n->rc))
@@ -299,7 +319,7 @@ slots_from(struct db *db, redisContext *rc, const char *host,
 	redisSetTimeout(rc, normal);
 	if (r == NULL)
 		return -1;
-	db->answered_ms = mono_ms();
+	answered(db);
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
 		rv = slot_map_parse(m, r, host);
 	freeReplyObject(r);
@@ -399,7 +419,7 @@ roundtrip(struct db *db, int node, const char *cmd, size_t len, int asking)
 		return NULL;
 	}
 	freeReplyObject(ok);
-	db->answered_ms = mono_ms();
+	answered(db);
 	return r;
 }
 
@@ -651,7 +671,7 @@ collect(struct db *db)
 			node_fail(db, &db->nodes[c->node], rc->errstr);
 			continue;
 		}
-		db->answered_ms = mono_ms();
+		answered(db);
 		c->reply = r;
 	}
 	db->collected = 1;

@@ -23,9 +23,9 @@ int		 db_is_cluster(const struct db *);
 void		 db_set_timeout(struct db *, int ms);
 /* The longest wait before a failed node is tried again (default 1 s). */
 void		 db_set_backoff(struct db *, int max_ms);
-/* Once Redis has not answered for ms (0: no limit, the default), every
- * command fails at once without being tried; db_begin restarts the
- * clock (each unit of work calls it first). */
+/* Once Redis has left a command unanswered for ms (0: no limit, the
+ * default), every further command fails at once without being tried,
+ * until db_begin (each unit of work calls it first). */
 void		 db_set_stall_limit(struct db *, int ms);
 void		 db_begin(struct db *);
 

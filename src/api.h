@@ -446,7 +446,7 @@ void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain
  * of the tenant, or allow_unverified_from is on; else -1 with err (422
  * unverified_domain, or 503). */
-int	 api_domain_check_from(struct api *, uint64_t tenant,
+int	 api_domain_check_from(struct api *, struct db *, uint64_t tenant,
 	    const char *from, struct api_err *);
 /* api_launch.c */
 void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */

@@ -235,7 +235,7 @@ campaign_create(struct api_req *r)
 		goto out;
 	}
 	/* API.md: a tenant sends only as itself (api_domain.c). */
-	if (api_domain_check_from(a, r->tenant, json_string_value(v),
+	if (api_domain_check_from(r->a, r->db, r->tenant, json_string_value(v),
 	    &err) == -1) {
 		api_reply_err(r, &err);
 		goto out;

@@ -477,6 +477,9 @@ api_authenticate(struct api_req *r)
 	}
 	r->route = row->label;
 	if (row->auth == API_AUTH_NONE) {
+		r->authed = 1;
+		if (!route_known(r))
+			return API_AUTH_ANSWERED;
 		/* Health, metrics and the dashboard take no body: a stranger
 		 * must not fill the body budget through them. */
 		if (!r->bodyless) {
@@ -484,8 +487,7 @@ api_authenticate(struct api_req *r)
 			    "body");
 			return API_AUTH_ANSWERED;
 		}
-		r->authed = 1;
-		return route_known(r) ? API_AUTH_GO : API_AUTH_ANSWERED;
+		return API_AUTH_GO;
 	}
 	if ((key = bearer_key(r->auth)) == NULL) {
 		unauthorized(r);

@@ -183,11 +183,11 @@ template_save(struct api_req *r, uint64_t id, int create)
 		goto out;
 	}
 	if (id == 0)
-		rc = store_template_create(a->db, r->tenant, part, part_len,
+		rc = store_template_create(r->db, r->tenant, part, part_len,
 		    (const char *const *)rep.tracked, rep.ntracked, now_ms(),
 		    &id);
 	else
-		rc = store_template_put(a->db, r->tenant, id, part, part_len,
+		rc = store_template_put(r->db, r->tenant, id, part, part_len,
 		    (const char *const *)rep.tracked, rep.ntracked, now_ms());
 	if (rc == -1) {
 		api_unavailable(r);
@@ -243,7 +243,7 @@ api_templates(struct api_req *r)
 		api_error(r, 404, "not_found", "no such template");
 		return;
 	}
-	if (api_found(r, store_template_get(r->a->db, r->tenant, id, &t), "template") == -1)
+	if (api_found(r, store_template_get(r->db, r->tenant, id, &t), "template") == -1)
 		return;
 	if (r->method == HTTP_GET)
 		api_json(r, 200, template_json(id, &t));
@@ -325,7 +325,6 @@ static const char *const campaign_fields[] = { "name", "template_id",
 static void
 campaign_create(struct api_req *r)
 {
-	struct api		*a = r->a;
 	struct campaign_draft	 d;
 	struct template		 tpl;
 	struct api_err		 err;
@@ -360,7 +359,7 @@ campaign_create(struct api_req *r)
 	    "invalid_from") == -1)
 		goto out;
 	/* API.md: a tenant sends only as itself (api_domain.c). */
-	if (api_domain_check_from(a, r->tenant, json_string_value(v),
+	if (api_domain_check_from(r->a, r->db, r->tenant, json_string_value(v),
 	    &err) == -1) {
 		api_reply_err(r, &err);
 		goto out;
@@ -385,7 +384,7 @@ campaign_create(struct api_req *r)
 			goto out;
 		}
 	}
-	if ((rc = store_template_get(a->db, r->tenant, tid, &tpl)) != 1) {
+	if ((rc = store_template_get(r->db, r->tenant, tid, &tpl)) != 1) {
 		if (rc == -1)
 			api_unavailable(r);
 		else
@@ -412,7 +411,7 @@ campaign_create(struct api_req *r)
 	d.track_opens = !json_is_false(json_object_get(body, "track_opens"));
 	d.track_clicks = !json_is_false(json_object_get(body, "track_clicks"));
 	d.created_at = now_ms();
-	rc = store_campaign_create(a->db, r->tenant, &d, links, tpl.nlinks,
+	rc = store_campaign_create(r->db, r->tenant, &d, links, tpl.nlinks,
 	    &id);
 	free(links);
 	store_template_free(&tpl);
@@ -586,7 +585,7 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	}
 	from = api_query(r, "from", frombuf, sizeof(frombuf));
 	to = api_query(r, "to", tobuf, sizeof(tobuf));
-	if (store_campaign_since(r->a->db, r->tenant, id, &since) == -1) {
+	if (store_campaign_since(r->db, r->tenant, id, &since) == -1) {
 		api_unavailable(r);
 		return;
 	}
@@ -596,7 +595,7 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 		return;
 	}
 	counts = xcalloc(count * SERIES_NKINDS + 1, sizeof(*counts));
-	if (store_stats_series(r->a->db, r->tenant, id, step, first, count,
+	if (store_stats_series(r->db, r->tenant, id, step, first, count,
 	    counts) == -1) {
 		free(counts);
 		api_unavailable(r);
@@ -628,14 +627,14 @@ campaign_list(struct api_req *r)
 	size_t		 n, i;
 	int		 rc;
 
-	if (store_campaign_ids(r->a->db, r->tenant, &ids, &n) == -1) {
+	if (store_campaign_ids(r->db, r->tenant, &ids, &n) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	arr = json_array();
 	for (i = 0; i < n; i++) {
 		/* One gone meanwhile is left out. */
-		if ((rc = store_campaign_get(r->a->db, r->tenant, ids[i],
+		if ((rc = store_campaign_get(r->db, r->tenant, ids[i],
 		    &c)) == -1) {
 			free(ids);
 			json_decref(arr);

@@ -140,6 +140,11 @@ static const struct config_directive config_table[] = {
 	    .names = log_levels, .def = "info", .reload = 1 },
 	{ "api_max_body", CF_SIZE, MEMBER(api_max_body_bytes),
 	    .min = KIB, .max = 1024 * MIB, .def = "16M" },
+	/* The memory of every API body at once (api_http.c): a stranger
+	 * never reaches it (keys are checked on the head), tenants share
+	 * it; a body that does not fit gets 503 busy. */
+	{ "api_body_budget", CF_SIZE, MEMBER(api_body_budget_bytes),
+	    .min = KIB, .max = 1024 * MIB, .def = "64M" },
 	{ "tenant_grace", CF_DURATION_S, MEMBER(tenant_grace_s),
 	    .min = 0, .max = 365 * DAY_MS, .def = "30d" },
 	/* What one template may hold: far above any real newsletter, low

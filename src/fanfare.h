@@ -154,6 +154,8 @@ struct config {
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
 	int		 api_listen_mode;	/* of a unix api_listen */
+	int		 api_body_budget_bytes;	/* all API bodies being read
+						 * or handled: over it, 503 */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
 	int		 template_max_bytes;	/* per part: else 422 */
 	int		 template_max_links;	/* <a href>s of the html */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,6 +427,13 @@ main(int argc, char *argv[])
 	}
 	log_init("fanfared", d.debug || d.conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
+	/* Give memory back.  glibc raises its mmap and trim thresholds up to
+	 * 32 and 64 MB as big blocks come and go (API bodies, import
+	 * batches), and every thread's arena then keeps that much free:
+	 * fixed thresholds make freed big blocks and heap tops go back to
+	 * the system.  Before any thread starts. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 
 	d.workers = xcalloc((size_t)d.conf.threads, sizeof(*d.workers));
 	for (i = 0; i < d.conf.threads; i++)

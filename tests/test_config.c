@@ -1085,7 +1085,7 @@ Test(config, sample_shows_every_directive_and_default)
 		"templates_dir", "max_connections", "max_header_bytes",
 		"max_body_bytes", "header_timeout", "idle_timeout",
 		"link_cache_ttl", "scanner_window", "retention_days",
-		"log_level", "api_max_body", "tenant_grace",
+		"log_level", "api_max_body", "api_body_budget", "tenant_grace",
 		"special_categories_file", "senders", "smtp_relay",
 		"smtp_starttls", "smtp_user", "smtp_password", "smtp_helo",
 		"dkim_domain", "dkim_selector", "dkim_key_file",
@@ -1123,6 +1123,7 @@ Test(config, sample_shows_every_directive_and_default)
 	cr_assert_eq(cf.idle_timeout_ms, def.idle_timeout_ms);
 	cr_assert_eq(cf.link_cache_ttl_s, def.link_cache_ttl_s);
 	cr_assert_eq(cf.api_max_body_bytes, def.api_max_body_bytes);
+	cr_assert_eq(cf.api_body_budget_bytes, def.api_body_budget_bytes);
 	cr_assert_eq(cf.tenant_grace_s, def.tenant_grace_s);
 	cr_assert_eq(cf.scanner_window_s, def.scanner_window_s);
 	cr_assert_eq(cf.retention_days, def.retention_days);

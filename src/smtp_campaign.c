@@ -1,7 +1,8 @@
 /*
  * smtp_campaign.c: the campaign cache of a sender thread.  A campaign is
  * read through the stores (its record, its template, its link table:
- * three round trips, and its From domain's key version: smtp_domain.c),
+ * three round trips, its From domain's key version: smtp_domain.c, and
+ * its tenant's relay: smtp_tenant_relay.c),
  * compiled by smtp_message.c, and read again after
  * SMTP_CAMPAIGN_TTL_MS, so a batch costs no template work.
  *
@@ -23,6 +24,7 @@ smtp_campaign_clear(struct smtp_campaign *c)
 {
 	smtp_template_clear(&c->message);
 	smtp_domain_keys_clear(&c->keys);
+	smtp_tenant_relay_clear(&c->relay);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -32,6 +34,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
     uint64_t tenant, uint64_t campaign)
 {
 	struct smtp_domain_keys	 keys = c->keys;	/* kept: versioned */
+	struct smtp_tenant_relay relay = c->relay;	/* the same */
 	struct campaign		 camp;
 	struct template		 tpl;
 	struct smtp_template_source src;
@@ -41,8 +44,10 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	int			 ok = -1;
 
 	memset(&c->keys, 0, sizeof(c->keys));
+	memset(&c->relay, 0, sizeof(c->relay));
 	smtp_campaign_clear(c);
 	c->keys = keys;
+	c->relay = relay;
 	c->tenant = tenant;
 	c->campaign = campaign;
 	c->loaded_ms = mono_ms();
@@ -82,6 +87,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	    c->message.from_addr, who);
 	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
 	c->message.ndkim = c->keys.n;
+	smtp_tenant_relay_refresh(&c->relay, db, data_key, tenant, who);
 	ok = 0;
 out:
 	if (ok == -1)

@@ -10,6 +10,7 @@
 
 #include "smtp_domain.h"
 #include "smtp_message.h"
+#include "smtp_tenant_relay.h"
 
 #define SMTP_CAMPAIGN_CACHE	16	/* compiled campaigns per thread */
 #define SMTP_CAMPAIGN_TTL_MS	30000	/* then read again */
@@ -25,6 +26,8 @@ struct smtp_campaign {
 	struct smtp_template	 message;
 	struct smtp_domain_keys	 keys;		/* its From domain's; kept
 						 * across reloads */
+	struct smtp_tenant_relay relay;		/* its tenant's own, if any;
+						 * kept across reloads */
 	uint64_t		 next_pump_ms;	/* the sender's; 0 on a load */
 };
 
@@ -33,7 +36,8 @@ struct smtp_campaign {
  * SMTP_CAMPAIGN_TTL_MS or when it could not be loaded; it replaces the
  * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
  * tried again next time).  who names the thread in log lines; data_key
- * opens the From domain's DKIM keys (smtp_domain.h).
+ * opens the From domain's DKIM keys (smtp_domain.h) and the tenant
+ * relay's password (smtp_tenant_relay.h).
  */
 struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,
 	    struct db *, const struct seal_key *data_key,

@@ -72,7 +72,8 @@ relay_host_check(const char *host, char *out, size_t outlen)
 			digits_only = 0;
 		out[i] = (char)tolower(c);
 	}
-	if (host[len - 1] == '-')
+	/* No empty last label ("h.." is "h." once the root's dot goes). */
+	if (label == 0 || host[len - 1] == '-')
 		return -1;
 	out[len] = '\0';
 	/* All digits and dots: an address, and then a whole one

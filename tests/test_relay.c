@@ -37,6 +37,8 @@ Test(host, names_and_addresses)
 	cr_assert(!host_ok(NULL));
 	cr_assert(!host_ok("."));
 	cr_assert(!host_ok("a..b"));
+	cr_assert(!host_ok("h.."));	/* the fuzzer's: "h." was taken */
+	cr_assert(!host_ok(".."));
 	cr_assert(!host_ok("-a.example"));
 	cr_assert(!host_ok("a-.example"));
 	cr_assert(!host_ok("a_b.example"));

@@ -301,7 +301,7 @@ def fail_lines(ff, tid):
 
 
 def test_failing_relay(ff, key_a, tid_a, key_b, cap_a, cap_b):
-    n_b, n_a = 60, 60
+    n_b, n_a = 300, 60
     # The better of two: the first may pay for warming up.
     runs = [b_campaign_time(ff, key_b, cap_b, "base%d" % i, n_b)
             for i in range(2)]

@@ -464,8 +464,15 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 			why = ms != NULL && ms->code >= 400 ? ms : rs;
 		report(&run, e, o);
 	}
-	if (ep != NULL && (session_err != NULL || why != NULL))
+	if (ep != NULL && (session_err != NULL || why != NULL)) {
+		/* No reply to show (a timeout, a closed connection): say
+		 * what libesmtp says. */
+		if (session_err == NULL && why->code == 0)
+			session_err = smtp_errno() != 0 ? smtp_strerror(
+			    smtp_errno(), err, sizeof(err)) : "the relay did "
+			    "not answer";
 		tenant_fail_log(&run, server, session_err, why);
+	}
 	smtp_destroy_session(session);
 	if (auth != NULL)
 		auth_destroy_context(auth);

@@ -19,12 +19,15 @@ whose certificate is of another CA.
   4. the password is in no API answer, not in the subject export, not in
      fanfared's log, not in any Redis value in clear (the relay key holds
      seal.c's "v1." text);
-  5. A's relay fails (its server stopped: nobody listens on the port;
-     then a server that answers 451 to MAIL FROM): B's campaign takes
-     about as long as without the failure (both times printed); A's
-     mail stays queued (nothing sent, nothing failed), the failure is
-     logged with A's id and the reason, at most once per minute, never
-     the password; once A's relay is back A's mail is delivered there;
+  5. tenant D's relay fails (its server stopped: nobody listens on the
+     port; then a server that answers 451 to MAIL FROM): B's campaign
+     takes about as long as without the failure (both times printed);
+     D's mail stays queued (nothing sent, nothing failed), the failure is
+     logged with D's id and the reason, at most once per minute; once
+     D's relay is back D's mail is delivered there.  D's relay is plain
+     SMTP: aiosmtpd's switch to TLS stalls a session now and then (30 s,
+     the SMTP timeout; test_delivery.py has seen it too), which would
+     blur these timings;
   6. a tenant relay whose certificate is of another CA: nothing sent,
      "certificate is not trusted" in the log with the tenant's id;
   7. DELETE: 204, then 404, and B's next campaign goes to the node's
@@ -242,7 +245,7 @@ def test_isolation(ff, keys, caps, node):
     sent = {}
     for label, key in keys.items():
         sent[label] = send(ff, key, "iso" + label.lower(), n)
-    res = {label: wait_done(ff, keys[label], sent[label][0], timeout=90)
+    res = {label: wait_done(ff, keys[label], sent[label][0], timeout=150)
            for label in keys}
     got = {"A": caps["A"].rcpts(), "B": caps["B"].rcpts(),
            "C": {r.lower() for e in node.accepted() for r in e["rcpt_tos"]}}
@@ -292,6 +295,11 @@ def b_campaign_time(ff, key_b, cap_b, label, n):
     js = wait_done(ff, key_b, cid, timeout=120)
     dt = time.monotonic() - t0
     arrived = emails <= cap_b.rcpts()
+    times = sorted(e["time"] for e in cap_b.accepted()
+                   if {r.lower() for r in e["rcpt_tos"]} & emails)
+    span = times[-1] - times[0] if times else 0
+    diag("B's campaign %s: launch to done %.2f s, first to last message "
+         "at its relay %.2f s" % (label, dt, span))
     return dt, js.get("status") == "done" and arrived
 
 
@@ -300,8 +308,10 @@ def fail_lines(ff, tid):
             if "tenant %s relay" % tid in ln]
 
 
-def test_failing_relay(ff, key_a, tid_a, key_b, cap_a, cap_b):
-    n_b, n_a = 300, 60
+def test_failing_relay(ff, key_d, tid_d, key_b, cap_d, cap_b):
+    must("PUT D's relay", api(ff, "PUT", "/v1/relay", key_d, {
+        "host": "127.0.0.1", "port": cap_d.port, "starttls": "off"}))
+    n_b, n_d = 300, 60
     # The better of two: the first may pay for warming up.
     runs = [b_campaign_time(ff, key_b, cap_b, "base%d" % i, n_b)
             for i in range(2)]
@@ -310,62 +320,68 @@ def test_failing_relay(ff, key_a, tid_a, key_b, cap_a, cap_b):
        "failing relay: done in %.2f s (best of %s)"
        % (n_b, base, ", ".join("%.2f" % t for t, _ in runs)))
 
-    # A's relay is down: nobody listens on its port.
-    cap_a.stop()
-    before = len(fail_lines(ff, tid_a))
-    cid_a, emails_a = send(ff, key_a, "down", n_a)
+    # D's relay is down: nobody listens on its port.
+    cap_d.stop()
+    before = len(fail_lines(ff, tid_d))
+    cid_d, emails_d = send(ff, key_d, "down", n_d)
     time.sleep(0.5)
     slow, slow_ok = b_campaign_time(ff, key_b, cap_b, "beside", n_b)
-    diag("B's campaign of %d messages: %.2f s alone, %.2f s while A's "
+    diag("B's campaign of %d messages: %.2f s alone, %.2f s while D's "
          "relay refuses connections" % (n_b, base, slow))
     ok(slow_ok and slow <= 2 * base + 2.0,
-       "B is not delayed by A's dead relay: %.2f s vs %.2f s (allowed "
+       "B is not delayed by D's dead relay: %.2f s vs %.2f s (allowed "
        "2x + 2 s)" % (slow, base))
     time.sleep(1.5)
-    js = campaign(ff, key_a, cid_a)
+    js = campaign(ff, key_d, cid_d)
     p = js.get("progress", {})
-    lines = fail_lines(ff, tid_a)[before:]
+    # Once a minute per tenant: a line of D's logged within the last
+    # minute (an earlier failure, e.g. a stalled TLS session of the
+    # first test) leaves none for this one.
+    lines = fail_lines(ff, tid_d)
     ok(js.get("status") == "sending" and p.get("sent") == 0 and
-       p.get("failed") == 0 and not (emails_a & cap_a.rcpts()),
-       "A's mail stays queued while its relay is down: nothing sent, "
+       p.get("failed") == 0 and not (emails_d & cap_d.rcpts()),
+       "D's mail stays queued while its relay is down: nothing sent, "
        "nothing failed", repr(js))
-    ok(1 <= len(lines) <= 2 and all("stays queued" in ln for ln in lines),
-       "the failure is logged with A's id and the reason, once a minute "
-       "(%d line(s) in %.0f s of retries)" % (len(lines), slow + 2),
-       "\n".join(lines))
-    diag("logged: %s" % (lines[0].split("sender", 1)[-1] if lines else "-"))
+    new = lines[before:]
+    ok(lines and len(new) <= 1 and all("stays queued" in ln and
+                                       PW_A not in ln and PW_F not in ln for ln in lines),
+       "the failure is logged with D's id and the reason, at most once a "
+       "minute (%d line(s) in %.0f s of retries, %d in all)"
+       % (len(new), slow + 2, len(lines)), "\n".join(lines))
+    for ln in lines:
+        diag("logged: %s" % ln.split("sender", 1)[-1])
 
-    # A's relay is back on the same port: the queued mail goes there.
-    cap_a.start()
+    # D's relay is back on the same port: the queued mail goes there.
+    cap_d.start()
     t0 = time.monotonic()
-    js = wait_done(ff, key_a, cid_a, timeout=60)
-    diag("A's %d queued messages delivered %.1f s after its relay came "
-         "back" % (n_a, time.monotonic() - t0))
-    ok(js.get("status") == "done" and emails_a <= cap_a.rcpts() and
-       not (emails_a & cap_b.rcpts()),
-       "A's relay back: A's queued mail is delivered there, not elsewhere",
+    js = wait_done(ff, key_d, cid_d, timeout=120)
+    diag("D's %d queued messages delivered %.1f s after its relay came "
+         "back" % (n_d, time.monotonic() - t0))
+    ok(js.get("status") == "done" and emails_d <= cap_d.rcpts() and
+       not (emails_d & cap_b.rcpts()),
+       "D's relay back: D's queued mail is delivered there, not elsewhere",
        repr(js))
 
-    # A's relay answers 451 to MAIL FROM.
-    cap_a.set_faults({"tempfail_mail": True})
-    cid_a, emails_a = send(ff, key_a, "mail451", n_a)
+    # D's relay answers 451 to MAIL FROM.
+    cap_d.set_faults({"tempfail_mail": True})
+    cid_d, emails_d = send(ff, key_d, "mail451", n_d)
     time.sleep(0.5)
     slow, slow_ok = b_campaign_time(ff, key_b, cap_b, "beside451", n_b)
-    diag("B's campaign of %d messages: %.2f s alone, %.2f s while A's "
+    diag("B's campaign of %d messages: %.2f s alone, %.2f s while D's "
          "relay answers 451 to MAIL" % (n_b, base, slow))
     ok(slow_ok and slow <= 2 * base + 2.0,
-       "B is not delayed by A's relay answering 451: %.2f s vs %.2f s"
+       "B is not delayed by D's relay answering 451: %.2f s vs %.2f s"
        % (slow, base))
-    js = campaign(ff, key_a, cid_a)
+    js = campaign(ff, key_d, cid_d)
     ok(js.get("status") == "sending" and
        js.get("progress", {}).get("sent") == 0 and
        js.get("progress", {}).get("failed") == 0,
-       "A's mail stays queued while its relay answers 451 to MAIL",
+       "D's mail stays queued while its relay answers 451 to MAIL",
        repr(js))
-    cap_a.set_faults(None)
-    js = wait_done(ff, key_a, cid_a, timeout=60)
-    ok(js.get("status") == "done" and emails_a <= cap_a.rcpts(),
-       "the 451s stop: A's mail is delivered at its relay", repr(js))
+    cap_d.set_faults(None)
+    js = wait_done(ff, key_d, cid_d, timeout=120)
+    ok(js.get("status") == "done" and emails_d <= cap_d.rcpts(),
+       "the 451s stop: D's mail is delivered at its relay", repr(js))
 
 
 def test_untrusted(ff, redis, cap_f):
@@ -439,13 +455,16 @@ def main():
     run(test_put, ff, key_a, key_b, cap_a, cap_b)
     a_emails = run(test_isolation, ff, {"A": key_a, "B": key_b, "C": key_c},
                    {"A": cap_a, "B": cap_b}, node)
-    run(test_failing_relay, ff, key_a, tid_a, key_b, cap_a, cap_b)
+    # The failing relay is tenant D's, a plain one (see 5. above).
+    tid_d, key_d = new_tenant(ff, "D")
+    cap_d = Capture().start()
+    run(test_failing_relay, ff, key_d, tid_d, key_b, cap_d, cap_b)
     run(test_untrusted, ff, redis, cap_f)
     run(test_no_password_in_clear, ff, redis, key_a, tid_a,
         sorted(a_emails)[0] if a_emails else "isoa000@isoa.test")
     run(test_delete_and_purge, ff, redis, key_b, node, cap_b)
     ff.stop()
-    for c in (cap_a, cap_b, cap_f):
+    for c in (cap_a, cap_b, cap_d, cap_f):
         c.stop()
     node.close()
     done()

@@ -390,7 +390,7 @@ if [[ -z $DEMO_TEMPLATE ]]; then
 	DEMO_TEMPLATE=$(jval 'j["id"]' <<<"$BODY")
 	save_env
 fi
-echo "template $DEMO_TEMPLATE from ${TPL#"$ROOT"/}.{subject,html,txt}: $(jval 'j["links"]' <<<"$BODY") tracked links"
+echo "template $DEMO_TEMPLATE from ${TPL#"$ROOT"/}.{subject,html,txt}: $(jval 'len(j["links"])' <<<"$BODY") tracked links"
 
 # A new campaign every run: a sent campaign is not launched again.
 CAMP_JSON=$("$PY" -c 'import json, sys, time

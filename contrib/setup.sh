@@ -30,6 +30,10 @@ if ((TEST_DEPS)); then
 	# them in libclang-rt-14-dev, only recommended by clang).  make
 	# check itself replays the corpora with the ordinary compiler.
 	PKGS+=(clang libclang-rt-14-dev)
+	# test_bounces.py: a private Postfix instance writes real DSNs.
+	# Debian's own instance stays unconfigured ("No configuration",
+	# preseeded below) and is not started (policy-rc.d).
+	PKGS+=(postfix)
 	# The browser test runs under node with npm's playwright-core.
 	# Debian's nodejs and npm only when there is no node or npm at all: a
 	# machine may have a newer Node.js of its own, whose npm Debian's npm
@@ -63,6 +67,10 @@ if ((${#missing[@]})); then
 	fi
 	trap '[[ $made_policy == 1 ]] && "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
 	"${SUDO[@]}" apt-get update -qq
+	if [[ " ${missing[*]} " == *" postfix "* ]]; then
+		echo "postfix postfix/main_mailer_type select No configuration" |
+		    "${SUDO[@]}" debconf-set-selections
+	fi
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends "${missing[@]}"
 	if [[ $made_policy == 1 ]]; then

@@ -68,6 +68,7 @@ enum api_route {
 	API_ROUTE_CAMPAIGNS,
 	API_ROUTE_SUBJECTS,
 	API_ROUTE_DOMAINS,
+	API_ROUTE_BOUNCES,
 	API_ROUTE_RELAY,
 	API_NROUTES
 };
@@ -308,6 +309,7 @@ json_t	*api_subject_erase(const struct api_ctx *, const char *address,
 
 /* api_suppress.c */
 void	 api_optouts(struct api_req *);
+void	 api_bounces(struct api_req *);		/* api_bounce.c */
 void	 api_blocklist(struct api_req *);
 
 /* api_campaign.c */

@@ -20,8 +20,6 @@
 #include "store_stats.h"
 #include "store_template.h"
 
-#define TEMPLATE_MAX	(2 * 1024 * 1024)
-
 static const char *const template_fields[] = { "name", "subject", "html",
     "text", NULL };
 
@@ -43,17 +41,43 @@ ref_cb(void *arg, const char *name, size_t len)
 	return 0;
 }
 
+/*
+ * 422 template_too_large: a part holds more than the directive allows.
+ * Every copy of a campaign costs a render of each part, a token per
+ * merge tag and tracked link, and the whole text on the wire: the caps
+ * keep one tenant's template from making every copy expensive for the
+ * senders all tenants share.
+ */
+static void
+too_large(struct api_req *r, const char *part, const char *limit,
+    const char *directive, long long max)
+{
+	char	msg[160];
+
+	snprintf(msg, sizeof(msg), "%s: more %s than template_max_%s "
+	    "allows (%lld)", part, limit, directive, max);
+	api_json(r, 422, json_pack("{s:{s:s, s:s, s:s, s:s, s:I}}",
+	    "error", "code", "template_too_large", "message", msg,
+	    "part", part, "limit", limit, "max", (json_int_t)max));
+}
+
 /* Compiles one part; -1 after answering 422. */
 static int
 check_part(struct api_req *r, const char *part, json_t *v)
 {
+	const struct config	*conf = r->a->conf;
 	struct render_error	 err;
 	struct ref_check	 rc = { r->a, "" };
 	struct tmpl		*t;
+	size_t			 tags;
 
-	if (!json_is_string(v) || json_string_length(v) > TEMPLATE_MAX) {
-		api_error(r, 422, "invalid_template", "%s: a string of at most "
-		    "%d bytes is required", part, TEMPLATE_MAX);
+	if (!json_is_string(v)) {
+		api_error(r, 422, "invalid_template", "%s: a string is "
+		    "required", part);
+		return -1;
+	}
+	if (json_string_length(v) > (size_t)conf->template_max_bytes) {
+		too_large(r, part, "bytes", "bytes", conf->template_max_bytes);
 		return -1;
 	}
 	if ((t = tmpl_compile(json_string_value(v), json_string_length(v),
@@ -64,26 +88,65 @@ check_part(struct api_req *r, const char *part, json_t *v)
 		return -1;
 	}
 	tmpl_fields(t, ref_cb, &rc);
+	tags = tmpl_tags(t);
 	tmpl_free(t);
 	if (rc.bad[0] != '\0') {
 		api_error(r, 422, "special_category_reference", "%s: {{%s}} "
 		    "names a special-category attribute", part, rc.bad);
 		return -1;
 	}
+	if (tags > (size_t)conf->template_max_tags) {
+		too_large(r, part, "merge_tags", "tags",
+		    conf->template_max_tags);
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * The links of the html as the API reports them: "links", those a
+ * campaign tracks, with the index ("link") a campaign's link table and
+ * its stats give them; "untracked", every other distinct <a href> with
+ * the reason it stays as written.  A link tracked by render.c that a
+ * click could not redirect to (policy.c) keeps its index but enters no
+ * link table (campaign_create): it is reported as invalid_url.
+ */
+static void
+links_json(json_t *o, const struct render_link_report *rep)
+{
+	json_t		*links = json_array(), *untracked = json_array();
+	const char	*u;
+	size_t		 i;
+
+	for (i = 0; i < rep->ntracked; i++) {
+		u = rep->tracked[i];
+		if (policy_url_is_safe(u, strlen(u)))
+			json_array_append_new(links, json_pack("{s:I, s:s}",
+			    "link", (json_int_t)i, "url", u));
+		else
+			json_array_append_new(untracked, json_pack("{s:s, "
+			    "s:s}", "url", u, "reason", "invalid_url"));
+	}
+	for (i = 0; i < rep->nuntracked; i++)
+		json_array_append_new(untracked, json_pack("{s:s, s:s}", "url",
+		    rep->untracked[i].url, "reason", rep->untracked[i].reason));
+	json_object_set_new(o, "links", links);
+	json_object_set_new(o, "untracked", untracked);
 }
 
 /* Saves the template under id (0: a new one) and answers 201 or 200. */
 static void
 template_save(struct api_req *r, uint64_t id, int create)
 {
-	struct api	*a = r->a;
-	json_t		*body, *v;
-	char		**urls = NULL, idbuf[24];
-	const char	*part[TEMPLATE_NPARTS];
-	size_t		 part_len[TEMPLATE_NPARTS], n = 0, i;
-	int		 rc;
+	struct api		*a = r->a;
+	struct render_link_report rep;
+	json_t			*body, *v, *o;
+	char			 idbuf[24];
+	const char		*part[TEMPLATE_NPARTS];
+	size_t			 part_len[TEMPLATE_NPARTS], i;
+	int			 rc;
 
+	memset(&rep, 0, sizeof(rep));
 	if (api_body_object(r, &body) == -1)
 		return;
 	if (api_check_fields(r, body, template_fields) == -1)
@@ -102,30 +165,40 @@ template_save(struct api_req *r, uint64_t id, int create)
 		part[i] = json_string_value(v);
 		part_len[i] = json_string_length(v);
 	}
-	n = render_links(part[TEMPLATE_HTML], part_len[TEMPLATE_HTML], &urls);
+	render_link_report(part[TEMPLATE_HTML], part_len[TEMPLATE_HTML], &rep);
+	if (rep.hrefs > (size_t)a->conf->template_max_links) {
+		too_large(r, "html", "links", "links",
+		    a->conf->template_max_links);
+		goto out;
+	}
 	if (id == 0)
 		rc = store_template_create(a->db, r->tenant, part, part_len,
-		    (const char *const *)urls, n, now_ms(), &id);
+		    (const char *const *)rep.tracked, rep.ntracked, now_ms(),
+		    &id);
 	else
 		rc = store_template_put(a->db, r->tenant, id, part, part_len,
-		    (const char *const *)urls, n, now_ms());
-	render_links_free(urls, n);
+		    (const char *const *)rep.tracked, rep.ntracked, now_ms());
 	if (rc == -1) {
 		api_unavailable(r);
 		goto out;
 	}
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
-	api_json(r, create ? 201 : 200, json_pack("{s:s, s:I}", "id", idbuf,
-	    "links", (json_int_t)n));
+	o = json_pack("{s:s}", "id", idbuf);
+	links_json(o, &rep);
+	api_json(r, create ? 201 : 200, o);
 out:
+	render_link_report_free(&rep);
 	json_decref(body);
 }
 
-/* The stored template as the API shows it. */
+/* The stored template as the API shows it, its links as saving
+ * reported them (the same html gives the same list, in the same
+ * order, as the one stored when it was saved). */
 static json_t *
 template_json(uint64_t id, const struct template *t)
 {
-	json_t		*o, *links;
+	struct render_link_report rep;
+	json_t		*o;
 	char		 idbuf[24];
 	size_t		 i;
 
@@ -135,11 +208,11 @@ template_json(uint64_t id, const struct template *t)
 		if (t->part[i] != NULL)
 			json_object_set_new(o, template_part_name(i),
 			    json_stringn(t->part[i], t->part_len[i]));
-	if (t->has_links) {
-		links = json_array();
-		for (i = 0; i < t->nlinks; i++)
-			json_array_append_new(links, json_string(t->links[i]));
-		json_object_set_new(o, "links", links);
+	if (t->part[TEMPLATE_HTML] != NULL) {
+		render_link_report(t->part[TEMPLATE_HTML],
+		    t->part_len[TEMPLATE_HTML], &rep);
+		links_json(o, &rep);
+		render_link_report_free(&rep);
 	}
 	return o;
 }
@@ -321,7 +394,7 @@ campaign_json(const struct campaign *c)
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)c->id);
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
-	    "s:I, s:I}}}", "id", idbuf, "progress",
+	    "s:I, s:I, s:I}}}", "id", idbuf, "progress",
 	    "total", (json_int_t)c->count[CAMPAIGN_TOTAL],
 	    "queued", (json_int_t)c->count[CAMPAIGN_QUEUED],
 	    "sent", (json_int_t)c->count[CAMPAIGN_SENT],
@@ -333,7 +406,8 @@ campaign_json(const struct campaign *c)
 	    "special_category",
 	    (json_int_t)c->count[CAMPAIGN_SUP_SPECIAL_CATEGORY],
 	    "bounced", (json_int_t)c->count[CAMPAIGN_SUP_BOUNCED],
-	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED]);
+	    "erased", (json_int_t)c->count[CAMPAIGN_SUP_ERASED],
+	    "complained", (json_int_t)c->count[CAMPAIGN_SUP_COMPLAINED]);
 	if (c->name != NULL)
 		json_object_set_new(o, "name", json_string(c->name));
 	if (c->template_id != 0) {
@@ -402,11 +476,15 @@ stats_json(const struct campaign_stats *s)
 	for (i = 0; i < s->ncountries; i++)
 		json_object_set_new(by_country, s->countries[i].code,
 		    json_integer(s->countries[i].count));
-	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
+	return json_pack("{s:I, s:I, s:I, s:{s:I, s:I}, s:I, "
+	    "s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:o}, s:I, s:o}",
 	    "sent", (json_int_t)s->sent,
 	    "delivered", (json_int_t)s->sent,
 	    "bounced", (json_int_t)s->bounced,
+	    "bounces",
+	    "hard", (json_int_t)s->bounced,
+	    "soft", (json_int_t)s->bounces_soft,
+	    "complaints", (json_int_t)s->complaints,
 	    "opens",
 	    "total", (json_int_t)s->opens,
 	    "unique", (json_int_t)s->opens_unique,

@@ -106,6 +106,8 @@ const struct api_endpoint api_endpoints[] = {
 	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
 	{ API_POST, "/v1/domains/{domain}/rotate", api_domains,
 	    API_AUTH_TENANT, API_ROUTE_DOMAINS, 0 },
+	{ API_GET, "/v1/bounces", api_bounces,
+	    API_AUTH_TENANT, API_ROUTE_BOUNCES, 0 },
 
 	{ API_GET | API_PUT | API_DELETE, "/v1/relay", api_relay,
 	    API_AUTH_TENANT, API_ROUTE_RELAY, 0 },

@@ -3,8 +3,8 @@
  * erasure; CCPA) for one address within one tenant.
  *
  * GET gathers everything held: the contact, its lists, opt-out and
- * blocklist state, and every tracking event of the contact in the
- * tenant's campaigns.  DELETE erases all of it: contact, address index,
+ * blocklist state, every tracking event of the contact in the tenant's
+ * campaigns, and its bounces and complaints (store_bounce.c).  DELETE erases all of it: contact, address index,
  * list memberships, opt-out entries, the per-person events (each
  * campaign's stream is rewritten without them by erase.lua, atomically
  * against the tracker's writes) and unique-count memberships.  What
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "store_bounce.h"
 #include "store_contact.h"
 #include "store_list.h"
 #include "store_subject.h"
@@ -133,12 +134,38 @@ export_events(const struct api_ctx *ctx, uint64_t id)
 	return o;
 }
 
+/* The contact's bounces and complaints, oldest first; NULL when Redis
+ * failed. */
+static json_t *
+export_bounces(const struct api_ctx *ctx, uint64_t id)
+{
+	struct bounce_page	 page;
+	json_t			*o;
+	size_t			 i;
+	char			 cid[24], ts[32];
+
+	if (store_bounce_subject(ctx->db, ctx->tenant, id, &page) == -1)
+		return NULL;
+	o = json_array();
+	for (i = 0; i < page.n; i++) {
+		snprintf(cid, sizeof(cid), "%llu",
+		    (unsigned long long)page.items[i].campaign);
+		json_array_append_new(o, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+		    "kind", page.items[i].kind, "status",
+		    page.items[i].status, "diagnostic",
+		    page.items[i].diagnostic, "campaign", cid, "at",
+		    api_iso_time(page.items[i].at, ts, sizeof(ts))));
+	}
+	bounce_page_free(&page);
+	return o;
+}
+
 json_t *
 api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
-	json_t		*events = NULL, *counts;
+	json_t		*events = NULL, *bounces = NULL, *counts;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -161,6 +188,11 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	if ((events = id != 0 ? export_events(ctx, id) : json_array()) ==
 	    NULL)
 		goto fail;
+	if ((bounces = id != 0 ? export_bounces(ctx, id) : json_array()) ==
+	    NULL) {
+		json_decref(events);
+		goto fail;
+	}
 	o = json_pack("{s:s, s:o, s:o, s:[], s:b}", "email", key, "contact",
 	    contact, "lists", lists, "messages", "opted_out", opted);
 	if (opted)
@@ -168,6 +200,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		    api_iso_time(at, ts, sizeof(ts))));
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
+	json_object_set_new(o, "bounces", bounces);
 	counts = json_pack("{s:b, s:I}", "contact", id != 0, "events",
 	    (json_int_t)json_array_size(events));
 	audit(ctx, "access", counts);
@@ -188,7 +221,7 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	char		 key[FF_EMAIL_MAX + 1];
 	uint64_t	 id;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
-	long long	 removed = 0, contacts = 0;
+	long long	 removed = 0, contacts = 0, bounces = 0;
 	int		 blocked;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
@@ -200,6 +233,8 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	if (id != 0) {
 		if (store_subject_erase_events(ctx->db, ctx->tenant, id,
 		    &events, &members) == -1 ||
+		    store_bounce_subject_erase(ctx->db, ctx->tenant, id, key,
+		    &bounces) == -1 ||
 		    store_contact_remove(ctx->db, ctx->tenant, id,
 		    &lists) == -1)
 			goto fail;
@@ -215,11 +250,12 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	if ((blocked = store_blocklist_remove(ctx->db, ctx->tenant,
 	    key)) == -1)
 		goto fail;
-	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "contacts", (json_int_t)contacts, "events", (json_int_t)events,
 	    "list_memberships", (json_int_t)lists,
 	    "unique_memberships", (json_int_t)members,
-	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked);
+	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked,
+	    "bounces", (json_int_t)bounces);
 	audit(ctx, "erase", counts);
 	return json_pack("{s:o}", "erased", counts);
 fail:

@@ -137,6 +137,14 @@ static const struct config_directive config_table[] = {
 	    .min = KIB, .max = 1024 * MIB, .def = "16M" },
 	{ "tenant_grace", CF_DURATION_S, MEMBER(tenant_grace_s),
 	    .min = 0, .max = 365 * DAY_MS, .def = "30d" },
+	/* What one template may hold: far above any real newsletter, low
+	 * enough that a copy stays cheap (api_campaign.c, README). */
+	{ "template_max_bytes", CF_SIZE, MEMBER(template_max_bytes),
+	    .min = KIB, .max = 64 * MIB, .def = "512k" },
+	{ "template_max_links", CF_INT, MEMBER(template_max_links),
+	    .min = 1, .max = 1000000, .def = "2000" },
+	{ "template_max_tags", CF_INT, MEMBER(template_max_tags),
+	    .min = 1, .max = 1000000, .def = "1000" },
 	{ "special_categories_file", CF_STRING,
 	    MEMBER(special_categories_file),
 	    .def = FF_DATADIR "/special-categories.conf" },
@@ -153,7 +161,9 @@ static const struct config_directive config_table[] = {
 	{ "dkim_domain", CF_STRING, MEMBER(dkim_domain) },
 	{ "dkim_selector", CF_STRING, MEMBER(dkim_selector) },
 	{ "dkim_key_file", CF_STRING, MEMBER(dkim_key_file) },
-	/* Sending domains (api_domain.c, smtp_domain.c). */
+	/* Sending domains (api_domain.c, smtp_domain.c).  bounce_domain is
+	 * also the VERP envelope senders' domain; none: the envelope sender
+	 * is the From address. */
 	{ "bounce_domain", CF_STRING, MEMBER(bounce_domain) },
 	{ "dns_resolver", CF_ENDPOINT, MEMBER(dns_resolver) },
 	{ "allow_unverified_from", CF_ENUM, MEMBER(allow_unverified_from),
@@ -168,6 +178,15 @@ static const struct config_directive config_table[] = {
 	    .min = 0, .max = 30 * DAY_MS, .def = "2d" },
 	{ "claim_idle", CF_DURATION_S, MEMBER(claim_idle_s),
 	    .min = SEC_MS, .max = DAY_MS, .def = "5m" },
+	/* Bounces and complaints (verp.c, bounce_listen.c); bounce_domain is
+	 * above. */
+	{ "bounce_listen", CF_ENDPOINT, MEMBER(bounce_listen) },
+	/* At most 16M: a message is read on the main loop (report.c: about
+	 * 6 ms a MiB at worst). */
+	{ "bounce_max_message", CF_SIZE, MEMBER(bounce_max_message_bytes),
+	    .min = 64 * KIB, .max = 16 * MIB, .def = "1M" },
+	{ "soft_bounce_limit", CF_INT, MEMBER(soft_bounce_limit),
+	    .min = 1, .max = 1000, .def = "3" },
 };
 
 static int
@@ -449,6 +468,15 @@ config_check(const struct config *cf, char *reason, size_t len)
 	}
 	if (cf->smtp_relay.unix_path != NULL) {
 		snprintf(reason, len, "smtp_relay: a host:port is needed");
+		return -1;
+	}
+	if (cf->bounce_listen.unix_path != NULL) {
+		snprintf(reason, len, "bounce_listen: a host:port is needed");
+		return -1;
+	}
+	if (cf->bounce_listen.host != NULL && cf->bounce_domain == NULL) {
+		snprintf(reason, len, "bounce_listen needs bounce_domain: the "
+		    "domain of the addresses it accepts");
 		return -1;
 	}
 	if ((cf->smtp_user == NULL) != (cf->smtp_password == NULL)) {

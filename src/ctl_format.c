@@ -41,7 +41,7 @@ str(const json_t *o, const char *name)
 
 /* The suppressed reasons, in API.md's order, then our extension. */
 static const char *const suppressed_reasons[] = { "opted_out",
-    "blocklisted", "special_category", "bounced", "erased" };
+    "blocklisted", "special_category", "bounced", "erased", "complained" };
 
 /*
  * One line for GET /v1/campaigns/C:

@@ -153,6 +153,9 @@ struct config {
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
+	int		 template_max_bytes;	/* per part: else 422 */
+	int		 template_max_links;	/* <a href>s of the html */
+	int		 template_max_tags;	/* merge tags per part */
 	char		*special_categories_file;
 
 	/* Delivery (sender.c). */
@@ -167,7 +170,8 @@ struct config {
 	char		*dkim_domain;
 	char		*dkim_selector;
 	char		*dkim_key_file;
-	char		*bounce_domain;		/* VERP and return-path */
+	char		*bounce_domain;		/* VERP and return-path; NULL:
+						 * the From is the sender */
 	struct ff_endpoint dns_resolver;	/* host NULL: the system's */
 	int		 allow_unverified_from;	/* 1: any From may send */
 	char		*data_key_file;		/* seals DKIM keys; NULL */
@@ -175,6 +179,11 @@ struct config {
 	char		*retry_schedule;	/* "1m,5m,15m,1h" */
 	int		 retry_lifetime_s;
 	int		 claim_idle_s;		/* reclaim a dead sender's */
+
+	/* Bounces and complaints (verp.c, bounce_listen.c). */
+	struct ff_endpoint bounce_listen;	/* host NULL: no listener */
+	int		 bounce_max_message_bytes;
+	int		 soft_bounce_limit;
 };
 
 enum smtp_tls {
@@ -341,6 +350,12 @@ enum http_route {
 /* Maps a path (no query) to a route and the token inside it. */
 enum http_route http_route(const char *path, size_t len,
 	    const char **tok, size_t *toklen);
+/* 1 when a POST body (with its Content-Type, NULL if none) carries the
+ * one-click opt-out, List-Unsubscribe=One-Click (RFC 8058), exactly
+ * once: form-urlencoded (or no Content-Type), or multipart/form-data.
+ * Other fields may come along.  0 for anything else. */
+int	 http_one_click(const char *ctype, size_t ctypelen, const char *body,
+	    size_t len);
 
 /* -------------------------------------------------------------- spool.c */
 
@@ -441,6 +456,8 @@ struct tmpl *tmpl_compile(const char *src, size_t len, struct render_error *);
 struct tmpl *tmpl_compile_internal(const char *src, size_t len, int internal,
 	    struct render_error *);
 void	 tmpl_free(struct tmpl *);
+/* The number of merge tags in t, repeats included (what a copy costs). */
+size_t	 tmpl_tags(const struct tmpl *);
 /* Calls cb once per distinct field name the template references
  * ("first_name", "attributes.blood_type", ...); stops and returns the
  * first non-zero cb result. */
@@ -455,10 +472,32 @@ void	 tmpl_render(const struct tmpl *, enum render_escape, render_lookup,
  * Returns the count, *urls to free with render_links_free. */
 size_t	 render_links(const char *html, size_t len, char ***urls);
 void	 render_links_free(char **urls, size_t n);
-/* Copies html to out, replacing the href value of each tracked link by
- * rewrite(arg, index into the render_links() list, url). */
+
+/* Every <a href> of an HTML text, for the API: the tracked ones (the
+ * render_links() list) and, beside them, the distinct others with the
+ * reason they stay as written: "empty", "anchor", "relative", "mailto",
+ * "tel", "scheme" (another scheme), "no_host", "merge_tag",
+ * "unsubscribe_url", "invalid_url" (a space or control byte). */
+struct render_untracked {
+	char		*url;		/* decoded, trimmed */
+	const char	*reason;	/* static */
+};
+struct render_link_report {
+	char			**tracked;
+	size_t			  ntracked;
+	struct render_untracked	 *untracked;
+	size_t			  nuntracked;
+	size_t			  hrefs;	/* every <a href>, repeats too */
+};
+void	 render_link_report(const char *html, size_t len,
+	    struct render_link_report *);
+void	 render_link_report_free(struct render_link_report *);
+/* Copies html to out, replacing the href value of each tracked link
+ * found in urls (any list: a render_links() list, or a campaign's link
+ * table; hashed, so linear in both) by rewrite(arg, its index in urls,
+ * url). */
 void	 render_rewrite_links(const char *html, size_t len,
-	    char **urls, size_t nurls,
+	    char *const *urls, size_t nurls,
 	    const char *(*rewrite)(void *, size_t, const char *), void *arg,
 	    struct buf *out);
 

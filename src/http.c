@@ -11,8 +11,22 @@
  * Limits: the request head must fit max_header_bytes (431), a body
  * max_body_bytes (413), a whole request must arrive within
  * header_timeout counted from its first byte (408), an idle keep-alive
- * connection lives idle_timeout, and a worker takes at most
- * max_connections.  Each connection has one free path: conn_free().
+ * connection lives idle_timeout, a request waiting on storage gets 503
+ * after FF_WAIT_MS, and a worker takes at most max_connections.
+ *
+ * Every complete request gets an answer: a client that half-closes
+ * (shutdown(SHUT_WR) after its request) is answered, then closed; so is
+ * a draining worker's.  Reading pauses while the read buffer is full
+ * and resumes once the answers have made room; a paused connection
+ * keeps a header_timeout timer, so none is left without one.  Each
+ * answer's Connection line says what happens next (http_keep_of).  A
+ * request that asks "Expect: 100-continue" gets its 100 once its head
+ * is accepted, so a client that waits for it before the body does not
+ * wait in vain.
+ *
+ * Each connection has one free path, conn_free(), taken as soon as it
+ * closes: a lookup in flight holds only a weak reference (*c->waiter),
+ * which conn_close clears, so a reply that comes late finds NULL.
  *
  * No routes here: each complete request goes to the handler given to
  * http_listen (track.c's track_handle), which answers through
@@ -51,29 +65,79 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/*
- * Stops all I/O on the connection.  While a link lookup is in flight the
- * memory stays (the store's callback holds a pointer to it) and the
- * callback frees it through http_conn_resume().
- */
+/* The connection stops waiting: its waiter no longer points here. */
+static void
+conn_unwait(struct conn *c)
+{
+	if (!c->waiting)
+		return;
+	*c->waiter = NULL;
+	c->waiter = NULL;
+	c->waiting = 0;
+	event_del(&c->wait_ev);
+}
+
+/* Stops all I/O and frees the connection (a lookup's reply that comes
+ * later finds its weak reference cleared). */
 static void
 conn_close(struct conn *c)
 {
 	struct worker	*w = c->w;
 
-	if (c->closed)
-		return;
+	conn_unwait(c);
 	event_del(&c->rev);
 	event_del(&c->wev);
 	close(c->fd);
-	c->fd = -1;
-	c->closed = 1;
-	if (c->held) {
+	if (c->held)
 		TAILQ_REMOVE(&w->held, c, hold_entry);
-		c->held = 0;
-	}
-	if (!c->waiting)
-		conn_free(c);
+	conn_free(c);
+}
+
+/*
+ * Reading stops (the buffer is full, or the input ended) but the read
+ * event stays as a timer of header_timeout: a client that neither reads
+ * its answers nor sends is closed by conn_timeout like any other.
+ */
+static void
+conn_pause_read(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (c->paused)
+		return;
+	c->paused = 1;
+	event_del(&c->rev);
+	event_assign(&c->rev, w->base, -1, EV_PERSIST, conn_read_cb, c);
+	event_add(&c->rev, w->header_tv);
+}
+
+static void
+conn_resume_read(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (!c->paused || c->eof || c->inlen == c->incap)
+		return;
+	c->paused = 0;
+	event_del(&c->rev);
+	event_assign(&c->rev, w->base, c->fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	event_add(&c->rev, c->inlen == 0 ? w->idle_tv : w->header_tv);
+}
+
+/*
+ * Nothing more will be read (the client half-closed, or the worker
+ * drains): every complete request still gets its answer, then
+ * conn_drive closes.  Returns -1 when c is gone.
+ */
+static int
+conn_end_input(struct conn *c)
+{
+	c->eof = 1;
+	conn_pause_read(c);
+	if (c->held || c->waiting)
+		return 0;	/* their answers drive the rest */
+	return conn_drive(c);
 }
 
 void
@@ -149,7 +213,7 @@ http_worker_flush(struct worker *w)
 	while ((c = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, c, hold_entry);
 		c->held = 0;
-		if (conn_write(c) == 0 && c->inlen > 0)
+		if (conn_write(c) == 0 && (c->inlen > 0 || c->eof))
 			conn_drive(c);
 	}
 	store_kick(w->store);
@@ -225,7 +289,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (conn_write(c) == 0 && c->outlen == 0 && c->inlen > 0)
+	if (conn_write(c) == 0 && c->outlen == 0 && (c->inlen > 0 || c->eof))
 		conn_drive(c);
 }
 
@@ -276,9 +340,38 @@ count_status(struct worker *w, int status)
 		METRIC_ADD(w, status_5xx, 1);
 }
 
+enum http_keep
+http_keep_of(const struct http_request *req)
+{
+	if (!req->keepalive)
+		return HTTP_CLOSE;
+	/* An HTTP/1.0 client keeps the connection only if told so. */
+	return req->minor == 0 ? HTTP_KEEP_SAID : HTTP_KEEP;
+}
+
+/* The end of an answer's head, by enum http_keep. */
+static const struct {
+	const char	*s;
+	size_t		 len;
+} head_end[] = {
+#define HEAD_END(s)	{ s, sizeof(s) - 1 }
+	[HTTP_CLOSE] =		HEAD_END("Connection: close\r\n\r\n"),
+	[HTTP_KEEP] =		HEAD_END("\r\n"),
+	[HTTP_KEEP_SAID] =	HEAD_END("Connection: keep-alive\r\n\r\n"),
+#undef HEAD_END
+};
+
+void
+http_conn_out_end_head(struct conn *c, enum http_keep keep)
+{
+	http_conn_out(c, head_end[keep].s, head_end[keep].len);
+	if (keep == HTTP_CLOSE)
+		c->closing = 1;
+}
+
 void
 http_respond(struct conn *c, int status, const char *ctype,
-    const char *extra, int keepalive, int head_only, const char *b1,
+    const char *extra, enum http_keep keep, int head_only, const char *b1,
     size_t n1, const char *b2, size_t n2, const char *b3, size_t n3)
 {
 	char	head[512];
@@ -286,31 +379,28 @@ http_respond(struct conn *c, int status, const char *ctype,
 
 	len = snprintf(head, sizeof(head),
 	    "HTTP/1.1 %d %s\r\nServer: fanfare\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n" HTTP_NO_CACHE "%s%s",
-	    status, status_text(status), ctype, n1 + n2 + n3, extra,
-	    keepalive ? "" : "Connection: close\r\n");
+	    "Content-Length: %zu\r\n" HTTP_NO_CACHE "%s",
+	    status, status_text(status), ctype, n1 + n2 + n3, extra);
 	http_conn_out(c, head, (size_t)len);
 	http_conn_out_date(c);
-	http_conn_out(c, "\r\n", 2);
+	http_conn_out_end_head(c, keep);
 	if (!head_only) {
 		http_conn_out(c, b1, n1);
 		http_conn_out(c, b2, n2);
 		http_conn_out(c, b3, n3);
 	}
 	count_status(c->w, status);
-	if (!keepalive)
-		c->closing = 1;
 }
 
 void
-http_error(struct conn *c, int status, int keepalive)
+http_error(struct conn *c, int status, enum http_keep keep, int head_only)
 {
 	char	body[64];
 	int	len;
 
 	if (status == 404) {
-		http_respond(c, 404, "text/html; charset=utf-8", "", keepalive,
-		    0, c->w->live->pages.notfound,
+		http_respond(c, 404, "text/html; charset=utf-8", "", keep,
+		    head_only, c->w->live->pages.notfound,
 		    c->w->live->pages.notfound_len, "", 0, "", 0);
 		return;
 	}
@@ -318,13 +408,29 @@ http_error(struct conn *c, int status, int keepalive)
 	    status_text(status));
 	http_respond(c, status, "text/plain; charset=utf-8",
 	    status == 405 ? "Allow: GET, HEAD, POST\r\n" :
-	    status == 503 ? "Retry-After: 5\r\n" : "", keepalive, 0,
+	    status == 503 ? "Retry-After: 5\r\n" : "", keep, head_only,
 	    body, (size_t)len, "", 0, "", 0);
+}
+
+/* The request of need bytes at the head of the buffer is answered. */
+static void
+conn_consume(struct conn *c, size_t need, enum http_keep keep)
+{
+	if (keep == HTTP_CLOSE)
+		c->closing = 1;
+	c->continued = 0;
+	c->inlen -= need;
+	if (c->inlen > 0) {
+		memmove(c->in, c->in + need, c->inlen);
+		c->req_start_ms = mono_ms();
+	}
 }
 
 /*
  * Answers every complete request in the read buffer, then writes unless
- * the answers wait for the spool.  Returns -1 when c is gone.
+ * the answers wait for the spool.  Output above FF_OUT_HIGH stops the
+ * parsing until it is written: at once when the socket takes it, else
+ * from conn_write_cb.  Returns -1 when c is gone.
  */
 static int
 conn_drive(struct conn *c)
@@ -333,8 +439,9 @@ conn_drive(struct conn *c)
 	const struct config	*conf = w->conf;
 	struct http_request	 req;
 	size_t			 need;
-	int			 r;
+	int			 r, full;
 
+again:
 	while (c->inlen > 0 && !c->waiting && !c->closing &&
 	    c->outlen < FF_OUT_HIGH) {
 		r = http_parse_request(c->in, c->inlen,
@@ -342,47 +449,89 @@ conn_drive(struct conn *c)
 		if (r == HTTP_PARSE_INCOMPLETE) {
 			if (mono_ms() - c->req_start_ms >
 			    (uint64_t)conf->header_timeout_ms)
-				http_error(c, 408, 0);
+				http_error(c, 408, HTTP_CLOSE, 0);
 			break;
 		}
 		if (r < 0) {
-			http_error(c, parse_error_status(r), 0);
+			http_error(c, parse_error_status(r), HTTP_CLOSE, 0);
 			break;
 		}
+		/* Refused on the head: a body over the limit is never
+		 * read, let alone buffered. */
 		if (req.content_length > conf->max_body_bytes) {
-			http_error(c, 413, 0);
+			http_error(c, 413, HTTP_CLOSE, 0);
 			break;
 		}
 		need = (size_t)r + (req.content_length > 0 ?
 		    (size_t)req.content_length : 0);
-		if (c->inlen < need)
+		if (c->inlen < need) {
+			/* RFC 9110 10.1.1; never to HTTP/1.0. */
+			if (req.expect_continue && req.minor >= 1 &&
+			    !c->continued) {
+				http_conn_out(c, "HTTP/1.1 100 Continue\r\n\r\n",
+				    25);
+				c->continued = 1;
+			}
 			break;
+		}
 		if (w->handler(c, &req, c->in + r, need - (size_t)r) == 1) {
-			c->waiting = 1;	/* the request stays; parsed again */
+			/* The request stays in the buffer, parsed again on
+			 * resume; the deadline answers it without that. */
+			if (!c->waiting)
+				fatalx("http: a handler waits without "
+				    "http_conn_wait");
+			c->wait_need = need;
+			c->wait_keep = http_keep_of(&req);
+			c->wait_head = req.method == HTTP_HEAD;
 			break;
 		}
-		if (!req.keepalive)
-			c->closing = 1;
-		c->inlen -= need;
-		if (c->inlen > 0) {
-			memmove(c->in, c->in + need, c->inlen);
-			c->req_start_ms = mono_ms();
-		}
+		conn_consume(c, need, http_keep_of(&req));
 	}
+	full = c->outlen >= FF_OUT_HIGH;
+	if (c->inlen < c->incap)
+		conn_resume_read(c);
+	/* After the input's end, what is left is at most part of a
+	 * request, never to be completed: close once the answers are out
+	 * (unless one still waits, or more output must drain first). */
+	if (c->eof && !c->waiting && !full)
+		c->closing = 1;
 	if (c->held || c->waiting)
 		return 0;
-	return conn_write(c);
+	if (conn_write(c) == -1)
+		return -1;
+	if (full && c->outlen == 0)
+		goto again;	/* written at once: the rest of the buffer */
+	return 0;
+}
+
+void
+http_conn_wait(struct conn *c, struct conn **waiter)
+{
+	*waiter = c;
+	c->waiter = waiter;
+	c->waiting = 1;
+	event_add(&c->wait_ev, c->w->wait_tv);
 }
 
 void
 http_conn_resume(struct conn *c)
 {
-	c->waiting = 0;
+	conn_unwait(c);
 	c->resumed = 1;
-	if (c->closed) {
-		conn_free(c);
+	conn_drive(c);
+}
+
+/* The wait's deadline: 503, whatever comes later (the waiter is told). */
+static void
+conn_wait_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (!c->waiting)
 		return;
-	}
+	conn_unwait(c);
+	http_error(c, 503, c->wait_keep, c->wait_head);
+	conn_consume(c, c->wait_need, c->wait_keep);
 	conn_drive(c);
 }
 
@@ -391,8 +540,8 @@ conn_timeout(struct conn *c)
 {
 	if (c->waiting || c->held)
 		return;		/* an answer is on its way */
-	if (c->inlen > 0 && c->outlen == 0) {
-		http_error(c, 408, 0);
+	if (c->inlen > 0 && c->outlen == 0 && !c->eof) {
+		http_error(c, 408, HTTP_CLOSE, 0);
 		conn_write(c);
 		return;
 	}
@@ -413,16 +562,20 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->inlen == c->incap) {
 		/* Full and not yet answered (held, waiting or blocked on
-		 * output): stop reading until the answers go out. */
-		event_del(&c->rev);
+		 * output): stop reading until the answers make room. */
+		conn_pause_read(c);
 		return;
 	}
 	n = read(fd, c->in + c->inlen, c->incap - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return;
-	if (n <= 0) {
-		conn_close(c);
+	if (n == -1) {
+		conn_close(c);		/* reset: nobody left to answer */
+		return;
+	}
+	if (n == 0) {
+		conn_end_input(c);	/* half-closed: answer, then close */
 		return;
 	}
 	c->inlen += (size_t)n;
@@ -464,6 +617,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	    conn_read_cb, c);
 	event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST,
 	    conn_write_cb, c);
+	evtimer_assign(&c->wait_ev, w->base, conn_wait_expired, c);
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	w->nconns++;
 	METRIC_ADD(w, connections, 1);
@@ -482,7 +636,10 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 int
 http_listen(struct worker *w, http_handler handler, char *err, size_t errlen)
 {
+	struct timeval	tv = { FF_WAIT_MS / 1000, (FF_WAIT_MS % 1000) * 1000 };
+
 	w->handler = handler;
+	w->wait_tv = event_base_init_common_timeout(w->base, &tv);
 	/* One socket per worker on the same port: the kernel spreads
 	 * connections, and no accept lock is shared. */
 	if ((w->listener = listen_tcp(w->base, "track_listen",
@@ -495,36 +652,28 @@ http_listen(struct worker *w, http_handler handler, char *err, size_t errlen)
 
 /*
  * Graceful stop, step by step on the worker's own thread: the listener
- * goes, nothing more is read, and a connection is closed once it has
- * nothing left to answer (no output pending, no answer held for the
- * spool, no link lookup in flight).  Requests already in its buffer are
- * still answered; a half-received one is dropped unanswered, so it is
- * not counted either.  Called again until it returns 0 or the stop
- * deadline passes.
+ * goes, nothing more is read (as if every client had half-closed), and
+ * a connection closes itself once it has nothing left to answer (no
+ * output pending, no answer held for the spool, no lookup waited on).
+ * Requests already in its buffer are still answered; a half-received
+ * one is dropped unanswered, so it is not counted either.  Called again
+ * until it returns 0 or the stop deadline passes.
  */
 int
 http_drain(struct worker *w)
 {
 	struct conn	*c, *next;
-	int		 busy = 0;
 
 	if (w->listener != NULL) {
 		evconnlistener_free(w->listener);
 		w->listener = NULL;
 	}
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->closed) {
-			busy++;		/* freed by its lookup's callback */
-			continue;
-		}
-		event_del(&c->rev);
-		if (c->held || c->waiting || c->outoff < c->outlen)
-			busy++;
-		else
-			conn_close(c);
+		next = TAILQ_NEXT(c, entry);	/* c may go, no other */
+		if (!c->eof)
+			conn_end_input(c);
 	}
-	return busy;
+	return w->nconns;
 }
 
 /* Closes the listener and every connection; pending answers are dropped
@@ -541,10 +690,6 @@ http_shutdown(struct worker *w)
 	worker_spool_batch(w);
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		c->waiting = 0;	/* the store is gone: no callback follows */
-		if (c->closed)
-			conn_free(c);
-		else
-			conn_close(c);
+		conn_close(c);
 	}
 }

@@ -33,6 +33,11 @@
  * User-Agent, X-Forwarded-For or Forwarded keeps only its last
  * occurrence: joining them would need a copy, and proxies append to
  * the one header line they received rather than adding another.
+ *
+ * Also here, as the one body the tracking listener reads: whether a
+ * POST /u/ body is a one-click opt-out (http_one_click).  A stranger
+ * sends it, so it is as strict and as bounded as the head parser, and
+ * fuzzed with it.
  */
 #include <limits.h>
 #include <string.h>
@@ -444,4 +449,266 @@ bad:
 	*tok = NULL;
 	*toklen = 0;
 	return ROUTE_NONE;
+}
+
+/* ------------------------------------------------ the one-click body */
+
+#define ONE_CLICK_KEY	"List-Unsubscribe"
+#define ONE_CLICK_VALUE	"One-Click"
+#define HP_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
+
+static int
+hp_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Compares a form-urlencoded name or value with lit, decoding as it
+ * goes ('+' is a space, %XX a byte): 1 equal, 0 not, -1 when s holds a
+ * bad escape (the whole body is refused then).
+ */
+static int
+form_eq(const char *s, size_t n, const char *lit)
+{
+	size_t	i, j = 0;
+	int	c, hi, lo, eq = 1;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (n - i < 3 || (hi = hp_hex(s[i + 1])) < 0 ||
+			    (lo = hp_hex(s[i + 2])) < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (eq && (lit[j] == '\0' || (unsigned char)lit[j] != c))
+			eq = 0;
+		else if (eq)
+			j++;
+	}
+	return eq && lit[j] == '\0';
+}
+
+/* application/x-www-form-urlencoded: name=value pairs joined by '&'. */
+static int
+one_click_form(const char *p, size_t len)
+{
+	const char	*end = p + len, *pair, *eq;
+	int		 found = 0, k, v;
+
+	while (p < end) {
+		pair = p;
+		while (p < end && *p != '&')
+			p++;
+		if (p > pair) {		/* empty pairs are skipped */
+			for (eq = pair; eq < p && *eq != '='; eq++)
+				;
+			if ((k = form_eq(pair, eq - pair, ONE_CLICK_KEY)) < 0)
+				return 0;
+			v = eq < p ? form_eq(eq + 1, p - eq - 1,
+			    ONE_CLICK_VALUE) : 0;
+			if (v < 0)
+				return 0;
+			if (k == 1 && (v != 1 || found++))
+				return 0;
+		}
+		if (p < end)
+			p++;
+	}
+	return found;
+}
+
+/* The first occurrence of needle in hay, or NULL. */
+static const char *
+hp_find(const char *hay, size_t n, const char *needle, size_t m)
+{
+	size_t	i;
+
+	if (m == 0 || m > n)
+		return NULL;
+	for (i = 0; i + m <= n; i++)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, m) == 0)
+			return hay + i;
+	return NULL;
+}
+
+static const char *
+hp_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/*
+ * The value of parameter name (lowercase) in "type; a=b; name=value"
+ * from the first ';' of v on: a token or a quoted-string without
+ * escapes.  0 with *val, *vallen set; -1 when absent or malformed.
+ */
+static int
+hp_param(const char *v, size_t n, const char *name, size_t namelen,
+    const char **val, size_t *vallen)
+{
+	const char	*end = v + n, *p = v, *k, *s;
+	int		 want;
+
+	while ((p = memchr(p, ';', end - p)) != NULL) {
+		p = hp_skip_ws(p + 1, end);
+		k = p;
+		while (p < end && HP_IS(*p, HP_TCHAR))
+			p++;
+		want = http_name_is(k, p - k, name, namelen);
+		p = hp_skip_ws(p, end);
+		if (p == end || *p != '=')
+			return -1;
+		p = hp_skip_ws(p + 1, end);
+		if (p < end && *p == '"') {
+			s = ++p;
+			while (p < end && *p != '"' && *p != '\\')
+				p++;
+			if (p == end || *p != '"')
+				return -1;
+			if (want) {
+				*val = s;
+				*vallen = p - s;
+				return 0;
+			}
+			p++;
+		} else {
+			s = p;
+			while (p < end && HP_IS(*p, HP_TCHAR))
+				p++;
+			if (want) {
+				*val = s;
+				*vallen = p - s;
+				return p > s ? 0 : -1;
+			}
+		}
+		p = hp_skip_ws(p, end);
+		if (p < end && *p != ';')
+			return -1;
+	}
+	return -1;
+}
+
+/*
+ * Whether a part's head (the lines before its blank line) names the
+ * one-click field: "Content-Disposition: form-data; name=...".  1, 0,
+ * or -1 when it is malformed.
+ */
+static int
+one_click_part_head(const char *p, size_t n)
+{
+	const char	*end = p + n, *line, *eol, *colon, *v, *name;
+	size_t		 namelen;
+	int		 found = 0;
+
+	while (p < end) {
+		line = p;
+		if ((eol = hp_find(p, end - p, "\r\n", 2)) == NULL)
+			eol = end;
+		p = eol < end ? eol + 2 : end;
+		if ((colon = memchr(line, ':', eol - line)) == NULL)
+			return -1;
+		if (!HP_NAME_IS(line, colon - line, "content-disposition"))
+			continue;
+		v = hp_skip_ws(colon + 1, eol);
+		if (eol - v < 9 || !http_name_is(v, 9, "form-data", 9))
+			return -1;
+		if (hp_param(v + 9, eol - v - 9, "name", 4, &name,
+		    &namelen) == -1)
+			return -1;
+		if (found++)
+			return -1;	/* two dispositions: which one? */
+		if (namelen != sizeof(ONE_CLICK_KEY) - 1 ||
+		    memcmp(name, ONE_CLICK_KEY, namelen) != 0)
+			return 0;
+		found = 2;
+	}
+	return found == 2;
+}
+
+/* multipart/form-data (RFC 7578), delimited by "--" boundary. */
+static int
+one_click_multipart(const char *boundary, size_t blen, const char *p,
+    size_t len)
+{
+	char		 delim[4 + HP_BOUNDARY_MAX];	/* CRLF "--" b */
+	const char	*end = p + len, *head_end, *next;
+	size_t		 dlen;
+	int		 found = 0, r;
+
+	if (blen == 0 || blen > HP_BOUNDARY_MAX)
+		return 0;
+	memcpy(delim, "\r\n--", 4);
+	memcpy(delim + 4, boundary, blen);
+	dlen = 4 + blen;
+	/* The first delimiter opens the body (no preamble: none of the
+	 * senders of one-click POSTs writes one). */
+	if (len < dlen - 2 || memcmp(p, delim + 2, dlen - 2) != 0)
+		return 0;
+	p += dlen - 2;
+	for (;;) {
+		/* After a delimiter: "--" closes, else padding and CRLF. */
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			return found;
+		p = hp_skip_ws(p, end);
+		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+			return 0;
+		p += 2;
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			head_end = p;		/* a part without headers */
+		else if ((head_end = hp_find(p, end - p, "\r\n\r\n", 4)) ==
+		    NULL)
+			return 0;
+		if ((r = one_click_part_head(p, head_end - p)) == -1)
+			return 0;
+		p = head_end + (head_end == p ? 2 : 4);
+		if ((next = hp_find(p, end - p, delim, dlen)) == NULL)
+			return 0;	/* cut short: no closing delimiter */
+		if (r == 1) {
+			if (found++ || (size_t)(next - p) !=
+			    sizeof(ONE_CLICK_VALUE) - 1 || memcmp(p,
+			    ONE_CLICK_VALUE, sizeof(ONE_CLICK_VALUE) - 1) != 0)
+				return 0;
+		}
+		p = next + dlen;
+	}
+}
+
+int
+http_one_click(const char *ctype, size_t ctypelen, const char *body,
+    size_t len)
+{
+	static const char	 form[] = "application/x-www-form-urlencoded";
+	static const char	 multi[] = "multipart/form-data";
+	const char		*end, *t, *boundary;
+	size_t			 tlen, blen;
+
+	/* No Content-Type: the bytes as RFC 8058 spells them. */
+	if (ctype == NULL || ctypelen == 0)
+		return one_click_form(body, len);
+	end = ctype + ctypelen;
+	t = hp_skip_ws(ctype, end);
+	for (tlen = 0; t + tlen < end && t[tlen] != ';' && t[tlen] != ' ' &&
+	    t[tlen] != '\t'; tlen++)
+		;
+	if (HP_NAME_IS(t, tlen, form))
+		return one_click_form(body, len);
+	if (!HP_NAME_IS(t, tlen, multi))
+		return 0;
+	if (hp_param(t + tlen, end - t - tlen, "boundary", 8, &boundary,
+	    &blen) == -1)
+		return 0;
+	return one_click_multipart(boundary, blen, body, len);
 }

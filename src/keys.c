@@ -40,6 +40,14 @@ const struct key_doc key_docs[] = {
 	  "imported or mailed again" },
 	{ "{t:T}:bounces", "sorted set", "email keys that got a 5xx to RCPT → "
 	  "when; never mailed again" },
+	{ "{t:T}:bounce_log", "stream", "reports sent back to VERP addresses: "
+	  "fields `kind` (`hard`, `soft`, `complaint`, `unrecognised`), "
+	  "`status`, `diagnostic`, `campaign`, `contact` (an id, never the "
+	  "address); the last 100,000" },
+	{ "{t:T}:soft_bounces", "hash", "email key → soft bounces in a row "
+	  "(a delivery resets it; `soft_bounce_limit` suppresses)" },
+	{ "{t:T}:complaints", "sorted set", "email keys that complained "
+	  "(ARF) → when; never mailed again" },
 	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
 	  "`action`, `counts` (never the address)" },
 	{ "{t:T}:domains", "hash", "sending domain name → id" },
@@ -53,7 +61,8 @@ const struct key_doc key_docs[] = {
 	  "`data_key_file`, never in clear), `version` (new at each write), "
 	  "`updated_at`" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
-	  "`text`, `links` (JSON)" },
+	  "`text`, `links` (JSON), `updated_at`, `version` (one more at each "
+	  "save: the senders compile a template again only when it changes)" },
 	{ "{t:T}:camps", "sorted set", "campaign ids" },
 	{ "{t:T}:camp:C", "hash", "the campaign: `name`, `template_id`, "
 	  "`list_id`, `from`, `reply_to`, `rate_per_second`, `track_opens`, "
@@ -63,7 +72,9 @@ const struct key_doc key_docs[] = {
 	  "queued, `1` after), `scan_cursor` and `scan_runid` (the Redis "
 	  "process the cursor belongs to), the senders' `sent`, `failed`, "
 	  "`deferred`, `bounced`, `sup_opted_out`, `sup_blocklisted`, "
-	  "`sup_special_category`, `sup_bounced`, `sup_erased`, and "
+	  "`sup_special_category`, `sup_bounced`, `sup_erased`, "
+	  "`sup_complained`, the bounce listener's `bounces_soft` and "
+	  "`complaints`, and "
 	  "`finished_at`" },
 	{ "{t:T}:camp:C:q", "stream", "the recipients to send, consumer group "
 	  "`senders`: fields `ids` (up to 100 comma-separated contact ids) "
@@ -243,6 +254,9 @@ TENANT_KEY(key_blocklist, ":blocklist")
 TENANT_KEY(key_blocklist_at, ":blocklist:at")
 TENANT_KEY(key_suppressed, ":suppressed")
 TENANT_KEY(key_bounces, ":bounces")
+TENANT_KEY(key_bounce_log, ":bounce_log")
+TENANT_KEY(key_soft_bounces, ":soft_bounces")
+TENANT_KEY(key_complaints, ":complaints")
 TENANT_KEY(key_audit, ":audit")
 TENANT_KEY(key_domains, ":domains")
 TENANT_ID_KEY(key_domain, ":domain:", "")

@@ -38,6 +38,9 @@
  *   {t:T}:blocklist:at         key_blocklist_at(k, T)
  *   {t:T}:suppressed           key_suppressed(k, T)
  *   {t:T}:bounces              key_bounces(k, T)
+ *   {t:T}:bounce_log           key_bounce_log(k, T)
+ *   {t:T}:soft_bounces         key_soft_bounces(k, T)
+ *   {t:T}:complaints           key_complaints(k, T)
  *   {t:T}:audit                key_audit(k, T)
  *   {t:T}:domains              key_domains(k, T)
  *   {t:T}:domain:ID            key_domain(k, T, ID)
@@ -124,6 +127,9 @@ const char	*key_blocklist(struct key *, uint64_t tenant);
 const char	*key_blocklist_at(struct key *, uint64_t tenant);
 const char	*key_suppressed(struct key *, uint64_t tenant);
 const char	*key_bounces(struct key *, uint64_t tenant);
+const char	*key_bounce_log(struct key *, uint64_t tenant);
+const char	*key_soft_bounces(struct key *, uint64_t tenant);
+const char	*key_complaints(struct key *, uint64_t tenant);
 const char	*key_audit(struct key *, uint64_t tenant);
 const char	*key_domains(struct key *, uint64_t tenant);
 const char	*key_domain(struct key *, uint64_t tenant, uint64_t id);

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <pthread.h>
 
+#include "bounce_listen.h"
 #include "config.h"
 #include "worker.h"
 
@@ -248,6 +249,7 @@ struct fanfared {
 	struct live		*live;		/* the newest snapshot */
 	struct worker		*workers;
 	struct api		*api;
+	struct bounce_listener	*bounces;	/* NULL: no bounce_listen */
 	struct sender_pool	*senders;
 	struct event_base	*base;
 };
@@ -289,6 +291,7 @@ reload(struct fanfared *d)
 			live_unref(l);	/* it keeps its old snapshot */
 	sender_set_live(d->senders, l);
 	api_set_live(d->api, l);
+	bounce_listen_set_live(d->bounces, l);
 	live_unref(d->live);
 	d->live = l;
 
@@ -397,6 +400,10 @@ main(int argc, char *argv[])
 	if ((d.api = api_new(d.base, &d.conf, d.live, d.workers,
 	    d.conf.threads, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if (d.conf.bounce_listen.host != NULL &&
+	    (d.bounces = bounce_listen_new(d.base, &d.conf, d.live, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
 	for (k = 0; k < FF_NELEM(sigs); k++) {
 		sigev[k] = evsignal_new(d.base, sigs[k], signal_cb, &d);
 		evsignal_add(sigev[k], NULL);
@@ -431,6 +438,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < d.conf.threads; i++)
 		worker_free(&d.workers[i]);
 	free(d.workers);
+	bounce_listen_free(d.bounces);
 	api_free(d.api);
 	for (k = 0; k < FF_NELEM(sigs); k++)
 		event_free(sigev[k]);

@@ -502,6 +502,17 @@ tmpl_free(struct tmpl *t)
 	free(t);
 }
 
+size_t
+tmpl_tags(const struct tmpl *t)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < t->nparts; i++)
+		if (t->parts[i].field != TMPL_LITERAL)
+			n++;
+	return n;
+}
+
 int
 tmpl_fields(const struct tmpl *t, int (*cb)(void *, const char *, size_t),
     void *arg)
@@ -606,14 +617,16 @@ tmpl_render(const struct tmpl *t, enum render_escape esc, render_lookup lookup,
 
 /* ------------------------------------------------------------- links */
 
-/* One tracked href: where its raw value sits in the HTML (without the
- * quotes) and the decoded URL. */
+/* One <a href>: where its raw value sits in the HTML (without the
+ * quotes) and the decoded URL; reason says why it is not tracked (NULL
+ * when it is). */
 struct link_href {
 	size_t		 vstart;
 	size_t		 vlen;
 	char		 quote;		/* '"', '\'' or 0 when unquoted */
-	const char	*url;		/* NUL-terminated */
+	const char	*url;		/* NUL-terminated, trimmed */
 	size_t		 urllen;
+	const char	*reason;	/* NULL: tracked */
 };
 
 typedef void (*link_cb)(void *arg, const struct link_href *);
@@ -741,12 +754,18 @@ html_decode(const char *s, size_t n, struct buf *out)
 	}
 }
 
-/* Trims the decoded href; nonzero when it is a link we track. */
-static int
-link_trackable(struct buf *d, const char **urlp, size_t *lenp)
+/*
+ * Trims the decoded href in place (*urlp, *lenp, NUL-terminated) and
+ * says why it is not tracked, or NULL when it is: an absolute http(s)
+ * URL with a host, no merge tag, no space or control byte.  The reasons
+ * are the API's words (README: "untracked").
+ */
+static const char *
+link_classify(struct buf *d, const char **urlp, size_t *lenp)
 {
 	char	*u = d->p;
-	size_t	 n = d->len, i, skip;
+	size_t	 n = d->len, i, skip = 0;
+	int	 tag;
 
 	while (n > 0 && html_space(u[0])) {
 		u++;
@@ -754,23 +773,43 @@ link_trackable(struct buf *d, const char **urlp, size_t *lenp)
 	}
 	while (n > 0 && html_space(u[n - 1]))
 		n--;
+	u[n] = '\0';		/* the trailing trim, in place */
+	*urlp = u;
+	*lenp = n;
+	if (n == 0)
+		return "empty";
+	tag = memmem(u, n, "{{", 2) != NULL;
+	if (tag && memmem(u, n, "unsubscribe_url", 15) != NULL)
+		return "unsubscribe_url";	/* our own opt-out link */
+	if (u[0] == '#')
+		return "anchor";
+	for (i = 0; i < n && (html_alpha(u[i]) || (i > 0 &&
+	    ((u[i] >= '0' && u[i] <= '9') || u[i] == '+' || u[i] == '-' ||
+	    u[i] == '.'))); i++)
+		;
+	if (i == 0 || i == n || u[i] != ':')
+		return tag ? "merge_tag" : "relative";
+	if (i == 6 && strncasecmp(u, "mailto", 6) == 0)
+		return "mailto";
+	if (i == 3 && strncasecmp(u, "tel", 3) == 0)
+		return "tel";
 	if (n >= 7 && strncasecmp(u, "http://", 7) == 0)
 		skip = 7;
 	else if (n >= 8 && strncasecmp(u, "https://", 8) == 0)
 		skip = 8;
+	else if ((i == 4 && strncasecmp(u, "http", 4) == 0) ||
+	    (i == 5 && strncasecmp(u, "https", 5) == 0))
+		return "no_host";		/* "http:foo" */
 	else
-		return 0;
+		return "scheme";	/* javascript:, data:, ftp:, ... */
+	if (tag)
+		return "merge_tag";		/* personalised */
 	if (n == skip || u[skip] == '/' || u[skip] == '?' || u[skip] == '#')
-		return 0;		/* no host */
+		return "no_host";
 	for (i = 0; i < n; i++)
 		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
-			return 0;
-	if (memmem(u, n, "{{", 2) != NULL)
-		return 0;		/* personalised: not tracked */
-	u[n] = '\0';		/* the trailing trim, in place */
-	*urlp = u;
-	*lenp = n;
-	return 1;
+			return "invalid_url";
+	return NULL;
 }
 
 /* Past the comment whose "<!--" starts at i. */
@@ -832,7 +871,7 @@ html_skip_rawtext(const char *h, size_t len, size_t i, const char *name,
 /*
  * Parses the tag at i (h[i] == '<', h[i + 1] a letter, or "</" and a
  * letter) and returns the position after it.  A complete <a> start tag
- * with a trackable href goes to cb.
+ * with a non-empty href goes to cb, tracked or not.
  */
 static size_t
 html_tag(const char *h, size_t len, size_t i, struct buf *scratch,
@@ -906,8 +945,8 @@ html_tag(const char *h, size_t len, size_t i, struct buf *scratch,
 
 	if (is_a && href_value) {
 		html_decode(h + href.vstart, href.vlen, scratch);
-		if (link_trackable(scratch, &href.url, &href.urllen))
-			cb(arg, &href);
+		href.reason = link_classify(scratch, &href.url, &href.urllen);
+		cb(arg, &href);
 	}
 	if (!endtag && html_rawtext(name, namelen))
 		i = html_skip_rawtext(h, len, i, name, namelen);
@@ -953,7 +992,7 @@ struct links_collect {
 static const char *
 links_key(const void *ctx, size_t idx, size_t *len)
 {
-	char *const *urls = ctx;
+	const char *const *urls = ctx;
 
 	*len = strlen(urls[idx]);
 	return urls[idx];
@@ -972,6 +1011,8 @@ links_collect_cb(void *arg, const struct link_href *href)
 {
 	struct links_collect	*c = arg;
 
+	if (href->reason != NULL)
+		return;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 16;
 		c->urls = xreallocarray(c->urls, c->cap, sizeof(*c->urls));
@@ -1009,6 +1050,83 @@ render_links_free(char **urls, size_t n)
 	free(urls);
 }
 
+/* render_link_report's collector: the tracked list as render_links
+ * makes it, the untracked ones beside it. */
+struct links_report {
+	struct links_collect	 tracked;
+	struct render_link_report *rep;
+	size_t			 ucap;
+	struct strset		 useen;
+};
+
+static const char *
+links_untracked_key(const void *ctx, size_t idx, size_t *len)
+{
+	const struct render_link_report *rep = ctx;
+
+	*len = strlen(rep->untracked[idx].url);
+	return rep->untracked[idx].url;
+}
+
+static void
+links_report_cb(void *arg, const struct link_href *href)
+{
+	struct links_report		*lr = arg;
+	struct render_link_report	*rep = lr->rep;
+	struct render_untracked		*u;
+
+	rep->hrefs++;
+	if (href->reason == NULL) {
+		links_collect_cb(&lr->tracked, href);
+		return;
+	}
+	if (rep->nuntracked == lr->ucap) {
+		lr->ucap = lr->ucap ? lr->ucap * 2 : 16;
+		rep->untracked = xreallocarray(rep->untracked, lr->ucap,
+		    sizeof(*rep->untracked));
+	}
+	/* As a C string: an untracked value may hold a NUL (&#0; is not
+	 * decoded, a raw one is), and it is reported up to it. */
+	u = &rep->untracked[rep->nuntracked];
+	u->url = xstrdup(href->url);
+	u->reason = href->reason;
+	if (strset_add(&lr->useen, u->url, strlen(u->url),
+	    rep->nuntracked) == rep->nuntracked)
+		rep->nuntracked++;
+	else
+		free(u->url);
+}
+
+void
+render_link_report(const char *html, size_t len,
+    struct render_link_report *rep)
+{
+	struct links_report	lr;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&lr, 0, sizeof(lr));
+	lr.rep = rep;
+	strset_init(&lr.tracked.seen, links_collect_key, &lr.tracked);
+	strset_init(&lr.useen, links_untracked_key, rep);
+	links_scan(html, len, links_report_cb, &lr);
+	strset_free(&lr.tracked.seen);
+	strset_free(&lr.useen);
+	rep->tracked = lr.tracked.urls;
+	rep->ntracked = lr.tracked.n;
+}
+
+void
+render_link_report_free(struct render_link_report *rep)
+{
+	size_t	i;
+
+	render_links_free(rep->tracked, rep->ntracked);
+	for (i = 0; i < rep->nuntracked; i++)
+		free(rep->untracked[i].url);
+	free(rep->untracked);
+	memset(rep, 0, sizeof(*rep));
+}
+
 struct links_rewrite {
 	const char	 *html;
 	size_t		  copied;	/* html bytes already in out */
@@ -1016,7 +1134,7 @@ struct links_rewrite {
 	const char	*(*rewrite)(void *, size_t, const char *);
 	void		 *arg;
 	struct buf	 *out;
-	char		**urls;
+	char *const	 *urls;
 };
 
 /* Writes s as an attribute value: & and " escaped, and ' too inside
@@ -1051,6 +1169,8 @@ links_rewrite_cb(void *arg, const struct link_href *href)
 	const char		*to;
 	size_t			 idx;
 
+	if (href->reason != NULL)
+		return;
 	idx = strset_find(&r->index, href->url, href->urllen);
 	if (idx == SIZE_MAX)
 		return;
@@ -1071,7 +1191,8 @@ links_rewrite_cb(void *arg, const struct link_href *href)
  * one link unchanged.
  */
 void
-render_rewrite_links(const char *html, size_t len, char **urls, size_t nurls,
+render_rewrite_links(const char *html, size_t len, char *const *urls,
+    size_t nurls,
     const char *(*rewrite)(void *, size_t, const char *), void *arg,
     struct buf *out)
 {

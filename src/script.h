@@ -33,6 +33,7 @@ enum script_id {
 	SCRIPT_LAUNCH_STEP,	/* launch_step.lua: one page of a snapshot */
 	SCRIPT_LAUNCH_STATE,	/* launch_state.lua: pause, resume, cancel */
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
+	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_COUNT
 };
 

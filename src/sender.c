@@ -1,7 +1,9 @@
 /*
  * sender.c: the sender pool: campaign delivery on `senders` threads.
- * Which campaign and entry a thread takes next, the rate caps, and what
- * each outcome does to the campaign (sent, bounced, retried, failed).
+ * Which campaign and entry a thread takes next (round robin across
+ * tenants, each within its share of the senders: sender_sched.h keeps
+ * the rule, under sched_lock), the rate caps, and what each outcome
+ * does to the campaign (sent, bounced, retried, failed).
  * Redis only through the stores: store_launch.h (ff:sending),
  * store_campaign.h, store_queue.h (a campaign's recipient queue) and
  * store_send.h (the checks and the outcomes of sending).
@@ -11,10 +13,11 @@
  * connection (redis_sync.h), its libesmtp sessions, its compiled
  * campaigns (smtp_campaign.c) and its buffers; the threads share only
  * the read-only configuration, the relay (smtp_session.c: TLS context),
- * the DKIM key, the rate buckets (one mutex) and the newest struct live
- * (token keys, send_rate_max; another mutex): each thread holds a
- * reference to a snapshot of its own and takes the newest one between
- * two batches, so a reload never changes the keys under a message.
+ * the DKIM key, the rate buckets (one mutex), the tenants' shares
+ * (another) and the newest struct live (token keys, send_rate_max;
+ * a third mutex): each thread holds a reference to a snapshot of its
+ * own and takes the newest one between two batches, so a reload never
+ * changes the keys under a message.
  *
  * The work is in Redis (see api.h and api_launch.c): a launched
  * campaign is in ff:sending and its recipients are in its queue,
@@ -63,6 +66,7 @@
 #include <unistd.h>
 
 #include "redis_sync.h"
+#include "sender_sched.h"
 #include "smtp_campaign.h"
 #include "smtp_message.h"
 #include "smtp_session.h"
@@ -107,6 +111,8 @@ struct sender_pool {
 	struct send_rate	 global;
 	struct send_rate	 rates[SEND_RATE_SLOTS];
 	int			 stop;		/* atomic */
+	pthread_mutex_t		 sched_lock;
+	struct sender_sched	*sched;		/* each tenant's share */
 	struct sender		*threads;
 	int			 nthreads;
 	struct sender_metrics	 metrics;
@@ -129,9 +135,14 @@ struct sender {
 	struct db		*db;
 	char			 consumer[160];
 	struct smtp_campaign	 cache[SMTP_CAMPAIGN_CACHE];
-	struct sending_campaign	*active;	/* ff:sending */
-	size_t			 nactive, next;
+	struct sending_campaign	*active;	/* ff:sending, by tenant */
+	size_t			 nactive;
+	struct sending_campaign	*turn;		/* this turn's copy */
+	size_t			 next;		/* the tenant first */
+	uint64_t		 nturns;
+	int			 blocked;	/* tenant at its share */
 	uint64_t		 active_ms;
+	int			 yielded;	/* batch_run handed back */
 	uint64_t		 claim_ms;
 	struct queue_entry	 entry;		/* the entry being sent */
 	struct send_check	 check;		/* its chunk's recipients */
@@ -393,6 +404,7 @@ message_build(struct sender *s, struct send_msg *m)
 	sig.keys = &s->live->keys;
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
+	sig.bounce_domain = s->pool->conf->bounce_domain;
 	return smtp_message_build(&s->cur->message, &m->contact, &sig,
 	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2);
 }
@@ -440,6 +452,8 @@ batch_send(struct sender *s)
 		s->envs[i].tolen = m->contact.lens[SMTP_FIELD_EMAIL];
 		s->envs[i].data = m->data.p;
 		s->envs[i].len = m->data.len;
+		s->envs[i].from = m->contact.return_path[0] != '\0' ?
+		    m->contact.return_path : NULL;
 		s->envs[i].done = m->recorded;
 	}
 	smtp_session_send(s->pool->relay,
@@ -498,9 +512,35 @@ out:
 	return rc;
 }
 
+static int	refresh_active(struct sender *);
+
+/* Between two chunks: whether another tenant needs this sender more
+ * (sender_sched.h); ff:sending is read again first when due, so a
+ * campaign launched meanwhile is seen. */
+static int
+sender_yield(struct sender *s, uint64_t tenant)
+{
+	int	y;
+
+	(void)refresh_active(s);
+	pthread_mutex_lock(&s->pool->sched_lock);
+	y = sender_sched_yield(s->pool->sched, tenant);
+	pthread_mutex_unlock(&s->pool->sched_lock);
+	return y;
+}
+
+static void
+sched_found(struct sender *s, uint64_t tenant, uint64_t campaign, int work)
+{
+	pthread_mutex_lock(&s->pool->sched_lock);
+	sender_sched_found(s->pool->sched, tenant, campaign, work, mono_ms());
+	pthread_mutex_unlock(&s->pool->sched_lock);
+}
+
 /*
  * The entry s->entry.  0 when handled (ack it), 1 when the campaign is
- * not sending now (leave it pending), -1 on a Redis failure.
+ * not sending now or another tenant needs this sender (s->yielded; leave
+ * it pending either way), -1 on a Redis failure.
  *
  * The recipients are checked and sent in chunks of about one second's
  * worth at the campaign's rate (all of them when it has none), so "at
@@ -525,7 +565,14 @@ batch_run(struct sender *s)
 	    (size_t)s->live->send_rate_max < chunk)
 		chunk = (size_t)s->live->send_rate_max;
 	s->keeping = 1;
+	s->yielded = 0;
 	for (off = 0; off < e->nids && rc == 0; off += chunk) {
+		if (off > 0 && sender_yield(s, c->tenant)) {
+			/* The rest stays pending, ours, for a later turn. */
+			s->yielded = 1;
+			rc = 1;
+			break;
+		}
 		if (off > 0 && store_queue_keep(s->db, c->tenant, c->campaign,
 		    s->consumer, e->id) == -1) {
 			rc = -1;
@@ -540,21 +587,32 @@ batch_run(struct sender *s)
 	return rc;
 }
 
-/* Takes one entry of the campaign's queue: own pending first, then new,
- * then a dead consumer's.  1 when one was handled, 0 when none. */
+/*
+ * Takes one entry of the campaign's queue: own pending first, then new,
+ * then a dead consumer's.  1 when one was handled, 0 when none, or when
+ * the tenant holds its share of the senders already (s->blocked: its
+ * other campaigns wait too, without a round trip).
+ */
 static int
 campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 {
+	struct sender_pool	*p = s->pool;
 	struct smtp_campaign	*c;
 	uint64_t		 now = mono_ms();
-	int			 rc;
+	int			 rc, entered, pump;
 
-	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1)
-		return rc;
-	if ((c = smtp_campaign_get(s->cache, s->db, &s->live->data_key,
-	    s->pool->conf->node_id, s->id, tenant, campaign)) == NULL)
+	/* Counted before the queue is read: an entry once read is ours. */
+	pthread_mutex_lock(&p->sched_lock);
+	entered = sender_sched_enter(p->sched, tenant);
+	pthread_mutex_unlock(&p->sched_lock);
+	s->blocked = !entered;
+	if (s->blocked)
 		return 0;
-	s->cur = c;
+	if ((rc = store_campaign_sending(s->db, tenant, campaign)) != 1) {
+		if (rc == 0)
+			sched_found(s, tenant, campaign, 0);
+		goto leave;
+	}
 
 	rc = store_queue_read(s->db, tenant, campaign, s->consumer, QUEUE_OWN,
 	    &s->entry);
@@ -563,86 +621,169 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 		    QUEUE_NEW, &s->entry);
 	if (rc == 0 && now >= s->claim_ms) {
 		rc = store_queue_claim_idle(s->db, tenant, campaign,
-		    s->consumer, (uint64_t)s->pool->conf->claim_idle_s * 1000,
+		    s->consumer, (uint64_t)p->conf->claim_idle_s * 1000,
 		    &s->entry);
 		if (rc != 1)
 			s->claim_ms = now + SEND_RETRY_PUMP_MS;
 	}
-	if (rc == -1)
-		return -1;
+	/*
+	 * Compiled only for an entry: a tenant's campaigns with nothing to
+	 * take (waiting for retries, for days) cost each turn a few round
+	 * trips, never a load and a compile each (a thread caches 16).
+	 * One that cannot be loaded keeps the entry pending, ours.
+	 */
+	if (rc == 1 && (c = smtp_campaign_get(s->cache, s->db,
+	    &s->live->data_key, p->conf->node_id, s->id, tenant,
+	    campaign)) == NULL) {
+		sched_found(s, tenant, campaign, 0);
+		rc = 0;
+		goto leave;
+	}
 	if (rc == 1) {
-		/* Not acked (not sending now, or Redis failed): it stays
-		 * pending, ours, and is taken again. */
-		if (batch_run(s) == 0)
+		s->cur = c;
+		sched_found(s, tenant, campaign, 1);
+		/* Not acked (not sending now, handed back, or Redis
+		 * failed): it stays pending, ours, and is taken again. */
+		rc = batch_run(s);
+		if (rc == 0)
 			(void)store_queue_ack(s->db, tenant, campaign,
 			    s->entry.id);
-		return 1;
+		else if (rc == 1 && !s->yielded)
+			sched_found(s, tenant, campaign, 0);	/* paused */
+		rc = 1;
 	}
+	if (rc != 0)
+		goto leave;
+	sched_found(s, tenant, campaign, 0);
 
-	/* Nothing to take: due retries back in, or maybe the end.  A Redis
-	 * failure here waits for the next pump. */
-	if (now >= c->next_pump_ms) {
-		c->next_pump_ms = now + SEND_RETRY_PUMP_MS;
+	/* Nothing to take: due retries back in, or maybe the end (once a
+	 * second for all the senders).  A Redis failure here waits for the
+	 * next pump. */
+	pthread_mutex_lock(&p->sched_lock);
+	pump = sender_sched_pump_due(p->sched, tenant, campaign, now,
+	    SEND_RETRY_PUMP_MS);
+	pthread_mutex_unlock(&p->sched_lock);
+	if (pump) {
 		if (store_send_retry_due(s->db, tenant, campaign,
-		    now_ms()) > 0)
-			return 1;
-		if (store_send_finish(s->db, tenant, campaign, now_ms()) ==
-		    1) {
+		    now_ms()) > 0) {
+			sched_found(s, tenant, campaign, 1);
+			rc = 1;
+		} else if (store_send_finish(s->db, tenant, campaign,
+		    now_ms()) == 1) {
 			(void)store_sending_remove(s->db, tenant, campaign);
 			log_info("campaign %llu of tenant %llu: done",
 			    (unsigned long long)campaign,
 			    (unsigned long long)tenant);
 		}
 	}
+leave:
+	pthread_mutex_lock(&p->sched_lock);
+	sender_sched_leave(p->sched, tenant);
+	pthread_mutex_unlock(&p->sched_lock);
+	return rc;
+}
+
+static int
+sending_cmp(const void *a, const void *b)
+{
+	const struct sending_campaign *x = a, *y = b;
+
+	if (x->tenant != y->tenant)
+		return x->tenant < y->tenant ? -1 : 1;
+	if (x->campaign != y->campaign)
+		return x->campaign < y->campaign ? -1 : 1;
 	return 0;
 }
 
-/* Re-reads ff:sending now and then. */
+/* Re-reads ff:sending now and then, sorted by tenant; the pool's
+ * scheduler learns it too. */
 static int
 refresh_active(struct sender *s)
 {
 	struct sending_campaign	*all;
-	size_t			 n;
+	uint64_t		*tenants, *campaigns;
+	size_t			 n, i;
 
 	if (mono_ms() < s->active_ms)
 		return 0;
 	s->active_ms = mono_ms() + SEND_CAMPAIGNS_MS;
 	if (store_sending_all(s->db, &all, &n) == -1)
 		return -1;
+	qsort(all, n, sizeof(*all), sending_cmp);
 	free(s->active);
 	s->active = all;
 	s->nactive = n;
+	tenants = xcalloc(n + 1, sizeof(*tenants));
+	campaigns = xcalloc(n + 1, sizeof(*campaigns));
+	for (i = 0; i < n; i++) {
+		tenants[i] = all[i].tenant;
+		campaigns[i] = all[i].campaign;
+	}
+	pthread_mutex_lock(&s->pool->sched_lock);
+	sender_sched_campaigns(s->pool->sched, tenants, campaigns, n,
+	    mono_ms());
+	pthread_mutex_unlock(&s->pool->sched_lock);
+	free(tenants);
+	free(campaigns);
 	return 0;
+}
+
+/*
+ * One turn: round robin across tenants, one entry per tenant, whatever
+ * the number of its campaigns (they take turns among themselves from
+ * one turn to the next).  The turn works on a copy: ff:sending may be
+ * read again in the middle of it (sender_yield).  1 when something was
+ * done, 0 when nothing, -1 on a Redis failure.
+ */
+static int
+sender_turn(struct sender *s)
+{
+	const struct sending_campaign *t, *sc;
+	size_t		*starts, ntenants = 0, g, i, k, first, len, start, nt;
+	int		 worked = 0, rc = 0;
+
+	nt = s->nactive;
+	s->turn = xreallocarray(s->turn, nt + 1, sizeof(*s->turn));
+	memcpy(s->turn, s->active, nt * sizeof(*s->turn));
+	t = s->turn;
+	/* starts[g]: the first campaign of the gth tenant (sorted). */
+	starts = xcalloc(nt + 1, sizeof(*starts));
+	for (i = 0; i < nt; i++)
+		if (i == 0 || t[i].tenant != t[i - 1].tenant)
+			starts[ntenants++] = i;
+	starts[ntenants] = nt;
+	start = ntenants > 0 ? s->next++ % ntenants : 0;
+	for (g = 0; g < ntenants && !stopping(s->pool) && rc != -1; g++) {
+		first = starts[(start + g) % ntenants];
+		len = starts[(start + g) % ntenants + 1] - first;
+		for (k = 0; k < len && !stopping(s->pool); k++) {
+			sc = &t[first + (k + s->nturns) % len];
+			sender_take_live(s);
+			if ((rc = campaign_step(s, sc->tenant,
+			    sc->campaign)) != 0 || s->blocked)
+				break;	/* the next tenant's turn */
+		}
+		worked |= rc == 1;
+	}
+	free(starts);
+	s->nturns++;
+	return rc == -1 ? -1 : worked;
 }
 
 static void *
 sender_main(void *arg)
 {
-	struct sender		*s = arg;
-	const struct sending_campaign *sc;
-	size_t			 i;
-	int			 worked, rc;
+	struct sender	*s = arg;
+	int		 rc;
 
 	while (!stopping(s->pool)) {
 		if (refresh_active(s) == -1) {
 			nap_ms(s->pool, 1000);
 			continue;
 		}
-		worked = 0;
-		/* Round robin: one entry per campaign per turn. */
-		for (i = 0; i < s->nactive && !stopping(s->pool); i++) {
-			sc = &s->active[(s->next + i) % s->nactive];
-			sender_take_live(s);
-			if ((rc = campaign_step(s, sc->tenant,
-			    sc->campaign)) == -1) {
-				nap_ms(s->pool, 1000);
-				break;
-			}
-			worked |= rc;
-		}
-		if (s->nactive > 0)
-			s->next = (s->next + 1) % s->nactive;
-		if (!worked)
+		if ((rc = sender_turn(s)) == -1)
+			nap_ms(s->pool, 1000);
+		else if (rc == 0)
 			nap_ms(s->pool, SEND_IDLE_MS);
 	}
 	return NULL;
@@ -684,6 +825,8 @@ sender_start(const struct config *conf, struct live *live, char *err,
 	}
 	pthread_mutex_init(&p->rate_lock, NULL);
 	pthread_mutex_init(&p->live_lock, NULL);
+	pthread_mutex_init(&p->sched_lock, NULL);
+	p->sched = sender_sched_new(conf->senders);
 	p->global.last_us = mono_us();
 	p->nthreads = conf->senders;
 	p->threads = xcalloc((size_t)p->nthreads, sizeof(*p->threads));
@@ -723,6 +866,7 @@ sender_stop(struct sender_pool *p)
 		for (j = 0; j < SMTP_CAMPAIGN_CACHE; j++)
 			smtp_campaign_clear(&s->cache[j]);
 		free(s->active);
+		free(s->turn);
 		store_send_check_free(&s->check);
 		for (j = 0; j < SEND_BATCH_MAX; j++)
 			buf_free(&s->msgs[j].data);
@@ -736,6 +880,8 @@ sender_stop(struct sender_pool *p)
 	smtp_relay_close(p->relay);
 	pthread_mutex_destroy(&p->rate_lock);
 	pthread_mutex_destroy(&p->live_lock);
+	pthread_mutex_destroy(&p->sched_lock);
+	sender_sched_free(p->sched);
 	live_unref(p->live);
 	free(p);
 }

@@ -2,9 +2,14 @@
  * smtp_campaign.c: the campaign cache of a sender thread.  A campaign is
  * read through the stores (its record, its template, its link table:
  * three round trips, its From domain's key version: smtp_domain.c, and
- * its tenant's relay: smtp_tenant_relay.c),
- * compiled by smtp_message.c, and read again after
- * SMTP_CAMPAIGN_TTL_MS, so a batch costs no template work.
+ * its tenant's relay: smtp_tenant_relay.c)
+ * and compiled by smtp_message.c once per version of its template:
+ * after SMTP_CAMPAIGN_TTL_MS only the versions are read again, so a
+ * batch costs no template work, and a template that does not change is
+ * never compiled twice by a thread, however large.  (A campaign's record
+ * and link table do not change once it is created.)  The tenant's relay
+ * is read with the versions (one GET) and its password opened again only
+ * when it changed.
  *
  * Each thread owns its cache: nothing here is shared or locked.  Never
  * here: a write, or a Redis command (store_campaign.h and
@@ -26,6 +31,19 @@ smtp_campaign_clear(struct smtp_campaign *c)
 	smtp_domain_keys_clear(&c->keys);
 	smtp_tenant_relay_clear(&c->relay);
 	memset(c, 0, sizeof(*c));
+}
+
+/* The From domain's keys and the tenant's relay, opened again only when
+ * their version changed. */
+static void
+campaign_keys(struct smtp_campaign *c, struct db *db,
+    const struct seal_key *data_key, int who)
+{
+	smtp_domain_refresh(&c->keys, db, data_key, c->tenant,
+	    c->message.from_addr, who);
+	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
+	c->message.ndkim = c->keys.n;
+	smtp_tenant_relay_refresh(&c->relay, db, data_key, c->tenant, who);
 }
 
 static int
@@ -60,6 +78,8 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 		goto out;
 	if (tpl.part[TEMPLATE_SUBJECT] == NULL || camp.from == NULL)
 		goto out;
+	c->template_id = camp.template_id;
+	c->template_version = tpl.version;
 	c->rate = camp.rate_per_second <= 0 ? 0 :
 	    camp.rate_per_second > INT_MAX ? INT_MAX :
 	    (int)camp.rate_per_second;
@@ -83,11 +103,12 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 			log_warnx("sender %d: %s", who, err);
 		goto out;
 	}
-	smtp_domain_refresh(&c->keys, db, data_key, tenant,
-	    c->message.from_addr, who);
-	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
-	c->message.ndkim = c->keys.n;
-	smtp_tenant_relay_refresh(&c->relay, db, data_key, tenant, who);
+	campaign_keys(c, db, data_key, who);
+	log_debug("sender %d: campaign %llu of tenant %llu compiled: template "
+	    "%llu version %llu, %llu ms", who, (unsigned long long)campaign,
+	    (unsigned long long)tenant, (unsigned long long)camp.template_id,
+	    (unsigned long long)tpl.version,
+	    (unsigned long long)(mono_ms() - c->loaded_ms));
 	ok = 0;
 out:
 	if (ok == -1)
@@ -99,6 +120,24 @@ out:
 	store_template_free(&tpl);
 	store_campaign_free(&camp);
 	return ok;
+}
+
+/* Nonzero when c's template is still the version it was compiled from
+ * (then it counts as loaded now, its keys refreshed); a Redis failure
+ * keeps it too. */
+static int
+campaign_current(struct smtp_campaign *c, struct db *db,
+    const struct seal_key *data_key, int who, uint64_t now)
+{
+	uint64_t	version;
+	int		rc;
+
+	rc = store_template_version(db, c->tenant, c->template_id, &version);
+	if (rc == 1 && version != c->template_version)
+		return 0;
+	campaign_keys(c, db, data_key, who);
+	c->loaded_ms = now;
+	return 1;
 }
 
 struct smtp_campaign *
@@ -113,7 +152,8 @@ smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
 	for (i = 0; i < SMTP_CAMPAIGN_CACHE; i++) {
 		c = &cache[i];
 		if (c->tenant == tenant && c->campaign == campaign) {
-			if (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS || !c->ok)
+			if (!c->ok || (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS
+			    && !campaign_current(c, db, data_key, who, now)))
 				campaign_load(c, db, data_key, node_id, who,
 				    tenant, campaign);
 			return c->ok ? c : NULL;

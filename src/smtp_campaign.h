@@ -13,7 +13,8 @@
 #include "smtp_tenant_relay.h"
 
 #define SMTP_CAMPAIGN_CACHE	16	/* compiled campaigns per thread */
-#define SMTP_CAMPAIGN_TTL_MS	30000	/* then read again */
+#define SMTP_CAMPAIGN_TTL_MS	30000	/* then its template's version
+					 * is read again */
 
 struct db;
 
@@ -23,21 +24,26 @@ struct smtp_campaign {
 	int			 ok;		/* 0: could not load (retried
 						 * later) */
 	int			 rate;		/* per second; 0: none */
+	uint64_t		 template_id;
+	uint64_t		 template_version; /* compiled from */
 	struct smtp_template	 message;
 	struct smtp_domain_keys	 keys;		/* its From domain's; kept
 						 * across reloads */
 	struct smtp_tenant_relay relay;		/* its tenant's own, if any;
 						 * kept across reloads */
-	uint64_t		 next_pump_ms;	/* the sender's; 0 on a load */
 };
 
 /*
- * The campaign from the thread's cache, loaded again when older than
- * SMTP_CAMPAIGN_TTL_MS or when it could not be loaded; it replaces the
+ * The campaign from the thread's cache.  Every SMTP_CAMPAIGN_TTL_MS the
+ * version of its template is read (one HGET) and its From domain's key
+ * version (smtp_domain.h): it is loaded and compiled again only when the
+ * template changed since (a PUT), or when it could not be loaded; keys
+ * are opened again only when theirs changed.  A new one replaces the
  * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
  * tried again next time).  who names the thread in log lines; data_key
  * opens the From domain's DKIM keys (smtp_domain.h) and the tenant
- * relay's password (smtp_tenant_relay.h).
+ * relay's password (smtp_tenant_relay.h), both read again with the
+ * template's version.
  */
 struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,
 	    struct db *, const struct seal_key *data_key,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "smtp_message.h"
+#include "verp.h"
 
 /* The headers DKIM signs, when the message has them. */
 static const char *const signed_headers[] = { "From", "To", "Subject",
@@ -69,27 +70,26 @@ smtp_template_clear(struct smtp_template *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * Tracked links become a merge tag the lookup fills per recipient.  The
+ * scanner looks every <a href> up in the campaign's link table (hashed,
+ * render.c) and hands us the row it found: linear in the HTML and the
+ * table, whatever their sizes.
+ */
 struct link_map {
 	const struct smtp_template_source *src;
 	struct buf	*out;
 };
 
-/* Tracked links become a merge tag the lookup fills per recipient. */
 static const char *
-link_rewrite(void *arg, size_t index, const char *url)
+link_rewrite(void *arg, size_t row, const char *url)
 {
 	struct link_map	*lm = arg;
-	const char *const *links = lm->src->links;
-	size_t		 i;
 
-	(void)index;
-	for (i = 0; i < lm->src->nlinks; i++)
-		if (strcmp(links[2 * i + 1], url) == 0) {
-			buf_reset(lm->out);
-			buf_addf(lm->out, "{{__click.%s}}", links[2 * i]);
-			return lm->out->p;
-		}
-	return url;
+	(void)url;
+	buf_reset(lm->out);
+	buf_addf(lm->out, "{{__click.%s}}", lm->src->links[2 * row]);
+	return lm->out->p;
 }
 
 static struct tmpl *
@@ -110,17 +110,21 @@ static void
 track_html(const struct smtp_template_source *src, struct buf *out)
 {
 	const char	*html = src->html, *end;
+	char		**urls;
 	struct buf	 body = { NULL, 0, 0 }, tag = { NULL, 0, 0 };
 	struct link_map	 lm;
-	char		**urls = NULL;
-	size_t		 nurls = 0, off;
+	size_t		 i, off;
 
-	if (src->track_clicks) {
-		nurls = render_links(html, strlen(html), &urls);
+	if (src->track_clicks && src->nlinks > 0) {
+		/* The table's URLs are the list the scanner matches. */
+		urls = xcalloc(src->nlinks, sizeof(*urls));
+		for (i = 0; i < src->nlinks; i++)
+			urls[i] = (char *)src->links[2 * i + 1];	/* read */
 		lm.src = src;
 		lm.out = &tag;
-		render_rewrite_links(html, strlen(html), urls, nurls,
+		render_rewrite_links(html, strlen(html), urls, src->nlinks,
 		    link_rewrite, &lm, &body);
+		free(urls);
 	} else
 		buf_adds(&body, html);
 	if (src->track_opens) {
@@ -131,7 +135,6 @@ track_html(const struct smtp_template_source *src, struct buf *out)
 		buf_add(out, body.p + off, body.len - off);
 	} else
 		buf_add(out, body.p, body.len);
-	render_links_free(urls, nurls);
 	buf_free(&tag);
 	buf_free(&body);
 }
@@ -274,6 +277,31 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 	return NULL;
 }
 
+/* The VERP envelope sender of c's copy, or "" (keep from_addr) when
+ * there is no bounce domain or the token does not fit. */
+static void
+return_path(const struct smtp_template *t, struct smtp_contact *c,
+    const struct smtp_signing *sig, time_t date)
+{
+	struct verp	v;
+	char		local[VERP_LOCAL_MAX + 1];
+	int		n;
+
+	c->return_path[0] = '\0';
+	if (sig->bounce_domain == NULL || sig->keys == NULL)
+		return;
+	v.tenant = t->tenant;
+	v.campaign = t->campaign;
+	v.contact = c->id;
+	v.day = date > 0 ? (uint64_t)date / 86400 : 0;
+	if (verp_sign(sig->keys, &v, local) == 0)
+		return;
+	n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s", local,
+	    sig->bounce_domain);
+	if (n < 0 || (size_t)n >= sizeof(c->return_path))
+		c->return_path[0] = '\0';
+}
+
 int
 smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
     const struct smtp_signing *sig, time_t date, unsigned long salt,
@@ -288,6 +316,7 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	const char		*u;
 	size_t			 ulen, html_off, text_off, subj_off, i;
 
+	c->return_path[0] = '\0';
 	if (c->lens[SMTP_FIELD_EMAIL] == 0 ||
 	    c->lens[SMTP_FIELD_EMAIL] >= sizeof(to))
 		return -1;
@@ -356,5 +385,6 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	    tmp2->p, tmp2->len, signed_headers, mm.date, out) == -1)
 		return -1;
 	buf_add(out, tmp2->p, tmp2->len);
+	return_path(t, c, sig, date);
 	return 0;
 }

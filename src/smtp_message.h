@@ -63,8 +63,14 @@ enum smtp_field {
 	SMTP_FIELDS
 };
 
+/* A VERP envelope sender: bTOKEN@bounce_domain (verp.h). */
+#define SMTP_RETURN_PATH_MAX	(64 + 1 + 255 + 1)
+
 struct smtp_contact {
 	uint64_t	 id;
+	/* smtp_message_build's: the copy's envelope sender, "" when it is
+	 * the template's from_addr (no bounce_domain). */
+	char		 return_path[SMTP_RETURN_PATH_MAX];
 	const char	*fields[SMTP_FIELDS];	/* not NUL-terminated */
 	size_t		 lens[SMTP_FIELDS];
 	json_t		*attrs;		/* parsed on first use; the caller
@@ -78,6 +84,7 @@ struct smtp_signing {
 	const struct token_keyring	*keys;
 	const char			*public_url;
 	const struct dkim_key		*dkim;
+	const char			*bounce_domain;	/* NULL: no VERP */
 };
 
 /*
@@ -109,8 +116,9 @@ void	 smtp_template_clear(struct smtp_template *);	/* back to zeroes */
 
 /*
  * Renders c's copy of t, builds its MIME message and signs it into out
- * (reset first).  date is its Date:, salt makes its MIME boundary
- * unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
+ * (reset first); with a bounce_domain, c->return_path is its VERP
+ * envelope sender (signed for the day of date).  date is its Date:,
+ * salt makes its MIME boundary unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
  * copy cannot be made (no address, one MIME refuses, a token that
  * cannot be signed).
  */

@@ -432,7 +432,8 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 		snprintf(to, sizeof(to), "%.*s", (int)e->tolen, e->to);
 		e->m = smtp_add_message(session);
 		smtp_message_set_application_data_release(e->m, e, NULL);
-		smtp_set_reverse_path(e->m, reverse_path);
+		smtp_set_reverse_path(e->m, e->from != NULL ? e->from :
+		    reverse_path);
 		smtp_set_messagecb(e->m, message_cb, e);
 		e->rcpt = smtp_add_recipient(e->m, to);
 		started++;

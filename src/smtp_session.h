@@ -47,6 +47,8 @@ struct smtp_envelope {
 	const char		*data;		/* the message, CRLF, not
 						 * dot-stuffed */
 	size_t			 len;
+	const char		*from;		/* its own reverse-path (VERP);
+						 * NULL: the session's */
 	int			 done;		/* has its outcome: skip it
 						 * (the session sets it too) */
 	/* The session's own. */

@@ -15,7 +15,7 @@
 static const char *const count_names[CAMPAIGN_NCOUNTS] = {
 	"total", "queued", "sent", "failed", "deferred",
 	"sup_opted_out", "sup_blocklisted", "sup_special_category",
-	"sup_bounced", "sup_erased"
+	"sup_bounced", "sup_erased", "sup_complained"
 };
 
 const char *
@@ -271,10 +271,11 @@ store_campaign_sending(struct db *db, uint64_t tenant, uint64_t id)
 	return rc;
 }
 
-/* store_campaign_links' table as it grows, NULL-terminated. */
+/* store_campaign_links' table as it grows (doubling: a realloc per row
+ * would copy it over and over), NULL-terminated. */
 struct link_table {
 	char	**pairs;
-	size_t	  n;
+	size_t	  n, cap;	/* rows; room for cap rows and the NULL */
 };
 
 static void
@@ -282,7 +283,11 @@ link_add(void *arg, const char *f, size_t flen, const char *v, size_t vlen)
 {
 	struct link_table	*t = arg;
 
-	t->pairs = xreallocarray(t->pairs, 2 * t->n + 3, sizeof(*t->pairs));
+	if (t->n + 1 > t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->pairs = xreallocarray(t->pairs, 2 * t->cap + 1,
+		    sizeof(*t->pairs));
+	}
 	t->pairs[2 * t->n] = xstrndup(f, flen);
 	t->pairs[2 * t->n + 1] = xstrndup(v, vlen);
 	t->pairs[2 * ++t->n] = NULL;
@@ -296,7 +301,7 @@ store_campaign_links(struct db *db, uint64_t tenant, uint64_t id,
 	struct key		k;
 
 	t.pairs = xcalloc(1, sizeof(*t.pairs));
-	t.n = 0;
+	t.n = t.cap = 0;
 	if (db_hash_each(db, key_camp_links(&k, tenant, id), link_add, &t) ==
 	    -1) {
 		store_campaign_links_free(t.pairs, t.n);

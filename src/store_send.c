@@ -37,9 +37,9 @@ int
 store_send_check(struct db *db, uint64_t tenant, uint64_t campaign,
     const uint64_t *ids, size_t nids, struct send_check *c)
 {
-	const char		*argv[3 + 8 + 2 * SEND_CHECK_MAX];
-	size_t			 lens[3 + 8 + 2 * SEND_CHECK_MAX];
-	struct key		 keys[8], ck[SEND_CHECK_MAX];
+	const char		*argv[3 + 9 + 2 * SEND_CHECK_MAX];
+	size_t			 lens[3 + 9 + 2 * SEND_CHECK_MAX];
+	struct key		 keys[9], ck[SEND_CHECK_MAX];
 	char			 idv[SEND_CHECK_MAX][24], nk[24];
 	redisReply		*rep;
 	const redisReply	*e;
@@ -53,7 +53,7 @@ store_send_check(struct db *db, uint64_t tenant, uint64_t campaign,
 	c->nto = 0;
 	if (nids > SEND_CHECK_MAX)
 		return -1;
-	/* KEYS: 8 of the campaign and tenant, then one contact per id. */
+	/* KEYS: 9 of the campaign and tenant, then one contact per id. */
 	key_campaign(&keys[0], tenant, campaign);
 	key_tenant(&keys[1], tenant);
 	key_campaign_done(&keys[2], tenant, campaign);
@@ -62,9 +62,10 @@ store_send_check(struct db *db, uint64_t tenant, uint64_t campaign,
 	key_blocklist(&keys[5], tenant);
 	key_bounces(&keys[6], tenant);
 	key_campaign_retry(&keys[7], tenant, campaign);
+	key_complaints(&keys[8], tenant);
 	argv[argc] = nk;
-	lens[argc++] = (size_t)snprintf(nk, sizeof(nk), "%zu", 8 + nids);
-	for (i = 0; i < 8; i++) {
+	lens[argc++] = (size_t)snprintf(nk, sizeof(nk), "%zu", 9 + nids);
+	for (i = 0; i < 9; i++) {
 		argv[argc] = keys[i].s;
 		lens[argc++] = keys[i].len;
 	}

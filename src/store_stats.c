@@ -26,22 +26,64 @@ campaign_stats_add_link(struct campaign_stats *s, const char *index,
 {
 	struct link_stats	*l;
 	uint64_t		 link;
-	size_t			 at;
 
 	if (parse_u64(index, index_len, &link) == -1)
 		return;
-	for (at = 0; at < s->nlinks && s->links[at].link < link; at++)
-		;
-	if (at < s->nlinks && s->links[at].link == link)
-		return;
-	s->links = xreallocarray(s->links, s->nlinks + 1, sizeof(*s->links));
-	memmove(s->links + at + 1, s->links + at,
-	    (s->nlinks - at) * sizeof(*s->links));
-	s->nlinks++;
-	l = &s->links[at];
+	/* Appended: HGETALL's order is the hash's, and a sorted insert per
+	 * row was quadratic in a tenant's number of links. */
+	if (s->nlinks > 0 && link <= s->links[s->nlinks - 1].link)
+		s->links_unsorted = 1;
+	if (s->nlinks == s->linkcap) {
+		s->linkcap = s->linkcap ? s->linkcap * 2 : 16;
+		s->links = xreallocarray(s->links, s->linkcap,
+		    sizeof(*s->links));
+	}
+	l = &s->links[s->nlinks++];
 	memset(l, 0, sizeof(*l));
 	l->link = link;
 	l->url = xstrndup(url, url_len);
+}
+
+/* Orders positions in links (arg) by (index, position added). */
+static int
+links_cmp(const void *a, const void *b, void *arg)
+{
+	const struct link_stats	*base = arg;
+	size_t	 i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (base[i].link != base[j].link)
+		return base[i].link < base[j].link ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* Sorts the links by index once, keeping the first row of each index. */
+static void
+links_settle(struct campaign_stats *s)
+{
+	struct link_stats	*sorted;
+	size_t			*order, i, n = 0;
+
+	if (!s->links_unsorted)
+		return;
+	s->links_unsorted = 0;
+	order = xcalloc(s->nlinks, sizeof(*order));
+	for (i = 0; i < s->nlinks; i++)
+		order[i] = i;
+	qsort_r(order, s->nlinks, sizeof(*order), links_cmp, s->links);
+	sorted = xcalloc(s->nlinks, sizeof(*sorted));
+	for (i = 0; i < s->nlinks; i++) {
+		const struct link_stats *l = &s->links[order[i]];
+
+		if (n > 0 && sorted[n - 1].link == l->link)
+			free(l->url);		/* a later row: dropped */
+		else
+			sorted[n++] = *l;
+	}
+	free(s->links);
+	free(order);
+	s->links = sorted;
+	s->nlinks = n;
+	s->linkcap = s->nlinks;	/* (sorted has room for the old count) */
 }
 
 /* The link of index, or NULL. */
@@ -49,14 +91,19 @@ static struct link_stats *
 link_find(struct campaign_stats *s, const char *index)
 {
 	uint64_t	link;
-	size_t		i;
+	size_t		lo = 0, hi = s->nlinks, mid;
 
 	if (parse_u64(index, strlen(index), &link) == -1)
 		return NULL;
-	for (i = 0; i < s->nlinks; i++)
-		if (s->links[i].link == link)
-			return &s->links[i];
-	return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->links[mid].link < link)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nlinks && s->links[lo].link == link ? &s->links[lo] :
+	    NULL;
 }
 
 /* The counters of the stats hash, by field name. */
@@ -82,6 +129,7 @@ campaign_stats_parse_field(struct campaign_stats *s, const char *f,
 	long long		 n;
 	size_t			 i;
 
+	links_settle(s);
 	if (parse_ll(v, len, &n) == -1)
 		return;
 	for (i = 0; i < FF_NELEM(stats_counters); i++)
@@ -145,16 +193,19 @@ store_stats_get(struct db *db, uint64_t tenant, uint64_t campaign,
 	    key_camp_stats(&k, tenant, campaign)) == -1 ||
 	    db_append(db, "HGETALL %s",
 	    key_camp_links(&k, tenant, campaign)) == -1 ||
-	    db_append(db, "HMGET %s sent bounced",
+	    db_append(db, "HMGET %s sent bounced bounces_soft complaints",
 	    key_campaign(&k, tenant, campaign)) == -1)
 		return -1;
 	if ((rc = db_reply_arrays(db, r, 3)) == 0) {
 		for (i = 0; reply_hash_next(r[1], &i, &f, &flen, &v, &len);)
 			campaign_stats_add_link(s, f, flen, v, len);
+		links_settle(s);
 		for (i = 0; reply_hash_next(r[0], &i, &f, NULL, &v, &len);)
 			campaign_stats_parse_field(s, f, v, len);
 		s->sent = hmget_num(r[2], 0);
 		s->bounced = hmget_num(r[2], 1);
+		s->bounces_soft = hmget_num(r[2], 2);
+		s->complaints = hmget_num(r[2], 3);
 	}
 	db_replies_free(r, 3);
 	if (rc == -1)

@@ -72,6 +72,10 @@ template_field(void *arg, const char *f, size_t flen, const char *v,
 	int		 p;
 
 	(void)flen;
+	if (strcmp(f, "version") == 0) {
+		(void)parse_u64(v, len, &t->version);
+		return;
+	}
 	if (strcmp(f, "links") == 0) {
 		if (!t->has_links && links_decode(t, v, len) == 0)
 			t->has_links = 1;
@@ -117,6 +121,7 @@ store_template_put(struct db *db, uint64_t tenant, uint64_t id,
 	redisReply	*rep;
 	struct key	 k;
 	char		*ltext;
+	long long	 version;
 	int		 rc;
 
 	ltext = links_encode(links, nlinks);
@@ -131,6 +136,36 @@ store_template_put(struct db *db, uint64_t tenant, uint64_t id,
 	rc = reply_ok(rep) ? 0 : -1;
 	if (rep != NULL)
 		freeReplyObject(rep);
+	/* After the parts: a sender that sees the new version sees the new
+	 * parts (one that read the new parts under the old version only
+	 * compiles them once more). */
+	if (rc == 0 && db_cmd_int(db, &version, "HINCRBY %s version 1",
+	    key_template(&k, tenant, id)) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+store_template_version(struct db *db, uint64_t tenant, uint64_t id,
+    uint64_t *version)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*v;
+	size_t		 len;
+	int		 rc = -1;
+
+	*version = 0;
+	if ((rep = db_cmd(db, "HGET %s version", key_template(&k, tenant,
+	    id))) == NULL)
+		return -1;
+	if (!reply_is_error(rep, NULL)) {
+		rc = 1;
+		if ((v = reply_str(rep, &len)) != NULL &&
+		    parse_u64(v, len, version) == -1)
+			*version = 0;
+	}
+	freeReplyObject(rep);
 	return rc;
 }
 

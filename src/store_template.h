@@ -1,6 +1,7 @@
 /*
  * store_template.h: a tenant's templates, in Redis ({t:T}:tpl:ID, a hash
- * of the four parts, the links as a JSON array of URLs, and updated_at).
+ * of the four parts, the links as a JSON array of URLs, updated_at, and
+ * version, one more at each save).
  *
  * Typed functions over the sync connection for api_campaign.c (and any
  * other caller): -1 when Redis failed, never for "not found"; no reply
@@ -36,6 +37,7 @@ struct template {
 	char	**links;	/* the URLs of its <a href>s, in order */
 	size_t	 nlinks;
 	int	 has_links;	/* the links field could be read */
+	uint64_t version;	/* one more at each save; 0: none yet */
 };
 
 /* 1 with t filled, 0 when there is no such template, -1. */
@@ -43,10 +45,16 @@ int	 store_template_get(struct db *, uint64_t tenant, uint64_t id,
 	    struct template *t);
 void	 store_template_free(struct template *);
 
+/* 1 with the template's version (0 when it has none), -1.  The senders
+ * compare it to the one they compiled: one HGET, not the template. */
+int	 store_template_version(struct db *, uint64_t tenant, uint64_t id,
+	    uint64_t *version);
+
 /*
  * Writes a template's parts (all four; any bytes, hence the lengths),
  * its links and updated_at: store_template_create under a new id (*id),
- * store_template_put under id, created or replaced.  0 or -1.
+ * store_template_put under id, created or replaced; its version goes
+ * one up.  0 or -1.
  */
 int	 store_template_create(struct db *, uint64_t tenant,
 	    const char *const part[TEMPLATE_NPARTS],

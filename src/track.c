@@ -7,8 +7,12 @@
  * indistinguishable from a good one to whoever guesses.  A click
  * redirects only to a URL registered in its campaign's link table (read
  * through a per-worker cache; a miss costs one asynchronous HGET) and
- * only if that URL passes policy_url_is_safe() again here.  GET /u/
- * never opts out: link scanners prefetch GETs.
+ * only if that URL passes policy_url_is_safe() again here; a lookup
+ * Redis does not answer within FF_WAIT_MS gets 503 from http.c, and its
+ * late reply still fills the cache.  GET /u/ never opts out: link
+ * scanners prefetch GETs; POST /u/ does, only with the one-click body
+ * (http_one_click: RFC 8058's, which is also what our page's form
+ * sends).
  *
  * The connection layer is http.c's (it answers errors itself through
  * http_error); http.c never calls here: main.c hands track_handle to
@@ -47,24 +51,38 @@ static const char pixel_head[] =
 #define LINK_ERROR_TTL_MS	1000
 #define LINK_MISSING_TTL_MS	5000
 
+/* What a POST /u/ that is not a one-click opt-out gets, with 400. */
+static const char unsub_bad_body[] =
+	"400 Bad Request: an opt-out is a POST whose body is "
+	"List-Unsubscribe=One-Click (RFC 8058), form-encoded or "
+	"multipart/form-data, as the opt-out page's button sends it.\n";
+
+/* One link lookup in flight.  The store's callback owns it and frees
+ * it; c is a weak reference that http.c clears if the connection stops
+ * waiting first (closed, or answered 503 at the deadline). */
+struct link_wait {
+	struct worker	*w;
+	uint64_t	 tenant, campaign;
+	uint32_t	 link;
+	struct conn	*c;
+};
+
 static void
 respond_page(struct conn *c, int status, const char *page, size_t len,
-    int keepalive, int head_only)
+    enum http_keep keep, int head_only)
 {
-	http_respond(c, status, "text/html; charset=utf-8", "", keepalive,
+	http_respond(c, status, "text/html; charset=utf-8", "", keep,
 	    head_only, page, len, "", 0, "", 0);
 }
 
+/* The pixel: static head, the cached Date line, a static end of head by
+ * keep, the static GIF; nothing allocated, nothing formatted. */
 static void
-respond_pixel(struct conn *c, int keepalive, int head_only)
+respond_pixel(struct conn *c, enum http_keep keep, int head_only)
 {
 	http_conn_out(c, pixel_head, sizeof(pixel_head) - 1);
 	http_conn_out_date(c);
-	if (!keepalive) {
-		http_conn_out(c, "Connection: close\r\n", 19);
-		c->closing = 1;
-	}
-	http_conn_out(c, "\r\n", 2);
+	http_conn_out_end_head(c, keep);
 	if (!head_only)
 		http_conn_out(c, FF_PIXEL_GIF, sizeof(FF_PIXEL_GIF));
 	METRIC_ADD(c->w, status_2xx, 1);
@@ -152,18 +170,18 @@ track_record(struct conn *c, const struct http_request *req,
 static void
 track_link_cb(void *arg, int status, const char *url, size_t len)
 {
-	struct conn		*c = arg;
-	struct worker		*w = c->w;
-	const struct token	*t = &c->lookup;
+	struct link_wait	*lw = arg;
+	struct worker		*w = lw->w;
+	struct conn		*c = lw->c;
 	struct link_entry	*le;
 
 	/* The answer is cached even if the client has gone meanwhile. */
-	le = link_slot(w, t->tenant, t->campaign, t->link);
+	le = link_slot(w, lw->tenant, lw->campaign, lw->link);
 	free(le->url);
 	le->url = NULL;
-	le->tenant = t->tenant;
-	le->campaign = t->campaign;
-	le->link = t->link;
+	le->tenant = lw->tenant;
+	le->campaign = lw->campaign;
+	le->link = lw->link;
 	le->found = 0;
 	if (status == 1 && policy_url_is_safe(url, len)) {
 		le->url = xmalloc(len + 1);
@@ -175,8 +193,8 @@ track_link_cb(void *arg, int status, const char *url, size_t len)
 	} else if (status == 1) {
 		log_warnx("tenant %llu campaign %llu link %u: stored URL "
 		    "is not a safe redirect target; answering 404",
-		    (unsigned long long)t->tenant,
-		    (unsigned long long)t->campaign, t->link);
+		    (unsigned long long)lw->tenant,
+		    (unsigned long long)lw->campaign, lw->link);
 		le->expires_ms = mono_ms() + LINK_MISSING_TTL_MS;
 	} else if (status == 0) {
 		le->expires_ms = mono_ms() + LINK_MISSING_TTL_MS;
@@ -184,7 +202,11 @@ track_link_cb(void *arg, int status, const char *url, size_t len)
 		le->found = -1;
 		le->expires_ms = mono_ms() + LINK_ERROR_TTL_MS;
 	}
-	http_conn_resume(c);
+	/* Still waiting for this answer: resuming clears lw->c, so lw
+	 * is freed after. */
+	if (c != NULL)
+		http_conn_resume(c);
+	free(lw);
 }
 
 static int
@@ -193,28 +215,37 @@ track_click(struct conn *c, const struct http_request *req,
 {
 	struct worker		*w = c->w;
 	struct link_entry	*le;
+	struct link_wait	*lw;
+	enum http_keep		 keep = http_keep_of(req);
+	int			 head_only = req->method == HTTP_HEAD;
 
 	le = link_slot(w, t->tenant, t->campaign, t->link);
 	if (le->tenant != t->tenant || le->campaign != t->campaign ||
 	    le->link != t->link || le->expires_ms == 0 ||
 	    mono_ms() >= le->expires_ms) {
 		METRIC_ADD(w, link_lookups, 1);
-		c->lookup = *t;
+		lw = xmalloc(sizeof(*lw));
+		lw->w = w;
+		lw->tenant = t->tenant;
+		lw->campaign = t->campaign;
+		lw->link = t->link;
+		lw->c = NULL;
 		if (store_link_get(w->store, t->tenant, t->campaign, t->link,
-		    track_link_cb, c) == -1) {
-			http_error(c, 503, req->keepalive);
+		    track_link_cb, lw) == -1) {
+			free(lw);
+			http_error(c, 503, keep, head_only);
 			return 0;
 		}
+		http_conn_wait(c, &lw->c);
 		return 1;
 	}
 	if (le->found == -1) {
-		http_error(c, 503, req->keepalive);
+		http_error(c, 503, keep, head_only);
 		return 0;
 	}
 	if (!le->found) {
 		respond_page(c, 404, w->live->pages.notfound,
-		    w->live->pages.notfound_len, req->keepalive,
-		    req->method == HTTP_HEAD);
+		    w->live->pages.notfound_len, keep, head_only);
 		return 0;
 	}
 	track_record(c, req, t, EV_CLICK);
@@ -224,31 +255,38 @@ track_click(struct conn *c, const struct http_request *req,
 	http_conn_out(c, "\r\nContent-Length: 0\r\n" HTTP_NO_CACHE,
 	    sizeof("\r\nContent-Length: 0\r\n" HTTP_NO_CACHE) - 1);
 	http_conn_out_date(c);
-	if (!req->keepalive) {
-		http_conn_out(c, "Connection: close\r\n", 19);
-		c->closing = 1;
-	}
-	http_conn_out(c, "\r\n", 2);
+	http_conn_out_end_head(c, keep);
 	METRIC_ADD(w, status_3xx, 1);
 	return 0;
 }
 
 static void
 track_unsub(struct conn *c, const struct http_request *req,
-    const struct token *t, const char *tok, size_t toklen)
+    const struct token *t, const char *tok, size_t toklen,
+    const char *body, size_t bodylen)
 {
 	const struct track_pages *p = &c->w->live->pages;
 	char			  action[8 + TOKEN_MAX_LEN];
+	enum http_keep		  keep = http_keep_of(req);
 
 	if (req->method == HTTP_POST) {
+		/* Only the one-click body opts out: an empty or stray POST
+		 * (a scanner, a misdirected form) must not. */
+		if (!http_one_click(req->ctype, req->ctypelen, body,
+		    bodylen)) {
+			http_respond(c, 400, "text/plain; charset=utf-8", "",
+			    keep, 0, unsub_bad_body,
+			    sizeof(unsub_bad_body) - 1, "", 0, "", 0);
+			return;
+		}
 		track_record(c, req, t, EV_UNSUB);
-		respond_page(c, 200, p->done, p->done_len, req->keepalive, 0);
+		respond_page(c, 200, p->done, p->done_len, keep, 0);
 		return;
 	}
 	/* The token is base64url (checked by http_route), safe in HTML. */
 	memcpy(action, "/u/", 3);
 	memcpy(action + 3, tok, toklen);
-	http_respond(c, 200, "text/html; charset=utf-8", "", req->keepalive,
+	http_respond(c, 200, "text/html; charset=utf-8", "", keep,
 	    req->method == HTTP_HEAD, p->unsub_head, p->unsub_head_len,
 	    action, 3 + toklen, p->unsub_tail, p->unsub_tail_len);
 }
@@ -259,30 +297,30 @@ track_handle(struct conn *c, const struct http_request *req,
 {
 	struct worker	*w = c->w;
 	enum http_route	 route;
+	enum http_keep	 keep = http_keep_of(req);
 	struct token	 t;
 	const char	*tok = NULL;
 	size_t		 toklen = 0;
-	int		 valid;
+	int		 valid, head_only = req->method == HTTP_HEAD;
 
 	route = http_route(req->path, req->pathlen, &tok, &toklen);
 	if (!c->resumed)	/* counted when first seen */
 		METRIC_ADD(w, requests[route], 1);
 	c->resumed = 0;
 	if (route == ROUTE_NONE) {
-		http_error(c, 404, req->keepalive);
+		http_error(c, 404, keep, head_only);
 		return 0;
 	}
 	/* PUT, PATCH, DELETE are parsed for the API listener only. */
 	if ((req->method != HTTP_GET && req->method != HTTP_HEAD &&
 	    req->method != HTTP_POST) || (req->method == HTTP_POST &&
 	    route != ROUTE_UNSUB)) {
-		http_error(c, 405, req->keepalive);
+		http_error(c, 405, keep, 0);
 		return 0;
 	}
 	if (route == ROUTE_HEALTH) {
-		http_respond(c, 200, "text/plain; charset=utf-8", "",
-		    req->keepalive, req->method == HTTP_HEAD, "ok\n", 3,
-		    "", 0, "", 0);
+		http_respond(c, 200, "text/plain; charset=utf-8", "", keep,
+		    head_only, "ok\n", 3, "", 0, "", 0);
 		return 0;
 	}
 	valid = token_verify(&w->live->keys, tok, toklen, &t) == 0;
@@ -290,7 +328,7 @@ track_handle(struct conn *c, const struct http_request *req,
 	case ROUTE_OPEN:
 		if (valid && t.kind == TOKEN_OPEN)
 			track_record(c, req, &t, EV_OPEN);
-		respond_pixel(c, req->keepalive, req->method == HTTP_HEAD);
+		respond_pixel(c, keep, head_only);
 		return 0;
 	case ROUTE_CLICK:
 		if (valid && t.kind == TOKEN_CLICK)
@@ -298,7 +336,7 @@ track_handle(struct conn *c, const struct http_request *req,
 		break;
 	case ROUTE_UNSUB:
 		if (valid && t.kind == TOKEN_UNSUB) {
-			track_unsub(c, req, &t, tok, toklen);
+			track_unsub(c, req, &t, tok, toklen, body, bodylen);
 			return 0;
 		}
 		break;
@@ -306,8 +344,7 @@ track_handle(struct conn *c, const struct http_request *req,
 		break;
 	}
 	respond_page(c, 404, w->live->pages.notfound,
-	    w->live->pages.notfound_len, req->keepalive,
-	    req->method == HTTP_HEAD);
+	    w->live->pages.notfound_len, keep, head_only);
 	return 0;
 }
 

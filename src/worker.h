@@ -34,6 +34,10 @@
 #define FF_OUT_HIGH	16384	/* stop parsing above this much output */
 #define FF_DRAIN_MS	5000	/* SIGTERM: longest wait for answers to go */
 #define FF_DRAIN_POLL_MS 20
+/* Longest wait of a request on storage (an uncached click's link
+ * lookup): then 503 with Retry-After, whatever Redis does.  README
+ * states it. */
+#define FF_WAIT_MS	2000
 
 struct store;
 struct geoip;
@@ -124,8 +128,9 @@ struct conn;
 TAILQ_HEAD(conn_list, conn);
 
 /* The listener's answer to one parsed request (http_listen's; track.c
- * has the tracking one): 0 when answered, 1 when the connection must
- * wait (http_conn_resume follows). */
+ * has the tracking one): 0 when answered, 1 when it called
+ * http_conn_wait and the answer follows (http_conn_resume, or 503 at
+ * the wait's deadline). */
 typedef int (*http_handler)(struct conn *, const struct http_request *,
 	    const char *body, size_t bodylen);
 
@@ -156,6 +161,7 @@ struct worker {
 	int			 nconns;
 	const struct timeval	*idle_tv;	/* common timeouts */
 	const struct timeval	*header_tv;
+	const struct timeval	*wait_tv;	/* FF_WAIT_MS */
 
 	time_t			 date_sec;	/* Date: header cache */
 	char			 date[40];	/* "Date: ...\r\n" */
@@ -168,21 +174,41 @@ struct worker {
 	struct worker_metrics	 metrics;
 };
 
-/* One client connection of the tracking listener. */
+/* What an answer says about its connection (RFC 9112 9.3, 9.6). */
+enum http_keep {
+	HTTP_CLOSE = 0,		/* "Connection: close", then closed */
+	HTTP_KEEP,		/* HTTP/1.1: persistent, nothing to say */
+	HTTP_KEEP_SAID,		/* HTTP/1.0 keep-alive: "Connection:
+				 * keep-alive", or the client must close */
+};
+
+/*
+ * One client connection of the tracking listener.  Its one free path is
+ * http.c's conn_free, at once when it closes: whatever waits on its
+ * behalf (a link lookup) holds only a weak reference, *waiter, that
+ * http.c clears first.
+ */
 struct conn {
 	struct worker		*w;
 	int			 fd;
-	struct event		 rev;
+	struct event		 rev;		/* reads; a timer only once
+						 * paused */
 	struct event		 wev;
+	struct event		 wait_ev;	/* the wait's deadline */
 	struct sockaddr_storage	 peer;
 	uint64_t		 req_start_ms;	/* first byte of this request */
-	struct token		 lookup;	/* the link being looked up */
+	struct conn		**waiter;	/* cleared when we stop waiting */
+	size_t			 wait_need;	/* the waiting request's bytes */
+	enum http_keep		 wait_keep;	/* ... and its answer's */
+	unsigned		 wait_head:1;	/* ... a HEAD: no body */
 	unsigned		 held:1;	/* on w->held */
-	unsigned		 waiting:1;	/* a link lookup is in flight */
+	unsigned		 waiting:1;	/* the answer waits (a lookup) */
 	unsigned		 closing:1;	/* close once output is sent */
-	unsigned		 closed:1;	/* fd gone; free when !waiting */
+	unsigned		 eof:1;		/* no more input: answer, close */
+	unsigned		 paused:1;	/* not reading (full, or eof) */
 	unsigned		 writing:1;	/* wev is armed */
 	unsigned		 resumed:1;	/* request seen before a lookup */
+	unsigned		 continued:1;	/* 100 Continue sent for it */
 	TAILQ_ENTRY(conn)	 entry;		/* w->conns */
 	TAILQ_ENTRY(conn)	 hold_entry;	/* w->held */
 	char			*out;
@@ -208,7 +234,20 @@ int	 http_listen(struct worker *, http_handler, char *err, size_t);
  * connections still sending an answer (the caller waits for them). */
 int	 http_drain(struct worker *);
 void	 http_worker_flush(struct worker *);
-void	 http_conn_resume(struct conn *);	/* after a link lookup */
+/*
+ * The handler's answer waits for something asynchronous: *waiter = c
+ * now, and http.c sets *waiter to NULL when the connection stops
+ * waiting on its own (closed, or answered 503 after FF_WAIT_MS).  The
+ * owner of *waiter calls http_conn_resume(*waiter) if it is still set.
+ */
+void	 http_conn_wait(struct conn *, struct conn **waiter);
+/* The request is parsed and handed to the handler again. */
+void	 http_conn_resume(struct conn *);
+enum http_keep http_keep_of(const struct http_request *);
+/* Appends the answer's last header line(s) for keep, and the blank line
+ * that ends the head; the connection closes after the answer if keep
+ * says so.  Static strings: no allocation on the pixel's path. */
+void	 http_conn_out_end_head(struct conn *, enum http_keep);
 void	 http_conn_out(struct conn *, const void *, size_t);
 /* Adds an event to the worker's batch; the connection's output is held
  * until the batch is on disk. */
@@ -219,11 +258,12 @@ void	 http_conn_out_date(struct conn *);
 /* Status line, the no-cache headers, extra (zero or more complete header
  * lines), then the body parts unless head_only; counts the status. */
 void	 http_respond(struct conn *, int status, const char *ctype,
-	    const char *extra, int keepalive, int head_only,
+	    const char *extra, enum http_keep, int head_only,
 	    const char *b1, size_t n1, const char *b2, size_t n2,
 	    const char *b3, size_t n3);
-/* "STATUS Reason" as text/plain; 404 is the notfound page. */
-void	 http_error(struct conn *, int status, int keepalive);
+/* "STATUS Reason" as text/plain; 404 is the notfound page; 503 says
+ * Retry-After. */
+void	 http_error(struct conn *, int status, enum http_keep, int head_only);
 
 /* track.c */
 int	 track_pages_load(struct track_pages *, const char *dir,

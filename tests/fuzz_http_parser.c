@@ -8,6 +8,11 @@
  * parser's contract: pointers outside the head, a head that does not
  * end on a line feed, a shorter prefix that is not incomplete, or a
  * result that depends on max_header other than through the limit.
+ *
+ * The one-click body check (http_one_click) runs on the bytes after a
+ * complete head with its Content-Type, and on the input split at its
+ * first LF into a Content-Type and a body (each an exact heap copy), so
+ * the multipart parser is reached without a valid head too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,9 +69,33 @@ check_route(const char *path, size_t len)
 	CHECK(3 + toklen + (r == ROUTE_OPEN ? 4 : 0) == len);
 }
 
+/* ctype and body, each in a heap buffer of exactly its length. */
+static int
+one_click_copy(const uint8_t *ct, size_t ctlen, const uint8_t *body,
+    size_t len)
+{
+	char	*a, *b;
+	int	 r;
+
+	a = malloc(ctlen == 0 ? 1 : ctlen);
+	b = malloc(len == 0 ? 1 : len);
+	CHECK(a != NULL && b != NULL);
+	memcpy(a, ct, ctlen);
+	memcpy(b, body, len);
+	r = http_one_click(a, ctlen, b, len);
+	CHECK(r == 0 || r == 1);
+	/* The same bytes with no Content-Type are form-urlencoded. */
+	if (r == 1 && ctlen == 0)
+		CHECK(http_one_click(NULL, 0, b, len) == 1);
+	free(a);
+	free(b);
+	return r;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const uint8_t		*lf;
 	struct http_request	 req, again;
 	char			*buf, *buf2;
 	size_t			 half = size / 2, small;
@@ -96,6 +125,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_inside(req.xff, req.xfflen, buf, n);
 		check_inside(req.fwd, req.fwdlen, buf, n);
 		check_route(req.path, req.pathlen);
+		r2 = http_one_click(req.ctype, req.ctypelen, buf + n,
+		    size - n);
+		CHECK(r2 == 0 || r2 == 1);
 
 		/* The head alone parses the same; one byte less is not
 		 * a head yet, and nothing seen so far was bad. */
@@ -134,5 +166,9 @@ route:
 	/* The router on the raw bytes. */
 	check_route(buf, size);
 	free(buf);
+
+	if ((lf = memchr(data, '\n', size)) != NULL)
+		one_click_copy(data, (size_t)(lf - data), lf + 1,
+		    size - (size_t)(lf - data) - 1);
 	return 0;
 }

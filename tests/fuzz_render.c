@@ -194,6 +194,29 @@ fuzz_links(const char *in, size_t size, struct fuzz_ctx *ctx)
 		CHECK(strcmp(again[i], want) == 0);
 	}
 	render_links_free(again, m);
+
+	/* The API's report: the same tracked list, every other href with
+	 * a reason, each distinct once, and no more hrefs than '<'s. */
+	{
+		struct render_link_report rep;
+		size_t lts = 0;
+
+		render_link_report(in, size, &rep);
+		CHECK(rep.ntracked == n);
+		for (i = 0; i < n; i++)
+			CHECK(strcmp(rep.tracked[i], urls[i]) == 0);
+		for (i = 0; i < rep.nuntracked; i++) {
+			CHECK(rep.untracked[i].reason != NULL);
+			for (j = 0; j < i; j++)
+				CHECK(strcmp(rep.untracked[i].url,
+				    rep.untracked[j].url) != 0);
+		}
+		for (i = 0; i < size; i++)
+			lts += in[i] == '<';
+		CHECK(rep.hrefs >= rep.ntracked + rep.nuntracked &&
+		    rep.hrefs <= lts);
+		render_link_report_free(&rep);
+	}
 	render_links_free(urls, n);
 	buf_free(&out);
 }

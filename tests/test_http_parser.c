@@ -622,3 +622,168 @@ Test(http_parser, api_fields)
 	cr_expect_eq(req.expect_continue, 0);
 	cr_expect_null(req.auth);
 }
+
+/* ------------------------------------------------ the one-click body */
+
+#define MP_CT	"multipart/form-data; boundary=b0undary"
+#define MP_PART(name, value) \
+	"--b0undary\r\nContent-Disposition: form-data; name=\"" name \
+	"\"\r\n\r\n" value "\r\n"
+#define MP_END	"--b0undary--\r\n"
+
+static const struct one_click_case {
+	const char	*what;
+	const char	*ctype;		/* NULL: no Content-Type */
+	const char	*body;
+	int		 want;
+} one_click_cases[] = {
+	/* form-urlencoded, RFC 8058's bytes and what the page sends */
+	{ "the RFC 8058 body", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click", 1 },
+	{ "type in capitals, charset", "Application/X-WWW-Form-Urlencoded ; "
+	  "charset=UTF-8", "List-Unsubscribe=One-Click", 1 },
+	{ "no Content-Type", NULL, "List-Unsubscribe=One-Click", 1 },
+	{ "percent-encoded", "application/x-www-form-urlencoded",
+	  "List%2DUnsubscribe=One%2dClick", 1 },
+	{ "other fields around it", "application/x-www-form-urlencoded",
+	  "a=1&List-Unsubscribe=One-Click&submit=Unsubscribe", 1 },
+	{ "empty pairs skipped", "application/x-www-form-urlencoded",
+	  "&&List-Unsubscribe=One-Click&", 1 },
+	{ "empty", "application/x-www-form-urlencoded", "", 0 },
+	{ "empty, no Content-Type", NULL, "", 0 },
+	{ "another field only", "application/x-www-form-urlencoded",
+	  "foo=bar", 0 },
+	{ "key without '='", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe", 0 },
+	{ "empty value", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=", 0 },
+	{ "another value", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=Yes", 0 },
+	{ "value in lower case", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=one-click", 0 },
+	{ "key in lower case", "application/x-www-form-urlencoded",
+	  "list-unsubscribe=One-Click", 0 },
+	{ "value with more after it", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click2", 0 },
+	{ "value cut short", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Clic", 0 },
+	{ "trailing CRLF", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click\r\n", 0 },
+	{ "'+' is a space", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One+Click", 0 },
+	{ "the key twice", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click&List-Unsubscribe=One-Click", 0 },
+	{ "the key twice, one bad", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click&List-Unsubscribe=No", 0 },
+	{ "bad escape elsewhere", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click&a=%zz", 0 },
+	{ "escape cut short", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click&a=%4", 0 },
+	{ "NUL by escape", "application/x-www-form-urlencoded",
+	  "List-Unsubscribe=One-Click%00", 0 },
+	{ "text/plain", "text/plain", "List-Unsubscribe=One-Click", 0 },
+	{ "JSON", "application/json", "{\"List-Unsubscribe\":\"One-Click\"}",
+	  0 },
+	{ "type as a prefix", "application/x-www-form-urlencodedX",
+	  "List-Unsubscribe=One-Click", 0 },
+	/* multipart/form-data, which RFC 8058 prefers */
+	{ "multipart", MP_CT, MP_PART("List-Unsubscribe", "One-Click") MP_END,
+	  1 },
+	{ "multipart, quoted boundary",
+	  "multipart/form-data; boundary=\"b0undary\"",
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 1 },
+	{ "multipart, boundary among parameters",
+	  "multipart/form-data; charset=utf-8;boundary=b0undary",
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 1 },
+	{ "multipart, other parts", MP_CT, MP_PART("a", "1")
+	  MP_PART("List-Unsubscribe", "One-Click") MP_PART("b", "") MP_END,
+	  1 },
+	{ "multipart, part Content-Type and unquoted name", MP_CT,
+	  "--b0undary\r\nContent-Type: text/plain\r\ncontent-disposition: "
+	  "form-data;name=List-Unsubscribe\r\n\r\nOne-Click\r\n" MP_END, 1 },
+	{ "multipart, epilogue", MP_CT,
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END "bye", 1 },
+	{ "multipart, no close delimiter", MP_CT,
+	  MP_PART("List-Unsubscribe", "One-Click"), 0 },
+	{ "multipart, cut in the value", MP_CT,
+	  "--b0undary\r\nContent-Disposition: form-data; "
+	  "name=\"List-Unsubscribe\"\r\n\r\nOne-Cl", 0 },
+	{ "multipart, another value", MP_CT,
+	  MP_PART("List-Unsubscribe", "Yes") MP_END, 0 },
+	{ "multipart, value with CRLF", MP_CT,
+	  MP_PART("List-Unsubscribe", "One-Click\r\n") MP_END, 0 },
+	{ "multipart, field twice", MP_CT,
+	  MP_PART("List-Unsubscribe", "One-Click")
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 0 },
+	{ "multipart, other field only", MP_CT, MP_PART("a", "One-Click")
+	  MP_END, 0 },
+	{ "multipart, no boundary parameter", "multipart/form-data",
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 0 },
+	{ "multipart, empty boundary", "multipart/form-data; boundary=",
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 0 },
+	{ "multipart, unterminated quote",
+	  "multipart/form-data; boundary=\"b0undary",
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 0 },
+	{ "multipart, other boundary", "multipart/form-data; boundary=zz",
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 0 },
+	{ "multipart, boundary is a prefix of the line", MP_CT,
+	  "--b0undaryX\r\nContent-Disposition: form-data; "
+	  "name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n" MP_END, 0 },
+	{ "multipart, preamble", MP_CT, "hello\r\n"
+	  MP_PART("List-Unsubscribe", "One-Click") MP_END, 0 },
+	{ "multipart, disposition not form-data", MP_CT,
+	  "--b0undary\r\nContent-Disposition: attachment; "
+	  "name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n" MP_END, 0 },
+	{ "multipart, two dispositions", MP_CT,
+	  "--b0undary\r\nContent-Disposition: form-data; name=a\r\n"
+	  "Content-Disposition: form-data; name=List-Unsubscribe\r\n\r\n"
+	  "One-Click\r\n" MP_END, 0 },
+	{ "multipart, header line without colon", MP_CT,
+	  "--b0undary\r\nContent-Disposition: form-data; "
+	  "name=\"List-Unsubscribe\"\r\nnonsense\r\n\r\nOne-Click\r\n"
+	  MP_END, 0 },
+	{ "multipart, the form-urlencoded bytes", MP_CT,
+	  "List-Unsubscribe=One-Click", 0 },
+	{ "multipart, empty", MP_CT, "", 0 },
+};
+
+/* Each body in a heap buffer of exactly its length. */
+Test(http_parser, one_click)
+{
+	const struct one_click_case	*t;
+	size_t				 i, len;
+	char				*body;
+	int				 r;
+
+	for (i = 0; i < FF_NELEM(one_click_cases); i++) {
+		t = &one_click_cases[i];
+		len = strlen(t->body);
+		body = malloc(len == 0 ? 1 : len);
+		cr_assert_not_null(body);
+		memcpy(body, t->body, len);
+		r = http_one_click(t->ctype, t->ctype ? strlen(t->ctype) : 0,
+		    body, len);
+		cr_expect_eq(r, t->want, "%s: got %d, want %d", t->what, r,
+		    t->want);
+		free(body);
+	}
+}
+
+/* A valid multipart body is refused when cut anywhere before its close
+ * delimiter ends. */
+Test(http_parser, one_click_every_cut)
+{
+	static const char	 body[] =
+	    MP_PART("a", "1") MP_PART("List-Unsubscribe", "One-Click") MP_END;
+	size_t			 k, whole = sizeof(body) - 1 - 2;  /* -CRLF */
+	char			*buf;
+
+	for (k = 0; k <= sizeof(body) - 1; k++) {
+		buf = malloc(k == 0 ? 1 : k);
+		cr_assert_not_null(buf);
+		memcpy(buf, body, k);
+		cr_expect_eq(http_one_click(S(MP_CT), buf, k), k >= whole,
+		    "cut at %zu of %zu", k, sizeof(body) - 1);
+		free(buf);
+	}
+}

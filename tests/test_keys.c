@@ -50,6 +50,9 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:blocklist:at", key_blocklist_at(&k[n], T));
 	CASE("{t:T}:suppressed", key_suppressed(&k[n], T));
 	CASE("{t:T}:bounces", key_bounces(&k[n], T));
+	CASE("{t:T}:bounce_log", key_bounce_log(&k[n], T));
+	CASE("{t:T}:soft_bounces", key_soft_bounces(&k[n], T));
+	CASE("{t:T}:complaints", key_complaints(&k[n], T));
 	CASE("{t:T}:audit", key_audit(&k[n], T));
 	CASE("{t:T}:domains", key_domains(&k[n], T));
 	CASE("{t:T}:domain:ID", key_domain(&k[n], T, ID));

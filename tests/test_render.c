@@ -730,6 +730,124 @@ Test(links, many_distinct_links)
 	buf_free(&html);
 }
 
+/*
+ * render_link_report: the untracked hrefs beside the tracked ones, each
+ * distinct URL once with its reason, and every href counted (the API's
+ * cap counts repeats: each costs a token in every copy).
+ */
+Test(links, report_reasons)
+{
+	static const struct {
+		const char	*url;
+		const char	*reason;
+	} want[] = {
+		{ "mailto:x@example.com", "mailto" },
+		{ "tel:+331234", "tel" },
+		{ "#top", "anchor" },
+		{ "/relative", "relative" },
+		{ "//proto.example/", "relative" },
+		{ "javascript:alert(1)", "scheme" },
+		{ "ftp://f.example/", "scheme" },
+		{ "http:x", "no_host" },
+		{ "https:///path", "no_host" },
+		{ "https://p.example/?e={{email}}", "merge_tag" },
+		{ "{{attributes.page}}", "merge_tag" },
+		{ "{{ unsubscribe_url }}", "unsubscribe_url" },
+		{ "http://s.example/a b", "invalid_url" },
+	};
+	static const char html[] =
+	    "<a href=\"https://t.example/1\">"
+	    "<a href=\"mailto:x@example.com\"><a href=\"tel:+331234\">"
+	    "<a href=\"#top\"><a href=\"/relative\">"
+	    "<a href=\"//proto.example/\">"
+	    "<a href=\"javascript:alert(1)\"><a href=\"ftp://f.example/\">"
+	    "<a href=\"http:x\"><a href=\"https:///path\">"
+	    "<a href=\"https://p.example/?e={{email}}\">"
+	    "<a href=\"{{attributes.page}}\">"
+	    "<a href=\" {{ unsubscribe_url }} \">"
+	    "<a href=\"http://s.example/a b\">"
+	    "<a href=\"mailto:x@example.com\">"	/* a repeat */
+	    "<a href=\"https://t.example/1\">"	/* a repeat */
+	    "<a href=\"https://t.example/2\">"
+	    "<!-- <a href=\"mailto:hidden@example.com\"> -->"
+	    "<a href=\"\"><a>";			/* no value: no link */
+	struct render_link_report	 rep;
+	char				*copy;
+	size_t				 i;
+
+	copy = exact_copy(html, sizeof(html) - 1);
+	render_link_report(copy, sizeof(html) - 1, &rep);
+	cr_assert_eq(rep.ntracked, 2);
+	cr_assert_str_eq(rep.tracked[0], "https://t.example/1");
+	cr_assert_str_eq(rep.tracked[1], "https://t.example/2");
+	cr_assert_eq(rep.nuntracked, FF_NELEM(want), "%zu untracked",
+	    rep.nuntracked);
+	for (i = 0; i < FF_NELEM(want); i++) {
+		cr_assert_str_eq(rep.untracked[i].url, want[i].url, "%zu", i);
+		cr_assert_str_eq(rep.untracked[i].reason, want[i].reason,
+		    "%s", want[i].url);
+	}
+	cr_assert_eq(rep.hrefs, 17, "%zu hrefs", rep.hrefs);
+	render_link_report_free(&rep);
+	free(copy);
+}
+
+/* The counts the API's caps compare: exact at N and N + 1, repeats
+ * included, and in one pass (50,000 of each in well under a second). */
+Test(links, report_counts_every_href, .timeout = 10)
+{
+	struct render_link_report	rep;
+	struct buf			html = { NULL, 0, 0 };
+	size_t				i;
+
+	for (i = 0; i < 2000; i++)
+		buf_addf(&html, "<a href=\"https://c.example/%zu\">x</a>",
+		    i % 1500);
+	render_link_report(html.p, html.len, &rep);
+	cr_assert_eq(rep.hrefs, 2000);
+	cr_assert_eq(rep.ntracked, 1500);
+	render_link_report_free(&rep);
+	buf_adds(&html, "<a href=\"mailto:a@example.com\">");
+	render_link_report(html.p, html.len, &rep);
+	cr_assert_eq(rep.hrefs, 2001);
+	cr_assert_eq(rep.nuntracked, 1);
+	render_link_report_free(&rep);
+
+	buf_reset(&html);
+	for (i = 0; i < 50000; i++)
+		buf_addf(&html, "<a href=\"https://c.example/%zu\">x</a>"
+		    "<a href=\"/rel/%zu\">y</a>", i, i);
+	render_link_report(html.p, html.len, &rep);
+	cr_assert_eq(rep.hrefs, 100000);
+	cr_assert_eq(rep.ntracked, 50000);
+	cr_assert_eq(rep.nuntracked, 50000);
+	render_link_report_free(&rep);
+	buf_free(&html);
+}
+
+Test(tmpl, tags_counts_repeats)
+{
+	struct tmpl	*t;
+	struct buf	 src = { NULL, 0, 0 };
+	size_t		 i;
+
+	t = compile("plain }} text", NULL);
+	cr_assert_eq(tmpl_tags(t), 0);
+	tmpl_free(t);
+	for (i = 0; i < 1000; i++)
+		buf_adds(&src, i % 2 ? "{{first_name}} " :
+		    "{{email | default \"x\"}}");
+	t = compile_n(src.p, src.len, NULL);
+	cr_assert_not_null(t);
+	cr_assert_eq(tmpl_tags(t), 1000);
+	tmpl_free(t);
+	buf_adds(&src, "{{unsubscribe_url}}");
+	t = compile_n(src.p, src.len, NULL);
+	cr_assert_eq(tmpl_tags(t), 1001);
+	tmpl_free(t);
+	buf_free(&src);
+}
+
 /* ------------------------------------------------------------ rewrite */
 
 struct rewrite_ctx {

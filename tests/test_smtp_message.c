@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "smtp_message.h"
+#include "verp.h"
 
 #define PUBLIC_URL	"https://t.example.com"
 #define DATE		((time_t)1700000000)
@@ -295,6 +296,39 @@ Test(build, untracked_copy, .init = setup)
 	smtp_template_clear(&t);
 }
 
+/* With a bounce domain each copy gets its own VERP envelope sender,
+ * naming its tenant, campaign and contact; without one, none. */
+Test(build, verp_return_path, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct verp			 v;
+	char				 err[256], *m, *at;
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	smtp_contact_fill(&c, "bob@example.org", "Bob", "");
+	m = build(&t, &c);
+	free(m);
+	cr_assert_str_empty(c.return_path, "no bounce_domain: the From");
+	sig.bounce_domain = "bounces.example.com";
+	m = build(&t, &c);
+	free(m);
+	sig.bounce_domain = NULL;
+	at = strchr(c.return_path, '@');
+	cr_assert(at != NULL && strcmp(at, "@bounces.example.com") == 0,
+	    "%s", c.return_path);
+	cr_assert_eq(verp_verify(&ring, c.return_path,
+	    (size_t)(at - c.return_path), (uint64_t)DATE / 86400, &v), 0,
+	    "%s", c.return_path);
+	cr_assert(v.tenant == 3 && v.campaign == 7 && v.contact == 42 &&
+	    v.day == (uint64_t)DATE / 86400);
+	smtp_template_clear(&t);
+}
+
 Test(build, same_input_same_bytes, .init = setup)
 {
 	struct smtp_template_source	 src;
@@ -433,5 +467,76 @@ Test(headers, one_signature_per_domain_key, .init = setup)
 	dkim_key_free(k[0]);
 	dkim_key_free(k[1]);
 	dkim_key_free(node);
+}
+
+/*
+ * Linear compile: 50,000 distinct links sharing an 800-byte prefix, the
+ * link table in the reverse order of the HTML.  Looking each link up in
+ * the table by a scan costs n^2/2 comparisons of ~820 bytes (75 s here);
+ * the hashed lookup takes well under a second (a few under ASan), so the
+ * timeout is generous both ways.  Only the compile is timed: each link
+ * must have become the click tag of its own id, which the compiled
+ * HTML's field list shows (in order of first appearance).
+ */
+#define MANY_LINKS	50000
+
+struct many_fields {
+	size_t	clicks;
+	char	first[32];
+};
+
+static int
+many_field(void *arg, const char *name, size_t len)
+{
+	struct many_fields	*f = arg;
+
+	if (len > 8 && memcmp(name, "__click.", 8) == 0 && f->clicks++ == 0)
+		snprintf(f->first, sizeof(f->first), "%.*s", (int)len, name);
+	return 0;
+}
+
+Test(compile, many_links_linear, .init = setup, .timeout = 20)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct buf			 html = { NULL, 0, 0 };
+	struct many_fields		 f = { 0, "" };
+	char				 prefix[801], err[256];
+	char				**links;
+	size_t				 i;
+
+	memset(prefix, 'p', sizeof(prefix) - 1);
+	prefix[sizeof(prefix) - 1] = '\0';
+	links = calloc(2 * MANY_LINKS, sizeof(*links));
+	cr_assert_not_null(links);
+	buf_adds(&html, "<html><body>");
+	for (i = 0; i < MANY_LINKS; i++) {
+		size_t	row = MANY_LINKS - 1 - i;	/* reversed */
+		char	url[900], id[24];
+
+		snprintf(url, sizeof(url), "https://example.com/%s/%zu",
+		    prefix, i);
+		buf_addf(&html, "<a href=\"%s\">%zu</a>\n", url, i);
+		snprintf(id, sizeof(id), "%zu", i + 1000);
+		links[2 * row] = strdup(id);
+		links[2 * row + 1] = strdup(url);
+	}
+	buf_adds(&html, "</body></html>");
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	src.html = html.p;
+	src.links = (const char *const *)links;
+	src.nlinks = MANY_LINKS;
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0,
+	    "%s", err);
+	tmpl_fields(t.html, many_field, &f);
+	cr_assert_eq(f.clicks, MANY_LINKS, "%zu click tags", f.clicks);
+	/* The first link of the HTML is the last row of the table. */
+	cr_assert_str_eq(f.first, "__click.1000");
+	for (i = 0; i < 2 * MANY_LINKS; i++)
+		free(links[i]);
+	free(links);
+	buf_free(&html);
 	smtp_template_clear(&t);
 }

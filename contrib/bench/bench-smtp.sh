@@ -383,7 +383,7 @@ def cmd_setup(label, port, n, csv, probe_email):
              {"emails": [probe_email]})
     tpl = api.call("POST", "/v1/templates", template())
     r = {"tenant": t["id"], "key": t["api_key"], "list": lid,
-         "probe_list": probe, "template": tpl["id"], "links": tpl["links"],
+         "probe_list": probe, "template": tpl["id"], "links": len(tpl["links"]),
          "contacts": n, "import_s": round(t1 - t0, 2),
          "members_s": round(t2 - t1, 2)}
     save(label, r)

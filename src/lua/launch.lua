@@ -28,5 +28,5 @@ redis.call('HSET', KEYS[1], 'status', 'sending', 'launched_at', ARGV[1],
   'scan_runid', runid,
   'sent', 0, 'failed', 0, 'deferred', 0, 'bounced', 0,
   'sup_opted_out', 0, 'sup_blocklisted', 0, 'sup_special_category', 0,
-  'sup_bounced', 0, 'sup_erased', 0)
+  'sup_bounced', 0, 'sup_erased', 0, 'sup_complained', 0)
 return {'ok', total}

@@ -3,7 +3,8 @@
 --
 -- KEYS (one hash tag {t:T}):
 --   1 camp  2 tenant  3 done (bitmap)  4 optouts  5 optout_ids
---   6 blocklist  7 bounces  8 retry, then one contact hash per ARGV id
+--   6 blocklist  7 bounces  8 retry  9 complaints, then one contact hash
+--   per ARGV id
 -- ARGV: the contact ids of the batch.
 -- Returns {"stop", why} when the campaign is not sending (why: its
 -- status, or "gone") or the tenant not active; else {"ok", then per
@@ -12,7 +13,8 @@
 --
 -- Guarantees: a recipient final already (done bit) or waiting for a
 -- retry is skipped.  One that is erased, quarantined (special
--- category), opted out (flag, id or address), bounced before, or whose
+-- category), who complained (ARF), opted out (flag, id or address),
+-- bounced before, or whose
 -- address or domain is blocklisted is made final at once (done bit)
 -- and counted once in camp's sup_<why>; nobody else is written.
 
@@ -24,12 +26,13 @@ local out = {'ok'}
 for i, id in ipairs(ARGV) do
   if redis.call('GETBIT', KEYS[3], id) == 0 and
       not redis.call('ZSCORE', KEYS[8], id) then
-    local c = redis.call('HMGET', KEYS[8 + i], 'email', 'key',
+    local c = redis.call('HMGET', KEYS[9 + i], 'email', 'key',
         'quarantined', 'suppressed', 'first_name', 'last_name',
         'gender', 'date_of_birth', 'attributes')
     local why
     if not c[1] then why = 'erased'
     elseif c[3] == '1' then why = 'special_category'
+    elseif redis.call('ZSCORE', KEYS[9], c[2]) then why = 'complained'
     elseif c[4] == '1' or redis.call('ZSCORE', KEYS[5], id) or
         redis.call('ZSCORE', KEYS[4], c[2]) then why = 'opted_out'
     elseif redis.call('ZSCORE', KEYS[7], c[2]) then why = 'bounced'

@@ -171,6 +171,11 @@
 		setText("fig-opens-machine", s.opens.machine);
 		setText("fig-clicks-machine", s.clicks.machine);
 		setText("fig-unsubscribes", s.unsubscribes);
+		/* A server without the bounce listener's figures: 0. */
+		setText("fig-bounces", s.bounces ? s.bounces.hard : s.bounced);
+		setText("fig-bounces-sub", (s.bounces ? s.bounces.soft : 0) +
+		    " soft");
+		setText("fig-complaints", s.complaints || 0);
 
 		FanfareChart.time($("chart-opens"), ts.points, [
 			{ key: "opens", label: "human", cls: "human" },

@@ -495,7 +495,7 @@ def test_suppression(ff, relay, redis):
     ok(not tried, "no RCPT was even tried for the others", repr(tried))
     p = js.get("progress", {})
     want = {"opted_out": 3, "blocklisted": 2, "special_category": 1,
-            "bounced": 0, "erased": 1}
+            "bounced": 0, "erased": 1, "complained": 0}
     for a, why in zip(late, ("opted_out", "erased")):
         if a in late_mailed:
             want[why] -= 1

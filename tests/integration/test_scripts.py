@@ -29,7 +29,8 @@ from harness import (Fanfare, Redis, RedisError, Relay, add_contacts, call,
 TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
-           "send_finish", "launch", "launch_step", "launch_state", "erase"]
+           "send_finish", "launch", "launch_step", "launch_state", "erase",
+           "bounce"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -176,7 +177,7 @@ def test_optout(redis):
 
 
 SEND_KEYS = ["camp", "tenant", "camp:done", "optouts", "optout_ids",
-             "blocklist", "bounces", "camp:retry"]
+             "blocklist", "bounces", "camp:retry", "complaints"]
 
 
 def send_keys(t, c):
@@ -228,6 +229,17 @@ def test_send_check(redis):
     h2 = redis.hgetall(camp)
     ok(r[:2] == ["ok", "1"] and len(r) == 9 and h2 == h,
        "send_check: again, nobody is counted twice", repr((r, h2)))
+    # A complaint (bounce.lua) suppresses as complained, before opt-outs.
+    redis.cmd("HSET", "{t:%d}:ct:12" % t, "email", "fbl@a.test", "key",
+              "fbl@a.test")
+    redis.cmd("ZADD", keys[8], 1, "fbl@a.test")
+    redis.cmd("ZADD", keys[3], 0, "fbl@a.test")
+    r = ev(redis, "send_check", keys + ["{t:%d}:ct:12" % t], [12])
+    ok(r == ["ok"] and redis.cmd("HGET", camp, "sup_complained") == "1" and
+       redis.cmd("HGET", camp, "sup_opted_out") == "3",
+       "send_check: a complainer is suppressed as complained",
+       repr((r, redis.hgetall(camp))))
+    h = redis.hgetall(camp)
     redis.cmd("HSET", camp, "status", "paused")
     ok(ev(redis, "send_check", keys + cts, ids) == ["stop", "paused"],
        "send_check: a paused campaign stops the batch")

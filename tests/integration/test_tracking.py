@@ -11,6 +11,7 @@ Campaigns (tenant 7) keep the checks apart:
   43  DNT / Sec-GPC hits          44  unsubscribes
   45  GeoIP via a trusted proxy   46  GeoIP, proxy not trusted (second server: short timeouts)
   47  URLs planted in Redis behind fanfarectl's back
+  49  POST /u/ bodies: only the one-click one opts out
 """
 import json
 import os
@@ -374,6 +375,97 @@ def test_unsubscribe(ff, redis):
     ok(st == 413, "POST /u/ with a 5000-byte body: 413", "status %s" % st)
 
 
+def test_unsubscribe_body(ff, redis):
+    """RFC 8058: the POST's body is List-Unsubscribe=One-Click, form-
+    urlencoded or multipart/form-data; the page's form sends the same
+    field.  Nothing else opts out."""
+    zkey = "{t:%d}:optout_ids" % T
+    form = "application/x-www-form-urlencoded"
+    b = "x0fanfare-boundary"
+    multi = ("--%s\r\nContent-Disposition: form-data; "
+             "name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--%s--\r\n"
+             % (b, b)).encode()
+    refused = [
+        ("an empty body", form, b""),
+        ("no body and no Content-Type", None, None),
+        ("another field", form, b"foo=bar"),
+        ("the key without a value", form, b"List-Unsubscribe"),
+        ("another value", form, b"List-Unsubscribe=Yes"),
+        ("the value in other case", form, b"List-Unsubscribe=one-click"),
+        ("the key twice", form,
+         b"List-Unsubscribe=One-Click&List-Unsubscribe=One-Click"),
+        ("a bad escape", form, b"List-Unsubscribe=One-Click&a=%zz"),
+        ("JSON", "application/json",
+         b'{"List-Unsubscribe":"One-Click"}'),
+        ("text/plain", "text/plain", b"List-Unsubscribe=One-Click"),
+        ("multipart without a boundary", "multipart/form-data", multi),
+        ("multipart with another boundary",
+         "multipart/form-data; boundary=other", multi),
+        ("multipart cut short", "multipart/form-data; boundary=" + b,
+         multi[:-8]),
+        ("multipart with another field",
+         "multipart/form-data; boundary=" + b,
+         multi.replace(b"List-Unsubscribe", b"Unsubscribe")),
+    ]
+    for i, (what, ctype, body) in enumerate(refused):
+        p = ff.token("unsubscribe", T, 49, 7001 + i)
+        h = {"Content-Type": ctype} if ctype else {}
+        st, hh, data = ff.http("POST", p, headers=h, body=body)
+        ok(st == 400 and b"List-Unsubscribe=One-Click" in data,
+           "POST /u/ with %s: 400 saying what is expected" % what,
+           "status %s body %r" % (st, data[:200]))
+    accepted = [
+        ("the RFC 8058 body", form, b"List-Unsubscribe=One-Click"),
+        ("the body and a charset", form + "; charset=utf-8",
+         b"List-Unsubscribe=One-Click"),
+        ("no Content-Type", None, b"List-Unsubscribe=One-Click"),
+        ("percent-encoding", form, b"List%2DUnsubscribe=One%2dClick"),
+        ("the field and a button's", form,
+         b"List-Unsubscribe=One-Click&submit=Unsubscribe"),
+        ("multipart/form-data", "multipart/form-data; boundary=" + b,
+         multi),
+        ("multipart, quoted boundary",
+         "multipart/form-data; boundary=\"%s\"" % b, multi),
+    ]
+    for i, (what, ctype, body) in enumerate(accepted):
+        p = ff.token("unsubscribe", T, 49, 7101 + i)
+        h = {"Content-Type": ctype} if ctype else {}
+        st, hh, data = ff.http("POST", p, headers=h, body=body)
+        ok(st == 200, "POST /u/ with %s: 200" % what,
+           "status %s body %r" % (st, data[:200]))
+    # The page's own form, as a browser submits it.
+    p = ff.token("unsubscribe", T, 49, 7201)
+    st, _, page = ff.http("GET", p)
+    import html.parser
+
+    class Form(html.parser.HTMLParser):
+        fields = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "input" and a.get("name"):
+                self.fields.append((a["name"], a.get("value") or ""))
+    f = Form()
+    f.feed(page.decode("utf-8"))
+    import urllib.parse
+    body = urllib.parse.urlencode(f.fields).encode()
+    st, _, _ = ff.http("POST", p, headers={"Content-Type": form}, body=body)
+    ok(st == 200, "POST /u/ with what the page's form sends: 200",
+       "status %s body %r" % (st, body))
+    time.sleep(1.5)
+    got = {int(float(m)) for m in redis.cmd("ZRANGE", zkey, 0, -1)}
+    wrong = sorted(got & set(range(7001, 7001 + len(refused))))
+    missing = sorted(set(range(7101, 7101 + len(accepted))) - got)
+    ok(not wrong and not missing and 7201 in got,
+       "only the accepted POSTs opted out",
+       "refused but recorded %r, accepted but missing %r" % (wrong,
+                                                            missing))
+    c = wait_for(lambda: (counters(redis, T, 49).get("unsubscribes") ==
+                          len(accepted) + 1) or None, 5)
+    ok(c, "unsubscribes counted for the accepted POSTs only",
+       "stats %r" % counters(redis, T, 49))
+
+
 def test_geoip(ff, ff2, redis):
     xff = {"X-Forwarded-For": "81.2.69.142"}
     p = ff.token("open", T, 45, 6001)
@@ -650,6 +742,7 @@ def main():
     run(test_click, ff, redis)
     run(test_click_unsafe, ff, redis)
     run(test_unsubscribe, ff, redis)
+    run(test_unsubscribe_body, ff, redis)
     if mmdb:
         run(test_geoip, ff, ff2, redis)
     run(test_protocol, ff)

@@ -79,6 +79,7 @@ enum api_route {
 	API_ROUTE_SUBJECTS,
 	API_ROUTE_DOMAINS,
 	API_ROUTE_BOUNCES,
+	API_ROUTE_RELAY,
 	API_NROUTES
 };
 
@@ -441,6 +442,8 @@ json_t	*api_campaign_get(const struct api_ctx *, uint64_t campaign,
 json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 	    struct api_err *);
 
+/* api_relay.c */
+void	 api_relay(struct api_req *);
 /* api_domain.c */
 void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain

@@ -61,6 +61,10 @@ const struct key_doc key_docs[] = {
 	  "the last DNS checks), `version` (bumped by each write), "
 	  "`sealed:SELECTOR` (a private key, AES-256-GCM under "
 	  "`data_key_file`)" },
+	{ "{t:T}:relay", "string", "the tenant's own relay, JSON: `host`, "
+	  "`port`, `starttls`, `username`, `password` (AES-256-GCM under "
+	  "`data_key_file`, never in clear), `version` (new at each write), "
+	  "`updated_at`" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
 	  "`text`, `links` (JSON), `updated_at`, `version` (one more at each "
 	  "save: the senders compile a template again only when it changes)" },
@@ -277,6 +281,7 @@ TENANT_KEY(key_complaints, ":complaints")
 TENANT_KEY(key_audit, ":audit")
 TENANT_KEY(key_domains, ":domains")
 TENANT_ID_KEY(key_domain, ":domain:", "")
+TENANT_KEY(key_relay, ":relay")
 TENANT_ID_KEY(key_template, ":tpl:", "")
 TENANT_KEY(key_campaigns, ":camps")
 TENANT_ID_KEY(key_campaign, ":camp:", "")

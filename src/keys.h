@@ -46,6 +46,7 @@
  *   {t:T}:audit                key_audit(k, T)
  *   {t:T}:domains              key_domains(k, T)
  *   {t:T}:domain:ID            key_domain(k, T, ID)
+ *   {t:T}:relay                key_relay(k, T)
  *   {t:T}:tpl:ID               key_template(k, T, ID)
  *   {t:T}:camps                key_campaigns(k, T)
  *   {t:T}:camp:C               key_campaign(k, T, C)
@@ -137,6 +138,7 @@ const char	*key_complaints(struct key *, uint64_t tenant);
 const char	*key_audit(struct key *, uint64_t tenant);
 const char	*key_domains(struct key *, uint64_t tenant);
 const char	*key_domain(struct key *, uint64_t tenant, uint64_t id);
+const char	*key_relay(struct key *, uint64_t tenant);
 const char	*key_template(struct key *, uint64_t tenant,
 		    uint64_t template_id);
 const char	*key_campaigns(struct key *, uint64_t tenant);

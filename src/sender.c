@@ -465,7 +465,9 @@ batch_send(struct sender *s)
 		    m->contact.return_path : NULL;
 		s->envs[i].done = m->recorded;
 	}
-	smtp_session_send(s->pool->relay, s->id, s->cur->message.from_addr,
+	smtp_session_send(s->pool->relay,
+	    smtp_tenant_relay_endpoint(&s->cur->relay), s->id,
+	    s->cur->message.from_addr,
 	    s->envs, s->nmsgs, &cb, s);
 }
 

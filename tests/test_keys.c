@@ -57,6 +57,7 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:audit", key_audit(&k[n], T));
 	CASE("{t:T}:domains", key_domains(&k[n], T));
 	CASE("{t:T}:domain:ID", key_domain(&k[n], T, ID));
+	CASE("{t:T}:relay", key_relay(&k[n], T));
 	CASE("{t:T}:tpl:ID", key_template(&k[n], T, ID));
 	CASE("{t:T}:camps", key_campaigns(&k[n], T));
 	CASE("{t:T}:camp:C", key_campaign(&k[n], T, C));

@@ -62,7 +62,6 @@ string_member(struct api_req *r, json_t *body, const char *name,
 static void
 relay_put(struct api_req *r)
 {
-	struct api		*a = r->a;
 	struct relay_input	 in;
 	struct relay_problem	 p;
 	struct relay_rec	 old, rec;
@@ -88,7 +87,7 @@ relay_put(struct api_req *r)
 	in.port = json_is_integer(v) ? json_integer_value(v) : 0;
 	if (in.user != NULL && in.password == NULL) {
 		/* The stored password, if it is this user's. */
-		if ((rc = store_relay_get(a->db, r->tenant, &old)) == -1) {
+		if ((rc = store_relay_get(r->db, r->tenant, &old)) == -1) {
 			api_unavailable(r);
 			goto out;
 		}
@@ -101,8 +100,8 @@ relay_put(struct api_req *r)
 		api_error(r, 422, p.code, "%s", p.message);
 		goto out;
 	}
-	if (in.password != NULL && (a->live == NULL ||
-	    !a->live->data_key.set)) {
+	if (in.password != NULL && (r->live == NULL ||
+	    !r->live->data_key.set)) {
 		api_error(r, 503, "no_data_key", "a relay password needs the "
 		    "data_key_file directive (the key that seals it)");
 		goto out;
@@ -113,7 +112,7 @@ relay_put(struct api_req *r)
 	rec.user = in.user != NULL ? xstrdup(in.user) : NULL;
 	if (in.password != NULL) {
 		relay_password_aad(aad, sizeof(aad), r->tenant);
-		if ((rec.sealed_password = seal_encrypt(&a->live->data_key,
+		if ((rec.sealed_password = seal_encrypt(&r->live->data_key,
 		    aad, in.password, strlen(in.password))) == NULL) {
 			api_error(r, 500, "internal", "the password could not "
 			    "be sealed");
@@ -127,7 +126,7 @@ relay_put(struct api_req *r)
 	 * sender still holds. */
 	api_random_hex(rec.version, 8);
 	rec.updated_at = now_ms();
-	if (store_relay_put(a->db, r->tenant, &rec) == -1) {
+	if (store_relay_put(r->db, r->tenant, &rec) == -1) {
 		api_unavailable(r);
 		goto out;
 	}
@@ -153,13 +152,13 @@ api_relay(struct api_req *r)
 		relay_put(r);
 		return;
 	case HTTP_DELETE:
-		if (store_relay_delete(r->a->db, r->tenant) == -1)
+		if (store_relay_delete(r->db, r->tenant) == -1)
 			api_unavailable(r);
 		else
 			api_nocontent(r);
 		return;
 	default:
-		rc = store_relay_get(r->a->db, r->tenant, &rec);
+		rc = store_relay_get(r->db, r->tenant, &rec);
 		if (rc == 0) {
 			api_error(r, 404, "not_found", "no relay of its own: "
 			    "this tenant's mail goes through the node's relay");

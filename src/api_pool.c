@@ -118,7 +118,6 @@ pool_probe(void *arg)
 	struct api_pool	*p = arg;
 	struct timespec	 until;
 	struct db	*db;
-	redisReply	*r;
 	int		 up;
 
 	db = db_open(p->ep);
@@ -129,9 +128,7 @@ pool_probe(void *arg)
 	while (!p->stopping) {
 		pthread_mutex_unlock(&p->lock);
 		db_begin(db);
-		r = db_cmd(db, "PING");
-		up = r != NULL && r->type == REDIS_REPLY_STATUS;
-		freeReplyObject(r);
+		up = db_ping(db);
 		if (up)
 			__atomic_store_n(&p->answered_ms, mono_ms(),
 			    __ATOMIC_RELAXED);

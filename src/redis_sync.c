@@ -498,6 +498,20 @@ db_vcmd(struct db *db, const char *fmt, va_list ap)
 	return r;
 }
 
+/* 1 when Redis answered PING (on a cluster: the node it asked), 0 when
+ * not. */
+int
+db_ping(struct db *db)
+{
+	redisReply	*r;
+	int		 up;
+
+	r = db_cmd(db, "PING");
+	up = r != NULL && r->type == REDIS_REPLY_STATUS;
+	freeReplyObject(r);
+	return up;
+}
+
 redisReply *
 db_cmd(struct db *db, const char *fmt, ...)
 {

@@ -33,6 +33,7 @@ void		 db_begin(struct db *);
  * (freeReplyObject takes NULL in hiredis 0.14: no check before it).
  * NULL when Redis could not be reached or did not answer in time. */
 redisReply	*db_cmd(struct db *, const char *, ...);
+int		 db_ping(struct db *);
 redisReply	*db_cmdargv(struct db *, int, const char **, const size_t *);
 /* One command answered by an integer: 0 with it in *n, -1 when Redis
  * failed or answered anything else. */

@@ -10,6 +10,14 @@
  * "password_set".  A PUT without a password keeps the stored one when
  * the username is the same, so a port can change without the secret
  * being sent again.
+ *
+ * The host must not lead the node inside its own network (netguard.c):
+ * an IP literal, or every address its name resolves to now, must be
+ * public or within a relay_allow range, else 422 forbidden_target; a
+ * name that does not resolve (or not within NETGUARD_RESOLVE_MS) is 422
+ * unresolvable_host, since it could not be checked.  The senders check
+ * again before each connection (smtp_session.c): a name may resolve
+ * elsewhere by then.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "api.h"
+#include "netguard.h"
 #include "relay.h"
 #include "store_relay.h"
 
@@ -57,6 +66,33 @@ string_member(struct api_req *r, json_t *body, const char *name,
 	}
 	*out = json_string_value(v);
 	return 0;
+}
+
+/* 0 when the node may connect to host (netguard.c), -1 after answering
+ * 422.  On the API worker: the lookup blocks it NETGUARD_RESOLVE_MS at
+ * most. */
+static int
+target_check(struct api_req *r, const char *host)
+{
+	const struct config	*conf = r->a->conf;
+	struct netguard_verdict	 v;
+
+	netguard_resolve(host, conf->relay_allow, conf->nrelay_allow,
+	    NETGUARD_RESOLVE_MS, &v);
+	switch (v.result) {
+	case NETGUARD_OK:
+		return 0;
+	case NETGUARD_FORBIDDEN:
+		api_error(r, 422, "forbidden_target", "host: %s is a %s "
+		    "address, which a tenant's relay may not be (the "
+		    "operator's relay_allow directive can allow a range)",
+		    v.addr, netguard_class_name(v.klass));
+		return -1;
+	default:
+		api_error(r, 422, "unresolvable_host", "host: %s has no "
+		    "address (it could not be checked)", host);
+		return -1;
+	}
 }
 
 static void
@@ -107,6 +143,8 @@ relay_put(struct api_req *r)
 		goto out;
 	}
 	(void)relay_host_check(in.host, rec.host, sizeof(rec.host));
+	if (target_check(r, rec.host) == -1)
+		goto out;
 	rec.port = (int)in.port;
 	rec.starttls = relay_starttls_parse(in.starttls);
 	rec.user = in.user != NULL ? xstrdup(in.user) : NULL;

@@ -28,6 +28,7 @@
 
 #include "domain.h"
 #include "fanfare.h"
+#include "netguard.h"
 
 #ifndef FF_LOCALSTATEDIR
 #define FF_LOCALSTATEDIR	"/var"
@@ -180,6 +181,8 @@ static const struct config_directive config_table[] = {
 	    .names = off_on, .def = "off" },
 	/* Read into struct live, so a reload reads it again. */
 	{ "data_key_file", CF_STRING, MEMBER(data_key_file), .reload = 1 },
+	{ "relay_allow", CF_CIDRS, MEMBER(relay_allow),
+	    COUNT(nrelay_allow), .max = FF_MAX_ALLOW, .repeatable = 1 },
 	{ "send_rate_max", CF_INT, MEMBER(send_rate_max), .min = 0,
 	    .max = 1000000, .def = "0", .reload = 1 },
 	{ "retry_schedule", CF_STRING, MEMBER(retry_schedule),
@@ -642,49 +645,33 @@ set_endpoint(struct config *cf, const struct config_directive *d,
 	return 0;
 }
 
-/* "10.0.0.0/8, 192.168.0.0/16 ::1": commas and spaces both separate. */
+/* "10.0.0.0/8, 192.168.0.0/16 ::1": commas and spaces both separate
+ * (netguard_list_parse); a repeated line adds to the list. */
 static int
 set_cidrs(struct config *cf, const struct config_directive *d,
     const char *value, char *reason, size_t len)
 {
 	struct ff_cidr	*list = member(cf, d->offset);
 	int		*count = member(cf, d->countoff);
-	const char	*s = value;
-	char		 one[INET6_ADDRSTRLEN + sizeof("/128")];
-	size_t		 n;
-	int		 given = 0;
+	const char	*bad = value;
+	size_t		 badlen = 0;
+	int		 before = *count;
 
-	for (;;) {
-		while (*s == ',' || is_space((unsigned char)*s))
-			s++;
-		if (*s == '\0')
-			break;
-		for (n = 0; s[n] != '\0' && s[n] != ',' &&
-		    !is_space((unsigned char)s[n]); n++)
-			;
-		if (n >= sizeof(one))
-			goto bad;
-		memcpy(one, s, n);
-		one[n] = '\0';
-		if (*count >= d->max) {
-			snprintf(reason, len, "%s: more than %lld given",
-			    d->name, (long long)d->max);
-			return -1;
-		}
-		if (cidr_parse(one, &list[*count]) == -1)
-			goto bad;
-		(*count)++;
-		given++;
-		s += n;
+	switch (netguard_list_parse(value, list, (int)d->max, count, &bad,
+	    &badlen)) {
+	case -1:
+		snprintf(reason, len, "bad CIDR '%.*s'", (int)badlen, bad);
+		return -1;
+	case -2:
+		snprintf(reason, len, "%s: more than %lld given", d->name,
+		    (long long)d->max);
+		return -1;
 	}
-	if (given == 0) {
+	if (*count == before) {
 		snprintf(reason, len, "missing value for '%s'", d->name);
 		return -1;
 	}
 	return 0;
-bad:
-	snprintf(reason, len, "bad CIDR '%.*s'", (int)n, s);
-	return -1;
 }
 
 static int

@@ -27,6 +27,7 @@
 
 #define FF_MAX_SECRETS		8	/* token_secret_file lines */
 #define FF_MAX_PROXIES		64	/* trusted_proxies entries */
+#define FF_MAX_ALLOW		64	/* relay_allow entries */
 #define FF_MAX_SEEDS		16	/* redis cluster: seed nodes */
 #define FF_MAX_THREADS		64
 
@@ -137,6 +138,10 @@ struct config {
 	char		*geoip_db;		/* NULL: no geo */
 	struct ff_cidr	 trusted_proxies[FF_MAX_PROXIES];
 	int		 ntrusted_proxies;
+	struct ff_cidr	 relay_allow[FF_MAX_ALLOW];	/* ranges a tenant's
+						 * relay may be in though
+						 * not public (netguard.c) */
+	int		 nrelay_allow;
 	int		 threads;		/* tracking event-loop threads */
 	char		*spool_dir;
 	uint64_t	 spool_max_bytes;	/* per node, all threads */

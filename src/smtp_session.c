@@ -13,6 +13,14 @@
  * logged at most once per FAIL_LOG_MS per tenant, so a dead relay does
  * not fill the log.  Nothing here logs a password.
  *
+ * A tenant relay's host is resolved and checked (netguard.c) before
+ * each connection, as PUT /v1/relay checked it: a name that now gives a
+ * loopback, private, link-local... address outside relay_allow is not
+ * connected to (DNS rebinding between the PUT and the send).  libesmtp
+ * resolves the name again itself, so a window of one lookup remains,
+ * except with starttls "off", where nothing checks a certificate's name
+ * and libesmtp is given the checked IPv4 address instead of the name.
+ *
  * libesmtp is blocking, so this runs on a sender thread, never on an
  * event loop.  The TLS context and the settings (struct smtp_relay) are
  * shared by every thread, read-only once open; a session and its
@@ -38,6 +46,7 @@
 #include <libesmtp.h>
 
 #include "fanfare.h"
+#include "netguard.h"
 #include "smtp_session.h"
 
 #define SMTP_TIMEOUT_MS		30000
@@ -355,6 +364,8 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 	const smtp_status_t	*rs, *ms, *why = NULL;
 	const char		*host, *session_err = NULL;
 	char			 server[300], to[FF_EMAIL_MAX + 1], err[128];
+	char			 connect_to[300], why_not[200];
+	struct netguard_verdict	 v;
 	size_t			 i, started = 0;
 	int			 tls;
 	char			 o;
@@ -380,6 +391,7 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 		run.password = conf->smtp_password;
 	}
 	snprintf(server, sizeof(server), "%s:%d", host, run.port);
+	snprintf(connect_to, sizeof(connect_to), "%s", server);
 	for (i = 0; i < n; i++) {
 		env[i].m = NULL;
 		env[i].rcpt = NULL;
@@ -394,16 +406,31 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 		all_unreached(&run, n);
 		goto out;
 	}
-
-	for (i = 0; i < n; i++) {
-		env[i].m = NULL;
-		env[i].rcpt = NULL;
-		env[i].fed = env[i].paced = 0;
-		env[i].run = &run;
+	if (ep != NULL) {
+		netguard_resolve(host, conf->relay_allow, conf->nrelay_allow,
+		    NETGUARD_RESOLVE_MS, &v);
+		if (v.result != NETGUARD_OK) {
+			if (v.result == NETGUARD_FORBIDDEN)
+				snprintf(why_not, sizeof(why_not), "forbidden "
+				    "target: %s is a %s address, outside "
+				    "relay_allow; not connecting", v.addr,
+				    netguard_class_name(v.klass));
+			else
+				snprintf(why_not, sizeof(why_not), "the host "
+				    "does not resolve");
+			tenant_fail_log(&run, server, why_not, NULL);
+			all_unreached(&run, n);
+			goto out;
+		}
+		/* No certificate name to check: connect to what was
+		 * checked, not to what a second lookup may give. */
+		if (tls == SMTP_TLS_OFF && v.addr[0] != '\0')
+			snprintf(connect_to, sizeof(connect_to), "%s:%d",
+			    v.addr, run.port);
 	}
 	if ((session = smtp_create_session()) == NULL)
 		fatalx("libesmtp: cannot create a session");
-	smtp_set_server(session, server);
+	smtp_set_server(session, connect_to);
 	smtp_set_hostname(session, conf->smtp_helo ? conf->smtp_helo :
 	    conf->node_id);
 	smtp_starttls_enable(session, tls == SMTP_TLS_OFF ?

@@ -23,7 +23,9 @@ POST /v1/domains asked for, and fanfared's dns_resolver pointing at it.
      new records are in DNS, verify promotes them and they sign;
   6. no private key in clear anywhere: API answers, the subject export,
      fanfared's log, every Redis value (sealed fields are "v1." text);
-  7. DELETE: 204, then 404, and the From is refused again;
+  7. DELETE: 204, then 404, and the From is refused again, also at
+     launch: a draft made while the domain was verified, launched after
+     the DELETE, is 422 unverified_domain and stays a draft;
   8. a tenant purge removes its domains with its other keys.
 """
 import os
@@ -341,7 +343,12 @@ def test_no_key_in_clear(ff, redis, key, tid):
        repr(list(sealed))[:200])
 
 
-def test_delete(ff, key, tpl, lid):
+def test_delete(ff, key, tpl, lid, verified):
+    draft = None
+    if verified:
+        st, code, draft = campaign_status(ff, key, tpl, lid, FROM)
+        ok(st == 201, "a draft from the verified domain: 201",
+           "%d %s" % (st, code))
     st = api(ff, "DELETE", "/v1/domains/" + DOMAIN, key)[0]
     st2 = api(ff, "GET", "/v1/domains/" + DOMAIN, key)[0]
     st3, code, _ = campaign_status(ff, key, tpl, lid, FROM)
@@ -349,6 +356,17 @@ def test_delete(ff, key, tpl, lid):
        code == "unverified_domain",
        "DELETE: 204, then 404, and the From is refused again",
        "%d %d %d %s" % (st, st2, st3, code))
+    if draft is None:
+        skip("launch after DELETE", "the domain never verified")
+        return
+    st, js, raw = api(ff, "POST", "/v1/campaigns/%s/launch" % draft, key)
+    code = (js or {}).get("error", {}).get("code")
+    st2, js2, _ = api(ff, "GET", "/v1/campaigns/%s" % draft, key)
+    ok(st == 422 and code == "unverified_domain" and st2 == 200 and
+       js2.get("status") == "draft",
+       "a draft made while the domain was verified, launched after the "
+       "DELETE: 422 unverified_domain, and it stays a draft",
+       "%d %s / %d %r" % (st, raw[:300], st2, js2))
 
 
 def test_purge(ff, redis):
@@ -392,12 +410,13 @@ def main():
     created = run(test_create, ff, key, key_b)
     if created:
         run(test_pending, ff, dns, key, tpl, lid, created)
-        if run(test_verified, ff, dns, key, created):
+        verified = run(test_verified, ff, dns, key, created)
+        if verified:
             sel = run(test_signed, ff, dns, relay, key, tid, tpl, lid, n)
             if sel:
                 run(test_rotate, ff, dns, relay, key, tpl, lid, n, sel)
         run(test_no_key_in_clear, ff, redis, key, tid)
-        run(test_delete, ff, key, tpl, lid)
+        run(test_delete, ff, key, tpl, lid, bool(verified))
     run(test_purge, ff, redis)
     st, code, _ = campaign_status(ff, key_b, tpl, lid, FROM)
     ok(st == 422 and code == "unverified_domain",

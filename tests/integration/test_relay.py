@@ -31,7 +31,18 @@ whose certificate is of another CA.
   6. a tenant relay whose certificate is of another CA: nothing sent,
      "certificate is not trusted" in the log with the tenant's id;
   7. DELETE: 204, then 404, and B's next campaign goes to the node's
-     relay; a tenant purge removes the relay key.
+     relay; a tenant purge removes the relay key;
+  8. where a relay may be (netguard.c): every relay above is on
+     loopback, which fanfared allows here only because the config says
+     relay_allow 127.0.0.0/8 and ::1.  With it, a relay at "localhost"
+     is taken; a link-local address (not in the list) is 422
+     forbidden_target, a name that does not resolve 422
+     unresolvable_host.  fanfared restarted without relay_allow: PUT
+     127.0.0.1 and PUT localhost are 422 forbidden_target, and the
+     stored "localhost" relay gets no connection (its sink sees nothing)
+     while the log says "forbidden target" with the tenant's id; the
+     directive back, the same queued mail arrives at that sink (so the
+     sink would have seen it).
 """
 import atexit
 import json
@@ -417,13 +428,89 @@ def test_delete_and_purge(ff, redis, key_b, node, cap_b):
        repr(js))
     tid, key = new_tenant(ff, "Gone")
     must("PUT", api(ff, "PUT", "/v1/relay", key, {
-        "host": "relay.gone.example", "port": 587, "starttls": "required",
+        "host": "localhost", "port": 587, "starttls": "required",
         "username": "g", "password": "gone-secret"}))
     had = redis.keys("{t:%s}:relay" % tid)
     st = call(ff, "DELETE", "/v1/tenants/%s?now=true" % tid, ADMIN)[0]
     left = redis.keys("{t:%s}*" % tid)
     ok(len(had) == 1 and st == 202 and left == [],
        "a tenant purge removes its relay key", "%r %d %r" % (had, st, left))
+
+
+def write_conf(ff, **changes):
+    """Rewrites ff's config file with changes applied (None drops a
+    directive, a list repeats it), as the harness wrote it."""
+    ff.directives.update(changes)
+    tmp = ff.conf + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("# rewritten by test_relay.py\n")
+        for k, v in ff.directives.items():
+            for one in (v if isinstance(v, (list, tuple)) else [v]):
+                if one is not None:
+                    f.write("%s %s\n" % (k, one))
+    os.replace(tmp, ff.conf)
+
+
+def code(ff, key, body):
+    st, js, raw = api(ff, "PUT", "/v1/relay", key, body)
+    return st, (js or {}).get("error", {}).get("code"), raw
+
+
+def test_forbidden_target(ff, allow):
+    tid, key = new_tenant(ff, "Guarded")
+    cap = Capture().start()
+    good = {"host": "localhost", "port": cap.port, "starttls": "off"}
+    st, c, raw = code(ff, key, good)
+    ok(st == 200, "with relay_allow %s: a relay at localhost is taken"
+       % " ".join(allow), "%d %s" % (st, raw[:300]))
+    st, c, raw = code(ff, key, dict(good, host="169.254.169.254"))
+    ok(st == 422 and c == "forbidden_target",
+       "a link-local address (cloud metadata), outside relay_allow: 422 "
+       "forbidden_target", "%d %s" % (st, raw[:300]))
+    st, c, raw = code(ff, key, dict(good, host="10.1.2.3"))
+    ok(st == 422 and c == "forbidden_target",
+       "a private address outside relay_allow: 422 forbidden_target",
+       "%d %s" % (st, raw[:300]))
+    st, c, raw = code(ff, key, dict(good, host="no-such-relay.invalid"))
+    ok(st == 422 and c == "unresolvable_host",
+       "a name that does not resolve: 422 unresolvable_host",
+       "%d %s" % (st, raw[:300]))
+    st, js, _ = api(ff, "GET", "/v1/relay", key)
+    ok(st == 200 and js.get("host") == "localhost",
+       "the refused PUTs left the stored relay as it was", repr(js))
+
+    write_conf(ff, relay_allow=None)
+    ff.restart()
+    bad = []
+    for host in ("127.0.0.1", "localhost", "127.9.9.9"):
+        st, c, raw = code(ff, key, dict(good, host=host))
+        if st != 422 or c != "forbidden_target":
+            bad.append("%s: %d %s" % (host, st, raw[:200]))
+    ok(not bad, "without relay_allow: PUT 127.0.0.1, localhost, "
+       "127.9.9.9: 422 forbidden_target", "\n".join(bad))
+    before = len(fail_lines(ff, tid))
+    cid, emails = send(ff, key, "guarded", 3)
+    got = wait_for(lambda: [ln for ln in fail_lines(ff, tid)[before:]
+                            if "forbidden target" in ln], timeout=15)
+    time.sleep(1.0)     # a retry or two (retry_schedule 1s)
+    js = campaign(ff, key, cid)
+    ok(got and not cap.accepted() and
+       js.get("progress", {}).get("sent") == 0 and
+       js.get("status") == "sending",
+       "the stored relay at localhost, now forbidden: no connection (its "
+       "sink saw nothing), the mail stays queued, the log says "
+       "'forbidden target' with the tenant's id",
+       "%r\n%r\n%r" % (got, cap.accepted()[:2], js))
+    for ln in got[:1]:
+        diag("logged: %s" % ln.split("sender", 1)[-1])
+
+    write_conf(ff, relay_allow=allow)
+    ff.restart()
+    js = wait_done(ff, key, cid, timeout=60)
+    ok(js.get("status") == "done" and emails <= cap.rcpts(),
+       "relay_allow back: the same queued mail arrives at that sink",
+       repr(js))
+    cap.stop()
 
 
 def main():
@@ -444,10 +531,13 @@ def main():
     cap_f = Capture(["--tls-cert", other_cert, "--tls-key",
                      other_key]).start()
     redis = Redis()
+    # The relays here are all on loopback: allowed only by this.
+    allow = ["127.0.0.0/8", "::1"]
     ff = Fanfare(redis=redis, admin_key=ADMIN, senders="2",
                  smtp_relay="127.0.0.1:%d" % node.port, smtp_starttls="off",
                  smtp_ca_file=ca, data_key_file=data_key,
-                 retry_schedule="1s,2s,4s", retry_lifetime="1h")
+                 retry_schedule="1s,2s,4s", retry_lifetime="1h",
+                 relay_allow=allow)
     tid_a, key_a = new_tenant(ff, "A")
     tid_b, key_b = new_tenant(ff, "B")
     _, key_c = new_tenant(ff, "C")
@@ -463,6 +553,7 @@ def main():
     run(test_no_password_in_clear, ff, redis, key_a, tid_a,
         sorted(a_emails)[0] if a_emails else "isoa000@isoa.test")
     run(test_delete_and_purge, ff, redis, key_b, node, cap_b)
+    run(test_forbidden_target, ff, allow)
     ff.stop()
     for c in (cap_a, cap_b, cap_d, cap_f):
         c.stop()

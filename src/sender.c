@@ -405,6 +405,7 @@ message_build(struct sender *s, struct send_msg *m)
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
 	sig.bounce_domain = s->pool->conf->bounce_domain;
+	sig.relay_8bitmime = smtp_relay_8bitmime(s->pool->relay);
 	return smtp_message_build(&s->cur->message, &m->contact, &sig,
 	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2);
 }
@@ -455,6 +456,7 @@ batch_send(struct sender *s)
 		s->envs[i].from = m->contact.return_path[0] != '\0' ?
 		    m->contact.return_path : NULL;
 		s->envs[i].done = m->recorded;
+		s->envs[i].eightbit = m->contact.body_8bit;
 	}
 	smtp_session_send(s->pool->relay, s->id, s->cur->message.from_addr,
 	    s->envs, s->nmsgs, &cb, s);

@@ -248,7 +248,8 @@ static void
 fuzz_body_decode(const char *hs, const char *he, const char *b, size_t n,
     struct buf *dec, int *eight)
 {
-	static const char	 cte[] = "Content-Transfer-Encoding: ";
+	/* At the start of a line: a subject may hold the same words. */
+	static const char	 cte[] = "\r\nContent-Transfer-Encoding: ";
 	const char		*c;
 	size_t			 i;
 

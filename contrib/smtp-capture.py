@@ -8,15 +8,14 @@ reading helpers below need nothing but the standard library).
   smtp-capture.py --listen HOST:PORT --dir DIR [--faults FILE] [--quiet]
                   [--tls-cert PEM --tls-key PEM] [--max-line-length N]
                   [--data-size-limit BYTES] [--no-pipelining] [--fsync]
-                  [--no-8bitmime]
-                  [--stock-data]
+                  [--stock-data] [--auth-password PW] [--no-8bitmime]
 
 It binds (port 0 picks a free port), prints one line "listening HOST:PORT"
 on stdout when ready, and runs until SIGTERM or SIGINT, then exits 0.
 It offers SIZE (50 MB), 8BITMIME (not with --no-8bitmime: a relay that
 only takes 7-bit bodies), SMTPUTF8 and PIPELINING, and STARTTLS
 with --tls-cert/--tls-key (then AUTH PLAIN/LOGIN too, any password
-accepted).  Many messages per connection, RSET, HELO and EHLO work as
+accepted, or only PW with --auth-password: another gets 535).  Many messages per connection, RSET, HELO and EHLO work as
 aiosmtpd does them; a DATA line longer than 1001 octets as sent (998, the
 transparent dot, CRLF) gets "500 Line too long" after the data, as in
 aiosmtpd (--max-line-length changes that).  DATA is read in
@@ -55,7 +54,8 @@ an unparsable one keeps the previous faults, with a warning):
                                  content, store nothing, close the connection
                                  without a reply (add "drop_rst": true to
                                  send a TCP RST instead of a FIN)
-   "delay_ms": M}                sleep M ms before the reply to each DATA end
+   "delay_ms": M,                sleep M ms before the reply to each DATA end
+   "tempfail_mail": true}        451 4.3.0 at MAIL FROM, always
 Addresses and domains compare case-insensitively.  Checks run in the order
 reject, tempfail_rcpts, tempfail_first.
 
@@ -159,6 +159,11 @@ def write_faults(path, faults):
     os.replace(tmp, path)
 
 
+def _login_of(data):
+    login = getattr(data, "login", None)
+    return login.decode("utf-8", "replace") if login is not None else None
+
+
 def _login(session):
     """The AUTH login of the session (aiosmtpd's LoginPassword), or None."""
     data = getattr(session, "auth_data", None)
@@ -217,7 +222,7 @@ class CaptureServer:
 FAULT_KEYS = {
     "tempfail_first": int, "tempfail_rcpts": list, "reject_rcpts": list,
     "reject_domains": list, "drop_after_data": int, "delay_ms": (int, float),
-    "drop_rst": bool,
+    "drop_rst": bool, "tempfail_mail": bool,
 }
 
 
@@ -326,6 +331,8 @@ class Capture:
     async def handle_MAIL(self, server, session, envelope, address,
                           mail_options):
         envelope.x_faults = self.load_faults()
+        if envelope.x_faults.get("tempfail_mail"):
+            return "451 4.3.0 mail from refused for now"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
@@ -562,6 +569,8 @@ def main(argv=None):
     ap.add_argument("--stock-data", action="store_true",
                     help="read DATA with aiosmtpd's own smtp_DATA (line by "
                     "line, about half the throughput)")
+    ap.add_argument("--auth-password", default=None,
+                    help="AUTH takes only this password (535 otherwise)")
     ap.add_argument("--fsync", action="store_true",
                     help="fsync each message before renaming it into new/")
     args = ap.parse_args(argv)
@@ -597,7 +606,16 @@ def main(argv=None):
     smtp_class = _make_smtp_class(args.max_line_length, args.stock_data)
 
     def accept_any(server, session, envelope, mechanism, auth_data):
-        # Any password is taken; the login is kept to be logged.
+        # Any password is taken (or only --auth-password's); the login
+        # is kept to be logged.
+        if args.auth_password is not None:
+            pw = getattr(auth_data, "password", None)
+            if pw is None or pw.decode("utf-8", "replace") != \
+                    args.auth_password:
+                handler.log({"refused": 535, "stage": "auth",
+                             "login": _login_of(auth_data),
+                             "time": time.time()})
+                return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=auth_data)
 
     loop = asyncio.new_event_loop()

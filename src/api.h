@@ -3,12 +3,19 @@
  * sender.c.
  *
  * A request is one struct api_req, made by api_http.c when its head has
- * been read, routed by api.c through api_route.c's table, and freed by
- * the one reply function of api_reply.c that answers it (api_json,
- * api_error, api_nocontent, api_static): a handler answers exactly once.
- * A streaming handler (a row with streams set) answers from its
- * stream_end, or earlier on an error; api_req_abort frees a request
- * whose connection died first.
+ * been read, routed and authenticated by api.c through api_route.c's
+ * table, and answered by exactly one reply function of api_reply.c
+ * (api_json, api_error, api_nocontent, api_static).  A streaming handler
+ * (a row with streams set) answers from its stream_end, or earlier on an
+ * error; api_req_abort lets go of a request whose connection died first.
+ *
+ * Threads.  The main thread does all socket I/O, parsing, routing, the
+ * admin key, /healthz, /metrics and the dashboard.  Whatever needs Redis
+ * (a tenant key's check, a handler) runs on one of api_pool.c's worker
+ * threads with that worker's own connection (r->db); the reply it
+ * records is sent by the main thread.  While a request is at a worker
+ * (r->busy) only that worker touches it; the main thread frees it, always
+ * (api_req_free), once it is back.
  *
  * Redis: the handlers of tenants, templates, campaigns and launches
  * call the stores (store_*.h), which alone build commands; every key is
@@ -17,6 +24,8 @@
  */
 #ifndef FANFARE_API_H
 #define FANFARE_API_H
+
+#include <pthread.h>
 
 #include <event2/buffer.h>
 #include <event2/listener.h>
@@ -31,6 +40,7 @@
 
 struct db;
 struct dashboard;
+struct api_pool;
 
 /*
  * A request's work apart from HTTP, so that fanfared's handlers and
@@ -69,6 +79,7 @@ enum api_route {
 	API_ROUTE_SUBJECTS,
 	API_ROUTE_DOMAINS,
 	API_ROUTE_BOUNCES,
+	API_ROUTE_RELAY,
 	API_NROUTES
 };
 
@@ -120,6 +131,42 @@ TAILQ_HEAD(api_conn_list, api_conn);
 struct launch_snapshot;
 TAILQ_HEAD(launch_snapshot_list, launch_snapshot);
 
+/*
+ * api_pool.c: work for a worker thread.  run is called on a worker with
+ * its Redis connection, then done on the main thread, exactly once each
+ * (done alone, with cancelled set, when the pool stopped first).  The
+ * job is embedded in its owner (a request, a snapshot, the janitor),
+ * which must live until done.  A patient job gets the sync connection's
+ * usual 5 s timeouts instead of the short ones (api_pool.c says why).
+ */
+struct api_job {
+	TAILQ_ENTRY(api_job)	 entry;
+	void			(*run)(struct api_job *, struct db *);
+	void			(*done)(struct api_job *);
+	uint64_t		 queued_ms;
+	int			 patient;	/* long timeouts: background
+						 * work, big writes */
+	int			 cancelled;
+};
+TAILQ_HEAD(api_job_list, api_job);
+
+/* What a handler at a worker asks of the main thread's launch snapshots
+ * (api_launch.c), done when the request comes back, answered or not. */
+enum launch_note_kind {
+	LAUNCH_NOTE_NONE,
+	LAUNCH_NOTE_START,	/* a launch: snapshot its list */
+	LAUNCH_NOTE_STOP,	/* a cancel: stop its snapshot */
+	LAUNCH_NOTE_STOP_TENANT	/* a tenant deleted: stop all of its */
+};
+
+struct launch_note {
+	enum launch_note_kind	 kind;
+	uint64_t		 tenant;
+	uint64_t		 campaign;
+	uint64_t		 list;
+	int			 registered;	/* in ff:sending already */
+};
+
 struct api {
 	struct event_base	*base;
 	struct evconnlistener	*listener;
@@ -128,8 +175,16 @@ struct api {
 	const struct config	*conf;
 	struct worker		*workers;
 	int			 nworkers;
-	struct db		*db;
-	struct event		*janitor;	/* janitor.c's timer */
+	struct api_pool		*pool;		/* the worker threads */
+	struct event		*janitor;	/* the janitor's timer */
+	struct api_job		 janitor_job;
+	int			 janitor_busy;
+	size_t			 body_budget;	/* bytes all bodies may hold */
+	size_t			 body_used;	/* reserved by requests */
+	size_t			 body_freed;	/* since the last malloc_trim */
+	struct event		*trim;		/* gives freed memory back */
+	struct event		*accept_retry;	/* after EMFILE, nothing to
+						 * evict */
 	struct special		*special;
 	struct dashboard	*dashboard;	/* NULL: not installed */
 	const struct sender_pool *senders;	/* NULL: this node sends not */
@@ -140,14 +195,44 @@ struct api {
 	uint64_t		 latency_le[8];	/* histogram buckets */
 	uint64_t		 latency_count;
 	double			 latency_sum;
-	struct launch_snapshot_list snapshots;	/* lists being queued */
+	struct launch_snapshot_list snapshots;	/* lists being queued;
+						 * changed on the main thread
+						 * under snapshots_lock, read
+						 * by workers under it */
+	pthread_mutex_t		 snapshots_lock;
 	struct event		*launch_resume;	/* dead nodes' snapshots */
+	struct api_job		 resume_job;
+	int			 resume_busy;
+	int			 launch_stopping;	/* api_launch_free ran */
+	struct sending_resume	*resume_found;	/* the job's finds */
+	size_t			 resume_nfound;
+	int			 resume_rc;	/* the job's: 0, or -1 */
 	int			 launch_resume_failed;	/* warned once */
 };
 
 struct api_req {
 	struct api		*a;
-	struct api_conn		*conn;
+	struct api_conn		*conn;		/* NULL: the connection died
+						 * while a worker had it */
+	struct live		*live;		/* a reference: a reload swaps
+						 * a->live on the main thread */
+	struct api_job		 job;
+	int			 busy;		/* at a worker: hands off */
+	struct db		*db;		/* the worker's, while at one */
+	void			(*work)(struct api_req *);	/* to run there */
+	void			(*after)(struct api_req *);	/* then, on the
+						 * main thread, unless the
+						 * work answered */
+	int			 authed;	/* the key was found good */
+	int			 bodyless;	/* Content-Length 0 or none */
+	size_t			 budget;	/* body bytes reserved */
+	struct launch_note	 note;
+	/* The answer, kept until the main thread sends it. */
+	int			 answered;
+	int			 status;
+	const char		*reply_ctype;	/* static, or the dashboard's */
+	char			*reply_headers;
+	struct evbuffer		*reply_body;
 	enum http_method	 method;
 	char			*strings;	/* the four below, one block */
 	const char		*target;	/* the path as sent */
@@ -176,8 +261,25 @@ struct api_req {
 };
 
 /* api.c: the API object, a request's life, dispatch and authentication */
+struct api_req *api_req_new(struct api *, struct api_conn *);
 int	 api_streams(struct api_req *);	/* the body is streamed */
-void	 api_dispatch(struct api_req *);	/* routes and answers */
+/* After the head, before any body byte: what api_http.c does next. */
+enum api_auth_next {
+	API_AUTH_GO,		/* authenticated: read the body */
+	API_AUTH_WAIT,		/* a worker checks the key (r->busy) */
+	API_AUTH_ANSWERED	/* 400, 401, 403, 404, 405 or 503 sent */
+};
+enum api_auth_next api_authenticate(struct api_req *);
+void	 api_dispatch(struct api_req *);	/* after the body: answers,
+						 * or hands it to a worker */
+/* Runs r->work on a worker; then api_conn_resume.  503 busy when the
+ * queue is full. */
+void	 api_req_submit(struct api_req *, void (*work)(struct api_req *));
+/* Called by api_reply.c with a recorded reply: sends it at once on the
+ * main thread, or when the request comes back from its worker. */
+void	 api_req_answered(struct api_req *);
+/* Reserves the body's bytes from the budget: 0, or -1 (none left). */
+int	 api_budget_take(struct api_req *, size_t);
 int	 api_req_streaming(const struct api_req *);
 void	 api_req_stream_data(struct api_req *, const char *, size_t);
 void	 api_req_stream_end(struct api_req *);
@@ -196,7 +298,8 @@ int	 api_body_object(struct api_req *, json_t **);
 int	 api_check_fields(struct api_req *, json_t *, const char *const *);
 const char *api_query(struct api_req *, const char *name, char *buf,
 	    size_t len);
-/* The core's view of a request: its tenant, key prefix, db and keys. */
+/* The core's view of a request: its tenant, key prefix, db and keys
+ * (on a worker: the worker's connection). */
 void	 api_req_ctx(const struct api_req *, struct api_ctx *);
 /* 0 when every member of obj is in allowed, else -1 (400 unknown_field). */
 int	 api_fields_check(json_t *, const char *const *, struct api_err *);
@@ -231,6 +334,8 @@ void	 api_reply_buffer(struct api_req *, int status, const char *ctype,
 	    struct evbuffer *body);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
+/* 503 busy with Retry-After: the API's memory or queue is full. */
+void	 api_busy(struct api_req *, const char *why);
 /* 405 with Allow: the methods the path takes. */
 void	 api_method_not_allowed(struct api_req *, unsigned methods);
 void	 api_err_set(struct api_err *, int status, const char *code,
@@ -253,6 +358,18 @@ int	 api_http_listen(struct api *, char *err, size_t);
 void	 api_http_close(struct api *);
 void	 api_conn_reply(struct api_req *, int status, const char *ctype,
 	    const char *headers, struct evbuffer *body);
+/* The connection's request came back from a worker: go on reading. */
+void	 api_conn_resume(struct api_conn *);
+
+/* api_pool.c: the worker threads and the Redis probe */
+struct api_pool *api_pool_new(struct event_base *, const struct ff_endpoint *,
+	    int nthreads);
+/* Queues a job: 0, or -1 when the queue is full (nothing called). */
+int	 api_pool_submit(struct api_pool *, struct api_job *);
+/* Stops and joins the threads, then calls done of every job left. */
+void	 api_pool_free(struct api_pool *);
+/* The probe's last word on Redis: 1 up, 0 down. */
+int	 api_pool_redis_up(const struct api_pool *);
 
 /* api_dashboard.c */
 /* Reads TEMPLATES_DIR/dashboard/; *out stays NULL when the directory
@@ -279,9 +396,12 @@ int	 api_tenant_key_revoke(struct db *, uint64_t tenant,
 /* Every tenant: {"items": [{"id", "name", "status", "retention_days",
  * "created_at", "purge_at"?, "key_prefixes"}]}, by id. */
 json_t	*api_tenant_list(struct db *, struct api_err *);
+/* 0 when key has a tenant key's form, else -1 (no Redis: a stranger's
+ * garbage is refused on the main thread). */
+int	 api_tenant_key_form(const char *key);
 /* Checks a Bearer tenant key: 1 with *tenant and its prefix set, 0 when
  * it is not a key of an active tenant, -1 when Redis could not tell. */
-int	 api_tenant_auth(struct api *, const char *key, uint64_t *tenant,
+int	 api_tenant_auth(struct db *, const char *key, uint64_t *tenant,
 	    char *prefix, size_t);
 
 /* api_contact.c */
@@ -290,7 +410,7 @@ void	 api_contacts_import(struct api_req *);	/* streams */
 /* Validates and upserts a JSON array of contact objects; the index of
  * item i in rejected is base + i.  0; -1 when Redis failed; -2 on an
  * unknown field (*bad_field of item *bad_index; nothing written). */
-int	 api_contacts_apply(struct api *, uint64_t tenant, json_t *items,
+int	 api_contacts_apply(struct api_req *, json_t *items,
 	    size_t base, json_t *rejected, long long *created,
 	    long long *updated, const char **bad_field, size_t *bad_index);
 void	 api_lists(struct api_req *);
@@ -322,23 +442,29 @@ json_t	*api_campaign_get(const struct api_ctx *, uint64_t campaign,
 json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 	    struct api_err *);
 
+/* api_relay.c */
+void	 api_relay(struct api_req *);
 /* api_domain.c */
 void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain
  * of the tenant, or allow_unverified_from is on; else -1 with err (422
  * unverified_domain, or 503). */
-int	 api_domain_check_from(struct api *, uint64_t tenant,
+int	 api_domain_check_from(struct api *, struct db *, uint64_t tenant,
 	    const char *from, struct api_err *);
 /* api_launch.c */
 void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
+/* Stops the snapshots; those at a worker are freed as they come back. */
 void	 api_launch_free(struct api *);
+/* On the main thread: what a request's handler asked (r->note). */
+void	 api_launch_note(struct api *, const struct launch_note *);
 void	 api_campaign_launch(struct api_req *, uint64_t campaign);
 /* verb: "pause", "resume" or "cancel". */
 void	 api_campaign_transition(struct api_req *, uint64_t campaign,
 	    const char *verb);
 /* Cancels the tenant's sending and paused campaigns and takes all of
- * them out of ff:sending; 0, or -1 when Redis failed. */
-int	 api_launch_stop_tenant(struct api *, uint64_t tenant);
+ * them out of ff:sending (on a worker: r->db); 0, or -1 when Redis
+ * failed.  Its snapshots stop when r comes back (r->note). */
+int	 api_launch_stop_tenant(struct api_req *, uint64_t tenant);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */

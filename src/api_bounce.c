@@ -48,7 +48,7 @@ api_bounces(struct api_req *r)
 		api_error(r, 400, "invalid_limit", "limit: 1 to %d", LIST_MAX);
 		return;
 	}
-	if (store_bounce_page(r->a->db, r->tenant, cursor, (size_t)limit,
+	if (store_bounce_page(r->db, r->tenant, cursor, (size_t)limit,
 	    &page) == -1) {
 		api_unavailable(r);
 		return;

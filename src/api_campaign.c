@@ -20,6 +20,9 @@
 #include "store_stats.h"
 #include "store_template.h"
 
+#define TEMPLATE_SUBJECT_MAX	998	/* RFC 5322's line, before merging */
+#define NAME_MAX_BYTES	200	/* a template's or campaign's name */
+
 static const char *const template_fields[] = { "name", "subject", "html",
     "text", NULL };
 
@@ -151,9 +154,17 @@ template_save(struct api_req *r, uint64_t id, int create)
 		return;
 	if (api_check_fields(r, body, template_fields) == -1)
 		goto out;
-	if (!json_is_string(json_object_get(body, "name")) ||
-	    json_string_length(json_object_get(body, "name")) == 0) {
-		api_error(r, 422, "invalid_name", "name is required");
+	if (!json_is_string(v = json_object_get(body, "name")) ||
+	    json_string_length(v) == 0 ||
+	    json_string_length(v) > NAME_MAX_BYTES) {
+		api_error(r, 422, "invalid_name", "name: 1 to %d bytes is "
+		    "required", NAME_MAX_BYTES);
+		goto out;
+	}
+	if (json_is_string(v = json_object_get(body, "subject")) &&
+	    json_string_length(v) > TEMPLATE_SUBJECT_MAX) {
+		api_error(r, 422, "invalid_template", "subject: a string of at "
+		    "most %d bytes is required", TEMPLATE_SUBJECT_MAX);
 		goto out;
 	}
 	for (i = TEMPLATE_SUBJECT; i < TEMPLATE_NPARTS; i++)
@@ -172,11 +183,11 @@ template_save(struct api_req *r, uint64_t id, int create)
 		goto out;
 	}
 	if (id == 0)
-		rc = store_template_create(a->db, r->tenant, part, part_len,
+		rc = store_template_create(r->db, r->tenant, part, part_len,
 		    (const char *const *)rep.tracked, rep.ntracked, now_ms(),
 		    &id);
 	else
-		rc = store_template_put(a->db, r->tenant, id, part, part_len,
+		rc = store_template_put(r->db, r->tenant, id, part, part_len,
 		    (const char *const *)rep.tracked, rep.ntracked, now_ms());
 	if (rc == -1) {
 		api_unavailable(r);
@@ -232,7 +243,7 @@ api_templates(struct api_req *r)
 		api_error(r, 404, "not_found", "no such template");
 		return;
 	}
-	if (api_found(r, store_template_get(r->a->db, r->tenant, id, &t), "template") == -1)
+	if (api_found(r, store_template_get(r->db, r->tenant, id, &t), "template") == -1)
 		return;
 	if (r->method == HTTP_GET)
 		api_json(r, 200, template_json(id, &t));
@@ -245,9 +256,14 @@ api_templates(struct api_req *r)
 
 /* ---------------------------------------------------------- campaigns */
 
-/* "Name <addr>" or "addr", one line, a valid address inside. */
+/*
+ * "Name <addr>" or "addr", one line, a valid address inside: 0.  -1 when
+ * not; -2 when valid but not one the sender can put in From or Reply-To
+ * as given (a UTF-8 local part, an IDN domain not in its xn-- form): the
+ * messages would all fail.
+ */
 static int
-valid_from(const char *s, size_t len)
+check_from(const char *s, size_t len)
 {
 	const char	*lt, *gt;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
@@ -255,16 +271,51 @@ valid_from(const char *s, size_t len)
 
 	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
+			return -1;
 	lt = memchr(s, '<', len);
 	gt = lt ? memchr(lt, '>', len - (size_t)(lt - s)) : NULL;
 	if (lt != NULL) {
 		if (gt == NULL || gt != s + len - 1)
-			return 0;
-		return validate_email(lt + 1, (size_t)(gt - lt - 1), addr,
-		    key) == 0;
+			return -1;
+		s = lt + 1;
+		len = (size_t)(gt - lt - 1);
 	}
-	return validate_email(s, len, addr, key) == 0;
+	if (validate_email(s, len, addr, key) == -1)
+		return -1;
+	return mime_address_valid(s, len) ? 0 : -2;
+}
+
+/* 0, or -1 after answering 422 for the from or reply_to value v. */
+static int
+from_answer(struct api_req *r, json_t *v, const char *field,
+    const char *code)
+{
+	const char	*s, *lt;
+	size_t		 len;
+
+	if (!json_is_string(v)) {
+		api_error(r, 422, code, "%s: \"Name <addr>\" or an address",
+		    field);
+		return -1;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	switch (check_from(s, len)) {
+	case 0:
+		return 0;
+	case -2:
+		if ((lt = memchr(s, '<', len)) != NULL) {
+			len = (size_t)(s + len - 1 - (lt + 1));
+			s = lt + 1;
+		}
+		api_error(r, 422, "unsupported_address", "%s: %s", field,
+		    mime_address_problem(s, len));
+		return -1;
+	default:
+		api_error(r, 422, code, "%s: \"Name <addr>\" or an address",
+		    field);
+		return -1;
+	}
 }
 
 static const char *const campaign_fields[] = { "name", "template_id",
@@ -274,7 +325,6 @@ static const char *const campaign_fields[] = { "name", "template_id",
 static void
 campaign_create(struct api_req *r)
 {
-	struct api		*a = r->a;
 	struct campaign_draft	 d;
 	struct template		 tpl;
 	struct api_err		 err;
@@ -291,8 +341,10 @@ campaign_create(struct api_req *r)
 	if (api_check_fields(r, body, campaign_fields) == -1)
 		goto out;
 	if (!json_is_string(v = json_object_get(body, "name")) ||
-	    json_string_length(v) == 0 || json_string_length(v) > 200) {
-		api_error(r, 422, "invalid_name", "name is required");
+	    json_string_length(v) == 0 ||
+	    json_string_length(v) > NAME_MAX_BYTES) {
+		api_error(r, 422, "invalid_name", "name: 1 to %d bytes is "
+		    "required", NAME_MAX_BYTES);
 		goto out;
 	}
 	if (!json_is_string(v = json_object_get(body, "template_id")) ||
@@ -303,24 +355,18 @@ campaign_create(struct api_req *r)
 		    "list_id (strings) are required");
 		goto out;
 	}
-	if (!json_is_string(v = json_object_get(body, "from")) ||
-	    !valid_from(json_string_value(v), json_string_length(v))) {
-		api_error(r, 422, "invalid_from", "from: \"Name <addr>\" or an "
-		    "address");
+	if (from_answer(r, v = json_object_get(body, "from"), "from",
+	    "invalid_from") == -1)
 		goto out;
-	}
 	/* API.md: a tenant sends only as itself (api_domain.c). */
-	if (api_domain_check_from(a, r->tenant, json_string_value(v),
+	if (api_domain_check_from(r->a, r->db, r->tenant, json_string_value(v),
 	    &err) == -1) {
 		api_reply_err(r, &err);
 		goto out;
 	}
 	if ((v = json_object_get(body, "reply_to")) != NULL &&
-	    (!json_is_string(v) || !valid_from(json_string_value(v),
-	    json_string_length(v)))) {
-		api_error(r, 422, "invalid_reply_to", "reply_to: an address");
+	    from_answer(r, v, "reply_to", "invalid_reply_to") == -1)
 		goto out;
-	}
 	if ((v = json_object_get(body, "rate_per_second")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 1000000) {
@@ -338,7 +384,7 @@ campaign_create(struct api_req *r)
 			goto out;
 		}
 	}
-	if ((rc = store_template_get(a->db, r->tenant, tid, &tpl)) != 1) {
+	if ((rc = store_template_get(r->db, r->tenant, tid, &tpl)) != 1) {
 		if (rc == -1)
 			api_unavailable(r);
 		else
@@ -365,7 +411,7 @@ campaign_create(struct api_req *r)
 	d.track_opens = !json_is_false(json_object_get(body, "track_opens"));
 	d.track_clicks = !json_is_false(json_object_get(body, "track_clicks"));
 	d.created_at = now_ms();
-	rc = store_campaign_create(a->db, r->tenant, &d, links, tpl.nlinks,
+	rc = store_campaign_create(r->db, r->tenant, &d, links, tpl.nlinks,
 	    &id);
 	free(links);
 	store_template_free(&tpl);
@@ -539,7 +585,7 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 	}
 	from = api_query(r, "from", frombuf, sizeof(frombuf));
 	to = api_query(r, "to", tobuf, sizeof(tobuf));
-	if (store_campaign_since(r->a->db, r->tenant, id, &since) == -1) {
+	if (store_campaign_since(r->db, r->tenant, id, &since) == -1) {
 		api_unavailable(r);
 		return;
 	}
@@ -549,7 +595,7 @@ campaign_timeseries(struct api_req *r, uint64_t id)
 		return;
 	}
 	counts = xcalloc(count * SERIES_NKINDS + 1, sizeof(*counts));
-	if (store_stats_series(r->a->db, r->tenant, id, step, first, count,
+	if (store_stats_series(r->db, r->tenant, id, step, first, count,
 	    counts) == -1) {
 		free(counts);
 		api_unavailable(r);
@@ -581,14 +627,14 @@ campaign_list(struct api_req *r)
 	size_t		 n, i;
 	int		 rc;
 
-	if (store_campaign_ids(r->a->db, r->tenant, &ids, &n) == -1) {
+	if (store_campaign_ids(r->db, r->tenant, &ids, &n) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	arr = json_array();
 	for (i = 0; i < n; i++) {
 		/* One gone meanwhile is left out. */
-		if ((rc = store_campaign_get(r->a->db, r->tenant, ids[i],
+		if ((rc = store_campaign_get(r->db, r->tenant, ids[i],
 		    &c)) == -1) {
 			free(ids);
 			json_decref(arr);

@@ -7,8 +7,8 @@
  * upserted by email match key, in three pipelined round trips however
  * many rows (store_contact_upsert).
  * Attributes named on the special-category list are dropped and
- * reported; values holding a special-category term store the contact
- * quarantined.
+ * reported; attribute values, names or gender holding a
+ * special-category term store the contact quarantined.
  *
  * HTTP only: the stores (store_contact.c, store_list.c) read and write
  * Redis, every key the tenant's, so a request can never see, change or
@@ -23,7 +23,7 @@
 #include "store_list.h"
 
 int
-api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
+api_contacts_apply(struct api_req *r, json_t *items,
     size_t base, json_t *rejected, long long *created, long long *updated,
     const char **bad_field, size_t *bad_index)
 {
@@ -42,7 +42,7 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 			    "invalid_contact", NULL);
 			continue;
 		}
-		rc = contact_check(a->special, o, base + i, 1, rejected,
+		rc = contact_check(r->a->special, o, base + i, 1, rejected,
 		    &rows[nrows], bad_field);
 		if (rc == -1) {
 			*bad_index = base + i;
@@ -62,7 +62,7 @@ api_contacts_apply(struct api *a, uint64_t tenant, json_t *items,
 			nrows++;
 		}
 	}
-	ret = store_contact_upsert(a->db, tenant, &a->live->keys, rows, nrows,
+	ret = store_contact_upsert(r->db, r->tenant, &r->live->keys, rows, nrows,
 	    created, updated);
 out:
 	json_decref(seen);
@@ -102,7 +102,7 @@ contacts_upsert(struct api_req *r)
 		return;
 	}
 	rejected = json_array();
-	switch (api_contacts_apply(r->a, r->tenant, items, 0, rejected,
+	switch (api_contacts_apply(r, items, 0, rejected,
 	    &created, &updated, &bad_field, &bad_index)) {
 	case 0:
 		api_json(r, 200, json_pack("{s:I, s:I, s:O}", "created",
@@ -127,17 +127,17 @@ contact_find(struct api_req *r, const char *ref, uint64_t *id)
 	char	addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
 
 	if (parse_u64(ref, strlen(ref), id) == 0)
-		return store_contact_exists(r->a->db, r->tenant, *id);
+		return store_contact_exists(r->db, r->tenant, *id);
 	if (validate_email(ref, strlen(ref), addr, key) == -1)
 		return 0;
-	return store_contact_find(r->a->db, r->tenant, key, id);
+	return store_contact_find(r->db, r->tenant, key, id);
 }
 
 /* Reads the contact; 0, or -1 after answering 404 or 503. */
 static int
 contact_load(struct api_req *r, uint64_t id, struct contact *c)
 {
-	switch (store_contact_get(r->a->db, r->tenant, &r->a->live->keys, id,
+	switch (store_contact_get(r->db, r->tenant, &r->live->keys, id,
 	    c)) {
 	case 1:
 		return 0;
@@ -160,6 +160,19 @@ contact_get(struct api_req *r, uint64_t id)
 		return;
 	api_json(r, 200, contact_json(&c));
 	contact_clear(&c);
+}
+
+/* A field the PATCH does not give: checked, and written back, as
+ * stored (NULL: not set). */
+static void
+patch_keep(json_t *body, const char *field, const char *stored)
+{
+	json_t	*v;
+
+	if (json_object_get(body, field) != NULL)
+		return;
+	v = stored != NULL ? json_string(stored) : NULL;
+	json_object_set_new(body, field, v != NULL ? v : json_null());
 }
 
 /* PATCH: given fields change, attributes merge (null removes one). */
@@ -192,6 +205,11 @@ contact_patch(struct api_req *r, uint64_t id)
 		/* Quarantine is decided again from the stored attributes. */
 		json_object_set(body, "attributes", cur.attributes);
 	}
+	/* ... and from the stored names and gender: a PATCH of one field
+	 * must not clear what another one caused. */
+	patch_keep(body, "first_name", cur.first_name);
+	patch_keep(body, "last_name", cur.last_name);
+	patch_keep(body, "gender", cur.gender);
 	rc = contact_check(a->special, body, 0, 0, rejected, &row, &bad_field);
 	if (rc == -1) {
 		api_error(r, 400, "unknown_field", "unknown field '%.100s'",
@@ -209,7 +227,7 @@ contact_patch(struct api_req *r, uint64_t id)
 		}
 	}
 	/* With an address, the index moves from the current one. */
-	rc = store_contact_update(a->db, r->tenant, id, &row,
+	rc = store_contact_update(r->db, r->tenant, id, &row,
 	    json_object_get(body, "email") != NULL ? cur.key : NULL, now_ms());
 	free(row.attrs);
 	if (rc != 1) {
@@ -262,7 +280,7 @@ api_contacts(struct api_req *r)
 		contact_patch(r, id);
 		break;
 	case HTTP_DELETE:
-		if (store_contact_remove(r->a->db, r->tenant, id, NULL) == -1)
+		if (store_contact_remove(r->db, r->tenant, id, NULL) == -1)
 			api_unavailable(r);
 		else
 			api_nocontent(r);
@@ -301,7 +319,7 @@ list_create(struct api_req *r)
 		    "characters is required", CONTACT_TEXT_MAX);
 		return;
 	}
-	rc = store_list_create(r->a->db, r->tenant, json_string_value(name),
+	rc = store_list_create(r->db, r->tenant, json_string_value(name),
 	    json_string_length(name), now_ms(), &list);
 	json_decref(body);
 	if (rc == -1) {
@@ -340,14 +358,14 @@ members_resolve(struct api_req *r, json_t *arr, int by_email,
 				keys[i][0] = '\0';
 			keyv[i] = keys[i];
 		}
-		rc = store_contact_find_many(r->a->db, r->tenant, keyv, n,
+		rc = store_contact_find_many(r->db, r->tenant, keyv, n,
 		    ids);
 	} else {
 		json_array_foreach(arr, i, v)
 			if (!json_is_string(v) || parse_u64(json_string_value(v),
 			    json_string_length(v), &ids[i]) == -1)
 				ids[i] = 0;
-		rc = store_contact_exist_many(r->a->db, r->tenant, ids, n);
+		rc = store_contact_exist_many(r->db, r->tenant, ids, n);
 	}
 	*nfound = 0;
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -392,7 +410,7 @@ list_members(struct api_req *r, uint64_t list, int add)
 	found = xcalloc(n ? n : 1, sizeof(*found));
 	if (members_resolve(r, arr, emails != NULL, found, &nfound,
 	    missing) == -1 ||
-	    store_list_change(r->a->db, r->tenant, list, found, nfound, add,
+	    store_list_change(r->db, r->tenant, list, found, nfound, add,
 	    &changed) == -1) {
 		api_unavailable(r);
 		goto out_body;
@@ -423,10 +441,10 @@ api_lists(struct api_req *r)
 		api_error(r, 404, "not_found", "no such list");
 		return;
 	}
-	if (api_found(r, store_list_name(r->a->db, r->tenant, list, &name), "list") == -1)
+	if (api_found(r, store_list_name(r->db, r->tenant, list, &name), "list") == -1)
 		return;
 	if (r->nseg == 3 && r->method == HTTP_GET) {
-		if (store_list_size(r->a->db, r->tenant, list, &size) == -1)
+		if (store_list_size(r->db, r->tenant, list, &size) == -1)
 			api_unavailable(r);
 		else {
 			snprintf(id, sizeof(id), "%llu",

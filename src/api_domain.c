@@ -211,8 +211,8 @@ domain_find(struct api_req *r, const char *arg, struct domain_rec *d,
 		api_error(r, 404, "not_found", "no such domain");
 		return 0;
 	}
-	if ((rc = store_domain_lookup(r->a->db, r->tenant, name, &id)) == 1)
-		rc = store_domain_get(r->a->db, r->tenant, id, d);
+	if ((rc = store_domain_lookup(r->db, r->tenant, name, &id)) == 1)
+		rc = store_domain_get(r->db, r->tenant, id, d);
 	if (api_found(r, rc, "domain") == -1)
 		return 0;
 	if ((*doc = doc_load(d)) == NULL) {
@@ -226,7 +226,7 @@ domain_find(struct api_req *r, const char *arg, struct domain_rec *d,
 static int
 data_key_ready(struct api_req *r)
 {
-	if (r->a->live == NULL || !r->a->live->data_key.set) {
+	if (r->live == NULL || !r->live->data_key.set) {
 		api_error(r, 503, "no_data_key", "sending domains need the "
 		    "data_key_file directive (the key that seals DKIM keys)");
 		return 0;
@@ -270,12 +270,12 @@ domain_create(struct api_req *r)
 	doc = json_pack("{s:[], s:I, s:I, s:{}, s:I}", "keys", "signing",
 	    (json_int_t)1, "pending", (json_int_t)0, "checks", "created_at",
 	    (json_int_t)now_ms());
-	if (doc_add_generation(doc, &a->live->data_key, r->tenant, name, 1,
+	if (doc_add_generation(doc, &r->live->data_key, r->tenant, name, 1,
 	    sel, sealed) == -1) {
 		api_error(r, 500, "internal", "the keys could not be made");
 		goto out;
 	}
-	if ((rc = store_domain_create(a->db, r->tenant, name, &id)) != 1) {
+	if ((rc = store_domain_create(r->db, r->tenant, name, &id)) != 1) {
 		if (rc == -1)
 			api_unavailable(r);
 		else
@@ -284,11 +284,11 @@ domain_create(struct api_req *r)
 		goto out;
 	}
 	text = json_dumps(doc, JSON_COMPACT);
-	if (store_domain_save(a->db, r->tenant, id, name, "pending", text,
+	if (store_domain_save(r->db, r->tenant, id, name, "pending", text,
 	    (const char *const *)sel, (const char *const *)sealed, 2, NULL,
 	    0) == -1) {
 		/* Not a name without a record: a retry may create it. */
-		(void)store_domain_delete(a->db, r->tenant, name, id);
+		(void)store_domain_delete(r->db, r->tenant, name, id);
 		api_unavailable(r);
 		goto out;
 	}
@@ -313,13 +313,13 @@ domain_list(struct api_req *r)
 	uint64_t		*ids;
 	size_t			 n, i;
 
-	if (store_domain_names(r->a->db, r->tenant, &names, &ids, &n) == -1) {
+	if (store_domain_names(r->db, r->tenant, &names, &ids, &n) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	items = json_array();
 	for (i = 0; i < n; i++) {
-		if (store_domain_get(r->a->db, r->tenant, ids[i], &d) != 1)
+		if (store_domain_get(r->db, r->tenant, ids[i], &d) != 1)
 			continue;
 		if ((doc = doc_load(&d)) != NULL)
 			json_array_append_new(items, domain_json(r->a, &d,
@@ -498,7 +498,7 @@ domain_verify(struct api_req *r, struct domain_rec *d, json_t *doc)
 		json_object_set_new(doc, "verified_at",
 		    json_integer((json_int_t)now));
 	text = json_dumps(doc, JSON_COMPACT);
-	rc = store_domain_save(r->a->db, r->tenant, d->id, d->name, status,
+	rc = store_domain_save(r->db, r->tenant, d->id, d->name, status,
 	    text, NULL, NULL, 0, (const char *const *)drop, ndrop);
 	free(text);
 	free_strings(drop, ndrop);
@@ -534,7 +534,7 @@ domain_rotate(struct api_req *r, struct domain_rec *d, json_t *doc)
 		ndrop = doc_drop_generation(doc, d->name, pending, drop,
 		    4);
 	gen++;
-	if (doc_add_generation(doc, &r->a->live->data_key, r->tenant, d->name,
+	if (doc_add_generation(doc, &r->live->data_key, r->tenant, d->name,
 	    gen, sel, sealed) == -1) {
 		free_strings(drop, ndrop);
 		api_error(r, 500, "internal", "the keys could not be made");
@@ -542,7 +542,7 @@ domain_rotate(struct api_req *r, struct domain_rec *d, json_t *doc)
 	}
 	json_object_set_new(doc, "pending", json_integer(gen));
 	text = json_dumps(doc, JSON_COMPACT);
-	rc = store_domain_save(r->a->db, r->tenant, d->id, d->name,
+	rc = store_domain_save(r->db, r->tenant, d->id, d->name,
 	    d->status != NULL ? d->status : "pending", text,
 	    (const char *const *)sel, (const char *const *)sealed, 2,
 	    (const char *const *)drop, ndrop);
@@ -579,7 +579,7 @@ api_domains(struct api_req *r)
 	if (r->nseg < 3 || !domain_find(r, r->seg[2], &d, &doc))
 		return;
 	if (r->nseg == 3 && r->method == HTTP_DELETE) {
-		if (store_domain_delete(r->a->db, r->tenant, d.name, d.id) == -1)
+		if (store_domain_delete(r->db, r->tenant, d.name, d.id) == -1)
 			api_unavailable(r);
 		else
 			api_nocontent(r);
@@ -594,8 +594,8 @@ api_domains(struct api_req *r)
 }
 
 int
-api_domain_check_from(struct api *a, uint64_t tenant, const char *from,
-    struct api_err *err)
+api_domain_check_from(struct api *a, struct db *db, uint64_t tenant,
+    const char *from, struct api_err *err)
 {
 	struct domain_rec	 d;
 	char			 name[DOMAIN_NAME_MAX + 1];
@@ -608,8 +608,8 @@ api_domain_check_from(struct api *a, uint64_t tenant, const char *from,
 		api_err_set(err, 422, "unverified_domain", "from: no domain");
 		return -1;
 	}
-	if ((rc = store_domain_lookup(a->db, tenant, name, &id)) == 1)
-		rc = store_domain_get(a->db, tenant, id, &d);
+	if ((rc = store_domain_lookup(db, tenant, name, &id)) == 1)
+		rc = store_domain_get(db, tenant, id, &d);
 	if (rc == -1) {
 		api_err_unavailable(err);
 		return -1;

@@ -7,6 +7,13 @@
  * validation and upsert as POST /v1/contacts.  So memory is one batch
  * whatever the file's size.
  *
+ * Threads: the rows are cut on the main thread as the body arrives (no
+ * Redis); a full batch goes to a worker (api_req_submit), and the
+ * connection reads nothing more until it is back (the request is busy),
+ * so a slow uploader holds no worker and a fast one waits for Redis.
+ * The last batch's worker answers; an error found on the main thread is
+ * answered there.
+ *
  * The header row names the columns: email (required), first_name,
  * last_name, date_of_birth, gender; "attributes.NAME" or any other name
  * is the attribute NAME (a string).  An empty cell sets nothing.  A
@@ -20,6 +27,7 @@
  * error says how many rows were; importing the file again is harmless
  * (upsert by address).
  */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +63,9 @@ struct import {
 	json_t		*dropped;	/* dropped_columns */
 	json_t		*batch;		/* contact objects */
 	size_t		 batch_first;	/* row index of batch[0] */
+	json_t		*flushing;	/* the batch at a worker */
+	size_t		 flushing_first;
+	int		 ending;	/* the body is read: answer after it */
 	size_t		 rows;		/* data rows seen */
 	size_t		 applied;	/* rows in batches written */
 	json_t		*rejected;
@@ -76,6 +87,7 @@ import_free(void *arg)
 	free(im->kind);
 	json_decref(im->dropped);
 	json_decref(im->batch);
+	json_decref(im->flushing);
 	json_decref(im->rejected);
 	free(im);
 }
@@ -149,21 +161,22 @@ dup:
 	return 0;
 }
 
-/* Writes the batch; non-zero (status set) on failure. */
+/* On a worker: writes the flushing batch; non-zero (status set) on
+ * failure. */
 static int
 import_flush(struct import *im)
 {
 	struct api_req	*r = im->r;
 	json_t		*rej = json_array(), *v;
 	const char	*bad = NULL;
-	size_t		 badi = 0, i, n = json_array_size(im->batch);
+	size_t		 badi = 0, i, n = json_array_size(im->flushing);
 	int		 rc;
 
 	if (n == 0) {
 		json_decref(rej);
 		return 0;
 	}
-	rc = api_contacts_apply(r->a, r->tenant, im->batch, im->batch_first,
+	rc = api_contacts_apply(r, im->flushing, im->flushing_first,
 	    rej, &im->created, &im->updated, &bad, &badi);
 	json_array_foreach(rej, i, v) {
 		if (im->nrejected < IMPORT_REJECTED_MAX)
@@ -171,8 +184,7 @@ import_flush(struct import *im)
 		im->nrejected++;
 	}
 	json_decref(rej);
-	json_array_clear(im->batch);
-	im->batch_first = im->rows;
+	json_array_clear(im->flushing);
 	if (rc == -1)
 		return import_fail(im, 503, "unavailable", "the data store is "
 		    "not reachable; %zu rows were imported before it failed",
@@ -182,6 +194,65 @@ import_flush(struct import *im)
 		return import_fail(im, 500, "internal", "row %zu", badi);
 	im->applied += n;
 	return 0;
+}
+
+static void
+import_answer(struct api_req *r)
+{
+	struct import	*im = r->stream_arg;
+
+	if (im->err.status != 0) {
+		api_reply_err(r, &im->err);
+		return;
+	}
+	api_json(r, 200, json_pack("{s:I, s:I, s:I, s:O, s:I, s:O}",
+	    "rows", (json_int_t)im->rows,
+	    "created", (json_int_t)im->created,
+	    "updated", (json_int_t)im->updated,
+	    "rejected", im->rejected,
+	    "rejected_count", (json_int_t)im->nrejected,
+	    "dropped_columns", im->dropped));
+}
+
+/* On a worker: the batch; after the last one, the answer. */
+static void
+import_flush_work(struct api_req *r)
+{
+	struct import	*im = r->stream_arg;
+
+	import_flush(im);
+	/* A batch's objects are freed in this worker's malloc arena; each
+	 * worker keeps its own, so without this the next batches, on other
+	 * workers, would hold up to one batch's peak per worker. */
+	malloc_trim(0);
+	if (im->ending)
+		import_answer(r);
+}
+
+/* Back on the main thread, unanswered: a failed batch ends the import
+ * (the rest of the body is not read); else reading goes on. */
+static void
+import_flushed(struct api_req *r)
+{
+	struct import	*im = r->stream_arg;
+
+	if (im->err.status != 0)
+		api_reply_err(r, &im->err);
+}
+
+/* The batch goes to a worker; nothing more is read until it is back. */
+static void
+import_submit(struct api_req *r)
+{
+	struct import	*im = r->stream_arg;
+	json_t		*t = im->flushing;
+
+	im->flushing = im->batch;
+	im->flushing_first = im->batch_first;
+	im->batch = t;
+	im->batch_first = im->rows;
+	r->after = import_flushed;
+	api_req_submit(r, import_flush_work);
 }
 
 static int
@@ -230,9 +301,7 @@ import_row(void *arg, size_t rowno, char **fields, size_t *lens,
 		json_object_set_new(o, "email", json_string(""));
 	json_array_append_new(im->batch, o);
 next:
-	if (json_array_size(im->batch) < IMPORT_BATCH)
-		return 0;
-	return import_flush(im);
+	return 0;	/* a full batch is written after the piece */
 }
 
 static void
@@ -240,12 +309,16 @@ import_data(struct api_req *r, const char *p, size_t len)
 {
 	struct import	*im = r->stream_arg;
 
-	if (csv_feed(im->csv, p, len, import_row, im) == 0)
+	if (csv_feed(im->csv, p, len, import_row, im) != 0) {
+		if (im->err.status == 0)
+			import_fail(im, 400, "invalid_csv", "%s; %zu rows were "
+			    "imported before it", csv_error(im->csv),
+			    im->applied);
+		api_reply_err(r, &im->err);
 		return;
-	if (im->err.status == 0)
-		import_fail(im, 400, "invalid_csv", "%s; %zu rows were "
-		    "imported before it", csv_error(im->csv), im->applied);
-	api_reply_err(r, &im->err);
+	}
+	if (json_array_size(im->batch) >= IMPORT_BATCH)
+		import_submit(r);
 }
 
 static void
@@ -259,19 +332,12 @@ import_end(struct api_req *r)
 	if (im->err.status == 0 && im->ncols == 0)
 		import_fail(im, 400, "invalid_csv", "the body is empty: send "
 		    "a header row and rows");
-	if (im->err.status == 0)
-		import_flush(im);
-	if (im->err.status != 0) {
-		api_reply_err(r, &im->err);
+	if (im->err.status != 0 || json_array_size(im->batch) == 0) {
+		import_answer(r);
 		return;
 	}
-	api_json(r, 200, json_pack("{s:I, s:I, s:I, s:O, s:I, s:O}",
-	    "rows", (json_int_t)im->rows,
-	    "created", (json_int_t)im->created,
-	    "updated", (json_int_t)im->updated,
-	    "rejected", im->rejected,
-	    "rejected_count", (json_int_t)im->nrejected,
-	    "dropped_columns", im->dropped));
+	im->ending = 1;
+	import_submit(r);
 }
 
 void
@@ -290,6 +356,7 @@ api_contacts_import(struct api_req *r)
 	im->csv = csv_new(IMPORT_ROW_MAX, IMPORT_FIELDS_MAX);
 	im->dropped = json_array();
 	im->batch = json_array();
+	im->flushing = json_array();
 	im->rejected = json_array();
 	r->stream_arg = im;
 	r->stream_free = import_free;

@@ -37,11 +37,12 @@
  * a script touches is the tenant's ({t:T}...), one Redis Cluster slot;
  * the global ff:sending is changed by commands of its own.
  *
- * Never: block the loop for more than one step's round trips, or hold
- * more than one page of ids.  What is in Redis, the scripts included,
+ * Never: call Redis on the main thread, or hold more than one page of
+ * ids.  What is in Redis, the scripts included,
  * is store_launch.c's and store_campaign.c's: this file schedules the
  * steps and answers.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,11 @@ struct launch_snapshot {
 	TAILQ_ENTRY(launch_snapshot) entry;
 	struct api	*a;
 	struct event	*ev;
+	struct api_job	 job;		/* its step, at a worker */
+	int		 busy;
+	int		 stopped;	/* out of the list: freed when back */
+	int		 step_rc;	/* the step: 0, or -1 Redis failed */
+	struct snapshot_step st;
 	uint64_t	 tenant;
 	uint64_t	 campaign;
 	uint64_t	 list;
@@ -79,6 +85,14 @@ static const struct transition {
 	    "a draft, sending or paused campaign" },
 };
 
+/* What the resume job found: unfinished snapshots now this node's. */
+struct sending_resume {
+	uint64_t	 tenant;
+	uint64_t	 campaign;
+	uint64_t	 list;
+	char		 cursor[LAUNCH_CURSOR_MAX];
+};
+
 static void	snapshot_step(evutil_socket_t, short, void *);
 
 /* A snapshot's lease: a node that renewed it no longer for this long
@@ -91,7 +105,7 @@ lease_ms(const struct api *a)
 
 /* The state change t on one campaign: 0 with r filled, or -1. */
 static int
-state_change(struct api *a, uint64_t tenant, uint64_t campaign,
+state_change(struct db *db, uint64_t tenant, uint64_t campaign,
     const struct transition *t, struct launch_result *r)
 {
 	size_t	nfrom;
@@ -99,7 +113,7 @@ state_change(struct api *a, uint64_t tenant, uint64_t campaign,
 	for (nfrom = 0; nfrom < FF_NELEM(t->from) && t->from[nfrom] != NULL;
 	    nfrom++)
 		;
-	return store_launch_transition(a->db, tenant, campaign, t->to,
+	return store_launch_transition(db, tenant, campaign, t->to,
 	    t->from, nfrom, r);
 }
 
@@ -116,12 +130,22 @@ snapshot_find(struct api *a, uint64_t tenant, uint64_t campaign)
 	return NULL;
 }
 
+/* Out of the list; freed now, or when its step comes back. */
 static void
 snapshot_free(struct launch_snapshot *s)
 {
-	TAILQ_REMOVE(&s->a->snapshots, s, entry);
-	event_free(s->ev);
-	free(s);
+	struct api	*a = s->a;
+
+	if (!s->stopped) {
+		pthread_mutex_lock(&a->snapshots_lock);
+		TAILQ_REMOVE(&a->snapshots, s, entry);
+		pthread_mutex_unlock(&a->snapshots_lock);
+		event_free(s->ev);
+		s->ev = NULL;
+		s->stopped = 1;
+	}
+	if (!s->busy)
+		free(s);
 }
 
 static void
@@ -151,7 +175,9 @@ snapshot_start(struct api *a, uint64_t tenant, uint64_t campaign,
 	s->started_ms = now_ms();
 	if ((s->ev = evtimer_new(a->base, snapshot_step, s)) == NULL)
 		fatalx("evtimer_new");
+	pthread_mutex_lock(&a->snapshots_lock);
 	TAILQ_INSERT_TAIL(&a->snapshots, s, entry);
+	pthread_mutex_unlock(&a->snapshots_lock);
 	snapshot_arm(s, 0);
 }
 
@@ -164,36 +190,53 @@ snapshot_stop(struct api *a, uint64_t tenant, uint64_t campaign)
 		snapshot_free(s);
 }
 
-/* One page of the list into the queue; armed again until the end. */
+/* On a worker: one page of the list into the queue. */
 static void
-snapshot_step(evutil_socket_t fd, short what, void *arg)
+step_run(struct api_job *j, struct db *db)
 {
-	struct launch_snapshot	*s = arg;
+	struct launch_snapshot	*s = (struct launch_snapshot *)((char *)j -
+				    offsetof(struct launch_snapshot, job));
 	struct api		*a = s->a;
-	struct snapshot_step	 st;
 
+	s->step_rc = -1;
 	if (!s->registered) {
 		/* The launch could not add it; senders look nowhere else. */
-		if (store_sending_add(a->db, s->tenant, s->campaign) == -1)
-			goto retry;
+		if (store_sending_add(db, s->tenant, s->campaign) == -1)
+			return;
 		s->registered = 1;
 	}
-	if (store_launch_step(a->db, s->tenant, s->campaign, s->list,
-	    s->cursor, a->conf->node_id, lease_ms(a), &st) == -1)
+	s->step_rc = store_launch_step(db, s->tenant, s->campaign, s->list,
+	    s->cursor, a->conf->node_id, lease_ms(a), &s->st);
+}
+
+/* Back on the main thread: the next step, the end, or a retry. */
+static void
+step_done(struct api_job *j)
+{
+	struct launch_snapshot	*s = (struct launch_snapshot *)((char *)j -
+				    offsetof(struct launch_snapshot, job));
+	struct snapshot_step	*st = &s->st;
+
+	s->busy = 0;
+	if (s->stopped) {
+		free(s);
+		return;
+	}
+	if (j->cancelled || s->step_rc == -1)
 		goto retry;
-	if (st.skipped)
+	if (st->skipped)
 		log_warnx("campaign %llu of tenant %llu: %d list members that "
 		    "are no contact id skipped", (unsigned long long)s->campaign,
-		    (unsigned long long)s->tenant, st.skipped);
-	s->queued += st.queued;
+		    (unsigned long long)s->tenant, st->skipped);
+	s->queued += st->queued;
 	s->failing = 0;
-	switch (st.verdict) {
+	switch (st->verdict) {
 	case SNAPSHOT_STOP:
 	case SNAPSHOT_COMPLETE:
 		log_info("campaign %llu of tenant %llu: snapshot stopped (%s)",
 		    (unsigned long long)s->campaign,
 		    (unsigned long long)s->tenant,
-		    st.verdict == SNAPSHOT_COMPLETE ? "completed elsewhere" :
+		    st->verdict == SNAPSHOT_COMPLETE ? "completed elsewhere" :
 		    "no longer sending");
 		snapshot_free(s);
 		return;
@@ -214,7 +257,7 @@ snapshot_step(evutil_socket_t fd, short what, void *arg)
 	case SNAPSHOT_NEXT:
 		break;
 	}
-	snprintf(s->cursor, sizeof(s->cursor), "%s", st.next);
+	snprintf(s->cursor, sizeof(s->cursor), "%s", st->next);
 	snapshot_arm(s, 0);
 	return;
 retry:
@@ -226,53 +269,129 @@ retry:
 	snapshot_arm(s, SNAPSHOT_RETRY_S);
 }
 
+/* The timer: the next step goes to a worker (a full queue: later). */
+static void
+snapshot_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct launch_snapshot	*s = arg;
+
+	(void)fd;
+	(void)what;
+	s->job.run = step_run;
+	s->job.done = step_done;
+	s->job.patient = 1;
+	s->busy = 1;
+	if (api_pool_submit(s->a->pool, &s->job) == -1) {
+		s->busy = 0;
+		snapshot_arm(s, SNAPSHOT_RETRY_S);
+	}
+}
+
+/* Whether this process runs a snapshot of the campaign; any thread. */
+static int
+snapshot_running(struct api *a, uint64_t tenant, uint64_t campaign)
+{
+	int	found;
+
+	pthread_mutex_lock(&a->snapshots_lock);
+	found = snapshot_find(a, tenant, campaign) != NULL;
+	pthread_mutex_unlock(&a->snapshots_lock);
+	return found;
+}
+
 /*
- * At start-up, then every claim_idle / 2: goes on with the unfinished
- * snapshots of ff:sending whose node is gone (its lease expired) or
- * was this one before a restart.
+ * On a worker, at start-up, then every claim_idle / 2: takes the
+ * unfinished snapshots of ff:sending whose node is gone (its lease
+ * expired) or was this one before a restart; resume_done starts them.
  */
+static void
+resume_run(struct api_job *j, struct db *db)
+{
+	struct api		*a = (struct api *)((char *)j -
+				    offsetof(struct api, resume_job));
+	struct sending_campaign	*all, *c;
+	struct sending_resume	*f;
+	size_t			 i, n;
+	int			 rc;
+
+	a->resume_nfound = 0;
+	a->resume_found = NULL;
+	if (store_sending_all(db, &all, &n) == -1) {
+		a->resume_rc = -1;
+		return;
+	}
+	a->resume_found = xcalloc(n ? n : 1, sizeof(*a->resume_found));
+	for (i = 0, rc = 0; i < n && rc != -1; i++) {
+		c = &all[i];
+		f = &a->resume_found[a->resume_nfound];
+		if (snapshot_running(a, c->tenant, c->campaign) ||
+		    (rc = store_launch_unfinished(db, c->tenant,
+		    c->campaign, &f->list, f->cursor)) != 1 ||
+		    (rc = store_launch_adopt(db, c->tenant, c->campaign,
+		    a->conf->node_id, lease_ms(a))) != 1)
+			continue;
+		f->tenant = c->tenant;
+		f->campaign = c->campaign;
+		a->resume_nfound++;
+	}
+	free(all);
+	a->resume_rc = rc == -1 ? -1 : 0;
+}
+
+static void
+resume_done(struct api_job *j)
+{
+	struct api		*a = (struct api *)((char *)j -
+				    offsetof(struct api, resume_job));
+	struct timeval		 tv = { SNAPSHOT_RETRY_S, 0 };
+	struct sending_resume	*f;
+	size_t			 i;
+
+	a->resume_busy = 0;
+	for (i = 0; i < a->resume_nfound && !a->launch_stopping; i++) {
+		f = &a->resume_found[i];
+		snapshot_start(a, f->tenant, f->campaign, f->list, f->cursor,
+		    1);
+	}
+	if (a->resume_nfound && !a->launch_stopping)
+		log_info("api: going on with %zu unfinished list snapshots",
+		    a->resume_nfound);
+	free(a->resume_found);
+	a->resume_found = NULL;
+	a->resume_nfound = 0;
+	if (a->launch_stopping)
+		return;
+	if (j->cancelled || a->resume_rc == -1) {
+		if (!a->launch_resume_failed)
+			log_warnx("api: redis failed reading the sending "
+			    "campaigns; unfinished snapshots resume when it "
+			    "answers");
+		a->launch_resume_failed = 1;
+	} else {
+		a->launch_resume_failed = 0;
+		tv.tv_sec = a->conf->claim_idle_s / 2;
+		if (tv.tv_sec < SNAPSHOT_ADOPT_MIN_S)
+			tv.tv_sec = SNAPSHOT_ADOPT_MIN_S;
+	}
+	evtimer_add(a->launch_resume, &tv);
+}
+
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct api		*a = arg;
-	struct timeval		 tv = { SNAPSHOT_RETRY_S, 0 };
-	struct sending_campaign	*all, *c;
-	char			 cursor[LAUNCH_CURSOR_MAX];
-	uint64_t		 list;
-	size_t			 i, n;
-	int			 resumed = 0, rc;
+	struct api	*a = arg;
+	struct timeval	 tv = { SNAPSHOT_RETRY_S, 0 };
 
-	if (store_sending_all(a->db, &all, &n) == -1)
-		goto retry;
-	for (i = 0, rc = 0; i < n && rc != -1; i++) {
-		c = &all[i];
-		if (snapshot_find(a, c->tenant, c->campaign) != NULL ||
-		    (rc = store_launch_unfinished(a->db, c->tenant,
-		    c->campaign, &list, cursor)) != 1 ||
-		    (rc = store_launch_adopt(a->db, c->tenant, c->campaign,
-		    a->conf->node_id, lease_ms(a))) != 1)
-			continue;
-		snapshot_start(a, c->tenant, c->campaign, list, cursor, 1);
-		resumed++;
+	(void)fd;
+	(void)what;
+	a->resume_job.run = resume_run;
+	a->resume_job.done = resume_done;
+	a->resume_job.patient = 1;
+	a->resume_busy = 1;
+	if (api_pool_submit(a->pool, &a->resume_job) == -1) {
+		a->resume_busy = 0;
+		evtimer_add(a->launch_resume, &tv);
 	}
-	free(all);
-	if (resumed)
-		log_info("api: going on with %d unfinished list snapshots",
-		    resumed);
-	if (rc == -1)
-		goto retry;
-	a->launch_resume_failed = 0;
-	tv.tv_sec = a->conf->claim_idle_s / 2;
-	if (tv.tv_sec < SNAPSHOT_ADOPT_MIN_S)
-		tv.tv_sec = SNAPSHOT_ADOPT_MIN_S;
-	evtimer_add(a->launch_resume, &tv);
-	return;
-retry:
-	if (!a->launch_resume_failed)
-		log_warnx("api: redis failed reading the sending campaigns; "
-		    "unfinished snapshots resume when it answers");
-	a->launch_resume_failed = 1;
-	evtimer_add(a->launch_resume, &tv);
 }
 
 void
@@ -281,6 +400,8 @@ api_launch_init(struct api *a)
 	struct timeval	tv = { 0, 0 };
 
 	TAILQ_INIT(&a->snapshots);
+	if (pthread_mutex_init(&a->snapshots_lock, NULL) != 0)
+		fatalx("api: pthread_mutex_init");
 	/* On the first loop turn: start-up must not wait for Redis. */
 	if ((a->launch_resume = evtimer_new(a->base, resume_cb, a)) == NULL)
 		fatalx("evtimer_new");
@@ -292,11 +413,40 @@ api_launch_free(struct api *a)
 {
 	struct launch_snapshot	*s;
 
+	a->launch_stopping = 1;
 	while ((s = TAILQ_FIRST(&a->snapshots)) != NULL)
 		snapshot_free(s);
 	if (a->launch_resume != NULL)
 		event_free(a->launch_resume);
 	a->launch_resume = NULL;
+	/* The resume job, if at a worker, comes back in api_pool_free. */
+}
+
+void
+api_launch_note(struct api *a, const struct launch_note *n)
+{
+	struct launch_snapshot	*s, *next;
+
+	if (a->launch_stopping)
+		return;
+	switch (n->kind) {
+	case LAUNCH_NOTE_NONE:
+		break;
+	case LAUNCH_NOTE_START:
+		snapshot_start(a, n->tenant, n->campaign, n->list, "0",
+		    n->registered);
+		break;
+	case LAUNCH_NOTE_STOP:
+		snapshot_stop(a, n->tenant, n->campaign);
+		break;
+	case LAUNCH_NOTE_STOP_TENANT:
+		for (s = TAILQ_FIRST(&a->snapshots); s != NULL; s = next) {
+			next = TAILQ_NEXT(s, entry);
+			if (s->tenant == n->tenant)
+				snapshot_free(s);
+		}
+		break;
+	}
 }
 
 /* ----------------------------------------------------------- handlers */
@@ -304,12 +454,11 @@ api_launch_free(struct api *a)
 void
 api_campaign_launch(struct api_req *r, uint64_t id)
 {
-	struct api		*a = r->a;
 	struct launch_result	 res;
 	uint64_t		 lid, tid;
 	int			 rc, registered;
 
-	if ((rc = store_campaign_refs(a->db, r->tenant, id, &lid, &tid)) ==
+	if ((rc = store_campaign_refs(r->db, r->tenant, id, &lid, &tid)) ==
 	    -1) {
 		api_unavailable(r);
 		return;
@@ -319,7 +468,7 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		    "list or template");
 		return;
 	}
-	if (store_launch(a->db, r->tenant, id, lid, tid, now_ms(), &res) ==
+	if (store_launch(r->db, r->tenant, id, lid, tid, now_ms(), &res) ==
 	    -1) {
 		api_unavailable(r);
 		return;
@@ -348,8 +497,9 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		return;
 	}
 	/* Launched: a failed SADD is retried by the snapshot's first step. */
-	registered = store_sending_add(a->db, r->tenant, id) == 0;
-	snapshot_start(a, r->tenant, id, lid, "0", registered);
+	registered = store_sending_add(r->db, r->tenant, id) == 0;
+	r->note = (struct launch_note){ LAUNCH_NOTE_START, r->tenant, id, lid,
+	    registered };
 	log_info("campaign %llu of tenant %llu: launched, %lld recipients",
 	    (unsigned long long)id, (unsigned long long)r->tenant, res.count);
 	/* queued: the list's size being queued; GET shows the live count. */
@@ -371,16 +521,17 @@ api_campaign_transition(struct api_req *r, uint64_t id, const char *verb)
 		api_error(r, 404, "not_found", "no such endpoint");
 		return;
 	}
-	if (state_change(r->a, r->tenant, id, t, &res) == -1) {
+	if (state_change(r->db, r->tenant, id, t, &res) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	if (res.verdict == LAUNCH_OK) {
 		if (strcmp(t->to, "cancelled") == 0) {
-			snapshot_stop(r->a, r->tenant, id);
+			r->note = (struct launch_note){ LAUNCH_NOTE_STOP,
+			    r->tenant, id, 0, 0 };
 			/* Cancelled stays cancelled: senders check the status,
 			 * so a failed SREM only leaves them a look to spare. */
-			if (store_sending_remove(r->a->db, r->tenant, id) == -1)
+			if (store_sending_remove(r->db, r->tenant, id) == -1)
 				log_warnx("campaign %llu of tenant %llu: "
 				    "cancelled, but still among the sending "
 				    "campaigns", (unsigned long long)id,
@@ -400,7 +551,7 @@ static const struct transition stop = { "stop", "cancelled",
     { "sending", "paused" }, NULL };
 
 struct stop_tenant {
-	struct api	*a;
+	struct db	*db;
 	uint64_t	 tenant;
 };
 
@@ -410,24 +561,39 @@ stop_campaign(void *arg, uint64_t campaign)
 	struct stop_tenant	*st = arg;
 	struct launch_result	 res;
 
-	return state_change(st->a, st->tenant, campaign, &stop, &res);
+	return state_change(st->db, st->tenant, campaign, &stop, &res);
 }
 
 int
-api_launch_stop_tenant(struct api *a, uint64_t tenant)
+api_launch_stop_tenant(struct api_req *r, uint64_t tenant)
 {
-	struct launch_snapshot	*s, *next;
-	struct stop_tenant	 st = { a, tenant };
+	struct api		*a = r->a;
+	struct launch_snapshot	*s;
+	struct stop_tenant	 st = { r->db, tenant };
 	struct launch_result	 res;
+	uint64_t		*camps = NULL;
+	size_t			 i, n = 0, cap = 0;
 
-	/* Any of its own the loop is still queueing, registered or not. */
-	for (s = TAILQ_FIRST(&a->snapshots); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry);
+	/* Any of its own the main loop is still queueing, registered or
+	 * not: the list is the main thread's, read under its lock. */
+	pthread_mutex_lock(&a->snapshots_lock);
+	TAILQ_FOREACH(s, &a->snapshots, entry) {
 		if (s->tenant != tenant)
 			continue;
-		if (state_change(a, tenant, s->campaign, &stop, &res) == -1)
-			return -1;
-		snapshot_free(s);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			camps = xreallocarray(camps, cap, sizeof(*camps));
+		}
+		camps[n++] = s->campaign;
 	}
-	return store_sending_drain_tenant(a->db, tenant, stop_campaign, &st);
+	pthread_mutex_unlock(&a->snapshots_lock);
+	for (i = 0; i < n; i++)
+		if (state_change(r->db, tenant, camps[i], &stop, &res) == -1) {
+			free(camps);
+			return -1;
+		}
+	free(camps);
+	r->note = (struct launch_note){ LAUNCH_NOTE_STOP_TENANT, tenant, 0, 0,
+	    0 };
+	return store_sending_drain_tenant(r->db, tenant, stop_campaign, &st);
 }

@@ -1,6 +1,7 @@
 /*
  * api_metrics.c: what the API tells monitoring.  GET /healthz (is Redis
- * up for every tracking worker) and GET /metrics in Prometheus text: the
+ * up: the API's probe (api_pool.c) answers its PING and every tracking
+ * worker is connected) and GET /metrics in Prometheus text: the
  * tracking workers' counters, summed with relaxed atomic loads (each
  * worker writes only its own), the senders' totals, and the API's own
  * responses by route label and status class and its latency histogram,
@@ -8,6 +9,9 @@
  *
  * Route labels are a fixed set (enum api_route, named by the route
  * table's rows), never a path: a client cannot grow the series.
+ *
+ * Both run on the main thread and ask Redis nothing, so they answer at
+ * once whatever Redis does.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -19,7 +23,7 @@
 
 static const char *const route_labels[API_NROUTES] = { "other", "healthz",
     "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
-    "templates", "campaigns", "subjects", "domains", "bounces" };
+    "templates", "campaigns", "subjects", "domains", "bounces", "relay" };
 
 static const double latency_bounds[8] = {	/* seconds */
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
@@ -72,6 +76,8 @@ redis_up(struct api *a)
 {
 	int	i;
 
+	if (!api_pool_redis_up(a->pool))
+		return 0;
 	for (i = 0; i < a->nworkers; i++)
 		if (!METRIC_GET(&a->workers[i], redis_up))
 			return 0;
@@ -190,6 +196,10 @@ api_metrics(struct api_req *r)
 		    outcomes, n, FF_NELEM(outcomes));
 	}
 	evbuffer_add_printf(buf, "# TYPE fanfare_api_connections gauge\n"
-	    "fanfare_api_connections %d\n", a->nconns);
+	    "fanfare_api_connections %d\n"
+	    "# HELP fanfare_api_body_bytes request body bytes reserved of "
+	    "api_body_budget\n"
+	    "# TYPE fanfare_api_body_bytes gauge\n"
+	    "fanfare_api_body_bytes %zu\n", a->nconns, a->body_used);
 	api_reply_buffer(r, 200, "text/plain; version=0.0.4", buf);
 }

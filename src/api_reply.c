@@ -1,10 +1,12 @@
 /*
  * api_reply.c: the way out of an API request.  Every request ends in
  * exactly one of these: api_json; api_error and its kin (api_reply_err,
- * api_unavailable, api_method_not_allowed); api_nocontent; api_static or
- * api_reply_buffer.  Each counts the answer for /metrics, hands it to
- * the connection (api_http.c) and frees the request, so a handler must
- * not touch it afterwards.
+ * api_unavailable, api_busy, api_method_not_allowed); api_nocontent;
+ * api_static or api_reply_buffer.  Each records the answer in the
+ * request and hands it to api_req_answered, which sends it (counted for
+ * /metrics) and frees the request on the main thread, at once or when
+ * the request comes back from its worker: a handler must not touch the
+ * request afterwards.
  *
  * Errors are always {"error": {"code", "message"}} (API.md), never an
  * HTML page.  struct api_err carries an error out of a core function
@@ -32,6 +34,7 @@ api_status_text(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
@@ -47,14 +50,23 @@ api_status_text(int status)
 	return "Unknown";
 }
 
-/* Counts, sends and frees: the one way out of a request. */
+/* Records the answer (body's bytes moved): the one way out of a
+ * request. */
 static void
 reply_send(struct api_req *r, int status, const char *ctype,
     const char *headers, struct evbuffer *body)
 {
-	api_count_reply(r, status);
-	api_conn_reply(r, status, ctype, headers, body);
-	api_req_free(r);
+	if (r->answered)
+		fatalx("api: a request answered twice");
+	r->answered = 1;
+	r->status = status;
+	r->reply_ctype = ctype;
+	r->reply_headers = headers != NULL ? xstrdup(headers) : NULL;
+	if (body != NULL) {
+		r->reply_body = evbuffer_new();
+		evbuffer_add_buffer(r->reply_body, body);
+	}
+	api_req_answered(r);
 }
 
 static void
@@ -147,6 +159,12 @@ api_unavailable(struct api_req *r)
 
 	api_err_unavailable(&err);
 	api_reply_err(r, &err);
+}
+
+void
+api_busy(struct api_req *r, const char *why)
+{
+	reply_json(r, 503, "Retry-After: 1\r\n", error_json("busy", why));
 }
 
 void

@@ -3,13 +3,21 @@
  * erasure; CCPA) for one address within one tenant.
  *
  * GET gathers everything held: the contact, its lists, opt-out and
- * blocklist state, every tracking event of the contact in the tenant's
- * campaigns, and its bounces and complaints (store_bounce.c).  DELETE erases all of it: contact, address index,
- * list memberships, opt-out entries, the per-person events (each
- * campaign's stream is rewritten without them by erase.lua, atomically
- * against the tracker's writes) and unique-count memberships.  What
- * stays is a keyed hash of the address (HMAC with the token secret) in
- * {t:T}:suppressed, so a later import of the address is never mailed.
+ * blocklist state, every message sent to it (each campaign's message
+ * record: campaign, time, outcome), every bounce (5xx to RCPT, and the
+ * reports store_bounce.c read: DSNs and complaints), and every tracking
+ * event of the contact in the tenant's campaigns.  DELETE erases all of
+ * it: contact, address index, list memberships, opt-out entries, the
+ * bounce entries (the address in clear), the message records, the
+ * per-person events (each campaign's stream is rewritten without them
+ * by erase.lua, atomically against the tracker's writes) and
+ * unique-count memberships.  What stays is keyed hashes (HMAC with the
+ * token secret): of the address in {t:T}:suppressed, so a later import
+ * of the address is never mailed; of the contact id in
+ * {t:T}:suppressed and in each campaign's {t:T:c:C}:erased, the
+ * tombstones that stop whatever is still in flight (a spool not
+ * shipped, a retry, another node, a late hit or outcome) from writing
+ * per-person data back.  The hashes go in before anything is removed.
  * Both requests are written to the tenant's audit stream with the key
  * prefix (fanfarectl's: "fanfarectl") and the counts, never the address.
  *
@@ -103,6 +111,67 @@ export_lists(const struct api_ctx *ctx, uint64_t id)
 	return o;
 }
 
+static const char *
+outcome_name(char o)
+{
+	switch (o) {
+	case 's':
+		return "sent";
+	case 'b':
+		return "bounced";
+	case 'f':
+		return "failed";
+	default:
+		return "deferred";
+	}
+}
+
+/* The messages sent to the contact into *messages, and its bounces (the
+ * bounced messages; the address's entry in {t:T}:bounces when no
+ * message record names it) into *bounces; -1 when Redis failed. */
+static int
+export_messages(const struct api_ctx *ctx, uint64_t id, const char *key,
+    json_t **messages, json_t **bounces)
+{
+	struct subject_message	*m = NULL;
+	size_t			 n = 0, i;
+	uint64_t		 at;
+	char			 cid[24], ts[32];
+	int			 listed;
+
+	if (id != 0 && store_subject_messages(ctx->db, ctx->tenant, id, &m,
+	    &n) == -1)
+		return -1;
+	if ((listed = store_bounce_time(ctx->db, ctx->tenant, key,
+	    &at)) == -1) {
+		free(m);
+		return -1;
+	}
+	*messages = json_array();
+	*bounces = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(cid, sizeof(cid), "%llu",
+		    (unsigned long long)m[i].campaign);
+		json_array_append_new(*messages, json_pack("{s:s, s:s, s:s}",
+		    "campaign", cid, "time", api_iso_time(m[i].time, ts,
+		    sizeof(ts)), "outcome", outcome_name(m[i].outcome)));
+		if (m[i].outcome == 'b') {
+			json_array_append_new(*bounces, json_pack("{s:s, s:s, "
+			    "s:s}", "campaign", cid, "time", api_iso_time(
+			    m[i].time, ts, sizeof(ts)), "kind", "hard"));
+			listed = 0;
+		}
+	}
+	/* A bounce from before message records (or of a contact since
+	 * removed): the address's own entry. */
+	if (listed)
+		json_array_append_new(*bounces, json_pack("{s:n, s:s, s:s}",
+		    "campaign", "time", api_iso_time(at, ts, sizeof(ts)),
+		    "kind", "hard"));
+	free(m);
+	return 0;
+}
+
 /* The contact's tracking events; NULL when Redis failed. */
 static json_t *
 export_events(const struct api_ctx *ctx, uint64_t id)
@@ -134,30 +203,28 @@ export_events(const struct api_ctx *ctx, uint64_t id)
 	return o;
 }
 
-/* The contact's bounces and complaints, oldest first; NULL when Redis
- * failed. */
-static json_t *
-export_bounces(const struct api_ctx *ctx, uint64_t id)
+/* Appends to bounces the reports store_bounce.c read for the contact
+ * (DSNs, complaints), oldest first; -1 when Redis failed. */
+static int
+append_reports(const struct api_ctx *ctx, uint64_t id, json_t *bounces)
 {
 	struct bounce_page	 page;
-	json_t			*o;
 	size_t			 i;
 	char			 cid[24], ts[32];
 
 	if (store_bounce_subject(ctx->db, ctx->tenant, id, &page) == -1)
-		return NULL;
-	o = json_array();
+		return -1;
 	for (i = 0; i < page.n; i++) {
 		snprintf(cid, sizeof(cid), "%llu",
 		    (unsigned long long)page.items[i].campaign);
-		json_array_append_new(o, json_pack("{s:s, s:s, s:s, s:s, s:s}",
-		    "kind", page.items[i].kind, "status",
-		    page.items[i].status, "diagnostic",
-		    page.items[i].diagnostic, "campaign", cid, "at",
-		    api_iso_time(page.items[i].at, ts, sizeof(ts))));
+		json_array_append_new(bounces, json_pack("{s:s, s:s, s:s, "
+		    "s:s, s:s}", "campaign", cid, "time",
+		    api_iso_time(page.items[i].at, ts, sizeof(ts)), "kind",
+		    page.items[i].kind, "status", page.items[i].status,
+		    "diagnostic", page.items[i].diagnostic));
 	}
 	bounce_page_free(&page);
-	return o;
+	return 0;
 }
 
 json_t *
@@ -165,7 +232,8 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
-	json_t		*events = NULL, *bounces = NULL, *counts;
+	json_t		*events = NULL, *messages = NULL, *bounces = NULL;
+	json_t		*counts;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -185,30 +253,34 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	    (blocked = store_blocklist_match(ctx->db, ctx->tenant,
 	    key)) == -1)
 		goto fail;
+	if (export_messages(ctx, id, key, &messages, &bounces) == -1)
+		goto fail;
 	if ((events = id != 0 ? export_events(ctx, id) : json_array()) ==
 	    NULL)
 		goto fail;
-	if ((bounces = id != 0 ? export_bounces(ctx, id) : json_array()) ==
-	    NULL) {
+	if (id != 0 && append_reports(ctx, id, bounces) == -1) {
 		json_decref(events);
 		goto fail;
 	}
-	o = json_pack("{s:s, s:o, s:o, s:[], s:b}", "email", key, "contact",
-	    contact, "lists", lists, "messages", "opted_out", opted);
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "email", key,
+	    "contact", contact, "lists", lists, "messages", messages,
+	    "bounces", bounces, "opted_out", opted);
 	if (opted)
 		json_object_set_new(o, "opted_out_at", json_string(
 		    api_iso_time(at, ts, sizeof(ts))));
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
-	json_object_set_new(o, "bounces", bounces);
-	counts = json_pack("{s:b, s:I}", "contact", id != 0, "events",
-	    (json_int_t)json_array_size(events));
+	counts = json_pack("{s:b, s:I, s:I}", "contact", id != 0, "events",
+	    (json_int_t)json_array_size(events), "messages",
+	    (json_int_t)json_array_size(messages));
 	audit(ctx, "access", counts);
 	json_decref(counts);
 	return o;
 fail:
 	json_decref(contact);
 	json_decref(lists);
+	json_decref(messages);
+	json_decref(bounces);
 	api_err_unavailable(err);
 	return NULL;
 }
@@ -221,8 +293,8 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	char		 key[FF_EMAIL_MAX + 1];
 	uint64_t	 id;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
-	long long	 removed = 0, contacts = 0, bounces = 0;
-	int		 blocked;
+	long long	 removed = 0, contacts = 0, messages = 0, reports = 0;
+	int		 blocked, bounced;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
 		return NULL;
@@ -231,12 +303,27 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	if (store_erased_add(ctx->db, ctx->tenant, ctx->keys, key) == -1)
 		goto fail;
 	if (id != 0) {
-		if (store_subject_erase_events(ctx->db, ctx->tenant, id,
-		    &events, &members) == -1 ||
+		/* The contact id's tombstones, before its data goes: in
+		 * {t:T}:suppressed for optout.lua, then each campaign's
+		 * for record.lua (erase.lua sets it). */
+		if (store_erased_add_contact(ctx->db, ctx->tenant, ctx->keys,
+		    id) == -1 ||
+		    store_subject_erase_events(ctx->db, ctx->tenant, ctx->keys,
+		    id, &events, &members) == -1 ||
+		    store_subject_erase_messages(ctx->db, ctx->tenant, id,
+		    &messages) == -1 ||
 		    store_bounce_subject_erase(ctx->db, ctx->tenant, id, key,
-		    &bounces) == -1 ||
+		    &reports) == -1 ||
 		    store_contact_remove(ctx->db, ctx->tenant, id,
 		    &lists) == -1)
+			goto fail;
+		/* The message records before the contact (a request that
+		 * fails after the contact is gone cannot find them again)
+		 * and after it: an outcome in between wrote one, and from
+		 * now on none is written (send_outcome.lua writes a record
+		 * only while the contact exists). */
+		if (store_subject_erase_messages(ctx->db, ctx->tenant, id,
+		    &messages) == -1)
 			goto fail;
 		contacts = 1;
 		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,
@@ -248,14 +335,16 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		goto fail;
 	optouts += removed;
 	if ((blocked = store_blocklist_remove(ctx->db, ctx->tenant,
-	    key)) == -1)
+	    key)) == -1 ||
+	    (bounced = store_bounce_remove(ctx->db, ctx->tenant, key)) == -1)
 		goto fail;
-	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "contacts", (json_int_t)contacts, "events", (json_int_t)events,
+	    "messages", (json_int_t)messages, "bounces",
+	    (json_int_t)(bounced + reports),
 	    "list_memberships", (json_int_t)lists,
 	    "unique_memberships", (json_int_t)members,
-	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked,
-	    "bounces", (json_int_t)bounces);
+	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked);
 	audit(ctx, "erase", counts);
 	return json_pack("{s:o}", "erased", counts);
 fail:

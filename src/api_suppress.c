@@ -82,14 +82,21 @@ list_page(struct api_req *r, enum suppress_set which, const char *field)
 	uint64_t	 limit = LIST_DEFAULT;
 	size_t		 i;
 
-	cursor = api_query(r, "cursor", cbuf, sizeof(cbuf));
+	/* cbuf holds one byte more than an address: a longer cursor
+	 * would be cut silently and start the page elsewhere. */
+	if ((cursor = api_query(r, "cursor", cbuf, sizeof(cbuf))) != NULL &&
+	    strlen(cursor) > FF_EMAIL_MAX) {
+		api_error(r, 400, "invalid_cursor", "cursor: at most %d bytes",
+		    FF_EMAIL_MAX);
+		return;
+	}
 	if ((lim = api_query(r, "limit", lbuf, sizeof(lbuf))) != NULL &&
 	    (parse_u64(lim, strlen(lim), &limit) == -1 || limit == 0 ||
 	    limit > LIST_MAX)) {
 		api_error(r, 400, "invalid_limit", "limit: 1 to %d", LIST_MAX);
 		return;
 	}
-	if (store_suppress_page(r->a->db, r->tenant, which, cursor,
+	if (store_suppress_page(r->db, r->tenant, which, cursor,
 	    (size_t)limit, &page) == -1) {
 		api_unavailable(r);
 		return;
@@ -111,7 +118,6 @@ list_page(struct api_req *r, enum suppress_set which, const char *field)
 void
 api_optouts(struct api_req *r)
 {
-	struct api	*a = r->a;
 	json_t		*body;
 	const char	*s;
 	size_t		 len;
@@ -132,7 +138,7 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		json_decref(body);
-		if (store_optout_add(a->db, r->tenant, key, now_ms()) == -1) {
+		if (store_optout_add(r->db, r->tenant, key, now_ms()) == -1) {
 			api_unavailable(r);
 			return;
 		}
@@ -147,14 +153,14 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		/* The caller vouches for the person's consent. */
-		if (store_optout_remove(a->db, r->tenant, key, NULL) == -1) {
+		if (store_optout_remove(r->db, r->tenant, key, NULL) == -1) {
 			api_unavailable(r);
 			return;
 		}
 		/* A one-click opt-out of this contact goes too, if it can:
 		 * the address's own is gone already. */
-		if (store_contact_find(a->db, r->tenant, key, &id) == 1)
-			store_optout_remove_contact(a->db, r->tenant, id,
+		if (store_contact_find(r->db, r->tenant, key, &id) == 1)
+			store_optout_remove_contact(r->db, r->tenant, id,
 			    NULL);
 		api_nocontent(r);
 		return;
@@ -166,7 +172,6 @@ api_optouts(struct api_req *r)
 void
 api_blocklist(struct api_req *r)
 {
-	struct api	*a = r->a;
 	json_t		*body;
 	const char	*s;
 	size_t		 len;
@@ -187,7 +192,7 @@ api_blocklist(struct api_req *r)
 			    "(user@x.test) or a domain (@x.test) is required");
 			return;
 		}
-		if (store_blocklist_add(a->db, r->tenant, pat, now_ms()) ==
+		if (store_blocklist_add(r->db, r->tenant, pat, now_ms()) ==
 		    -1) {
 			api_unavailable(r);
 			return;
@@ -200,7 +205,7 @@ api_blocklist(struct api_req *r)
 			api_error(r, 404, "not_found", "no such pattern");
 			return;
 		}
-		if ((rc = store_blocklist_remove(a->db, r->tenant, pat)) == -1)
+		if ((rc = store_blocklist_remove(r->db, r->tenant, pat)) == -1)
 			api_unavailable(r);
 		else if (rc == 1)
 			api_nocontent(r);

@@ -39,30 +39,51 @@ sha256_hex(const char *s, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The tenant and the random part of a key of a tenant key's form; -1
+ * when it has not that form. */
+static int
+key_parse(const char *key, uint64_t *tenant, const char **rnd)
+{
+	const char	*p;
+
+	if (strncmp(key, "ff_", 3) != 0)
+		return -1;
+	for (p = key + 3; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*p != '_' || parse_u64(key + 3, (size_t)(p - key - 3),
+	    tenant) == -1 || *tenant == 0)
+		return -1;
+	*rnd = p + 1;
+	if (strlen(*rnd) != KEY_RANDOM_HEX ||
+	    strspn(*rnd, "0123456789abcdef") != KEY_RANDOM_HEX)
+		return -1;
+	return 0;
+}
+
 int
-api_tenant_auth(struct api *a, const char *key, uint64_t *tenant_out,
+api_tenant_key_form(const char *key)
+{
+	const char	*rnd;
+	uint64_t	 tenant;
+
+	return key_parse(key, &tenant, &rnd);
+}
+
+int
+api_tenant_auth(struct db *db, const char *key, uint64_t *tenant_out,
     char *prefix, size_t plen)
 {
-	const char	*p, *rnd;
+	const char	*rnd;
 	char		 prefix_want[KEY_PREFIX_LEN + 1], stored[65], want[65];
 	uint64_t	 tenant;
 	int		 rc;
 
-	if (strncmp(key, "ff_", 3) != 0)
-		return 0;
-	for (p = key + 3; *p >= '0' && *p <= '9'; p++)
-		;
-	if (*p != '_' || parse_u64(key + 3, (size_t)(p - key - 3),
-	    &tenant) == -1 || tenant == 0)
-		return 0;
-	rnd = p + 1;
-	if (strlen(rnd) != KEY_RANDOM_HEX ||
-	    strspn(rnd, "0123456789abcdef") != KEY_RANDOM_HEX)
+	if (key == NULL || key_parse(key, &tenant, &rnd) == -1)
 		return 0;
 	memcpy(prefix_want, rnd, KEY_PREFIX_LEN);
 	prefix_want[KEY_PREFIX_LEN] = '\0';
 	/* -1 (Redis cannot tell) is not the same as a wrong key. */
-	if ((rc = store_tenant_key_lookup(a->db, tenant, prefix_want,
+	if ((rc = store_tenant_key_lookup(db, tenant, prefix_want,
 	    stored)) != 1)
 		return rc;
 	sha256_hex(key, strlen(key), want);
@@ -162,7 +183,7 @@ tenant_create(struct api_req *r)
 
 	if (api_body_json(r, &body) == -1)
 		return;
-	o = api_tenant_create(r->a->db, r->a->conf->retention_days, body,
+	o = api_tenant_create(r->db, r->a->conf->retention_days, body,
 	    &err);
 	json_decref(body);
 	if (o == NULL)
@@ -281,7 +302,7 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	now_flag = api_query(r, "now", now_arg, sizeof(now_arg)) != NULL &&
 	    strcmp(now_arg, "true") == 0;
 	/* A tenant already being deleted can still be purged at once. */
-	if ((rc = store_tenant_state(a->db, tenant)) == -1) {
+	if ((rc = store_tenant_state(r->db, tenant)) == -1) {
 		api_unavailable(r);
 		return;
 	}
@@ -294,26 +315,26 @@ tenant_delete(struct api_req *r, uint64_t tenant)
 	/* Stop sending first: its campaigns are cancelled and leave
 	 * ff:sending.  Done before the status changes, so a failure here
 	 * leaves the tenant as it was and the DELETE can be sent again. */
-	if (api_launch_stop_tenant(a, tenant) == -1) {
+	if (api_launch_stop_tenant(r, tenant) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	/* Then keys fail, and launches and senders see the status. */
-	if (store_tenant_mark_deleting(a->db, tenant, purge_at) == -1) {
+	if (store_tenant_mark_deleting(r->db, tenant, purge_at) == -1) {
 		api_unavailable(r);
 		return;
 	}
 	/* Again, for a launch another node made in between (its snapshot
 	 * and the senders stop on the status anyway; this cancels it). */
-	if (api_launch_stop_tenant(a, tenant) == -1)
+	if (api_launch_stop_tenant(r, tenant) == -1)
 		log_warnx("tenant %llu: deleting, but redis failed while "
 		    "cancelling its campaigns", (unsigned long long)tenant);
 	/* Not scheduled, a deleting tenant keeps its data until it is
 	 * deleted again with ?now=true: its keys fail all the same. */
-	if (store_tenant_schedule_purge(a->db, tenant, purge_at) == -1)
+	if (store_tenant_schedule_purge(r->db, tenant, purge_at) == -1)
 		log_warnx("tenant %llu: deleting, but redis failed while "
 		    "scheduling its purge", (unsigned long long)tenant);
-	if (now_flag && store_tenant_purge(a->db, tenant) == -1) {
+	if (now_flag && store_tenant_purge(r->db, tenant) == -1) {
 		api_unavailable(r);
 		return;
 	}
@@ -346,14 +367,14 @@ api_tenants(struct api_req *r)
 		return;
 	}
 	if (r->nseg == 4 && r->method == HTTP_POST) {
-		if ((o = api_tenant_key_create(r->a->db, tenant, &err)) == NULL)
+		if ((o = api_tenant_key_create(r->db, tenant, &err)) == NULL)
 			api_reply_err(r, &err);
 		else
 			api_json(r, 201, o);
 		return;
 	}
 	if (r->nseg == 5 && r->method == HTTP_DELETE) {
-		if (api_tenant_key_revoke(r->a->db, tenant, r->seg[4], &err) ==
+		if (api_tenant_key_revoke(r->db, tenant, r->seg[4], &err) ==
 		    -1)
 			api_reply_err(r, &err);
 		else
@@ -361,7 +382,7 @@ api_tenants(struct api_req *r)
 		return;
 	}
 	/* An unknown tenant is a 404 whatever the method. */
-	if (tenant_active(r->a->db, tenant, &err) == -1)
+	if (tenant_active(r->db, tenant, &err) == -1)
 		api_reply_err(r, &err);
 	else
 		api_error(r, 405, "method_not_allowed", "method not allowed "

@@ -39,6 +39,7 @@
 #define CONFIG_MAX_LINE		4096		/* bytes, without CR LF */
 #define CONFIG_MAX_FILE		(1024 * 1024)
 #define CONFIG_NO_MAX		INT64_MAX
+#define CONFIG_NODE_ID_MAX	64		/* a host name's label, about */
 
 #define KIB			((int64_t)1024)
 #define MIB			(1024 * KIB)
@@ -60,6 +61,7 @@ enum config_type {
 	CF_DURATION_S,	/* int seconds, same syntax, whole seconds only */
 	CF_CIDRS,	/* struct ff_cidr[max] and an int count */
 	CF_ENUM,	/* int: the index of the word in names */
+	CF_MODE,	/* int: file permission bits, octal: 0660 */
 };
 
 struct config_directive {
@@ -90,6 +92,9 @@ static const struct config_directive config_table[] = {
 	    .def = "127.0.0.1:8080" },
 	{ "api_listen", CF_ENDPOINT, MEMBER(api_listen),
 	    .def = "127.0.0.1:8081" },
+	/* Of the socket file when api_listen is unix:/path. */
+	{ "api_listen_mode", CF_MODE, MEMBER(api_listen_mode),
+	    .min = 0, .max = 0777, .def = "0660" },
 	{ "redis", CF_REDIS, MEMBER(redis),
 	    .def = "127.0.0.1:6379" },
 	{ "redis_wait_replicas", CF_INT, MEMBER(redis_wait_replicas),
@@ -135,6 +140,11 @@ static const struct config_directive config_table[] = {
 	    .names = log_levels, .def = "info", .reload = 1 },
 	{ "api_max_body", CF_SIZE, MEMBER(api_max_body_bytes),
 	    .min = KIB, .max = 1024 * MIB, .def = "16M" },
+	/* The memory of every API body at once (api_http.c): a stranger
+	 * never reaches it (keys are checked on the head), tenants share
+	 * it; a body that does not fit gets 503 busy. */
+	{ "api_body_budget", CF_SIZE, MEMBER(api_body_budget_bytes),
+	    .min = KIB, .max = 1024 * MIB, .def = "64M" },
 	{ "tenant_grace", CF_DURATION_S, MEMBER(tenant_grace_s),
 	    .min = 0, .max = 365 * DAY_MS, .def = "30d" },
 	/* What one template may hold: far above any real newsletter, low
@@ -263,7 +273,9 @@ static void
 format_bound(const struct config_directive *d, int64_t v, char *buf,
     size_t len)
 {
-	if (d->type == CF_SIZE)
+	if (d->type == CF_MODE)
+		snprintf(buf, len, "%04llo", (long long)v);
+	else if (d->type == CF_SIZE)
 		format_size(v, buf, len);
 	else if (d->type == CF_DURATION_MS || d->type == CF_DURATION_S)
 		format_duration(v, buf, len);
@@ -331,6 +343,28 @@ set_int(struct config *cf, const struct config_directive *d,
 	if (!overflow)
 		v = digits != value ? -(int64_t)u : (int64_t)u;
 	if (check_range(d, value, v, overflow, reason, len) == -1)
+		return -1;
+	store_number(cf, d, v);
+	return 0;
+}
+
+/* Octal as chmod(1) takes it, the leading 0 optional: "660", "0660". */
+static int
+set_mode(struct config *cf, const struct config_directive *d,
+    const char *value, char *reason, size_t len)
+{
+	int64_t	v = 0;
+	size_t	i, n = strlen(value);
+
+	for (i = 0; i < n; i++) {
+		if (value[i] < '0' || value[i] > '7' || n > 5) {
+			snprintf(reason, len, "%s: bad mode '%s' (octal, like "
+			    "0660)", d->name, value);
+			return -1;
+		}
+		v = v * 8 + (value[i] - '0');
+	}
+	if (check_range(d, value, v, 0, reason, len) == -1)
 		return -1;
 	store_number(cf, d, v);
 	return 0;
@@ -433,6 +467,22 @@ config_retry_schedule(const char *s, int *secs, int max)
 	return n > 0 ? n : -1;
 }
 
+static int
+valid_node_id(const char *s)
+{
+	size_t	i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > CONFIG_NODE_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
 /* Rules between directives, once the file is read; -1 with a reason. */
 static int
 config_check(const struct config *cf, char *reason, size_t len)
@@ -477,6 +527,28 @@ config_check(const struct config *cf, char *reason, size_t len)
 	if (cf->bounce_listen.host != NULL && cf->bounce_domain == NULL) {
 		snprintf(reason, len, "bounce_listen needs bounce_domain: the "
 		    "domain of the addresses it accepts");
+		return -1;
+	}
+	/* Each tracking thread binds the address itself (SO_REUSEPORT);
+	 * a unix path can be bound once. */
+	if (cf->track_listen.unix_path != NULL) {
+		snprintf(reason, len, "track_listen: a host:port is needed "
+		    "(every tracking thread binds it)");
+		return -1;
+	}
+	/* It names spool files, Redis consumers and the EHLO: a bad one
+	 * would pass here and stop start-up at the spool. */
+	if (!valid_node_id(cf->node_id)) {
+		snprintf(reason, len, "node_id: '%.80s' must be 1 to %d of "
+		    "A-Z a-z 0-9 . _ -", cf->node_id ? cf->node_id : "",
+		    CONFIG_NODE_ID_MAX);
+		return -1;
+	}
+	if (cf->api_listen.host != NULL && cf->api_listen.port ==
+	    cf->track_listen.port && strcmp(cf->api_listen.host,
+	    cf->track_listen.host) == 0) {
+		snprintf(reason, len, "api_listen and track_listen are the "
+		    "same address");
 		return -1;
 	}
 	if ((cf->smtp_user == NULL) != (cf->smtp_password == NULL)) {
@@ -654,6 +726,7 @@ static const config_setter config_setters[] = {
 	[CF_DURATION_S] = set_scaled,
 	[CF_CIDRS] = set_cidrs,
 	[CF_ENUM] = set_enum,
+	[CF_MODE] = set_mode,
 };
 
 static int
@@ -944,6 +1017,8 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 		errorf(err, errlen, "%s: %s", path, reason);
 		goto fail;
 	}
+	/* listen.c reads the mode from the endpoint it binds. */
+	cf->api_listen.unix_mode = (unsigned)cf->api_listen_mode;
 	/* So the key need not sit in a world-readable file. */
 	if ((key = getenv("FANFARE_ADMIN_KEY")) != NULL && key[0] != '\0') {
 		free(cf->admin_key);

@@ -3,8 +3,9 @@
  * bytes in, verdict out; no Redis).  A row either passes whole or is
  * reported in `rejected` with a code and not written at all; an unknown
  * field is the caller's 400.  Attributes named on the special-category
- * list are dropped and reported; a value holding a special-category
- * term marks the contact quarantined.
+ * list are dropped and reported; an attribute value, first_name,
+ * last_name or gender holding a special-category term marks the contact
+ * quarantined.
  *
  * And the other way: a stored contact's hash, read into a struct
  * contact (contact_hash_set), and that shown as the API's JSON.
@@ -65,20 +66,28 @@ valid_attr_name(const char *k)
 /*
  * Checks the attributes object; drops special-category names (reported)
  * and tells whether a value holds a special-category term.  Returns the
- * kept attributes as a new object, or NULL (code set) when invalid.
+ * kept attributes as a new object, or NULL (code set, and *bad the
+ * attribute at fault when there is one) when invalid.  The bounds come
+ * first, so a 100,000-attribute object costs one size check.
  */
 static json_t *
-check_attributes(const struct special *sp, json_t *attrs, json_t *rejected, size_t index,
-    const char *email, int *quarantined, const char **code)
+check_attributes(const struct special *sp, json_t *attrs, json_t *rejected,
+    size_t index, const char *email, int *quarantined, const char **code,
+    const char **bad)
 {
 	const char	*k;
-	json_t		*v, *kept = json_object();
+	json_t		*v, *kept;
 
 	*quarantined = 0;
 	if (!json_is_object(attrs)) {
 		*code = "invalid_attributes";
-		goto bad;
+		return NULL;
 	}
+	if (json_object_size(attrs) > CONTACT_ATTRS_MAX) {
+		*code = "too_many_attributes";
+		return NULL;
+	}
+	kept = json_object();
 	json_object_foreach(attrs, k, v) {
 		if (!valid_attr_name(k)) {
 			*code = "invalid_attribute_name";
@@ -87,6 +96,13 @@ check_attributes(const struct special *sp, json_t *attrs, json_t *rejected, size
 		if (!json_is_string(v) && !json_is_number(v) &&
 		    !json_is_boolean(v)) {
 			*code = "invalid_attribute_value";
+			*bad = k;
+			goto bad;
+		}
+		if (json_is_string(v) &&
+		    json_string_length(v) > CONTACT_ATTR_VALUE_MAX) {
+			*code = "attribute_value_too_long";
+			*bad = k;
 			goto bad;
 		}
 		if (special_name(sp, k, strlen(k)) != NULL) {
@@ -106,6 +122,38 @@ bad:
 }
 
 /*
+ * The free-text fields besides the attributes, and how each is screened
+ * for special-category terms: a person's name spares the one-word terms
+ * that are also names ("Islam", "Krebs"; the list's person_name), gender
+ * is screened like an attribute value.
+ */
+static const struct {
+	const char	*name;
+	const char	*(*screen)(const struct special *, const char *,
+			    size_t);
+} screened_fields[] = {
+	{ "first_name", special_person_name },
+	{ "last_name", special_person_name },
+	{ "gender", special_value },
+	{ NULL, NULL }
+};
+
+/* Whether a screened field of o holds a term (o is valid already). */
+static int
+screen_fields(const struct special *sp, json_t *o)
+{
+	json_t	*v;
+	size_t	 i;
+
+	for (i = 0; screened_fields[i].name != NULL; i++)
+		if ((v = json_object_get(o, screened_fields[i].name)) !=
+		    NULL && json_is_string(v) && screened_fields[i].screen(sp,
+		    json_string_value(v), json_string_length(v)) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
  * Validates one contact object.  0: row filled; 1: rejected (reported);
  * -1: an unknown field (the caller answers 400 for the whole request).
  */
@@ -114,7 +162,7 @@ contact_check(const struct special *sp, json_t *o, size_t index,
     int need_email, json_t *rejected, struct contact_row *row,
     const char **bad_field)
 {
-	const char	*k, *code = NULL, *s;
+	const char	*k, *code = NULL, *s, *bad_attr = NULL;
 	json_t		*v, *email, *dob, *kept;
 	size_t		 i, n;
 	char		 trimmed[FF_EMAIL_MAX + 64];
@@ -152,6 +200,14 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 			    "invalid_email", NULL);
 			return 1;
 		}
+		/* Valid, but the sender could never mail it (a UTF-8 local
+		 * part needs SMTPUTF8): refused now rather than failed at
+		 * every send. */
+		if (!mime_address_valid(row->addr, strlen(row->addr))) {
+			contact_reject(rejected, index, json_string_value(email),
+			    "unsupported_address", NULL);
+			return 1;
+		}
 	}
 	if (!contact_valid_text(json_object_get(o, "first_name")) ||
 	    !contact_valid_text(json_object_get(o, "last_name")) ||
@@ -164,15 +220,28 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 		code = "invalid_date";
 	if (code == NULL && (v = json_object_get(o, "attributes")) != NULL) {
 		kept = check_attributes(sp, v, rejected, index, row->addr,
-		    &row->quarantined, &code);
+		    &row->quarantined, &code, &bad_attr);
 		if (kept != NULL) {
 			row->attrs = json_dumps(kept, JSON_COMPACT |
 			    JSON_SORT_KEYS);
 			json_decref(kept);
+			if (strlen(row->attrs) > CONTACT_ATTRS_BYTES_MAX) {
+				code = "attributes_too_large";
+				free(row->attrs);
+				row->attrs = NULL;
+			}
 		}
 	}
+	if (code == NULL) {
+		if (screen_fields(sp, o))
+			row->quarantined = 1;
+		row->screened_all = json_object_get(o, "attributes") != NULL;
+		for (i = 0; screened_fields[i].name != NULL; i++)
+			if (json_object_get(o, screened_fields[i].name) == NULL)
+				row->screened_all = 0;
+	}
 	if (code != NULL) {
-		contact_reject(rejected, index, row->addr, code, NULL);
+		contact_reject(rejected, index, row->addr, code, bad_attr);
 		free(row->attrs);
 		row->attrs = NULL;
 		return 1;

@@ -115,6 +115,7 @@ struct ff_endpoint {			/* "host:port", "[v6]:port", "unix:/path" */
 	char		*host;		/* NULL for unix */
 	int		 port;
 	char		*unix_path;	/* NULL for tcp */
+	unsigned	 unix_mode;	/* api_listen: the socket file's mode */
 	/* The redis directive only: "cluster:HOST:PORT[,HOST:PORT...]", a
 	 * Redis Cluster's seed nodes (host and port are the first). */
 	int		 nseeds;
@@ -152,6 +153,9 @@ struct config {
 	int		 retention_days;	/* default for new tenants */
 	int		 verbose;
 	int		 api_max_body_bytes;	/* larger API bodies: 413 */
+	int		 api_listen_mode;	/* of a unix api_listen */
+	int		 api_body_budget_bytes;	/* all API bodies being read
+						 * or handled: over it, 503 */
 	int		 tenant_grace_s;	/* DELETE tenant -> purge */
 	int		 template_max_bytes;	/* per part: else 422 */
 	int		 template_max_links;	/* <a href>s of the html */
@@ -509,11 +513,27 @@ struct special;
 
 struct special *special_load(const char *path, char *err, size_t errlen);
 void	 special_free(struct special *);
+enum special_field {
+	SPECIAL_FIELD_NAME,		/* an attribute's name */
+	SPECIAL_FIELD_VALUE,		/* an attribute's value, gender */
+	SPECIAL_FIELD_PERSON		/* first_name, last_name */
+};
+/* The verdict: the category name ("health", ...) of the first rule that
+ * text, read as field, hits, or NULL; *rule (when rule is not NULL) is
+ * then that rule, normalised ("hiv positive", "religion*"), valid while
+ * the struct special is. */
+const char *special_match(const struct special *, enum special_field,
+	    const char *, size_t, const char **rule);
 /* Category name ("health", ...) when the attribute name is one whose
  * value would reveal a special category; NULL otherwise. */
 const char *special_name(const struct special *, const char *, size_t);
-/* Category name when a value holds a listed term; NULL otherwise. */
+/* Category name when a free-text value (an attribute value, gender)
+ * holds a listed term; NULL otherwise. */
 const char *special_value(const struct special *, const char *, size_t);
+/* The same for first_name and last_name: a one-word term that the list
+ * also names a person_name ("Islam", "Krebs") is no hit there. */
+const char *special_person_name(const struct special *, const char *,
+	    size_t);
 
 /* ----------------------------------------------------------- validate.c */
 
@@ -534,6 +554,11 @@ int	 validate_date(const char *s, size_t len);
 
 #define CONTACT_TEXT_MAX	200	/* first_name, last_name, gender */
 #define CONTACT_ATTR_NAME_MAX	64	/* [A-Za-z0-9_], a merge-tag name */
+/* What one tenant's contact may hold, so a row's size is bounded
+ * whatever the request (README, "Limits"). */
+#define CONTACT_ATTRS_MAX	100	/* attributes of one contact */
+#define CONTACT_ATTR_VALUE_MAX	8192	/* bytes of one string value */
+#define CONTACT_ATTRS_BYTES_MAX	65536	/* all of them, as stored (JSON) */
 
 /* One contact object of a request, checked and ready to write. */
 struct contact_row {
@@ -542,7 +567,12 @@ struct contact_row {
 	char		 key[FF_EMAIL_MAX + 1];
 	json_t		*obj;		/* the request's object (borrowed) */
 	char		*attrs;		/* kept attributes as JSON, or NULL */
-	int		 quarantined;
+	int		 quarantined;	/* a screened field holds a term */
+	/* Every screened field (attributes, first_name, last_name,
+	 * gender) is in obj: a clean check may clear a quarantine.  Else
+	 * only a hit is written, so a write of some fields cannot clear
+	 * what another stored field caused. */
+	int		 screened_all;
 	uint64_t	 id;		/* the API's: 0 until known */
 	int		 is_new;
 	int		 erased_before;	/* its keyed hash is suppressed */
@@ -653,6 +683,13 @@ int	 mime_build(const struct mime_msg *, struct buf *out);
 /* The encoding a body part of n octets goes in: MIME_QP without
  * allow_8bit, else MIME_7BIT, MIME_8BIT or MIME_QP (mime.c's top). */
 int	 mime_body_encoding(const char *, size_t n, int allow_8bit);
+/* 1 when addr ("local@domain", no display name) is an address
+ * mime_build() takes: printable ASCII, a dot-atom local part, a host
+ * name.  No SMTPUTF8: libesmtp cannot ask a relay for it. */
+int	 mime_address_valid(const char *addr, size_t len);
+/* Why mime_address_valid() refuses addr, for a log line or an API
+ * error: static text. */
+const char *mime_address_problem(const char *addr, size_t len);
 /* Quoted-printable (RFC 2045), CRLF line breaks, lines <= 76. */
 void	 mime_qp_encode(const char *, size_t, struct buf *out);
 /* "Name: value\r\n", folded, RFC 2047 encoded when not ASCII. */

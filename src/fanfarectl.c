@@ -618,11 +618,13 @@ cmd_janitor(struct ctl *c)
 		api_err_unavailable(&err);
 		return fail(c, &err);
 	}
-	print_json(json_pack("{s:I, s:I, s:I, s:I}",
+	print_json(json_pack("{s:I, s:I, s:I, s:I, s:I}",
 	    "tenants_purged", (json_int_t)rep.tenants_purged,
 	    "keys_purged", (json_int_t)rep.keys_purged,
 	    "streams", (json_int_t)rep.streams,
-	    "entries_trimmed", (json_int_t)rep.entries_trimmed), JSON_COMPACT);
+	    "entries_trimmed", (json_int_t)rep.entries_trimmed,
+	    "messages_trimmed", (json_int_t)rep.messages_trimmed),
+	    JSON_COMPACT);
 	return 0;
 }
 

@@ -1,11 +1,13 @@
 /*
  * janitor.c: retention and scheduled tenant purges, run by fanfared on a
- * timer (main thread, janitor_timer_new, on the API's Redis connection)
- * and by `fanfarectl janitor` on demand.
+ * timer (api.c's, every 10 minutes, as a job on one of the API's worker
+ * threads, so its Redis calls never hold the main loop) and by
+ * `fanfarectl janitor` on demand.
  *
  * Per tenant: the events of each campaign older than the tenant's
  * retention_days are trimmed from its stream (one command per campaign,
- * so no single call holds Redis long).  Tenants whose purge time has
+ * so no single call holds Redis long), and so are its message records
+ * (all at once for a campaign that finished before the cutoff).  Tenants whose purge time has
  * come (DELETE /v1/tenants after the grace period) lose every key
  * (store_tenant_purge).  What is in Redis is the stores': this file
  * only decides what is due.
@@ -14,15 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "fanfare.h"
 #include "janitor.h"
 #include "store_campaign.h"
+#include "store_send.h"
 #include "store_stats.h"
 #include "store_tenant.h"
-
-#define JANITOR_INTERVAL_S	600
 
 struct janitor_walk {
 	struct db		*db;
@@ -54,6 +53,12 @@ trim_tenant(void *arg, uint64_t tenant)
 		}
 		w->report->entries_trimmed += trimmed;
 		w->report->streams++;
+		if ((trimmed = store_send_trim_messages(w->db, tenant,
+		    camps[i], minid)) == -1) {
+			free(camps);
+			return -1;
+		}
+		w->report->messages_trimmed += trimmed;
 	}
 	free(camps);
 	return 0;
@@ -82,32 +87,20 @@ janitor_run(struct db *db, uint64_t now, struct janitor_report *out)
 	return store_tenant_each(db, trim_tenant, &w);
 }
 
-/* A run every JANITOR_INTERVAL_S; a failed one waits for the next. */
-static void
-janitor_timer_cb(evutil_socket_t fd, short what, void *arg)
+void
+janitor_tick(struct db *db)
 {
-	struct db		*db = arg;
 	struct janitor_report	 rep;
 
 	if (janitor_run(db, now_ms(), &rep) == -1) {
-		log_warnx("janitor: redis failed; next run in %d s",
-		    JANITOR_INTERVAL_S);
+		log_warnx("janitor: redis failed; trying again at the next "
+		    "run");
 		return;
 	}
-	if (rep.tenants_purged || rep.entries_trimmed)
+	if (rep.tenants_purged || rep.entries_trimmed ||
+	    rep.messages_trimmed)
 		log_info("janitor: %lld tenants purged (%lld keys), %lld event "
-		    "entries past retention trimmed", rep.tenants_purged,
-		    rep.keys_purged, rep.entries_trimmed);
-}
-
-struct event *
-janitor_timer_new(struct event_base *base, struct db *db)
-{
-	struct timeval	 tv = { JANITOR_INTERVAL_S, 0 };
-	struct event	*ev;
-
-	if ((ev = event_new(base, -1, EV_PERSIST, janitor_timer_cb, db)) ==
-	    NULL || event_add(ev, &tv) == -1)
-		fatalx("janitor: cannot set its timer");
-	return ev;
+		    "entries and %lld message records past retention trimmed",
+		    rep.tenants_purged, rep.keys_purged, rep.entries_trimmed,
+		    rep.messages_trimmed);
 }

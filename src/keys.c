@@ -18,6 +18,9 @@ const struct key_doc key_docs[] = {
 	  "`DELETE /v1/tenants/T`" },
 	{ "ff:sending", "set", "`T:C` of the campaigns the senders look at "
 	  "(launch adds, cancel removes)" },
+	{ "ff:purged", "set", "ids of the tenants purged: the trackers drop "
+	  "their late hits rather than recreate their keys (ids are never "
+	  "reused)" },
 	{ "{t:T}:tenant", "hash", "`name`, `retention_days`, `status`, "
 	  "`created_at`, `purge_at`" },
 	{ "{t:T}:keys", "hash", "API key prefix → SHA-256 (hex) of the key" },
@@ -36,10 +39,12 @@ const struct key_doc key_docs[] = {
 	{ "{t:T}:blocklist", "sorted set", "blocked addresses and `@domain`s "
 	  "(score 0, lexical)" },
 	{ "{t:T}:blocklist:at", "hash", "pattern → when it was added (ms)" },
-	{ "{t:T}:suppressed", "set", "keyed hashes of erased addresses: never "
-	  "imported or mailed again" },
+	{ "{t:T}:suppressed", "set", "keyed hashes (HMAC with the token "
+	  "secret) of erased addresses: never imported or mailed again; and "
+	  "of erased contact ids: no opt-out by id is stored for them" },
 	{ "{t:T}:bounces", "sorted set", "email keys that got a 5xx to RCPT → "
-	  "when; never mailed again" },
+	  "when; never mailed again; an erasure removes the address (its "
+	  "keyed hash in `:suppressed` keeps it unmailed)" },
 	{ "{t:T}:bounce_log", "stream", "reports sent back to VERP addresses: "
 	  "fields `kind` (`hard`, `soft`, `complaint`, `unrecognised`), "
 	  "`status`, `diagnostic`, `campaign`, `contact` (an id, never the "
@@ -56,6 +61,10 @@ const struct key_doc key_docs[] = {
 	  "the last DNS checks), `version` (bumped by each write), "
 	  "`sealed:SELECTOR` (a private key, AES-256-GCM under "
 	  "`data_key_file`)" },
+	{ "{t:T}:relay", "string", "the tenant's own relay, JSON: `host`, "
+	  "`port`, `starttls`, `username`, `password` (AES-256-GCM under "
+	  "`data_key_file`, never in clear), `version` (new at each write), "
+	  "`updated_at`" },
 	{ "{t:T}:tpl:ID", "hash", "a template: `name`, `subject`, `html`, "
 	  "`text`, `links` (JSON), `updated_at`, `version` (one more at each "
 	  "save: the senders compile a template again only when it changes)" },
@@ -87,6 +96,11 @@ const struct key_doc key_docs[] = {
 	  "again (ms)" },
 	{ "{t:T}:camp:C:tries", "hash", "contact id → tries so far (4xx "
 	  "answers)" },
+	{ "{t:T}:camp:C:msgs", "hash", "the message record: contact id → "
+	  "`time outcome` (ms; `sent`, `bounced`, `failed`, `deferred`), "
+	  "written by the outcome script with the outcome; the subject "
+	  "export's `messages` and `bounces`; removed by erasure, and "
+	  "`retention_days` after the campaign finished" },
 	{ "{t:T:c:C}:stats", "hash", "`opens`, `opens_unique`, "
 	  "`opens_machine`, `clicks`, `clicks_unique`, `clicks_machine`, "
 	  "`unsubscribes`, `link:N`, `link_unique:N`, `country:CC`" },
@@ -99,6 +113,11 @@ const struct key_doc key_docs[] = {
 	  "(count) and `e`, lines `ts_ms kind contact link country flags` "
 	  "(kind `o`/`c`/`u`, country `--` when unknown, flags `m` machine "
 	  "or `-`); never DNT/GPC hits" },
+	{ "{t:T:c:C}:erased", "set", "erasure tombstones: keyed hashes "
+	  "(HMAC with the token secret) of the contact ids erased; "
+	  "record.lua stores no per-person data of them (spool replays, "
+	  "retries, other nodes, late hits); kept as long as the campaign's "
+	  "tracking data" },
 	{ "{t:T:c:C}:links", "hash", "link index → URL" },
 	{ "{t:T:c:C}:applied", "hash", "replay guard: spool name → position "
 	  "of the last event applied" },
@@ -219,6 +238,12 @@ key_sending(void)
 	return "ff:sending";
 }
 
+const char *
+key_purged(void)
+{
+	return "ff:purged";
+}
+
 TENANT_KEY(key_tenant_tag, "")
 CAMPAIGN_KEY(key_campaign_tag, "")
 /* SCAN MATCH: "{t:T}*" is every key of the {t:T} tag (the '}' stops
@@ -256,6 +281,7 @@ TENANT_KEY(key_complaints, ":complaints")
 TENANT_KEY(key_audit, ":audit")
 TENANT_KEY(key_domains, ":domains")
 TENANT_ID_KEY(key_domain, ":domain:", "")
+TENANT_KEY(key_relay, ":relay")
 TENANT_ID_KEY(key_template, ":tpl:", "")
 TENANT_KEY(key_campaigns, ":camps")
 TENANT_ID_KEY(key_campaign, ":camp:", "")
@@ -265,6 +291,7 @@ TENANT_ID_KEY(key_campaign_scan, ":camp:", ":scan")
 TENANT_ID_KEY(key_campaign_done, ":camp:", ":done")
 TENANT_ID_KEY(key_campaign_retry, ":camp:", ":retry")
 TENANT_ID_KEY(key_campaign_tries, ":camp:", ":tries")
+TENANT_ID_KEY(key_campaign_msgs, ":camp:", ":msgs")
 
 CAMPAIGN_KEY(key_camp_stats, ":stats")
 CAMPAIGN_KEY(key_camp_openers, ":openers")
@@ -273,5 +300,6 @@ CAMPAIGN_KEY(key_camp_link_clickers, ":link_clickers")
 CAMPAIGN_KEY(key_camp_unsubscribers, ":unsubscribers")
 CAMPAIGN_KEY(key_camp_events, ":events")
 CAMPAIGN_KEY(key_camp_applied, ":applied")
+CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")

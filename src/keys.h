@@ -13,7 +13,8 @@
  *   {t:T:c:C}  a campaign's tracking data, written by the trackers'
  *              store.c in one script per campaign per chunk: a slot of
  *              its own, so busy campaigns spread over the cluster.
- * The three global keys (ff:tenants, ff:purge, ff:sending) have no tag:
+ * The four global keys (ff:tenants, ff:purge, ff:sending, ff:purged)
+ * have no tag:
  * each is always alone in its command.
  *
  * Each key and the function that names it (key_docs in keys.c says what
@@ -23,6 +24,7 @@
  *   ff:tenants                 key_tenants()
  *   ff:purge                   key_purge()
  *   ff:sending                 key_sending()
+ *   ff:purged                  key_purged()
  *   {t:T}:tenant               key_tenant(k, T)
  *   {t:T}:keys                 key_tenant_keys(k, T)
  *   {t:T}:seq                  key_seq(k, T)
@@ -44,6 +46,7 @@
  *   {t:T}:audit                key_audit(k, T)
  *   {t:T}:domains              key_domains(k, T)
  *   {t:T}:domain:ID            key_domain(k, T, ID)
+ *   {t:T}:relay                key_relay(k, T)
  *   {t:T}:tpl:ID               key_template(k, T, ID)
  *   {t:T}:camps                key_campaigns(k, T)
  *   {t:T}:camp:C               key_campaign(k, T, C)
@@ -53,12 +56,14 @@
  *   {t:T}:camp:C:done          key_campaign_done(k, T, C)
  *   {t:T}:camp:C:retry         key_campaign_retry(k, T, C)
  *   {t:T}:camp:C:tries         key_campaign_tries(k, T, C)
+ *   {t:T}:camp:C:msgs          key_campaign_msgs(k, T, C)
  *   {t:T:c:C}:stats            key_camp_stats(k, T, C)
  *   {t:T:c:C}:openers          key_camp_openers(k, T, C)
  *   {t:T:c:C}:clickers         key_camp_clickers(k, T, C)
  *   {t:T:c:C}:link_clickers    key_camp_link_clickers(k, T, C)
  *   {t:T:c:C}:unsubscribers    key_camp_unsubscribers(k, T, C)
  *   {t:T:c:C}:events           key_camp_events(k, T, C)
+ *   {t:T:c:C}:erased           key_camp_erased(k, T, C)
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
@@ -98,6 +103,7 @@ extern const size_t		key_ndocs;
 const char	*key_tenants(void);
 const char	*key_purge(void);
 const char	*key_sending(void);
+const char	*key_purged(void);
 
 /* The hash tags themselves, and the SCAN MATCH patterns of a tenant
  * purge: every {t:T} key, and every campaign's {t:T:c:C} keys. */
@@ -132,6 +138,7 @@ const char	*key_complaints(struct key *, uint64_t tenant);
 const char	*key_audit(struct key *, uint64_t tenant);
 const char	*key_domains(struct key *, uint64_t tenant);
 const char	*key_domain(struct key *, uint64_t tenant, uint64_t id);
+const char	*key_relay(struct key *, uint64_t tenant);
 const char	*key_template(struct key *, uint64_t tenant,
 		    uint64_t template_id);
 const char	*key_campaigns(struct key *, uint64_t tenant);
@@ -148,6 +155,8 @@ const char	*key_campaign_done(struct key *, uint64_t tenant,
 const char	*key_campaign_retry(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_campaign_tries(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_msgs(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 
 /* {t:T:c:C}: a campaign's tracking data.  These run on the trackers'
@@ -167,6 +176,8 @@ const char	*key_camp_events(struct key *, uint64_t tenant,
 const char	*key_camp_applied(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_links(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_camp_erased(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);

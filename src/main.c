@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,44 @@
 
 #include "bounce_listen.h"
 #include "config.h"
+#include "api.h"
+#include "listen.h"
+#include "smtp_session.h"
 #include "worker.h"
+
+/*
+ * What start-up loads past live_load() and the GeoIP database, loaded
+ * and dropped, so that -t fails on what start-up would fail on: the
+ * API's special-category rules and dashboard files (api_new), and on a
+ * node that sends the DKIM key and the relay's CAs (sender_start).
+ */
+static int
+check_start_files(const struct config *conf, char *err, size_t errlen)
+{
+	struct special		*special;
+	struct dashboard	*dashboard = NULL;
+	struct dkim_key		*dkim = NULL;
+	struct smtp_relay	*relay;
+
+	if ((special = special_load(conf->special_categories_file, err,
+	    errlen)) == NULL)
+		return -1;
+	special_free(special);
+	if (dashboard_load(&dashboard, conf->templates_dir, err, errlen) == -1)
+		return -1;
+	dashboard_free(dashboard);
+	if (conf->senders == 0 || conf->smtp_relay.host == NULL)
+		return 0;
+	if (conf->dkim_key_file != NULL && (dkim = dkim_key_load(
+	    conf->dkim_key_file, conf->dkim_domain, conf->dkim_selector, err,
+	    errlen)) == NULL)
+		return -1;
+	dkim_key_free(dkim);
+	if ((relay = smtp_relay_open(conf, err, errlen)) == NULL)
+		return -1;
+	smtp_relay_close(relay);
+	return 0;
+}
 
 static void
 usage(void)
@@ -372,7 +410,9 @@ main(int argc, char *argv[])
 	if (config_load(&d.conf, d.path, err, sizeof(err)) == -1 ||
 	    (d.live = live_load(&d.conf, err, sizeof(err))) == NULL ||
 	    (d.conf.geoip_db != NULL &&
-	    (geoip = geoip_open(d.conf.geoip_db, err, sizeof(err))) == NULL)) {
+	    (geoip = geoip_open(d.conf.geoip_db, err, sizeof(err))) == NULL) ||
+	    (check_only && check_start_files(&d.conf, err, sizeof(err)) == -1)) {
+		geoip_close(geoip);
 		fprintf(stderr, "%s\n", err);
 		live_unref(d.live);
 		config_free(&d.conf);
@@ -387,6 +427,13 @@ main(int argc, char *argv[])
 	}
 	log_init("fanfared", d.debug || d.conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
+	/* Give memory back.  glibc raises its mmap and trim thresholds up to
+	 * 32 and 64 MB as big blocks come and go (API bodies, import
+	 * batches), and every thread's arena then keeps that much free:
+	 * fixed thresholds make freed big blocks and heap tops go back to
+	 * the system.  Before any thread starts. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 
 	d.workers = xcalloc((size_t)d.conf.threads, sizeof(*d.workers));
 	for (i = 0; i < d.conf.threads; i++)
@@ -420,10 +467,16 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	signals_block(SIG_UNBLOCK);
 	api_set_senders(d.api, d.senders);
-	log_info("fanfare %s: tracking on %s:%d (%d threads), api on %s:%d",
-	    PACKAGE_VERSION, d.conf.track_listen.host, d.conf.track_listen.port,
-	    d.conf.threads, d.conf.api_listen.host ? d.conf.api_listen.host :
-	    d.conf.api_listen.unix_path, d.conf.api_listen.port);
+	if (d.conf.api_listen.unix_path != NULL)
+		log_info("fanfare %s: tracking on %s:%d (%d threads), api on "
+		    "unix:%s", PACKAGE_VERSION, d.conf.track_listen.host,
+		    d.conf.track_listen.port, d.conf.threads,
+		    d.conf.api_listen.unix_path);
+	else
+		log_info("fanfare %s: tracking on %s:%d (%d threads), api on "
+		    "%s:%d", PACKAGE_VERSION, d.conf.track_listen.host,
+		    d.conf.track_listen.port, d.conf.threads,
+		    d.conf.api_listen.host, d.conf.api_listen.port);
 
 	event_base_dispatch(d.base);
 
@@ -440,6 +493,7 @@ main(int argc, char *argv[])
 	free(d.workers);
 	bounce_listen_free(d.bounces);
 	api_free(d.api);
+	listen_unix_remove(&d.conf.api_listen);
 	for (k = 0; k < FF_NELEM(sigs); k++)
 		event_free(sigev[k]);
 	event_base_free(d.base);

@@ -432,6 +432,30 @@ addr_valid(const char *s, size_t n)
 	    is_host_name(at + 1, n - local - 1);
 }
 
+int
+mime_address_valid(const char *s, size_t n)
+{
+	return addr_valid(s, n);
+}
+
+const char *
+mime_address_problem(const char *s, size_t n)
+{
+	const char	*at = memchr(s, '@', n);
+	size_t		 i;
+
+	if (addr_valid(s, n))
+		return "none";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return at != NULL && s + i < at ?
+			    "a non-ASCII local part needs SMTPUTF8, which "
+			    "Fanfare does not send" :
+			    "a non-ASCII domain must be given in its ASCII "
+			    "(xn--) form";
+	return "not a plain local@domain address";
+}
+
 /*
  * Runs of spaces made one, none at either end.  A display name's
  * spacing carries nothing, and decoders disagree on keeping it (Python

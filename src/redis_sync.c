@@ -22,7 +22,17 @@
  * failing caller one connect timeout, not one per command.  On a
  * cluster a failed node also marks the map stale: after a failover the
  * next command learns the new master.
+ *
+ * Bounds for a caller that must answer in time (the API's workers):
+ * db_set_timeout shortens the connect and command timeouts, and a stall
+ * limit (db_set_stall_limit, clock reset by db_begin) fails every
+ * command at once when Redis has not answered for that long since the
+ * first command it left unanswered, so a caller that goes on after a
+ * failure (or a cluster map refresh that asks node after node) costs at
+ * most the limit plus one timeout; the caller's own work between
+ * commands does not count.
  */
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +76,11 @@ struct db {
 	struct db_call		 *calls;	/* the pipeline */
 	size_t			  ncalls, callcap, next;
 	int			  collected;	/* replies read */
+	int			  timeout_ms;	/* connect and command */
+	int			  backoff_max_ms;
+	int			  stall_ms;	/* 0: no stall limit */
+	uint64_t		  waiting_ms;	/* since when no command has been
+						 * answered; 0: not waiting */
 };
 
 static void	pipeline_reset(struct db *);
@@ -76,6 +91,8 @@ db_open(const struct ff_endpoint *ep)
 	struct db	*db = xcalloc(1, sizeof(*db));
 
 	db->ep = ep;
+	db->timeout_ms = DB_TIMEOUT_S * 1000;
+	db->backoff_max_ms = DB_BACKOFF_MAX_MS;
 	db->cluster = ep->nseeds > 0;
 	if (db->cluster) {
 		db->map = xcalloc(1, sizeof(*db->map));
@@ -121,6 +138,62 @@ db_is_cluster(const struct db *db)
 	return db->cluster;
 }
 
+void
+db_set_timeout(struct db *db, int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	int		i;
+
+	db->timeout_ms = ms;
+	for (i = 0; i < db->nnodes; i++)
+		if (db->nodes[i].rc != NULL)
+			redisSetTimeout(db->nodes[i].rc, tv);
+}
+
+void
+db_set_backoff(struct db *db, int max_ms)
+{
+	db->backoff_max_ms = max_ms < DB_BACKOFF_MIN_MS ? DB_BACKOFF_MIN_MS :
+	    max_ms;
+}
+
+void
+db_set_stall_limit(struct db *db, int ms)
+{
+	db->stall_ms = ms;
+	db_begin(db);
+}
+
+void
+db_begin(struct db *db)
+{
+	db->waiting_ms = 0;
+}
+
+/* A command begins: the wait for Redis starts now, unless it had. */
+static void
+waiting(struct db *db)
+{
+	if (db->waiting_ms == 0)
+		db->waiting_ms = mono_ms();
+}
+
+static void
+answered(struct db *db)
+{
+	db->waiting_ms = 0;
+}
+
+/* Redis has not answered for longer than the stall limit, counted from
+ * the first command it has not answered (time the caller spends on its
+ * own work does not count): try nothing. */
+static int
+stalled(const struct db *db)
+{
+	return db->stall_ms > 0 && db->waiting_ms != 0 &&
+	    mono_ms() - db->waiting_ms > (uint64_t)db->stall_ms;
+}
+
 static void
 node_fail(struct db *db, struct db_node *n, const char *why)
 {
@@ -130,7 +203,7 @@ node_fail(struct db *db, struct db_node *n, const char *why)
 	    why);
 	node_close(n);
 	n->backoff_ms = n->backoff_ms == 0 ? DB_BACKOFF_MIN_MS :
-	    n->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS :
+	    n->backoff_ms * 2 > db->backoff_max_ms ? db->backoff_max_ms :
 	    n->backoff_ms * 2;
 	n->retry_ms = now + (uint64_t)n->backoff_ms;
 	if (db->cluster)
@@ -138,9 +211,9 @@ node_fail(struct db *db, struct db_node *n, const char *why)
 }
 
 static redisContext *
-connect_to(const char *host, int port, const char *unix_path)
+connect_to(const char *host, int port, const char *unix_path, int ms)
 {
-	struct timeval	 tv = { DB_TIMEOUT_S, 0 };
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 	redisContext	*rc;
 
 	if (unix_path != NULL)
@@ -152,6 +225,17 @@ connect_to(const char *host, int port, const char *unix_path)
 	return rc;
 }
 
+/* An idle connection with something to read has been closed by its
+ * server (a restart, a timeout): RESP sends nothing unasked.  Only
+ * asked with no pipeline under way, when no reply can be due. */
+static int
+idle_conn_dead(redisContext *rc)
+{
+	struct pollfd	pfd = { rc->fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
 /* The node's context, connected; NULL while its backoff runs or when
  * the connect failed. */
 static redisContext *
@@ -159,12 +243,17 @@ node_ctx(struct db *db, int i)
 {
 	struct db_node	*n = &db->nodes[i];
 
+	waiting(db);
+	if (stalled(db))
+		return NULL;
+	if (n->rc != NULL && db->ncalls == 0 && idle_conn_dead(n->rc))
+		node_close(n);	/* no backoff: reconnect at once */
 	if (n->rc != NULL)
 		return n->rc;
 	if (mono_ms() < n->retry_ms)
 		return NULL;
 	n->rc = connect_to(n->host, n->port, n->host[0] ? NULL :
-	    db->ep->unix_path);
+	    db->ep->unix_path, db->timeout_ms);
 	if (n->rc == NULL) {
 		node_fail(db, n, "out of memory");
 		return NULL;
@@ -174,6 +263,10 @@ node_ctx(struct db *db, int i)
 		return NULL;
 	}
 	n->backoff_ms = 0;
+	/* A connect that took the rest of the caller's patience: kept for
+	 * later, no command now. */
+	if (stalled(db))
+		return NULL;
 	return n->rc;
 }
 
@@ -210,11 +303,14 @@ map_adopt(struct db *db, const struct slot_map *m)
 /* CLUSTER SLOTS with a short timeout: a frozen node must not hold the
  * refresh for a whole command timeout. */
 static int
-slots_from(redisContext *rc, const char *host, struct slot_map *m)
+slots_from(struct db *db, redisContext *rc, const char *host,
+    struct slot_map *m)
 {
-	struct timeval	 shortwait = { DB_MAP_TIMEOUT_MS / 1000,
-	    (DB_MAP_TIMEOUT_MS % 1000) * 1000 };
-	struct timeval	 normal = { DB_TIMEOUT_S, 0 };
+	int		 ms = db->timeout_ms < DB_MAP_TIMEOUT_MS ? db->timeout_ms :
+			    DB_MAP_TIMEOUT_MS;
+	struct timeval	 shortwait = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	 normal = { db->timeout_ms / 1000,
+	    (db->timeout_ms % 1000) * 1000 };
 	redisReply	*r;
 	int		 rv = -1;
 
@@ -223,6 +319,7 @@ slots_from(redisContext *rc, const char *host, struct slot_map *m)
 	redisSetTimeout(rc, normal);
 	if (r == NULL)
 		return -1;
+	answered(db);
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
 		rv = slot_map_parse(m, r, host);
 	freeReplyObject(r);
@@ -251,17 +348,17 @@ map_refresh(struct db *db)
 		if ((rc = node_ctx(db, i)) == NULL)
 			continue;
 		tries++;
-		if ((ok = slots_from(rc, db->nodes[i].host, m)) == -1 &&
+		if ((ok = slots_from(db, rc, db->nodes[i].host, m)) == -1 &&
 		    rc->err)
 			node_fail(db, &db->nodes[i], rc->errstr);
 	}
-	for (i = 0; i < db->ep->nseeds && ok == -1 && tries < DB_MAP_TRIES;
-	    i++) {
+	for (i = 0; i < db->ep->nseeds && ok == -1 && tries < DB_MAP_TRIES &&
+	    !stalled(db); i++) {
 		tries++;
 		rc = connect_to(db->ep->seeds[i].host, db->ep->seeds[i].port,
-		    NULL);
-		if (rc != NULL && !rc->err)
-			ok = slots_from(rc, db->ep->seeds[i].host, m);
+		    NULL, db->timeout_ms);
+		if (rc != NULL && !rc->err && !stalled(db))
+			ok = slots_from(db, rc, db->ep->seeds[i].host, m);
 		if (rc != NULL)
 			redisFree(rc);
 	}
@@ -322,6 +419,7 @@ roundtrip(struct db *db, int node, const char *cmd, size_t len, int asking)
 		return NULL;
 	}
 	freeReplyObject(ok);
+	answered(db);
 	return r;
 }
 
@@ -573,6 +671,7 @@ collect(struct db *db)
 			node_fail(db, &db->nodes[c->node], rc->errstr);
 			continue;
 		}
+		answered(db);
 		c->reply = r;
 	}
 	db->collected = 1;

@@ -18,6 +18,16 @@ struct db;
 struct db	*db_open(const struct ff_endpoint *);
 void		 db_close(struct db *);
 int		 db_is_cluster(const struct db *);
+/* Connect and command timeouts (default 5 s), for a caller that must
+ * answer in time. */
+void		 db_set_timeout(struct db *, int ms);
+/* The longest wait before a failed node is tried again (default 1 s). */
+void		 db_set_backoff(struct db *, int max_ms);
+/* Once Redis has left a command unanswered for ms (0: no limit, the
+ * default), every further command fails at once without being tried,
+ * until db_begin (each unit of work calls it first). */
+void		 db_set_stall_limit(struct db *, int ms);
+void		 db_begin(struct db *);
 
 /* One command, routed by its key; the reply is the caller's to free
  * (freeReplyObject takes NULL in hiredis 0.14: no check before it).

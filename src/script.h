@@ -34,6 +34,7 @@ enum script_id {
 	SCRIPT_LAUNCH_STATE,	/* launch_state.lua: pause, resume, cancel */
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
+	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
 	SCRIPT_COUNT
 };
 

@@ -395,19 +395,29 @@ batch_clear(struct sender *s)
 	s->nmsgs = 0;
 }
 
-/* Renders, builds and signs one message into m->data; -1 if unusable. */
+/* Renders, builds and signs one message into m->data; -1 if unusable,
+ * logged with the reason (the recipient then fails). */
 static int
 message_build(struct sender *s, struct send_msg *m)
 {
 	struct smtp_signing	sig;
+	char			err[256];
 
 	sig.keys = &s->live->keys;
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
 	sig.bounce_domain = s->pool->conf->bounce_domain;
-	sig.relay_8bitmime = smtp_relay_8bitmime(s->pool->relay);
-	return smtp_message_build(&s->cur->message, &m->contact, &sig,
-	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2);
+	sig.relay_8bitmime = smtp_tenant_relay_endpoint(&s->cur->relay) ==
+	    NULL && smtp_relay_8bitmime(s->pool->relay);
+	if (smtp_message_build(&s->cur->message, &m->contact, &sig,
+	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2,
+	    err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("sender %d: campaign %llu of tenant %llu: contact %llu "
+	    "failed: %s", s->id, (unsigned long long)s->cur->campaign,
+	    (unsigned long long)s->cur->tenant,
+	    (unsigned long long)m->contact.id, err);
+	return -1;
 }
 
 /* smtp_session's callbacks: arg is the sender, i a message of the batch. */
@@ -458,7 +468,9 @@ batch_send(struct sender *s)
 		s->envs[i].done = m->recorded;
 		s->envs[i].eightbit = m->contact.body_8bit;
 	}
-	smtp_session_send(s->pool->relay, s->id, s->cur->message.from_addr,
+	smtp_session_send(s->pool->relay,
+	    smtp_tenant_relay_endpoint(&s->cur->relay), s->id,
+	    s->cur->message.from_addr,
 	    s->envs, s->nmsgs, &cb, s);
 }
 
@@ -494,7 +506,8 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 		}
 		s->nmsgs++;
 		if (message_build(s, m) == -1)
-			outcome(s, m, 'f');	/* an address MIME refuses */
+			outcome(s, m, 'f');	/* logged: an address MIME
+						 * refuses, ... */
 	}
 	if (s->nmsgs > 0)
 		batch_send(s);

@@ -1,12 +1,15 @@
 /*
  * smtp_campaign.c: the campaign cache of a sender thread.  A campaign is
  * read through the stores (its record, its template, its link table:
- * three round trips, and its From domain's key version: smtp_domain.c)
+ * three round trips, its From domain's key version: smtp_domain.c, and
+ * its tenant's relay: smtp_tenant_relay.c)
  * and compiled by smtp_message.c once per version of its template:
  * after SMTP_CAMPAIGN_TTL_MS only the versions are read again, so a
  * batch costs no template work, and a template that does not change is
  * never compiled twice by a thread, however large.  (A campaign's record
- * and link table do not change once it is created.)
+ * and link table do not change once it is created.)  The tenant's relay
+ * is read with the versions (one GET) and its password opened again only
+ * when it changed.
  *
  * Each thread owns its cache: nothing here is shared or locked.  Never
  * here: a write, or a Redis command (store_campaign.h and
@@ -26,10 +29,12 @@ smtp_campaign_clear(struct smtp_campaign *c)
 {
 	smtp_template_clear(&c->message);
 	smtp_domain_keys_clear(&c->keys);
+	smtp_tenant_relay_clear(&c->relay);
 	memset(c, 0, sizeof(*c));
 }
 
-/* The From domain's keys, opened again only when their version changed. */
+/* The From domain's keys and the tenant's relay, opened again only when
+ * their version changed. */
 static void
 campaign_keys(struct smtp_campaign *c, struct db *db,
     const struct seal_key *data_key, int who)
@@ -38,6 +43,7 @@ campaign_keys(struct smtp_campaign *c, struct db *db,
 	    c->message.from_addr, who);
 	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
 	c->message.ndkim = c->keys.n;
+	smtp_tenant_relay_refresh(&c->relay, db, data_key, c->tenant, who);
 }
 
 static int
@@ -46,6 +52,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
     uint64_t tenant, uint64_t campaign)
 {
 	struct smtp_domain_keys	 keys = c->keys;	/* kept: versioned */
+	struct smtp_tenant_relay relay = c->relay;	/* the same */
 	struct campaign		 camp;
 	struct template		 tpl;
 	struct smtp_template_source src;
@@ -55,8 +62,10 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	int			 ok = -1;
 
 	memset(&c->keys, 0, sizeof(c->keys));
+	memset(&c->relay, 0, sizeof(c->relay));
 	smtp_campaign_clear(c);
 	c->keys = keys;
+	c->relay = relay;
 	c->tenant = tenant;
 	c->campaign = campaign;
 	c->loaded_ms = mono_ms();

@@ -10,6 +10,7 @@
 
 #include "smtp_domain.h"
 #include "smtp_message.h"
+#include "smtp_tenant_relay.h"
 
 #define SMTP_CAMPAIGN_CACHE	16	/* compiled campaigns per thread */
 #define SMTP_CAMPAIGN_TTL_MS	30000	/* then its template's version
@@ -28,6 +29,8 @@ struct smtp_campaign {
 	struct smtp_template	 message;
 	struct smtp_domain_keys	 keys;		/* its From domain's; kept
 						 * across reloads */
+	struct smtp_tenant_relay relay;		/* its tenant's own, if any;
+						 * kept across reloads */
 };
 
 /*
@@ -38,7 +41,9 @@ struct smtp_campaign {
  * are opened again only when theirs changed.  A new one replaces the
  * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
  * tried again next time).  who names the thread in log lines; data_key
- * opens the From domain's DKIM keys.
+ * opens the From domain's DKIM keys (smtp_domain.h) and the tenant
+ * relay's password (smtp_tenant_relay.h), both read again with the
+ * template's version.
  */
 struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,
 	    struct db *, const struct seal_key *data_key,

@@ -305,7 +305,8 @@ return_path(const struct smtp_template *t, struct smtp_contact *c,
 int
 smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
     const struct smtp_signing *sig, time_t date, unsigned long salt,
-    struct buf *out, struct buf *tmp, struct buf *tmp2)
+    struct buf *out, struct buf *tmp, struct buf *tmp2, char *err,
+    size_t errlen)
 {
 	struct lookup_ctx	 lc = { t, c, sig, "" };
 	struct mime_msg		 mm;
@@ -320,10 +321,18 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	c->return_path[0] = '\0';
 	c->body_8bit = 0;
 	if (c->lens[SMTP_FIELD_EMAIL] == 0 ||
-	    c->lens[SMTP_FIELD_EMAIL] >= sizeof(to))
+	    c->lens[SMTP_FIELD_EMAIL] >= sizeof(to)) {
+		errorf(err, errlen, "the contact has no address");
 		return -1;
+	}
 	memcpy(to, c->fields[SMTP_FIELD_EMAIL], c->lens[SMTP_FIELD_EMAIL]);
 	to[c->lens[SMTP_FIELD_EMAIL]] = '\0';
+	/* Stored before the API refused such addresses (contact.c). */
+	if (!mime_address_valid(to, strlen(to))) {
+		errorf(err, errlen, "the address cannot be sent: %s",
+		    mime_address_problem(to, strlen(to)));
+		return -1;
+	}
 
 	/* Subject, html and text rendered one after the other into tmp. */
 	buf_reset(tmp);
@@ -338,8 +347,10 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	if (t->text != NULL)
 		tmpl_render(t->text, RENDER_TEXT, lookup, &lc, tmp);
 
-	if ((u = mint_url(&lc, TOKEN_UNSUB, 0, &ulen)) == NULL)
+	if ((u = mint_url(&lc, TOKEN_UNSUB, 0, &ulen)) == NULL) {
+		errorf(err, errlen, "the unsubscribe token cannot be signed");
 		return -1;
+	}
 	snprintf(unsub, sizeof(unsub), "%s", u);
 	mime_message_id(t->tenant, t->campaign, c->id, t->msgid_domain,
 	    msgid, sizeof(msgid));
@@ -376,8 +387,11 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	mm.allow_8bit = sig->relay_8bitmime;
 	buf_reset(out);
 	buf_reset(tmp2);
-	if ((rv = mime_build(&mm, tmp2)) == -1)
+	if ((rv = mime_build(&mm, tmp2)) == -1) {
+		errorf(err, errlen, "MIME refused the message (from, reply_to "
+		    "or message id)");
 		return -1;
+	}
 	/* Signed below over these very bytes, 8bit or not: the body hash
 	 * is of what the relay gets. */
 	c->body_8bit = rv == 1;
@@ -385,11 +399,15 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	 * in front, so no verifier sees one inside another's h=). */
 	for (i = 0; i < t->ndkim; i++)
 		if (dkim_sign(t->dkim[i], tmp2->p, tmp2->len, signed_headers,
-		    mm.date, out) == -1)
+		    mm.date, out) == -1) {
+			errorf(err, errlen, "DKIM signing failed");
 			return -1;
+		}
 	if (t->ndkim == 0 && sig->dkim != NULL && dkim_sign(sig->dkim,
-	    tmp2->p, tmp2->len, signed_headers, mm.date, out) == -1)
+	    tmp2->p, tmp2->len, signed_headers, mm.date, out) == -1) {
+		errorf(err, errlen, "DKIM signing failed");
 		return -1;
+	}
 	buf_add(out, tmp2->p, tmp2->len);
 	return_path(t, c, sig, date);
 	return 0;

@@ -124,13 +124,14 @@ void	 smtp_template_clear(struct smtp_template *);	/* back to zeroes */
  * Renders c's copy of t, builds its MIME message and signs it into out
  * (reset first); with a bounce_domain, c->return_path is its VERP
  * envelope sender (signed for the day of date).  date is its Date:,
- * salt makes its MIME boundary unique.  tmp and tmp2 are scratch, kept between calls.  -1 when the
- * copy cannot be made (no address, one MIME refuses, a token that
- * cannot be signed).
+ * salt makes its MIME boundary unique.  tmp and tmp2 are scratch, kept
+ * between calls.  -1 with the reason in err when the copy cannot be made
+ * (no address, one MIME refuses, a token that cannot be signed): the
+ * recipient then fails, and the sender logs why.
  */
 int	 smtp_message_build(const struct smtp_template *t,
 	    struct smtp_contact *c, const struct smtp_signing *,
 	    time_t date, unsigned long salt, struct buf *out,
-	    struct buf *tmp, struct buf *tmp2);
+	    struct buf *tmp, struct buf *tmp2, char *err, size_t errlen);
 
 #endif /* FANFARE_SMTP_MESSAGE_H */

@@ -1,10 +1,17 @@
 /*
- * smtp_session.c: the libesmtp session with smtp_relay.  One call sends
- * a batch of built messages over one connection (several messages per
- * connection): connect, STARTTLS with our TLS context, AUTH PLAIN when
- * smtp_user is set, then each message, whose recipient's status and
- * transfer status become its outcome, reported to the caller the moment
- * libesmtp knows it.
+ * smtp_session.c: the libesmtp session with smtp_relay, or with the
+ * tenant's own relay when the campaign's tenant has one (struct
+ * smtp_endpoint: PUT /v1/relay).  One call sends a batch of built
+ * messages over one connection (several messages per connection):
+ * connect, STARTTLS with our TLS context, AUTH PLAIN when the relay has a
+ * login (smtp_user, or the tenant's), then each message, whose
+ * recipient's status and transfer status become its outcome, reported
+ * to the caller the moment libesmtp knows it.
+ *
+ * A tenant relay's failures are that tenant's: its messages come back
+ * 't' or 'r' (retried later, as for the node's relay) and the failure is
+ * logged at most once per FAIL_LOG_MS per tenant, so a dead relay does
+ * not fill the log.  Nothing here logs a password.
  *
  * libesmtp is blocking, so this runs on a sender thread, never on an
  * event loop.  The TLS context and the settings (struct smtp_relay) are
@@ -19,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +42,8 @@
 #include "smtp_session.h"
 
 #define SMTP_TIMEOUT_MS		30000
+#define FAIL_LOG_MS		60000	/* a tenant relay's failure, once */
+#define FAIL_LOG_SLOTS		64
 
 struct smtp_relay {
 	const struct config	*conf;
@@ -49,6 +59,9 @@ struct smtp_relay {
 /* One smtp_session_send(): what its libesmtp callbacks reach. */
 struct smtp_session_run {
 	const struct smtp_relay		*relay;
+	const struct smtp_endpoint	*ep;	/* NULL: the node's relay */
+	int				 port;
+	const char			*user, *password;
 	int				 who;
 	struct smtp_envelope		*env;
 	const struct smtp_session_cb	*cb;
@@ -94,13 +107,16 @@ smtp_relay_open(const struct config *conf, char *err, size_t errlen)
 	r = xcalloc(1, sizeof(*r));
 	r->conf = conf;
 	r->port = conf->smtp_relay.port;
-	if (conf->smtp_starttls != SMTP_TLS_OFF &&
-	    (r->tls = tls_context(conf, err, errlen)) == NULL) {
-		free(r);
-		return NULL;
+	/* Made even when the node's relay is plain: a tenant's may not be. */
+	if ((r->tls = tls_context(conf, err, errlen)) == NULL) {
+		if (conf->smtp_starttls != SMTP_TLS_OFF) {
+			free(r);
+			return NULL;
+		}
+		log_warnx("%s; a tenant relay with STARTTLS cannot be used",
+		    err);
 	}
-	if (conf->smtp_user != NULL)
-		auth_client_init();	/* once, before any thread uses it */
+	auth_client_init();	/* once, before any thread uses it */
 	return r;
 }
 
@@ -117,6 +133,42 @@ smtp_relay_close(struct smtp_relay *r)
 		return;
 	SSL_CTX_free(r->tls);
 	free(r);
+}
+
+/* ------------------------------------------------------- failure log */
+
+static pthread_mutex_t	fail_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t	tenant, at_ms;
+} fail_log[FAIL_LOG_SLOTS];
+
+/* 1 when the tenant's relay failure may be logged now (and then not
+ * again for FAIL_LOG_MS); shared by every sender thread. */
+static int
+fail_log_due(uint64_t tenant)
+{
+	uint64_t	now = mono_ms();
+	size_t		i, old = 0;
+	int		due = 1;
+
+	pthread_mutex_lock(&fail_lock);
+	for (i = 0; i < FAIL_LOG_SLOTS; i++) {
+		if (fail_log[i].tenant == tenant)
+			break;
+		if (fail_log[i].at_ms < fail_log[old].at_ms)
+			old = i;
+	}
+	if (i == FAIL_LOG_SLOTS) {
+		i = old;
+		fail_log[i].tenant = tenant;
+		fail_log[i].at_ms = 0;
+	}
+	if (fail_log[i].at_ms != 0 && now - fail_log[i].at_ms < FAIL_LOG_MS)
+		due = 0;
+	else
+		fail_log[i].at_ms = now;
+	pthread_mutex_unlock(&fail_lock);
+	return due;
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -178,7 +230,7 @@ status_outcome(const smtp_status_t *st)
  * each connect event turns off one, so all end up off.
  */
 static void
-relay_nodelay(const struct smtp_relay *r)
+relay_nodelay(int port)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
@@ -189,9 +241,9 @@ relay_nodelay(const struct smtp_relay *r)
 		if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 			continue;
 		if (!((ss.ss_family == AF_INET && ntohs(((struct sockaddr_in *)
-		    &ss)->sin_port) == r->port) ||
+		    &ss)->sin_port) == port) ||
 		    (ss.ss_family == AF_INET6 && ntohs(((struct sockaddr_in6 *)
-		    &ss)->sin6_port) == r->port)))
+		    &ss)->sin6_port) == port)))
 			continue;
 		len = sizeof(on);
 		if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == -1 ||
@@ -265,14 +317,15 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	(void)session;
 	switch (event) {
 	case SMTP_EV_CONNECT:
-		relay_nodelay(run->relay);
+		relay_nodelay(run->port);
 		return;
 	case SMTP_EV_MESSAGESENT:
 		break;
 	case SMTP_EV_EXTNA_8BITMIME:
 		/* Our 8bit messages cannot go: libesmtp ends the session,
 		 * they are retried, built quoted-printable this time. */
-		relay_learn_8bitmime(run->relay, 0);
+		if (run->ep == NULL)
+			relay_learn_8bitmime(run->relay, 0);
 		log_warnx("sender %d: smtp: the relay no longer offers "
 		    "8BITMIME; the batch is retried quoted-printable",
 		    run->who);
@@ -282,8 +335,16 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		/* libesmtp leaves *ok at 0: the session ends and the batch
 		 * is retried.  A relay must present a certificate we trust. */
-		log_warnx("sender %d: smtp: the relay's TLS certificate is "
-		    "not trusted (event %d); not sending", run->who, event);
+		if (run->ep == NULL)
+			log_warnx("sender %d: smtp: the relay's TLS certificate "
+			    "is not trusted (event %d); not sending", run->who,
+			    event);
+		else if (fail_log_due(run->ep->tenant))
+			log_warnx("sender %d: tenant %llu relay %s:%d: the "
+			    "relay's TLS certificate is not trusted (event %d); "
+			    "its mail stays queued", run->who,
+			    (unsigned long long)run->ep->tenant, run->ep->host,
+			    run->ep->port, event);
 		return;
 	default:
 		return;
@@ -306,14 +367,14 @@ static int
 auth_interact(auth_client_request_t req, char **result, int fields,
     void *arg)
 {
-	const struct config	*conf = arg;
-	int			 i;
+	const struct smtp_session_run	*run = arg;
+	int				 i;
 
 	for (i = 0; i < fields; i++) {
 		if (req[i].flags & AUTH_PASS)
-			result[i] = conf->smtp_password;
+			result[i] = (char *)run->password;
 		else if (req[i].flags & AUTH_USER)
-			result[i] = conf->smtp_user;
+			result[i] = (char *)run->user;
 		else
 			return 0;
 	}
@@ -322,20 +383,89 @@ auth_interact(auth_client_request_t req, char **result, int fields,
 
 /* -------------------------------------------------------------- session */
 
+/* A tenant relay that failed, logged once per FAIL_LOG_MS: why, from
+ * libesmtp's error or the first reply that was not a 2xx. */
+static void
+tenant_fail_log(const struct smtp_session_run *run, const char *server,
+    const char *session_err, const smtp_status_t *st)
+{
+	if (!fail_log_due(run->ep->tenant))
+		return;
+	if (session_err != NULL)
+		log_warnx("sender %d: tenant %llu relay %s: %s; its mail stays "
+		    "queued", run->who, (unsigned long long)run->ep->tenant,
+		    server, session_err);
+	else
+		log_warnx("sender %d: tenant %llu relay %s: %d %.200s; its "
+		    "mail stays queued", run->who,
+		    (unsigned long long)run->ep->tenant, server,
+		    st != NULL ? st->code : 0, st != NULL && st->text != NULL ?
+		    st->text : "");
+}
+
+/* Every message not done: 'r', not a try (its relay cannot be used). */
+static void
+all_unreached(struct smtp_session_run *run, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!run->env[i].done && !run->cb->stopping(run->arg))
+			report(run, &run->env[i], 'r');
+}
+
 void
-smtp_session_send(const struct smtp_relay *r, int who,
-    const char *reverse_path, struct smtp_envelope *env, size_t n,
+smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
+    int who, const char *reverse_path, struct smtp_envelope *env, size_t n,
     const struct smtp_session_cb *cb, void *arg)
 {
 	const struct config	*conf = r->conf;
-	struct smtp_session_run	 run = { r, who, env, cb, arg, 0, 0 };
+	struct smtp_session_run	 run;
 	smtp_session_t		 session;
 	auth_context_t		 auth = NULL;
 	struct smtp_envelope	*e;
-	const smtp_status_t	*rs, *ms;
-	char			 server[300], to[FF_EMAIL_MAX + 1];
+	const smtp_status_t	*rs, *ms, *why = NULL;
+	const char		*host, *session_err = NULL;
+	char			 server[300], to[FF_EMAIL_MAX + 1], err[128];
 	size_t			 i, started = 0;
+	int			 tls;
 	char			 o;
+
+	memset(&run, 0, sizeof(run));
+	run.relay = r;
+	run.ep = ep;
+	run.who = who;
+	run.env = env;
+	run.cb = cb;
+	run.arg = arg;
+	if (ep != NULL) {
+		host = ep->host;
+		run.port = ep->port;
+		tls = ep->starttls;
+		run.user = ep->user;
+		run.password = ep->password;
+	} else {
+		host = conf->smtp_relay.host;
+		run.port = conf->smtp_relay.port;
+		tls = conf->smtp_starttls;
+		run.user = conf->smtp_user;
+		run.password = conf->smtp_password;
+	}
+	snprintf(server, sizeof(server), "%s:%d", host, run.port);
+	for (i = 0; i < n; i++) {
+		env[i].m = NULL;
+		env[i].rcpt = NULL;
+		env[i].fed = env[i].paced = 0;
+		env[i].run = &run;
+	}
+	if (ep != NULL && (ep->unusable || (tls != SMTP_TLS_OFF &&
+	    r->tls == NULL))) {
+		tenant_fail_log(&run, server, ep->unusable ? "its password "
+		    "does not open with data_key_file" : "no TLS context "
+		    "(smtp_ca_file)", NULL);
+		all_unreached(&run, n);
+		goto out;
+	}
 
 	for (i = 0; i < n; i++) {
 		env[i].m = NULL;
@@ -345,15 +475,13 @@ smtp_session_send(const struct smtp_relay *r, int who,
 	}
 	if ((session = smtp_create_session()) == NULL)
 		fatalx("libesmtp: cannot create a session");
-	snprintf(server, sizeof(server), "%s:%d", conf->smtp_relay.host,
-	    conf->smtp_relay.port);
 	smtp_set_server(session, server);
 	smtp_set_hostname(session, conf->smtp_helo ? conf->smtp_helo :
 	    conf->node_id);
-	smtp_starttls_enable(session, conf->smtp_starttls == SMTP_TLS_OFF ?
-	    Starttls_DISABLED : conf->smtp_starttls == SMTP_TLS_REQUIRED ?
+	smtp_starttls_enable(session, tls == SMTP_TLS_OFF ?
+	    Starttls_DISABLED : tls == SMTP_TLS_REQUIRED ?
 	    Starttls_REQUIRED : Starttls_ENABLED);
-	if (r->tls != NULL)
+	if (r->tls != NULL && tls != SMTP_TLS_OFF)
 		smtp_starttls_set_ctx(session, r->tls);	/* its own ref */
 	/* RFC 5321's minimums are minutes: a stuck relay would hold the
 	 * batch that long. */
@@ -361,11 +489,14 @@ smtp_session_send(const struct smtp_relay *r, int who,
 		smtp_set_timeout(session, (int)i |
 		    Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
 	smtp_set_eventcb(session, event_cb, &run);
-	smtp_set_monitorcb(session, monitor_cb, &run, 0);
-	if (conf->smtp_user != NULL) {
+	/* What the node's relay offers; a tenant's relay gets QP bodies
+	 * (one flag per relay would be needed, and they come and go). */
+	if (ep == NULL)
+		smtp_set_monitorcb(session, monitor_cb, &run, 0);
+	if (run.user != NULL && run.password != NULL) {
 		auth = auth_create_context();
 		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(auth, auth_interact, (void *)conf);
+		auth_set_interact_cb(auth, auth_interact, &run);
 		smtp_auth_set_context(session, auth);
 	}
 	for (i = 0; i < n; i++) {
@@ -386,10 +517,10 @@ smtp_session_send(const struct smtp_relay *r, int who,
 		started++;
 	}
 	if (started > 0 && !smtp_start_session(session)) {
-		char err[128];
-
-		log_warnx("sender %d: smtp %s: %s", who, server,
-		    smtp_strerror(smtp_errno(), err, sizeof(err)));
+		session_err = smtp_strerror(smtp_errno(), err, sizeof(err));
+		if (ep == NULL)
+			log_warnx("sender %d: smtp %s: %s", who, server,
+			    session_err);
 	}
 	for (i = 0; i < n; i++) {
 		e = &env[i];
@@ -406,11 +537,25 @@ smtp_session_send(const struct smtp_relay *r, int who,
 			if (o == 'b')
 				o = 'f';	/* DATA refused: not the address */
 		}
+		/* The relay's failure, not one address's 4xx at RCPT. */
+		if (why == NULL && o != 's' && (o == 'r' || (ms != NULL &&
+		    ms->code >= 400)))
+			why = ms != NULL && ms->code >= 400 ? ms : rs;
 		report(&run, e, o);
+	}
+	if (ep != NULL && (session_err != NULL || why != NULL)) {
+		/* No reply to show (a timeout, a closed connection): say
+		 * what libesmtp says. */
+		if (session_err == NULL && why->code == 0)
+			session_err = smtp_errno() != 0 ? smtp_strerror(
+			    smtp_errno(), err, sizeof(err)) : "the relay did "
+			    "not answer";
+		tenant_fail_log(&run, server, session_err, why);
 	}
 	smtp_destroy_session(session);
 	if (auth != NULL)
 		auth_destroy_context(auth);
+out:
 	/* Nothing reachable points into the session or at run. */
 	for (i = 0; i < n; i++) {
 		env[i].m = NULL;

@@ -8,6 +8,7 @@
 #define FANFARE_SMTP_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct smtp_message;		/* libesmtp's */
@@ -25,6 +26,22 @@ void	 smtp_relay_close(struct smtp_relay *);
 /* 1 when the relay's last EHLO offered 8BITMIME (learnt by each session,
  * for the messages built after it), else 0: unknown or not offered. */
 int	 smtp_relay_8bitmime(const struct smtp_relay *);
+
+/*
+ * Where one session goes when it is not the node's relay: a tenant's own
+ * (PUT /v1/relay; smtp_tenant_relay.c fills it).  The password is in
+ * clear here only, in the sender thread's memory.
+ */
+struct smtp_endpoint {
+	uint64_t	 tenant;
+	char		 host[254];
+	int		 port;
+	int		 starttls;		/* SMTP_TLS_* */
+	char		*user;			/* NULL: no AUTH */
+	char		*password;
+	int		 unusable;		/* its password does not open:
+						 * defer, never connect */
+};
 
 /* One message of a session: the caller fills the first fields. */
 struct smtp_envelope {
@@ -63,10 +80,14 @@ struct smtp_session_cb {
 
 /*
  * Sends env[0..n) that are not done from reverse_path over one
- * connection; every message started gets exactly one outcome.  who
- * names the thread in log lines.
+ * connection, to ep, or to the node's relay when ep is NULL; every
+ * message started gets exactly one outcome.  who names the thread in
+ * log lines.  A tenant relay that fails (connect, TLS, 4xx) leaves its
+ * messages 't' or 'r', and is logged at most once a minute per tenant,
+ * with the reason, never the password.
  */
-void	 smtp_session_send(const struct smtp_relay *, int who,
+void	 smtp_session_send(const struct smtp_relay *,
+	    const struct smtp_endpoint *ep, int who,
 	    const char *reverse_path, struct smtp_envelope *env, size_t n,
 	    const struct smtp_session_cb *, void *arg);
 

@@ -241,9 +241,15 @@ spool_seg_cmp(const void *a, const void *b)
 }
 
 /*
- * Unlinks the oldest segments while they are wholly acked and not the one
- * appends go to, and moves the cursors that pointed at their end to the
- * start of the next one.
+ * Unlinks the oldest segments while they are wholly acked, and moves the
+ * cursors that pointed at their end to the start of the next one.  The
+ * one appends go to goes too once everything written to it is acked
+ * (the next append starts a new segment): a shipped event stays on disk
+ * no longer than it takes Redis to confirm it, so an erasure is not
+ * undone by old spool files, and what is on disk is only what Redis
+ * does not have yet.  At a steady rate the shipper seldom catches up
+ * with the appends, so this costs an open(2) and an unlink(2) per chunk
+ * only when the traffic is light.
  */
 static void
 spool_gc(struct spool *sp)
@@ -253,10 +259,19 @@ spool_gc(struct spool *sp)
 
 	while (sp->nsegs > 0) {
 		id = sp->segs[0].id;
-		if (id == sp->wseg)
-			break;
 		if (id == sp->aseg && sp->aoff < sp->segs[0].size)
 			break;
+		if (id == sp->wseg) {
+			/* Wholly acked: an empty one stays (nothing to
+			 * remove, and no segment per idle tick). */
+			if (sp->segs[0].size == 0 || sp->aseg != id)
+				break;
+			if (sp->wfd != -1)
+				close(sp->wfd);
+			sp->wfd = -1;
+			sp->wseg = 0;
+			sp->wbroken = 0;
+		}
 		if (spool_path(sp, id, path, sizeof(path)) == 0 &&
 		    unlink(path) == -1 && errno != ENOENT)
 			/* Forgotten anyway: a later open re-reads it, and

@@ -30,10 +30,29 @@
  * that redis_wait_replicas replicas have it: a failover loses nothing
  * that the spool forgot.
  *
+ * Erasure holds against everything in flight here.  An erasure leaves
+ * in each campaign a tombstone, the keyed hash of the contact id
+ * ({t:T:c:C}:erased, erase.lua), and record.lua stores no per-person
+ * data (set memberships, record lines) of a contact whose hash is
+ * there: atomically in Redis, so a spool replayed after a kill -9, a
+ * chunk sent again, a pipeline in flight or another node's spool all
+ * meet it, whatever the order.  The hashes cost an HMAC per distinct
+ * contact, so the first step also asks whether the campaign has any
+ * tombstone (EXISTS), and only then are they sent; a campaign that got
+ * its first tombstone between the two steps fails the call (TOMBSTONE)
+ * and the chunk goes again.  Opt-outs (optout.lua) look for the same
+ * hash in the tenant's {t:T}:suppressed.
+ *
+ * A purged tenant's hits (old mails keep being opened) are dropped:
+ * the first step asks whether the tenant is in ff:purged (a purge puts
+ * it there before it unlinks anything), and its campaigns get no call,
+ * so nothing recreates the keys the purge removed.
+ *
  * Keys: RECORD_LUA writes a campaign's {t:T:c:C} keys (stats, openers,
  * clickers, link_clickers, unsubscribers, events, applied, ts; links is
- * read for clicks), OPTOUT_LUA the tenant's opt-out keys; keys.c names
- * them all and documents what each holds.
+ * read for clicks; erased is read), OPTOUT_LUA the tenant's opt-out
+ * keys (suppressed is read); keys.c names them all and documents what
+ * each holds.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +64,7 @@
 #include "keys.h"
 #include "redis_async.h"
 #include "script.h"
+#include "store_suppress.h"
 #include "worker.h"
 
 #define FF_CHUNK_MAX		2048	/* events per chunk */
@@ -54,8 +74,9 @@
 /* Worst case per event: 4 counter arguments (2 new fields: link and
  * country), 2 set members, 4 time bucket arguments (its minute and its
  * hour); 100 bytes of record and 32 of each other argument. */
-#define ARG_MAX			(32 + 12 * FF_CHUNK_MAX)
-#define TEXT_MAX		(320 * FF_CHUNK_MAX)
+#define ARG_MAX			(32 + (13 + FF_MAX_SECRETS) * FF_CHUNK_MAX)
+#define TEXT_MAX		((340 + 64 * FF_MAX_SECRETS) * FF_CHUNK_MAX)
+#define HASH_LEN		64	/* store_erased_contact_hash, hex */
 
 struct field {
 	char		name[24];
@@ -100,7 +121,12 @@ struct store {
 		struct store	*st;
 		uint32_t	 from, to;	/* in order[] */
 		uint64_t	 seg, off;	/* applied mark, 0 0: none */
+		int		 tombstones;	/* :erased exists: send
+						 * the contacts' hashes */
+		int		 purged;	/* its tenant is in
+						 * ff:purged: drop */
 	}			 groups[FF_CHUNK_MAX];
+	uint64_t		 contacts[FF_CHUNK_MAX];	/* scratch */
 	int			 ngroups;
 	struct field		 fields[2 * FF_CHUNK_MAX + 8];
 	struct bucket		 buckets[2 * FF_CHUNK_MAX];
@@ -325,14 +351,64 @@ event_off(const struct store *st, uint32_t i)
 	    sizeof(struct ff_event);
 }
 
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * record.lua's nhash, ncontact and its contacts with their keyed hashes
+ * (one per key of the ring, so a tombstone made under an older signing
+ * key still matches): none unless the campaign has tombstones.  -1 if
+ * they did not fit.
+ */
+static int
+b_tombstone_hashes(struct builder *b, const struct group *g, size_t count)
+{
+	struct store			*st = b->st;
+	const struct token_keyring	*ring = &st->w->live->keys;
+	size_t				 i, n = 0;
+	int				 k;
+	char				*p, hash[HASH_LEN + 1];
+
+	if (!g->tombstones || ring->nkeys == 0) {
+		b_str(b, "0", 1);
+		b_str(b, "0", 1);
+		return b->overflow ? -1 : 0;
+	}
+	for (i = 0; i < count; i++)
+		st->contacts[i] = st->events[st->sel[i]].contact;
+	qsort(st->contacts, count, sizeof(st->contacts[0]), u64_cmp);
+	for (i = 0; i < count; i++)
+		if (n == 0 || st->contacts[n - 1] != st->contacts[i])
+			st->contacts[n++] = st->contacts[i];
+	b_u64(b, (uint64_t)ring->nkeys);
+	b_u64(b, n);
+	for (i = 0; i < n; i++) {
+		b_u64(b, st->contacts[i]);
+		for (k = 0; k < ring->nkeys; k++) {
+			if ((p = b_reserve(b, HASH_LEN)) == NULL ||
+			    store_erased_contact_hash(ring, k,
+			    st->contacts[i], hash) == -1)
+				return -1;
+			memcpy(p, hash, HASH_LEN);
+			b_commit(b, HASH_LEN);
+		}
+	}
+	return b->overflow ? -1 : 0;
+}
+
 /*
  * One record.lua for the events sel[0..count) of one campaign, in spool
  * order; pos is the position of the last one.  Returns -1 if the
  * arguments did not fit (impossible with the sizes above).
  */
 static int
-send_campaign(struct store *st, size_t count, const char *pos,
-    const char *minid)
+send_campaign(struct store *st, const struct group *g, size_t count,
+    const char *pos, const char *minid)
 {
 	const struct ff_event	*ev0 = &st->events[st->sel[0]];
 	struct builder		 b = { st, 2, 0, 0 };	/* 0, 1: script */
@@ -344,15 +420,15 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	struct key		 key;
 	uint64_t		 prev;
 	/* RECORD_LUA's KEYS, in its order. */
-	static const char *(*const keyfn[8])(struct key *, uint64_t,
+	static const char *(*const keyfn[9])(struct key *, uint64_t,
 	    uint64_t) = { key_camp_stats, key_camp_openers, key_camp_clickers,
 	    key_camp_link_clickers, key_camp_events, key_camp_applied,
-	    key_camp_unsubscribers, key_camp_ts };
+	    key_camp_unsubscribers, key_camp_ts, key_camp_erased };
 
 	script_argv(SCRIPT_RECORD, (st->noscript >> SCRIPT_RECORD) & 1,
 	    st->argv, st->argvlen);
-	b_str(&b, "8", 1);
-	for (k = 0; k < 8; k++) {
+	b_str(&b, "9", 1);
+	for (k = 0; k < 9; k++) {
 		keyfn[k](&key, ev0->tenant, ev0->campaign);
 		b_str(&b, key.s, key.len);
 	}
@@ -360,6 +436,8 @@ send_campaign(struct store *st, size_t count, const char *pos,
 	    strlen(spool_name(st->spools[st->spool_idx])));
 	b_str(&b, pos, 32);
 	b_str(&b, minid, strlen(minid));
+	if (b_tombstone_hashes(&b, g, count) == -1)
+		return -1;
 
 	/* Counters. */
 	for (i = 0; i < count; i++) {
@@ -497,31 +575,43 @@ send_campaign(struct store *st, size_t count, const char *pos,
 static int
 send_optout(struct store *st, const struct ff_event *ev)
 {
-	struct key	 ct, ids, opt, at;
+	const struct token_keyring *ring = &st->w->live->keys;
+	struct key	 ct, ids, opt, at, sup;
 	char		 ts[24], contact[24];
-	const char	*argv[9];
-	size_t		 lens[9];
-	int		 i;
+	char		 hashes[FF_MAX_SECRETS][HASH_LEN + 1];
+	const char	*argv[10 + FF_MAX_SECRETS];
+	size_t		 lens[10 + FF_MAX_SECRETS];
+	int		 argc, i;
 
 	key_contact(&ct, ev->tenant, ev->contact);
 	key_optout_ids(&ids, ev->tenant);
 	key_optouts(&opt, ev->tenant);
 	key_optouts_at(&at, ev->tenant);
+	key_suppressed(&sup, ev->tenant);
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ev->ts_ms);
 	snprintf(contact, sizeof(contact), "%llu",
 	    (unsigned long long)ev->contact);
 	script_argv(SCRIPT_OPTOUT, (st->noscript >> SCRIPT_OPTOUT) & 1, argv,
 	    lens);
-	argv[2] = "4";
+	argv[2] = "5";
 	argv[3] = ct.s;
 	argv[4] = ids.s;
 	argv[5] = opt.s;
 	argv[6] = at.s;
-	argv[7] = contact;
-	argv[8] = ts;
-	for (i = 2; i < 9; i++)
+	argv[7] = sup.s;
+	argv[8] = contact;
+	argv[9] = ts;
+	argc = 10;
+	/* Under every key of the ring: an erasure made under an older
+	 * signing key still holds. */
+	for (i = 0; i < ring->nkeys && i < FF_MAX_SECRETS; i++)
+		if (store_erased_contact_hash(ring, i, ev->contact,
+		    hashes[i]) == 0)
+			argv[argc++] = hashes[i];
+	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if (ra_command_argv(st->ra, optout_reply_cb, st, 9, argv, lens) == -1)
+	if (ra_command_argv(st->ra, optout_reply_cb, st, argc, argv,
+	    lens) == -1)
 		return -1;
 	st->scripts |= 1u << SCRIPT_OPTOUT;
 	st->pending++;
@@ -552,6 +642,40 @@ guard_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 		guards_done(st);
 }
 
+/* Whether the campaign has erasure tombstones (record.lua then needs
+ * the contacts' hashes). */
+static void
+tombstone_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	struct group	*g = privdata;
+	struct store	*st = g->st;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+		st->failed = 1;
+	else
+		g->tombstones = reply->integer > 0;
+	if (--st->pending == 0)
+		guards_done(st);
+}
+
+/* Whether the campaign's tenant was purged: its events are dropped
+ * (acked with the chunk) rather than recreate its keys. */
+static void
+purged_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+	struct group	*g = privdata;
+	struct store	*st = g->st;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+		st->failed = 1;
+	else
+		g->purged = reply->integer == 1;
+	if (--st->pending == 0)
+		guards_done(st);
+}
+
 /* Step two: per campaign, the events past its mark. */
 static void
 guards_done(struct store *st)
@@ -572,6 +696,8 @@ guards_done(struct store *st)
 	st->pending = 1;	/* held until every command is queued */
 	for (k = 0; k < st->ngroups && !st->failed; k++) {
 		g = &st->groups[k];
+		if (g->purged)
+			continue;
 		count = 0;
 		for (i = g->from; i < g->to; i++) {
 			off = event_off(st, st->order[i]);
@@ -585,15 +711,18 @@ guards_done(struct store *st)
 		snprintf(pos, sizeof(pos), "%016llx%016llx",
 		    (unsigned long long)st->seg, (unsigned long long)
 		    event_off(st, st->sel[count - 1]));
-		if (send_campaign(st, count, pos, minid) == -1) {
+		if (send_campaign(st, g, count, pos, minid) == -1) {
 			st->failed = 1;
 			store_log_error(st, "record", "cannot queue command");
 		}
 	}
-	for (i = 0; i < st->nevents && !st->failed; i++)
-		if (st->events[i].kind == EV_UNSUB &&
-		    send_optout(st, &st->events[i]) == -1)
-			st->failed = 1;
+	for (k = 0; k < st->ngroups && !st->failed; k++) {
+		g = &st->groups[k];
+		for (i = g->from; i < g->to && !g->purged && !st->failed; i++)
+			if (st->events[st->order[i]].kind == EV_UNSUB &&
+			    send_optout(st, &st->events[st->order[i]]) == -1)
+				st->failed = 1;
+	}
 	if (st->wait_replicas > 0 && !st->failed) {
 		if ((n = ra_wait_written(st->ra, wait_done, st,
 		    st->wait_replicas, STORE_WAIT_MS)) == -1)
@@ -612,7 +741,7 @@ ship_chunk(struct store *st, size_t n)
 	const struct ff_event	*a, *e;
 	const char		*name = spool_name(st->spools[st->spool_idx]);
 	struct group		*g;
-	struct key		 applied;
+	struct key		 applied, erased;
 	size_t			 i;
 
 	for (i = 0; i < n; i++)
@@ -637,11 +766,26 @@ ship_chunk(struct store *st, size_t n)
 				break;
 		}
 		g->to = (uint32_t)i;
+		g->tombstones = 0;
+		g->purged = 0;
 		key_camp_applied(&applied, a->tenant, a->campaign);
+		key_camp_erased(&erased, a->tenant, a->campaign);
 		if (ra_command(st->ra, guard_reply_cb, g, "HGET %b %s",
 		    applied.s, applied.len, name) == -1) {
 			st->failed = 1;
 			st->ngroups--;
+			break;
+		}
+		st->pending++;
+		if (ra_command(st->ra, tombstone_reply_cb, g, "EXISTS %b",
+		    erased.s, erased.len) == -1) {
+			st->failed = 1;
+			break;
+		}
+		st->pending++;
+		if (ra_command(st->ra, purged_reply_cb, g, "SISMEMBER %s %llu",
+		    key_purged(), (unsigned long long)a->tenant) == -1) {
+			st->failed = 1;
 			break;
 		}
 		st->pending++;

@@ -11,6 +11,7 @@
 #include "fanfare.h"
 #include "keys.h"
 #include "redis_sync.h"
+#include "script.h"
 #include "store_contact.h"
 #include "store_list.h"
 #include "store_suppress.h"
@@ -18,7 +19,7 @@
 /* The most arguments of a contact's HSET: HSET, the key, and 11 pairs
  * (email, key, updated_at, created_at, 4 texts, attributes,
  * quarantined, suppressed). */
-#define CONTACT_ARGV_MAX	24
+#define CONTACT_ARGV_MAX	(32 + FF_MAX_SECRETS)
 
 /* Reads the next reply of a pipeline; 0 unless it is missing or an
  * error. */
@@ -185,12 +186,150 @@ row_fields(const struct contact_row *row, const char **argv, size_t *lens,
 		lens[argc++] = 10;
 		argv[argc] = row->attrs;
 		lens[argc++] = strlen(row->attrs);
+	}
+	/* A hit in any screened field quarantines; only a check that saw
+	 * them all (or a new contact) clears. */
+	if (row->quarantined || row->screened_all || row->is_new) {
 		argv[argc] = "quarantined";
 		lens[argc++] = 11;
 		argv[argc] = row->quarantined ? "1" : "0";
 		lens[argc++] = 1;
 	}
 	return argc;
+}
+
+/*
+ * contact_write.lua's calls, WRITE_ROWS rows each (one round trip for a
+ * batch, and Redis runs one script per 64 rows, not one per row).  The
+ * rows' strings must live until the call is flushed.
+ */
+#define WRITE_ROWS	64
+#define ROW_ARGS	(8 + FF_MAX_SECRETS + CONTACT_ARGV_MAX)
+
+struct write_call {
+	struct db			*db;
+	const struct token_keyring	*ring;
+	struct key			 bykey, sup;
+	int				 calls;	/* appended so far */
+	int				 rows;	/* in this call */
+	int				 nargs;
+	struct key			 ct[WRITE_ROWS];
+	char				 id[WRITE_ROWS][24];
+	char				 nf[WRITE_ROWS][24];
+	char				 hash[WRITE_ROWS][FF_MAX_SECRETS][65];
+	char				 nhash[24], numkeys[24];
+	const char			*args[WRITE_ROWS * ROW_ARGS];
+	size_t				 alens[WRITE_ROWS * ROW_ARGS];
+	const char			*argv[6 + WRITE_ROWS * (1 + ROW_ARGS)];
+	size_t				 lens[6 + WRITE_ROWS * (1 + ROW_ARGS)];
+};
+
+static struct write_call *
+write_new(struct db *db, uint64_t tenant, const struct token_keyring *ring)
+{
+	struct write_call	*w = xcalloc(1, sizeof(*w));
+
+	w->db = db;
+	w->ring = ring;
+	key_contact_bykey(&w->bykey, tenant);
+	key_suppressed(&w->sup, tenant);
+	w->nhash[fmt_u64(w->nhash, ring != NULL ?
+	    (uint64_t)ring->nkeys : 0)] = '\0';
+	return w;
+}
+
+/* Adds one row: mode "new" or "old", its email key (hashed under every
+ * key of the ring when there is one), its id, and its field and value
+ * pairs (fields[0..nfields)); 0, or -1 when a hash failed. */
+static int
+write_row(struct write_call *w, uint64_t tenant, const char *mode,
+    const char *key, uint64_t id, const char **fields, const size_t *flens,
+    int nfields)
+{
+	int	r = w->rows, n = w->nargs, k, nkeys;
+
+	nkeys = w->ring != NULL ? w->ring->nkeys : 0;
+	key_contact(&w->ct[r], tenant, id);
+	w->args[n] = mode; w->alens[n++] = strlen(mode);
+	w->args[n] = key; w->alens[n++] = strlen(key);
+	w->args[n] = w->id[r]; w->alens[n++] = fmt_u64(w->id[r], id);
+	for (k = 0; k < nkeys && k < FF_MAX_SECRETS; k++) {
+		if (token_keyed_hash(w->ring, k, key, strlen(key),
+		    w->hash[r][k]) == -1)
+			return -1;
+		w->args[n] = w->hash[r][k]; w->alens[n++] = 64;
+	}
+	w->args[n] = w->nf[r];
+	w->alens[n++] = fmt_u64(w->nf[r], (uint64_t)nfields);
+	memcpy(&w->args[n], fields, (size_t)nfields * sizeof(*fields));
+	memcpy(&w->alens[n], flens, (size_t)nfields * sizeof(*flens));
+	w->nargs = n + nfields;
+	w->rows++;
+	return 0;
+}
+
+/* Builds the call of the rows so far into w->argv (argv[0] and argv[1]
+ * left for the script registry) and starts the next: its argc. */
+static int
+write_build(struct write_call *w)
+{
+	int	argc = 2, i;
+
+	w->argv[argc] = w->numkeys;
+	w->lens[argc++] = fmt_u64(w->numkeys, (uint64_t)(2 + w->rows));
+	w->argv[argc] = w->bykey.s; w->lens[argc++] = w->bykey.len;
+	w->argv[argc] = w->sup.s; w->lens[argc++] = w->sup.len;
+	for (i = 0; i < w->rows; i++) {
+		w->argv[argc] = w->ct[i].s;
+		w->lens[argc++] = w->ct[i].len;
+	}
+	w->argv[argc] = w->nhash; w->lens[argc++] = strlen(w->nhash);
+	memcpy(&w->argv[argc], w->args, (size_t)w->nargs * sizeof(w->args[0]));
+	memcpy(&w->lens[argc], w->alens, (size_t)w->nargs *
+	    sizeof(w->alens[0]));
+	argc += w->nargs;
+	w->rows = w->nargs = 0;
+	return argc;
+}
+
+/* The call so far, to the pipeline (the first as EVAL, so the EVALSHAs
+ * behind it find the script); 0 or -1. */
+static int
+write_flush(struct write_call *w)
+{
+	int	argc;
+
+	if (w->rows == 0)
+		return 0;
+	argc = write_build(w);
+	return script_append(w->db, SCRIPT_CONTACT_WRITE, w->calls++ == 0,
+	    argc, w->argv, w->lens);
+}
+
+/* One call's reply: its rows' answers (1 stored, 0 gone) into
+ * written[0..rows), rows the call's count; 0 or -1. */
+static int
+write_reply(struct db *db, int *written, size_t rows)
+{
+	redisReply	*rep;
+	long long	 v;
+	size_t		 i;
+	int		 rc = -1;
+
+	if ((rep = db_reply(db)) == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == rows) {
+		rc = 0;
+		for (i = 0; i < rows; i++) {
+			if (reply_int(rep->element[i], &v) == -1)
+				rc = -1;
+			written[i] = v == 1;
+		}
+	} else if (reply_is_error(rep, NULL))
+		log_warnx("redis: contact_write: %.*s", (int)rep->len,
+		    rep->str);
+	freeReplyObject(rep);
+	return rc;
 }
 
 /* A block of n new contact ids: 0 with the first, or -1. */
@@ -222,10 +361,11 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 	const char	*argv[CONTACT_ARGV_MAX];
 	size_t		 lens[CONTACT_ARGV_MAX], i, nnew = 0;
 	long long	 ncreated = 0, nupdated = 0;
+	struct write_call *w = NULL;
 	char		 now[24];
-	struct key	 bykey, ct;
+	struct key	 bykey;
 	uint64_t	 first, id;
-	int		 argc, k, rc;
+	int		 argc, rc, written[WRITE_ROWS];
 
 	/* Round trip 1: the ids of the addresses we know, and whether an
 	 * address was erased before. */
@@ -261,16 +401,15 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 			if (rows[i].is_new)
 				rows[i].id = first++;
 	}
-	/* Round trip 3: the writes. */
+	/* Round trip 3: the writes, by contact_write.lua, atomic against
+	 * an erasure since round trip 1 (see its header). */
+	w = write_new(db, tenant, ring);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms());
 	for (i = 0; i < n; i++) {
 		struct contact_row *row = &rows[i];
 
 		id = row->same ? row->same->id : row->id;
-		key_contact(&ct, tenant, id);
 		argc = 0;
-		argv[argc] = "HSET"; lens[argc++] = 4;
-		argv[argc] = ct.s; lens[argc++] = ct.len;
 		argv[argc] = "email"; lens[argc++] = 5;
 		argv[argc] = row->addr; lens[argc++] = strlen(row->addr);
 		argv[argc] = "key"; lens[argc++] = 3;
@@ -286,16 +425,21 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 			argv[argc] = "suppressed"; lens[argc++] = 10;
 			argv[argc] = "1"; lens[argc++] = 1;
 		}
-		if (db_appendargv(db, argc, argv, lens) == -1)
+		if (write_row(w, tenant, row->is_new ? "new" : "old", row->key,
+		    id, argv, lens, argc) == -1)
 			goto down;
-		if (row->is_new && db_append(db, "HSET %s %s %llu", bykey.s,
-		    row->key, (unsigned long long)id) == -1)
+		if (w->rows == WRITE_ROWS && write_flush(w) == -1)
 			goto down;
 	}
+	if (write_flush(w) == -1)
+		goto down;
+	/* A row whose contact was erased meanwhile (0) is not stored, and
+	 * counts as updated: the request did what it could. */
+	for (i = 0; i < n; i += WRITE_ROWS)
+		if (write_reply(db, written, n - i < WRITE_ROWS ? n - i :
+		    WRITE_ROWS) == -1)
+			goto down;
 	for (i = 0; i < n; i++) {
-		for (k = rows[i].is_new ? 2 : 1; k > 0; k--)
-			if (next_ok(db) == -1)
-				goto down;
 		if (rows[i].is_new)
 			ncreated++;
 		else
@@ -303,8 +447,10 @@ store_contact_upsert(struct db *db, uint64_t tenant,
 	}
 	*created += ncreated;
 	*updated += nupdated;
+	free(w);
 	return 0;
 down:
+	free(w);
 	db_discard(db);
 	return -1;
 }
@@ -316,9 +462,10 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 	redisReply	*rep;
 	const char	*argv[CONTACT_ARGV_MAX];
 	size_t		 lens[CONTACT_ARGV_MAX];
+	struct write_call *w;
 	char		 nowbuf[24];
 	struct key	 k;
-	long long	 set;
+	long long	 set, written = 0;
 	int		 argc, rc;
 
 	if (old_key != NULL && strcmp(old_key, row->key) != 0) {
@@ -333,11 +480,10 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 			return -1;
 		freeReplyObject(rep);
 	}
-	key_contact(&k, tenant, id);
+	/* contact_write.lua ("old"): nothing is written when the contact
+	 * was erased or deleted since the caller read it. */
 	snprintf(nowbuf, sizeof(nowbuf), "%llu", (unsigned long long)now);
 	argc = 0;
-	argv[argc] = "HSET"; lens[argc++] = 4;
-	argv[argc] = k.s; lens[argc++] = k.len;
 	argv[argc] = "updated_at"; lens[argc++] = 10;
 	argv[argc] = nowbuf; lens[argc++] = strlen(nowbuf);
 	if (old_key != NULL) {
@@ -347,10 +493,22 @@ store_contact_update(struct db *db, uint64_t tenant, uint64_t id,
 		argv[argc] = row->key; lens[argc++] = strlen(row->key);
 	}
 	argc = row_fields(row, argv, lens, argc);
-	if ((rep = db_cmdargv(db, argc, argv, lens)) == NULL)
+	w = write_new(db, tenant, NULL);
+	(void)write_row(w, tenant, "old", row->key, id, argv, lens, argc);
+	argc = write_build(w);
+	rep = script_run(db, SCRIPT_CONTACT_WRITE, argc, w->argv, w->lens);
+	free(w);
+	if (rep == NULL)
 		return -1;
-	rc = reply_ok(rep) ? 1 : -1;
+	rc = rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+	    reply_int(rep->element[0], &written) == 0 ? 1 : -1;
 	freeReplyObject(rep);
+	/* Gone meanwhile: the new address's index entry must not stay
+	 * behind, in clear, naming nobody.  The caller finds it gone. */
+	if (rc == 1 && written == 0 && old_key != NULL &&
+	    strcmp(old_key, row->key) != 0)
+		(void)reply_done(db_cmd(db, "HDEL %s %s",
+		    key_contact_bykey(&k, tenant), row->key));
 	return rc;
 }
 

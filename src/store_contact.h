@@ -62,8 +62,10 @@ int	 store_contact_upsert(struct db *, uint64_t tenant,
  * Writes a checked row (contact_check, need_email 0) over contact id:
  * the fields the row's object gives, its attributes when it has them,
  * and, when old_key is not NULL, its address, moving the index entry
- * from old_key when the match key changes.  1 done, 0 when another
- * contact has the new address (nothing written), -1.
+ * from old_key when the match key changes.  1 done (or the contact is
+ * gone, erased meanwhile: nothing written, and the caller's next read
+ * finds it gone), 0 when another contact has the new address (nothing
+ * written), -1.
  */
 int	 store_contact_update(struct db *, uint64_t tenant, uint64_t id,
 	    const struct contact_row *, const char *old_key, uint64_t now_ms);

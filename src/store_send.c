@@ -139,10 +139,10 @@ store_send_check_free(struct send_check *c)
 
 /* send_outcome.lua's call, argv[0] and argv[1] left for script_argv. */
 struct outcome_call {
-	const char	*argv[3 + 5 + 5 + FF_MAX_RETRIES];
-	size_t		 lens[3 + 5 + 5 + FF_MAX_RETRIES];
+	const char	*argv[3 + 8 + 5 + FF_MAX_RETRIES];
+	size_t		 lens[3 + 8 + 5 + FF_MAX_RETRIES];
 	int		 argc;
-	struct key	 k[5];
+	struct key	 k[8];
 	char		 id[24], now[24], life[24];
 	char		 schedule[FF_MAX_RETRIES][16];
 };
@@ -153,15 +153,18 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	size_t	i, n;
 	int	argc = 2;
 
-	/* KEYS: camp, done, retry, tries, bounces. */
+	/* KEYS: camp, done, retry, tries, bounces, tenant, contact, msgs. */
 	key_campaign(&call->k[0], o->tenant, o->campaign);
 	key_campaign_done(&call->k[1], o->tenant, o->campaign);
 	key_campaign_retry(&call->k[2], o->tenant, o->campaign);
 	key_campaign_tries(&call->k[3], o->tenant, o->campaign);
 	key_bounces(&call->k[4], o->tenant);
-	call->argv[argc] = "5";
+	key_tenant(&call->k[5], o->tenant);
+	key_contact(&call->k[6], o->tenant, o->contact);
+	key_campaign_msgs(&call->k[7], o->tenant, o->campaign);
+	call->argv[argc] = "8";
 	call->lens[argc++] = 1;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 8; i++) {
 		call->argv[argc] = call->k[i].s;
 		call->lens[argc++] = call->k[i].len;
 	}
@@ -293,4 +296,94 @@ store_send_finish(struct db *db, uint64_t tenant, uint64_t campaign,
 	    now_ms)) == -1)
 		return -1;
 	return n == 1;
+}
+
+/* ------------------------------------------------------- retention */
+
+#define TRIM_PAGE	1000	/* message records a round trip */
+
+/* HDELs the records of one HSCAN page older than cutoff: the count, or
+ * -1; *cursor moves on (0 at the end). */
+static long long
+trim_page(struct db *db, const struct key *msgs, char *cursor, size_t cap,
+    uint64_t cutoff)
+{
+	redisReply		*rep, *del;
+	const char		*f, *v, *c;
+	size_t			 i = 0, flen, vlen, clen;
+	long long		 n = 0, d;
+	uint64_t		 at;
+
+	if ((rep = db_cmd(db, "HSCAN %s %s COUNT %d", msgs->s, cursor,
+	    TRIM_PAGE)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    (c = reply_str(rep->element[0], &clen)) == NULL || clen >= cap) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	memcpy(cursor, c, clen);
+	cursor[clen] = '\0';
+	while (reply_hash_next(rep->element[1], &i, &f, &flen, &v, &vlen)) {
+		/* "TIME OUTCOME": the time is what decides. */
+		at = strtoull(v, NULL, 10);
+		if (at >= cutoff)
+			continue;
+		if ((del = db_cmd(db, "HDEL %s %b", msgs->s, f, flen)) ==
+		    NULL) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		if (reply_int(del, &d) == 0)
+			n += d;
+		freeReplyObject(del);
+	}
+	freeReplyObject(rep);
+	return n;
+}
+
+long long
+store_send_trim_messages(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t cutoff_ms)
+{
+	redisReply	*rep;
+	struct key	 camp, msgs;
+	const char	*fin, *launched;
+	char		 cursor[32] = "0";
+	long long	 n = 0, page;
+	uint64_t	 finished = 0, start = 0;
+
+	if ((rep = db_cmd(db, "HMGET %s finished_at launched_at",
+	    key_campaign(&camp, tenant, campaign))) == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+		if ((fin = reply_str(rep->element[0], NULL)) != NULL)
+			finished = strtoull(fin, NULL, 10);
+		if ((launched = reply_str(rep->element[1], NULL)) != NULL)
+			start = strtoull(launched, NULL, 10);
+	}
+	freeReplyObject(rep);
+	key_campaign_msgs(&msgs, tenant, campaign);
+	/* Every record is older than the end of its campaign: past the
+	 * cutoff, all of them go at once. */
+	if (finished != 0 && finished < cutoff_ms) {
+		if ((rep = db_cmd(db, "HLEN %s", msgs.s)) == NULL)
+			return -1;
+		(void)reply_int(rep, &n);
+		freeReplyObject(rep);
+		if (n > 0 && reply_done(db_cmd(db, "UNLINK %s", msgs.s)) == -1)
+			return -1;
+		return n;
+	}
+	/* Not finished (sending, paused or cancelled) but launched before
+	 * the cutoff: record by record. */
+	if (start == 0 || start >= cutoff_ms)
+		return 0;
+	do {
+		if ((page = trim_page(db, &msgs, cursor, sizeof(cursor),
+		    cutoff_ms)) == -1)
+			return -1;
+		n += page;
+	} while (strcmp(cursor, "0") != 0);
+	return n;
 }

@@ -22,6 +22,13 @@
  *  - send_retry: due retries back into the queue, one entry at a time.
  *  - send_finish: the campaign done when nothing is left to send.
  *
+ * send_outcome also writes the message record ({t:T}:camp:C:msgs:
+ * contact id -> "TIME OUTCOME"), the subject export's "messages", in
+ * the same call, while the contact exists (an erased contact's late
+ * outcome counts, but names nobody); and writes nothing at all once the
+ * campaign or its tenant is gone (a purge).  The janitor trims the
+ * records by the tenant's retention (store_send_trim_messages).
+ *
  * Typed functions over the sync connection, for sender.c: -1 when Redis
  * failed (no answer, or an error reply, logged here).  No reply object
  * leaves store_send.c.  Storage only: nothing here knows SMTP.
@@ -113,5 +120,11 @@ long long store_send_retry_due(struct db *, uint64_t tenant,
  * (store_launch.h). */
 int	 store_send_finish(struct db *, uint64_t tenant, uint64_t campaign,
 	    uint64_t now_ms);
+
+/* Retention of the campaign's message records ({t:T}:camp:C:msgs):
+ * removes those older than cutoff_ms (all at once when the campaign
+ * finished before it); how many, or -1. */
+long long store_send_trim_messages(struct db *, uint64_t tenant,
+	    uint64_t campaign, uint64_t cutoff_ms);
 
 #endif

@@ -351,3 +351,71 @@ store_erased_check(struct db *db, uint64_t tenant,
 		return -1;
 	return store_erased_reply(db);
 }
+
+/* ------------------------------------------- erased contact ids */
+
+int
+store_erased_contact_hash(const struct token_keyring *ring, int i,
+    uint64_t contact, char out[65])
+{
+	char	data[32] = "contact:";
+	size_t	n = 8;
+
+	n += fmt_u64(data + n, contact);
+	return token_keyed_hash(ring, i, data, n, out);
+}
+
+int
+store_erased_add_contact(struct db *db, uint64_t tenant,
+    const struct token_keyring *ring, uint64_t contact)
+{
+	struct key	 k;
+	char		 hash[65];
+
+	if (store_erased_contact_hash(ring, 0, contact, hash) == -1)
+		return -1;
+	return reply_done(db_cmd(db, "SADD %s %s", key_suppressed(&k, tenant),
+	    hash));
+}
+
+/* ---------------------------------------------------------- bounces */
+
+int
+store_bounce_remove(struct db *db, uint64_t tenant, const char *key)
+{
+	redisReply	*rep;
+	struct key	 k;
+	long long	 n;
+	int		 rc = -1;
+
+	if ((rep = db_cmd(db, "ZREM %s %s", key_bounces(&k, tenant),
+	    key)) == NULL)
+		return -1;
+	if (reply_int(rep, &n) == 0)
+		rc = n > 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_bounce_time(struct db *db, uint64_t tenant, const char *key,
+    uint64_t *at)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*s;
+	int		 rc = -1;
+
+	*at = 0;
+	if ((rep = db_cmd(db, "ZSCORE %s %s", key_bounces(&k, tenant),
+	    key)) == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_NIL)
+		rc = 0;
+	else if ((s = reply_str(rep, NULL)) != NULL) {
+		*at = (uint64_t)strtod(s, NULL);
+		rc = 1;
+	}
+	freeReplyObject(rep);
+	return rc;
+}

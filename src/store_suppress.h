@@ -8,7 +8,11 @@
  *              optout_ids as well;
  *   blocklist  an address's match key or "@domain", the same way;
  *   erased     the keyed hashes (token_keyed_hash) of erased addresses,
- *              so a later import of one is stored but never mailed.
+ *              so a later import of one is stored but never mailed;
+ *              and of erased contact ids (store_erased_contact_hash),
+ *              so that a late one-click opt-out (optout.lua) of one
+ *              stores nothing;
+ *   bounces    email match keys that got a 5xx, with the time.
  *
  * Typed functions over the sync connection: -1 is always "Redis
  * failed" (no answer, or an error reply), which the API answers with
@@ -87,5 +91,26 @@ int	 store_erased_check(struct db *, uint64_t tenant,
 int	 store_erased_append(struct db *, uint64_t tenant,
 	    const struct token_keyring *, const char *key);
 int	 store_erased_reply(struct db *);
+
+/*
+ * Erased contact ids.  store_erased_contact_hash writes the keyed hash
+ * of a contact id under key i of the ring (64 hex digits + NUL; -1 when
+ * the ring has no key i): the erasure tombstone that optout.lua (in
+ * {t:T}:suppressed) and record.lua (in each campaign's :erased) look
+ * for.  The input "contact:ID" can never be an address's match key (no
+ * '@'), so the two kinds of hash never meet.  store_erased_add_contact
+ * adds it (signing key) to {t:T}:suppressed: 0 or -1.
+ */
+int	 store_erased_contact_hash(const struct token_keyring *, int i,
+	    uint64_t contact, char out[65]);
+int	 store_erased_add_contact(struct db *, uint64_t tenant,
+	    const struct token_keyring *, uint64_t contact);
+
+/* Takes the address (a match key) off {t:T}:bounces (erasure: its
+ * keyed hash in :suppressed keeps it unmailed): 1 when it was there,
+ * 0 when not, -1.  store_bounce_time: 1 with its time in *at, 0, -1. */
+int	 store_bounce_remove(struct db *, uint64_t tenant, const char *key);
+int	 store_bounce_time(struct db *, uint64_t tenant, const char *key,
+	    uint64_t *at);
 
 #endif

@@ -300,12 +300,36 @@ store_tenant_due_purges(struct db *db, uint64_t now, uint64_t **ids,
 	    key_purge(), (unsigned long long)now), ids, n);
 }
 
+/* The integer of a DEL's reply (freed), or -1. */
+static long long
+reply_del(redisReply *rep)
+{
+	long long	n;
+
+	if (reply_int(rep, &n) == -1)
+		n = -1;
+	freeReplyObject(rep);
+	return n;
+}
+
 long long
 store_tenant_purge(struct db *db, uint64_t tenant)
 {
-	struct key	 match;
+	struct key	 match, k;
 	long long	 n, total = 0;
 
+	/* Marked gone first: the trackers drop the tenant's hits from then
+	 * on (ff:purged), and the senders' outcome script writes nothing
+	 * once the tenant record is gone, so neither a late hit nor a
+	 * message in flight during the purge recreates a key the scan below
+	 * has passed already. */
+	if (reply_done(db_cmd(db, "SADD %s %llu", key_purged(),
+	    (unsigned long long)tenant)) == -1)
+		return -1;
+	if ((n = reply_del(db_cmd(db, "DEL %s", key_tenant(&k, tenant)))) ==
+	    -1)
+		return -1;
+	total += n;
 	if ((n = db_unlink_prefix(db, key_tenant_match(&match, tenant))) ==
 	    -1)
 		return -1;

@@ -99,8 +99,10 @@ int	 store_tenant_key_lookup(struct db *, uint64_t tenant,
  * then on, senders and launches stop) and the purge time;
  * store_tenant_schedule_purge puts the tenant in ff:purge, which
  * store_tenant_due_purges reads (ids, the caller frees) and
- * store_tenant_purge empties: it unlinks every key of the tenant, its
- * campaigns' tracking data included, and forgets the tenant.  The
+ * store_tenant_purge empties: it marks the tenant gone (ff:purged, then
+ * the tenant record deleted: the trackers and the senders' outcomes
+ * write nothing of it from then on), unlinks every key of the tenant,
+ * its campaigns' tracking data included, and forgets the tenant.  The
  * number of keys unlinked, or -1.
  */
 int	 store_tenant_mark_deleting(struct db *, uint64_t tenant,

@@ -323,6 +323,7 @@ int
 token_keyed_hash(const struct token_keyring *ring, int i, const char *data,
     size_t len, char out[65])
 {
+	static const char hex[] = "0123456789abcdef";
 	SHA256_CTX	ctx;
 	uint8_t		inner[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
 	int		k;
@@ -336,7 +337,13 @@ token_keyed_hash(const struct token_keyring *ring, int i, const char *data,
 	memcpy(&ctx, ring->keys[i].opad_state, sizeof(ctx));
 	SHA256_Update(&ctx, inner, sizeof(inner));
 	SHA256_Final(mac, &ctx);
-	for (k = 0; k < SHA256_DIGEST_LENGTH; k++)
-		snprintf(out + 2 * k, 3, "%02x", mac[k]);
+	/* By table: the trackers hash every distinct contact of a chunk
+	 * sent to a campaign with erasure tombstones (store.c), where
+	 * snprintf per byte cost 20 times the HMAC itself. */
+	for (k = 0; k < SHA256_DIGEST_LENGTH; k++) {
+		out[2 * k] = hex[mac[k] >> 4];
+		out[2 * k + 1] = hex[mac[k] & 0xf];
+	}
+	out[2 * SHA256_DIGEST_LENGTH] = '\0';
 	return 0;
 }

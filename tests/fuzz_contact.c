@@ -11,10 +11,11 @@
  *  - -1 only for an unknown field, named in bad_field;
  *  - 1 adds at least one entry to rejected, each with an index and an
  *    error code, and leaves no attributes to free;
- *  - 0 leaves an address that validates to itself (or none, on PATCH
- *    without email), attributes that are a JSON object of names a
- *    merge tag can use, none of them special-category ones, and a
- *    quarantine flag of 0 or 1; every entry it reported names a
+ *  - 0 leaves an address that validates to itself and that mime_build
+ *    takes (or none, on PATCH without email), attributes that are a
+ *    JSON object within the bounds (count, value bytes, all together)
+ *    of names a merge tag can use, none of them special-category ones,
+ *    and a quarantine flag of 0 or 1; every entry it reported names a
  *    special-category attribute.
  */
 #include <ctype.h>
@@ -82,6 +83,7 @@ fuzz_check_ok(json_t *o, const struct contact_row *row, json_t *rejected,
 		CHECK(len > 0 && validate_email(row->addr, len, addr, key) == 0);
 		CHECK(strcmp(addr, row->addr) == 0 &&
 		    strcmp(key, row->key) == 0);
+		CHECK(mime_address_valid(row->addr, len));
 	}
 	for (i = before; i < json_array_size(rejected); i++) {
 		e = json_array_get(rejected, i);
@@ -92,9 +94,13 @@ fuzz_check_ok(json_t *o, const struct contact_row *row, json_t *rejected,
 		CHECK(json_object_get(o, "attributes") == NULL);
 		return;
 	}
+	CHECK(strlen(row->attrs) <= CONTACT_ATTRS_BYTES_MAX);
 	attrs = json_loads(row->attrs, 0, &jerr);
 	CHECK(json_is_object(attrs));
+	CHECK(json_object_size(attrs) <= CONTACT_ATTRS_MAX);
 	json_object_foreach(attrs, k, v) {
+		CHECK(!json_is_string(v) ||
+		    json_string_length(v) <= CONTACT_ATTR_VALUE_MAX);
 		CHECK(strlen(k) >= 1 && strlen(k) <= CONTACT_ATTR_NAME_MAX);
 		for (i = 0; k[i] != '\0'; i++)
 			CHECK(isalnum((unsigned char)k[i]) || k[i] == '_');

@@ -309,11 +309,11 @@ Test(config, comments_blank_lines_and_whitespace)
 	    "  threads   5   # five\n"
 	    "\tadmin_key\tab#cd\t#\tthe key keeps its '#'\n"
 	    "public_url https://t.example/#frag\n"
-	    "node_id n1#");
+	    "templates_dir n1#");
 	cr_assert_eq(cf.threads, 5);
 	cr_assert_str_eq(cf.admin_key, "ab#cd");
 	cr_assert_str_eq(cf.public_url, "https://t.example/#frag");
-	cr_assert_str_eq(cf.node_id, "n1#");
+	cr_assert_str_eq(cf.templates_dir, "n1#");
 	config_free(&cf);
 
 	expect_reason("log_level debug#x", 1, "log_level: bad value "
@@ -873,6 +873,65 @@ Test(config, endpoints_in_file)
 	    "bad endpoint 'unix:redis.sock'");
 }
 
+/* What start-up cannot bind, the load refuses (so fanfared -t does). */
+Test(config, listeners_start_up_can_bind)
+{
+	struct config	cf;
+
+	expect_whole_file("track_listen unix:/run/fanfare/track.sock",
+	    "track_listen: a host:port is needed (every tracking thread "
+	    "binds it)");
+	expect_whole_file("track_listen 127.0.0.1:9000\n"
+	    "api_listen 127.0.0.1:9000",
+	    "api_listen and track_listen are the same address");
+	load_ok(&cf, "track_listen 127.0.0.1:9000\napi_listen 127.0.0.1:9001");
+	config_free(&cf);
+}
+
+/* node_id names spool files: what spool_open() would refuse, -t does. */
+Test(config, node_id_is_a_name)
+{
+	struct config	cf;
+
+	load_ok(&cf, "node_id web-1.example_B");
+	config_free(&cf);
+	expect_whole_file("node_id a/b", "node_id: 'a/b' must be 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -");
+	expect_whole_file("node_id a b", "node_id: 'a b' must be 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -");
+	load_ok(&cf, "node_id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaa");
+	config_free(&cf);
+	expect_whole_file("node_id aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaa", "node_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' must be 1 to 64 of A-Z a-z 0-9 . _ -");
+}
+
+/* api_listen_mode: octal as chmod takes it, carried to the endpoint. */
+Test(config, api_listen_mode)
+{
+	struct config	cf;
+
+	load_ok(&cf, "api_listen unix:/run/fanfare/api.sock");
+	cr_assert_eq(cf.api_listen_mode, 0660);
+	cr_assert_eq(cf.api_listen.unix_mode, 0660u);
+	config_free(&cf);
+	load_ok(&cf, "api_listen_mode 600\napi_listen unix:/run/f/api.sock");
+	cr_assert_eq(cf.api_listen.unix_mode, 0600u);
+	config_free(&cf);
+	load_ok(&cf, "api_listen_mode 0777");
+	cr_assert_eq(cf.api_listen_mode, 0777);
+	config_free(&cf);
+	expect_reason("api_listen_mode 0999", 1,
+	    "api_listen_mode: bad mode '0999' (octal, like 0660)");
+	expect_reason("api_listen_mode rw", 1,
+	    "api_listen_mode: bad mode 'rw' (octal, like 0660)");
+	expect_reason("api_listen_mode 01777", 1,
+	    "api_listen_mode: 01777 is out of range 0000-0777");
+	expect_reason("api_listen_mode 000000660", 1,
+	    "api_listen_mode: bad mode '000000660' (octal, like 0660)");
+}
+
 /* --------------------------------------------------------------- cidrs */
 
 Test(config, trusted_proxies)
@@ -1026,7 +1085,7 @@ Test(config, sample_shows_every_directive_and_default)
 		"templates_dir", "max_connections", "max_header_bytes",
 		"max_body_bytes", "header_timeout", "idle_timeout",
 		"link_cache_ttl", "scanner_window", "retention_days",
-		"log_level", "api_max_body", "tenant_grace",
+		"log_level", "api_max_body", "api_body_budget", "tenant_grace",
 		"special_categories_file", "senders", "smtp_relay",
 		"smtp_starttls", "smtp_user", "smtp_password", "smtp_helo",
 		"dkim_domain", "dkim_selector", "dkim_key_file",
@@ -1064,6 +1123,7 @@ Test(config, sample_shows_every_directive_and_default)
 	cr_assert_eq(cf.idle_timeout_ms, def.idle_timeout_ms);
 	cr_assert_eq(cf.link_cache_ttl_s, def.link_cache_ttl_s);
 	cr_assert_eq(cf.api_max_body_bytes, def.api_max_body_bytes);
+	cr_assert_eq(cf.api_body_budget_bytes, def.api_body_budget_bytes);
 	cr_assert_eq(cf.tenant_grace_s, def.tenant_grace_s);
 	cr_assert_eq(cf.scanner_window_s, def.scanner_window_s);
 	cr_assert_eq(cf.retention_days, def.retention_days);

@@ -29,7 +29,8 @@ setup(void)
 	cr_assert_neq(fd = mkstemp(rules), -1);
 	cr_assert_not_null(f = fdopen(fd, "w"));
 	fputs("category health\nname diagnos*\nname blood_type\nterm hiv\n"
-	    "category religious_beliefs\nname religion*\nterm muslim\n", f);
+	    "category religious_beliefs\nname religion*\nterm muslim\n"
+	    "term islam\nperson_name islam\n", f);
 	fclose(f);
 	sp = special_load(rules, err, sizeof(err));
 	cr_assert_not_null(sp, "rules: %s", err);
@@ -83,6 +84,10 @@ Test(contact, rejected_rows)
 		{ "{\"email\": \"a@b\"}", "invalid_email" },
 		{ "{\"email\": \"a@x.test\\r\\nBcc: y@z.test\"}",
 		    "invalid_email" },
+		/* Valid (RFC 6531) but never sendable: no SMTPUTF8. */
+		{ "{\"email\": \"j\\u00f6rg@x.test\"}", "unsupported_address" },
+		{ "{\"email\": \"\\u7528\\u6237@b\\u00fccher.de\"}",
+		    "unsupported_address" },
 		{ "{\"email\": \"a@x.test\", \"first_name\": 7}",
 		    "invalid_field" },
 		{ "{\"email\": \"a@x.test\", \"last_name\": \"a\\nb\"}",
@@ -175,6 +180,103 @@ Test(contact, good_row_normalises_the_address)
 	json_decref(rej);
 }
 
+/* Builds {"email": "a@x.test", "attributes": {n attributes of vlen}}. */
+static char *
+attrs_json(size_t n, size_t vlen)
+{
+	json_t	*o = json_object(), *a = json_object();
+	char	 name[32], *v, *out;
+	size_t	 i;
+
+	v = xmalloc(vlen + 1);
+	memset(v, 'v', vlen);
+	v[vlen] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "a%zu", i);
+		json_object_set_new(a, name, json_string(v));
+	}
+	json_object_set_new(o, "email", json_string("a@x.test"));
+	json_object_set_new(o, "attributes", a);
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(v);
+	return out;
+}
+
+static void
+expect_attrs(size_t n, size_t vlen, const char *code)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	char			*src = attrs_json(n, vlen);
+
+	memset(&row, 0, sizeof(row));
+	if (code == NULL) {
+		cr_assert_eq(check(src, 1, &row, &rej, &bad), 0,
+		    "%zu x %zu bytes: %s", n, vlen, json_dumps(rej, 0));
+		cr_assert_leq(strlen(row.attrs), CONTACT_ATTRS_BYTES_MAX);
+		free(row.attrs);
+	} else {
+		cr_assert_eq(check(src, 1, &row, &rej, &bad), 1,
+		    "%zu x %zu bytes passed", n, vlen);
+		cr_assert_str_eq(first_code(rej), code);
+		cr_assert_null(row.attrs);
+	}
+	json_decref(rej);
+	free(src);
+}
+
+/* The bounds of one contact's attributes, at each side. */
+Test(contact, attribute_limits)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	char			 src[256], *big;
+
+	expect_attrs(1, CONTACT_ATTR_VALUE_MAX, NULL);
+	expect_attrs(1, CONTACT_ATTR_VALUE_MAX + 1, "attribute_value_too_long");
+	expect_attrs(1, 10 * 1024 * 1024, "attribute_value_too_long");
+	expect_attrs(CONTACT_ATTRS_MAX, 1, NULL);
+	expect_attrs(CONTACT_ATTRS_MAX + 1, 1, "too_many_attributes");
+	expect_attrs(100000, 1, "too_many_attributes");
+	/* 100 values of 700 bytes: each fits, together over 64 KB. */
+	expect_attrs(CONTACT_ATTRS_MAX, 700, "attributes_too_large");
+	expect_attrs(7, CONTACT_ATTR_VALUE_MAX, NULL);
+	expect_attrs(8, CONTACT_ATTR_VALUE_MAX, "attributes_too_large");
+
+	/* The value's name is reported with the code. */
+	big = attrs_json(1, CONTACT_ATTR_VALUE_MAX + 1);
+	memset(&row, 0, sizeof(row));
+	cr_assert_eq(check(big, 1, &row, &rej, &bad), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	    json_array_get(rej, 0), "attribute")), "a0");
+	json_decref(rej);
+	free(big);
+	/* A name one byte too long: invalid_attribute_name, not echoed. */
+	snprintf(src, sizeof(src), "{\"email\": \"a@x.test\", "
+	    "\"attributes\": {\"%0*d\": 1}}", CONTACT_ATTR_NAME_MAX + 1, 0);
+	cr_assert_eq(check(src, 1, &row, &rej, &bad), 1);
+	cr_assert_str_eq(first_code(rej), "invalid_attribute_name");
+	cr_assert_null(json_object_get(json_array_get(rej, 0), "attribute"));
+	json_decref(rej);
+}
+
+/* An IDN domain is sent in its ASCII form: accepted. */
+Test(contact, idn_domain_is_sendable)
+{
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"jorg@b\\u00fccher.de\"}", 1, &row,
+	    &rej, &bad), 0);
+	cr_assert_str_eq(row.addr, "jorg@xn--bcher-kva.de");
+	free(row.attrs);
+	json_decref(rej);
+}
+
 Test(contact, special_category_names_are_dropped_and_reported)
 {
 	struct contact_row	 row;
@@ -203,14 +305,23 @@ Test(contact, special_category_values_quarantine)
 		    "\"HIV positive\"}}",
 		"{\"email\": \"a@x.test\", \"attributes\": {\"faith\": "
 		    "\"Muslim\", \"n\": 1}}",
+		/* The fixed free-text fields are screened too. */
+		"{\"email\": \"a@x.test\", \"first_name\": \"hiv\"}",
+		"{\"email\": \"a@x.test\", \"last_name\": "
+		    "\"Ada (HIV\\u200Bpositive)\"}",
+		"{\"email\": \"a@x.test\", \"gender\": \"\\u039Cuslim\"}",
+		"{\"email\": \"a@x.test\", \"gender\": \"Islam\"}",
 	};
 	static const char *const misses[] = {
 		"{\"email\": \"a@x.test\", \"attributes\": {\"note\": "
 		    "\"archive\"}}",
 		"{\"email\": \"a@x.test\", \"attributes\": {\"n\": 1, "
 		    "\"b\": false}}",
-		/* Names and plain fields are not value-checked. */
-		"{\"email\": \"a@x.test\", \"first_name\": \"hiv\"}",
+		/* A one-word term that is also a person's name. */
+		"{\"email\": \"a@x.test\", \"first_name\": \"Islam\"}",
+		"{\"email\": \"a@x.test\", \"last_name\": \"Islam\"}",
+		"{\"email\": \"a@x.test\", \"first_name\": \"Christian\", "
+		    "\"last_name\": \"Archive\", \"gender\": \"female\"}",
 	};
 	struct contact_row	 row;
 	json_t			*rej;
@@ -356,4 +467,34 @@ Test(contact, json_shape)
 	    "active");
 	json_decref(o);
 	contact_clear(&c);
+}
+
+/* Only a check that saw every screened field may clear a quarantine:
+ * else a write of one clean field would clear what another caused. */
+Test(contact, screened_all)
+{
+	static const struct {
+		const char	*json;
+		int		 all;
+	} t[] = {
+		{ "{\"email\": \"a@x.test\", \"attributes\": {}}", 0 },
+		{ "{\"email\": \"a@x.test\", \"first_name\": \"Ada\"}", 0 },
+		{ "{\"email\": \"a@x.test\", \"attributes\": {}, "
+		    "\"first_name\": \"Ada\", \"last_name\": null, "
+		    "\"gender\": \"f\"}", 1 },
+		{ "{\"email\": \"a@x.test\", \"first_name\": \"Ada\", "
+		    "\"last_name\": null, \"gender\": \"f\"}", 0 },
+	};
+	struct contact_row	 row;
+	json_t			*rej;
+	const char		*bad;
+	size_t			 i;
+
+	for (i = 0; i < FF_NELEM(t); i++) {
+		cr_expect_eq(check(t[i].json, 1, &row, &rej, &bad), 0);
+		cr_expect_eq(row.screened_all, t[i].all, "%s", t[i].json);
+		cr_expect_eq(row.quarantined, 0, "%s", t[i].json);
+		free(row.attrs);
+		json_decref(rej);
+	}
 }

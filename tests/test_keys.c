@@ -35,6 +35,7 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("ff:tenants", key_tenants());
 	CASE("ff:purge", key_purge());
 	CASE("ff:sending", key_sending());
+	CASE("ff:purged", key_purged());
 	CASE("{t:T}:tenant", key_tenant(&k[n], T));
 	CASE("{t:T}:keys", key_tenant_keys(&k[n], T));
 	CASE("{t:T}:seq", key_seq(&k[n], T));
@@ -56,6 +57,7 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:audit", key_audit(&k[n], T));
 	CASE("{t:T}:domains", key_domains(&k[n], T));
 	CASE("{t:T}:domain:ID", key_domain(&k[n], T, ID));
+	CASE("{t:T}:relay", key_relay(&k[n], T));
 	CASE("{t:T}:tpl:ID", key_template(&k[n], T, ID));
 	CASE("{t:T}:camps", key_campaigns(&k[n], T));
 	CASE("{t:T}:camp:C", key_campaign(&k[n], T, C));
@@ -65,12 +67,14 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:camp:C:done", key_campaign_done(&k[n], T, C));
 	CASE("{t:T}:camp:C:retry", key_campaign_retry(&k[n], T, C));
 	CASE("{t:T}:camp:C:tries", key_campaign_tries(&k[n], T, C));
+	CASE("{t:T}:camp:C:msgs", key_campaign_msgs(&k[n], T, C));
 	CASE("{t:T:c:C}:stats", key_camp_stats(&k[n], T, C));
 	CASE("{t:T:c:C}:openers", key_camp_openers(&k[n], T, C));
 	CASE("{t:T:c:C}:clickers", key_camp_clickers(&k[n], T, C));
 	CASE("{t:T:c:C}:link_clickers", key_camp_link_clickers(&k[n], T, C));
 	CASE("{t:T:c:C}:unsubscribers", key_camp_unsubscribers(&k[n], T, C));
 	CASE("{t:T:c:C}:events", key_camp_events(&k[n], T, C));
+	CASE("{t:T:c:C}:erased", key_camp_erased(&k[n], T, C));
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));

@@ -1556,6 +1556,34 @@ Test(bad, addresses)
 	assert_refused(&m, "255-octet address");
 }
 
+/* What the API asks before it accepts an address (contact.c): the same
+ * rule as mime_build(), and a reason that names the cause. */
+Test(bad, address_valid_and_problem)
+{
+	static const char *const good[] = { "ann@example.org",
+	    "a.b+c@xn--bcher-kva.de", "x@d.io" };
+	static const char *const bad[] = { "j\xc3\xb6rg@example.org",
+	    "ann@b\xc3\xbc" "cher.de", "\"a b\"@example.org", "ann@",
+	    "Ann <ann@example.org>" };
+	size_t	i;
+
+	for (i = 0; i < FF_NELEM(good); i++) {
+		cr_assert_eq(mime_address_valid(good[i], strlen(good[i])), 1,
+		    "%s", good[i]);
+		cr_assert_str_eq(mime_address_problem(good[i],
+		    strlen(good[i])), "none");
+	}
+	for (i = 0; i < FF_NELEM(bad); i++)
+		cr_assert_eq(mime_address_valid(bad[i], strlen(bad[i])), 0,
+		    "%s", bad[i]);
+	cr_assert(strstr(mime_address_problem(bad[0], strlen(bad[0])),
+	    "SMTPUTF8") != NULL);
+	cr_assert(strstr(mime_address_problem(bad[1], strlen(bad[1])),
+	    "xn--") != NULL);
+	cr_assert_str_eq(mime_address_problem(bad[2], strlen(bad[2])),
+	    "not a plain local@domain address");
+}
+
 Test(bad, other_fields)
 {
 	static const char *const bad_ids[] = {

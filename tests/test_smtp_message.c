@@ -139,10 +139,10 @@ build(const struct smtp_template *t, struct smtp_contact *c)
 {
 	struct buf	 out = { NULL, 0, 0 }, tmp = { NULL, 0, 0 };
 	struct buf	 tmp2 = { NULL, 0, 0 };
-	char		*s;
+	char		*s, err[256];
 
 	cr_assert_eq(smtp_message_build(t, c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), 0);
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
 	s = decoded(&out);
 	buf_free(&out);
 	buf_free(&tmp);
@@ -366,21 +366,30 @@ Test(build, unusable, .init = setup)
 
 	smtp_contact_fill(&c, "", "Ann", "");
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), -1, "no address");
+	    &tmp2, err, sizeof(err)), -1, "no address");
+	cr_assert_str_eq(err, "the contact has no address");
+
+	/* Stored before the API refused it: failed, and the reason said. */
+	smtp_contact_fill(&c, "j\xc3\xb6rg@example.org", "J", "");
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2, err, sizeof(err)), -1, "a UTF-8 local part");
+	cr_assert(strstr(err, "SMTPUTF8") != NULL, "%s", err);
 
 	longaddr = malloc(FF_EMAIL_MAX + 2);
 	memset(longaddr, 'a', FF_EMAIL_MAX + 1);
 	longaddr[FF_EMAIL_MAX + 1] = '\0';
 	smtp_contact_fill(&c, longaddr, "Ann", "");
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), -1, "an address too long");
+	    &tmp2, err, sizeof(err)), -1, "an address too long");
 	free(longaddr);
 
 	memset(&empty, 0, sizeof(empty));
 	sig.keys = &empty;
 	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), -1, "no key to sign the unsubscribe URL with");
+	    &tmp2, err, sizeof(err)), -1, "no key to sign the unsubscribe URL "
+	    "with");
+	cr_assert_str_eq(err, "the unsubscribe token cannot be signed");
 	buf_free(&out);
 	buf_free(&tmp);
 	buf_free(&tmp2);
@@ -565,7 +574,7 @@ Test(build, eightbit_when_the_relay_offers_it, .init = setup)
 
 	sig.relay_8bitmime = 1;
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), 0);
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(c.body_8bit, 1);
 	cr_assert_not_null(HAS("Hi Zo\xc3\xab, plan"));
 	cr_assert_not_null(HAS("<p>Hi Zo\xc3\xab</p>"));
@@ -573,7 +582,7 @@ Test(build, eightbit_when_the_relay_offers_it, .init = setup)
 
 	sig.relay_8bitmime = 0;
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), 0);
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(c.body_8bit, 0);
 	cr_assert_not_null(HAS("Hi Zo=C3=AB, plan"));
 	cr_assert_null(HAS("8bit"));
@@ -582,7 +591,7 @@ Test(build, eightbit_when_the_relay_offers_it, .init = setup)
 	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
 	sig.relay_8bitmime = 1;
 	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
-	    &tmp2), 0);
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(c.body_8bit, 0);
 	cr_assert_not_null(HAS("Content-Transfer-Encoding: 7bit"));
 	cr_assert_null(HAS("quoted-printable"));

@@ -284,19 +284,25 @@ Test(spool, round_trip)
 	cr_assert_eq(off, 8 * REC);
 	cr_assert_eq(spool_read(sp, buf, 0, &seg, &off), 0, "max 0");
 
+	/* Wholly acked: the segment goes, shipped events leave no trace
+	 * on disk. */
 	cr_assert_eq(spool_ack(sp, seg, off), 0);
 	cr_assert_eq(spool_unacked_bytes(sp), 0);
+	cr_assert_eq(spool_bytes(sp), 0);
+	cr_assert_eq(count_segments("node-t0"), 0);
 	cr_assert_eq(spool_read(sp, buf, 16, &seg, &off), 0);
 
-	/* Appending after the end: a whole-batch read picks it up. */
+	/* Appending after the end: a new segment, whose whole-batch read
+	 * picks it up. */
 	append_range(sp, 8, 4);
 	n = spool_read(sp, buf, 16, &seg, &off);
 	cr_assert_eq(n, 4);
-	cr_assert_eq(off, 12 * REC);
+	cr_assert_gt(seg, seg0);
+	cr_assert_eq(off, 4 * REC);
 	for (i = 0; i < 4; i++)
 		assert_ev(&buf[i], (uint64_t)i + 8);
 	cr_assert_eq(spool_append(sp, buf, 0), 0, "an empty batch is a no-op");
-	cr_assert_eq(spool_bytes(sp), 12 * REC);
+	cr_assert_eq(spool_bytes(sp), 4 * REC);
 	spool_close(sp);
 	spool_close(NULL);
 }
@@ -458,12 +464,13 @@ Test(spool, rotation_and_unlink)
 	cr_assert_eq(spool_ack(sp, segs[6], REC), 0);
 	cr_assert_eq(count_segments("rot"), 4);
 	cr_assert_eq(spool_unacked_bytes(sp), 15 * REC);
-	/* The active segment is not unlinked when acked... */
+	/* The active segment too, once wholly acked: a shipped event does
+	 * not stay on disk (erasure)... */
 	cr_assert_eq(spool_ack(sp, segs[9], offs[9]), 0);
-	cr_assert_eq(count_segments("rot"), 1);
-	cr_assert_eq(spool_bytes(sp), 4 * REC);
+	cr_assert_eq(count_segments("rot"), 0);
+	cr_assert_eq(spool_bytes(sp), 0);
 	cr_assert_eq(spool_unacked_bytes(sp), 0);
-	/* ...but on the next append, which rotates. */
+	/* ...and the next append starts a new one. */
 	append_range(sp, 40, 2);
 	cr_assert_eq(count_segments("rot"), 1);
 	cr_assert_eq(spool_bytes(sp), 2 * REC);

@@ -3,15 +3,20 @@
 --
 -- KEYS (one hash tag {t:T:c:C}):
 --   1 events  2 openers  3 clickers  4 unsubscribers  5 link_clickers
--- ARGV: 1 contact id
+--   6 erased (the tombstones record.lua looks for)
+-- ARGV: 1 contact id  2 its keyed hash (store_erased_contact_hash)
 -- Returns {events removed, set memberships removed}.
 --
 -- Guarantees: the events stream is rewritten without the contact's
 -- lines (entry ids kept, emptied entries dropped) atomically against
--- the tracker's writes; the contact leaves every unique set.  A second
--- call finds nothing and returns {0, 0}.
+-- the tracker's writes; the contact leaves every unique set; and the
+-- tombstone is set in the same step, so every record.lua after this
+-- one (a spool replay, a retry, another node, a late hit) stores
+-- nothing per-person of the contact.  A second call finds nothing and
+-- returns {0, 0}.
 
 local contact = ARGV[1]
+redis.call('SADD', KEYS[6], ARGV[2])
 local removed, rewrite = 0, {}
 for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
   local text = ''

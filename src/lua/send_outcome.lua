@@ -3,19 +3,30 @@
 --
 -- KEYS (one hash tag {t:T}):
 --   1 camp  2 done (bitmap)  3 retry (zset)  4 tries (hash)  5 bounces
+--   6 tenant  7 contact hash ({t:T}:ct:ID)  8 msgs (message record)
 -- ARGV: 1 contact id  2 outcome: s sent, b bounced, f failed, t try
 --   again, r requeue (it never reached the relay, so it is not a try)
 --   3 email key  4 now (ms)  5 retry lifetime (ms)
 --   6.. the retry schedule, seconds
 -- Returns 0 when the recipient was final already, 2 when a retry is
--- scheduled, 1 when the outcome is final.
+-- scheduled, 1 when the outcome is final, -1 when the campaign or its
+-- tenant is gone (purged or deleted while the message was out).
 --
 -- Guarantees: once final (done bit), a recipient's counters never
 -- change again: a repeated outcome returns 0.  A retry is scheduled
 -- only within the schedule and the lifetime; past them it fails.
+-- Nothing is written for a campaign or tenant that no longer exists
+-- (a purge removes the tenant record first), so a late outcome never
+-- recreates a purged tenant's keys.  Per-person data (the message
+-- record, the bounce entry with the address) only while the contact
+-- exists: an erased contact's late outcome counts in the campaign's
+-- counters and done bitmap only.
 
 local id, o, now = ARGV[1], ARGV[2], tonumber(ARGV[4])
+if redis.call('EXISTS', KEYS[1]) == 0 or
+    redis.call('EXISTS', KEYS[6]) == 0 then return -1 end
 if redis.call('GETBIT', KEYS[2], id) == 1 then return 0 end
+local person = redis.call('EXISTS', KEYS[7]) == 1
 if o == 't' or o == 'r' then
   local n = 1
   if o == 't' then n = redis.call('HINCRBY', KEYS[4], id, 1) end
@@ -24,19 +35,26 @@ if o == 't' or o == 'r' then
   if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then
     redis.call('ZADD', KEYS[3], now + wait * 1000, id)
     redis.call('HINCRBY', KEYS[1], 'deferred', 1)
+    if o == 't' and person then
+      redis.call('HSET', KEYS[8], id, ARGV[4] .. ' deferred')
+    end
     return 2
   end
   o = 'f'
 end
 redis.call('SETBIT', KEYS[2], id, 1)
 redis.call('HDEL', KEYS[4], id)
+local word = 'failed'
 if o == 's' then
   redis.call('HINCRBY', KEYS[1], 'sent', 1)
+  word = 'sent'
 elseif o == 'b' then
   redis.call('HINCRBY', KEYS[1], 'bounced', 1)
   redis.call('HINCRBY', KEYS[1], 'failed', 1)
-  redis.call('ZADD', KEYS[5], now, ARGV[3])
+  if person then redis.call('ZADD', KEYS[5], now, ARGV[3]) end
+  word = 'bounced'
 else
   redis.call('HINCRBY', KEYS[1], 'failed', 1)
 end
+if person then redis.call('HSET', KEYS[8], id, ARGV[4] .. ' ' .. word) end
 return 1

@@ -663,7 +663,7 @@ def test_erasure(ff, relay, redis):
     st, js, _ = call(ff, "GET", "/v1/subjects/%s" % who, key)
     kinds = sorted(b["kind"] for b in (js or {}).get("bounces", []))
     ok(st == 200 and kinds == ["complaint", "soft"] and
-       all(b["campaign"] == cid and b["at"] for b in js["bounces"]),
+       all(b["campaign"] == cid and b["time"] for b in js["bounces"]),
        "the subject export shows the person's complaint and bounce",
        repr(js))
     st, js, _ = call(ff, "DELETE", "/v1/subjects/%s" % who, key)

@@ -283,9 +283,9 @@ def test_erase(ff, redis, tid, key, emails, ids, camp):
     rc, js, out, err = ctl_json(ff, "subject", "erase", "--tenant", tid,
                                 "--email", email)
     er = (js or {}).get("erased", {})
-    ok(rc == 0 and set(er) == {"contacts", "events", "list_memberships",
-                               "unique_memberships", "optouts",
-                               "blocklist", "bounces"} and
+    ok(rc == 0 and set(er) == {"contacts", "events", "messages", "bounces",
+                               "list_memberships", "unique_memberships",
+                               "optouts", "blocklist"} and
        er["contacts"] == 1 and er["events"] == 2 and
        er["list_memberships"] == 1 and er["optouts"] == 1 and
        er["unique_memberships"] == 3,
@@ -322,6 +322,7 @@ def test_erase(ff, redis, tid, key, emails, ids, camp):
     rc, out, err = ff.ctl("subject", "erase", "--tenant", tid, "--email",
                           emails[2])
     ok(rc == 0 and out.startswith("erased: contacts 1, events 0, "
+                                  "messages 0, bounces 0, "
                                   "list_memberships 1"),
        "subject erase: the counts on one line", out + err)
     st, body, raw = call(ff, "GET", "/v1/contacts/%s" % emails[2], key)

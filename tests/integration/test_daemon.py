@@ -23,6 +23,15 @@ real SMTP capture server.
   7. contrib/nginx-tracking.conf in a private nginx (where nginx is
      installed) in front of fanfared: a pixel, a click, the API not
      reachable, and the client address seen through the trusted proxy.
+  8. api_listen unix:/path (the systemd unit's form): fanfared -t and
+     start-up agree; the API answers over the socket (curl
+     --unix-socket where curl is installed), the file has
+     api_listen_mode, a stale file left by kill -9 is replaced, a live
+     one or a regular file at the path is refused, SIGTERM removes it.
+     What -t passes, start-up accepts: track_listen unix:, a bad
+     api_listen_mode, a DKIM key or CA file or special-categories file
+     that does not load, a node_id that cannot name a spool file are
+     refused by -t with the directive or file named.
 
 Missing optional tools (mandoc, systemd-analyze, nginx) are reported as
 TAP skips, never as passes.
@@ -32,8 +41,11 @@ import hashlib
 import http.client
 import os
 import re
+import json
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -737,12 +749,148 @@ def test_main(redis):
         relay.stop()
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def unix_api(path, method, url, key=None, body=None):
+    c = UnixHTTPConnection(path)
+    h = {"Content-Type": "application/json"}
+    if key:
+        h["Authorization"] = "Bearer " + key
+    try:
+        c.request(method, url, body=json.dumps(body).encode()
+                  if body is not None else None, headers=h)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def check_only(conf):
+    p = subprocess.run([harness.FANFARED, "-t", "-c", conf],
+                       capture_output=True, timeout=30)
+    return p.returncode, p.stderr.decode("utf-8", "replace")
+
+
+def test_unix_api(redis):
+    d = tmpdir("ff-unix-")
+    sock = os.path.join(d, "api.sock")
+    ff = Fanfare(dir=d, redis=redis, start=False, admin_key=ADMIN,
+                 api_listen="unix:" + sock, api_listen_mode="0640")
+    rc, out = check_only(ff.conf)
+    ok(rc == 0, "fanfared -t accepts api_listen unix:PATH", out)
+    try:
+        ff.start()
+    except RuntimeError as e:
+        ok(False, "fanfared starts with api_listen unix:PATH", str(e))
+        return
+    ok(True, "fanfared starts with api_listen unix:PATH")
+    st = os.lstat(sock)
+    ok(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640,
+       "the socket file has api_listen_mode 0640",
+       oct(stat.S_IMODE(st.st_mode)))
+    status, body = unix_api(sock, "POST", "/v1/tenants", ADMIN,
+                            {"name": "unix"})
+    ok(status == 201 and b'"api_key"' in body,
+       "POST /v1/tenants over the unix socket: 201", body[:300])
+    status, body = unix_api(sock, "GET", "/v1/tenants", "wrong-key")
+    ok(status == 401, "a wrong key over the unix socket: 401", body[:200])
+    curl = shutil.which("curl")
+    if curl:
+        p = subprocess.run([curl, "-s", "--unix-socket", sock,
+                            "http://fanfare/healthz"], capture_output=True,
+                           timeout=30)
+        ok(p.returncode == 0 and b'"status":"ok"' in p.stdout,
+           "curl --unix-socket reaches /healthz", p.stdout + p.stderr)
+    else:
+        skip("curl --unix-socket", "curl is not installed")
+
+    # A second server on the same path: refused, the first keeps it.
+    other = os.path.join(d, "other.conf")
+    with open(ff.conf) as f:
+        text = f.read()
+    with open(other, "w") as f:
+        f.write(re.sub(r"(?m)^track_listen .*$", "track_listen 127.0.0.1:%d"
+                       % free_port(), text))
+    p = subprocess.run([harness.FANFARED, "-c", other], capture_output=True,
+                       timeout=30)
+    ok(p.returncode != 0 and b"another process listens" in p.stderr,
+       "a second fanfared on a live socket path is refused", p.stderr[-500:])
+    ok(unix_api(sock, "GET", "/healthz")[0] == 200,
+       "the first server still answers on its socket")
+
+    # kill -9 leaves the file; the next start replaces the stale socket.
+    ff.kill9()
+    ok(os.path.exists(sock), "kill -9 leaves the socket file (stale)")
+    try:
+        ff.start()
+        ok(unix_api(sock, "GET", "/healthz")[0] == 200,
+           "a restart replaces the stale socket and answers on it")
+    except RuntimeError as e:
+        ok(False, "a restart replaces the stale socket", str(e))
+        return
+    ok(ff.stop() == 0 and not os.path.exists(sock),
+       "SIGTERM: exit 0 and the socket file removed")
+
+    # A file that is not a socket is never removed.
+    with open(sock, "w") as f:
+        f.write("precious")
+    try:
+        ff.start()
+        ok(False, "a regular file at the socket path is refused")
+        ff.stop()
+    except RuntimeError as e:
+        ok("is not a socket" in str(e),
+           "a regular file at the socket path is refused", str(e))
+    with open(sock) as f:
+        ok(f.read() == "precious", "... and left as it was")
+    os.unlink(sock)
+
+    # What start-up would refuse, -t refuses.
+    for name, changes, want in [
+            ("track_listen unix:", {"track_listen": "unix:" + sock},
+             "track_listen"),
+            ("api_listen_mode 0999", {"api_listen_mode": "0999"},
+             "api_listen_mode"),
+            ("api_listen_mode 01777", {"api_listen_mode": "01777"},
+             "api_listen_mode"),
+            ("a DKIM key file that is not a key",
+             {"smtp_relay": "127.0.0.1:25", "dkim_domain": "example.com",
+              "dkim_selector": "s1", "dkim_key_file": ff.secret_file},
+             ff.secret_file),
+            ("an smtp_ca_file that holds no certificate",
+             {"smtp_relay": "127.0.0.1:25", "smtp_starttls": "required",
+              "smtp_ca_file": ff.secret_file}, "smtp_ca_file"),
+            ("api_listen on track_listen's address",
+             {"api_listen": ff.directives["track_listen"]}, "api_listen"),
+            ("a node_id that cannot name a spool file",
+             {"node_id": "web/1"}, "node_id"),
+            ("a special_categories_file that is not there",
+             {"special_categories_file": os.path.join(d, "nope.conf")},
+             "nope.conf")]:
+        saved = dict(ff.directives)
+        write_conf(ff, **changes)
+        rc, out = check_only(ff.conf)
+        ok(rc == 1 and want in out, "fanfared -t refuses " + name, out)
+        ff.directives = saved
+        write_conf(ff)
+
+
 def main():
     redis = Redis()
     run(test_main, redis)
     run(test_sigterm, redis)
     run(test_journal, redis)
     run(test_nginx, redis)
+    run(test_unix_api, redis)
     run(test_directives_documented)
     inst = run(test_install)
     if inst:

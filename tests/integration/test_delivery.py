@@ -25,6 +25,9 @@ and Debian's python3-dkim.
      try);
   8. kill -9 of fanfared three times during a 20,000-recipient campaign:
      nobody lost, duplicates bounded.
+  9. an address the sender cannot mail (a UTF-8 local part, stored
+     before the API refused them): the API refuses a new one with
+     unsupported_address; a stored one fails, and the log says why.
 
 The SMTP server runs on one port for the whole file, restarted with a
 fresh directory (and fresh fault counters) for each test; the 20,000
@@ -735,6 +738,43 @@ def test_injection(ff, relay, redis):
            "%r" % hp[:300])
 
 
+def test_unsendable_address(ff, relay, redis):
+    relay.fresh()
+    tid, key = new_tenant(ff, "Utf8Local")
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       {"email": "j\u00f6rg@utf.test"})
+    ok(st == 200 and js.get("created") == 0 and
+       [r.get("error") for r in js.get("rejected", [])] ==
+       ["unsupported_address"],
+       "POST a UTF-8 local part: rejected unsupported_address", raw)
+    add_contacts(ff, key, [{"email": "legacy@utf.test"},
+                           {"email": "fine@utf.test"}])
+    lid = new_list(ff, key, ["legacy@utf.test", "fine@utf.test"])
+    legacy = contact(ff, key, "legacy@utf.test")["id"]
+    # As a contact stored before the API refused such addresses is.
+    redis.cmd("HSET", "{t:%s}:ct:%s" % (tid, legacy), "email",
+              "j\u00f6rg@utf.test".encode())
+    tpl = new_template(ff, key, "Hi", "<p>Hi</p>", "Hi\n")
+    cid = new_campaign(ff, key, tpl, lid)
+    with open(ff.log, "rb") as f:
+        before = len(f.read())
+    launch(ff, key, cid)
+    js = wait_done(ff, key, cid)
+    p = js.get("progress", {})
+    ok(js.get("status") == "done" and p.get("sent") == 1 and
+       p.get("failed") == 1, "the stored UTF-8 address fails, the other "
+       "is sent", repr(js))
+    with open(ff.log, "rb") as f:
+        log = f.read()[before:].decode("utf-8", "replace")
+    want = ("campaign %s of tenant %s: contact %s failed: the address "
+            "cannot be sent: a non-ASCII local part needs SMTPUTF8"
+            % (cid, tid, legacy))
+    ok(want in log, "the log says which contact failed and why", log[-800:])
+    ok("j\u00f6rg" not in log, "... without the address itself")
+    ok(sorted(relay.by_rcpt()) == ["fine@utf.test"],
+       "the relay saw only the sendable address", repr(relay.by_rcpt()))
+
+
 def test_tempfail(ff, relay, redis):
     relay.fresh({"tempfail_first": 2})
     tid, key = new_tenant(ff, "Tempfail")
@@ -1137,6 +1177,7 @@ def main():
     run(test_optout_mid, ff, relay, redis)
     run(test_slow_batch, ff, relay, redis)
     run(test_injection, ff, relay, redis)
+    run(test_unsendable_address, ff, relay, redis)
     run(test_tempfail, ff, relay, redis)
     run(test_bounce, ff, relay, redis)
     run(test_drop, ff, relay, redis)

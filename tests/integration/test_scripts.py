@@ -30,7 +30,7 @@ TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
-           "bounce"]
+           "bounce", "contact_write"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -84,8 +84,17 @@ def test_files(redis):
 
 
 def record_args(spool, pos, incr=(), opens=(), clicks=(), links=(),
-                unsubs=(), ts=(), recs=None):
-    a = [spool, pos, "0-0", len(incr)]
+                unsubs=(), ts=(), recs=None, hashes=None):
+    """hashes: {contact: keyed hash} sent for the tombstone check (one
+    key on the ring), or None: the store saw no tombstone."""
+    a = [spool, pos, "0-0"]
+    if hashes:
+        a += [1, len(hashes)]
+        for c, h in hashes.items():
+            a += [c, h]
+    else:
+        a += [0, 0]
+    a.append(len(incr))
     for f, d in incr:
         a += [f, d]
     for lst in (opens, clicks, links, unsubs):
@@ -104,7 +113,7 @@ def test_record(redis):
     tag = "{t:1:c:2}"
     keys = [tag + ":" + s for s in ("stats", "openers", "clickers",
                                     "link_clickers", "events", "applied",
-                                    "unsubscribers", "ts")]
+                                    "unsubscribers", "ts", "erased")]
     pos1 = "%016x%016x" % (1, 0x100)
     args = record_args(
         "w0", pos1, incr=[("opens", 3), ("clicks", 1), ("link:1", 1)],
@@ -155,10 +164,47 @@ def test_record(redis):
        "record: positions are per spool (another spool's low position "
        "applies)")
 
+    # Erasure tombstones: contact 21's keyed hash is in erased.
+    redis.cmd("SADD", keys[8], "h21")
+    late = dict(incr=[("opens", 2), ("clicks", 1), ("link:1", 1)],
+                opens=[21, 22], clicks=[21], links=["1:21"], unsubs=[21],
+                recs=["2000 o 21 0 -- -", "2001 o 22 0 -- -",
+                      "2002 c 21 1 -- -"])
+    try:
+        r = ev(redis, "record", keys, record_args(
+            "w2", "%016x%016x" % (1, 0x10), **late))
+    except RedisError as e:
+        r = str(e)
+    ok("TOMBSTONE" in repr(r) and redis.cmd("HGET", keys[5], "w2") is None,
+       "record: tombstones but no hashes sent: refused, nothing applied "
+       "(the store sends the chunk again)", repr(r))
+    st0 = counters(redis, 1, 2)
+    r = ev(redis, "record", keys, record_args(
+        "w2", "%016x%016x" % (1, 0x10), hashes={21: "h21", 22: "h22"},
+        **late))
+    st = counters(redis, 1, 2)
+    lines = [x for _, f in redis.cmd("XRANGE", keys[4], "-", "+")
+             for x in f[3].split("\n") if x]
+    ok(r == 1 and "21" not in redis.cmd("SMEMBERS", keys[1]) and
+       "22" in redis.cmd("SMEMBERS", keys[1]) and
+       "21" not in redis.cmd("SMEMBERS", keys[2]) and
+       "1:21" not in redis.cmd("SMEMBERS", keys[3]) and
+       "21" not in redis.cmd("SMEMBERS", keys[6]) and
+       not any(x.split()[2] == "21" for x in lines) and
+       any(x.split()[2] == "22" for x in lines),
+       "record: an erased contact gets no set membership and no record "
+       "line; the others do", repr(lines))
+    ok(st["opens"] == st0["opens"] + 2 and st["clicks"] == st0["clicks"] + 1
+       and st["opens_unique"] == st0["opens_unique"] + 1 and
+       st.get("clicks_unique") == st0.get("clicks_unique") and
+       st.get("unsubscribes") == st0.get("unsubscribes"),
+       "record: its hits count in the totals, not in the unique counts",
+       repr((st0, st)))
+
 
 def test_optout(redis):
     keys = ["{t:1}:ct:5", "{t:1}:optout_ids", "{t:1}:optouts",
-            "{t:1}:optouts:at"]
+            "{t:1}:optouts:at", "{t:1}:suppressed"]
     redis.cmd("HSET", keys[0], "email", "A@x.test", "key", "a@x.test")
     ok(ev(redis, "optout", keys, [5, 1000]) == 1, "optout: returns 1")
     ok(redis.cmd("ZSCORE", keys[1], 5) == "1000" and
@@ -174,6 +220,12 @@ def test_optout(redis):
     ok(redis.cmd("ZSCORE", keys[1], 6) == "3000" and
        redis.cmd("ZCARD", keys[2]) == 1,
        "optout: an unknown contact is opted out by id only")
+    redis.cmd("SADD", keys[4], "hash-of-7")
+    keys7 = ["{t:1}:ct:7"] + keys[1:]
+    ok(ev(redis, "optout", keys7, [7, 4000, "old-key-hash", "hash-of-7"])
+       == 0 and redis.cmd("ZSCORE", keys[1], 7) is None,
+       "optout: an erased contact (its keyed hash suppressed, under any "
+       "key of the ring) is not written back")
 
 
 SEND_KEYS = ["camp", "tenant", "camp:done", "optouts", "optout_ids",
@@ -257,11 +309,16 @@ def test_send_outcome(redis):
     camp, done_, retry, tries = ("{t:%d}:camp:%d%s" % (t, c, s) for s in
                                  ("", ":done", ":retry", ":tries"))
     bounces = "{t:%d}:bounces" % t
-    keys = [camp, done_, retry, tries, bounces]
+    tenant, msgs = "{t:%d}:tenant" % t, "{t:%d}:camp:%d:msgs" % (t, c)
     now = int(time.time() * 1000)
     redis.cmd("HSET", camp, "launched_at", now)
+    redis.cmd("HSET", tenant, "status", "active")
+    for i in range(1, 6):
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i)
 
-    def out(i, o, life=3600000, sched=(1, 2)):
+    def out(i, o, life=3600000, sched=(1, 2), camp_key=camp):
+        keys = [camp_key, done_, retry, tries, bounces, tenant,
+                "{t:%d}:ct:%d" % (t, i), msgs]
         return ev(redis, "send_outcome", keys,
                   [i, o, "k%d@a.test" % i, now, life] + list(sched))
 
@@ -291,6 +348,30 @@ def test_send_outcome(redis):
        "send_outcome: a requeue is retried and not charged a try")
     ok(out(5, "t", life=0) == 1 and redis.cmd("GETBIT", done_, 5) == 1,
        "send_outcome: past the retry lifetime, failed")
+    m = redis.hgetall(msgs)
+    ok(m.get("1") == "%d sent" % now and m.get("2") == "%d bounced" % now
+       and m.get("3") == "%d failed" % now and "4" not in m,
+       "send_outcome: the message record holds each one's time and "
+       "outcome (a requeue that never reached the relay: none)", repr(m))
+    # An erased contact (no contact hash): counted, but nothing names it.
+    sent = redis.cmd("HGET", camp, "bounced")
+    ok(out(6, "b") == 1 and redis.cmd("HGET", camp, "bounced") ==
+       str(int(sent) + 1) and redis.cmd("HGET", msgs, 6) is None and
+       redis.cmd("ZSCORE", bounces, "k6@a.test") is None,
+       "send_outcome: an erased contact's late bounce counts, but writes "
+       "no message record and no address")
+    # A purged campaign or tenant: nothing written, nothing recreated.
+    gone = "{t:%d}:camp:77" % t
+    ok(out(7, "s", camp_key=gone) == -1 and
+       redis.cmd("EXISTS", gone) == 0 and
+       redis.cmd("GETBIT", done_, 7) == 0,
+       "send_outcome: a campaign that is gone: -1, nothing written")
+    redis.cmd("DEL", tenant)
+    before = redis.cmd("HGET", camp, "sent")
+    ok(out(8, "s") == -1 and redis.cmd("HGET", camp, "sent") == before and
+       redis.cmd("GETBIT", done_, 8) == 0,
+       "send_outcome: a tenant that is gone (a purge deletes its record "
+       "first): -1, nothing written")
 
 
 def test_send_retry(redis):
@@ -464,7 +545,8 @@ def test_launch_state(redis):
 def test_erase(redis):
     tag = "{t:10:c:1}"
     keys = [tag + ":" + s for s in ("events", "openers", "clickers",
-                                    "unsubscribers", "link_clickers")]
+                                    "unsubscribers", "link_clickers",
+                                    "erased")]
     redis.cmd("XADD", keys[0], "1-1", "n", 2,
               "e", "100 o 5 0 -- -\n101 o 6 0 -- -\n")
     redis.cmd("XADD", keys[0], "2-1", "n", 1, "e", "102 c 5 1 -- -\n")
@@ -473,8 +555,10 @@ def test_erase(redis):
     redis.cmd("SADD", keys[2], 5)
     redis.cmd("SADD", keys[3], 5)
     redis.cmd("SADD", keys[4], "1:5", "1:6", "2:5", "1:55")
-    r = ev(redis, "erase", keys, [5])
+    r = ev(redis, "erase", keys, [5, "hash-of-5"])
     ok(r == [2, 5], "erase: 2 events and 5 memberships removed", repr(r))
+    ok(redis.cmd("SMEMBERS", keys[5]) == ["hash-of-5"],
+       "erase: the tombstone (the contact's keyed hash) is set")
     xs = redis.cmd("XRANGE", keys[0], "-", "+")
     ok(xs == [["1-1", ["n", "1", "e", "101 o 6 0 -- -\n"]],
               ["3-1", ["n", "1", "e", "103 o 55 0 -- -\n"]]],
@@ -483,7 +567,49 @@ def test_erase(redis):
     ok(sorted(redis.cmd("SMEMBERS", keys[4])) == ["1:55", "1:6"] and
        redis.cmd("SMEMBERS", keys[1]) == ["6"],
        "erase: the contact leaves every unique set, nobody else does")
-    ok(ev(redis, "erase", keys, [5]) == [0, 0], "erase: again finds nothing")
+    ok(ev(redis, "erase", keys, [5, "hash-of-5"]) == [0, 0],
+       "erase: again finds nothing")
+
+
+def test_contact_write(redis):
+    bykey, sup = "{t:11}:ct:bykey", "{t:11}:suppressed"
+
+    def ct(cid):
+        return "{t:11}:ct:%d" % cid
+
+    def write(rows, nhash=1):
+        """rows: (mode, id, key, hashes, fields); the answers per row."""
+        keys, args = [bykey, sup], [nhash]
+        for mode, cid, key, hashes, fields in rows:
+            keys.append(ct(cid))
+            f = ["email", key, "key", key] + list(fields)
+            args += [mode, key, cid] + list(hashes) + [len(f)] + f
+        return ev(redis, "contact_write", keys, args)
+
+    ok(write([("new", 1, "a@x.test", ["h-a"], ("first_name", "A")),
+              ("new", 3, "c@x.test", ["h-c"], ())]) == [1, 1] and
+       redis.hgetall(ct(1)).get("first_name") == "A" and
+       redis.cmd("HGET", bykey, "a@x.test") == "1" and
+       redis.cmd("HGET", bykey, "c@x.test") == "3" and
+       redis.cmd("HGET", ct(1), "suppressed") is None,
+       "contact_write: new rows are stored and indexed, several a call")
+    ok(write([("old", 1, "a@x.test", [], ("first_name", "B"))], 0) == [1]
+       and redis.cmd("HGET", ct(1), "first_name") == "B",
+       "contact_write: an old row that still exists is updated")
+    # Erased between the upsert's read and its write.
+    redis.cmd("DEL", ct(1))
+    redis.cmd("HDEL", bykey, "a@x.test")
+    redis.cmd("SADD", sup, "h-a")
+    ok(write([("old", 1, "a@x.test", ["h-a"], ()),
+              ("old", 3, "c@x.test", ["h-c"], ("first_name", "C"))]) ==
+       [0, 1] and redis.cmd("EXISTS", ct(1)) == 0 and
+       redis.cmd("HGET", ct(3), "first_name") == "C",
+       "contact_write: an old contact erased meanwhile is not recreated "
+       "(no address in clear off every index); the next row is stored")
+    ok(write([("new", 2, "a@x.test", ["h-old-key", "h-a"], ())], 2) ==
+       [1] and redis.cmd("HGET", ct(2), "suppressed") == "1",
+       "contact_write: a new contact whose address was erased meanwhile "
+       "is stored suppressed (its keyed hash, under any key of the ring)")
 
 
 # ------------------------------------------- NOSCRIPT with fanfared
@@ -584,7 +710,8 @@ def main():
     run(test_files, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
-               test_launch_step, test_launch_state, test_erase):
+               test_launch_step, test_launch_state, test_erase,
+               test_contact_write):
         run(fn, redis)
     redis.stop()
 

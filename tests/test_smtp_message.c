@@ -476,6 +476,7 @@ Test(headers, one_signature_per_domain_key, .init = setup)
 	dkim_key_free(k[0]);
 	dkim_key_free(k[1]);
 	dkim_key_free(node);
+	smtp_template_clear(&t);
 }
 
 /*

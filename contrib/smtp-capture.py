@@ -8,11 +8,12 @@ reading helpers below need nothing but the standard library).
   smtp-capture.py --listen HOST:PORT --dir DIR [--faults FILE] [--quiet]
                   [--tls-cert PEM --tls-key PEM] [--max-line-length N]
                   [--data-size-limit BYTES] [--no-pipelining] [--fsync]
-                  [--stock-data] [--auth-password PW]
+                  [--stock-data] [--auth-password PW] [--no-8bitmime]
 
 It binds (port 0 picks a free port), prints one line "listening HOST:PORT"
 on stdout when ready, and runs until SIGTERM or SIGINT, then exits 0.
-It offers SIZE (50 MB), 8BITMIME, SMTPUTF8 and PIPELINING, and STARTTLS
+It offers SIZE (50 MB), 8BITMIME (not with --no-8bitmime: a relay that
+only takes 7-bit bodies), SMTPUTF8 and PIPELINING, and STARTTLS
 with --tls-cert/--tls-key (then AUTH PLAIN/LOGIN too, any password
 accepted, or only PW with --auth-password: another gets 535).  Many messages per connection, RSET, HELO and EHLO work as
 aiosmtpd does them; a DATA line longer than 1001 octets as sent (998, the
@@ -322,6 +323,9 @@ class Capture:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(len(responses) - 1, "250-PIPELINING")
+        if getattr(self, "no_8bitmime", False):
+            responses = [r for r in responses
+                         if r[4:].upper() != "8BITMIME"]
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address,
@@ -558,6 +562,8 @@ def main(argv=None):
                     "after the data")
     ap.add_argument("--data-size-limit", type=int, default=DATA_SIZE_LIMIT,
                     help="SIZE limit in bytes (default %(default)s)")
+    ap.add_argument("--no-8bitmime", action="store_true",
+                    help="do not offer 8BITMIME in the EHLO reply")
     ap.add_argument("--no-pipelining", action="store_true",
                     help="do not advertise PIPELINING")
     ap.add_argument("--stock-data", action="store_true",
@@ -596,6 +602,7 @@ def main(argv=None):
 
     handler = Capture(args.dir, args.faults, args.quiet,
                       not args.no_pipelining, args.fsync)
+    handler.no_8bitmime = args.no_8bitmime
     smtp_class = _make_smtp_class(args.max_line_length, args.stock_data)
 
     def accept_any(server, session, envelope, mechanism, auth_data):

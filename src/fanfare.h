@@ -668,17 +668,26 @@ struct mime_msg {
 	const char	*text;
 	size_t		 textlen;
 	const char	*boundary;	/* unique per message, [A-Za-z0-9'()+_,-./:=?] */
+	int		 allow_8bit;	/* the relay offered 8BITMIME */
 };
+
+/* A body part's Content-Transfer-Encoding (mime.c's top says when). */
+enum { MIME_7BIT, MIME_8BIT, MIME_QP };
 
 /*
  * Appends a complete RFC 5322 message to out: CRLF line ends, no line
  * over 998 octets, non-ASCII header text as RFC 2047 encoded words,
- * bodies quoted-printable, HTML and text as multipart/alternative.  No
- * header value can add a header line.  Not dot-stuffed: that is the
- * SMTP layer's.  -1 (out unchanged) when a required field is missing or
- * an address is unusable.
+ * bodies 7bit, 8bit (with allow_8bit) or quoted-printable, HTML and
+ * text as multipart/alternative.  No header value can add a header
+ * line.  Not dot-stuffed: that is the SMTP layer's.  1 when a part went
+ * as 8bit (the message must go with BODY=8BITMIME), else 0; -1 (out
+ * unchanged) when a required field is missing or an address is
+ * unusable.
  */
 int	 mime_build(const struct mime_msg *, struct buf *out);
+/* The encoding a body part of n octets goes in: MIME_QP without
+ * allow_8bit, else MIME_7BIT, MIME_8BIT or MIME_QP (mime.c's top). */
+int	 mime_body_encoding(const char *, size_t n, int allow_8bit);
 /* 1 when addr ("local@domain", no display name) is an address
  * mime_build() takes: printable ASCII, a dot-atom local part, a host
  * name.  No SMTPUTF8: libesmtp cannot ask a relay for it. */

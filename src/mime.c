@@ -15,13 +15,18 @@
  *    ours), or that cannot be folded under 998 octets, is sent
  *    entirely as encoded words, so a decoder gives back the cleaned
  *    text literally.  Every line a fold starts begins with a space;
- *  - the output is all ASCII: the only 8-bit text travels encoded.
+ *  - the output is all ASCII (the only 8-bit text travels encoded),
+ *    unless the caller allows 8bit (struct mime_msg's allow_8bit: the
+ *    relay offered 8BITMIME); then see "Body encodings" below.
  *
  * Decisions:
- *  - Not dot-stuffed: SMTP does that.  But a body line (hard or after a
- *    soft break) never starts with '.' or "From ": they are sent as
+ *  - Not dot-stuffed: SMTP does that.  But a quoted-printable body line
+ *    (hard or after a soft break) never starts with '.' or "From ": they
+ *    are sent as
  *    "=2E" and "=46rom ", so a missing or double dot-stuffing, or an
- *    mbox ">From " escape on the way, cannot change the text.
+ *    mbox ">From " escape on the way, cannot change the text.  (A 7bit
+ *    or 8bit part has no line starting with "From ", and relies on
+ *    SMTP's dot-stuffing, which every relay does.)
  *  - Body line breaks (CRLF, bare LF, bare CR) all become CRLF.  Each
  *    part of a multipart decodes to exactly its text; a single text
  *    part that does not end in a line break gets one, as the message
@@ -39,6 +44,23 @@
  *  - A NUL ends a C string: text after it is simply not seen.
  *  - mime_build() assembles the message aside and appends it only when
  *    complete, so on -1 out is untouched, pointer and all.
+ *
+ * Body encodings, chosen per part (mime_body_encoding), only when the
+ * caller allows it (allow_8bit: the relay offered 8BITMIME); without,
+ * every part is quoted-printable as before, all ASCII:
+ *  - 7bit when the text is ASCII without NUL or a lone CR, every line
+ *    at most 998 octets and none starting with "From ": sent as it is;
+ *  - 8bit the same, with octets >= 0x80 (the caller then sends
+ *    BODY=8BITMIME);
+ *  - quoted-printable otherwise.  A NUL or a lone CR is not 8bit data
+ *    (RFC 2045 2.8), a longer line would be cut, "From " would meet an
+ *    mbox escape.  A bare LF is a line break: 7bit and 8bit bodies have
+ *    their LFs made CRLF, as quoted-printable does, so a part decodes to
+ *    the same text whichever encoding it went in.  A line starting with
+ *    '.' is left to SMTP's dot-stuffing.  Trailing white space is kept;
+ *    DKIM's relaxed body canonicalization ignores it anyway.
+ *  That is cheaper for the relay and us alike: the body is copied, not
+ *  encoded, and libesmtp writes 13 times fewer lines of it.
  *
  * Pure: no I/O, no globals, no logging; fuzzable and unit-tested.
  */
@@ -782,21 +804,90 @@ mime_qp_encode(const char *in, size_t n, struct buf *out)
 	out->p[out->len] = '\0';
 }
 
+int
+mime_body_encoding(const char *in, size_t n, int allow_8bit)
+{
+	const unsigned char	*s = (const unsigned char *)in;
+	const unsigned char	*p = s, *e = s + n, *nl;
+	int			 high = 0;
+	size_t			 i, len;
+
+	if (!allow_8bit)
+		return MIME_QP;
+	/* Line by line: memchr finds the breaks, one pass checks the
+	 * octets of each line. */
+	while (p < e) {
+		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			nl = e;
+		len = (size_t)(nl - p);
+		if (nl < e && len > 0 && p[len - 1] == '\r')
+			len--;		/* CRLF; a CR last of all is lone */
+		if (len > MIME_LINE_MAX)
+			return MIME_QP;
+		if (len >= 5 && memcmp(p, "From ", 5) == 0)
+			return MIME_QP;
+		for (i = 0; i < len; i++) {
+			if (p[i] == '\0' || p[i] == '\r')
+				return MIME_QP;
+			high |= p[i] & 0x80;
+		}
+		p = nl + 1;
+	}
+	return high ? MIME_8BIT : MIME_7BIT;
+}
+
+/* A 7bit or 8bit part's text (see mime_body_encoding) with every line
+ * ending in CRLF: LF alone becomes CRLF. */
+static void
+mime_body_copy(const char *s, size_t n, struct buf *out)
+{
+	const char	*p = s, *e = s + n, *nl;
+
+	while (p < e && (nl = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		if (nl > p && nl[-1] == '\r')
+			buf_add(out, p, (size_t)(nl + 1 - p));
+		else {
+			buf_add(out, p, (size_t)(nl - p));
+			buf_add(out, "\r\n", 2);
+		}
+		p = nl + 1;
+	}
+	buf_add(out, p, (size_t)(e - p));
+}
+
+static const char *const mime_cte[] = { "7bit", "8bit", "quoted-printable" };
+
+/* The part's Content-Transfer-Encoding header and its encoded text;
+ * returns its encoding. */
+static int
+mime_add_body(struct buf *out, const char *s, size_t n, int allow_8bit)
+{
+	int	enc = mime_body_encoding(s, n, allow_8bit);
+
+	buf_addf(out, "Content-Transfer-Encoding: %s\r\n\r\n", mime_cte[enc]);
+	if (enc == MIME_QP)
+		mime_qp_encode(s, n, out);
+	else
+		mime_body_copy(s, n, out);
+	return enc;
+}
+
 /*
  * One part of a multipart: its headers, its text, and the CRLF that
  * belongs to the next delimiter (RFC 2046 5.1.1), so the part decodes
  * to exactly its text, a final line break included.
  */
-static void
+static int
 mime_add_part(struct buf *out, const char *boundary, const char *type,
-    const char *s, size_t n)
+    const char *s, size_t n, int allow_8bit)
 {
+	int	enc;
+
 	buf_addf(out, "--%s\r\n"
-	    "Content-Type: %s; charset=utf-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-	    boundary, type);
-	mime_qp_encode(s, n, out);
+	    "Content-Type: %s; charset=utf-8\r\n", boundary, type);
+	enc = mime_add_body(out, s, n, allow_8bit);
 	buf_adds(out, "\r\n");
+	return enc;
 }
 
 /* How many times "--boundary" occurs in s, anywhere on a line.  One
@@ -824,7 +915,7 @@ mime_build(const struct mime_msg *m, struct buf *out)
 	char		 date[64];
 	const char	*b;
 	size_t		 body;
-	int		 rv = -1;
+	int		 rv = -1, eightbit;
 
 	if (m == NULL || m->from == NULL || m->to == NULL ||
 	    m->subject == NULL || m->message_id == NULL ||
@@ -867,9 +958,9 @@ mime_build(const struct mime_msg *m, struct buf *out)
 	buf_adds(&msg, "MIME-Version: 1.0\r\n");
 
 	if (m->html == NULL) {
-		buf_adds(&msg, "Content-Type: text/plain; charset=utf-8\r\n"
-		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-		mime_qp_encode(m->text, m->textlen, &msg);
+		buf_adds(&msg, "Content-Type: text/plain; charset=utf-8\r\n");
+		eightbit = mime_add_body(&msg, m->text, m->textlen,
+		    m->allow_8bit) == MIME_8BIT;
 		if (memcmp(msg.p + msg.len - 2, "\r\n", 2) != 0)
 			buf_adds(&msg, "\r\n");
 	} else {
@@ -877,8 +968,11 @@ mime_build(const struct mime_msg *m, struct buf *out)
 		buf_addf(&msg, "Content-Type: multipart/alternative;\r\n"
 		    " boundary=\"%s\"\r\n\r\n", b);
 		body = msg.len;
-		mime_add_part(&msg, b, "text/plain", m->text, m->textlen);
-		mime_add_part(&msg, b, "text/html", m->html, m->htmllen);
+		eightbit = mime_add_part(&msg, b, "text/plain", m->text,
+		    m->textlen, m->allow_8bit) == MIME_8BIT;
+		if (mime_add_part(&msg, b, "text/html", m->html, m->htmllen,
+		    m->allow_8bit) == MIME_8BIT)
+			eightbit = 1;
 		buf_addf(&msg, "--%s--\r\n", b);
 		/* The boundary must occur only as our three delimiters: a
 		 * body holding it would be cut there.  The caller retries
@@ -887,7 +981,7 @@ mime_build(const struct mime_msg *m, struct buf *out)
 			goto done;
 	}
 	buf_add(out, msg.p, msg.len);
-	rv = 0;
+	rv = eightbit;
 done:
 	buf_free(&msg);
 	return rv;

@@ -407,6 +407,8 @@ message_build(struct sender *s, struct send_msg *m)
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
 	sig.bounce_domain = s->pool->conf->bounce_domain;
+	sig.relay_8bitmime = smtp_tenant_relay_endpoint(&s->cur->relay) ==
+	    NULL && smtp_relay_8bitmime(s->pool->relay);
 	if (smtp_message_build(&s->cur->message, &m->contact, &sig,
 	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2,
 	    err, sizeof(err)) == 0)
@@ -464,6 +466,7 @@ batch_send(struct sender *s)
 		s->envs[i].from = m->contact.return_path[0] != '\0' ?
 		    m->contact.return_path : NULL;
 		s->envs[i].done = m->recorded;
+		s->envs[i].eightbit = m->contact.body_8bit;
 	}
 	smtp_session_send(s->pool->relay,
 	    smtp_tenant_relay_endpoint(&s->cur->relay), s->id,

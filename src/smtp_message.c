@@ -316,8 +316,10 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	char			 list_id[300], feedback_id[80];
 	const char		*u;
 	size_t			 ulen, html_off, text_off, subj_off, i;
+	int			 rv;
 
 	c->return_path[0] = '\0';
+	c->body_8bit = 0;
 	if (c->lens[SMTP_FIELD_EMAIL] == 0 ||
 	    c->lens[SMTP_FIELD_EMAIL] >= sizeof(to)) {
 		errorf(err, errlen, "the contact has no address");
@@ -382,13 +384,17 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 		mm.textlen = 0;
 	}
 	mm.boundary = boundary;
+	mm.allow_8bit = sig->relay_8bitmime;
 	buf_reset(out);
 	buf_reset(tmp2);
-	if (mime_build(&mm, tmp2) == -1) {
+	if ((rv = mime_build(&mm, tmp2)) == -1) {
 		errorf(err, errlen, "MIME refused the message (from, reply_to "
 		    "or message id)");
 		return -1;
 	}
+	/* Signed below over these very bytes, 8bit or not: the body hash
+	 * is of what the relay gets. */
+	c->body_8bit = rv == 1;
 	/* Each signature covers the message without the others (they go
 	 * in front, so no verifier sees one inside another's h=). */
 	for (i = 0; i < t->ndkim; i++)

@@ -71,6 +71,9 @@ struct smtp_contact {
 	/* smtp_message_build's: the copy's envelope sender, "" when it is
 	 * the template's from_addr (no bounce_domain). */
 	char		 return_path[SMTP_RETURN_PATH_MAX];
+	/* smtp_message_build's: 1 when a body part went as 8bit, so the
+	 * copy must be sent with BODY=8BITMIME. */
+	int		 body_8bit;
 	const char	*fields[SMTP_FIELDS];	/* not NUL-terminated */
 	size_t		 lens[SMTP_FIELDS];
 	json_t		*attrs;		/* parsed on first use; the caller
@@ -85,6 +88,9 @@ struct smtp_signing {
 	const char			*public_url;
 	const struct dkim_key		*dkim;
 	const char			*bounce_domain;	/* NULL: no VERP */
+	int				 relay_8bitmime;	/* the relay
+					 * offers 8BITMIME: 7bit/8bit bodies
+					 * where they fit (mime.c) */
 };
 
 /*

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>	/* before libesmtp.h: smtp_starttls_set_ctx */
@@ -57,6 +58,11 @@ struct smtp_relay {
 	const struct config	*conf;
 	SSL_CTX			*tls;		/* NULL: smtp_starttls off */
 	int			 port;		/* to find libesmtp's sockets */
+	/* Did the relay's last EHLO offer 8BITMIME?  The one thing here
+	 * that changes once open: every session writes what it learnt,
+	 * every message build reads it (__atomic, relaxed: a stale value
+	 * costs one QP batch, or one retried batch, nothing more). */
+	int			 eightbit;
 };
 
 /* One smtp_session_send(): what its libesmtp callbacks reach. */
@@ -69,6 +75,7 @@ struct smtp_session_run {
 	struct smtp_envelope		*env;
 	const struct smtp_session_cb	*cb;
 	void				*arg;
+	int				 in_ehlo, saw_8bitmime;
 };
 
 /*
@@ -120,6 +127,12 @@ smtp_relay_open(const struct config *conf, char *err, size_t errlen)
 	}
 	auth_client_init();	/* once, before any thread uses it */
 	return r;
+}
+
+int
+smtp_relay_8bitmime(const struct smtp_relay *r)
+{
+	return r != NULL && __atomic_load_n(&r->eightbit, __ATOMIC_RELAXED);
 }
 
 void
@@ -251,6 +264,56 @@ relay_nodelay(int port)
 	}
 }
 
+/* The relay is const to sessions but for this one learnt flag. */
+static void
+relay_learn_8bitmime(const struct smtp_relay *r, int offered)
+{
+	__atomic_store_n(&((struct smtp_relay *)r)->eightbit, offered,
+	    __ATOMIC_RELAXED);
+}
+
+/*
+ * libesmtp's protocol monitor (commands and replies, never message
+ * data): learns from each EHLO reply whether the relay offers 8BITMIME,
+ * as libesmtp keeps that to itself.  Messages are built before their
+ * session, so what this session learns serves the next batches; one
+ * built 8bit for a relay that no longer offers it makes libesmtp end
+ * the session (SMTP_EV_EXTNA_8BITMIME below), and the batch is retried,
+ * built again, quoted-printable.  A reply split across two reads may
+ * hide the keyword: then QP, which is always safe.
+ */
+static void
+monitor_cb(const char *buf, int len, int writing, void *arg)
+{
+	struct smtp_session_run	*run = arg;
+	const char		*p = buf, *e = buf + len, *nl;
+	size_t			 n;
+
+	if (writing) {
+		if (len >= 5 && strncasecmp(buf, "EHLO ", 5) == 0) {
+			run->in_ehlo = 1;
+			run->saw_8bitmime = 0;
+		}
+		return;
+	}
+	while (run->in_ehlo && p < e) {
+		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			nl = e;
+		n = (size_t)(nl - p);
+		if (n >= 12 && memcmp(p, "250", 3) == 0 &&
+		    strncasecmp(p + 4, "8BITMIME", 8) == 0 &&
+		    (n == 12 || p[12] == '\r' || p[12] == ' '))
+			run->saw_8bitmime = 1;
+		if (n >= 4 && p[3] == ' ') {	/* the reply's last line */
+			run->in_ehlo = 0;
+			if (memcmp(p, "250", 3) == 0)
+				relay_learn_8bitmime(run->relay,
+				    run->saw_8bitmime);
+		}
+		p = nl + 1;
+	}
+}
+
 static void
 event_cb(smtp_session_t session, int event, void *arg, ...)
 {
@@ -267,6 +330,15 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 		return;
 	case SMTP_EV_MESSAGESENT:
 		break;
+	case SMTP_EV_EXTNA_8BITMIME:
+		/* Our 8bit messages cannot go: libesmtp ends the session,
+		 * they are retried, built quoted-printable this time. */
+		if (run->ep == NULL)
+			relay_learn_8bitmime(run->relay, 0);
+		log_warnx("sender %d: smtp: the relay no longer offers "
+		    "8BITMIME; the batch is retried quoted-printable",
+		    run->who);
+		return;
 	case SMTP_EV_INVALID_PEER_CERTIFICATE:
 	case SMTP_EV_NO_PEER_CERTIFICATE:
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
@@ -444,6 +516,10 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 		smtp_set_timeout(session, (int)i |
 		    Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
 	smtp_set_eventcb(session, event_cb, &run);
+	/* What the node's relay offers; a tenant's relay gets QP bodies
+	 * (one flag per relay would be needed, and they come and go). */
+	if (ep == NULL)
+		smtp_set_monitorcb(session, monitor_cb, &run, 0);
 	if (run.user != NULL && run.password != NULL) {
 		auth = auth_create_context();
 		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
@@ -462,6 +538,8 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 		smtp_set_reverse_path(e->m, e->from != NULL ? e->from :
 		    reverse_path);
 		smtp_set_messagecb(e->m, message_cb, e);
+		if (e->eightbit)
+			smtp_8bitmime_set_body(e->m, E8bitmime_8BITMIME);
 		e->rcpt = smtp_add_recipient(e->m, to);
 		started++;
 	}

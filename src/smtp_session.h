@@ -23,6 +23,9 @@ struct smtp_relay;
 struct smtp_relay *smtp_relay_open(const struct config *, char *err,
 	    size_t errlen);
 void	 smtp_relay_close(struct smtp_relay *);
+/* 1 when the relay's last EHLO offered 8BITMIME (learnt by each session,
+ * for the messages built after it), else 0: unknown or not offered. */
+int	 smtp_relay_8bitmime(const struct smtp_relay *);
 
 /*
  * Where one session goes when it is not the node's relay: a tenant's own
@@ -51,6 +54,8 @@ struct smtp_envelope {
 						 * NULL: the session's */
 	int			 done;		/* has its outcome: skip it
 						 * (the session sets it too) */
+	int			 eightbit;	/* an 8bit body: sent with
+						 * BODY=8BITMIME */
 	/* The session's own. */
 	struct smtp_message	*m;
 	struct smtp_recipient	*rcpt;

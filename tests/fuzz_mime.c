@@ -11,6 +11,11 @@
  * breaks mime.c's contract:
  *  - mime_build returns 0 or -1, and on -1 leaves out exactly as it was
  *    (pointer, length, capacity and bytes);
+ *  - built again with allow_8bit (the relay's 8BITMIME): 1 exactly when
+ *    a part says 8bit, each part 7bit (ASCII), 8bit or quoted-printable
+ *    and decoding to its input, the rest as below but for the 8-bit
+ *    octets an 8bit part may hold (never NUL, never a bare CR or LF,
+ *    never a line over 998 octets);
  *  - a built message is ASCII, CRLF only, no line over 998 octets; its
  *    header section (up to the first blank line) holds only our header
  *    lines, each once, or continuation lines that start with a space
@@ -207,15 +212,16 @@ fuzz_header_name(const char *line, size_t n)
 	return 0;
 }
 
-/* Every line CRLF-ended, <= 998 octets, ASCII without NUL. */
+/* Every line CRLF-ended, <= 998 octets, without NUL; ASCII unless
+ * eight (an 8bit part may be there). */
 static void
-fuzz_check_lines(const char *p, size_t len)
+fuzz_check_lines8(const char *p, size_t len, int eight)
 {
 	size_t	i, col = 0;
 
 	CHECK(len >= 2 && memcmp(p + len - 2, "\r\n", 2) == 0);
 	for (i = 0; i < len; i++) {
-		CHECK(p[i] != '\0' && (unsigned char)p[i] < 0x80);
+		CHECK(p[i] != '\0' && (eight || (unsigned char)p[i] < 0x80));
 		if (p[i] == '\r') {
 			CHECK(i + 1 < len && p[i + 1] == '\n');
 			i++;
@@ -228,8 +234,50 @@ fuzz_check_lines(const char *p, size_t len)
 }
 
 static void
-fuzz_check_message(const struct mime_msg *m, const char *p, size_t len)
+fuzz_check_lines(const char *p, size_t len)
 {
+	fuzz_check_lines8(p, len, 0);
+}
+
+/*
+ * A body part [b, b + n) decoded into dec per the Content-Transfer-
+ * Encoding header in [hs, he): quoted-printable strictly, 7bit and 8bit
+ * as they are (7bit: ASCII).  *eight is set for an 8bit part.
+ */
+static void
+fuzz_body_decode(const char *hs, const char *he, const char *b, size_t n,
+    struct buf *dec, int *eight)
+{
+	/* At the start of a line: a subject may hold the same words. */
+	static const char	 cte[] = "\r\nContent-Transfer-Encoding: ";
+	const char		*c;
+	size_t			 i;
+
+	CHECK((c = memmem(hs, he - hs, cte, sizeof(cte) - 1)) != NULL);
+	c += sizeof(cte) - 1;
+	if (he - c >= 18 && memcmp(c, "quoted-printable\r\n", 18) == 0) {
+		CHECK(fuzz_qp_decode(b, n, dec) == 0);
+		return;
+	}
+	CHECK(he - c >= 6);
+	if (memcmp(c, "8bit\r\n", 6) == 0)
+		*eight = 1;
+	else {
+		CHECK(memcmp(c, "7bit\r\n", 6) == 0);
+		for (i = 0; i < n; i++)
+			CHECK((unsigned char)b[i] < 0x80);
+	}
+	buf_reset(dec);
+	buf_add(dec, "", 0);
+	buf_add(dec, b, n);
+}
+
+/* Checks the message mime_build made of m; rv is what it returned. */
+static void
+fuzz_check_message(const struct mime_msg *m, const char *p, size_t len,
+    int rv)
+{
+	int		 eight = 0;
 	struct buf	 v = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
 	struct buf	 want = { NULL, 0, 0 }, delim = { NULL, 0, 0 };
 	const char	*line, *eol, *hend, *body, *e = p + len, *q, *h;
@@ -237,9 +285,10 @@ fuzz_check_message(const struct mime_msg *m, const char *p, size_t len)
 	size_t		 last = 0, count;
 
 	memset(seen, 0, sizeof(seen));
-	fuzz_check_lines(p, len);
+	fuzz_check_lines8(p, len, m->allow_8bit);
 	CHECK((hend = memmem(p, len, "\r\n\r\n", 4)) != NULL);
 	body = hend + 4;
+	fuzz_check_lines(p, hend + 4 - p);	/* headers: ASCII */
 
 	for (line = p; line < hend + 2; line = eol + 2) {
 		eol = memmem(line, hend + 2 - line, "\r\n", 2);
@@ -279,7 +328,7 @@ fuzz_check_message(const struct mime_msg *m, const char *p, size_t len)
 
 	if (m->html == NULL) {
 		CHECK(seen[11]);
-		CHECK(fuzz_qp_decode(body, e - body, &dec) == 0);
+		fuzz_body_decode(p, hend + 4, body, e - body, &dec, &eight);
 		fuzz_crlf(m->text, m->textlen, &want);
 		if (want.len > 0 && (want.len < 2 ||
 		    memcmp(want.p + want.len - 2, "\r\n", 2) != 0))
@@ -311,7 +360,8 @@ fuzz_check_message(const struct mime_msg *m, const char *p, size_t len)
 		    memcmp(end - 2, "\r\n", 2) == 0);
 		h = memmem(start, end - start, "\r\n\r\n", 4);
 		CHECK(h != NULL && h + 4 <= end - 2);
-		CHECK(fuzz_qp_decode(h + 4, end - 2 - (h + 4), &dec) == 0);
+		fuzz_body_decode(start, h + 4, h + 4, end - 2 - (h + 4), &dec,
+		    &eight);
 		if (k == 0)
 			fuzz_crlf(m->text, m->textlen, &want);
 		else
@@ -321,6 +371,7 @@ fuzz_check_message(const struct mime_msg *m, const char *p, size_t len)
 		q = end;
 	}
 done:
+	CHECK(rv == eight && (m->allow_8bit || !eight));
 	buf_free(&v);
 	buf_free(&dec);
 	buf_free(&want);
@@ -403,7 +454,18 @@ fuzz_build(char *in, size_t size)
 		CHECK(out.p == p && out.len == len && out.cap == cap &&
 		    strcmp(out.p, "keep") == 0);
 	} else
-		fuzz_check_message(&m, out.p, out.len);
+		fuzz_check_message(&m, out.p, out.len, rv);
+	buf_free(&out);
+
+	/* Again for a relay that offers 8BITMIME.  It may refuse what QP
+	 * took: a body holding the delimiter, which QP would have encoded. */
+	m.allow_8bit = 1;
+	rv = mime_build(&m, &out);
+	CHECK(rv >= -1 && rv <= 1);
+	if (rv == -1)
+		CHECK(out.p == NULL && out.len == 0 && out.cap == 0);
+	else
+		fuzz_check_message(&m, out.p, out.len, rv);
 	buf_free(&out);
 }
 

@@ -1746,3 +1746,144 @@ Test(message_id, refuses_what_would_be_cut_or_bad)
 	mime_message_id(3, 1, 2, "example.com:8080", id, sizeof(id));
 	cr_assert_str_eq(id, "");
 }
+
+/* ------------------------------------------------ 8bit bodies (8BITMIME) */
+
+/* A line of n octets of c, then the rest. */
+static char *
+long_line(size_t n, char c, const char *rest)
+{
+	char	*s = malloc(n + strlen(rest) + 1);
+
+	cr_assert_not_null(s);
+	memset(s, c, n);
+	strcpy(s + n, rest);
+	return s;
+}
+
+Test(eightbit, encoding_choice)
+{
+	char	*s;
+
+	/* Without the relay's 8BITMIME: quoted-printable, as always. */
+	cr_assert_eq(mime_body_encoding("Hi\n", 3, 0), MIME_QP);
+	cr_assert_eq(mime_body_encoding("Caf\xc3\xa9\n", 6, 0), MIME_QP);
+	/* With it: ASCII stays 7bit, UTF-8 goes 8bit. */
+	cr_assert_eq(mime_body_encoding("Hi\r\n.\nbye =)", 12, 1), MIME_7BIT);
+	cr_assert_eq(mime_body_encoding("Caf\xc3\xa9\n", 6, 1), MIME_8BIT);
+	cr_assert_eq(mime_body_encoding("", 0, 1), MIME_7BIT);
+	/* 998 octets fit, with or without CR before the LF, last or not. */
+	s = long_line(998, 'a', "\r\nx");
+	cr_assert_eq(mime_body_encoding(s, strlen(s), 1), MIME_7BIT);
+	free(s);
+	s = long_line(998, 'a', "\n");
+	cr_assert_eq(mime_body_encoding(s, strlen(s), 1), MIME_7BIT);
+	free(s);
+	s = long_line(996, 'a', "\xc3\xa9");
+	cr_assert_eq(mime_body_encoding(s, strlen(s), 1), MIME_8BIT);
+	free(s);
+	/* 999 do not, wherever the line is. */
+	s = long_line(999, 'a', "\r\n");
+	cr_assert_eq(mime_body_encoding(s, strlen(s), 1), MIME_QP);
+	free(s);
+	s = long_line(999, 'a', "");
+	cr_assert_eq(mime_body_encoding(s, strlen(s), 1), MIME_QP);
+	free(s);
+	s = long_line(997, 'a', "\xc3\xa9");
+	cr_assert_eq(mime_body_encoding(s, strlen(s), 1), MIME_QP);
+	free(s);
+	/* NUL and a lone CR are not 8bit data; "From " meets mbox. */
+	cr_assert_eq(mime_body_encoding("a\0b\n", 4, 1), MIME_QP);
+	cr_assert_eq(mime_body_encoding("a\rb\n", 4, 1), MIME_QP);
+	cr_assert_eq(mime_body_encoding("a\r", 2, 1), MIME_QP);
+	cr_assert_eq(mime_body_encoding("x\nFrom me\n", 10, 1), MIME_QP);
+	cr_assert_eq(mime_body_encoding("x\nFrom:me\n", 10, 1), MIME_7BIT);
+}
+
+Test(eightbit, exact_text_only)
+{
+	struct mime_msg	m;
+	struct buf	out = { NULL, 0, 0 };
+
+	init_msg(&m);
+	m.subject = "Hello Ann";
+	m.text = "Hi Ann,\n.\nCaf\xc3\xa9 =)";
+	m.textlen = strlen(m.text);
+	m.allow_8bit = 1;
+	cr_assert_eq(mime_build(&m, &out), 1);
+	assert_bytes(&out,
+	    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+	    "From: Fanfare News <news@example.com>\r\n"
+	    "To: ann@example.org\r\n"
+	    "Subject: Hello Ann\r\n"
+	    "Message-ID: <c.1.k.2.t.3@example.com>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n"
+	    "\r\n"
+	    "Hi Ann,\r\n"
+	    ".\r\n"
+	    "Caf\xc3\xa9 =)\r\n", "8bit text only");
+	buf_free(&out);
+
+	/* All ASCII: 7bit, and nothing asks for BODY=8BITMIME. */
+	m.text = "Hi Ann,\r\nbye =)\n";
+	m.textlen = strlen(m.text);
+	cr_assert_eq(mime_build(&m, &out), 0);
+	cr_assert_not_null(strstr(out.p, "Content-Transfer-Encoding: 7bit\r\n"
+	    "\r\nHi Ann,\r\nbye =)\r\n"));
+	cr_assert_eq(out.p[out.len - 3], ')');
+	buf_free(&out);
+}
+
+Test(eightbit, exact_multipart_mixed)
+{
+	struct mime_msg	m;
+	struct buf	out = { NULL, 0, 0 }, want = { NULL, 0, 0 };
+	char		*html;
+
+	/* The text part fits: 8bit.  The HTML has a 999-octet line: QP. */
+	html = long_line(999, 'h', "");
+	init_msg(&m);
+	m.subject = "Hi";
+	m.text = "Gr\xc3\xbc\xc3\x9f" "e\n";
+	m.textlen = strlen(m.text);
+	m.html = html;
+	m.htmllen = 999;
+	m.boundary = BOUNDARY;
+	m.allow_8bit = 1;
+	cr_assert_eq(mime_build(&m, &out), 1);
+	buf_adds(&want,
+	    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+	    "From: Fanfare News <news@example.com>\r\n"
+	    "To: ann@example.org\r\n"
+	    "Subject: Hi\r\n"
+	    "Message-ID: <c.1.k.2.t.3@example.com>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/alternative;\r\n"
+	    " boundary=\"" BOUNDARY "\"\r\n"
+	    "\r\n"
+	    "--" BOUNDARY "\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n"
+	    "\r\n"
+	    "Gr\xc3\xbc\xc3\x9f" "e\r\n"
+	    "\r\n"
+	    "--" BOUNDARY "\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "\r\n");
+	mime_qp_encode(html, 999, &want);
+	buf_addf(&want, "\r\n--%s--\r\n", BOUNDARY);
+	assert_bytes(&out, want.p, "8bit text, QP html");
+	buf_free(&out);
+
+	/* Without 8BITMIME the same message is QP throughout, all ASCII. */
+	m.allow_8bit = 0;
+	cr_assert_eq(mime_build(&m, &out), 0);
+	cr_assert_null(strstr(out.p, "Content-Transfer-Encoding: 8bit"));
+	cr_assert_not_null(strstr(out.p, "Gr=C3=BC=C3=9Fe"));
+	buf_free(&out);
+	buf_free(&want);
+	free(html);
+}

@@ -476,6 +476,7 @@ Test(headers, one_signature_per_domain_key, .init = setup)
 	dkim_key_free(k[0]);
 	dkim_key_free(k[1]);
 	dkim_key_free(node);
+	smtp_template_clear(&t);
 }
 
 /*
@@ -547,5 +548,57 @@ Test(compile, many_links_linear, .init = setup, .timeout = 20)
 		free(links[i]);
 	free(links);
 	buf_free(&html);
+	smtp_template_clear(&t);
+}
+
+#define HAS(lit)	memmem(out.p, out.len, lit, sizeof(lit) - 1)
+
+/*
+ * A relay that offers 8BITMIME gets the rendered UTF-8 as it is (8bit,
+ * BODY=8BITMIME asked for through body_8bit); one that does not, the
+ * same text quoted-printable.  The raw bytes are checked, not decoded().
+ */
+Test(build, eightbit_when_the_relay_offers_it, .init = setup)
+{
+	struct smtp_template_source	 src;
+	struct smtp_template		 t;
+	struct smtp_contact		 c;
+	struct buf			 out = { NULL, 0, 0 };
+	struct buf			 tmp = { NULL, 0, 0 };
+	struct buf			 tmp2 = { NULL, 0, 0 };
+	char				 err[256];
+
+	memset(&t, 0, sizeof(t));
+	source_init(&src);
+	cr_assert_eq(smtp_template_compile(&t, &src, err, sizeof(err)), 0);
+	smtp_contact_fill(&c, "zoe@example.org", "Zo\xc3\xab", "");
+
+	sig.relay_8bitmime = 1;
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.body_8bit, 1);
+	cr_assert_not_null(HAS("Hi Zo\xc3\xab, plan"));
+	cr_assert_not_null(HAS("<p>Hi Zo\xc3\xab</p>"));
+	cr_assert_null(HAS("quoted-printable"));
+
+	sig.relay_8bitmime = 0;
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.body_8bit, 0);
+	cr_assert_not_null(HAS("Hi Zo=C3=AB, plan"));
+	cr_assert_null(HAS("8bit"));
+
+	/* ASCII only: 7bit with the relay's 8BITMIME, no BODY=8BITMIME. */
+	smtp_contact_fill(&c, "ann@example.org", "Ann", "");
+	sig.relay_8bitmime = 1;
+	cr_assert_eq(smtp_message_build(&t, &c, &sig, DATE, SALT, &out, &tmp,
+	    &tmp2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.body_8bit, 0);
+	cr_assert_not_null(HAS("Content-Transfer-Encoding: 7bit"));
+	cr_assert_null(HAS("quoted-printable"));
+	sig.relay_8bitmime = 0;
+	buf_free(&out);
+	buf_free(&tmp);
+	buf_free(&tmp2);
 	smtp_template_clear(&t);
 }

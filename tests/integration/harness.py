@@ -779,9 +779,10 @@ class Relay:
     """smtp-capture.py on one fixed port (fanfared's smtp_relay), started
     afresh, with a new directory and a new faults file, for each test."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         self.port = free_port()
-        self.srv = None
+        self.args = list(args)  # smtp-capture.py's options, e.g.
+        self.srv = None         # ["--no-8bitmime"]
         self.dir = None
         self.faults = None
         self.owned = []         # directories outside /tmp to remove
@@ -800,7 +801,7 @@ class Relay:
         smtp_capture().write_faults(self.faults, faults)
         self.srv = smtp_capture().CaptureServer(
             self.dir, faults=self.faults,
-            listen="127.0.0.1:%d" % self.port)
+            listen="127.0.0.1:%d" % self.port, args=self.args)
         return self
 
     def set_faults(self, faults):

@@ -401,6 +401,25 @@ tz_load(const char *dir, const char *name, size_t len, struct tz_zone *z)
 	return rc;
 }
 
+int
+tz_exists(const char *dir, const char *name, size_t len)
+{
+	char	path[512], magic[4];
+	int	fd, ok;
+
+	if (!tz_name_ok(name, len))
+		return 0;
+	if ((len == 3 && memcmp(name, "UTC", 3) == 0) ||
+	    (len == 7 && memcmp(name, "Etc/UTC", 7) == 0))
+		return 1;
+	if (snprintf(path, sizeof(path), "%s/%.*s", dir, (int)len, name) >=
+	    (int)sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	ok = read(fd, magic, 4) == 4 && memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return ok;
+}
+
 int32_t
 tz_offset(const struct tz_zone *z, int64_t t)
 {

@@ -49,6 +49,9 @@ int	 tz_parse(const unsigned char *buf, size_t len, struct tz_zone *z);
  * zone.  "UTC" and "Etc/UTC" work without a file. */
 int	 tz_load(const char *dir, const char *name, size_t len,
 	    struct tz_zone *z);
+/* Whether dir/name is a zone file (tz_name_ok, then its magic): the
+ * contacts API's check, cheaper than tz_load for a big import. */
+int	 tz_exists(const char *dir, const char *name, size_t len);
 /* The zone's offset east of UTC at unix time t (seconds). */
 int32_t	 tz_offset(const struct tz_zone *, int64_t t);
 /*

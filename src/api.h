@@ -208,6 +208,7 @@ struct api {
 	size_t			 resume_nfound;
 	int			 resume_rc;	/* the job's: 0, or -1 */
 	int			 launch_resume_failed;	/* warned once */
+	struct api_schedule	*schedule;	/* the due job's */
 };
 
 struct api_req {
@@ -471,5 +472,31 @@ int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */
 char	*ctl_progress_line(const json_t *campaign);
 char	*ctl_erased_line(const json_t *answer);
 char	*ctl_tenant_line(const json_t *tenant);
+
+/* api_schedule.c: scheduled launches (send_at) and A/B winners. */
+struct api_schedule;
+void	 api_schedule_init(struct api *);	/* the due job, each second */
+void	 api_schedule_free(struct api *);
+/* At launch, on a worker: 1 when the campaign's send_at is still to come
+ * and the request was answered (202 scheduled, or an error), -1 when it
+ * was answered with an error before, 0 to launch now. */
+int	 api_schedule_launch(struct api_req *, uint64_t campaign,
+	    uint64_t list, uint64_t template_id);
+/* After any launch: an A/B test's wait starts (its due time stored);
+ * 0 or -1. */
+int	 api_schedule_launched(struct db *, uint64_t tenant,
+	    uint64_t campaign, uint64_t now_ms);
+/* The schedule's and test's fields of a campaign's body (send_at,
+ * local_time, timezone, ab) into sc: 0, or -1 after answering 422. */
+struct campaign_schedule;
+int	 api_schedule_parse(struct api_req *, json_t *body,
+	    struct campaign_schedule *sc);
+/* Adds them to a campaign's JSON, the test with its figures and winner:
+ * 1, 0 when there is no such campaign, -1 when Redis failed. */
+int	 api_schedule_show(struct db *, uint64_t tenant, uint64_t campaign,
+	    json_t *o);
+/* After a state change to status (cancelled, scheduled...). */
+void	 api_schedule_transition(struct api_req *, uint64_t campaign,
+	    const char *status);
 
 #endif /* FANFARE_API_H */

@@ -129,6 +129,19 @@ const struct key_doc key_docs[] = {
 	  "written by the same script in the same round trip; like "
 	  "`:stats`, kept when a subject is erased and not trimmed by "
 	  "retention (it names nobody), removed with the tenant" },
+	{ "ff:scheduled", "sorted set", "`T:C` → `send_at` (ms) of the "
+	  "scheduled campaigns: the due job of every node launches those "
+	  "whose time has come (the launch script's status change makes it "
+	  "once)" },
+	{ "ff:ab_due", "sorted set", "`T:C` → when (ms) an A/B test's winner "
+	  "is due: the due job picks it and queues the rest" },
+	{ "{t:T}:camp:C:later", "sorted set", "contact id → when (ms) to "
+	  "queue it: `local_time` recipients not due yet (the senders move "
+	  "them into `:q` when due)" },
+	{ "{t:T}:camp:C:ab", "hash", "A/B test: contact id → its variant "
+	  "(1, 2, ...), set when it is queued" },
+	{ "{t:T}:camp:C:ab_rest", "list", "A/B test: the contact ids held "
+	  "back for the winner, comma-separated batches" },
 };
 const size_t key_ndocs = FF_NELEM(key_docs);
 
@@ -244,6 +257,18 @@ key_purged(void)
 	return "ff:purged";
 }
 
+const char *
+key_scheduled(void)
+{
+	return "ff:scheduled";
+}
+
+const char *
+key_ab_due(void)
+{
+	return "ff:ab_due";
+}
+
 TENANT_KEY(key_tenant_tag, "")
 CAMPAIGN_KEY(key_campaign_tag, "")
 /* SCAN MATCH: "{t:T}*" is every key of the {t:T} tag (the '}' stops
@@ -303,3 +328,6 @@ CAMPAIGN_KEY(key_camp_applied, ":applied")
 CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")
+TENANT_ID_KEY(key_campaign_later, ":camp:", ":later")
+TENANT_ID_KEY(key_campaign_ab, ":camp:", ":ab")
+TENANT_ID_KEY(key_campaign_ab_rest, ":camp:", ":ab_rest")

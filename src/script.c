@@ -22,6 +22,9 @@ extern const size_t lua_record_len, lua_optout_len, lua_send_check_len,
     lua_send_outcome_len, lua_send_retry_len, lua_send_finish_len,
     lua_launch_len, lua_launch_step_len, lua_launch_state_len,
     lua_erase_len, lua_bounce_len, lua_contact_write_len;
+/* Schedules and A/B tests (store_schedule.c). */
+extern const unsigned char lua_schedule[], lua_ab_release[];
+extern const size_t lua_schedule_len, lua_ab_release_len;
 
 static struct script {
 	const char		*name;
@@ -48,6 +51,10 @@ static struct script {
 	[SCRIPT_BOUNCE] = { "bounce", lua_bounce, &lua_bounce_len, "" },
 	[SCRIPT_CONTACT_WRITE] = { "contact_write", lua_contact_write,
 	    &lua_contact_write_len, "" },
+	[SCRIPT_SCHEDULE] = { "schedule", lua_schedule, &lua_schedule_len,
+	    "" },
+	[SCRIPT_AB_RELEASE] = { "ab_release", lua_ab_release,
+	    &lua_ab_release_len, "" },
 };
 
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;

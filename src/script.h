@@ -35,6 +35,8 @@ enum script_id {
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
+	SCRIPT_SCHEDULE,	/* schedule.lua: a draft scheduled */
+	SCRIPT_AB_RELEASE,	/* ab_release.lua: an A/B winner's rest */
 	SCRIPT_COUNT
 };
 

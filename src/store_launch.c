@@ -63,14 +63,15 @@ script_answer(redisReply *rep, const char *what, uint64_t tenant,
 	return NULL;
 }
 
-int
-store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list_id, uint64_t template_id, uint64_t now,
+/* launch.lua from the status from: "draft" or "scheduled". */
+static int
+launch_run(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list_id, uint64_t template_id, uint64_t now, const char *from,
     struct launch_result *r)
 {
 	redisReply	*rep;
-	const char	*argv[12], *why;
-	size_t		 lens[12];
+	const char	*argv[13], *why;
+	size_t		 lens[13];
 	struct key	 camp, t, list, members, tpl, q, queued;
 	char		 nowbuf[24];
 	int		 argc = 2, i;
@@ -86,6 +87,7 @@ store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = nowbuf;
+	argv[argc++] = from;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH, argc, argv,
@@ -105,10 +107,31 @@ store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
 		r->verdict = LAUNCH_NO_TEMPLATE;
 	else if (strcmp(why, "tenant") == 0)
 		r->verdict = LAUNCH_TENANT;
-	else
+	else if (strcmp(why, "early") == 0) {
+		r->verdict = LAUNCH_STATE;
+		snprintf(r->state, sizeof(r->state), "scheduled");
+	} else
 		r->verdict = LAUNCH_NOT_FOUND;
 	freeReplyObject(rep);
 	return 0;
+}
+
+int
+store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list_id, uint64_t template_id, uint64_t now,
+    struct launch_result *r)
+{
+	return launch_run(db, tenant, campaign, list_id, template_id, now,
+	    "draft", r);
+}
+
+int
+store_launch_due(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list_id, uint64_t template_id, uint64_t now,
+    struct launch_result *r)
+{
+	return launch_run(db, tenant, campaign, list_id, template_id, now,
+	    "scheduled", r);
 }
 
 int
@@ -138,9 +161,15 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
 	    argv, lens), to, tenant, campaign)) == NULL)
 		return -1;
 	why = reply_word(rep);
-	if (strcmp(why, "ok") == 0)
+	if (strcmp(why, "ok") == 0) {
 		r->verdict = LAUNCH_OK;
-	else if (strcmp(why, "state") == 0 && reply_state(rep, r) == 0)
+		/* The status it took (a scheduled one resumes scheduled). */
+		snprintf(r->state, sizeof(r->state), "%s", to);
+		if (rep->elements == 3 &&
+		    rep->element[2]->type == REDIS_REPLY_STRING)
+			snprintf(r->state, sizeof(r->state), "%s",
+			    rep->element[2]->str);
+	} else if (strcmp(why, "state") == 0 && reply_state(rep, r) == 0)
 		r->verdict = LAUNCH_STATE;
 	else
 		r->verdict = LAUNCH_NOT_FOUND;

@@ -48,9 +48,19 @@ int	 store_launch(struct db *, uint64_t tenant, uint64_t campaign,
 	    uint64_t list, uint64_t template_id, uint64_t now_ms,
 	    struct launch_result *r);
 
+/* The due job's launch of a "scheduled" campaign (api_schedule.c):
+ * as store_launch, from "scheduled" and only once its send_at has come
+ * (else LAUNCH_STATE "scheduled").  Of several nodes, one gets
+ * LAUNCH_OK: the status changes in the script. */
+int	 store_launch_due(struct db *, uint64_t tenant, uint64_t campaign,
+	    uint64_t list, uint64_t template_id, uint64_t now_ms,
+	    struct launch_result *r);
+
 /*
  * Sets the status to to when it is one of from (nfrom of them), in one
- * script, since the senders set "done" concurrently: LAUNCH_OK,
+ * script, since the senders set "done" concurrently: LAUNCH_OK (with
+ * the status set in state: "scheduled" for a campaign resumed before
+ * its launch),
  * LAUNCH_STATE with the status found, or LAUNCH_NOT_FOUND; -1.
  */
 int	 store_launch_transition(struct db *, uint64_t tenant,

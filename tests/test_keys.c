@@ -78,6 +78,11 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("ff:scheduled", key_scheduled());
+	CASE("ff:ab_due", key_ab_due());
+	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));
+	CASE("{t:T}:camp:C:ab", key_campaign_ab(&k[n], T, C));
+	CASE("{t:T}:camp:C:ab_rest", key_campaign_ab_rest(&k[n], T, C));
 #undef CASE
 	return n;
 }

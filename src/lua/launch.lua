@@ -2,9 +2,12 @@
 --
 -- KEYS (one hash tag {t:T}):
 --   1 camp  2 tenant  3 list  4 list members  5 template  6 q  7 queued
--- ARGV: 1 now (ms)
+-- ARGV: 1 now (ms), 2 the status it launches from: "draft" (the API's
+--   launch; the default) or "scheduled" (the due job, api_schedule.c:
+--   then only once send_at has come)
 -- Returns {"ok", total}, or why not: {"gone"}, {"tenant"},
--- {"state", status}, {"list"}, {"template"}.
+-- {"state", status}, {"list"}, {"template"}, {"early"} (scheduled, and
+-- send_at has not come).
 --
 -- Guarantees: only a draft of an active tenant, with its list and
 -- template, is launched: queue and queued bitmap start empty, the
@@ -16,7 +19,13 @@ if not st then return {'gone'} end
 if redis.call('HGET', KEYS[2], 'status') ~= 'active' then
   return {'tenant'}
 end
-if st ~= 'draft' then return {'state', st} end
+local from = ARGV[2] or 'draft'
+if st ~= from then return {'state', st} end
+if from == 'scheduled' and
+    tonumber(redis.call('HGET', KEYS[1], 'send_at') or '0') >
+    tonumber(ARGV[1]) then
+  return {'early'}
+end
 if redis.call('EXISTS', KEYS[3]) == 0 then return {'list'} end
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'template'} end
 local runid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')

@@ -3,7 +3,12 @@
 --
 -- KEYS (one hash tag {t:T}): 1 camp  2 q  3 queued
 -- ARGV: 1 the new status, then the statuses it may follow.
--- Returns {"ok", old}, {"state", status} or {"gone"}.
+-- Returns {"ok", old, new}, {"state", status} or {"gone"}.
+--
+-- A campaign paused while "scheduled" (never launched: no launched_at)
+-- goes back to "scheduled" when resumed, not to "sending": its list was
+-- never queued, and the due job (api_schedule.c) launches it at
+-- send_at.
 --
 -- Guarantees: the status changes only from one it may follow, checked
 -- and set atomically (senders set "done" concurrently).  Cancelling
@@ -13,9 +18,14 @@ local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {'gone'} end
 for i = 2, #ARGV do
   if st == ARGV[i] then
-    redis.call('HSET', KEYS[1], 'status', ARGV[1])
-    if ARGV[1] == 'cancelled' then redis.call('DEL', KEYS[2], KEYS[3]) end
-    return {'ok', st}
+    local to = ARGV[1]
+    if to == 'sending' and
+        not redis.call('HGET', KEYS[1], 'launched_at') then
+      to = 'scheduled'
+    end
+    redis.call('HSET', KEYS[1], 'status', to)
+    if to == 'cancelled' then redis.call('DEL', KEYS[2], KEYS[3]) end
+    return {'ok', st, to}
   end
 end
 return {'state', st}

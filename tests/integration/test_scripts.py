@@ -30,7 +30,9 @@ TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
-           "bounce", "contact_write"]
+           "bounce", "contact_write",
+           # schedules and A/B tests
+           "schedule", "ab_release"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -532,14 +534,68 @@ def test_launch_state(redis):
     redis.cmd("XADD", keys[1], "*", "ids", "1", "try", "0")
     redis.cmd("SETBIT", keys[2], 1, 1)
     ok(ev(redis, "launch_state", keys, ["paused", "sending"]) ==
-       ["ok", "sending"] and redis.cmd("HGET", camp, "status") == "paused",
+       ["ok", "sending", "paused"] and
+       redis.cmd("HGET", camp, "status") == "paused",
        "launch_state: pause a sending campaign")
     ok(ev(redis, "launch_state", keys, ["paused", "sending"]) ==
        ["state", "paused"], "launch_state: not from another state")
     ok(ev(redis, "launch_state", keys,
-          ["cancelled", "draft", "sending", "paused"]) == ["ok", "paused"]
+          ["cancelled", "draft", "sending", "paused"]) ==
+       ["ok", "paused", "cancelled"]
        and redis.cmd("EXISTS", keys[1], keys[2]) == 0,
        "launch_state: cancel drops the queue and its bitmap")
+    # A scheduled campaign paused before its launch resumes scheduled.
+    camp2 = "{t:9}:camp:2"
+    keys2 = [camp2, camp2 + ":q", camp2 + ":queued"]
+    redis.cmd("HSET", camp2, "status", "scheduled", "send_at", 5000)
+    ok(ev(redis, "launch_state", keys2, ["paused", "sending", "scheduled"])
+       == ["ok", "scheduled", "paused"],
+       "launch_state: pause a scheduled campaign")
+    ok(ev(redis, "launch_state", keys2, ["sending", "paused"]) ==
+       ["ok", "paused", "scheduled"] and
+       redis.cmd("HGET", camp2, "status") == "scheduled",
+       "launch_state: resumed before its launch, it is scheduled again")
+    redis.cmd("HSET", camp2, "status", "paused", "launched_at", 4000)
+    ok(ev(redis, "launch_state", keys2, ["sending", "paused"]) ==
+       ["ok", "paused", "sending"],
+       "launch_state: resumed after its launch, it is sending")
+
+
+def test_schedule(redis):
+    t = "{t:11}"
+    camp, tenant = t + ":camp:1", t + ":tenant"
+    lst, tpl = t + ":list:1", t + ":tpl:1"
+    keys = [camp, tenant, lst, tpl]
+    lk = [camp, tenant, lst, lst + ":members", tpl, camp + ":q",
+          camp + ":queued"]
+    ok(ev(redis, "schedule", keys, [1000]) == ["gone"],
+       "schedule: a campaign that does not exist")
+    redis.cmd("HSET", camp, "status", "draft", "send_at", 5000)
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(ev(redis, "schedule", keys, [1000]) == ["list"],
+       "schedule: its list must exist")
+    redis.cmd("HSET", lst, "name", "L")
+    redis.cmd("SADD", lst + ":members", 1, 2)
+    redis.cmd("HSET", tpl, "name", "T")
+    ok(ev(redis, "schedule", keys, [6000]) == ["due"] and
+       redis.cmd("HGET", camp, "status") == "draft",
+       "schedule: send_at passed: due (launch now), still a draft")
+    ok(ev(redis, "schedule", keys, [1000]) == ["ok"] and
+       redis.cmd("HGET", camp, "status") == "scheduled" and
+       redis.cmd("EXISTS", camp + ":q") == 0,
+       "schedule: a draft becomes scheduled, nothing queued")
+    ok(ev(redis, "schedule", keys, [1000]) == ["state", "scheduled"],
+       "schedule: only a draft")
+    ok(ev(redis, "launch", lk, [1000]) == ["state", "scheduled"],
+       "launch: a scheduled campaign is no draft")
+    ok(ev(redis, "launch", lk, [4999, "scheduled"]) == ["early"] and
+       redis.cmd("HGET", camp, "status") == "scheduled",
+       "launch from scheduled: never before send_at")
+    ok(ev(redis, "launch", lk, [5000, "scheduled"]) == ["ok", 2] and
+       redis.cmd("HGET", camp, "status") == "sending",
+       "launch from scheduled at send_at: sending")
+    ok(ev(redis, "launch", lk, [5001, "scheduled"]) == ["state", "sending"],
+       "launch from scheduled: once (a second node finds it sending)")
 
 
 def test_erase(redis):
@@ -711,7 +767,7 @@ def main():
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,
-               test_contact_write):
+               test_contact_write, test_schedule):
         run(fn, redis)
     redis.stop()
 

@@ -411,8 +411,8 @@ api_schedule_parse(struct api_req *r, json_t *body,
 	if ((v = json_object_get(body, "local_time")) != NULL &&
 	    (!json_is_string(v) || tz_parse_hhmm(json_string_value(v),
 	    json_string_length(v), &sc->local_time) == -1)) {
-		api_error(r, 422, "invalid_local_time", "local_time: \"HH:MM\", "
-		    "00:00 to 23:59");
+		api_error(r, 422, "invalid_local_time", "local_time: \"HH:MM\" "
+		    "(or \"HH:MM:SS\"), 00:00 to 23:59");
 		return -1;
 	}
 	if ((v = json_object_get(body, "timezone")) != NULL) {
@@ -476,8 +476,13 @@ api_schedule_show(struct db *db, uint64_t tenant, uint64_t campaign,
 	}
 	api_set_time(o, "send_at", sc.send_at);
 	if (sc.local_time >= 0) {
-		snprintf(hhmm, sizeof(hhmm), "%02d:%02d", sc.local_time / 60,
-		    sc.local_time % 60);
+		if (sc.local_time % 60 == 0)
+			snprintf(hhmm, sizeof(hhmm), "%02d:%02d",
+			    sc.local_time / 3600, sc.local_time / 60 % 60);
+		else
+			snprintf(hhmm, sizeof(hhmm), "%02d:%02d:%02d",
+			    sc.local_time / 3600, sc.local_time / 60 % 60,
+			    sc.local_time % 60);
 		json_object_set_new(o, "local_time", json_string(hhmm));
 	}
 	if (sc.timezone[0] != '\0')

@@ -12,6 +12,8 @@
 #include "redis_sync.h"
 #include "script.h"
 #include "store_launch.h"
+#include "store_schedule.h"
+#include "tzsched.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
 #define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
@@ -177,6 +179,144 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
 	return 0;
 }
 
+/*
+ * What a step must know of the campaign's schedule and test, read once
+ * per step (one HMGET): each recipient's due time for local_time, the
+ * test's size.  The zones of a page are loaded once each (at most
+ * STEP_ZONES; more than that in one page fall back to the campaign's).
+ */
+#define STEP_ZONES	16
+
+struct step_plan {
+	int		 on;		/* a schedule or a test: KEYS 6-8 */
+	int		 local_time;	/* -1: none */
+	uint64_t	 from_ms;	/* the launch: due times follow it */
+	char		 ab[24];	/* "NVARIANTS:NTEST" */
+	struct tz_zone	*zones[STEP_ZONES];
+	char		 names[STEP_ZONES][TZ_NAME_MAX + 1];
+	int		 nzones;
+	struct tz_zone	*campaign_zone;	/* NULL: UTC */
+};
+
+static void
+plan_free(struct step_plan *p)
+{
+	int	i;
+
+	for (i = 0; i < p->nzones; i++)
+		free(p->zones[i]);
+	free(p->campaign_zone);
+}
+
+/* The zone named name (len bytes), loaded at most once per step; NULL
+ * when there is none such (or too many in one page). */
+static const struct tz_zone *
+plan_zone(struct step_plan *p, const char *name, size_t len)
+{
+	struct tz_zone	*z;
+	int		 i;
+
+	for (i = 0; i < p->nzones; i++)
+		if (strlen(p->names[i]) == len &&
+		    memcmp(p->names[i], name, len) == 0)
+			return p->zones[i];
+	if (p->nzones == STEP_ZONES || len > TZ_NAME_MAX)
+		return NULL;
+	z = xmalloc(sizeof(*z));
+	if (tz_load(TZ_DIR_DEFAULT, name, len, z) == -1) {
+		free(z);
+		z = NULL;
+	}
+	memcpy(p->names[p->nzones], name, len);
+	p->names[p->nzones][len] = '\0';
+	p->zones[p->nzones++] = z;
+	return z;
+}
+
+/* 0 with p filled (p->on 0: neither schedule nor test), -1. */
+static int
+plan_read(struct db *db, uint64_t tenant, uint64_t campaign,
+    struct step_plan *p)
+{
+	struct campaign_schedule sc;
+	struct ab_test		 t;
+	json_t			*o;
+	char			 err[160];
+	int			 rc;
+
+	memset(p, 0, sizeof(*p));
+	p->local_time = -1;
+	if ((rc = store_schedule_get(db, tenant, campaign, &sc)) == -1)
+		return -1;
+	snprintf(p->ab, sizeof(p->ab), "0:0");
+	o = sc.ab != NULL ? json_loads(sc.ab, 0, NULL) : NULL;
+	if (o != NULL && ab_parse(o, &t, err, sizeof(err)) == 0) {
+		snprintf(p->ab, sizeof(p->ab), "%d:%lld", t.nvariants,
+		    ab_test_count(&t, sc.total));
+		p->on = 1;
+	}
+	json_decref(o);
+	if (sc.local_time >= 0) {
+		p->on = 1;
+		p->local_time = sc.local_time;
+		p->from_ms = sc.launched_at;
+		if (sc.timezone[0] != '\0') {
+			p->campaign_zone = xmalloc(sizeof(*p->campaign_zone));
+			if (tz_load(TZ_DIR_DEFAULT, sc.timezone,
+			    strlen(sc.timezone), p->campaign_zone) == -1) {
+				free(p->campaign_zone);
+				p->campaign_zone = NULL;
+			}
+		}
+	}
+	store_schedule_free(&sc);
+	return 0;
+}
+
+/* "ID@DUE" of each id of the page into out[] (n of them, each of
+ * STEP_ARG_MAX bytes): the next local_time after the launch in the
+ * contact's zone, else the campaign's, else UTC.  One pipelined HGET
+ * per contact.  0 or -1. */
+#define STEP_ARG_MAX	48
+
+static int
+plan_due(struct db *db, uint64_t tenant, struct step_plan *p,
+    const char **ids, size_t n, char (*out)[STEP_ARG_MAX])
+{
+	static const struct tz_zone utc = { .ntypes = 1 };
+	const struct tz_zone	*z;
+	redisReply		*rep;
+	struct key		 k;
+	const char		*name;
+	uint64_t		 id;
+	size_t			 i, len;
+	int64_t			 due;
+	int			 rc = 0;
+
+	for (i = 0; i < n; i++) {
+		(void)parse_u64(ids[i], strlen(ids[i]), &id);
+		if (db_append(db, "HGET %s timezone", key_contact(&k, tenant,
+		    id)) == -1)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rep = db_reply(db)) == NULL || reply_is_error(rep, NULL))
+			rc = -1;
+		z = NULL;
+		if (rc == 0 && (name = reply_str(rep, &len)) != NULL &&
+		    len > 0)
+			z = plan_zone(p, name, len);
+		if (z == NULL)
+			z = p->campaign_zone != NULL ? p->campaign_zone : &utc;
+		due = tz_next_local(z, (int64_t)(p->from_ms / 1000),
+		    p->local_time) * 1000;
+		snprintf(out[i], STEP_ARG_MAX, "%s@%lld", ids[i],
+		    (long long)due);
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
 int
 store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
     uint64_t list, const char *cursor, const char *node_id, uint64_t lease_ms,
@@ -184,13 +324,16 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 {
 	redisReply	 *page, *rep = NULL, *m;
 	const char	**argv = NULL, *next, *verdict;
-	size_t		 *lens = NULL, i, n;
-	struct key	  camp, q, queued, t, members, scan;
-	char		  lease[24];
+	size_t		 *lens = NULL, i, n, first;
+	struct key	  camp, q, queued, t, members, scan, later, ab, rest;
+	struct step_plan  plan;
+	char		  lease[24], nowbuf[24], (*due)[STEP_ARG_MAX] = NULL;
 	int		  argc = 2, rc = -1;
 	uint64_t	  id;
 
 	memset(st, 0, sizeof(*st));
+	if (plan_read(db, tenant, campaign, &plan) == -1)
+		return -1;
 	page = db_cmd(db, "SSCAN %s %s COUNT %d",
 	    key_list_members(&members, tenant, list), cursor, SNAPSHOT_PAGE);
 	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
@@ -201,19 +344,31 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 		goto out;
 	n = page->element[1]->elements;
 	snprintf(lease, sizeof(lease), "%llu", (unsigned long long)lease_ms);
-	argv = xcalloc(n + 12, sizeof(*argv));
-	lens = xcalloc(n + 12, sizeof(*lens));
-	argv[argc++] = "5";
+	argv = xcalloc(n + 16, sizeof(*argv));
+	lens = xcalloc(n + 16, sizeof(*lens));
+	argv[argc++] = plan.on ? "8" : "5";
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = key_campaign(&camp, tenant, campaign);
 	argv[argc++] = key_tenant(&t, tenant);
 	argv[argc++] = key_campaign_scan(&scan, tenant, campaign);
+	if (plan.on) {
+		argv[argc++] = key_campaign_later(&later, tenant, campaign);
+		argv[argc++] = key_campaign_ab(&ab, tenant, campaign);
+		argv[argc++] = key_campaign_ab_rest(&rest, tenant, campaign);
+	}
 	argv[argc++] = next;
 	argv[argc++] = node_id;
 	argv[argc++] = lease;
+	if (plan.on) {
+		snprintf(nowbuf, sizeof(nowbuf), "%llu",
+		    (unsigned long long)now_ms());
+		argv[argc++] = nowbuf;
+		argv[argc++] = plan.ab;
+	}
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
+	first = (size_t)argc;
 	for (i = 0; i < n; i++) {
 		m = page->element[1]->element[i];
 		/* A bad offset would stop the script half-way. */
@@ -224,6 +379,16 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 		}
 		argv[argc] = m->str;
 		lens[argc++] = m->len;
+	}
+	if (plan.local_time >= 0) {
+		due = xcalloc((size_t)argc - first + 1, sizeof(*due));
+		if (plan_due(db, tenant, &plan, argv + first,
+		    (size_t)argc - first, due) == -1)
+			goto out;
+		for (i = first; i < (size_t)argc; i++) {
+			argv[i] = due[i - first];
+			lens[i] = strlen(due[i - first]);
+		}
 	}
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH_STEP, argc, argv,
 	    lens), "snapshot", tenant, campaign)) == NULL ||
@@ -250,6 +415,8 @@ out:
 	freeReplyObject(page);
 	free(argv);
 	free(lens);
+	free(due);
+	plan_free(&plan);
 	return rc;
 }
 

@@ -55,7 +55,7 @@ campaign_schedule_field(struct campaign_schedule *s, const char *f,
 	if (IS("send_at") && parse_u64(v, vlen, &u) == 0)
 		s->send_at = u;
 	else if (IS("local_time") && parse_ll(v, vlen, &n) == 0 && n >= 0 &&
-	    n < 1440)
+	    n < 86400)
 		s->local_time = (int)n;
 	else if (IS("timezone") && vlen <= TZ_NAME_MAX) {
 		memcpy(s->timezone, v, vlen);

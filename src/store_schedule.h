@@ -25,7 +25,7 @@ struct sending_campaign;
 /* A campaign's schedule and test, as stored (store_schedule_free). */
 struct campaign_schedule {
 	uint64_t	 send_at;	/* ms; 0: none */
-	int		 local_time;	/* minute of the day; -1: none */
+	int		 local_time;	/* second of the day; -1: none */
 	char		 timezone[TZ_NAME_MAX + 1];	/* "": UTC */
 	char		*ab;		/* the test, JSON; NULL: none */
 	uint64_t	 launched_at;	/* ms; 0: not launched */

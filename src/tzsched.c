@@ -468,7 +468,7 @@ wall_to_unix(const struct tz_zone *z, int64_t wall, int64_t out[2])
 }
 
 int64_t
-tz_next_local(const struct tz_zone *z, int64_t now, int minute_of_day)
+tz_next_local(const struct tz_zone *z, int64_t now, int second_of_day)
 {
 	int64_t		day, t[2];
 	size_t		n, j;
@@ -476,7 +476,7 @@ tz_next_local(const struct tz_zone *z, int64_t now, int minute_of_day)
 
 	day = floor_div(now + tz_offset(z, now), DAY);
 	for (i = -1; i < 3; i++) {
-		n = wall_to_unix(z, (day + i) * DAY + minute_of_day * 60, t);
+		n = wall_to_unix(z, (day + i) * DAY + second_of_day, t);
 		for (j = 0; j < n; j++)
 			if (t[j] >= now)
 				return t[j];
@@ -545,14 +545,17 @@ tz_parse_rfc3339(const char *s, size_t len, uint64_t *ms)
 }
 
 int
-tz_parse_hhmm(const char *s, size_t len, int *minute_of_day)
+tz_parse_hhmm(const char *s, size_t len, int *second_of_day)
 {
-	int	h, m;
+	int	h, m, sec = 0;
 
-	if (len != 5 || s[2] != ':' || (h = num(s, 2)) < 0 || h > 23 ||
-	    (m = num(s + 3, 2)) < 0 || m > 59)
+	if ((len != 5 && len != 8) || s[2] != ':' || (h = num(s, 2)) < 0 ||
+	    h > 23 || (m = num(s + 3, 2)) < 0 || m > 59)
 		return -1;
-	*minute_of_day = h * 60 + m;
+	if (len == 8 && (s[5] != ':' || (sec = num(s + 6, 2)) < 0 ||
+	    sec > 59))
+		return -1;
+	*second_of_day = h * 3600 + m * 60 + sec;
 	return 0;
 }
 

@@ -56,18 +56,20 @@ int	 tz_exists(const char *dir, const char *name, size_t len);
 int32_t	 tz_offset(const struct tz_zone *, int64_t t);
 /*
  * The first unix time >= now at which the zone's wall clock reads
- * minute_of_day (0..1439, hh * 60 + mm): within the next 24 hours, 25
+ * second_of_day (0..86399, hh * 3600 + mm * 60 + ss): within the next
+ * 24 hours, 25
  * on a day the clocks go back.  A wall time the clocks skip (spring
  * forward) is taken as that moment after the gap (02:30 → 03:30); one
  * they pass twice (fall back) is its first instance.
  */
 int64_t	 tz_next_local(const struct tz_zone *, int64_t now,
-	    int minute_of_day);
+	    int second_of_day);
 
 /* "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" into unix ms: 0 or -1. */
 int	 tz_parse_rfc3339(const char *s, size_t len, uint64_t *ms);
-/* "HH:MM" (00:00 to 23:59) into a minute of the day: 0 or -1. */
-int	 tz_parse_hhmm(const char *s, size_t len, int *minute_of_day);
+/* "HH:MM" (00:00 to 23:59) or "HH:MM:SS" into a second of the day: 0
+ * or -1. */
+int	 tz_parse_hhmm(const char *s, size_t len, int *second_of_day);
 /* "90s", "15m", "4h", "2d" into ms (at most 365 days): 0 or -1. */
 int	 tz_parse_duration(const char *s, size_t len, uint64_t *ms);
 

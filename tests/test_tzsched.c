@@ -26,7 +26,7 @@ load(const char *name)
 	return &zone;
 }
 
-#define HM(h, m)	((h) * 60 + (m))
+#define HM(h, m)	((h) * 3600 + (m) * 60)
 
 Test(tzsched, berlin_spring_forward)
 {
@@ -172,9 +172,13 @@ Test(tzsched, hhmm_and_durations)
 	int		m;
 
 	cr_assert_eq(tz_parse_hhmm("09:00", 5, &m), 0);
-	cr_assert_eq(m, 540);
+	cr_assert_eq(m, 9 * 3600);
 	cr_assert_eq(tz_parse_hhmm("23:59", 5, &m), 0);
-	cr_assert_eq(m, 1439);
+	cr_assert_eq(m, 86340);
+	cr_assert_eq(tz_parse_hhmm("23:59:59", 8, &m), 0);
+	cr_assert_eq(m, 86399);
+	cr_assert_eq(tz_parse_hhmm("23:59:60", 8, &m), -1);
+	cr_assert_eq(tz_parse_hhmm("23:59:5", 7, &m), -1);
 	cr_assert_eq(tz_parse_hhmm("24:00", 5, &m), -1);
 	cr_assert_eq(tz_parse_hhmm("9:00", 4, &m), -1);
 	cr_assert_eq(tz_parse_hhmm("09:60", 5, &m), -1);

@@ -11,11 +11,11 @@
 -- Guarantees: the winner is set once (HSETNX), with the figures it was
 -- chosen on; the held-back ids go to the queue as entries of the
 -- winner's variant (field v), each batch once (LPOP and XADD in the same
--- script).  Only while the campaign is sending or paused: a cancelled
--- one keeps its rest out of the queue.
+-- script).  Only while the campaign is sending, paused or done (a test
+-- of the whole list): a cancelled one keeps its rest out of the queue.
 
 local st = redis.call('HGET', KEYS[1], 'status')
-if st ~= 'sending' and st ~= 'paused' then
+if st ~= 'sending' and st ~= 'paused' and st ~= 'done' then
   return {redis.call('HGET', KEYS[1], 'ab_winner') or '0',
     redis.call('LLEN', KEYS[2])}
 end

@@ -190,6 +190,215 @@ def test_restart(redis, relay):
     ff.stop()
 
 
+
+def next_local(zone, hms, after):
+    """Python's own answer (zoneinfo): the first unix time >= after whose
+    wall clock in zone reads hms (h, m, s); a skipped time moves on by
+    the gap, a repeated one is its first instance."""
+    from zoneinfo import ZoneInfo
+    z = ZoneInfo(zone)
+    day = datetime.datetime.fromtimestamp(after, z).date()
+    for d in range(-1, 3):
+        date = day + datetime.timedelta(days=d)
+        naive = datetime.datetime(date.year, date.month, date.day, *hms)
+        cands = set()
+        for fold in (0, 1):
+            t = naive.replace(tzinfo=z, fold=fold).timestamp()
+            back = datetime.datetime.fromtimestamp(t, z).replace(tzinfo=None)
+            if back == naive:
+                cands.add(t)
+        if not cands:       # in a gap: with the offset before it
+            cands.add(naive.replace(tzinfo=z, fold=1).timestamp())
+        for t in sorted(cands):
+            if t >= after:
+                return int(t)
+    return None
+
+
+def test_local_time(ff, relay, redis):
+    zones = {"lt0@local.test": "Europe/Berlin",
+             "lt1@local.test": "Asia/Tokyo",
+             "lt2@local.test": "America/New_York",
+             "lt3@local.test": None}           # the campaign's zone
+    tid, key = new_tenant(ff, "Local")
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       [{"email": "bad@local.test", "timezone": "Mars/Base"}])
+    ok(st == 200 and js["rejected"] and
+       js["rejected"][0]["error"] == "invalid_timezone",
+       "a contact with an unknown time zone is rejected (invalid_timezone)",
+       raw)
+    st, js, raw = call(ff, "POST", "/v1/contacts", key,
+                       [{"email": a, "timezone": z} if z else {"email": a}
+                        for a, z in zones.items()])
+    ok(st == 200 and not js["rejected"], "contacts in three zones stored",
+       raw)
+    st, js, raw = call(ff, "PATCH", "/v1/contacts/lt3@local.test", key,
+                       {"timezone": "Nowhere/City"})
+    ok(st == 422 and js["error"]["code"] == "invalid_timezone",
+       "PATCH with an unknown zone: 422 invalid_timezone", raw)
+    g = must("GET contact", call(ff, "GET", "/v1/contacts/lt1@local.test",
+                                 key))
+    ok(g.get("timezone") == "Asia/Tokyo", "GET shows the contact's zone",
+       repr(g))
+    lid = new_list(ff, key, list(zones))
+    tpl = new_template(ff, key, "Morning", "<p>Hi</p>", "Hi")
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       {"name": "c", "template_id": tpl, "list_id": lid,
+                        "from": "News <news@acme.test>",
+                        "local_time": "25:00"})
+    ok(st == 422 and js["error"]["code"] == "invalid_local_time",
+       "local_time 25:00: 422", raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       {"name": "c", "template_id": tpl, "list_id": lid,
+                        "from": "News <news@acme.test>",
+                        "local_time": "09:00", "timezone": "Mars/Base"})
+    ok(st == 422 and js["error"]["code"] == "invalid_timezone",
+       "an unknown campaign timezone: 422", raw)
+    # Berlin's wall clock 6 s from now: lt0 is due during the test.
+    from zoneinfo import ZoneInfo
+    soon = datetime.datetime.fromtimestamp(time.time() + 6,
+                                           ZoneInfo("Europe/Berlin"))
+    hms = (soon.hour, soon.minute, soon.second)
+    cid = new_campaign(ff, key, tpl, lid,
+                       local_time="%02d:%02d:%02d" % hms,
+                       timezone="America/Sao_Paulo")
+    launch(ff, key, cid)
+    g = campaign(ff, key, cid)
+    launched = datetime.datetime.strptime(
+        g["launched_at"].replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
+    # launched_at is shown to the second; the server used its ms.
+    later = "{t:%s}:camp:%s:later" % (tid, cid)
+    ids = {}
+    for a in zones:
+        ids[a] = must("GET", call(ff, "GET", "/v1/contacts/" + a, key))["id"]
+
+    def stored():
+        out = {}
+        for a in zones:
+            sc = redis.cmd("ZSCORE", later, ids[a])
+            out[a] = int(float(sc)) // 1000 if sc is not None else None
+        return out
+    got = wait_for(lambda: (lambda s: s if all(s.values()) else None)(
+        stored()), timeout=5) or stored()
+    want = {a: next_local(z or "America/Sao_Paulo", hms,
+                          launched.timestamp()) for a, z in zones.items()}
+    # launched_at has whole seconds; the launch may be up to 1 s later.
+    ok(all(got[a] is not None and abs(got[a] - want[a]) <= 1
+           for a in zones),
+       "each recipient's stored due time is its zone's next %02d:%02d:%02d"
+       % hms, "got %r want %r" % (got, want))
+    ok(got.get("lt0@local.test") and
+       got["lt0@local.test"] - launched.timestamp() < 10,
+       "the Berlin recipient is due within seconds", repr(got))
+    ok(all(v is None or v > time.time() for v in got.values()),
+       "nobody is due before their time", repr(got))
+    berlin_due = got.get("lt0@local.test") or 0
+    arrived = wait_for(lambda: rcpts_of(relay, ["lt0@local.test"]),
+                       timeout=20) or {}
+    others = rcpts_of(relay, ["lt1@local.test", "lt2@local.test",
+                              "lt3@local.test"])
+    ok(arrived and len(arrived["lt0@local.test"]) == 1 and
+       arrived["lt0@local.test"][0] >= berlin_due - 0.01,
+       "the Berlin recipient got its mail at its local time, once",
+       "%r due %r" % (arrived, berlin_due))
+    ok(not others, "the others wait for theirs", repr(others))
+    ok(redis.cmd("ZSCORE", later, ids["lt0@local.test"]) is None and
+       redis.cmd("ZCARD", later) == 3, "sent: out of :later; 3 wait")
+    g = campaign(ff, key, cid)
+    ok(g.get("status") == "sending" and g.get("local_time") ==
+       "%02d:%02d:%02d" % hms and g.get("timezone") == "America/Sao_Paulo",
+       "GET: still sending, with local_time and timezone", repr(g))
+    call(ff, "POST", "/v1/campaigns/%s/cancel" % cid, key)
+
+
+PIXEL_RE = re.compile(r'/o/[A-Za-z0-9_-]+\.gif')
+BROWSER = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, "
+           "like Gecko) Chrome/120.0 Safari/537.36")
+PROXY = ("Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 "
+         "(via ggpht.com GoogleImageProxy)")
+
+
+def messages(relay, emails):
+    """{address: [(subject, pixel path), ...]}."""
+    out = {}
+    want = set(emails)
+    for rcpt, lst in relay.by_rcpt().items():
+        if rcpt not in want:
+            continue
+        for e, raw in lst:
+            m = email.message_from_bytes(raw, policy=POLICY)
+            body = m.get_body(("html",))
+            px = PIXEL_RE.search(body.get_content()) if body else None
+            out.setdefault(rcpt, []).append(
+                (str(m["Subject"]), px.group(0) if px else None))
+    return out
+
+
+def test_ab(ff, relay, redis):
+    tid, key, emails, lid, tpl = setup(ff, "Split", 10)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       {"name": "c", "template_id": tpl, "list_id": lid,
+                        "from": "News <news@acme.test>",
+                        "ab": {"variants": [{"subject": "A"}]}})
+    ok(st == 422 and js["error"]["code"] == "invalid_ab",
+       "ab with one variant: 422 invalid_ab", raw)
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       {"name": "c", "template_id": tpl, "list_id": lid,
+                        "from": "News <news@acme.test>",
+                        "ab": {"variants": [{"subject": "A"},
+                                            {"subject": "B"}],
+                               "metric": "likes"}})
+    ok(st == 422 and js["error"]["code"] == "invalid_ab",
+       "ab with an unknown metric: 422 invalid_ab", raw)
+    cid = new_campaign(ff, key, tpl, lid, ab={
+        "variants": [{"subject": "Variant A"}, {"subject": "Variant B"}],
+        "test_fraction": 0.4, "metric": "opens", "wait": "6s"})
+    launch(ff, key, cid)
+    # The test share: 4 of 10, two per variant.
+    test = wait_for(lambda: (lambda m: m if sum(map(len, m.values())) >= 4
+                             else None)(messages(relay, emails)),
+                    timeout=15) or messages(relay, emails)
+    subjects = sorted(s for v in test.values() for s, _ in v)
+    ok(subjects == ["Variant A"] * 2 + ["Variant B"] * 2,
+       "the test share: 4 of 10 recipients, 2 per variant", repr(test))
+    # A: opened only by a mail proxy (twice each); B: one human open.
+    a = [px for v in test.values() for s, px in v if s == "Variant A"]
+    b = [px for v in test.values() for s, px in v if s == "Variant B"]
+    for px in a * 2:
+        ff.http("GET", px, headers={"User-Agent": PROXY},
+                port=ff.track_port)
+    if b:
+        ff.http("GET", b[0], headers={"User-Agent": BROWSER},
+                port=ff.track_port)
+    g = campaign(ff, key, cid)
+    ab = g.get("ab") or {}
+    ok(ab.get("winner") is None and len(ab.get("variants", [])) == 2,
+       "before the wait: no winner yet", repr(ab))
+    g = wait_for(lambda: (lambda js: js if (js.get("ab") or {}).get(
+        "winner") else None)(campaign(ff, key, cid)), timeout=20) or \
+        campaign(ff, key, cid)
+    ab = g.get("ab") or {}
+    vs = ab.get("variants") or [{}, {}]
+    ok(ab.get("winner") == 2,
+       "the winner is the variant a human opened, not the one a proxy "
+       "opened more", repr(ab))
+    ok(vs[0].get("sent") == 2 and vs[1].get("sent") == 2 and
+       vs[0].get("opens") == 0 and vs[1].get("opens") == 1 and
+       vs[1].get("open_rate") == 0.5,
+       "per-variant figures: sent 2 and 2, human unique opens 0 and 1",
+       repr(vs))
+    js = wait_done(ff, key, cid, timeout=30)
+    allm = messages(relay, emails)
+    rest = [s for a_, v in allm.items() for s, _ in v]
+    ok(js.get("status") == "done" and len(allm) == 10 and
+       all(len(v) == 1 for v in allm.values()) and
+       rest.count("Variant B") == 8 and rest.count("Variant A") == 2,
+       "the rest of the list (6) got the winner's subject, each once",
+       "%r %r" % (js.get("status"), allm))
+    st = must("stats", call(ff, "GET", "/v1/campaigns/%s/stats" % cid, key))
+    ok(st["opens"]["machine"] >= 2 and st["opens"]["unique"] == 1,
+       "the stats count the proxy's hits as machine", repr(st["opens"]))
+
 def main():
     relay = Relay()
     relay.fresh()
@@ -197,6 +406,8 @@ def main():
     ff = node(redis, relay)
     run(test_send_at, ff, relay, redis)
     run(test_pause_cancel, ff, relay, redis)
+    run(test_local_time, ff, relay, redis)
+    run(test_ab, ff, relay, redis)
     ff.stop()
     run(test_restart, redis, relay)
     relay.close()

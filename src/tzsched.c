@@ -191,7 +191,8 @@ rule_parse(const char *p, const char *end, struct tz_zone *z)
 	int32_t	secs;
 
 	if ((p = rule_name(p, end)) == NULL ||
-	    (p = rule_time(p, end, &secs)) == NULL)
+	    (p = rule_time(p, end, &secs)) == NULL || secs < -93599 ||
+	    secs > 89999)
 		return -1;
 	z->std_off = -secs;		/* POSIX counts west */
 	z->dst_off = z->std_off + 3600;
@@ -201,7 +202,8 @@ rule_parse(const char *p, const char *end, struct tz_zone *z)
 			return -1;
 		z->has_dst = 1;
 		if (p < end && *p != ',') {
-			if ((p = rule_time(p, end, &secs)) == NULL)
+			if ((p = rule_time(p, end, &secs)) == NULL ||
+			    secs < -93599 || secs > 89999)
 				return -1;
 			z->dst_off = -secs;
 		}

@@ -389,6 +389,69 @@ api_schedule_transition(struct api_req *r, uint64_t id, const char *status)
 
 /* ---------------------------------------------------- fields and JSON */
 
+/* Whether two templates track the same links, in the same order: a
+ * variant's clicks redirect through the campaign's link table. */
+static int
+same_links(const struct template *a, const struct template *b)
+{
+	size_t	i;
+
+	if (a->nlinks != b->nlinks)
+		return 0;
+	for (i = 0; i < a->nlinks; i++)
+		if (strcmp(a->links[i], b->links[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The variants' templates: each exists and tracks the links of the
+ * campaign's template (base, from the body; its own absence is the
+ * caller's 422).  0, or -1 after answering. */
+static int
+variant_templates(struct api_req *r, json_t *body, const struct ab_test *t)
+{
+	struct template	 base, vt;
+	json_t		*v = json_object_get(body, "template_id");
+	uint64_t	 base_id;
+	int		 i, rc, ret = 0;
+
+	if (!json_is_string(v) || parse_u64(json_string_value(v),
+	    json_string_length(v), &base_id) == -1)
+		return 0;
+	if ((rc = store_template_get(r->db, r->tenant, base_id, &base)) !=
+	    1) {
+		if (rc == -1)
+			api_unavailable(r);
+		return rc == -1 ? -1 : 0;
+	}
+	for (i = 0; i < t->nvariants && ret == 0; i++) {
+		if (t->variant[i].template_id == 0)
+			continue;
+		if ((rc = store_template_get(r->db, r->tenant,
+		    t->variant[i].template_id, &vt)) == -1) {
+			api_unavailable(r);
+			ret = -1;
+			break;
+		}
+		if (rc == 0) {
+			api_error(r, 422, "invalid_reference", "ab.variants[%d]: "
+			    "no such template", i);
+			ret = -1;
+			break;
+		}
+		if (!same_links(&base, &vt)) {
+			api_error(r, 422, "invalid_ab", "ab.variants[%d]: its "
+			    "template must track the links of the campaign's "
+			    "template, in the same order (clicks redirect "
+			    "through the campaign's link table)", i);
+			ret = -1;
+		}
+		store_template_free(&vt);
+	}
+	store_template_free(&base);
+	return ret;
+}
+
 int
 api_schedule_parse(struct api_req *r, json_t *body,
     struct campaign_schedule *sc)
@@ -396,8 +459,6 @@ api_schedule_parse(struct api_req *r, json_t *body,
 	struct ab_test	 t;
 	json_t		*v;
 	char		 err[200];
-	uint64_t	 version;
-	int		 i, rc;
 
 	campaign_schedule_init(sc);
 	if ((v = json_object_get(body, "send_at")) != NULL &&
@@ -438,20 +499,8 @@ api_schedule_parse(struct api_req *r, json_t *body,
 		    "before most of its recipients get their mail)");
 		return -1;
 	}
-	for (i = 0; i < t.nvariants; i++) {
-		if (t.variant[i].template_id == 0)
-			continue;
-		if ((rc = store_template_version(r->db, r->tenant,
-		    t.variant[i].template_id, &version)) == -1) {
-			api_unavailable(r);
-			return -1;
-		}
-		if (rc == 0) {
-			api_error(r, 422, "invalid_reference", "ab.variants[%d]: "
-			    "no such template", i);
-			return -1;
-		}
-	}
+	if (variant_templates(r, body, &t) == -1)
+		return -1;
 	v = ab_json(&t);
 	sc->ab = json_dumps(v, JSON_COMPACT);
 	json_decref(v);

@@ -350,8 +350,21 @@ def test_ab(ff, relay, redis):
                                "metric": "likes"}})
     ok(st == 422 and js["error"]["code"] == "invalid_ab",
        "ab with an unknown metric: 422 invalid_ab", raw)
+    linked = new_template(ff, key, "L", '<html><body><a href="https://'
+                          'acme.test/x">x</a></body></html>', "x")
+    st, js, raw = call(ff, "POST", "/v1/campaigns", key,
+                       {"name": "c", "template_id": tpl, "list_id": lid,
+                        "from": "News <news@acme.test>",
+                        "ab": {"variants": [{"subject": "A"},
+                                            {"subject": "B",
+                                             "template_id": linked}]}})
+    ok(st == 422 and js["error"]["code"] == "invalid_ab",
+       "a variant template with other links than the campaign's: 422", raw)
+    other = new_template(ff, key, "O", "<html><body><p>Other body</p>"
+                         "</body></html>", "Other body")
     cid = new_campaign(ff, key, tpl, lid, ab={
-        "variants": [{"subject": "Variant A"}, {"subject": "Variant B"}],
+        "variants": [{"subject": "Variant A"},
+                     {"subject": "Variant B", "template_id": other}],
         "test_fraction": 0.4, "metric": "opens", "wait": "6s"})
     launch(ff, key, cid)
     # The test share: 4 of 10, two per variant.
@@ -395,6 +408,11 @@ def test_ab(ff, relay, redis):
        rest.count("Variant B") == 8 and rest.count("Variant A") == 2,
        "the rest of the list (6) got the winner's subject, each once",
        "%r %r" % (js.get("status"), allm))
+    bodies = [raw for a_, lst in relay.by_rcpt().items() if a_ in emails
+              for e, raw in lst
+              if b"Subject: Variant B" in raw]
+    ok(len(bodies) == 8 and all(b"Other body" in r for r in bodies),
+       "variant B's messages carry its own template's body", len(bodies))
     st = must("stats", call(ff, "GET", "/v1/campaigns/%s/stats" % cid, key))
     ok(st["opens"]["machine"] >= 2 and st["opens"]["unique"] == 1,
        "the stats count the proxy's hits as machine", repr(st["opens"]))

@@ -1,12 +1,14 @@
 /*
  * test_abtest.c: abtest.c: the "ab" object read and refused, written
- * back, the test's size, and the winner from human figures.
+ * back, the test's size, the winner from human figures, and the
+ * schedule's and test's fields of the record (store_schedule.c).
  */
 #include <string.h>
 
 #include <criterion/criterion.h>
 
 #include "abtest.h"
+#include "store_schedule.h"
 
 static int
 parse(const char *src, struct ab_test *t, char *err)
@@ -150,4 +152,36 @@ Test(abtest, winner)
 	f[2] = (struct ab_figures){ 10, 3, 0 };
 	cr_assert_eq(ab_winner(AB_OPENS, f, 3), 3);
 	cr_assert_float_eq(ab_rate(AB_OPENS, &f[2]), 0.3, 1e-9);
+}
+
+/* The record's fields as store_schedule_get reads them. */
+Test(abtest, schedule_fields)
+{
+	static const char *const pairs[] = {
+		"send_at", "1796151900000", "local_time", "32400",
+		"timezone", "Europe/Berlin", "ab", "{\"x\":1}",
+		"ab_winner", "2", "ab_queued:1", "10", "ab_sent:2", "9",
+		"ab_fig_opens:2", "4", "ab_fig_clicks:1", "1",
+		"ab_winner", "9", "local_time", "86400", "ab_sent:6", "5",
+		"ab_sent:0", "5", "name", "x", NULL
+	};
+	struct campaign_schedule	s;
+	size_t				i;
+
+	campaign_schedule_init(&s);
+	for (i = 0; pairs[i] != NULL; i += 2)
+		campaign_schedule_field(&s, pairs[i], strlen(pairs[i]),
+		    pairs[i + 1], strlen(pairs[i + 1]));
+	cr_assert_eq(s.send_at, 1796151900000ULL);
+	cr_assert_eq(s.local_time, 32400, "an out-of-range second is ignored");
+	cr_assert_str_eq(s.timezone, "Europe/Berlin");
+	cr_assert_str_eq(s.ab, "{\"x\":1}");
+	cr_assert_eq(s.ab_winner, 2, "variant 9 does not exist");
+	cr_assert_eq(s.ab_queued[0], 10);
+	cr_assert_eq(s.ab_sent[1], 9);
+	cr_assert_eq(s.ab_fig[1].opens, 4);
+	cr_assert_eq(s.ab_fig[0].clicks, 1);
+	for (i = 2; i < AB_MAX_VARIANTS; i++)
+		cr_assert_eq(s.ab_sent[i], 0, "ab_sent:6 and :0 ignored");
+	store_schedule_free(&s);
 }

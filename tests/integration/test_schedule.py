@@ -19,6 +19,7 @@ its real senders and a real SMTP server (contrib/smtp-capture.py).
 import datetime
 import email
 import email.policy
+import json
 import os
 import re
 import sys
@@ -236,6 +237,18 @@ def test_local_time(ff, relay, redis):
                        {"timezone": "Nowhere/City"})
     ok(st == 422 and js["error"]["code"] == "invalid_timezone",
        "PATCH with an unknown zone: 422 invalid_timezone", raw)
+    csv = (b"email,timezone\r\ncsv1@local.test,Australia/Sydney\r\n"
+           b"csv2@local.test,Moon/Crater\r\n")
+    st, _, out = ff.api("POST", "/v1/contacts/import", body=csv,
+                        headers={"Content-Type": "text/csv",
+                                 "Authorization": "Bearer " + key})
+    js = json.loads(out) if out else {}
+    g = must("GET", call(ff, "GET", "/v1/contacts/csv1@local.test", key))
+    ok(st == 200 and js.get("created") == 1 and
+       [r["error"] for r in js.get("rejected", [])] == ["invalid_timezone"]
+       and g.get("timezone") == "Australia/Sydney",
+       "CSV import: a timezone column, an unknown zone rejected",
+       "%r %r" % (out, g))
     g = must("GET contact", call(ff, "GET", "/v1/contacts/lt1@local.test",
                                  key))
     ok(g.get("timezone") == "Asia/Tokyo", "GET shows the contact's zone",

@@ -342,7 +342,7 @@ store_ab_release(struct db *db, uint64_t tenant, uint64_t campaign,
 	const char	*argv[8 + 6 * AB_MAX_VARIANTS];
 	size_t		 lens[8 + 6 * AB_MAX_VARIANTS];
 	char		 num[4 + 3 * AB_MAX_VARIANTS][24];
-	char		 name[3 * AB_MAX_VARIANTS][24];
+	char		 name[3 * AB_MAX_VARIANTS][32];
 	struct key	 camp, rest, q;
 	redisReply	*rep;
 	long long	 w;
@@ -359,15 +359,15 @@ store_ab_release(struct db *db, uint64_t tenant, uint64_t campaign,
 	snprintf(num[nn], 24, "%d", max);
 	argv[argc++] = num[nn++];
 	for (i = 0; i < nvariants; i++) {
-		snprintf(name[nf], 24, "ab_fig_sent:%d", i + 1);
+		snprintf(name[nf], sizeof(name[nf]), "ab_fig_sent:%d", i + 1);
 		argv[argc++] = name[nf++];
 		snprintf(num[nn], 24, "%lld", fig[i].sent);
 		argv[argc++] = num[nn++];
-		snprintf(name[nf], 24, "ab_fig_opens:%d", i + 1);
+		snprintf(name[nf], sizeof(name[nf]), "ab_fig_opens:%d", i + 1);
 		argv[argc++] = name[nf++];
 		snprintf(num[nn], 24, "%lld", fig[i].opens);
 		argv[argc++] = num[nn++];
-		snprintf(name[nf], 24, "ab_fig_clicks:%d", i + 1);
+		snprintf(name[nf], sizeof(name[nf]), "ab_fig_clicks:%d", i + 1);
 		argv[argc++] = name[nf++];
 		snprintf(num[nn], 24, "%lld", fig[i].clicks);
 		argv[argc++] = num[nn++];

@@ -141,19 +141,21 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *to, const char *const *from, size_t nfrom,
     struct launch_result *r)
 {
-	const char	*argv[16], *why;
-	size_t		 lens[16], i;
-	struct key	 camp, q, queued;
+	const char	*argv[18], *why;
+	size_t		 lens[18], i;
+	struct key	 camp, q, queued, later, rest;
 	int		 argc = 2;
 	redisReply	*rep;
 
 	memset(r, 0, sizeof(*r));
-	if (nfrom > FF_NELEM(argv) - 7)
+	if (nfrom > FF_NELEM(argv) - 9)
 		return -1;
-	argv[argc++] = "3";
+	argv[argc++] = "5";
 	argv[argc++] = key_campaign(&camp, tenant, campaign);
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
+	argv[argc++] = key_campaign_later(&later, tenant, campaign);
+	argv[argc++] = key_campaign_ab_rest(&rest, tenant, campaign);
 	argv[argc++] = to;
 	for (i = 0; i < nfrom; i++)
 		argv[argc++] = from[i];

@@ -559,6 +559,14 @@ def test_launch_state(redis):
     ok(ev(redis, "launch_state", keys2, ["sending", "paused"]) ==
        ["ok", "paused", "sending"],
        "launch_state: resumed after its launch, it is sending")
+    keys5 = keys2 + [camp2 + ":later", camp2 + ":ab_rest"]
+    redis.cmd("ZADD", keys5[3], 9000, 7)
+    redis.cmd("RPUSH", keys5[4], "8,9")
+    ok(ev(redis, "launch_state", keys5, ["cancelled", "sending"]) ==
+       ["ok", "sending", "cancelled"] and
+       redis.cmd("EXISTS", keys5[3], keys5[4]) == 0,
+       "launch_state: cancel drops the recipients held for later and the "
+       "A/B rest")
 
 
 def test_schedule(redis):

@@ -393,6 +393,20 @@ def test_send_retry(redis):
        redis.cmd("HGET", camp, "deferred") == "1",
        "send_retry: one entry (try 1), the later retry stays, deferred "
        "drops by 2", repr(xs))
+    # local_time recipients: the due ones move, in entries of 100, once
+    # no retry is due; the others stay.
+    later, rest = "{t:5}:camp:1:later", "{t:5}:camp:1:ab_rest"
+    redis.cmd("DEL", q)
+    redis.cmd("ZADD", later, *[x for i in range(1, 251)
+                               for x in (1000 + i, 10000 + i)])
+    redis.cmd("ZADD", later, 9999999, 99)
+    n = ev(redis, "send_retry", [camp, retry, q, later, rest], [2000])
+    lens = [len(e[1][1].split(",")) for e in redis.cmd("XRANGE", q, "-", "+")]
+    ok(n == 250 and lens == [100, 100, 50] and
+       redis.cmd("ZRANGE", later, 0, -1) == ["99"] and
+       all(e[1][3] == "0" for e in redis.cmd("XRANGE", q, "-", "+")),
+       "send_retry: 250 due local_time recipients queued (try 0) in "
+       "entries of 100, the one not due stays", repr((n, lens)))
 
 
 def test_send_finish(redis):

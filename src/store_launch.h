@@ -87,7 +87,12 @@ struct snapshot_step {
  * One page of the list's members from cursor into the campaign's
  * queue; 0 with st filled, or -1.  A step that goes on also renews the
  * snapshot's lease, {t:T}:camp:C:scan = node_id for lease_ms; one that
- * ends the snapshot deletes it.
+ * ends the snapshot deletes it.  A campaign with a local_time has each
+ * recipient's due time computed here (its contact's zone, else the
+ * campaign's, else UTC: tzsched.h), those not due yet going to
+ * {t:T}:camp:C:later; one with an A/B test has its test share split
+ * among the variants and the rest held in {t:T}:camp:C:ab_rest
+ * (launch_step.lua says how).
  */
 int	 store_launch_step(struct db *, uint64_t tenant, uint64_t campaign,
 	    uint64_t list, const char *cursor, const char *node_id,

@@ -434,6 +434,7 @@ def main():
     relay = Relay()
     relay.fresh()
     redis = Redis()
+    diag("redis: %s" % type(redis).__name__)
     ff = node(redis, relay)
     run(test_send_at, ff, relay, redis)
     run(test_pause_cancel, ff, relay, redis)

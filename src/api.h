@@ -80,6 +80,7 @@ enum api_route {
 	API_ROUTE_DOMAINS,
 	API_ROUTE_BOUNCES,
 	API_ROUTE_RELAY,
+	API_ROUTE_SEGMENTS,
 	API_NROUTES
 };
 
@@ -465,6 +466,21 @@ void	 api_campaign_transition(struct api_req *, uint64_t campaign,
  * them out of ff:sending (on a worker: r->db); 0, or -1 when Redis
  * failed.  Its snapshots stop when r comes back (r->note). */
 int	 api_launch_stop_tenant(struct api_req *, uint64_t tenant);
+
+/* api_segment.c: /v1/segments and their counts */
+void	 api_segments(struct api_req *);
+/* A campaign's "segment_id" (v, a string): 0 with *id when the segment
+ * exists and may be used, else -1 after answering 422 (invalid_reference,
+ * special_category_reference) or 503. */
+int	 api_segment_ref(struct api_req *, json_t *v, uint64_t *id);
+/*
+ * At launch: the campaign's segment checked again and its definition as
+ * the launch freezes it: 1 with *def (the caller frees), 0 when the
+ * campaign has no segment, -1 after answering (422 when the segment is
+ * gone or names a special category now, 503).
+ */
+int	 api_segment_launch_def(struct api_req *, uint64_t campaign,
+	    char **def);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */

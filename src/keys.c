@@ -129,6 +129,11 @@ const struct key_doc key_docs[] = {
 	  "written by the same script in the same round trip; like "
 	  "`:stats`, kept when a subject is erased and not trimmed by "
 	  "retention (it names nobody), removed with the tenant" },
+	{ "{t:T}:segs", "sorted set", "segment ids" },
+	{ "{t:T}:seg:ID", "hash", "a segment: `def` (its definition, JSON: "
+	  "`name`, `match`, `rules`), `created_at`, `updated_at`; a campaign "
+	  "launched to it keeps the definition it had then in its record's "
+	  "`segment_def`, beside `segment_id`" },
 };
 const size_t key_ndocs = FF_NELEM(key_docs);
 
@@ -303,3 +308,6 @@ CAMPAIGN_KEY(key_camp_applied, ":applied")
 CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")
+
+TENANT_KEY(key_segments, ":segs")
+TENANT_ID_KEY(key_segment, ":seg:", "")

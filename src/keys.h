@@ -67,6 +67,8 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   {t:T}:segs                 key_segments(k, T)
+ *   {t:T}:seg:ID               key_segment(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -181,5 +183,9 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
+
+/* {t:T}: a tenant's segments (store_segment.c). */
+const char	*key_segments(struct key *, uint64_t tenant);
+const char	*key_segment(struct key *, uint64_t tenant, uint64_t segment);
 
 #endif

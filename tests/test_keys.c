@@ -78,6 +78,8 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("{t:T}:segs", key_segments(&k[n], T));
+	CASE("{t:T}:seg:ID", key_segment(&k[n], T, ID));
 #undef CASE
 	return n;
 }

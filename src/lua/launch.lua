@@ -2,7 +2,7 @@
 --
 -- KEYS (one hash tag {t:T}):
 --   1 camp  2 tenant  3 list  4 list members  5 template  6 q  7 queued
--- ARGV: 1 now (ms); 2 "list" when the campaign has a list (a campaign
+-- ARGV: 1 now (ms); 2 "none" when the campaign has no list (a campaign
 --   with only a segment has none: KEYS 3 and 4 then name list 0, which
 --   never exists), 3 (optional) its segment's definition, frozen here
 --   into the record's segment_def: the snapshot evaluates that one.
@@ -20,7 +20,7 @@ if redis.call('HGET', KEYS[2], 'status') ~= 'active' then
   return {'tenant'}
 end
 if st ~= 'draft' then return {'state', st} end
-if ARGV[2] == 'list' and redis.call('EXISTS', KEYS[3]) == 0 then
+if ARGV[2] ~= 'none' and redis.call('EXISTS', KEYS[3]) == 0 then
   return {'list'}
 end
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'template'} end

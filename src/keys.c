@@ -129,7 +129,8 @@ const struct key_doc key_docs[] = {
 	  "written by the same script in the same round trip; like "
 	  "`:stats`, kept when a subject is erased and not trimmed by "
 	  "retention (it names nobody), removed with the tenant" },
-	{ "{t:T}:segs", "sorted set", "segment ids" },
+	{ "{t:T}:segs", "sorted set", "segment ids (given by the `segment` "
+	  "field of `{t:T}:seq`)" },
 	{ "{t:T}:seg:ID", "hash", "a segment: `def` (its definition, JSON: "
 	  "`name`, `match`, `rules`), `created_at`, `updated_at`; a campaign "
 	  "launched to it keeps the definition it had then in its record's "

@@ -383,15 +383,22 @@ api_segment_ref(struct api_req *r, json_t *v, uint64_t *id)
 int
 api_segment_launch_def(struct api_req *r, uint64_t campaign, char **def)
 {
+	struct campaign	c;
 	uint64_t	id;
-	int		rc;
+	int		rc, draft;
 
 	*def = NULL;
-	if (store_campaign_segment(r->db, r->tenant, campaign, &id) == -1) {
+	if ((rc = store_campaign_get(r->db, r->tenant, campaign, &c)) == -1) {
 		api_unavailable(r);
 		return -1;
 	}
-	if (id == 0)
+	if (rc == 0)
+		return 0;		/* store_launch's 404 */
+	id = c.segment_id;
+	draft = c.status != NULL && strcmp(c.status, "draft") == 0;
+	store_campaign_free(&c);
+	/* Only a draft is launched: any other is store_launch's 409. */
+	if (id == 0 || !draft)
 		return 0;
 	if ((rc = segment_checked_def(r, id, def)) == 0)
 		api_error(r, 422, "invalid_campaign", "the campaign's segment "

@@ -243,19 +243,6 @@ store_campaign_refs(struct db *db, uint64_t tenant, uint64_t id,
 }
 
 int
-store_campaign_segment(struct db *db, uint64_t tenant, uint64_t id,
-    uint64_t *segment)
-{
-	uint64_t	v[2] = { 0, 0 };
-
-	if (campaign_numbers(db, tenant, id, "segment_id", "list_id", v) ==
-	    -1)
-		return -1;
-	*segment = v[0];
-	return 0;
-}
-
-int
 store_campaign_since(struct db *db, uint64_t tenant, uint64_t id,
     uint64_t *since)
 {

@@ -113,10 +113,6 @@ int	 store_campaign_create(struct db *, uint64_t tenant,
 int	 store_campaign_refs(struct db *, uint64_t tenant, uint64_t id,
 	    uint64_t *list, uint64_t *template_id);
 
-/* The campaign's segment_id: 0 with *segment (0: none), or -1. */
-int	 store_campaign_segment(struct db *, uint64_t tenant, uint64_t id,
-	    uint64_t *segment);
-
 /* When its time series starts: launched_at, else created_at (ms); 0
  * when it has neither.  0 or -1. */
 int	 store_campaign_since(struct db *, uint64_t tenant, uint64_t id,

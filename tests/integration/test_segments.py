@@ -265,6 +265,21 @@ def test_launch(ff, relay, tid, key, st0):
     ok(n == len(want), "the segment's count now: one out, one in (%d)"
        % len(want), repr(n))
 
+    # A launched campaign keeps its frozen segment: deleting the segment
+    # leaves a second launch the usual 409; a draft whose segment is
+    # gone cannot be launched.
+    draft = must("campaign", call(ff, "POST", "/v1/campaigns", key, {
+        "name": "later", "template_id": tpl, "segment_id": sid,
+        "from": "News <news@acme.test>"}), 201)["id"]
+    must("DELETE segment", call(ff, "DELETE", "/v1/segments/%s" % sid, key),
+         204)
+    st, js, _ = call(ff, "POST", "/v1/campaigns/%s/launch" % cid, key)
+    st2, js2, _ = call(ff, "POST", "/v1/campaigns/%s/launch" % draft, key)
+    ok(st == 409 and js["error"]["code"] == "invalid_state" and
+       st2 == 422 and js2["error"]["code"] == "invalid_campaign",
+       "segment deleted: a sent campaign's launch is 409, a draft's 422 "
+       "invalid_campaign", "%d %r / %d %r" % (st, js, st2, js2))
+
     # list_id and segment_id: both must hold.
     relay.fresh()
     sid2 = must("segment", segment(ff, key, [

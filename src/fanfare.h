@@ -272,6 +272,12 @@ size_t	 token_sign(const struct token_keyring *, const struct token *,
 int	 token_verify(const struct token_keyring *, const char *s, size_t,
 	    struct token *out);
 /* HMAC-SHA256 of data under the ring's key i, as 64 hex digits. */
+/* HMAC-SHA256 under key of prefix (what the MAC is for: verp.c's
+ * addresses are no tokens) then msg; token.c's strict LEB128 varints. */
+void	 token_hmac(const struct token_key *, const char *prefix, size_t plen,
+	    const uint8_t *, size_t, uint8_t mac[32]);
+size_t	 token_put_varint(uint8_t *, uint64_t);
+int	 token_get_varint(const uint8_t **, const uint8_t *, uint64_t *);
 int	 token_keyed_hash(const struct token_keyring *, int i, const char *,
 	    size_t, char out[65]);
 

@@ -168,14 +168,15 @@ token_keyring_load(struct token_keyring *ring, const struct config *conf,
 /* HMAC-SHA256(key, msg) from the precomputed states.  SHA256_Final
  * leaves only the output digest in the context, so no key-equivalent
  * state stays on the stack. */
-static void
-token_mac(const struct token_key *key, const uint8_t *msg, size_t len,
-    uint8_t mac[SHA256_DIGEST_LENGTH])
+void
+token_hmac(const struct token_key *key, const char *prefix, size_t plen,
+    const uint8_t *msg, size_t len, uint8_t mac[SHA256_DIGEST_LENGTH])
 {
 	SHA256_CTX	ctx;
 	uint8_t		inner[SHA256_DIGEST_LENGTH];
 
 	memcpy(&ctx, key->ipad_state, sizeof(ctx));
+	SHA256_Update(&ctx, prefix, plen);
 	SHA256_Update(&ctx, msg, len);
 	SHA256_Final(inner, &ctx);
 	memcpy(&ctx, key->opad_state, sizeof(ctx));
@@ -183,7 +184,7 @@ token_mac(const struct token_key *key, const uint8_t *msg, size_t len,
 	SHA256_Final(mac, &ctx);
 }
 
-static size_t
+size_t
 token_put_varint(uint8_t *p, uint64_t v)
 {
 	size_t	n = 0;
@@ -198,7 +199,7 @@ token_put_varint(uint8_t *p, uint64_t v)
 
 /* Strict LEB128: no reading past end, no value over 64 bits, and no
  * redundant high zero groups, so each value has exactly one encoding. */
-static int
+int
 token_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
 	const uint8_t	*p = *pp;
@@ -253,7 +254,7 @@ token_sign(const struct token_keyring *ring, const struct token *t,
 	n += token_put_varint(raw + n, t->contact);
 	if (t->kind == TOKEN_CLICK)
 		n += token_put_varint(raw + n, t->link);
-	token_mac(key, raw, n, mac);
+	token_hmac(key, "", 0, raw, n, mac);
 	memcpy(raw + n, mac, TOKEN_MAC_LEN);
 	n += TOKEN_MAC_LEN;
 	return base64url_encode(raw, n, out);
@@ -286,7 +287,7 @@ token_verify(const struct token_keyring *ring, const char *s, size_t len,
 	if (key == NULL)
 		return -1;
 	end = raw + n - TOKEN_MAC_LEN;
-	token_mac(key, raw, (size_t)(end - raw), mac);
+	token_hmac(key, "", 0, raw, (size_t)(end - raw), mac);
 	if (CRYPTO_memcmp(mac, end, TOKEN_MAC_LEN) != 0)
 		return -1;
 

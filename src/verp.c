@@ -90,62 +90,6 @@ verp_base32_decode(const char *s, size_t len, uint8_t *out, size_t outlen)
 	return (long)o;
 }
 
-static void
-verp_mac(const struct token_key *key, const uint8_t *msg, size_t len,
-    uint8_t mac[SHA256_DIGEST_LENGTH])
-{
-	SHA256_CTX	ctx;
-	uint8_t		inner[SHA256_DIGEST_LENGTH];
-
-	memcpy(&ctx, key->ipad_state, sizeof(ctx));
-	SHA256_Update(&ctx, VERP_PREFIX, sizeof(VERP_PREFIX) - 1);
-	SHA256_Update(&ctx, msg, len);
-	SHA256_Final(inner, &ctx);
-	memcpy(&ctx, key->opad_state, sizeof(ctx));
-	SHA256_Update(&ctx, inner, sizeof(inner));
-	SHA256_Final(mac, &ctx);
-}
-
-static size_t
-verp_put_varint(uint8_t *p, uint64_t v)
-{
-	size_t	n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/* Strict LEB128, as token.c's: one encoding per value. */
-static int
-verp_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-	const uint8_t	*p = *pp;
-	uint64_t	 v = 0;
-	unsigned	 shift = 0;
-	uint8_t		 b;
-
-	for (;;) {
-		if (p == end || shift > 63)
-			return -1;
-		b = *p++;
-		if (shift == 63 && b > 1)
-			return -1;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if ((b & 0x80) == 0)
-			break;
-		shift += 7;
-	}
-	if (b == 0 && p - *pp > 1)
-		return -1;
-	*pp = p;
-	*out = v;
-	return 0;
-}
-
 size_t
 verp_sign(const struct token_keyring *ring, const struct verp *v, char *out)
 {
@@ -159,11 +103,12 @@ verp_sign(const struct token_keyring *ring, const struct verp *v, char *out)
 		return 0;
 	key = &ring->keys[0];
 	raw[n++] = key->kid;
-	n += verp_put_varint(raw + n, v->day);
-	n += verp_put_varint(raw + n, v->tenant);
-	n += verp_put_varint(raw + n, v->campaign);
-	n += verp_put_varint(raw + n, v->contact);
-	verp_mac(key, raw, n, mac);
+	n += token_put_varint(raw + n, v->day);
+	n += token_put_varint(raw + n, v->tenant);
+	n += token_put_varint(raw + n, v->campaign);
+	n += token_put_varint(raw + n, v->contact);
+	token_hmac(key, VERP_PREFIX, sizeof(VERP_PREFIX) - 1, raw, n,
+	    mac);
 	memcpy(raw + n, mac, VERP_MAC_LEN);
 	n += VERP_MAC_LEN;
 	if (1 + (n * 8 + 4) / 5 > VERP_LOCAL_MAX)
@@ -197,14 +142,15 @@ verp_verify(const struct token_keyring *ring, const char *s, size_t len,
 	if (key == NULL)
 		return -1;
 	end = raw + n - VERP_MAC_LEN;
-	verp_mac(key, raw, (size_t)(end - raw), mac);
+	token_hmac(key, VERP_PREFIX, sizeof(VERP_PREFIX) - 1, raw,
+	    (size_t)(end - raw), mac);
 	if (CRYPTO_memcmp(mac, end, VERP_MAC_LEN) != 0)
 		return -1;
 	p = raw + 1;
-	if (verp_get_varint(&p, end, &v.day) == -1 ||
-	    verp_get_varint(&p, end, &v.tenant) == -1 ||
-	    verp_get_varint(&p, end, &v.campaign) == -1 ||
-	    verp_get_varint(&p, end, &v.contact) == -1 || p != end)
+	if (token_get_varint(&p, end, &v.day) == -1 ||
+	    token_get_varint(&p, end, &v.tenant) == -1 ||
+	    token_get_varint(&p, end, &v.campaign) == -1 ||
+	    token_get_varint(&p, end, &v.contact) == -1 || p != end)
 		return -1;
 	/* Stale, or from a clock far ahead: a replayed old address must
 	 * not reach a contact forever. */

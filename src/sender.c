@@ -150,7 +150,8 @@ struct sender {
 	struct send_msg		 msgs[SEND_BATCH_MAX];
 	struct smtp_envelope	 envs[SEND_BATCH_MAX];
 	size_t			 nmsgs;
-	const struct smtp_campaign *cur;
+	struct smtp_campaign	*cur;		/* in the cache: the session learns
+					 * its tenant relay's 8BITMIME */
 	uint64_t		 cur_tenant;
 	size_t			 pending;	/* pipelined replies to read */
 	struct send_msg		*due[2 * SEND_BATCH_MAX]; /* [i]: whose
@@ -162,6 +163,7 @@ struct sender {
 	int			 outcome_loaded;	/* this chunk's
 					 * send_outcome.lua went in full */
 	struct buf		 tmp, tmp2;
+	struct smtp_relay_memo	 relay_memo;	/* tenant relays' 8BITMIME */
 };
 
 
@@ -418,15 +420,18 @@ batch_clear(struct sender *s)
 static int
 message_build(struct sender *s, struct send_msg *m)
 {
-	struct smtp_signing	sig;
-	char			err[256];
+	struct smtp_signing	 sig;
+	struct smtp_endpoint	*ep;
+	char			 err[256];
 
 	sig.keys = &s->live->keys;
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
 	sig.bounce_domain = s->pool->conf->bounce_domain;
-	sig.relay_8bitmime = smtp_tenant_relay_endpoint(&s->cur->relay) ==
-	    NULL && smtp_relay_8bitmime(s->pool->relay);
+	smtp_relay_memo_recall(&s->relay_memo, &s->cur->relay);
+	ep = smtp_tenant_relay_endpoint(&s->cur->relay);
+	sig.relay_8bitmime = ep != NULL ? ep->eightbit :
+	    smtp_relay_8bitmime(s->pool->relay);
 	if (smtp_message_build(&s->cur->message, &m->contact, &sig,
 	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2,
 	    err, sizeof(err)) == 0)
@@ -490,6 +495,7 @@ batch_send(struct sender *s)
 	    smtp_tenant_relay_endpoint(&s->cur->relay), s->id,
 	    s->cur->message.from_addr,
 	    s->envs, s->nmsgs, &cb, s);
+	smtp_relay_memo_keep(&s->relay_memo, &s->cur->relay);
 }
 
 /*

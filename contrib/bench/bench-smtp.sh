@@ -24,7 +24,8 @@
 #
 #   contrib/bench/bench-smtp.sh          (or: make bench, after the others)
 #
-# Environment: N (100000 recipients), SENDERS (2), MSGS (20000 smtp-source
+# Environment: N (100000 recipients), SENDERS (SESSIONS: as many
+# connections as the peer), MSGS (20000 smtp-source
 # messages), SIZE (20000 smtp-source payload bytes), SESSIONS (16, smtp-source
 # -s), DKIM_KEYS (node: the node's RSA key; domain: a domain's two), LAUNCH_1M (1; 0 skips step 5), N_1M (1000000), PERF (0; 1 records
 # `perf record -g` of fanfared during the DKIM-off send and prints the top
@@ -42,10 +43,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 N=${N:-100000}
-SENDERS=${SENDERS:-2}
 MSGS=${MSGS:-20000}
 SIZE=${SIZE:-20000}
 SESSIONS=${SESSIONS:-16}
+# As many SMTP connections as the peer keeps open (smtp-source -s).
+SENDERS=${SENDERS:-$SESSIONS}
 LAUNCH_1M=${LAUNCH_1M:-1}
 N_1M=${N_1M:-1000000}
 PERF=${PERF:-0}

@@ -823,8 +823,10 @@ if cc -O2 -o "$TMP/esmtp-ceiling" "$HERE/esmtp-ceiling.c" -lesmtp -lpthread; the
 	log "libesmtp alone: $SENDERS and $SESSIONS threads"
 	bp ceiling ceiling_senders "$TMP/esmtp-ceiling" "$TMP/sink.out" "$SINK_PID" \
 	    "$SINK_PORT" "$SENDERS" "$MSGS" "$SIZE"
-	bp ceiling ceiling_sessions "$TMP/esmtp-ceiling" "$TMP/sink.out" "$SINK_PID" \
-	    "$SINK_PORT" "$SESSIONS" "$MSGS" "$SIZE"
+	if [[ $SESSIONS != "$SENDERS" ]]; then
+		bp ceiling ceiling_sessions "$TMP/esmtp-ceiling" "$TMP/sink.out" \
+		    "$SINK_PID" "$SINK_PORT" "$SESSIONS" "$MSGS" "$SIZE"
+	fi
 else
 	log "libesmtp alone: cannot build esmtp-ceiling.c (libesmtp-dev?): skipped"
 fi

@@ -159,8 +159,9 @@ store_sequence_create(struct db *db, uint64_t tenant,
 {
 	struct key	 key;
 	uint64_t	 camp[SEQUENCE_STEPS_MAX];
-	const char	*argv[8 + 8 * SEQUENCE_STEPS_MAX];
-	size_t		 lens[8 + 8 * SEQUENCE_STEPS_MAX], k;
+	/* HSET, the key, 6 fields and values, 4 of each per step. */
+	const char	*argv[14 + 8 * SEQUENCE_STEPS_MAX];
+	size_t		 lens[14 + 8 * SEQUENCE_STEPS_MAX], k;
 	char		 nums[4 * SEQUENCE_STEPS_MAX + 4][24];
 	char		 fields[4 * SEQUENCE_STEPS_MAX][32];
 	int		 argc = 0, nn = 0, nf = 0;

@@ -139,6 +139,13 @@ def test_refusals(ff, key):
         got = ((js or {}).get("error") or {}).get("code")
         ok(st == status and got == code, "POST /v1/sequences %s -> %d %s"
            % (json_short(body), status, code), "%s %r" % (st, raw[:300]))
+    big = new_sequence(ff, key, [{"template_id": t1, "delay": "%dm" % i}
+                                 for i in range(20)])["id"]
+    js = sequence(ff, key, big)
+    ok(len(js.get("steps", [])) == 20 and js["steps"][19]["delay"] ==
+       "19m" and len({s["campaign_id"] for s in js["steps"]}) == 20,
+       "a sequence of 20 steps (the most) is made, each with its campaign",
+       repr(js)[:300])
     sid = new_sequence(ff, key, [{"template_id": t1}])["id"]
     st, js, raw = call(ff, "POST", "/v1/sequences/%s/pause" % sid, key)
     ok(st == 409 and js["error"]["code"] == "invalid_state",

@@ -162,6 +162,23 @@ def json_short(body):
     return s if len(s) < 90 else s[:87] + "..."
 
 
+def test_unverified_from(redis):
+    """A fanfared that checks the From (the default), alone on the Redis
+    while no sequence is active: its senders take no campaign."""
+    ff2 = Fanfare(redis=redis, admin_key=ADMIN, senders="0",
+                  allow_unverified_from=None)
+    try:
+        _, key = new_tenant(ff2, "Unverified")
+        t1, _ = templates(ff2, key)
+        st, js, raw = call(ff2, "POST", "/v1/sequences", key, {
+            "name": "x", "from": FROM, "steps": [{"template_id": t1}]})
+        ok(st == 422 and js["error"]["code"] == "unverified_domain",
+           "a From on a domain the tenant has not verified: 422 "
+           "unverified_domain, as for a campaign", raw[:300])
+    finally:
+        ff2.stop()
+
+
 def test_not_opened(ff, relay, key):
     dom = "no.test"
     people = ["ann@" + dom, "bob@" + dom, "cat@" + dom]
@@ -344,6 +361,7 @@ def main():
                  smtp_starttls="off", claim_idle="2s")
     relay.fresh()
     tid, key = new_tenant(ff, "Seq")
+    run(test_unverified_from, redis)
     run(test_refusals, ff, key)
     run(test_not_opened, ff, relay, key)
     run(test_optout_between, ff, relay, key)

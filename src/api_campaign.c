@@ -286,8 +286,8 @@ check_from(const char *s, size_t len)
 }
 
 /* 0, or -1 after answering 422 for the from or reply_to value v. */
-static int
-from_answer(struct api_req *r, json_t *v, const char *field,
+int
+api_from_answer(struct api_req *r, json_t *v, const char *field,
     const char *code)
 {
 	const char	*s, *lt;
@@ -362,7 +362,7 @@ campaign_create(struct api_req *r)
 		    "list_id or segment_id (strings) are required");
 		goto out;
 	}
-	if (from_answer(r, v = json_object_get(body, "from"), "from",
+	if (api_from_answer(r, v = json_object_get(body, "from"), "from",
 	    "invalid_from") == -1)
 		goto out;
 	/* API.md: a tenant sends only as itself (api_domain.c). */
@@ -372,7 +372,7 @@ campaign_create(struct api_req *r)
 		goto out;
 	}
 	if ((v = json_object_get(body, "reply_to")) != NULL &&
-	    from_answer(r, v, "reply_to", "invalid_reply_to") == -1)
+	    api_from_answer(r, v, "reply_to", "invalid_reply_to") == -1)
 		goto out;
 	if ((v = json_object_get(body, "rate_per_second")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||

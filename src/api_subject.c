@@ -35,6 +35,7 @@
 #include "store_bounce.h"
 #include "store_contact.h"
 #include "store_list.h"
+#include "store_sequence.h"
 #include "store_subject.h"
 #include "store_suppress.h"
 
@@ -315,7 +316,9 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		    store_bounce_subject_erase(ctx->db, ctx->tenant, id, key,
 		    &reports) == -1 ||
 		    store_contact_remove(ctx->db, ctx->tenant, id,
-		    &lists) == -1)
+		    &lists) == -1 ||
+		    store_sequence_forget_contact(ctx->db, ctx->tenant,
+		    id) == -1)
 			goto fail;
 		/* The message records before the contact (a request that
 		 * fails after the contact is gone cannot find them again)

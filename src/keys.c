@@ -129,6 +129,26 @@ const struct key_doc key_docs[] = {
 	  "written by the same script in the same round trip; like "
 	  "`:stats`, kept when a subject is erased and not trimmed by "
 	  "retention (it names nobody), removed with the tenant" },
+	{ "ff:sequences", "set", "`T:ID` of the active sequences the "
+	  "due-step job looks at (activate adds, pause removes)" },
+	{ "{t:T}:sequences", "sorted set", "the tenant's sequence ids "
+	  "(score the id)" },
+	{ "{t:T}:sequence:ID", "hash", "a sequence: `name`, `from`, `status` "
+	  "(`draft`, `active`, `paused`), `trigger_list`, `nsteps`, per step "
+	  "k `step:k:template`, `step:k:delay` (ms), `step:k:if`, "
+	  "`step:k:campaign` (its hidden campaign) and `step:k:skipped`; "
+	  "counters `enrolled`, `active`, `completed`, `exited`" },
+	{ "{t:T}:sequence:ID:enrolled", "hash", "contact id → its enrollment: "
+	  "the next step's index while active, `c` completed, `x` exited "
+	  "(opt-out, bounce, complaint, quarantine); an erased contact's "
+	  "field is removed" },
+	{ "{t:T}:sequence:ID:due", "sorted set", "contact id → when its next "
+	  "step is due (ms): the due-step job reads only what is due" },
+	{ "{t:T}:sequence:ID:flight", "sorted set", "contact id → lease end "
+	  "(ms): claimed by a node's due-step job, not yet advanced; taken "
+	  "again by any node once the lease ends" },
+	{ "{t:T}:list:ID:sequences", "set", "the sequences list ID triggers: "
+	  "a contact added to the list is enrolled in each" },
 	{ "{t:T}:segs", "sorted set", "segment ids (given by the `segment` "
 	  "field of `{t:T}:seq`)" },
 	{ "{t:T}:seg:ID", "hash", "a segment: `def` (its definition, JSON: "
@@ -310,5 +330,18 @@ CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")
 
+/* Sequences (sequence.h, store_sequence.h). */
+const char *
+key_sequences_active(void)
+{
+	return "ff:sequences";
+}
+
+TENANT_KEY(key_sequences, ":sequences")
+TENANT_ID_KEY(key_sequence, ":sequence:", "")
+TENANT_ID_KEY(key_sequence_enrolled, ":sequence:", ":enrolled")
+TENANT_ID_KEY(key_sequence_due, ":sequence:", ":due")
+TENANT_ID_KEY(key_sequence_flight, ":sequence:", ":flight")
+TENANT_ID_KEY(key_list_sequences, ":list:", ":sequences")
 TENANT_KEY(key_segments, ":segs")
 TENANT_ID_KEY(key_segment, ":seg:", "")

@@ -67,6 +67,13 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   ff:sequences               key_sequences_active()
+ *   {t:T}:sequences            key_sequences(k, T)
+ *   {t:T}:sequence:ID           key_sequence(k, T, ID)
+ *   {t:T}:sequence:ID:enrolled  key_sequence_enrolled(k, T, ID)
+ *   {t:T}:sequence:ID:due       key_sequence_due(k, T, ID)
+ *   {t:T}:sequence:ID:flight    key_sequence_flight(k, T, ID)
+ *   {t:T}:list:ID:sequences     key_list_sequences(k, T, ID)
  *   {t:T}:segs                 key_segments(k, T)
  *   {t:T}:seg:ID               key_segment(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
@@ -184,6 +191,20 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 
+/* Sequences: ff:sequences (no tag, alone in its command) and the
+ * tenant's {t:T} keys of each sequence S and trigger list L. */
+const char	*key_sequences_active(void);
+const char	*key_sequences(struct key *, uint64_t tenant);
+const char	*key_sequence(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_sequence_enrolled(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_sequence_due(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_sequence_flight(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_list_sequences(struct key *, uint64_t tenant,
+		    uint64_t list);
 /* {t:T}: a tenant's segments (store_segment.c). */
 const char	*key_segments(struct key *, uint64_t tenant);
 const char	*key_segment(struct key *, uint64_t tenant, uint64_t segment);

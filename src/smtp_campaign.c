@@ -43,6 +43,7 @@ campaign_keys(struct smtp_campaign *c, struct db *db,
 	    c->message.from_addr, who);
 	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
 	c->message.ndkim = c->keys.n;
+	c->message.own_bounces = c->keys.n > 0 && c->keys.verified;
 	smtp_tenant_relay_refresh(&c->relay, db, data_key, c->tenant, who);
 }
 

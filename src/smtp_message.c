@@ -277,8 +277,14 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 	return NULL;
 }
 
-/* The VERP envelope sender of c's copy, or "" (keep from_addr) when
- * there is no bounce domain or the token does not fit. */
+/*
+ * The VERP envelope sender of c's copy, or "" (keep from_addr) when
+ * there is no bounce domain or the token does not fit.  From a verified
+ * sending domain D (its keys sign the copy) it is bTOKEN@bounces.D, the
+ * name the domain's CNAME sends to bounce_domain (domain.c), so SPF is
+ * aligned with From for DMARC (t->own_bounces: the domain verified,
+ * so the CNAME is there); else bTOKEN@bounce_domain.
+ */
 static void
 return_path(const struct smtp_template *t, struct smtp_contact *c,
     const struct smtp_signing *sig, time_t date)
@@ -296,8 +302,12 @@ return_path(const struct smtp_template *t, struct smtp_contact *c,
 	v.day = date > 0 ? (uint64_t)date / 86400 : 0;
 	if (verp_sign(sig->keys, &v, local) == 0)
 		return;
-	n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s", local,
-	    sig->bounce_domain);
+	if (t->own_bounces && t->msgid_domain[0] != '\0')
+		n = snprintf(c->return_path, sizeof(c->return_path),
+		    "%s@bounces.%s", local, t->msgid_domain);
+	else
+		n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s",
+		    local, sig->bounce_domain);
 	if (n < 0 || (size_t)n >= sizeof(c->return_path))
 		c->return_path[0] = '\0';
 }

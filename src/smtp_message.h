@@ -34,6 +34,9 @@ struct smtp_template {
 	 * node's key of struct smtp_signing, if any. */
 	const struct dkim_key *dkim[SMTP_DKIM_MAX];
 	size_t		 ndkim;
+	/* The From domain is the tenant's verified sending domain: VERP
+	 * envelope senders at bounces.DOMAIN (its CNAME is published). */
+	int		 own_bounces;
 };
 
 /* A campaign as Redis holds it, for smtp_template_compile. */

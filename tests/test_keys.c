@@ -78,6 +78,14 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("ff:sequences", key_sequences_active());
+	CASE("{t:T}:sequences", key_sequences(&k[n], T));
+	CASE("{t:T}:sequence:ID", key_sequence(&k[n], T, ID));
+	CASE("{t:T}:sequence:ID:enrolled", key_sequence_enrolled(&k[n], T,
+	    ID));
+	CASE("{t:T}:sequence:ID:due", key_sequence_due(&k[n], T, ID));
+	CASE("{t:T}:sequence:ID:flight", key_sequence_flight(&k[n], T, ID));
+	CASE("{t:T}:list:ID:sequences", key_list_sequences(&k[n], T, ID));
 	CASE("{t:T}:segs", key_segments(&k[n], T));
 	CASE("{t:T}:seg:ID", key_segment(&k[n], T, ID));
 #undef CASE

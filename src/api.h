@@ -81,6 +81,7 @@ enum api_route {
 	API_ROUTE_BOUNCES,
 	API_ROUTE_RELAY,
 	API_ROUTE_SEQUENCES,
+	API_ROUTE_SEGMENTS,
 	API_NROUTES
 };
 
@@ -487,6 +488,20 @@ void	 api_sequence_free(struct api *);
  * sequences the list triggers; 0, or -1 when Redis failed. */
 int	 api_sequence_trigger(struct api_req *, uint64_t list,
 	    const uint64_t *ids, size_t n);
+/* api_segment.c: /v1/segments and their counts */
+void	 api_segments(struct api_req *);
+/* A campaign's "segment_id" (v, a string): 0 with *id when the segment
+ * exists and may be used, else -1 after answering 422 (invalid_reference,
+ * special_category_reference) or 503. */
+int	 api_segment_ref(struct api_req *, json_t *v, uint64_t *id);
+/*
+ * At launch: the campaign's segment checked again and its definition as
+ * the launch freezes it: 1 with *def (the caller frees), 0 when the
+ * campaign has no segment, -1 after answering (422 when the segment is
+ * gone or names a special category now, 503).
+ */
+int	 api_segment_launch_def(struct api_req *, uint64_t campaign,
+	    char **def);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */

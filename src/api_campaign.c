@@ -320,7 +320,9 @@ api_from_answer(struct api_req *r, json_t *v, const char *field,
 
 static const char *const campaign_fields[] = { "name", "template_id",
     "list_id", "from", "reply_to", "rate_per_second", "track_opens",
-    "track_clicks", NULL };
+    "track_clicks",
+    "segment_id",
+    NULL };
 
 static void
 campaign_create(struct api_req *r)
@@ -330,7 +332,7 @@ campaign_create(struct api_req *r)
 	struct api_err		 err;
 	json_t			*body, *v;
 	const char		**links = NULL;
-	uint64_t		 tid = 0, lid = 0, id;
+	uint64_t		 tid = 0, lid = 0, sid = 0, id;
 	char			 idbuf[24];
 	size_t			 i;
 	int			 rc;
@@ -347,12 +349,17 @@ campaign_create(struct api_req *r)
 		    "required", NAME_MAX_BYTES);
 		goto out;
 	}
+	/* A segment_id (api_segment.c) stands for the list or narrows it. */
+	if ((v = json_object_get(body, "segment_id")) != NULL &&
+	    api_segment_ref(r, v, &sid) == -1)
+		goto out;
 	if (!json_is_string(v = json_object_get(body, "template_id")) ||
 	    parse_u64(json_string_value(v), json_string_length(v), &tid) == -1 ||
-	    !json_is_string(v = json_object_get(body, "list_id")) ||
-	    parse_u64(json_string_value(v), json_string_length(v), &lid) == -1) {
+	    ((v = json_object_get(body, "list_id")) == NULL ? sid == 0 :
+	    (!json_is_string(v) || parse_u64(json_string_value(v),
+	    json_string_length(v), &lid) == -1 || lid == 0))) {
 		api_error(r, 422, "invalid_reference", "template_id and "
-		    "list_id (strings) are required");
+		    "list_id or segment_id (strings) are required");
 		goto out;
 	}
 	if (api_from_answer(r, v = json_object_get(body, "from"), "from",
@@ -404,6 +411,7 @@ campaign_create(struct api_req *r)
 	d.name_len = json_string_length(v);
 	d.template_id = tid;
 	d.list_id = lid;
+	d.segment_id = sid;
 	d.from = json_string_value(json_object_get(body, "from"));
 	v = json_object_get(body, "reply_to");
 	d.reply_to = v ? json_string_value(v) : "";
@@ -465,6 +473,11 @@ campaign_json(const struct campaign *c)
 		snprintf(idbuf, sizeof(idbuf), "%llu",
 		    (unsigned long long)c->list_id);
 		json_object_set_new(o, "list_id", json_string(idbuf));
+	}
+	if (c->segment_id != 0) {
+		snprintf(idbuf, sizeof(idbuf), "%llu",
+		    (unsigned long long)c->segment_id);
+		json_object_set_new(o, "segment_id", json_string(idbuf));
 	}
 	if (c->from != NULL)
 		json_object_set_new(o, "from", json_string(c->from));

@@ -122,6 +122,12 @@ const struct api_endpoint api_endpoints[] = {
 	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
 	{ API_POST, "/v1/sequences/{id}/enroll", api_sequences,
 	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
+	{ API_GET | API_POST, "/v1/segments", api_segments,
+	    API_AUTH_TENANT, API_ROUTE_SEGMENTS, 0 },
+	{ API_GET | API_PATCH | API_DELETE, "/v1/segments/{id}", api_segments,
+	    API_AUTH_TENANT, API_ROUTE_SEGMENTS, 0 },
+	{ API_GET, "/v1/segments/{id}/count", api_segments,
+	    API_AUTH_TENANT, API_ROUTE_SEGMENTS, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },

@@ -149,6 +149,12 @@ const struct key_doc key_docs[] = {
 	  "again by any node once the lease ends" },
 	{ "{t:T}:list:ID:sequences", "set", "the sequences list ID triggers: "
 	  "a contact added to the list is enrolled in each" },
+	{ "{t:T}:segs", "sorted set", "segment ids (given by the `segment` "
+	  "field of `{t:T}:seq`)" },
+	{ "{t:T}:seg:ID", "hash", "a segment: `def` (its definition, JSON: "
+	  "`name`, `match`, `rules`), `created_at`, `updated_at`; a campaign "
+	  "launched to it keeps the definition it had then in its record's "
+	  "`segment_def`, beside `segment_id`" },
 };
 const size_t key_ndocs = FF_NELEM(key_docs);
 
@@ -337,3 +343,5 @@ TENANT_ID_KEY(key_sequence_enrolled, ":sequence:", ":enrolled")
 TENANT_ID_KEY(key_sequence_due, ":sequence:", ":due")
 TENANT_ID_KEY(key_sequence_flight, ":sequence:", ":flight")
 TENANT_ID_KEY(key_list_sequences, ":list:", ":sequences")
+TENANT_KEY(key_segments, ":segs")
+TENANT_ID_KEY(key_segment, ":seg:", "")

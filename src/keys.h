@@ -74,6 +74,8 @@
  *   {t:T}:sequence:ID:due       key_sequence_due(k, T, ID)
  *   {t:T}:sequence:ID:flight    key_sequence_flight(k, T, ID)
  *   {t:T}:list:ID:sequences     key_list_sequences(k, T, ID)
+ *   {t:T}:segs                 key_segments(k, T)
+ *   {t:T}:seg:ID               key_segment(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -203,5 +205,8 @@ const char	*key_sequence_flight(struct key *, uint64_t tenant,
 		    uint64_t sequence);
 const char	*key_list_sequences(struct key *, uint64_t tenant,
 		    uint64_t list);
+/* {t:T}: a tenant's segments (store_segment.c). */
+const char	*key_segments(struct key *, uint64_t tenant);
+const char	*key_segment(struct key *, uint64_t tenant, uint64_t segment);
 
 #endif

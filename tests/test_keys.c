@@ -86,6 +86,8 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:sequence:ID:due", key_sequence_due(&k[n], T, ID));
 	CASE("{t:T}:sequence:ID:flight", key_sequence_flight(&k[n], T, ID));
 	CASE("{t:T}:list:ID:sequences", key_list_sequences(&k[n], T, ID));
+	CASE("{t:T}:segs", key_segments(&k[n], T));
+	CASE("{t:T}:seg:ID", key_segment(&k[n], T, ID));
 #undef CASE
 	return n;
 }

@@ -777,9 +777,39 @@ def test_noscript_delivery(ff, relay, redis):
        "erase.lua is cached now: the next erasure goes by EVALSHA")
 
 
+def test_launch_segment(redis):
+    """launch.lua and launch_step.lua for a campaign with a segment: no
+    list needed, the definition frozen, total set at the snapshot's end."""
+    t = 91
+    lk = launch_keys(t, 1, lid=0)
+    redis.cmd("HSET", lk[0], "status", "draft")
+    redis.cmd("HSET", lk[1], "status", "active")
+    redis.cmd("HSET", lk[4], "name", "T")
+    seg = '{"match":"all","rules":[],"name":"s"}'
+    ok(ev(redis, "launch", lk, [1000, "none", seg]) == ["ok", 0],
+       "launch: a segment campaign needs no list; total 0 until known")
+    camp, q, queued = lk[0], lk[5], lk[6]
+    ok(redis.cmd("HGET", camp, "segment_def") == seg,
+       "launch: the segment's definition frozen into the record")
+    keys = [q, queued, camp, lk[1], camp + ":scan"]
+    lease = ["nodeA", 60000]
+    ok(ev(redis, "launch_step", keys, ["5"] + lease + [4, 9]) ==
+       ["next", 2] and redis.cmd("HGET", camp, "total") == "0",
+       "launch_step: the matching ids of a page queued")
+    ok(ev(redis, "launch_step", keys, ["0"] + lease + [9, 12]) ==
+       ["done", 1] and redis.cmd("HGET", camp, "total") == "3",
+       "launch_step: the last page sets total to the ids queued")
+    lk2 = launch_keys(t, 2, lid=0)
+    redis.cmd("HSET", lk2[0], "status", "draft", "segment_def", "stale")
+    ok(ev(redis, "launch", lk2, [1000]) == ["list"] and
+       redis.cmd("HGET", lk2[0], "status") == "draft",
+       "launch: without a segment, still not without its list")
+
+
 def main():
     redis = Redis()
     run(test_files, redis)
+    run(test_launch_segment, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,

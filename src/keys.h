@@ -67,6 +67,12 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   {t:T}:forms                key_forms(k, T)
+ *   {t:T}:form:ID              key_form(k, T, ID)
+ *   {t:T}:form:ID:consent      key_form_consent(k, T, ID)
+ *   {t:T}:signup:ID            key_signup(k, T, ID)
+ *   {t:T}:signup_mailed:H      key_signup_mailed(k, T, H)
+ *   {t:T}:ct:ID:consents       key_contact_consents(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -181,5 +187,17 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
+
+/* Signup forms (store_form.c): {t:T} keys like the rest. */
+#define KEY_SIGNUP_HASH_MAX	32	/* hex digits of an address's hash */
+const char	*key_forms(struct key *, uint64_t tenant);
+const char	*key_form(struct key *, uint64_t tenant, uint64_t form);
+const char	*key_form_consent(struct key *, uint64_t tenant,
+		    uint64_t form);
+const char	*key_signup(struct key *, uint64_t tenant, uint64_t signup);
+const char	*key_signup_mailed(struct key *, uint64_t tenant,
+		    const char *hash);
+const char	*key_contact_consents(struct key *, uint64_t tenant,
+		    uint64_t contact);
 
 #endif

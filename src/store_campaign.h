@@ -68,6 +68,9 @@ struct campaign {
 	uint64_t	 launched_at;	/* ms; 0: not launched */
 	uint64_t	 finished_at;	/* ms; 0: not finished */
 	long long	 count[CAMPAIGN_NCOUNTS];
+	uint64_t	 form;		/* a form's hidden confirmation
+					 * campaign (store_form.h): the
+					 * form's id; else 0 */
 };
 
 /* The record's field name of a count: "total", "sup_opted_out"... */

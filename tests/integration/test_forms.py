@@ -373,6 +373,14 @@ def test_api(ff, key, tid, redis):
     form = new_form(ff, key, lid)
     new = set(sending(redis)) - before
     camp_before = new.pop() if len(new) == 1 else None
+    hidden = camp_before.split(":")[1] if camp_before else "0"
+    st1, _, _ = call(ff, "GET", "/v1/campaigns/" + hidden, key)
+    st2, _, _ = call(ff, "POST", "/v1/campaigns/%s/cancel" % hidden, key)
+    lst = must("GET campaigns", call(ff, "GET", "/v1/campaigns", key))
+    ok(camp_before and st1 == 404 and st2 == 404 and
+       hidden not in json.dumps(lst),
+       "the form's confirmation campaign is hidden from the campaign API "
+       "(GET, cancel, the list)", (camp_before, st1, st2))
     got = must("GET form", call(ff, "GET", "/v1/forms/" + form["id"], key))
     ok(got["consent_version"] == 1 and got["double_opt_in"] is True and
        got["url"] == form["url"], "GET shows the form", got)

@@ -6,8 +6,10 @@
  * blocklist state, every message sent to it (each campaign's message
  * record: campaign, time, outcome), every bounce (5xx to RCPT, and the
  * reports store_bounce.c read: DSNs and complaints), and every tracking
- * event of the contact in the tenant's campaigns.  DELETE erases all of
- * it: contact, address index, list memberships, opt-out entries, the
+ * event of the contact in the tenant's campaigns, and its consent
+ * records (signup forms: store_form.c).  DELETE erases all of
+ * it: contact, address index, list memberships, consent records,
+ * opt-out entries, the
  * bounce entries (the address in clear), the message records, the
  * per-person events (each campaign's stream is rewritten without them
  * by erase.lua, atomically against the tracker's writes) and

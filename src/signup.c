@@ -60,6 +60,9 @@
 #define SIGNUP_RATE_SLOTS	1024	/* clients remembered per worker */
 #define SIGNUP_RATE_WINDOW_MS	60000
 #define SIGNUP_LISTS_MAX	200	/* lists shown on a preference page */
+/* templates/signup.html's placeholders (track_pages_load finds them). */
+#define TITLE_MARK_LEN		(sizeof("{{title}}") - 1)
+#define CONTENT_MARK_LEN	(sizeof("{{content}}") - 1)
 
 struct signup_rate_slot {
 	uint64_t	hash;
@@ -457,7 +460,8 @@ run_prefs_page(struct signup_job *j, struct db *db)
 	size_t		 n = 0, i;
 	int		 rc;
 
-	contact_init(&c, j->t.contact);
+	/* store_contact_get inits it; contact_clear takes zeroes. */
+	memset(&c, 0, sizeof(c));
 	if ((rc = store_contact_get(db, j->t.tenant, &j->live->keys,
 	    j->t.contact, &c)) != 1) {
 		rc == 0 ? page_gone(j) : page_unavailable(j);
@@ -516,7 +520,8 @@ run_prefs_save(struct signup_job *j, struct db *db)
 	int				 nf, rc, kept;
 
 	scratch = xmalloc(urlform_scratch_len(j->bodylen));
-	contact_init(&c, j->t.contact);
+	/* store_contact_get inits it; contact_clear takes zeroes. */
+	memset(&c, 0, sizeof(c));
 	if ((nf = urlform_parse(j->body, j->bodylen, scratch, fl,
 	    URLFORM_FIELDS_MAX)) < 0) {
 		page_text(j, 400, "Bad request", "The form could not be "
@@ -598,10 +603,10 @@ respond_page(struct conn *c, int status, const char *title,
 
 	buf_add(&b, p->signup, p->signup_title);
 	page_escape(&b, title);
-	buf_add(&b, p->signup + p->signup_title + 9,
-	    p->signup_content - p->signup_title - 9);
+	buf_add(&b, p->signup + p->signup_title + TITLE_MARK_LEN,
+	    p->signup_content - p->signup_title - TITLE_MARK_LEN);
 	buf_add(&b, content, len);
-	buf_adds(&b, p->signup + p->signup_content + 11);
+	buf_adds(&b, p->signup + p->signup_content + CONTENT_MARK_LEN);
 	http_respond(c, status, "text/html; charset=utf-8",
 	    "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n", keep,
 	    head_only, b.p, b.len, "", 0, "", 0);
@@ -639,8 +644,9 @@ job_done(struct api_job *aj)
 	} else
 		respond_page(c, j->status, j->title, j->page.p != NULL ?
 		    j->page.p : "", j->page.len, c->wait_keep, c->wait_head);
-	job_free(j);
+	/* First: finishing the wait clears j->c, the weak reference. */
 	http_conn_finish(c);
+	job_free(j);
 }
 
 /* ---------------------------------------------------- the loop: asks */

@@ -83,7 +83,11 @@ static struct {
 /* A worker's sign-up state: its storage thread. */
 struct signup_state {
 	struct api_pool		*pool;
-	struct special		*special;	/* the storage thread's */
+	/* Read by the storage thread on its first screening (the file
+	 * was checked at start-up, main.c), touched by it alone, freed
+	 * after it is joined. */
+	struct special		*special;
+	uint64_t		 special_warned_ms;
 };
 
 enum signup_op {
@@ -100,7 +104,8 @@ struct signup_job {
 	struct conn	*c;		/* weak: http.c clears it */
 	struct live	*live;		/* a reference, for the token keys */
 	const struct config *conf;
-	struct special	*special;
+	struct signup_state *st;
+	struct special	*special;	/* st's, once loaded */
 	enum signup_op	 op;
 	struct token	 t;
 	char		 tok[TOKEN_MAX_LEN + 1];
@@ -570,8 +575,20 @@ out:
 static void
 job_run(struct api_job *aj, struct db *db)
 {
-	struct signup_job *j = (struct signup_job *)aj;
+	struct signup_job	*j = (struct signup_job *)aj;
+	struct signup_state	*st = j->st;
+	char			 err[256];
 
+	/* No screening, no sign-up: a 503 rather than unscreened data. */
+	if (st->special == NULL && (j->op == OP_SIGNUP ||
+	    j->op == OP_CONFIRM) && (st->special = special_load(
+	    j->conf->special_categories_file, err, sizeof(err))) == NULL) {
+		log_warnx_every(&st->special_warned_ms, 60000, "sign-ups: "
+		    "%s", err);
+		page_unavailable(j);
+		return;
+	}
+	j->special = st->special;
 	switch (j->op) {
 	case OP_FORM_PAGE:
 		run_form_page(j, db);
@@ -655,17 +672,10 @@ static struct signup_state *
 signup_state(struct worker *w)
 {
 	struct signup_state	*st;
-	char			 err[256];
 
 	if (w->signup != NULL)
 		return w->signup;
 	st = xcalloc(1, sizeof(*st));
-	/* Read once per worker, on its first sign-up request: the file
-	 * was checked at start-up (main.c), so this read finds it. */
-	if ((st->special = special_load(w->conf->special_categories_file,
-	    err, sizeof(err))) == NULL)
-		log_warnx("worker %d: %s; sign-ups are not screened", w->id,
-		    err);
 	st->pool = api_pool_new(w->base, &w->conf->redis, 1);
 	w->signup = st;
 	return st;
@@ -784,7 +794,7 @@ signup_handle(struct conn *c, const struct http_request *req,
 	j->w = w;
 	j->live = live_ref(w->live);
 	j->conf = w->conf;
-	j->special = st->special;
+	j->st = st;
 	j->op = op;
 	j->t = *t;
 	memcpy(j->tok, tok, toklen);	/* toklen <= TOKEN_MAX_LEN */

@@ -22,7 +22,10 @@ FF_TEST_REDIS=cluster, a Redis Cluster) and contrib/smtp-capture.py.
   3. the API: a special-category attribute field is 422
      special_category_reference, a redirect_url off the tenant's verified
      domains 422, a new consent text a new version;
-  4. the preference page: a recipient leaves a list and opts out; the
+  4. single opt-in subscribes at once (consent method single, no mail);
+     a field with a special-category term stores the sign-up
+     quarantined, never mailed;
+  5. the preference page: a recipient leaves a list and opts out; the
      next campaign to the other list skips the recipient (opted_out).
 """
 import email
@@ -405,6 +408,44 @@ def test_api(ff, key, tid, redis):
        (camp_before, sending(redis)))
 
 
+def test_single_and_screening(ff, relay, redis, tid, key):
+    """Single opt-in subscribes at once (method single, no mail); a
+    sign-up whose field holds a special-category term is stored
+    quarantined and never mailed."""
+    relay.fresh()
+    lid = new_list(ff, key, [], name="Single")
+    form = new_form(ff, key, lid, double_opt_in=False,
+                    fields=["email", "first_name", "attributes.note"])
+    fpath = public_path(ff, form["url"])
+    st, _, body = post(ff, fpath, {"email": "sue@forms.test",
+                                   "first_name": "Sue"})
+    c = call(ff, "GET", "/v1/contacts/sue@forms.test", key)[1] or {}
+    sub = must("GET subject", call(ff, "GET", "/v1/subjects/sue@forms.test",
+                                   key))
+    ok(st == 200 and c.get("status") == "active" and
+       list_members(ff, key, lid) == 1 and
+       [x.get("method") for x in sub.get("consents", [])] == ["single"],
+       "a single opt-in form subscribes at once, consent method single",
+       (st, c, sub.get("consents")))
+    lid2 = new_list(ff, key, [], name="Screened")
+    form2 = new_form(ff, key, lid2, fields=["email", "attributes.note"])
+    st, _, body2 = post(ff, public_path(ff, form2["url"]),
+                        {"email": "ann@forms.test",
+                         "attributes.note": "ethnic minority"})
+    st2, _, body3 = post(ff, public_path(ff, form2["url"]),
+                         {"email": "ben@forms.test", "attributes.note": "x"})
+    time.sleep(4)
+    quarantined = [redis.hgetall(k) for k in
+                   redis.keys("{t:%s}:signup:*" % tid)]
+    q = [h for h in quarantined if "ann@forms.test" in json.dumps(h)]
+    ok(st == st2 == 200 and body2 == body3 and
+       mails_to(relay, "ann@forms.test") == [] and
+       len(mails_to(relay, "ben@forms.test")) == 1 and len(q) == 1 and
+       (q[0].get("quarantined") or q[0].get(b"quarantined")) in ("1", b"1"),
+       "a sign-up with a special-category term is answered alike, stored "
+       "quarantined and never mailed", (st, st2, q))
+
+
 def test_preferences(ff, relay, redis, tid, key):
     relay.fresh()
     pat = "pat@forms.test"
@@ -458,6 +499,7 @@ def main():
     run(test_api, ff, key, tid, redis)
     run(test_double_opt_in, ff, relay, redis, tid, key)
     run(test_abuse, ff, relay, redis, tid, key, tid_b, key_b)
+    run(test_single_and_screening, ff, relay, redis, tid, key)
     run(test_preferences, ff, relay, redis, tid, key)
     relay.close()
     done()

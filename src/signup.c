@@ -482,9 +482,9 @@ run_prefs_page(struct signup_job *j, struct db *db)
 	action_path(j, 'p', action, sizeof(action));
 	j->status = 200;
 	j->title = "Your email preferences";
-	buf_adds(&j->page, "<h1>Your email preferences</h1>\n<p>");
-	page_escape(&j->page, c.email);
-	buf_adds(&j->page, "</p>\n<form method=\"post\" action=\"");
+	/* Not the address: a forwarded mail's link shows nobody's. */
+	buf_adds(&j->page, "<h1>Your email preferences</h1>\n"
+	    "<form method=\"post\" action=\"");
 	page_escape(&j->page, action);
 	buf_adds(&j->page, "\" accept-charset=\"utf-8\">\n");
 	if (n == 0)

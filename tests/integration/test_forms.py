@@ -468,8 +468,9 @@ def test_preferences(ff, relay, redis, tid, key):
     path = public_path(ff, m.group(1))
     st, _, body = ff.http("GET", path)
     ok(st == 200 and b"Weekly" in body and b"Offers" in body and
-       b'name="optout"' in body, "GET /p/ lists the contact's lists and "
-       "an opt-out", body[:1500])
+       b'name="optout"' in body and pat.encode() not in body,
+       "GET /p/ lists the contact's lists and an opt-out (not the "
+       "address)", body[:1500])
     st, _, body = ff.http("POST", path, headers=FORM_CT,
                           body=("list=%s&optout=1" % l2).encode())
     ok(st == 200, "POST /p/ saves", body[:500])

@@ -21,8 +21,9 @@
  *
  * Abuse limits.  Per client, in memory: at most signup_rate posts to
  * /f/ a minute (429), counted in a fixed table (the node's, shared by
- * its workers) keyed by a keyed hash of the client's address (policy_client_addr, trusted proxies applied):
- * neither the address nor anything that gives it back is kept.  Per
+ * its workers) keyed by a keyed hash of the client's address
+ * (policy_client_addr, trusted proxies applied): neither the address
+ * nor anything that gives it back is kept.  Per
  * address, in Redis: at most one confirmation mail a day
  * (store_signup_add).  A post whose honeypot field is filled is
  * answered as any other and does nothing.  Whatever the address (new,

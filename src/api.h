@@ -82,6 +82,7 @@ enum api_route {
 	API_ROUTE_RELAY,
 	API_ROUTE_SEQUENCES,
 	API_ROUTE_SEGMENTS,
+	API_ROUTE_FORMS,
 	API_NROUTES
 };
 
@@ -451,6 +452,8 @@ json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 
 /* api_relay.c */
 void	 api_relay(struct api_req *);
+/* api_form.c */
+void	 api_forms(struct api_req *);
 /* api_domain.c */
 void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain

@@ -506,11 +506,17 @@ api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
 	json_t		*o;
 	int		 rc;
 
-	if ((rc = store_campaign_get(ctx->db, ctx->tenant, id, &c)) != 1) {
+	if ((rc = store_campaign_get(ctx->db, ctx->tenant, id, &c)) != 1 ||
+	    c.form != 0) {
+		/* A form's hidden confirmation campaign (store_form.h) is
+		 * the form's: no campaign route shows, pauses or cancels
+		 * it. */
 		if (rc == -1)
 			api_err_unavailable(err);
 		else
 			api_err_set(err, 404, "not_found", "no such campaign");
+		if (rc == 1)
+			store_campaign_free(&c);
 		return NULL;
 	}
 	o = campaign_json(&c);

@@ -155,6 +155,25 @@ const struct key_doc key_docs[] = {
 	  "`name`, `match`, `rules`), `created_at`, `updated_at`; a campaign "
 	  "launched to it keeps the definition it had then in its record's "
 	  "`segment_def`, beside `segment_id`" },
+	/* Signup forms (store_form.c, signup.c). */
+	{ "{t:T}:forms", "sorted set", "form ids" },
+	{ "{t:T}:form:ID", "hash", "a signup form: `name`, `list_id`, "
+	  "`fields` (JSON), `consent_version`, `double_opt_in`, "
+	  "`redirect_url`, `from`, `campaign` and `template` (its hidden "
+	  "confirmation campaign and template), `created_at`, `updated_at`" },
+	{ "{t:T}:form:ID:consent", "hash", "consent text version → the exact "
+	  "text shown (a change of the text is a new version)" },
+	{ "{t:T}:signup:ID", "hash", "a pending sign-up: `email`, `key`, "
+	  "`first_name`, `last_name`, `attributes`, `quarantined`, `form`, "
+	  "`consent_version`, `asked_at`, `country`; expires "
+	  "`signup_expiry` after it was asked (deleted by Redis)" },
+	{ "{t:T}:signup_mailed:H", "string", "H: a keyed hash of an address; "
+	  "set for a day when a confirmation mail to it was queued (at most "
+	  "one a day)" },
+	{ "{t:T}:ct:ID:consents", "list", "the contact's consent records, "
+	  "JSON: `form`, `consent_version`, `consent_text`, `asked_at`, "
+	  "`confirmed_at`, `method`, `country`; in the subject export, "
+	  "removed by erasure" },
 };
 const size_t key_ndocs = FF_NELEM(key_docs);
 
@@ -345,3 +364,22 @@ TENANT_ID_KEY(key_sequence_flight, ":sequence:", ":flight")
 TENANT_ID_KEY(key_list_sequences, ":list:", ":sequences")
 TENANT_KEY(key_segments, ":segs")
 TENANT_ID_KEY(key_segment, ":seg:", "")
+/* Signup forms. */
+TENANT_KEY(key_forms, ":forms")
+TENANT_ID_KEY(key_form, ":form:", "")
+TENANT_ID_KEY(key_form_consent, ":form:", ":consent")
+TENANT_ID_KEY(key_signup, ":signup:", "")
+TENANT_ID_KEY(key_contact_consents, ":ct:", ":consents")
+
+/* hash: at most KEY_SIGNUP_HASH_MAX bytes (hex, from the caller). */
+const char *
+key_signup_mailed(struct key *k, uint64_t tenant, const char *hash)
+{
+	size_t	n = strlen(hash);
+
+	if (n > KEY_SIGNUP_HASH_MAX)
+		n = KEY_SIGNUP_HASH_MAX;
+	tenant_key(k, tenant, ":signup_mailed:", 15);
+	put(k, hash, n);
+	return done(k);
+}

@@ -61,6 +61,8 @@ campaign_parse_field(struct campaign *c, const char *f, const char *v,
 		u64 = &c->launched_at;
 	else if (strcmp(f, "finished_at") == 0)
 		u64 = &c->finished_at;
+	else if (strcmp(f, "form") == 0)
+		u64 = &c->form;
 	else if (strcmp(f, "rate_per_second") == 0)
 		(void)parse_ll(v, len, &c->rate_per_second);
 	else if (strcmp(f, "track_opens") == 0)

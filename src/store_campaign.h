@@ -71,6 +71,9 @@ struct campaign {
 	uint64_t	 finished_at;	/* ms; 0: not finished */
 	long long	 count[CAMPAIGN_NCOUNTS];
 	uint64_t	 segment_id;	/* 0: not set */
+	uint64_t	 form;		/* a form's hidden confirmation
+					 * campaign (store_form.h): the
+					 * form's id; else 0 */
 };
 
 /* The record's field name of a count: "total", "sup_opted_out"... */

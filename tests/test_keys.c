@@ -88,6 +88,12 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:list:ID:sequences", key_list_sequences(&k[n], T, ID));
 	CASE("{t:T}:segs", key_segments(&k[n], T));
 	CASE("{t:T}:seg:ID", key_segment(&k[n], T, ID));
+	CASE("{t:T}:forms", key_forms(&k[n], T));
+	CASE("{t:T}:form:ID", key_form(&k[n], T, ID));
+	CASE("{t:T}:form:ID:consent", key_form_consent(&k[n], T, ID));
+	CASE("{t:T}:signup:ID", key_signup(&k[n], T, ID));
+	CASE("{t:T}:signup_mailed:H", key_signup_mailed(&k[n], T, "H"));
+	CASE("{t:T}:ct:ID:consents", key_contact_consents(&k[n], T, ID));
 #undef CASE
 	return n;
 }

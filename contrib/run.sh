@@ -202,6 +202,15 @@ if [[ -z $line ]]; then
 fi
 SMTP_PORT=${line##*:}
 
+# The bounce listener (DSNs and complaints come back to it): FF_BOUNCE_PORT,
+# or 2526, or any free port.
+BOUNCE_PORT=${FF_BOUNCE_PORT:-2526}
+[[ $BOUNCE_PORT =~ ^[0-9]+$ ]] || die "FF_BOUNCE_PORT=$BOUNCE_PORT is not a port number"
+if in_use "$BOUNCE_PORT"; then
+	[[ -n ${FF_BOUNCE_PORT:-} ]] && die "port $BOUNCE_PORT (FF_BOUNCE_PORT) is already in use"
+	BOUNCE_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+
 # fanfared.  The file holds the admin key: private.
 (umask 077; cat >"$CONF" <<EOC
 # Written by contrib/run.sh (rewritten on every run).
@@ -223,6 +232,10 @@ senders 2
 # the demo can add them, and verify asks the system's DNS).
 allow_unverified_from on
 data_key_file $RUN/data.key
+# Every message leaves with its own envelope sender bTOKEN@bounce_domain;
+# what comes back there (a DSN, a complaint) reaches this listener.
+bounce_domain bounces.demo.test
+bounce_listen 127.0.0.1:$BOUNCE_PORT
 EOC
 )
 chmod 600 "$CONF"
@@ -554,6 +567,115 @@ pretty "$PROGRESS"
 if ((!moved)); then
 	echo "run.sh: the open and the click did not reach the counters within 10 s; see $RUN/fanfared.log" >&2
 	((ONESHOT == 1)) && exit 1
+fi
+
+# ------------------------------------------------------------ identity, bounces
+
+# A sending domain: its DKIM keys (RSA and Ed25519) and the records to
+# publish.  The demo's From (example.com) is not ours to publish, so it
+# stays pending; allow_unverified_from lets the demo send meanwhile.
+echo
+FROM_DOMAIN=${FROM##*@}
+FROM_DOMAIN=${FROM_DOMAIN%>}
+api POST /v1/domains "$K" -H 'Content-Type: application/json' \
+    -d "{\"domain\": \"$FROM_DOMAIN\"}"
+if [[ $ST == 409 ]]; then
+	api GET "/v1/domains/$FROM_DOMAIN" "$K"
+	expect 200 "reading the sending domain $FROM_DOMAIN"
+else
+	expect 201 "adding the sending domain $FROM_DOMAIN"
+fi
+echo "sending domain $FROM_DOMAIN ($(jval 'j["status"]' <<<"$BODY"); POST /v1/domains), the records to publish before POST /v1/domains/$FROM_DOMAIN/verify:"
+jval '"\n".join("  %-6s %-34s %s" % (r["type"], r["name"], r["value"] if len(r["value"]) < 60 else r["value"][:57] + "...") for r in j["dns"])' <<<"$BODY"
+
+# What a receiving MTA and a mailbox provider send back later, to the
+# envelope sender of two of this campaign's mails: a DSN (RFC 3464, a
+# hard bounce) and an ARF complaint (RFC 5965).
+BOUNCED=$("$PY" - "$MAIL" "$DEMO_TENANT" "$C" "$MAILTO" "$BOUNCE_PORT" <<'PY'
+import email, email.message, email.policy, email.utils, json, os, re, smtplib, sys
+from email.mime.base import MIMEBase
+from email.mime.message import MIMEMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+mail, tenant, camp, reader, port = sys.argv[1:6]
+want = re.compile(r"<c\.%s\.k\.\d+\.t\.%s@" % (re.escape(camp), re.escape(tenant)))
+picked = []
+with open(os.path.join(mail, "log.jsonl"), "rb") as f:
+    for line in f:
+        e = json.loads(line)
+        if "file" not in e or e["rcpt_tos"][0].lower() == reader.lower():
+            continue
+        with open(os.path.join(mail, e["file"]), "rb") as g:
+            m = email.message_from_binary_file(g, policy=email.policy.default)
+        if want.match(m.get("Message-ID", "")):
+            picked.append((e["rcpt_tos"][0], e["mail_from"]))
+        if len(picked) == 2:
+            break
+if len(picked) < 2:
+    sys.exit(0)     # earlier runs bounced or opted out nearly everyone
+
+def dsn(rcpt):
+    m = MIMEMultipart("report", report_type="delivery-status")
+    m["From"], m["Subject"] = "MAILER-DAEMON@mx.demo.test", "Undelivered Mail"
+    m["Date"] = email.utils.formatdate()
+    m.attach(MIMEText("Your message could not be delivered.\n"))
+    ds = MIMEBase("message", "delivery-status")
+    a, b = email.message.Message(), email.message.Message()
+    a["Reporting-MTA"] = "dns; mx.demo.test"
+    b["Final-Recipient"] = "rfc822; " + rcpt
+    b["Action"], b["Status"] = "failed", "5.1.1"
+    b["Diagnostic-Code"] = "smtp; 550 5.1.1 no such mailbox"
+    ds.set_payload([a, b])
+    m.attach(ds)
+    return m
+
+def arf(rcpt):
+    m = MIMEMultipart("report", report_type="feedback-report")
+    m["From"], m["Subject"] = "fbl@provider.demo.test", "Abuse report"
+    m["Date"] = email.utils.formatdate()
+    m.attach(MIMEText("A user marked this message as spam.\n"))
+    fr = MIMEBase("message", "feedback-report")
+    fr.set_payload("Feedback-Type: abuse\nUser-Agent: demo/1.0\nVersion: 1\n"
+                   "Original-Rcpt-To: <%s>\n" % rcpt)
+    m.attach(fr)
+    o = email.message.EmailMessage()
+    o["To"], o["Subject"] = rcpt, "the campaign"
+    o.set_content("...\n")
+    m.attach(MIMEMessage(o))
+    return m
+
+with smtplib.SMTP("127.0.0.1", int(port), timeout=10) as s:
+    for (rcpt, verp), make in zip(picked, (dsn, arf)):
+        s.sendmail("", [verp], make(rcpt).as_bytes(policy=email.policy.SMTP))
+        print(rcpt, verp)
+PY
+) || die "cannot send the demo's DSN and complaint to the bounce listener (127.0.0.1:$BOUNCE_PORT)"
+if [[ -z $BOUNCED ]]; then
+	echo "(no DSN or complaint this time: earlier runs bounced or opted out"
+	echo " all but one of the demo's contacts; rm -rf $RUN starts afresh)"
+else
+	{ read -r HARD HARD_VERP; read -r COMPLAINED COMPLAINED_VERP; } <<<"$BOUNCED"
+	echo "the bounce listener (bounce_listen 127.0.0.1:$BOUNCE_PORT) took, as a receiving MTA would send them:"
+	echo "  a DSN (550 5.1.1) to $HARD_VERP, the envelope sender of the mail to $HARD"
+	echo "  an ARF complaint to $COMPLAINED_VERP, of the mail to $COMPLAINED"
+	fed=0
+	for _ in $(seq 100); do
+		api GET "/v1/campaigns/$C/stats" "$K"
+		if [[ $ST == 200 ]] && jval 'int(j["bounces"]["hard"] >= 1 and j["complaints"] >= 1)' <<<"$BODY" | grep -qx 1; then
+			fed=1
+			break
+		fi
+		sleep 0.1
+	done
+	jval '"  stats now: bounces.hard %d, bounces.soft %d, complaints %d" % (j["bounces"]["hard"], j["bounces"]["soft"], j["complaints"])' <<<"$BODY"
+	api GET "/v1/bounces" "$K"
+	expect 200 "listing the bounces"
+	jval '"\n".join("  GET /v1/bounces: %s %s%s" % (i.get("email"), i.get("kind", ""), (" " + i["status"]) if i.get("status") else "") for i in j["items"][:4])' <<<"$BODY"
+	echo "  $HARD is suppressed (bounced) and $COMPLAINED opted out (complained): the next campaign skips both"
+	if ((!fed)); then
+		echo "run.sh: the DSN and the complaint did not reach the stats within 10 s; see $RUN/fanfared.log" >&2
+		((ONESHOT == 1)) && exit 1
+	fi
 fi
 
 echo

@@ -612,6 +612,7 @@ api_new(struct event_base *base, const struct config *conf,
 	    conf->api_max_body_bytes);
 	a->pool = api_pool_new(base, &conf->redis, API_THREADS);
 	api_launch_init(a);
+	api_sequence_init(a);
 	api_schedule_init(a);
 	a->workers = workers;
 	a->nworkers = nworkers;
@@ -659,6 +660,7 @@ api_free(struct api *a)
 	 * is freed by its own done. */
 	api_http_close(a);
 	api_launch_free(a);
+	api_sequence_free(a);
 	api_schedule_free(a);
 	api_pool_free(a->pool);
 	if (a->trim != NULL)

@@ -23,7 +23,10 @@
 
 static const char *const route_labels[API_NROUTES] = { "other", "healthz",
     "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
-    "templates", "campaigns", "subjects", "domains", "bounces", "relay" };
+    "templates", "campaigns", "subjects", "domains", "bounces", "relay",
+    "sequences",
+    "segments",
+    "forms" };
 
 static const double latency_bounds[8] = {	/* seconds */
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
@@ -108,7 +111,7 @@ void
 api_metrics(struct api_req *r)
 {
 	static const char *const routes[] = { "other", "open", "click",
-	    "unsubscribe", "healthz" };
+	    "unsubscribe", "healthz", "form", "confirm", "preferences" };
 	static const char *const classes[] = { "2xx", "3xx", "4xx", "5xx" };
 	static const char *const kinds[] = { "open", "click", "unsubscribe" };
 	static const char *const outcomes[] = { "sent", "bounced",

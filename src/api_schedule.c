@@ -96,7 +96,8 @@ due_launch(struct api_schedule *s, struct db *db, uint64_t tenant,
 		return -1;
 	if (rc == 0)
 		return store_due_remove(db, DUE_LAUNCH, tenant, campaign);
-	if (store_launch_due(db, tenant, campaign, list, tpl, now, &res) == -1)
+	if (store_launch_due(db, tenant, campaign, list, tpl, NULL, now,
+	    &res) == -1)
 		return -1;
 	if (res.verdict == LAUNCH_OK) {
 		launched(s, db, tenant, campaign, list, now);

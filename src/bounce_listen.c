@@ -3,7 +3,8 @@
  * notifications and complaints sent back to VERP envelope senders
  * (bounce_listen directive), on the main thread's event loop.
  *
- * It accepts mail only for bTOKEN@bounce_domain where TOKEN verifies
+ * It accepts mail only for bTOKEN@bounce_domain (or @bounces.D, the
+ * name a sending domain D points here by CNAME) where TOKEN verifies
  * (verp.c): anything else is refused at RCPT with 550, so the listener
  * is no open relay and no mailbox for strangers.  At the end of DATA the
  * message is read by report.c and recorded by store_bounce.c for each
@@ -146,8 +147,11 @@ cmd_rcpt(struct bounce_conn *c, const struct smtp_command *cmd)
 		reply(c, "452 4.5.3 too many recipients");
 		return;
 	}
-	if (cmd->domainlen != dlen || strncasecmp(cmd->domain,
-	    conf->bounce_domain, dlen) != 0 ||
+	/* bTOKEN@bounce_domain, or @bounces.D of a sending domain D (its
+	 * CNAME leads here): the token, not the domain, says whose. */
+	if (!((cmd->domainlen == dlen && strncasecmp(cmd->domain,
+	    conf->bounce_domain, dlen) == 0) || (cmd->domainlen > 8 &&
+	    strncasecmp(cmd->domain, "bounces.", 8) == 0)) ||
 	    verp_verify(&c->l->live->keys, cmd->local, cmd->locallen,
 	    today(), &v) == -1) {
 		c->errors++;

@@ -22,6 +22,10 @@ extern const size_t lua_record_len, lua_optout_len, lua_send_check_len,
     lua_send_outcome_len, lua_send_retry_len, lua_send_finish_len,
     lua_launch_len, lua_launch_step_len, lua_launch_state_len,
     lua_erase_len, lua_bounce_len, lua_contact_write_len;
+extern const unsigned char lua_sequence_enroll[], lua_sequence_claim[],
+    lua_sequence_advance[], lua_sequence_state[];
+extern const size_t lua_sequence_enroll_len, lua_sequence_claim_len,
+    lua_sequence_advance_len, lua_sequence_state_len;
 /* Schedules and A/B tests (store_schedule.c). */
 extern const unsigned char lua_schedule[], lua_ab_release[];
 extern const size_t lua_schedule_len, lua_ab_release_len;
@@ -51,6 +55,14 @@ static struct script {
 	[SCRIPT_BOUNCE] = { "bounce", lua_bounce, &lua_bounce_len, "" },
 	[SCRIPT_CONTACT_WRITE] = { "contact_write", lua_contact_write,
 	    &lua_contact_write_len, "" },
+	[SCRIPT_SEQUENCE_ENROLL] = { "sequence_enroll", lua_sequence_enroll,
+	    &lua_sequence_enroll_len, "" },
+	[SCRIPT_SEQUENCE_CLAIM] = { "sequence_claim", lua_sequence_claim,
+	    &lua_sequence_claim_len, "" },
+	[SCRIPT_SEQUENCE_ADVANCE] = { "sequence_advance",
+	    lua_sequence_advance, &lua_sequence_advance_len, "" },
+	[SCRIPT_SEQUENCE_STATE] = { "sequence_state", lua_sequence_state,
+	    &lua_sequence_state_len, "" },
 	[SCRIPT_SCHEDULE] = { "schedule", lua_schedule, &lua_schedule_len,
 	    "" },
 	[SCRIPT_AB_RELEASE] = { "ab_release", lua_ab_release,

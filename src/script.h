@@ -35,6 +35,10 @@ enum script_id {
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
+	SCRIPT_SEQUENCE_ENROLL,	/* sequence_enroll.lua: contacts enrolled */
+	SCRIPT_SEQUENCE_CLAIM,	/* sequence_claim.lua: due steps claimed */
+	SCRIPT_SEQUENCE_ADVANCE, /* sequence_advance.lua: a step queued */
+	SCRIPT_SEQUENCE_STATE,	/* sequence_state.lua: activate, pause */
 	SCRIPT_SCHEDULE,	/* schedule.lua: a draft scheduled */
 	SCRIPT_AB_RELEASE,	/* ab_release.lua: an A/B winner's rest */
 	SCRIPT_COUNT

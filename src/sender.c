@@ -39,7 +39,8 @@
  *     all of them go over one SMTP connection (smtp_session.c).
  *  3. Each outcome is written the moment libesmtp reports it
  *     (store_send_outcome_append: pipelined and pushed to the socket
- *     without waiting, with a claim that keeps the entry ours; a
+ *     without waiting, with a claim that keeps the entry ours at most
+ *     every quarter of claim_idle (1 s at most), not per message; a
  *     chunk's first one goes in full, EVAL, so that a Redis that lost
  *     its scripts has it for the others; the replies are read once the
  *     chunk is sent, and an outcome that found the script missing all
@@ -149,17 +150,20 @@ struct sender {
 	struct send_msg		 msgs[SEND_BATCH_MAX];
 	struct smtp_envelope	 envs[SEND_BATCH_MAX];
 	size_t			 nmsgs;
-	const struct smtp_campaign *cur;
+	struct smtp_campaign	*cur;		/* in the cache: the session learns
+					 * its tenant relay's 8BITMIME */
 	uint64_t		 cur_tenant;
 	size_t			 pending;	/* pipelined replies to read */
 	struct send_msg		*due[2 * SEND_BATCH_MAX]; /* [i]: whose
 						 * outcome reply i is; NULL:
 						 * a keep's */
 	int			 outcome_failed;	/* in this batch */
-	int			 keeping;	/* each outcome keeps entry */
+	int			 keeping;	/* outcomes keep the entry */
+	uint64_t		 kept_us;	/* the last keep sent */
 	int			 outcome_loaded;	/* this chunk's
 					 * send_outcome.lua went in full */
 	struct buf		 tmp, tmp2;
+	struct smtp_relay_memo	 relay_memo;	/* tenant relays' 8BITMIME */
 };
 
 
@@ -309,6 +313,16 @@ outcome_write(struct sender *s, struct send_msg *m, int again)
 	return 0;
 }
 
+/* How often a sending entry is kept: a quarter of claim_idle, at
+ * most a second. */
+static uint64_t
+keep_us(const struct sender_pool *p)
+{
+	uint64_t	us = (uint64_t)p->conf->claim_idle_s * 1000000 / 4;
+
+	return us < 1000000 ? us : 1000000;
+}
+
 /* Queues one outcome and pushes it to Redis now, without waiting. */
 static void
 outcome(struct sender *s, struct send_msg *m, char what)
@@ -320,8 +334,14 @@ outcome(struct sender *s, struct send_msg *m, char what)
 	m->noscript = 0;
 	if (outcome_write(s, m, 0) == -1)
 		return;
-	/* Each message keeps the entry ours: never idle to XAUTOCLAIM. */
-	if (s->keeping) {
+	/*
+	 * The outcomes keep the entry ours: never idle to XAUTOCLAIM.  One
+	 * keep per keep_us, not per message: an XCLAIM per message was
+	 * half the Redis commands of a send (bench-smtp.sh), and an entry
+	 * kept every quarter of claim_idle never looks idle.
+	 */
+	if (s->keeping && mono_us() - s->kept_us >= keep_us(s->pool)) {
+		s->kept_us = mono_us();
 		if (store_queue_keep_append(s->db, s->cur->tenant,
 		    s->cur->campaign, s->consumer, s->entry.id) == 0)
 			s->due[s->pending++] = NULL;
@@ -400,15 +420,18 @@ batch_clear(struct sender *s)
 static int
 message_build(struct sender *s, struct send_msg *m)
 {
-	struct smtp_signing	sig;
-	char			err[256];
+	struct smtp_signing	 sig;
+	struct smtp_endpoint	*ep;
+	char			 err[256];
 
 	sig.keys = &s->live->keys;
 	sig.public_url = s->pool->conf->public_url;
 	sig.dkim = s->pool->dkim;
 	sig.bounce_domain = s->pool->conf->bounce_domain;
-	sig.relay_8bitmime = smtp_tenant_relay_endpoint(&s->cur->relay) ==
-	    NULL && smtp_relay_8bitmime(s->pool->relay);
+	smtp_relay_memo_recall(&s->relay_memo, &s->cur->relay);
+	ep = smtp_tenant_relay_endpoint(&s->cur->relay);
+	sig.relay_8bitmime = ep != NULL ? ep->eightbit :
+	    smtp_relay_8bitmime(s->pool->relay);
 	if (smtp_message_build(&s->cur->message, &m->contact, &sig,
 	    time(NULL), (unsigned long)random(), &m->data, &s->tmp, &s->tmp2,
 	    err, sizeof(err)) == 0)
@@ -472,6 +495,7 @@ batch_send(struct sender *s)
 	    smtp_tenant_relay_endpoint(&s->cur->relay), s->id,
 	    s->cur->message.from_addr,
 	    s->envs, s->nmsgs, &cb, s);
+	smtp_relay_memo_keep(&s->relay_memo, &s->cur->relay);
 }
 
 /*
@@ -486,7 +510,8 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 	size_t				 i, j;
 	int				 rc;
 
-	if (store_send_check(s->db, s->cur->tenant, s->cur->campaign, ids,
+	if ((s->cur->form != 0 ? store_send_check_signups :
+	    store_send_check)(s->db, s->cur->tenant, s->cur->campaign, ids,
 	    nids, &s->check) == -1)
 		return -1;
 	if (s->check.stop)
@@ -578,6 +603,7 @@ batch_run(struct sender *s)
 	    (size_t)s->live->send_rate_max < chunk)
 		chunk = (size_t)s->live->send_rate_max;
 	s->keeping = 1;
+	s->kept_us = 0;		/* the first outcome keeps it */
 	s->yielded = 0;
 	for (off = 0; off < e->nids && rc == 0; off += chunk) {
 		if (off > 0 && sender_yield(s, c->tenant)) {
@@ -591,6 +617,8 @@ batch_run(struct sender *s)
 			rc = -1;
 			break;
 		}
+		if (off > 0)
+			s->kept_us = mono_us();
 		rc = chunk_run(s, e->ids + off,
 		    e->nids - off < chunk ? e->nids - off : chunk);
 		if (rc == 0 && stopping(s->pool) && off + chunk < e->nids)

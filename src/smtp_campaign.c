@@ -44,6 +44,7 @@ campaign_keys(struct smtp_campaign *c, struct db *db,
 	    c->message.from_addr, who);
 	memcpy(c->message.dkim, c->keys.keys, sizeof(c->message.dkim));
 	c->message.ndkim = c->keys.n;
+	c->message.own_bounces = c->keys.n > 0 && c->keys.verified;
 	smtp_tenant_relay_refresh(&c->relay, db, data_key, c->tenant, who);
 }
 
@@ -138,6 +139,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 			log_warnx("sender %d: %s", who, err);
 		goto out;
 	}
+	c->form = c->message.form = camp.form;
 	campaign_keys(c, db, data_key, who);
 	log_debug("sender %d: campaign %llu of tenant %llu compiled: template "
 	    "%llu version %llu, %llu ms", who, (unsigned long long)campaign,

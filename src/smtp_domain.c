@@ -103,6 +103,8 @@ smtp_domain_refresh(struct smtp_domain_keys *k, struct db *db,
 	smtp_domain_keys_clear(k);
 	if (rc == 1) {
 		keys_open(k, dk, tenant, &d, who);
+		k->verified = d.status != NULL &&
+		    strcmp(d.status, "verified") == 0;
 		store_domain_rec_free(&d);
 	}
 	k->tenant = tenant;

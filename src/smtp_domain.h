@@ -18,6 +18,7 @@ struct smtp_domain_keys {
 	char			 domain[DOMAIN_NAME_MAX + 1];
 	size_t			 n;
 	struct dkim_key		*keys[SMTP_DKIM_MAX];
+	int			 verified;	/* the domain's DNS checked */
 };
 
 /*

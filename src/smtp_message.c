@@ -208,14 +208,16 @@ mint_url(struct lookup_ctx *lc, enum token_kind kind, uint32_t link,
 	memset(&tok, 0, sizeof(tok));
 	tok.kind = (uint8_t)kind;
 	tok.tenant = lc->t->tenant;
-	tok.campaign = lc->t->campaign;
+	/* A confirm link names the form and the pending sign-up. */
+	tok.campaign = kind == TOKEN_CONFIRM ? lc->t->form : lc->t->campaign;
 	tok.contact = lc->c->id;
 	tok.link = link;
 	if (token_sign(lc->sig->keys, &tok, s) == 0)
 		return NULL;
 	n = snprintf(lc->buf, sizeof(lc->buf), kind == TOKEN_OPEN ?
-	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" : "%s/u/%s",
-	    lc->sig->public_url, s);
+	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" :
+	    kind == TOKEN_CONFIRM ? "%s/s/%s" : kind == TOKEN_PREFS ?
+	    "%s/p/%s" : "%s/u/%s", lc->sig->public_url, s);
 	*vlen = (size_t)n;
 	return lc->buf;
 }
@@ -239,6 +241,12 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 		}
 	if (n == 15 && memcmp(name, "unsubscribe_url", 15) == 0)
 		return mint_url(lc, TOKEN_UNSUB, 0, vlen);
+	if (n == 15 && memcmp(name, "preferences_url", 15) == 0 &&
+	    lc->t->form == 0)
+		return mint_url(lc, TOKEN_PREFS, 0, vlen);
+	if (n == 13 && memcmp(name, "__confirm_url", 13) == 0 &&
+	    lc->t->form != 0)
+		return mint_url(lc, TOKEN_CONFIRM, 0, vlen);
 	if (n == 10 && memcmp(name, "__open_url", 10) == 0)
 		return mint_url(lc, TOKEN_OPEN, 0, vlen);
 	if (n > 8 && memcmp(name, "__click.", 8) == 0) {
@@ -277,8 +285,14 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 	return NULL;
 }
 
-/* The VERP envelope sender of c's copy, or "" (keep from_addr) when
- * there is no bounce domain or the token does not fit. */
+/*
+ * The VERP envelope sender of c's copy, or "" (keep from_addr) when
+ * there is no bounce domain or the token does not fit.  From a verified
+ * sending domain D (its keys sign the copy) it is bTOKEN@bounces.D, the
+ * name the domain's CNAME sends to bounce_domain (domain.c), so SPF is
+ * aligned with From for DMARC (t->own_bounces: the domain verified,
+ * so the CNAME is there); else bTOKEN@bounce_domain.
+ */
 static void
 return_path(const struct smtp_template *t, struct smtp_contact *c,
     const struct smtp_signing *sig, time_t date)
@@ -296,8 +310,12 @@ return_path(const struct smtp_template *t, struct smtp_contact *c,
 	v.day = date > 0 ? (uint64_t)date / 86400 : 0;
 	if (verp_sign(sig->keys, &v, local) == 0)
 		return;
-	n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s", local,
-	    sig->bounce_domain);
+	if (t->own_bounces && t->msgid_domain[0] != '\0')
+		n = snprintf(c->return_path, sizeof(c->return_path),
+		    "%s@bounces.%s", local, t->msgid_domain);
+	else
+		n = snprintf(c->return_path, sizeof(c->return_path), "%s@%s",
+		    local, sig->bounce_domain);
 	if (n < 0 || (size_t)n >= sizeof(c->return_path))
 		c->return_path[0] = '\0';
 }

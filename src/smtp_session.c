@@ -68,7 +68,7 @@ struct smtp_relay {
 /* One smtp_session_send(): what its libesmtp callbacks reach. */
 struct smtp_session_run {
 	const struct smtp_relay		*relay;
-	const struct smtp_endpoint	*ep;	/* NULL: the node's relay */
+	struct smtp_endpoint		*ep;	/* NULL: the node's relay */
 	int				 port;
 	const char			*user, *password;
 	int				 who;
@@ -264,12 +264,19 @@ relay_nodelay(int port)
 	}
 }
 
-/* The relay is const to sessions but for this one learnt flag. */
+/*
+ * What a session learnt of its relay's 8BITMIME: a tenant's relay keeps
+ * it in the endpoint (the sender thread's own copy); the node's relay,
+ * shared by every thread, is const to sessions but for this one flag.
+ */
 static void
-relay_learn_8bitmime(const struct smtp_relay *r, int offered)
+relay_learn_8bitmime(struct smtp_session_run *run, int offered)
 {
-	__atomic_store_n(&((struct smtp_relay *)r)->eightbit, offered,
-	    __ATOMIC_RELAXED);
+	if (run->ep != NULL)
+		run->ep->eightbit = offered;
+	else
+		__atomic_store_n(&((struct smtp_relay *)run->relay)->eightbit,
+		    offered, __ATOMIC_RELAXED);
 }
 
 /*
@@ -307,8 +314,7 @@ monitor_cb(const char *buf, int len, int writing, void *arg)
 		if (n >= 4 && p[3] == ' ') {	/* the reply's last line */
 			run->in_ehlo = 0;
 			if (memcmp(p, "250", 3) == 0)
-				relay_learn_8bitmime(run->relay,
-				    run->saw_8bitmime);
+				relay_learn_8bitmime(run, run->saw_8bitmime);
 		}
 		p = nl + 1;
 	}
@@ -333,8 +339,7 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_EXTNA_8BITMIME:
 		/* Our 8bit messages cannot go: libesmtp ends the session,
 		 * they are retried, built quoted-printable this time. */
-		if (run->ep == NULL)
-			relay_learn_8bitmime(run->relay, 0);
+		relay_learn_8bitmime(run, 0);
 		log_warnx("sender %d: smtp: the relay no longer offers "
 		    "8BITMIME; the batch is retried quoted-printable",
 		    run->who);
@@ -424,7 +429,7 @@ all_unreached(struct smtp_session_run *run, size_t n)
 }
 
 void
-smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
+smtp_session_send(const struct smtp_relay *r, struct smtp_endpoint *ep,
     int who, const char *reverse_path, struct smtp_envelope *env, size_t n,
     const struct smtp_session_cb *cb, void *arg)
 {
@@ -516,10 +521,8 @@ smtp_session_send(const struct smtp_relay *r, const struct smtp_endpoint *ep,
 		smtp_set_timeout(session, (int)i |
 		    Timeout_OVERRIDE_RFC2822_MINIMUM, SMTP_TIMEOUT_MS);
 	smtp_set_eventcb(session, event_cb, &run);
-	/* What the node's relay offers; a tenant's relay gets QP bodies
-	 * (one flag per relay would be needed, and they come and go). */
-	if (ep == NULL)
-		smtp_set_monitorcb(session, monitor_cb, &run, 0);
+	/* What the relay offers (the node's, or the tenant's). */
+	smtp_set_monitorcb(session, monitor_cb, &run, 0);
 	if (run.user != NULL && run.password != NULL) {
 		auth = auth_create_context();
 		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);

@@ -41,6 +41,9 @@ struct smtp_endpoint {
 	char		*password;
 	int		 unusable;		/* its password does not open:
 						 * defer, never connect */
+	int		 eightbit;		/* its last EHLO offered
+						 * 8BITMIME: what the sessions
+						 * learnt, this thread's own */
 };
 
 /* One message of a session: the caller fills the first fields. */
@@ -87,7 +90,7 @@ struct smtp_session_cb {
  * with the reason, never the password.
  */
 void	 smtp_session_send(const struct smtp_relay *,
-	    const struct smtp_endpoint *ep, int who,
+	    struct smtp_endpoint *ep, int who,
 	    const char *reverse_path, struct smtp_envelope *env, size_t n,
 	    const struct smtp_session_cb *, void *arg);
 

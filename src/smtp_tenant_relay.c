@@ -29,8 +29,8 @@ smtp_tenant_relay_clear(struct smtp_tenant_relay *t)
 	memset(t, 0, sizeof(*t));
 }
 
-const struct smtp_endpoint *
-smtp_tenant_relay_endpoint(const struct smtp_tenant_relay *t)
+struct smtp_endpoint *
+smtp_tenant_relay_endpoint(struct smtp_tenant_relay *t)
 {
 	return t->set ? &t->ep : NULL;
 }
@@ -77,4 +77,43 @@ smtp_tenant_relay_refresh(struct smtp_tenant_relay *t, struct db *db,
 		}
 	}
 	store_relay_rec_free(&r);
+}
+
+static int
+memo_find(const struct smtp_relay_memo *m, const struct smtp_tenant_relay *t)
+{
+	int	i;
+
+	for (i = 0; i < SMTP_RELAY_MEMO_SLOTS; i++)
+		if (m->slot[i].tenant == t->tenant &&
+		    strcmp(m->slot[i].version, t->version) == 0)
+			return i;
+	return -1;
+}
+
+void
+smtp_relay_memo_recall(const struct smtp_relay_memo *m,
+    struct smtp_tenant_relay *t)
+{
+	int	i;
+
+	if (t->set && (i = memo_find(m, t)) != -1)
+		t->ep.eightbit = m->slot[i].eightbit;
+}
+
+void
+smtp_relay_memo_keep(struct smtp_relay_memo *m,
+    const struct smtp_tenant_relay *t)
+{
+	int	i;
+
+	if (!t->set)
+		return;
+	if ((i = memo_find(m, t)) == -1) {
+		i = (int)(m->next++ % SMTP_RELAY_MEMO_SLOTS);
+		m->slot[i].tenant = t->tenant;
+		snprintf(m->slot[i].version, sizeof(m->slot[i].version), "%s",
+		    t->version);
+	}
+	m->slot[i].eightbit = t->ep.eightbit;
 }

@@ -31,9 +31,31 @@ struct smtp_tenant_relay {
 void	 smtp_tenant_relay_refresh(struct smtp_tenant_relay *t, struct db *,
 	    const struct seal_key *, uint64_t tenant, int who);
 /* Where a session goes: &t->ep, or NULL for the node's relay. */
-const struct smtp_endpoint *smtp_tenant_relay_endpoint(
-	    const struct smtp_tenant_relay *t);
+struct smtp_endpoint *smtp_tenant_relay_endpoint(
+	    struct smtp_tenant_relay *t);
 /* Wipes the password. */
 void	 smtp_tenant_relay_clear(struct smtp_tenant_relay *t);
+
+/*
+ * What one sender thread learnt of tenant relays' 8BITMIME, across
+ * campaigns: a campaign's copy of its tenant's relay is new with each
+ * campaign, the relay (same tenant, same version) is not.  A few slots,
+ * the oldest reused: forgetting costs one quoted-printable batch.
+ */
+#define SMTP_RELAY_MEMO_SLOTS	16
+struct smtp_relay_memo {
+	struct {
+		uint64_t	 tenant;	/* 0: empty */
+		char		 version[RELAY_VERSION_MAX + 1];
+		int		 eightbit;
+	}		 slot[SMTP_RELAY_MEMO_SLOTS];
+	unsigned	 next;
+};
+/* Before a batch is built: t's endpoint gets what the thread knows. */
+void	 smtp_relay_memo_recall(const struct smtp_relay_memo *,
+	    struct smtp_tenant_relay *t);
+/* After a session: what it learnt is kept. */
+void	 smtp_relay_memo_keep(struct smtp_relay_memo *,
+	    const struct smtp_tenant_relay *t);
 
 #endif

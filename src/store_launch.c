@@ -11,8 +11,10 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "script.h"
+#include "segment.h"
 #include "store_launch.h"
 #include "store_schedule.h"
+#include "store_segment.h"
 #include "tzsched.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
@@ -68,12 +70,12 @@ script_answer(redisReply *rep, const char *what, uint64_t tenant,
 /* launch.lua from the status from: "draft" or "scheduled". */
 static int
 launch_run(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list_id, uint64_t template_id, uint64_t now, const char *from,
-    struct launch_result *r)
+    uint64_t list_id, uint64_t template_id, const char *segment_def,
+    uint64_t now, const char *from, struct launch_result *r)
 {
 	redisReply	*rep;
-	const char	*argv[13], *why;
-	size_t		 lens[13];
+	const char	*argv[16], *why;
+	size_t		 lens[16];
 	struct key	 camp, t, list, members, tpl, q, queued;
 	char		 nowbuf[24];
 	int		 argc = 2, i;
@@ -90,6 +92,10 @@ launch_run(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = nowbuf;
 	argv[argc++] = from;
+	argv[argc++] = list_id != 0 || segment_def == NULL ? "list" :
+	    "none";
+	if (segment_def != NULL)
+		argv[argc++] = segment_def;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH, argc, argv,
@@ -120,20 +126,20 @@ launch_run(struct db *db, uint64_t tenant, uint64_t campaign,
 
 int
 store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list_id, uint64_t template_id, uint64_t now,
-    struct launch_result *r)
+    uint64_t list_id, uint64_t template_id, const char *segment_def,
+    uint64_t now, struct launch_result *r)
 {
-	return launch_run(db, tenant, campaign, list_id, template_id, now,
-	    "draft", r);
+	return launch_run(db, tenant, campaign, list_id, template_id,
+	    segment_def, now, "draft", r);
 }
 
 int
 store_launch_due(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list_id, uint64_t template_id, uint64_t now,
-    struct launch_result *r)
+    uint64_t list_id, uint64_t template_id, const char *segment_def,
+    uint64_t now, struct launch_result *r)
 {
-	return launch_run(db, tenant, campaign, list_id, template_id, now,
-	    "scheduled", r);
+	return launch_run(db, tenant, campaign, list_id, template_id,
+	    segment_def, now, "scheduled", r);
 }
 
 int
@@ -319,32 +325,25 @@ plan_due(struct db *db, uint64_t tenant, struct step_plan *p,
 	return rc;
 }
 
-int
-store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list, const char *cursor, const char *node_id, uint64_t lease_ms,
-    struct snapshot_step *st)
+/*
+ * The script of one step: the n ids (idv, idl) into the queue, the
+ * cursor next stored; 0 with st's verdict and queued set, or -1.
+ */
+static int
+queue_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *next, const char *const *idv, const size_t *idl, size_t n,
+    const char *node_id, uint64_t lease_ms, struct snapshot_step *st)
 {
-	redisReply	 *page, *rep = NULL, *m;
-	const char	**argv = NULL, *next, *verdict;
-	size_t		 *lens = NULL, i, n, first;
-	struct key	  camp, q, queued, t, members, scan, later, ab, rest;
+	redisReply	 *rep = NULL;
+	const char	**argv, *verdict;
+	size_t		 *lens, i, first;
+	struct key	  camp, q, queued, t, scan, later, ab, rest;
 	struct step_plan  plan;
 	char		  lease[24], nowbuf[24], (*due)[STEP_ARG_MAX] = NULL;
 	int		  argc = 2, rc = -1;
-	uint64_t	  id;
 
-	memset(st, 0, sizeof(*st));
 	if (plan_read(db, tenant, campaign, &plan) == -1)
 		return -1;
-	page = db_cmd(db, "SSCAN %s %s COUNT %d",
-	    key_list_members(&members, tenant, list), cursor, SNAPSHOT_PAGE);
-	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
-	    page->elements != 2 ||
-	    page->element[0]->type != REDIS_REPLY_STRING ||
-	    (next = reply_str(page->element[0], NULL)) == NULL ||
-	    page->element[1]->type != REDIS_REPLY_ARRAY)
-		goto out;
-	n = page->element[1]->elements;
 	snprintf(lease, sizeof(lease), "%llu", (unsigned long long)lease_ms);
 	argv = xcalloc(n + 16, sizeof(*argv));
 	lens = xcalloc(n + 16, sizeof(*lens));
@@ -372,24 +371,17 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 		lens[i] = strlen(argv[i]);
 	first = (size_t)argc;
 	for (i = 0; i < n; i++) {
-		m = page->element[1]->element[i];
-		/* A bad offset would stop the script half-way. */
-		if (m->type != REDIS_REPLY_STRING || reply_u64(m, &id) == -1 ||
-		    id >= SNAPSHOT_MAX_ID) {
-			st->skipped++;
-			continue;
-		}
-		argv[argc] = m->str;
-		lens[argc++] = m->len;
+		argv[argc] = idv[i];
+		lens[argc++] = idl[i];
 	}
+	/* local_time: each id becomes "ID@DUE" (launch_step.lua). */
 	if (plan.local_time >= 0) {
-		due = xcalloc((size_t)argc - first + 1, sizeof(*due));
-		if (plan_due(db, tenant, &plan, argv + first,
-		    (size_t)argc - first, due) == -1)
+		due = xcalloc(n + 1, sizeof(*due));
+		if (plan_due(db, tenant, &plan, argv + first, n, due) == -1)
 			goto out;
-		for (i = first; i < (size_t)argc; i++) {
-			argv[i] = due[i - first];
-			lens[i] = strlen(due[i - first]);
+		for (i = 0; i < n; i++) {
+			argv[first + i] = due[i];
+			lens[first + i] = strlen(due[i]);
 		}
 	}
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH_STEP, argc, argv,
@@ -414,11 +406,116 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 	rc = 0;
 out:
 	freeReplyObject(rep);
-	freeReplyObject(page);
 	free(argv);
 	free(lens);
 	free(due);
 	plan_free(&plan);
+	return rc;
+}
+
+/* A segment's step: the page's matching contacts (store_segment.c). */
+static int
+segment_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list, const struct segment *seg, const char *cursor,
+    const char *node_id, uint64_t lease_ms, struct snapshot_step *st)
+{
+	struct segment_scan	  scan;
+	uint64_t		 *ids = NULL;
+	const char		**idv;
+	size_t			 *idl, i, n;
+	char			 *nums;
+	int			  rc;
+
+	memset(&scan, 0, sizeof(scan));
+	scan.list = list != 0 ? list : segment_scan_list(seg);
+	snprintf(scan.cursor, sizeof(scan.cursor), "%s", cursor);
+	if (store_segment_page(db, tenant, seg, &scan, &ids, &n) == -1)
+		return -1;
+	st->skipped = (int)scan.skipped;
+	idv = xcalloc(n + 1, sizeof(*idv));
+	idl = xcalloc(n + 1, sizeof(*idl));
+	nums = xcalloc(n + 1, 24);
+	for (i = 0; i < n; i++) {
+		idl[i] = fmt_u64(nums + 24 * i, ids[i]);
+		idv[i] = nums + 24 * i;
+	}
+	rc = queue_step(db, tenant, campaign, scan.cursor, idv, idl, n,
+	    node_id, lease_ms, st);
+	free(ids);
+	free(idv);
+	free(idl);
+	free(nums);
+	return rc;
+}
+
+int
+store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list, const struct segment *seg, const char *cursor,
+    const char *node_id, uint64_t lease_ms, struct snapshot_step *st)
+{
+	redisReply	 *page, *m;
+	const char	**idv = NULL, *next;
+	size_t		 *idl = NULL, i, n, k = 0;
+	struct key	  members;
+	int		  rc = -1;
+	uint64_t	  id;
+
+	memset(st, 0, sizeof(*st));
+	if (seg != NULL)
+		return segment_step(db, tenant, campaign, list, seg, cursor,
+		    node_id, lease_ms, st);
+	page = db_cmd(db, "SSCAN %s %s COUNT %d",
+	    key_list_members(&members, tenant, list), cursor, SNAPSHOT_PAGE);
+	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
+	    page->elements != 2 ||
+	    page->element[0]->type != REDIS_REPLY_STRING ||
+	    (next = reply_str(page->element[0], NULL)) == NULL ||
+	    page->element[1]->type != REDIS_REPLY_ARRAY)
+		goto out;
+	n = page->element[1]->elements;
+	idv = xcalloc(n + 1, sizeof(*idv));
+	idl = xcalloc(n + 1, sizeof(*idl));
+	for (i = 0; i < n; i++) {
+		m = page->element[1]->element[i];
+		/* A bad offset would stop the script half-way. */
+		if (m->type != REDIS_REPLY_STRING || reply_u64(m, &id) == -1 ||
+		    id >= SNAPSHOT_MAX_ID) {
+			st->skipped++;
+			continue;
+		}
+		idv[k] = m->str;
+		idl[k++] = m->len;
+	}
+	rc = queue_step(db, tenant, campaign, next, idv, idl, k, node_id,
+	    lease_ms, st);
+out:
+	freeReplyObject(page);
+	free(idv);
+	free(idl);
+	return rc;
+}
+
+int
+store_launch_segment_def(struct db *db, uint64_t tenant, uint64_t campaign,
+    char **def)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*s;
+	size_t		 len;
+	int		 rc = 0;
+
+	*def = NULL;
+	if ((rep = db_cmd(db, "HGET %s segment_def", key_campaign(&k, tenant,
+	    campaign))) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else if ((s = reply_str(rep, &len)) != NULL) {
+		*def = xstrndup(s, len);
+		rc = 1;
+	}
+	freeReplyObject(rep);
 	return rc;
 }
 

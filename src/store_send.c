@@ -33,9 +33,26 @@ script_answer(redisReply *rep, enum script_id id, uint64_t tenant,
 /* A recipient of send_check.lua's reply: its id, then its fields. */
 #define CHECK_STRIDE	(1 + SEND_CHECK_FIELDS)
 
+static int	send_check(struct db *, uint64_t, uint64_t, const uint64_t *,
+		    size_t, struct send_check *, int);
+
 int
 store_send_check(struct db *db, uint64_t tenant, uint64_t campaign,
     const uint64_t *ids, size_t nids, struct send_check *c)
+{
+	return send_check(db, tenant, campaign, ids, nids, c, 0);
+}
+
+int
+store_send_check_signups(struct db *db, uint64_t tenant, uint64_t campaign,
+    const uint64_t *ids, size_t nids, struct send_check *c)
+{
+	return send_check(db, tenant, campaign, ids, nids, c, 1);
+}
+
+static int
+send_check(struct db *db, uint64_t tenant, uint64_t campaign,
+    const uint64_t *ids, size_t nids, struct send_check *c, int signups)
 {
 	const char		*argv[3 + 9 + 2 * SEND_CHECK_MAX];
 	size_t			 lens[3 + 9 + 2 * SEND_CHECK_MAX];
@@ -70,7 +87,10 @@ store_send_check(struct db *db, uint64_t tenant, uint64_t campaign,
 		lens[argc++] = keys[i].len;
 	}
 	for (i = 0; i < nids; i++) {
-		key_contact(&ck[i], tenant, ids[i]);
+		if (signups)
+			key_signup(&ck[i], tenant, ids[i]);
+		else
+			key_contact(&ck[i], tenant, ids[i]);
 		argv[argc] = ck[i].s;
 		lens[argc++] = ck[i].len;
 	}

@@ -78,6 +78,22 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("ff:sequences", key_sequences_active());
+	CASE("{t:T}:sequences", key_sequences(&k[n], T));
+	CASE("{t:T}:sequence:ID", key_sequence(&k[n], T, ID));
+	CASE("{t:T}:sequence:ID:enrolled", key_sequence_enrolled(&k[n], T,
+	    ID));
+	CASE("{t:T}:sequence:ID:due", key_sequence_due(&k[n], T, ID));
+	CASE("{t:T}:sequence:ID:flight", key_sequence_flight(&k[n], T, ID));
+	CASE("{t:T}:list:ID:sequences", key_list_sequences(&k[n], T, ID));
+	CASE("{t:T}:segs", key_segments(&k[n], T));
+	CASE("{t:T}:seg:ID", key_segment(&k[n], T, ID));
+	CASE("{t:T}:forms", key_forms(&k[n], T));
+	CASE("{t:T}:form:ID", key_form(&k[n], T, ID));
+	CASE("{t:T}:form:ID:consent", key_form_consent(&k[n], T, ID));
+	CASE("{t:T}:signup:ID", key_signup(&k[n], T, ID));
+	CASE("{t:T}:signup_mailed:H", key_signup_mailed(&k[n], T, "H"));
+	CASE("{t:T}:ct:ID:consents", key_contact_consents(&k[n], T, ID));
 	CASE("ff:scheduled", key_scheduled());
 	CASE("ff:ab_due", key_ab_due());
 	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));

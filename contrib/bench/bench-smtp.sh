@@ -12,7 +12,9 @@
 #     (POST /v1/domains bench.example: RSA 2048 and Ed25519, as every
 #     tenant's mail is), set against what one core signs of both,
 #     1 / (1/rsa2048 + 1/ed25519) from `openssl speed rsa2048 ed25519`;
-#  4. the peer again (its two runs bracket ours);
+#  4. the peer again (its two runs bracket ours); right after the first
+#     peer run, libesmtp alone (esmtp-ceiling.c: the same message count and
+#     size, no Fanfare work) with SENDERS and with SESSIONS threads;
 #  5. (LAUNCH_1M=1) a 1,000,000-member list launched on a fanfared without
 #     smtp_relay: time to the end of the snapshot, fanfared's and Redis's
 #     memory.
@@ -22,7 +24,8 @@
 #
 #   contrib/bench/bench-smtp.sh          (or: make bench, after the others)
 #
-# Environment: N (100000 recipients), SENDERS (2), MSGS (20000 smtp-source
+# Environment: N (100000 recipients), SENDERS (SESSIONS: as many
+# connections as the peer), MSGS (20000 smtp-source
 # messages), SIZE (20000 smtp-source payload bytes), SESSIONS (16, smtp-source
 # -s), DKIM_KEYS (node: the node's RSA key; domain: a domain's two), LAUNCH_1M (1; 0 skips step 5), N_1M (1000000), PERF (0; 1 records
 # `perf record -g` of fanfared during the DKIM-off send and prints the top
@@ -40,10 +43,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 N=${N:-100000}
-SENDERS=${SENDERS:-2}
 MSGS=${MSGS:-20000}
 SIZE=${SIZE:-20000}
 SESSIONS=${SESSIONS:-16}
+# As many SMTP connections as the peer keeps open (smtp-source -s).
+SENDERS=${SENDERS:-$SESSIONS}
 LAUNCH_1M=${LAUNCH_1M:-1}
 N_1M=${N_1M:-1000000}
 PERF=${PERF:-0}
@@ -297,6 +301,29 @@ class Cpu:
 
 
 # ---- subcommands
+
+def cmd_ceiling(label, exe, sink_out, sink_pid, port, threads, msgs, size):
+    """libesmtp alone (esmtp-ceiling.c): no Fanfare work at all."""
+    m0 = sink_count(sink_out)
+    cpu = Cpu({"sink_cpu_pct": int(sink_pid)})
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(["timeout", "600", exe, "127.0.0.1:" + port,
+                          threads, msgs, size], check=True,
+                         capture_output=True, text=True).stdout.split()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c = cpu.end()
+    time.sleep(0.3)
+    v = dict(zip(out[0::2], out[1::2]))
+    wall = float(v["wall_s"])
+    r = {"threads": int(threads), "msgs": int(v["sent"]),
+         "failed": int(v["failed"]), "wall_s": wall,
+         "msgs_per_s": float(v["msgs_per_s"]),
+         "sink_received": sink_count(sink_out) - m0,
+         "source_cpu_pct": round((ru1.ru_utime + ru1.ru_stime - ru0.ru_utime
+                                  - ru0.ru_stime) * 100 / wall, 1)}
+    r.update(c)
+    save(label, r)
+
 
 def cmd_ports(n):
     socks = []
@@ -598,6 +625,16 @@ def cmd_summary():
     if peers:
         print(fmt % ("peer smtp-source (mean)", "%.0f" % peer, "1.000", "",
                      "", "", "", "", ""))
+    for k in ("ceiling_senders", "ceiling_sessions"):
+        x = r.get(k)
+        if x:
+            print(fmt % ("libesmtp alone, %d threads" % x["threads"],
+                         "%.0f" % x["msgs_per_s"],
+                         ratio(x["msgs_per_s"], peer), "",
+                         "%.2f" % x["wall_s"],
+                         "src %.0f" % x["source_cpu_pct"],
+                         "%.0f" % x["sink_cpu_pct"], "-",
+                         "%.0f" % x["machine_busy_pct"]))
     both = os.environ.get("DKIM_KEYS") == "domain"
     for name, x in (("fanfared DKIM off", off),
                     ("fanfared DKIM on (RSA 2048 + Ed25519)" if both else
@@ -622,7 +659,8 @@ def cmd_summary():
     print("  (busy %%: all CPUs of the machine, other processes included; "
           "1-min load average at start -> end of each row: %s)" % ", ".join(
               "%s %s->%s" % (k, r[k]["load1"][0], r[k]["load1"][1])
-              for k in ("peer1", "off", "on", "peer2")
+              for k in ("peer1", "ceiling_senders", "ceiling_sessions",
+                        "off", "on", "peer2")
               if "load1" in r.get(k, {})))
     print()
     for name, x in (("DKIM off", off), ("DKIM on", on)):
@@ -778,6 +816,20 @@ for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null && 
 kill -0 "$SINK_PID" || { echo "bench-smtp: smtp-sink did not start:" >&2; cat "$TMP/sink.out" >&2; exit 1; }
 log "smtp-sink pid $SINK_PID on 127.0.0.1:$SINK_PORT"
 bp peer peer1 "$TMP/sink.out" "$SINK_PID" "$SINK_PORT" "$MSGS" "$SIZE" "$SESSIONS"
+# libesmtp alone (no Redis, no rendering, no MIME, no DKIM), with
+# fanfared's thread count and with smtp-source's session count: how much
+# of the gap is the SMTP library's, how much Fanfare's own work.
+if cc -O2 -o "$TMP/esmtp-ceiling" "$HERE/esmtp-ceiling.c" -lesmtp -lpthread; then
+	log "libesmtp alone: $SENDERS and $SESSIONS threads"
+	bp ceiling ceiling_senders "$TMP/esmtp-ceiling" "$TMP/sink.out" "$SINK_PID" \
+	    "$SINK_PORT" "$SENDERS" "$MSGS" "$SIZE"
+	if [[ $SESSIONS != "$SENDERS" ]]; then
+		bp ceiling ceiling_sessions "$TMP/esmtp-ceiling" "$TMP/sink.out" \
+		    "$SINK_PID" "$SINK_PORT" "$SESSIONS" "$MSGS" "$SIZE"
+	fi
+else
+	log "libesmtp alone: cannot build esmtp-ceiling.c (libesmtp-dev?): skipped"
+fi
 
 # ------------------------------------------------------------ 2. data, message size
 openssl genrsa -out "$TMP/dkim.key" 2048 2>/dev/null

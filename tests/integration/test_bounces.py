@@ -536,6 +536,8 @@ def test_bad_input(ff, relay, redis):
         "another secret": rcpt_code(other_secret),
         "a tracking token": rcpt_code("b" + tracking),
         "wrong domain": rcpt_code(good, "elsewhere.test"),
+        "a forged token at bounces.D": rcpt_code(forged, "bounces.acme.test"),
+        "bare bounces.": rcpt_code(good, "bounces."),
     }
     ok(all(c == 550 for c in codes.values()),
        "550 at RCPT: unknown, forged, stale, other secret, tracking token, "
@@ -621,9 +623,12 @@ def test_bounces_api(ff, relay, redis):
     launch(ff, key, cid)
     wait_done(ff, key, cid)
     sec = secret_of(ff)
-    for a in emails:
+    for i, a in enumerate(emails):
+        # The first at bounces.D, as a verified sending domain D's
+        # messages carry it (its CNAME leads to the listener).
         send(ff.bounce_port, "%s@%s" % (verp_local(
-            sec, tid, cid, contact_id(ff, key, a)), BOUNCE_DOMAIN),
+            sec, tid, cid, contact_id(ff, key, a)),
+            "bounces.page.test" if i == 0 else BOUNCE_DOMAIN),
             dsn(a, "failed", "5.1.1", "550 5.1.1 no such user"))
     seen, cursor, pages = [], None, 0
     while pages < 10:

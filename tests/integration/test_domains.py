@@ -233,10 +233,11 @@ def send(ff, relay, key, tpl, lid, n):
     js = wait_done(ff, key, cid, timeout=60)
     if js.get("status") != "done":
         raise AssertionError("not done: %r" % js)
-    msgs = [raw for lst in relay.by_rcpt().values() for _, raw in lst]
-    if len(msgs) != n:
-        raise AssertionError("%d messages, want %d" % (len(msgs), n))
-    return cid, msgs
+    got = [e for lst in relay.by_rcpt().values() for e in lst]
+    if len(got) != n:
+        raise AssertionError("%d messages, want %d" % (len(got), n))
+    send.envelopes = [e.get("mail_from", "") for e, _ in got]
+    return cid, [raw for _, raw in got]
 
 
 def verify_all(msgs, dns):
@@ -283,6 +284,11 @@ def test_signed(ff, dns, relay, key, tid, tpl, lid, n):
        "both signatures cover List-Id and Feedback-ID", repr(hs))
     ok(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in head,
        "the RFC 8058 headers as before")
+    env = send.envelopes
+    ok(len(env) == n and all(re.match(r"^b[A-Za-z0-9_-]+@bounces\.%s$" %
+                                      re.escape(DOMAIN), a) for a in env),
+       "the envelope sender is a VERP address at bounces.%s (the CNAME "
+       "published; SPF aligned with From)" % DOMAIN, repr(env[:2]))
     return {v[1] for s in sigs for v in s.values()}
 
 

@@ -16,7 +16,11 @@ part 6), through fanfared's libesmtp senders into contrib/smtp-capture.py
   3. the relay no longer offers it (restarted with --no-8bitmime) while
      fanfared still thinks it does: the 8bit batch is refused by
      libesmtp before MAIL, retried, and arrives quoted-printable, once;
-  4. later campaigns to that relay are quoted-printable from the start.
+  4. later campaigns to that relay are quoted-printable from the start;
+  5. the tenant's own relay (PUT /v1/relay), which offers 8BITMIME while
+     the node's relay does not: learnt for that relay alone, its first
+     campaign quoted-printable, the next 8bit, none of it at the node's
+     relay.
 In every case both DKIM signatures verify over the bytes received, and
 the decoded parts are exactly the rendered texts.
 """
@@ -199,8 +203,35 @@ def test_withdrawn(ff, relay, key, tpl8):
        "fanfared logged the withdrawn 8BITMIME once it met it")
 
 
+def test_tenant_relay(ff, relay, own, key, tpl8):
+    relay.fresh()
+    own.fresh()
+    must("PUT /v1/relay", call(ff, "PUT", "/v1/relay", key, {
+        "host": "127.0.0.1", "port": own.port, "starttls": "off"}), 200)
+    emails = [p["email"] for p in PEOPLE]
+    for label, cte, body in (
+            ("tenant relay, first campaign (not yet known)",
+             "quoted-printable", None),
+            ("tenant relay offers 8BITMIME", "8bit", "BODY=8BITMIME")):
+        got = send(ff, own, key, tpl8, emails, label)
+        for p in PEOPLE:
+            msgs = got[p["email"]]
+            ok(len(msgs) == 1, "%s, %s: delivered once at the tenant's "
+               "relay" % (label, p["email"]), repr(len(msgs)))
+            if msgs:
+                e, raw = msgs[0]
+                check(ff.keys, "%s, %s" % (label, p["email"]), e, raw,
+                      {"text/plain": cte, "text/html": "quoted-printable"},
+                      body, expect_8(p["first_name"]))
+        own.fresh()
+    ok(relay.by_rcpt() == {}, "nothing went to the node's relay",
+       repr(list(relay.by_rcpt())))
+    must("DELETE /v1/relay", call(ff, "DELETE", "/v1/relay", key), 204)
+
+
 def main():
     relay = Relay()
+    own = Relay()                   # the tenant's own relay
     keydir = tmpdir("ff-datakey-")
     data_key = os.path.join(keydir, "data.key")
     with open(data_key, "wb") as f:
@@ -210,7 +241,8 @@ def main():
     ff = Fanfare(redis=redis, admin_key=ADMIN,
                  smtp_relay="127.0.0.1:%d" % relay.port, senders="1",
                  smtp_starttls="off", data_key_file=data_key,
-                 retry_schedule="1s", retry_lifetime="1h")
+                 retry_schedule="1s", retry_lifetime="1h",
+                 relay_allow="127.0.0.0/8")
     tid, key = new_tenant(ff, "Eight")
     js = must("POST /v1/domains", call(ff, "POST", "/v1/domains", key,
                                        {"domain": DOMAIN}), 201)
@@ -224,8 +256,10 @@ def main():
     run(test_first_unknown, ff, relay, key, tpl_ascii)
     run(test_offered, ff, relay, key, tpl8, tpl_ascii)
     run(test_withdrawn, ff, relay, key, tpl8)
+    run(test_tenant_relay, ff, relay, own, key, tpl8)
     ff.stop()
     relay.close()
+    own.close()
     done()
 
 

@@ -30,9 +30,11 @@ TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
-           "bounce", "contact_write",
-           # schedules and A/B tests
-           "schedule", "ab_release"]
+           "bounce", "contact_write"]
+SCRIPTS += ["sequence_enroll", "sequence_claim", "sequence_advance",
+            "sequence_state"]
+# schedules and A/B tests
+SCRIPTS += ["schedule", "ab_release"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -697,6 +699,76 @@ def hits_counted(redis, t, c, n):
                     timeout=10)
 
 
+def test_sequence_scripts(redis):
+    """Claim, crash, claim again, advance twice: each step queued once."""
+    t, s, c = 8, 1, 5
+    seq, ten = "{t:%d}:sequence:%d" % (t, s), "{t:%d}:tenant" % t
+    enr, due, fl = seq + ":enrolled", seq + ":due", seq + ":flight"
+    camp = "{t:%d}:camp:%d" % (t, c)
+    sup = ["{t:%d}:optouts" % t, "{t:%d}:optout_ids" % t,
+           "{t:%d}:bounces" % t, "{t:%d}:complaints" % t]
+    redis.cmd("HSET", ten, "status", "active")
+    redis.cmd("HSET", seq, "status", "draft", "step:0:delay", 1000)
+    for i in (1, 2, 3):
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "email", "c%d@x.test" % i,
+                  "key", "c%d@x.test" % i)
+    redis.cmd("ZADD", "{t:%d}:optouts" % t, 0, "c3@x.test")
+    cts = ["{t:%d}:ct:%d" % (t, i) for i in (1, 2, 3, 4)]
+    got = ev(redis, "sequence_enroll", [seq, enr, due] + sup + cts,
+             [5000, 1, 2, 3, 4])
+    ok(got == ["ok", "", "", "opted_out", "not_found"] and
+       redis.cmd("ZRANGE", due, 0, -1, "WITHSCORES") == ["1", "6000", "2",
+                                                         "6000"],
+       "sequence_enroll: enrolled due at now + delay; reasons for others",
+       repr(got))
+    again = ev(redis, "sequence_enroll", [seq, enr, due] + sup + cts[:1],
+               [5000, 1])
+    ok(again == ["ok", "already_enrolled"], "sequence_enroll: once",
+       repr(again))
+    ck = [seq, ten, enr, due, fl]
+    ok(ev(redis, "sequence_claim", ck, [7000, 10, 2000]) == ["stop"],
+       "sequence_claim: nothing from a draft")
+    redis.cmd("HSET", seq, "status", "active")
+    ok(ev(redis, "sequence_claim", ck, [5999, 10, 2000]) == ["ok"],
+       "sequence_claim: nothing before its time")
+    got = ev(redis, "sequence_claim", ck, [7000, 1, 2000])
+    ok(got == ["ok", "1", "0"] and redis.cmd("ZSCORE", fl, 1) == "9000",
+       "sequence_claim: LIMIT, into flight with its lease", repr(got))
+    got = ev(redis, "sequence_claim", ck, [7001, 10, 2000])
+    ok(got == ["ok", "2", "0"], "sequence_claim: a held one is not claimed "
+       "twice", repr(got))
+    # The holder of 1 "dies": after its lease anyone claims it again.
+    got = ev(redis, "sequence_claim", ck, [9000, 10, 2000])
+    ok(got == ["ok", "1", "0"], "sequence_claim: after the lease, again",
+       repr(got))
+    redis.cmd("XGROUP", "CREATE", camp + ":q", "senders", "0", "MKSTREAM")
+    ak = [seq, enr, due, fl, camp, camp + ":q", camp + ":queued"] + sup
+    adv = lambda ids, now=9500: ev(redis, "sequence_advance", ak + [
+        "{t:%d}:ct:%d" % (t, i) for i in ids], [now, 0, 3000] +
+        [x for i in ids for x in (i, 1)])
+    ok(adv([1, 2]) == [2, 0, 0, 0] and redis.cmd("XLEN", camp + ":q") == 1
+       and redis.cmd("HGET", camp, "queued") == "2" and
+       redis.cmd("HGETALL", enr) == ["1", "1", "2", "1"] and
+       redis.cmd("ZRANGE", due, 0, -1, "WITHSCORES") == ["1", "12500",
+                                                         "2", "12500"],
+       "sequence_advance: queued once, next step due at now + delay",
+       repr(redis.cmd("HGETALL", enr)))
+    ok(adv([1, 2]) == [0, 0, 0, 0] and redis.cmd("XLEN", camp + ":q") == 1,
+       "sequence_advance: a repeat (two holders) queues nothing")
+    # At step 1 (the last): 1's condition failed (skipped, completes), 2
+    # opted out meanwhile (exits, nothing queued though its "send").
+    redis.cmd("ZADD", "{t:%d}:optouts" % t, 0, "c2@x.test")
+    ev(redis, "sequence_claim", ck, [12500, 10, 2000])
+    got = ev(redis, "sequence_advance", ak + cts[:2],
+             [12600, 1, -1, 1, 0, 2, 1])
+    ok(got == [0, 1, 1, 1] and redis.cmd("HGET", enr, 2) == "x" and
+       redis.cmd("HGET", enr, 1) == "c" and
+       redis.cmd("HMGET", seq, "active", "completed", "exited",
+                 "step:1:skipped") == ["0", "1", "1", "1"],
+       "sequence_advance: an opted-out contact exits, a skipped last "
+       "step completes", repr(got))
+
+
 def test_noscript_tracking(ff, redis):
     t, c = 21, 1
     st, _, _ = ff.http("GET", ff.token("open", t, c, 501))
@@ -783,14 +855,45 @@ def test_noscript_delivery(ff, relay, redis):
        "erase.lua is cached now: the next erasure goes by EVALSHA")
 
 
+def test_launch_segment(redis):
+    """launch.lua and launch_step.lua for a campaign with a segment: no
+    list needed, the definition frozen, total set at the snapshot's end."""
+    t = 91
+    lk = launch_keys(t, 1, lid=0)
+    redis.cmd("HSET", lk[0], "status", "draft")
+    redis.cmd("HSET", lk[1], "status", "active")
+    redis.cmd("HSET", lk[4], "name", "T")
+    seg = '{"match":"all","rules":[],"name":"s"}'
+    ok(ev(redis, "launch", lk, [1000, "draft", "none", seg]) == ["ok", 0],
+       "launch: a segment campaign needs no list; total 0 until known")
+    camp, q, queued = lk[0], lk[5], lk[6]
+    ok(redis.cmd("HGET", camp, "segment_def") == seg,
+       "launch: the segment's definition frozen into the record")
+    keys = [q, queued, camp, lk[1], camp + ":scan"]
+    lease = ["nodeA", 60000]
+    ok(ev(redis, "launch_step", keys, ["5"] + lease + [4, 9]) ==
+       ["next", 2] and redis.cmd("HGET", camp, "total") == "0",
+       "launch_step: the matching ids of a page queued")
+    ok(ev(redis, "launch_step", keys, ["0"] + lease + [9, 12]) ==
+       ["done", 1] and redis.cmd("HGET", camp, "total") == "3",
+       "launch_step: the last page sets total to the ids queued")
+    lk2 = launch_keys(t, 2, lid=0)
+    redis.cmd("HSET", lk2[0], "status", "draft", "segment_def", "stale")
+    ok(ev(redis, "launch", lk2, [1000]) == ["list"] and
+       redis.cmd("HGET", lk2[0], "status") == "draft",
+       "launch: without a segment, still not without its list")
+
+
 def main():
     redis = Redis()
     run(test_files, redis)
+    run(test_launch_segment, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,
                test_contact_write, test_schedule):
         run(fn, redis)
+    run(test_sequence_scripts, redis)
     redis.stop()
 
     redis = Redis()

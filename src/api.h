@@ -506,6 +506,15 @@ int	 api_segment_ref(struct api_req *, json_t *v, uint64_t *id);
  */
 int	 api_segment_launch_def(struct api_req *, uint64_t campaign,
 	    char **def);
+/*
+ * The due job's (api_schedule.c, on a worker): a scheduled campaign's
+ * segment checked at its send_at and its definition as the launch
+ * freezes it: 1 with *def (the caller frees), 0 when the campaign has
+ * no segment, -2 when the segment is gone or no longer valid (logged),
+ * -1 when Redis failed.
+ */
+int	 api_segment_due_def(struct api *, struct db *, uint64_t tenant,
+	    uint64_t campaign, char **def);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */
@@ -519,9 +528,11 @@ void	 api_schedule_init(struct api *);	/* the due job, each second */
 void	 api_schedule_free(struct api *);
 /* At launch, on a worker: 1 when the campaign's send_at is still to come
  * and the request was answered (202 scheduled, or an error), -1 when it
- * was answered with an error before, 0 to launch now. */
+ * was answered with an error before (an A/B test with a segment: 422
+ * invalid_ab), 0 to launch now.  segment: the campaign has a segment
+ * (api_segment_launch_def found one). */
 int	 api_schedule_launch(struct api_req *, uint64_t campaign,
-	    uint64_t list, uint64_t template_id);
+	    uint64_t list, uint64_t template_id, int segment);
 /* After any launch: an A/B test's wait starts (its due time stored);
  * 0 or -1. */
 int	 api_schedule_launched(struct db *, uint64_t tenant,

@@ -565,8 +565,9 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		return;
 	if (api_segment_launch_def(r, id, &segment_def) == -1)
 		return;
-	/* A send_at still to come: scheduled, launched by the due job. */
-	if (api_schedule_launch(r, id, lid, tid) != 0) {
+	/* A send_at still to come: scheduled, launched by the due job,
+	 * which checks and freezes the segment's definition then. */
+	if (api_schedule_launch(r, id, lid, tid, segment_def != NULL) != 0) {
 		free(segment_def);
 		return;
 	}

@@ -89,6 +89,7 @@ due_launch(struct api_schedule *s, struct db *db, uint64_t tenant,
 	struct campaign_schedule sc;
 	struct launch_result	 res;
 	uint64_t		 list, tpl;
+	char			*segment_def = NULL;
 	int			 rc;
 
 	if ((rc = store_campaign_refs(db, tenant, campaign, &list, &tpl)) ==
@@ -96,8 +97,18 @@ due_launch(struct api_schedule *s, struct db *db, uint64_t tenant,
 		return -1;
 	if (rc == 0)
 		return store_due_remove(db, DUE_LAUNCH, tenant, campaign);
-	if (store_launch_due(db, tenant, campaign, list, tpl, NULL, now,
-	    &res) == -1)
+	/* A segment is evaluated as it is at send_at, frozen by the launch
+	 * (API.md: at launch); one gone since leaves the campaign
+	 * scheduled, out of the set, as a deleted list does. */
+	if ((rc = api_segment_due_def(s->a, db, tenant, campaign,
+	    &segment_def)) == -1)
+		return -1;
+	if (rc == -2)
+		return store_due_remove(db, DUE_LAUNCH, tenant, campaign);
+	rc = store_launch_due(db, tenant, campaign, list, tpl, segment_def,
+	    now, &res);
+	free(segment_def);
+	if (rc == -1)
 		return -1;
 	if (res.verdict == LAUNCH_OK) {
 		launched(s, db, tenant, campaign, list, now);
@@ -307,7 +318,7 @@ api_schedule_launched(struct db *db, uint64_t tenant, uint64_t campaign,
 
 int
 api_schedule_launch(struct api_req *r, uint64_t id, uint64_t list,
-    uint64_t template_id)
+    uint64_t template_id, int segment)
 {
 	struct campaign_schedule sc;
 	struct launch_result	 res;
@@ -319,6 +330,16 @@ api_schedule_launch(struct api_req *r, uint64_t id, uint64_t list,
 		api_unavailable(r);
 		return -1;
 	}
+	/* The test share is the first round(total x test_fraction)
+	 * recipients queued, and a segment's total is known only when its
+	 * snapshot ends. */
+	if (rc == 1 && segment && sc.ab != NULL) {
+		store_schedule_free(&sc);
+		api_error(r, 422, "invalid_ab", "an A/B test cannot be sent to "
+		    "a segment (its size is known only once its snapshot "
+		    "ends); use a list");
+		return -1;
+	}
 	if (rc == 0 || sc.send_at <= now) {
 		store_schedule_free(&sc);
 		return 0;
@@ -327,7 +348,7 @@ api_schedule_launch(struct api_req *r, uint64_t id, uint64_t list,
 	 * (one whose script then refuses is dropped by the due job). */
 	if (store_due_add(r->db, DUE_LAUNCH, r->tenant, id, sc.send_at) ==
 	    -1 || (rc = store_schedule(r->db, r->tenant, id, list,
-	    template_id, now, &res)) == -1) {
+	    template_id, segment, now, &res)) == -1) {
 		store_schedule_free(&sc);
 		api_unavailable(r);
 		return -1;

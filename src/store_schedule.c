@@ -141,12 +141,12 @@ store_schedule_set(struct db *db, uint64_t tenant, uint64_t campaign,
 
 int
 store_schedule(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list, uint64_t template_id, uint64_t now,
+    uint64_t list, uint64_t template_id, int segment, uint64_t now,
     struct launch_result *r)
 {
 	redisReply	*rep;
-	const char	*argv[8], *why = "";
-	size_t		 lens[8];
+	const char	*argv[9], *why = "";
+	size_t		 lens[9];
 	struct key	 camp, t, l, tpl;
 	char		 nowbuf[24];
 	int		 argc = 2, i, rc = 1;
@@ -159,6 +159,7 @@ store_schedule(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[argc++] = key_list(&l, tenant, list);
 	argv[argc++] = key_template(&tpl, tenant, template_id);
 	argv[argc++] = nowbuf;
+	argv[argc++] = list != 0 || !segment ? "list" : "none";
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if ((rep = script_run(db, SCRIPT_SCHEDULE, argc, argv, lens)) == NULL)

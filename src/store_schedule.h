@@ -56,12 +56,13 @@ int	 store_schedule_get(struct db *, uint64_t tenant, uint64_t campaign,
 
 /*
  * A draft whose send_at is still to come becomes "scheduled" (its list
- * and template checked as launch checks them): 1 with r->verdict
+ * and template checked as launch checks them; with segment set and list
+ * 0, no list: a segment of every contact): 1 with r->verdict
  * LAUNCH_OK, or another verdict of store_launch.h; 0 when send_at has
  * come already (launch it now); -1.
  */
 int	 store_schedule(struct db *, uint64_t tenant, uint64_t campaign,
-	    uint64_t list, uint64_t template_id, uint64_t now_ms,
+	    uint64_t list, uint64_t template_id, int segment, uint64_t now_ms,
 	    struct launch_result *r);
 
 /* The due sets: ff:scheduled (launches) and ff:ab_due (A/B winners). */

@@ -3,7 +3,8 @@
 -- (launch.lua, from "scheduled").
 --
 -- KEYS (one hash tag {t:T}): 1 camp  2 tenant  3 list  4 template
--- ARGV: 1 now (ms)
+-- ARGV: 1 now (ms); 2 "none" when the campaign has no list (a segment
+--   of every contact: KEYS 3 names list 0), else "list" (the default)
 -- Returns {"ok"}, or why not: {"gone"}, {"tenant"}, {"state", status},
 -- {"list"}, {"template"}, {"due"} (send_at is not in the future:
 -- launch it now).
@@ -17,7 +18,9 @@ if redis.call('HGET', KEYS[2], 'status') ~= 'active' then
   return {'tenant'}
 end
 if st ~= 'draft' then return {'state', st} end
-if redis.call('EXISTS', KEYS[3]) == 0 then return {'list'} end
+if ARGV[2] ~= 'none' and redis.call('EXISTS', KEYS[3]) == 0 then
+  return {'list'}
+end
 if redis.call('EXISTS', KEYS[4]) == 0 then return {'template'} end
 local at = tonumber(redis.call('HGET', KEYS[1], 'send_at') or '0')
 if at <= tonumber(ARGV[1]) then return {'due'} end

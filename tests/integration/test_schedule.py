@@ -15,6 +15,10 @@ its real senders and a real SMTP server (contrib/smtp-capture.py).
   5. A/B test with two variants: the variant opened by a browser wins
      over the one opened only by a mail proxy (machine hits do not
      count), and the rest of the list gets the winner's subject.
+  6. segments (segment_id, no list): send_at launches with the segment
+     as it is at send_at (its definition frozen then), local_time queues
+     only the matching contacts at their zones' times, and an A/B test
+     with a segment is refused (422 invalid_ab).
 """
 import datetime
 import email
@@ -324,6 +328,75 @@ def test_local_time(ff, relay, redis):
     call(ff, "POST", "/v1/campaigns/%s/cancel" % cid, key)
 
 
+def test_segment(ff, relay, redis):
+    plans = {"sg0@seg.test": "pro", "sg1@seg.test": "pro",
+             "sg2@seg.test": "free", "sg3@seg.test": "team"}
+    tid, key = new_tenant(ff, "Seg")
+    add_contacts(ff, key, [{"email": a, "attributes": {"plan": p},
+                            "timezone": "Asia/Tokyo"}
+                           for a, p in plans.items()])
+    tpl = new_template(ff, key, "Segment", "<p>Hi</p>", "Hi")
+    sid = must("segment", call(ff, "POST", "/v1/segments", key, {
+        "name": "pro", "match": "all",
+        "rules": [{"field": "attributes.plan", "op": "eq",
+                   "value": "pro"}]}), 201)["id"]
+
+    def seg_campaign(**extra):
+        body = {"name": "s", "template_id": tpl, "segment_id": sid,
+                "from": "News <news@acme.test>"}
+        body.update(extra)
+        return must("POST campaign", call(ff, "POST", "/v1/campaigns", key,
+                                          body), 201)["id"]
+    # send_at: scheduled without a list; the segment is changed before
+    # send_at, and the launch then sends to it as it is.
+    at = time.time() + 3
+    cid = seg_campaign(send_at=iso(at))
+    js = must("launch", call(ff, "POST", "/v1/campaigns/%s/launch" % cid,
+                             key), 202)
+    ok(js.get("status") == "scheduled",
+       "a segment campaign (no list) with send_at: 202 scheduled", repr(js))
+    must("PATCH segment", call(ff, "PATCH", "/v1/segments/%s" % sid, key, {
+        "rules": [{"field": "attributes.plan", "op": "eq",
+                   "value": "team"}]}))
+    js = wait_done(ff, key, cid, timeout=20)
+    got = rcpts_of(relay, plans)
+    ok(js.get("status") == "done" and sorted(got) == ["sg3@seg.test"] and
+       len(got["sg3@seg.test"]) == 1 and
+       min(got["sg3@seg.test"]) >= at - 0.01,
+       "at send_at: the segment as it was then, once, not early",
+       "%r %r" % (js, got))
+    frozen = redis.cmd("HGET", "{t:%s}:camp:%s" % (tid, cid), "segment_def")
+    ok(frozen is not None and '"team"' in frozen,
+       "the due launch froze the segment's definition into the record",
+       repr(frozen))
+    # local_time: only the matching contact waits in :later, at Tokyo's
+    # next wall-clock time an hour ago (a day ahead, give or take).
+    from zoneinfo import ZoneInfo
+    ago = datetime.datetime.fromtimestamp(time.time() - 3600,
+                                          ZoneInfo("Asia/Tokyo"))
+    hms = (ago.hour, ago.minute, ago.second)
+    cid2 = seg_campaign(local_time="%02d:%02d:%02d" % hms)
+    launch(ff, key, cid2)
+    later = "{t:%s}:camp:%s:later" % (tid, cid2)
+    cid_of = must("GET", call(ff, "GET", "/v1/contacts/sg3@seg.test",
+                              key))["id"]
+    got = wait_for(lambda: redis.cmd("ZRANGE", later, "0", "-1",
+                                     "WITHSCORES") or None, timeout=5)
+    want = next_local("Asia/Tokyo", hms, time.time() - 5)
+    ok(got and len(got) == 2 and str(got[0]) == str(cid_of) and
+       abs(int(float(got[1])) // 1000 - want) <= 10,
+       "local_time with a segment: only its contact waits, due at its "
+       "zone's next %02d:%02d:%02d" % hms, "%r want %r" % (got, want))
+    call(ff, "POST", "/v1/campaigns/%s/cancel" % cid2, key)
+    # A/B: the test share is a prefix of a total a segment lacks.
+    cid3 = seg_campaign(ab={"variants": [{"subject": "A"},
+                                         {"subject": "B"}]})
+    st, js, raw = call(ff, "POST", "/v1/campaigns/%s/launch" % cid3, key)
+    ok(st == 422 and js["error"]["code"] == "invalid_ab" and
+       campaign(ff, key, cid3).get("status") == "draft",
+       "an A/B test with a segment: 422 invalid_ab, still a draft", raw)
+
+
 PIXEL_RE = re.compile(r'/o/[A-Za-z0-9_-]+\.gif')
 BROWSER = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, "
            "like Gecko) Chrome/120.0 Safari/537.36")
@@ -440,6 +513,7 @@ def main():
     run(test_pause_cancel, ff, relay, redis)
     run(test_local_time, ff, relay, redis)
     run(test_ab, ff, relay, redis)
+    run(test_segment, ff, relay, redis)
     ff.stop()
     run(test_restart, redis, relay)
     relay.close()

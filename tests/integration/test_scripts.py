@@ -620,6 +620,28 @@ def test_schedule(redis):
        "launch from scheduled at send_at: sending")
     ok(ev(redis, "launch", lk, [5001, "scheduled"]) == ["state", "sending"],
        "launch from scheduled: once (a second node finds it sending)")
+    # A campaign with a segment of every contact (no list, KEYS name
+    # list 0): scheduled, then launched from scheduled with the segment
+    # frozen at send_at.
+    camp2, lst0 = t + ":camp:2", t + ":list:0"
+    keys2 = [camp2, tenant, lst0, tpl]
+    lk2 = [camp2, tenant, lst0, lst0 + ":members", tpl, camp2 + ":q",
+           camp2 + ":queued"]
+    redis.cmd("HSET", camp2, "status", "draft", "send_at", 5000)
+    ok(ev(redis, "schedule", keys2, [1000]) == ["list"],
+       "schedule: without \"none\", its list must exist")
+    ok(ev(redis, "schedule", keys2, [1000, "none"]) == ["ok"] and
+       redis.cmd("HGET", camp2, "status") == "scheduled",
+       "schedule: a segment campaign needs no list")
+    seg = '{"match":"all","rules":[],"name":"s"}'
+    ok(ev(redis, "launch", lk2, [4999, "scheduled", "none", seg]) ==
+       ["early"] and redis.cmd("HEXISTS", camp2, "segment_def") == 0,
+       "launch from scheduled with a segment: not before send_at, "
+       "nothing frozen")
+    ok(ev(redis, "launch", lk2, [5000, "scheduled", "none", seg]) ==
+       ["ok", 0] and redis.cmd("HGET", camp2, "segment_def") == seg and
+       redis.cmd("HGET", camp2, "status") == "sending",
+       "launch from scheduled with a segment: its definition frozen")
 
 
 def test_erase(redis):

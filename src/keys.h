@@ -67,6 +67,9 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   {t:T}:events               key_events(k, T)
+ *   {t:T}:events:pumped        key_events_pumped(k, T)
+ *   {t:T}:events:lease         key_events_lease(k, T)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -181,5 +184,11 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
+
+/* {t:T}: the tenant's event log (store_event.c), its pump's marks and
+ * lease (event_pump.c). */
+const char	*key_events(struct key *, uint64_t tenant);
+const char	*key_events_pumped(struct key *, uint64_t tenant);
+const char	*key_events_lease(struct key *, uint64_t tenant);
 
 #endif

@@ -78,6 +78,9 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("{t:T}:events", key_events(&k[n], T));
+	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));
+	CASE("{t:T}:events:lease", key_events_lease(&k[n], T));
 #undef CASE
 	return n;
 }

@@ -21,8 +21,11 @@
  * makes the same id.  The contact's address is read by the script when
  * the event is added (none for an erased contact: no event).
  *
- * Cost: two commands per campaign per second for the tenants held,
- * plus the copies; a link's URL is read once per run and campaign.
+ * Cost, per tenant held and second: the lease, the campaign ids, then
+ * per 256 campaigns one HMGET of the marks and one pipeline of XRANGEs
+ * (a round trip per Redis node), plus a script call per stream entry
+ * copied (an entry holds up to a tracker's chunk of records); a link's
+ * URL is read once per run and campaign.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@
 #define PUMP_ENTRIES		100	/* stream entries read per step */
 #define PUMP_STEPS		20	/* steps per campaign per run */
 #define PUMP_LINKS		64	/* URLs remembered per campaign */
+#define PUMP_GROUP		256	/* campaigns read in one pipeline */
 
 struct link_cache {
 	uint64_t	 link[PUMP_LINKS];
@@ -155,50 +159,87 @@ entries_free(struct event_entry *ev, size_t n)
 	free(ev);
 }
 
-/* Copies one campaign's new records, a bounded number of steps. */
+/* Copies one batch of a campaign's records, entry by entry, moving
+ * mark past each: 0 or -1. */
 static int
-pump_campaign(struct pump_walk *w, uint64_t tenant, uint64_t campaign)
+pump_batch(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
+    const struct record_batch *b, struct link_cache *links,
+    char mark[EVENT_CURSOR_MAX])
+{
+	struct event_entry	*ev;
+	size_t			 i, n;
+	long long		 added;
+
+	for (i = 0; i < b->n; i++) {
+		if (entry_events(w->db, tenant, campaign, &b->entries[i],
+		    links, &ev, &n) == -1) {
+			entries_free(ev, n);
+			return -1;
+		}
+		/* An entry with no event still moves the mark. */
+		added = store_event_add_pumped(w->db, tenant, campaign,
+		    b->entries[i].id, ev, n);
+		entries_free(ev, n);
+		if (added == -1)
+			return -1;
+		w->report->entries++;
+		w->report->added += added;
+		snprintf(mark, EVENT_CURSOR_MAX, "%s", b->entries[i].id);
+	}
+	return 0;
+}
+
+/* One campaign, from the batch read for it (first) on, a bounded
+ * number of steps: 0 or -1. */
+static int
+pump_campaign(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
+    char mark[EVENT_CURSOR_MAX], const struct record_batch *first)
 {
 	struct record_batch	 b;
 	struct link_cache	 links = { .n = 0 };
-	struct event_entry	*ev;
-	char			 mark[EVENT_CURSOR_MAX];
-	size_t			 i, n;
-	long long		 added;
-	int			 step, rc = 0;
+	int			 step, rc;
+	size_t			 n = first->n;
 
-	if (store_event_mark(w->db, tenant, campaign, mark) == -1)
-		return -1;
-	for (step = 0; step < PUMP_STEPS && rc == 0; step++) {
+	rc = pump_batch(w, tenant, campaign, first, &links, mark);
+	for (step = 1; rc == 0 && n == PUMP_ENTRIES && step < PUMP_STEPS;
+	    step++) {
 		if (store_event_records(w->db, tenant, campaign, mark,
 		    PUMP_ENTRIES, &b) == -1) {
 			rc = -1;
 			break;
 		}
-		for (i = 0; i < b.n && rc == 0; i++) {
-			if (entry_events(w->db, tenant, campaign,
-			    &b.entries[i], &links, &ev, &n) == -1) {
-				rc = -1;
-				break;
-			}
-			/* An entry with no event still moves the mark. */
-			added = store_event_add_pumped(w->db, tenant,
-			    campaign, b.entries[i].id, ev, n);
-			entries_free(ev, n);
-			if (added == -1) {
-				rc = -1;
-				break;
-			}
-			w->report->entries++;
-			w->report->added += added;
-			snprintf(mark, sizeof(mark), "%s", b.entries[i].id);
-		}
+		rc = pump_batch(w, tenant, campaign, &b, &links, mark);
 		n = b.n;
 		record_batch_free(&b);
-		if (n < PUMP_ENTRIES)
-			break;
 	}
 	links_free(&links);
+	return rc;
+}
+
+/* A group of a tenant's campaigns: their marks in one command, their
+ * new records in one pipeline, then the campaigns that have some. */
+static int
+pump_group(struct pump_walk *w, uint64_t tenant, const uint64_t *camps,
+    size_t n)
+{
+	char			(*marks)[EVENT_CURSOR_MAX];
+	struct record_batch	*b;
+	size_t			 i;
+	int			 rc = 0;
+
+	marks = xcalloc(n, sizeof(*marks));
+	b = xcalloc(n, sizeof(*b));
+	if (store_event_marks(w->db, tenant, camps, n, marks) == -1 ||
+	    store_event_records_many(w->db, tenant, camps, marks, n,
+	    PUMP_ENTRIES, b) == -1)
+		rc = -1;
+	for (i = 0; i < n && rc == 0; i++)
+		if (b[i].n > 0)
+			rc = pump_campaign(w, tenant, camps[i], marks[i], &b[i]);
+	for (i = 0; i < n; i++)
+		record_batch_free(&b[i]);
+	free(b);
+	free(marks);
 	return rc;
 }
 
@@ -208,7 +249,7 @@ pump_tenant(void *arg, uint64_t tenant)
 {
 	struct pump_walk	*w = arg;
 	uint64_t		*camps;
-	size_t			 i, n;
+	size_t			 i, n, k;
 	int			 rc;
 
 	if ((rc = store_event_lease(w->db, tenant, w->node,
@@ -217,13 +258,12 @@ pump_tenant(void *arg, uint64_t tenant)
 	w->report->tenants++;
 	if (store_campaign_ids(w->db, tenant, &camps, &n) == -1)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (pump_campaign(w, tenant, camps[i]) == -1) {
-			free(camps);
-			return -1;
-		}
+	for (i = 0; i < n && rc != -1; i += k) {
+		k = n - i < PUMP_GROUP ? n - i : PUMP_GROUP;
+		rc = pump_group(w, tenant, camps + i, k);
+	}
 	free(camps);
-	return 0;
+	return rc == -1 ? -1 : 0;
 }
 
 int

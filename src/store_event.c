@@ -304,27 +304,49 @@ store_event_lease(struct db *db, uint64_t tenant, const char *node,
 }
 
 int
-store_event_mark(struct db *db, uint64_t tenant, uint64_t campaign,
-    char mark[EVENT_CURSOR_MAX])
+store_event_marks(struct db *db, uint64_t tenant, const uint64_t *campaigns,
+    size_t n, char (*marks)[EVENT_CURSOR_MAX])
 {
 	redisReply	*rep;
 	struct key	 k;
+	const char	**argv;
+	size_t		*lens, i, len;
+	char		(*num)[24];
 	const char	*v;
-	size_t		 len;
+	int		 rc = -1;
 
-	mark[0] = '\0';
-	rep = db_cmd(db, "HGET %s %llu", key_events_pumped(&k, tenant),
-	    (unsigned long long)campaign);
-	if (rep == NULL || reply_is_error(rep, NULL)) {
-		freeReplyObject(rep);
-		return -1;
+	for (i = 0; i < n; i++)
+		marks[i][0] = '\0';
+	if (n == 0)
+		return 0;
+	argv = xcalloc(n + 2, sizeof(*argv));
+	lens = xcalloc(n + 2, sizeof(*lens));
+	num = xcalloc(n, sizeof(*num));
+	argv[0] = "HMGET";
+	argv[1] = key_events_pumped(&k, tenant);
+	for (i = 0; i < n; i++) {
+		snprintf(num[i], sizeof(num[i]), "%llu",
+		    (unsigned long long)campaigns[i]);
+		argv[2 + i] = num[i];
 	}
-	if ((v = reply_str(rep, &len)) != NULL && len < EVENT_CURSOR_MAX) {
-		memcpy(mark, v, len);
-		mark[len] = '\0';
+	for (i = 0; i < n + 2; i++)
+		lens[i] = strlen(argv[i]);
+	rep = db_cmdargv(db, (int)(n + 2), argv, lens);
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == n) {
+		for (i = 0; i < n; i++)
+			if ((v = reply_str(rep->element[i], &len)) != NULL &&
+			    len < EVENT_CURSOR_MAX) {
+				memcpy(marks[i], v, len);
+				marks[i][len] = '\0';
+			}
+		rc = 0;
 	}
 	freeReplyObject(rep);
-	return 0;
+	free(argv);
+	free(lens);
+	free(num);
+	return rc;
 }
 
 void
@@ -338,28 +360,19 @@ record_batch_free(struct record_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int
-store_event_records(struct db *db, uint64_t tenant, uint64_t campaign,
-    const char *after, size_t count, struct record_batch *b)
+/* An XRANGE reply into b (emptied first): 0, or -1 when it is no
+ * array. */
+static int
+records_parse(const redisReply *rep, struct record_batch *b)
 {
-	redisReply		*rep, *e;
+	const redisReply	*e;
 	struct record_entry	*r;
-	struct key		 k;
-	char			 from[EVENT_CURSOR_MAX + 1];
 	const char		*s, *name, *v;
 	size_t			 i, j, len, nlen, vlen;
 
 	memset(b, 0, sizeof(*b));
-	if (*after != '\0')
-		snprintf(from, sizeof(from), "(%s", after);
-	else
-		snprintf(from, sizeof(from), "-");
-	rep = db_cmd(db, "XRANGE %s %s + COUNT %llu", key_camp_events(&k,
-	    tenant, campaign), from, (unsigned long long)count);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(rep);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
 		return -1;
-	}
 	b->entries = xcalloc(rep->elements + 1, sizeof(*b->entries));
 	for (i = 0; i < rep->elements; i++) {
 		e = rep->element[i];
@@ -376,9 +389,68 @@ store_event_records(struct db *db, uint64_t tenant, uint64_t campaign,
 				r->text = xstrndup(v, vlen);
 				r->len = vlen;
 			}
+		if (r->text == NULL)
+			r->text = xstrdup("");
 	}
-	freeReplyObject(rep);
 	return 0;
+}
+
+/* "(mark" or "-": XRANGE's start after the mark. */
+static void
+range_start(char *from, size_t len, const char *mark)
+{
+	if (*mark != '\0')
+		snprintf(from, len, "(%s", mark);
+	else
+		snprintf(from, len, "-");
+}
+
+int
+store_event_records(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *after, size_t count, struct record_batch *b)
+{
+	redisReply	*rep;
+	struct key	 k;
+	char		 from[EVENT_CURSOR_MAX + 1];
+	int		 rc;
+
+	range_start(from, sizeof(from), after);
+	rep = db_cmd(db, "XRANGE %s %s + COUNT %llu", key_camp_events(&k,
+	    tenant, campaign), from, (unsigned long long)count);
+	rc = records_parse(rep, b);
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+store_event_records_many(struct db *db, uint64_t tenant,
+    const uint64_t *campaigns, char (*marks)[EVENT_CURSOR_MAX], size_t n,
+    size_t count, struct record_batch *batches)
+{
+	redisReply	*rep;
+	struct key	 k;
+	char		 from[EVENT_CURSOR_MAX + 1];
+	size_t		 i;
+	int		 rc = 0;
+
+	memset(batches, 0, n * sizeof(*batches));
+	for (i = 0; i < n; i++) {
+		range_start(from, sizeof(from), marks[i]);
+		if (db_append(db, "XRANGE %s %s + COUNT %llu",
+		    key_camp_events(&k, tenant, campaigns[i]), from,
+		    (unsigned long long)count) == -1)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		rep = db_reply(db);
+		if (rc == 0 && records_parse(rep, &batches[i]) == -1)
+			rc = -1;
+		freeReplyObject(rep);
+	}
+	if (rc == -1)
+		for (i = 0; i < n; i++)
+			record_batch_free(&batches[i]);
+	return rc;
 }
 
 int

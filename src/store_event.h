@@ -86,10 +86,11 @@ long long store_event_trim(struct db *, uint64_t tenant, uint64_t cutoff_ms);
 int	 store_event_lease(struct db *, uint64_t tenant, const char *node,
 	    int ttl_ms);
 
-/* The pump's mark of the campaign (the last entry copied) into mark,
- * "" when none: 0 or -1. */
-int	 store_event_mark(struct db *, uint64_t tenant, uint64_t campaign,
-	    char mark[EVENT_CURSOR_MAX]);
+/* The pump's marks of n campaigns (the last entry copied of each) into
+ * marks, "" when none: one HMGET.  0 or -1. */
+int	 store_event_marks(struct db *, uint64_t tenant,
+	    const uint64_t *campaigns, size_t n,
+	    char (*marks)[EVENT_CURSOR_MAX]);
 
 /* Entries of {t:T:c:C}:events after the entry after ("": from the
  * first), at most count. */
@@ -104,6 +105,12 @@ struct record_batch {
 };
 int	 store_event_records(struct db *, uint64_t tenant, uint64_t campaign,
 	    const char *after, size_t count, struct record_batch *);
+/* The same for n campaigns at once, each after its mark, pipelined
+ * (one round trip per Redis node): batches[i] for campaigns[i].  0, or
+ * -1 (every batch empty). */
+int	 store_event_records_many(struct db *, uint64_t tenant,
+	    const uint64_t *campaigns, char (*marks)[EVENT_CURSOR_MAX],
+	    size_t n, size_t count, struct record_batch *batches);
 void	 record_batch_free(struct record_batch *);
 
 /* The URL of the campaign's link index into a malloc'ed *url (NULL

@@ -282,7 +282,7 @@ store_event_lease(struct db *db, uint64_t tenant, const char *node,
 		freeReplyObject(rep);
 		return -1;
 	}
-	if (reply_ok(rep) == 0) {
+	if (reply_ok(rep)) {		/* +OK: taken */
 		freeReplyObject(rep);
 		return 1;
 	}

@@ -17,6 +17,9 @@ the feed's part), on a real fanfared, Redis and SMTP sink.
 3. Tenant isolation: another tenant's feed is empty, also when it asks
    for the first tenant's campaign.
 4. Erasure removes every event of the subject from the log.
+6. Two nodes on one Redis: the node holding a tenant's pump lease is
+   killed -9; the other takes the lease once it expires and goes on,
+   each event once.
 5. Bad parameters: 422 with an error code.
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
@@ -277,6 +280,37 @@ def test_bad_params(ff, redis, relay, state):
        "limit=1000 and one type: 200")
 
 
+def test_second_node(ff, redis, relay, state):
+    tid, key, ids, camp = (state[k] for k in ("tid", "key", "ids", "camp"))
+    other = Fanfare(redis=redis, admin_key=ADMIN, secret=secret_of(ff),
+                    node_id="events-second")
+    before = feed_all(ff, key)[0]
+    lease = redis.cmd("GET", "{t:%s}:events:lease" % tid)
+    ok(lease == ff.directives["node_id"],
+       "the first node holds the tenant's lease", repr(lease))
+    ff.kill9()
+    n = 5
+    sts = [hit(other, "open", tid, camp, ids[1]) for _ in range(n)]
+    ok(sts == [200] * n, "opens on the second node")
+    t0 = time.monotonic()
+    got = wait_for(lambda: len(feed_all(other, key)[0]) >= len(before) + n,
+                   timeout=25)
+    took = time.monotonic() - t0
+    after = feed_all(other, key)[0]
+    ok(got and len(after) == len(before) + n and
+       after[:len(before)] == before and
+       redis.cmd("GET", "{t:%s}:events:lease" % tid) == "events-second",
+       "the second node takes the lease when it expires and copies the "
+       "new opens, once each (%.1f s)" % took,
+       "%d -> %d, lease %r, before kept: %s" % (
+           len(before), len(after),
+           redis.cmd("GET", "{t:%s}:events:lease" % tid),
+           after[:len(before)] == before))
+    other.stop()
+    ff.start()
+    state["items"] = after
+
+
 def main():
     redis = Redis()
     relay = Relay()
@@ -297,6 +331,7 @@ def main():
         run(test_isolation, ff, redis, relay, state)
         run(test_erasure, ff, redis, relay, state)
         run(test_bad_params, ff, redis, relay, state)
+        run(test_second_node, ff, redis, relay, state)
     ff.stop()
     relay.close()
     done()

@@ -258,7 +258,7 @@ store_event_trim(struct db *db, uint64_t tenant, uint64_t cutoff_ms)
 	struct key	k;
 	long long	n;
 
-	if (db_cmd_int(db, &n, "XTRIM %s MINID ~ %llu-0", key_events(&k,
+	if (db_cmd_int(db, &n, "XTRIM %s MINID %llu-0", key_events(&k,
 	    tenant), (unsigned long long)cutoff_ms) == -1)
 		return -1;
 	return n;

@@ -17,7 +17,8 @@ the feed's part), on a real fanfared, Redis and SMTP sink.
 3. Tenant isolation: another tenant's feed is empty, also when it asks
    for the first tenant's campaign.
 4. Erasure removes every event of the subject from the log.
-6. Two nodes on one Redis: the node holding a tenant's pump lease is
+6. Retention: the janitor trims the log by the tenant's retention_days.
+7. Two nodes on one Redis: the node holding a tenant's pump lease is
    killed -9; the other takes the lease once it expires and goes on,
    each event once.
 5. Bad parameters: 422 with an error code.
@@ -280,6 +281,30 @@ def test_bad_params(ff, redis, relay, state):
        "limit=1000 and one type: 200")
 
 
+def test_retention(ff, redis, relay, state):
+    js = must("tenant", call(ff, "POST", "/v1/tenants", ADMIN,
+                             {"name": "Short", "retention_days": 30}), 201)
+    tid, key = js["id"], js["api_key"]
+    add_contacts(ff, key, [{"email": "ret@ev.test"}])
+    day = 86400000
+    now = int(time.time() * 1000)
+    log = "{t:%s}:events" % tid
+    for age, eid in ((40, "old"), (20, "recent")):
+        redis.cmd("XADD", log, "%d-0" % (now - age * day), "e",
+                  json.dumps({"id": eid, "type": "sent"}), "ty", "sent",
+                  "c", "", "ca", "")
+    must("opt-out", call(ff, "POST", "/v1/optouts", key,
+                         {"email": "ret@ev.test"}))
+    before = [e["id"] for e in feed_all(ff, key)[0]]
+    rc, out, err = ff.ctl("janitor")
+    after = [e["id"] for e in feed_all(ff, key)[0]]
+    ok(rc == 0 and before[:2] == ["old", "recent"] and len(before) == 3
+       and after == before[1:],
+       "the janitor trims the event log by retention_days (40 days old: "
+       "gone; 20 days and now: kept)", "%r -> %r %s" % (before, after,
+                                                        out + err))
+
+
 def test_second_node(ff, redis, relay, state):
     tid, key, ids, camp = (state[k] for k in ("tid", "key", "ids", "camp"))
     other = Fanfare(redis=redis, admin_key=ADMIN, secret=secret_of(ff),
@@ -331,6 +356,7 @@ def main():
         run(test_isolation, ff, redis, relay, state)
         run(test_erasure, ff, redis, relay, state)
         run(test_bad_params, ff, redis, relay, state)
+        run(test_retention, ff, redis, relay, state)
         run(test_second_node, ff, redis, relay, state)
     ff.stop()
     relay.close()

@@ -247,6 +247,9 @@ def test_erasure(ff, redis, relay, state):
     js = must("erase", call(ff, "DELETE", "/v1/subjects/%s" % emails[0],
                             key))
     after = feed_all(ff, key)[0]
+    ok(js["erased"].get("event_log") == len(mine),
+       "the answer counts the entries deleted from the log (event_log)",
+       repr(js))
     ok(not any(e["contact"] == a or e.get("email") == emails[0]
                for e in after) and
        len(after) == len(before) - len(mine),

@@ -204,6 +204,30 @@ export_events(const struct api_ctx *ctx, uint64_t id)
 	return o;
 }
 
+/* The contact's entries of the tenant's event log (what the feed and
+ * webhooks give out), oldest first, as delivered; NULL when Redis
+ * failed. */
+static json_t *
+export_event_log(const struct api_ctx *ctx, uint64_t id)
+{
+	struct event_page	 page;
+	json_t			*a, *e;
+	size_t			 i;
+
+	a = json_array();
+	if (id == 0)
+		return a;
+	if (store_event_subject(ctx->db, ctx->tenant, id, &page) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	for (i = 0; i < page.n; i++)
+		if ((e = json_loads(page.items[i], 0, NULL)) != NULL)
+			json_array_append_new(a, e);
+	event_page_free(&page);
+	return a;
+}
+
 /* Appends to bounces the reports store_bounce.c read for the contact
  * (DSNs, complaints), oldest first; -1 when Redis failed. */
 static int
@@ -234,7 +258,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
 	json_t		*events = NULL, *messages = NULL, *bounces = NULL;
-	json_t		*counts;
+	json_t		*counts, *log;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -263,6 +287,10 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		json_decref(events);
 		goto fail;
 	}
+	if ((log = export_event_log(ctx, id)) == NULL) {
+		json_decref(events);
+		goto fail;
+	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "email", key,
 	    "contact", contact, "lists", lists, "messages", messages,
 	    "bounces", bounces, "opted_out", opted);
@@ -271,6 +299,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		    api_iso_time(at, ts, sizeof(ts))));
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
+	json_object_set_new(o, "event_log", log);
 	counts = json_pack("{s:b, s:I, s:I}", "contact", id != 0, "events",
 	    (json_int_t)json_array_size(events), "messages",
 	    (json_int_t)json_array_size(messages));

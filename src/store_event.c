@@ -214,9 +214,15 @@ store_event_page(struct db *db, uint64_t tenant, const char *cursor,
 	return 0;
 }
 
-int
-store_event_erase(struct db *db, uint64_t tenant, uint64_t contact,
-    long long *n)
+/*
+ * Walks the whole log oldest first, EVENT_SCAN_PAGE entries a step
+ * (retention bounds it), calling fn with each entry of the contact: 0,
+ * or -1 when Redis or fn failed.
+ */
+static int
+scan_contact(struct db *db, uint64_t tenant, uint64_t contact,
+    int (*fn)(void *, const char *id, const struct entry_fields *),
+    void *arg)
 {
 	redisReply		*rep;
 	struct entry_fields	 f;
@@ -224,10 +230,8 @@ store_event_erase(struct db *db, uint64_t tenant, uint64_t contact,
 	char			 from[EVENT_CURSOR_MAX + 1] = "-";
 	char			 id[EVENT_CURSOR_MAX];
 	size_t			 i;
-	long long		 del;
 	int			 end = 0, rc = 0;
 
-	*n = 0;
 	key_events(&k, tenant);
 	while (!end && rc == 0) {
 		rep = db_cmd(db, "XRANGE %s %s + COUNT %d", k.s, from,
@@ -241,16 +245,80 @@ store_event_erase(struct db *db, uint64_t tenant, uint64_t contact,
 			if (entry_parse(rep->element[i], id, &f) == -1)
 				continue;
 			snprintf(from, sizeof(from), "(%s", id);
-			if (f.contact != contact)
-				continue;
-			if (db_cmd_int(db, &del, "XDEL %s %s", k.s, id) == -1)
-				rc = -1;
-			else
-				*n += del;
+			if (f.contact == contact)
+				rc = fn(arg, id, &f);
 		}
 		freeReplyObject(rep);
 	}
 	return rc;
+}
+
+struct erase_walk {
+	struct db	*db;
+	const char	*key;
+	long long	 n;
+};
+
+static int
+erase_one(void *arg, const char *id, const struct entry_fields *f)
+{
+	struct erase_walk	*w = arg;
+	long long		 del;
+
+	(void)f;
+	if (db_cmd_int(w->db, &del, "XDEL %s %s", w->key, id) == -1)
+		return -1;
+	w->n += del;
+	return 0;
+}
+
+int
+store_event_erase(struct db *db, uint64_t tenant, uint64_t contact,
+    long long *n)
+{
+	struct key		k;
+	struct erase_walk	w = { db, key_events(&k, tenant), 0 };
+	int			rc;
+
+	rc = scan_contact(db, tenant, contact, erase_one, &w);
+	*n = w.n;
+	return rc;
+}
+
+struct subject_walk {
+	struct event_page	*page;
+	size_t			 cap;
+};
+
+static int
+subject_one(void *arg, const char *id, const struct entry_fields *f)
+{
+	struct subject_walk	*w = arg;
+	struct event_page	*p = w->page;
+
+	(void)id;
+	if (f->e == NULL)
+		return 0;
+	if (p->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 32;
+		p->items = xreallocarray(p->items, w->cap, sizeof(*p->items));
+	}
+	p->items[p->n++] = xstrndup(f->e, f->elen);
+	return 0;
+}
+
+int
+store_event_subject(struct db *db, uint64_t tenant, uint64_t contact,
+    struct event_page *page)
+{
+	struct subject_walk	w = { page, 0 };
+
+	memset(page, 0, sizeof(*page));
+	if (scan_contact(db, tenant, contact, subject_one, &w) == -1) {
+		event_page_free(page);
+		return -1;
+	}
+	return 0;
 }
 
 long long

@@ -74,6 +74,10 @@ void	 event_page_free(struct event_page *);
  * -1. */
 int	 store_event_erase(struct db *, uint64_t tenant, uint64_t contact,
 	    long long *n);
+/* A data subject's access request: every entry about the contact, oldest
+ * first, in page (next left ""): 0 or -1. */
+int	 store_event_subject(struct db *, uint64_t tenant, uint64_t contact,
+	    struct event_page *);
 
 /* Retention: removes the entries older than cutoff_ms (exactly, as
  * the campaigns' streams: the janitor runs every 10 minutes); how many,

@@ -244,6 +244,10 @@ def test_erasure(ff, redis, relay, state):
     before = feed_all(ff, key)[0]
     mine = [e for e in before if e["contact"] == a]
     ok(len(mine) >= 4, "ann has events (sent, open, click, bounce)")
+    st, js, raw = call(ff, "GET", "/v1/subjects/%s" % emails[0], key)
+    ok(st == 200 and js.get("event_log") == mine,
+       "the subject export holds the person's entries of the event log, "
+       "as the feed gives them", raw[:300])
     js = must("erase", call(ff, "DELETE", "/v1/subjects/%s" % emails[0],
                             key))
     after = feed_all(ff, key)[0]

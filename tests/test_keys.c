@@ -94,6 +94,9 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:signup:ID", key_signup(&k[n], T, ID));
 	CASE("{t:T}:signup_mailed:H", key_signup_mailed(&k[n], T, "H"));
 	CASE("{t:T}:ct:ID:consents", key_contact_consents(&k[n], T, ID));
+	CASE("{t:T}:events", key_events(&k[n], T));
+	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));
+	CASE("{t:T}:events:lease", key_events_lease(&k[n], T));
 #undef CASE
 	return n;
 }

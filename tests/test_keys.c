@@ -101,7 +101,7 @@ key_cases(struct key_case *out, struct key *k)
 	return n;
 }
 
-#define MAX_CASES	64
+#define MAX_CASES	128
 
 /* The pattern with its placeholders (the words T, C, ID) filled in. */
 static void

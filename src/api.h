@@ -83,6 +83,7 @@ enum api_route {
 	API_ROUTE_SEQUENCES,
 	API_ROUTE_SEGMENTS,
 	API_ROUTE_FORMS,
+	API_ROUTE_EVENTS,
 	API_NROUTES
 };
 
@@ -216,6 +217,11 @@ struct api {
 	struct api_job		 sequence_job;
 	int			 sequence_busy;
 	uint64_t		 sequence_warned_ms;	/* Redis failed */
+	/* event_pump.c's timer and job. */
+	struct event		*pump;
+	struct api_job		 pump_job;
+	int			 pump_busy;
+	uint64_t		 pump_warned_ms;	/* its job's only */
 	struct api_schedule	*schedule;	/* the due job's */
 };
 
@@ -439,6 +445,9 @@ json_t	*api_subject_erase(const struct api_ctx *, const char *address,
 void	 api_optouts(struct api_req *);
 void	 api_bounces(struct api_req *);		/* api_bounce.c */
 void	 api_blocklist(struct api_req *);
+
+/* api_event.c: GET /v1/events, the tenant's event feed. */
+void	 api_events(struct api_req *);
 
 /* api_campaign.c */
 void	 api_templates(struct api_req *);

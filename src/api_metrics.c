@@ -26,7 +26,8 @@ static const char *const route_labels[API_NROUTES] = { "other", "healthz",
     "templates", "campaigns", "subjects", "domains", "bounces", "relay",
     "sequences",
     "segments",
-    "forms" };
+    "forms",
+    "events" };
 
 static const double latency_bounds[8] = {	/* seconds */
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5

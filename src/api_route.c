@@ -132,6 +132,8 @@ const struct api_endpoint api_endpoints[] = {
 	    API_AUTH_TENANT, API_ROUTE_FORMS, 0 },
 	{ API_GET | API_PATCH | API_DELETE, "/v1/forms/{id}", api_forms,
 	    API_AUTH_TENANT, API_ROUTE_FORMS, 0 },
+	{ API_GET, "/v1/events", api_events,
+	    API_AUTH_TENANT, API_ROUTE_EVENTS, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },

@@ -35,6 +35,7 @@
 
 #include "api.h"
 #include "store_bounce.h"
+#include "store_event.h"
 #include "store_contact.h"
 #include "store_form.h"
 #include "store_list.h"
@@ -207,6 +208,30 @@ export_events(const struct api_ctx *ctx, uint64_t id)
 	return o;
 }
 
+/* The contact's entries of the tenant's event log (what the feed and
+ * webhooks give out), oldest first, as delivered; NULL when Redis
+ * failed. */
+static json_t *
+export_event_log(const struct api_ctx *ctx, uint64_t id)
+{
+	struct event_page	 page;
+	json_t			*a, *e;
+	size_t			 i;
+
+	a = json_array();
+	if (id == 0)
+		return a;
+	if (store_event_subject(ctx->db, ctx->tenant, id, &page) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	for (i = 0; i < page.n; i++)
+		if ((e = json_loads(page.items[i], 0, NULL)) != NULL)
+			json_array_append_new(a, e);
+	event_page_free(&page);
+	return a;
+}
+
 /* Appends to bounces the reports store_bounce.c read for the contact
  * (DSNs, complaints), oldest first; -1 when Redis failed. */
 static int
@@ -259,7 +284,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
 	json_t		*events = NULL, *messages = NULL, *bounces = NULL;
-	json_t		*counts, *consents;
+	json_t		*counts, *consents, *log;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -290,6 +315,12 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	}
 	if (id != 0 && append_reports(ctx, id, bounces) == -1) {
 		json_decref(events);
+		json_decref(consents);
+		goto fail;
+	}
+	if ((log = export_event_log(ctx, id)) == NULL) {
+		json_decref(events);
+		json_decref(consents);
 		goto fail;
 	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "email", key,
@@ -301,6 +332,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		    api_iso_time(at, ts, sizeof(ts))));
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
+	json_object_set_new(o, "event_log", log);
 	counts = json_pack("{s:b, s:I, s:I}", "contact", id != 0, "events",
 	    (json_int_t)json_array_size(events), "messages",
 	    (json_int_t)json_array_size(messages));
@@ -326,6 +358,7 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 removed = 0, contacts = 0, messages = 0, reports = 0;
 	long long	 consents = 0;
+	long long	 feed_events = 0;
 	int		 blocked, bounced;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
@@ -361,6 +394,12 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		if (store_subject_erase_messages(ctx->db, ctx->tenant, id,
 		    &messages) == -1)
 			goto fail;
+		/* The event log once the contact is gone: event_add.lua and
+		 * the outcome scripts add an event only while it exists, so
+		 * none comes back after this. */
+		if (store_event_erase(ctx->db, ctx->tenant, id,
+		    &feed_events) == -1)
+			goto fail;
 		contacts = 1;
 		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,
 		    &removed) == -1)
@@ -382,6 +421,9 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	    "unique_memberships", (json_int_t)members,
 	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked);
 	json_object_set_new(counts, "consents", json_integer(consents));
+	/* The tenant's event log ({t:T}:events): its own count, "events"
+	 * being the campaigns' record lines. */
+	json_object_set_new(counts, "event_log", json_integer(feed_events));
 	audit(ctx, "erase", counts);
 	return json_pack("{s:o}", "erased", counts);
 fail:

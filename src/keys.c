@@ -174,6 +174,17 @@ const struct key_doc key_docs[] = {
 	  "JSON: `form`, `consent_version`, `consent_text`, `asked_at`, "
 	  "`confirmed_at`, `method`, `country`; in the subject export, "
 	  "removed by erasure" },
+	{ "{t:T}:events", "stream", "the tenant's event log, what "
+	  "`GET /v1/events` pages through and webhooks deliver: fields `e` "
+	  "(the event's JSON text, as delivered), `ty` (its type), `c` (its "
+	  "contact id, or empty), `ca` (its campaign id, or empty); an "
+	  "erasure deletes the contact's entries; "
+	  "trimmed by `retention_days`" },
+	{ "{t:T}:events:pumped", "hash", "campaign id → the last entry of "
+	  "`{t:T:c:C}:events` copied into `{t:T}:events` (the event pump's "
+	  "mark: a copy made twice adds nothing)" },
+	{ "{t:T}:events:lease", "string", "the `node_id` pumping the "
+	  "tenant's events; expires 10 s after its last run" },
 	{ "ff:scheduled", "sorted set", "`T:C` → `send_at` (ms) of the "
 	  "scheduled campaigns: the due job of every node launches those "
 	  "whose time has come (the launch script's status change makes it "
@@ -408,6 +419,9 @@ key_signup_mailed(struct key *k, uint64_t tenant, const char *hash)
 	put(k, hash, n);
 	return done(k);
 }
+TENANT_KEY(key_events, ":events")
+TENANT_KEY(key_events_pumped, ":events:pumped")
+TENANT_KEY(key_events_lease, ":events:lease")
 
 /* Schedules and A/B tests (store_schedule.c, store_launch.c). */
 TENANT_ID_KEY(key_campaign_later, ":camp:", ":later")

@@ -82,6 +82,9 @@
  *   {t:T}:signup:ID            key_signup(k, T, ID)
  *   {t:T}:signup_mailed:H      key_signup_mailed(k, T, H)
  *   {t:T}:ct:ID:consents       key_contact_consents(k, T, ID)
+ *   {t:T}:events               key_events(k, T)
+ *   {t:T}:events:pumped        key_events_pumped(k, T)
+ *   {t:T}:events:lease         key_events_lease(k, T)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -225,6 +228,11 @@ const char	*key_signup_mailed(struct key *, uint64_t tenant,
 		    const char *hash);
 const char	*key_contact_consents(struct key *, uint64_t tenant,
 		    uint64_t contact);
+/* {t:T}: the tenant's event log (store_event.c), its pump's marks and
+ * lease (event_pump.c). */
+const char	*key_events(struct key *, uint64_t tenant);
+const char	*key_events_pumped(struct key *, uint64_t tenant);
+const char	*key_events_lease(struct key *, uint64_t tenant);
 /* Schedules and A/B tests (api_schedule.c, store_schedule.c). */
 const char	*key_scheduled(void);
 const char	*key_ab_due(void);

@@ -18,6 +18,7 @@ extern const unsigned char lua_record[], lua_optout[], lua_send_check[],
     lua_send_outcome[], lua_send_retry[], lua_send_finish[], lua_launch[],
     lua_launch_step[], lua_launch_state[], lua_erase[], lua_bounce[],
     lua_contact_write[];
+extern const unsigned char lua_event_add[], lua_event_lease[];
 extern const size_t lua_record_len, lua_optout_len, lua_send_check_len,
     lua_send_outcome_len, lua_send_retry_len, lua_send_finish_len,
     lua_launch_len, lua_launch_step_len, lua_launch_state_len,
@@ -26,6 +27,7 @@ extern const unsigned char lua_sequence_enroll[], lua_sequence_claim[],
     lua_sequence_advance[], lua_sequence_state[];
 extern const size_t lua_sequence_enroll_len, lua_sequence_claim_len,
     lua_sequence_advance_len, lua_sequence_state_len;
+extern const size_t lua_event_add_len, lua_event_lease_len;
 /* Schedules and A/B tests (store_schedule.c). */
 extern const unsigned char lua_schedule[], lua_ab_release[];
 extern const size_t lua_schedule_len, lua_ab_release_len;
@@ -63,6 +65,10 @@ static struct script {
 	    lua_sequence_advance, &lua_sequence_advance_len, "" },
 	[SCRIPT_SEQUENCE_STATE] = { "sequence_state", lua_sequence_state,
 	    &lua_sequence_state_len, "" },
+	[SCRIPT_EVENT_ADD] = { "event_add", lua_event_add,
+	    &lua_event_add_len, "" },
+	[SCRIPT_EVENT_LEASE] = { "event_lease", lua_event_lease,
+	    &lua_event_lease_len, "" },
 	[SCRIPT_SCHEDULE] = { "schedule", lua_schedule, &lua_schedule_len,
 	    "" },
 	[SCRIPT_AB_RELEASE] = { "ab_release", lua_ab_release,

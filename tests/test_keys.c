@@ -94,6 +94,9 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:signup:ID", key_signup(&k[n], T, ID));
 	CASE("{t:T}:signup_mailed:H", key_signup_mailed(&k[n], T, "H"));
 	CASE("{t:T}:ct:ID:consents", key_contact_consents(&k[n], T, ID));
+	CASE("{t:T}:events", key_events(&k[n], T));
+	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));
+	CASE("{t:T}:events:lease", key_events_lease(&k[n], T));
 	CASE("ff:scheduled", key_scheduled());
 	CASE("ff:ab_due", key_ab_due());
 	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));
@@ -103,7 +106,7 @@ key_cases(struct key_case *out, struct key *k)
 	return n;
 }
 
-#define MAX_CASES	96
+#define MAX_CASES	128
 
 /* The pattern with its placeholders (the words T, C, ID) filled in. */
 static void

@@ -15,6 +15,7 @@ The scripts are read from FF_TOP/src/lua (make check sets FF_TOP to the
 source tree; a VPATH build keeps them there), else from beside this file.
 """
 import hashlib
+import json
 import os
 import sys
 import time
@@ -33,6 +34,7 @@ SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "bounce", "contact_write"]
 SCRIPTS += ["sequence_enroll", "sequence_claim", "sequence_advance",
             "sequence_state"]
+SCRIPTS += ["event_add", "event_lease"]
 # schedules and A/B tests
 SCRIPTS += ["schedule", "ab_release"]
 ADMIN = "admin-" + "s" * 40
@@ -318,13 +320,21 @@ def test_send_outcome(redis):
     redis.cmd("HSET", camp, "launched_at", now)
     redis.cmd("HSET", tenant, "status", "active")
     for i in range(1, 6):
-        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i)
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i,
+                  "email", "K%d@a.test" % i)
+
+    log = "{t:%d}:events" % t
 
     def out(i, o, life=3600000, sched=(1, 2), camp_key=camp):
         keys = [camp_key, done_, retry, tries, bounces, tenant,
-                "{t:%d}:ct:%d" % (t, i), msgs]
+                "{t:%d}:ct:%d" % (t, i), msgs, log]
+        eid, partial = "", ""
+        if o in ("s", "b"):
+            eid = "%s:%d:%d" % ("sent" if o == "s" else "bounce", c, i)
+            partial = '{"type":"%s"}' % ("sent" if o == "s" else "bounced")
         return ev(redis, "send_outcome", keys,
-                  [i, o, "k%d@a.test" % i, now, life] + list(sched))
+                  [i, o, "k%d@a.test" % i, now, life, eid, partial, c] +
+                  list(sched))
 
     ok(out(1, "s") == 1 and redis.cmd("HGET", camp, "sent") == "1" and
        redis.cmd("GETBIT", done_, 1) == 1, "send_outcome: sent is final")
@@ -364,6 +374,28 @@ def test_send_outcome(redis):
        redis.cmd("ZSCORE", bounces, "k6@a.test") is None,
        "send_outcome: an erased contact's late bounce counts, but writes "
        "no message record and no address")
+    evs = [(dict(zip(f[::2], f[1::2]))) for _, f in
+           redis.cmd("XRANGE", "{t:%d}:events" % t, "-", "+")]
+    got = [(e["ty"], e["c"], json.loads(e["e"])) for e in evs]
+    ok([(ty, c_, js["id"], js["email"]) for ty, c_, js in got] ==
+       [("sent", "1", "sent:1:1", "K1@a.test"),
+        ("bounced", "2", "bounce:1:2", "K2@a.test")],
+       "send_outcome: one event per final sent or bounced outcome, with "
+       "its id and the contact's address; none for failures, retries, a "
+       "repeated outcome or an erased contact", repr(got))
+    # An A/B test's recipient: KEYS 10 (after the event log) is the
+    # variant map, and its sent counts for its variant too.
+    ab, ct9 = "{t:%d}:camp:%d:ab" % (t, c), "{t:%d}:ct:9" % t
+    redis.cmd("HSET", ab, 9, 2)
+    redis.cmd("HSET", ct9, "key", "k9@a.test", "email", "K9@a.test")
+    ok(ev(redis, "send_outcome", [camp, done_, retry, tries, bounces,
+                                  tenant, ct9, msgs, log, ab],
+          [9, "s", "k9@a.test", now, 3600000, "sent:%d:9" % c,
+           '{"type":"sent"}', c, 1, 2]) == 1 and
+       redis.cmd("HGET", camp, "ab_sent:2") == "1" and
+       redis.cmd("XLEN", log) == 3,
+       "send_outcome: an A/B recipient's sent counts for its variant "
+       "(KEYS 10), and its event is logged (KEYS 9)")
     # A purged campaign or tenant: nothing written, nothing recreated.
     gone = "{t:%d}:camp:77" % t
     ok(out(7, "s", camp_key=gone) == -1 and
@@ -673,6 +705,66 @@ def test_erase(redis):
        "erase: again finds nothing")
 
 
+def test_event_add(redis):
+    t, c = 906, 3
+    log, pumped = "{t:%d}:events" % t, "{t:%d}:events:pumped" % t
+    ct = ["{t:%d}:ct:%d" % (t, i) for i in (1, 2)]
+    redis.cmd("HSET", ct[0], "email", 'a"1@a.test')
+
+    tenant = "{t:%d}:tenant" % t
+
+    def add(mark, evs, camp=c):
+        keys = [log, pumped, tenant] + [x[1] and "{t:%d}:ct:%s" % (t, x[1])
+                                        or log for x in evs]
+        args = ["" if camp is None else camp, mark, len(evs)]
+        for eid, contact, ty in evs:
+            args += [eid, contact, c, ty, '{"type":"%s","x":1}' % ty]
+        return ev(redis, "event_add", keys, args)
+
+    ok(add("5-0", [("a", "1", "opened")]) == 0 and
+       redis.cmd("EXISTS", log) == 0 and redis.cmd("EXISTS", pumped) == 0,
+       "event_add: a tenant that is gone (purged): nothing written")
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(add("5-0", [("a", "1", "opened"), ("b", "2", "clicked")]) == 1,
+       "event_add: a contact that is not there (erased) gets no event")
+    ok(add("5-0", [("a", "1", "opened")]) == 0 and
+       add("4-9", [("a", "1", "opened")]) == 0,
+       "event_add: a batch at or below the mark adds nothing (a copy "
+       "made again)")
+    ok(add("10-0", [("c", "1", "opened")]) == 1 and
+       redis.cmd("HGET", pumped, c) == "10-0",
+       "event_add: past the mark it adds and moves the mark")
+    ok(add("", [("d", "", "subscribed")], camp=None) == 1,
+       "event_add: a producer's event (no mark), with no contact")
+    es = [dict(zip(f[::2], f[1::2])) for _, f in
+          redis.cmd("XRANGE", log, "-", "+")]
+    js = [json.loads(e["e"]) for e in es]
+    ok([(j["id"], j["email"], j["type"], j["x"]) for j in js] ==
+       [("a", 'a"1@a.test', "opened", 1), ("c", 'a"1@a.test', "opened", 1),
+        ("d", None, "subscribed", 1)] and
+       [e["c"] for e in es] == ["1", "1", ""],
+       "event_add: each entry's e is the whole JSON event (id and "
+       "address, escaped, in front), c the contact", repr(es))
+
+
+def test_event_lease(redis):
+    t = 907
+    lease, tenant = "{t:%d}:events:lease" % t, "{t:%d}:tenant" % t
+
+    def take(node, ttl=10000):
+        return ev(redis, "event_lease", [lease, tenant], [node, ttl])
+
+    ok(take("a") == 0 and redis.cmd("EXISTS", lease) == 0,
+       "event_lease: no lease on a tenant that is gone")
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(take("a") == 1 and take("b") == 0 and take("a") == 1 and
+       redis.cmd("GET", lease) == "a",
+       "event_lease: one holder; it renews, another node is refused")
+    ok(take("a", 50) == 1 and wait_for(lambda: take("b") == 1, timeout=5)
+       and take("a") == 0,
+       "event_lease: once it expires the next node takes it")
+
+
 def test_contact_write(redis):
     bykey, sup = "{t:11}:ct:bykey", "{t:11}:suppressed"
 
@@ -910,6 +1002,8 @@ def main():
     redis = Redis()
     run(test_files, redis)
     run(test_launch_segment, redis)
+    run(test_event_add, redis)
+    run(test_event_lease, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,

@@ -193,6 +193,10 @@ struct config {
 	struct ff_endpoint bounce_listen;	/* host NULL: no listener */
 	int		 bounce_max_message_bytes;
 	int		 soft_bounce_limit;
+
+	/* The marketer's sessions (api_user.c). */
+	int		 session_lifetime_s;
+	int		 session_idle_s;		/* 0: none */
 };
 
 enum smtp_tls {
@@ -338,6 +342,11 @@ struct http_request {
 	int		 expect_continue;	/* Expect: 100-continue */
 	int64_t		 content_length;	/* -1: none */
 	size_t		 header_len;	/* request line to blank line */
+	/* The marketer's sessions (API listener): Cookie, X-CSRF-Token. */
+	const char	*cookie;
+	size_t		 cookielen;
+	const char	*csrf;
+	size_t		 csrflen;
 };
 
 enum http_parse_result {

@@ -182,4 +182,12 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 
+/* The marketer's logins (store_user.c).  The email index is server-wide
+ * under its own {users} tag; a user and its sessions are the tenant's. */
+const char	*key_user_index(void);
+const char	*key_users(struct key *, uint64_t tenant);
+const char	*key_user(struct key *, uint64_t tenant, uint64_t user);
+/* hash: the session token's SHA-256, 64 hex digits. */
+const char	*key_session(struct key *, uint64_t tenant, const char *hash);
+
 #endif

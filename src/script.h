@@ -35,6 +35,7 @@ enum script_id {
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
+	SCRIPT_USER_INDEX,	/* user_index.lua: the login index's CAS */
 	SCRIPT_COUNT
 };
 

@@ -78,6 +78,10 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("{users}:byemail", key_user_index());
+	CASE("{t:T}:users", key_users(&k[n], T));
+	CASE("{t:T}:user:ID", key_user(&k[n], T, ID));
+	CASE("{t:T}:sess:HASH", key_session(&k[n], T, "HASH"));
 #undef CASE
 	return n;
 }

@@ -30,7 +30,8 @@ TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
-           "bounce", "contact_write"]
+           "bounce", "contact_write",
+           "user_index"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -705,13 +706,32 @@ def test_noscript_delivery(ff, relay, redis):
        "erase.lua is cached now: the next erasure goes by EVALSHA")
 
 
+def test_user_index(redis):
+    idx = "{users}:byemail"
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "", "1:1"]) == 1 and
+       redis.cmd("HGET", idx, "a@x.test") == "1:1",
+       "user_index: a free email is claimed")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "", "2:5"]) == 0 and
+       redis.cmd("HGET", idx, "a@x.test") == "1:1",
+       "user_index: a taken email is not claimed again")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "1:1", "2:5"]) == 1 and
+       redis.cmd("HGET", idx, "a@x.test") == "2:5",
+       "user_index: a stale claim is taken over from the value read")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "1:1", ""]) == 0 and
+       redis.cmd("HGET", idx, "a@x.test") == "2:5",
+       "user_index: a delete of the old user leaves the new one's entry")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "2:5", ""]) == 1 and
+       redis.cmd("HGET", idx, "a@x.test") is None,
+       "user_index: the user's own delete removes it")
+
+
 def main():
     redis = Redis()
     run(test_files, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,
-               test_contact_write):
+               test_contact_write, test_user_index):
         run(fn, redis)
     redis.stop()
 

@@ -449,8 +449,7 @@ session_create(struct api_req *r)
 	struct throttle	*t = r->a->login_throttle;
 	struct throttle	*tc = r->a->client_throttle;
 	struct user_rec	 u;
-	char		 email[FF_EMAIL_MAX + 1], acct[FF_EMAIL_MAX + 1];
-	char		 client[sizeof(r->client)];
+	char		 email[FF_EMAIL_MAX + 1];
 	char		 token[SESSION_TOKEN_HEX + 1], hash[SESSION_TOKEN_HEX + 1];
 	char		 csrf[SESSION_CSRF_HEX + 1], headers[256], step[24];
 	uint8_t		 secret[TOTP_SECRET_LEN];
@@ -473,10 +472,8 @@ session_create(struct api_req *r)
 		    "required");
 		goto done;
 	}
-	snprintf(acct, sizeof(acct), "%s", email);
-	snprintf(client, sizeof(client), "%s", r->client);
-	if (throttle_blocked(t, acct, mono_ms()) ||
-	    throttle_blocked(tc, client, mono_ms())) {
+	if (throttle_blocked(t, email, mono_ms()) ||
+	    throttle_blocked(tc, r->client, mono_ms())) {
 		too_many(r);
 		goto done;
 	}
@@ -488,8 +485,8 @@ session_create(struct api_req *r)
 	good = crypto_pwhash_str_verify(found ? u.hash : dummy_hash, pw,
 	    pwlen) == 0 && found;
 	if (!good) {
-		throttle_fail(t, acct, mono_ms());
-		throttle_fail(tc, client, mono_ms());
+		throttle_fail(t, email, mono_ms());
+		throttle_fail(tc, r->client, mono_ms());
 		if (found)
 			audit(r, u.tenant, "login_failed", u.id);
 		invalid_credentials(r, "invalid_credentials", "wrong email or "
@@ -508,8 +505,8 @@ session_create(struct api_req *r)
 		if ((n = totp_base32_decode(u.totp, secret,
 		    sizeof(secret))) <= 0 || !totp_verify(secret, (size_t)n,
 		    now / 1000, code, &matched) || matched <= u.totp_step) {
-			throttle_fail(t, acct, mono_ms());
-			throttle_fail(tc, client, mono_ms());
+			throttle_fail(t, email, mono_ms());
+			throttle_fail(tc, r->client, mono_ms());
 			audit(r, u.tenant, "login_failed", u.id);
 			invalid_credentials(r, "invalid_totp", "wrong one-time "
 			    "code");
@@ -523,7 +520,7 @@ session_create(struct api_req *r)
 			goto done;
 		}
 	}
-	throttle_clear(t, acct);
+	throttle_clear(t, email);
 	api_random_hex(token, SESSION_TOKEN_BYTES);
 	api_random_hex(csrf, SESSION_CSRF_HEX / 2);
 	sha256_hex(token, hash);

@@ -24,8 +24,9 @@ real fanfared and a real Redis (or a Redis Cluster: FF_TEST_REDIS=cluster).
      test computes (RFC 6238 with Python's hmac); then a login needs the
      code: none 401 totp_required, a wrong one 401 invalid_totp, a good
      one 200, the same code again 401 (no replay);
-  7. expiry: a fanfared with session_lifetime 2s: the session reads,
-     then 401 after the lifetime;
+  7. expiry: a fanfared with session_lifetime 3s and session_idle 1s: a
+     session used every 0.4 s lives on past 1 s but is 401 after 3 s; an
+     unused one is 401 after 1.3 s;
   8. the audit stream has the logins, failures, logouts, user creation
      and deletion with the user ids; no password appears in any answer,
      in fanfared's log or in Redis.
@@ -345,18 +346,33 @@ def main():
        "failures over many accounts from one client: 429 (after %s more)"
        % st429)
 
-    # 7. expiry: a second node with a 2 s lifetime, on the same Redis
-    ff2 = Fanfare(redis=redis, admin_key=ADMIN, session_lifetime="2s")
+    # 7. expiry: a second node with a 3 s lifetime and a 1 s idle
+    # expiry, on the same Redis
+    ff2 = Fanfare(redis=redis, admin_key=ADMIN, session_lifetime="3s",
+                  session_idle="1s")
     st, js, hdrs, _ = login(ff2, emails["owner"], PASSWORDS["owner"])
     c2 = cookie_of(hdrs)[0]
-    st, _, _, _ = api(ff2, "GET", "/v1/users", cookie=c2)
-    ok(st == 200, "session_lifetime 2s: the session reads at once")
     ttl = redis.cmd("PTTL", "{t:%s}:sess:%s" % (tid, hashlib.sha256(
         c2.split(".", 1)[1].encode()).hexdigest()))
-    ok(0 < ttl <= 2000, "its key expires within the lifetime", ttl)
-    time.sleep(2.3)
-    st, _, _, _ = api(ff2, "GET", "/v1/users", cookie=c2)
-    ok(st == 401, "... and is 401 after it")
+    ok(0 < ttl <= 1000, "session_idle 1s: the key expires within 1 s", ttl)
+    t0 = time.monotonic()
+    alive = []
+    while time.monotonic() - t0 < 2.0:
+        time.sleep(0.4)
+        alive.append(api(ff2, "GET", "/v1/users", cookie=c2)[0])
+    ok(alive and all(s == 200 for s in alive),
+       "a session used every 0.4 s outlives its 1 s idle expiry", alive)
+    while time.monotonic() - t0 < 3.3:
+        time.sleep(0.4)
+        last = api(ff2, "GET", "/v1/users", cookie=c2)[0]
+    ok(last == 401, "... and is 401 after its 3 s lifetime though in use")
+    st, js, hdrs, _ = login(ff2, emails["owner"], PASSWORDS["owner"])
+    c3 = cookie_of(hdrs)[0]
+    st, _, _, _ = api(ff2, "GET", "/v1/users", cookie=c3)
+    ok(st == 200, "a new session reads")
+    time.sleep(1.3)
+    st, _, _, _ = api(ff2, "GET", "/v1/users", cookie=c3)
+    ok(st == 401, "... and is 401 after 1.3 s unused (idle expiry)")
 
     # 8b. no password anywhere
     blob = b"".join(answers)

@@ -499,6 +499,7 @@ char	*ctl_tenant_line(const json_t *tenant);
 /* api_user.c: users, sessions and their second factor */
 void	 api_users(struct api_req *);		/* /v1/users... */
 void	 api_session(struct api_req *);		/* /v1/session */
+void	 api_audit(struct api_req *);		/* GET /v1/audit */
 /* On a worker: authenticates r by its session cookie (api.c's
  * auth_work for a request without a key): 1 with r->tenant, r->user,
  * r->role set and the CSRF token checked; 0 after answering. */

@@ -34,6 +34,8 @@
 #define THROTTLE_CLIENT		20	/* failures of one address */
 #define THROTTLE_WINDOW_MS	(15 * 60 * 1000)
 #define TOTP_ISSUER		"Fanfare"
+#define AUDIT_LIST_DEFAULT	100
+#define AUDIT_LIST_MAX		1000
 
 /* A hash verified when the email is unknown, so that the answer takes
  * as long as a wrong password (no probing for accounts by time). */
@@ -403,6 +405,41 @@ done:
 	free(uri);
 	store_user_rec_free(&u);
 	json_decref(body);
+}
+
+/* GET /v1/audit?limit=N: the tenant's audit records, newest first
+ * (owners and the tenant key: the route is the users'). */
+void
+api_audit(struct api_req *r)
+{
+	char		 buf[16];
+	const char	*q = api_query(r, "limit", buf, sizeof(buf));
+	uint64_t	 limit = AUDIT_LIST_DEFAULT, ms;
+	json_t		*items = json_array(), *o, *t;
+	size_t		 i;
+
+	if (q != NULL && (parse_u64(q, strlen(q), &limit) == -1 ||
+	    limit < 1 || limit > AUDIT_LIST_MAX)) {
+		json_decref(items);
+		api_error(r, 400, "invalid_limit", "'limit' must be 1 to %d",
+		    AUDIT_LIST_MAX);
+		return;
+	}
+	if (store_audit_list(r->db, r->tenant, (size_t)limit, items) == -1) {
+		json_decref(items);
+		api_unavailable(r);
+		return;
+	}
+	/* The stored milliseconds as RFC 3339, as every time of the API. */
+	json_array_foreach(items, i, o) {
+		t = json_object_get(o, "time");
+		if (json_is_string(t) && parse_u64(json_string_value(t),
+		    json_string_length(t), &ms) == 0) {
+			json_object_del(o, "time");
+			api_set_time(o, "time", ms);
+		}
+	}
+	api_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
 void

@@ -339,3 +339,39 @@ store_user_audit(struct db *db, uint64_t tenant, const char *actor,
 	freeReplyObject(rep);
 	return rc;
 }
+
+int
+store_audit_list(struct db *db, uint64_t tenant, size_t count, json_t *items)
+{
+	redisReply	*rep, *e, *f;
+	struct key	 k;
+	size_t		 i, j;
+	const char	*id;
+
+	rep = db_cmd(db, "XREVRANGE %s + - COUNT %llu", key_audit(&k, tenant),
+	    (unsigned long long)count);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	for (i = 0; i < rep->elements; i++) {
+		json_t	*o;
+
+		e = rep->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    (id = reply_str(e->element[0], NULL)) == NULL ||
+		    (f = e->element[1])->type != REDIS_REPLY_ARRAY)
+			continue;
+		o = json_pack("{s:s}", "id", id);
+		for (j = 0; j + 1 < f->elements; j += 2) {
+			const char	*name = reply_str(f->element[j], NULL);
+			const char	*v = reply_str(f->element[j + 1], NULL);
+
+			if (name != NULL && v != NULL && strcmp(name, "id") != 0)
+				json_object_set_new(o, name, json_string(v));
+		}
+		json_array_append_new(items, o);
+	}
+	freeReplyObject(rep);
+	return 0;
+}

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct db;
 
 struct user_rec {
@@ -66,5 +68,11 @@ int	 store_session_delete(struct db *, uint64_t tenant, const char *hash);
  * actor: a key prefix or "user:U"), action, user.  0, or -1. */
 int	 store_user_audit(struct db *, uint64_t tenant, const char *actor,
 	    const char *action, uint64_t user);
+
+/* The last count records of the audit stream, newest first, appended to
+ * items as objects: "id" (the stream's) and each field as a string.
+ * 0, or -1. */
+int	 store_audit_list(struct db *, uint64_t tenant, size_t count,
+	    json_t *items);
 
 #endif /* FANFARE_STORE_USER_H */

@@ -335,6 +335,22 @@ def main():
                  ("totp_enable", mid)):
         ok(want in got, "audit: %s of user %s" % want, got[-12:])
 
+    st, js, _, raw = api(ff, "GET", "/v1/audit?limit=1000", key)
+    acts = [(x.get("action"), x.get("user")) for x in (js or {}).get(
+        "items", [])]
+    ok(st == 200 and acts and acts[0] == got[-1] and
+       sorted(acts) == sorted(got) and
+       all(x["time"].endswith("Z") for x in js["items"]),
+       "GET /v1/audit: the same records, newest first, RFC 3339 times",
+       raw[:300])
+    st, js, _, _ = api(ff, "GET", "/v1/audit?limit=1", key)
+    ok(st == 200 and len(js["items"]) == 1, "GET /v1/audit?limit=1: one")
+    st, js, _, _ = api(ff, "GET", "/v1/audit?limit=0", key)
+    ok(st == 400, "GET /v1/audit?limit=0: 400")
+    st, js, _, _ = api(ff, "GET", "/v1/audit", cookie=mcookie)
+    ok(st == 403 and js["error"]["code"] == "forbidden_role",
+       "a marketer cannot read the audit log")
+
     # 5b. one client, many accounts: 429 after 20 failures in all
     st429 = None
     for i in range(30):

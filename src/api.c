@@ -37,6 +37,7 @@
 
 #include "api.h"
 #include "janitor.h"
+#include "event_pump.h"
 #include "session.h"
 
 #define API_THREADS		4	/* workers: requests at Redis at once */
@@ -658,6 +659,7 @@ api_new(struct event_base *base, const struct config *conf,
 	a->pool = api_pool_new(base, &conf->redis, API_THREADS);
 	api_user_init(a);
 	api_launch_init(a);
+	api_sequence_init(a);
 	a->workers = workers;
 	a->nworkers = nworkers;
 	a->live = live_ref(live);
@@ -672,6 +674,7 @@ api_new(struct event_base *base, const struct config *conf,
 		fatalx("api: timers");
 	if (api_http_listen(a, err, errlen) == -1)
 		goto fail;
+	event_pump_start(a);
 	return a;
 fail:
 	api_free(a);
@@ -699,11 +702,13 @@ api_free(struct api *a)
 		return;
 	if (a->janitor != NULL)
 		event_free(a->janitor);
+	event_pump_stop(a);
 	/* Connections first: their requests at a worker are let go of;
 	 * then the snapshots; then the pool hands every job back, so each
 	 * is freed by its own done. */
 	api_http_close(a);
 	api_launch_free(a);
+	api_sequence_free(a);
 	api_pool_free(a->pool);
 	api_user_free(a);
 	if (a->trim != NULL)

@@ -80,6 +80,10 @@ enum api_route {
 	API_ROUTE_DOMAINS,
 	API_ROUTE_BOUNCES,
 	API_ROUTE_RELAY,
+	API_ROUTE_SEQUENCES,
+	API_ROUTE_SEGMENTS,
+	API_ROUTE_FORMS,
+	API_ROUTE_EVENTS,
 	API_ROUTE_USERS,
 	API_ROUTE_SESSION,
 	API_NROUTES
@@ -213,6 +217,16 @@ struct api {
 	size_t			 resume_nfound;
 	int			 resume_rc;	/* the job's: 0, or -1 */
 	int			 launch_resume_failed;	/* warned once */
+	/* api_sequence.c's due-step job, once a second on a worker. */
+	struct event		*sequence_timer;
+	struct api_job		 sequence_job;
+	int			 sequence_busy;
+	uint64_t		 sequence_warned_ms;	/* Redis failed */
+	/* event_pump.c's timer and job. */
+	struct event		*pump;
+	struct api_job		 pump_job;
+	int			 pump_busy;
+	uint64_t		 pump_warned_ms;	/* its job's only */
 	struct throttle		*login_throttle;	/* api_user.c's: per
 							 * account */
 	struct throttle		*client_throttle;	/* per client */
@@ -455,6 +469,9 @@ void	 api_optouts(struct api_req *);
 void	 api_bounces(struct api_req *);		/* api_bounce.c */
 void	 api_blocklist(struct api_req *);
 
+/* api_event.c: GET /v1/events, the tenant's event feed. */
+void	 api_events(struct api_req *);
+
 /* api_campaign.c */
 void	 api_templates(struct api_req *);
 void	 api_campaigns(struct api_req *);
@@ -468,6 +485,8 @@ json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 
 /* api_relay.c */
 void	 api_relay(struct api_req *);
+/* api_form.c */
+void	 api_forms(struct api_req *);
 /* api_domain.c */
 void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain
@@ -489,6 +508,36 @@ void	 api_campaign_transition(struct api_req *, uint64_t campaign,
  * them out of ff:sending (on a worker: r->db); 0, or -1 when Redis
  * failed.  Its snapshots stop when r comes back (r->note). */
 int	 api_launch_stop_tenant(struct api_req *, uint64_t tenant);
+
+/* api_campaign.c: 0, or -1 after answering 422 for a From (field
+ * "from") or Reply-To value v that is no "Name <addr>" or address the
+ * sender can write as given. */
+int	 api_from_answer(struct api_req *, json_t *v, const char *field,
+	    const char *code);
+
+/* api_sequence.c */
+void	 api_sequences(struct api_req *);
+/* The due-step job's timer (sequence_tick.c). */
+void	 api_sequence_init(struct api *);
+void	 api_sequence_free(struct api *);
+/* Contacts ids were added to list (on a worker): enrolls them in the
+ * sequences the list triggers; 0, or -1 when Redis failed. */
+int	 api_sequence_trigger(struct api_req *, uint64_t list,
+	    const uint64_t *ids, size_t n);
+/* api_segment.c: /v1/segments and their counts */
+void	 api_segments(struct api_req *);
+/* A campaign's "segment_id" (v, a string): 0 with *id when the segment
+ * exists and may be used, else -1 after answering 422 (invalid_reference,
+ * special_category_reference) or 503. */
+int	 api_segment_ref(struct api_req *, json_t *v, uint64_t *id);
+/*
+ * At launch: the campaign's segment checked again and its definition as
+ * the launch freezes it: 1 with *def (the caller frees), 0 when the
+ * campaign has no segment, -1 after answering (422 when the segment is
+ * gone or names a special category now, 503).
+ */
+int	 api_segment_launch_def(struct api_req *, uint64_t campaign,
+	    char **def);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */

@@ -286,8 +286,8 @@ check_from(const char *s, size_t len)
 }
 
 /* 0, or -1 after answering 422 for the from or reply_to value v. */
-static int
-from_answer(struct api_req *r, json_t *v, const char *field,
+int
+api_from_answer(struct api_req *r, json_t *v, const char *field,
     const char *code)
 {
 	const char	*s, *lt;
@@ -320,7 +320,9 @@ from_answer(struct api_req *r, json_t *v, const char *field,
 
 static const char *const campaign_fields[] = { "name", "template_id",
     "list_id", "from", "reply_to", "rate_per_second", "track_opens",
-    "track_clicks", NULL };
+    "track_clicks",
+    "segment_id",
+    NULL };
 
 static void
 campaign_create(struct api_req *r)
@@ -330,7 +332,7 @@ campaign_create(struct api_req *r)
 	struct api_err		 err;
 	json_t			*body, *v;
 	const char		**links = NULL;
-	uint64_t		 tid = 0, lid = 0, id;
+	uint64_t		 tid = 0, lid = 0, sid = 0, id;
 	char			 idbuf[24];
 	size_t			 i;
 	int			 rc;
@@ -347,15 +349,20 @@ campaign_create(struct api_req *r)
 		    "required", NAME_MAX_BYTES);
 		goto out;
 	}
+	/* A segment_id (api_segment.c) stands for the list or narrows it. */
+	if ((v = json_object_get(body, "segment_id")) != NULL &&
+	    api_segment_ref(r, v, &sid) == -1)
+		goto out;
 	if (!json_is_string(v = json_object_get(body, "template_id")) ||
 	    parse_u64(json_string_value(v), json_string_length(v), &tid) == -1 ||
-	    !json_is_string(v = json_object_get(body, "list_id")) ||
-	    parse_u64(json_string_value(v), json_string_length(v), &lid) == -1) {
+	    ((v = json_object_get(body, "list_id")) == NULL ? sid == 0 :
+	    (!json_is_string(v) || parse_u64(json_string_value(v),
+	    json_string_length(v), &lid) == -1 || lid == 0))) {
 		api_error(r, 422, "invalid_reference", "template_id and "
-		    "list_id (strings) are required");
+		    "list_id or segment_id (strings) are required");
 		goto out;
 	}
-	if (from_answer(r, v = json_object_get(body, "from"), "from",
+	if (api_from_answer(r, v = json_object_get(body, "from"), "from",
 	    "invalid_from") == -1)
 		goto out;
 	/* API.md: a tenant sends only as itself (api_domain.c). */
@@ -365,7 +372,7 @@ campaign_create(struct api_req *r)
 		goto out;
 	}
 	if ((v = json_object_get(body, "reply_to")) != NULL &&
-	    from_answer(r, v, "reply_to", "invalid_reply_to") == -1)
+	    api_from_answer(r, v, "reply_to", "invalid_reply_to") == -1)
 		goto out;
 	if ((v = json_object_get(body, "rate_per_second")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -404,6 +411,7 @@ campaign_create(struct api_req *r)
 	d.name_len = json_string_length(v);
 	d.template_id = tid;
 	d.list_id = lid;
+	d.segment_id = sid;
 	d.from = json_string_value(json_object_get(body, "from"));
 	v = json_object_get(body, "reply_to");
 	d.reply_to = v ? json_string_value(v) : "";
@@ -466,6 +474,11 @@ campaign_json(const struct campaign *c)
 		    (unsigned long long)c->list_id);
 		json_object_set_new(o, "list_id", json_string(idbuf));
 	}
+	if (c->segment_id != 0) {
+		snprintf(idbuf, sizeof(idbuf), "%llu",
+		    (unsigned long long)c->segment_id);
+		json_object_set_new(o, "segment_id", json_string(idbuf));
+	}
 	if (c->from != NULL)
 		json_object_set_new(o, "from", json_string(c->from));
 	if (c->reply_to != NULL)
@@ -493,11 +506,17 @@ api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
 	json_t		*o;
 	int		 rc;
 
-	if ((rc = store_campaign_get(ctx->db, ctx->tenant, id, &c)) != 1) {
+	if ((rc = store_campaign_get(ctx->db, ctx->tenant, id, &c)) != 1 ||
+	    c.form != 0) {
+		/* A form's hidden confirmation campaign (store_form.h) is
+		 * the form's: no campaign route shows, pauses or cancels
+		 * it. */
 		if (rc == -1)
 			api_err_unavailable(err);
 		else
 			api_err_set(err, 404, "not_found", "no such campaign");
+		if (rc == 1)
+			store_campaign_free(&c);
 		return NULL;
 	}
 	o = campaign_json(&c);

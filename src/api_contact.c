@@ -411,7 +411,9 @@ list_members(struct api_req *r, uint64_t list, int add)
 	if (members_resolve(r, arr, emails != NULL, found, &nfound,
 	    missing) == -1 ||
 	    store_list_change(r->db, r->tenant, list, found, nfound, add,
-	    &changed) == -1) {
+	    &changed) == -1 ||
+	    /* A trigger list: its new members enter its sequences. */
+	    (add && api_sequence_trigger(r, list, found, nfound) == -1)) {
 		api_unavailable(r);
 		goto out_body;
 	}

@@ -37,6 +37,14 @@
  * a script touches is the tenant's ({t:T}...), one Redis Cluster slot;
  * the global ff:sending is changed by commands of its own.
  *
+ * A campaign with a segment (api_segment.c) is launched with the
+ * segment's definition frozen into its record (segment_def): each step
+ * reads a page of the list's members, or of every contact, evaluates
+ * it on that definition (store_segment.c) and queues only the matching
+ * ids through the same script, so the guarantees above hold as they
+ * are, and the recipients are those that matched when the snapshot
+ * passed them: a contact changed later is queued or not as it was.
+ *
  * Never: call Redis on the main thread, or hold more than one page of
  * ids.  What is in Redis, the scripts included,
  * is store_launch.c's and store_campaign.c's: this file schedules the
@@ -48,6 +56,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "segment.h"
 #include "store_campaign.h"
 #include "store_launch.h"
 
@@ -66,6 +75,8 @@ struct launch_snapshot {
 	uint64_t	 tenant;
 	uint64_t	 campaign;
 	uint64_t	 list;
+	struct segment	*seg;		/* the frozen segment_def, or NULL */
+	int		 seg_read;	/* looked for it (the first step) */
 	char		 cursor[LAUNCH_CURSOR_MAX];	/* of the next page */
 	int		 registered;	/* in ff:sending */
 	int		 failing;	/* Redis failed: warn once */
@@ -130,6 +141,14 @@ snapshot_find(struct api *a, uint64_t tenant, uint64_t campaign)
 	return NULL;
 }
 
+/* The memory, once no worker has it. */
+static void
+snapshot_release(struct launch_snapshot *s)
+{
+	segment_free(s->seg);
+	free(s);
+}
+
 /* Out of the list; freed now, or when its step comes back. */
 static void
 snapshot_free(struct launch_snapshot *s)
@@ -145,7 +164,7 @@ snapshot_free(struct launch_snapshot *s)
 		s->stopped = 1;
 	}
 	if (!s->busy)
-		free(s);
+		snapshot_release(s);
 }
 
 static void
@@ -190,6 +209,42 @@ snapshot_stop(struct api *a, uint64_t tenant, uint64_t campaign)
 		snapshot_free(s);
 }
 
+/*
+ * On a worker, before the first step: the segment frozen at launch, if
+ * the campaign has one.  It was checked then, so it is read without the
+ * special-category list (a list grown since does not stop a launch
+ * half-way).  0, or -1 when Redis failed or the record is unreadable
+ * (the step is tried again).
+ */
+static int
+snapshot_segment(struct launch_snapshot *s, struct db *db)
+{
+	struct segment_error	 err;
+	json_t			*j;
+	char			*def;
+	int			 rc;
+
+	if ((rc = store_launch_segment_def(db, s->tenant, s->campaign,
+	    &def)) == -1)
+		return -1;
+	if (rc == 1) {
+		j = json_loads(def, 0, NULL);
+		free(def);
+		if (j == NULL || (s->seg = segment_parse(j, NULL, 0, &err)) ==
+		    NULL) {
+			log_warnx("campaign %llu of tenant %llu: its "
+			    "segment_def is unreadable",
+			    (unsigned long long)s->campaign,
+			    (unsigned long long)s->tenant);
+			json_decref(j);
+			return -1;
+		}
+		json_decref(j);
+	}
+	s->seg_read = 1;
+	return 0;
+}
+
 /* On a worker: one page of the list into the queue. */
 static void
 step_run(struct api_job *j, struct db *db)
@@ -205,8 +260,10 @@ step_run(struct api_job *j, struct db *db)
 			return;
 		s->registered = 1;
 	}
+	if (!s->seg_read && snapshot_segment(s, db) == -1)
+		return;
 	s->step_rc = store_launch_step(db, s->tenant, s->campaign, s->list,
-	    s->cursor, a->conf->node_id, lease_ms(a), &s->st);
+	    s->seg, s->cursor, a->conf->node_id, lease_ms(a), &s->st);
 }
 
 /* Back on the main thread: the next step, the end, or a retry. */
@@ -219,7 +276,7 @@ step_done(struct api_job *j)
 
 	s->busy = 0;
 	if (s->stopped) {
-		free(s);
+		snapshot_release(s);
 		return;
 	}
 	if (j->cancelled || s->step_rc == -1)
@@ -490,6 +547,7 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 {
 	struct launch_result	 res;
 	uint64_t		 lid, tid;
+	char			*segment_def = NULL;
 	int			 rc, registered;
 
 	if ((rc = store_campaign_refs(r->db, r->tenant, id, &lid, &tid)) ==
@@ -504,8 +562,12 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	}
 	if (launch_from_check(r, id) == -1)
 		return;
-	if (store_launch(r->db, r->tenant, id, lid, tid, now_ms(), &res) ==
-	    -1) {
+	if (api_segment_launch_def(r, id, &segment_def) == -1)
+		return;
+	rc = store_launch(r->db, r->tenant, id, lid, tid, segment_def,
+	    now_ms(), &res);
+	free(segment_def);
+	if (rc == -1) {
 		api_unavailable(r);
 		return;
 	}

@@ -24,6 +24,10 @@
 static const char *const route_labels[API_NROUTES] = { "other", "healthz",
     "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
     "templates", "campaigns", "subjects", "domains", "bounces", "relay",
+    "sequences",
+    "segments",
+    "forms",
+    "events",
     "users", "session" };
 
 static const double latency_bounds[8] = {	/* seconds */
@@ -109,7 +113,7 @@ void
 api_metrics(struct api_req *r)
 {
 	static const char *const routes[] = { "other", "open", "click",
-	    "unsubscribe", "healthz" };
+	    "unsubscribe", "healthz", "form", "confirm", "preferences" };
 	static const char *const classes[] = { "2xx", "3xx", "4xx", "5xx" };
 	static const char *const kinds[] = { "open", "click", "unsubscribe" };
 	static const char *const outcomes[] = { "sent", "bounced",

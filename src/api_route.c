@@ -112,6 +112,28 @@ const struct api_endpoint api_endpoints[] = {
 	{ API_GET | API_PUT | API_DELETE, "/v1/relay", api_relay,
 	    API_AUTH_TENANT, API_ROUTE_RELAY, 0 },
 
+	{ API_GET | API_POST, "/v1/sequences", api_sequences,
+	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
+	{ API_GET, "/v1/sequences/{id}", api_sequences,
+	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
+	{ API_POST, "/v1/sequences/{id}/activate", api_sequences,
+	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
+	{ API_POST, "/v1/sequences/{id}/pause", api_sequences,
+	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
+	{ API_POST, "/v1/sequences/{id}/enroll", api_sequences,
+	    API_AUTH_TENANT, API_ROUTE_SEQUENCES, 0 },
+	{ API_GET | API_POST, "/v1/segments", api_segments,
+	    API_AUTH_TENANT, API_ROUTE_SEGMENTS, 0 },
+	{ API_GET | API_PATCH | API_DELETE, "/v1/segments/{id}", api_segments,
+	    API_AUTH_TENANT, API_ROUTE_SEGMENTS, 0 },
+	{ API_GET, "/v1/segments/{id}/count", api_segments,
+	    API_AUTH_TENANT, API_ROUTE_SEGMENTS, 0 },
+	{ API_GET | API_POST, "/v1/forms", api_forms,
+	    API_AUTH_TENANT, API_ROUTE_FORMS, 0 },
+	{ API_GET | API_PATCH | API_DELETE, "/v1/forms/{id}", api_forms,
+	    API_AUTH_TENANT, API_ROUTE_FORMS, 0 },
+	{ API_GET, "/v1/events", api_events,
+	    API_AUTH_TENANT, API_ROUTE_EVENTS, 0 },
 	/* The marketer's logins (api_user.c): owners manage users; anyone
 	 * may try to log in; a session ends itself; a user sets up their
 	 * own second factor (an owner anyone's). */

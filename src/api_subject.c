@@ -6,8 +6,10 @@
  * blocklist state, every message sent to it (each campaign's message
  * record: campaign, time, outcome), every bounce (5xx to RCPT, and the
  * reports store_bounce.c read: DSNs and complaints), and every tracking
- * event of the contact in the tenant's campaigns.  DELETE erases all of
- * it: contact, address index, list memberships, opt-out entries, the
+ * event of the contact in the tenant's campaigns, and its consent
+ * records (signup forms: store_form.c).  DELETE erases all of
+ * it: contact, address index, list memberships, consent records,
+ * opt-out entries, the
  * bounce entries (the address in clear), the message records, the
  * per-person events (each campaign's stream is rewritten without them
  * by erase.lua, atomically against the tracker's writes) and
@@ -33,8 +35,11 @@
 
 #include "api.h"
 #include "store_bounce.h"
+#include "store_event.h"
 #include "store_contact.h"
+#include "store_form.h"
 #include "store_list.h"
+#include "store_sequence.h"
 #include "store_subject.h"
 #include "store_suppress.h"
 
@@ -203,6 +208,30 @@ export_events(const struct api_ctx *ctx, uint64_t id)
 	return o;
 }
 
+/* The contact's entries of the tenant's event log (what the feed and
+ * webhooks give out), oldest first, as delivered; NULL when Redis
+ * failed. */
+static json_t *
+export_event_log(const struct api_ctx *ctx, uint64_t id)
+{
+	struct event_page	 page;
+	json_t			*a, *e;
+	size_t			 i;
+
+	a = json_array();
+	if (id == 0)
+		return a;
+	if (store_event_subject(ctx->db, ctx->tenant, id, &page) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	for (i = 0; i < page.n; i++)
+		if ((e = json_loads(page.items[i], 0, NULL)) != NULL)
+			json_array_append_new(a, e);
+	event_page_free(&page);
+	return a;
+}
+
 /* Appends to bounces the reports store_bounce.c read for the contact
  * (DSNs, complaints), oldest first; -1 when Redis failed. */
 static int
@@ -227,13 +256,35 @@ append_reports(const struct api_ctx *ctx, uint64_t id, json_t *bounces)
 	return 0;
 }
 
+/* The contact's consent records (signup.c writes them), as stored;
+ * NULL when Redis failed. */
+static json_t *
+export_consents(const struct api_ctx *ctx, uint64_t id)
+{
+	json_t	*a = json_array(), *rec;
+	char	**items;
+	size_t	 i, n;
+
+	if (id == 0)
+		return a;
+	if (store_consents(ctx->db, ctx->tenant, id, &items, &n) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if ((rec = json_loads(items[i], 0, NULL)) != NULL)
+			json_array_append_new(a, rec);
+	store_consents_free(items, n);
+	return a;
+}
+
 json_t *
 api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
 	json_t		*events = NULL, *messages = NULL, *bounces = NULL;
-	json_t		*counts;
+	json_t		*counts, *consents, *log;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -258,18 +309,30 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	if ((events = id != 0 ? export_events(ctx, id) : json_array()) ==
 	    NULL)
 		goto fail;
+	if ((consents = export_consents(ctx, id)) == NULL) {
+		json_decref(events);
+		goto fail;
+	}
 	if (id != 0 && append_reports(ctx, id, bounces) == -1) {
 		json_decref(events);
+		json_decref(consents);
+		goto fail;
+	}
+	if ((log = export_event_log(ctx, id)) == NULL) {
+		json_decref(events);
+		json_decref(consents);
 		goto fail;
 	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "email", key,
 	    "contact", contact, "lists", lists, "messages", messages,
 	    "bounces", bounces, "opted_out", opted);
+	json_object_set_new(o, "consents", consents);
 	if (opted)
 		json_object_set_new(o, "opted_out_at", json_string(
 		    api_iso_time(at, ts, sizeof(ts))));
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
+	json_object_set_new(o, "event_log", log);
 	counts = json_pack("{s:b, s:I, s:I}", "contact", id != 0, "events",
 	    (json_int_t)json_array_size(events), "messages",
 	    (json_int_t)json_array_size(messages));
@@ -294,6 +357,8 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	uint64_t	 id;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 removed = 0, contacts = 0, messages = 0, reports = 0;
+	long long	 consents = 0;
+	long long	 feed_events = 0;
 	int		 blocked, bounced;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
@@ -314,8 +379,12 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		    &messages) == -1 ||
 		    store_bounce_subject_erase(ctx->db, ctx->tenant, id, key,
 		    &reports) == -1 ||
+		    store_consents_erase(ctx->db, ctx->tenant, id,
+		    &consents) == -1 ||
 		    store_contact_remove(ctx->db, ctx->tenant, id,
-		    &lists) == -1)
+		    &lists) == -1 ||
+		    store_sequence_forget_contact(ctx->db, ctx->tenant,
+		    id) == -1)
 			goto fail;
 		/* The message records before the contact (a request that
 		 * fails after the contact is gone cannot find them again)
@@ -324,6 +393,12 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		 * only while the contact exists). */
 		if (store_subject_erase_messages(ctx->db, ctx->tenant, id,
 		    &messages) == -1)
+			goto fail;
+		/* The event log once the contact is gone: event_add.lua and
+		 * the outcome scripts add an event only while it exists, so
+		 * none comes back after this. */
+		if (store_event_erase(ctx->db, ctx->tenant, id,
+		    &feed_events) == -1)
 			goto fail;
 		contacts = 1;
 		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,
@@ -345,6 +420,10 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	    "list_memberships", (json_int_t)lists,
 	    "unique_memberships", (json_int_t)members,
 	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked);
+	json_object_set_new(counts, "consents", json_integer(consents));
+	/* The tenant's event log ({t:T}:events): its own count, "events"
+	 * being the campaigns' record lines. */
+	json_object_set_new(counts, "event_log", json_integer(feed_events));
 	audit(ctx, "erase", counts);
 	return json_pack("{s:o}", "erased", counts);
 fail:

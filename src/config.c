@@ -200,6 +200,11 @@ static const struct config_directive config_table[] = {
 	    .min = 64 * KIB, .max = 16 * MIB, .def = "1M" },
 	{ "soft_bounce_limit", CF_INT, MEMBER(soft_bounce_limit),
 	    .min = 1, .max = 1000, .def = "3" },
+	/* Signup forms (signup.c). */
+	{ "signup_expiry", CF_DURATION_S, MEMBER(signup_expiry_s),
+	    .min = 60 * SEC_MS, .max = 90 * DAY_MS, .def = "7d" },
+	{ "signup_rate", CF_INT, MEMBER(signup_rate),
+	    .min = 1, .max = 1000000, .def = "10" },
 	/* The marketer's sessions (api_user.c): how long a login lasts at
 	 * most, and unused; 0 idle: no idle expiry. */
 	{ "session_lifetime", CF_DURATION_S, MEMBER(session_lifetime_s),

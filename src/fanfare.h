@@ -194,6 +194,9 @@ struct config {
 	int		 bounce_max_message_bytes;
 	int		 soft_bounce_limit;
 
+	/* Signup forms (signup.c). */
+	int		 signup_expiry_s;	/* a pending sign-up's life */
+	int		 signup_rate;		/* posts per client a minute */
 	/* The marketer's sessions (api_user.c). */
 	int		 session_lifetime_s;
 	int		 session_idle_s;		/* 0: none */
@@ -233,6 +236,12 @@ enum token_kind {
 	TOKEN_OPEN = 'o',
 	TOKEN_CLICK = 'c',
 	TOKEN_UNSUB = 'u',
+	/* Signup forms (signup.c): campaign is the form's id; contact 0
+	 * for the form's page, the pending sign-up's id for its confirm
+	 * link.  The preference page's names a campaign's recipient. */
+	TOKEN_FORM = 'f',
+	TOKEN_CONFIRM = 's',
+	TOKEN_PREFS = 'p',
 };
 
 struct token {
@@ -369,6 +378,9 @@ enum http_route {
 	ROUTE_CLICK,		/* /c/TOKEN */
 	ROUTE_UNSUB,		/* /u/TOKEN */
 	ROUTE_HEALTH,		/* /healthz */
+	ROUTE_FORM,		/* /f/TOKEN: a signup form */
+	ROUTE_CONFIRM,		/* /s/TOKEN: a sign-up's confirmation */
+	ROUTE_PREFS,		/* /p/TOKEN: the preference page */
 };
 
 /* Maps a path (no query) to a route and the token inside it. */

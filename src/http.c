@@ -314,11 +314,13 @@ status_text(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 302: return "Found";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
@@ -518,6 +520,14 @@ http_conn_resume(struct conn *c)
 {
 	conn_unwait(c);
 	c->resumed = 1;
+	conn_drive(c);
+}
+
+void
+http_conn_finish(struct conn *c)
+{
+	conn_unwait(c);
+	conn_consume(c, c->wait_need, c->wait_keep);
 	conn_drive(c);
 }
 

@@ -437,6 +437,15 @@ http_route(const char *path, size_t len, const char **tok, size_t *toklen)
 	case 'u':
 		route = ROUTE_UNSUB;
 		break;
+	case 'f':
+		route = ROUTE_FORM;
+		break;
+	case 's':
+		route = ROUTE_CONFIRM;
+		break;
+	case 'p':
+		route = ROUTE_PREFS;
+		break;
 	default:
 		return ROUTE_NONE;
 	}

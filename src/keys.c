@@ -131,6 +131,62 @@ const struct key_doc key_docs[] = {
 	  "written by the same script in the same round trip; like "
 	  "`:stats`, kept when a subject is erased and not trimmed by "
 	  "retention (it names nobody), removed with the tenant" },
+	{ "ff:sequences", "set", "`T:ID` of the active sequences the "
+	  "due-step job looks at (activate adds, pause removes)" },
+	{ "{t:T}:sequences", "sorted set", "the tenant's sequence ids "
+	  "(score the id)" },
+	{ "{t:T}:sequence:ID", "hash", "a sequence: `name`, `from`, `status` "
+	  "(`draft`, `active`, `paused`), `trigger_list`, `nsteps`, per step "
+	  "k `step:k:template`, `step:k:delay` (ms), `step:k:if`, "
+	  "`step:k:campaign` (its hidden campaign) and `step:k:skipped`; "
+	  "counters `enrolled`, `active`, `completed`, `exited`" },
+	{ "{t:T}:sequence:ID:enrolled", "hash", "contact id → its enrollment: "
+	  "the next step's index while active, `c` completed, `x` exited "
+	  "(opt-out, bounce, complaint, quarantine); an erased contact's "
+	  "field is removed" },
+	{ "{t:T}:sequence:ID:due", "sorted set", "contact id → when its next "
+	  "step is due (ms): the due-step job reads only what is due" },
+	{ "{t:T}:sequence:ID:flight", "sorted set", "contact id → lease end "
+	  "(ms): claimed by a node's due-step job, not yet advanced; taken "
+	  "again by any node once the lease ends" },
+	{ "{t:T}:list:ID:sequences", "set", "the sequences list ID triggers: "
+	  "a contact added to the list is enrolled in each" },
+	{ "{t:T}:segs", "sorted set", "segment ids (given by the `segment` "
+	  "field of `{t:T}:seq`)" },
+	{ "{t:T}:seg:ID", "hash", "a segment: `def` (its definition, JSON: "
+	  "`name`, `match`, `rules`), `created_at`, `updated_at`; a campaign "
+	  "launched to it keeps the definition it had then in its record's "
+	  "`segment_def`, beside `segment_id`" },
+	/* Signup forms (store_form.c, signup.c). */
+	{ "{t:T}:forms", "sorted set", "form ids" },
+	{ "{t:T}:form:ID", "hash", "a signup form: `name`, `list_id`, "
+	  "`fields` (JSON), `consent_version`, `double_opt_in`, "
+	  "`redirect_url`, `from`, `campaign` and `template` (its hidden "
+	  "confirmation campaign and template), `created_at`, `updated_at`" },
+	{ "{t:T}:form:ID:consent", "hash", "consent text version → the exact "
+	  "text shown (a change of the text is a new version)" },
+	{ "{t:T}:signup:ID", "hash", "a pending sign-up: `email`, `key`, "
+	  "`first_name`, `last_name`, `attributes`, `quarantined`, `form`, "
+	  "`consent_version`, `asked_at`, `country`; expires "
+	  "`signup_expiry` after it was asked (deleted by Redis)" },
+	{ "{t:T}:signup_mailed:H", "string", "H: a keyed hash of an address; "
+	  "set for a day when a confirmation mail to it was queued (at most "
+	  "one a day)" },
+	{ "{t:T}:ct:ID:consents", "list", "the contact's consent records, "
+	  "JSON: `form`, `consent_version`, `consent_text`, `asked_at`, "
+	  "`confirmed_at`, `method`, `country`; in the subject export, "
+	  "removed by erasure" },
+	{ "{t:T}:events", "stream", "the tenant's event log, what "
+	  "`GET /v1/events` pages through and webhooks deliver: fields `e` "
+	  "(the event's JSON text, as delivered), `ty` (its type), `c` (its "
+	  "contact id, or empty), `ca` (its campaign id, or empty); an "
+	  "erasure deletes the contact's entries; "
+	  "trimmed by `retention_days`" },
+	{ "{t:T}:events:pumped", "hash", "campaign id → the last entry of "
+	  "`{t:T:c:C}:events` copied into `{t:T}:events` (the event pump's "
+	  "mark: a copy made twice adds nothing)" },
+	{ "{t:T}:events:lease", "string", "the `node_id` pumping the "
+	  "tenant's events; expires 10 s after its last run" },
 	{ "{users}:byemail", "hash", "a login's email (lower case) → `T:U` "
 	  "(tenant, user id): unique across the server; written before the "
 	  "user and removed after it, so an entry without its user is a "
@@ -319,6 +375,43 @@ CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")
 
+/* Sequences (sequence.h, store_sequence.h). */
+const char *
+key_sequences_active(void)
+{
+	return "ff:sequences";
+}
+
+TENANT_KEY(key_sequences, ":sequences")
+TENANT_ID_KEY(key_sequence, ":sequence:", "")
+TENANT_ID_KEY(key_sequence_enrolled, ":sequence:", ":enrolled")
+TENANT_ID_KEY(key_sequence_due, ":sequence:", ":due")
+TENANT_ID_KEY(key_sequence_flight, ":sequence:", ":flight")
+TENANT_ID_KEY(key_list_sequences, ":list:", ":sequences")
+TENANT_KEY(key_segments, ":segs")
+TENANT_ID_KEY(key_segment, ":seg:", "")
+/* Signup forms. */
+TENANT_KEY(key_forms, ":forms")
+TENANT_ID_KEY(key_form, ":form:", "")
+TENANT_ID_KEY(key_form_consent, ":form:", ":consent")
+TENANT_ID_KEY(key_signup, ":signup:", "")
+TENANT_ID_KEY(key_contact_consents, ":ct:", ":consents")
+
+/* hash: at most KEY_SIGNUP_HASH_MAX bytes (hex, from the caller). */
+const char *
+key_signup_mailed(struct key *k, uint64_t tenant, const char *hash)
+{
+	size_t	n = strlen(hash);
+
+	if (n > KEY_SIGNUP_HASH_MAX)
+		n = KEY_SIGNUP_HASH_MAX;
+	tenant_key(k, tenant, ":signup_mailed:", 15);
+	put(k, hash, n);
+	return done(k);
+}
+TENANT_KEY(key_events, ":events")
+TENANT_KEY(key_events_pumped, ":events:pumped")
+TENANT_KEY(key_events_lease, ":events:lease")
 const char *
 key_user_index(void)
 {

@@ -67,6 +67,24 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   ff:sequences               key_sequences_active()
+ *   {t:T}:sequences            key_sequences(k, T)
+ *   {t:T}:sequence:ID           key_sequence(k, T, ID)
+ *   {t:T}:sequence:ID:enrolled  key_sequence_enrolled(k, T, ID)
+ *   {t:T}:sequence:ID:due       key_sequence_due(k, T, ID)
+ *   {t:T}:sequence:ID:flight    key_sequence_flight(k, T, ID)
+ *   {t:T}:list:ID:sequences     key_list_sequences(k, T, ID)
+ *   {t:T}:segs                 key_segments(k, T)
+ *   {t:T}:seg:ID               key_segment(k, T, ID)
+ *   {t:T}:forms                key_forms(k, T)
+ *   {t:T}:form:ID              key_form(k, T, ID)
+ *   {t:T}:form:ID:consent      key_form_consent(k, T, ID)
+ *   {t:T}:signup:ID            key_signup(k, T, ID)
+ *   {t:T}:signup_mailed:H      key_signup_mailed(k, T, H)
+ *   {t:T}:ct:ID:consents       key_contact_consents(k, T, ID)
+ *   {t:T}:events               key_events(k, T)
+ *   {t:T}:events:pumped        key_events_pumped(k, T)
+ *   {t:T}:events:lease         key_events_lease(k, T)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -182,6 +200,39 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 
+/* Sequences: ff:sequences (no tag, alone in its command) and the
+ * tenant's {t:T} keys of each sequence S and trigger list L. */
+const char	*key_sequences_active(void);
+const char	*key_sequences(struct key *, uint64_t tenant);
+const char	*key_sequence(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_sequence_enrolled(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_sequence_due(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_sequence_flight(struct key *, uint64_t tenant,
+		    uint64_t sequence);
+const char	*key_list_sequences(struct key *, uint64_t tenant,
+		    uint64_t list);
+/* {t:T}: a tenant's segments (store_segment.c). */
+const char	*key_segments(struct key *, uint64_t tenant);
+const char	*key_segment(struct key *, uint64_t tenant, uint64_t segment);
+/* Signup forms (store_form.c): {t:T} keys like the rest. */
+#define KEY_SIGNUP_HASH_MAX	32	/* hex digits of an address's hash */
+const char	*key_forms(struct key *, uint64_t tenant);
+const char	*key_form(struct key *, uint64_t tenant, uint64_t form);
+const char	*key_form_consent(struct key *, uint64_t tenant,
+		    uint64_t form);
+const char	*key_signup(struct key *, uint64_t tenant, uint64_t signup);
+const char	*key_signup_mailed(struct key *, uint64_t tenant,
+		    const char *hash);
+const char	*key_contact_consents(struct key *, uint64_t tenant,
+		    uint64_t contact);
+/* {t:T}: the tenant's event log (store_event.c), its pump's marks and
+ * lease (event_pump.c). */
+const char	*key_events(struct key *, uint64_t tenant);
+const char	*key_events_pumped(struct key *, uint64_t tenant);
+const char	*key_events_lease(struct key *, uint64_t tenant);
 /* The marketer's logins (store_user.c).  The email index is server-wide
  * under its own {users} tag; a user and its sessions are the tenant's. */
 const char	*key_user_index(void);

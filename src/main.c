@@ -227,6 +227,7 @@ worker_free(struct worker *w)
 	store_free(w->store);
 	w->store = NULL;
 	http_shutdown(w);
+	signup_worker_free(w);
 	track_links_free(w);
 	if (w->spool != NULL)
 		spool_close(w->spool);

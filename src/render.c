@@ -6,8 +6,8 @@
  *
  *	{{ NAME }}  or  {{ NAME | default "STRING" }}
  *
- * NAME is first_name, last_name, email, unsubscribe_url or
- * attributes.[A-Za-z0-9_]{1,64}; anything else is refused at compile
+ * NAME is first_name, last_name, email, unsubscribe_url,
+ * preferences_url (the preference page, signup.c) or attributes.[A-Za-z0-9_]{1,64}; anything else is refused at compile
  * time, so a typo is a 422 for the marketer, not a blank in a million
  * mails.  Spaces, tabs and line breaks may surround the parts of a tag.
  * STRING is double-quoted with \" and \\ as its only escapes.  A lone
@@ -210,6 +210,7 @@ tmpl_valid_name(const struct tmpl_build *b, const char *s, size_t n)
 {
 	static const char *const fixed[] = {
 		"first_name", "last_name", "email", "unsubscribe_url",
+		"preferences_url",
 	};
 	size_t	i;
 

@@ -17,12 +17,19 @@
 extern const unsigned char lua_record[], lua_optout[], lua_send_check[],
     lua_send_outcome[], lua_send_retry[], lua_send_finish[], lua_launch[],
     lua_launch_step[], lua_launch_state[], lua_erase[], lua_bounce[],
-    lua_contact_write[], lua_user_index[];
+    lua_contact_write[];
+extern const unsigned char lua_event_add[], lua_event_lease[];
 extern const size_t lua_record_len, lua_optout_len, lua_send_check_len,
     lua_send_outcome_len, lua_send_retry_len, lua_send_finish_len,
     lua_launch_len, lua_launch_step_len, lua_launch_state_len,
-    lua_erase_len, lua_bounce_len, lua_contact_write_len,
-    lua_user_index_len;
+    lua_erase_len, lua_bounce_len, lua_contact_write_len;
+extern const unsigned char lua_sequence_enroll[], lua_sequence_claim[],
+    lua_sequence_advance[], lua_sequence_state[];
+extern const size_t lua_sequence_enroll_len, lua_sequence_claim_len,
+    lua_sequence_advance_len, lua_sequence_state_len;
+extern const size_t lua_event_add_len, lua_event_lease_len;
+extern const unsigned char lua_user_index[];
+extern const size_t lua_user_index_len;
 
 static struct script {
 	const char		*name;
@@ -49,6 +56,18 @@ static struct script {
 	[SCRIPT_BOUNCE] = { "bounce", lua_bounce, &lua_bounce_len, "" },
 	[SCRIPT_CONTACT_WRITE] = { "contact_write", lua_contact_write,
 	    &lua_contact_write_len, "" },
+	[SCRIPT_SEQUENCE_ENROLL] = { "sequence_enroll", lua_sequence_enroll,
+	    &lua_sequence_enroll_len, "" },
+	[SCRIPT_SEQUENCE_CLAIM] = { "sequence_claim", lua_sequence_claim,
+	    &lua_sequence_claim_len, "" },
+	[SCRIPT_SEQUENCE_ADVANCE] = { "sequence_advance",
+	    lua_sequence_advance, &lua_sequence_advance_len, "" },
+	[SCRIPT_SEQUENCE_STATE] = { "sequence_state", lua_sequence_state,
+	    &lua_sequence_state_len, "" },
+	[SCRIPT_EVENT_ADD] = { "event_add", lua_event_add,
+	    &lua_event_add_len, "" },
+	[SCRIPT_EVENT_LEASE] = { "event_lease", lua_event_lease,
+	    &lua_event_lease_len, "" },
 	[SCRIPT_USER_INDEX] = { "user_index", lua_user_index,
 	    &lua_user_index_len, "" },
 };

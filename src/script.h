@@ -35,6 +35,12 @@ enum script_id {
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
+	SCRIPT_SEQUENCE_ENROLL,	/* sequence_enroll.lua: contacts enrolled */
+	SCRIPT_SEQUENCE_CLAIM,	/* sequence_claim.lua: due steps claimed */
+	SCRIPT_SEQUENCE_ADVANCE, /* sequence_advance.lua: a step queued */
+	SCRIPT_SEQUENCE_STATE,	/* sequence_state.lua: activate, pause */
+	SCRIPT_EVENT_ADD,	/* event_add.lua: events into the log */
+	SCRIPT_EVENT_LEASE,	/* event_lease.lua: the pump's lease */
 	SCRIPT_USER_INDEX,	/* user_index.lua: the login index's CAS */
 	SCRIPT_COUNT
 };

@@ -510,7 +510,8 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 	size_t				 i, j;
 	int				 rc;
 
-	if (store_send_check(s->db, s->cur->tenant, s->cur->campaign, ids,
+	if ((s->cur->form != 0 ? store_send_check_signups :
+	    store_send_check)(s->db, s->cur->tenant, s->cur->campaign, ids,
 	    nids, &s->check) == -1)
 		return -1;
 	if (s->check.stop)

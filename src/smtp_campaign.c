@@ -104,6 +104,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 			log_warnx("sender %d: %s", who, err);
 		goto out;
 	}
+	c->form = c->message.form = camp.form;
 	campaign_keys(c, db, data_key, who);
 	log_debug("sender %d: campaign %llu of tenant %llu compiled: template "
 	    "%llu version %llu, %llu ms", who, (unsigned long long)campaign,

@@ -26,6 +26,9 @@ struct smtp_campaign {
 	int			 rate;		/* per second; 0: none */
 	uint64_t		 template_id;
 	uint64_t		 template_version; /* compiled from */
+	uint64_t		 form;		/* a form's confirmation
+						 * campaign: its recipients
+						 * are pending sign-ups */
 	struct smtp_template	 message;
 	struct smtp_domain_keys	 keys;		/* its From domain's; kept
 						 * across reloads */

@@ -208,14 +208,16 @@ mint_url(struct lookup_ctx *lc, enum token_kind kind, uint32_t link,
 	memset(&tok, 0, sizeof(tok));
 	tok.kind = (uint8_t)kind;
 	tok.tenant = lc->t->tenant;
-	tok.campaign = lc->t->campaign;
+	/* A confirm link names the form and the pending sign-up. */
+	tok.campaign = kind == TOKEN_CONFIRM ? lc->t->form : lc->t->campaign;
 	tok.contact = lc->c->id;
 	tok.link = link;
 	if (token_sign(lc->sig->keys, &tok, s) == 0)
 		return NULL;
 	n = snprintf(lc->buf, sizeof(lc->buf), kind == TOKEN_OPEN ?
-	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" : "%s/u/%s",
-	    lc->sig->public_url, s);
+	    "%s/o/%s.gif" : kind == TOKEN_CLICK ? "%s/c/%s" :
+	    kind == TOKEN_CONFIRM ? "%s/s/%s" : kind == TOKEN_PREFS ?
+	    "%s/p/%s" : "%s/u/%s", lc->sig->public_url, s);
 	*vlen = (size_t)n;
 	return lc->buf;
 }
@@ -239,6 +241,12 @@ lookup(void *arg, const char *name, size_t n, size_t *vlen)
 		}
 	if (n == 15 && memcmp(name, "unsubscribe_url", 15) == 0)
 		return mint_url(lc, TOKEN_UNSUB, 0, vlen);
+	if (n == 15 && memcmp(name, "preferences_url", 15) == 0 &&
+	    lc->t->form == 0)
+		return mint_url(lc, TOKEN_PREFS, 0, vlen);
+	if (n == 13 && memcmp(name, "__confirm_url", 13) == 0 &&
+	    lc->t->form != 0)
+		return mint_url(lc, TOKEN_CONFIRM, 0, vlen);
 	if (n == 10 && memcmp(name, "__open_url", 10) == 0)
 		return mint_url(lc, TOKEN_OPEN, 0, vlen);
 	if (n > 8 && memcmp(name, "__click.", 8) == 0) {

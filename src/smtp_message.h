@@ -37,6 +37,9 @@ struct smtp_template {
 	/* The From domain is the tenant's verified sending domain: VERP
 	 * envelope senders at bounces.DOMAIN (its CNAME is published). */
 	int		 own_bounces;
+	/* A form's confirmation campaign (store_form.h): the form's id,
+	 * which {{__confirm_url}} names; 0 otherwise. */
+	uint64_t	 form;
 };
 
 /* A campaign as Redis holds it, for smtp_template_compile. */

@@ -55,10 +55,14 @@ campaign_parse_field(struct campaign *c, const char *f, const char *v,
 		u64 = &c->list_id;
 	else if (strcmp(f, "created_at") == 0)
 		u64 = &c->created_at;
+	else if (strcmp(f, "segment_id") == 0)
+		u64 = &c->segment_id;
 	else if (strcmp(f, "launched_at") == 0)
 		u64 = &c->launched_at;
 	else if (strcmp(f, "finished_at") == 0)
 		u64 = &c->finished_at;
+	else if (strcmp(f, "form") == 0)
+		u64 = &c->form;
 	else if (strcmp(f, "rate_per_second") == 0)
 		(void)parse_ll(v, len, &c->rate_per_second);
 	else if (strcmp(f, "track_opens") == 0)
@@ -166,22 +170,26 @@ store_campaign_create(struct db *db, uint64_t tenant,
 	long long	 exists;
 	int		 rc;
 
-	if (db_cmd_int(db, &exists, "EXISTS %s", key_list(&k, tenant,
-	    d->list_id)) == -1)
-		return -1;
-	if (exists != 1)
-		return 0;
+	if (d->list_id != 0 || d->segment_id == 0) {
+		if (db_cmd_int(db, &exists, "EXISTS %s", key_list(&k, tenant,
+		    d->list_id)) == -1)
+			return -1;
+		if (exists != 1)
+			return 0;
+	}
 	if (store_tenant_next_id(db, tenant, "campaign", id) == -1 ||
 	    links_put(db, tenant, *id, links, nlinks) == -1)
 		return -1;
 	rep = db_cmd(db, "HSET %s name %b template_id %llu "
 	    "list_id %llu from %s reply_to %s rate_per_second %lld "
-	    "track_opens %d track_clicks %d status draft created_at %llu",
+	    "track_opens %d track_clicks %d status draft created_at %llu "
+	    "segment_id %llu",
 	    key_campaign(&k, tenant, *id), d->name, d->name_len,
 	    (unsigned long long)d->template_id,
 	    (unsigned long long)d->list_id, d->from, d->reply_to,
 	    d->rate_per_second, d->track_opens != 0, d->track_clicks != 0,
-	    (unsigned long long)d->created_at);
+	    (unsigned long long)d->created_at,
+	    (unsigned long long)d->segment_id);
 	rc = reply_ok(rep) ? 0 : -1;
 	if (rep != NULL)
 		freeReplyObject(rep);

@@ -31,6 +31,8 @@ struct campaign_draft {
 	int		 track_opens;
 	int		 track_clicks;
 	uint64_t	 created_at;	/* ms */
+	uint64_t	 segment_id;	/* 0: none; with list_id 0, a
+					 * segment of every contact */
 };
 
 /* The launch's and the senders' counters of the record; 0 before. */
@@ -68,6 +70,10 @@ struct campaign {
 	uint64_t	 launched_at;	/* ms; 0: not launched */
 	uint64_t	 finished_at;	/* ms; 0: not finished */
 	long long	 count[CAMPAIGN_NCOUNTS];
+	uint64_t	 segment_id;	/* 0: not set */
+	uint64_t	 form;		/* a form's hidden confirmation
+					 * campaign (store_form.h): the
+					 * form's id; else 0 */
 };
 
 /* The record's field name of a count: "total", "sup_opted_out"... */
@@ -95,7 +101,8 @@ int	 store_campaign_ids(struct db *, uint64_t tenant, uint64_t **ids,
 	    size_t *n);
 
 /*
- * A new draft under a new id (*id), when its list exists: its link
+ * A new draft under a new id (*id), when its list exists (or it has
+ * none, for a segment of every contact): its link
  * table first (links[i] is link i; NULL skips an index), so a campaign
  * never exists without it, then the record, then its place in the
  * index.  1 created, 0 when the list does not exist, -1.

@@ -11,7 +11,9 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "script.h"
+#include "segment.h"
 #include "store_launch.h"
+#include "store_segment.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
 #define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
@@ -65,12 +67,12 @@ script_answer(redisReply *rep, const char *what, uint64_t tenant,
 
 int
 store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list_id, uint64_t template_id, uint64_t now,
-    struct launch_result *r)
+    uint64_t list_id, uint64_t template_id, const char *segment_def,
+    uint64_t now, struct launch_result *r)
 {
 	redisReply	*rep;
-	const char	*argv[12], *why;
-	size_t		 lens[12];
+	const char	*argv[14], *why;
+	size_t		 lens[14];
 	struct key	 camp, t, list, members, tpl, q, queued;
 	char		 nowbuf[24];
 	int		 argc = 2, i;
@@ -86,6 +88,10 @@ store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = nowbuf;
+	argv[argc++] = list_id != 0 || segment_def == NULL ? "list" :
+	    "none";
+	if (segment_def != NULL)
+		argv[argc++] = segment_def;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH, argc, argv,
@@ -148,29 +154,22 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
 	return 0;
 }
 
-int
-store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
-    uint64_t list, const char *cursor, const char *node_id, uint64_t lease_ms,
-    struct snapshot_step *st)
+/*
+ * The script of one step: the n ids (idv, idl) into the queue, the
+ * cursor next stored; 0 with st's verdict and queued set, or -1.
+ */
+static int
+queue_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *next, const char *const *idv, const size_t *idl, size_t n,
+    const char *node_id, uint64_t lease_ms, struct snapshot_step *st)
 {
-	redisReply	 *page, *rep = NULL, *m;
-	const char	**argv = NULL, *next, *verdict;
-	size_t		 *lens = NULL, i, n;
-	struct key	  camp, q, queued, t, members, scan;
+	redisReply	 *rep = NULL;
+	const char	**argv, *verdict;
+	size_t		 *lens, i;
+	struct key	  camp, q, queued, t, scan;
 	char		  lease[24];
 	int		  argc = 2, rc = -1;
-	uint64_t	  id;
 
-	memset(st, 0, sizeof(*st));
-	page = db_cmd(db, "SSCAN %s %s COUNT %d",
-	    key_list_members(&members, tenant, list), cursor, SNAPSHOT_PAGE);
-	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
-	    page->elements != 2 ||
-	    page->element[0]->type != REDIS_REPLY_STRING ||
-	    (next = reply_str(page->element[0], NULL)) == NULL ||
-	    page->element[1]->type != REDIS_REPLY_ARRAY)
-		goto out;
-	n = page->element[1]->elements;
 	snprintf(lease, sizeof(lease), "%llu", (unsigned long long)lease_ms);
 	argv = xcalloc(n + 12, sizeof(*argv));
 	lens = xcalloc(n + 12, sizeof(*lens));
@@ -186,15 +185,8 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
 	for (i = 0; i < n; i++) {
-		m = page->element[1]->element[i];
-		/* A bad offset would stop the script half-way. */
-		if (m->type != REDIS_REPLY_STRING || reply_u64(m, &id) == -1 ||
-		    id >= SNAPSHOT_MAX_ID) {
-			st->skipped++;
-			continue;
-		}
-		argv[argc] = m->str;
-		lens[argc++] = m->len;
+		argv[argc] = idv[i];
+		lens[argc++] = idl[i];
 	}
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH_STEP, argc, argv,
 	    lens), "snapshot", tenant, campaign)) == NULL ||
@@ -218,9 +210,114 @@ store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
 	rc = 0;
 out:
 	freeReplyObject(rep);
-	freeReplyObject(page);
 	free(argv);
 	free(lens);
+	return rc;
+}
+
+/* A segment's step: the page's matching contacts (store_segment.c). */
+static int
+segment_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list, const struct segment *seg, const char *cursor,
+    const char *node_id, uint64_t lease_ms, struct snapshot_step *st)
+{
+	struct segment_scan	  scan;
+	uint64_t		 *ids = NULL;
+	const char		**idv;
+	size_t			 *idl, i, n;
+	char			 *nums;
+	int			  rc;
+
+	memset(&scan, 0, sizeof(scan));
+	scan.list = list != 0 ? list : segment_scan_list(seg);
+	snprintf(scan.cursor, sizeof(scan.cursor), "%s", cursor);
+	if (store_segment_page(db, tenant, seg, &scan, &ids, &n) == -1)
+		return -1;
+	st->skipped = (int)scan.skipped;
+	idv = xcalloc(n + 1, sizeof(*idv));
+	idl = xcalloc(n + 1, sizeof(*idl));
+	nums = xcalloc(n + 1, 24);
+	for (i = 0; i < n; i++) {
+		idl[i] = fmt_u64(nums + 24 * i, ids[i]);
+		idv[i] = nums + 24 * i;
+	}
+	rc = queue_step(db, tenant, campaign, scan.cursor, idv, idl, n,
+	    node_id, lease_ms, st);
+	free(ids);
+	free(idv);
+	free(idl);
+	free(nums);
+	return rc;
+}
+
+int
+store_launch_step(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list, const struct segment *seg, const char *cursor,
+    const char *node_id, uint64_t lease_ms, struct snapshot_step *st)
+{
+	redisReply	 *page, *m;
+	const char	**idv = NULL, *next;
+	size_t		 *idl = NULL, i, n, k = 0;
+	struct key	  members;
+	int		  rc = -1;
+	uint64_t	  id;
+
+	memset(st, 0, sizeof(*st));
+	if (seg != NULL)
+		return segment_step(db, tenant, campaign, list, seg, cursor,
+		    node_id, lease_ms, st);
+	page = db_cmd(db, "SSCAN %s %s COUNT %d",
+	    key_list_members(&members, tenant, list), cursor, SNAPSHOT_PAGE);
+	if (page == NULL || page->type != REDIS_REPLY_ARRAY ||
+	    page->elements != 2 ||
+	    page->element[0]->type != REDIS_REPLY_STRING ||
+	    (next = reply_str(page->element[0], NULL)) == NULL ||
+	    page->element[1]->type != REDIS_REPLY_ARRAY)
+		goto out;
+	n = page->element[1]->elements;
+	idv = xcalloc(n + 1, sizeof(*idv));
+	idl = xcalloc(n + 1, sizeof(*idl));
+	for (i = 0; i < n; i++) {
+		m = page->element[1]->element[i];
+		/* A bad offset would stop the script half-way. */
+		if (m->type != REDIS_REPLY_STRING || reply_u64(m, &id) == -1 ||
+		    id >= SNAPSHOT_MAX_ID) {
+			st->skipped++;
+			continue;
+		}
+		idv[k] = m->str;
+		idl[k++] = m->len;
+	}
+	rc = queue_step(db, tenant, campaign, next, idv, idl, k, node_id,
+	    lease_ms, st);
+out:
+	freeReplyObject(page);
+	free(idv);
+	free(idl);
+	return rc;
+}
+
+int
+store_launch_segment_def(struct db *db, uint64_t tenant, uint64_t campaign,
+    char **def)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*s;
+	size_t		 len;
+	int		 rc = 0;
+
+	*def = NULL;
+	if ((rep = db_cmd(db, "HGET %s segment_def", key_campaign(&k, tenant,
+	    campaign))) == NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else if ((s = reply_str(rep, &len)) != NULL) {
+		*def = xstrndup(s, len);
+		rc = 1;
+	}
+	freeReplyObject(rep);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct db;
+struct segment;
 
 #define LAUNCH_CURSOR_MAX	32	/* an SSCAN cursor, NUL included */
 #define LAUNCH_STATE_MAX	32	/* a campaign status, NUL included */
@@ -42,11 +43,14 @@ struct launch_result {
  * Launches a draft whose list and template are given (its record's):
  * the queue and its bitmap start empty, the status is "sending", the
  * snapshot's cursor is 0.  The caller then adds it to ff:sending and
- * runs the snapshot's steps.  0 with r filled, or -1.
+ * runs the snapshot's steps.  0 with r filled, or -1.  segment_def (or
+ * NULL) is the campaign's segment as checked now, frozen into the
+ * record for the snapshot (list 0: a segment of every contact); count
+ * is then 0, the total being known at the snapshot's end.
  */
 int	 store_launch(struct db *, uint64_t tenant, uint64_t campaign,
-	    uint64_t list, uint64_t template_id, uint64_t now_ms,
-	    struct launch_result *r);
+	    uint64_t list, uint64_t template_id, const char *segment_def,
+	    uint64_t now_ms, struct launch_result *r);
 
 /*
  * Sets the status to to when it is one of from (nfrom of them), in one
@@ -75,13 +79,21 @@ struct snapshot_step {
 
 /*
  * One page of the list's members from cursor into the campaign's
- * queue; 0 with st filled, or -1.  A step that goes on also renews the
+ * queue; 0 with st filled, or -1.  With seg (the record's segment_def),
+ * only the page's contacts that match it, the page being the list's
+ * members, or with list 0 those of the list segment_scan_list names or
+ * every contact (store_segment.h).  A step that goes on also renews the
  * snapshot's lease, {t:T}:camp:C:scan = node_id for lease_ms; one that
  * ends the snapshot deletes it.
  */
 int	 store_launch_step(struct db *, uint64_t tenant, uint64_t campaign,
-	    uint64_t list, const char *cursor, const char *node_id,
-	    uint64_t lease_ms, struct snapshot_step *st);
+	    uint64_t list, const struct segment *seg, const char *cursor,
+	    const char *node_id, uint64_t lease_ms, struct snapshot_step *st);
+
+/* The segment definition frozen at launch: 1 with *def (the caller
+ * frees), 0 when the campaign has none, -1. */
+int	 store_launch_segment_def(struct db *, uint64_t tenant,
+	    uint64_t campaign, char **def);
 
 /*
  * Whether node_id may go on with the campaign's unfinished snapshot: 1
@@ -94,7 +106,8 @@ int	 store_launch_adopt(struct db *, uint64_t tenant, uint64_t campaign,
 	    const char *node_id, uint64_t lease_ms);
 
 /* 1 when the campaign is sending or paused and its snapshot unfinished,
- * with its list and the cursor to go on from; 0 when not; -1. */
+ * with its list (0: none, a segment's) and the cursor to go on from; 0
+ * when not; -1. */
 int	 store_launch_unfinished(struct db *, uint64_t tenant,
 	    uint64_t campaign, uint64_t *list,
 	    char cursor[LAUNCH_CURSOR_MAX]);

@@ -183,3 +183,23 @@ store_queue_ack(struct db *db, uint64_t tenant, uint64_t campaign,
 	    key_campaign_queue(&q, tenant, campaign), entry), "XACK", tenant,
 	    campaign, NULL, NULL);
 }
+
+int
+store_queue_add_one(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t contact)
+{
+	redisReply	*rep;
+	struct key	 q, c;
+	long long	 n;
+	int		 ok;
+
+	/* XADD answers the new entry's id, a string. */
+	rep = db_cmd(db, "XADD %s * ids %llu try 0", key_campaign_queue(&q,
+	    tenant, campaign), (unsigned long long)contact);
+	ok = reply_str(rep, NULL) != NULL;
+	freeReplyObject(rep);
+	if (!ok)
+		return -1;
+	return db_cmd_int(db, &n, "HINCRBY %s queued 1", key_campaign(&c,
+	    tenant, campaign));
+}

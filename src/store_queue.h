@@ -73,4 +73,14 @@ int	 store_queue_keep_reply(struct db *);
 int	 store_queue_ack(struct db *, uint64_t tenant, uint64_t campaign,
 	    const char *entry);
 
+/*
+ * Appends one recipient to the campaign's queue, in an entry of its own,
+ * and counts it in the record's queued: 0 or -1.  For a campaign whose
+ * recipients come one at a time (a form's confirmation mails,
+ * store_form.c) rather than from a launch's list snapshot; nothing here
+ * checks the campaign's state: the senders' check does, at send time.
+ */
+int	 store_queue_add_one(struct db *, uint64_t tenant, uint64_t campaign,
+	    uint64_t contact);
+
 #endif

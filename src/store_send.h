@@ -75,6 +75,12 @@ struct send_check {
  * filled, or -1. */
 int	 store_send_check(struct db *, uint64_t tenant, uint64_t campaign,
 	    const uint64_t *ids, size_t nids, struct send_check *c);
+/* The same for a form's confirmation campaign (store_form.h): the ids
+ * are pending sign-ups, read from {t:T}:signup:ID, whose fields are a
+ * contact's (one gone, expired or confirmed, counts as erased). */
+int	 store_send_check_signups(struct db *, uint64_t tenant,
+	    uint64_t campaign, const uint64_t *ids, size_t nids,
+	    struct send_check *c);
 void	 store_send_check_free(struct send_check *);
 
 /* One message's outcome, as send_outcome.lua takes it. */

@@ -1,6 +1,7 @@
 /*
  * token.c: signs and verifies the opaque tokens of tracking links
- * (/o/TOKEN.gif, /c/TOKEN, /u/TOKEN).
+ * (/o/TOKEN.gif, /c/TOKEN, /u/TOKEN) and of the sign-up pages (/f/, /s/,
+ * /p/: signup.c), each kind for its own path.
  *
  * A token is base64url (no padding) of
  *
@@ -229,7 +230,9 @@ token_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 static int
 token_kind_valid(uint8_t kind)
 {
-	return kind == TOKEN_OPEN || kind == TOKEN_CLICK || kind == TOKEN_UNSUB;
+	return kind == TOKEN_OPEN || kind == TOKEN_CLICK ||
+	    kind == TOKEN_UNSUB || kind == TOKEN_FORM ||
+	    kind == TOKEN_CONFIRM || kind == TOKEN_PREFS;
 }
 
 size_t

@@ -314,7 +314,8 @@ track_handle(struct conn *c, const struct http_request *req,
 	/* PUT, PATCH, DELETE are parsed for the API listener only. */
 	if ((req->method != HTTP_GET && req->method != HTTP_HEAD &&
 	    req->method != HTTP_POST) || (req->method == HTTP_POST &&
-	    route != ROUTE_UNSUB)) {
+	    route != ROUTE_UNSUB && route != ROUTE_FORM &&
+	    route != ROUTE_CONFIRM && route != ROUTE_PREFS)) {
 		http_error(c, 405, keep, 0);
 		return 0;
 	}
@@ -324,6 +325,10 @@ track_handle(struct conn *c, const struct http_request *req,
 		return 0;
 	}
 	valid = token_verify(&w->live->keys, tok, toklen, &t) == 0;
+	if (route == ROUTE_FORM || route == ROUTE_CONFIRM ||
+	    route == ROUTE_PREFS)
+		return signup_handle(c, req, route, &t, valid, tok, toklen,
+		    body, bodylen);
 	switch (route) {
 	case ROUTE_OPEN:
 		if (valid && t.kind == TOKEN_OPEN)
@@ -402,6 +407,20 @@ track_pages_load(struct track_pages *p, const char *dir, char *err,
 	if ((p->notfound = load_page(dir, "notfound.html", &p->notfound_len,
 	    err, errlen)) == NULL)
 		goto fail;
+	/* The sign-up pages' shell (signup.c): {{title}} before
+	 * {{content}}, each once. */
+	if ((p->signup = load_page(dir, "signup.html", &len, err,
+	    errlen)) == NULL)
+		goto fail;
+	if ((mark = strstr(p->signup, "{{title}}")) == NULL ||
+	    strstr(mark, "{{content}}") == NULL) {
+		snprintf(err, errlen, "%s/signup.html: no {{title}} then "
+		    "{{content}} placeholder", dir);
+		goto fail;
+	}
+	p->signup_title = (size_t)(mark - p->signup);
+	p->signup_content = (size_t)(strstr(mark, "{{content}}") -
+	    p->signup);
 	return 0;
 fail:
 	track_pages_free(p);
@@ -415,5 +434,6 @@ track_pages_free(struct track_pages *p)
 	free(p->unsub_tail);
 	free(p->done);
 	free(p->notfound);
+	free(p->signup);
 	memset(p, 0, sizeof(*p));
 }

@@ -41,11 +41,13 @@
 
 struct store;
 struct geoip;
+struct signup_state;
 
 /* Counters a worker bumps with relaxed atomics; api_metrics.c sums
  * them. */
 struct worker_metrics {
-	uint64_t	requests[6];		/* by enum http_route, 5: other */
+	uint64_t	requests[8];		/* by enum http_route; [0]:
+						 * other */
 	uint64_t	status_2xx, status_3xx, status_4xx, status_5xx;
 	uint64_t	events[4];		/* by enum ff_event_kind */
 	uint64_t	events_private;
@@ -91,6 +93,10 @@ struct track_pages {
 	size_t		 done_len;
 	char		*notfound;	/* notfound.html */
 	size_t		 notfound_len;
+	char		*signup;	/* signup.html, the sign-up pages'
+					 * shell (signup.c) */
+	size_t		 signup_title;	/* offset of its {{title}} */
+	size_t		 signup_content; /* offset of its {{content}} */
 };
 
 /*
@@ -172,6 +178,8 @@ struct worker {
 	uint64_t		 last_spool_warn_ms;
 
 	struct worker_metrics	 metrics;
+	struct signup_state	*signup;	/* signup.c's; NULL until the
+						 * first sign-up request */
 };
 
 /* What an answer says about its connection (RFC 9112 9.3, 9.6). */
@@ -243,6 +251,9 @@ void	 http_worker_flush(struct worker *);
 void	 http_conn_wait(struct conn *, struct conn **waiter);
 /* The request is parsed and handed to the handler again. */
 void	 http_conn_resume(struct conn *);
+/* The waiting request was answered (http_respond with c->wait_keep and
+ * c->wait_head) by whoever it waited for: the next one is read. */
+void	 http_conn_finish(struct conn *);
 enum http_keep http_keep_of(const struct http_request *);
 /* Appends the answer's last header line(s) for keep, and the blank line
  * that ends the head; the connection closes after the answer if keep
@@ -274,6 +285,15 @@ void	 track_pages_free(struct track_pages *);
 int	 track_handle(struct conn *, const struct http_request *,
 	    const char *body, size_t bodylen);
 void	 track_links_free(struct worker *);
+
+/* signup.c */
+/* The sign-up pages' routes (/f/, /s/, /p/) of track_handle: valid says
+ * the token verified, into t.  As track_handle, 1 when it waits. */
+int	 signup_handle(struct conn *, const struct http_request *,
+	    enum http_route, const struct token *t, int valid,
+	    const char *tok, size_t toklen, const char *body, size_t bodylen);
+/* After http_shutdown: the worker's storage thread, and its state. */
+void	 signup_worker_free(struct worker *);
 
 /* geoip.c */
 struct geoip *geoip_open(const char *path, char *err, size_t);

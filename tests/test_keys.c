@@ -78,6 +78,25 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("ff:sequences", key_sequences_active());
+	CASE("{t:T}:sequences", key_sequences(&k[n], T));
+	CASE("{t:T}:sequence:ID", key_sequence(&k[n], T, ID));
+	CASE("{t:T}:sequence:ID:enrolled", key_sequence_enrolled(&k[n], T,
+	    ID));
+	CASE("{t:T}:sequence:ID:due", key_sequence_due(&k[n], T, ID));
+	CASE("{t:T}:sequence:ID:flight", key_sequence_flight(&k[n], T, ID));
+	CASE("{t:T}:list:ID:sequences", key_list_sequences(&k[n], T, ID));
+	CASE("{t:T}:segs", key_segments(&k[n], T));
+	CASE("{t:T}:seg:ID", key_segment(&k[n], T, ID));
+	CASE("{t:T}:forms", key_forms(&k[n], T));
+	CASE("{t:T}:form:ID", key_form(&k[n], T, ID));
+	CASE("{t:T}:form:ID:consent", key_form_consent(&k[n], T, ID));
+	CASE("{t:T}:signup:ID", key_signup(&k[n], T, ID));
+	CASE("{t:T}:signup_mailed:H", key_signup_mailed(&k[n], T, "H"));
+	CASE("{t:T}:ct:ID:consents", key_contact_consents(&k[n], T, ID));
+	CASE("{t:T}:events", key_events(&k[n], T));
+	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));
+	CASE("{t:T}:events:lease", key_events_lease(&k[n], T));
 	CASE("{users}:byemail", key_user_index());
 	CASE("{t:T}:users", key_users(&k[n], T));
 	CASE("{t:T}:user:ID", key_user(&k[n], T, ID));
@@ -86,7 +105,7 @@ key_cases(struct key_case *out, struct key *k)
 	return n;
 }
 
-#define MAX_CASES	64
+#define MAX_CASES	96
 
 /* The pattern with its placeholders (the words T, C, ID) filled in. */
 static void

@@ -12,6 +12,10 @@
 -- sending nor paused, or the tenant not active) or "complete" (the
 -- snapshot was finished by another node).
 --
+-- A segment's snapshot (the record has a segment_def) gives only the
+-- page's ids that match it (store_launch.c evaluates them first), and
+-- its last step sets total to what was queued.
+--
 -- Guarantees: each id is queued at most once per launch, however often
 -- a page is scanned (its bit in queued); ids go in entries of at most
 -- 100; camp's queued grows by what was queued.  The lease names this
@@ -55,6 +59,10 @@ if redis.call('HGET', KEYS[3], 'scan_runid') ~= runid then
   return {'restart', n}
 end
 if ARGV[1] == '0' then
+  if redis.call('HEXISTS', KEYS[3], 'segment_def') == 1 then
+    redis.call('HSET', KEYS[3], 'total', redis.call('HGET', KEYS[3],
+      'queued'))
+  end
   redis.call('HSET', KEYS[3], 'scan_cursor', '0', 'snapshot', '1')
   redis.call('DEL', KEYS[5])
   return {'done', n}

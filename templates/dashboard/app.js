@@ -70,6 +70,7 @@
 		stopTimer();
 		$("tenant-label").textContent = "";
 		$("campaign-table").tBodies[0].textContent = "";
+		$("sequence-table").tBodies[0].textContent = "";
 		say("");
 		$("login-error").textContent = msg || "";
 		show("login");
@@ -123,7 +124,49 @@
 			});
 			$("no-campaigns").hidden = js.items.length > 0;
 			show("campaigns");
+			return loadSequences();
 		}).catch(failed);
+	}
+
+	/* A sequence per row; each step's figures link to its campaign
+	 * (a sequence step is sent as a hidden campaign of its own). */
+	function loadSequences() {
+		return api("/v1/sequences").then(function (js) {
+			var body = $("sequence-table").tBodies[0];
+
+			body.textContent = "";
+			js.items.slice().reverse().forEach(function (q) {
+				var tr = document.createElement("tr"), td;
+
+				cell(tr, q.id);
+				cell(tr, q.name || "(unnamed)");
+				cell(tr, q.status, "status " + q.status);
+				cell(tr, String(q.enrolled), "num");
+				cell(tr, String(q.active), "num");
+				cell(tr, String(q.completed), "num");
+				cell(tr, String(q.exited), "num");
+				td = cell(tr, "", "steps");
+				q.steps.forEach(function (st, i) {
+					var b = document.createElement("button");
+
+					b.type = "button";
+					b.className = "link";
+					b.setAttribute("data-step-campaign", st.campaign_id);
+					b.textContent = (i + 1) + ". " + st.sent +
+					    " sent, " + st.opens + " opens, " +
+					    st.clicks + " clicks" +
+					    (i > 0 ? " (" + st["if"] + ", " +
+					    st.delay + ")" : "");
+					b.addEventListener("click", function () {
+						openCampaign(st.campaign_id);
+					});
+					td.appendChild(b);
+					td.appendChild(document.createElement("br"));
+				});
+				body.appendChild(tr);
+			});
+			$("no-sequences").hidden = js.items.length > 0;
+		});
 	}
 
 	/* ------------------------------------------------- one campaign */

@@ -35,6 +35,8 @@ const MAIL = env("FF_MAIL");
 const OUT = env("FF_OUT");
 const CHROMIUM = env("FF_CHROMIUM", "/usr/bin/chromium");
 const READER_ADDR = env("FF_READER_ADDR", "");
+// FF_SEQUENCE (optional): a draft sequence's name the list must show.
+const SEQUENCE = env("FF_SEQUENCE", "");
 
 // Headless Chromium calls itself HeadlessChrome, which fanfared rightly
 // counts as a link scanner.  This test plays a person reading the mail,
@@ -117,6 +119,16 @@ try {
 	check(stored[0] === "" && stored[1] === 0 && stored[2] === 0,
 	    "no cookie, nothing in local or session storage", stored);
 	await shot(page, "2-campaigns");
+	if (SEQUENCE !== "") {
+		await page.waitForSelector("#sequence-table tbody tr",
+		    { timeout: 10000 });
+		const rows = await page.$$eval("#sequence-table tbody tr",
+		    (trs) => trs.map((tr) => tr.textContent));
+		check(rows.some((t) => t.includes(SEQUENCE) &&
+		    t.includes("draft") && t.includes("0 sent, 0 opens")),
+		    "the sequences are listed with their status and steps",
+		    rows);
+	}
 
 	// 2. The campaign as sent, before anyone reads the mail.
 	await page.click(row);

@@ -110,13 +110,18 @@ def browse(ff, key, cid, mail_html, modules, out):
                FF_DASHBOARD="http://127.0.0.1:%d/dashboard/" % ff.api_port,
                FF_KEY=key, FF_CAMPAIGN=cid, FF_MAIL=mail, FF_OUT=out,
                FF_CHROMIUM=CHROMIUM, FF_READER_ADDR=READER_ADDR,
-               FF_SUPPRESSED="1")
+               FF_SUPPRESSED="1", FF_SEQUENCE="Welcome series")
     # NODE_PATH is not read for ES modules: run a copy of the script
     # from a directory whose node_modules is the one found.
     work = tmpdir("ff-browser-")
     os.symlink(modules, os.path.join(work, "node_modules"))
     shutil.copy(os.path.join(BROWSER_DIR, "dashboard.mjs"), work)
     shutil.copy(os.path.join(BROWSER_DIR, "package.json"), work)
+    # A draft sequence for the list of sequences (it sends nothing).
+    must("POST /v1/sequences", call(ff, "POST", "/v1/sequences", key, {
+        "name": "Welcome series", "from": "News Team <news@acme.test>",
+        "steps": [{"template_id": call(ff, "GET", "/v1/campaigns/%s" % cid,
+                                       key)[1]["template_id"]}]}), 201)
     before = stats(ff, key, cid)
     p = subprocess.run(["node", os.path.join(work, "dashboard.mjs")],
                        env=env, stdin=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ The scripts are read from FF_TOP/src/lua (make check sets FF_TOP to the
 source tree; a VPATH build keeps them there), else from beside this file.
 """
 import hashlib
+import json
 import os
 import sys
 import time
@@ -30,8 +31,11 @@ TOP = os.environ.get("FF_TOP") or os.path.dirname(os.path.dirname(HERE))
 LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
-           "bounce", "contact_write",
-           "user_index"]
+           "bounce", "contact_write"]
+SCRIPTS += ["sequence_enroll", "sequence_claim", "sequence_advance",
+            "sequence_state"]
+SCRIPTS += ["event_add", "event_lease"]
+SCRIPTS += ["user_index"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -315,13 +319,21 @@ def test_send_outcome(redis):
     redis.cmd("HSET", camp, "launched_at", now)
     redis.cmd("HSET", tenant, "status", "active")
     for i in range(1, 6):
-        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i)
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i,
+                  "email", "K%d@a.test" % i)
+
+    log = "{t:%d}:events" % t
 
     def out(i, o, life=3600000, sched=(1, 2), camp_key=camp):
         keys = [camp_key, done_, retry, tries, bounces, tenant,
-                "{t:%d}:ct:%d" % (t, i), msgs]
+                "{t:%d}:ct:%d" % (t, i), msgs, log]
+        eid, partial = "", ""
+        if o in ("s", "b"):
+            eid = "%s:%d:%d" % ("sent" if o == "s" else "bounce", c, i)
+            partial = '{"type":"%s"}' % ("sent" if o == "s" else "bounced")
         return ev(redis, "send_outcome", keys,
-                  [i, o, "k%d@a.test" % i, now, life] + list(sched))
+                  [i, o, "k%d@a.test" % i, now, life, eid, partial, c] +
+                  list(sched))
 
     ok(out(1, "s") == 1 and redis.cmd("HGET", camp, "sent") == "1" and
        redis.cmd("GETBIT", done_, 1) == 1, "send_outcome: sent is final")
@@ -361,6 +373,15 @@ def test_send_outcome(redis):
        redis.cmd("ZSCORE", bounces, "k6@a.test") is None,
        "send_outcome: an erased contact's late bounce counts, but writes "
        "no message record and no address")
+    evs = [(dict(zip(f[::2], f[1::2]))) for _, f in
+           redis.cmd("XRANGE", "{t:%d}:events" % t, "-", "+")]
+    got = [(e["ty"], e["c"], json.loads(e["e"])) for e in evs]
+    ok([(ty, c_, js["id"], js["email"]) for ty, c_, js in got] ==
+       [("sent", "1", "sent:1:1", "K1@a.test"),
+        ("bounced", "2", "bounce:1:2", "K2@a.test")],
+       "send_outcome: one event per final sent or bounced outcome, with "
+       "its id and the contact's address; none for failures, retries, a "
+       "repeated outcome or an erased contact", repr(got))
     # A purged campaign or tenant: nothing written, nothing recreated.
     gone = "{t:%d}:camp:77" % t
     ok(out(7, "s", camp_key=gone) == -1 and
@@ -572,6 +593,66 @@ def test_erase(redis):
        "erase: again finds nothing")
 
 
+def test_event_add(redis):
+    t, c = 906, 3
+    log, pumped = "{t:%d}:events" % t, "{t:%d}:events:pumped" % t
+    ct = ["{t:%d}:ct:%d" % (t, i) for i in (1, 2)]
+    redis.cmd("HSET", ct[0], "email", 'a"1@a.test')
+
+    tenant = "{t:%d}:tenant" % t
+
+    def add(mark, evs, camp=c):
+        keys = [log, pumped, tenant] + [x[1] and "{t:%d}:ct:%s" % (t, x[1])
+                                        or log for x in evs]
+        args = ["" if camp is None else camp, mark, len(evs)]
+        for eid, contact, ty in evs:
+            args += [eid, contact, c, ty, '{"type":"%s","x":1}' % ty]
+        return ev(redis, "event_add", keys, args)
+
+    ok(add("5-0", [("a", "1", "opened")]) == 0 and
+       redis.cmd("EXISTS", log) == 0 and redis.cmd("EXISTS", pumped) == 0,
+       "event_add: a tenant that is gone (purged): nothing written")
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(add("5-0", [("a", "1", "opened"), ("b", "2", "clicked")]) == 1,
+       "event_add: a contact that is not there (erased) gets no event")
+    ok(add("5-0", [("a", "1", "opened")]) == 0 and
+       add("4-9", [("a", "1", "opened")]) == 0,
+       "event_add: a batch at or below the mark adds nothing (a copy "
+       "made again)")
+    ok(add("10-0", [("c", "1", "opened")]) == 1 and
+       redis.cmd("HGET", pumped, c) == "10-0",
+       "event_add: past the mark it adds and moves the mark")
+    ok(add("", [("d", "", "subscribed")], camp=None) == 1,
+       "event_add: a producer's event (no mark), with no contact")
+    es = [dict(zip(f[::2], f[1::2])) for _, f in
+          redis.cmd("XRANGE", log, "-", "+")]
+    js = [json.loads(e["e"]) for e in es]
+    ok([(j["id"], j["email"], j["type"], j["x"]) for j in js] ==
+       [("a", 'a"1@a.test', "opened", 1), ("c", 'a"1@a.test', "opened", 1),
+        ("d", None, "subscribed", 1)] and
+       [e["c"] for e in es] == ["1", "1", ""],
+       "event_add: each entry's e is the whole JSON event (id and "
+       "address, escaped, in front), c the contact", repr(es))
+
+
+def test_event_lease(redis):
+    t = 907
+    lease, tenant = "{t:%d}:events:lease" % t, "{t:%d}:tenant" % t
+
+    def take(node, ttl=10000):
+        return ev(redis, "event_lease", [lease, tenant], [node, ttl])
+
+    ok(take("a") == 0 and redis.cmd("EXISTS", lease) == 0,
+       "event_lease: no lease on a tenant that is gone")
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(take("a") == 1 and take("b") == 0 and take("a") == 1 and
+       redis.cmd("GET", lease) == "a",
+       "event_lease: one holder; it renews, another node is refused")
+    ok(take("a", 50) == 1 and wait_for(lambda: take("b") == 1, timeout=5)
+       and take("a") == 0,
+       "event_lease: once it expires the next node takes it")
+
+
 def test_contact_write(redis):
     bykey, sup = "{t:11}:ct:bykey", "{t:11}:suppressed"
 
@@ -618,6 +699,76 @@ def test_contact_write(redis):
 def hits_counted(redis, t, c, n):
     return wait_for(lambda: counters(redis, t, c).get("opens", 0) >= n,
                     timeout=10)
+
+
+def test_sequence_scripts(redis):
+    """Claim, crash, claim again, advance twice: each step queued once."""
+    t, s, c = 8, 1, 5
+    seq, ten = "{t:%d}:sequence:%d" % (t, s), "{t:%d}:tenant" % t
+    enr, due, fl = seq + ":enrolled", seq + ":due", seq + ":flight"
+    camp = "{t:%d}:camp:%d" % (t, c)
+    sup = ["{t:%d}:optouts" % t, "{t:%d}:optout_ids" % t,
+           "{t:%d}:bounces" % t, "{t:%d}:complaints" % t]
+    redis.cmd("HSET", ten, "status", "active")
+    redis.cmd("HSET", seq, "status", "draft", "step:0:delay", 1000)
+    for i in (1, 2, 3):
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "email", "c%d@x.test" % i,
+                  "key", "c%d@x.test" % i)
+    redis.cmd("ZADD", "{t:%d}:optouts" % t, 0, "c3@x.test")
+    cts = ["{t:%d}:ct:%d" % (t, i) for i in (1, 2, 3, 4)]
+    got = ev(redis, "sequence_enroll", [seq, enr, due] + sup + cts,
+             [5000, 1, 2, 3, 4])
+    ok(got == ["ok", "", "", "opted_out", "not_found"] and
+       redis.cmd("ZRANGE", due, 0, -1, "WITHSCORES") == ["1", "6000", "2",
+                                                         "6000"],
+       "sequence_enroll: enrolled due at now + delay; reasons for others",
+       repr(got))
+    again = ev(redis, "sequence_enroll", [seq, enr, due] + sup + cts[:1],
+               [5000, 1])
+    ok(again == ["ok", "already_enrolled"], "sequence_enroll: once",
+       repr(again))
+    ck = [seq, ten, enr, due, fl]
+    ok(ev(redis, "sequence_claim", ck, [7000, 10, 2000]) == ["stop"],
+       "sequence_claim: nothing from a draft")
+    redis.cmd("HSET", seq, "status", "active")
+    ok(ev(redis, "sequence_claim", ck, [5999, 10, 2000]) == ["ok"],
+       "sequence_claim: nothing before its time")
+    got = ev(redis, "sequence_claim", ck, [7000, 1, 2000])
+    ok(got == ["ok", "1", "0"] and redis.cmd("ZSCORE", fl, 1) == "9000",
+       "sequence_claim: LIMIT, into flight with its lease", repr(got))
+    got = ev(redis, "sequence_claim", ck, [7001, 10, 2000])
+    ok(got == ["ok", "2", "0"], "sequence_claim: a held one is not claimed "
+       "twice", repr(got))
+    # The holder of 1 "dies": after its lease anyone claims it again.
+    got = ev(redis, "sequence_claim", ck, [9000, 10, 2000])
+    ok(got == ["ok", "1", "0"], "sequence_claim: after the lease, again",
+       repr(got))
+    redis.cmd("XGROUP", "CREATE", camp + ":q", "senders", "0", "MKSTREAM")
+    ak = [seq, enr, due, fl, camp, camp + ":q", camp + ":queued"] + sup
+    adv = lambda ids, now=9500: ev(redis, "sequence_advance", ak + [
+        "{t:%d}:ct:%d" % (t, i) for i in ids], [now, 0, 3000] +
+        [x for i in ids for x in (i, 1)])
+    ok(adv([1, 2]) == [2, 0, 0, 0] and redis.cmd("XLEN", camp + ":q") == 1
+       and redis.cmd("HGET", camp, "queued") == "2" and
+       redis.cmd("HGETALL", enr) == ["1", "1", "2", "1"] and
+       redis.cmd("ZRANGE", due, 0, -1, "WITHSCORES") == ["1", "12500",
+                                                         "2", "12500"],
+       "sequence_advance: queued once, next step due at now + delay",
+       repr(redis.cmd("HGETALL", enr)))
+    ok(adv([1, 2]) == [0, 0, 0, 0] and redis.cmd("XLEN", camp + ":q") == 1,
+       "sequence_advance: a repeat (two holders) queues nothing")
+    # At step 1 (the last): 1's condition failed (skipped, completes), 2
+    # opted out meanwhile (exits, nothing queued though its "send").
+    redis.cmd("ZADD", "{t:%d}:optouts" % t, 0, "c2@x.test")
+    ev(redis, "sequence_claim", ck, [12500, 10, 2000])
+    got = ev(redis, "sequence_advance", ak + cts[:2],
+             [12600, 1, -1, 1, 0, 2, 1])
+    ok(got == [0, 1, 1, 1] and redis.cmd("HGET", enr, 2) == "x" and
+       redis.cmd("HGET", enr, 1) == "c" and
+       redis.cmd("HMGET", seq, "active", "completed", "exited",
+                 "step:1:skipped") == ["0", "1", "1", "1"],
+       "sequence_advance: an opted-out contact exits, a skipped last "
+       "step completes", repr(got))
 
 
 def test_noscript_tracking(ff, redis):
@@ -706,6 +857,33 @@ def test_noscript_delivery(ff, relay, redis):
        "erase.lua is cached now: the next erasure goes by EVALSHA")
 
 
+def test_launch_segment(redis):
+    """launch.lua and launch_step.lua for a campaign with a segment: no
+    list needed, the definition frozen, total set at the snapshot's end."""
+    t = 91
+    lk = launch_keys(t, 1, lid=0)
+    redis.cmd("HSET", lk[0], "status", "draft")
+    redis.cmd("HSET", lk[1], "status", "active")
+    redis.cmd("HSET", lk[4], "name", "T")
+    seg = '{"match":"all","rules":[],"name":"s"}'
+    ok(ev(redis, "launch", lk, [1000, "none", seg]) == ["ok", 0],
+       "launch: a segment campaign needs no list; total 0 until known")
+    camp, q, queued = lk[0], lk[5], lk[6]
+    ok(redis.cmd("HGET", camp, "segment_def") == seg,
+       "launch: the segment's definition frozen into the record")
+    keys = [q, queued, camp, lk[1], camp + ":scan"]
+    lease = ["nodeA", 60000]
+    ok(ev(redis, "launch_step", keys, ["5"] + lease + [4, 9]) ==
+       ["next", 2] and redis.cmd("HGET", camp, "total") == "0",
+       "launch_step: the matching ids of a page queued")
+    ok(ev(redis, "launch_step", keys, ["0"] + lease + [9, 12]) ==
+       ["done", 1] and redis.cmd("HGET", camp, "total") == "3",
+       "launch_step: the last page sets total to the ids queued")
+    lk2 = launch_keys(t, 2, lid=0)
+    redis.cmd("HSET", lk2[0], "status", "draft", "segment_def", "stale")
+    ok(ev(redis, "launch", lk2, [1000]) == ["list"] and
+       redis.cmd("HGET", lk2[0], "status") == "draft",
+       "launch: without a segment, still not without its list")
 def test_user_index(redis):
     idx = "{users}:byemail"
     ok(ev(redis, "user_index", [idx], ["a@x.test", "", "1:1"]) == 1 and
@@ -728,11 +906,15 @@ def test_user_index(redis):
 def main():
     redis = Redis()
     run(test_files, redis)
+    run(test_launch_segment, redis)
+    run(test_event_add, redis)
+    run(test_event_lease, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,
                test_contact_write, test_user_index):
         run(fn, redis)
+    run(test_sequence_scripts, redis)
     redis.stop()
 
     redis = Redis()

@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "session.h"
+#include "store_tenant.h"
 #include "store_user.h"
 #include "totp.h"
 
@@ -171,6 +172,14 @@ api_session_auth(struct api_req *r)
 		goto unauthorized;
 	r->role = role_parse(u.role);
 	store_user_rec_free(&u);
+	/* As a key, a session stops working once its tenant is being
+	 * deleted. */
+	if ((rc = store_tenant_state(r->db, tenant)) == -1) {
+		api_unavailable(r);
+		return 0;
+	}
+	if (rc != TENANT_ACTIVE)
+		goto unauthorized;
 	/* Any call that changes something carries the session's CSRF
 	 * token, which a page of another site cannot read. */
 	if (r->method != HTTP_GET && r->method != HTTP_HEAD &&
@@ -517,6 +526,16 @@ session_create(struct api_req *r)
 	if ((found = store_user_by_email(r->db, email, &u)) == -1) {
 		api_unavailable(r);
 		goto done;
+	}
+	/* A user of a tenant being deleted is answered as an unknown one
+	 * (the same work, the same bytes). */
+	if (found && (n = store_tenant_state(r->db, u.tenant)) != TENANT_ACTIVE) {
+		if (n == -1) {
+			api_unavailable(r);
+			goto done;
+		}
+		store_user_rec_free(&u);
+		found = 0;
 	}
 	pthread_once(&dummy_once, dummy_make);
 	good = crypto_pwhash_str_verify(found ? u.hash : dummy_hash, pw,

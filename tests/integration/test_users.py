@@ -15,7 +15,8 @@ real fanfared and a real Redis (or a Redis Cluster: FF_TEST_REDIS=cluster).
      forbidden_role, with a good CSRF token); a marketer may write lists
      but not manage users, domains or the relay;
   4. logout: 204, and the same cookie is then 401 (its key is gone);
-     a deleted user's session is 401 at once;
+     a deleted user's session is 401 at once; a tenant being deleted:
+     its sessions 401, its logins 401 as an unknown email;
   5. wrong password 401 invalid_credentials, an unknown email the same
      body in a similar time (both printed); the 6th wrong password in a
      row for one account 429, even with the right one; failures from one
@@ -247,6 +248,22 @@ def main():
                        {"email": emails["viewer"], "password": "new viewer pw",
                         "role": "viewer"})
     ok(st == 201, "the deleted user's email is free again (other tenant)")
+
+    # 4b. a tenant being deleted: its sessions and logins stop, as its
+    # keys do
+    st, js, _, _ = api(ff, "POST", "/v1/users", key2,
+                       {"email": "gone@other.test", "password": "gone tenant 1",
+                        "role": "owner"})
+    gcookie, gcsrf, _ = session(ff, "gone@other.test", "gone tenant 1")
+    st, _, _, _ = api(ff, "GET", "/v1/users", cookie=gcookie)
+    ok(st == 200, "tenant 2's owner reads")
+    must("DELETE tenant", call(ff, "DELETE", "/v1/tenants/%s" % tid2,
+                               ADMIN), 202)
+    st, _, _, _ = api(ff, "GET", "/v1/users", cookie=gcookie)
+    ok(st == 401, "a session of a tenant being deleted: 401")
+    st, js, _, raw = login(ff, "gone@other.test", "gone tenant 1")
+    ok(st == 401 and js["error"]["code"] == "invalid_credentials",
+       "a login to a tenant being deleted: 401 as an unknown email", raw)
 
     # 5. wrong password, unknown email, throttling
     t0 = time.monotonic()

@@ -52,6 +52,7 @@
 #include "api.h"
 #include "form.h"
 #include "store_contact.h"
+#include "store_event.h"
 #include "store_form.h"
 #include "store_list.h"
 #include "store_suppress.h"
@@ -227,6 +228,24 @@ signup_object(const struct signup_rec *s)
  * record: 1, 0 when the address cannot be stored (a contact_check
  * refusal), -1.
  */
+/* The event log's "subscribed" (webhooks, GET /v1/events); its id names
+ * the sign-up, so a confirmation run again gives the same id. */
+static int
+subscribed_event(struct db *db, uint64_t tenant, const struct form_rec *f,
+    const struct signup_rec *s, uint64_t contact, uint64_t now)
+{
+	struct event_fields	 ev;
+	char			 id[EVENT_ID_MAX];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EVENT_SUBSCRIBED;
+	ev.time_ms = now;
+	ev.contact = contact;
+	snprintf(id, sizeof(id), "subscribed:%llu:%llu",
+	    (unsigned long long)f->id, (unsigned long long)s->id);
+	return store_event_add(db, tenant, &ev, id);
+}
+
 static int
 subscribe(struct signup_job *j, struct db *db, const struct form_rec *f,
     const struct signup_rec *s, const char *method)
@@ -288,7 +307,10 @@ subscribe(struct signup_job *j, struct db *db, const struct form_rec *f,
 	json_decref(rec);
 	rc = store_consent_add(db, j->t.tenant, row.id, text);
 	free(text);
-	return rc == -1 ? -1 : 1;
+	if (rc == -1 || subscribed_event(db, j->t.tenant, f, s, row.id,
+	    now) == -1)
+		return -1;
+	return 1;
 }
 
 /* Attributes of the form's fields as a JSON object text, or NULL. */

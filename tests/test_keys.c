@@ -105,7 +105,7 @@ key_cases(struct key_case *out, struct key *k)
 	return n;
 }
 
-#define MAX_CASES	96
+#define MAX_CASES	128
 
 /* The pattern with its placeholders (the words T, C, ID) filled in. */
 static void

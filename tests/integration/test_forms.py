@@ -225,6 +225,14 @@ def test_double_opt_in(ff, relay, redis, tid, key):
        "the pending sign-up is gone once confirmed")
     st, _, _ = ff.http("POST", path, headers=FORM_CT, body=b"")
     ok(st == 404, "the link confirms once (then 404)", st)
+    ev = must("GET /v1/events", call(ff, "GET",
+                                     "/v1/events?types=subscribed", key))
+    subs = [e for e in ev.get("items", []) if e.get("email") == addr]
+    ok(len(subs) == 1 and subs[0].get("type") == "subscribed" and
+       subs[0].get("contact") == c.get("id") and
+       str(subs[0].get("id", "")).startswith("subscribed:%s:" % form["id"]),
+       "the confirmation is a 'subscribed' event in the event log (what "
+       "webhooks deliver)", repr(ev))
     sub = must("GET subject", call(ff, "GET", "/v1/subjects/" + addr, key))
     cons = sub.get("consents") or []
     rec = cons[0] if cons else {}

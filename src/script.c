@@ -28,6 +28,8 @@ extern const unsigned char lua_sequence_enroll[], lua_sequence_claim[],
 extern const size_t lua_sequence_enroll_len, lua_sequence_claim_len,
     lua_sequence_advance_len, lua_sequence_state_len;
 extern const size_t lua_event_add_len, lua_event_lease_len;
+extern const unsigned char lua_user_index[];
+extern const size_t lua_user_index_len;
 
 static struct script {
 	const char		*name;
@@ -66,6 +68,8 @@ static struct script {
 	    &lua_event_add_len, "" },
 	[SCRIPT_EVENT_LEASE] = { "event_lease", lua_event_lease,
 	    &lua_event_lease_len, "" },
+	[SCRIPT_USER_INDEX] = { "user_index", lua_user_index,
+	    &lua_user_index_len, "" },
 };
 
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;

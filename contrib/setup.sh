@@ -15,6 +15,9 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       libcriterion-dev libjansson-dev libssl-dev libidn2-dev libicu-dev
       redis-server redis-tools curl wrk python3 python3-aiosmtpd python3-dkim
       libmaxmind-db-writer-perl)
+# The marketer's logins: argon2id password hashes (libsodium23 at run
+# time, which libsodium-dev brings).
+PKGS+=(libsodium-dev)
 # What only the test suite needs (contrib/test.sh sets FF_TEST_DEPS=1), so
 # the main job does not put a browser and an nginx on the machine.
 TEST_DEPS=${FF_TEST_DEPS:-0}

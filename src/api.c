@@ -38,6 +38,7 @@
 #include "api.h"
 #include "janitor.h"
 #include "event_pump.h"
+#include "session.h"
 
 #define API_THREADS		4	/* workers: requests at Redis at once */
 #define API_QUEUE_WAIT_MS	500	/* then, with Redis down: 503 */
@@ -45,6 +46,7 @@
 #define API_TRIM_BYTES		(1024 * 1024)	/* bodies freed, then */
 #define API_TRIM_DELAY_S	1		/* ... malloc_trim after */
 #define JANITOR_INTERVAL_S	600
+#define API_LOGIN_BODY_MAX	4096	/* a stranger's login: small */
 
 struct api_req *
 api_req_new(struct api *a, struct api_conn *c)
@@ -452,8 +454,31 @@ auth_work(struct api_req *r)
 		    "admin key");
 		return;
 	}
+	r->role = ROLE_OWNER;	/* a tenant key may do everything */
 	r->authed = 1;
 	if (!route_known(r))
+		return;
+	if (!r->match.endpoint->streams && r->bodyless)
+		r->match.endpoint->handler(r);
+}
+
+/* On a worker: a request with a session cookie and no key (api_user.c
+ * checks the session, its CSRF token and its role), then as auth_work. */
+static void
+auth_session_work(struct api_req *r)
+{
+	const struct api_endpoint *row = r->match.endpoint != NULL ?
+				    r->match.endpoint : r->match.resource;
+
+	if (req_too_late(r) || !api_session_auth(r))
+		return;
+	if (row->auth == API_AUTH_ADMIN) {
+		api_error(r, 403, "forbidden", "tenant management needs the "
+		    "admin key");
+		return;
+	}
+	r->authed = 1;
+	if (!route_known(r) || api_role_check(r) == -1)
 		return;
 	if (!r->match.endpoint->streams && r->bodyless)
 		r->match.endpoint->handler(r);
@@ -490,7 +515,27 @@ api_authenticate(struct api_req *r)
 		}
 		return API_AUTH_GO;
 	}
+	if (row->auth == API_AUTH_LOGIN) {
+		/* A stranger's body: read only when small; the handler runs
+		 * on a worker (api_dispatch). */
+		r->authed = 1;
+		if (!route_known(r))
+			return API_AUTH_ANSWERED;
+		if (r->content_length > API_LOGIN_BODY_MAX) {
+			api_error(r, 413, "body_too_large", "a login is at most "
+			    "%d bytes", API_LOGIN_BODY_MAX);
+			return API_AUTH_ANSWERED;
+		}
+		return API_AUTH_GO;
+	}
 	if ((key = bearer_key(r->auth)) == NULL) {
+		/* No key: a marketer's session, when its cookie is there. */
+		if (row->auth == API_AUTH_TENANT && r->auth == NULL &&
+		    r->cookie != NULL &&
+		    strstr(r->cookie, SESSION_COOKIE "=") != NULL) {
+			api_req_submit(r, auth_session_work);
+			return r->busy ? API_AUTH_WAIT : API_AUTH_ANSWERED;
+		}
 		unauthorized(r);
 		return API_AUTH_ANSWERED;
 	}
@@ -612,6 +657,7 @@ api_new(struct event_base *base, const struct config *conf,
 	    conf->api_max_body_bytes ? conf->api_body_budget_bytes :
 	    conf->api_max_body_bytes);
 	a->pool = api_pool_new(base, &conf->redis, API_THREADS);
+	api_user_init(a);
 	api_launch_init(a);
 	api_sequence_init(a);
 	api_schedule_init(a);
@@ -666,6 +712,7 @@ api_free(struct api *a)
 	api_sequence_free(a);
 	api_schedule_free(a);
 	api_pool_free(a->pool);
+	api_user_free(a);
 	if (a->trim != NULL)
 		event_free(a->trim);
 	dashboard_free(a->dashboard);	/* no connection refers to it now */

@@ -84,6 +84,8 @@ enum api_route {
 	API_ROUTE_SEGMENTS,
 	API_ROUTE_FORMS,
 	API_ROUTE_EVENTS,
+	API_ROUTE_USERS,
+	API_ROUTE_SESSION,
 	API_NROUTES
 };
 
@@ -91,7 +93,10 @@ enum api_route {
 enum api_auth {
 	API_AUTH_NONE,		/* anyone: health, metrics, the dashboard */
 	API_AUTH_ADMIN,		/* the admin key: tenant management only */
-	API_AUTH_TENANT		/* a tenant key: its own tenant's data only */
+	API_AUTH_TENANT,	/* a tenant key: its own tenant's data only;
+				 * or a user's session, within its role */
+	API_AUTH_LOGIN		/* anyone, with a small body, on a worker:
+				 * POST /v1/session */
 };
 
 /* The methods of an endpoint, as bits. */
@@ -222,6 +227,9 @@ struct api {
 	struct api_job		 pump_job;
 	int			 pump_busy;
 	uint64_t		 pump_warned_ms;	/* its job's only */
+	struct throttle		*login_throttle;	/* api_user.c's: per
+							 * account */
+	struct throttle		*client_throttle;	/* per client */
 	struct api_schedule	*schedule;	/* the due job's */
 };
 
@@ -273,6 +281,18 @@ struct api_req {
 	void			(*stream_end)(struct api_req *);
 	void			(*stream_free)(void *);
 	void			*stream_arg;
+
+	/* The marketer's sessions (api_user.c).  Strings in r->strings. */
+	const char		*cookie;	/* Cookie, or NULL */
+	const char		*csrf;		/* X-CSRF-Token, or NULL */
+	char			 client[64];	/* the peer's address: the
+						 * login throttle's, never
+						 * stored */
+	int64_t			 content_length;	/* -1: none */
+	int			 role;		/* enum user_role; a key:
+						 * owner */
+	uint64_t		 user;		/* the session's; 0: a key */
+	char			 session[65];	/* its token's SHA-256 hex */
 };
 
 /* api.c: the API object, a request's life, dispatch and authentication */
@@ -347,6 +367,10 @@ void	 api_static(struct api_req *, int status, const char *ctype,
 /* As api_static, for a body the reply takes (and frees) or NULL. */
 void	 api_reply_buffer(struct api_req *, int status, const char *ctype,
 	    struct evbuffer *body);
+/* api_json with extra header lines ("Name: value\r\n"...); o NULL: no
+ * body (a 204). */
+void	 api_json_headers(struct api_req *, int status, const char *headers,
+	    json_t *o);
 /* For a handler whose Redis call failed: 503. */
 void	 api_unavailable(struct api_req *);
 /* 503 busy with Retry-After: the API's memory or queue is full. */
@@ -531,6 +555,19 @@ char	*ctl_progress_line(const json_t *campaign);
 char	*ctl_erased_line(const json_t *answer);
 char	*ctl_tenant_line(const json_t *tenant);
 
+/* api_user.c: users, sessions and their second factor */
+void	 api_users(struct api_req *);		/* /v1/users... */
+void	 api_session(struct api_req *);		/* /v1/session */
+void	 api_audit(struct api_req *);		/* GET /v1/audit */
+/* On a worker: authenticates r by its session cookie (api.c's
+ * auth_work for a request without a key): 1 with r->tenant, r->user,
+ * r->role set and the CSRF token checked; 0 after answering. */
+int	 api_session_auth(struct api_req *);
+/* The role's check of an authenticated request: 0, or -1 after
+ * answering 403 forbidden_role. */
+int	 api_role_check(struct api_req *);
+void	 api_user_init(struct api *);
+void	 api_user_free(struct api *);
 /* api_schedule.c: scheduled launches (send_at) and A/B winners. */
 struct api_schedule;
 void	 api_schedule_init(struct api *);	/* the due job, each second */

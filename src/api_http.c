@@ -36,6 +36,8 @@
  * Content-Length.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,6 +87,7 @@ struct api_conn {
 	int			 expect_continue;
 	int			 closing;	/* close once output is sent */
 	int			 write_wait;	/* output over API_OUTPUT_HIGH */
+	char			 peer[64];	/* the client's address */
 };
 
 static void	api_conn_process(struct api_conn *);
@@ -224,7 +227,7 @@ api_conn_request(struct api_conn *c, const struct http_request *h)
 {
 	struct api_req	*r = api_req_new(c->a, c);
 	size_t		 n = h->pathlen + h->querylen + h->authlen +
-			    h->ctypelen + 4;
+			    h->ctypelen + h->cookielen + h->csrflen + 6;
 	char		*p;
 
 	r->method = h->method;
@@ -244,7 +247,17 @@ api_conn_request(struct api_conn *c, const struct http_request *h)
 	r->ctype = h->ctype ? p : NULL;
 	memcpy(p, h->ctype ? h->ctype : "", h->ctypelen);
 	p += h->ctypelen;
+	*p++ = '\0';
+	r->cookie = h->cookie ? p : NULL;
+	memcpy(p, h->cookie ? h->cookie : "", h->cookielen);
+	p += h->cookielen;
+	*p++ = '\0';
+	r->csrf = h->csrf ? p : NULL;
+	memcpy(p, h->csrf ? h->csrf : "", h->csrflen);
+	p += h->csrflen;
 	*p = '\0';
+	memcpy(r->client, c->peer, sizeof(r->client));
+	r->content_length = h->content_length;
 	return r;
 }
 
@@ -435,6 +448,24 @@ api_conn_oldest_idle(struct api *a)
 	return best;
 }
 
+/* The client's address as text ("unix" on a socket file): what the
+ * login throttle counts failures of. */
+static void
+peer_name(const struct sockaddr *sa, int salen, char *out, size_t len)
+{
+	const void	*addr = NULL;
+
+	if (sa->sa_family == AF_INET && salen >= (int)sizeof(struct sockaddr_in))
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6 &&
+	    salen >= (int)sizeof(struct sockaddr_in6))
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr;
+	if (addr == NULL || inet_ntop(sa->sa_family, addr, out,
+	    (socklen_t)len) == NULL)
+		snprintf(out, len, "unix");
+}
+
 static void
 api_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -443,8 +474,6 @@ api_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	struct api_conn	*c;
 
 	(void)lev;
-	(void)sa;
-	(void)salen;
 	if (a->nconns >= API_MAX_CONNS) {
 		if ((c = api_conn_oldest_idle(a)) == NULL) {
 			log_warnx("api: %d connections, all busy; refusing one",
@@ -458,6 +487,7 @@ api_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->a = a;
+	peer_name(sa, salen, c->peer, sizeof(c->peer));
 	if ((c->bev = bufferevent_socket_new(a->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);

@@ -199,3 +199,13 @@ api_reply_err(struct api_req *r, const struct api_err *err)
 {
 	api_error(r, err->status, err->code, "%s", err->message);
 }
+
+void
+api_json_headers(struct api_req *r, int status, const char *headers,
+    json_t *o)
+{
+	if (o == NULL)
+		reply_send(r, status, NULL, headers, NULL);
+	else
+		reply_json(r, status, headers, o);
+}

@@ -134,6 +134,19 @@ const struct api_endpoint api_endpoints[] = {
 	    API_AUTH_TENANT, API_ROUTE_FORMS, 0 },
 	{ API_GET, "/v1/events", api_events,
 	    API_AUTH_TENANT, API_ROUTE_EVENTS, 0 },
+	/* The marketer's logins (api_user.c): owners manage users; anyone
+	 * may try to log in; a session ends itself; a user sets up their
+	 * own second factor (an owner anyone's). */
+	{ API_GET | API_POST, "/v1/users", api_users,
+	    API_AUTH_TENANT, API_ROUTE_USERS, 0 },
+	{ API_DELETE, "/v1/users/{id}", api_users,
+	    API_AUTH_TENANT, API_ROUTE_USERS, 0 },
+	{ API_POST, "/v1/users/{id}/totp", api_users,
+	    API_AUTH_TENANT, API_ROUTE_SESSION, 0 },
+	{ API_POST | API_DELETE, "/v1/session", api_session,
+	    API_AUTH_LOGIN, API_ROUTE_SESSION, 0 },
+	{ API_GET, "/v1/audit", api_audit,
+	    API_AUTH_TENANT, API_ROUTE_USERS, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },

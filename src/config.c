@@ -205,6 +205,12 @@ static const struct config_directive config_table[] = {
 	    .min = 60 * SEC_MS, .max = 90 * DAY_MS, .def = "7d" },
 	{ "signup_rate", CF_INT, MEMBER(signup_rate),
 	    .min = 1, .max = 1000000, .def = "10" },
+	/* The marketer's sessions (api_user.c): how long a login lasts at
+	 * most, and unused; 0 idle: no idle expiry. */
+	{ "session_lifetime", CF_DURATION_S, MEMBER(session_lifetime_s),
+	    .min = SEC_MS, .max = 30 * DAY_MS, .def = "12h" },
+	{ "session_idle", CF_DURATION_S, MEMBER(session_idle_s),
+	    .min = 0, .max = 30 * DAY_MS, .def = "1h" },
 };
 
 static int

@@ -197,6 +197,9 @@ struct config {
 	/* Signup forms (signup.c). */
 	int		 signup_expiry_s;	/* a pending sign-up's life */
 	int		 signup_rate;		/* posts per client a minute */
+	/* The marketer's sessions (api_user.c). */
+	int		 session_lifetime_s;
+	int		 session_idle_s;		/* 0: none */
 };
 
 enum smtp_tls {
@@ -348,6 +351,11 @@ struct http_request {
 	int		 expect_continue;	/* Expect: 100-continue */
 	int64_t		 content_length;	/* -1: none */
 	size_t		 header_len;	/* request line to blank line */
+	/* The marketer's sessions (API listener): Cookie, X-CSRF-Token. */
+	const char	*cookie;
+	size_t		 cookielen;
+	const char	*csrf;
+	size_t		 csrflen;
 };
 
 enum http_parse_result {

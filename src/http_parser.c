@@ -252,6 +252,10 @@ http_field(struct http_request *req, struct http_parse_state *st,
 		if (HP_NAME_IS(name, namelen, "expect") &&
 		    HP_NAME_IS(v, n, "100-continue"))
 			req->expect_continue = 1;
+		else if (HP_NAME_IS(name, namelen, "cookie")) {
+			req->cookie = v;
+			req->cookielen = n;
+		}
 		break;
 	case 7:
 		if (HP_NAME_IS(name, namelen, "sec-gpc") && n == 1 && *v == '1')
@@ -267,6 +271,9 @@ http_field(struct http_request *req, struct http_parse_state *st,
 		if (HP_NAME_IS(name, namelen, "content-type")) {
 			req->ctype = v;
 			req->ctypelen = n;
+		} else if (HP_NAME_IS(name, namelen, "x-csrf-token")) {
+			req->csrf = v;
+			req->csrflen = n;
 		}
 		break;
 	case 13:

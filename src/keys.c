@@ -54,7 +54,9 @@ const struct key_doc key_docs[] = {
 	{ "{t:T}:complaints", "sorted set", "email keys that complained "
 	  "(ARF) → when; never mailed again" },
 	{ "{t:T}:audit", "stream", "privacy requests: `time`, `key_prefix`, "
-	  "`action`, `counts` (never the address)" },
+	  "`action`, `counts` (never the address); logins, failures, "
+	  "logouts, users created and deleted: `user` (an id) instead of "
+	  "`counts`" },
 	{ "{t:T}:domains", "hash", "sending domain name → id" },
 	{ "{t:T}:domain:ID", "hash", "a sending domain: `name`, `status` "
 	  "(`pending`, `verified`), `doc` (JSON: selectors, public keys, "
@@ -185,6 +187,19 @@ const struct key_doc key_docs[] = {
 	  "mark: a copy made twice adds nothing)" },
 	{ "{t:T}:events:lease", "string", "the `node_id` pumping the "
 	  "tenant's events; expires 10 s after its last run" },
+	{ "{users}:byemail", "hash", "a login's email (lower case) → `T:U` "
+	  "(tenant, user id): unique across the server; written before the "
+	  "user and removed after it, so an entry without its user is a "
+	  "stale claim that a new user of the address takes over" },
+	{ "{t:T}:users", "sorted set", "user id → creation time (ms)" },
+	{ "{t:T}:user:ID", "hash", "a login: `email`, `role`, `hash` (argon2id, "
+	  "libsodium's `crypto_pwhash_str`), `created_at`, `totp` (base32 "
+	  "secret, once confirmed), `totp_pending`, `totp_step` (the last "
+	  "code's step: no replay)" },
+	{ "{t:T}:sess:HASH", "hash", "a session, named by the SHA-256 of its "
+	  "cookie's random token (never the token): `user`, `csrf`, "
+	  "`expires_at` (ms); the key expires at `session_idle` or "
+	  "`expires_at`, whichever is first" },
 	{ "ff:scheduled", "sorted set", "`T:C` → `send_at` (ms) of the "
 	  "scheduled campaigns: the due job of every node launches those "
 	  "whose time has come (the launch script's status change makes it "
@@ -422,6 +437,25 @@ key_signup_mailed(struct key *k, uint64_t tenant, const char *hash)
 TENANT_KEY(key_events, ":events")
 TENANT_KEY(key_events_pumped, ":events:pumped")
 TENANT_KEY(key_events_lease, ":events:lease")
+const char *
+key_user_index(void)
+{
+	return "{users}:byemail";
+}
+
+TENANT_KEY(key_users, ":users")
+TENANT_ID_KEY(key_user, ":user:", "")
+
+/* The hash is cut at 64 characters: the longest key is then 94 bytes. */
+const char *
+key_session(struct key *k, uint64_t tenant, const char *hash)
+{
+	size_t	n = strnlen(hash, 64);
+
+	tenant_key(k, tenant, ":sess:", 6);
+	put(k, hash, n);
+	return done(k);
+}
 
 /* Schedules and A/B tests (store_schedule.c, store_launch.c). */
 TENANT_ID_KEY(key_campaign_later, ":camp:", ":later")

@@ -233,6 +233,13 @@ const char	*key_contact_consents(struct key *, uint64_t tenant,
 const char	*key_events(struct key *, uint64_t tenant);
 const char	*key_events_pumped(struct key *, uint64_t tenant);
 const char	*key_events_lease(struct key *, uint64_t tenant);
+/* The marketer's logins (store_user.c).  The email index is server-wide
+ * under its own {users} tag; a user and its sessions are the tenant's. */
+const char	*key_user_index(void);
+const char	*key_users(struct key *, uint64_t tenant);
+const char	*key_user(struct key *, uint64_t tenant, uint64_t user);
+/* hash: the session token's SHA-256, 64 hex digits. */
+const char	*key_session(struct key *, uint64_t tenant, const char *hash);
 /* Schedules and A/B tests (api_schedule.c, store_schedule.c). */
 const char	*key_scheduled(void);
 const char	*key_ab_due(void);

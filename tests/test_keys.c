@@ -97,6 +97,10 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:events", key_events(&k[n], T));
 	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));
 	CASE("{t:T}:events:lease", key_events_lease(&k[n], T));
+	CASE("{users}:byemail", key_user_index());
+	CASE("{t:T}:users", key_users(&k[n], T));
+	CASE("{t:T}:user:ID", key_user(&k[n], T, ID));
+	CASE("{t:T}:sess:HASH", key_session(&k[n], T, "HASH"));
 	CASE("ff:scheduled", key_scheduled());
 	CASE("ff:ab_due", key_ab_due());
 	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));

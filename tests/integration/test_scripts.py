@@ -35,6 +35,7 @@ SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
 SCRIPTS += ["sequence_enroll", "sequence_claim", "sequence_advance",
             "sequence_state"]
 SCRIPTS += ["event_add", "event_lease"]
+SCRIPTS += ["user_index"]
 # schedules and A/B tests
 SCRIPTS += ["schedule", "ab_release"]
 ADMIN = "admin-" + "s" * 40
@@ -996,6 +997,23 @@ def test_launch_segment(redis):
     ok(ev(redis, "launch", lk2, [1000]) == ["list"] and
        redis.cmd("HGET", lk2[0], "status") == "draft",
        "launch: without a segment, still not without its list")
+def test_user_index(redis):
+    idx = "{users}:byemail"
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "", "1:1"]) == 1 and
+       redis.cmd("HGET", idx, "a@x.test") == "1:1",
+       "user_index: a free email is claimed")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "", "2:5"]) == 0 and
+       redis.cmd("HGET", idx, "a@x.test") == "1:1",
+       "user_index: a taken email is not claimed again")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "1:1", "2:5"]) == 1 and
+       redis.cmd("HGET", idx, "a@x.test") == "2:5",
+       "user_index: a stale claim is taken over from the value read")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "1:1", ""]) == 0 and
+       redis.cmd("HGET", idx, "a@x.test") == "2:5",
+       "user_index: a delete of the old user leaves the new one's entry")
+    ok(ev(redis, "user_index", [idx], ["a@x.test", "2:5", ""]) == 1 and
+       redis.cmd("HGET", idx, "a@x.test") is None,
+       "user_index: the user's own delete removes it")
 
 
 def main():
@@ -1007,7 +1025,7 @@ def main():
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,
-               test_contact_write, test_schedule):
+               test_contact_write, test_user_index, test_schedule):
         run(fn, redis)
     run(test_sequence_scripts, redis)
     redis.stop()

@@ -80,6 +80,7 @@ enum api_route {
 	API_ROUTE_DOMAINS,
 	API_ROUTE_BOUNCES,
 	API_ROUTE_RELAY,
+	API_ROUTE_WEBHOOKS,
 	API_NROUTES
 };
 
@@ -444,6 +445,8 @@ json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 
 /* api_relay.c */
 void	 api_relay(struct api_req *);
+/* api_webhook.c */
+void	 api_webhooks(struct api_req *);
 /* api_domain.c */
 void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain

@@ -67,6 +67,11 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   ff:webhooks                key_webhooks_all()
+ *   {t:T}:webhooks             key_webhooks(k, T)
+ *   {t:T}:wh:ID:state          key_webhook_state(k, T, ID)
+ *   {t:T}:wh:ID:lease          key_webhook_lease(k, T, ID)
+ *   {t:T}:wh:ID:log            key_webhook_log(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -181,5 +186,16 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
+
+/* Webhooks: the global list of endpoints, and a tenant's. */
+const char	*key_webhooks_all(void);
+const char	*key_webhooks(struct key *, uint64_t tenant);
+const char	*key_webhook_state(struct key *, uint64_t tenant,
+		    uint64_t id);
+const char	*key_webhook_lease(struct key *, uint64_t tenant,
+		    uint64_t id);
+const char	*key_webhook_log(struct key *, uint64_t tenant,
+		    uint64_t id);
+const char	*key_events(struct key *, uint64_t tenant);
 
 #endif

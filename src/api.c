@@ -37,6 +37,7 @@
 
 #include "api.h"
 #include "janitor.h"
+#include "event_pump.h"
 
 #define API_THREADS		4	/* workers: requests at Redis at once */
 #define API_QUEUE_WAIT_MS	500	/* then, with Redis down: 503 */
@@ -626,6 +627,7 @@ api_new(struct event_base *base, const struct config *conf,
 		fatalx("api: timers");
 	if (api_http_listen(a, err, errlen) == -1)
 		goto fail;
+	event_pump_start(a);
 	return a;
 fail:
 	api_free(a);
@@ -653,6 +655,7 @@ api_free(struct api *a)
 		return;
 	if (a->janitor != NULL)
 		event_free(a->janitor);
+	event_pump_stop(a);
 	/* Connections first: their requests at a worker are let go of;
 	 * then the snapshots; then the pool hands every job back, so each
 	 * is freed by its own done. */

@@ -80,6 +80,7 @@ enum api_route {
 	API_ROUTE_DOMAINS,
 	API_ROUTE_BOUNCES,
 	API_ROUTE_RELAY,
+	API_ROUTE_EVENTS,
 	API_ROUTE_WEBHOOKS,
 	API_NROUTES
 };
@@ -209,6 +210,11 @@ struct api {
 	size_t			 resume_nfound;
 	int			 resume_rc;	/* the job's: 0, or -1 */
 	int			 launch_resume_failed;	/* warned once */
+	/* event_pump.c's timer and job. */
+	struct event		*pump;
+	struct api_job		 pump_job;
+	int			 pump_busy;
+	uint64_t		 pump_warned_ms;	/* its job's only */
 };
 
 struct api_req {
@@ -431,6 +437,9 @@ json_t	*api_subject_erase(const struct api_ctx *, const char *address,
 void	 api_optouts(struct api_req *);
 void	 api_bounces(struct api_req *);		/* api_bounce.c */
 void	 api_blocklist(struct api_req *);
+
+/* api_event.c: GET /v1/events, the tenant's event feed. */
+void	 api_events(struct api_req *);
 
 /* api_campaign.c */
 void	 api_templates(struct api_req *);

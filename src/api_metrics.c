@@ -24,6 +24,7 @@
 static const char *const route_labels[API_NROUTES] = { "other", "healthz",
     "metrics", "dashboard", "tenants", "contacts", "lists", "optouts", "blocklist",
     "templates", "campaigns", "subjects", "domains", "bounces", "relay",
+    "events",
     "webhooks" };
 
 static const double latency_bounds[8] = {	/* seconds */

@@ -112,6 +112,8 @@ const struct api_endpoint api_endpoints[] = {
 	{ API_GET | API_PUT | API_DELETE, "/v1/relay", api_relay,
 	    API_AUTH_TENANT, API_ROUTE_RELAY, 0 },
 
+	{ API_GET, "/v1/events", api_events,
+	    API_AUTH_TENANT, API_ROUTE_EVENTS, 0 },
 	{ API_GET | API_POST, "/v1/webhooks", api_webhooks,
 	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
 	{ API_GET | API_PATCH | API_DELETE, "/v1/webhooks/{id}", api_webhooks,

@@ -33,6 +33,7 @@
 
 #include "api.h"
 #include "store_bounce.h"
+#include "store_event.h"
 #include "store_contact.h"
 #include "store_list.h"
 #include "store_subject.h"
@@ -294,6 +295,7 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	uint64_t	 id;
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 removed = 0, contacts = 0, messages = 0, reports = 0;
+	long long	 feed_events = 0;
 	int		 blocked, bounced;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
@@ -325,6 +327,13 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		if (store_subject_erase_messages(ctx->db, ctx->tenant, id,
 		    &messages) == -1)
 			goto fail;
+		/* The event log once the contact is gone: event_add.lua and
+		 * the outcome scripts add an event only while it exists, so
+		 * none comes back after this. */
+		if (store_event_erase(ctx->db, ctx->tenant, id,
+		    &feed_events) == -1)
+			goto fail;
+		events += feed_events;
 		contacts = 1;
 		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,
 		    &removed) == -1)

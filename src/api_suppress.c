@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "event.h"
+#include "store_event.h"
 #include "store_contact.h"
 #include "store_suppress.h"
 
@@ -115,6 +117,35 @@ list_page(struct api_req *r, enum suppress_set which, const char *field)
 	api_json(r, 200, o);
 }
 
+/*
+ * The unsubscribed event of an opt-out through the API, when this call
+ * made it (the first time is kept: a repeated POST makes none) and the
+ * address is a contact's: its id, "optout:CONTACT:TIME", is the same
+ * whenever it is made again.  0, or -1 when Redis failed.
+ */
+static int
+optout_event(struct api_req *r, const char *key, uint64_t now)
+{
+	struct event_fields	 ev;
+	char			 id[EVENT_ID_MAX];
+	uint64_t		 at, contact;
+	int			 rc;
+
+	if ((rc = store_optout_time(r->db, r->tenant, key, &at)) != 1 ||
+	    at != now)
+		return rc == -1 ? -1 : 0;
+	if ((rc = store_contact_find(r->db, r->tenant, key, &contact)) != 1)
+		return rc == -1 ? -1 : 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EVENT_UNSUBSCRIBED;
+	ev.time_ms = at;
+	ev.contact = contact;
+	ev.reason = "api";
+	snprintf(id, sizeof(id), "optout:%llu:%llu",
+	    (unsigned long long)contact, (unsigned long long)at);
+	return store_event_add(r->db, r->tenant, &ev, id) == -1 ? -1 : 0;
+}
+
 void
 api_optouts(struct api_req *r)
 {
@@ -122,7 +153,7 @@ api_optouts(struct api_req *r)
 	const char	*s;
 	size_t		 len;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
-	uint64_t	 id;
+	uint64_t	 id, now;
 
 	if (r->nseg == 2 && r->method == HTTP_GET) {
 		list_page(r, SUPPRESS_OPTOUTS, "email");
@@ -138,7 +169,9 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		json_decref(body);
-		if (store_optout_add(r->db, r->tenant, key, now_ms()) == -1) {
+		now = now_ms();
+		if (store_optout_add(r->db, r->tenant, key, now) == -1 ||
+		    optout_event(r, key, now) == -1) {
 			api_unavailable(r);
 			return;
 		}

@@ -7,7 +7,8 @@
  * Per tenant: the events of each campaign older than the tenant's
  * retention_days are trimmed from its stream (one command per campaign,
  * so no single call holds Redis long), and so are its message records
- * (all at once for a campaign that finished before the cutoff).  Tenants whose purge time has
+ * (all at once for a campaign that finished before the cutoff), and so
+ * are the tenant's event log's ({t:T}:events).  Tenants whose purge time has
  * come (DELETE /v1/tenants after the grace period) lose every key
  * (store_tenant_purge).  What is in Redis is the stores': this file
  * only decides what is due.
@@ -19,6 +20,7 @@
 #include "fanfare.h"
 #include "janitor.h"
 #include "store_campaign.h"
+#include "store_event.h"
 #include "store_send.h"
 #include "store_stats.h"
 #include "store_tenant.h"
@@ -61,6 +63,11 @@ trim_tenant(void *arg, uint64_t tenant)
 		w->report->messages_trimmed += trimmed;
 	}
 	free(camps);
+	/* The tenant's event log, by the same retention. */
+	if ((trimmed = store_event_trim(w->db, tenant, minid)) == -1)
+		return -1;
+	w->report->entries_trimmed += trimmed;
+	w->report->streams++;
 	return 0;
 }
 

@@ -129,6 +129,17 @@ const struct key_doc key_docs[] = {
 	  "written by the same script in the same round trip; like "
 	  "`:stats`, kept when a subject is erased and not trimmed by "
 	  "retention (it names nobody), removed with the tenant" },
+	{ "{t:T}:events", "stream", "the tenant's event log, what "
+	  "`GET /v1/events` pages through and webhooks deliver: fields `e` "
+	  "(the event's JSON text, as delivered), `ty` (its type), `c` (its "
+	  "contact id, or empty), `ca` (its campaign id, or empty); an "
+	  "erasure deletes the contact's entries; "
+	  "trimmed by `retention_days`" },
+	{ "{t:T}:events:pumped", "hash", "campaign id → the last entry of "
+	  "`{t:T:c:C}:events` copied into `{t:T}:events` (the event pump's "
+	  "mark: a copy made twice adds nothing)" },
+	{ "{t:T}:events:lease", "string", "the `node_id` pumping the "
+	  "tenant's events; expires 10 s after its last run" },
 	{ "ff:webhooks", "set", "`T:ID` of every webhook endpoint (the "
 	  "delivery threads of every node walk it)" },
 	{ "{t:T}:webhooks", "hash", "webhook endpoint id (from `{t:T}:seq` "
@@ -322,6 +333,9 @@ CAMPAIGN_KEY(key_camp_erased, ":erased")
 CAMPAIGN_KEY(key_camp_links, ":links")
 CAMPAIGN_KEY(key_camp_ts, ":ts")
 
+TENANT_KEY(key_events, ":events")
+TENANT_KEY(key_events_pumped, ":events:pumped")
+TENANT_KEY(key_events_lease, ":events:lease")
 /* Webhooks (store_webhook.c). */
 const char *
 key_webhooks_all(void)
@@ -333,5 +347,3 @@ TENANT_KEY(key_webhooks, ":webhooks")
 TENANT_ID_KEY(key_webhook_state, ":wh:", ":state")
 TENANT_ID_KEY(key_webhook_lease, ":wh:", ":lease")
 TENANT_ID_KEY(key_webhook_log, ":wh:", ":log")
-/* The tenant event log (ff-events' store_event.c owns what it holds). */
-TENANT_KEY(key_events, ":events")

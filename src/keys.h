@@ -67,6 +67,9 @@
  *   {t:T:c:C}:links            key_camp_links(k, T, C)
  *   {t:T:c:C}:applied          key_camp_applied(k, T, C)
  *   {t:T:c:C}:ts               key_camp_ts(k, T, C)
+ *   {t:T}:events               key_events(k, T)
+ *   {t:T}:events:pumped        key_events_pumped(k, T)
+ *   {t:T}:events:lease         key_events_lease(k, T)
  *   ff:webhooks                key_webhooks_all()
  *   {t:T}:webhooks             key_webhooks(k, T)
  *   {t:T}:wh:ID:state          key_webhook_state(k, T, ID)
@@ -187,6 +190,11 @@ const char	*key_camp_erased(struct key *, uint64_t tenant,
 const char	*key_camp_ts(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 
+/* {t:T}: the tenant's event log (store_event.c), its pump's marks and
+ * lease (event_pump.c). */
+const char	*key_events(struct key *, uint64_t tenant);
+const char	*key_events_pumped(struct key *, uint64_t tenant);
+const char	*key_events_lease(struct key *, uint64_t tenant);
 /* Webhooks: the global list of endpoints, and a tenant's. */
 const char	*key_webhooks_all(void);
 const char	*key_webhooks(struct key *, uint64_t tenant);
@@ -196,6 +204,5 @@ const char	*key_webhook_lease(struct key *, uint64_t tenant,
 		    uint64_t id);
 const char	*key_webhook_log(struct key *, uint64_t tenant,
 		    uint64_t id);
-const char	*key_events(struct key *, uint64_t tenant);
 
 #endif

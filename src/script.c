@@ -18,10 +18,12 @@ extern const unsigned char lua_record[], lua_optout[], lua_send_check[],
     lua_send_outcome[], lua_send_retry[], lua_send_finish[], lua_launch[],
     lua_launch_step[], lua_launch_state[], lua_erase[], lua_bounce[],
     lua_contact_write[];
+extern const unsigned char lua_event_add[];
 extern const size_t lua_record_len, lua_optout_len, lua_send_check_len,
     lua_send_outcome_len, lua_send_retry_len, lua_send_finish_len,
     lua_launch_len, lua_launch_step_len, lua_launch_state_len,
     lua_erase_len, lua_bounce_len, lua_contact_write_len;
+extern const size_t lua_event_add_len;
 
 static struct script {
 	const char		*name;
@@ -48,6 +50,8 @@ static struct script {
 	[SCRIPT_BOUNCE] = { "bounce", lua_bounce, &lua_bounce_len, "" },
 	[SCRIPT_CONTACT_WRITE] = { "contact_write", lua_contact_write,
 	    &lua_contact_write_len, "" },
+	[SCRIPT_EVENT_ADD] = { "event_add", lua_event_add,
+	    &lua_event_add_len, "" },
 };
 
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;

@@ -35,6 +35,7 @@ enum script_id {
 	SCRIPT_ERASE,		/* erase.lua: a contact out of a campaign */
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
+	SCRIPT_EVENT_ADD,	/* event_add.lua: events into the log */
 	SCRIPT_COUNT
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fanfare.h"
+#include "event.h"
 #include "keys.h"
 #include "redis_sync.h"
 #include "script.h"
@@ -21,9 +22,11 @@ int
 store_bounce_record(struct db *db, const struct bounce_record *b,
     int *suppressed)
 {
-	const char	*argv[2 + 1 + 8 + 7];
-	size_t		 lens[2 + 1 + 8 + 7];
-	struct key	 k[8];
+	const char	*argv[2 + 1 + 9 + 9];
+	size_t		 lens[2 + 1 + 9 + 9];
+	struct key	 k[9];
+	struct event_fields ev;
+	char		*event = NULL;
 	char		 camp[24], contact[24], now[24], limit[24];
 	redisReply	*rep;
 	const char	*first;
@@ -39,9 +42,10 @@ store_bounce_record(struct db *db, const struct bounce_record *b,
 	key_optouts(&k[5], b->tenant);
 	key_optouts_at(&k[6], b->tenant);
 	key_bounce_log(&k[7], b->tenant);
-	argv[argc] = "8";
+	key_events(&k[8], b->tenant);
+	argv[argc] = "9";
 	lens[argc++] = 1;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9; i++) {
 		argv[argc] = k[i].s;
 		lens[argc++] = k[i].len;
 	}
@@ -63,7 +67,31 @@ store_bounce_record(struct db *db, const struct bounce_record *b,
 	argv[argc] = limit;
 	lens[argc++] = (size_t)snprintf(limit, sizeof(limit), "%d",
 	    b->soft_limit);
-	if ((rep = script_run(db, SCRIPT_BOUNCE, argc, argv, lens)) == NULL)
+	/* The event: a bounce or a complaint (an unrecognised report is
+	 * nobody's event). */
+	memset(&ev, 0, sizeof(ev));
+	ev.time_ms = b->now_ms;
+	ev.campaign = b->campaign;
+	ev.contact = b->contact;
+	if (strcmp(b->kind, "hard") == 0 || strcmp(b->kind, "soft") == 0) {
+		ev.type = EVENT_BOUNCED;
+		ev.kind = b->kind;
+		ev.status = b->status;
+		ev.diagnostic = b->diagnostic;
+		event = event_json(&ev);
+	} else if (strcmp(b->kind, "complaint") == 0) {
+		ev.type = EVENT_COMPLAINED;
+		event = event_json(&ev);
+	}
+	argv[argc] = event != NULL ? event_type_name(ev.type) : "";
+	lens[argc] = strlen(argv[argc]);
+	argc++;
+	argv[argc] = event != NULL ? event : "";
+	lens[argc] = strlen(argv[argc]);
+	argc++;
+	rep = script_run(db, SCRIPT_BOUNCE, argc, argv, lens);
+	free(event);
+	if (rep == NULL)
 		return -1;
 	if (reply_is_error(rep, NULL)) {
 		log_warnx("tenant %llu: bounce: %.*s",

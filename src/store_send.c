@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "keys.h"
 #include "redis_sync.h"
 #include "script.h"
@@ -139,11 +140,13 @@ store_send_check_free(struct send_check *c)
 
 /* send_outcome.lua's call, argv[0] and argv[1] left for script_argv. */
 struct outcome_call {
-	const char	*argv[3 + 8 + 5 + FF_MAX_RETRIES];
-	size_t		 lens[3 + 8 + 5 + FF_MAX_RETRIES];
+	const char	*argv[3 + 9 + 8 + FF_MAX_RETRIES];
+	size_t		 lens[3 + 9 + 8 + FF_MAX_RETRIES];
 	int		 argc;
-	struct key	 k[8];
-	char		 id[24], now[24], life[24];
+	struct key	 k[9];
+	char		 id[24], now[24], life[24], camp[24];
+	char		 event_id[EVENT_ID_MAX];
+	char		*event;		/* the partial JSON, or NULL */
 	char		 schedule[FF_MAX_RETRIES][16];
 };
 
@@ -153,7 +156,8 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	size_t	i, n;
 	int	argc = 2;
 
-	/* KEYS: camp, done, retry, tries, bounces, tenant, contact, msgs. */
+	/* KEYS: camp, done, retry, tries, bounces, tenant, contact, msgs,
+	 * events. */
 	key_campaign(&call->k[0], o->tenant, o->campaign);
 	key_campaign_done(&call->k[1], o->tenant, o->campaign);
 	key_campaign_retry(&call->k[2], o->tenant, o->campaign);
@@ -162,9 +166,10 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	key_tenant(&call->k[5], o->tenant);
 	key_contact(&call->k[6], o->tenant, o->contact);
 	key_campaign_msgs(&call->k[7], o->tenant, o->campaign);
-	call->argv[argc] = "8";
+	key_events(&call->k[8], o->tenant);
+	call->argv[argc] = "9";
 	call->lens[argc++] = 1;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9; i++) {
 		call->argv[argc] = call->k[i].s;
 		call->lens[argc++] = call->k[i].len;
 	}
@@ -183,6 +188,35 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	call->argv[argc] = call->life;
 	call->lens[argc++] = (size_t)snprintf(call->life, sizeof(call->life),
 	    "%llu", (unsigned long long)o->lifetime_ms);
+	/* The event of a final outcome: sent, or a 5xx to RCPT (the relay's
+	 * words are not kept: status and diagnostic are empty). */
+	call->event = NULL;
+	call->event_id[0] = '\0';
+	if (o->what == 's' || o->what == 'b') {
+		struct event_fields	ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = o->what == 's' ? EVENT_SENT : EVENT_BOUNCED;
+		ev.time_ms = o->now_ms;
+		ev.campaign = o->campaign;
+		ev.contact = o->contact;
+		if (ev.type == EVENT_BOUNCED) {
+			ev.kind = "hard";
+			ev.status = "";
+			ev.diagnostic = "";
+		}
+		if ((call->event = event_json(&ev)) != NULL)
+			event_id_send(call->event_id, ev.type, o->campaign,
+			    o->contact);
+	}
+	call->argv[argc] = call->event_id;
+	call->lens[argc++] = strlen(call->event_id);
+	call->argv[argc] = call->event != NULL ? call->event : "";
+	call->lens[argc] = strlen(call->argv[argc]);
+	argc++;
+	call->argv[argc] = call->camp;
+	call->lens[argc++] = (size_t)snprintf(call->camp, sizeof(call->camp),
+	    "%llu", (unsigned long long)o->campaign);
 	n = o->nschedule < FF_MAX_RETRIES ? o->nschedule : FF_MAX_RETRIES;
 	for (i = 0; i < n; i++) {
 		call->argv[argc] = call->schedule[i];
@@ -198,12 +232,15 @@ store_send_outcome_append(struct db *db, const struct send_outcome *o,
 {
 	struct outcome_call	call;
 
+	int			rc = 0;
+
 	outcome_call(&call, o);
 	if (script_append(db, SCRIPT_SEND_OUTCOME, full_text, call.argc,
 	    call.argv,
 	    call.lens) == -1 || db_flush(db) == -1)
-		return -1;
-	return 0;
+		rc = -1;
+	free(call.event);
+	return rc;
 }
 
 int
@@ -233,6 +270,7 @@ store_send_outcome(struct db *db, const struct send_outcome *o)
 	outcome_call(&call, o);
 	script_argv(SCRIPT_SEND_OUTCOME, 1, call.argv, call.lens);
 	rep = db_cmdargv(db, call.argc, call.argv, call.lens);
+	free(call.event);
 	if ((rep = script_answer(rep, SCRIPT_SEND_OUTCOME, o->tenant,
 	    o->campaign)) == NULL)
 		return -1;

@@ -78,6 +78,9 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T:c:C}:links", key_camp_links(&k[n], T, C));
 	CASE("{t:T:c:C}:applied", key_camp_applied(&k[n], T, C));
 	CASE("{t:T:c:C}:ts", key_camp_ts(&k[n], T, C));
+	CASE("{t:T}:events", key_events(&k[n], T));
+	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));
+	CASE("{t:T}:events:lease", key_events_lease(&k[n], T));
 	CASE("ff:webhooks", key_webhooks_all());
 	CASE("{t:T}:webhooks", key_webhooks(&k[n], T));
 	CASE("{t:T}:wh:ID:state", key_webhook_state(&k[n], T, ID));

@@ -4,10 +4,13 @@
 -- KEYS (one hash tag {t:T}):
 --   1 camp  2 done (bitmap)  3 retry (zset)  4 tries (hash)  5 bounces
 --   6 tenant  7 contact hash ({t:T}:ct:ID)  8 msgs (message record)
+--   9 events (the tenant's event log, {t:T}:events)
 -- ARGV: 1 contact id  2 outcome: s sent, b bounced, f failed, t try
 --   again, r requeue (it never reached the relay, so it is not a try)
 --   3 email key  4 now (ms)  5 retry lifetime (ms)
---   6.. the retry schedule, seconds
+--   6 the event's id ("" for t, r, f: they make none)  7 its partial
+--   JSON (event.c's event_json, no "id", no "email")  8 campaign id
+--   9.. the retry schedule, seconds
 -- Returns 0 when the recipient was final already, 2 when a retry is
 -- scheduled, 1 when the outcome is final, -1 when the campaign or its
 -- tenant is gone (purged or deleted while the message was out).
@@ -20,7 +23,9 @@
 -- recreates a purged tenant's keys.  Per-person data (the message
 -- record, the bounce entry with the address) only while the contact
 -- exists: an erased contact's late outcome counts in the campaign's
--- counters and done bitmap only.
+-- counters and done bitmap only.  The sent or bounced event goes into
+-- the event log with the outcome, once (the done bit), while the
+-- contact exists, with its address now and a stable id.
 
 local id, o, now = ARGV[1], ARGV[2], tonumber(ARGV[4])
 if redis.call('EXISTS', KEYS[1]) == 0 or
@@ -31,7 +36,7 @@ if o == 't' or o == 'r' then
   local n = 1
   if o == 't' then n = redis.call('HINCRBY', KEYS[4], id, 1) end
   local at = tonumber(redis.call('HGET', KEYS[1], 'launched_at') or now)
-  local wait = tonumber(ARGV[5 + n] or -1)
+  local wait = tonumber(ARGV[8 + n] or -1)
   if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then
     redis.call('ZADD', KEYS[3], now + wait * 1000, id)
     redis.call('HINCRBY', KEYS[1], 'deferred', 1)
@@ -57,4 +62,12 @@ else
   redis.call('HINCRBY', KEYS[1], 'failed', 1)
 end
 if person then redis.call('HSET', KEYS[8], id, ARGV[4] .. ' ' .. word) end
+if person and ARGV[6] ~= '' and word ~= 'failed' then
+  local email = redis.call('HGET', KEYS[7], 'email')
+  if email then
+    redis.call('XADD', KEYS[9], '*', 'e', '{"id":' .. cjson.encode(ARGV[6]) ..
+      ',"email":' .. cjson.encode(email) .. ',' .. string.sub(ARGV[7], 2),
+      'ty', word, 'c', id, 'ca', ARGV[8])
+  end
+end
 return 1

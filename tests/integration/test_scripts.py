@@ -15,6 +15,7 @@ The scripts are read from FF_TOP/src/lua (make check sets FF_TOP to the
 source tree; a VPATH build keeps them there), else from beside this file.
 """
 import hashlib
+import json
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
            "bounce", "contact_write"]
+SCRIPTS += ["event_add"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -314,13 +316,21 @@ def test_send_outcome(redis):
     redis.cmd("HSET", camp, "launched_at", now)
     redis.cmd("HSET", tenant, "status", "active")
     for i in range(1, 6):
-        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i)
+        redis.cmd("HSET", "{t:%d}:ct:%d" % (t, i), "key", "k%d@a.test" % i,
+                  "email", "K%d@a.test" % i)
+
+    log = "{t:%d}:events" % t
 
     def out(i, o, life=3600000, sched=(1, 2), camp_key=camp):
         keys = [camp_key, done_, retry, tries, bounces, tenant,
-                "{t:%d}:ct:%d" % (t, i), msgs]
+                "{t:%d}:ct:%d" % (t, i), msgs, log]
+        eid, partial = "", ""
+        if o in ("s", "b"):
+            eid = "%s:%d:%d" % ("sent" if o == "s" else "bounce", c, i)
+            partial = '{"type":"%s"}' % ("sent" if o == "s" else "bounced")
         return ev(redis, "send_outcome", keys,
-                  [i, o, "k%d@a.test" % i, now, life] + list(sched))
+                  [i, o, "k%d@a.test" % i, now, life, eid, partial, c] +
+                  list(sched))
 
     ok(out(1, "s") == 1 and redis.cmd("HGET", camp, "sent") == "1" and
        redis.cmd("GETBIT", done_, 1) == 1, "send_outcome: sent is final")
@@ -360,6 +370,15 @@ def test_send_outcome(redis):
        redis.cmd("ZSCORE", bounces, "k6@a.test") is None,
        "send_outcome: an erased contact's late bounce counts, but writes "
        "no message record and no address")
+    evs = [(dict(zip(f[::2], f[1::2]))) for _, f in
+           redis.cmd("XRANGE", "{t:%d}:events" % t, "-", "+")]
+    got = [(e["ty"], e["c"], json.loads(e["e"])) for e in evs]
+    ok([(ty, c_, js["id"], js["email"]) for ty, c_, js in got] ==
+       [("sent", "1", "sent:1:1", "K1@a.test"),
+        ("bounced", "2", "bounce:1:2", "K2@a.test")],
+       "send_outcome: one event per final sent or bounced outcome, with "
+       "its id and the contact's address; none for failures, retries, a "
+       "repeated outcome or an erased contact", repr(got))
     # A purged campaign or tenant: nothing written, nothing recreated.
     gone = "{t:%d}:camp:77" % t
     ok(out(7, "s", camp_key=gone) == -1 and
@@ -571,6 +590,42 @@ def test_erase(redis):
        "erase: again finds nothing")
 
 
+def test_event_add(redis):
+    t, c = 6, 3
+    log, pumped = "{t:%d}:events" % t, "{t:%d}:events:pumped" % t
+    ct = ["{t:%d}:ct:%d" % (t, i) for i in (1, 2)]
+    redis.cmd("HSET", ct[0], "email", 'a"1@a.test')
+
+    def add(mark, evs, camp=c):
+        keys = [log, pumped] + [x[1] and "{t:%d}:ct:%s" % (t, x[1]) or log
+                                for x in evs]
+        args = ["" if camp is None else camp, mark, len(evs)]
+        for eid, contact, ty in evs:
+            args += [eid, contact, c, ty, '{"type":"%s","x":1}' % ty]
+        return ev(redis, "event_add", keys, args)
+
+    ok(add("5-0", [("a", "1", "opened"), ("b", "2", "clicked")]) == 1,
+       "event_add: a contact that is not there (erased) gets no event")
+    ok(add("5-0", [("a", "1", "opened")]) == 0 and
+       add("4-9", [("a", "1", "opened")]) == 0,
+       "event_add: a batch at or below the mark adds nothing (a copy "
+       "made again)")
+    ok(add("10-0", [("c", "1", "opened")]) == 1 and
+       redis.cmd("HGET", pumped, c) == "10-0",
+       "event_add: past the mark it adds and moves the mark")
+    ok(add("", [("d", "", "subscribed")], camp=None) == 1,
+       "event_add: a producer's event (no mark), with no contact")
+    es = [dict(zip(f[::2], f[1::2])) for _, f in
+          redis.cmd("XRANGE", log, "-", "+")]
+    js = [json.loads(e["e"]) for e in es]
+    ok([(j["id"], j["email"], j["type"], j["x"]) for j in js] ==
+       [("a", 'a"1@a.test', "opened", 1), ("c", 'a"1@a.test', "opened", 1),
+        ("d", None, "subscribed", 1)] and
+       [e["c"] for e in es] == ["1", "1", ""],
+       "event_add: each entry's e is the whole JSON event (id and "
+       "address, escaped, in front), c the contact", repr(es))
+
+
 def test_contact_write(redis):
     bykey, sup = "{t:11}:ct:bykey", "{t:11}:suppressed"
 
@@ -708,6 +763,7 @@ def test_noscript_delivery(ff, relay, redis):
 def main():
     redis = Redis()
     run(test_files, redis)
+    run(test_event_add, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,

@@ -1,0 +1,257 @@
+/*
+ * event.c: the pure core of a tenant's events (event.h): type names,
+ * the JSON text of one event, stable ids, the feed's parameters, the
+ * trackers' record lines.  No Redis, no HTTP; unit-tested in
+ * tests/test_event.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "fanfare.h"
+#include "event.h"
+
+static const char *const type_names[EVENT_NTYPES] = {
+	[EVENT_SENT] = "sent",
+	[EVENT_BOUNCED] = "bounced",
+	[EVENT_COMPLAINED] = "complained",
+	[EVENT_OPENED] = "opened",
+	[EVENT_CLICKED] = "clicked",
+	[EVENT_UNSUBSCRIBED] = "unsubscribed",
+	[EVENT_SUBSCRIBED] = "subscribed",
+};
+
+const char *
+event_type_name(enum event_type t)
+{
+	if ((unsigned)t >= EVENT_NTYPES)
+		return NULL;
+	return type_names[t];
+}
+
+int
+event_type_parse(const char *s, size_t len, enum event_type *t)
+{
+	unsigned	i;
+
+	for (i = 0; i < EVENT_NTYPES; i++)
+		if (strlen(type_names[i]) == len &&
+		    memcmp(type_names[i], s, len) == 0) {
+			*t = (enum event_type)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+event_types_parse(const char *s, unsigned *mask)
+{
+	enum event_type	 t;
+	size_t		 n;
+
+	*mask = 0;
+	if (*s == '\0') {
+		*mask = EVENT_ALL_TYPES;
+		return 0;
+	}
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n == 0 || event_type_parse(s, n, &t) == -1)
+			return -1;
+		*mask |= 1u << t;
+		if (s[n] == '\0')
+			return 0;
+		s += n + 1;
+	}
+}
+
+/* RFC 3339 UTC with milliseconds: "2026-12-03T13:54:21.123Z". */
+static void
+event_time(char *buf, size_t len, uint64_t ms)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+	size_t		n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+static json_t *
+id_or_null(uint64_t id)
+{
+	char	s[24];
+
+	if (id == 0)
+		return json_null();
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)id);
+	return json_string(s);
+}
+
+/* A member from bytes that may not be UTF-8 (a diagnostic from a
+ * remote MTA): jansson refuses those, so they are left out. */
+static void
+set_text(json_t *o, const char *name, const char *v)
+{
+	json_t	*s;
+
+	if (v == NULL)
+		return;
+	if ((s = json_string(v)) == NULL)
+		s = json_string("");
+	json_object_set_new(o, name, s);
+}
+
+char *
+event_json(const struct event_fields *ev)
+{
+	json_t	*o;
+	char	 when[40], *text;
+
+	if (event_type_name(ev->type) == NULL)
+		return NULL;
+	event_time(when, sizeof(when), ev->time_ms);
+	o = json_object();
+	json_object_set_new(o, "type", json_string(type_names[ev->type]));
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "campaign", id_or_null(ev->campaign));
+	json_object_set_new(o, "contact", id_or_null(ev->contact));
+	set_text(o, "url", ev->url);
+	set_text(o, "kind", ev->kind);
+	set_text(o, "status", ev->status);
+	set_text(o, "diagnostic", ev->diagnostic);
+	set_text(o, "reason", ev->reason);
+	if (ev->machine)
+		json_object_set_new(o, "machine", json_true());
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+/* The digits at s, at most max of them, at least one: their count, or
+ * 0. */
+static size_t
+digits(const char *s, size_t max)
+{
+	size_t	n = strspn(s, "0123456789");
+
+	return n <= max ? n : 0;
+}
+
+/* "MS-SEQ", each fitting in 64 bits (Redis refuses more): 0, or
+ * -1. */
+static int
+stream_id(const char *s, uint64_t *ms, uint64_t *seq)
+{
+	size_t	a, b;
+
+	if ((a = digits(s, 20)) == 0 || s[a] != '-')
+		return -1;
+	if ((b = digits(s + a + 1, 20)) == 0 || s[a + 1 + b] != '\0')
+		return -1;
+	if (parse_u64(s, a, ms) == -1 || parse_u64(s + a + 1, b, seq) == -1)
+		return -1;
+	return 0;
+}
+
+int
+event_cursor_valid(const char *s)
+{
+	uint64_t	ms, seq;
+
+	return stream_id(s, &ms, &seq) == 0;
+}
+
+static int
+u64_cmp(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+int
+event_cursor_cmp(const char *a, const char *b)
+{
+	uint64_t	am, as, bm, bs;
+	int		va, vb;
+
+	va = stream_id(a, &am, &as) == 0;
+	vb = stream_id(b, &bm, &bs) == 0;
+	if (!va || !vb)
+		return va - vb;
+	if (am != bm)
+		return u64_cmp(am, bm);
+	return u64_cmp(as, bs);
+}
+
+char *
+event_id_tracked(char *buf, uint64_t campaign, const char *entry,
+    unsigned line)
+{
+	snprintf(buf, EVENT_ID_MAX, "trk:%llu:%.*s:%u",
+	    (unsigned long long)campaign, EVENT_CURSOR_MAX - 1, entry, line);
+	return buf;
+}
+
+char *
+event_id_send(char *buf, enum event_type t, uint64_t campaign,
+    uint64_t contact)
+{
+	snprintf(buf, EVENT_ID_MAX, "%s:%llu:%llu",
+	    t == EVENT_SENT ? "sent" : "bounce",
+	    (unsigned long long)campaign, (unsigned long long)contact);
+	return buf;
+}
+
+/* The decimal number at *p (up to end), then one space: 0, or -1. */
+static int
+field_u64(const char **p, const char *end, uint64_t *v)
+{
+	size_t	n = 0;
+
+	while (*p + n < end && (*p)[n] >= '0' && (*p)[n] <= '9')
+		n++;
+	if (n == 0 || n > 20 || parse_u64(*p, n, v) == -1)
+		return -1;
+	*p += n;
+	if (*p >= end || **p != ' ')
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int
+event_record_parse(const char *line, size_t len, struct event_record *r)
+{
+	const char	*p = line, *end = line + len;
+
+	memset(r, 0, sizeof(*r));
+	if (field_u64(&p, end, &r->ts_ms) == -1 || end - p < 2 ||
+	    p[1] != ' ')
+		return -1;
+	switch (p[0]) {
+	case 'o':
+		r->type = EVENT_OPENED;
+		break;
+	case 'c':
+		r->type = EVENT_CLICKED;
+		break;
+	case 'u':
+		r->type = EVENT_UNSUBSCRIBED;
+		break;
+	default:
+		return -1;
+	}
+	p += 2;
+	if (field_u64(&p, end, &r->contact) == -1 ||
+	    field_u64(&p, end, &r->link) == -1)
+		return -1;
+	/* "CC FLAGS": the country (not an event member), then m or -. */
+	if (end - p != 4 || p[2] != ' ' || (p[3] != 'm' && p[3] != '-'))
+		return -1;
+	r->machine = p[3] == 'm';
+	return 0;
+}

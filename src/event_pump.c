@@ -1,0 +1,339 @@
+/*
+ * event_pump.c: copies the trackers' per-person records into each
+ * tenant's event log, so that the pixel and click path gains nothing:
+ * the shipper (store.c, record.lua) already writes every human or
+ * machine open, click and link opt-out of a campaign, as record lines
+ * in {t:T:c:C}:events; DNT/GPC hits are never there, so they make no
+ * event here either.
+ *
+ * DESIGN.  Once a second, on one of the API's worker threads (the
+ * janitor's way: its Redis calls never hold the main loop), for each
+ * tenant: a lease ({t:T}:events:lease, the node_id, 10 s) shares the
+ * tenants among the nodes; the node holding it reads each campaign's
+ * stream past the tenant's mark for that campaign
+ * ({t:T}:events:pumped), and hands each stream entry's events to
+ * event_add.lua with the entry's id as the new mark.  The script adds
+ * them only when the mark moves forward, in the same step, in the
+ * tenant's slot: a copy made twice (a kill -9 between the read and the
+ * reply, a lease that changed hands mid-run) adds nothing, so the log
+ * holds each record once, at least once.  An event's id comes from
+ * where its record is (campaign, entry, line): the same record always
+ * makes the same id.  The contact's address is read by the script when
+ * the event is added (none for an erased contact: no event).
+ *
+ * Cost, per tenant held and second: the lease, the campaign ids, then
+ * per 256 campaigns one HMGET of the marks and one pipeline of XRANGEs
+ * (a round trip per Redis node), plus a script call per stream entry
+ * copied (an entry holds up to a tracker's chunk of records); a link's
+ * URL is read once per run and campaign.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "event.h"
+#include "event_pump.h"
+#include "store_campaign.h"
+#include "store_event.h"
+#include "store_tenant.h"
+
+#define PUMP_INTERVAL_MS	1000
+#define PUMP_LEASE_MS		10000
+#define PUMP_ENTRIES		100	/* stream entries read per step */
+#define PUMP_STEPS		20	/* steps per campaign per run */
+#define PUMP_LINKS		64	/* URLs remembered per campaign */
+#define PUMP_GROUP		256	/* campaigns read in one pipeline */
+
+struct link_cache {
+	uint64_t	 link[PUMP_LINKS];
+	char		*url[PUMP_LINKS];
+	int		 n;
+};
+
+struct pump_walk {
+	struct db			*db;
+	const char			*node;
+	struct event_pump_report	*report;
+};
+
+static void
+links_free(struct link_cache *c)
+{
+	int	i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->url[i]);
+	c->n = 0;
+}
+
+/* The URL of a link of the campaign, or NULL (not in its table); -1 when
+ * Redis failed. */
+static int
+link_url(struct db *db, uint64_t tenant, uint64_t campaign,
+    struct link_cache *c, uint64_t link, const char **url)
+{
+	char	*u;
+	int	 i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->link[i] == link) {
+			*url = c->url[i];
+			return 0;
+		}
+	if (store_event_link(db, tenant, campaign, link, &u) == -1)
+		return -1;
+	if (c->n == PUMP_LINKS) {
+		free(c->url[0]);
+		memmove(c->link, c->link + 1, (PUMP_LINKS - 1) *
+		    sizeof(c->link[0]));
+		memmove(c->url, c->url + 1, (PUMP_LINKS - 1) *
+		    sizeof(c->url[0]));
+		c->n--;
+	}
+	c->link[c->n] = link;
+	c->url[c->n++] = u;
+	*url = u;
+	return 0;
+}
+
+/* The events of one stream entry's lines into *ev (*n of them, the
+ * caller frees each json). */
+static int
+entry_events(struct db *db, uint64_t tenant, uint64_t campaign,
+    const struct record_entry *r, struct link_cache *links,
+    struct event_entry **ev, size_t *n)
+{
+	struct event_record	 rec;
+	struct event_fields		 e;
+	const char		*p, *end, *nl, *url;
+	size_t			 cap = 0;
+	unsigned		 line = 0;
+
+	*ev = NULL;
+	*n = 0;
+	for (p = r->text, end = r->text + r->len; p < end; p = nl + 1,
+	    line++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (event_record_parse(p, (size_t)(nl - p), &rec) == -1)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.type = rec.type;
+		e.time_ms = rec.ts_ms;
+		e.campaign = campaign;
+		e.contact = rec.contact;
+		e.machine = rec.machine;
+		if (rec.type == EVENT_CLICKED) {
+			if (link_url(db, tenant, campaign, links, rec.link,
+			    &url) == -1)
+				return -1;
+			e.url = url != NULL ? url : "";
+		} else if (rec.type == EVENT_UNSUBSCRIBED)
+			e.reason = "link";
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*ev = xreallocarray(*ev, cap, sizeof(**ev));
+		}
+		memset(&(*ev)[*n], 0, sizeof(**ev));
+		event_id_tracked((*ev)[*n].id, campaign, r->id, line);
+		(*ev)[*n].contact = rec.contact;
+		(*ev)[*n].campaign = campaign;
+		(*ev)[*n].type = rec.type;
+		if (((*ev)[*n].json = event_json(&e)) == NULL)
+			continue;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void
+entries_free(struct event_entry *ev, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(ev[i].json);
+	free(ev);
+}
+
+/* Copies one batch of a campaign's records, entry by entry, moving
+ * mark past each: 0 or -1. */
+static int
+pump_batch(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
+    const struct record_batch *b, struct link_cache *links,
+    char mark[EVENT_CURSOR_MAX])
+{
+	struct event_entry	*ev;
+	size_t			 i, n;
+	long long		 added;
+
+	for (i = 0; i < b->n; i++) {
+		if (entry_events(w->db, tenant, campaign, &b->entries[i],
+		    links, &ev, &n) == -1) {
+			entries_free(ev, n);
+			return -1;
+		}
+		/* An entry with no event still moves the mark. */
+		added = store_event_add_pumped(w->db, tenant, campaign,
+		    b->entries[i].id, ev, n);
+		entries_free(ev, n);
+		if (added == -1)
+			return -1;
+		w->report->entries++;
+		w->report->added += added;
+		snprintf(mark, EVENT_CURSOR_MAX, "%s", b->entries[i].id);
+	}
+	return 0;
+}
+
+/* One campaign, from the batch read for it (first) on, a bounded
+ * number of steps: 0 or -1. */
+static int
+pump_campaign(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
+    char mark[EVENT_CURSOR_MAX], const struct record_batch *first)
+{
+	struct record_batch	 b;
+	struct link_cache	 links = { .n = 0 };
+	int			 step, rc;
+	size_t			 n = first->n;
+
+	rc = pump_batch(w, tenant, campaign, first, &links, mark);
+	for (step = 1; rc == 0 && n == PUMP_ENTRIES && step < PUMP_STEPS;
+	    step++) {
+		if (store_event_records(w->db, tenant, campaign, mark,
+		    PUMP_ENTRIES, &b) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = pump_batch(w, tenant, campaign, &b, &links, mark);
+		n = b.n;
+		record_batch_free(&b);
+	}
+	links_free(&links);
+	return rc;
+}
+
+/* A group of a tenant's campaigns: their marks in one command, their
+ * new records in one pipeline, then the campaigns that have some. */
+static int
+pump_group(struct pump_walk *w, uint64_t tenant, const uint64_t *camps,
+    size_t n)
+{
+	char			(*marks)[EVENT_CURSOR_MAX];
+	struct record_batch	*b;
+	size_t			 i;
+	int			 rc = 0;
+
+	marks = xcalloc(n, sizeof(*marks));
+	b = xcalloc(n, sizeof(*b));
+	if (store_event_marks(w->db, tenant, camps, n, marks) == -1 ||
+	    store_event_records_many(w->db, tenant, camps, marks, n,
+	    PUMP_ENTRIES, b) == -1)
+		rc = -1;
+	for (i = 0; i < n && rc == 0; i++)
+		if (b[i].n > 0)
+			rc = pump_campaign(w, tenant, camps[i], marks[i], &b[i]);
+	for (i = 0; i < n; i++)
+		record_batch_free(&b[i]);
+	free(b);
+	free(marks);
+	return rc;
+}
+
+/* store_tenant_each's callback: one tenant, if the lease is ours. */
+static int
+pump_tenant(void *arg, uint64_t tenant)
+{
+	struct pump_walk	*w = arg;
+	uint64_t		*camps;
+	size_t			 i, n, k;
+	int			 rc;
+
+	if ((rc = store_event_lease(w->db, tenant, w->node,
+	    PUMP_LEASE_MS)) != 1)
+		return rc;		/* -1, or another node's */
+	w->report->tenants++;
+	if (store_campaign_ids(w->db, tenant, &camps, &n) == -1)
+		return -1;
+	for (i = 0; i < n && rc != -1; i += k) {
+		k = n - i < PUMP_GROUP ? n - i : PUMP_GROUP;
+		rc = pump_group(w, tenant, camps + i, k);
+	}
+	free(camps);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+event_pump_run(struct db *db, const char *node,
+    struct event_pump_report *out)
+{
+	struct pump_walk	w = { db, node, out };
+
+	memset(out, 0, sizeof(*out));
+	return store_tenant_each(db, pump_tenant, &w);
+}
+
+/* ------------------------------------------------ fanfared's timer */
+
+static void
+pump_work(struct api_job *j, struct db *db)
+{
+	struct api			*a = (struct api *)((char *)j -
+					    offsetof(struct api, pump_job));
+	struct event_pump_report	 rep;
+
+	if (event_pump_run(db, a->conf->node_id, &rep) == -1 &&
+	    mono_ms() - a->pump_warned_ms > 60000) {
+		/* Once a minute at most: Redis down says it elsewhere. */
+		a->pump_warned_ms = mono_ms();
+		log_warnx("event pump: redis failed; trying again");
+	}
+}
+
+static void
+pump_done(struct api_job *j)
+{
+	struct api	*a = (struct api *)((char *)j -
+			    offsetof(struct api, pump_job));
+
+	a->pump_busy = 0;
+}
+
+/* One run at a time; a full queue skips a tick. */
+static void
+pump_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->pump_busy)
+		return;
+	a->pump_job.run = pump_work;
+	a->pump_job.done = pump_done;
+	a->pump_job.patient = 1;
+	if (api_pool_submit(a->pool, &a->pump_job) == 0)
+		a->pump_busy = 1;
+}
+
+void
+event_pump_start(struct api *a)
+{
+	struct timeval	tv = { PUMP_INTERVAL_MS / 1000,
+			    (PUMP_INTERVAL_MS % 1000) * 1000 };
+
+	if ((a->pump = event_new(a->base, -1, EV_PERSIST, pump_timer,
+	    a)) == NULL || event_add(a->pump, &tv) == -1)
+		fatalx("event pump: timer");
+}
+
+void
+event_pump_stop(struct api *a)
+{
+	if (a->pump != NULL)
+		event_free(a->pump);
+	a->pump = NULL;
+}

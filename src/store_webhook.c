@@ -40,7 +40,7 @@ rec_decode(uint64_t id, const char *text, size_t len, struct webhook_rec *r)
 	json_t		*doc, *v;
 	const char	*s;
 	size_t		 i;
-	int		 t;
+	enum event_type	 t;
 
 	memset(r, 0, sizeof(*r));
 	if ((doc = json_loadb(text, len, 0, NULL)) == NULL)
@@ -57,8 +57,8 @@ rec_decode(uint64_t id, const char *text, size_t len, struct webhook_rec *r)
 	    NULL)
 		r->old_secret = xstrdup(s);
 	json_array_foreach(json_object_get(doc, "events"), i, v) {
-		if ((t = webhook_type_parse(json_string_value(v),
-		    json_string_length(v))) != -1)
+		if ((s = json_string_value(v)) != NULL &&
+		    event_type_parse(s, json_string_length(v), &t) == 0)
 			r->mask |= 1u << t;
 	}
 	r->enabled = !json_is_false(json_object_get(doc, "enabled"));
@@ -411,6 +411,7 @@ event_parse(const redisReply *entry, struct webhook_event *e)
 	const redisReply	*fields;
 	const char		*id, *f, *v;
 	size_t			 idlen, flen, vlen, i;
+	enum event_type		 t;
 
 	memset(e, 0, sizeof(*e));
 	e->type = -1;
@@ -431,7 +432,8 @@ event_parse(const redisReply *entry, struct webhook_event *e)
 			free(e->json);
 			e->json = xstrndup(v, vlen);
 		} else if (flen == 2 && memcmp(f, "ty", 2) == 0)
-			e->type = webhook_type_parse(v, vlen);
+			e->type = event_type_parse(v, vlen, &t) == 0 ?
+			    (int)t : -1;
 	}
 	return 0;
 }

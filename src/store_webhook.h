@@ -31,7 +31,7 @@ struct db;
 struct webhook_rec {
 	uint64_t	 id;
 	char		*url;
-	unsigned	 mask;		/* event types (webhook.h) */
+	unsigned	 mask;		/* 1 << enum event_type */
 	int		 enabled;	/* 0: PATCH status "disabled" */
 	char		*secret;	/* sealed (seal.c text) */
 	char		*old_secret;	/* sealed, or NULL */
@@ -60,7 +60,7 @@ struct webhook_state {
 struct webhook_event {
 	char		 entry[WEBHOOK_ENTRY_MAX];	/* the stream id */
 	char		*json;		/* field e; NULL: erased or trimmed */
-	int		 type;		/* field ty, webhook.h's; -1 unknown */
+	int		 type;		/* field ty, enum event_type; -1 unknown */
 };
 
 void	 store_webhook_rec_free(struct webhook_rec *);

@@ -15,45 +15,16 @@
 #include "fanfare.h"
 #include "webhook.h"
 
-static const char *const type_names[WEBHOOK_NTYPES] = {
-	[WEBHOOK_SENT] = "sent",
-	[WEBHOOK_BOUNCED] = "bounced",
-	[WEBHOOK_COMPLAINED] = "complained",
-	[WEBHOOK_OPENED] = "opened",
-	[WEBHOOK_CLICKED] = "clicked",
-	[WEBHOOK_UNSUBSCRIBED] = "unsubscribed",
-	[WEBHOOK_SUBSCRIBED] = "subscribed",
-};
-
-const char *
-webhook_type_name(int t)
-{
-	if (t < 0 || t >= WEBHOOK_NTYPES)
-		return NULL;
-	return type_names[t];
-}
-
-int
-webhook_type_parse(const char *s, size_t len)
-{
-	int	i;
-
-	for (i = 0; s != NULL && i < WEBHOOK_NTYPES; i++)
-		if (strlen(type_names[i]) == len &&
-		    memcmp(type_names[i], s, len) == 0)
-			return i;
-	return -1;
-}
-
 json_t *
 webhook_types_json(unsigned mask)
 {
 	json_t	*a = json_array();
 	int	 i;
 
-	for (i = 0; i < WEBHOOK_NTYPES; i++)
+	for (i = 0; i < EVENT_NTYPES; i++)
 		if (mask & (1u << i))
-			json_array_append_new(a, json_string(type_names[i]));
+			json_array_append_new(a, json_string(
+			    event_type_name((enum event_type)i)));
 	return a;
 }
 
@@ -187,7 +158,7 @@ events_parse(json_t *v, unsigned *mask, struct webhook_problem *p)
 	json_t		*e;
 	size_t		 i;
 	const char	*s;
-	int		 t;
+	enum event_type	 t;
 
 	*mask = 0;
 	if (!json_is_array(v) || json_array_size(v) == 0)
@@ -196,7 +167,7 @@ events_parse(json_t *v, unsigned *mask, struct webhook_problem *p)
 		    "unsubscribed, subscribed");
 	json_array_foreach(v, i, e) {
 		if ((s = json_string_value(e)) == NULL ||
-		    (t = webhook_type_parse(s, json_string_length(e))) == -1)
+		    event_type_parse(s, json_string_length(e), &t) == -1)
 			return problem(p, 422, "invalid_events", "events: "
 			    "each one of sent, bounced, complained, opened, "
 			    "clicked, unsubscribed, subscribed");
@@ -242,7 +213,7 @@ webhook_input_check(json_t *body, int create, struct webhook_input *in,
 		if (events_parse(v, &in->mask, p) == -1)
 			return -1;
 	} else if (create)
-		in->mask = WEBHOOK_ALL_TYPES;
+		in->mask = EVENT_ALL_TYPES;
 	if ((v = json_object_get(body, "status")) != NULL) {
 		s = json_string_value(v);
 		if (s != NULL && strcmp(s, "active") == 0)

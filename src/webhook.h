@@ -1,7 +1,7 @@
 /*
  * webhook.h: a tenant's webhook endpoints, the pure part (webhook.c):
  * what POST and PATCH /v1/webhooks accept (the URL, the event types),
- * the Fanfare-Signature header, the retry schedule, and the names a
+ * the Fanfare-Signature header (the event types are event.h's), the retry schedule, and the names a
  * sealed secret and a delivery are bound to.  Bytes in, a verdict or
  * bytes out: api_webhook.c and webhook_deliver.c use it,
  * tests/test_webhook.c and tests/fuzz_webhook.c feed it.
@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "event.h"
+
 #define WEBHOOK_URL_MAX		2048	/* bytes of a URL */
 #define WEBHOOK_HOST_MAX	255
 #define WEBHOOK_SECRET_LEN	(6 + 64)	/* "whsec_" and 32 bytes hex */
@@ -21,23 +23,8 @@
 /* "t=" 20 digits, and ",v1=" 64 hex digits per secret. */
 #define WEBHOOK_SIG_MAX		(2 + 20 + WEBHOOK_MAX_SECRETS * (4 + 64) + 1)
 
-/* The event types, as API.md names them, bit i of a mask is type i. */
-enum webhook_event_type {
-	WEBHOOK_SENT,
-	WEBHOOK_BOUNCED,
-	WEBHOOK_COMPLAINED,
-	WEBHOOK_OPENED,
-	WEBHOOK_CLICKED,
-	WEBHOOK_UNSUBSCRIBED,
-	WEBHOOK_SUBSCRIBED,
-	WEBHOOK_NTYPES
-};
-#define WEBHOOK_ALL_TYPES	((1u << WEBHOOK_NTYPES) - 1)
-
-const char *webhook_type_name(int);
-/* The type named by s (len bytes), or -1. */
-int	 webhook_type_parse(const char *s, size_t len);
-/* The mask as a JSON array of names, in type order (a new reference). */
+/* The mask (1 << enum event_type, event.h) as a JSON array of names,
+ * in type order (a new reference). */
 json_t	*webhook_types_json(unsigned mask);
 
 /* What webhook_url_check found in a URL it accepts. */

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (webhook_input_check(body, create, &in, &p) == 0) {
 		if (create && (in.url == NULL || in.mask == 0))
 			abort();
-		if ((in.mask & ~WEBHOOK_ALL_TYPES) != 0)
+		if ((in.mask & ~EVENT_ALL_TYPES) != 0)
 			abort();
 	} else if (p.code == NULL || (p.status != 400 && p.status != 422))
 		abort();

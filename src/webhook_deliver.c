@@ -101,6 +101,8 @@ struct wh_ep {
 	uint64_t		 retention_ms;
 	struct webhook_state	 st;
 	uint64_t		 next_try;	/* ms: nothing to send, lease */
+	uint64_t		 lease_until;	/* mono ms: ours, as far as we
+					 * know (renewed past its half) */
 	int			 seen;
 	int			 gone;
 	/* In flight. */
@@ -524,9 +526,16 @@ ep_try(struct wh_ep *ep, uint64_t now)
 	ep->next_try = now + (uint64_t)d->conf->webhook_poll_ms;
 	if (ep->secret == NULL)
 		return;			/* logged by secret_open */
-	if ((rc = store_webhook_lease(d->db, ep->tenant, ep->id,
-	    d->conf->node_id, d->lease_ms)) != 1)
-		return;
+	/* Renewed once half of it has gone, not at every poll: an idle
+	 * endpoint costs two reads a poll, not five. */
+	if (mono_ms() + d->lease_ms / 2 >= ep->lease_until) {
+		if ((rc = store_webhook_lease(d->db, ep->tenant, ep->id,
+		    d->conf->node_id, d->lease_ms)) != 1) {
+			ep->lease_until = 0;
+			return;
+		}
+		ep->lease_until = mono_ms() + d->lease_ms;
+	}
 	if (batch_read(ep) == -1 || ep->nev == 0) {
 		store_webhook_events_free(ep->ev, ep->nev);
 		ep->ev = NULL;

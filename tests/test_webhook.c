@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -142,7 +143,7 @@ Test(webhook, signature)
 {
 	const char	*secrets[3] = { "whsec_new", "whsec_old", "x" };
 	const char	*body = "{\"events\":[{\"id\":\"a\"}]}";
-	char		 sig[WEBHOOK_SIG_MAX], want[WEBHOOK_SIG_MAX];
+	char		 sig[WEBHOOK_SIG_MAX], want[512];
 	char		 h1[128], h2[128];
 
 	openssl_hmac("whsec_new", "1700000000.{\"events\":[{\"id\":\"a\"}]}",

@@ -37,7 +37,10 @@ pixels, links and one-click opt-outs fetched on the tracking listener.
      (GET: status disabled, disabled_reason, last_error); PATCH status
      active and a working url deliver its events;
   8. no secret is in any API answer but the first, the subject export,
-     fanfared's log or any Redis value.
+     fanfared's log or any Redis value;
+  9. two nodes on the same Redis: one holds an endpoint's lease, and
+     every batch is acknowledged once (no delivery id answered 2xx
+     twice), whichever node sends it.
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
 """
@@ -665,6 +668,41 @@ def test_disabled(ff, redis, relay):
     reconfigure(ff, webhook_disable_after=None)
 
 
+# ---------------------------------------------------- 9. two nodes
+
+def test_two_nodes(ff, redis, relay):
+    tid, key = new_tenant(ff, "Two nodes")
+    rx = Receiver().start()
+    wid, secret = create(ff, key, rx.url())
+    rx.secrets = [secret]
+    with open(ff.secret_file, "rb") as f:
+        token_secret = f.read()
+    same = dict((k, v) for k, v in ff.directives.items()
+                if k not in ("track_listen", "api_listen", "public_url",
+                             "spool_dir", "token_secret_file", "redis",
+                             "node_id"))
+    other = Fanfare(redis=redis, secret=token_secret,
+                    node_id="webhook-test-node-2", **same)
+    emails = ["n%d@hooks.test" % i for i in range(10)]
+    _, mails = send_campaign(ff, key, relay, emails)
+    for e in emails:
+        hit_open(ff if e < "n5" else other, mails[e])
+        hit_click(other if e < "n5" else ff, mails[e])
+    logged = settle(redis, tid, 30)
+    ok(wait_for(lambda: rx.acked_ids() >= set(logged), timeout=20),
+       "two nodes: every event delivered")
+    lease = redis.cmd("GET", "{t:%s}:wh:%s:lease" % (tid, wid))
+    lease = lease.decode() if isinstance(lease, bytes) else lease
+    once = collections.Counter(p["delivery"] for p in rx.acked())
+    ok(lease in ("webhook-test-node", "webhook-test-node-2") and
+       all(n == 1 for n in once.values()) and
+       sum(len(p["ids"]) for p in rx.acked()) == len(logged),
+       "one node holds the lease (%s); each batch acknowledged once, no "
+       "event twice" % lease, repr(once))
+    other.stop()
+    rx.stop()
+
+
 # ---------------------------------------------------- 8. the secrets
 
 def test_secrets_kept(ff, redis, key, mails):
@@ -716,6 +754,7 @@ def main():
     run(test_erasure, ff, redis, relay)
     run(test_connect_time, ff, redis, relay)
     run(test_disabled, ff, redis, relay)
+    run(test_two_nodes, ff, redis, relay)
     if res:
         run(test_secrets_kept, ff, redis, res[1], res[2])
     ff.stop()

@@ -285,6 +285,18 @@ state_field(void *arg, const char *f, size_t flen, const char *v,
 }
 
 int
+store_webhook_exists(struct db *db, uint64_t tenant, uint64_t id)
+{
+	struct key	k;
+	long long	n;
+
+	if (db_cmd_int(db, &n, "HEXISTS %s %llu", key_webhooks(&k, tenant),
+	    (unsigned long long)id) == -1)
+		return -1;
+	return n == 1;
+}
+
+int
 store_webhook_state_get(struct db *db, uint64_t tenant, uint64_t id,
     struct webhook_state *s)
 {
@@ -446,22 +458,20 @@ store_webhook_read(struct db *db, uint64_t tenant, uint64_t id,
 	redisReply		*rep;
 	struct key		 k;
 	size_t			 i;
-	int			 again = 1;
 
 	*ev = NULL;
 	*n = 0;
 	key_events(&k, tenant);
-retry:
 	rep = db_cmd(db, "XREADGROUP GROUP " GROUP_FMT " " CONSUMER
 	    " COUNT %llu STREAMS %s %s", (unsigned long long)id,
 	    (unsigned long long)count, k.s,
 	    pending ? "0" : ">");
-	if (rep != NULL && reply_is_error(rep, "NOGROUP") && again) {
+	/* No group: the log is gone with its tenant (a purge), or the
+	 * endpoint was deleted.  Nothing to send; never made again here,
+	 * which would bring a purged tenant's key back. */
+	if (rep != NULL && reply_is_error(rep, "NOGROUP")) {
 		freeReplyObject(rep);
-		again = 0;
-		if (group_create(db, tenant, id) == -1)
-			return -1;
-		goto retry;
+		return 0;
 	}
 	if (rep == NULL || reply_is_error(rep, "")) {
 		freeReplyObject(rep);

@@ -85,6 +85,9 @@ int	 store_webhook_put(struct db *, uint64_t tenant,
  * 1, 0 when there was none, -1. */
 int	 store_webhook_delete(struct db *, uint64_t tenant, uint64_t id);
 
+/* 1 when the endpoint is still stored, 0 not (deleted, or its tenant
+ * purged), -1. */
+int	 store_webhook_exists(struct db *, uint64_t tenant, uint64_t id);
 /* 0 with s filled (zeros when nothing is stored), -1. */
 int	 store_webhook_state_get(struct db *, uint64_t tenant, uint64_t id,
 	    struct webhook_state *s);
@@ -113,8 +116,8 @@ int	 store_webhook_lease(struct db *, uint64_t tenant, uint64_t id,
  * Up to count events of the endpoint's consumer group: pending ones
  * (read before, not acknowledged: a retry sends the same) when pending,
  * else new ones, which become pending.  0 with *ev (free with
- * store_webhook_events_free) and *n, -1.  A group that is gone (the log
- * deleted or purged) is made again at the log's end.
+ * store_webhook_events_free) and *n, -1.  A group that is gone (the
+ * endpoint deleted, the tenant purged) gives nothing.
  */
 int	 store_webhook_read(struct db *, uint64_t tenant, uint64_t id,
 	    int pending, size_t count, struct webhook_event **ev, size_t *n);

@@ -608,6 +608,13 @@ ep_outcome(struct wh_ep *ep, CURLcode res)
 	int			 ok;
 
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &code);
+	/* Deleted, or its tenant purged, while the request was out: write
+	 * nothing, so no key of it comes back. */
+	if (ep->gone || store_webhook_exists(d->db, ep->tenant,
+	    ep->id) != 1) {
+		ep_request_free(ep);
+		return;
+	}
 	ok = (res == CURLE_OK || (res == CURLE_WRITE_ERROR &&
 	    ep->resp_over)) && code >= 200 && code < 300;
 	st->attempts = ep->attempt;

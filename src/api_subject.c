@@ -333,7 +333,6 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 		if (store_event_erase(ctx->db, ctx->tenant, id,
 		    &feed_events) == -1)
 			goto fail;
-		events += feed_events;
 		contacts = 1;
 		if (store_optout_remove_contact(ctx->db, ctx->tenant, id,
 		    &removed) == -1)
@@ -354,6 +353,9 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	    "list_memberships", (json_int_t)lists,
 	    "unique_memberships", (json_int_t)members,
 	    "optouts", (json_int_t)optouts, "blocklist", (json_int_t)blocked);
+	/* The tenant's event log ({t:T}:events): its own count, "events"
+	 * being the campaigns' record lines. */
+	json_object_set_new(counts, "event_log", json_integer(feed_events));
 	audit(ctx, "erase", counts);
 	return json_pack("{s:o}", "erased", counts);
 fail:

@@ -18,12 +18,12 @@ extern const unsigned char lua_record[], lua_optout[], lua_send_check[],
     lua_send_outcome[], lua_send_retry[], lua_send_finish[], lua_launch[],
     lua_launch_step[], lua_launch_state[], lua_erase[], lua_bounce[],
     lua_contact_write[];
-extern const unsigned char lua_event_add[];
+extern const unsigned char lua_event_add[], lua_event_lease[];
 extern const size_t lua_record_len, lua_optout_len, lua_send_check_len,
     lua_send_outcome_len, lua_send_retry_len, lua_send_finish_len,
     lua_launch_len, lua_launch_step_len, lua_launch_state_len,
     lua_erase_len, lua_bounce_len, lua_contact_write_len;
-extern const size_t lua_event_add_len;
+extern const size_t lua_event_add_len, lua_event_lease_len;
 
 static struct script {
 	const char		*name;
@@ -52,6 +52,8 @@ static struct script {
 	    &lua_contact_write_len, "" },
 	[SCRIPT_EVENT_ADD] = { "event_add", lua_event_add,
 	    &lua_event_add_len, "" },
+	[SCRIPT_EVENT_LEASE] = { "event_lease", lua_event_lease,
+	    &lua_event_lease_len, "" },
 };
 
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;

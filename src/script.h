@@ -36,6 +36,7 @@ enum script_id {
 	SCRIPT_BOUNCE,		/* bounce.lua: a DSN or complaint recorded */
 	SCRIPT_CONTACT_WRITE,	/* contact_write.lua: one upserted row */
 	SCRIPT_EVENT_ADD,	/* event_add.lua: events into the log */
+	SCRIPT_EVENT_LEASE,	/* event_lease.lua: the pump's lease */
 	SCRIPT_COUNT
 };
 

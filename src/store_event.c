@@ -25,7 +25,7 @@ static long long
 add_events(struct db *db, uint64_t tenant, const char *mark_camp,
     const char *mark, const struct event_entry *ev, size_t n)
 {
-	struct key	 events, pumped, *ct;
+	struct key	 events, pumped, tenant_rec, *ct;
 	const char	**argv;
 	size_t		*lens, i;
 	char		 (*num)[2][24], nkeys[24], nev[24];
@@ -35,13 +35,14 @@ add_events(struct db *db, uint64_t tenant, const char *mark_camp,
 
 	ct = xcalloc(n + 1, sizeof(*ct));
 	num = xcalloc(n + 1, sizeof(*num));
-	argv = xcalloc(2 + 1 + 2 + n + 3 + 5 * n, sizeof(*argv));
-	lens = xcalloc(2 + 1 + 2 + n + 3 + 5 * n, sizeof(*lens));
-	snprintf(nkeys, sizeof(nkeys), "%zu", 2 + n);
+	argv = xcalloc(2 + 1 + 3 + n + 3 + 5 * n, sizeof(*argv));
+	lens = xcalloc(2 + 1 + 3 + n + 3 + 5 * n, sizeof(*lens));
+	snprintf(nkeys, sizeof(nkeys), "%zu", 3 + n);
 	snprintf(nev, sizeof(nev), "%zu", n);
 	argv[argc++] = nkeys;
 	argv[argc++] = key_events(&events, tenant);
 	argv[argc++] = key_events_pumped(&pumped, tenant);
+	argv[argc++] = key_tenant(&tenant_rec, tenant);
 	for (i = 0; i < n; i++)
 		argv[argc++] = ev[i].contact != 0 ? key_contact(&ct[i], tenant,
 		    ev[i].contact) : events.s;
@@ -258,7 +259,7 @@ store_event_trim(struct db *db, uint64_t tenant, uint64_t cutoff_ms)
 	struct key	k;
 	long long	n;
 
-	if (db_cmd_int(db, &n, "XTRIM %s MINID ~ %llu-0", key_events(&k,
+	if (db_cmd_int(db, &n, "XTRIM %s MINID %llu-0", key_events(&k,
 	    tenant), (unsigned long long)cutoff_ms) == -1)
 		return -1;
 	return n;
@@ -270,37 +271,35 @@ int
 store_event_lease(struct db *db, uint64_t tenant, const char *node,
     int ttl_ms)
 {
+	struct key	 lease, rec;
+	const char	*argv[2 + 1 + 2 + 2];
+	size_t		 lens[2 + 1 + 2 + 2];
+	char		 ttl[24];
 	redisReply	*rep;
-	struct key	 k;
-	const char	*v;
-	size_t		 len;
-	int		 rc = -1;
+	long long	 held;
+	int		 argc = 2, i;
 
-	key_events_lease(&k, tenant);
-	rep = db_cmd(db, "SET %s %s NX PX %d", k.s, node, ttl_ms);
-	if (rep == NULL || reply_is_error(rep, NULL)) {
+	argv[argc++] = "2";
+	argv[argc++] = key_events_lease(&lease, tenant);
+	argv[argc++] = key_tenant(&rec, tenant);
+	argv[argc++] = node;
+	snprintf(ttl, sizeof(ttl), "%d", ttl_ms);
+	argv[argc++] = ttl;
+	for (i = 2; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_run(db, SCRIPT_EVENT_LEASE, argc, argv,
+	    lens)) == NULL)
+		return -1;
+	if (reply_int(rep, &held) == -1) {
+		if (reply_is_error(rep, NULL))
+			log_warnx("tenant %llu: event_lease: %.*s",
+			    (unsigned long long)tenant, (int)rep->len,
+			    rep->str);
 		freeReplyObject(rep);
 		return -1;
-	}
-	if (reply_ok(rep) == 0) {
-		freeReplyObject(rep);
-		return 1;
 	}
 	freeReplyObject(rep);
-	if ((rep = db_cmd(db, "GET %s", k.s)) == NULL ||
-	    reply_is_error(rep, NULL)) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	v = reply_str(rep, &len);
-	rc = v != NULL && len == strlen(node) && memcmp(v, node, len) == 0;
-	freeReplyObject(rep);
-	/* Ours: renewed.  A lease that expired between the two commands
-	 * is taken at the next run. */
-	if (rc == 1 && reply_done(db_cmd(db, "PEXPIRE %s %d", k.s,
-	    ttl_ms)) == -1)
-		return -1;
-	return rc;
+	return held == 1;
 }
 
 int

@@ -75,8 +75,9 @@ void	 event_page_free(struct event_page *);
 int	 store_event_erase(struct db *, uint64_t tenant, uint64_t contact,
 	    long long *n);
 
-/* Retention: removes the entries older than cutoff_ms; how many (an
- * approximate trim: whole macro nodes), or -1. */
+/* Retention: removes the entries older than cutoff_ms (exactly, as
+ * the campaigns' streams: the janitor runs every 10 minutes); how many,
+ * or -1. */
 long long store_event_trim(struct db *, uint64_t tenant, uint64_t cutoff_ms);
 
 /* ---------------------------------------------------- the event pump */

@@ -5,14 +5,15 @@
 --
 -- KEYS (one hash tag {t:T}):
 --   1 events (stream)  2 events:pumped (hash: campaign -> last entry)
---   3 .. 2+n: the contact hash ({t:T}:ct:ID) of each event, in order
+--   3 tenant ({t:T}:tenant)
+--   4 .. 3+n: the contact hash ({t:T}:ct:ID) of each event, in order
 --   (for an event with no contact, any key of the tag: not read)
 -- ARGV: 1 campaign id of the pump's mark, or ""  2 the mark: the entry
 --   id of {t:T:c:C}:events the events come from (the last one), or ""
 --   3 n, then n times: id, contact id or "", campaign id or "", type,
 --   the partial JSON object (event.c's event_json: no "id", no "email")
 -- Returns the number of entries added; 0 when the mark says these
--- were added already.
+-- were added already, or when the tenant is gone.
 --
 -- Guarantees: a pump's batch is added at most once (the mark moves in
 -- the same script), so a batch copied again after a kill -9, a lost
@@ -20,7 +21,9 @@
 -- added only while the contact exists, with the address it has now:
 -- an erased contact (its hash gone) gets no event, whatever comes late.
 -- The entry's e is the event's text as delivered: the id and the email
--- put in front of the partial object.
+-- put in front of the partial object.  Nothing is written for a tenant
+-- whose record is gone (a purge removes it first), so a late copy
+-- never recreates a purged tenant's keys.
 
 local function newer(a, b)
   if not b then return true end
@@ -31,6 +34,7 @@ local function newer(a, b)
   return am > bm or (am == bm and as > bs)
 end
 
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local camp, mark = ARGV[1], ARGV[2]
 if camp ~= '' then
   if not newer(mark, redis.call('HGET', KEYS[2], camp)) then return 0 end
@@ -43,7 +47,7 @@ for j = 1, n do
   local email = nil
   local keep = true
   if contact ~= '' then
-    email = redis.call('HGET', KEYS[2 + j], 'email')
+    email = redis.call('HGET', KEYS[3 + j], 'email')
     keep = email ~= false and email ~= nil
   end
   if keep then

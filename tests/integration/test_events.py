@@ -17,6 +17,10 @@ the feed's part), on a real fanfared, Redis and SMTP sink.
 3. Tenant isolation: another tenant's feed is empty, also when it asks
    for the first tenant's campaign.
 4. Erasure removes every event of the subject from the log.
+6. Retention: the janitor trims the log by the tenant's retention_days.
+7. Two nodes on one Redis: the node holding a tenant's pump lease is
+   killed -9; the other takes the lease once it expires and goes on,
+   each event once.
 5. Bad parameters: 422 with an error code.
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
@@ -243,6 +247,9 @@ def test_erasure(ff, redis, relay, state):
     js = must("erase", call(ff, "DELETE", "/v1/subjects/%s" % emails[0],
                             key))
     after = feed_all(ff, key)[0]
+    ok(js["erased"].get("event_log") == len(mine),
+       "the answer counts the entries deleted from the log (event_log)",
+       repr(js))
     ok(not any(e["contact"] == a or e.get("email") == emails[0]
                for e in after) and
        len(after) == len(before) - len(mine),
@@ -277,6 +284,61 @@ def test_bad_params(ff, redis, relay, state):
        "limit=1000 and one type: 200")
 
 
+def test_retention(ff, redis, relay, state):
+    js = must("tenant", call(ff, "POST", "/v1/tenants", ADMIN,
+                             {"name": "Short", "retention_days": 30}), 201)
+    tid, key = js["id"], js["api_key"]
+    add_contacts(ff, key, [{"email": "ret@ev.test"}])
+    day = 86400000
+    now = int(time.time() * 1000)
+    log = "{t:%s}:events" % tid
+    for age, eid in ((40, "old"), (20, "recent")):
+        redis.cmd("XADD", log, "%d-0" % (now - age * day), "e",
+                  json.dumps({"id": eid, "type": "sent"}), "ty", "sent",
+                  "c", "", "ca", "")
+    must("opt-out", call(ff, "POST", "/v1/optouts", key,
+                         {"email": "ret@ev.test"}))
+    before = [e["id"] for e in feed_all(ff, key)[0]]
+    rc, out, err = ff.ctl("janitor")
+    after = [e["id"] for e in feed_all(ff, key)[0]]
+    ok(rc == 0 and before[:2] == ["old", "recent"] and len(before) == 3
+       and after == before[1:],
+       "the janitor trims the event log by retention_days (40 days old: "
+       "gone; 20 days and now: kept)", "%r -> %r %s" % (before, after,
+                                                        out + err))
+
+
+def test_second_node(ff, redis, relay, state):
+    tid, key, ids, camp = (state[k] for k in ("tid", "key", "ids", "camp"))
+    other = Fanfare(redis=redis, admin_key=ADMIN, secret=secret_of(ff),
+                    node_id="events-second")
+    before = feed_all(ff, key)[0]
+    lease = redis.cmd("GET", "{t:%s}:events:lease" % tid)
+    ok(lease == ff.directives["node_id"],
+       "the first node holds the tenant's lease", repr(lease))
+    ff.kill9()
+    n = 5
+    sts = [hit(other, "open", tid, camp, ids[1]) for _ in range(n)]
+    ok(sts == [200] * n, "opens on the second node")
+    t0 = time.monotonic()
+    got = wait_for(lambda: len(feed_all(other, key)[0]) >= len(before) + n,
+                   timeout=25)
+    took = time.monotonic() - t0
+    after = feed_all(other, key)[0]
+    ok(got and len(after) == len(before) + n and
+       after[:len(before)] == before and
+       redis.cmd("GET", "{t:%s}:events:lease" % tid) == "events-second",
+       "the second node takes the lease when it expires and copies the "
+       "new opens, once each (%.1f s)" % took,
+       "%d -> %d, lease %r, before kept: %s" % (
+           len(before), len(after),
+           redis.cmd("GET", "{t:%s}:events:lease" % tid),
+           after[:len(before)] == before))
+    other.stop()
+    ff.start()
+    state["items"] = after
+
+
 def main():
     redis = Redis()
     relay = Relay()
@@ -297,6 +359,8 @@ def main():
         run(test_isolation, ff, redis, relay, state)
         run(test_erasure, ff, redis, relay, state)
         run(test_bad_params, ff, redis, relay, state)
+        run(test_retention, ff, redis, relay, state)
+        run(test_second_node, ff, redis, relay, state)
     ff.stop()
     relay.close()
     done()

@@ -32,7 +32,7 @@ LUA = os.path.join(TOP, "src", "lua")
 SCRIPTS = ["record", "optout", "send_check", "send_outcome", "send_retry",
            "send_finish", "launch", "launch_step", "launch_state", "erase",
            "bounce", "contact_write"]
-SCRIPTS += ["event_add"]
+SCRIPTS += ["event_add", "event_lease"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -591,19 +591,25 @@ def test_erase(redis):
 
 
 def test_event_add(redis):
-    t, c = 6, 3
+    t, c = 906, 3
     log, pumped = "{t:%d}:events" % t, "{t:%d}:events:pumped" % t
     ct = ["{t:%d}:ct:%d" % (t, i) for i in (1, 2)]
     redis.cmd("HSET", ct[0], "email", 'a"1@a.test')
 
+    tenant = "{t:%d}:tenant" % t
+
     def add(mark, evs, camp=c):
-        keys = [log, pumped] + [x[1] and "{t:%d}:ct:%s" % (t, x[1]) or log
-                                for x in evs]
+        keys = [log, pumped, tenant] + [x[1] and "{t:%d}:ct:%s" % (t, x[1])
+                                        or log for x in evs]
         args = ["" if camp is None else camp, mark, len(evs)]
         for eid, contact, ty in evs:
             args += [eid, contact, c, ty, '{"type":"%s","x":1}' % ty]
         return ev(redis, "event_add", keys, args)
 
+    ok(add("5-0", [("a", "1", "opened")]) == 0 and
+       redis.cmd("EXISTS", log) == 0 and redis.cmd("EXISTS", pumped) == 0,
+       "event_add: a tenant that is gone (purged): nothing written")
+    redis.cmd("HSET", tenant, "status", "active")
     ok(add("5-0", [("a", "1", "opened"), ("b", "2", "clicked")]) == 1,
        "event_add: a contact that is not there (erased) gets no event")
     ok(add("5-0", [("a", "1", "opened")]) == 0 and
@@ -624,6 +630,24 @@ def test_event_add(redis):
        [e["c"] for e in es] == ["1", "1", ""],
        "event_add: each entry's e is the whole JSON event (id and "
        "address, escaped, in front), c the contact", repr(es))
+
+
+def test_event_lease(redis):
+    t = 907
+    lease, tenant = "{t:%d}:events:lease" % t, "{t:%d}:tenant" % t
+
+    def take(node, ttl=10000):
+        return ev(redis, "event_lease", [lease, tenant], [node, ttl])
+
+    ok(take("a") == 0 and redis.cmd("EXISTS", lease) == 0,
+       "event_lease: no lease on a tenant that is gone")
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(take("a") == 1 and take("b") == 0 and take("a") == 1 and
+       redis.cmd("GET", lease) == "a",
+       "event_lease: one holder; it renews, another node is refused")
+    ok(take("a", 50) == 1 and wait_for(lambda: take("b") == 1, timeout=5)
+       and take("a") == 0,
+       "event_lease: once it expires the next node takes it")
 
 
 def test_contact_write(redis):
@@ -764,6 +788,7 @@ def main():
     redis = Redis()
     run(test_files, redis)
     run(test_event_add, redis)
+    run(test_event_lease, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,

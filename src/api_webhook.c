@@ -24,6 +24,7 @@
 
 #include "api.h"
 #include "netguard.h"
+#include "store_tenant.h"
 #include "store_webhook.h"
 #include "webhook.h"
 
@@ -141,7 +142,8 @@ webhook_create(struct api_req *r)
 	}
 	if (target_check(r, in.parsed.host) == -1)
 		goto out;
-	if (store_webhook_next_id(r->db, r->tenant, &rec.id) == -1) {
+	if (store_tenant_next_id(r->db, r->tenant, "webhook",
+	    &rec.id) == -1) {
 		api_unavailable(r);
 		goto out;
 	}

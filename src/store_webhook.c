@@ -133,19 +133,6 @@ group_create(struct db *db, uint64_t tenant, uint64_t id)
 }
 
 int
-store_webhook_next_id(struct db *db, uint64_t tenant, uint64_t *idp)
-{
-	struct key	k;
-	long long	id;
-
-	if (db_cmd_int(db, &id, "HINCRBY %s webhook 1", key_seq(&k,
-	    tenant)) == -1 || id < 1)
-		return -1;
-	*idp = (uint64_t)id;
-	return 0;
-}
-
-int
 store_webhook_create(struct db *db, uint64_t tenant, struct webhook_rec *r)
 {
 	if (group_create(db, tenant, r->id) == -1 ||
@@ -582,25 +569,4 @@ store_webhook_log_page(struct db *db, uint64_t tenant, uint64_t id,
 	}
 	freeReplyObject(rep);
 	return 0;
-}
-
-int
-store_webhook_retention_days(struct db *db, uint64_t tenant)
-{
-	redisReply	*rep;
-	struct key	 k;
-	long long	 days = 0;
-	const char	*s;
-	size_t		 len;
-
-	rep = db_cmd(db, "HGET %s retention_days", key_tenant(&k, tenant));
-	if (rep == NULL || reply_is_error(rep, "")) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	if ((s = reply_str(rep, &len)) != NULL &&
-	    (parse_ll(s, len, &days) == -1 || days < 0 || days > 100000))
-		days = 0;
-	freeReplyObject(rep);
-	return (int)days;
 }

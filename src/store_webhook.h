@@ -64,11 +64,9 @@ struct webhook_event {
 };
 
 void	 store_webhook_rec_free(struct webhook_rec *);
-/* The tenant's next endpoint id (its secret is sealed under it before
- * it is stored): 0 with *id, or -1. */
-int	 store_webhook_next_id(struct db *, uint64_t tenant, uint64_t *id);
 /* Creates r's consumer group at the log's end, stores r (r->id from
- * store_webhook_next_id), lists it in ff:webhooks: 0 or -1. */
+ * store_tenant_next_id's "webhook" sequence), lists it in ff:webhooks:
+ * 0 or -1. */
 int	 store_webhook_create(struct db *, uint64_t tenant,
 	    struct webhook_rec *r);
 /* 1 with r filled, 0 none, -1. */
@@ -135,7 +133,5 @@ int	 store_webhook_log_add(struct db *, uint64_t tenant, uint64_t id,
 int	 store_webhook_log_page(struct db *, uint64_t tenant, uint64_t id,
 	    const char *cursor, size_t limit, json_t *items, char *next,
 	    size_t nextlen);
-/* The tenant's retention in days (0 when unknown), -1. */
-int	 store_webhook_retention_days(struct db *, uint64_t tenant);
 
 #endif

@@ -57,6 +57,7 @@
 #include "fanfare.h"
 #include "netguard.h"
 #include "redis_sync.h"
+#include "store_tenant.h"
 #include "store_webhook.h"
 #include "webhook.h"
 #include "webhook_deliver.h"
@@ -95,6 +96,7 @@ struct wh_ep {
 	char			*url;
 	unsigned		 mask;
 	int			 enabled;
+	int			 tenant_active;	/* not deleted (its grace) */
 	char			*secret;	/* in clear: wiped on free */
 	char			*old_secret;
 	uint64_t		 old_until;
@@ -186,7 +188,7 @@ static void
 ep_configure(struct wh_ep *ep, struct webhook_rec *rec)
 {
 	struct webhook_deliverer *d = ep->d;
-	int			 days;
+	uint64_t		 days;
 
 	free(ep->url);
 	ep->url = rec->url;
@@ -200,8 +202,8 @@ ep_configure(struct wh_ep *ep, struct webhook_rec *rec)
 	if (rec->old_secret != NULL)
 		ep->old_secret = secret_open(d, ep, rec->old_secret);
 	ep->version = rec->updated_at;
-	days = store_webhook_retention_days(d->db, ep->tenant);
-	ep->retention_ms = days > 0 ? (uint64_t)days * 86400000ull : 0;
+	ep->retention_ms = store_tenant_retention(d->db, ep->tenant,
+	    &days) == 1 ? days * 86400000ull : 0;
 }
 
 static struct wh_ep *
@@ -257,6 +259,9 @@ refresh(struct webhook_deliverer *d)
 		if (ep->easy == NULL)
 			(void)store_webhook_state_get(d->db, ep->tenant, ep->id,
 			    &ep->st);
+		/* A deleted tenant's endpoints wait for its purge. */
+		ep->tenant_active = store_tenant_state(d->db, ep->tenant) !=
+		    TENANT_DELETING;
 	}
 	if (i < n) {
 		/* Redis failed midway: nothing is dropped on that. */
@@ -711,6 +716,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 	}
 	TAILQ_FOREACH(ep, &d->eps, entry) {
 		if (ep->easy != NULL || ep->gone || !ep->enabled ||
+		    !ep->tenant_active ||
 		    ep->st.disabled_reason[0] != '\0' ||
 		    now < ep->next_try || now < ep->st.next_at)
 			continue;

@@ -40,7 +40,9 @@ pixels, links and one-click opt-outs fetched on the tracking listener.
      fanfared's log or any Redis value;
   9. two nodes on the same Redis: one holds an endpoint's lease, and
      every batch is acknowledged once (no delivery id answered 2xx
-     twice), whichever node sends it.
+     twice), whichever node sends it;
+ 10. a deleted tenant's queued events are not delivered while it waits
+     for its purge.
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
 """
@@ -703,6 +705,26 @@ def test_two_nodes(ff, redis, relay):
     rx.stop()
 
 
+# ------------------------------------------- 10. a deleted tenant
+
+def test_deleted_tenant(ff, redis, relay):
+    tid, key = new_tenant(ff, "Leaving")
+    rx = Receiver()                     # down while the tenant is deleted
+    create(ff, key, rx.url())
+    _, mails = send_campaign(ff, key, relay, ["l@hooks.test"])
+    hit_open(ff, mails["l@hooks.test"])
+    logged = settle(redis, tid, 2)
+    ok(len(logged) >= 2, "events queued for the endpoint", repr(logged))
+    st, _, raw = call(ff, "DELETE", "/v1/tenants/%s" % tid, ADMIN)
+    ok(st in (200, 202, 204), "DELETE /v1/tenants/%s" % tid, raw[:200])
+    time.sleep(1.5)                     # the endpoints are read each second
+    rx.start()
+    time.sleep(3.0)
+    ok(not rx.all_posts(), "a deleted tenant's events are not delivered",
+       repr([p["ids"] for p in rx.all_posts()]))
+    rx.stop()
+
+
 # ---------------------------------------------------- 8. the secrets
 
 def test_secrets_kept(ff, redis, key, mails):
@@ -755,6 +777,7 @@ def main():
     run(test_connect_time, ff, redis, relay)
     run(test_disabled, ff, redis, relay)
     run(test_two_nodes, ff, redis, relay)
+    run(test_deleted_tenant, ff, redis, relay)
     if res:
         run(test_secrets_kept, ff, redis, res[1], res[2])
     ff.stop()

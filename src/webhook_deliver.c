@@ -122,6 +122,7 @@ struct wh_ep {
 };
 
 static void	ep_try(struct wh_ep *, uint64_t now);
+static int	ep_due(const struct wh_ep *, uint64_t now);
 
 static void
 secret_free(char **s)
@@ -633,6 +634,7 @@ ep_outcome(struct wh_ep *ep, CURLcode res)
 		}
 		st->failing_since = 0;
 		st->next_at = 0;
+		ep->next_try = 0;
 		st->last_success = now;
 		st->last_error[0] = '\0';
 		log_attempt(ep, "delivered");
@@ -671,8 +673,9 @@ ep_outcome(struct wh_ep *ep, CURLcode res)
 	}
 	(void)store_webhook_state_put(d->db, ep->tenant, ep->id, st);
 	ep_request_free(ep);
-	/* More may be waiting: go on at once rather than at the tick. */
-	if (ok && !ep->gone)
+	/* More may be waiting: go on at once rather than at the tick
+	 * (unless a PATCH or a tenant deletion stopped it meanwhile). */
+	if (ok && ep_due(ep, now))
 		ep_try(ep, now);
 }
 
@@ -699,6 +702,16 @@ check_done(struct webhook_deliverer *d)
 	}
 }
 
+/* May the endpoint be sent to now (its configuration and state as last
+ * read)? */
+static int
+ep_due(const struct wh_ep *ep, uint64_t now)
+{
+	return ep->easy == NULL && !ep->gone && ep->enabled &&
+	    ep->tenant_active && ep->st.disabled_reason[0] == '\0' &&
+	    now >= ep->next_try && now >= ep->st.next_at;
+}
+
 static void
 tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -714,14 +727,9 @@ tick(evutil_socket_t fd, short what, void *arg)
 		d->last_refresh = now;
 		refresh(d);
 	}
-	TAILQ_FOREACH(ep, &d->eps, entry) {
-		if (ep->easy != NULL || ep->gone || !ep->enabled ||
-		    !ep->tenant_active ||
-		    ep->st.disabled_reason[0] != '\0' ||
-		    now < ep->next_try || now < ep->st.next_at)
-			continue;
-		ep_try(ep, now);
-	}
+	TAILQ_FOREACH(ep, &d->eps, entry)
+		if (ep_due(ep, now))
+			ep_try(ep, now);
 }
 
 static void *

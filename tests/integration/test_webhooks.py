@@ -42,7 +42,8 @@ pixels, links and one-click opt-outs fetched on the tracking listener.
      every batch is acknowledged once (no delivery id answered 2xx
      twice), whichever node sends it;
  10. a deleted tenant's queued events are not delivered while it waits
-     for its purge.
+     for its purge;
+ 11. PATCH status disabled stops a backlog being sent batch after batch.
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
 """
@@ -97,6 +98,7 @@ class Receiver:
         self.fail = lambda d, n: False
         self.hang = lambda d, n: False
         self.hang_s = 0.0
+        self.slow_s = 0.0               # every answer this late
         self.redirect = None
         self.srv = None
 
@@ -138,6 +140,7 @@ class Receiver:
                        "ctype": self.headers.get("Content-Type"),
                        "path": self.path, "code": None}
                 code = 200
+                time.sleep(rx.slow_s)
                 if rx.redirect is not None:
                     code = 302
                 elif rx.hang(d, attempt):
@@ -725,6 +728,39 @@ def test_deleted_tenant(ff, redis, relay):
     rx.stop()
 
 
+# ------------------------------------------ 11. PATCH stops a backlog
+
+def test_patch_stops(ff, redis, relay):
+    tid, key = new_tenant(ff, "Backlog")
+    rx = Receiver()
+    rx.slow_s = 0.4                     # answered, slowly: a long chain
+    rx.start()
+    wid, _ = create(ff, key, rx.url())
+    emails = ["k%02d@hooks.test" % i for i in range(15)]
+    _, mails = send_campaign(ff, key, relay, emails)
+    for e in emails:
+        hit_open(ff, mails[e])
+        hit_click(ff, mails[e])
+    wait_for(lambda: len(rx.all_posts()) >= 1, timeout=15, interval=0.01)
+    st, js, raw = call(ff, "PATCH", "/v1/webhooks/%s" % wid, key,
+                       {"status": "disabled"})
+    ok(st == 200 and js.get("status") == "disabled",
+       "PATCH status disabled: 200", raw[:200])
+    time.sleep(2.5)             # the thread reads the endpoint again
+    n = len(rx.all_posts())
+    time.sleep(2.0)
+    logged = log_events(redis, tid)
+    ok(len(rx.all_posts()) == n and rx.acked_ids() < set(logged),
+       "disabled: no POST after it was seen, the rest stays queued "
+       "(%d POSTs, %d of %d events)" % (n, len(rx.acked_ids()),
+                                         len(logged)))
+    rx.slow_s = 0.0
+    call(ff, "PATCH", "/v1/webhooks/%s" % wid, key, {"status": "active"})
+    ok(wait_for(lambda: rx.acked_ids() >= set(log_events(redis, tid)),
+                timeout=20), "active again: the rest is delivered")
+    rx.stop()
+
+
 # ---------------------------------------------------- 8. the secrets
 
 def test_secrets_kept(ff, redis, key, mails):
@@ -778,6 +814,7 @@ def main():
     run(test_disabled, ff, redis, relay)
     run(test_two_nodes, ff, redis, relay)
     run(test_deleted_tenant, ff, redis, relay)
+    run(test_patch_stops, ff, redis, relay)
     if res:
         run(test_secrets_kept, ff, redis, res[1], res[2])
     ff.stop()

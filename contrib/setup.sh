@@ -13,6 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PKGS=(build-essential autoconf automake libtool pkg-config
       libevent-dev libhiredis-dev libesmtp-dev libmaxminddb-dev
       libcriterion-dev libjansson-dev libssl-dev libidn2-dev libicu-dev
+      libcurl4-openssl-dev
       redis-server redis-tools curl wrk python3 python3-aiosmtpd python3-dkim
       libmaxmind-db-writer-perl)
 # The marketer's logins: argon2id password hashes (libsodium23 at run

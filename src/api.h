@@ -86,6 +86,7 @@ enum api_route {
 	API_ROUTE_EVENTS,
 	API_ROUTE_USERS,
 	API_ROUTE_SESSION,
+	API_ROUTE_WEBHOOKS,
 	API_NROUTES
 };
 
@@ -488,6 +489,8 @@ json_t	*api_campaign_stats(const struct api_ctx *, uint64_t campaign,
 void	 api_relay(struct api_req *);
 /* api_form.c */
 void	 api_forms(struct api_req *);
+/* api_webhook.c */
+void	 api_webhooks(struct api_req *);
 /* api_domain.c */
 void	 api_domains(struct api_req *);
 /* 0 when from ("Name <addr>" or "addr") is on a verified sending domain

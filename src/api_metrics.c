@@ -28,7 +28,8 @@ static const char *const route_labels[API_NROUTES] = { "other", "healthz",
     "segments",
     "forms",
     "events",
-    "users", "session" };
+    "users", "session",
+    "webhooks" };
 
 static const double latency_bounds[8] = {	/* seconds */
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5

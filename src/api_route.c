@@ -147,6 +147,14 @@ const struct api_endpoint api_endpoints[] = {
 	    API_AUTH_LOGIN, API_ROUTE_SESSION, 0 },
 	{ API_GET, "/v1/audit", api_audit,
 	    API_AUTH_TENANT, API_ROUTE_USERS, 0 },
+	{ API_GET | API_POST, "/v1/webhooks", api_webhooks,
+	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
+	{ API_GET | API_PATCH | API_DELETE, "/v1/webhooks/{id}", api_webhooks,
+	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
+	{ API_POST, "/v1/webhooks/{id}/rotate", api_webhooks,
+	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
+	{ API_GET, "/v1/webhooks/{id}/deliveries", api_webhooks,
+	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },

@@ -211,6 +211,31 @@ static const struct config_directive config_table[] = {
 	    .min = SEC_MS, .max = 30 * DAY_MS, .def = "12h" },
 	{ "session_idle", CF_DURATION_S, MEMBER(session_idle_s),
 	    .min = 0, .max = 30 * DAY_MS, .def = "1h" },
+	/* Webhooks (webhook_deliver.c): where endpoints may be, how much a
+	 * POST carries, how long one may take, the retry schedule. */
+	{ "webhook_allow", CF_CIDRS, MEMBER(webhook_allow),
+	    COUNT(nwebhook_allow), .max = FF_MAX_ALLOW, .repeatable = 1 },
+	{ "webhook_batch", CF_INT, MEMBER(webhook_batch), .min = 1,
+	    .max = 1000, .def = "100" },
+	{ "webhook_connect_timeout", CF_DURATION_MS,
+	    MEMBER(webhook_connect_timeout_ms), .min = 100, .max = 60 * SEC_MS,
+	    .def = "5s" },
+	{ "webhook_timeout", CF_DURATION_MS, MEMBER(webhook_timeout_ms),
+	    .min = 100, .max = 5 * 60 * SEC_MS, .def = "10s" },
+	{ "webhook_retry_base", CF_DURATION_MS, MEMBER(webhook_retry_base_ms),
+	    .min = 100, .max = HOUR_MS, .def = "10s" },
+	{ "webhook_retry_max", CF_DURATION_MS, MEMBER(webhook_retry_max_ms),
+	    .min = 100, .max = DAY_MS, .def = "1h" },
+	/* At least a day in production (API.md: retried for at least
+	 * 24 h); the tests shorten it. */
+	{ "webhook_disable_after", CF_DURATION_S,
+	    MEMBER(webhook_disable_after_s), .min = SEC_MS, .max = 30 * DAY_MS,
+	    .def = "24h" },
+	{ "webhook_rotate_overlap", CF_DURATION_S,
+	    MEMBER(webhook_rotate_overlap_s), .min = SEC_MS, .max = 30 * DAY_MS,
+	    .def = "24h" },
+	{ "webhook_poll", CF_DURATION_MS, MEMBER(webhook_poll_ms), .min = 10,
+	    .max = 60 * SEC_MS, .def = "1s" },
 };
 
 static int

@@ -200,6 +200,19 @@ struct config {
 	/* The marketer's sessions (api_user.c). */
 	int		 session_lifetime_s;
 	int		 session_idle_s;		/* 0: none */
+	/* Webhooks (webhook_deliver.c, api_webhook.c). */
+	struct ff_cidr	 webhook_allow[FF_MAX_ALLOW];	/* ranges an
+						 * endpoint may be in though
+						 * not public (netguard.c) */
+	int		 nwebhook_allow;
+	int		 webhook_batch;		/* events per POST */
+	int		 webhook_connect_timeout_ms;
+	int		 webhook_timeout_ms;	/* a whole request */
+	int		 webhook_retry_base_ms;	/* first backoff, doubled */
+	int		 webhook_retry_max_ms;	/* backoff cap */
+	int		 webhook_disable_after_s; /* failing this long: off */
+	int		 webhook_rotate_overlap_s; /* old secret still signs */
+	int		 webhook_poll_ms;	/* new events looked for */
 };
 
 enum smtp_tls {

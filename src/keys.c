@@ -200,6 +200,24 @@ const struct key_doc key_docs[] = {
 	  "cookie's random token (never the token): `user`, `csrf`, "
 	  "`expires_at` (ms); the key expires at `session_idle` or "
 	  "`expires_at`, whichever is first" },
+	{ "ff:webhooks", "set", "`T:ID` of every webhook endpoint (the "
+	  "delivery threads of every node walk it)" },
+	{ "{t:T}:webhooks", "hash", "webhook endpoint id (from `{t:T}:seq` "
+	  "field `webhook`) → JSON: `url`, "
+	  "`events` (type names), `enabled`, `secret` and `old_secret` "
+	  "(AES-256-GCM under `data_key_file`, never in clear), `old_until` "
+	  "(ms: the old secret signs until then), `created_at`, "
+	  "`updated_at`" },
+	{ "{t:T}:wh:ID:state", "hash", "an endpoint's delivery state, "
+	  "written by the node delivering it: `attempts`, `delivery`, "
+	  "`failing_since`, `next_at` (ms), `last_code`, `last_error`, "
+	  "`last_success`, `disabled_reason`" },
+	{ "{t:T}:wh:ID:lease", "string", "the `node_id` delivering the "
+	  "endpoint; expires unless renewed, then another node goes on" },
+	{ "{t:T}:wh:ID:log", "stream", "the delivery log, one entry per "
+	  "attempt, field `d`: JSON `id`, `events` (event ids), `attempts`, "
+	  "`status`, `last_code`, `next_at`; the last 1,000, and trimmed by "
+	  "the tenant's retention" },
 	{ "ff:scheduled", "sorted set", "`T:C` → `send_at` (ms) of the "
 	  "scheduled campaigns: the due job of every node launches those "
 	  "whose time has come (the launch script's status change makes it "
@@ -456,6 +474,17 @@ key_session(struct key *k, uint64_t tenant, const char *hash)
 	put(k, hash, n);
 	return done(k);
 }
+/* Webhooks (store_webhook.c). */
+const char *
+key_webhooks_all(void)
+{
+	return "ff:webhooks";
+}
+
+TENANT_KEY(key_webhooks, ":webhooks")
+TENANT_ID_KEY(key_webhook_state, ":wh:", ":state")
+TENANT_ID_KEY(key_webhook_lease, ":wh:", ":lease")
+TENANT_ID_KEY(key_webhook_log, ":wh:", ":log")
 
 /* Schedules and A/B tests (store_schedule.c, store_launch.c). */
 TENANT_ID_KEY(key_campaign_later, ":camp:", ":later")

@@ -85,6 +85,11 @@
  *   {t:T}:events               key_events(k, T)
  *   {t:T}:events:pumped        key_events_pumped(k, T)
  *   {t:T}:events:lease         key_events_lease(k, T)
+ *   ff:webhooks                key_webhooks_all()
+ *   {t:T}:webhooks             key_webhooks(k, T)
+ *   {t:T}:wh:ID:state          key_webhook_state(k, T, ID)
+ *   {t:T}:wh:ID:lease          key_webhook_lease(k, T, ID)
+ *   {t:T}:wh:ID:log            key_webhook_log(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -240,6 +245,15 @@ const char	*key_users(struct key *, uint64_t tenant);
 const char	*key_user(struct key *, uint64_t tenant, uint64_t user);
 /* hash: the session token's SHA-256, 64 hex digits. */
 const char	*key_session(struct key *, uint64_t tenant, const char *hash);
+/* Webhooks: the global list of endpoints, and a tenant's. */
+const char	*key_webhooks_all(void);
+const char	*key_webhooks(struct key *, uint64_t tenant);
+const char	*key_webhook_state(struct key *, uint64_t tenant,
+		    uint64_t id);
+const char	*key_webhook_lease(struct key *, uint64_t tenant,
+		    uint64_t id);
+const char	*key_webhook_log(struct key *, uint64_t tenant,
+		    uint64_t id);
 /* Schedules and A/B tests (api_schedule.c, store_schedule.c). */
 const char	*key_scheduled(void);
 const char	*key_ab_due(void);

@@ -28,7 +28,10 @@
 #include "api.h"
 #include "listen.h"
 #include "smtp_session.h"
+#include "webhook_deliver.h"
 #include "worker.h"
+
+#include <curl/curl.h>
 
 /*
  * What start-up loads past live_load() and the GeoIP database, loaded
@@ -291,6 +294,7 @@ struct fanfared {
 	struct bounce_listener	*bounces;	/* NULL: no bounce_listen */
 	struct sender_pool	*senders;
 	struct event_base	*base;
+	struct webhook_deliverer *webhooks;
 };
 
 /*
@@ -331,6 +335,7 @@ reload(struct fanfared *d)
 	sender_set_live(d->senders, l);
 	api_set_live(d->api, l);
 	bounce_listen_set_live(d->bounces, l);
+	webhook_deliver_set_live(d->webhooks, l);
 	live_unref(d->live);
 	d->live = l;
 
@@ -435,6 +440,10 @@ main(int argc, char *argv[])
 	 * the system.  Before any thread starts. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	/* libcurl's global state (OpenSSL's, for https webhooks): once,
+	 * before any thread. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
 
 	d.workers = xcalloc((size_t)d.conf.threads, sizeof(*d.workers));
 	for (i = 0; i < d.conf.threads; i++)
@@ -466,6 +475,9 @@ main(int argc, char *argv[])
 	if ((d.senders = sender_start(&d.conf, d.live, err, sizeof(err))) ==
 	    NULL && err[0] != '\0')
 		fatalx("%s", err);
+	if ((d.webhooks = webhook_deliver_start(&d.conf, d.live, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
 	signals_block(SIG_UNBLOCK);
 	api_set_senders(d.api, d.senders);
 	if (d.conf.api_listen.unix_path != NULL)
@@ -487,6 +499,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < d.conf.threads; i++)
 		worker_send(&d.workers[i], WORKER_MSG_STOP, NULL);
 	sender_stop(d.senders);
+	webhook_deliver_stop(d.webhooks);
 	for (i = 0; i < d.conf.threads; i++)
 		pthread_join(d.workers[i].thread, NULL);
 	for (i = 0; i < d.conf.threads; i++)
@@ -501,6 +514,7 @@ main(int argc, char *argv[])
 	geoip_close(geoip);
 	live_unref(d.live);
 	config_free(&d.conf);
+	curl_global_cleanup();
 	log_info("stopped");
 	return 0;
 }

@@ -101,6 +101,11 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:users", key_users(&k[n], T));
 	CASE("{t:T}:user:ID", key_user(&k[n], T, ID));
 	CASE("{t:T}:sess:HASH", key_session(&k[n], T, "HASH"));
+	CASE("ff:webhooks", key_webhooks_all());
+	CASE("{t:T}:webhooks", key_webhooks(&k[n], T));
+	CASE("{t:T}:wh:ID:state", key_webhook_state(&k[n], T, ID));
+	CASE("{t:T}:wh:ID:lease", key_webhook_lease(&k[n], T, ID));
+	CASE("{t:T}:wh:ID:log", key_webhook_log(&k[n], T, ID));
 	CASE("ff:scheduled", key_scheduled());
 	CASE("ff:ab_due", key_ab_due());
 	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));

@@ -71,6 +71,7 @@
 		$("tenant-label").textContent = "";
 		$("campaign-table").tBodies[0].textContent = "";
 		$("sequence-table").tBodies[0].textContent = "";
+		$("webhook-table").tBodies[0].textContent = "";
 		say("");
 		$("login-error").textContent = msg || "";
 		show("login");
@@ -124,7 +125,7 @@
 			});
 			$("no-campaigns").hidden = js.items.length > 0;
 			show("campaigns");
-			return loadSequences();
+			return loadSequences().then(loadWebhooks);
 		}).catch(failed);
 	}
 
@@ -166,6 +167,48 @@
 				body.appendChild(tr);
 			});
 			$("no-sequences").hidden = js.items.length > 0;
+		});
+	}
+
+	/* ------------------------------------------------- webhooks */
+
+	/* "delivered 5 (1 attempt)" for each of an endpoint's last few
+	 * attempts, newest first. */
+	function deliveriesText(items) {
+		return items.map(function (d) {
+			return d.status + " " + d.events.length + " (" +
+			    d.attempts + (d.attempts === 1 ? " attempt" :
+			    " attempts") + (d.last_code ? ", " + d.last_code :
+			    "") + ")";
+		}).join("; ");
+	}
+
+	/* Each endpoint's state and recent deliveries: read-only. */
+	function loadWebhooks() {
+		return api("/v1/webhooks").then(function (js) {
+			var body = $("webhook-table").tBodies[0];
+
+			body.textContent = "";
+			$("no-webhooks").hidden = js.items.length > 0;
+			return Promise.all(js.items.map(function (w) {
+				var tr = document.createElement("tr"), recent;
+
+				cell(tr, w.id);
+				cell(tr, w.url, "url");
+				cell(tr, w.events.join(", "));
+				cell(tr, w.status + (w.disabled_reason ? ": " +
+				    w.disabled_reason : ""), "status " + w.status);
+				cell(tr, fmtTime(w.last_success));
+				cell(tr, w.last_error || "");
+				recent = cell(tr, "");
+				body.appendChild(tr);
+				return api("/v1/webhooks/" +
+				    encodeURIComponent(w.id) +
+				    "/deliveries?limit=5").then(function (d) {
+					recent.textContent =
+					    deliveriesText(d.items);
+				});
+			}));
 		});
 	}
 

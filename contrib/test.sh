@@ -68,8 +68,10 @@ if ((check_rc != 0)); then
 fi
 
 # The tests of tracking, the API (tenant isolation and erasure), a full
-# campaign and fanfarectl once more, each on a Redis Cluster of its own
-# (three masters, three replicas: tests/integration/rcluster.py).
+# campaign, fanfarectl, and each feature that stores entities of its own
+# (the event log and webhooks, forms, segments, sequences, schedules,
+# users) once more, each on a Redis Cluster of its own (three masters,
+# three replicas: tests/integration/rcluster.py).
 if [[ ${FF_NO_CLUSTER:-0} != 1 ]]; then
 	cluster_log=$(mktemp /tmp/fanfare-check-cluster.XXXXXX)
 	trap 'rm -f "$log" "$cluster_log"' EXIT
@@ -78,6 +80,9 @@ if [[ ${FF_NO_CLUSTER:-0} != 1 ]]; then
 	cluster_tests+=" tests/integration/test_api.py"
 	cluster_tests+=" tests/integration/test_delivery.py"
 	cluster_tests+=" tests/integration/test_ctl.py"
+	for t in events webhooks forms segments sequences users; do
+		cluster_tests+=" tests/integration/test_$t.py"
+	done
 	FF_TEST_REDIS=cluster make -j2 check TESTS="$cluster_tests" 2>&1 |
 	    tee "$cluster_log"
 	cluster_rc=${PIPESTATUS[0]}

@@ -83,6 +83,7 @@ if [[ ${FF_NO_CLUSTER:-0} != 1 ]]; then
 	for t in events webhooks forms segments sequences users; do
 		cluster_tests+=" tests/integration/test_$t.py"
 	done
+	cluster_tests+=" tests/integration/test_schedule.py"
 	FF_TEST_REDIS=cluster make -j2 check TESTS="$cluster_tests" 2>&1 |
 	    tee "$cluster_log"
 	cluster_rc=${PIPESTATUS[0]}

@@ -660,6 +660,7 @@ api_new(struct event_base *base, const struct config *conf,
 	api_user_init(a);
 	api_launch_init(a);
 	api_sequence_init(a);
+	api_schedule_init(a);
 	a->workers = workers;
 	a->nworkers = nworkers;
 	a->live = live_ref(live);
@@ -709,6 +710,7 @@ api_free(struct api *a)
 	api_http_close(a);
 	api_launch_free(a);
 	api_sequence_free(a);
+	api_schedule_free(a);
 	api_pool_free(a->pool);
 	api_user_free(a);
 	if (a->trim != NULL)

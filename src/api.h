@@ -231,6 +231,7 @@ struct api {
 	struct throttle		*login_throttle;	/* api_user.c's: per
 							 * account */
 	struct throttle		*client_throttle;	/* per client */
+	struct api_schedule	*schedule;	/* the due job's */
 };
 
 struct api_req {
@@ -541,6 +542,15 @@ int	 api_segment_ref(struct api_req *, json_t *v, uint64_t *id);
  */
 int	 api_segment_launch_def(struct api_req *, uint64_t campaign,
 	    char **def);
+/*
+ * The due job's (api_schedule.c, on a worker): a scheduled campaign's
+ * segment checked at its send_at and its definition as the launch
+ * freezes it: 1 with *def (the caller frees), 0 when the campaign has
+ * no segment, -2 when the segment is gone or no longer valid (logged),
+ * -1 when Redis failed.
+ */
+int	 api_segment_due_def(struct api *, struct db *, uint64_t tenant,
+	    uint64_t campaign, char **def);
 
 /* ctl_format.c: fanfarectl's text (pure) */
 int	 ctl_exit_status(int http_status);	/* 0, 1 or 2 */
@@ -561,5 +571,32 @@ int	 api_session_auth(struct api_req *);
 int	 api_role_check(struct api_req *);
 void	 api_user_init(struct api *);
 void	 api_user_free(struct api *);
+/* api_schedule.c: scheduled launches (send_at) and A/B winners. */
+struct api_schedule;
+void	 api_schedule_init(struct api *);	/* the due job, each second */
+void	 api_schedule_free(struct api *);
+/* At launch, on a worker: 1 when the campaign's send_at is still to come
+ * and the request was answered (202 scheduled, or an error), -1 when it
+ * was answered with an error before (an A/B test with a segment: 422
+ * invalid_ab), 0 to launch now.  segment: the campaign has a segment
+ * (api_segment_launch_def found one). */
+int	 api_schedule_launch(struct api_req *, uint64_t campaign,
+	    uint64_t list, uint64_t template_id, int segment);
+/* After any launch: an A/B test's wait starts (its due time stored);
+ * 0 or -1. */
+int	 api_schedule_launched(struct db *, uint64_t tenant,
+	    uint64_t campaign, uint64_t now_ms);
+/* The schedule's and test's fields of a campaign's body (send_at,
+ * local_time, timezone, ab) into sc: 0, or -1 after answering 422. */
+struct campaign_schedule;
+int	 api_schedule_parse(struct api_req *, json_t *body,
+	    struct campaign_schedule *sc);
+/* Adds them to a campaign's JSON, the test with its figures and winner:
+ * 1, 0 when there is no such campaign, -1 when Redis failed. */
+int	 api_schedule_show(struct db *, uint64_t tenant, uint64_t campaign,
+	    json_t *o);
+/* After a state change to status (cancelled, scheduled...). */
+void	 api_schedule_transition(struct api_req *, uint64_t campaign,
+	    const char *status);
 
 #endif /* FANFARE_API_H */

@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "store_campaign.h"
+#include "store_schedule.h"
 #include "store_stats.h"
 #include "store_template.h"
 
@@ -322,12 +323,15 @@ static const char *const campaign_fields[] = { "name", "template_id",
     "list_id", "from", "reply_to", "rate_per_second", "track_opens",
     "track_clicks",
     "segment_id",
+    /* api_schedule.c's */
+    "send_at", "local_time", "timezone", "ab",
     NULL };
 
 static void
 campaign_create(struct api_req *r)
 {
 	struct campaign_draft	 d;
+	struct campaign_schedule sc;
 	struct template		 tpl;
 	struct api_err		 err;
 	json_t			*body, *v;
@@ -338,9 +342,12 @@ campaign_create(struct api_req *r)
 	int			 rc;
 	json_int_t		 rate = 0;
 
+	campaign_schedule_init(&sc);
 	if (api_body_object(r, &body) == -1)
 		return;
 	if (api_check_fields(r, body, campaign_fields) == -1)
+		goto out;
+	if (api_schedule_parse(r, body, &sc) == -1)
 		goto out;
 	if (!json_is_string(v = json_object_get(body, "name")) ||
 	    json_string_length(v) == 0 ||
@@ -431,10 +438,17 @@ campaign_create(struct api_req *r)
 		api_error(r, 422, "invalid_reference", "no such list");
 		goto out;
 	}
+	/* A second write: a draft whose schedule failed to land is still
+	 * a draft (503, and the client makes it again). */
+	if (store_schedule_set(r->db, r->tenant, id, &sc) == -1) {
+		api_unavailable(r);
+		goto out;
+	}
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
 	api_json(r, 201, json_pack("{s:s, s:s}", "id", idbuf, "status",
 	    "draft"));
 out:
+	store_schedule_free(&sc);
 	json_decref(body);
 }
 
@@ -521,6 +535,11 @@ api_campaign_get(const struct api_ctx *ctx, uint64_t id, struct api_err *err)
 	}
 	o = campaign_json(&c);
 	store_campaign_free(&c);
+	if (api_schedule_show(ctx->db, ctx->tenant, id, o) == -1) {
+		json_decref(o);
+		api_err_unavailable(err);
+		return NULL;
+	}
 	return o;
 }
 

@@ -47,12 +47,13 @@ enum import_col {
 	COL_LAST_NAME,
 	COL_DATE_OF_BIRTH,
 	COL_GENDER,
+	COL_TIMEZONE,
 	COL_ATTRIBUTE,
 	COL_DROPPED,
 };
 
 static const char *const import_fields[] = { "email", "first_name",
-    "last_name", "date_of_birth", "gender" };
+    "last_name", "date_of_birth", "gender", "timezone" };
 
 struct import {
 	struct api_req	*r;

@@ -87,13 +87,14 @@ struct launch_snapshot {
 static const struct transition {
 	const char	*verb;
 	const char	*to;
-	const char	*from[3];	/* NULL-terminated unless full */
+	const char	*from[4];	/* NULL-terminated unless full */
 	const char	*allowed;	/* for the 409's message */
 } transitions[] = {
-	{ "pause", "paused", { "sending" }, "a sending campaign" },
+	{ "pause", "paused", { "sending", "scheduled" },
+	    "a sending or scheduled campaign" },
 	{ "resume", "sending", { "paused" }, "a paused campaign" },
-	{ "cancel", "cancelled", { "draft", "sending", "paused" },
-	    "a draft, sending or paused campaign" },
+	{ "cancel", "cancelled", { "draft", "sending", "paused", "scheduled" },
+	    "a draft, scheduled, sending or paused campaign" },
 };
 
 /* What the resume job found: unfinished snapshots now this node's. */
@@ -564,6 +565,12 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		return;
 	if (api_segment_launch_def(r, id, &segment_def) == -1)
 		return;
+	/* A send_at still to come: scheduled, launched by the due job,
+	 * which checks and freezes the segment's definition then. */
+	if (api_schedule_launch(r, id, lid, tid, segment_def != NULL) != 0) {
+		free(segment_def);
+		return;
+	}
 	rc = store_launch(r->db, r->tenant, id, lid, tid, segment_def,
 	    now_ms(), &res);
 	free(segment_def);
@@ -596,6 +603,7 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 	}
 	/* Launched: a failed SADD is retried by the snapshot's first step. */
 	registered = store_sending_add(r->db, r->tenant, id) == 0;
+	(void)api_schedule_launched(r->db, r->tenant, id, now_ms());
 	r->note = (struct launch_note){ LAUNCH_NOTE_START, r->tenant, id, lid,
 	    registered };
 	log_info("campaign %llu of tenant %llu: launched, %lld recipients",
@@ -635,7 +643,8 @@ api_campaign_transition(struct api_req *r, uint64_t id, const char *verb)
 				    "campaigns", (unsigned long long)id,
 				    (unsigned long long)r->tenant);
 		}
-		api_json(r, 200, json_pack("{s:s}", "status", t->to));
+		api_schedule_transition(r, id, res.state);
+		api_json(r, 200, json_pack("{s:s}", "status", res.state));
 	} else if (res.verdict == LAUNCH_STATE)
 		api_error(r, 409, "invalid_state", "the campaign is %s; %s needs "
 		    "%s", res.state, verb, t->allowed);

@@ -320,12 +320,13 @@ api_segments(struct api_req *r)
 }
 
 /* The stored segment id, parsed and checked as a launch would: 1 with
- * *def (canonical text), 0 when there is no such segment, -1 after
- * answering. */
+ * *def (canonical text), 0 when there is no such segment, -2 when it no
+ * longer parses (err says why), -1 when Redis failed.  Answers nothing:
+ * the due job (no request) uses it too. */
 static int
-segment_checked_def(struct api_req *r, uint64_t id, char **def)
+segment_load_def(struct api *a, struct db *db, uint64_t tenant,
+    uint64_t id, char **def, struct segment_error *err)
 {
-	struct segment_error	 err;
 	struct segment		*seg;
 	json_t			*j, *canon;
 	uint64_t		 ca, ua;
@@ -333,33 +334,42 @@ segment_checked_def(struct api_req *r, uint64_t id, char **def)
 	int			 rc;
 
 	*def = NULL;
-	if ((rc = store_segment_get(r->db, r->tenant, id, &stored, &ca,
-	    &ua)) != 1) {
-		if (rc == -1)
-			api_unavailable(r);
+	if ((rc = store_segment_get(db, tenant, id, &stored, &ca, &ua)) != 1)
 		return rc;
-	}
 	j = json_loads(stored, 0, NULL);
 	free(stored);
-	if (j == NULL) {
-		api_unavailable(r);
+	if (j == NULL)
 		return -1;
-	}
-	seg = segment_parse(j, r->a->special, 0, &err);
+	seg = segment_parse(j, a->special, 0, err);
 	json_decref(j);
-	if (seg == NULL) {
-		segment_error(r, &err);
-		return -1;
-	}
+	if (seg == NULL)
+		return -2;
 	canon = segment_json(seg);
 	segment_free(seg);
 	*def = json_dumps(canon, JSON_COMPACT);
 	json_decref(canon);
-	if (*def == NULL) {
+	return *def != NULL ? 1 : -1;
+}
+
+/* segment_load_def for a request: 1 with *def, 0 when there is no such
+ * segment, -1 after answering. */
+static int
+segment_checked_def(struct api_req *r, uint64_t id, char **def)
+{
+	struct segment_error	 err;
+	int			 rc;
+
+	switch ((rc = segment_load_def(r->a, r->db, r->tenant, id, def,
+	    &err))) {
+	case -2:
+		segment_error(r, &err);
+		return -1;
+	case -1:
 		api_unavailable(r);
 		return -1;
+	default:
+		return rc;
 	}
-	return 1;
 }
 
 int
@@ -404,4 +414,37 @@ api_segment_launch_def(struct api_req *r, uint64_t campaign, char **def)
 		api_error(r, 422, "invalid_campaign", "the campaign's segment "
 		    "%llu no longer exists", (unsigned long long)id);
 	return rc == 1 ? 1 : -1;
+}
+
+int
+api_segment_due_def(struct api *a, struct db *db, uint64_t tenant,
+    uint64_t campaign, char **def)
+{
+	struct segment_error	err;
+	struct campaign		c;
+	uint64_t		id;
+	int			rc;
+
+	*def = NULL;
+	if ((rc = store_campaign_get(db, tenant, campaign, &c)) != 1)
+		return rc;		/* -1, or 0: launch.lua's "gone" */
+	id = c.segment_id;
+	store_campaign_free(&c);
+	if (id == 0)
+		return 0;
+	switch ((rc = segment_load_def(a, db, tenant, id, def, &err))) {
+	case 0:
+		log_warnx("campaign %llu of tenant %llu: its segment %llu no "
+		    "longer exists: not launched", (unsigned long long)campaign,
+		    (unsigned long long)tenant, (unsigned long long)id);
+		return -2;
+	case -2:
+		log_warnx("campaign %llu of tenant %llu: its segment %llu: %s: "
+		    "not launched", (unsigned long long)campaign,
+		    (unsigned long long)tenant, (unsigned long long)id,
+		    err.message);
+		return -2;
+	default:
+		return rc;
+	}
 }

@@ -16,9 +16,11 @@
 #include <string.h>
 
 #include "fanfare.h"
+#include "tzsched.h"
 
 static const char *const contact_fields[] = { "email", "first_name",
-    "last_name", "date_of_birth", "gender", "attributes", NULL };
+    "last_name", "date_of_birth", "gender", "attributes",
+    "timezone", NULL };
 
 void
 contact_reject(json_t *rejected, size_t index, const char *email, const char *code,
@@ -218,6 +220,14 @@ contact_check(const struct special *sp, json_t *o, size_t index,
 	    (!json_is_string(dob) || validate_date(json_string_value(dob),
 	    json_string_length(dob)) == -1))
 		code = "invalid_date";
+	/* A zone the system's zoneinfo knows: local_time campaigns send
+	 * at its wall clock (tzsched.h). */
+	v = json_object_get(o, "timezone");
+	if (code == NULL && v != NULL && !json_is_null(v) &&
+	    (!json_is_string(v) || (json_string_length(v) > 0 &&
+	    !tz_exists(TZ_DIR_DEFAULT, json_string_value(v),
+	    json_string_length(v)))))
+		code = "invalid_timezone";
 	if (code == NULL && (v = json_object_get(o, "attributes")) != NULL) {
 		kept = check_attributes(sp, v, rejected, index, row->addr,
 		    &row->quarantined, &code, &bad_attr);
@@ -266,6 +276,8 @@ contact_clear(struct contact *c)
 	free(c->last_name);
 	free(c->gender);
 	free(c->date_of_birth);
+	free(c->timezone);
+	c->timezone = NULL;
 	json_decref(c->attributes);
 	c->first_name = c->last_name = c->gender = c->date_of_birth = NULL;
 	c->attributes = NULL;
@@ -307,6 +319,8 @@ contact_hash_set(struct contact *c, const char *field, size_t flen,
 		set_text(&c->gender, value, vlen);
 	else if (field_is(field, flen, "date_of_birth"))
 		set_text(&c->date_of_birth, value, vlen);
+	else if (field_is(field, flen, "timezone"))
+		set_text(&c->timezone, value, vlen);
 	else if (field_is(field, flen, "attributes")) {
 		/* A value that is not a JSON object leaves none. */
 		attrs = json_loadb(value, vlen, 0, NULL);
@@ -362,6 +376,8 @@ contact_json(const struct contact *c)
 	    "updated_at", time_or_null(c->updated_at));
 	if (c->email[0] != '\0')
 		json_object_set_new(o, "email", text_or_null(c->email));
+	if (c->timezone != NULL)
+		json_object_set_new(o, "timezone", text_or_null(c->timezone));
 	json_object_set_new(o, "status", json_string(c->opted_out ?
 	    "opted_out" : c->quarantined ? "quarantined" : "active"));
 	return o;

@@ -653,6 +653,7 @@ struct contact {
 	char		*last_name;
 	char		*gender;
 	char		*date_of_birth;
+	char		*timezone;	/* IANA name; NULL: not set */
 	json_t		*attributes;	/* an object; empty when none */
 	uint64_t	 created_at;	/* ms; 0: not set */
 	uint64_t	 updated_at;

@@ -218,6 +218,19 @@ const struct key_doc key_docs[] = {
 	  "attempt, field `d`: JSON `id`, `events` (event ids), `attempts`, "
 	  "`status`, `last_code`, `next_at`; the last 1,000, and trimmed by "
 	  "the tenant's retention" },
+	{ "ff:scheduled", "sorted set", "`T:C` → `send_at` (ms) of the "
+	  "scheduled campaigns: the due job of every node launches those "
+	  "whose time has come (the launch script's status change makes it "
+	  "once)" },
+	{ "ff:ab_due", "sorted set", "`T:C` → when (ms) an A/B test's winner "
+	  "is due: the due job picks it and queues the rest" },
+	{ "{t:T}:camp:C:later", "sorted set", "contact id → when (ms) to "
+	  "queue it: `local_time` recipients not due yet (the senders move "
+	  "them into `:q` when due)" },
+	{ "{t:T}:camp:C:ab", "hash", "A/B test: contact id → its variant "
+	  "(1, 2, ...), set when it is queued" },
+	{ "{t:T}:camp:C:ab_rest", "list", "A/B test: the contact ids held "
+	  "back for the winner, comma-separated batches" },
 };
 const size_t key_ndocs = FF_NELEM(key_docs);
 
@@ -331,6 +344,18 @@ const char *
 key_purged(void)
 {
 	return "ff:purged";
+}
+
+const char *
+key_scheduled(void)
+{
+	return "ff:scheduled";
+}
+
+const char *
+key_ab_due(void)
+{
+	return "ff:ab_due";
 }
 
 TENANT_KEY(key_tenant_tag, "")
@@ -460,3 +485,8 @@ TENANT_KEY(key_webhooks, ":webhooks")
 TENANT_ID_KEY(key_webhook_state, ":wh:", ":state")
 TENANT_ID_KEY(key_webhook_lease, ":wh:", ":lease")
 TENANT_ID_KEY(key_webhook_log, ":wh:", ":log")
+
+/* Schedules and A/B tests (store_schedule.c, store_launch.c). */
+TENANT_ID_KEY(key_campaign_later, ":camp:", ":later")
+TENANT_ID_KEY(key_campaign_ab, ":camp:", ":ab")
+TENANT_ID_KEY(key_campaign_ab_rest, ":camp:", ":ab_rest")

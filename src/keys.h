@@ -254,5 +254,14 @@ const char	*key_webhook_lease(struct key *, uint64_t tenant,
 		    uint64_t id);
 const char	*key_webhook_log(struct key *, uint64_t tenant,
 		    uint64_t id);
+/* Schedules and A/B tests (api_schedule.c, store_schedule.c). */
+const char	*key_scheduled(void);
+const char	*key_ab_due(void);
+const char	*key_campaign_later(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_ab(struct key *, uint64_t tenant,
+		    uint64_t campaign);
+const char	*key_campaign_ab_rest(struct key *, uint64_t tenant,
+		    uint64_t campaign);
 
 #endif

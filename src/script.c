@@ -30,6 +30,9 @@ extern const size_t lua_sequence_enroll_len, lua_sequence_claim_len,
 extern const size_t lua_event_add_len, lua_event_lease_len;
 extern const unsigned char lua_user_index[];
 extern const size_t lua_user_index_len;
+/* Schedules and A/B tests (store_schedule.c). */
+extern const unsigned char lua_schedule[], lua_ab_release[];
+extern const size_t lua_schedule_len, lua_ab_release_len;
 
 static struct script {
 	const char		*name;
@@ -70,6 +73,10 @@ static struct script {
 	    &lua_event_lease_len, "" },
 	[SCRIPT_USER_INDEX] = { "user_index", lua_user_index,
 	    &lua_user_index_len, "" },
+	[SCRIPT_SCHEDULE] = { "schedule", lua_schedule, &lua_schedule_len,
+	    "" },
+	[SCRIPT_AB_RELEASE] = { "ab_release", lua_ab_release,
+	    &lua_ab_release_len, "" },
 };
 
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;

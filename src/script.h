@@ -42,6 +42,8 @@ enum script_id {
 	SCRIPT_EVENT_ADD,	/* event_add.lua: events into the log */
 	SCRIPT_EVENT_LEASE,	/* event_lease.lua: the pump's lease */
 	SCRIPT_USER_INDEX,	/* user_index.lua: the login index's CAS */
+	SCRIPT_SCHEDULE,	/* schedule.lua: a draft scheduled */
+	SCRIPT_AB_RELEASE,	/* ab_release.lua: an A/B winner's rest */
 	SCRIPT_COUNT
 };
 

@@ -675,7 +675,7 @@ campaign_step(struct sender *s, uint64_t tenant, uint64_t campaign)
 	 */
 	if (rc == 1 && (c = smtp_campaign_get(s->cache, s->db,
 	    &s->live->data_key, p->conf->node_id, s->id, tenant,
-	    campaign)) == NULL) {
+	    campaign, s->entry.variant)) == NULL) {
 		sched_found(s, tenant, campaign, 0);
 		rc = 0;
 		goto leave;

@@ -22,6 +22,7 @@
 
 #include "smtp_campaign.h"
 #include "store_campaign.h"
+#include "store_schedule.h"
 #include "store_template.h"
 
 void
@@ -47,18 +48,46 @@ campaign_keys(struct smtp_campaign *c, struct db *db,
 	smtp_tenant_relay_refresh(&c->relay, db, data_key, c->tenant, who);
 }
 
+/* The A/B test's variant v of the campaign into *subject (the caller
+ * frees) and *template_id (kept when the variant names none): 0, or -1
+ * when the campaign has no such variant (or Redis failed). */
+static int
+variant_of(struct db *db, uint64_t tenant, uint64_t campaign, int v,
+    char **subject, uint64_t *template_id)
+{
+	struct campaign_schedule sc;
+	struct ab_test		 t;
+	json_t			*o = NULL;
+	char			 err[160];
+	int			 rc = -1;
+
+	if (store_schedule_get(db, tenant, campaign, &sc) == 1 &&
+	    sc.ab != NULL && (o = json_loads(sc.ab, 0, NULL)) != NULL &&
+	    ab_parse(o, &t, err, sizeof(err)) == 0 && v >= 1 &&
+	    v <= t.nvariants) {
+		*subject = xstrdup(t.variant[v - 1].subject);
+		if (t.variant[v - 1].template_id != 0)
+			*template_id = t.variant[v - 1].template_id;
+		rc = 0;
+	}
+	json_decref(o);
+	store_schedule_free(&sc);
+	return rc;
+}
+
 static int
 campaign_load(struct smtp_campaign *c, struct db *db,
     const struct seal_key *data_key, const char *node_id, int who,
-    uint64_t tenant, uint64_t campaign)
+    uint64_t tenant, uint64_t campaign, int variant)
 {
 	struct smtp_domain_keys	 keys = c->keys;	/* kept: versioned */
 	struct smtp_tenant_relay relay = c->relay;	/* the same */
 	struct campaign		 camp;
 	struct template		 tpl;
 	struct smtp_template_source src;
-	char			**links = NULL;
+	char			**links = NULL, *subject = NULL;
 	char			 err[256] = "";
+	uint64_t		 template_id;
 	size_t			 nlinks = 0;
 	int			 ok = -1;
 
@@ -69,17 +98,23 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	c->relay = relay;
 	c->tenant = tenant;
 	c->campaign = campaign;
+	c->variant = variant;
 	c->loaded_ms = mono_ms();
 	campaign_init(&camp, campaign);
 	memset(&tpl, 0, sizeof(tpl));
 	if (store_campaign_get(db, tenant, campaign, &camp) != 1 ||
-	    camp.template_id == 0 ||
-	    store_template_get(db, tenant, camp.template_id, &tpl) == -1 ||
+	    camp.template_id == 0)
+		goto out;
+	template_id = camp.template_id;
+	if (variant != 0 && variant_of(db, tenant, campaign, variant, &subject,
+	    &template_id) == -1)
+		goto out;
+	if (store_template_get(db, tenant, template_id, &tpl) == -1 ||
 	    store_campaign_links(db, tenant, campaign, &links, &nlinks) == -1)
 		goto out;
 	if (tpl.part[TEMPLATE_SUBJECT] == NULL || camp.from == NULL)
 		goto out;
-	c->template_id = camp.template_id;
+	c->template_id = template_id;
 	c->template_version = tpl.version;
 	c->rate = camp.rate_per_second <= 0 ? 0 :
 	    camp.rate_per_second > INT_MAX ? INT_MAX :
@@ -90,7 +125,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	src.campaign = campaign;
 	src.from = camp.from;
 	src.reply_to = camp.reply_to;
-	src.subject = tpl.part[TEMPLATE_SUBJECT];
+	src.subject = subject != NULL ? subject : tpl.part[TEMPLATE_SUBJECT];
 	src.html = tpl.part[TEMPLATE_HTML];
 	src.text = tpl.part[TEMPLATE_TEXT];
 	/* Tracked unless the record says 0. */
@@ -108,7 +143,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	campaign_keys(c, db, data_key, who);
 	log_debug("sender %d: campaign %llu of tenant %llu compiled: template "
 	    "%llu version %llu, %llu ms", who, (unsigned long long)campaign,
-	    (unsigned long long)tenant, (unsigned long long)camp.template_id,
+	    (unsigned long long)tenant, (unsigned long long)template_id,
 	    (unsigned long long)tpl.version,
 	    (unsigned long long)(mono_ms() - c->loaded_ms));
 	ok = 0;
@@ -119,6 +154,7 @@ out:
 		    (unsigned long long)campaign, (unsigned long long)tenant);
 	c->ok = ok == 0;
 	store_campaign_links_free(links, nlinks);
+	free(subject);
 	store_template_free(&tpl);
 	store_campaign_free(&camp);
 	return ok;
@@ -145,7 +181,7 @@ campaign_current(struct smtp_campaign *c, struct db *db,
 struct smtp_campaign *
 smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
     const struct seal_key *data_key, const char *node_id, int who,
-    uint64_t tenant, uint64_t campaign)
+    uint64_t tenant, uint64_t campaign, int variant)
 {
 	struct smtp_campaign	*c, *old = &cache[0];
 	uint64_t		 now = mono_ms();
@@ -153,16 +189,18 @@ smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
 
 	for (i = 0; i < SMTP_CAMPAIGN_CACHE; i++) {
 		c = &cache[i];
-		if (c->tenant == tenant && c->campaign == campaign) {
+		if (c->tenant == tenant && c->campaign == campaign &&
+		    c->variant == variant) {
 			if (!c->ok || (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS
 			    && !campaign_current(c, db, data_key, who, now)))
 				campaign_load(c, db, data_key, node_id, who,
-				    tenant, campaign);
+				    tenant, campaign, variant);
 			return c->ok ? c : NULL;
 		}
 		if (c->loaded_ms < old->loaded_ms)
 			old = c;
 	}
-	campaign_load(old, db, data_key, node_id, who, tenant, campaign);
+	campaign_load(old, db, data_key, node_id, who, tenant, campaign,
+	    variant);
 	return old->ok ? old : NULL;
 }

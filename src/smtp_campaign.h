@@ -20,6 +20,8 @@ struct db;
 
 struct smtp_campaign {
 	uint64_t		 tenant, campaign;
+	int			 variant;	/* an A/B test's, 1..; 0:
+						 * the campaign itself */
 	uint64_t		 loaded_ms;	/* mono */
 	int			 ok;		/* 0: could not load (retried
 						 * later) */
@@ -43,7 +45,9 @@ struct smtp_campaign {
  * template changed since (a PUT), or when it could not be loaded; keys
  * are opened again only when theirs changed.  A new one replaces the
  * entry loaded longest ago.  NULL when it cannot be loaded now (logged;
- * tried again next time).  who names the thread in log lines; data_key
+ * tried again next time).  variant (an A/B test's, 0: none) takes its
+ * subject and template in place of the campaign's; each variant is an
+ * entry of the cache of its own.  who names the thread in log lines; data_key
  * opens the From domain's DKIM keys (smtp_domain.h) and the tenant
  * relay's password (smtp_tenant_relay.h), both read again with the
  * template's version.
@@ -51,7 +55,7 @@ struct smtp_campaign {
 struct smtp_campaign *smtp_campaign_get(struct smtp_campaign *cache,
 	    struct db *, const struct seal_key *data_key,
 	    const char *node_id, int who, uint64_t tenant,
-	    uint64_t campaign);
+	    uint64_t campaign, int variant);
 void	 smtp_campaign_clear(struct smtp_campaign *);
 
 #endif /* FANFARE_SMTP_CAMPAIGN_H */

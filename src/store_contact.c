@@ -169,7 +169,7 @@ row_fields(const struct contact_row *row, const char **argv, size_t *lens,
     int argc)
 {
 	static const char *const text[] = { "first_name", "last_name",
-	    "gender", "date_of_birth", NULL };
+	    "gender", "date_of_birth", "timezone", NULL };
 	json_t	*v;
 	size_t	 i;
 

@@ -13,7 +13,9 @@
 #include "script.h"
 #include "segment.h"
 #include "store_launch.h"
+#include "store_schedule.h"
 #include "store_segment.h"
+#include "tzsched.h"
 
 #define SNAPSHOT_PAGE		1000	/* SSCAN COUNT */
 #define SNAPSHOT_MAX_ID		(1ULL << 32)	/* SETBIT's offset limit */
@@ -65,14 +67,15 @@ script_answer(redisReply *rep, const char *what, uint64_t tenant,
 	return NULL;
 }
 
-int
-store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
+/* launch.lua from the status from: "draft" or "scheduled". */
+static int
+launch_run(struct db *db, uint64_t tenant, uint64_t campaign,
     uint64_t list_id, uint64_t template_id, const char *segment_def,
-    uint64_t now, struct launch_result *r)
+    uint64_t now, const char *from, struct launch_result *r)
 {
 	redisReply	*rep;
-	const char	*argv[14], *why;
-	size_t		 lens[14];
+	const char	*argv[16], *why;
+	size_t		 lens[16];
 	struct key	 camp, t, list, members, tpl, q, queued;
 	char		 nowbuf[24];
 	int		 argc = 2, i;
@@ -88,6 +91,7 @@ store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = nowbuf;
+	argv[argc++] = from;
 	argv[argc++] = list_id != 0 || segment_def == NULL ? "list" :
 	    "none";
 	if (segment_def != NULL)
@@ -111,10 +115,31 @@ store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
 		r->verdict = LAUNCH_NO_TEMPLATE;
 	else if (strcmp(why, "tenant") == 0)
 		r->verdict = LAUNCH_TENANT;
-	else
+	else if (strcmp(why, "early") == 0) {
+		r->verdict = LAUNCH_STATE;
+		snprintf(r->state, sizeof(r->state), "scheduled");
+	} else
 		r->verdict = LAUNCH_NOT_FOUND;
 	freeReplyObject(rep);
 	return 0;
+}
+
+int
+store_launch(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list_id, uint64_t template_id, const char *segment_def,
+    uint64_t now, struct launch_result *r)
+{
+	return launch_run(db, tenant, campaign, list_id, template_id,
+	    segment_def, now, "draft", r);
+}
+
+int
+store_launch_due(struct db *db, uint64_t tenant, uint64_t campaign,
+    uint64_t list_id, uint64_t template_id, const char *segment_def,
+    uint64_t now, struct launch_result *r)
+{
+	return launch_run(db, tenant, campaign, list_id, template_id,
+	    segment_def, now, "scheduled", r);
 }
 
 int
@@ -122,19 +147,21 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *to, const char *const *from, size_t nfrom,
     struct launch_result *r)
 {
-	const char	*argv[16], *why;
-	size_t		 lens[16], i;
-	struct key	 camp, q, queued;
+	const char	*argv[18], *why;
+	size_t		 lens[18], i;
+	struct key	 camp, q, queued, later, rest;
 	int		 argc = 2;
 	redisReply	*rep;
 
 	memset(r, 0, sizeof(*r));
-	if (nfrom > FF_NELEM(argv) - 7)
+	if (nfrom > FF_NELEM(argv) - 9)
 		return -1;
-	argv[argc++] = "3";
+	argv[argc++] = "5";
 	argv[argc++] = key_campaign(&camp, tenant, campaign);
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
+	argv[argc++] = key_campaign_later(&later, tenant, campaign);
+	argv[argc++] = key_campaign_ab_rest(&rest, tenant, campaign);
 	argv[argc++] = to;
 	for (i = 0; i < nfrom; i++)
 		argv[argc++] = from[i];
@@ -144,14 +171,158 @@ store_launch_transition(struct db *db, uint64_t tenant, uint64_t campaign,
 	    argv, lens), to, tenant, campaign)) == NULL)
 		return -1;
 	why = reply_word(rep);
-	if (strcmp(why, "ok") == 0)
+	if (strcmp(why, "ok") == 0) {
 		r->verdict = LAUNCH_OK;
-	else if (strcmp(why, "state") == 0 && reply_state(rep, r) == 0)
+		/* The status it took (a scheduled one resumes scheduled). */
+		snprintf(r->state, sizeof(r->state), "%s", to);
+		if (rep->elements == 3 &&
+		    rep->element[2]->type == REDIS_REPLY_STRING)
+			snprintf(r->state, sizeof(r->state), "%s",
+			    rep->element[2]->str);
+	} else if (strcmp(why, "state") == 0 && reply_state(rep, r) == 0)
 		r->verdict = LAUNCH_STATE;
 	else
 		r->verdict = LAUNCH_NOT_FOUND;
 	freeReplyObject(rep);
 	return 0;
+}
+
+/*
+ * What a step must know of the campaign's schedule and test, read once
+ * per step (one HMGET): each recipient's due time for local_time, the
+ * test's size.  The zones of a page are loaded once each (at most
+ * STEP_ZONES; more than that in one page fall back to the campaign's).
+ */
+#define STEP_ZONES	16
+
+struct step_plan {
+	int		 on;		/* a schedule or a test: KEYS 6-8 */
+	int		 local_time;	/* -1: none */
+	uint64_t	 from_ms;	/* the launch: due times follow it */
+	char		 ab[24];	/* "NVARIANTS:NTEST" */
+	struct tz_zone	*zones[STEP_ZONES];
+	char		 names[STEP_ZONES][TZ_NAME_MAX + 1];
+	int		 nzones;
+	struct tz_zone	*campaign_zone;	/* NULL: UTC */
+};
+
+static void
+plan_free(struct step_plan *p)
+{
+	int	i;
+
+	for (i = 0; i < p->nzones; i++)
+		free(p->zones[i]);
+	free(p->campaign_zone);
+}
+
+/* The zone named name (len bytes), loaded at most once per step; NULL
+ * when there is none such (or too many in one page). */
+static const struct tz_zone *
+plan_zone(struct step_plan *p, const char *name, size_t len)
+{
+	struct tz_zone	*z;
+	int		 i;
+
+	for (i = 0; i < p->nzones; i++)
+		if (strlen(p->names[i]) == len &&
+		    memcmp(p->names[i], name, len) == 0)
+			return p->zones[i];
+	if (p->nzones == STEP_ZONES || len > TZ_NAME_MAX)
+		return NULL;
+	z = xmalloc(sizeof(*z));
+	if (tz_load(TZ_DIR_DEFAULT, name, len, z) == -1) {
+		free(z);
+		z = NULL;
+	}
+	memcpy(p->names[p->nzones], name, len);
+	p->names[p->nzones][len] = '\0';
+	p->zones[p->nzones++] = z;
+	return z;
+}
+
+/* 0 with p filled (p->on 0: neither schedule nor test), -1. */
+static int
+plan_read(struct db *db, uint64_t tenant, uint64_t campaign,
+    struct step_plan *p)
+{
+	struct campaign_schedule sc;
+	struct ab_test		 t;
+	json_t			*o;
+	char			 err[160];
+	int			 rc;
+
+	memset(p, 0, sizeof(*p));
+	p->local_time = -1;
+	if ((rc = store_schedule_get(db, tenant, campaign, &sc)) == -1)
+		return -1;
+	snprintf(p->ab, sizeof(p->ab), "0:0");
+	o = sc.ab != NULL ? json_loads(sc.ab, 0, NULL) : NULL;
+	if (o != NULL && ab_parse(o, &t, err, sizeof(err)) == 0) {
+		snprintf(p->ab, sizeof(p->ab), "%d:%lld", t.nvariants,
+		    ab_test_count(&t, sc.total));
+		p->on = 1;
+	}
+	json_decref(o);
+	if (sc.local_time >= 0) {
+		p->on = 1;
+		p->local_time = sc.local_time;
+		p->from_ms = sc.launched_at;
+		if (sc.timezone[0] != '\0') {
+			p->campaign_zone = xmalloc(sizeof(*p->campaign_zone));
+			if (tz_load(TZ_DIR_DEFAULT, sc.timezone,
+			    strlen(sc.timezone), p->campaign_zone) == -1) {
+				free(p->campaign_zone);
+				p->campaign_zone = NULL;
+			}
+		}
+	}
+	store_schedule_free(&sc);
+	return 0;
+}
+
+/* "ID@DUE" of each id of the page into out[] (n of them, each of
+ * STEP_ARG_MAX bytes): the next local_time after the launch in the
+ * contact's zone, else the campaign's, else UTC.  One pipelined HGET
+ * per contact.  0 or -1. */
+#define STEP_ARG_MAX	48
+
+static int
+plan_due(struct db *db, uint64_t tenant, struct step_plan *p,
+    const char **ids, size_t n, char (*out)[STEP_ARG_MAX])
+{
+	static const struct tz_zone utc = { .ntypes = 1 };
+	const struct tz_zone	*z;
+	redisReply		*rep;
+	struct key		 k;
+	const char		*name;
+	uint64_t		 id;
+	size_t			 i, len;
+	int64_t			 due;
+	int			 rc = 0;
+
+	for (i = 0; i < n; i++) {
+		(void)parse_u64(ids[i], strlen(ids[i]), &id);
+		if (db_append(db, "HGET %s timezone", key_contact(&k, tenant,
+		    id)) == -1)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rep = db_reply(db)) == NULL || reply_is_error(rep, NULL))
+			rc = -1;
+		z = NULL;
+		if (rc == 0 && (name = reply_str(rep, &len)) != NULL &&
+		    len > 0)
+			z = plan_zone(p, name, len);
+		if (z == NULL)
+			z = p->campaign_zone != NULL ? p->campaign_zone : &utc;
+		due = tz_next_local(z, (int64_t)(p->from_ms / 1000),
+		    p->local_time) * 1000;
+		snprintf(out[i], STEP_ARG_MAX, "%s@%lld", ids[i],
+		    (long long)due);
+		freeReplyObject(rep);
+	}
+	return rc;
 }
 
 /*
@@ -165,28 +336,53 @@ queue_step(struct db *db, uint64_t tenant, uint64_t campaign,
 {
 	redisReply	 *rep = NULL;
 	const char	**argv, *verdict;
-	size_t		 *lens, i;
-	struct key	  camp, q, queued, t, scan;
-	char		  lease[24];
+	size_t		 *lens, i, first;
+	struct key	  camp, q, queued, t, scan, later, ab, rest;
+	struct step_plan  plan;
+	char		  lease[24], nowbuf[24], (*due)[STEP_ARG_MAX] = NULL;
 	int		  argc = 2, rc = -1;
 
+	if (plan_read(db, tenant, campaign, &plan) == -1)
+		return -1;
 	snprintf(lease, sizeof(lease), "%llu", (unsigned long long)lease_ms);
-	argv = xcalloc(n + 12, sizeof(*argv));
-	lens = xcalloc(n + 12, sizeof(*lens));
-	argv[argc++] = "5";
+	argv = xcalloc(n + 16, sizeof(*argv));
+	lens = xcalloc(n + 16, sizeof(*lens));
+	argv[argc++] = plan.on ? "8" : "5";
 	argv[argc++] = key_campaign_queue(&q, tenant, campaign);
 	argv[argc++] = key_campaign_queued(&queued, tenant, campaign);
 	argv[argc++] = key_campaign(&camp, tenant, campaign);
 	argv[argc++] = key_tenant(&t, tenant);
 	argv[argc++] = key_campaign_scan(&scan, tenant, campaign);
+	if (plan.on) {
+		argv[argc++] = key_campaign_later(&later, tenant, campaign);
+		argv[argc++] = key_campaign_ab(&ab, tenant, campaign);
+		argv[argc++] = key_campaign_ab_rest(&rest, tenant, campaign);
+	}
 	argv[argc++] = next;
 	argv[argc++] = node_id;
 	argv[argc++] = lease;
+	if (plan.on) {
+		snprintf(nowbuf, sizeof(nowbuf), "%llu",
+		    (unsigned long long)now_ms());
+		argv[argc++] = nowbuf;
+		argv[argc++] = plan.ab;
+	}
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
+	first = (size_t)argc;
 	for (i = 0; i < n; i++) {
 		argv[argc] = idv[i];
 		lens[argc++] = idl[i];
+	}
+	/* local_time: each id becomes "ID@DUE" (launch_step.lua). */
+	if (plan.local_time >= 0) {
+		due = xcalloc(n + 1, sizeof(*due));
+		if (plan_due(db, tenant, &plan, argv + first, n, due) == -1)
+			goto out;
+		for (i = 0; i < n; i++) {
+			argv[first + i] = due[i];
+			lens[first + i] = strlen(due[i]);
+		}
 	}
 	if ((rep = script_answer(script_run(db, SCRIPT_LAUNCH_STEP, argc, argv,
 	    lens), "snapshot", tenant, campaign)) == NULL ||
@@ -212,6 +408,8 @@ out:
 	freeReplyObject(rep);
 	free(argv);
 	free(lens);
+	free(due);
+	plan_free(&plan);
 	return rc;
 }
 

@@ -52,9 +52,20 @@ int	 store_launch(struct db *, uint64_t tenant, uint64_t campaign,
 	    uint64_t list, uint64_t template_id, const char *segment_def,
 	    uint64_t now_ms, struct launch_result *r);
 
+/* The due job's launch of a "scheduled" campaign (api_schedule.c):
+ * as store_launch (segment_def: its segment as checked at the due
+ * time, frozen then), from "scheduled" and only once its send_at has
+ * come (else LAUNCH_STATE "scheduled").  Of several nodes, one gets
+ * LAUNCH_OK: the status changes in the script. */
+int	 store_launch_due(struct db *, uint64_t tenant, uint64_t campaign,
+	    uint64_t list, uint64_t template_id, const char *segment_def,
+	    uint64_t now_ms, struct launch_result *r);
+
 /*
  * Sets the status to to when it is one of from (nfrom of them), in one
- * script, since the senders set "done" concurrently: LAUNCH_OK,
+ * script, since the senders set "done" concurrently: LAUNCH_OK (with
+ * the status set in state: "scheduled" for a campaign resumed before
+ * its launch),
  * LAUNCH_STATE with the status found, or LAUNCH_NOT_FOUND; -1.
  */
 int	 store_launch_transition(struct db *, uint64_t tenant,
@@ -84,7 +95,12 @@ struct snapshot_step {
  * members, or with list 0 those of the list segment_scan_list names or
  * every contact (store_segment.h).  A step that goes on also renews the
  * snapshot's lease, {t:T}:camp:C:scan = node_id for lease_ms; one that
- * ends the snapshot deletes it.
+ * ends the snapshot deletes it.  A campaign with a local_time has each
+ * recipient's due time computed here (its contact's zone, else the
+ * campaign's, else UTC: tzsched.h), those not due yet going to
+ * {t:T}:camp:C:later; one with an A/B test has its test share split
+ * among the variants and the rest held in {t:T}:camp:C:ab_rest
+ * (launch_step.lua says how).
  */
 int	 store_launch_step(struct db *, uint64_t tenant, uint64_t campaign,
 	    uint64_t list, const struct segment *seg, const char *cursor,

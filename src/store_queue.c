@@ -44,6 +44,7 @@ entry_parse(const redisReply *r, struct queue_entry *e)
 	size_t			 i, len, idslen = 0;
 
 	e->nids = 0;
+	e->variant = 0;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    (id = reply_str(r->element[0], &len)) == NULL ||
 	    len >= sizeof(e->id))
@@ -58,7 +59,10 @@ entry_parse(const redisReply *r, struct queue_entry *e)
 		    (p = reply_str(f->element[i + 1], &len)) != NULL) {
 			ids = p;
 			idslen = len;
-		}
+		} else if (name != NULL && strcmp(name, "v") == 0 &&
+		    (p = reply_str(f->element[i + 1], &len)) != NULL &&
+		    len == 1 && *p >= '1' && *p <= '9')
+			e->variant = *p - '0';
 	for (p = ids, end = ids + idslen; p < end &&
 	    e->nids < QUEUE_ENTRY_IDS; p = comma + 1) {
 		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)

@@ -37,6 +37,8 @@ struct queue_entry {
 						 * skipped */
 	size_t		nids;			/* 0: an entry deleted
 						 * meanwhile: ack it */
+	int		variant;		/* an A/B test's (field v),
+						 * 1..; 0: the campaign's */
 };
 
 enum queue_read {

@@ -160,10 +160,10 @@ store_send_check_free(struct send_check *c)
 
 /* send_outcome.lua's call, argv[0] and argv[1] left for script_argv. */
 struct outcome_call {
-	const char	*argv[3 + 9 + 8 + FF_MAX_RETRIES];
-	size_t		 lens[3 + 9 + 8 + FF_MAX_RETRIES];
+	const char	*argv[3 + 10 + 8 + FF_MAX_RETRIES];
+	size_t		 lens[3 + 10 + 8 + FF_MAX_RETRIES];
 	int		 argc;
-	struct key	 k[9];
+	struct key	 k[10];
 	char		 id[24], now[24], life[24], camp[24];
 	char		 event_id[EVENT_ID_MAX];
 	char		*event;		/* the partial JSON, or NULL */
@@ -177,7 +177,7 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	int	argc = 2;
 
 	/* KEYS: camp, done, retry, tries, bounces, tenant, contact, msgs,
-	 * events. */
+	 * events, ab (an A/B test's variant map: sent per variant). */
 	key_campaign(&call->k[0], o->tenant, o->campaign);
 	key_campaign_done(&call->k[1], o->tenant, o->campaign);
 	key_campaign_retry(&call->k[2], o->tenant, o->campaign);
@@ -187,9 +187,10 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	key_contact(&call->k[6], o->tenant, o->contact);
 	key_campaign_msgs(&call->k[7], o->tenant, o->campaign);
 	key_events(&call->k[8], o->tenant);
-	call->argv[argc] = "9";
-	call->lens[argc++] = 1;
-	for (i = 0; i < 9; i++) {
+	key_campaign_ab(&call->k[9], o->tenant, o->campaign);
+	call->argv[argc] = "10";
+	call->lens[argc++] = 2;
+	for (i = 0; i < 10; i++) {
 		call->argv[argc] = call->k[i].s;
 		call->lens[argc++] = call->k[i].len;
 	}
@@ -305,19 +306,19 @@ static long long
 queue_script(struct db *db, enum script_id id, uint64_t tenant,
     uint64_t campaign, uint64_t now_ms)
 {
-	const char	*argv[7];
-	size_t		 lens[7];
-	struct key	 camp, q, retry;
+	const char	*argv[9];
+	size_t		 lens[9];
+	struct key	 camp, q, retry, later, rest;
 	char		 now[24];
 	redisReply	*rep;
 	long long	 n;
 
-	/* KEYS: send_retry's camp, retry, q; send_finish's camp, q, retry.
-	 * ARGV: now. */
+	/* KEYS: send_retry's camp, retry, q; send_finish's camp, q, retry;
+	 * both then later and ab_rest (schedules, A/B tests).  ARGV: now. */
 	key_campaign(&camp, tenant, campaign);
 	key_campaign_queue(&q, tenant, campaign);
 	key_campaign_retry(&retry, tenant, campaign);
-	argv[2] = "3";
+	argv[2] = "5";
 	lens[2] = 1;
 	argv[3] = camp.s;
 	lens[3] = camp.len;
@@ -325,10 +326,14 @@ queue_script(struct db *db, enum script_id id, uint64_t tenant,
 	lens[4] = id == SCRIPT_SEND_RETRY ? retry.len : q.len;
 	argv[5] = id == SCRIPT_SEND_RETRY ? q.s : retry.s;
 	lens[5] = id == SCRIPT_SEND_RETRY ? q.len : retry.len;
-	argv[6] = now;
-	lens[6] = (size_t)snprintf(now, sizeof(now), "%llu",
+	argv[6] = key_campaign_later(&later, tenant, campaign);
+	lens[6] = later.len;
+	argv[7] = key_campaign_ab_rest(&rest, tenant, campaign);
+	lens[7] = rest.len;
+	argv[8] = now;
+	lens[8] = (size_t)snprintf(now, sizeof(now), "%llu",
 	    (unsigned long long)now_ms);
-	if ((rep = script_answer(script_run(db, id, 7, argv, lens), id,
+	if ((rep = script_answer(script_run(db, id, 9, argv, lens), id,
 	    tenant, campaign)) == NULL)
 		return -1;
 	if (reply_int(rep, &n) == -1)

@@ -110,6 +110,12 @@ Test(contact, rejected_rows)
 		    "invalid_attribute_value" },
 		{ "{\"email\": \"a@x.test\", \"attributes\": {\"x\": null}}",
 		    "invalid_attribute_value" },
+		{ "{\"email\": \"a@x.test\", \"timezone\": \"Mars/Base\"}",
+		    "invalid_timezone" },
+		{ "{\"email\": \"a@x.test\", \"timezone\": \"../../etc/passwd\"}",
+		    "invalid_timezone" },
+		{ "{\"email\": \"a@x.test\", \"timezone\": 1}",
+		    "invalid_timezone" },
 	};
 	struct contact_row	 row;
 	json_t			*rej;
@@ -497,4 +503,26 @@ Test(contact, screened_all)
 		free(row.attrs);
 		json_decref(rej);
 	}
+}
+
+/* A zone of the system's zoneinfo is kept and shown back. */
+Test(contact, timezone)
+{
+	static const char *const hash[] = { "email", "a@x.test",
+	    "timezone", "Europe/Berlin", NULL };
+	struct contact_row	 row;
+	struct contact		 c;
+	json_t			*rej, *o;
+	const char		*bad;
+
+	cr_assert_eq(check("{\"email\": \"a@x.test\", \"timezone\": "
+	    "\"America/New_York\"}", 1, &row, &rej, &bad), 0);
+	json_decref(rej);
+	free(row.attrs);
+	from_hash(&c, 9, hash);
+	o = contact_json(&c);
+	cr_expect_str_eq(json_string_value(json_object_get(o, "timezone")),
+	    "Europe/Berlin");
+	json_decref(o);
+	contact_clear(&c);
 }

@@ -106,6 +106,11 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:wh:ID:state", key_webhook_state(&k[n], T, ID));
 	CASE("{t:T}:wh:ID:lease", key_webhook_lease(&k[n], T, ID));
 	CASE("{t:T}:wh:ID:log", key_webhook_log(&k[n], T, ID));
+	CASE("ff:scheduled", key_scheduled());
+	CASE("ff:ab_due", key_ab_due());
+	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));
+	CASE("{t:T}:camp:C:ab", key_campaign_ab(&k[n], T, C));
+	CASE("{t:T}:camp:C:ab_rest", key_campaign_ab_rest(&k[n], T, C));
 #undef CASE
 	return n;
 }

@@ -5,6 +5,7 @@
 --   1 camp  2 done (bitmap)  3 retry (zset)  4 tries (hash)  5 bounces
 --   6 tenant  7 contact hash ({t:T}:ct:ID)  8 msgs (message record)
 --   9 events (the tenant's event log, {t:T}:events)
+--   10 ab (an A/B test's contact → variant; optional)
 -- ARGV: 1 contact id  2 outcome: s sent, b bounced, f failed, t try
 --   again, r requeue (it never reached the relay, so it is not a try)
 --   3 email key  4 now (ms)  5 retry lifetime (ms)
@@ -52,6 +53,10 @@ redis.call('HDEL', KEYS[4], id)
 local word = 'failed'
 if o == 's' then
   redis.call('HINCRBY', KEYS[1], 'sent', 1)
+  if KEYS[10] then
+    local v = redis.call('HGET', KEYS[10], id)
+    if v then redis.call('HINCRBY', KEYS[1], 'ab_sent:' .. v, 1) end
+  end
   word = 'sent'
 elseif o == 'b' then
   redis.call('HINCRBY', KEYS[1], 'bounced', 1)

@@ -228,6 +228,40 @@
 		$(id).textContent = String(v);
 	}
 
+	function pct(x) {
+		return (Math.round(x * 1000) / 10) + "%";
+	}
+
+	/* The A/B test: per variant, the human figures it is decided on. */
+	function renderAB(c) {
+		var ab = c.ab, body = $("ab-table").tBodies[0];
+
+		$("ab-card").hidden = !ab;
+		if (!ab)
+			return;
+		body.textContent = "";
+		ab.variants.forEach(function (v) {
+			var tr = document.createElement("tr");
+
+			[v.variant + (ab.winner === v.variant ? " \u2605" : ""),
+			    v.subject, v.sent, v.opens, pct(v.open_rate),
+			    v.clicks, pct(v.click_rate)].forEach(function (x) {
+				var td = document.createElement("td");
+				td.textContent = String(x);
+				tr.appendChild(td);
+			});
+			if (ab.winner === v.variant)
+				tr.className = "winner";
+			body.appendChild(tr);
+		});
+		$("ab-note").textContent = "by human unique " + ab.metric +
+		    " (machine hits excluded), test share " +
+		    pct(ab.test_fraction) + ", wait " + ab.wait + " \u00b7 " +
+		    (ab.winner ? "winner: variant " + ab.winner + ", decided " +
+		    fmtTime(ab.decided_at) : ab.decide_at ? "decided at " +
+		    fmtTime(ab.decide_at) : "starts at launch");
+	}
+
 	function renderCampaign(c, s, ts) {
 		var p = c.progress, sup = p.suppressed, nsup = 0, k, total;
 
@@ -239,7 +273,11 @@
 		$("c-meta").textContent = "#" + c.id + " \u00b7 from " + c.from +
 		    (c.launched_at ? " \u00b7 launched " +
 		    fmtTime(c.launched_at) : "") + (c.finished_at ?
-		    " \u00b7 finished " + fmtTime(c.finished_at) : "");
+		    " \u00b7 finished " + fmtTime(c.finished_at) : "") +
+		    (c.send_at ? " \u00b7 send at " + fmtTime(c.send_at) : "") +
+		    (c.local_time ? " \u00b7 at " + c.local_time + " local (" +
+		    (c.timezone || "UTC") + " unless the contact's)" : "");
+		renderAB(c);
 		total = Math.max(p.total, 1);
 		$("progress-sent").style.width = (p.sent / total * 100) + "%";
 		$("progress-failed").style.width = (p.failed / total * 100) + "%";

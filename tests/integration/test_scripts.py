@@ -36,6 +36,8 @@ SCRIPTS += ["sequence_enroll", "sequence_claim", "sequence_advance",
             "sequence_state"]
 SCRIPTS += ["event_add", "event_lease"]
 SCRIPTS += ["user_index"]
+# schedules and A/B tests
+SCRIPTS += ["schedule", "ab_release"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -382,6 +384,19 @@ def test_send_outcome(redis):
        "send_outcome: one event per final sent or bounced outcome, with "
        "its id and the contact's address; none for failures, retries, a "
        "repeated outcome or an erased contact", repr(got))
+    # An A/B test's recipient: KEYS 10 (after the event log) is the
+    # variant map, and its sent counts for its variant too.
+    ab, ct9 = "{t:%d}:camp:%d:ab" % (t, c), "{t:%d}:ct:9" % t
+    redis.cmd("HSET", ab, 9, 2)
+    redis.cmd("HSET", ct9, "key", "k9@a.test", "email", "K9@a.test")
+    ok(ev(redis, "send_outcome", [camp, done_, retry, tries, bounces,
+                                  tenant, ct9, msgs, log, ab],
+          [9, "s", "k9@a.test", now, 3600000, "sent:%d:9" % c,
+           '{"type":"sent"}', c, 1, 2]) == 1 and
+       redis.cmd("HGET", camp, "ab_sent:2") == "1" and
+       redis.cmd("XLEN", log) == 3,
+       "send_outcome: an A/B recipient's sent counts for its variant "
+       "(KEYS 10), and its event is logged (KEYS 9)")
     # A purged campaign or tenant: nothing written, nothing recreated.
     gone = "{t:%d}:camp:77" % t
     ok(out(7, "s", camp_key=gone) == -1 and
@@ -413,6 +428,20 @@ def test_send_retry(redis):
        redis.cmd("HGET", camp, "deferred") == "1",
        "send_retry: one entry (try 1), the later retry stays, deferred "
        "drops by 2", repr(xs))
+    # local_time recipients: the due ones move, in entries of 100, once
+    # no retry is due; the others stay.
+    later, rest = "{t:5}:camp:1:later", "{t:5}:camp:1:ab_rest"
+    redis.cmd("DEL", q)
+    redis.cmd("ZADD", later, *[x for i in range(1, 251)
+                               for x in (1000 + i, 10000 + i)])
+    redis.cmd("ZADD", later, 9999999, 99)
+    n = ev(redis, "send_retry", [camp, retry, q, later, rest], [2000])
+    lens = [len(e[1][1].split(",")) for e in redis.cmd("XRANGE", q, "-", "+")]
+    ok(n == 250 and lens == [100, 100, 50] and
+       redis.cmd("ZRANGE", later, 0, -1) == ["99"] and
+       all(e[1][3] == "0" for e in redis.cmd("XRANGE", q, "-", "+")),
+       "send_retry: 250 due local_time recipients queued (try 0) in "
+       "entries of 100, the one not due stays", repr((n, lens)))
 
 
 def test_send_finish(redis):
@@ -554,14 +583,98 @@ def test_launch_state(redis):
     redis.cmd("XADD", keys[1], "*", "ids", "1", "try", "0")
     redis.cmd("SETBIT", keys[2], 1, 1)
     ok(ev(redis, "launch_state", keys, ["paused", "sending"]) ==
-       ["ok", "sending"] and redis.cmd("HGET", camp, "status") == "paused",
+       ["ok", "sending", "paused"] and
+       redis.cmd("HGET", camp, "status") == "paused",
        "launch_state: pause a sending campaign")
     ok(ev(redis, "launch_state", keys, ["paused", "sending"]) ==
        ["state", "paused"], "launch_state: not from another state")
     ok(ev(redis, "launch_state", keys,
-          ["cancelled", "draft", "sending", "paused"]) == ["ok", "paused"]
+          ["cancelled", "draft", "sending", "paused"]) ==
+       ["ok", "paused", "cancelled"]
        and redis.cmd("EXISTS", keys[1], keys[2]) == 0,
        "launch_state: cancel drops the queue and its bitmap")
+    # A scheduled campaign paused before its launch resumes scheduled.
+    camp2 = "{t:9}:camp:2"
+    keys2 = [camp2, camp2 + ":q", camp2 + ":queued"]
+    redis.cmd("HSET", camp2, "status", "scheduled", "send_at", 5000)
+    ok(ev(redis, "launch_state", keys2, ["paused", "sending", "scheduled"])
+       == ["ok", "scheduled", "paused"],
+       "launch_state: pause a scheduled campaign")
+    ok(ev(redis, "launch_state", keys2, ["sending", "paused"]) ==
+       ["ok", "paused", "scheduled"] and
+       redis.cmd("HGET", camp2, "status") == "scheduled",
+       "launch_state: resumed before its launch, it is scheduled again")
+    redis.cmd("HSET", camp2, "status", "paused", "launched_at", 4000)
+    ok(ev(redis, "launch_state", keys2, ["sending", "paused"]) ==
+       ["ok", "paused", "sending"],
+       "launch_state: resumed after its launch, it is sending")
+    keys5 = keys2 + [camp2 + ":later", camp2 + ":ab_rest"]
+    redis.cmd("ZADD", keys5[3], 9000, 7)
+    redis.cmd("RPUSH", keys5[4], "8,9")
+    ok(ev(redis, "launch_state", keys5, ["cancelled", "sending"]) ==
+       ["ok", "sending", "cancelled"] and
+       redis.cmd("EXISTS", keys5[3], keys5[4]) == 0,
+       "launch_state: cancel drops the recipients held for later and the "
+       "A/B rest")
+
+
+def test_schedule(redis):
+    t = "{t:11}"
+    camp, tenant = t + ":camp:1", t + ":tenant"
+    lst, tpl = t + ":list:1", t + ":tpl:1"
+    keys = [camp, tenant, lst, tpl]
+    lk = [camp, tenant, lst, lst + ":members", tpl, camp + ":q",
+          camp + ":queued"]
+    ok(ev(redis, "schedule", keys, [1000]) == ["gone"],
+       "schedule: a campaign that does not exist")
+    redis.cmd("HSET", camp, "status", "draft", "send_at", 5000)
+    redis.cmd("HSET", tenant, "status", "active")
+    ok(ev(redis, "schedule", keys, [1000]) == ["list"],
+       "schedule: its list must exist")
+    redis.cmd("HSET", lst, "name", "L")
+    redis.cmd("SADD", lst + ":members", 1, 2)
+    redis.cmd("HSET", tpl, "name", "T")
+    ok(ev(redis, "schedule", keys, [6000]) == ["due"] and
+       redis.cmd("HGET", camp, "status") == "draft",
+       "schedule: send_at passed: due (launch now), still a draft")
+    ok(ev(redis, "schedule", keys, [1000]) == ["ok"] and
+       redis.cmd("HGET", camp, "status") == "scheduled" and
+       redis.cmd("EXISTS", camp + ":q") == 0,
+       "schedule: a draft becomes scheduled, nothing queued")
+    ok(ev(redis, "schedule", keys, [1000]) == ["state", "scheduled"],
+       "schedule: only a draft")
+    ok(ev(redis, "launch", lk, [1000]) == ["state", "scheduled"],
+       "launch: a scheduled campaign is no draft")
+    ok(ev(redis, "launch", lk, [4999, "scheduled"]) == ["early"] and
+       redis.cmd("HGET", camp, "status") == "scheduled",
+       "launch from scheduled: never before send_at")
+    ok(ev(redis, "launch", lk, [5000, "scheduled"]) == ["ok", 2] and
+       redis.cmd("HGET", camp, "status") == "sending",
+       "launch from scheduled at send_at: sending")
+    ok(ev(redis, "launch", lk, [5001, "scheduled"]) == ["state", "sending"],
+       "launch from scheduled: once (a second node finds it sending)")
+    # A campaign with a segment of every contact (no list, KEYS name
+    # list 0): scheduled, then launched from scheduled with the segment
+    # frozen at send_at.
+    camp2, lst0 = t + ":camp:2", t + ":list:0"
+    keys2 = [camp2, tenant, lst0, tpl]
+    lk2 = [camp2, tenant, lst0, lst0 + ":members", tpl, camp2 + ":q",
+           camp2 + ":queued"]
+    redis.cmd("HSET", camp2, "status", "draft", "send_at", 5000)
+    ok(ev(redis, "schedule", keys2, [1000]) == ["list"],
+       "schedule: without \"none\", its list must exist")
+    ok(ev(redis, "schedule", keys2, [1000, "none"]) == ["ok"] and
+       redis.cmd("HGET", camp2, "status") == "scheduled",
+       "schedule: a segment campaign needs no list")
+    seg = '{"match":"all","rules":[],"name":"s"}'
+    ok(ev(redis, "launch", lk2, [4999, "scheduled", "none", seg]) ==
+       ["early"] and redis.cmd("HEXISTS", camp2, "segment_def") == 0,
+       "launch from scheduled with a segment: not before send_at, "
+       "nothing frozen")
+    ok(ev(redis, "launch", lk2, [5000, "scheduled", "none", seg]) ==
+       ["ok", 0] and redis.cmd("HGET", camp2, "segment_def") == seg and
+       redis.cmd("HGET", camp2, "status") == "sending",
+       "launch from scheduled with a segment: its definition frozen")
 
 
 def test_erase(redis):
@@ -866,7 +979,7 @@ def test_launch_segment(redis):
     redis.cmd("HSET", lk[1], "status", "active")
     redis.cmd("HSET", lk[4], "name", "T")
     seg = '{"match":"all","rules":[],"name":"s"}'
-    ok(ev(redis, "launch", lk, [1000, "none", seg]) == ["ok", 0],
+    ok(ev(redis, "launch", lk, [1000, "draft", "none", seg]) == ["ok", 0],
        "launch: a segment campaign needs no list; total 0 until known")
     camp, q, queued = lk[0], lk[5], lk[6]
     ok(redis.cmd("HGET", camp, "segment_def") == seg,
@@ -912,7 +1025,7 @@ def main():
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,
-               test_contact_write, test_user_index):
+               test_contact_write, test_user_index, test_schedule):
         run(fn, redis)
     run(test_sequence_scripts, redis)
     redis.stop()

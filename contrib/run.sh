@@ -678,11 +678,44 @@ else
 	fi
 fi
 
+# ------------------------------------------------------------ audience, events
+
+# A segment over this campaign's engagement, counted (evaluated in pages
+# on an API worker), and a signup form for the demo list: its hosted
+# page signs a person up with double opt-in (the confirmation mail lands
+# in the capture directory like the campaign's).
+echo
+api POST /v1/segments "$K" -H 'Content-Type: application/json' \
+    -d "{\"name\": \"opened campaign $C\", \"match\": \"all\", \"rules\": [{\"field\": \"opened\", \"campaign\": \"$C\"}]}"
+expect 201 "creating a segment"
+SEG=$(jval 'j["id"]' <<<"$BODY")
+api GET "/v1/segments/$SEG/count" "$K"
+expect 200 "counting segment $SEG"
+echo "segment $SEG, the people who opened campaign $C (POST /v1/segments, GET /v1/segments/$SEG/count): $(jval 'j["count"]' <<<"$BODY")"
+api POST /v1/forms "$K" -H 'Content-Type: application/json' \
+    -d "$("$PY" -c 'import json, sys; print(json.dumps({"name": "Demo newsletter", "list_id": sys.argv[1], "fields": ["email", "first_name"], "consent_text": "I agree to receive the Fanfare demo newsletter.", "from": sys.argv[2]}))' "$DEMO_LIST" "$FROM")"
+expect 201 "creating a signup form"
+FORM_URL=$(jval 'j["url"]' <<<"$BODY")
+echo "signup form $(jval 'j["id"]' <<<"$BODY") for list $DEMO_LIST (POST /v1/forms): $FORM_URL"
+echo "  (open it in a browser: the confirmation mail arrives in $MAIL/new/)"
+# The event log: what webhooks push and GET /v1/events pulls (the pump
+# copies tracking events into it about once a second).
+for _ in $(seq 50); do
+	api GET "/v1/events?campaign=$C&limit=1000" "$K"
+	[[ $ST == 200 ]] && jval 'int(any(e["type"] == "opened" for e in j["items"]))' <<<"$BODY" | grep -qx 1 && break
+	sleep 0.1
+done
+expect 200 "reading the event feed"
+echo "the event feed of campaign $C (GET /v1/events?campaign=$C), what webhooks deliver:"
+jval '"  " + ", ".join("%s %d" % (t, n) for t, n in sorted(__import__("collections").Counter(e["type"] for e in j["items"]).items()))' <<<"$BODY"
+
 echo
 echo "Where to look:"
 echo "  captured mails  $MAIL/new/  (this run's, one of them: $MAILFILE)"
 echo "  the stats       curl -s $API/v1/campaigns/$C/stats -H 'Authorization: Bearer $K'"
 echo "  the progress    curl -s $API/v1/campaigns/$C -H 'Authorization: Bearer $K'"
+echo "  the events      curl -s '$API/v1/events?campaign=$C' -H 'Authorization: Bearer $K'"
+echo "  a signup form   $FORM_URL"
 # Printed only once it answers, so the line is a tested promise.
 if curl -fsS -o /dev/null "$API/dashboard/" 2>/dev/null; then
 	echo "  dashboard       $API/dashboard/  (log in with the tenant key above)"

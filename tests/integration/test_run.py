@@ -89,7 +89,7 @@ def alive(pid):
         return False
 
 
-def check_run(rundir, nth, everyone, sent_before):
+def check_run(rundir, nth, everyone, sent_before, fed_back=()):
     rc, out = run_sh(rundir)
     tail = "\n".join(out.splitlines()[-40:])
     ok(rc == 0, "run %d: contrib/run.sh exits 0" % nth, tail)
@@ -97,17 +97,19 @@ def check_run(rundir, nth, everyone, sent_before):
     camp = m.group(1) if m else None
     ok(camp is not None, "run %d: a campaign was launched" % nth, tail)
 
-    # The mails: one per contact but the suppressed ones.
+    # The mails: one per contact but the suppressed ones (and those an
+    # earlier run's DSN and complaint suppressed).
     mail = os.path.join(rundir, "mail")
-    want = sorted(set(everyone) - {OPTED_OUT, QUARANTINED})
+    want = sorted(set(everyone) - {OPTED_OUT, QUARANTINED} - set(fed_back))
     log = [e for e in smtp_capture.read_log(mail) if "seq" in e]
     new = log[sent_before:]
     rcpts = sorted(a.lower() for e in new for a in e["rcpt_tos"])
     files = [n for n in os.listdir(os.path.join(mail, "new"))
              if n.endswith(".eml")]
     ok(len(files) == sent_before + len(want),
-       "run %d: %d mails in the run dir's mail/new (%d contacts - 2 "
-       "suppressed)" % (nth, len(want), len(everyone)),
+       "run %d: %d mails in the run dir's mail/new (%d contacts - %d "
+       "suppressed)" % (nth, len(want), len(everyone),
+                        len(everyone) - len(want)),
        "%d files, %d before this run" % (len(files), sent_before))
     ok(rcpts == want, "run %d: each other contact got exactly one" % nth,
        "got %s" % rcpts)
@@ -141,9 +143,37 @@ def check_run(rundir, nth, everyone, sent_before):
        and prog["progress"]["total"] == len(everyone)
        and prog["progress"]["sent"] == len(want)
        and prog["progress"]["suppressed"]["opted_out"] == 1
-       and prog["progress"]["suppressed"]["special_category"] == 1,
+       and prog["progress"]["suppressed"]["special_category"] == 1
+       and prog["progress"]["suppressed"]["bounced"] == (1 if fed_back else 0)
+       and prog["progress"]["suppressed"]["complained"] ==
+       (1 if fed_back else 0),
        "run %d: the printed progress: done, 1 opted out, 1 special "
-       "category" % nth, prog if prog is not None else tail)
+       "category%s" % (nth, ", 1 bounced, 1 complained (run 1's DSN and "
+                       "complaint)" if fed_back else ""),
+       prog if prog is not None else tail)
+
+    # The feedback loop: a DSN and a complaint to two mails' VERP
+    # envelope senders, counted; then the audience and the event feed.
+    hard = re.search(r"^  a DSN \(550 5\.1\.1\) to b\S+@\S+, the envelope "
+                     r"sender of the mail to (\S+)$", out, re.M)
+    compl = re.search(r"^  an ARF complaint to b\S+@\S+, of the mail to "
+                      r"(\S+)$", out, re.M)
+    ok(hard is not None and compl is not None and
+       re.search(r"^  stats now: bounces\.hard 1, bounces\.soft 0, "
+                 r"complaints 1$", out, re.M) is not None,
+       "run %d: a DSN and a complaint to the bounce listener, counted "
+       "(bounces.hard 1, complaints 1)" % nth, tail)
+    ok(re.search(r"^sending domain example\.com \(pending", out, re.M) and
+       re.search(r"^  CNAME  bounces\.example\.com", out, re.M),
+       "run %d: the sending domain's DNS records are printed" % nth, tail)
+    ok(re.search(r"^segment \d+, the people who opened campaign %s .*: 1$"
+                 % camp, out, re.M) and
+       re.search(r"^signup form \d+ for list \d+ .*: http://127\.0\.0\.1:"
+                 r"\d+/f/\S+$", out, re.M) and
+       re.search(r"^  .*opened 1.*sent %d" % len(want), out, re.M),
+       "run %d: a segment of 1 opener, a form's hosted page, the event "
+       "feed (opened 1, sent %d)" % (nth, len(want)), tail)
+    fed = [m.group(1).lower() for m in (hard, compl) if m]
 
     # Where to look: a mail file that exists, the curl line with the key.
     m = re.search(r"^\s*captured mails\s+(\S+).*one of them: (\S+)\)", out,
@@ -173,7 +203,7 @@ def check_run(rundir, nth, everyone, sent_before):
     ok(not [p for p in stopped.values() if alive(p)],
        "run %d: none of them is left running" % nth,
        [p for p in stopped.values() if alive(p)])
-    return env, camp, len(log)
+    return env, camp, len(log), fed
 
 
 def test_run():
@@ -184,7 +214,7 @@ def test_run():
        "demo-contacts.csv: example.* addresses, with the two special ones",
        everyone)
     rundir = tmpdir("ff-run-")
-    env1, camp1, sent = check_run(rundir, 1, everyone, 0)
+    env1, camp1, sent, fed = check_run(rundir, 1, everyone, 0)
     mode = stat.S_IMODE(os.stat(os.path.join(rundir, "admin.key")).st_mode)
     ok(mode == 0o600, "the admin key is kept in admin.key, mode 600",
        oct(mode))
@@ -195,8 +225,9 @@ def test_run():
        and re.search(r"^admin_key \S+$", conf, re.M),
        "the config relays to the capture server, with an admin key", conf)
 
-    # Twice: the same tenant, list and template, a new campaign.
-    env2, camp2, _ = check_run(rundir, 2, everyone, sent)
+    # Twice: the same tenant, list and template, a new campaign, which
+    # skips the two people run 1's DSN and complaint suppressed.
+    env2, camp2, _, _ = check_run(rundir, 2, everyone, sent, fed)
     ok(all(env1.get(k) and env1.get(k) == env2.get(k) for k in
            ("DEMO_TENANT", "DEMO_KEY", "DEMO_LIST", "DEMO_TEMPLATE"))
        and camp1 and camp2 and int(camp2) > int(camp1),

@@ -131,6 +131,8 @@ srv.serve_forever()
 EOP
 bg "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
 for p in $REDIS_PORT $NGINX_PORT $SMTP_PORT $RX_PORT; do wait_port $p; done
+REDIS_PID=$(pgrep -P "${PIDS[0]}")   # the children of their timeout(1)
+RX_PID=$(pgrep -P "${PIDS[3]}")
 rx() { curl -fsS "http://127.0.0.1:$RX_PORT/$1"; }
 jget() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
@@ -257,6 +259,18 @@ settle() {
 	echo "${now%% *}"
 }
 now() { date +%s.%N; }
+ticks() {   # user+system clock ticks of fanfared, redis, the receiver
+	local p
+	for p in "$FF_PID" "$REDIS_PID" "$RX_PID"; do
+		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
+	done
+}
+cores() {   # TICKS_BEFORE TICKS_AFTER SECONDS -> CPU cores used by each
+	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) printf "%.2f%s", (y[i] - x[i]) / hz / s, (i < n) ? "," : ""
+	}'
+}
 runwrk() {   # URL [script] -> req/s; the output kept in $TMP/last-wrk.txt
 	local s=()
 	[[ $# -ge 2 ]] && s=(-s "$2")
@@ -267,16 +281,23 @@ RES=$TMP/results.txt   # kind batch rep rate [more]
 : >"$RES"
 
 run_nginx() { echo "nginx $1 $2 $(runwrk "http://127.0.0.1:$NGINX_PORT/o/c42.gif")" >>"$RES"; }
-run_off() { echo "off $1 $2 $(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")" >>"$RES"; settle >/dev/null; }
+run_off() {   # BATCH REP
+	local c0 rate
+	settle >/dev/null
+	c0=$(ticks)
+	rate=$(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")
+	echo "off $1 $2 $rate $(cores "$c0" "$(ticks)" "$DURATION")" >>"$RES"
+	settle >/dev/null
+}
 run_on() {   # BATCH REP
-	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans
+	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1
 	r0=$(settle)
 	wid=$(api POST /v1/webhooks "$KEY" "{\"url\":\"http://127.0.0.1:$RX_PORT/hook\"}" | jget id)
 	sleep 1.5            # the delivery thread reads the new endpoint
 	rx reset >/dev/null
-	t0=$(now); u0=$(rx stats | jget unique)
+	t0=$(now); u0=$(rx stats | jget unique); c0=$(ticks)
 	rate=$(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")
-	t1=$(now); u1=$(rx stats | jget unique)
+	c1=$(ticks); t1=$(now); u1=$(rx stats | jget unique)
 	ans=$(awk '/ requests in / { print $1 }' "$TMP/last-wrk.txt")
 	while :; do   # until every recorded hit has been delivered
 		r1=$(recorded); u=$(rx stats | jget unique)
@@ -293,10 +314,10 @@ run_on() {   # BATCH REP
 	hits=$(( $(recorded) - r0 ))
 	# kind batch rep rate hits during_events_per_s overall_events_per_s drain_s keptup_fraction unique
 	awk -v k="on $1 $2 $rate $hits" -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v u="$u" \
-	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" 'BEGIN {
+	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" -v cpu="$(cores "$c0" "$c1" "$DURATION")" 'BEGIN {
 		overall = (td != "-") ? u / (t1 - t0 + td) : 0
-		printf "%s %.0f %.0f %s %.4f %d %d\n", k, (u1 - u0) / (t1 - t0), overall, td,
-		    hits ? uk / hits : 0, u, ans }' >>"$RES"
+		printf "%s %.0f %.0f %s %.4f %d %d %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
+		    hits ? uk / hits : 0, u, ans, cpu }' >>"$RES"
 	api DELETE "/v1/webhooks/$wid" "$KEY" >/dev/null
 }
 
@@ -321,9 +342,9 @@ echo "bench-webhooks: wrk -t1 -c$CONNS -d${DURATION}s on 127.0.0.1, fanfared thr
 awk -v keep="$KEEPUP_S" '
 $1 == "off" && !seen[$2]++ { order[++nb] = $2 }
 $1 == "nginx" { ng[$2, $3] = $4; next }
-$1 == "off" { off[$2, $3] = $4; bs[$2] = 1; if ($3 > reps) reps = $3; next }
+$1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; bs[$2] = 1; if ($3 > reps) reps = $3; next }
 $1 == "on" { on[$2, $3] = $4; hits[$2, $3] = $5; dur[$2, $3] = $6; all[$2, $3] = $7
-	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; next }
+	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; con[$2, $3] = $12; next }
 END {
 	printf "%-6s %-4s %9s %9s %9s %9s %9s %9s %8s %10s %10s %8s %9s\n", "batch", "rep", "nginx/s",
 	    "off/s", "ratio", "on/s", "ratio", "on/off", "hits", "ev/s wrk", "ev/s all", "drain s", "in " keep " s"
@@ -337,6 +358,10 @@ END {
 	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
 		printf "batch %s rep %d, webhooks on: wrk answered %d, recorded %d opens, receiver got %d unique opened ids\n",
 		    b, r, ans[b, r], hits[b, r], uniq[b, r] }
+	print ""
+	print "CPU cores used during the wrk runs (fanfared,redis,receiver; 2 cores shared with wrk and other jobs):"
+	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
+		printf "batch %s rep %d: off %s  on %s\n", b, r, coff[b, r], con[b, r] }
 	print ""
 	print "ratio = pixel / mean of the nginx empty_gif runs either side; on/off target >= 0.9;"
 	print "ev/s wrk: unique opened events received during the wrk run / its length; ev/s all:"

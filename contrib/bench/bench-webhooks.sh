@@ -340,6 +340,11 @@ done
 echo
 echo "bench-webhooks: wrk -t1 -c$CONNS -d${DURATION}s on 127.0.0.1, fanfared threads $THREADS, $NP tokens of campaign $C (every hit an opened event); receiver ceiling $RX_RATE events/s"
 awk -v keep="$KEEPUP_S" '
+function med(s,   a, n, i, j, t) {
+	n = split(s, a, " "); if (n == 0) return 0
+	for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
 $1 == "off" && !seen[$2]++ { order[++nb] = $2 }
 $1 == "nginx" { ng[$2, $3] = $4; next }
 $1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; bs[$2] = 1; if ($3 > reps) reps = $3; next }
@@ -353,7 +358,13 @@ END {
 		ro = off[b, r] / n; rn = on[b, r] / n
 		printf "%-6s %-4s %9.0f %9.0f %9.3f %9.0f %9.3f %9.3f %8d %10d %10d %8s %9.3f\n", b, r, n,
 		    off[b, r], ro, on[b, r], rn, rn / ro, hits[b, r], dur[b, r], all[b, r], drain[b, r], kept[b, r]
+		oo[b] = oo[b] " " rn / ro; if (kmin[b] == "" || kept[b, r] < kmin[b]) kmin[b] = kept[b, r]
 	}
+	print ""
+	for (i = 1; i <= nb; i++) { b = order[i]
+		m = med(oo[b])
+		printf "batch %s: median on/off %.3f (target >= 0.9: %s); least delivered within %s s %.3f (kept up: %s)\n",
+		    b, m, (m >= 0.9) ? "met" : "NOT met", keep, kmin[b], (kmin[b] >= 1) ? "yes" : "NO" }
 	print ""
 	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
 		printf "batch %s rep %d, webhooks on: wrk answered %d, recorded %d opens, receiver got %d unique opened ids\n",

@@ -504,6 +504,10 @@ void	 api_launch_init(struct api *);	/* resumes unfinished snapshots */
 void	 api_launch_free(struct api *);
 /* On the main thread: what a request's handler asked (r->note). */
 void	 api_launch_note(struct api *, const struct launch_note *);
+struct launch_result;
+/* Answers a launch launch.lua refused (api_launch.c). */
+void	 api_launch_refused(struct api_req *, const struct launch_result *,
+	    uint64_t list, uint64_t template_id);
 void	 api_campaign_launch(struct api_req *, uint64_t campaign);
 /* verb: "pause", "resume" or "cancel". */
 void	 api_campaign_transition(struct api_req *, uint64_t campaign,

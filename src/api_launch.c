@@ -542,6 +542,37 @@ launch_from_check(struct api_req *r, uint64_t id)
 	}
 	return 0;
 }
+/* The answer to a launch launch.lua refused (res->verdict not
+ * LAUNCH_OK), the API's own and the schedule's alike. */
+void
+api_launch_refused(struct api_req *r, const struct launch_result *res,
+    uint64_t list, uint64_t template_id)
+{
+	switch (res->verdict) {
+	case LAUNCH_OK:
+		break;
+	case LAUNCH_STATE:
+		api_error(r, 409, "invalid_state", "the campaign is %s; only a "
+		    "draft can be launched", res->state);
+		break;
+	case LAUNCH_NO_LIST:
+		api_error(r, 422, "invalid_campaign", "the campaign's list %llu "
+		    "no longer exists", (unsigned long long)list);
+		break;
+	case LAUNCH_NO_TEMPLATE:
+		api_error(r, 422, "invalid_campaign", "the campaign's template "
+		    "%llu no longer exists", (unsigned long long)template_id);
+		break;
+	case LAUNCH_TENANT:
+		api_error(r, 403, "tenant_inactive", "the tenant is being "
+		    "deleted");
+		break;
+	case LAUNCH_NOT_FOUND:
+		api_error(r, 404, "not_found", "no such campaign");
+		break;
+	}
+}
+
 
 void
 api_campaign_launch(struct api_req *r, uint64_t id)
@@ -578,27 +609,8 @@ api_campaign_launch(struct api_req *r, uint64_t id)
 		api_unavailable(r);
 		return;
 	}
-	switch (res.verdict) {
-	case LAUNCH_OK:
-		break;
-	case LAUNCH_STATE:
-		api_error(r, 409, "invalid_state", "the campaign is %s; only a "
-		    "draft can be launched", res.state);
-		return;
-	case LAUNCH_NO_LIST:
-		api_error(r, 422, "invalid_campaign", "the campaign's list %llu "
-		    "no longer exists", (unsigned long long)lid);
-		return;
-	case LAUNCH_NO_TEMPLATE:
-		api_error(r, 422, "invalid_campaign", "the campaign's template "
-		    "%llu no longer exists", (unsigned long long)tid);
-		return;
-	case LAUNCH_TENANT:
-		api_error(r, 403, "tenant_inactive", "the tenant is being "
-		    "deleted");
-		return;
-	case LAUNCH_NOT_FOUND:
-		api_error(r, 404, "not_found", "no such campaign");
+	if (res.verdict != LAUNCH_OK) {
+		api_launch_refused(r, &res, lid, tid);
 		return;
 	}
 	/* Launched: a failed SADD is retried by the snapshot's first step. */

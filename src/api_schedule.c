@@ -365,24 +365,8 @@ api_schedule_launch(struct api_req *r, uint64_t id, uint64_t list,
 		    (unsigned long long)id, (unsigned long long)r->tenant,
 		    when);
 		break;
-	case LAUNCH_STATE:
-		api_error(r, 409, "invalid_state", "the campaign is %s; only a "
-		    "draft can be launched", res.state);
-		break;
-	case LAUNCH_NO_LIST:
-		api_error(r, 422, "invalid_campaign", "the campaign's list %llu "
-		    "no longer exists", (unsigned long long)list);
-		break;
-	case LAUNCH_NO_TEMPLATE:
-		api_error(r, 422, "invalid_campaign", "the campaign's template "
-		    "%llu no longer exists", (unsigned long long)template_id);
-		break;
-	case LAUNCH_TENANT:
-		api_error(r, 403, "tenant_inactive", "the tenant is being "
-		    "deleted");
-		break;
-	case LAUNCH_NOT_FOUND:
-		api_error(r, 404, "not_found", "no such campaign");
+	default:
+		api_launch_refused(r, &res, list, template_id);
 		break;
 	}
 	store_schedule_free(&sc);

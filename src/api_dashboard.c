@@ -5,8 +5,9 @@
  * The files are a fixed list, read once from TEMPLATES_DIR/dashboard/ at
  * start-up and answered from memory: a request names one of them or gets
  * a 404, so no path a client sends ever reaches the file system.  The
- * page needs no key to load; its script asks for the tenant key and
- * sends it as a Bearer header on every JSON call (templates/dashboard/).
+ * page needs no login to load; its script logs the user in with a
+ * password and calls the JSON API with the session cookie and its CSRF
+ * token (templates/dashboard/app.js).
  *
  * Every answer forbids inline script, framing and type sniffing, and is
  * not cached: the page is small, and a stale script after an upgrade
@@ -41,6 +42,16 @@ static const struct dashboard_asset {
 	{ "chart.js",	"text/javascript; charset=utf-8" },
 	{ "style.css",	"text/css; charset=utf-8" },
 	{ "favicon.svg", "image/svg+xml" },
+	{ "campaigns.js",	"text/javascript; charset=utf-8" },
+	{ "sequences.js",	"text/javascript; charset=utf-8" },
+	{ "contacts.js",	"text/javascript; charset=utf-8" },
+	{ "lists.js",	"text/javascript; charset=utf-8" },
+	{ "templates.js",	"text/javascript; charset=utf-8" },
+	{ "suppression.js",	"text/javascript; charset=utf-8" },
+	{ "privacy.js",	"text/javascript; charset=utf-8" },
+	{ "domains.js",	"text/javascript; charset=utf-8" },
+	{ "webhooks.js",	"text/javascript; charset=utf-8" },
+	{ "users.js",	"text/javascript; charset=utf-8" },
 };
 
 #define DASHBOARD_NFILES	FF_NELEM(dashboard_assets)

@@ -1,382 +1,631 @@
 /*
- * app.js: the dashboard.  It reads only the JSON API of the listener
- * that served it: GET /v1/campaigns, /v1/campaigns/ID, .../stats and
- * .../timeseries, each with "Authorization: Bearer KEY".
+ * app.js: the marketer's app's core.  Every screen (contacts.js,
+ * campaigns.js, ...) registers itself with FF.screen() and builds its
+ * DOM with FF.h(), which only ever sets text, never HTML: a contact
+ * named "<script>" is shown as those characters.
  *
- * The tenant key lives in one variable of this closure and nowhere else
- * (no cookie, no storage, never in a URL): reloading the page forgets
- * it.  A 401 forgets it too and shows the login form again.
+ * Login is by email and password (POST /v1/session).  The session is an
+ * HttpOnly cookie the script never sees; what it keeps is the user, the
+ * role and the CSRF token, in this closure only (no storage).  A reload
+ * asks GET /v1/session for them again.  Every non-GET call carries the
+ * CSRF token.  A 401 anywhere shows the login form again.
+ *
+ * The route is the URL's fragment: #/contacts, #/campaigns/7, ...  The
+ * first segment names the screen, the rest are its parameters.
  */
 "use strict";
 
 (function () {
-	var REFRESH_MS = 5000;
-	var key = null;
-	var current = null;		/* campaign id shown */
-	var timer = null;
+	var FF = {};
+	var screens = {};
+	var session = null;	/* {user, tenant, role, email, csrf_token} */
+	var timers = [];	/* the current screen's; cleared on leave */
+	var seq = 0;		/* unique ids for labels */
+
+	/* The navigation, in order; a screen not listed has no nav entry. */
+	var NAV = ["campaigns", "sequences", "contacts", "lists", "segments",
+	    "templates", "suppression", "privacy", "domains", "relay",
+	    "webhooks", "users"];
+	var ROLES = { viewer: 0, marketer: 1, owner: 2 };
 
 	function $(id) {
 		return document.getElementById(id);
 	}
 
-	function show(which) {
-		["login", "campaigns", "campaign"].forEach(function (s) {
-			$(s).hidden = s !== which;
-		});
-		$("logout").hidden = which === "login";
+	/*
+	 * FF.h("button", {class: "quiet", on: {click: fn}}, "Save"): an
+	 * element.  attrs: class, text, on (events), hidden, value, checked,
+	 * disabled, and any other attribute by name.  Children: nodes,
+	 * strings (text nodes), arrays, null (skipped).
+	 */
+	FF.h = function (tag, attrs, children) {
+		var el = document.createElement(tag), k, i, add;
+
+		attrs = attrs || {};
+		for (k in attrs) {
+			var v = attrs[k];
+
+			if (v === null || v === undefined || v === false)
+				continue;
+			if (k === "class")
+				el.className = v;
+			else if (k === "text")
+				el.textContent = String(v);
+			else if (k === "on")
+				Object.keys(v).forEach(function (ev) {
+					el.addEventListener(ev, v[ev]);
+				});
+			else if (k === "hidden" || k === "checked" ||
+			    k === "disabled" || k === "value" ||
+			    k === "selected")
+				el[k] = v;
+			else
+				el.setAttribute(k, v === true ? "" : String(v));
+		}
+		add = function (c) {
+			if (c === null || c === undefined || c === false)
+				return;
+			if (Array.isArray(c))
+				c.forEach(add);
+			else if (typeof c === "string" || typeof c === "number")
+				el.appendChild(document.createTextNode(String(c)));
+			else
+				el.appendChild(c);
+		};
+		for (i = 2; i < arguments.length; i++)
+			add(arguments[i]);
+		return el;
+	};
+	var h = FF.h;
+
+	FF.uid = function (prefix) {
+		return (prefix || "ff") + "-" + (++seq);
+	};
+
+	/* An API error: status, code and the server's words. */
+	function ApiError(status, code, message, detail) {
+		this.status = status;
+		this.code = code;
+		this.message = message;
+		this.detail = detail;
 	}
+	ApiError.prototype.toString = function () {
+		return this.message + (this.code ? " (" + this.code + ")" : "");
+	};
+	FF.ApiError = ApiError;
 
-	function say(msg) {
-		$("error").textContent = msg || "";
-	}
+	/*
+	 * FF.api("POST", "/v1/lists", {name: "x"}) -> Promise of the JSON
+	 * answer (null for 204).  opts: {raw: true} answers the Response;
+	 * {body: string|Blob, type: "text/csv"} sends that body as is.
+	 */
+	FF.api = function (method, path, body, opts) {
+		var init = { method: method, credentials: "same-origin",
+		    cache: "no-store", headers: { "Accept": "application/json" } };
 
-	function Unauthorized() {}
+		opts = opts || {};
+		if (method !== "GET" && method !== "HEAD" && session)
+			init.headers["X-CSRF-Token"] = session.csrf_token;
+		if (opts.body !== undefined) {
+			init.body = opts.body;
+			init.headers["Content-Type"] = opts.type ||
+			    "application/octet-stream";
+		} else if (body !== undefined && body !== null) {
+			init.body = JSON.stringify(body);
+			init.headers["Content-Type"] = "application/json";
+		}
+		return fetch(path, init).then(function (res) {
+			if (opts.raw && res.ok)
+				return res;
+			if (res.status === 204)
+				return null;
+			return res.text().then(function (txt) {
+				var js = null;
 
-	function api(path) {
-		return fetch(path, {
-			headers: { "Authorization": "Bearer " + key,
-			    "Accept": "application/json" },
-			cache: "no-store",
-			credentials: "omit"
-		}).then(function (res) {
-			if (res.status === 401)
-				throw new Unauthorized();
-			return res.json().then(function (js) {
-				if (!res.ok)
-					throw new Error(path + ": " + res.status +
-					    " " + (js.error ? js.error.message : ""));
-				return js;
+				try {
+					js = txt ? JSON.parse(txt) : null;
+				} catch (e) {
+					js = null;
+				}
+				if (res.ok)
+					return js;
+				if (res.status === 401 && session &&
+				    path !== "/v1/session")
+					expired();
+				throw new ApiError(res.status,
+				    js && js.error ? js.error.code : "http_" +
+				    res.status, js && js.error ?
+				    js.error.message : "the server answered " +
+				    res.status + " " + res.statusText,
+				    js && js.error ? js.error : null);
 			});
+		}, function (e) {
+			throw new ApiError(0, "network", "the server could not "
+			    + "be reached (" + e.message + ")", null);
 		});
-	}
+	};
 
-	function failed(err) {
-		if (err instanceof Unauthorized) {
-			logout("That key was refused (401).");
+	FF.enc = encodeURIComponent;
+
+	/* --------------------------------------------------- session, role */
+
+	FF.session = function () {
+		return session;
+	};
+
+	/* "read" (everyone), "write" (marketer, owner), "admin" (owner). */
+	FF.can = function (what) {
+		var r = session ? ROLES[session.role] : -1;
+
+		if (what === "admin")
+			return r >= ROLES.owner;
+		if (what === "write")
+			return r >= ROLES.marketer;
+		return r >= 0;
+	};
+
+	/* ------------------------------------------------------- helpers */
+
+	/* A time in the user's own time zone (the browser's). */
+	FF.time = function (t) {
+		var d;
+
+		if (t === null || t === undefined || t === "" || t === 0)
+			return "";
+		d = typeof t === "number" ? new Date(t < 1e12 ? t * 1000 : t) :
+		    new Date(t);
+		if (isNaN(d.getTime()))
+			return String(t);
+		return d.toLocaleString(undefined, { dateStyle: "medium",
+		    timeStyle: "short" });
+	};
+	FF.tz = function () {
+		try {
+			return Intl.DateTimeFormat().resolvedOptions().timeZone;
+		} catch (e) {
+			return "local time";
+		}
+	};
+
+	/* A place for a form's or a card's errors, read by screen readers. */
+	FF.errorBox = function () {
+		return h("p", { class: "error", role: "alert" });
+	};
+	FF.showError = function (box, err) {
+		if (!err) {
+			box.textContent = "";
 			return;
 		}
-		say(String(err.message || err));
-	}
+		box.textContent = err instanceof ApiError ? err.toString() :
+		    String(err && err.message ? err.message : err);
+	};
+	FF.note = function (box, msg) {
+		box.textContent = msg || "";
+	};
 
-	function stopTimer() {
-		if (timer !== null)
-			clearInterval(timer);
-		timer = null;
-	}
+	/* A labelled control: FF.field("Email", {type: "email", name: "email"}).
+	 * tag may be given as attrs.tag ("select", "textarea"). */
+	FF.field = function (label, attrs, options) {
+		var id = FF.uid("f"), tag = "input", ctl;
 
-	function logout(msg) {
-		key = null;
-		current = null;
-		stopTimer();
-		$("tenant-label").textContent = "";
-		$("campaign-table").tBodies[0].textContent = "";
-		$("sequence-table").tBodies[0].textContent = "";
-		$("webhook-table").tBodies[0].textContent = "";
-		say("");
-		$("login-error").textContent = msg || "";
-		show("login");
-		$("key").focus();
-	}
+		attrs = Object.assign({}, attrs || {});
+		if (attrs.tag) {
+			tag = attrs.tag;
+			delete attrs.tag;
+		}
+		attrs.id = id;
+		ctl = h(tag, attrs, (options || []).map(function (o) {
+			return typeof o === "string" ?
+			    h("option", { value: o }, o) :
+			    h("option", { value: o.value, selected: o.selected },
+			    o.label);
+		}));
+		return h("div", { class: "field" }, h("label", { "for": id },
+		    label), ctl);
+	};
 
-	function fmtTime(iso) {
-		if (!iso)
-			return "";
-		return new Date(iso).toLocaleString();
-	}
+	/* The values of a form's named controls (checkboxes as booleans). */
+	FF.values = function (form) {
+		var out = {};
 
-	function cell(tr, s, cls) {
-		var td = document.createElement("td");
-
-		td.textContent = s;
-		if (cls)
-			td.className = cls;
-		tr.appendChild(td);
-		return td;
-	}
-
-	/* ----------------------------------------------------- the list */
-
-	function loadList() {
-		current = null;
-		stopTimer();
-		say("");
-		return api("/v1/campaigns").then(function (js) {
-			var body = $("campaign-table").tBodies[0];
-
-			body.textContent = "";
-			js.items.slice().reverse().forEach(function (c) {
-				var tr = document.createElement("tr"), b;
-
-				cell(tr, c.id);
-				b = document.createElement("button");
-				b.type = "button";
-				b.className = "link";
-				b.textContent = c.name || "(unnamed)";
-				b.setAttribute("data-campaign", c.id);
-				b.addEventListener("click", function () {
-					openCampaign(c.id);
-				});
-				cell(tr, "").appendChild(b);
-				cell(tr, c.status, "status " + c.status);
-				cell(tr, String(c.progress.sent), "num");
-				cell(tr, String(c.progress.total), "num");
-				cell(tr, fmtTime(c.launched_at));
-				body.appendChild(tr);
-			});
-			$("no-campaigns").hidden = js.items.length > 0;
-			show("campaigns");
-			return loadSequences().then(loadWebhooks);
-		}).catch(failed);
-	}
-
-	/* A sequence per row; each step's figures link to its campaign
-	 * (a sequence step is sent as a hidden campaign of its own). */
-	function loadSequences() {
-		return api("/v1/sequences").then(function (js) {
-			var body = $("sequence-table").tBodies[0];
-
-			body.textContent = "";
-			js.items.slice().reverse().forEach(function (q) {
-				var tr = document.createElement("tr"), td;
-
-				cell(tr, q.id);
-				cell(tr, q.name || "(unnamed)");
-				cell(tr, q.status, "status " + q.status);
-				cell(tr, String(q.enrolled), "num");
-				cell(tr, String(q.active), "num");
-				cell(tr, String(q.completed), "num");
-				cell(tr, String(q.exited), "num");
-				td = cell(tr, "", "steps");
-				q.steps.forEach(function (st, i) {
-					var b = document.createElement("button");
-
-					b.type = "button";
-					b.className = "link";
-					b.setAttribute("data-step-campaign", st.campaign_id);
-					b.textContent = (i + 1) + ". " + st.sent +
-					    " sent, " + st.opens + " opens, " +
-					    st.clicks + " clicks" +
-					    (i > 0 ? " (" + st["if"] + ", " +
-					    st.delay + ")" : "");
-					b.addEventListener("click", function () {
-						openCampaign(st.campaign_id);
-					});
-					td.appendChild(b);
-					td.appendChild(document.createElement("br"));
-				});
-				body.appendChild(tr);
-			});
-			$("no-sequences").hidden = js.items.length > 0;
+		Array.prototype.forEach.call(form.elements, function (e) {
+			if (!e.name)
+				return;
+			out[e.name] = e.type === "checkbox" ? e.checked :
+			    e.value;
 		});
-	}
+		return out;
+	};
 
-	/* ------------------------------------------------- webhooks */
+	/*
+	 * A form whose submit runs fn(values) -> Promise; the button is
+	 * disabled meanwhile and the error is shown under the form.
+	 */
+	FF.form = function (attrs, children, submitLabel, fn) {
+		var box = FF.errorBox(), btn, form;
 
-	/* "delivered 5 (1 attempt)" for each of an endpoint's last few
-	 * attempts, newest first. */
-	function deliveriesText(items) {
-		return items.map(function (d) {
-			return d.status + " " + d.events.length + " (" +
-			    d.attempts + (d.attempts === 1 ? " attempt" :
-			    " attempts") + (d.last_code ? ", " + d.last_code :
-			    "") + ")";
-		}).join("; ");
-	}
+		btn = h("button", { type: "submit" }, submitLabel);
+		form = h("form", Object.assign({ novalidate: true }, attrs),
+		    children, h("div", { class: "actions" }, btn), box);
+		form.addEventListener("submit", function (ev) {
+			ev.preventDefault();
+			FF.showError(box, null);
+			btn.disabled = true;
+			Promise.resolve().then(function () {
+				return fn(FF.values(form), form);
+			}).catch(function (e) {
+				FF.showError(box, e);
+			}).then(function () {
+				btn.disabled = false;
+			});
+		});
+		form.errorBox = box;
+		return form;
+	};
 
-	/* Each endpoint's state and recent deliveries: read-only. */
-	function loadWebhooks() {
-		return api("/v1/webhooks").then(function (js) {
-			var body = $("webhook-table").tBodies[0];
+	/* A button running fn() -> Promise, its error shown in box. */
+	FF.button = function (label, attrs, box, fn) {
+		var b = h("button", Object.assign({ type: "button" }, attrs),
+		    label);
 
-			body.textContent = "";
-			$("no-webhooks").hidden = js.items.length > 0;
-			return Promise.all(js.items.map(function (w) {
-				var tr = document.createElement("tr"), recent;
+		b.addEventListener("click", function () {
+			if (box)
+				FF.showError(box, null);
+			b.disabled = true;
+			Promise.resolve().then(fn).catch(function (e) {
+				if (box)
+					FF.showError(box, e);
+			}).then(function () {
+				b.disabled = false;
+			});
+		});
+		return b;
+	};
 
-				cell(tr, w.id);
-				cell(tr, w.url, "url");
-				cell(tr, w.events.join(", "));
-				cell(tr, w.status + (w.disabled_reason ? ": " +
-				    w.disabled_reason : ""), "status " + w.status);
-				cell(tr, fmtTime(w.last_success));
-				cell(tr, w.last_error || "");
-				recent = cell(tr, "");
-				body.appendChild(tr);
-				return api("/v1/webhooks/" +
-				    encodeURIComponent(w.id) +
-				    "/deliveries?limit=5").then(function (d) {
-					recent.textContent =
-					    deliveriesText(d.items);
-				});
+	/*
+	 * A table: columns [{label, get: item -> string|Node, num: bool}].
+	 * A caption names it for screen readers.
+	 */
+	FF.table = function (caption, columns, items, empty) {
+		var t = h("table", { class: "card" },
+		    h("caption", { class: "sr-only" }, caption),
+		    h("thead", null, h("tr", null, columns.map(function (c) {
+			return h("th", { scope: "col", class: c.num ? "num" :
+			    null }, c.label);
+		    }))),
+		    h("tbody", null, items.map(function (it) {
+			return h("tr", null, columns.map(function (c) {
+				var v = c.get(it);
+
+				return h("td", { class: c.num ? "num" : c.cls ||
+				    null }, v === null || v === undefined ? "" :
+				    typeof v === "object" ? v : String(v));
 			}));
-		});
-	}
+		    })));
+		return h("div", { class: "scroll" }, t, items.length === 0 &&
+		    empty ? h("p", { class: "hint" }, empty) : null);
+	};
 
-	/* ------------------------------------------------- one campaign */
+	/*
+	 * A paged list: fetch(cursor) -> Promise of {items, next_cursor};
+	 * render(items) -> Node.  Previous/Next keep a stack of cursors.
+	 */
+	FF.pager = function (fetchPage, render) {
+		var box = FF.errorBox(), body = h("div"), stack = [],
+		    cursor = "", next = null, prev, nextBtn, wrap;
 
-	function chooseStep(c) {
-		var v = $("step").value;
-		var since;
-
-		if (v !== "auto")
-			return v;
-		since = Date.parse(c.launched_at || "") || Date.now();
-		return Date.now() - since > 86400000 ? "hour" : "minute";
-	}
-
-	function setText(id, v) {
-		$(id).textContent = String(v);
-	}
-
-	function pct(x) {
-		return (Math.round(x * 1000) / 10) + "%";
-	}
-
-	/* The A/B test: per variant, the human figures it is decided on. */
-	function renderAB(c) {
-		var ab = c.ab, body = $("ab-table").tBodies[0];
-
-		$("ab-card").hidden = !ab;
-		if (!ab)
-			return;
-		body.textContent = "";
-		ab.variants.forEach(function (v) {
-			var tr = document.createElement("tr");
-
-			[v.variant + (ab.winner === v.variant ? " \u2605" : ""),
-			    v.subject, v.sent, v.opens, pct(v.open_rate),
-			    v.clicks, pct(v.click_rate)].forEach(function (x) {
-				var td = document.createElement("td");
-				td.textContent = String(x);
-				tr.appendChild(td);
+		function load() {
+			FF.showError(box, null);
+			return fetchPage(cursor).then(function (js) {
+				next = js.next_cursor || null;
+				body.textContent = "";
+				body.appendChild(render(js.items || []));
+				prev.disabled = stack.length === 0;
+				nextBtn.disabled = !next;
+			}).catch(function (e) {
+				FF.showError(box, e);
 			});
-			if (ab.winner === v.variant)
-				tr.className = "winner";
-			body.appendChild(tr);
+		}
+		prev = h("button", { type: "button", class: "quiet", on: {
+		    click: function () {
+			cursor = stack.pop();
+			load();
+		    } } }, "\u2190 Previous");
+		nextBtn = h("button", { type: "button", class: "quiet", on: {
+		    click: function () {
+			stack.push(cursor);
+			cursor = next;
+			load();
+		    } } }, "Next \u2192");
+		wrap = h("div", { class: "pager" }, body, h("nav",
+		    { class: "pages", "aria-label": "pages" }, prev, nextBtn),
+		    box);
+		wrap.reload = function () {
+			stack = [];
+			cursor = "";
+			return load();
+		};
+		wrap.refresh = load;
+		load();
+		return wrap;
+	};
+
+	/* A timer that stops when the user leaves the screen. */
+	FF.every = function (ms, fn) {
+		timers.push(setInterval(fn, ms));
+	};
+
+	/* Asks before something that cannot be undone; Promise of bool. */
+	FF.confirm = function (question, okLabel) {
+		return new Promise(function (resolve) {
+			var d = h("dialog", { class: "card", "aria-label":
+			    "confirm" }, h("p", null, question),
+			    h("div", { class: "actions" },
+			    h("button", { type: "button", class: "quiet",
+			    on: { click: function () {
+				d.close();
+				resolve(false);
+			    } } }, "Cancel"),
+			    h("button", { type: "button", class: "danger",
+			    on: { click: function () {
+				d.close();
+				resolve(true);
+			    } } }, okLabel || "Yes")));
+
+			d.addEventListener("close", function () {
+				d.remove();
+				resolve(false);
+			});
+			document.body.appendChild(d);
+			d.showModal();
 		});
-		$("ab-note").textContent = "by human unique " + ab.metric +
-		    " (machine hits excluded), test share " +
-		    pct(ab.test_fraction) + ", wait " + ab.wait + " \u00b7 " +
-		    (ab.winner ? "winner: variant " + ab.winner + ", decided " +
-		    fmtTime(ab.decided_at) : ab.decide_at ? "decided at " +
-		    fmtTime(ab.decide_at) : "starts at launch");
+	};
+
+	/* A JSON download, built in the page (no URL with data in it). */
+	FF.download = function (name, data) {
+		var blob = new Blob([JSON.stringify(data, null, 2)],
+		    { type: "application/json" });
+		var a = h("a", { href: URL.createObjectURL(blob),
+		    download: name });
+
+		document.body.appendChild(a);
+		a.click();
+		setTimeout(function () {
+			URL.revokeObjectURL(a.href);
+			a.remove();
+		}, 1000);
+	};
+
+	/* A heading and a toolbar, the start of most screens. */
+	FF.title = function (text, tools) {
+		return h("div", { class: "toolbar" }, h("h2", { id:
+		    "screen-title", tabindex: "-1" }, text), tools || null);
+	};
+
+	/* ------------------------------------------------------- screens */
+
+	/*
+	 * FF.screen("contacts", {title: "Contacts", role: "read",
+	 *     render: function (el, params) {...}}): role is what FF.can()
+	 * must grant for the screen to be shown at all.
+	 */
+	FF.screen = function (name, def) {
+		screens[name] = def;
+	};
+
+	FF.go = function (path) {
+		if (location.hash === "#/" + path)
+			route();
+		else
+			location.hash = "#/" + path;
+	};
+
+	function leave() {
+		timers.forEach(clearInterval);
+		timers = [];
 	}
 
-	function renderCampaign(c, s, ts) {
-		var p = c.progress, sup = p.suppressed, nsup = 0, k, total;
+	function buildNav() {
+		var ul = $("nav-list");
 
-		for (k in sup)
-			nsup += sup[k];
-		$("c-name").textContent = c.name || "(unnamed)";
-		$("c-status").textContent = c.status;
-		$("c-status").className = "badge " + c.status;
-		$("c-meta").textContent = "#" + c.id + " \u00b7 from " + c.from +
-		    (c.launched_at ? " \u00b7 launched " +
-		    fmtTime(c.launched_at) : "") + (c.finished_at ?
-		    " \u00b7 finished " + fmtTime(c.finished_at) : "") +
-		    (c.send_at ? " \u00b7 send at " + fmtTime(c.send_at) : "") +
-		    (c.local_time ? " \u00b7 at " + c.local_time + " local (" +
-		    (c.timezone || "UTC") + " unless the contact's)" : "");
-		renderAB(c);
-		total = Math.max(p.total, 1);
-		$("progress-sent").style.width = (p.sent / total * 100) + "%";
-		$("progress-failed").style.width = (p.failed / total * 100) + "%";
-		$("progress-suppressed").style.width = (nsup / total * 100) + "%";
-		$("progress-text").textContent = p.sent + " sent of " + p.total +
-		    " \u00b7 " + p.queued + " queued \u00b7 " + p.failed +
-		    " failed \u00b7 " + p.deferred + " deferred \u00b7 " + nsup +
-		    " suppressed";
+		ul.textContent = "";
+		NAV.forEach(function (n) {
+			var s = screens[n];
 
-		setText("fig-sent", s.sent);
-		setText("fig-opens", s.opens.total);
-		setText("fig-opens-sub", s.opens.unique + " unique");
-		setText("fig-clicks", s.clicks.total);
-		setText("fig-clicks-sub", s.clicks.unique + " unique");
-		setText("fig-opens-machine", s.opens.machine);
-		setText("fig-clicks-machine", s.clicks.machine);
-		setText("fig-unsubscribes", s.unsubscribes);
-		/* A server without the bounce listener's figures: 0. */
-		setText("fig-bounces", s.bounces ? s.bounces.hard : s.bounced);
-		setText("fig-bounces-sub", (s.bounces ? s.bounces.soft : 0) +
-		    " soft");
-		setText("fig-complaints", s.complaints || 0);
-
-		FanfareChart.time($("chart-opens"), ts.points, [
-			{ key: "opens", label: "human", cls: "human" },
-			{ key: "opens_machine", label: "machine", cls: "machine" }
-		]);
-		FanfareChart.time($("chart-clicks"), ts.points, [
-			{ key: "clicks", label: "human", cls: "human" },
-			{ key: "clicks_machine", label: "machine", cls: "machine" }
-		]);
-		FanfareChart.bars($("chart-links"), s.clicks.by_link.map(
-		    function (l) {
-			return { label: l.url.replace(/^https?:\/\//, ""),
-			    value: l.total,
-			    extra: "(" + l.unique + " unique)" };
-		}), { empty: "no tracked link" });
-		FanfareChart.bars($("chart-countries"), Object.keys(
-		    s.by_country).map(function (cc) {
-			return { label: cc, value: s.by_country[cc] };
-		}), { empty: "no country known (no GeoIP database, or no hit)" });
-		FanfareChart.bars($("chart-suppressed"), Object.keys(sup).map(
-		    function (r) {
-			return { label: r.replace(/_/g, " "), value: sup[r] };
-		}).filter(function (i) {
-			return i.value > 0;
-		}), { empty: "nobody suppressed", cls: "warn" });
-		$("updated").textContent = "updated " +
-		    new Date().toLocaleTimeString() + " (" + ts.step + "s)";
+			if (!s || !FF.can(s.role || "read"))
+				return;
+			ul.appendChild(h("li", null, h("a", { href: "#/" + n,
+			    "data-screen": n }, s.title)));
+		});
 	}
 
-	function refresh() {
-		var id = current, c;
+	function route() {
+		var parts = location.hash.replace(/^#\/?/, "").split("/")
+		    .map(decodeURIComponent), name = parts[0], s, view = $("view");
 
-		if (id === null)
-			return Promise.resolve();
-		return api("/v1/campaigns/" + encodeURIComponent(id)).then(
-		    function (js) {
-			c = js;
-			return Promise.all([
-			    api("/v1/campaigns/" + encodeURIComponent(id) +
-			    "/stats"),
-			    api("/v1/campaigns/" + encodeURIComponent(id) +
-			    "/timeseries?step=" + chooseStep(c))]);
-		}).then(function (r) {
-			if (current !== id)
-				return;		/* navigated away meanwhile */
-			say("");
-			renderCampaign(c, r[0], r[1]);
-			show("campaign");
-		}).catch(failed);
+		leave();
+		if (name === "reset") {
+			showReset(parts[1] || "");
+			return;
+		}
+		if (!session) {
+			showLogin("");
+			return;
+		}
+		if (!screens[name])
+			name = "campaigns";
+		s = screens[name];
+		if (!FF.can(s.role || "read")) {
+			view.textContent = "";
+			view.appendChild(h("p", { class: "error", role: "alert" },
+			    "Your role (" + session.role + ") may not open " +
+			    s.title + "."));
+			return;
+		}
+		Array.prototype.forEach.call(document.querySelectorAll(
+		    "#nav-list a"), function (a) {
+			if (a.getAttribute("data-screen") === name)
+				a.setAttribute("aria-current", "page");
+			else
+				a.removeAttribute("aria-current");
+		});
+		$("app").hidden = false;
+		$("login").hidden = true;
+		$("reset").hidden = true;
+		view.textContent = "";
+		document.title = s.title + " \u2013 Fanfare";
+		Promise.resolve().then(function () {
+			return s.render(view, parts.slice(1));
+		}).catch(function (e) {
+			var box = FF.errorBox();
+
+			view.appendChild(box);
+			FF.showError(box, e);
+		}).then(function () {
+			var t = $("screen-title");
+
+			if (t && document.activeElement === document.body)
+				t.focus({ preventScroll: true });
+		});
 	}
 
-	function openCampaign(id) {
-		stopTimer();
-		current = id;
-		refresh();
-		timer = setInterval(refresh, REFRESH_MS);
+	/* -------------------------------------------------- logging in */
+
+	function started(js) {
+		session = js;
+		$("who").textContent = js.email + " \u00b7 " + js.role +
+		    " \u00b7 times in " + FF.tz();
+		$("logout").hidden = false;
+		$("nav").hidden = false;
+		buildNav();
+		route();
 	}
 
-	/* ----------------------------------------------------- wiring */
+	function expired() {
+		session = null;
+		leave();
+		showLogin("Your session has ended; please log in again.");
+	}
+
+	function showLogin(msg) {
+		$("app").hidden = true;
+		$("reset").hidden = true;
+		$("nav").hidden = true;
+		$("logout").hidden = true;
+		$("who").textContent = "";
+		$("view").textContent = "";
+		$("login").hidden = false;
+		$("login-error").textContent = msg || "";
+		$("totp-field").hidden = true;
+		$("login-email").focus();
+	}
+
+	function login(ev) {
+		var body = { email: $("login-email").value.trim(),
+		    password: $("login-password").value };
+
+		ev.preventDefault();
+		if (!$("totp-field").hidden)
+			body.totp = $("login-totp").value.trim();
+		$("login-error").textContent = "";
+		FF.api("POST", "/v1/session", body).then(function (js) {
+			$("login-password").value = "";
+			$("login-totp").value = "";
+			return FF.api("GET", "/v1/session").catch(function () {
+				return js;
+			}).then(function (me) {
+				started(Object.assign({ email: body.email },
+				    js, me || {}));
+			});
+		}).catch(function (e) {
+			if (e.code === "totp_required") {
+				$("totp-field").hidden = false;
+				$("login-totp").focus();
+			}
+			$("login-error").textContent = e.status === 429 ?
+			    "Too many attempts; wait a few minutes and try " +
+			    "again." : e.status === 401 && e.code ===
+			    "invalid_credentials" ? "Wrong email or password." :
+			    e.toString();
+		});
+	}
+
+	function logout() {
+		FF.api("DELETE", "/v1/session").catch(function () {
+			return null;
+		}).then(function () {
+			session = null;
+			leave();
+			location.hash = "#/";
+			showLogin("You have logged out.");
+		});
+	}
+
+	/* "Forgot your password?" and the mailed link's page. */
+	function forgot(ev) {
+		var email = $("login-email").value.trim();
+
+		ev.preventDefault();
+		if (!email) {
+			$("login-error").textContent = "Type your email " +
+			    "address above first.";
+			$("login-email").focus();
+			return;
+		}
+		FF.api("POST", "/v1/password_reset", { email: email })
+		    .then(function () {
+			$("login-error").textContent = "If " + email + " has "
+			    + "an account, a link to set a new password is " +
+			    "on its way.";
+		}).catch(function (e) {
+			$("login-error").textContent = e.toString();
+		});
+	}
+
+	function showReset(token) {
+		$("login").hidden = true;
+		$("app").hidden = true;
+		$("reset").hidden = false;
+		$("reset-error").textContent = "";
+		$("reset-form").onsubmit = function (ev) {
+			ev.preventDefault();
+			if ($("reset-password").value !==
+			    $("reset-password2").value) {
+				$("reset-error").textContent = "The two " +
+				    "passwords differ.";
+				return;
+			}
+			FF.api("POST", "/v1/password_reset/" + FF.enc(token),
+			    { password: $("reset-password").value })
+			    .then(function () {
+				$("reset-password").value = "";
+				$("reset-password2").value = "";
+				location.hash = "#/";
+				showLogin("Your password is set; log in with "
+				    + "it.");
+			}).catch(function (e) {
+				$("reset-error").textContent = e.code ===
+				    "invalid_token" ? "This link has expired " +
+				    "or was used already; ask for a new one." :
+				    e.toString();
+			});
+		};
+		$("reset-password").focus();
+	}
 
 	document.addEventListener("DOMContentLoaded", function () {
-		$("login-form").addEventListener("submit", function (ev) {
-			ev.preventDefault();
-			key = $("key").value.trim();
-			$("key").value = "";
-			$("login-error").textContent = "";
-			/* Not even a prefix of the key goes on screen. */
-			$("tenant-label").textContent = "logged in";
-			loadList();
+		$("login-form").addEventListener("submit", login);
+		$("forgot").addEventListener("click", forgot);
+		$("logout").addEventListener("click", logout);
+		window.addEventListener("hashchange", route);
+		if (/^#\/reset\//.test(location.hash)) {
+			route();
+			return;
+		}
+		FF.api("GET", "/v1/session").then(started, function () {
+			showLogin("");
 		});
-		$("logout").addEventListener("click", function () {
-			logout("");
-		});
-		$("back").addEventListener("click", loadList);
-		$("reload-list").addEventListener("click", loadList);
-		$("step").addEventListener("change", refresh);
-		show("login");
-		$("key").focus();
 	});
+
+	window.FF = FF;
 }());

@@ -11,65 +11,28 @@ API confirms them.
 
 Screenshots go to FF_BROWSER_OUT, by default test_browser.d/ beside this
 test's log in the build tree (make clean removes it); their paths are
-printed.  playwright-core is taken from FF_NODE_MODULES, or
-tests/browser/node_modules (FF_TEST_DEPS=1 contrib/setup.sh runs `npm ci` there), or,
-when neither has it (make distcheck's read-only copy of the tarball),
-installed with `npm ci` from tests/browser/package-lock.json into a
-temporary directory: npm's cache, filled by setup.sh, makes that quick.
+printed.  Node's packages: browserkit.py.
 """
 import email
 import email.policy
-import json
 import os
-import shutil
 import subprocess
 import sys
 
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (HERE, TOP, Fanfare, Redis, Relay, add_contacts, call,
-                     diag, done, launch, must, new_campaign, new_list,
+from harness import (HERE, Fanfare, Redis, Relay, add_contacts, call, diag,
+                     done, launch, must, new_campaign, new_list,
                      new_template, new_tenant, ok, run, stats, tmpdir,
                      wait_done)
+from browserkit import have_browser, node_modules, out_dir, run_node
 
 ADMIN = "admin-" + "w" * 40
-BROWSER_DIR = os.path.join(TOP, "tests", "browser")
-CHROMIUM = os.environ.get("FF_CHROMIUM") or "/usr/bin/chromium"
 PEOPLE = [{"email": "reader@browser.test", "first_name": "Rita"},
           {"email": "other@browser.test", "first_name": "Otto"},
           {"email": "gone@browser.test", "first_name": "Olga"}]
 OPTED_OUT = "gone@browser.test"     # suppressed at send time
 READER_ADDR = "81.2.69.10"          # GB in make-mmdb.pl's database
-
-
-def node_modules():
-    """A node_modules directory holding playwright-core, or None."""
-    for d in (os.environ.get("FF_NODE_MODULES"),
-              os.path.join(BROWSER_DIR, "node_modules")):
-        if d and os.path.isfile(os.path.join(d, "playwright-core",
-                                             "package.json")):
-            return d
-    work = tmpdir("ff-npm-")
-    for f in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(BROWSER_DIR, f), work)
-    p = subprocess.run(["npm", "ci", "--prefer-offline", "--no-audit",
-                        "--no-fund", "--loglevel=error"], cwd=work,
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=300)
-    ok(p.returncode == 0, "npm ci of tests/browser (no node_modules in %s)"
-       % BROWSER_DIR, p.stderr.decode("utf-8", "replace")[-2000:])
-    return os.path.join(work, "node_modules") if p.returncode == 0 else None
-
-
-def out_dir():
-    d = os.environ.get("FF_BROWSER_OUT")
-    if not d:
-        here = os.path.join(os.getcwd(), "tests", "integration")
-        d = os.path.join(here if os.path.isdir(here) else tmpdir(),
-                         "test_browser.d")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
 
 
 def send(ff, relay, key):
@@ -102,46 +65,21 @@ def send(ff, relay, key):
     return cid, part.get_content()
 
 
-def browse(ff, key, cid, mail_html, modules, out):
+def browse(ff, key, cid, mail_html, out):
     mail = os.path.join(out, "mail.html")
     with open(mail, "w") as f:
         f.write(mail_html)
-    env = dict(os.environ, NODE_PATH=modules,
-               FF_DASHBOARD="http://127.0.0.1:%d/dashboard/" % ff.api_port,
+    env = dict(FF_DASHBOARD="http://127.0.0.1:%d/dashboard/" % ff.api_port,
                FF_KEY=key, FF_CAMPAIGN=cid, FF_MAIL=mail, FF_OUT=out,
-               FF_CHROMIUM=CHROMIUM, FF_READER_ADDR=READER_ADDR,
+               FF_READER_ADDR=READER_ADDR,
                FF_SUPPRESSED="1", FF_SEQUENCE="Welcome series")
-    # NODE_PATH is not read for ES modules: run a copy of the script
-    # from a directory whose node_modules is the one found.
-    work = tmpdir("ff-browser-")
-    os.symlink(modules, os.path.join(work, "node_modules"))
-    shutil.copy(os.path.join(BROWSER_DIR, "dashboard.mjs"), work)
-    shutil.copy(os.path.join(BROWSER_DIR, "package.json"), work)
     # A draft sequence for the list of sequences (it sends nothing).
     must("POST /v1/sequences", call(ff, "POST", "/v1/sequences", key, {
         "name": "Welcome series", "from": "News Team <news@acme.test>",
         "steps": [{"template_id": call(ff, "GET", "/v1/campaigns/%s" % cid,
                                        key)[1]["template_id"]}]}), 201)
     before = stats(ff, key, cid)
-    p = subprocess.run(["node", os.path.join(work, "dashboard.mjs")],
-                       env=env, stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=240)
-    seen = 0
-    for line in p.stdout.decode("utf-8", "replace").splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            diag("node: " + line)
-            continue
-        if "screenshot" in r:
-            diag("screenshot: %s" % r["screenshot"])
-        else:
-            seen += 1
-            ok(r["ok"], "browser: " + r["name"], r.get("diag"))
-    ok(p.returncode == 0 and seen >= 10, "dashboard.mjs exited 0 after "
-       "its checks (%d)" % seen,
-       "exit %s\n%s" % (p.returncode,
-                        p.stderr.decode("utf-8", "replace")[-3000:]))
+    run_node("dashboard.mjs", env, 10)
     after = stats(ff, key, cid)
     ok(after["opens"]["total"] == before["opens"]["total"] + 1 and
        after["clicks"]["total"] == before["clicks"]["total"] + 1 and
@@ -154,13 +92,9 @@ def browse(ff, key, cid, mail_html, modules, out):
 
 
 def main():
-    if not (os.access(CHROMIUM, os.X_OK) and shutil.which("node")):
-        ok(False, "%s and node are installed (FF_TEST_DEPS=1 contrib/setup.sh)" % CHROMIUM)
+    if not have_browser() or node_modules() is None:
         done()
-    modules = node_modules()
-    if modules is None:
-        done()
-    out = out_dir()
+    out = out_dir("test_browser")
     diag("screenshots in %s" % out)
     mmdb = os.path.join(tmpdir("ff-mmdb-"), "countries.mmdb")
     p = subprocess.run(["/usr/bin/perl", os.path.join(HERE, "make-mmdb.pl"),
@@ -176,7 +110,7 @@ def main():
     _, key = new_tenant(ff, "Browser")
     sent = run(send, ff, relay, key)
     if sent:
-        run(browse, ff, key, sent[0], sent[1], modules, out)
+        run(browse, ff, key, sent[0], sent[1], out)
     relay.close()
     done()
 

@@ -43,6 +43,10 @@ ASSETS = {
     "style.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
+# The app's screens, one script each (templates/dashboard/).
+ASSETS.update({n + ".js": "text/javascript; charset=utf-8" for n in (
+    "campaigns", "sequences", "contacts", "lists", "templates",
+    "suppression", "privacy", "domains", "webhooks", "users")})
 PEOPLE = [{"email": "ann@dash.test", "first_name": "Ann"},
           {"email": "ben@dash.test", "first_name": "Ben"}]
 HTML = ('<html><body><p>Hi {{first_name}}</p>'
@@ -117,10 +121,16 @@ def test_static(ff):
         rb"(?:src|href)=\"(?:https?:)?//|@import|\burl\(\s*['\"]?(?:https?:)?//",
         asset(n))]
     ok(not remote, "no asset loads anything from another host", remote)
-    js = asset("app.js").decode()
-    ok("localStorage" not in js and "sessionStorage" not in js and
-       "document.cookie" not in js and "indexedDB" not in js,
-       "app.js keeps the key in memory: no cookie, no web storage")
+    stores = [n for n in ASSETS if n.endswith(".js") and re.search(
+        r"localStorage|sessionStorage|document\.cookie|indexedDB",
+        asset(n).decode())]
+    ok(not stores, "no script stores anything: no cookie it can read, no "
+       "web storage", stores)
+    sinks = [n for n in ASSETS if n.endswith(".js") and re.search(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|"
+        r"new Function", asset(n).decode())]
+    ok(not sinks, "no script turns text into markup or code (innerHTML, "
+       "document.write, eval)", sinks)
 
 
 # --------------------------------------------------------- timeseries

@@ -33,23 +33,19 @@ import email.policy
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 import urllib.parse
 
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (TOP, Fanfare, Redis, Relay, add_contacts, call, diag,
-                     done, launch, must, new_campaign, new_list,
-                     new_template, new_tenant, ok, public_path, run,
-                     tmpdir, wait_done, wait_for)
+from harness import (Fanfare, Redis, Relay, add_contacts, call, diag, done,
+                     launch, must, new_campaign, new_list, new_template,
+                     new_tenant, ok, public_path, run, wait_done, wait_for)
+from browserkit import have_browser, out_dir, run_node
 
 ADMIN = "admin-" + "f" * 40
 RATE = 5                            # signup_rate of the test's fanfared
-BROWSER_DIR = os.path.join(TOP, "tests", "browser")
-CHROMIUM = os.environ.get("FF_CHROMIUM") or "/usr/bin/chromium"
 FROM = "Acme News <news@acme.test>"
 CONSENT = "I agree to receive Acme's monthly newsletter."
 POLICY = email.policy.default
@@ -112,70 +108,13 @@ def strip_date(headers):
 
 # -------------------------------------------------------------- browser
 
-def node_modules():
-    for d in (os.environ.get("FF_NODE_MODULES"),
-              os.path.join(BROWSER_DIR, "node_modules")):
-        if d and os.path.isfile(os.path.join(d, "playwright-core",
-                                             "package.json")):
-            return d
-    work = tmpdir("ff-npm-")
-    for f in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(BROWSER_DIR, f), work)
-    p = subprocess.run(["npm", "ci", "--prefer-offline", "--no-audit",
-                        "--no-fund", "--loglevel=error"], cwd=work,
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=300)
-    return os.path.join(work, "node_modules") if p.returncode == 0 else None
-
-
-def out_dir():
-    d = os.environ.get("FF_BROWSER_OUT")
-    if not d:
-        here = os.path.join(os.getcwd(), "tests", "integration")
-        d = os.path.join(here if os.path.isdir(here) else tmpdir(),
-                         "test_forms.d")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
-
-
 def browser_signup(ff, url, addr, first):
     """Runs signup.mjs; True when its checks passed."""
-    if not (os.access(CHROMIUM, os.X_OK) and shutil.which("node")):
-        ok(False, "%s and node are installed (FF_TEST_DEPS=1 "
-           "contrib/setup.sh)" % CHROMIUM)
+    if not have_browser():
         return False
-    modules = node_modules()
-    if modules is None:
-        ok(False, "playwright-core is installed (tests/browser)")
-        return False
-    out = out_dir()
-    work = tmpdir("ff-browser-")
-    os.symlink(modules, os.path.join(work, "node_modules"))
-    shutil.copy(os.path.join(BROWSER_DIR, "signup.mjs"), work)
-    shutil.copy(os.path.join(BROWSER_DIR, "package.json"), work)
-    env = dict(os.environ, FF_FORM_URL=url, FF_EMAIL=addr,
-               FF_FIRST_NAME=first, FF_OUT=out, FF_CHROMIUM=CHROMIUM)
-    p = subprocess.run(["node", os.path.join(work, "signup.mjs")], env=env,
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=240)
-    seen = 0
-    for line in p.stdout.decode("utf-8", "replace").splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            diag("node: " + line)
-            continue
-        if "screenshot" in r:
-            diag("screenshot: %s" % r["screenshot"])
-        else:
-            seen += 1
-            ok(r["ok"], "browser: " + r["name"], r.get("diag"))
-    ok(p.returncode == 0 and seen >= 6, "signup.mjs exited 0 after its "
-       "checks (%d)" % seen,
-       "exit %s\n%s" % (p.returncode,
-                        p.stderr.decode("utf-8", "replace")[-3000:]))
-    return p.returncode == 0
+    return run_node("signup.mjs", {"FF_FORM_URL": url, "FF_EMAIL": addr,
+                                   "FF_FIRST_NAME": first,
+                                   "FF_OUT": out_dir("test_forms")}, 6)
 
 
 # ---------------------------------------------------------------- tests

@@ -551,14 +551,15 @@ store_contact_remove(struct db *db, uint64_t tenant, uint64_t id,
 
 /* ------------------------------------------------- the app's listing */
 
-/* The ids to look at in this call, newest first, from *next down. */
+/* The next ids to look at, newest first: start, start - 1, ... down
+ * to 1, at most budget of them; their number. */
 static size_t
 page_ids(uint64_t start, size_t budget, uint64_t *ids)
 {
-	size_t	n = 0;
+	size_t	n;
 
-	while (n < budget && start - n > 0)
-		ids[n] = start - n, n++;
+	for (n = 0; n < budget && n < start; n++)
+		ids[n] = start - n;
 	return n;
 }
 

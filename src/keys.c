@@ -184,7 +184,8 @@ const struct key_doc key_docs[] = {
 	  "(the event's JSON text, as delivered), `ty` (its type), `c` (its "
 	  "contact id, or empty), `ca` (its campaign id, or empty); an "
 	  "erasure deletes the contact's entries; "
-	  "trimmed by `retention_days`" },
+	  "trimmed by `retention_days`; a webhook's test event has `ty` "
+	  "`test` and `wh` (the endpoint's id), no `c` or `ca`" },
 	{ "{t:T}:events:pumped", "hash", "campaign id → the last entry of "
 	  "`{t:T:c:C}:events` copied into `{t:T}:events` (the event pump's "
 	  "mark: a copy made twice adds nothing)" },

@@ -23,6 +23,7 @@
 	var h = FF.h;
 	var PAGE = 25;			/* campaigns per page of the list */
 	var REFRESH_MS = 2500;		/* live progress and figures */
+	var QUIET_TICKS = 4;		/* a campaign not moving: 1 in 4 */
 	var SUPPRESSED = ["opted_out", "blocklisted", "special_category",
 	    "bounced", "erased", "complained"];
 	/* What a refused call means, in words, beside the server's own. */
@@ -490,7 +491,7 @@
 	function renderDetail(el, id) {
 		var names = {}, c = null, busy = false, again = false;
 		var shown = null, e = {}, actions, actBox = FF.errorBox();
-		var stepField, stepSel, view;
+		var stepField, stepSel, view, ticks = 0;
 
 		function $(k) {
 			return e[k];
@@ -758,7 +759,16 @@
 			el.appendChild(view);
 			buttons();
 			shown = c.status;
-			FF.every(REFRESH_MS, refresh);
+			/* Sending, scheduled or paused: every tick; else (a
+			 * draft, or done with its opens and clicks still
+			 * coming) every QUIET_TICKS-th. */
+			FF.every(REFRESH_MS, function () {
+				var live = c.status === "sending" || c.status ===
+				    "scheduled" || c.status === "paused";
+
+				if (live || ++ticks % QUIET_TICKS === 0)
+					refresh();
+			});
 			return refresh();
 		});
 	}

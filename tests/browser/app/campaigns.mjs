@@ -112,6 +112,9 @@ async function fillBasics(t, name, o, go = true) {
 	await page.getByLabel("Name", { exact: true }).fill(name);
 	await page.getByLabel("Template", { exact: true }).selectOption(o.tpl);
 	await page.getByLabel("List", { exact: true }).selectOption(o.list);
+	if (o.segment)
+		await page.getByLabel("Segment", { exact: true })
+		    .selectOption(o.segment);
 	await page.getByLabel("From", { exact: true }).fill(o.from);
 }
 
@@ -225,7 +228,7 @@ export async function owner(t) {
 	    f.clicks === before.clicks + 1 && f.chart_opens ===
 	    before.chart_opens + 1 && f.chart_clicks === before.chart_clicks
 	    + 1 && f.chart_links === before.chart_links + 1;
-	for (let i = 0; i < 40 && !want(after); i++) {
+	for (let i = 0; i < 60 && !want(after); i++) {
 		await page.waitForTimeout(500);
 		after = await readFigures(page);
 	}
@@ -330,6 +333,33 @@ export async function owner(t) {
 	    abText.includes("clicks"), "owner campaigns: the A/B card " +
 	    "shows the variants", abText);
 	t.state.campaigns = { done: cid, draft: aid };
+
+	// 9. A launch the API refuses: the words beside the Launch button.
+	// An A/B test cannot go to a segment (its size is known only at
+	// the end of its snapshot): 422 invalid_ab at launch.
+	const seg = await must(t, "POST", "/v1/segments", { name:
+	    "Campaign readers " + tag, match: "all", rules: [{ field: "list",
+	    value: list.id }] });
+	await fillBasics(t, "Segment test " + tag, { tpl: tpl.id, list: "",
+	    segment: seg.id, from });
+	await page.getByLabel("A/B test the subject line").check();
+	await page.getByLabel("Subject of variant A").fill("Seg A");
+	await page.getByLabel("Subject of variant B").fill("Seg B");
+	await page.getByRole("button", { name: "Create campaign" }).click();
+	const gid = await campaignId(page);
+	await page.getByRole("button", { name: "Launch", exact: true })
+	    .click();
+	await confirmDialog(page, "Launch");
+	const near = page.locator("#campaign-actions + p.error");
+	await page.waitForFunction(() => document.querySelector(
+	    "#campaign-actions + p.error")?.textContent !== "", null,
+	    { timeout: 10000 });
+	const ltext = await near.textContent();
+	c = await must(t, "GET", `/v1/campaigns/${gid}`);
+	check(ltext.includes("invalid_ab") && /segment/.test(ltext) &&
+	    c.status === "draft", "owner campaigns: a launch refused (422 " +
+	    "invalid_ab, A/B to a segment) is told in words beside the " +
+	    "Launch button, the campaign stays a draft: " + ltext, c);
 }
 
 export async function viewer(t) {

@@ -118,6 +118,25 @@ async function fillBasics(t, name, o, go = true) {
 	await page.getByLabel("From", { exact: true }).fill(o.from);
 }
 
+// Whether the list shows text (a name, exactly) on some page: Next
+// until it is there or there is no next page.
+async function onSomePage(page, text) {
+	const next = page.getByRole("button", { name: /Next/ });
+	for (let i = 0; i < 20; i++) {
+		if (await page.locator("#campaign-list tbody").getByText(text,
+		    { exact: true }).count() > 0)
+			return true;
+		if (await next.isDisabled())
+			return false;
+		const first = await page.locator("#campaign-list tbody td")
+		    .first().textContent();
+		await next.click();
+		await page.waitForFunction((f) => document.querySelector(
+		    "#campaign-list tbody td")?.textContent !== f, first);
+	}
+	return false;
+}
+
 async function confirmDialog(page, label) {
 	const d = page.locator("dialog[open]");
 	await d.waitFor({ timeout: 5000 });
@@ -148,7 +167,7 @@ export async function owner(t) {
 	// 1. The list: the seeded payload name as text.
 	await t.go("campaigns");
 	await page.waitForSelector("#campaign-list [data-campaign]");
-	check(await page.getByText(t.xss[1], { exact: true }).count() > 0,
+	check(await onSomePage(page, t.xss[1]),
 	    "owner campaigns: the seeded campaign's injected name is listed " +
 	    "as text");
 	check(await page.getByRole("link", { name: "New campaign" })
@@ -360,6 +379,26 @@ export async function owner(t) {
 	    c.status === "draft", "owner campaigns: a launch refused (422 " +
 	    "invalid_ab, A/B to a segment) is told in words beside the " +
 	    "Launch button, the campaign stays a draft: " + ltext, c);
+
+	// 10. A long list is paged: 25 a page, newest first.
+	let n = (await must(t, "GET", "/v1/campaigns")).items.length;
+	for (; n < 27; n++)
+		await must(t, "POST", "/v1/campaigns", { name: "Filler " + n,
+		    template_id: tpl.id, list_id: list.id, from });
+	await t.go("campaigns");
+	const rows = () => page.locator("#campaign-list tbody tr")
+	    .evaluateAll((trs) => trs.map((tr) => Number(tr.cells[0]
+	    .textContent)));
+	const p1 = await rows();
+	const next = page.getByRole("button", { name: /Next/ });
+	await next.click();
+	await page.waitForFunction((first) => Number(document.querySelector(
+	    "#campaign-list tbody td")?.textContent) !== first, p1[0]);
+	const p2 = await rows();
+	check(p1.length === 25 && p2.length === n - 25 && p1[0] > p1[24] &&
+	    p1[24] > p2[0] && await next.isDisabled(), "owner campaigns: " +
+	    `${n} campaigns are paged, 25 then ${n - 25}, newest first`,
+	    { p1, p2 });
 }
 
 export async function viewer(t) {
@@ -367,7 +406,7 @@ export async function viewer(t) {
 
 	await t.go("campaigns");
 	await page.waitForSelector("#campaign-list [data-campaign]");
-	check(await page.getByText(t.xss[1], { exact: true }).count() > 0,
+	check(await onSomePage(page, t.xss[1]),
 	    "viewer campaigns: the seeded campaign's injected name is listed " +
 	    "as text");
 	check(await page.getByRole("link", { name: "New campaign" })

@@ -134,7 +134,7 @@ try {
 	// 2. The campaign as sent, before anyone reads the mail.
 	await page.click(row);
 	await page.waitForFunction(() => document.getElementById("c-status")
-	    .textContent === "done" && document.querySelector(
+	    ?.textContent === "done" && document.querySelector(
 	    "#chart-opens svg") !== null, null, { timeout: 15000 });
 	const before = await readFigures(page);
 	check(before.sent > 0 && before.status === "done", "the campaign "

@@ -187,8 +187,13 @@
 		}));
 	}
 
-	/* The A/B part: 2 to 5 subject lines, test share, wait, metric. */
-	function abPart() {
+	/*
+	 * The A/B part: 2 to 5 variants, each a subject line and, if
+	 * chosen, a template of its own (it must track the same links as
+	 * the campaign's: the server says so otherwise); the test share,
+	 * the wait, the metric.
+	 */
+	function abPart(tpls) {
 		var list = h("div", { id: "ab-variants" }), addBtn, delBtn;
 		var letters = "ABCDE", box;
 
@@ -198,9 +203,12 @@
 		function add() {
 			var n = count();
 
-			list.appendChild(FF.field("Subject of variant " +
-			    letters[n], { name: "ab_subject", "data-variant":
-			    n + 1, maxlength: 998 }));
+			list.appendChild(h("div", { class: "grid2 variant" },
+			    FF.field("Subject of variant " + letters[n],
+			    { name: "ab_subject", maxlength: 998 }),
+			    FF.field("Template of variant " + letters[n],
+			    { tag: "select", name: "ab_template" },
+			    options(tpls, "the campaign's template"))));
 			sync();
 		}
 		function sync() {
@@ -239,12 +247,18 @@
 	}
 
 	function abBody(form, v) {
-		var subjects = Array.prototype.map.call(form.querySelectorAll(
-		    "input[name=ab_subject]"), function (i) {
-			return { subject: i.value };
+		var variants = Array.prototype.map.call(form.querySelectorAll(
+		    "#ab-variants .variant"), function (d) {
+			var o = { subject: d.querySelector(
+			    "input[name=ab_subject]").value }, t =
+			    d.querySelector("select[name=ab_template]").value;
+
+			if (t)
+				o.template_id = t;
+			return o;
 		});
 
-		return { variants: subjects, test_fraction:
+		return { variants: variants, test_fraction:
 		    Number(v.ab_share) / 100, metric: v.ab_metric,
 		    wait: String(v.ab_wait).trim() + v.ab_unit };
 	}
@@ -319,7 +333,7 @@
 		    name: "local_time", value: "09:00" }),
 		    FF.field("Time zone of contacts without their own",
 		    { tag: "select", name: "timezone" }, zones()));
-		ab = abPart();
+		ab = abPart(tpls);
 		form = FF.form({ id: "campaign-form", class: "card stack",
 		    "aria-label": "new campaign" }, [
 			FF.field("Name", { name: "name", required: true,

@@ -163,6 +163,12 @@ export async function owner(t) {
 	    `</p><p><a href="${t.app}">Read it on the site</a></p>` +
 	    "</body></html>", text: "Hello {{first_name}}\n" });
 	const o = { tpl: tpl.id, list: list.id, from };
+	// Another wording with the same link, for an A/B variant.
+	const tpl2 = await must(t, "POST", "/v1/templates", {
+	    name: "Campaign news B " + tag, subject: "News",
+	    html: "<html><body><p>Our news, told otherwise.</p>" +
+	    `<p><a href="${t.app}">See it</a></p></body></html>`,
+	    text: "News\n" });
 
 	// 1. The list: the seeded payload name as text.
 	await t.go("campaigns");
@@ -335,6 +341,7 @@ export async function owner(t) {
 	    "subject: the API's 422 in words under the form: " + etext);
 	await t.screen("campaigns-new-ab");
 	await page.getByLabel("Subject of variant B").fill("Spring B");
+	await page.getByLabel("Template of variant B").selectOption(tpl2.id);
 	await page.getByLabel("Test share (% of recipients)").fill("50");
 	await page.getByLabel("Wait before choosing").fill("2");
 	await page.getByLabel("Winner by").selectOption("clicks");
@@ -342,10 +349,12 @@ export async function owner(t) {
 	const aid = await campaignId(page);
 	c = await must(t, "GET", `/v1/campaigns/${aid}`);
 	check(c.ab && c.ab.variants.map((v) => v.subject).join("|") ===
-	    "Spring A|Spring B" && c.ab.test_fraction === 0.5 &&
+	    "Spring A|Spring B" && !c.ab.variants[0].template_id &&
+	    c.ab.variants[1].template_id === tpl2.id &&
+	    c.ab.test_fraction === 0.5 &&
 	    c.ab.wait === "2h" && c.ab.metric === "clicks",
-	    "owner campaigns: the A/B form's variants, share, wait and " +
-	    "metric reach the API", c);
+	    "owner campaigns: the A/B form's variants (subjects, one's own " +
+	    "template), share, wait and metric reach the API", c);
 	await page.waitForSelector("#ab-card:not([hidden])");
 	const abText = await page.textContent("#ab-card");
 	check(abText.includes("Spring A") && abText.includes("Spring B") &&

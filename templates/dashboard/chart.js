@@ -2,10 +2,14 @@
  * chart.js: the dashboard's own small SVG charts (no library: the page
  * must load from fanfared alone, with a script-src 'self' policy).
  *
- * FanfareChart.time(el, points, series): stacked columns over time, one
- *   per point {t: ISO time, ...}; series [{key, label, cls}] bottom up.
+ * FanfareChart.time(el, points, series, title?): stacked columns over
+ *   time, one per point {t: ISO time, ...}; series [{key, label, cls}]
+ *   bottom up.
  * FanfareChart.bars(el, items, opts): horizontal bars, items
- *   [{label, value, extra?}], largest first.
+ *   [{label, value, extra?}], largest first; opts {empty, cls, title}.
+ *
+ * Each <svg role="img"> gets a <title> first, its name for a screen
+ * reader: what it shows and its totals (axe-core's svg-img-alt).
  *
  * Everything is built with DOM calls and textContent, never markup from
  * data: campaign names and link URLs are the tenant's input.  Each chart
@@ -79,7 +83,7 @@ var FanfareChart = (function () {
 		el.appendChild(box);
 	}
 
-	function time(el, points, series) {
+	function time(el, points, series, title) {
 		var W = 640, H = 220, L = 40, R = 10, T = 10, B = 28;
 		var SLOTS = 30;		/* a new campaign's few buckets stay bars */
 		var pw = W - L - R, ph = H - T - B;
@@ -102,7 +106,8 @@ var FanfareChart = (function () {
 		for (k = 0; k < series.length; k++)
 			svg.setAttribute("data-" + series[k].key, totals[k]);
 		svg.setAttribute("data-points", points.length);
-		svgEl("title", {}, svg).textContent = series.map(function (s, j) {
+		svgEl("title", {}, svg).textContent = (title ? title + ": " :
+		    "") + series.map(function (s, j) {
 			return s.label + " " + totals[j];
 		}).join(", ");
 		for (v = 0; v <= max; v += step) {
@@ -167,6 +172,11 @@ var FanfareChart = (function () {
 		    "class": "chart-svg", role: "img" }, el);
 		svg.setAttribute("data-total", sum);
 		svg.setAttribute("data-items", items.length);
+		svgEl("title", {}, svg).textContent = (opts.title ? opts.title +
+		    ": " : "") + (items.length === 0 ? opts.empty || "none" :
+		    items.slice(0, 10).map(function (it) {
+			return it.label + " " + it.value;
+		}).join(", ") + (items.length > 10 ? ", \u2026" : ""));
 		if (items.length === 0) {
 			text(svg, W / 2, 20, opts.empty || "none", "empty",
 			    "middle");

@@ -2,9 +2,11 @@
 """
 test_browser.py: the dashboard in a real browser.  Starts redis-server,
 smtp-capture.py and fanfared (harness.py), sends a campaign, writes one
-captured mail's HTML part to a file, then runs tests/browser/dashboard.mjs
-under node: Debian's headless Chromium driven by npm's playwright-core,
-which logs in, reads the campaign, opens the mail (its pixel loads),
+captured mail's HTML part to a file, creates an owner user with the
+tenant key, then runs tests/browser/dashboard.mjs under node: Debian's
+headless Chromium driven by npm's playwright-core, which logs in with
+that user's password, reads the campaign on the app's campaigns screen,
+opens the mail (its pixel loads),
 clicks its link and waits for the dashboard to show one more open and
 one more click.  Its checks are reported here as TAP lines; the stats
 API confirms them.
@@ -33,6 +35,7 @@ PEOPLE = [{"email": "reader@browser.test", "first_name": "Rita"},
           {"email": "gone@browser.test", "first_name": "Olga"}]
 OPTED_OUT = "gone@browser.test"     # suppressed at send time
 READER_ADDR = "81.2.69.10"          # GB in make-mmdb.pl's database
+OWNER = ("owner@browser.test", "the owner's password 1")
 
 
 def send(ff, relay, key):
@@ -69,15 +72,13 @@ def browse(ff, key, cid, mail_html, out):
     mail = os.path.join(out, "mail.html")
     with open(mail, "w") as f:
         f.write(mail_html)
+    # The app logs in with a user's password, not with the key.
+    must("POST /v1/users", call(ff, "POST", "/v1/users", key, {
+        "email": OWNER[0], "password": OWNER[1], "role": "owner"}), 201)
     env = dict(FF_DASHBOARD="http://127.0.0.1:%d/dashboard/" % ff.api_port,
-               FF_KEY=key, FF_CAMPAIGN=cid, FF_MAIL=mail, FF_OUT=out,
-               FF_READER_ADDR=READER_ADDR,
-               FF_SUPPRESSED="1", FF_SEQUENCE="Welcome series")
-    # A draft sequence for the list of sequences (it sends nothing).
-    must("POST /v1/sequences", call(ff, "POST", "/v1/sequences", key, {
-        "name": "Welcome series", "from": "News Team <news@acme.test>",
-        "steps": [{"template_id": call(ff, "GET", "/v1/campaigns/%s" % cid,
-                                       key)[1]["template_id"]}]}), 201)
+               FF_EMAIL=OWNER[0], FF_PASSWORD=OWNER[1], FF_KEY=key,
+               FF_CAMPAIGN=cid, FF_MAIL=mail, FF_OUT=out,
+               FF_READER_ADDR=READER_ADDR, FF_SUPPRESSED="1")
     before = stats(ff, key, cid)
     run_node("dashboard.mjs", env, 10)
     after = stats(ff, key, cid)

@@ -511,6 +511,7 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 	int				 rc;
 
 	if ((s->cur->form != 0 ? store_send_check_signups :
+	    s->cur->sysmail ? store_send_check_sysmail :
 	    store_send_check)(s->db, s->cur->tenant, s->cur->campaign, ids,
 	    nids, &s->check) == -1)
 		return -1;

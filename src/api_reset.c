@@ -13,7 +13,9 @@
  * SHA-256, store_reset.h) living password_reset_ttl, and mails the link
  * APP_URL/dashboard/#/reset/T.TOKEN through the tenant's hidden account
  * campaign (store_sysmail.h): the senders, DKIM, the tenant's relay,
- * like every mail.  A reset mail is transactional: an opted-out or
+ * like every mail.  The link is in the queued mail's record only until
+ * the sender has sent it (store_sysmail_forget), and never longer than
+ * the link lives.  A reset mail is transactional: an opted-out or
  * complaining address still gets it (the account holder asked), a
  * bounced, blocklisted or special-category one does not.
  *
@@ -172,6 +174,7 @@ reset_mail(struct api_req *r, const struct user_rec *u)
 	to.key = key;
 	to.attributes = attrs;
 	to.transactional = 1;
+	to.ttl_s = conf->password_reset_ttl_s;
 	if (attrs == NULL || store_sysmail_campaign(r->db, u->tenant, &spec,
 	    now, &camp) == -1 || store_sysmail_queue(r->db, u->tenant, camp,
 	    &to, &id) == -1)

@@ -240,7 +240,9 @@ const struct key_doc key_docs[] = {
 	  "the senders of a system campaign as a contact: `email`, `key`, "
 	  "`first_name`, `last_name`, `attributes` (JSON: the reset link), "
 	  "`transactional` (1: a password reset, sent to an opted-out or "
-	  "complaining address too); expires a day after it was queued" },
+	  "complaining address too); deleted by the sender once the mail "
+	  "has a final outcome, else expires a day after it was queued (a "
+	  "reset's with its link)" },
 	{ "{t:T}:reset:HASH", "hash", "a password reset, named by the "
 	  "SHA-256 of its link's random token (never the token): `user`, "
 	  "`expires_at` (ms); expires at `password_reset_ttl`; deleted by "

@@ -193,9 +193,19 @@ store_sysmail_queue(struct db *db, uint64_t tenant, uint64_t camp,
 	    to->first_name ? to->first_name : "",
 	    to->last_name ? to->last_name : "",
 	    to->attributes ? to->attributes : "", to->transactional)) == -1 ||
-	    reply_done(db_cmd(db, "EXPIRE %s %d", k.s, SYSMAIL_TTL_S)) == -1)
+	    reply_done(db_cmd(db, "EXPIRE %s %d", k.s, to->ttl_s > 0 &&
+	    to->ttl_s < SYSMAIL_TTL_S ? to->ttl_s : SYSMAIL_TTL_S)) == -1)
 		return -1;
 	return store_queue_add_one(db, tenant, camp, *id);
+}
+
+int
+store_sysmail_forget(struct db *db, uint64_t tenant, uint64_t id)
+{
+	struct key	k;
+
+	return reply_done(db_cmd(db, "UNLINK %s", key_sysmail(&k, tenant,
+	    id)));
 }
 
 int

@@ -86,11 +86,16 @@ struct sysmail_to {
 	const char	*first_name, *last_name;
 	const char	*attributes;	/* a JSON object's text */
 	int		 transactional;	/* 1: a password reset */
+	int		 ttl_s;		/* the record's life; 0: a day */
 };
 
-/* Queues one mail to `to` on campaign camp: 0 with *id, or -1. */
+/* Queues one mail to `to` on campaign camp: 0 with *id, or -1.  The
+ * record lives to->ttl_s (at most a day: a reset link's record never
+ * outlives the link), and is deleted by the sender once the mail has a
+ * final outcome (store_sysmail_forget: 0 or -1). */
 int	 store_sysmail_queue(struct db *, uint64_t tenant, uint64_t camp,
 	    const struct sysmail_to *, uint64_t *id);
+int	 store_sysmail_forget(struct db *, uint64_t tenant, uint64_t id);
 
 /* Why the address (a match key) would be suppressed at send time, for
  * the checks send_check.lua makes by address: "opted_out",

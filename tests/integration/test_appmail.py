@@ -140,6 +140,10 @@ def test_reset(ff, relay, redis, tid, key, users):
        "Redis holds the token's SHA-256 only, under the tenant's tag", keys)
     ok(mails_to(relay, "nobody@acme.test") == [],
        "the unknown address gets no mail")
+    gone = wait_for(lambda: redis.keys("{t:%s}:sysmail:*" % tid) == [],
+                    timeout=10)
+    ok(gone, "once sent, the queued mail's record (the link in clear) is "
+       "deleted", redis.keys("{t:%s}:sysmail:*" % tid))
 
     st, js, _, raw = api(ff, "POST", "/v1/password_reset/" + token,
                          body={"password": "short"})

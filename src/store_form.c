@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "store_form.h"
+#include "store_launch.h"
 #include "store_queue.h"
 #include "store_sysmail.h"
 #include "store_tenant.h"
@@ -189,7 +190,7 @@ store_form_create(struct db *db, uint64_t tenant, const struct form_spec *s,
 		return -1;
 	/* Last, and alone: the senders look at the campaign only once it
 	 * is whole. */
-	return store_system_campaign_start(db, tenant, camp);
+	return store_sending_add(db, tenant, camp);
 }
 
 int

@@ -10,6 +10,7 @@
 
 #include "keys.h"
 #include "redis_sync.h"
+#include "store_launch.h"
 #include "store_queue.h"
 #include "store_suppress.h"
 #include "store_sysmail.h"
@@ -49,13 +50,6 @@ store_system_campaign_put(struct db *db, uint64_t tenant, uint64_t camp,
 	    reply_is_error(rep, "BUSYGROUP")) ? 0 : -1;
 	freeReplyObject(rep);
 	return rc;
-}
-
-int
-store_system_campaign_start(struct db *db, uint64_t tenant, uint64_t camp)
-{
-	return reply_done(db_cmd(db, "SADD %s %llu:%llu", key_sending(),
-	    (unsigned long long)tenant, (unsigned long long)camp));
 }
 
 int
@@ -129,7 +123,7 @@ sysmail_create(struct db *db, uint64_t tenant, const struct sysmail_spec *s,
 		return -1;
 	if (!won)
 		return sysmail_lookup(db, tenant, s->name, camp) == 1 ? 0 : -1;
-	return store_system_campaign_start(db, tenant, *camp);
+	return store_sending_add(db, tenant, *camp);
 }
 
 int

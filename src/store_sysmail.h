@@ -46,12 +46,10 @@ struct system_campaign {
 };
 
 /* Writes the record of campaign camp and its queue's consumer group;
- * the senders see it only after store_system_campaign_start (ff:sending
- * has no hash tag: the last write, alone).  0 or -1. */
+ * the senders see it only after store_sending_add (store_launch.h;
+ * ff:sending has no hash tag: the last write, alone).  0 or -1. */
 int	 store_system_campaign_put(struct db *, uint64_t tenant, uint64_t camp,
 	    const struct system_campaign *, uint64_t now_ms);
-int	 store_system_campaign_start(struct db *, uint64_t tenant,
-	    uint64_t camp);
 
 /* Writes a hidden template (name, subject, html, text; no links) and
  * moves its version on, so the senders compile it again.  0 or -1. */

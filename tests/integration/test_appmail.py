@@ -17,17 +17,21 @@ Cluster) and contrib/smtp-capture.py as the relay.
      forged one; an opted-out user still gets a reset (transactional);
      the audit stream has "password_reset_requested" (by "anonymous")
      and "password_reset" (by "user:U");
-  2. expiry: a second fanfared on the same Redis with
+  2. retry: a reset the relay defers (451) is sent at the next try of
+     the schedule, although the tenant's account campaign is older than
+     retry_lifetime (a system campaign's mail counts its life from its
+     own first try);
+  3. expiry: a second fanfared on the same Redis with
      password_reset_ttl 2s: its link is 404 once 2 s have passed;
-  3. throttle: the 4th request for one address in 15 minutes is 429 (a
+  4. throttle: the 4th request for one address in 15 minutes is 429 (a
      known or an unknown one alike), and from one client, after 20
      requests for different addresses, 429 too;
-  4. test send: a marketer's session sends a template to one address
+  5. test send: a marketer's session sends a template to one address
      with a contact's fields: the mail arrives with "[Test] " and the
      fields rendered; a template changed at once is sent as changed; a
      viewer is 403; an opted-out address, a blocklisted domain and an
      address with a special-category term are 422 and get no mail;
-  5. audit: opt-out add/remove, blocklist add/remove, a subject export
+  6. audit: opt-out add/remove, blocklist add/remove, a subject export
      and an erasure made with a session carry "user:U", made with the
      tenant key its key prefix.
 """
@@ -196,6 +200,26 @@ def test_reset(ff, relay, redis, tid, key, users):
        "password_reset (by the user)", json.dumps(items)[:2000])
 
 
+def test_retry(ff, relay, redis, tid):
+    """A reset deferred by the relay is tried again by the schedule,
+    however long ago the tenant's account campaign was made."""
+    camp = redis.cmd("HGET", "{t:%s}:syscamps" % tid, "account")
+    camp = camp.decode() if isinstance(camp, bytes) else camp
+    # As if made three days ago: older than retry_lifetime (2d).
+    redis.cmd("HSET", "{t:%s}:camp:%s" % (tid, camp), "launched_at",
+              str(int(time.time() * 1000) - 3 * 86400000))
+    relay.fresh(faults={"tempfail_first": 1})
+    addr = "marketer@acme.test"
+    st, _, _, _ = api(ff, "POST", "/v1/password_reset", body={"email": addr})
+    got = wait_for(lambda: mails_to(relay, addr), timeout=20)
+    refused = [e for e in relay.refused()
+               if addr in json.dumps(e).lower()]
+    ok(st == 202 and got and len(got) == 1 and refused,
+       "a reset the relay deferred (451) arrives at the retry, though its "
+       "campaign is older than retry_lifetime", "%r %r" % (
+           refused, relay.log()[:5]))
+
+
 def test_expiry(ff2, relay, users):
     relay.fresh()
     viewer = "viewer@acme.test"
@@ -334,6 +358,7 @@ def main():
     redis = Redis()
     common = dict(admin_key=ADMIN, smtp_relay="127.0.0.1:%d" % relay.port,
                   smtp_starttls="off", system_from=SYSTEM_FROM,
+                  retry_schedule="1s,1s",
                   app_url=APP_URL)
     ff = Fanfare(redis=redis, senders="1", **common)
     ff2 = Fanfare(redis=redis, senders="0", password_reset_ttl="2s",
@@ -346,6 +371,7 @@ def main():
             {"email": "%s@acme.test" % role, "password": pw, "role": role}),
             201)["id"]
     run(test_reset, ff, relay, redis, tid, key, users)
+    run(test_retry, ff, relay, redis, tid)
     run(test_expiry, ff2, relay, users)
     run(test_throttle, ff, ff2)
     run(test_send, ff, relay, tid, key, users)

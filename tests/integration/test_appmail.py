@@ -23,15 +23,17 @@ Cluster) and contrib/smtp-capture.py as the relay.
      own first try);
   3. expiry: a second fanfared on the same Redis with
      password_reset_ttl 2s: its link is 404 once 2 s have passed;
-  4. throttle: the 4th request for one address in 15 minutes is 429 (a
+  4. a tenant with a verified sending domain: its reset comes from
+     noreply@ the domain, with both DKIM signatures, which verify;
+  5. throttle: the 4th request for one address in 15 minutes is 429 (a
      known or an unknown one alike), and from one client, after 20
      requests for different addresses, 429 too;
-  5. test send: a marketer's session sends a template to one address
+  6. test send: a marketer's session sends a template to one address
      with a contact's fields: the mail arrives with "[Test] " and the
      fields rendered; a template changed at once is sent as changed; a
      viewer is 403; an opted-out address, a blocklisted domain and an
      address with a special-category term are 422 and get no mail;
-  6. audit: opt-out add/remove, blocklist add/remove, a subject export
+  7. audit: opt-out add/remove, blocklist add/remove, a subject export
      and an erasure made with a session carry "user:U", made with the
      tenant key its key prefix.
 """
@@ -47,7 +49,8 @@ import time
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Fanfare, Redis, Relay, call, done, must, new_template,
-                     new_tenant, ok, run, wait_for)
+                     new_tenant, ok, run, skip, tmpdir, wait_for)
+from test_domains import DNS, DNSMASQ
 
 ADMIN = "admin-" + "m" * 40
 SYSTEM_FROM = "Acme Accounts <accounts@acme.test>"
@@ -240,6 +243,36 @@ def test_expiry(ff2, relay, users):
        "and the password is the old one")
 
 
+def test_verified_from(ff, relay, dns, key2):
+    """A tenant with a verified sending domain: its reset comes from
+    noreply@ that domain, signed by the domain's DKIM keys."""
+    from test_domains import signatures, verify_all
+    boss = "boss@beta.test"
+    must("POST /v1/users", call(ff, "POST", "/v1/users", key2,
+                                {"email": boss, "password": PW["owner"],
+                                 "role": "owner"}), 201)
+    js = must("POST /v1/domains", call(ff, "POST", "/v1/domains", key2,
+                                       {"domain": "beta.test"}), 201)
+    dns.start(js["dns"])
+    js = must("verify", call(ff, "POST", "/v1/domains/beta.test/verify",
+                             key2))
+    ok(js.get("status") == "verified", "the second tenant's domain is "
+       "verified", repr(js)[:300])
+    relay.fresh()
+    st, _, _, _ = api(ff, "POST", "/v1/password_reset", body={"email": boss})
+    got = wait_for(lambda: mails_to(relay, boss), timeout=20)
+    ok(st == 202 and got and len(got) == 1, "its user's reset arrives")
+    if not got:
+        return
+    raw = got[0][1]
+    sigs = signatures(raw)
+    ok(parts_of(raw)[0]["From"] == "noreply@beta.test" and
+       sorted(v[0] for v in sigs.values()) == ["beta.test", "beta.test"] and
+       not verify_all([raw], dns),
+       "from noreply@ the verified domain, with both of its DKIM "
+       "signatures, which verify (python3-dkim)", repr(sigs))
+
+
 def test_throttle(ff, ff2):
     answers = [api(ff, "POST", "/v1/password_reset",
                    body={"email": "viewer@acme.test"})[0]
@@ -356,9 +389,15 @@ def test_audit(ff, tid, key, users):
 def main():
     relay = Relay()
     redis = Redis()
+    dns = DNS() if os.access(DNSMASQ, os.X_OK) else None
+    data_key = os.path.join(tmpdir("ff-datakey-"), "data.key")
+    with open(data_key, "wb") as f:
+        f.write(os.urandom(48))
+    os.chmod(data_key, 0o600)
     common = dict(admin_key=ADMIN, smtp_relay="127.0.0.1:%d" % relay.port,
                   smtp_starttls="off", system_from=SYSTEM_FROM,
-                  retry_schedule="1s,1s",
+                  retry_schedule="1s,1s", data_key_file=data_key,
+                  dns_resolver="127.0.0.1:%d" % (dns.port if dns else 53),
                   app_url=APP_URL)
     ff = Fanfare(redis=redis, senders="1", **common)
     ff2 = Fanfare(redis=redis, senders="0", password_reset_ttl="2s",
@@ -373,6 +412,12 @@ def main():
     run(test_reset, ff, relay, redis, tid, key, users)
     run(test_retry, ff, relay, redis, tid)
     run(test_expiry, ff2, relay, users)
+    if dns is not None:
+        run(test_verified_from, ff, relay, dns, new_tenant(ff, "beta")[1])
+        dns.stop()
+    else:
+        skip("verified From", "no dnsmasq (contrib/setup.sh FF_TEST_DEPS=1 "
+             "installs dnsmasq-base)")
     run(test_throttle, ff, ff2)
     run(test_send, ff, relay, tid, key, users)
     run(test_audit, ff, tid, key, users)

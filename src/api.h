@@ -598,7 +598,8 @@ void	 api_reset_free(struct api *);
 /* api_sysmail.c: the From of a tenant's account mail (a verified
  * sending domain's noreply@, else system_from) into *from (the caller
  * frees): 1, 0 when there is none, -1 when Redis failed. */
-int	 api_sysmail_from(struct api_req *, char **from);
+int	 api_sysmail_from(struct db *, const struct config *, uint64_t tenant,
+	    char **from);
 /* api_template_test.c: POST /v1/templates/{id}/test. */
 void	 api_template_test(struct api_req *);
 /* api_schedule.c: scheduled launches (send_at) and A/B winners. */

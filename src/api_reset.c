@@ -8,8 +8,11 @@
  * body, on a worker).  The request answers the same bytes whether the
  * address is a user's or not, so nobody learns who has an account; it
  * is throttled per address and per client in memory (session.c's
- * throttle, as logins are), never in Redis.  For a user of an active
- * tenant it makes a token (32 random bytes; Redis holds only its
+ * throttle, as logins are), never in Redis.  Its answer does not wait
+ * for the address's lookup: that and the mail are a job of their own on
+ * the API's storage threads (api_pool.c), run after the answer, so the
+ * request takes the same time for anyone.  For a user of an active
+ * tenant the job makes a token (32 random bytes; Redis holds only its
  * SHA-256, store_reset.h) living password_reset_ttl, and mails the link
  * APP_URL/dashboard/#/reset/T.TOKEN through the tenant's hidden account
  * campaign (store_sysmail.h): the senders, DKIM, the tenant's relay,
@@ -119,12 +122,10 @@ valid_for(int secs, char *out, size_t len)
 	snprintf(out, len, "%d %s%s", n, unit, n == 1 ? "" : "s");
 }
 
-/* Makes the token and queues the mail for u: 0, or -1 (logged: the
- * answer must not differ). */
+/* Makes the token and queues the mail for u: 0, or -1 (logged). */
 static int
-reset_mail(struct api_req *r, const struct user_rec *u)
+reset_mail(struct db *db, const struct config *conf, const struct user_rec *u)
 {
-	const struct config	*conf = r->a->conf;
 	struct sysmail_spec	 spec;
 	struct sysmail_to	 to;
 	char			 token[RESET_TOKEN_HEX + 1];
@@ -137,8 +138,7 @@ reset_mail(struct api_req *r, const struct user_rec *u)
 	json_t			*o;
 	int			 rc = -1;
 
-	r->tenant = u->tenant;	/* api_sysmail_from's */
-	switch (api_sysmail_from(r, &from)) {
+	switch (api_sysmail_from(db, conf, u->tenant, &from)) {
 	case -1:
 		goto out;
 	case 0:
@@ -152,7 +152,7 @@ reset_mail(struct api_req *r, const struct user_rec *u)
 		goto out;
 	api_random_hex(token, RESET_TOKEN_BYTES);
 	api_sha256_hex(token, hash);
-	if (store_reset_create(r->db, u->tenant, hash, u->id, now,
+	if (store_reset_create(db, u->tenant, hash, u->id, now,
 	    (uint64_t)conf->password_reset_ttl_s * 1000) == -1)
 		goto out;
 	app_url(conf, base, sizeof(base));
@@ -175,9 +175,9 @@ reset_mail(struct api_req *r, const struct user_rec *u)
 	to.attributes = attrs;
 	to.transactional = 1;
 	to.ttl_s = conf->password_reset_ttl_s;
-	if (attrs == NULL || store_sysmail_campaign(r->db, u->tenant, &spec,
-	    now, &camp) == -1 || store_sysmail_queue(r->db, u->tenant, camp,
-	    &to, &id) == -1)
+	if (attrs == NULL || store_sysmail_campaign(db, u->tenant, &spec, now,
+	    &camp) == -1 || store_sysmail_queue(db, u->tenant, camp, &to,
+	    &id) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -194,6 +194,40 @@ out:
 	return rc;
 }
 
+/* The work of a request, after its answer (reset_request says why). */
+struct reset_job {
+	struct api_job		 job;	/* first: the pool's handle */
+	const struct config	*conf;	/* the process's */
+	char			 email[FF_EMAIL_MAX + 1];
+};
+
+static void
+reset_job_run(struct api_job *job, struct db *db)
+{
+	struct reset_job	*j = (struct reset_job *)job;
+	struct user_rec		 u;
+	int			 found;
+
+	memset(&u, 0, sizeof(u));
+	if ((found = store_user_by_email(db, j->email, &u)) == -1)
+		log_warnx("password reset: redis failed; a request was "
+		    "dropped");
+	if (found == 1 && store_tenant_state(db, u.tenant) == TENANT_ACTIVE &&
+	    reset_mail(db, j->conf, &u) == 0 && store_user_audit(db,
+	    u.tenant, "anonymous", "password_reset_requested", u.id) == -1)
+		log_warnx("tenant %llu: audit record of "
+		    "password_reset_requested (user %llu) not written",
+		    (unsigned long long)u.tenant, (unsigned long long)u.id);
+	store_user_rec_free(&u);
+}
+
+/* On the main thread, run or cancelled (a shutdown). */
+static void
+reset_job_done(struct api_job *job)
+{
+	free(job);
+}
+
 /* POST /v1/password_reset: the same 202 for anyone, but a 429. */
 static void
 reset_request(struct api_req *r)
@@ -201,14 +235,12 @@ reset_request(struct api_req *r)
 	static const char *const fields[] = { "email", NULL };
 	struct throttle	*t = r->a->reset_throttle;
 	struct throttle	*tc = r->a->reset_client_throttle;
-	struct user_rec	 u;
+	struct reset_job *j;
 	char		 addr[FF_EMAIL_MAX + 1], email[FF_EMAIL_MAX + 1];
 	char		 headers[64];
 	json_t		*body = NULL;
 	const char	*in;
-	int		 found;
 
-	memset(&u, 0, sizeof(u));
 	if (api_body_object(r, &body) == -1 ||
 	    api_check_fields(r, body, fields) == -1)
 		goto done;
@@ -231,18 +263,22 @@ reset_request(struct api_req *r)
 	/* Every request counts, known address or not. */
 	throttle_fail(t, email, mono_ms());
 	throttle_fail(tc, r->client, mono_ms());
-	if ((found = store_user_by_email(r->db, email, &u)) == -1) {
-		api_unavailable(r);
+	/* The lookup and the mail after the answer, in a job of their own:
+	 * the request does the same work whoever asks, so neither its
+	 * bytes nor its time tell an account from none. */
+	j = xcalloc(1, sizeof(*j));
+	j->job.run = reset_job_run;
+	j->job.done = reset_job_done;
+	j->job.patient = 1;
+	j->conf = r->a->conf;
+	memcpy(j->email, email, sizeof(j->email));
+	if (api_pool_submit(r->a->pool, &j->job) == -1) {
+		free(j);
+		api_busy(r, "too many requests queued");
 		goto done;
-	}
-	if (found && store_tenant_state(r->db, u.tenant) == TENANT_ACTIVE &&
-	    reset_mail(r, &u) == 0) {
-		snprintf(r->key_prefix, sizeof(r->key_prefix), "anonymous");
-		api_user_audit(r, u.tenant, "password_reset_requested", u.id);
 	}
 	api_json(r, 202, json_pack("{s:s}", "status", "accepted"));
 done:
-	store_user_rec_free(&u);
 	json_decref(body);
 }
 

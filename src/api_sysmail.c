@@ -17,7 +17,8 @@
 #include "store_domain.h"
 
 int
-api_sysmail_from(struct api_req *r, char **from)
+api_sysmail_from(struct db *db, const struct config *conf, uint64_t tenant,
+    char **from)
 {
 	struct domain_rec	 d;
 	char			**names = NULL;
@@ -26,10 +27,10 @@ api_sysmail_from(struct api_req *r, char **from)
 	int			 rc = 0, got;
 
 	*from = NULL;
-	if (store_domain_names(r->db, r->tenant, &names, &ids, &n) == -1)
+	if (store_domain_names(db, tenant, &names, &ids, &n) == -1)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
-		if ((got = store_domain_get(r->db, r->tenant, ids[i], &d)) ==
+		if ((got = store_domain_get(db, tenant, ids[i], &d)) ==
 		    -1) {
 			rc = -1;
 			break;
@@ -46,8 +47,8 @@ api_sysmail_from(struct api_req *r, char **from)
 	store_domain_names_free(names, ids, n);
 	if (rc != 0)
 		return rc;
-	if (r->a->conf->system_from != NULL) {
-		*from = xstrdup(r->a->conf->system_from);
+	if (conf->system_from != NULL) {
+		*from = xstrdup(conf->system_from);
 		return 1;
 	}
 	return 0;

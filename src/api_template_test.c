@@ -101,7 +101,7 @@ api_template_test(struct api_req *r)
 		    "(%s): no mail goes to it", why != NULL ? why : "erased");
 		goto done;
 	}
-	if ((rc = api_sysmail_from(r, &from)) == -1) {
+	if ((rc = api_sysmail_from(r->db, r->a->conf, r->tenant, &from)) == -1) {
 		api_unavailable(r);
 		goto done;
 	}

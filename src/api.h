@@ -232,6 +232,9 @@ struct api {
 							 * account */
 	struct throttle		*client_throttle;	/* per client */
 	struct api_schedule	*schedule;	/* the due job's */
+	struct throttle		*reset_throttle;	/* api_reset.c's: per
+							 * address */
+	struct throttle		*reset_client_throttle;	/* per client */
 };
 
 struct api_req {
@@ -575,6 +578,30 @@ int	 api_session_auth(struct api_req *);
 int	 api_role_check(struct api_req *);
 void	 api_user_init(struct api *);
 void	 api_user_free(struct api *);
+/* The audit record of a user's action (login, user_create,
+ * password_reset...): the actor is the session's user or the key. */
+void	 api_user_audit(struct api_req *, uint64_t tenant, const char *action,
+	    uint64_t user);
+/* The SHA-256 of a NUL-terminated token, as 64 hex digits and a NUL. */
+void	 api_sha256_hex(const char *in, char *out);
+/* body's "password": the policy's check (0, or -1 after answering 422
+ * weak_password), then its argon2id hash into hash, which holds
+ * libsodium's crypto_pwhash_STRBYTES (0, or -1 after answering 503). */
+int	 api_password_check(struct api_req *, json_t *body);
+int	 api_password_hash(struct api_req *, json_t *body, char *hash);
+
+/* api_reset.c: password resets by a mailed link (no auth), with their
+ * throttles (made and freed by api_user_init and api_user_free). */
+void	 api_password_reset(struct api_req *);	/* /v1/password_reset... */
+void	 api_reset_init(struct api *);
+void	 api_reset_free(struct api *);
+/* api_sysmail.c: the From of a tenant's account mail (a verified
+ * sending domain's noreply@, else system_from) into *from (the caller
+ * frees): 1, 0 when there is none, -1 when Redis failed. */
+int	 api_sysmail_from(struct db *, const struct config *, uint64_t tenant,
+	    char **from);
+/* api_template_test.c: POST /v1/templates/{id}/test. */
+void	 api_template_test(struct api_req *);
 /* api_schedule.c: scheduled launches (send_at) and A/B winners. */
 struct api_schedule;
 void	 api_schedule_init(struct api *);	/* the due job, each second */

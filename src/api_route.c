@@ -172,6 +172,15 @@ const struct api_endpoint api_endpoints[] = {
 	{ API_POST, "/v1/webhooks/{id}/test", api_webhooks_test,
 	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
 
+	/* Account mail (api_reset.c, api_template_test.c): anyone may ask
+	 * for a reset link and use one; a test send is a template's. */
+	{ API_POST, "/v1/password_reset", api_password_reset,
+	    API_AUTH_LOGIN, API_ROUTE_SESSION, 0 },
+	{ API_POST, "/v1/password_reset/{token}", api_password_reset,
+	    API_AUTH_LOGIN, API_ROUTE_SESSION, 0 },
+	{ API_POST, "/v1/templates/{id}/test", api_template_test,
+	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
+
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */
 	{ 0, "/v1/{resource}", NULL, API_AUTH_TENANT, API_ROUTE_OTHER, 0 },
 };

@@ -8,6 +8,11 @@
  * link adds the contact id as well (see store.c).  Blocklist patterns
  * are a whole address or "@domain".  HTTP only: store_suppress.c reads
  * and writes Redis.
+ *
+ * Each add and remove is a privacy action: it is written to the
+ * tenant's audit stream (optout_add, optout_remove, blocklist_add,
+ * blocklist_remove) with who did it, the key's prefix or a session's
+ * "user:U", and never the address.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +22,25 @@
 #include "event.h"
 #include "store_event.h"
 #include "store_contact.h"
+#include "store_subject.h"
 #include "store_suppress.h"
 
 #define LIST_DEFAULT	100
 #define LIST_MAX	1000
+
+/* The audit record of an add or a remove: n, the entries it names (a
+ * remove: those it took away, 0 when none was there). */
+static void
+audit(struct api_req *r, const char *action, long long n)
+{
+	char	counts[48];
+
+	snprintf(counts, sizeof(counts), "{\"entries\":%lld}", n);
+	if (store_subject_audit(r->db, r->tenant, r->key_prefix, action,
+	    counts) == -1)
+		log_warnx("tenant %llu: audit record of %s not written",
+		    (unsigned long long)r->tenant, action);
+}
 
 /* "user@x" -> its match key; "@domain" -> "@" + the domain in ASCII. */
 static int
@@ -154,6 +174,7 @@ api_optouts(struct api_req *r)
 	size_t		 len;
 	char		 addr[FF_EMAIL_MAX + 1], key[FF_EMAIL_MAX + 1];
 	uint64_t	 id, now;
+	long long	 removed = 0, removed_id = 0;
 
 	if (r->nseg == 2 && r->method == HTTP_GET) {
 		list_page(r, SUPPRESS_OPTOUTS, "email");
@@ -175,6 +196,7 @@ api_optouts(struct api_req *r)
 			api_unavailable(r);
 			return;
 		}
+		audit(r, "optout_add", 1);
 		api_json(r, 200, json_pack("{s:s, s:s}", "email", key,
 		    "status", "opted_out"));
 		return;
@@ -186,15 +208,18 @@ api_optouts(struct api_req *r)
 			return;
 		}
 		/* The caller vouches for the person's consent. */
-		if (store_optout_remove(r->db, r->tenant, key, NULL) == -1) {
+		if (store_optout_remove(r->db, r->tenant, key, &removed) ==
+		    -1) {
 			api_unavailable(r);
 			return;
 		}
 		/* A one-click opt-out of this contact goes too, if it can:
 		 * the address's own is gone already. */
-		if (store_contact_find(r->db, r->tenant, key, &id) == 1)
-			store_optout_remove_contact(r->db, r->tenant, id,
-			    NULL);
+		if (store_contact_find(r->db, r->tenant, key, &id) == 1 &&
+		    store_optout_remove_contact(r->db, r->tenant, id,
+		    &removed_id) == 0)
+			removed += removed_id;
+		audit(r, "optout_remove", removed);
 		api_nocontent(r);
 		return;
 	}
@@ -230,6 +255,7 @@ api_blocklist(struct api_req *r)
 			api_unavailable(r);
 			return;
 		}
+		audit(r, "blocklist_add", 1);
 		api_json(r, 200, json_pack("{s:s}", "pattern", pat));
 		return;
 	}
@@ -240,8 +266,10 @@ api_blocklist(struct api_req *r)
 		}
 		if ((rc = store_blocklist_remove(r->db, r->tenant, pat)) == -1)
 			api_unavailable(r);
-		else if (rc == 1)
+		else if (rc == 1) {
+			audit(r, "blocklist_remove", 1);
 			api_nocontent(r);
+		}
 		else
 			api_error(r, 404, "not_found", "no such pattern");
 		return;

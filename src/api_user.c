@@ -66,6 +66,7 @@ api_user_init(struct api *a)
 	    THROTTLE_WINDOW_MS);
 	a->client_throttle = throttle_new(THROTTLE_SLOTS, THROTTLE_CLIENT,
 	    THROTTLE_WINDOW_MS);
+	api_reset_init(a);
 }
 
 void
@@ -74,6 +75,7 @@ api_user_free(struct api *a)
 	throttle_free(a->login_throttle);
 	throttle_free(a->client_throttle);
 	a->login_throttle = a->client_throttle = NULL;
+	api_reset_free(a);
 }
 
 /* The lower-cased login of a JSON email: 0, or -1 (not an address). */
@@ -98,8 +100,8 @@ id_json(uint64_t id)
 	return json_string(buf);
 }
 
-static void
-sha256_hex(const char *in, char *out)
+void
+api_sha256_hex(const char *in, char *out)
 {
 	unsigned char	md[SHA256_DIGEST_LENGTH];
 	size_t		i;
@@ -118,8 +120,9 @@ actor_of(const struct api_req *r, char *buf, size_t len)
 	return buf;
 }
 
-static void
-audit(struct api_req *r, uint64_t tenant, const char *action, uint64_t user)
+void
+api_user_audit(struct api_req *r, uint64_t tenant, const char *action,
+    uint64_t user)
 {
 	char	actor[32];
 
@@ -155,7 +158,7 @@ session_check(struct api_req *r, const char *code, char *csrf_out)
 
 	if (session_cookie_parse(r->cookie, &tenant, token) == -1)
 		goto unauthorized;
-	sha256_hex(token, r->session);
+	api_sha256_hex(token, r->session);
 	rc = store_session_touch(r->db, tenant, r->session,
 	    (uint64_t)conf->session_idle_s * 1000, now_ms(), &user, csrf);
 	if (rc == -1) {
@@ -229,6 +232,37 @@ api_role_check(struct api_req *r)
 
 /* --------------------------------------------------------------- users */
 
+/* body's "password" against the policy: 0, or -1 after answering 422. */
+int
+api_password_check(struct api_req *r, json_t *body)
+{
+	json_t		*v = json_object_get(body, "password");
+	const char	*pw = json_string_value(v);
+	size_t		 len = pw != NULL ? json_string_length(v) : 0;
+
+	if (pw == NULL || !password_length_ok(len) || strlen(pw) != len) {
+		api_error(r, 422, "weak_password", "'password' must be %d to "
+		    "%d bytes", PASSWORD_MIN, PASSWORD_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_password_hash(struct api_req *r, json_t *body, char *hash)
+{
+	json_t	*v = json_object_get(body, "password");
+
+	if (crypto_pwhash_str(hash, json_string_value(v),
+	    json_string_length(v), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		api_error(r, 503, "unavailable", "no memory to hash the "
+		    "password; try again");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 user_create(struct api_req *r)
 {
@@ -237,9 +271,8 @@ user_create(struct api_req *r)
 	char		 email[FF_EMAIL_MAX + 1];
 	char		 hash[crypto_pwhash_STRBYTES];
 	json_t		*body = NULL;
-	const char	*pw, *role;
+	const char	*role;
 	uint64_t	 id = 0;
-	size_t		 pwlen;
 	int		 rc;
 
 	if (api_body_object(r, &body) == -1 ||
@@ -257,21 +290,9 @@ user_create(struct api_req *r)
 		    "marketer or viewer");
 		goto done;
 	}
-	pw = json_string_value(json_object_get(body, "password"));
-	pwlen = pw != NULL ? json_string_length(json_object_get(body,
-	    "password")) : 0;
-	if (pw == NULL || !password_length_ok(pwlen) || strlen(pw) != pwlen) {
-		api_error(r, 422, "weak_password", "'password' must be %d to "
-		    "%d bytes", PASSWORD_MIN, PASSWORD_MAX);
+	if (api_password_check(r, body) == -1 ||
+	    api_password_hash(r, body, hash) == -1)
 		goto done;
-	}
-	if (crypto_pwhash_str(hash, pw, pwlen,
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-		api_error(r, 503, "unavailable", "no memory to hash the "
-		    "password; try again");
-		goto done;
-	}
 	rc = store_user_create(r->db, r->tenant, email, role, hash, &id);
 	if (rc == -1)
 		api_unavailable(r);
@@ -279,7 +300,7 @@ user_create(struct api_req *r)
 		api_error(r, 409, "email_taken", "a user with this email "
 		    "exists");
 	else {
-		audit(r, r->tenant, "user_create", id);
+		api_user_audit(r, r->tenant, "user_create", id);
 		api_json(r, 201, json_pack("{s:o}", "id", id_json(id)));
 	}
 done:
@@ -342,7 +363,7 @@ user_delete(struct api_req *r)
 	    api_found(r, store_user_delete(r->db, r->tenant, id), "user") ==
 	    -1)
 		return;
-	audit(r, r->tenant, "user_delete", id);
+	api_user_audit(r, r->tenant, "user_delete", id);
 	api_nocontent(r);
 }
 
@@ -417,7 +438,7 @@ user_totp(struct api_req *r)
 		api_unavailable(r);
 		goto done;
 	}
-	audit(r, r->tenant, "totp_enable", id);
+	api_user_audit(r, r->tenant, "totp_enable", id);
 	api_json(r, 200, json_pack("{s:b}", "totp", 1));
 done:
 	sodium_memzero(secret, sizeof(secret));
@@ -554,7 +575,7 @@ session_create(struct api_req *r)
 		throttle_fail(t, email, mono_ms());
 		throttle_fail(tc, r->client, mono_ms());
 		if (found)
-			audit(r, u.tenant, "login_failed", u.id);
+			api_user_audit(r, u.tenant, "login_failed", u.id);
 		invalid_credentials(r, "invalid_credentials", "wrong email or "
 		    "password");
 		goto done;
@@ -573,7 +594,7 @@ session_create(struct api_req *r)
 		    now / 1000, code, &matched) || matched <= u.totp_step) {
 			throttle_fail(t, email, mono_ms());
 			throttle_fail(tc, r->client, mono_ms());
-			audit(r, u.tenant, "login_failed", u.id);
+			api_user_audit(r, u.tenant, "login_failed", u.id);
 			invalid_credentials(r, "invalid_totp", "wrong one-time "
 			    "code");
 			goto done;
@@ -589,7 +610,7 @@ session_create(struct api_req *r)
 	throttle_clear(t, email);
 	api_random_hex(token, SESSION_TOKEN_BYTES);
 	api_random_hex(csrf, SESSION_CSRF_HEX / 2);
-	sha256_hex(token, hash);
+	api_sha256_hex(token, hash);
 	if (store_session_create(r->db, u.tenant, hash, u.id, csrf,
 	    now + (uint64_t)conf->session_lifetime_s * 1000,
 	    (uint64_t)conf->session_idle_s * 1000) == -1) {
@@ -597,7 +618,7 @@ session_create(struct api_req *r)
 		goto done;
 	}
 	r->user = u.id;		/* the actor of the audit record */
-	audit(r, u.tenant, "login", u.id);
+	api_user_audit(r, u.tenant, "login", u.id);
 	snprintf(headers, sizeof(headers), "Set-Cookie: " SESSION_COOKIE
 	    "=%llu.%s; HttpOnly; SameSite=Strict; Path=/%s\r\n"
 	    "Cache-Control: no-store\r\n", (unsigned long long)u.tenant, token,
@@ -626,7 +647,7 @@ session_delete(struct api_req *r)
 		api_unavailable(r);
 		return;
 	}
-	audit(r, r->tenant, "logout", r->user);
+	api_user_audit(r, r->tenant, "logout", r->user);
 	snprintf(headers, sizeof(headers), "Set-Cookie: " SESSION_COOKIE
 	    "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s\r\n",
 	    cookie_secure(r));

@@ -236,6 +236,14 @@ static const struct config_directive config_table[] = {
 	    .def = "24h" },
 	{ "webhook_poll", CF_DURATION_MS, MEMBER(webhook_poll_ms), .min = 10,
 	    .max = 60 * SEC_MS, .def = "1s" },
+	/* Account mail (api_reset.c, api_template_test.c): the app's
+	 * address in the reset link (default: http://api_listen), a reset
+	 * link's life, the From of account mail when the tenant has no
+	 * verified sending domain. */
+	{ "app_url", CF_URL, MEMBER(app_url) },
+	{ "password_reset_ttl", CF_DURATION_S, MEMBER(password_reset_ttl_s),
+	    .min = SEC_MS, .max = 7 * DAY_MS, .def = "1h" },
+	{ "system_from", CF_STRING, MEMBER(system_from) },
 };
 
 static int
@@ -593,6 +601,12 @@ config_check(const struct config *cf, char *reason, size_t len)
 	if ((cf->smtp_user == NULL) != (cf->smtp_password == NULL)) {
 		snprintf(reason, len, "smtp_user and smtp_password go "
 		    "together");
+		return -1;
+	}
+	if (cf->system_from != NULL && domain_of_from(cf->system_from, name,
+	    sizeof(name)) == -1) {
+		snprintf(reason, len, "system_from: '%.80s' is not an address "
+		    "(\"Name <user@domain>\" or user@domain)", cf->system_from);
 		return -1;
 	}
 	return 0;

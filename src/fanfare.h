@@ -213,6 +213,10 @@ struct config {
 	int		 webhook_disable_after_s; /* failing this long: off */
 	int		 webhook_rotate_overlap_s; /* old secret still signs */
 	int		 webhook_poll_ms;	/* new events looked for */
+	/* Account mail (api_reset.c, api_template_test.c). */
+	char		*app_url;		/* NULL: http://api_listen */
+	int		 password_reset_ttl_s;
+	char		*system_from;		/* NULL: the tenant's domain */
 };
 
 enum smtp_tls {

@@ -235,6 +235,24 @@ const struct key_doc key_docs[] = {
 	  "(1, 2, ...), set when it is queued" },
 	{ "{t:T}:camp:C:ab_rest", "list", "A/B test: the contact ids held "
 	  "back for the winner, comma-separated batches" },
+	/* Account mail (store_sysmail.c) and password resets (store_reset.c). */
+	{ "{t:T}:syscamps", "hash", "a hidden system campaign's name "
+	  "(`account`: password resets; `test:TPL`: test sends of template "
+	  "TPL) → its campaign id; such a campaign is never in "
+	  "`{t:T}:camps`" },
+	{ "{t:T}:sysmail:ID", "hash", "one account mail's recipient, read by "
+	  "the senders of a system campaign as a contact: `email`, `key`, "
+	  "`first_name`, `last_name`, `attributes` (JSON: the reset link), "
+	  "`transactional` (1: a password reset, sent to an opted-out or "
+	  "complaining address too); deleted by the sender once the mail "
+	  "has a final outcome, else expires a day after it was queued (a "
+	  "reset's with its link)" },
+	{ "{t:T}:reset:HASH", "hash", "a password reset, named by the "
+	  "SHA-256 of its link's random token (never the token): `user`, "
+	  "`expires_at` (ms); expires at `password_reset_ttl`; deleted by "
+	  "its one use" },
+	{ "{t:T}:user:ID:sess", "set", "the session hashes of a user (a "
+	  "password reset ends them all); expires with the last session" },
 };
 const size_t key_ndocs = FF_NELEM(key_docs);
 
@@ -507,3 +525,19 @@ TENANT_ID_KEY(key_webhook_log, ":wh:", ":log")
 TENANT_ID_KEY(key_campaign_later, ":camp:", ":later")
 TENANT_ID_KEY(key_campaign_ab, ":camp:", ":ab")
 TENANT_ID_KEY(key_campaign_ab_rest, ":camp:", ":ab_rest")
+
+/* Account mail and password resets (store_sysmail.c, store_reset.c). */
+TENANT_KEY(key_system_campaigns, ":syscamps")
+TENANT_ID_KEY(key_sysmail, ":sysmail:", "")
+TENANT_ID_KEY(key_user_sessions, ":user:", ":sess")
+
+/* The hash is cut at 64 characters, as key_session's. */
+const char *
+key_password_reset(struct key *k, uint64_t tenant, const char *hash)
+{
+	size_t	n = strnlen(hash, 64);
+
+	tenant_key(k, tenant, ":reset:", 7);
+	put(k, hash, n);
+	return done(k);
+}

@@ -91,6 +91,10 @@
  *   {t:T}:wh:ID:state          key_webhook_state(k, T, ID)
  *   {t:T}:wh:ID:lease          key_webhook_lease(k, T, ID)
  *   {t:T}:wh:ID:log            key_webhook_log(k, T, ID)
+ *   {t:T}:syscamps             key_system_campaigns(k, T)
+ *   {t:T}:sysmail:ID           key_sysmail(k, T, ID)
+ *   {t:T}:reset:HASH           key_password_reset(k, T, HASH)
+ *   {t:T}:user:ID:sess         key_user_sessions(k, T, ID)
  * and, not keys: the tags {t:T} and {t:T:c:C} (key_tenant_tag,
  * key_campaign_tag) and a tenant purge's SCAN MATCH patterns {t:T}* and
  * {t:T:c:* (key_tenant_match, key_tenant_campaigns_match).
@@ -266,5 +270,16 @@ const char	*key_campaign_ab(struct key *, uint64_t tenant,
 		    uint64_t campaign);
 const char	*key_campaign_ab_rest(struct key *, uint64_t tenant,
 		    uint64_t campaign);
+
+/* Account mail (store_sysmail.c) and password resets (store_reset.c):
+ * {t:T} keys like the rest, so a reset's token, its user and the user's
+ * sessions share one slot. */
+const char	*key_system_campaigns(struct key *, uint64_t tenant);
+const char	*key_sysmail(struct key *, uint64_t tenant, uint64_t id);
+const char	*key_user_sessions(struct key *, uint64_t tenant,
+		    uint64_t user);
+/* hash: the reset token's SHA-256, 64 hex digits. */
+const char	*key_password_reset(struct key *, uint64_t tenant,
+		    const char *hash);
 
 #endif

@@ -75,6 +75,7 @@
 #include "store_launch.h"
 #include "store_queue.h"
 #include "store_send.h"
+#include "store_sysmail.h"
 #include "worker.h"
 
 #define SEND_IDLE_MS		200	/* nothing to do: sleep this long */
@@ -511,6 +512,7 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 	int				 rc;
 
 	if ((s->cur->form != 0 ? store_send_check_signups :
+	    s->cur->sysmail ? store_send_check_sysmail :
 	    store_send_check)(s->db, s->cur->tenant, s->cur->campaign, ids,
 	    nids, &s->check) == -1)
 		return -1;
@@ -545,6 +547,16 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 	for (i = 0; i < s->nmsgs && rc == 0; i++)
 		if (!s->msgs[i].recorded)
 			rc = 1;
+	/* An account mail's record (a reset link in clear) goes as soon as
+	 * its outcome is final: it is never needed again. */
+	for (i = 0; i < s->nmsgs && rc == 0 && s->cur->sysmail; i++)
+		if (strchr("sbf", s->msgs[i].what) != NULL &&
+		    store_sysmail_forget(s->db, s->cur->tenant,
+		    s->msgs[i].contact.id) == -1)
+			log_warnx("sender %d: redis: account mail %llu of "
+			    "tenant %llu not deleted; it expires", s->id,
+			    (unsigned long long)s->msgs[i].contact.id,
+			    (unsigned long long)s->cur->tenant);
 out:
 	batch_clear(s);
 	return rc;

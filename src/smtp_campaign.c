@@ -85,7 +85,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	struct campaign		 camp;
 	struct template		 tpl;
 	struct smtp_template_source src;
-	char			**links = NULL, *subject = NULL;
+	char			**links = NULL, *subject = NULL, *prefixed = NULL;
 	char			 err[256] = "";
 	uint64_t		 template_id;
 	size_t			 nlinks = 0;
@@ -126,6 +126,13 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 	src.from = camp.from;
 	src.reply_to = camp.reply_to;
 	src.subject = subject != NULL ? subject : tpl.part[TEMPLATE_SUBJECT];
+	/* A test send's "[Test] " (store_sysmail.h). */
+	if (camp.subject_prefix != NULL) {
+		if (xasprintf(&prefixed, "%s%s", camp.subject_prefix,
+		    src.subject) == -1)
+			fatal("xasprintf");
+		src.subject = prefixed;
+	}
 	src.html = tpl.part[TEMPLATE_HTML];
 	src.text = tpl.part[TEMPLATE_TEXT];
 	/* Tracked unless the record says 0. */
@@ -140,6 +147,7 @@ campaign_load(struct smtp_campaign *c, struct db *db,
 		goto out;
 	}
 	c->form = c->message.form = camp.form;
+	c->sysmail = camp.sysmail;
 	campaign_keys(c, db, data_key, who);
 	log_debug("sender %d: campaign %llu of tenant %llu compiled: template "
 	    "%llu version %llu, %llu ms", who, (unsigned long long)campaign,
@@ -155,6 +163,7 @@ out:
 	c->ok = ok == 0;
 	store_campaign_links_free(links, nlinks);
 	free(subject);
+	free(prefixed);
 	store_template_free(&tpl);
 	store_campaign_free(&camp);
 	return ok;
@@ -191,8 +200,9 @@ smtp_campaign_get(struct smtp_campaign *cache, struct db *db,
 		c = &cache[i];
 		if (c->tenant == tenant && c->campaign == campaign &&
 		    c->variant == variant) {
-			if (!c->ok || (now - c->loaded_ms > SMTP_CAMPAIGN_TTL_MS
-			    && !campaign_current(c, db, data_key, who, now)))
+			if (!c->ok || ((c->sysmail || now - c->loaded_ms >
+			    SMTP_CAMPAIGN_TTL_MS) && !campaign_current(c, db,
+			    data_key, who, now)))
 				campaign_load(c, db, data_key, node_id, who,
 				    tenant, campaign, variant);
 			return c->ok ? c : NULL;

@@ -31,6 +31,13 @@ struct smtp_campaign {
 	uint64_t		 form;		/* a form's confirmation
 						 * campaign: its recipients
 						 * are pending sign-ups */
+	int			 sysmail;	/* a system campaign
+						 * (store_sysmail.h): its
+						 * recipients are account
+						 * mails, and its template's
+						 * version is read at each
+						 * use (a test send shows the
+						 * template as it is now) */
 	struct smtp_template	 message;
 	struct smtp_domain_keys	 keys;		/* its From domain's; kept
 						 * across reloads */

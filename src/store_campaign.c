@@ -63,6 +63,12 @@ campaign_parse_field(struct campaign *c, const char *f, const char *v,
 		u64 = &c->finished_at;
 	else if (strcmp(f, "form") == 0)
 		u64 = &c->form;
+	else if (strcmp(f, "sysmail") == 0)
+		c->sysmail = len > 0 && v[0] == '1';
+	else if (strcmp(f, "subject_prefix") == 0) {
+		if (len > 0)
+			str = &c->subject_prefix;
+	}
 	else if (strcmp(f, "rate_per_second") == 0)
 		(void)parse_ll(v, len, &c->rate_per_second);
 	else if (strcmp(f, "track_opens") == 0)
@@ -105,6 +111,7 @@ store_campaign_free(struct campaign *c)
 	free(c->status);
 	free(c->from);
 	free(c->reply_to);
+	free(c->subject_prefix);
 	campaign_init(c, c->id);
 }
 

@@ -74,6 +74,10 @@ struct campaign {
 	uint64_t	 form;		/* a form's hidden confirmation
 					 * campaign (store_form.h): the
 					 * form's id; else 0 */
+	int		 sysmail;	/* a hidden system campaign
+					 * (store_sysmail.h): its
+					 * recipients are account mails */
+	char		*subject_prefix;	/* NULL: none ("[Test] ") */
 };
 
 /* The record's field name of a count: "total", "sup_opted_out"... */

@@ -11,10 +11,11 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "store_form.h"
+#include "store_launch.h"
 #include "store_queue.h"
+#include "store_sysmail.h"
 #include "store_tenant.h"
 
-#define QUEUE_GROUP	"senders"	/* store_queue.c's */
 
 _Static_assert(SIGNUP_HASH_LEN == KEY_SIGNUP_HASH_MAX,
     "the day limit's hash fits its key");
@@ -125,18 +126,11 @@ template_put(struct db *db, uint64_t tenant, uint64_t id,
     const struct form_spec *s, uint64_t now)
 {
 	struct buf	 subject = { 0 }, html = { 0 }, text = { 0 };
-	struct key	 k;
-	long long	 v;
 	int		 rc;
 
 	form_confirm_mail(s, &subject, &html, &text);
-	rc = reply_done(db_cmd(db, "HSET %s name %s subject %b html %b "
-	    "text %b links [] updated_at %llu", key_template(&k, tenant, id),
-	    "form confirmation", subject.p, subject.len, html.p, html.len,
-	    text.p, text.len, (unsigned long long)now));
-	if (rc == 0)
-		rc = db_cmd_int(db, &v, "HINCRBY %s version 1",
-		    key_template(&k, tenant, id));
+	rc = store_system_template_put(db, tenant, id, "form confirmation",
+	    subject.p, subject.len, html.p, html.len, text.p, text.len, now);
 	buf_free(&subject);
 	buf_free(&html);
 	buf_free(&text);
@@ -165,9 +159,9 @@ int
 store_form_create(struct db *db, uint64_t tenant, const struct form_spec *s,
     uint64_t now, uint64_t *id)
 {
-	struct key	 k, q;
+	struct system_campaign c;
+	struct key	 k;
 	uint64_t	 camp, tpl;
-	redisReply	*rep;
 	int		 rc;
 
 	if (store_tenant_next_id(db, tenant, "form", id) == -1 ||
@@ -176,20 +170,14 @@ store_form_create(struct db *db, uint64_t tenant, const struct form_spec *s,
 		return -1;
 	if (template_put(db, tenant, tpl, s, now) == -1)
 		return -1;
-	/* Sending for ever, its snapshot never "1": nothing finishes it. */
-	if (reply_done(db_cmd(db, "HSET %s name %s template_id %llu from %s "
-	    "reply_to %s rate_per_second 0 track_opens 0 track_clicks 0 "
-	    "status sending snapshot system kind confirmation form %llu "
-	    "created_at %llu launched_at %llu", key_campaign(&k, tenant, camp),
-	    "form confirmation", (unsigned long long)tpl,
-	    s->from ? s->from : "", "", (unsigned long long)*id,
-	    (unsigned long long)now, (unsigned long long)now)) == -1)
-		return -1;
-	rep = db_cmd(db, "XGROUP CREATE %s %s $ MKSTREAM",
-	    key_campaign_queue(&q, tenant, camp), QUEUE_GROUP);
-	rc = rep != NULL && (!reply_is_error(rep, NULL) ||
-	    reply_is_error(rep, "BUSYGROUP")) ? 0 : -1;
-	freeReplyObject(rep);
+	memset(&c, 0, sizeof(c));
+	c.name = "form confirmation";
+	c.kind = "confirmation";
+	c.template_id = tpl;
+	c.from = s->from;
+	c.owner_field = "form";
+	c.owner = *id;
+	rc = store_system_campaign_put(db, tenant, camp, &c, now);
 	if (rc == -1 || form_put(db, tenant, *id, s, now) == -1 ||
 	    reply_done(db_cmd(db, "HSET %s campaign %llu template %llu "
 	    "consent_version 1 created_at %llu", key_form(&k, tenant, *id),
@@ -200,10 +188,9 @@ store_form_create(struct db *db, uint64_t tenant, const struct form_spec *s,
 	    reply_done(db_cmd(db, "ZADD %s %llu %llu", key_forms(&k, tenant),
 	    (unsigned long long)*id, (unsigned long long)*id)) == -1)
 		return -1;
-	/* Last, and alone (ff:sending has no hash tag): the senders look
-	 * at the campaign only once it is whole. */
-	return reply_done(db_cmd(db, "SADD %s %llu:%llu", key_sending(),
-	    (unsigned long long)tenant, (unsigned long long)camp));
+	/* Last, and alone: the senders look at the campaign only once it
+	 * is whole. */
+	return store_sending_add(db, tenant, camp);
 }
 
 int

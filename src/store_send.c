@@ -34,26 +34,43 @@ script_answer(redisReply *rep, enum script_id id, uint64_t tenant,
 /* A recipient of send_check.lua's reply: its id, then its fields. */
 #define CHECK_STRIDE	(1 + SEND_CHECK_FIELDS)
 
+/* Where a campaign's recipients are read from: contacts, a form's
+ * pending sign-ups, a system campaign's account mails. */
+enum send_source {
+	SOURCE_CONTACTS,
+	SOURCE_SIGNUPS,
+	SOURCE_SYSMAIL
+};
+
 static int	send_check(struct db *, uint64_t, uint64_t, const uint64_t *,
-		    size_t, struct send_check *, int);
+		    size_t, struct send_check *, enum send_source);
 
 int
 store_send_check(struct db *db, uint64_t tenant, uint64_t campaign,
     const uint64_t *ids, size_t nids, struct send_check *c)
 {
-	return send_check(db, tenant, campaign, ids, nids, c, 0);
+	return send_check(db, tenant, campaign, ids, nids, c,
+	    SOURCE_CONTACTS);
 }
 
 int
 store_send_check_signups(struct db *db, uint64_t tenant, uint64_t campaign,
     const uint64_t *ids, size_t nids, struct send_check *c)
 {
-	return send_check(db, tenant, campaign, ids, nids, c, 1);
+	return send_check(db, tenant, campaign, ids, nids, c, SOURCE_SIGNUPS);
+}
+
+int
+store_send_check_sysmail(struct db *db, uint64_t tenant, uint64_t campaign,
+    const uint64_t *ids, size_t nids, struct send_check *c)
+{
+	return send_check(db, tenant, campaign, ids, nids, c, SOURCE_SYSMAIL);
 }
 
 static int
 send_check(struct db *db, uint64_t tenant, uint64_t campaign,
-    const uint64_t *ids, size_t nids, struct send_check *c, int signups)
+    const uint64_t *ids, size_t nids, struct send_check *c,
+    enum send_source source)
 {
 	const char		*argv[3 + 9 + 2 * SEND_CHECK_MAX];
 	size_t			 lens[3 + 9 + 2 * SEND_CHECK_MAX];
@@ -88,8 +105,10 @@ send_check(struct db *db, uint64_t tenant, uint64_t campaign,
 		lens[argc++] = keys[i].len;
 	}
 	for (i = 0; i < nids; i++) {
-		if (signups)
+		if (source == SOURCE_SIGNUPS)
 			key_signup(&ck[i], tenant, ids[i]);
+		else if (source == SOURCE_SYSMAIL)
+			key_sysmail(&ck[i], tenant, ids[i]);
 		else
 			key_contact(&ck[i], tenant, ids[i]);
 		argv[argc] = ck[i].s;

@@ -81,6 +81,13 @@ int	 store_send_check(struct db *, uint64_t tenant, uint64_t campaign,
 int	 store_send_check_signups(struct db *, uint64_t tenant,
 	    uint64_t campaign, const uint64_t *ids, size_t nids,
 	    struct send_check *c);
+/* The same for a system campaign (store_sysmail.h): the ids are account
+ * mails, read from {t:T}:sysmail:ID (one gone counts as erased); a
+ * transactional one (a password reset) skips the opt-out and complaint
+ * checks, never the others. */
+int	 store_send_check_sysmail(struct db *, uint64_t tenant,
+	    uint64_t campaign, const uint64_t *ids, size_t nids,
+	    struct send_check *c);
 void	 store_send_check_free(struct send_check *);
 
 /* One message's outcome, as send_outcome.lua takes it. */

@@ -265,7 +265,16 @@ store_session_create(struct db *db, uint64_t tenant, const char *hash,
 	key_session(&k, tenant, hash);
 	if (reply_done(db_cmd(db, "HSET %s user %llu csrf %s expires_at %llu",
 	    k.s, (unsigned long long)user, csrf,
-	    (unsigned long long)expires_at_ms)) == -1)
+	    (unsigned long long)expires_at_ms)) == -1 ||
+	    reply_done(db_cmd(db, "PEXPIRE %s %llu", k.s,
+	    (unsigned long long)ttl)) == -1)
+		return -1;
+	/* The user's sessions, so that a password reset can end them all
+	 * (store_reset.h); the set lives as long as its newest session
+	 * may (every session has the same lifetime). */
+	ttl = expires_at_ms > now ? expires_at_ms - now : 1;
+	if (reply_done(db_cmd(db, "SADD %s %s", key_user_sessions(&k, tenant,
+	    user), hash)) == -1)
 		return -1;
 	return reply_done(db_cmd(db, "PEXPIRE %s %llu", k.s,
 	    (unsigned long long)ttl));

@@ -1138,7 +1138,33 @@ Test(config, sample_shows_every_directive_and_default)
 	cr_assert_not_null(cf.geoip_db);
 	cr_assert_gt(cf.ntrusted_proxies, 0);
 	cr_assert_not_null(cf.admin_key);
+	/* Account mail: the sample shows them, with the reset link's
+	 * default life. */
+	text = sample_for_test(0);
+	cr_assert_not_null(strstr(text, "\n#app_url "));
+	free(text);
+	cr_assert_eq(cf.password_reset_ttl_s, def.password_reset_ttl_s);
+	cr_assert_eq(def.password_reset_ttl_s, 3600);
+	cr_assert_not_null(cf.system_from);
+	cr_assert_null(def.app_url);
+	cr_assert_null(def.system_from);
 	config_free(&def);
+	config_free(&cf);
+}
+
+/* system_from must be an address: a bad one stops start-up. */
+Test(config, system_from)
+{
+	struct config	cf;
+	char		err[512];
+	const char	*good = "system_from Acme <accounts@acme.test>\n";
+	const char	*bad = "system_from not an address\n";
+
+	cr_assert_eq(load(&cf, good, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(cf.system_from, "Acme <accounts@acme.test>");
+	config_free(&cf);
+	cr_assert_eq(load(&cf, bad, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "system_from"), "%s", err);
 	config_free(&cf);
 }
 

@@ -112,6 +112,10 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:camp:C:later", key_campaign_later(&k[n], T, C));
 	CASE("{t:T}:camp:C:ab", key_campaign_ab(&k[n], T, C));
 	CASE("{t:T}:camp:C:ab_rest", key_campaign_ab_rest(&k[n], T, C));
+	CASE("{t:T}:syscamps", key_system_campaigns(&k[n], T));
+	CASE("{t:T}:sysmail:ID", key_sysmail(&k[n], T, ID));
+	CASE("{t:T}:reset:HASH", key_password_reset(&k[n], T, "HASH"));
+	CASE("{t:T}:user:ID:sess", key_user_sessions(&k[n], T, ID));
 #undef CASE
 	return n;
 }

@@ -138,3 +138,29 @@ Test(store_campaign, value_with_its_length)
 	cr_assert_str_eq(c.name, "Spring");
 	store_campaign_free(&c);
 }
+
+/* A template's hidden test campaign (store_sysmail.h): its recipients
+ * are account mails, its subject prefixed; an empty prefix is none. */
+Test(store_campaign, system_campaign)
+{
+	struct campaign	c;
+
+	campaign_init(&c, 5);
+	field(&c, "sysmail", "1");
+	field(&c, "subject_prefix", "[Test] ");
+	field(&c, "kind", "test");
+	cr_assert_eq(c.sysmail, 1);
+	cr_assert_str_eq(c.subject_prefix, "[Test] ");
+	cr_assert_eq(c.form, 0);
+	store_campaign_free(&c);
+	cr_assert_null(c.subject_prefix);
+	cr_assert_eq(c.sysmail, 0);
+
+	campaign_init(&c, 6);
+	field(&c, "form", "3");
+	field(&c, "subject_prefix", "");
+	cr_assert_eq(c.sysmail, 0);
+	cr_assert_null(c.subject_prefix);
+	cr_assert_eq(c.form, 3);
+	store_campaign_free(&c);
+}

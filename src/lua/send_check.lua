@@ -17,6 +17,9 @@
 -- bounced before, or whose
 -- address or domain is blocklisted is made final at once (done bit)
 -- and counted once in camp's sup_<why>; nobody else is written.
+-- A recipient hash with transactional=1 (a system campaign's password
+-- reset, store_sysmail.h: the account holder asked for it) skips the
+-- complaint and opt-out checks, never the others.
 
 local st = redis.call('HGET', KEYS[1], 'status')
 if st ~= 'sending' then return {'stop', st or 'gone'} end
@@ -28,13 +31,15 @@ for i, id in ipairs(ARGV) do
       not redis.call('ZSCORE', KEYS[8], id) then
     local c = redis.call('HMGET', KEYS[9 + i], 'email', 'key',
         'quarantined', 'suppressed', 'first_name', 'last_name',
-        'gender', 'date_of_birth', 'attributes')
+        'gender', 'date_of_birth', 'attributes', 'transactional')
+    local tx = c[10] == '1'
     local why
     if not c[1] then why = 'erased'
     elseif c[3] == '1' then why = 'special_category'
-    elseif redis.call('ZSCORE', KEYS[9], c[2]) then why = 'complained'
-    elseif c[4] == '1' or redis.call('ZSCORE', KEYS[5], id) or
-        redis.call('ZSCORE', KEYS[4], c[2]) then why = 'opted_out'
+    elseif not tx and redis.call('ZSCORE', KEYS[9], c[2]) then
+      why = 'complained'
+    elseif not tx and (c[4] == '1' or redis.call('ZSCORE', KEYS[5], id) or
+        redis.call('ZSCORE', KEYS[4], c[2])) then why = 'opted_out'
     elseif redis.call('ZSCORE', KEYS[7], c[2]) then why = 'bounced'
     elseif redis.call('ZSCORE', KEYS[6], c[2]) or
         redis.call('ZSCORE', KEYS[6], string.match(c[2], '@.*$') or '')

@@ -18,7 +18,8 @@
 --
 -- Guarantees: once final (done bit), a recipient's counters never
 -- change again: a repeated outcome returns 0.  A retry is scheduled
--- only within the schedule and the lifetime; past them it fails.
+-- only within the schedule and the lifetime; past them it fails (a
+-- system campaign's lifetime counts from each mail's first try).
 -- Nothing is written for a campaign or tenant that no longer exists
 -- (a purge removes the tenant record first), so a late outcome never
 -- recreates a purged tenant's keys.  Per-person data (the message
@@ -37,6 +38,13 @@ if o == 't' or o == 'r' then
   local n = 1
   if o == 't' then n = redis.call('HINCRBY', KEYS[4], id, 1) end
   local at = tonumber(redis.call('HGET', KEYS[1], 'launched_at') or now)
+  if redis.call('HGET', KEYS[1], 'snapshot') == 'system' then
+    -- A system campaign (a form's confirmations, account mail) sends
+    -- for ever: a mail's lifetime counts from its own first try, the
+    -- schedule's waits so far, not from the campaign's making.
+    at = now
+    for k = 1, n - 1 do at = at - tonumber(ARGV[8 + k] or 0) * 1000 end
+  end
   local wait = tonumber(ARGV[8 + n] or -1)
   if wait >= 0 and now + wait * 1000 - at <= tonumber(ARGV[5]) then
     redis.call('ZADD', KEYS[3], now + wait * 1000, id)

@@ -1,9 +1,350 @@
-/* templates.js: the templates screen (not written yet). */
+/*
+ * templates.js: the templates screen.  #/templates lists them (GET
+ * /v1/templates, paged here: the API answers them all); #/templates/new
+ * and #/templates/ID open the editor: name, subject, HTML and text, a
+ * live preview rendered by the server's own engine (POST
+ * /v1/templates/preview, asked again a moment after each keystroke), the
+ * engine's syntax errors in words with their line and column beside the
+ * part they are in, and a test send (POST /v1/templates/{id}/test).
+ *
+ * The HTML part is shown in an <iframe sandbox="" srcdoc>: no script of
+ * the mail runs, and the frame has no origin, so it cannot reach the
+ * app.  A srcdoc frame inherits the app's Content-Security-Policy
+ * (style-src 'self', img-src 'self'), so the mail's inline styles and
+ * remote images are left out of the preview; the hint beside it says so.
+ * A viewer sees a template's parts as they are stored, without the
+ * preview (a POST, which the role may not make) and without controls.
+ */
 "use strict";
 
 (function () {
+	var h = FF.h;
+	var PAGE = 50;		/* rows of the list a page */
+	var DEBOUNCE_MS = 300;	/* the preview waits for a pause in typing */
+	var PARTS = ["subject", "html", "text"];
+
+	/* A client-side page of a list the API answers whole: the cursor
+	 * is the offset of the page, as a string. */
+	function pageOf(items, cursor) {
+		var at = parseInt(cursor || "0", 10) || 0;
+
+		return { items: items.slice(at, at + PAGE), next_cursor:
+		    at + PAGE < items.length ? String(at + PAGE) : null };
+	}
+
+	/* ------------------------------------------------------------ list */
+
+	function list(el) {
+		var all = null;
+
+		el.appendChild(FF.title("Templates", FF.can("write") ?
+		    h("a", { href: "#/templates/new", class: "button" },
+		    "New template") : null));
+		el.appendChild(h("p", { class: "hint" }, "The mails campaigns " +
+		    "and sequences send. Open one to edit it, preview it for " +
+		    "a sample contact and send yourself a test."));
+		el.appendChild(FF.pager(function (cursor) {
+			if (all !== null && cursor)
+				return Promise.resolve(pageOf(all, cursor));
+			return FF.api("GET", "/v1/templates").then(function (js) {
+				all = (js && js.items) || [];
+				return pageOf(all, cursor);
+			});
+		}, function (items) {
+			return FF.table("Templates", [
+				{ label: "Name", get: function (t) {
+					return h("a", { href: "#/templates/" +
+					    FF.enc(t.id) }, t.name || "(unnamed)");
+				} },
+				{ label: "Subject", get: function (t) {
+					return t.subject;
+				} },
+				{ label: "ID", num: true, get: function (t) {
+					return t.id;
+				} },
+			], items, "No template yet." + (FF.can("write") ?
+			    " Write the first with \u201cNew template\u201d." :
+			    ""));
+		}));
+	}
+
+	/* ------------------------------------------------------ the editor */
+
+	/* "the html part, line 3, column 7: unclosed tag" */
+	function syntaxWords(e) {
+		var d = e.detail || {};
+
+		if (e.code !== "template_syntax")
+			return e.toString();
+		return "The " + (d.part || "template") + " part has an error " +
+		    "at line " + d.line + ", column " + d.column + ": " +
+		    e.message;
+	}
+
+	function editor(el, id) {
+		var creating = id === "new", write = FF.can("write"), ctl = {},
+		    savedBox = h("p", { class: "ok tpl-answer", role: "status" }),
+		    syntaxBox = h("p", { class: "error", id: FF.uid("syntax"),
+		    "aria-live": "polite" }),
+		    title = FF.title(creating ? "New template" : "Template",
+		    h("a", { href: "#/templates" }, "\u2190 All templates")),
+		    form, preview, loaded;
+
+		el.appendChild(title);
+		/* The four labelled parts; a viewer's are read-only. */
+		[["name", "Name", "input"], ["subject", "Subject", "input"],
+		    ["html", "HTML part", "textarea"],
+		    ["text", "Text part", "textarea"]].forEach(function (p) {
+			var f = FF.field(p[1], { tag: p[2], name: p[0],
+			    rows: p[2] === "textarea" ? 12 : null,
+			    readonly: !write, spellcheck: p[0] === "html" ?
+			    "false" : null, autocomplete: "off" });
+
+			ctl[p[0]] = f;
+		});
+		if (!write) {
+			el.appendChild(h("div", { class: "card stack" },
+			    ctl.name, ctl.subject, ctl.html, ctl.text,
+			    h("p", { class: "hint" }, "Your role may read " +
+			    "templates; an owner or a marketer edits, " +
+			    "previews and tests them.")));
+		} else {
+			form = FF.form({ class: "card tpl-form", "aria-label":
+			    "template" }, [ctl.name, ctl.subject, ctl.html,
+			    ctl.text, syntaxBox, h("p", { class: "hint" },
+			    "Merge tags: {{first_name}}, {{last_name}}, " +
+			    "{{email}}, {{attributes.NAME}}, " +
+			    "{{unsubscribe_url}}."), savedBox],
+			    creating ? "Create the template" : "Save",
+			    function (v) {
+				return save(v);
+			    });
+			preview = previewPanel(form, syntaxBox);
+			el.appendChild(h("div", { class: "tpl-editor" }, form,
+			    preview.node));
+			if (!creating)
+				el.appendChild(testPanel(id, form));
+		}
+
+		function control(name) {
+			return ctl[name].querySelector("input, textarea");
+		}
+
+		function save(v) {
+			var body = { name: v.name, subject: v.subject, html:
+			    v.html, text: v.text };
+
+			FF.note(savedBox, "");
+			return FF.api(creating ? "POST" : "PUT", creating ?
+			    "/v1/templates" : "/v1/templates/" + FF.enc(id),
+			    body).then(function (js) {
+				var untracked = (js.untracked || []).map(
+				    function (u) {
+					return u.url + " (" + u.reason + ")";
+				    });
+
+				preview.clearSyntax();
+				if (form)
+					form.dirty = false;
+				if (creating) {
+					FF.go("templates/" + js.id);
+					return;
+				}
+				FF.note(savedBox, "Saved. " + (js.links || [])
+				    .length + " tracked link(s)" + (untracked
+				    .length ? "; not tracked: " +
+				    untracked.join(", ") : "") + ".");
+			}).catch(function (e) {
+				if (e.code === "template_syntax") {
+					preview.showSyntax(e);
+					throw new Error("Not saved: " +
+					    syntaxWords(e));
+				}
+				throw e;
+			});
+		}
+
+		if (creating) {
+			control("subject").value = "Hello {{first_name}}";
+			control("text").value = "Hello {{first_name}},\n\n";
+			control("html").value = "<p>Hello {{first_name}},</p>\n";
+			preview.refresh();
+			return null;
+		}
+		loaded = FF.api("GET", "/v1/templates/" + FF.enc(id)).then(
+		    function (t) {
+			title.querySelector("h2").textContent = "Template: " +
+			    (t.name || "(unnamed)");
+			["name"].concat(PARTS).forEach(function (p) {
+				control(p).value = t[p] || "";
+			});
+			if (preview)
+				preview.refresh();
+		});
+		return loaded;
+	}
+
+	/*
+	 * The live preview beside the form: every input event re-asks the
+	 * server after DEBOUNCE_MS of quiet; an answer older than the last
+	 * question asked is dropped, so a slow answer never overwrites a
+	 * newer one.
+	 */
+	function previewPanel(form, syntaxBox) {
+		var asked = 0, timer = null, first, last,
+		    subject = h("p", { class: "tpl-subject" }),
+		    text = h("pre", { class: "tpl-text", tabindex: "0",
+		    "aria-label": "text part, rendered" }),
+		    frame = h("iframe", { class: "preview", sandbox: "",
+		    title: "HTML part, rendered", referrerpolicy: "no-referrer" }),
+		    status = h("p", { class: "hint", role: "status" }),
+		    box = FF.errorBox(), api;
+
+		first = FF.field("Sample first name", { name: "sample_first",
+		    value: "Jane", autocomplete: "off" });
+		last = FF.field("Sample last name", { name: "sample_last",
+		    value: "Doe", autocomplete: "off" });
+
+		function sample() {
+			return { first_name: first.querySelector("input").value,
+			    last_name: last.querySelector("input").value };
+		}
+
+		function part(name) {
+			return form.elements[name].value;
+		}
+
+		function markInvalid(name) {
+			PARTS.forEach(function (p) {
+				var c = form.elements[p];
+
+				if (p === name) {
+					c.setAttribute("aria-invalid", "true");
+					c.setAttribute("aria-describedby",
+					    syntaxBox.id);
+				} else {
+					c.removeAttribute("aria-invalid");
+					c.removeAttribute("aria-describedby");
+				}
+			});
+		}
+
+		function ask() {
+			var n = ++asked;
+
+			timer = null;
+			FF.note(status, "Rendering\u2026");
+			return FF.api("POST", "/v1/templates/preview", {
+			    subject: part("subject"), html: part("html"),
+			    text: part("text"), contact: Object.assign({ email:
+			    "jane@example.com" }, sample()) }).then(function (js) {
+				if (n !== asked)
+					return;
+				api.clearSyntax();
+				FF.showError(box, null);
+				subject.textContent = js.subject;
+				text.textContent = js.text;
+				frame.srcdoc = js.html;
+				FF.note(status, "Preview up to date.");
+			}).catch(function (e) {
+				if (n !== asked)
+					return;
+				FF.note(status, "");
+				if (e.code === "template_syntax")
+					api.showSyntax(e);
+				else
+					FF.showError(box, e);
+			});
+		}
+
+		function later() {
+			if (timer !== null)
+				clearTimeout(timer);
+			timer = setTimeout(ask, DEBOUNCE_MS);
+		}
+
+		form.addEventListener("input", function () {
+			form.dirty = true;	/* the test panel warns */
+			later();
+		});
+		first.addEventListener("input", later);
+		last.addEventListener("input", later);
+		api = {
+			node: h("section", { class: "card tpl-preview",
+			    "aria-labelledby": "tpl-preview-title" },
+			    h("h3", { id: "tpl-preview-title" }, "Preview"),
+			    h("div", { class: "tpl-sample" }, first, last),
+			    status, box,
+			    h("h4", null, "Subject"), subject,
+			    h("h4", null, "Text part"), text,
+			    h("h4", null, "HTML part"), frame,
+			    h("p", { class: "hint" }, "Rendered by the " +
+			    "server as a recipient gets it, for the sample " +
+			    "contact above; links are not tracked here and " +
+			    "the unsubscribe link goes nowhere. The HTML is " +
+			    "shown in a sealed frame where no script runs: " +
+			    "the app's security policy also leaves out the " +
+			    "mail's inline styles (style attributes and " +
+			    "<style> blocks) and its remote images here, " +
+			    "so it looks plainer than in a mailbox. The " +
+			    "mail sent keeps them.")),
+			refresh: ask,
+			sample: sample,
+			showSyntax: function (e) {
+				syntaxBox.textContent = syntaxWords(e);
+				markInvalid(e.detail && e.detail.part);
+			},
+			clearSyntax: function () {
+				syntaxBox.textContent = "";
+				markInvalid(null);
+			},
+		};
+		form.preview = api;
+		return api;
+	}
+
+	/* "Send a test": the saved template to one address, rendered for
+	 * the preview's sample contact. */
+	function testPanel(id, form) {
+		var answer = h("p", { class: "ok tpl-answer", role: "status" }), f;
+
+		f = FF.form({ class: "card tpl-test", "aria-label":
+		    "send a test" }, [h("h3", null, "Send a test"),
+		    FF.field("Send a test to", { type: "email", name: "email",
+		    autocomplete: "email", required: true }),
+		    h("p", { class: "hint" }, "Sends the saved version (save " +
+		    "your changes first), rendered for the sample contact, " +
+		    "its subject starting \u201c[Test]\u201d."), answer],
+		    "Send the test", function (v) {
+			FF.note(answer, "");
+			if (!v.email.trim())
+				throw new Error("Type the address to send the " +
+				    "test to.");
+			return FF.api("POST", "/v1/templates/" + FF.enc(id) +
+			    "/test", { email: v.email.trim(), contact:
+			    form.preview.sample() }).then(function (js) {
+				FF.note(answer, "A test copy to " + ((js &&
+				    js.email) || v.email.trim()) + " is " +
+				    "queued; it leaves within seconds." +
+				    (form.dirty ? " It is the saved " +
+				    "version: your unsaved changes are not " +
+				    "in it." : ""));
+			});
+		});
+		return f;
+	}
+
 	FF.screen("templates", { title: "Templates", role: "read",
-	    render: function (el) {
-		el.appendChild(FF.title("Templates"));
+	    render: function (el, params) {
+		if (params[0] === "new" && !FF.can("write")) {
+			el.appendChild(FF.title("New template"));
+			el.appendChild(h("p", { class: "error", role: "alert" },
+			    "Your role may not create templates."));
+			return null;
+		}
+		if (params[0])
+			return editor(el, params[0]);
+		list(el);
+		return null;
 	} });
 }());

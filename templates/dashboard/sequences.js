@@ -56,6 +56,19 @@
 		return hit ? hit.label : c || "always";
 	}
 
+	/* A table column of a number: FF.table's {label, num, get}. */
+	function count(label, key) {
+		return { label: label, num: true, get: function (o) {
+			return o[key];
+		} };
+	}
+
+	/* "after 2 days, if the previous step was not opened" */
+	function when(st) {
+		return delayWords(st.delay) + (st["if"] && st["if"] !==
+		    "always" ? ", " + conditionWords(st["if"]) : "");
+	}
+
 	function badge(status) {
 		return h("span", { class: "badge " + status }, status);
 	}
@@ -77,16 +90,14 @@
 	}
 
 	/* One step's line: "1. Welcome, at once: 3 sent, 1 open, 0 clicks" */
-	function stepLine(st, i, tpls) {
+	function stepLine(st, tpls) {
 		var t = tpls[st.template_id];
 
 		return h("li", null, h("a", { href: "#/campaigns/" +
 		    FF.enc(st.campaign_id), title: "the step's campaign" },
 		    (t ? t.name : "template " + st.template_id)),
-		    " \u00b7 " + delayWords(st.delay) + (st["if"] &&
-		    st["if"] !== "always" ? ", " + conditionWords(st["if"]) :
-		    "") + ": " + st.sent + " sent, " + st.opens + " opened, " +
-		    st.clicks + " clicked");
+		    " \u00b7 " + when(st) + ": " + st.sent + " sent, " +
+		    st.opens + " opened, " + st.clicks + " clicked");
 	}
 
 	/* ------------------------------------------------------------ list */
@@ -97,9 +108,9 @@
 		el.appendChild(FF.title("Sequences", FF.can("write") ?
 		    h("a", { href: "#/sequences/new", class: "button" },
 		    "New sequence") : null));
-		el.appendChild(h("p", { class: "hint" }, "A sequence mails its " +
-		    "steps to each contact enrolled, one after the other, " +
-		    "each after its delay and if its condition holds. " +
+		el.appendChild(h("p", { class: "hint" }, "A sequence mails " +
+		    "its steps to each contact enrolled, one after the " +
+		    "other, each after its delay and if its condition holds. " +
 		    "Figures are people: opened and clicked count each " +
 		    "contact once, by people (not machines)."));
 		el.appendChild(FF.pager(function (cursor) {
@@ -116,27 +127,20 @@
 			return FF.table("Sequences", [
 				{ label: "Name", get: function (q) {
 					return h("a", { href: "#/sequences/" +
-					    FF.enc(q.id) }, q.name || "(unnamed)");
+					    FF.enc(q.id) }, q.name ||
+					    "(unnamed)");
 				} },
 				{ label: "Status", get: function (q) {
 					return badge(q.status);
 				} },
-				{ label: "Enrolled", num: true, get: function (q) {
-					return q.enrolled;
-				} },
-				{ label: "Active", num: true, get: function (q) {
-					return q.active;
-				} },
-				{ label: "Completed", num: true, get: function (q) {
-					return q.completed;
-				} },
-				{ label: "Exited", num: true, get: function (q) {
-					return q.exited;
-				} },
+				count("Enrolled", "enrolled"),
+				count("Active", "active"),
+				count("Completed", "completed"),
+				count("Exited", "exited"),
 				{ label: "Steps", get: function (q) {
 					return h("ol", { class: "seq-steps" },
-					    (q.steps || []).map(function (st, i) {
-						return stepLine(st, i, tpls);
+					    (q.steps || []).map(function (st) {
+						return stepLine(st, tpls);
 					    }));
 				} },
 			], items, "No sequence yet." + (FF.can("write") ?
@@ -212,35 +216,20 @@
 					var t = tpls[st.template_id];
 
 					return h("a", { href: "#/templates/" +
-					    FF.enc(st.template_id) }, t ? t.name :
-					    "template " + st.template_id);
+					    FF.enc(st.template_id) }, t ?
+					    t.name : "template " +
+					    st.template_id);
 				} },
 				{ label: "When", get: function (st) {
-					return delayWords(st.delay) + (st["if"] &&
-					    st["if"] !== "always" ? ", " +
-					    conditionWords(st["if"]) : "");
+					return when(st);
 				} },
-				{ label: "Queued", num: true, get: function (st) {
-					return st.queued;
-				} },
-				{ label: "Sent", num: true, get: function (st) {
-					return st.sent;
-				} },
-				{ label: "Failed", num: true, get: function (st) {
-					return st.failed;
-				} },
-				{ label: "Skipped", num: true, get: function (st) {
-					return st.skipped;
-				} },
-				{ label: "Opened", num: true, get: function (st) {
-					return st.opens;
-				} },
-				{ label: "Clicked", num: true, get: function (st) {
-					return st.clicks;
-				} },
-				{ label: "Bounced", num: true, get: function (st) {
-					return st.bounced;
-				} },
+				count("Queued", "queued"),
+				count("Sent", "sent"),
+				count("Failed", "failed"),
+				count("Skipped", "skipped"),
+				count("Opened", "opens"),
+				count("Clicked", "clicks"),
+				count("Bounced", "bounced"),
 				{ label: "Campaign", get: function (st) {
 					return h("a", { href: "#/campaigns/" +
 					    FF.enc(st.campaign_id) }, "step " +
@@ -264,14 +253,15 @@
 	function enrollForm(id, reload) {
 		var answer = h("p", { class: "ok seq-answer", role: "status" });
 
-		return FF.form({ class: "card seq-enroll", "aria-label": "enroll" }, [
+		return FF.form({ class: "card seq-enroll", "aria-label":
+		    "enroll" }, [
 		    h("h3", null, "Enroll contacts"),
 		    FF.field("Addresses to enroll (one a line)", { tag:
 		    "textarea", name: "emails", rows: 4, autocomplete: "off",
 		    spellcheck: "false" }),
-		    h("p", { class: "hint" }, "Each must be a contact already; " +
-		    "one enrolled already, opted out or suppressed is " +
-		    "skipped, with the reason."), answer],
+		    h("p", { class: "hint" }, "Each must be a contact " +
+		    "already; one enrolled already, opted out or " +
+		    "suppressed is skipped, with the reason."), answer],
 		    "Enroll", function (v) {
 			var emails = v.emails.split(/[\s,;]+/).filter(Boolean);
 
@@ -340,8 +330,9 @@
 			    }))),
 			    FF.field("Send", { tag: "select", name: "if" },
 			    CONDITIONS),
-			    h("button", { type: "button", class: "quiet danger " +
-			    "seq-remove", on: { click: function () {
+			    h("button", { type: "button", class:
+			    "quiet danger seq-remove", on: { click:
+			    function () {
 				li.remove();
 				renumber();
 			    } } }, "Remove this step"));
@@ -361,8 +352,8 @@
 				    .trim() || "0", st;
 
 				if (!/^\d+$/.test(n))
-					throw new Error("Step " + (i + 1) + ": the "
-					    + "wait is a whole number.");
+					throw new Error("Step " + (i + 1) +
+					    ": the wait is a whole number.");
 				st = { template_id: li.querySelector(
 				    "[name=template_id]").value, delay: n +
 				    li.querySelector("[name=delay_u]").value };
@@ -370,9 +361,9 @@
 					st["if"] = li.querySelector("[name=if]")
 					    .value;
 				if (!st.template_id)
-					throw new Error("Step " + (i + 1) + ": " +
-					    "choose a template (write one on the" +
-					    " Templates screen first).");
+					throw new Error("Step " + (i + 1) +
+					    ": choose a template (write one " +
+					    "on the Templates screen first).");
 				body.steps.push(st);
 			    });
 			if (v.trigger)
@@ -385,9 +376,10 @@
 			tpls = r[0];
 			lists = r[1];
 			if (lists.error)
-				FF.showError(listBox, "The lists could not be " +
-				    "read (" + lists.error + "); a sequence " +
-				    "without a trigger can still be made.");
+				FF.showError(listBox, "The lists could not " +
+				    "be read (" + lists.error + "); a " +
+				    "sequence without a trigger can still " +
+				    "be made.");
 			addBtn = h("button", { type: "button", class: "quiet",
 			    on: { click: function () {
 				addStep().querySelector("select").focus();
@@ -399,9 +391,9 @@
 			    FF.field("From", { name: "from", autocomplete:
 			    "off", required: true, placeholder:
 			    "Acme News <news@acme.example>" }),
-			    h("p", { class: "hint" }, "\u201cName <address>\u201d "
-			    + "or an address on one of your verified sending "
-			    + "domains."),
+			    h("p", { class: "hint" }, "\u201cName " +
+			    "<address>\u201d or an address on one of your " +
+			    "verified sending domains."),
 			    FF.field("Trigger: enroll whoever joins the list",
 			    { tag: "select", name: "trigger" }, [{ value: "",
 			    label: "no trigger (enroll by hand)" }].concat(

@@ -40,21 +40,24 @@
 		el.appendChild(FF.title("Templates", FF.can("write") ?
 		    h("a", { href: "#/templates/new", class: "button" },
 		    "New template") : null));
-		el.appendChild(h("p", { class: "hint" }, "The mails campaigns " +
-		    "and sequences send. Open one to edit it, preview it for " +
-		    "a sample contact and send yourself a test."));
+		el.appendChild(h("p", { class: "hint" }, "The mails " +
+		    "campaigns and sequences send. Open one to edit it, " +
+		    "preview it for a sample contact and send yourself a " +
+		    "test."));
 		el.appendChild(FF.pager(function (cursor) {
 			if (all !== null && cursor)
 				return Promise.resolve(pageOf(all, cursor));
-			return FF.api("GET", "/v1/templates").then(function (js) {
+			return FF.api("GET", "/v1/templates").then(
+			    function (js) {
 				all = (js && js.items) || [];
 				return pageOf(all, cursor);
-			});
+			    });
 		}, function (items) {
 			return FF.table("Templates", [
 				{ label: "Name", get: function (t) {
 					return h("a", { href: "#/templates/" +
-					    FF.enc(t.id) }, t.name || "(unnamed)");
+					    FF.enc(t.id) }, t.name ||
+					    "(unnamed)");
 				} },
 				{ label: "Subject", get: function (t) {
 					return t.subject;
@@ -83,7 +86,8 @@
 
 	function editor(el, id) {
 		var creating = id === "new", write = FF.can("write"), ctl = {},
-		    savedBox = h("p", { class: "ok tpl-answer", role: "status" }),
+		    savedBox = h("p", { class: "ok tpl-answer", role:
+		    "status" }),
 		    syntaxBox = h("p", { class: "error", id: FF.uid("syntax"),
 		    "aria-live": "polite" }),
 		    title = FF.title(creating ? "New template" : "Template",
@@ -167,7 +171,8 @@
 		if (creating) {
 			control("subject").value = "Hello {{first_name}}";
 			control("text").value = "Hello {{first_name}},\n\n";
-			control("html").value = "<p>Hello {{first_name}},</p>\n";
+			control("html").value =
+			    "<p>Hello {{first_name}},</p>\n";
 			preview.refresh();
 			return null;
 		}
@@ -196,7 +201,8 @@
 		    text = h("pre", { class: "tpl-text", tabindex: "0",
 		    "aria-label": "text part, rendered" }),
 		    frame = h("iframe", { class: "preview", sandbox: "",
-		    title: "HTML part, rendered", referrerpolicy: "no-referrer" }),
+		    title: "HTML part, rendered", referrerpolicy:
+		    "no-referrer" }),
 		    status = h("p", { class: "hint", role: "status" }),
 		    box = FF.errorBox(), api;
 
@@ -236,8 +242,9 @@
 			FF.note(status, "Rendering\u2026");
 			return FF.api("POST", "/v1/templates/preview", {
 			    subject: part("subject"), html: part("html"),
-			    text: part("text"), contact: Object.assign({ email:
-			    "jane@example.com" }, sample()) }).then(function (js) {
+			    text: part("text"), contact: Object.assign({
+			    email: "jane@example.com" }, sample()) }).then(
+			    function (js) {
 				if (n !== asked)
 					return;
 				api.clearSyntax();
@@ -306,7 +313,8 @@
 	/* "Send a test": the saved template to one address, rendered for
 	 * the preview's sample contact. */
 	function testPanel(id, form) {
-		var answer = h("p", { class: "ok tpl-answer", role: "status" }), f;
+		var answer = h("p", { class: "ok tpl-answer", role:
+		    "status" }), f;
 
 		f = FF.form({ class: "card tpl-test", "aria-label":
 		    "send a test" }, [h("h3", null, "Send a test"),
@@ -318,8 +326,8 @@
 		    "Send the test", function (v) {
 			FF.note(answer, "");
 			if (!v.email.trim())
-				throw new Error("Type the address to send the " +
-				    "test to.");
+				throw new Error("Type the address to send " +
+				    "the test to.");
 			return FF.api("POST", "/v1/templates/" + FF.enc(id) +
 			    "/test", { email: v.email.trim(), contact:
 			    form.preview.sample() }).then(function (js) {

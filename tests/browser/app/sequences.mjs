@@ -36,6 +36,9 @@ export async function owner(t) {
 	const name = "Onboarding " + Date.now();
 	await page.getByLabel("Name", { exact: true }).fill(name);
 	await page.getByLabel("From", { exact: true }).fill(t.env.FF_FROM);
+	// The trigger: the seeded list, offered by its name.
+	await page.getByLabel("Trigger: enroll whoever joins the list")
+	    .selectOption({ label: t.xss[1] });
 	const tpl = t.state.templateId;
 	const steps = page.locator("li.seq-step");
 	if (tpl)
@@ -62,11 +65,16 @@ export async function owner(t) {
 	    t.env.FF_FROM && got.js.status === "draft" &&
 	    got.js.steps.length === 2 && got.js.steps[1].delay === "2d" &&
 	    got.js.steps[1]["if"] === "not_opened" && got.js.steps[0].delay ===
-	    "0s" && (!tpl || got.js.steps[0].template_id === tpl),
+	    "0s" && (!tpl || got.js.steps[0].template_id === tpl) &&
+	    got.js.trigger && /^\d+$/.test(got.js.trigger.list_id),
 	    "owner sequences: the API has the sequence as the form gave it",
 	    got.js);
 	await page.waitForSelector(".seq-status");
-	check((await page.locator(".seq-status").textContent()).includes("draft"),
+	const facts = await page.locator(".seq-facts").innerText();
+	check(facts.includes("joining the list " + t.xss[1]), "owner " +
+	    "sequences: the trigger list shows by its name, as text", facts);
+	check((await page.locator(".seq-status").textContent())
+	    .includes("draft"),
 	    "owner sequences: a new sequence shows as a draft");
 
 	// Activate: the status shows it, and the API agrees.

@@ -17,7 +17,8 @@ export async function pageCall(page, method, url, body) {
 		const r = await fetch(url, { method, credentials: "same-origin",
 		    headers: { "Content-Type": "application/json",
 		    "X-CSRF-Token": s.csrf_token || "" },
-		    body: body === undefined ? undefined : JSON.stringify(body) });
+		    body: body === undefined ? undefined :
+		    JSON.stringify(body) });
 		const text = await r.text();
 		let js = null;
 		try {
@@ -40,8 +41,8 @@ async function until(fn, ms = 10000) {
 
 // The view's text once its list or form is drawn.
 export async function viewText(page) {
-	await page.waitForSelector("#view table, #view form, #view .error:not(:empty)",
-	    { timeout: 10000 }).catch(() => null);
+	await page.waitForSelector("#view table, #view form, " +
+	    "#view .error:not(:empty)", { timeout: 10000 }).catch(() => null);
 	return page.locator("#view").innerText();
 }
 const previewText = (page) => page.locator(".tpl-text").innerText();
@@ -66,10 +67,10 @@ export async function owner(t) {
 	await page.getByLabel("Name", { exact: true }).fill(name);
 	await page.getByLabel("Subject", { exact: true })
 	    .fill("Hi {{first_name}}, your welcome");
-	await page.getByLabel("Text part", { exact: true }).fill("Dear {{first_name}} " +
-	    "{{last_name}},\nthis is the text part.");
-	await page.getByLabel("HTML part", { exact: true }).fill("<h1>Dear {{first_name}}</h1>" +
-	    "\n<p>the html part</p>");
+	await page.getByLabel("Text part", { exact: true })
+	    .fill("Dear {{first_name}} {{last_name}},\nthis is the text part.");
+	await page.getByLabel("HTML part", { exact: true })
+	    .fill("<h1>Dear {{first_name}}</h1>\n<p>the html part</p>");
 	let text = await until(async () => {
 		const s = await previewText(page);
 		return s.includes("this is the text part") ? s : null;
@@ -124,8 +125,9 @@ export async function owner(t) {
 	    err.line + ", column " + err.column), "owner templates: the " +
 	    "editor shows the error in words with its part, line and column",
 	    words);
-	check(await page.getByLabel("HTML part", { exact: true }).getAttribute("aria-invalid")
-	    === "true", "owner templates: the HTML part is marked invalid");
+	check(await page.getByLabel("HTML part", { exact: true })
+	    .getAttribute("aria-invalid") === "true", "owner templates: the " +
+	    "HTML part is marked invalid");
 	await t.shot("templates-syntax");
 
 	// Mended and saved: the API has what was typed.

@@ -9,9 +9,11 @@
  *
  * The HTML part is shown in an <iframe sandbox="" srcdoc>: no script of
  * the mail runs, and the frame has no origin, so it cannot reach the
- * app.  A srcdoc frame inherits the app's Content-Security-Policy
- * (style-src 'self', img-src 'self'), so the mail's inline styles and
- * remote images are left out of the preview; the hint beside it says so.
+ * app.  A srcdoc frame keeps the policy of the page it is in, and the
+ * app's (style-src 'self') would drop the mail's inline styles: so the
+ * sandboxed frame is put inside preview.html, an empty page of the app's
+ * origin whose own policy (api_dashboard.c) lets inline styles and https
+ * images in and nothing run.
  * A viewer sees a template's parts as they are stored, without the
  * preview (a POST, which the role may not make) and without controls.
  */
@@ -190,6 +192,53 @@
 	}
 
 	/*
+	 * The HTML part's frame: preview.html holding, once it has loaded,
+	 * an <iframe sandbox=""> whose srcdoc is the rendered mail (see the
+	 * top of this file).  show(html) before the load keeps the last
+	 * html until then.
+	 */
+	function mailFrame() {
+		var outer, inner = null, pending = null, ready;
+
+		outer = h("iframe", { class: "preview", src: "preview.html",
+		    title: "HTML part, rendered" });
+		ready = new Promise(function (resolve) {
+			outer.addEventListener("load", function loaded() {
+				var d = outer.contentDocument;
+
+				/* Not the initial about:blank: the page. */
+				if (d && /\/preview\.html$/.test(d.location
+				    .pathname)) {
+					outer.removeEventListener("load",
+					    loaded);
+					resolve(d);
+				}
+			});
+		});
+		outer.show = function (html) {
+			pending = html;
+			ready.then(function (d) {
+				if (pending === null)
+					return;
+				if (inner === null) {
+					inner = d.createElement("iframe");
+					inner.setAttribute("sandbox", "");
+					inner.setAttribute("title", "the mail");
+					inner.style.display = "block";
+					inner.style.width = "100%";
+					inner.style.height = "100vh";
+					inner.style.border = "0";
+					d.body.style.margin = "0";
+					d.body.appendChild(inner);
+				}
+				inner.srcdoc = pending;
+				pending = null;
+			});
+		};
+		return outer;
+	}
+
+	/*
 	 * The live preview beside the form: every input event re-asks the
 	 * server after DEBOUNCE_MS of quiet; an answer older than the last
 	 * question asked is dropped, so a slow answer never overwrites a
@@ -200,9 +249,7 @@
 		    subject = h("p", { class: "tpl-subject" }),
 		    text = h("pre", { class: "tpl-text", tabindex: "0",
 		    "aria-label": "text part, rendered" }),
-		    frame = h("iframe", { class: "preview", sandbox: "",
-		    title: "HTML part, rendered", referrerpolicy:
-		    "no-referrer" }),
+		    frame = mailFrame(),
 		    status = h("p", { class: "hint", role: "status" }),
 		    box = FF.errorBox(), api;
 
@@ -251,7 +298,7 @@
 				FF.showError(box, null);
 				subject.textContent = js.subject;
 				text.textContent = js.text;
-				frame.srcdoc = js.html;
+				frame.show(js.html);
 				FF.note(status, "Preview up to date.");
 			}).catch(function (e) {
 				if (n !== asked)
@@ -289,12 +336,9 @@
 			    "server as a recipient gets it, for the sample " +
 			    "contact above; links are not tracked here and " +
 			    "the unsubscribe link goes nowhere. The HTML is " +
-			    "shown in a sealed frame where no script runs: " +
-			    "the app's security policy also leaves out the " +
-			    "mail's inline styles (style attributes and " +
-			    "<style> blocks) and its remote images here, " +
-			    "so it looks plainer than in a mailbox. The " +
-			    "mail sent keeps them.")),
+			    "shown with its own styles in a sealed frame " +
+			    "where no script runs; its images load from " +
+			    "https addresses only.")),
 			refresh: ask,
 			sample: sample,
 			showSyntax: function (e) {

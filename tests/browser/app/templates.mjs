@@ -46,8 +46,15 @@ export async function viewText(page) {
 	return page.locator("#view").innerText();
 }
 const previewText = (page) => page.locator(".tpl-text").innerText();
-const frameText = (page) => page.frameLocator("iframe.preview")
-    .locator("body").innerText({ timeout: 5000 }).catch(() => "");
+// The mail's frame: inside preview.html, the frame the editor shows.
+const mailFrame = (page) => page.frameLocator("iframe.preview")
+    .frameLocator("iframe");
+const frameText = (page) => mailFrame(page).locator("body")
+    .innerText({ timeout: 5000 }).catch(() => "");
+
+// Inline styles, as mail has them: the preview must apply them.
+const STYLED = "<h1 style=\"color: rgb(200, 0, 0)\">Dear {{first_name}}" +
+    "</h1>\n<style>p { font-size: 31px; }</style><p>the html part</p>";
 
 export async function owner(t) {
 	const { page, check } = t;
@@ -70,7 +77,7 @@ export async function owner(t) {
 	await page.getByLabel("Text part", { exact: true })
 	    .fill("Dear {{first_name}} {{last_name}},\nthis is the text part.");
 	await page.getByLabel("HTML part", { exact: true })
-	    .fill("<h1>Dear {{first_name}}</h1>\n<p>the html part</p>");
+	    .fill(STYLED);
 	let text = await until(async () => {
 		const s = await previewText(page);
 		return s.includes("this is the text part") ? s : null;
@@ -87,10 +94,26 @@ export async function owner(t) {
 	});
 	check(html, "owner templates: the HTML part is rendered in the " +
 	    "sandboxed frame with the name put in", await frameText(page));
-	const sandbox = await page.locator("iframe.preview")
-	    .getAttribute("sandbox");
-	check(sandbox === "", "owner templates: the preview frame is " +
+	const sandbox = await page.frameLocator("iframe.preview")
+	    .locator("iframe").getAttribute("sandbox");
+	check(sandbox === "", "owner templates: the mail's frame is " +
 	    "sandboxed with no permission (sandbox=\"\")", sandbox);
+	const look = await mailFrame(page).locator("h1").evaluate((e) =>
+	    [getComputedStyle(e).color, getComputedStyle(e.ownerDocument
+	    .querySelector("p")).fontSize]).catch((e) => String(e));
+	check(look[0] === "rgb(200, 0, 0)" && look[1] === "31px",
+	    "owner templates: the mail's inline styles (attribute and " +
+	    "<style>) apply in the preview", look);
+	// The frame's page has its own policy: nothing runs, styles inline.
+	const pv = await page.request.get(new URL("preview.html", t.app).href);
+	const csp = pv.headers()["content-security-policy"] || "";
+	check(pv.status() === 200 && csp.includes("default-src 'none'") &&
+	    csp.includes("style-src 'unsafe-inline'") &&
+	    !/script-src/.test(csp) && csp.includes("frame-ancestors 'self'")
+	    && pv.headers()["x-frame-options"] === "SAMEORIGIN",
+	    "owner templates: preview.html is served with its own policy " +
+	    "(no script, inline styles, framed by the app only)",
+	    [pv.status(), pv.headers()]);
 
 	// Typing again changes the preview: another sample name.
 	await page.getByLabel("Sample first name").fill("Ada");
@@ -131,7 +154,7 @@ export async function owner(t) {
 	await t.shot("templates-syntax");
 
 	// Mended and saved: the API has what was typed.
-	const good = "<h1>Dear {{first_name}}</h1>\n<p>the html part</p>";
+	const good = STYLED;
 	await page.getByLabel("HTML part", { exact: true }).fill(good);
 	await until(async () => (await page.locator(
 	    "form[aria-label=template] p.error[aria-live]").innerText()) ===

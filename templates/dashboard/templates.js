@@ -86,12 +86,33 @@
 		    e.message;
 	}
 
+	/* The character offset of a 1-based line and column in text: the
+	 * engine counts the column in bytes of UTF-8. */
+	function offsetOf(text, line, column) {
+		var lines = text.split("\n"), at = 0, bytes = 0, i, c, s;
+
+		for (i = 0; i < line - 1 && i < lines.length - 1; i++)
+			at += lines[i].length + 1;
+		s = lines[i] || "";
+		for (i = 0; i < s.length && bytes < column - 1; i++) {
+			c = s.codePointAt(i);
+			bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ?
+			    3 : 4;
+			if (c >= 0x10000)
+				i++;	/* the pair's second half */
+		}
+		return at + i;
+	}
+
 	function editor(el, id) {
 		var creating = id === "new", write = FF.can("write"), ctl = {},
 		    savedBox = h("p", { class: "ok tpl-answer", role:
 		    "status" }),
-		    syntaxBox = h("p", { class: "error", id: FF.uid("syntax"),
-		    "aria-live": "polite" }),
+		    syntaxBox = h("div", { class: "tpl-syntax" },
+		    h("p", { class: "error", id: FF.uid("syntax"),
+		    "aria-live": "polite" }), h("button", { type: "button",
+		    class: "quiet", hidden: true }, "Show the error in " +
+		    "the editor")),
 		    title = FF.title(creating ? "New template" : "Template",
 		    h("a", { href: "#/templates" }, "\u2190 All templates")),
 		    form, preview, loaded;
@@ -120,7 +141,9 @@
 			    ctl.text, syntaxBox, h("p", { class: "hint" },
 			    "Merge tags: {{first_name}}, {{last_name}}, " +
 			    "{{email}}, {{attributes.NAME}}, " +
-			    "{{unsubscribe_url}}."), savedBox],
+			    "{{unsubscribe_url}}, {{preferences_url}}; " +
+			    "a default: {{first_name | default \"there\"}}."),
+			    savedBox],
 			    creating ? "Create the template" : "Save",
 			    function (v) {
 				return save(v);
@@ -245,7 +268,9 @@
 	 * newer one.
 	 */
 	function previewPanel(form, syntaxBox) {
-		var asked = 0, timer = null, first, last,
+		var words = syntaxBox.querySelector("p"),
+		    go = syntaxBox.querySelector("button"), where = null,
+		    asked = 0, timer = null, first, last,
 		    subject = h("p", { class: "tpl-subject" }),
 		    text = h("pre", { class: "tpl-text", tabindex: "0",
 		    "aria-label": "text part, rendered" }),
@@ -274,7 +299,7 @@
 				if (p === name) {
 					c.setAttribute("aria-invalid", "true");
 					c.setAttribute("aria-describedby",
-					    syntaxBox.id);
+					    words.id);
 				} else {
 					c.removeAttribute("aria-invalid");
 					c.removeAttribute("aria-describedby");
@@ -317,6 +342,17 @@
 			timer = setTimeout(ask, DEBOUNCE_MS);
 		}
 
+		/* The caret to where the engine stopped. */
+		go.addEventListener("click", function () {
+			var c = where && form.elements[where.part], at;
+
+			if (!c)
+				return;
+			at = offsetOf(c.value, where.line, where.column);
+			c.focus();
+			c.setSelectionRange(at, Math.min(at + 1,
+			    c.value.length));
+		});
 		form.addEventListener("input", function () {
 			form.dirty = true;	/* the test panel warns */
 			later();
@@ -342,11 +378,17 @@
 			refresh: ask,
 			sample: sample,
 			showSyntax: function (e) {
-				syntaxBox.textContent = syntaxWords(e);
+				words.textContent = syntaxWords(e);
+				where = e.detail && e.detail.line ? e.detail :
+				    null;
+				go.hidden = where === null ||
+				    !form.elements[where.part];
 				markInvalid(e.detail && e.detail.part);
 			},
 			clearSyntax: function () {
-				syntaxBox.textContent = "";
+				words.textContent = "";
+				where = null;
+				go.hidden = true;
 				markInvalid(null);
 			},
 		};

@@ -151,6 +151,16 @@ export async function owner(t) {
 	check(await page.getByLabel("HTML part", { exact: true })
 	    .getAttribute("aria-invalid") === "true", "owner templates: the " +
 	    "HTML part is marked invalid");
+	// The button puts the caret where the engine stopped.
+	await page.getByRole("button", { name: "Show the error in the " +
+	    "editor" }).click();
+	const caret = await page.evaluate(() => [document.activeElement.name,
+	    document.activeElement.selectionStart]);
+	const want = broken.split("\n").slice(0, err.line - 1)
+	    .reduce((n, l) => n + l.length + 1, 0) + err.column - 1;
+	check(caret[0] === "html" && caret[1] === want, "owner templates: " +
+	    "\"Show the error in the editor\" puts the caret at the line " +
+	    "and column", { caret, want });
 	await t.shot("templates-syntax");
 
 	// Mended and saved: the API has what was typed.

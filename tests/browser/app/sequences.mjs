@@ -39,7 +39,7 @@ export async function owner(t) {
 	// The trigger: the seeded list, offered by its name.
 	await page.getByLabel("Trigger: enroll whoever joins the list")
 	    .selectOption({ label: t.xss[1] });
-	const tpl = t.state.templateId;
+	const tpl = t.state.tplEditor && t.state.tplEditor.id;
 	const steps = page.locator("li.seq-step");
 	if (tpl)
 		await steps.nth(0).getByLabel("Template").selectOption(tpl);
@@ -59,7 +59,7 @@ export async function owner(t) {
 	if (!check(/^\d+$/.test(id || ""), "owner sequences: creating opens " +
 	    "the new sequence", await viewText(page)))
 		return;
-	t.state.sequenceId = id;
+	t.state.seqForm = { id };
 	let got = await apiGet(t, "/v1/sequences/" + id);
 	check(got.status === 200 && got.js.name === name && got.js.from ===
 	    t.env.FF_FROM && got.js.status === "draft" &&
@@ -87,9 +87,14 @@ export async function owner(t) {
 	check(await page.getByRole("button", { name: "Pause" }).count() === 1,
 	    "owner sequences: an active sequence offers \"Pause\"");
 
-	// Enroll a contact and an unknown address.
+	// Enroll a contact of this test's own and an unknown address.
+	const who = "enrolled" + Date.now() + "@app.test";
+	const made = await pageCall(page, "POST", "/v1/contacts",
+	    { email: who, first_name: "Enid" });
+	check(made.status === 200 && made.js.created === 1, "owner " +
+	    "sequences: a contact to enroll", made);
 	await page.getByLabel("Addresses to enroll (one a line)")
-	    .fill("xss0@app.test\nnobody-here@app.test");
+	    .fill(who + "\nnobody-here@app.test");
 	await page.getByRole("button", { name: "Enroll", exact: true }).click();
 	const answer = await until(async () => {
 		const s = await page.locator("form[aria-label=enroll] p.ok")
@@ -128,7 +133,7 @@ export async function viewer(t) {
 	    === 0, "viewer sequences: no \"New sequence\" link");
 	await t.screen("sequences");
 
-	const id = t.state.sequenceId;
+	const id = t.state.seqForm && t.state.seqForm.id;
 	if (!check(id, "viewer sequences: the owner's sequence exists"))
 		return;
 	await t.go("sequences/" + id);

@@ -24,6 +24,7 @@
 	var PAGE = 50;		/* rows of the list a page */
 	var DEBOUNCE_MS = 300;	/* the preview waits for a pause in typing */
 	var PARTS = ["subject", "html", "text"];
+	var created = null;	/* the id just created: its page says so */
 
 	/* A client-side page of a list the API answers whole: the cursor
 	 * is the offset of the page, as a string. */
@@ -76,6 +77,20 @@
 	/* ------------------------------------------------------ the editor */
 
 	/* "the html part, line 3, column 7: unclosed tag" */
+	/* What a save answered about the links: {links, untracked}. */
+	function linkWords(js) {
+		var n = (js.links || []).length, untracked = (js.untracked ||
+		    []).map(function (u) {
+			return u.url + " (" + String(u.reason).replace(/_/g,
+			    " ") + ")";
+		    });
+
+		return (n === 0 ? "No link is tracked" : n === 1 ? "1 link " +
+		    "is tracked" : n + " links are tracked") +
+		    (untracked.length ? "; not tracked: " +
+		    untracked.join(", ") : "") + ".";
+	}
+
 	function syntaxWords(e) {
 		var d = e.detail || {};
 
@@ -167,22 +182,15 @@
 			return FF.api(creating ? "POST" : "PUT", creating ?
 			    "/v1/templates" : "/v1/templates/" + FF.enc(id),
 			    body).then(function (js) {
-				var untracked = (js.untracked || []).map(
-				    function (u) {
-					return u.url + " (" + u.reason + ")";
-				    });
-
 				preview.clearSyntax();
-				if (form)
-					form.dirty = false;
+				form.dirty = false;
 				if (creating) {
+					created = { id: js.id, words:
+					    "Created. " + linkWords(js) };
 					FF.go("templates/" + js.id);
 					return;
 				}
-				FF.note(savedBox, "Saved. " + (js.links || [])
-				    .length + " tracked link(s)" + (untracked
-				    .length ? "; not tracked: " +
-				    untracked.join(", ") : "") + ".");
+				FF.note(savedBox, "Saved. " + linkWords(js));
 			}).catch(function (e) {
 				if (e.code === "template_syntax") {
 					preview.showSyntax(e);
@@ -201,6 +209,9 @@
 			preview.refresh();
 			return null;
 		}
+		if (created && created.id === id)
+			FF.note(savedBox, created.words);
+		created = null;
 		loaded = FF.api("GET", "/v1/templates/" + FF.enc(id)).then(
 		    function (t) {
 			title.querySelector("h2").textContent = "Template: " +

@@ -181,6 +181,10 @@ export async function owner(t) {
 	    js.text.startsWith("Dear {{first_name}}"), "owner templates: " +
 	    "saving stores the template as typed (GET /v1/templates/{id})",
 	    js);
+	const said = await page.locator("form[aria-label=template] p.ok")
+	    .innerText();
+	check(said.startsWith("Created. No link is tracked"), "owner " +
+	    "templates: the new template's page says it was created", said);
 	// For sequences.mjs (a key of this module's own).
 	t.state.tplEditor = { id, name };
 	await page.waitForSelector("form[aria-label='send a test']");

@@ -130,7 +130,7 @@
 		    "the editor")),
 		    title = FF.title(creating ? "New template" : "Template",
 		    h("a", { href: "#/templates" }, "\u2190 All templates")),
-		    form, preview, loaded;
+		    form, preview, loaded, look = null;
 
 		el.appendChild(title);
 		/* The four labelled parts; a viewer's are read-only. */
@@ -145,11 +145,16 @@
 			ctl[p[0]] = f;
 		});
 		if (!write) {
+			/* No preview (a POST): the HTML as stored, its
+			 * merge tags as written. */
+			look = mailFrame();
 			el.appendChild(h("div", { class: "card stack" },
 			    ctl.name, ctl.subject, ctl.html, ctl.text,
-			    h("p", { class: "hint" }, "Your role may read " +
-			    "templates; an owner or a marketer edits, " +
-			    "previews and tests them.")));
+			    h("h3", null, "The HTML part as stored"), look,
+			    h("p", { class: "hint" }, "Merge tags are shown " +
+			    "as written. Your role may read templates; an " +
+			    "owner or a marketer edits, previews and tests " +
+			    "them.")));
 		} else {
 			form = FF.form({ class: "card tpl-form", "aria-label":
 			    "template" }, [ctl.name, ctl.subject, ctl.html,
@@ -221,6 +226,8 @@
 			});
 			if (preview)
 				preview.refresh();
+			if (look)
+				look.show(t.html || "");
 		});
 		return loaded;
 	}

@@ -269,6 +269,12 @@ export async function viewer(t) {
 	check(controls === 0 && await page.locator("#view form").count() === 0,
 	    "viewer templates: no save, preview or test-send control, every " +
 	    "field read-only", controls);
+	const stored = await until(async () => {
+		const s = await frameText(page);
+		return s.includes("Dear {{first_name}}") ? s : null;
+	});
+	check(stored, "viewer templates: the stored HTML is shown in the " +
+	    "sandboxed frame, merge tags as written", await frameText(page));
 	const put = await pageCall(page, "PUT", "/v1/templates/" + id,
 	    { name: "forged", subject: "forged", html: "<p>x</p>", text: "x" });
 	check(put.status === 403, "viewer templates: a forged PUT " +

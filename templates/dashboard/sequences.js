@@ -159,7 +159,7 @@
 	function show(el, id) {
 		var title = FF.title("Sequence", h("a", { href: "#/sequences" },
 		    "\u2190 All sequences")), body = h("div", { class:
-		    "stack" }), box = FF.errorBox();
+		    "stack" }), box = FF.errorBox(), refocus = false;
 
 		el.appendChild(title);
 		el.appendChild(box);
@@ -173,22 +173,31 @@
 			});
 		}
 
+		/* activate or pause; the button that replaces the one
+		 * pressed gets the focus. */
+		function state(to) {
+			return FF.api("POST", "/v1/sequences/" + FF.enc(id) +
+			    "/" + to).then(function () {
+				refocus = true;
+				return load();
+			});
+		}
+
 		function draw(q, tpls, lists) {
 			var trig = q.trigger && q.trigger.list_id, stateBox =
 			    FF.errorBox(), tools;
 
+			FF.showError(box, null);
 			title.querySelector("h2").textContent = "Sequence: " +
 			    (q.name || "(unnamed)");
 			body.textContent = "";
 			tools = FF.can("write") ? h("div", { class: "actions" },
 			    q.status !== "active" ? FF.button("Activate", null,
 			    stateBox, function () {
-				return FF.api("POST", "/v1/sequences/" +
-				    FF.enc(id) + "/activate").then(load);
+				return state("activate");
 			    }) : FF.button("Pause", { class: "quiet" },
 			    stateBox, function () {
-				return FF.api("POST", "/v1/sequences/" +
-				    FF.enc(id) + "/pause").then(load);
+				return state("pause");
 			    })) : null;
 			body.appendChild(h("section", { class: "card",
 			    "aria-label": "state" },
@@ -237,7 +246,19 @@
 					    " campaign");
 				} },
 			], q.steps || [], "No steps."));
+			if (refocus && tools)
+				tools.querySelector("button").focus();
+			refocus = false;
 		}
+
+		/* The figures move while it runs: redrawn every 10 s,
+		 * unless the user is on one of its controls. */
+		FF.every(10000, function () {
+			if (!body.contains(document.activeElement))
+				load().catch(function (e) {
+					FF.showError(box, e);
+				});
+		});
 
 		return load().then(function () {
 			/* Outside body: a reload keeps what was typed and the

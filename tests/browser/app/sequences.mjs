@@ -86,6 +86,10 @@ export async function owner(t) {
 	    "\"Activate\" makes it active, shown on the page", got.js);
 	check(await page.getByRole("button", { name: "Pause" }).count() === 1,
 	    "owner sequences: an active sequence offers \"Pause\"");
+	const focused = await page.evaluate(() =>
+	    document.activeElement.textContent);
+	check(focused === "Pause", "owner sequences: the focus goes to the " +
+	    "button that replaced \"Activate\"", focused);
 
 	// Enroll a contact of this test's own and an unknown address.
 	const who = "enrolled" + Date.now() + "@app.test";

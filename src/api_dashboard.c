@@ -11,7 +11,9 @@
  *
  * Every answer forbids inline script, framing and type sniffing, and is
  * not cached: the page is small, and a stale script after an upgrade
- * would talk to an API it does not know.
+ * would talk to an API it does not know.  One page, preview.html (no
+ * file: a constant), may be framed by the app itself: the template
+ * preview's, see DASHBOARD_PREVIEW_HEADERS.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +33,27 @@
 	    "frame-ancestors 'none'\r\n" \
 	"X-Content-Type-Options: nosniff\r\n" \
 	"X-Frame-Options: DENY\r\n" \
+	"Referrer-Policy: no-referrer\r\n"
+
+/*
+ * The template editor's preview frame (templates.js), a page of no file:
+ * empty, and with a policy of its own.  A mail's HTML is rendered in an
+ * <iframe sandbox="" srcdoc> the editor puts inside it; a srcdoc frame
+ * keeps the policy of the page it is in, and the app's (style-src
+ * 'self') would drop the mail's inline styles.  Here nothing may run
+ * (default-src 'none': the sandbox forbids it too), styles may be
+ * inline, images come from https: or data: only, and only the app may
+ * frame it.
+ */
+#define DASHBOARD_PREVIEW_PAGE \
+	"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">" \
+	"<title>Preview</title></head><body></body></html>\n"
+#define DASHBOARD_PREVIEW_HEADERS \
+	"Content-Security-Policy: default-src 'none'; " \
+	    "style-src 'unsafe-inline'; img-src https: data:; " \
+	    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'\r\n" \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"X-Frame-Options: SAMEORIGIN\r\n" \
 	"Referrer-Policy: no-referrer\r\n"
 
 static const struct dashboard_asset {
@@ -126,6 +149,12 @@ dashboard_serve(struct api_req *r)
 		return;
 	}
 	name = r->nseg == 1 ? "index.html" : r->nseg == 2 ? r->seg[1] : "";
+	if (strcmp(name, "preview.html") == 0) {
+		api_static(r, 200, "text/html; charset=utf-8",
+		    DASHBOARD_PREVIEW_HEADERS, DASHBOARD_PREVIEW_PAGE,
+		    sizeof(DASHBOARD_PREVIEW_PAGE) - 1);
+		return;
+	}
 	for (i = 0; i < DASHBOARD_NFILES; i++)
 		if (strcmp(name, dashboard_assets[i].name) == 0) {
 			api_static(r, 200, dashboard_assets[i].ctype,

@@ -77,7 +77,10 @@ def main():
     redis = Redis()
     ff = Fanfare(redis=redis, admin_key=ADMIN,
                  smtp_relay="127.0.0.1:%d" % relay.port, senders="1",
-                 smtp_starttls="off", webhook_allow="127.0.0.1/32")
+                 smtp_starttls="off", webhook_allow="127.0.0.1/32",
+                 # A template's test send has a From (the tenant has no
+                 # verified domain): ff-appmail's directive.
+                 system_from="Fanfare <app@fanfare.test>")
     _, key = new_tenant(ff, "App")
     if run(seed, ff, key) is not None:
         run(browse, ff, key, relay, out)

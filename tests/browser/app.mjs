@@ -20,7 +20,7 @@ import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const SCREENS = ["contacts", "lists", "templates", "campaigns", "sequences",
-    "suppression", "privacy", "domains", "webhooks", "users"];
+    "suppression", "privacy", "domains", "webhooks", "users", "account"];
 
 const env = (name, dflt) => {
 	const v = process.env[name] ?? dflt;

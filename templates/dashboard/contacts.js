@@ -425,7 +425,13 @@
 
 	/* ---------------------------------------------------------- detail */
 
+	/* Drawn into a box of its own: if the user has gone on to another
+	 * screen before the answers came, the box is no longer in the page
+	 * and drawing into it changes nothing there. */
 	function detailView(el, id) {
+		var root = h("div");
+
+		el.appendChild(root);
 		return Promise.all([FF.api("GET", "/v1/contacts/" + FF.enc(id)),
 		    FF.api("GET", "/v1/lists").catch(function () {
 			return { items: [] };
@@ -435,7 +441,7 @@
 			(res[1].items || []).forEach(function (l) {
 				names[l.id] = l.name;
 			});
-			drawDetail(el, c, names);
+			drawDetail(root, c, names);
 		});
 	}
 

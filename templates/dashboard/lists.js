@@ -100,7 +100,12 @@
 		return next();
 	}
 
-	function listView(el, id) {
+	/* Each page that draws after an answer draws into a box of its own:
+	 * if the user has gone on meanwhile, the box is out of the page. */
+	function listView(parent, id) {
+		var el = h("div");
+
+		parent.appendChild(el);
 		return FF.api("GET", "/v1/lists/" + FF.enc(id)).then(
 		    function (l) {
 			var count = h("p", { class: "figure-value",
@@ -684,7 +689,10 @@
 		});
 	}
 
-	function segmentView(el, id) {
+	function segmentView(parent, id) {
+		var el = h("div");
+
+		parent.appendChild(el);
 		if (id === "new") {
 			if (!FF.can("write")) {
 				el.appendChild(FF.title("New segment"));

@@ -72,6 +72,8 @@ export async function owner(t) {
 	    add.join("\n") + "\nnobody@app.test");
 	await page.getByRole("button", { name: "Add to the list" }).click();
 	await page.getByText(`Added ${add.length} contacts.`).waitFor();
+	await page.getByText(`${add.length} members`, { exact: true })
+	    .waitFor({ timeout: 10000 }).catch(() => null);
 	text = await viewText(page);
 	check(text.includes("nobody@app.test") && text.includes(
 	    `${add.length} members`), "owner list: the added count, the " +
@@ -89,6 +91,8 @@ export async function owner(t) {
 	await page.getByRole("dialog").getByRole("button", { name: "Remove",
 	    exact: true }).click();
 	await page.getByText(`Removed ${OFF} contacts.`).waitFor();
+	await page.getByText(`${add.length - OFF} members`, { exact: true })
+	    .waitFor({ timeout: 10000 }).catch(() => null);
 	l = (await apiGet(t, "/v1/lists/" + lid)).body;
 	check(l.members === add.length - OFF && (await viewText(page))
 	    .includes(`${add.length - OFF} members`), "owner list: removed " +

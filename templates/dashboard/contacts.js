@@ -289,7 +289,10 @@
 		    "columns: email (required), first_name, last_name, " +
 		    "date_of_birth, gender, timezone; any other column, or " +
 		    "attributes.NAME, is the attribute NAME. A contact " +
-		    "already there (same address) is updated."),
+		    "already there (same address) is updated. Stay on " +
+		    "this page until it is done: leaving it stops the " +
+		    "import after the request under way (what was sent " +
+		    "stays imported)."),
 		    file, size, h("div", { class: "actions" }, go, stop), box);
 		el.appendChild(card("The file", form));
 		el.appendChild(card("Progress", [
@@ -357,6 +360,10 @@
 			function next() {
 				var chunk, body, first = start;
 
+				/* Leaving the screen stops it too: an import
+				 * nobody sees is one nobody can stop. */
+				if (!form.isConnected)
+					stopped = true;
 				if (start >= total || stopped) {
 					finish();
 					return null;
@@ -404,6 +411,12 @@
 				count.textContent = done + " of " + total +
 				    " rows" + (done === total ? ": done." :
 				    stopped ? ": stopped." : ".");
+				if (rejected.length)
+					rejectedBox.appendChild(h("h4", { class: "sub" },
+					    "Rejected rows" + (rejected.length <
+					    sum.rejected ? " (the first " +
+					    rejected.length + " of " +
+					    sum.rejected + ")" : "")));
 				if (rejected.length)
 					rejectedBox.appendChild(FF.table(
 					    "Rejected rows", [
@@ -468,6 +481,12 @@
 			});
 		}) : null)));
 		el.appendChild(delBox);
+		if (c.status === "quarantined")
+			el.appendChild(h("p", { class: "card warn", role:
+			    "note" }, "This contact is quarantined: a name, " +
+			    "the gender or an attribute holds a term of a " +
+			    "special category of personal data (GDPR Art. 9). " +
+			    "It is never mailed until an edit removes the term."));
 		el.appendChild(h("div", { class: "grid2" },
 		    card("Details", h("dl", { class: "facts" },
 		    FIELDS.map(function (f) {

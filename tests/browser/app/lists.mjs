@@ -146,6 +146,37 @@ export async function owner(t) {
 	    op: "eq", value: lid }]), "owner segment: the API has the rules " +
 	    "built", s);
 
+	// An engagement rule: nobody has opened the seeded campaign (never
+	// launched), so nobody matches all three; its name, a payload, is
+	// an option's text.  Then a date rule instead: everyone was added
+	// after 2000.
+	const camps = (await apiGet(t, "/v1/campaigns")).body.items;
+	const cid = camps.find((x) => x.name === t.xss[1]).id;
+	await page.getByRole("button", { name: "Add a rule" }).click();
+	await page.getByLabel("Field of rule 3").selectOption("opened");
+	const opts = await page.getByLabel("Campaign of rule 3")
+	    .locator("option").allInnerTexts();
+	check(opts.some((o) => o.includes(t.xss[1])), "owner segment: the " +
+	    "campaign picker shows the seeded campaign's name as text", opts);
+	await page.getByLabel("Campaign of rule 3").selectOption(cid);
+	check(await liveCount(page, 0), "owner segment: with \"opened the " +
+	    "campaign\" the live count is 0", await viewText(page));
+	await page.getByLabel("Field of rule 3").selectOption("created_at");
+	await page.getByLabel("Condition of rule 3").selectOption("after");
+	await page.getByLabel("Value of rule 3").fill("2000-01-01");
+	check(await liveCount(page, all), "owner segment: with \"added " +
+	    `after 2000-01-01\" instead the count is back (${all})`,
+	    await viewText(page));
+	s = (await apiGet(t, "/v1/segments/" + sid)).body;
+	check(JSON.stringify(s.rules[2]) === JSON.stringify({ field:
+	    "created_at", op: "after", value: "2000-01-01" }), "owner " +
+	    "segment: the date rule is saved as built", s.rules);
+	await page.getByRole("button", { name: "Remove this rule" }).nth(2)
+	    .click();
+	await page.getByLabel("Field of rule 3").waitFor({ state: "detached" });
+	check(await liveCount(page, all), "owner segment: the rule removed, " +
+	    "the count stays", await viewText(page));
+
 	// Live: match any, saved and counted again with no button.
 	await page.getByLabel("Contacts who match").selectOption("any");
 	const any = pro.length + ON_BASIC;

@@ -709,6 +709,19 @@ expect 200 "reading the event feed"
 echo "the event feed of campaign $C (GET /v1/events?campaign=$C), what webhooks deliver:"
 jval '"  " + ", ".join("%s %d" % (t, n) for t, n in sorted(__import__("collections").Counter(e["type"] for e in j["items"]).items()))' <<<"$BODY"
 
+# The marketer's app: an owner who logs in with a password (the key
+# stays for machines).  Its password is made once and kept in the run
+# directory; a re-run finds the user there already (409).
+OWNER_EMAIL=owner@demo.test
+[[ -s $RUN/owner.password ]] ||
+	(umask 077; head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$RUN/owner.password")
+OWNER_PASSWORD=$(cat "$RUN/owner.password")
+api POST /v1/users "$K" "${JSON[@]}" "{\"email\": \"$OWNER_EMAIL\", \"password\": \"$OWNER_PASSWORD\", \"role\": \"owner\"}"
+[[ $ST == 201 || $ST == 409 ]] || die "creating the app's owner: HTTP $ST: $BODY"
+api POST /v1/session '' "${JSON[@]}" "{\"email\": \"$OWNER_EMAIL\", \"password\": \"$OWNER_PASSWORD\"}"
+expect 200 "logging in as $OWNER_EMAIL (POST /v1/session)"
+echo "user $OWNER_EMAIL, role $(jval 'j["role"]' <<<"$BODY"), logs in to the app with a password (POST /v1/users, POST /v1/session)"
+
 echo
 echo "Where to look:"
 echo "  captured mails  $MAIL/new/  (this run's, one of them: $MAILFILE)"
@@ -718,7 +731,7 @@ echo "  the events      curl -s '$API/v1/events?campaign=$C' -H 'Authorization: 
 echo "  a signup form   $FORM_URL"
 # Printed only once it answers, so the line is a tested promise.
 if curl -fsS -o /dev/null "$API/dashboard/" 2>/dev/null; then
-	echo "  dashboard       $API/dashboard/  (log in with the tenant key above)"
+	echo "  the app         $API/dashboard/  (log in as $OWNER_EMAIL, password in $RUN/owner.password)"
 else
 	echo "run.sh: the dashboard at $API/dashboard/ does not answer; see $RUN/fanfared.log" >&2
 fi

@@ -603,4 +603,20 @@ int	 api_schedule_show(struct db *, uint64_t tenant, uint64_t campaign,
 void	 api_schedule_transition(struct api_req *, uint64_t campaign,
 	    const char *status);
 
+/* The marketer's app (issue 16): listings, the template preview, a
+ * webhook's test event, the session's own view. */
+/* api_contact.c: GET /v1/contacts?q=&cursor=&limit=, GET /v1/lists */
+void	 api_contacts_page(struct api_req *);
+void	 api_lists_index(struct api_req *);
+/* api_campaign.c: GET /v1/templates */
+void	 api_templates_index(struct api_req *);
+/* api_campaign.c: a template body's subject, html and text checked as
+ * POST /v1/templates checks them: 0, or -1 after answering 422
+ * (template_syntax with part, line and column, ...). */
+int	 api_template_check_parts(struct api_req *, json_t *body);
+/* api_template_preview.c: POST /v1/templates/preview */
+void	 api_templates_preview(struct api_req *);
+/* api_webhook.c: POST /v1/webhooks/{id}/test */
+void	 api_webhooks_test(struct api_req *);
+
 #endif /* FANFARE_API_H */

@@ -744,3 +744,51 @@ api_campaigns(struct api_req *r)
 	}
 	api_error(r, 404, "not_found", "no such endpoint");
 }
+
+/* ------------------------------------------------- the app's templates */
+
+int
+api_template_check_parts(struct api_req *r, json_t *body)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (json_is_string(v = json_object_get(body, "subject")) &&
+	    json_string_length(v) > TEMPLATE_SUBJECT_MAX) {
+		api_error(r, 422, "invalid_template", "subject: a string of at "
+		    "most %d bytes is required", TEMPLATE_SUBJECT_MAX);
+		return -1;
+	}
+	for (i = TEMPLATE_SUBJECT; i < TEMPLATE_NPARTS; i++)
+		if (check_part(r, template_part_name(i), json_object_get(body,
+		    template_part_name(i))) == -1)
+			return -1;
+	return 0;
+}
+
+/* GET /v1/templates: every template's id, name and subject, by id
+ * (the bodies are GET /v1/templates/{id}'s). */
+void
+api_templates_index(struct api_req *r)
+{
+	struct template_info	*t;
+	size_t			 n, i;
+	char			 id[24];
+	json_t			*items, *o;
+
+	if (store_template_all(r->db, r->tenant, &t, &n) == -1) {
+		api_unavailable(r);
+		return;
+	}
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)t[i].id);
+		o = json_pack("{s:s}", "id", id);
+		json_object_set_new(o, "name", json_string(t[i].name));
+		json_object_set_new(o, "subject", t[i].subject != NULL ?
+		    json_string(t[i].subject) : json_null());
+		json_array_append_new(items, o);
+	}
+	store_template_infos_free(t, n);
+	api_json(r, 200, json_pack("{s:o}", "items", items));
+}

@@ -491,3 +491,117 @@ api_lists(struct api_req *r)
 		    "here");
 	free(name);
 }
+
+/* ------------------------------------------------- the app's listings */
+
+#define CONTACTS_PAGE_DEFAULT	50
+#define CONTACTS_PAGE_MAX	500
+#define CONTACTS_QUERY_MAX	200	/* bytes of q */
+
+struct contact_query {
+	const char	*q;
+	size_t		 len;
+};
+
+static int
+contact_query_match(void *arg, const char *const f[3], const size_t len[3])
+{
+	const struct contact_query *cq = arg;
+	size_t			    i;
+
+	for (i = 0; i < 3; i++)
+		if (contact_text_contains(f[i], len[i], cq->q, cq->len))
+			return 1;
+	return 0;
+}
+
+/* A query parameter that must be a whole number in [min, max]: 0 with
+ * *v (left as it was when absent), or -1 after answering 422 code. */
+static int
+query_u64(struct api_req *r, const char *name, uint64_t min, uint64_t max,
+    const char *code, uint64_t *v)
+{
+	char		 buf[32];
+	const char	*s = api_query(r, name, buf, sizeof(buf));
+
+	if (s == NULL)
+		return 0;
+	if (parse_u64(s, strlen(s), v) == -1 || *v < min || *v > max) {
+		api_error(r, 422, code, "'%s' must be a whole number from "
+		    "%llu to %llu", name, (unsigned long long)min,
+		    (unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * GET /v1/contacts?q=&cursor=&limit=: a page of contacts, newest first,
+ * whose email, first_name or last_name holds q (ASCII case ignored).
+ * Bounded work a call (store_contact_page): a page may be short, or
+ * empty, with a next_cursor to go on from; next_cursor null is the end.
+ */
+void
+api_contacts_page(struct api_req *r)
+{
+	struct contact_query	 cq;
+	struct contact		*out;
+	char			 qbuf[CONTACTS_QUERY_MAX + 2], next[24];
+	uint64_t		 limit = CONTACTS_PAGE_DEFAULT, cursor = 0, to;
+	size_t			 n, i;
+	json_t			*items;
+
+	cq.q = api_query(r, "q", qbuf, sizeof(qbuf));
+	if (cq.q == NULL)
+		cq.q = "";
+	if ((cq.len = strlen(cq.q)) > CONTACTS_QUERY_MAX) {
+		api_error(r, 422, "invalid_query", "'q' is at most %d bytes",
+		    CONTACTS_QUERY_MAX);
+		return;
+	}
+	if (query_u64(r, "limit", 1, CONTACTS_PAGE_MAX, "invalid_limit",
+	    &limit) == -1 ||
+	    query_u64(r, "cursor", 1, UINT32_MAX, "invalid_cursor",
+	    &cursor) == -1)
+		return;
+	out = xcalloc((size_t)limit, sizeof(*out));
+	if (store_contact_page(r->db, r->tenant, cursor, (size_t)limit,
+	    contact_query_match, &cq, out, &n, &to) == -1) {
+		free(out);
+		api_unavailable(r);
+		return;
+	}
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		json_array_append_new(items, contact_json(&out[i]));
+		contact_clear(&out[i]);
+	}
+	free(out);
+	snprintf(next, sizeof(next), "%llu", (unsigned long long)to);
+	api_json(r, 200, json_pack("{s:o, s:o}", "items", items,
+	    "next_cursor", to > 0 ? json_string(next) : json_null()));
+}
+
+/* GET /v1/lists: every list with its number of members, by id. */
+void
+api_lists_index(struct api_req *r)
+{
+	struct list_info	*l;
+	size_t			 n, i;
+	char			 id[24];
+	json_t			*items;
+
+	if (store_list_all(r->db, r->tenant, &l, &n) == -1) {
+		api_unavailable(r);
+		return;
+	}
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)l[i].id);
+		json_array_append_new(items, json_pack("{s:s, s:s%, s:I}",
+		    "id", id, "name", l[i].name, strlen(l[i].name), "members",
+		    (json_int_t)l[i].members));
+	}
+	store_list_infos_free(l, n);
+	api_json(r, 200, json_pack("{s:o}", "items", items));
+}

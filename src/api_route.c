@@ -75,6 +75,9 @@ const struct api_endpoint api_endpoints[] = {
 
 	{ API_POST, "/v1/templates", api_templates,
 	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
+	/* The app's preview: a literal, so before the {id} row. */
+	{ API_POST, "/v1/templates/preview", api_templates_preview,
+	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
 	{ API_GET | API_PUT, "/v1/templates/{id}", api_templates,
 	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
 
@@ -154,6 +157,19 @@ const struct api_endpoint api_endpoints[] = {
 	{ API_POST, "/v1/webhooks/{id}/rotate", api_webhooks,
 	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
 	{ API_GET, "/v1/webhooks/{id}/deliveries", api_webhooks,
+	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
+	/* The marketer's app (issue 16): listings for its screens, the
+	 * session's own view (a login's row: a cookie, no key), a webhook's
+	 * test event. */
+	{ API_GET, "/v1/session", api_session,
+	    API_AUTH_LOGIN, API_ROUTE_SESSION, 0 },
+	{ API_GET, "/v1/contacts", api_contacts_page,
+	    API_AUTH_TENANT, API_ROUTE_CONTACTS, 0 },
+	{ API_GET, "/v1/lists", api_lists_index,
+	    API_AUTH_TENANT, API_ROUTE_LISTS, 0 },
+	{ API_GET, "/v1/templates", api_templates_index,
+	    API_AUTH_TENANT, API_ROUTE_TEMPLATES, 0 },
+	{ API_POST, "/v1/webhooks/{id}/test", api_webhooks_test,
 	    API_AUTH_TENANT, API_ROUTE_WEBHOOKS, 0 },
 
 	/* No methods: any other /v1/ name is a 404 for a tenant key. */

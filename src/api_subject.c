@@ -278,13 +278,53 @@ export_consents(const struct api_ctx *ctx, uint64_t id)
 	return a;
 }
 
+/* The address's sign-ups still waiting for their confirmation (what a
+ * form stored of the person); NULL when Redis failed. */
+static json_t *
+export_signups(const struct api_ctx *ctx, const char *key)
+{
+	struct signup_rec	 s;
+	json_t			*a = json_array();
+	uint64_t		*ids;
+	char			 hash[SIGNUP_HASH_LEN + 1], ts[32], form[24];
+	size_t			 i, n;
+	int			 rc = 0;
+
+	signup_hash(ctx->keys, key, hash);
+	if (store_signup_ids(ctx->db, ctx->tenant, hash, &ids, &n) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	for (i = 0; i < n && rc != -1; i++) {
+		if ((rc = store_signup_get(ctx->db, ctx->tenant, ids[i],
+		    &s)) != 1)
+			continue;
+		snprintf(form, sizeof(form), "%llu",
+		    (unsigned long long)s.form);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:s?, "
+		    "s:I, s:s, s:s}", "form", form, "email",
+		    s.email, "first_name", s.first_name, "last_name",
+		    s.last_name, "consent_version",
+		    (json_int_t)s.consent_version, "asked_at",
+		    api_iso_time(s.asked_at, ts, sizeof(ts)),
+		    "country", s.country));
+		store_signup_rec_free(&s);
+	}
+	free(ids);
+	if (rc == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 json_t *
 api_subject_export(const struct api_ctx *ctx, const char *address,
     struct api_err *err)
 {
 	json_t		*o = NULL, *contact = NULL, *lists = NULL;
 	json_t		*events = NULL, *messages = NULL, *bounces = NULL;
-	json_t		*counts, *consents, *log;
+	json_t		*counts, *consents, *log, *signups;
 	char		 key[FF_EMAIL_MAX + 1], ts[32];
 	uint64_t	 id, at;
 	int		 opted, blocked;
@@ -323,6 +363,12 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 		json_decref(consents);
 		goto fail;
 	}
+	if ((signups = export_signups(ctx, key)) == NULL) {
+		json_decref(events);
+		json_decref(consents);
+		json_decref(log);
+		goto fail;
+	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "email", key,
 	    "contact", contact, "lists", lists, "messages", messages,
 	    "bounces", bounces, "opted_out", opted);
@@ -333,6 +379,7 @@ api_subject_export(const struct api_ctx *ctx, const char *address,
 	json_object_set_new(o, "blocklisted", json_boolean(blocked));
 	json_object_set_new(o, "events", events);
 	json_object_set_new(o, "event_log", log);
+	json_object_set_new(o, "pending_signups", signups);
 	counts = json_pack("{s:b, s:I, s:I}", "contact", id != 0, "events",
 	    (json_int_t)json_array_size(events), "messages",
 	    (json_int_t)json_array_size(messages));
@@ -358,7 +405,8 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	long long	 events = 0, members = 0, lists = 0, optouts = 0;
 	long long	 removed = 0, contacts = 0, messages = 0, reports = 0;
 	long long	 consents = 0;
-	long long	 feed_events = 0;
+	long long	 feed_events = 0, signups = 0;
+	char		 hash[SIGNUP_HASH_LEN + 1];
 	int		 blocked, bounced;
 
 	if (subject_find(ctx, address, key, &id, err) == -1)
@@ -409,6 +457,11 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	if (store_optout_remove(ctx->db, ctx->tenant, key, &removed) == -1)
 		goto fail;
 	optouts += removed;
+	/* A sign-up not yet confirmed holds the address and its fields:
+	 * it goes too, so its confirmation link finds nothing. */
+	signup_hash(ctx->keys, key, hash);
+	if (store_signups_erase(ctx->db, ctx->tenant, hash, &signups) == -1)
+		goto fail;
 	if ((blocked = store_blocklist_remove(ctx->db, ctx->tenant,
 	    key)) == -1 ||
 	    (bounced = store_bounce_remove(ctx->db, ctx->tenant, key)) == -1)
@@ -424,6 +477,7 @@ api_subject_erase(const struct api_ctx *ctx, const char *address,
 	/* The tenant's event log ({t:T}:events): its own count, "events"
 	 * being the campaigns' record lines. */
 	json_object_set_new(counts, "event_log", json_integer(feed_events));
+	json_object_set_new(counts, "pending_signups", json_integer(signups));
 	audit(ctx, "erase", counts);
 	return json_pack("{s:o}", "erased", counts);
 fail:

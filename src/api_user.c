@@ -141,8 +141,10 @@ cookie_secure(const struct api_req *r)
 
 /* ------------------------------------------------------ authentication */
 
-int
-api_session_auth(struct api_req *r)
+/* api_session_auth's work; code: the 401's (GET /v1/session says
+ * no_session), csrf_out: the session's CSRF token (NULL: not wanted). */
+static int
+session_check(struct api_req *r, const char *code, char *csrf_out)
 {
 	struct user_rec	 u;
 	uint64_t	 tenant, user = 0;
@@ -193,11 +195,19 @@ api_session_auth(struct api_req *r)
 	r->user = user;
 	snprintf(r->key_prefix, sizeof(r->key_prefix), "user:%llu",
 	    (unsigned long long)user);
+	if (csrf_out != NULL)
+		memcpy(csrf_out, csrf, sizeof(csrf));
 	return 1;
 unauthorized:
-	api_error(r, 401, "unauthorized", "the session is unknown or has "
-	    "expired; log in again");
+	api_error(r, 401, code, "the session is unknown or has expired; log "
+	    "in again");
 	return 0;
+}
+
+int
+api_session_auth(struct api_req *r)
+{
+	return session_check(r, "unauthorized", NULL);
 }
 
 int
@@ -623,11 +633,51 @@ session_delete(struct api_req *r)
 	api_json_headers(r, 204, headers, NULL);
 }
 
+/*
+ * GET /v1/session: who the session cookie is, for the app to restore a
+ * login on page load (the cookie is HttpOnly: the page cannot read it).
+ * The same check as any call made with the session, so it extends the
+ * idle time as any of them does, and nothing else.  A key is no
+ * session: 401 no_session, as for a missing or expired cookie.
+ */
+static void
+session_info(struct api_req *r)
+{
+	struct user_rec	 u;
+	char		 csrf[SESSION_CSRF_HEX + 1];
+	int		 rc;
+
+	memset(&u, 0, sizeof(u));
+	if (r->auth != NULL) {
+		api_error(r, 401, "no_session", "an API key is no session; "
+		    "log in with POST /v1/session");
+		return;
+	}
+	if (!session_check(r, "no_session", csrf))
+		return;
+	if ((rc = store_user_get(r->db, r->tenant, r->user, &u)) != 1) {
+		if (rc == -1)
+			api_unavailable(r);
+		else
+			api_error(r, 401, "no_session", "the session's user is "
+			    "gone");
+		return;
+	}
+	api_json_headers(r, 200, "Cache-Control: no-store\r\n",
+	    json_pack("{s:o, s:o, s:s, s:s, s:s}", "user", id_json(u.id),
+	    "tenant", id_json(r->tenant), "role", u.role, "email", u.email,
+	    "csrf_token", csrf));
+	store_user_rec_free(&u);
+	sodium_memzero(csrf, sizeof(csrf));
+}
+
 void
 api_session(struct api_req *r)
 {
 	if (r->method == HTTP_POST)
 		session_create(r);
+	else if (r->method == HTTP_GET)
+		session_info(r);
 	else
 		session_delete(r);
 }

@@ -336,3 +336,52 @@ api_webhooks(struct api_req *r)
 		api_json(r, 200, webhook_json(&rec, &s));
 	store_webhook_rec_free(&rec);
 }
+
+/*
+ * POST /v1/webhooks/{id}/test: one synthetic event of type "test" for
+ * this endpoint alone, through the normal delivery (store_webhook.h's
+ * store_webhook_test_add): signed, retried and logged in its
+ * deliveries like any other.  202 {"event_id"}: it is on its way; the
+ * delivery log says when it arrived.  No body is read.
+ */
+void
+api_webhooks_test(struct api_req *r)
+{
+	struct webhook_rec	 rec;
+	char			 eid[EVENT_ID_MAX], entry[WEBHOOK_ENTRY_MAX];
+	char			 rnd[17], idbuf[24], when[32], *text;
+	uint64_t		 id;
+	json_t			*o;
+	int			 rc;
+
+	if (parse_u64(r->match.arg[0], strlen(r->match.arg[0]), &id) == -1 ||
+	    id == 0) {
+		api_error(r, 404, "not_found", "no such webhook");
+		return;
+	}
+	rc = store_webhook_get(r->db, r->tenant, id, &rec);
+	if (api_found(r, rc, "webhook") == -1)
+		return;
+	store_webhook_rec_free(&rec);
+	api_random_hex(rnd, 8);
+	snprintf(eid, sizeof(eid), "test:%llu:%s", (unsigned long long)id,
+	    rnd);
+	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+	/* The shape of every event (event.h), and it says what it is. */
+	o = json_pack("{s:s, s:n, s:s, s:s, s:n, s:n, s:b, s:s, s:s}",
+	    "id", eid, "email", "type", "test", "time",
+	    api_iso_time(now_ms(), when, sizeof(when)), "campaign", "contact",
+	    "test", 1, "webhook", idbuf, "message", "a test event sent by "
+	    "POST /v1/webhooks/{id}/test; nothing happened to anyone");
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		fatalx("json_dumps: out of memory");
+	rc = store_webhook_test_add(r->db, r->tenant, id, text, entry);
+	free(text);
+	if (rc == -1) {
+		api_unavailable(r);
+		return;
+	}
+	api_json(r, 202, json_pack("{s:s}", "event_id", eid));
+}

@@ -382,3 +382,33 @@ contact_json(const struct contact *c)
 	    "opted_out" : c->quarantined ? "quarantined" : "active"));
 	return o;
 }
+
+/* ------------------------------------------------- the app's search */
+
+/* ASCII case folding only: a query is bytes, and a UTF-8 letter's
+ * other case is another byte sequence (documented in README). */
+static int
+fold(unsigned char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+int
+contact_text_contains(const char *s, size_t len, const char *q, size_t qlen)
+{
+	size_t	i, j;
+
+	if (qlen == 0)
+		return 1;
+	if (s == NULL || len < qlen)
+		return 0;
+	for (i = 0; i + qlen <= len; i++) {
+		for (j = 0; j < qlen; j++)
+			if (fold((unsigned char)s[i + j]) !=
+			    fold((unsigned char)q[j]))
+				break;
+		if (j == qlen)
+			return 1;
+	}
+	return 0;
+}

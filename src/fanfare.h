@@ -671,6 +671,10 @@ void	 contact_clear(struct contact *);
  * "updated_at", "status"}: API.md's shape; status is "opted_out",
  * "quarantined" or "active", in that order of precedence. */
 json_t	*contact_json(const struct contact *);
+/* The app's contact search: 1 when q (qlen bytes) is in s (len bytes;
+ * NULL: none) ignoring ASCII case; an empty q is in everything. */
+int	 contact_text_contains(const char *s, size_t len, const char *q,
+	    size_t qlen);
 
 /* -------------------------------------------------------------- csv.c */
 

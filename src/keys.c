@@ -172,6 +172,9 @@ const struct key_doc key_docs[] = {
 	{ "{t:T}:signup_mailed:H", "string", "H: a keyed hash of an address; "
 	  "set for a day when a confirmation mail to it was queued (at most "
 	  "one a day)" },
+	{ "{t:T}:signups:H", "set", "H: as above; the ids of the address's "
+	  "pending sign-ups, so that erasing the person finds them; "
+	  "expires with the newest" },
 	{ "{t:T}:ct:ID:consents", "list", "the contact's consent records, "
 	  "JSON: `form`, `consent_version`, `consent_text`, `asked_at`, "
 	  "`confirmed_at`, `method`, `country`; in the subject export, "
@@ -181,7 +184,8 @@ const struct key_doc key_docs[] = {
 	  "(the event's JSON text, as delivered), `ty` (its type), `c` (its "
 	  "contact id, or empty), `ca` (its campaign id, or empty); an "
 	  "erasure deletes the contact's entries; "
-	  "trimmed by `retention_days`" },
+	  "trimmed by `retention_days`; a webhook's test event has `ty` "
+	  "`test` and `wh` (the endpoint's id), no `c` or `ca`" },
 	{ "{t:T}:events:pumped", "hash", "campaign id → the last entry of "
 	  "`{t:T:c:C}:events` copied into `{t:T}:events` (the event pump's "
 	  "mark: a copy made twice adds nothing)" },
@@ -449,6 +453,19 @@ key_signup_mailed(struct key *k, uint64_t tenant, const char *hash)
 	if (n > KEY_SIGNUP_HASH_MAX)
 		n = KEY_SIGNUP_HASH_MAX;
 	tenant_key(k, tenant, ":signup_mailed:", 15);
+	put(k, hash, n);
+	return done(k);
+}
+
+/* hash: as key_signup_mailed's. */
+const char *
+key_signups_of(struct key *k, uint64_t tenant, const char *hash)
+{
+	size_t	n = strlen(hash);
+
+	if (n > KEY_SIGNUP_HASH_MAX)
+		n = KEY_SIGNUP_HASH_MAX;
+	tenant_key(k, tenant, ":signups:", 9);
 	put(k, hash, n);
 	return done(k);
 }

@@ -81,6 +81,7 @@
  *   {t:T}:form:ID:consent      key_form_consent(k, T, ID)
  *   {t:T}:signup:ID            key_signup(k, T, ID)
  *   {t:T}:signup_mailed:H      key_signup_mailed(k, T, H)
+ *   {t:T}:signups:H            key_signups_of(k, T, H)
  *   {t:T}:ct:ID:consents       key_contact_consents(k, T, ID)
  *   {t:T}:events               key_events(k, T)
  *   {t:T}:events:pumped        key_events_pumped(k, T)
@@ -229,6 +230,8 @@ const char	*key_form(struct key *, uint64_t tenant, uint64_t form);
 const char	*key_form_consent(struct key *, uint64_t tenant,
 		    uint64_t form);
 const char	*key_signup(struct key *, uint64_t tenant, uint64_t signup);
+const char	*key_signups_of(struct key *, uint64_t tenant,
+		    const char *hash);
 const char	*key_signup_mailed(struct key *, uint64_t tenant,
 		    const char *hash);
 const char	*key_contact_consents(struct key *, uint64_t tenant,

@@ -352,20 +352,6 @@ form_value(const struct form_rec *f, const struct urlform_field *fl,
 	return NULL;
 }
 
-/* The keyed hash of an address for the day's mail limit (hex). */
-static void
-mailed_hash(const struct live *l, const char *key, char *out)
-{
-	char	hex[65];
-
-	if (token_keyed_hash(&l->keys, 0, key, strlen(key), hex) == -1)
-		snprintf(hex, sizeof(hex), "%016llx%016llx",
-		    (unsigned long long)hash_fnv1a(key, strlen(key)),
-		    (unsigned long long)strlen(key));
-	memcpy(out, hex, SIGNUP_HASH_LEN);
-	out[SIGNUP_HASH_LEN] = '\0';
-}
-
 static void
 run_signup(struct signup_job *j, struct db *db)
 {
@@ -431,7 +417,7 @@ run_signup(struct signup_job *j, struct db *db)
 			page_unavailable(j);
 		goto out;
 	}
-	mailed_hash(j->live, s.key, hash);
+	signup_hash(&j->live->keys, s.key, hash);
 	if (store_signup_add(db, j->t.tenant, &f, &s, hash,
 	    (uint64_t)j->conf->signup_expiry_s * 1000) == -1)
 		page_unavailable(j);

@@ -205,6 +205,12 @@ mint_url(struct lookup_ctx *lc, enum token_kind kind, uint32_t link,
 	char		 s[TOKEN_MAX_LEN + 1];
 	int		 n;
 
+	/* A preview (smtp_message_preview) signs nothing: a link that
+	 * works would count a click, or opt the sample out. */
+	if (lc->sig == NULL) {
+		*vlen = sizeof(SMTP_PREVIEW_URL) - 1;
+		return SMTP_PREVIEW_URL;
+	}
 	memset(&tok, 0, sizeof(tok));
 	tok.kind = (uint8_t)kind;
 	tok.tenant = lc->t->tenant;
@@ -429,4 +435,29 @@ smtp_message_build(const struct smtp_template *t, struct smtp_contact *c,
 	buf_add(out, tmp2->p, tmp2->len);
 	return_path(t, c, sig, date);
 	return 0;
+}
+
+/* ------------------------------------------------------------ preview */
+
+void
+smtp_message_preview(const struct smtp_template *t, struct smtp_contact *c,
+    struct buf *subject, struct buf *html, struct buf *text)
+{
+	struct lookup_ctx	lc = { t, c, NULL, "" };
+
+	buf_reset(subject);
+	buf_reset(html);
+	buf_reset(text);
+	tmpl_render(t->subject, RENDER_HEADER, lookup, &lc, subject);
+	if (t->html != NULL)
+		tmpl_render(t->html, RENDER_HTML, lookup, &lc, html);
+	if (t->text != NULL)
+		tmpl_render(t->text, RENDER_TEXT, lookup, &lc, text);
+	/* NUL-terminated for the caller, not counted in len. */
+	buf_add(subject, "", 1);
+	buf_add(html, "", 1);
+	buf_add(text, "", 1);
+	subject->len--;
+	html->len--;
+	text->len--;
 }

@@ -140,4 +140,17 @@ int	 smtp_message_build(const struct smtp_template *t,
 	    time_t date, unsigned long salt, struct buf *out,
 	    struct buf *tmp, struct buf *tmp2, char *err, size_t errlen);
 
+/*
+ * The template editor's preview (POST /v1/templates/preview): c's
+ * subject, html and text of t rendered by the same lookup as a copy,
+ * into the three buffers (reset first, NUL-terminated).  Nothing is
+ * signed: every URL a copy would sign ({{unsubscribe_url}},
+ * {{preferences_url}}, the pixel, tracked links when t was compiled to
+ * track them) is SMTP_PREVIEW_URL, which leads nowhere.
+ */
+#define SMTP_PREVIEW_URL	"#preview"
+void	 smtp_message_preview(const struct smtp_template *t,
+	    struct smtp_contact *c, struct buf *subject, struct buf *html,
+	    struct buf *text);
+
 #endif /* FANFARE_SMTP_MESSAGE_H */

@@ -15,6 +15,7 @@
 #include "store_contact.h"
 #include "store_list.h"
 #include "store_suppress.h"
+#include "store_tenant.h"
 
 /* The most arguments of a contact's HSET: HSET, the key, and 11 pairs
  * (email, key, updated_at, created_at, 4 texts, attributes,
@@ -545,5 +546,200 @@ store_contact_remove(struct db *db, uint64_t tenant, uint64_t id,
 		rc = -1;
 	if (next_ok(db) == -1)
 		rc = -1;
+	return rc;
+}
+
+/* ------------------------------------------------- the app's listing */
+
+/* The next ids to look at, newest first: start, start - 1, ... down
+ * to 1, at most budget of them; their number. */
+static size_t
+page_ids(uint64_t start, size_t budget, uint64_t *ids)
+{
+	size_t	n;
+
+	for (n = 0; n < budget && n < start; n++)
+		ids[n] = start - n;
+	return n;
+}
+
+/*
+ * Phase one: HMGET of the three searched fields of each id of the
+ * batch; the ids that are contacts and match, in order, appended to
+ * hits (up to limit); *looked the number of ids whose answer was used
+ * (all of them, or fewer when hits filled).  0 or -1.
+ */
+static int
+page_probe(struct db *db, uint64_t tenant, const uint64_t *ids, size_t n,
+    store_contact_match_fn *match, void *arg, uint64_t *hits,
+    size_t *nhits, size_t limit, size_t *looked)
+{
+	redisReply	**rep;
+	struct key	  k;
+	const char	 *f[3];
+	size_t		  len[3], i, j;
+	int		  rc = 0;
+
+	*looked = 0;
+	for (i = 0; i < n; i++)
+		if (db_append(db, "HMGET %s email first_name last_name",
+		    key_contact(&k, tenant, ids[i])) == -1) {
+			db_discard(db);
+			return -1;
+		}
+	rep = xcalloc(n, sizeof(*rep));
+	if (db_reply_arrays(db, rep, n) == -1)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n && *nhits < limit; i++) {
+		if (rep[i]->elements != 3) {
+			rc = -1;
+			break;
+		}
+		for (j = 0; j < 3; j++) {
+			f[j] = reply_str(rep[i]->element[j], &len[j]);
+			if (f[j] == NULL)
+				len[j] = 0;
+		}
+		(*looked)++;
+		/* Every stored contact has an address: none, no contact
+		 * (erased, or an id reserved by an import that failed). */
+		if (f[0] != NULL && match(arg, f, len))
+			hits[(*nhits)++] = ids[i];
+	}
+	db_replies_free(rep, n);
+	free(rep);
+	return rc;
+}
+
+/* Phase two: the hits' hashes and their opt-out state, one round trip
+ * (ZMSCORE: Redis 6.2, as SMISMEMBER elsewhere).  0 or -1. */
+static int
+page_read(struct db *db, uint64_t tenant, const uint64_t *hits, size_t n,
+    struct contact *out, size_t *nout)
+{
+	redisReply	**rep = NULL, *byid = NULL, *bykey = NULL;
+	struct key	  k;
+	const char	**argv = NULL, *f, *v;
+	size_t		 *argl = NULL, i, j, fl, vl;
+	char		(*nums)[24] = NULL;
+	int		  rc = -1;
+
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (db_append(db, "HGETALL %s", key_contact(&k, tenant,
+		    hits[i])) == -1)
+			goto fail;
+	nums = xcalloc(n, sizeof(*nums));
+	argv = xcalloc(n + 2, sizeof(*argv));
+	argl = xcalloc(n + 2, sizeof(*argl));
+	argv[0] = "ZMSCORE";
+	argv[1] = key_optout_ids(&k, tenant);
+	for (i = 0; i < n; i++) {
+		snprintf(nums[i], sizeof(nums[i]), "%llu",
+		    (unsigned long long)hits[i]);
+		argv[i + 2] = nums[i];
+	}
+	for (i = 0; i < n + 2; i++)
+		argl[i] = strlen(argv[i]);
+	if (db_appendargv(db, (int)n + 2, argv, argl) == -1)
+		goto fail;
+	rep = xcalloc(n, sizeof(*rep));
+	/* Both read whatever the first gives: no reply left behind. */
+	j = db_reply_arrays(db, rep, n) == -1;
+	byid = db_reply(db);
+	if (j || byid == NULL || byid->type != REDIS_REPLY_ARRAY ||
+	    byid->elements != n)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (rep[i]->elements == 0)
+			continue;	/* gone since phase one */
+		contact_init(&out[*nout], hits[i]);
+		j = 0;
+		while (reply_hash_next(rep[i], &j, &f, &fl, &v, &vl))
+			contact_hash_set(&out[*nout], f, fl, v, vl);
+		/* Opted out by the one-click link (by id), or erased
+		 * before and stored again (suppressed). */
+		out[*nout].opted_out = out[*nout].suppressed ||
+		    byid->element[i]->type != REDIS_REPLY_NIL;
+		(*nout)++;
+	}
+	/* By address: the keys are known only now. */
+	argv[0] = "ZMSCORE";
+	argv[1] = key_optouts(&k, tenant);
+	for (i = 0; i < *nout; i++)
+		argv[i + 2] = out[i].key;
+	for (i = 0; i < *nout + 2; i++)
+		argl[i] = strlen(argv[i]);
+	if (*nout > 0) {
+		bykey = db_cmdargv(db, (int)*nout + 2, argv, argl);
+		if (bykey == NULL || bykey->type != REDIS_REPLY_ARRAY ||
+		    bykey->elements != *nout)
+			goto out;
+		for (i = 0; i < *nout; i++)
+			if (bykey->element[i]->type != REDIS_REPLY_NIL &&
+			    out[i].key[0] != '\0')
+				out[i].opted_out = 1;
+	}
+	rc = 0;
+	goto out;
+fail:
+	db_discard(db);
+out:
+	if (rep != NULL)
+		db_replies_free(rep, n);
+	free(rep);
+	freeReplyObject(byid);
+	freeReplyObject(bykey);
+	free(nums);
+	free(argv);
+	free(argl);
+	if (rc == -1) {
+		for (i = 0; i < *nout; i++)
+			contact_clear(&out[i]);
+		*nout = 0;
+	}
+	return rc;
+}
+
+int
+store_contact_page(struct db *db, uint64_t tenant, uint64_t start,
+    size_t limit, store_contact_match_fn *match, void *arg,
+    struct contact *out, size_t *nout, uint64_t *next)
+{
+	uint64_t	*ids, *hits;
+	size_t		 n, looked, scanned = 0, nhits = 0;
+	int		 rc = 0;
+
+	*nout = 0;
+	*next = 0;
+	if (start == 0 && (store_tenant_last_id(db, tenant, "contact",
+	    &start) == -1))
+		return -1;
+	ids = xcalloc(STORE_CONTACT_PAGE_BATCH, sizeof(*ids));
+	hits = xcalloc(limit ? limit : 1, sizeof(*hits));
+	/* Newest first, STORE_CONTACT_PAGE_BATCH ids a round trip, at
+	 * most STORE_CONTACT_PAGE_SCAN per call whatever matches: the
+	 * caller gets *next to go on from, even with a short page. */
+	while (start > 0 && nhits < limit &&
+	    scanned < STORE_CONTACT_PAGE_SCAN) {
+		n = page_ids(start, STORE_CONTACT_PAGE_SCAN - scanned <
+		    STORE_CONTACT_PAGE_BATCH ? STORE_CONTACT_PAGE_SCAN -
+		    scanned : STORE_CONTACT_PAGE_BATCH, ids);
+		if (page_probe(db, tenant, ids, n, match, arg, hits, &nhits,
+		    limit, &looked) == -1) {
+			rc = -1;
+			break;
+		}
+		scanned += looked;
+		start -= looked;
+	}
+	if (rc == 0 && page_read(db, tenant, hits, nhits, out, nout) == -1)
+		rc = -1;
+	if (rc == 0)
+		*next = start;
+	free(ids);
+	free(hits);
 	return rc;
 }

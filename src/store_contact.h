@@ -75,4 +75,24 @@ int	 store_contact_update(struct db *, uint64_t tenant, uint64_t id,
 int	 store_contact_remove(struct db *, uint64_t tenant, uint64_t id,
 	    long long *lists);
 
+/*
+ * The app's listing (GET /v1/contacts): contacts by id, newest first,
+ * from id start (0: the newest), those for which match(arg, f, len)
+ * holds, f and len the stored email, first_name and last_name (NULL, 0
+ * when not set).  Bounded work whatever the tenant's size: one
+ * pipelined HMGET of the three fields per STORE_CONTACT_PAGE_BATCH ids,
+ * at most STORE_CONTACT_PAGE_SCAN ids a call, then one round trip for
+ * the (at most limit) hits' hashes and opt-outs by id, one for those by
+ * address.  0 with out[0..*nout) filled (the caller contact_clears
+ * each; out holds limit) and *next the id to go on from (0: none left),
+ * or -1.
+ */
+#define STORE_CONTACT_PAGE_BATCH	1000
+#define STORE_CONTACT_PAGE_SCAN		5000
+typedef int	 store_contact_match_fn(void *arg, const char *const f[3],
+		    const size_t len[3]);
+int	 store_contact_page(struct db *, uint64_t tenant, uint64_t start,
+	    size_t limit, store_contact_match_fn *match, void *arg,
+	    struct contact *out, size_t *nout, uint64_t *next);
+
 #endif

@@ -350,7 +350,11 @@ store_signup_add(struct db *db, uint64_t tenant, const struct form_rec *f,
 	    (unsigned long long)f->id, (unsigned long long)f->consent_version,
 	    (unsigned long long)s->asked_at, s->country)) == -1 ||
 	    reply_done(db_cmd(db, "PEXPIRE %s %llu", key_signup(&k, tenant,
-	    s->id), (unsigned long long)expiry_ms)) == -1)
+	    s->id), (unsigned long long)expiry_ms)) == -1 ||
+	    reply_done(db_cmd(db, "SADD %s %llu", key_signups_of(&k, tenant,
+	    mailed_hash), (unsigned long long)s->id)) == -1 ||
+	    reply_done(db_cmd(db, "PEXPIRE %s %llu", key_signups_of(&k,
+	    tenant, mailed_hash), (unsigned long long)expiry_ms)) == -1)
 		return -1;
 	if (!f->double_opt_in)
 		return 1;
@@ -467,6 +471,69 @@ store_consents_free(char **items, size_t n)
 	for (i = 0; i < n; i++)
 		free(items[i]);
 	free(items);
+}
+
+void
+signup_hash(const struct token_keyring *keys, const char *key,
+    char out[SIGNUP_HASH_LEN + 1])
+{
+	char	hex[65];
+
+	if (token_keyed_hash(keys, 0, key, strlen(key), hex) == -1)
+		snprintf(hex, sizeof(hex), "%016llx%016llx",
+		    (unsigned long long)hash_fnv1a(key, strlen(key)),
+		    (unsigned long long)strlen(key));
+	memcpy(out, hex, SIGNUP_HASH_LEN);
+	out[SIGNUP_HASH_LEN] = '\0';
+}
+
+int
+store_signup_ids(struct db *db, uint64_t tenant, const char *hash,
+    uint64_t **ids, size_t *n)
+{
+	redisReply	*rep;
+	struct key	 k;
+	uint64_t	 v;
+	size_t		 i;
+
+	*ids = NULL;
+	*n = 0;
+	if ((rep = db_cmd(db, "SMEMBERS %s", key_signups_of(&k, tenant,
+	    hash))) == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	*ids = xcalloc(rep->elements + 1, sizeof(**ids));
+	for (i = 0; i < rep->elements; i++)
+		if (reply_u64(rep->element[i], &v) == 0)
+			(*ids)[(*n)++] = v;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+store_signups_erase(struct db *db, uint64_t tenant, const char *hash,
+    long long *n)
+{
+	struct key	 k;
+	uint64_t	*ids;
+	long long	 gone;
+	size_t		 i, nids;
+
+	*n = 0;
+	if (store_signup_ids(db, tenant, hash, &ids, &nids) == -1)
+		return -1;
+	for (i = 0; i < nids; i++) {
+		if (db_cmd_int(db, &gone, "DEL %s", key_signup(&k, tenant,
+		    ids[i])) == -1) {
+			free(ids);
+			return -1;
+		}
+		*n += gone;
+	}
+	free(ids);
+	return reply_done(db_cmd(db, "DEL %s", key_signups_of(&k, tenant,
+	    hash)));
 }
 
 int

@@ -37,6 +37,11 @@ struct db;
  * day limit is keyed by (keys.h's KEY_SIGNUP_HASH_MAX). */
 #define SIGNUP_HASH_LEN		32
 
+struct token_keyring;
+/* That hash of an address's key (validate_email's), NUL-terminated. */
+void	 signup_hash(const struct token_keyring *, const char *key,
+	    char out[SIGNUP_HASH_LEN + 1]);
+
 /* A stored form; every string its own (store_form_rec_free). */
 struct form_rec {
 	uint64_t	 id;
@@ -110,6 +115,16 @@ int	 store_signup_add(struct db *, uint64_t tenant,
 int	 store_signup_get(struct db *, uint64_t tenant, uint64_t id,
 	    struct signup_rec *s);
 int	 store_signup_delete(struct db *, uint64_t tenant, uint64_t id);
+/*
+ * The ids of the pending sign-ups of an address (hash: signup_hash's),
+ * some perhaps gone already (store_signup_get says): 0 with *ids
+ * allocated (free()), or -1.  Erasure: store_signups_erase deletes them
+ * and the index, with how many were still pending in *n.
+ */
+int	 store_signup_ids(struct db *, uint64_t tenant, const char *hash,
+	    uint64_t **ids, size_t *n);
+int	 store_signups_erase(struct db *, uint64_t tenant, const char *hash,
+	    long long *n);
 
 /* Appends one consent record (JSON text) to the contact's: 0 or -1. */
 int	 store_consent_add(struct db *, uint64_t tenant, uint64_t contact,

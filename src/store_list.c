@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "redis_sync.h"
 #include "store_list.h"
+#include "store_tenant.h"
 
 int
 store_list_create(struct db *db, uint64_t tenant, const char *name,
@@ -135,4 +136,76 @@ store_list_forget_contact(struct db *db, uint64_t tenant, uint64_t contact,
 	if (ret == 0 && count != NULL)
 		*count = (long long)n;
 	return ret;
+}
+
+/* ------------------------------------------------- the app's listing */
+
+void
+store_list_infos_free(struct list_info *l, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(l[i].name);
+	free(l);
+}
+
+int
+store_list_all(struct db *db, uint64_t tenant, struct list_info **out,
+    size_t *nout)
+{
+	redisReply	*name, *size;
+	struct key	 k;
+	struct list_info *l = NULL;
+	uint64_t	 last, from, to, id;
+	const char	*s;
+	size_t		 n = 0, cap = 0, len;
+	long long	 members;
+	int		 ret = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (store_tenant_last_id(db, tenant, "list", &last) == -1)
+		return -1;
+	/* Ids 1 to the last one given, STORE_LIST_BATCH a round trip:
+	 * a tenant's lists are few, and this needs no index of them. */
+	for (from = 1; from <= last && ret == 0; from = to + 1) {
+		to = last - from >= STORE_LIST_BATCH ? from + STORE_LIST_BATCH -
+		    1 : last;
+		for (id = from; id <= to; id++)
+			if (db_append(db, "HGET %s name", key_list(&k, tenant,
+			    id)) == -1 || db_append(db, "SCARD %s",
+			    key_list_members(&k, tenant, id)) == -1) {
+				db_discard(db);
+				store_list_infos_free(l, n);
+				return -1;
+			}
+		/* Every reply is read, so a failure leaves no pipeline. */
+		for (id = from; id <= to; id++) {
+			name = db_reply(db);
+			size = db_reply(db);
+			if (name == NULL || size == NULL ||
+			    reply_is_error(name, NULL) ||
+			    reply_int(size, &members) == -1)
+				ret = -1;
+			else if ((s = reply_str(name, &len)) != NULL) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 16;
+					l = xreallocarray(l, cap, sizeof(*l));
+				}
+				l[n].id = id;
+				l[n].name = xstrndup(s, len);
+				l[n++].members = members;
+			}
+			freeReplyObject(name);
+			freeReplyObject(size);
+		}
+	}
+	if (ret == -1) {
+		store_list_infos_free(l, n);
+		return -1;
+	}
+	*out = l;
+	*nout = n;
+	return 0;
 }

@@ -47,4 +47,17 @@ int	 store_list_of_contact(struct db *, uint64_t tenant, uint64_t contact,
 int	 store_list_forget_contact(struct db *, uint64_t tenant,
 	    uint64_t contact, long long *n);
 
+/* The app's listing (GET /v1/lists): every list, by id, with its
+ * name and its number of members; STORE_LIST_BATCH ids per pipelined
+ * round trip.  0 with *l (store_list_infos_free) and *n, or -1. */
+#define STORE_LIST_BATCH	500
+struct list_info {
+	uint64_t	 id;
+	char		*name;
+	long long	 members;
+};
+int	 store_list_all(struct db *, uint64_t tenant, struct list_info **l,
+	    size_t *n);
+void	 store_list_infos_free(struct list_info *, size_t);
+
 #endif

@@ -422,6 +422,24 @@ store_sequence_active_remove(struct db *db, uint64_t tenant,
 	    (unsigned long long)sequence));
 }
 
+/*
+ * The keys enrolment and each step check a person against (opt-outs,
+ * bounces, complaints), then each contact's: the order both scripts read.
+ */
+static void
+suppression_keys(struct call *c, uint64_t tenant, const uint64_t *ids,
+    size_t n)
+{
+	size_t	i;
+
+	key_optouts(call_key(c), tenant);
+	key_optout_ids(call_key(c), tenant);
+	key_bounces(call_key(c), tenant);
+	key_complaints(call_key(c), tenant);
+	for (i = 0; i < n; i++)
+		key_contact(call_key(c), tenant, ids[i]);
+}
+
 /* ------------------------------------------------------------ enroll */
 
 /* The reasons sequence_enroll.lua gives, as static strings. */
@@ -445,12 +463,7 @@ store_sequence_enroll(struct db *db, uint64_t tenant, uint64_t sequence,
 	key_sequence(call_key(&c), tenant, sequence);
 	key_sequence_enrolled(call_key(&c), tenant, sequence);
 	key_sequence_due(call_key(&c), tenant, sequence);
-	key_optouts(call_key(&c), tenant);
-	key_optout_ids(call_key(&c), tenant);
-	key_bounces(call_key(&c), tenant);
-	key_complaints(call_key(&c), tenant);
-	for (i = 0; i < n; i++)
-		key_contact(call_key(&c), tenant, ids[i]);
+	suppression_keys(&c, tenant, ids, n);
 	call_keys_done(&c);
 	call_u64(&c, now);
 	for (i = 0; i < n; i++)
@@ -592,12 +605,7 @@ store_sequence_advance(struct db *db, uint64_t tenant, uint64_t sequence,
 	key_campaign(call_key(&c), tenant, campaign);
 	key_campaign_queue(call_key(&c), tenant, campaign);
 	key_campaign_queued(call_key(&c), tenant, campaign);
-	key_optouts(call_key(&c), tenant);
-	key_optout_ids(call_key(&c), tenant);
-	key_bounces(call_key(&c), tenant);
-	key_complaints(call_key(&c), tenant);
-	for (i = 0; i < n; i++)
-		key_contact(call_key(&c), tenant, ids[i]);
+	suppression_keys(&c, tenant, ids, n);
 	call_keys_done(&c);
 	call_u64(&c, now);
 	call_u64(&c, k);

@@ -180,3 +180,74 @@ store_template_create(struct db *db, uint64_t tenant,
 	return store_template_put(db, tenant, *id, part, part_len, links,
 	    nlinks, updated_at);
 }
+
+/* ------------------------------------------------- the app's listing */
+
+void
+store_template_infos_free(struct template_info *t, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(t[i].name);
+		free(t[i].subject);
+	}
+	free(t);
+}
+
+int
+store_template_all(struct db *db, uint64_t tenant, struct template_info **out,
+    size_t *nout)
+{
+	redisReply	*rep;
+	struct key	 k;
+	struct template_info *t = NULL;
+	uint64_t	 last, from, to, id;
+	const char	*s;
+	size_t		 n = 0, cap = 0, len;
+	int		 ret = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (store_tenant_last_id(db, tenant, "template", &last) == -1)
+		return -1;
+	/* As store_list_all: ids 1 to the last, no index needed; HMGET of
+	 * two short fields, never the bodies. */
+	for (from = 1; from <= last && ret == 0; from = to + 1) {
+		to = last - from >= STORE_TEMPLATE_BATCH ? from +
+		    STORE_TEMPLATE_BATCH - 1 : last;
+		for (id = from; id <= to; id++)
+			if (db_append(db, "HMGET %s name subject",
+			    key_template(&k, tenant, id)) == -1) {
+				db_discard(db);
+				store_template_infos_free(t, n);
+				return -1;
+			}
+		for (id = from; id <= to; id++) {
+			rep = db_reply(db);
+			if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+			    rep->elements != 2)
+				ret = -1;
+			else if ((s = reply_str(rep->element[0], &len)) !=
+			    NULL) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 16;
+					t = xreallocarray(t, cap, sizeof(*t));
+				}
+				t[n].id = id;
+				t[n].name = xstrndup(s, len);
+				s = reply_str(rep->element[1], &len);
+				t[n++].subject = s != NULL ? xstrndup(s, len) :
+				    NULL;
+			}
+			freeReplyObject(rep);
+		}
+	}
+	if (ret == -1) {
+		store_template_infos_free(t, n);
+		return -1;
+	}
+	*out = t;
+	*nout = n;
+	return 0;
+}

@@ -65,4 +65,18 @@ int	 store_template_put(struct db *, uint64_t tenant, uint64_t id,
 	    const size_t part_len[TEMPLATE_NPARTS], const char *const *links,
 	    size_t nlinks, uint64_t updated_at);
 
+/* The app's listing (GET /v1/templates): every template, by id, with
+ * its name and subject, never its bodies; STORE_TEMPLATE_BATCH ids per
+ * pipelined round trip.  0 with *t (store_template_infos_free) and *n,
+ * or -1. */
+#define STORE_TEMPLATE_BATCH	500
+struct template_info {
+	uint64_t	 id;
+	char		*name;
+	char		*subject;	/* NULL: none stored */
+};
+int	 store_template_all(struct db *, uint64_t tenant,
+	    struct template_info **t, size_t *n);
+void	 store_template_infos_free(struct template_info *, size_t);
+
 #endif

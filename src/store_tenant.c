@@ -346,3 +346,26 @@ store_tenant_purge(struct db *db, uint64_t tenant)
 	    (unsigned long long)tenant));
 	return total;
 }
+
+int
+store_tenant_last_id(struct db *db, uint64_t tenant, const char *kind,
+    uint64_t *id)
+{
+	redisReply	*rep;
+	struct key	 k;
+	const char	*s;
+	size_t		 len;
+	int		 rc = 0;
+
+	*id = 0;
+	if ((rep = db_cmd(db, "HGET %s %s", key_seq(&k, tenant), kind)) ==
+	    NULL)
+		return -1;
+	if (reply_is_error(rep, NULL))
+		rc = -1;
+	else if ((s = reply_str(rep, &len)) != NULL &&
+	    parse_u64(s, len, id) == -1)
+		rc = -1;
+	freeReplyObject(rep);
+	return rc;
+}

@@ -77,6 +77,10 @@ int	 store_tenant_retention(struct db *, uint64_t tenant, uint64_t *days);
  * kind: "template", "campaign"...); 0 with *id, or -1. */
 int	 store_tenant_next_id(struct db *, uint64_t tenant, const char *kind,
 	    uint64_t *id);
+/* The last id given of a sequence (0: none yet), without taking one:
+ * the app's listings walk ids 1 to it.  0 with *id, or -1. */
+int	 store_tenant_last_id(struct db *, uint64_t tenant, const char *kind,
+	    uint64_t *id);
 
 /*
  * API keys.  Only a key's SHA-256 (64 lowercase hex digits) is stored,

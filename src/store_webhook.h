@@ -25,6 +25,8 @@
 
 #include <jansson.h>
 
+#include "event.h"
+
 struct db;
 
 /* An endpoint as configured. */
@@ -60,7 +62,9 @@ struct webhook_state {
 struct webhook_event {
 	char		 entry[WEBHOOK_ENTRY_MAX];	/* the stream id */
 	char		*json;		/* field e; NULL: erased or trimmed */
-	int		 type;		/* field ty, enum event_type; -1 unknown */
+	int		 type;		/* field ty, enum event_type; -1 unknown;
+					 * WEBHOOK_EVENT_TEST: a test event */
+	uint64_t	 target;	/* a test event's endpoint (field wh) */
 };
 
 void	 store_webhook_rec_free(struct webhook_rec *);
@@ -133,5 +137,17 @@ int	 store_webhook_log_add(struct db *, uint64_t tenant, uint64_t id,
 int	 store_webhook_log_page(struct db *, uint64_t tenant, uint64_t id,
 	    const char *cursor, size_t limit, json_t *items, char *next,
 	    size_t nextlen);
+
+/*
+ * A test event (POST /v1/webhooks/{id}/test): json (the whole event)
+ * appended to the tenant's log with type "test" and field wh = the
+ * endpoint, so that it goes the normal way (signed, retried, logged)
+ * to that endpoint only: the others' groups read it and drop it, and
+ * GET /v1/events, which shows known types only, never shows it.  0 with
+ * the entry's id in entry (WEBHOOK_ENTRY_MAX), or -1.
+ */
+#define WEBHOOK_EVENT_TEST	(EVENT_NTYPES + 1)
+int	 store_webhook_test_add(struct db *, uint64_t tenant, uint64_t id,
+	    const char *json, char *entry);
 
 #endif

@@ -415,7 +415,15 @@ batch_filter(struct wh_ep *ep, struct webhook_event *ev, size_t *n)
 
 	drop = xcalloc(*n + 1, sizeof(*drop));
 	for (i = 0; i < *n; i++) {
+		/* A test event goes to its endpoint alone, whatever the
+		 * types it takes. */
+		if (ev[i].json != NULL && ev[i].type == WEBHOOK_EVENT_TEST &&
+		    ev[i].target == ep->id) {
+			ev[keep++] = ev[i];
+			continue;
+		}
 		if (ev[i].json == NULL || ev[i].type < 0 ||
+		    ev[i].type >= EVENT_NTYPES ||
 		    !(ep->mask & (1u << ev[i].type))) {
 			drop[ndrop++] = ev[i];
 			continue;

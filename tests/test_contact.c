@@ -526,3 +526,28 @@ Test(contact, timezone)
 	json_decref(o);
 	contact_clear(&c);
 }
+
+/* The app's search (GET /v1/contacts?q=): a substring, ASCII case
+ * ignored, bytes beyond ASCII compared as they are. */
+Test(contact, text_contains)
+{
+	const char *s = "Jane.Doe@Example.com";
+
+	cr_assert(contact_text_contains(s, strlen(s), "doe@ex", 6));
+	cr_assert(contact_text_contains(s, strlen(s), "JANE", 4));
+	cr_assert(contact_text_contains(s, strlen(s), "m", 1));
+	cr_assert(contact_text_contains(s, strlen(s), s, strlen(s)));
+	cr_assert(!contact_text_contains(s, strlen(s), "jane doe", 8));
+	cr_assert(!contact_text_contains(s, strlen(s), "Example.comm", 12));
+	/* The length is the bound, not a NUL. */
+	cr_assert(!contact_text_contains(s, 4, "jane.", 5));
+	cr_assert(contact_text_contains(s, 4, "ANE", 3));
+	/* Empty query: everything, even a field that is not set. */
+	cr_assert(contact_text_contains(NULL, 0, "", 0));
+	cr_assert(!contact_text_contains(NULL, 0, "a", 1));
+	/* UTF-8: exact bytes match, no folding of non-ASCII letters. */
+	cr_assert(contact_text_contains("Zoë", 4, "oë", 3));
+	cr_assert(!contact_text_contains("ZOË", 4, "oë", 3));
+	/* Folding is ASCII only: '@' (0x40) and '`' (0x60) stay apart. */
+	cr_assert(!contact_text_contains("a@b", 3, "a`b", 3));
+}

@@ -93,6 +93,7 @@ key_cases(struct key_case *out, struct key *k)
 	CASE("{t:T}:form:ID:consent", key_form_consent(&k[n], T, ID));
 	CASE("{t:T}:signup:ID", key_signup(&k[n], T, ID));
 	CASE("{t:T}:signup_mailed:H", key_signup_mailed(&k[n], T, "H"));
+	CASE("{t:T}:signups:H", key_signups_of(&k[n], T, "H"));
 	CASE("{t:T}:ct:ID:consents", key_contact_consents(&k[n], T, ID));
 	CASE("{t:T}:events", key_events(&k[n], T));
 	CASE("{t:T}:events:pumped", key_events_pumped(&k[n], T));

@@ -195,6 +195,42 @@ def test_double_opt_in(ff, relay, redis, tid, key):
        "after erasure no consent record is left", repr(sub))
 
 
+def test_erase_pending(ff, relay, redis, tid, key):
+    """A sign-up not yet confirmed is personal data too: the subject
+    export shows it, erasure deletes it, its link then finds nothing."""
+    relay.fresh()
+    lid = new_list(ff, key, [], name="Pending")
+    form = new_form(ff, key, lid, fields=["email", "first_name"])
+    addr = "quinn@forms.test"
+    st, _, _ = post(ff, public_path(ff, form["url"]),
+                    {"email": addr, "first_name": "Quinn"})
+    got = wait_for(lambda: mails_to(relay, addr), timeout=20)
+    ok(st in (200, 303) and got, "a sign-up is pending, its confirmation "
+       "mailed", st)
+    if not got:
+        return
+    path = confirm_path(ff, got[0][1])
+    sub = must("GET subject", call(ff, "GET", "/v1/subjects/" + addr, key))
+    pend = sub.get("pending_signups") or []
+    ok(len(pend) == 1 and pend[0].get("form") == form["id"] and
+       pend[0].get("first_name") == "Quinn" and pend[0].get("asked_at"),
+       "the subject export shows the pending sign-up and its fields",
+       repr(sub))
+    er = must("DELETE subject", call(ff, "DELETE", "/v1/subjects/" + addr,
+                                     key))
+    ok(er["erased"].get("pending_signups") == 1, "erasure counts the "
+       "pending sign-up", repr(er))
+    left = [k for k in redis.keys("{t:%s}:signup*" % tid)
+            if b"signup_mailed" not in (k if isinstance(k, bytes)
+                                         else k.encode())]
+    ok(left == [], "no pending sign-up or index of it is left in Redis",
+       repr(left))
+    st, _, _ = ff.http("POST", path, headers=FORM_CT, body=b"")
+    st2, _, _ = call(ff, "GET", "/v1/contacts/" + addr, key)
+    ok(st == 404 and st2 == 404, "its confirmation link then finds "
+       "nothing (404) and no contact appears", (st, st2))
+
+
 def test_abuse(ff, relay, redis, tid, key, tid_b, key_b):
     relay.fresh()
     lid = new_list(ff, key, [], name="Abuse")
@@ -446,6 +482,7 @@ def main():
     tid_b, key_b = new_tenant(ff, "Other")
     run(test_api, ff, key, tid, redis)
     run(test_double_opt_in, ff, relay, redis, tid, key)
+    run(test_erase_pending, ff, relay, redis, tid, key)
     run(test_abuse, ff, relay, redis, tid, key, tid_b, key_b)
     run(test_single_and_screening, ff, relay, redis, tid, key)
     run(test_preferences, ff, relay, redis, tid, key)

@@ -189,10 +189,12 @@ def check_run(rundir, nth, everyone, sent_before, fed_back=()):
        is not None, "run %d: it prints the curl line for the stats" % nth,
        tail)
 
-    ok(re.search(r"^\s*dashboard\s+http://127\.0\.0\.1:\d+/dashboard/ ", out,
-                 re.M) is not None,
-       "run %d: it prints the dashboard's URL (printed once it answers)"
-       % nth, tail)
+    ok(re.search(r"^\s*the app\s+http://127\.0\.0\.1:\d+/dashboard/\s+\(log in "
+                 r"as owner@demo\.test, password in \S+/owner\.password\)",
+                 out, re.M) is not None and
+       re.search(r"^user owner@demo\.test, role owner, logs in", out, re.M),
+       "run %d: it prints the app's URL (printed once it answers) and the "
+       "owner it logged in as with a password" % nth, tail)
 
     # Stopped: exactly what it started, all gone.
     stopped = {name: int(pid) for name, pid in

@@ -44,6 +44,7 @@
 	};
 	var PAGE = 50;		/* contacts a page shows */
 	var SEARCH_CALLS = 10;	/* calls one page may take (short pages) */
+	var lastMore = false;	/* the last page fetched has a next one */
 
 	function reason(code) {
 		return REASONS[code] ? code + ": " + REASONS[code] : code;
@@ -81,6 +82,7 @@
 				if (js.next_cursor && items.length < PAGE &&
 				    calls < SEARCH_CALLS)
 					return more(js.next_cursor);
+				lastMore = !!js.next_cursor;
 				return { items: items, next_cursor:
 				    js.next_cursor || null };
 			});
@@ -102,7 +104,8 @@
 			{ label: "Added", get: function (c) {
 				return FF.time(c.created_at);
 			} },
-		], items, "No contact matches.");
+		], items, lastMore ? "No match among the contacts looked at " +
+		    "so far; Next looks further." : "No contact matches.");
 	}
 
 	/* ---------------------------------------------------------- export */

@@ -599,9 +599,15 @@
 				if (!form.isConnected)
 					return;
 				FF.api("PATCH", "/v1/segments/" + FF.enc(seg.id),
-				    definition()).then(function () {
+				    definition()).then(function (js) {
+					var title = document.getElementById(
+					    "screen-title");
+
 					if (mine !== gen)
 						return null;
+					if (title && js && js.name)
+						title.textContent = js.name;
+					seg.name = js && js.name || seg.name;
 					clearFailure();
 					return count(seg.id, mine);
 				}, function (e) {

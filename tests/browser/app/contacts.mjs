@@ -177,6 +177,16 @@ export async function owner(t) {
 	    "50 a page, Next shows the next 50", [firstPage.length,
 	    second.length]);
 
+	// A search that finds nobody says so.
+	await t.go("contacts");
+	await page.getByLabel("Search by email or name").fill("zz-nobody");
+	await page.getByRole("button", { name: "Search", exact: true })
+	    .click();
+	await page.getByText("No contact matches.").waitFor();
+	check(await page.locator("#view table tbody tr").count() === 0,
+	    "owner contacts: a search that finds nobody shows no row and " +
+	    "says so");
+
 	// A search, then the contact's page.
 	await t.go("contacts");
 	await page.getByLabel("Search by email or name").fill("imp1234@");

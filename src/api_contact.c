@@ -151,14 +151,43 @@ contact_load(struct api_req *r, uint64_t id, struct contact *c)
 	return -1;
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* GET one contact adds "lists": the ids of the lists it is on, by id
+ * (the app's contact page shows them; the contact's own index is one
+ * SMEMBERS, so the lists need not be walked). */
 static void
 contact_get(struct api_req *r, uint64_t id)
 {
-	struct contact	c;
+	struct contact	 c;
+	json_t		*o, *lists;
+	uint64_t	*ids;
+	size_t		 i, n;
+	char		 buf[24];
 
 	if (contact_load(r, id, &c) == -1)
 		return;
-	api_json(r, 200, contact_json(&c));
+	if (store_list_of_contact(r->db, r->tenant, id, &ids, &n) == -1) {
+		contact_clear(&c);
+		api_unavailable(r);
+		return;
+	}
+	qsort(ids, n, sizeof(*ids), id_cmp);
+	lists = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ids[i]);
+		json_array_append_new(lists, json_string(buf));
+	}
+	free(ids);
+	o = contact_json(&c);
+	json_object_set_new(o, "lists", lists);
+	api_json(r, 200, o);
 	contact_clear(&c);
 }
 

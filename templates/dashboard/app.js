@@ -627,5 +627,23 @@
 		});
 	});
 
+	/* ------------------------------------------- contacts (appcontacts) */
+
+	/* A text file download (a CSV export), built in the page as
+	 * FF.download builds its JSON: no URL with data in it. */
+	FF.downloadText = function (name, text, type) {
+		var blob = new Blob([text], { type: (type || "text/plain") +
+		    ";charset=utf-8" });
+		var a = h("a", { href: URL.createObjectURL(blob),
+		    download: name, hidden: true }, name);
+
+		document.body.appendChild(a);
+		a.click();
+		setTimeout(function () {
+			URL.revokeObjectURL(a.href);
+			a.remove();
+		}, 1000);
+	};
+
 	window.FF = FF;
 }());

@@ -123,7 +123,6 @@
 				    "address first.");
 			return subject(out, email);
 		});
-		el.appendChild(form);
-		el.appendChild(out);
+		el.appendChild(h("div", { class: "stack" }, form, out));
 	} });
 }());

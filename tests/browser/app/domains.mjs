@@ -245,8 +245,8 @@ export async function viewer(t) {
 		    "may not open" });
 		await msg.waitFor();
 		check(await page.locator("#view form").count() === 0,
-		    `viewer ${s}: opening #/${s} says the role may not, and ` +
-		    "shows no form");
+		    `viewer ${s}: opening the ${s} screen says the role may ` +
+		    "not, and shows no form");
 	}
 	const r = await api(t, "POST", "/v1/domains", { domain:
 	    "viewer.appadmin.test" });

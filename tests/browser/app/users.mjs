@@ -14,6 +14,16 @@ export async function owner(t) {
 	const marketer = t.env.FF_MARKETER.split(":")[0];
 	const ownerEmail = t.env.FF_OWNER.split(":")[0];
 
+	// Records enough for two pages of the audit log: 12 users made
+	// and deleted (the API's work, not the page's).
+	for (let i = 0; i < 12; i++) {
+		const c = await api(t, "POST", "/v1/users", { email:
+		    `bulk${i}@app.test`, password: "bulk user password " + i,
+		    role: "viewer" });
+		if (c.status === 201)
+			await api(t, "DELETE", "/v1/users/" + c.js.id);
+	}
+
 	// The marketer: a login of its own, in a fresh context.
 	const m = await loginAs(t, t.env.FF_MARKETER);
 	try {
@@ -27,7 +37,7 @@ export async function owner(t) {
 		await m.page.getByRole("alert").filter({ hasText:
 		    "may not open" }).waitFor();
 		check(await m.page.locator("#view form").count() === 0,
-		    "marketer: #/users says the role may not open it");
+		    "marketer: the users screen says the role may not open it");
 	} finally {
 		await m.context.close();
 	}
@@ -49,21 +59,45 @@ export async function owner(t) {
 	check(rowText.includes("viewer"), "owner users: the list shows the " +
 	    "new user's role", rowText);
 
-	// The audit log: the logins, by email, in local time.
+	// The audit log: the logins, by email, in local time (the screen
+	// opened again: the user's creation is a record too).
+	await t.page.evaluate(() => FF.go("users"));
+	await page.waitForLoadState("networkidle");
 	const log = page.getByRole("table", { name: "Audit log" });
 	await log.waitFor();
 	const a = await api(t, "GET", "/v1/audit?limit=25");
 	const rows = await log.locator("tbody tr").allTextContents();
-	const logins = rows.filter((r) => r.includes("logged in"));
 	const local = await page.evaluate((xs) => xs.map((x) => FF.time(x)),
-	    a.js.items.slice(0, 5).map((x) => x.time));
+	    a.js.items.map((x) => x.time));
+	check(rows.length === 25 && rows.every((r, i) =>
+	    r.startsWith(local[i])) && !/\d{4}-\d\d-\d\dT/.test(rows.join(" ")),
+	    "owner users: the audit log's first page is GET /v1/audit's, " +
+	    "newest first, in local time", { rows: rows.slice(0, 4),
+	    api: a.js.items.slice(0, 4) });
+
+	// Paged: Next shows the API's next page (next_cursor).
+	const logRegion = page.getByRole("region", { name: "Audit log" });
+	const p2 = await api(t, "GET", "/v1/audit?limit=25&cursor=" +
+	    encodeURIComponent(a.js.next_cursor || ""));
+	await logRegion.getByRole("button", { name: "Next" }).click();
+	const want = await page.evaluate((xs) => xs.map((x) => FF.time(x)),
+	    p2.js.items.map((x) => x.time));
+	await page.waitForFunction((n) => !document.querySelector(
+	    "[aria-label='Audit log'] nav.pages button").disabled, null);
+	const rows2 = await log.locator("tbody tr").allTextContents();
+	check(a.js.next_cursor && rows2.length === p2.js.items.length &&
+	    rows2.every((r, i) => r.startsWith(want[i])) && rows2[0] !==
+	    rows[0], "owner users: the audit log's Next shows the next page " +
+	    "(next_cursor)", { rows2: rows2.slice(0, 3), want });
+	const logins = rows.concat(rows2).filter((r) =>
+	    r.includes("logged in"));
 	check(logins.some((r) => r.includes(ownerEmail)) &&
-	    logins.some((r) => r.includes(marketer)) &&
-	    local.some((l) => rows[0].startsWith(l)) &&
-	    !/\d{4}-\d\d-\d\dT/.test(rows.join(" ")),
-	    "owner users: the audit log shows the owner's and the " +
-	    "marketer's logins by email, newest first, in local time",
-	    { rows: rows.slice(0, 6), api: a.js.items.slice(0, 3) });
+	    logins.some((r) => r.includes(marketer)), "owner users: the " +
+	    "audit log shows the owner's and the marketer's logins, by email",
+	    logins);
+	await logRegion.getByRole("button", { name: "Previous" }).click();
+	await page.waitForFunction(() => document.querySelector(
+	    "[aria-label='Audit log'] nav.pages button").disabled, null);
 	const heading = await page.getByRole("region", { name: "Audit log" })
 	    .locator("h3").textContent();
 	check(/times in /.test(heading), "owner users: the audit log says " +

@@ -627,5 +627,30 @@
 		});
 	});
 
+	/* ------------------------------------- stacked tables (appadmin) */
+
+	/*
+	 * FF.stacked(FF.table(...)): the table becomes a card per row on a
+	 * phone (style.css, .stacked), each cell labelled with its column's
+	 * name (data-label, shown by the style sheet).  Answers its
+	 * argument.
+	 */
+	FF.stacked = function (wrap) {
+		var labels = Array.prototype.map.call(wrap.querySelectorAll(
+		    "thead th"), function (th) {
+			return th.textContent;
+		});
+
+		wrap.classList.add("stacked");
+		Array.prototype.forEach.call(wrap.querySelectorAll("tbody tr"),
+		    function (tr) {
+			Array.prototype.forEach.call(tr.children,
+			    function (td, i) {
+				td.setAttribute("data-label", labels[i]);
+			});
+		});
+		return wrap;
+	};
+
 	window.FF = FF;
 }());

@@ -48,27 +48,8 @@
 		    c.error + ")" : "");
 	}
 
-	/* A table whose rows become cards on a phone: each cell carries
-	 * its column's name for the narrow style sheet to show. */
-	function stacked(wrap) {
-		var labels = Array.prototype.map.call(wrap.querySelectorAll(
-		    "thead th"), function (th) {
-			return th.textContent;
-		});
-
-		wrap.classList.add("stacked");
-		Array.prototype.forEach.call(wrap.querySelectorAll("tbody tr"),
-		    function (tr) {
-			Array.prototype.forEach.call(tr.children,
-			    function (td, i) {
-				td.setAttribute("data-label", labels[i]);
-			});
-		});
-		return wrap;
-	}
-
 	function records(d, status) {
-		return stacked(FF.table("DNS records of " + d.domain, [
+		return FF.stacked(FF.table("DNS records of " + d.domain, [
 			{ label: "Purpose", get: function (r) {
 				return r.purpose.toUpperCase() + (r.selector &&
 				    d.dns.some(function (o) {

@@ -153,7 +153,7 @@
 		s.appendChild(FF.pager(function (c) {
 			return paged("/v1/bounces", c);
 		}, function (items) {
-			return FF.table("Bounces and complaints", [
+			return FF.stacked(FF.table("Bounces and complaints", [
 				{ label: "When", get: function (i) {
 					return FF.time(i.at);
 				} },
@@ -180,7 +180,7 @@
 					    FF.enc(i.campaign) }, "Campaign " +
 					    i.campaign) : "";
 				} }
-			], items, "No bounce or complaint so far.");
+			], items, "No bounce or complaint so far."));
 		}));
 		return s;
 	}

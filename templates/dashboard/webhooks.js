@@ -134,7 +134,7 @@
 			    "/deliveries?limit=20" + (c ? "&cursor=" +
 			    FF.enc(c) : ""));
 		}, function (items) {
-			return FF.table("Delivery log", [
+			return FF.stacked(FF.table("Delivery log", [
 				{ label: "When", get: function (d) {
 					return FF.time(d.time);
 				} },
@@ -161,7 +161,7 @@
 				{ label: "Error", get: function (d) {
 					return d.error || "";
 				} }
-			], items, "Nothing delivered yet.");
+			], items, "Nothing delivered yet."));
 		});
 	}
 

@@ -67,7 +67,8 @@ def browse(ff, key, relay, out):
            "FF_FROM": FROM, "FF_MAIL_DIR": relay.dir,
            "FF_TRACK": "http://127.0.0.1:%d" % ff.track_port,
            "FF_DNS_PORT": str(ff.directives["dns_resolver"].split(":")[1]),
-           "FF_RELAY_PORT": str(relay.port)}
+           "FF_RELAY_PORT": str(relay.port),
+           "FF_BOUNCE_PORT": ff.directives["bounce_listen"].split(":")[1]}
     run_node("app.mjs", env, 10, timeout=600, dirs=("app",))
 
 
@@ -77,14 +78,18 @@ def admin_conf():
     screen sets the tenant's relay to the SMTP capture on loopback; the
     domains screen's verify asks a DNS server on loopback that
     tests/browser/app/domains.mjs runs (node:dgram) on dns_resolver's
-    port."""
+    port; the suppression screen's bounces come through the bounce
+    listener."""
     keydir = tmpdir("ff-datakey-")
     data_key = os.path.join(keydir, "data.key")
     with open(data_key, "wb") as f:
         f.write(os.urandom(48))
     os.chmod(data_key, 0o600)
     return {"data_key_file": data_key, "relay_allow": "127.0.0.1/32",
-            "dns_resolver": "127.0.0.1:%d" % free_port()}
+            "dns_resolver": "127.0.0.1:%d" % free_port(),
+            # suppression.mjs sends a DSN and a complaint here.
+            "bounce_listen": "127.0.0.1:%d" % free_port(),
+            "bounce_domain": "bounces.app.test"}
 
 
 def main():

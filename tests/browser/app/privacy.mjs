@@ -11,9 +11,18 @@ import { api, forged, writeControls } from "./admin-lib.mjs";
 const ERASE = "erase-me@app.test";
 const SEEDED = "xss1@app.test";
 
-async function lookUp(t, email) {
-	await t.page.locator("#view").getByLabel("Email address").fill(email);
-	await t.page.getByRole("button", { name: "Look up" }).click();
+// keys: by the keyboard alone (type, then Enter submits the form).
+async function lookUp(t, email, keys) {
+	const field = t.page.locator("#view").getByLabel("Email address");
+	if (keys) {
+		await field.focus();
+		await field.press("Control+A");
+		await t.page.keyboard.type(email);
+		await t.page.keyboard.press("Enter");
+	} else {
+		await field.fill(email);
+		await t.page.getByRole("button", { name: "Look up" }).click();
+	}
 	await t.page.getByRole("heading", { name: email }).waitFor();
 }
 
@@ -66,9 +75,18 @@ export async function owner(t) {
 	let s = await api(t, "GET", "/v1/subjects/" + encodeURIComponent(ERASE));
 	check(s.status === 200 && s.js.contact && s.js.contact.email === ERASE,
 	    "owner privacy: Cancel erases nothing (the contact is there)", s);
-	await page.getByRole("button", { name: "Erase everything" }).click();
+	// By the keyboard: the button, then Tab from Cancel to the dialog's
+	// erase button, and Enter.
+	await page.getByRole("button", { name: "Erase everything" }).focus();
+	await page.keyboard.press("Enter");
 	dlg = page.locator("dialog[open]");
-	await dlg.getByRole("button", { name: "Erase " + ERASE }).click();
+	await dlg.waitFor();
+	await dlg.getByRole("button", { name: "Cancel" }).focus();
+	await page.keyboard.press("Tab");
+	check(await dlg.getByRole("button", { name: "Erase " + ERASE })
+	    .evaluate((b) => b === document.activeElement), "owner privacy: " +
+	    "the dialog's erase button is reached by Tab");
+	await page.keyboard.press("Enter");
 	const done = page.getByRole("status").filter({ hasText: "Erased" });
 	await done.waitFor();
 	const shown = await done.textContent();
@@ -83,7 +101,7 @@ export async function viewer(t) {
 	const { page, check } = t;
 
 	await t.go("privacy");
-	await lookUp(t, SEEDED);
+	await lookUp(t, SEEDED, true);
 	const w = await writeControls(t, "^(Look up|Export as JSON)$|Look up");
 	check(w.length === 0, "viewer privacy: look-up and export only, no " +
 	    "erase button", w);

@@ -447,15 +447,29 @@ done:
 	json_decref(body);
 }
 
-/* GET /v1/audit?limit=N: the tenant's audit records, newest first
- * (owners and the tenant key: the route is the users'). */
+/* A stream id as the audit list gives them: digits '-' digits. */
+static int
+audit_cursor_valid(const char *s)
+{
+	const char	*dash = strchr(s, '-');
+	uint64_t	 v;
+
+	return dash != NULL && parse_u64(s, (size_t)(dash - s), &v) == 0 &&
+	    parse_u64(dash + 1, strlen(dash + 1), &v) == 0;
+}
+
+/* GET /v1/audit?limit=N&cursor=ID: the tenant's audit records, newest
+ * first (owners and the tenant key: the route is the users').  A page
+ * is asked one record longer than limit: the extra one says there is a
+ * next page, whose cursor is the page's last id. */
 void
 api_audit(struct api_req *r)
 {
-	char		 buf[16];
+	char		 buf[16], cbuf[64];
 	const char	*q = api_query(r, "limit", buf, sizeof(buf));
+	const char	*cursor = api_query(r, "cursor", cbuf, sizeof(cbuf));
 	uint64_t	 limit = AUDIT_LIST_DEFAULT, ms;
-	json_t		*items = json_array(), *o, *t;
+	json_t		*items = json_array(), *o, *t, *next = json_null();
 	size_t		 i;
 
 	if (q != NULL && (parse_u64(q, strlen(q), &limit) == -1 ||
@@ -465,10 +479,26 @@ api_audit(struct api_req *r)
 		    AUDIT_LIST_MAX);
 		return;
 	}
-	if (store_audit_list(r->db, r->tenant, (size_t)limit, items) == -1) {
+	if (cursor != NULL && *cursor == '\0')
+		cursor = NULL;
+	if (cursor != NULL && (strlen(cursor) >= sizeof(cbuf) - 1 ||
+	    !audit_cursor_valid(cursor))) {
+		json_decref(items);
+		api_error(r, 400, "invalid_cursor", "cursor: a next_cursor "
+		    "this endpoint gave");
+		return;
+	}
+	if (store_audit_list(r->db, r->tenant, cursor, (size_t)limit + 1,
+	    items) == -1) {
 		json_decref(items);
 		api_unavailable(r);
 		return;
+	}
+	if (json_array_size(items) > limit) {
+		json_array_remove(items, (size_t)limit);
+		if ((t = json_object_get(json_array_get(items,
+		    (size_t)limit - 1), "id")) != NULL)
+			next = json_incref(t);
 	}
 	/* The stored milliseconds as RFC 3339, as every time of the API. */
 	json_array_foreach(items, i, o) {
@@ -479,7 +509,8 @@ api_audit(struct api_req *r)
 			api_set_time(o, "time", ms);
 		}
 	}
-	api_json(r, 200, json_pack("{s:o}", "items", items));
+	api_json(r, 200, json_pack("{s:o, s:o}", "items", items,
+	    "next_cursor", next));
 }
 
 void

@@ -350,15 +350,21 @@ store_user_audit(struct db *db, uint64_t tenant, const char *actor,
 }
 
 int
-store_audit_list(struct db *db, uint64_t tenant, size_t count, json_t *items)
+store_audit_list(struct db *db, uint64_t tenant, const char *before,
+    size_t count, json_t *items)
 {
 	redisReply	*rep, *e, *f;
 	struct key	 k;
 	size_t		 i, j;
 	const char	*id;
+	char		 end[64];
 
-	rep = db_cmd(db, "XREVRANGE %s + - COUNT %llu", key_audit(&k, tenant),
-	    (unsigned long long)count);
+	/* "(ID": exclusive (Redis 6.2), so a page never repeats the last
+	 * record of the one before it. */
+	snprintf(end, sizeof(end), "%s%s", before != NULL ? "(" : "+",
+	    before != NULL ? before : "");
+	rep = db_cmd(db, "XREVRANGE %s %s - COUNT %llu", key_audit(&k, tenant),
+	    end, (unsigned long long)count);
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;

@@ -70,9 +70,10 @@ int	 store_user_audit(struct db *, uint64_t tenant, const char *actor,
 	    const char *action, uint64_t user);
 
 /* The last count records of the audit stream, newest first, appended to
- * items as objects: "id" (the stream's) and each field as a string.
- * 0, or -1. */
-int	 store_audit_list(struct db *, uint64_t tenant, size_t count,
-	    json_t *items);
+ * items as objects: "id" (the stream's) and each field as a string;
+ * with before (a stream id, or NULL), those older than it only (a page
+ * after the one that ended there).  0, or -1. */
+int	 store_audit_list(struct db *, uint64_t tenant, const char *before,
+	    size_t count, json_t *items);
 
 #endif /* FANFARE_STORE_USER_H */

@@ -383,17 +383,8 @@
 
 	/* A JSON download, built in the page (no URL with data in it). */
 	FF.download = function (name, data) {
-		var blob = new Blob([JSON.stringify(data, null, 2)],
-		    { type: "application/json" });
-		var a = h("a", { href: URL.createObjectURL(blob),
-		    download: name });
-
-		document.body.appendChild(a);
-		a.click();
-		setTimeout(function () {
-			URL.revokeObjectURL(a.href);
-			a.remove();
-		}, 1000);
+		FF.downloadText(name, JSON.stringify(data, null, 2),
+		    "application/json");
 	};
 
 	/* A heading and a toolbar, the start of most screens. */
@@ -629,8 +620,9 @@
 
 	/* ------------------------------------------- contacts (appcontacts) */
 
-	/* A text file download (a CSV export), built in the page as
-	 * FF.download builds its JSON: no URL with data in it. */
+	/* A text file download (a CSV export, FF.download's JSON), built
+	 * in the page: no URL with data in it.  The link is hidden, named,
+	 * and gone a second later. */
 	FF.downloadText = function (name, text, type) {
 		var blob = new Blob([text], { type: (type || "text/plain") +
 		    ";charset=utf-8" });
@@ -643,6 +635,31 @@
 			URL.revokeObjectURL(a.href);
 			a.remove();
 		}, 1000);
+	};
+
+	/* ------------------------------------- stacked tables (appadmin) */
+
+	/*
+	 * FF.stacked(FF.table(...)): the table becomes a card per row on a
+	 * phone (style.css, .stacked), each cell labelled with its column's
+	 * name (data-label, shown by the style sheet).  Answers its
+	 * argument.
+	 */
+	FF.stacked = function (wrap) {
+		var labels = Array.prototype.map.call(wrap.querySelectorAll(
+		    "thead th"), function (th) {
+			return th.textContent;
+		});
+
+		wrap.classList.add("stacked");
+		Array.prototype.forEach.call(wrap.querySelectorAll("tbody tr"),
+		    function (tr) {
+			Array.prototype.forEach.call(tr.children,
+			    function (td, i) {
+				td.setAttribute("data-label", labels[i]);
+			});
+		});
+		return wrap;
 	};
 
 	window.FF = FF;

@@ -21,6 +21,7 @@ sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Fanfare, Redis, Relay, add_contacts, call, diag, done,
                      must, new_list, new_tenant, ok, run)
+from harness import free_port, tmpdir
 from browserkit import have_browser, node_modules, out_dir, run_node
 
 ADMIN = "admin-" + "a" * 40
@@ -64,8 +65,31 @@ def browse(ff, key, relay, out):
            "FF_MARKETER": "%s:%s" % USERS["marketer"],
            "FF_VIEWER": "%s:%s" % USERS["viewer"],
            "FF_FROM": FROM, "FF_MAIL_DIR": relay.dir,
-           "FF_TRACK": "http://127.0.0.1:%d" % ff.track_port}
+           "FF_TRACK": "http://127.0.0.1:%d" % ff.track_port,
+           "FF_DNS_PORT": str(ff.directives["dns_resolver"].split(":")[1]),
+           "FF_RELAY_PORT": str(relay.port),
+           "FF_BOUNCE_PORT": ff.directives["bounce_listen"].split(":")[1]}
     run_node("app.mjs", env, 10, timeout=600, dirs=("app",))
+
+
+def admin_conf():
+    """The owner's screens (domains, relay, webhooks) need the data key
+    that seals DKIM keys, relay passwords and webhook secrets; the relay
+    screen sets the tenant's relay to the SMTP capture on loopback; the
+    domains screen's verify asks a DNS server on loopback that
+    tests/browser/app/domains.mjs runs (node:dgram) on dns_resolver's
+    port; the suppression screen's bounces come through the bounce
+    listener."""
+    keydir = tmpdir("ff-datakey-")
+    data_key = os.path.join(keydir, "data.key")
+    with open(data_key, "wb") as f:
+        f.write(os.urandom(48))
+    os.chmod(data_key, 0o600)
+    return {"data_key_file": data_key, "relay_allow": "127.0.0.1/32",
+            "dns_resolver": "127.0.0.1:%d" % free_port(),
+            # suppression.mjs sends a DSN and a complaint here.
+            "bounce_listen": "127.0.0.1:%d" % free_port(),
+            "bounce_domain": "bounces.app.test"}
 
 
 def main():
@@ -80,7 +104,7 @@ def main():
                  smtp_starttls="off", webhook_allow="127.0.0.1/32",
                  # A template's test send has a From (the tenant has no
                  # verified domain): ff-appmail's directive.
-                 system_from="Fanfare <app@fanfare.test>")
+                 system_from="Fanfare <app@fanfare.test>", **admin_conf())
     _, key = new_tenant(ff, "App")
     if run(seed, ff, key) is not None:
         run(browse, ff, key, relay, out)

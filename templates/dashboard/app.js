@@ -21,6 +21,7 @@
 	var session = null;	/* {user, tenant, role, email, csrf_token} */
 	var timers = [];	/* the current screen's; cleared on leave */
 	var seq = 0;		/* unique ids for labels */
+	var inflight = 0;	/* FF.api calls not answered yet */
 
 	/* The navigation, in order; a screen not listed has no nav entry. */
 	var NAV = ["campaigns", "sequences", "contacts", "lists", "segments",
@@ -114,7 +115,10 @@
 			init.body = JSON.stringify(body);
 			init.headers["Content-Type"] = "application/json";
 		}
-		return fetch(path, init).then(function (res) {
+		inflight++;
+		return fetch(path, init).finally(function () {
+			inflight--;
+		}).then(function (res) {
 			if (opts.raw && res.ok)
 				return res;
 			if (res.status === 204)
@@ -146,6 +150,12 @@
 	};
 
 	FF.enc = encodeURIComponent;
+
+	/* How many API calls are on their way (the browser tests wait for
+	 * 0 before they read a screen). */
+	FF.busy = function () {
+		return inflight;
+	};
 
 	/* --------------------------------------------------- session, role */
 

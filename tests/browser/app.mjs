@@ -88,7 +88,19 @@ function makeT(page, context, role) {
 			await page.goto(APP + "#/" + hash);
 			await page.waitForSelector("#screen-title",
 			    { timeout: 15000 });
-			await page.waitForLoadState("networkidle");
+			await t.settled();
+		},
+		// No API call of the page on its way, twice 100 ms apart (a
+		// screen's answers start the next calls).  Not "networkidle":
+		// a mail's preview frame or a poll can keep that from firing.
+		async settled() {
+			for (let quiet = 0; quiet < 2;) {
+				await page.waitForFunction(() => window.FF &&
+				    FF.busy() === 0, null, { timeout: 30000 });
+				await page.waitForTimeout(100);
+				quiet = await page.evaluate(() => FF.busy()) === 0 ?
+				    quiet + 1 : 0;
+			}
 		},
 		// A screenshot at 1280 px and one at a phone's width; at the
 		// phone's the page must not scroll sideways.

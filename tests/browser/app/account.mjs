@@ -43,7 +43,7 @@ export async function owner(t) {
 	await me.noXss("reset");
 	await me.axe("reset");
 	await me.shot("reset");
-	await page.getByLabel("New password").fill(fresh);
+	await page.getByLabel("New password", { exact: true }).fill(fresh);
 	await page.getByLabel("The same again").fill(fresh + "x");
 	await page.getByRole("button", { name: "Set the password" }).click();
 	await page.waitForFunction(() => /differ/.test(document
@@ -70,7 +70,7 @@ export async function owner(t) {
 
 	await page.goto(link);
 	await page.waitForSelector("#reset-form", { state: "visible" });
-	await page.getByLabel("New password").fill(fresh + "3");
+	await page.getByLabel("New password", { exact: true }).fill(fresh + "3");
 	await page.getByLabel("The same again").fill(fresh + "3");
 	await page.getByRole("button", { name: "Set the password" }).click();
 	await page.waitForFunction(() => /expired or was used/.test(document

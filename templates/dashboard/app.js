@@ -557,7 +557,7 @@
 		}).then(function () {
 			session = null;
 			leave();
-			location.hash = "#/";
+			history.replaceState(null, "", "#/");
 			showLogin("You have logged out.");
 		});
 	}
@@ -601,7 +601,7 @@
 			    .then(function () {
 				$("reset-password").value = "";
 				$("reset-password2").value = "";
-				location.hash = "#/";
+				history.replaceState(null, "", "#/");
 				showLogin("Your password is set; log in with "
 				    + "it.");
 			}).catch(function (e) {

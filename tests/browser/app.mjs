@@ -85,7 +85,13 @@ function makeT(page, context, role) {
 		xss: XSS, state: t_state,
 		// Opens a screen (#/name/params) and waits for its title.
 		async go(hash) {
-			await page.goto(APP + "#/" + hash);
+			// In the app already: its own router (a hash equal to the
+			// current one is rendered afresh); else a page load.
+			if (page.url().startsWith(APP) && await page.evaluate(() =>
+			    !!(window.FF && FF.session())))
+				await page.evaluate((x) => FF.go(x), hash);
+			else
+				await page.goto(APP + "#/" + hash);
 			await page.waitForSelector("#screen-title",
 			    { timeout: 15000 });
 			await t.settled();

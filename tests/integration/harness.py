@@ -854,6 +854,26 @@ def call(ff, method, path, key=None, body=None):
         return st, None, out
 
 
+def session_call(ff, method, path, key=None, body=None, cookie=None,
+                 csrf=None):
+    """call() with a session cookie and CSRF token as well:
+    (status, JSON or None, headers, raw)."""
+    h = {"Content-Type": "application/json"}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    if cookie is not None:
+        h["Cookie"] = cookie
+    if csrf is not None:
+        h["X-CSRF-Token"] = csrf
+    data = json.dumps(body).encode() if body is not None else None
+    st, hdrs, out = ff.api(method, path, headers=h, body=data, timeout=60)
+    try:
+        js = json.loads(out) if out else None
+    except ValueError:
+        js = None
+    return st, js, hdrs, out
+
+
 def must(what, res, status=200):
     st, js, raw = res
     if st != status:

@@ -41,28 +41,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Fanfare, Redis, add_contacts, call, diag, done, must,
                      new_list, new_template, new_tenant, ok, run, tmpdir,
                      wait_for)
+from harness import session_call as api
 from test_webhooks import RX_HOST, Receiver
 
 ADMIN = "admin-" + "p" * 40
 PW = {"marketer": "market-pass-Appapi1!", "viewer": "viewer-pass-Appapi2!"}
-
-
-def api(ff, method, path, key=None, body=None, cookie=None, csrf=None):
-    """(status, JSON or None, headers, raw)."""
-    h = {"Content-Type": "application/json"}
-    if key is not None:
-        h["Authorization"] = "Bearer " + key
-    if cookie is not None:
-        h["Cookie"] = cookie
-    if csrf is not None:
-        h["X-CSRF-Token"] = csrf
-    data = json.dumps(body).encode() if body is not None else None
-    st, hdrs, out = ff.api(method, path, headers=h, body=data, timeout=60)
-    try:
-        js = json.loads(out) if out else None
-    except ValueError:
-        js = None
-    return st, js, hdrs, out
 
 
 def code_of(js):

@@ -50,6 +50,7 @@ sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Fanfare, Redis, Relay, call, done, must, new_template,
                      new_tenant, ok, run, skip, tmpdir, wait_for)
+from harness import session_call as api
 from test_domains import DNS, DNSMASQ
 
 ADMIN = "admin-" + "m" * 40
@@ -59,24 +60,6 @@ POLICY = email.policy.default
 PW = {"owner": "owner-pass-Zq7#kd1", "marketer": "market-pass-Jx3!vw9",
       "viewer": "viewer-pass-Pk5$ta2"}
 LINK = re.compile(re.escape(APP_URL) + r"/dashboard/#/reset/(\d+\.[0-9a-f]{64})")
-
-
-def api(ff, method, path, key=None, body=None, cookie=None, csrf=None):
-    """(status, JSON or None, headers, raw)."""
-    h = {"Content-Type": "application/json"}
-    if key is not None:
-        h["Authorization"] = "Bearer " + key
-    if cookie is not None:
-        h["Cookie"] = cookie
-    if csrf is not None:
-        h["X-CSRF-Token"] = csrf
-    data = json.dumps(body).encode() if body is not None else None
-    st, hdrs, out = ff.api(method, path, headers=h, body=data, timeout=60)
-    try:
-        js = json.loads(out) if out else None
-    except ValueError:
-        js = None
-    return st, js, hdrs, out
 
 
 def login(ff, email_, password):

@@ -44,7 +44,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Fanfare, Redis, call, diag, done, must, new_campaign,
-                     new_list, new_template, new_tenant, ok, run)
+                     new_list, new_template, new_tenant, ok, run,
+                     session_call)
 
 PASSWORDS = {
     "owner": "owner-pass-Zq7#kd1",
@@ -56,21 +57,10 @@ answers = []        # every body the API gave, for the leak check
 
 
 def api(ff, method, path, key=None, body=None, cookie=None, csrf=None):
-    """(status, JSON or None, headers, raw)."""
-    h = {"Content-Type": "application/json"}
-    if key is not None:
-        h["Authorization"] = "Bearer " + key
-    if cookie is not None:
-        h["Cookie"] = cookie
-    if csrf is not None:
-        h["X-CSRF-Token"] = csrf
-    data = json.dumps(body).encode() if body is not None else None
-    st, hdrs, out = ff.api(method, path, headers=h, body=data, timeout=60)
+    """session_call(), every answer kept for the leak check."""
+    st, js, hdrs, out = session_call(ff, method, path, key, body, cookie,
+                                     csrf)
     answers.append(out + json.dumps(hdrs).encode())
-    try:
-        js = json.loads(out) if out else None
-    except ValueError:
-        js = None
     return st, js, hdrs, out
 
 

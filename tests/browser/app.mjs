@@ -186,6 +186,15 @@ try {
 	// The owner: a password login, and no key anywhere.
 	const oc = await browser.newContext({ viewport: DESKTOP,
 	    userAgent: UA });
+	// The login form itself: axe, both widths.
+	const lp = await oc.newPage();
+	watch(lp, "login");
+	await lp.goto(APP);
+	await lp.waitForSelector("#login-form", { state: "visible" });
+	const lt = makeT(lp, oc, "anonymous");
+	await lt.axe("login");
+	await lt.shot("login");
+	await lp.close();
 	const op = await login(oc, "owner", env("FF_OWNER"));
 	const stored = await op.evaluate(() => [document.cookie,
 	    localStorage.length, sessionStorage.length]);

@@ -6,8 +6,28 @@
 // form, the mail arrives at the SMTP capture (FF_MAIL_DIR), its link
 // opens the app's reset page, two different passwords are refused in
 // words, then the new one is set; the old password no longer logs in,
-// the new one does, and the link, used, is refused in words.
+// the new one does, and the link, used, is refused in words.  Then, on
+// the Account screen, the marketer turns on two-step login with the
+// secret the page shows once (codes computed here, RFC 6238), and the
+// next login asks for a code and takes one.
+import crypto from "node:crypto";
 import { mailFor, mailPart } from "./lib.mjs";
+
+// RFC 6238 (SHA-1, 6 digits, 30 s) of a base32 secret, at step n.
+function totp(b32, n) {
+	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	let bits = "";
+	for (const c of b32.replace(/=+$/, ""))
+		bits += alpha.indexOf(c).toString(2).padStart(5, "0");
+	const key = Buffer.from(bits.match(/.{8}/g).map((b) =>
+	    parseInt(b, 2)));
+	const msg = Buffer.alloc(8);
+	msg.writeBigUInt64BE(BigInt(n));
+	const mac = crypto.createHmac("sha1", key).update(msg).digest();
+	const off = mac[mac.length - 1] & 15;
+	return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000)
+	    .padStart(6, "0");
+}
 
 export async function owner(t) {
 	const { check } = t;
@@ -76,5 +96,36 @@ export async function owner(t) {
 	await page.waitForFunction(() => /expired or was used/.test(document
 	    .getElementById("reset-error").textContent));
 	check(true, "account: the used link is refused in words");
+
+	// Two-step login, on the Account screen.
+	await page.goto(t.app + "#/account");
+	await page.waitForSelector("#screen-title");
+	await page.getByRole("button", { name: "Turn on two-step login" })
+	    .click();
+	const secret = (await page.locator("#totp-secret").textContent())
+	    .trim();
+	check(/^[A-Z2-7]{16,}=*$/.test(secret), "account: turning on " +
+	    "two-step login shows a base32 secret once", secret);
+	const step = Math.floor(Date.now() / 30000);
+	await page.getByLabel("Code from your app").fill(totp(secret, step));
+	await page.getByRole("button", { name: "Turn it on" }).click();
+	await page.getByText("Two-step login is on").waitFor();
+	check(true, "account: the first code from the secret turns it on");
+	await me.noXss("account");
+	await me.axe("account");
+	await me.shot("account");
+	await page.click("#logout");
+	await page.waitForSelector("#login-form", { state: "visible" });
+	await page.getByLabel("Email").fill(email);
+	await page.getByLabel("Password", { exact: true }).fill(fresh);
+	await page.getByRole("button", { name: "Log in" }).click();
+	await page.waitForSelector("#totp-field", { state: "visible" });
+	check(true, "account: the next login asks for the one-time code");
+	// The step after the one used (a code is good once; the server takes
+	// one step early).
+	await page.getByLabel("One-time code").fill(totp(secret, step + 1));
+	await page.getByRole("button", { name: "Log in" }).click();
+	await page.waitForSelector("#nav-list a", { timeout: 15000 });
+	check(true, "account: with the code the login succeeds");
 	await ctx.close();
 }

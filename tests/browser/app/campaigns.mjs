@@ -15,6 +15,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { mailFor, mailPart } from "./lib.mjs";
 
 // FF.api in the page: the session cookie and the CSRF token go along.
 async function api(t, method, p, body) {
@@ -48,48 +49,6 @@ const readFigures = (page) => page.evaluate(() => {
 		status: document.getElementById("c-status").textContent,
 	};
 });
-
-// A captured message's HTML part, decoded (fanfared writes 7bit, 8bit
-// or quoted-printable parts).
-function htmlPart(raw) {
-	const bounds = [...raw.matchAll(/boundary="?([^";\r\n]+)"?/gi)]
-	    .map((m) => m[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-	const parts = bounds.length ? raw.split(new RegExp("--(?:" +
-	    bounds.join("|") + ")")) : [raw];
-	for (const p of parts) {
-		const i = p.search(/\r?\n\r?\n/);
-		if (i < 0)
-			continue;
-		const head = p.slice(0, i);
-		let body = p.slice(i).replace(/^\r?\n\r?\n/, "");
-		if (!/^content-type:\s*text\/html/im.test(head))
-			continue;
-		if (/^content-transfer-encoding:\s*quoted-printable/im.test(head))
-			body = Buffer.from(body.replace(/=\r?\n/g, "").replace(
-			    /=([0-9A-Fa-f]{2})/g, (_, x) =>
-			    String.fromCharCode(parseInt(x, 16))), "latin1")
-			    .toString("utf8");
-		else if (/^content-transfer-encoding:\s*base64/im.test(head))
-			body = Buffer.from(body, "base64").toString("utf8");
-		else
-			body = Buffer.from(body, "latin1").toString("utf8");
-		return body;
-	}
-	return null;
-}
-
-// The captured file for one recipient (smtp-capture.py: new/SEQ-RCPT.eml).
-async function mailFor(dir, rcpt, page) {
-	for (let i = 0; i < 40; i++) {
-		const d = path.join(dir, "new");
-		const f = fs.existsSync(d) ? fs.readdirSync(d).find((n) =>
-		    n.endsWith("-" + rcpt + ".eml")) : undefined;
-		if (f)
-			return fs.readFileSync(path.join(d, f), "latin1");
-		await page.waitForTimeout(250);
-	}
-	return null;
-}
 
 async function status(page, want, ms = 30000) {
 	await page.waitForFunction((w) => document.getElementById("c-status")
@@ -217,7 +176,7 @@ export async function owner(t) {
 
 	// 4. A reader opens the mail: its pixel, then its first link.
 	const raw = await mailFor(t.env.FF_MAIL_DIR, people[0], page);
-	const html = raw && htmlPart(raw);
+	const html = raw && mailPart(raw, "text/html");
 	check(html && html.includes("/o/") && html.includes("/c/"),
 	    "owner campaigns: the captured mail has an HTML part with the " +
 	    "pixel and a tracked link", raw && raw.slice(0, 2000));

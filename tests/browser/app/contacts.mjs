@@ -13,6 +13,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { apiGet, viewText } from "./lib.mjs";
 
 const ROWS = 2000;		// data rows in the file
 const BAD = [17, 404, 999, 1500, 1998];	// rows with a bad address
@@ -40,16 +41,6 @@ async function allContacts(t, q) {
 		cursor = js.next_cursor;
 	}
 	throw new Error("GET /v1/contacts: no end after 200 pages");
-}
-
-async function apiGet(t, p) {
-	const res = await t.page.request.get(new URL(p, t.app).href);
-	return { status: res.status(), body: res.ok() ? await res.json() :
-	    null };
-}
-
-async function viewText(page) {
-	return page.locator("#view").innerText();
 }
 
 // The generated file: plan "pro" on every 7th good row, a quoted cell

@@ -11,7 +11,7 @@
 // says "password set" and never holds the password), then deleted.  The
 // viewer has neither screen.
 import dgram from "node:dgram";
-import { api, navScreens } from "./admin-lib.mjs";
+import { api, navScreens } from "./lib.mjs";
 
 const DOMAIN = "mail.appadmin.test";
 const OTHER = "old.appadmin.test";

@@ -11,19 +11,11 @@
 // next to the rule.  The viewer reads, has no control that writes, and
 // a forged POST /v1/lists with its session and CSRF token gets 403.
 
+import { apiGet, viewText } from "./lib.mjs";
+
 const ON_PRO = 30;	// pro contacts added to the list
 const ON_BASIC = 20;	// basic ones
 const OFF = 5;		// pro ones removed again
-
-async function apiGet(t, p) {
-	const res = await t.page.request.get(new URL(p, t.app).href);
-	return { status: res.status(), body: res.ok() ? await res.json() :
-	    null };
-}
-
-async function viewText(page) {
-	return page.locator("#view").innerText();
-}
 
 // Waits until the live count reads n; false after 20 s.
 async function liveCount(page, n) {

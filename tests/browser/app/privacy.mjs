@@ -6,7 +6,7 @@
 // counts, the API has no contact any more).  The viewer may look up and
 // export but sees no erase button, and a forged DELETE is 403.
 import fs from "node:fs";
-import { api, forged, writeControls } from "./admin-lib.mjs";
+import { api, forged, writeControls } from "./lib.mjs";
 
 const ERASE = "erase-me@app.test";
 const SEEDED = "xss1@app.test";

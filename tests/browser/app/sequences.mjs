@@ -4,20 +4,8 @@
 // its status, enrolls addresses and reads the answer.  The viewer reads
 // the list and a sequence, finds no control that writes, and a forged
 // activate with the viewer's session and CSRF token is refused 403.
+import { apiGet, until } from "./lib.mjs";
 import { pageCall, viewText } from "./templates.mjs";
-
-async function until(fn, ms = 10000) {
-	const end = Date.now() + ms;
-	let v;
-	while (!(v = await fn()) && Date.now() < end)
-		await new Promise((r) => setTimeout(r, 100));
-	return v;
-}
-
-async function apiGet(t, p) {
-	const r = await t.page.request.get(new URL(p, t.app).href);
-	return { status: r.status(), js: await r.json().catch(() => null) };
-}
 
 export async function owner(t) {
 	const { page, check } = t;
@@ -61,14 +49,14 @@ export async function owner(t) {
 		return;
 	t.state.seqForm = { id };
 	let got = await apiGet(t, "/v1/sequences/" + id);
-	check(got.status === 200 && got.js.name === name && got.js.from ===
-	    t.env.FF_FROM && got.js.status === "draft" &&
-	    got.js.steps.length === 2 && got.js.steps[1].delay === "2d" &&
-	    got.js.steps[1]["if"] === "not_opened" && got.js.steps[0].delay ===
-	    "0s" && (!tpl || got.js.steps[0].template_id === tpl) &&
-	    got.js.trigger && /^\d+$/.test(got.js.trigger.list_id),
+	check(got.status === 200 && got.body.name === name && got.body.from ===
+	    t.env.FF_FROM && got.body.status === "draft" &&
+	    got.body.steps.length === 2 && got.body.steps[1].delay === "2d" &&
+	    got.body.steps[1]["if"] === "not_opened" && got.body.steps[0].delay ===
+	    "0s" && (!tpl || got.body.steps[0].template_id === tpl) &&
+	    got.body.trigger && /^\d+$/.test(got.body.trigger.list_id),
 	    "owner sequences: the API has the sequence as the form gave it",
-	    got.js);
+	    got.body);
 	await page.waitForSelector(".seq-status");
 	const facts = await page.locator(".seq-facts").innerText();
 	check(facts.includes("joining the list " + t.xss[1]), "owner " +
@@ -82,8 +70,8 @@ export async function owner(t) {
 	const active = await until(async () => (await page.locator(
 	    ".seq-status").textContent().catch(() => "")).includes("active"));
 	got = await apiGet(t, "/v1/sequences/" + id);
-	check(active && got.js.status === "active", "owner sequences: " +
-	    "\"Activate\" makes it active, shown on the page", got.js);
+	check(active && got.body.status === "active", "owner sequences: " +
+	    "\"Activate\" makes it active, shown on the page", got.body);
 	check(await page.getByRole("button", { name: "Pause" }).count() === 1,
 	    "owner sequences: an active sequence offers \"Pause\"");
 	const focused = await page.evaluate(() =>
@@ -110,8 +98,8 @@ export async function owner(t) {
 	    "enroll answer says who was enrolled and who was skipped, why",
 	    answer);
 	got = await apiGet(t, "/v1/sequences/" + id);
-	check(got.js.enrolled === 1, "owner sequences: the API counts the " +
-	    "enrollment", got.js);
+	check(got.body.enrolled === 1, "owner sequences: the API counts the " +
+	    "enrollment", got.body);
 	const figures = await until(async () => {
 		const s = await page.locator(".figures").innerText();
 		return /Enrolled\s+1/i.test(s) ? s : null;

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { api, forged, writeControls, until } from "./admin-lib.mjs";
+import { api, forged, writeControls, until } from "./lib.mjs";
 
 const HARD = "bounce-hard@app.test";
 const ANGRY = "complain@app.test";

@@ -8,6 +8,7 @@
 // PUT with the viewer's own session and CSRF token is refused 403.
 import fs from "node:fs";
 import path from "node:path";
+import { until } from "./lib.mjs";
 
 // A call from inside the page with its session cookie and CSRF token.
 export async function pageCall(page, method, url, body) {
@@ -28,15 +29,6 @@ export async function pageCall(page, method, url, body) {
 		}
 		return { status: r.status, js, text };
 	}, [method, url, body]);
-}
-
-// Waits up to ms for fn() to be true; its last value.
-async function until(fn, ms = 10000) {
-	const end = Date.now() + ms;
-	let v;
-	while (!(v = await fn()) && Date.now() < end)
-		await new Promise((r) => setTimeout(r, 100));
-	return v;
 }
 
 // The view's text once its list or form is drawn.

@@ -5,7 +5,7 @@
 // log show the logins (the owner's and the marketer's, by email, in
 // local time) and deletes the user behind the dialog.  The viewer has no
 // Users in its nav and GET /v1/users is 403 for it.
-import { api, loginAs, navScreens } from "./admin-lib.mjs";
+import { api, loginAs, navScreens } from "./lib.mjs";
 
 const NEW = "new-user@app.test";
 

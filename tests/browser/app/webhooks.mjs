@@ -10,7 +10,7 @@
 // viewer sees the endpoints and the log but no control.
 import crypto from "node:crypto";
 import http from "node:http";
-import { api, forged, writeControls, until } from "./admin-lib.mjs";
+import { api, forged, writeControls, until } from "./lib.mjs";
 
 const HOOK_CONTACT = "hook-ui@app.test";
 

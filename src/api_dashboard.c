@@ -75,6 +75,7 @@ static const struct dashboard_asset {
 	{ "domains.js",	"text/javascript; charset=utf-8" },
 	{ "webhooks.js",	"text/javascript; charset=utf-8" },
 	{ "users.js",	"text/javascript; charset=utf-8" },
+	{ "account.js",	"text/javascript; charset=utf-8" },
 };
 
 #define DASHBOARD_NFILES	FF_NELEM(dashboard_assets)

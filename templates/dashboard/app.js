@@ -26,7 +26,7 @@
 	/* The navigation, in order; a screen not listed has no nav entry. */
 	var NAV = ["campaigns", "sequences", "contacts", "lists", "segments",
 	    "templates", "suppression", "privacy", "domains", "relay",
-	    "webhooks", "users"];
+	    "webhooks", "users", "account"];
 	var ROLES = { viewer: 0, marketer: 1, owner: 2 };
 
 	function $(id) {

@@ -155,6 +155,10 @@ function makeT(page, context, role) {
 			    "injected script ran and no injected element exists",
 			    r);
 		},
+		// The same checks on another page (another user's browser).
+		withPage(p, who) {
+			return makeT(p, p.context(), who);
+		},
 		// shot + axe + noXss: what every screen gets.
 		async screen(name) {
 			await t.noXss(name);

@@ -46,7 +46,7 @@ ASSETS = {
 # The app's screens, one script each (templates/dashboard/).
 ASSETS.update({n + ".js": "text/javascript; charset=utf-8" for n in (
     "campaigns", "sequences", "contacts", "lists", "templates",
-    "suppression", "privacy", "domains", "webhooks", "users")})
+    "suppression", "privacy", "domains", "webhooks", "users", "account")})
 PEOPLE = [{"email": "ann@dash.test", "first_name": "Ann"},
           {"email": "ben@dash.test", "first_name": "Ben"}]
 HTML = ('<html><body><p>Hi {{first_name}}</p>'

@@ -36,7 +36,7 @@ export async function owner(t) {
 	const ctx = await t.context.browser().newContext({
 	    viewport: { width: 1280, height: 900 } });
 	const page = await ctx.newPage();
-	const me = Object.assign({}, t, { page });
+	const me = t.withPage(page, "marketer");
 
 	await page.goto(t.app);
 	await page.waitForSelector("#login-form", { state: "visible" });

@@ -70,8 +70,9 @@ fi
 # The tests of tracking, the API (tenant isolation and erasure), a full
 # campaign, fanfarectl, and each feature that stores entities of its own
 # (the event log and webhooks, forms, segments, sequences, schedules,
-# users) once more, each on a Redis Cluster of its own (three masters,
-# three replicas: tests/integration/rcluster.py).
+# users, the app's endpoints, account mail) once more, each on a Redis
+# Cluster of its own (three masters, three replicas:
+# tests/integration/rcluster.py).
 if [[ ${FF_NO_CLUSTER:-0} != 1 ]]; then
 	cluster_log=$(mktemp /tmp/fanfare-check-cluster.XXXXXX)
 	trap 'rm -f "$log" "$cluster_log"' EXIT
@@ -80,7 +81,8 @@ if [[ ${FF_NO_CLUSTER:-0} != 1 ]]; then
 	cluster_tests+=" tests/integration/test_api.py"
 	cluster_tests+=" tests/integration/test_delivery.py"
 	cluster_tests+=" tests/integration/test_ctl.py"
-	for t in events webhooks forms segments sequences users; do
+	for t in events webhooks forms segments sequences users appapi appmail \
+	    audit_page contact_lists; do
 		cluster_tests+=" tests/integration/test_$t.py"
 	done
 	cluster_tests+=" tests/integration/test_schedule.py"

@@ -11,10 +11,10 @@
  * tenant: a lease ({t:T}:events:lease, the node_id, 10 s) shares the
  * tenants among the nodes; the node holding it reads each campaign's
  * stream past the tenant's mark for that campaign
- * ({t:T}:events:pumped), and hands each stream entry's events to
- * event_add.lua with the entry's id as the new mark.  The script adds
- * them only when the mark moves forward, in the same step, in the
- * tenant's slot: a copy made twice (a kill -9 between the read and the
+ * ({t:T}:events:pumped), and hands the events of consecutive stream
+ * entries (whole entries, up to PUMP_ADD_MAX events) to event_add.lua
+ * with the last entry's id as the new mark.  The script adds them only
+ * when the mark moves forward, in the same step, in the tenant's slot: a copy made twice (a kill -9 between the read and the
  * reply, a lease that changed hands mid-run) adds nothing, so the log
  * holds each record once, at least once.  An event's id comes from
  * where its record is (campaign, entry, line): the same record always
@@ -23,9 +23,9 @@
  *
  * Cost, per tenant held and second: the lease, the campaign ids, then
  * per 256 campaigns one HMGET of the marks and one pipeline of XRANGEs
- * (a round trip per Redis node), plus a script call per stream entry
- * copied (an entry holds up to a tracker's chunk of records); a link's
- * URL is read once per run and campaign.
+ * (a round trip per Redis node), plus a script call per PUMP_ADD_MAX
+ * events copied (or per 100 entries read, if fewer); a link's URL is
+ * read once per run and campaign.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +46,7 @@
 #define PUMP_STEPS		20	/* steps per campaign per run */
 #define PUMP_LINKS		64	/* URLs remembered per campaign */
 #define PUMP_GROUP		256	/* campaigns read in one pipeline */
+#define PUMP_ADD_MAX		1000	/* events per event_add.lua call */
 
 struct link_cache {
 	uint64_t	 link[PUMP_LINKS];
@@ -99,21 +100,35 @@ link_url(struct db *db, uint64_t tenant, uint64_t campaign,
 	return 0;
 }
 
-/* The events of one stream entry's lines into *ev (*n of them, the
- * caller frees each json). */
+/* A growing list of events for one event_add.lua call. */
+struct pump_events {
+	struct event_entry	*ev;
+	size_t			 n, cap;
+};
+
+static void
+pump_events_clear(struct pump_events *pe)
+{
+	size_t	i;
+
+	for (i = 0; i < pe->n; i++)
+		free(pe->ev[i].json);
+	pe->n = 0;
+}
+
+/* The events of one stream entry's lines appended to pe (the caller
+ * clears it): 0, or -1 when Redis failed. */
 static int
 entry_events(struct db *db, uint64_t tenant, uint64_t campaign,
     const struct record_entry *r, struct link_cache *links,
-    struct event_entry **ev, size_t *n)
+    struct pump_events *pe)
 {
 	struct event_record	 rec;
-	struct event_fields		 e;
+	struct event_fields	 e;
+	struct event_entry	*x;
 	const char		*p, *end, *nl, *url;
-	size_t			 cap = 0;
 	unsigned		 line = 0;
 
-	*ev = NULL;
-	*n = 0;
 	for (p = r->text, end = r->text + r->len; p < end; p = nl + 1,
 	    line++) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -133,60 +148,68 @@ entry_events(struct db *db, uint64_t tenant, uint64_t campaign,
 			e.url = url != NULL ? url : "";
 		} else if (rec.type == EVENT_UNSUBSCRIBED)
 			e.reason = "link";
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*ev = xreallocarray(*ev, cap, sizeof(**ev));
+		if (pe->n == pe->cap) {
+			pe->cap = pe->cap ? pe->cap * 2 : 256;
+			pe->ev = xreallocarray(pe->ev, pe->cap,
+			    sizeof(*pe->ev));
 		}
-		memset(&(*ev)[*n], 0, sizeof(**ev));
-		event_id_tracked((*ev)[*n].id, campaign, r->id, line);
-		(*ev)[*n].contact = rec.contact;
-		(*ev)[*n].campaign = campaign;
-		(*ev)[*n].type = rec.type;
-		if (((*ev)[*n].json = event_json(&e)) == NULL)
+		x = &pe->ev[pe->n];
+		memset(x, 0, sizeof(*x));
+		event_id_tracked(x->id, campaign, r->id, line);
+		x->contact = rec.contact;
+		x->campaign = campaign;
+		x->type = rec.type;
+		if ((x->json = event_json(&e)) == NULL)
 			continue;
-		(*n)++;
+		pe->n++;
 	}
 	return 0;
 }
 
-static void
-entries_free(struct event_entry *ev, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(ev[i].json);
-	free(ev);
-}
-
-/* Copies one batch of a campaign's records, entry by entry, moving
- * mark past each: 0 or -1. */
+/*
+ * Copies one batch of a campaign's records: the events of consecutive
+ * entries go to event_add.lua together (up to PUMP_ADD_MAX events a
+ * call, whole entries only), with the last entry's id as the mark, so
+ * a call moves the mark past every entry it holds or past none.  One
+ * script call per group rather than per entry: an entry holds one
+ * tracker chunk's records of the campaign, often a handful, and each
+ * call is a round trip and a script run in Redis, which the pixel's
+ * shipper needs too.  0 or -1.
+ */
 static int
 pump_batch(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
     const struct record_batch *b, struct link_cache *links,
     char mark[EVENT_CURSOR_MAX])
 {
-	struct event_entry	*ev;
-	size_t			 i, n;
+	struct pump_events	 pe = { NULL, 0, 0 };
+	size_t			 i, first;
 	long long		 added;
+	int			 rc = 0;
 
-	for (i = 0; i < b->n; i++) {
+	for (first = i = 0; i < b->n && rc == 0; i++) {
 		if (entry_events(w->db, tenant, campaign, &b->entries[i],
-		    links, &ev, &n) == -1) {
-			entries_free(ev, n);
-			return -1;
+		    links, &pe) == -1) {
+			rc = -1;
+			break;
 		}
 		/* An entry with no event still moves the mark. */
+		if (i + 1 < b->n && pe.n < PUMP_ADD_MAX)
+			continue;
 		added = store_event_add_pumped(w->db, tenant, campaign,
-		    b->entries[i].id, ev, n);
-		entries_free(ev, n);
-		if (added == -1)
-			return -1;
-		w->report->entries++;
+		    b->entries[i].id, pe.ev, pe.n);
+		pump_events_clear(&pe);
+		if (added == -1) {
+			rc = -1;
+			break;
+		}
+		w->report->entries += (long long)(i + 1 - first);
 		w->report->added += added;
 		snprintf(mark, EVENT_CURSOR_MAX, "%s", b->entries[i].id);
+		first = i + 1;
 	}
-	return 0;
+	pump_events_clear(&pe);
+	free(pe.ev);
+	return rc;
 }
 
 /* One campaign, from the batch read for it (first) on, a bounded

@@ -37,7 +37,11 @@
  * endpoint was made and to loopback now is refused at connect time.
  * Secrets are opened only here, in memory, and wiped when dropped.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -66,6 +70,7 @@
 #define WH_RESPONSE_MAX		(64 * 1024)	/* answer bytes read */
 #define WH_REFRESH_MS		1000	/* endpoints read again */
 #define WH_LEASE_MIN_MS		30000
+#define WH_NICE			10	/* the thread's nice value, added */
 
 TAILQ_HEAD(wh_ep_list, wh_ep);
 
@@ -105,6 +110,8 @@ struct wh_ep {
 	uint64_t		 next_try;	/* ms: nothing to send, lease */
 	uint64_t		 lease_until;	/* mono ms: ours, as far as we
 					 * know (renewed past its half) */
+	int			 pending_clear;	/* nothing read and not acked
+					 * since our last 2xx's XACK */
 	int			 seen;
 	int			 gone;
 	/* In flight. */
@@ -437,7 +444,12 @@ batch_read(struct wh_ep *ep)
 	size_t			 count = (size_t)d->conf->webhook_batch;
 	int			 pending;
 
-	for (pending = 1; pending >= 0; pending--) {
+	/* After a 2xx acknowledged all we had read, nothing is pending:
+	 * the pending read, a round trip per batch, is skipped.  What is
+	 * read now is pending until the next 2xx's XACK. */
+	pending = ep->pending_clear ? 0 : 1;
+	ep->pending_clear = 0;
+	for (; pending >= 0; pending--) {
 		if (store_webhook_read(d->db, ep->tenant, ep->id, pending,
 		    count, &ep->ev, &ep->nev) == -1 ||
 		    batch_filter(ep, ep->ev, &ep->nev) == -1)
@@ -447,6 +459,7 @@ batch_read(struct wh_ep *ep)
 		store_webhook_events_free(ep->ev, 0);
 		ep->ev = NULL;
 	}
+	ep->pending_clear = 1;		/* all read was acknowledged */
 	return 0;
 }
 
@@ -535,6 +548,9 @@ ep_try(struct wh_ep *ep, uint64_t now)
 	/* Renewed once half of it has gone, not at every poll: an idle
 	 * endpoint costs two reads a poll, not five. */
 	if (mono_ms() + d->lease_ms / 2 >= ep->lease_until) {
+		/* Another node may have held it meanwhile and left events
+		 * pending: read them again before new ones. */
+		ep->pending_clear = 0;
 		if ((rc = store_webhook_lease(d->db, ep->tenant, ep->id,
 		    d->conf->node_id, d->lease_ms)) != 1) {
 			ep->lease_until = 0;
@@ -571,15 +587,22 @@ ep_try(struct wh_ep *ep, uint64_t now)
 static void
 log_attempt(struct wh_ep *ep, const char *status)
 {
-	json_t	*o, *ids;
-	char	*text;
-	size_t	 i;
-	char	 when[32];
+	json_t		*o, *ids, *e;
+	char		*text;
+	const char	*id;
+	size_t		 i, len;
+	char		 when[32];
 
+	/* The ids as event_add.lua wrote them, each event parsed only when
+	 * its text is not in that form: parsing every event of every batch
+	 * was most of this thread's CPU. */
 	ids = json_array();
 	for (i = 0; i < ep->nev; i++) {
-		json_t *e = json_loads(ep->ev[i].json, 0, NULL);
-
+		if ((id = webhook_event_id(ep->ev[i].json, &len)) != NULL) {
+			json_array_append_new(ids, json_stringn(id, len));
+			continue;
+		}
+		e = json_loads(ep->ev[i].json, 0, NULL);
 		json_array_append(ids, json_object_get(e, "id"));
 		json_decref(e);
 	}
@@ -632,6 +655,7 @@ ep_outcome(struct wh_ep *ep, CURLcode res)
 			ep_request_free(ep);
 			return;
 		}
+		ep->pending_clear = 1;
 		st->failing_since = 0;
 		st->next_at = 0;
 		ep->next_try = 0;
@@ -732,12 +756,35 @@ tick(evutil_socket_t fd, short what, void *arg)
 			ep_try(ep, now);
 }
 
+/*
+ * Lowers this thread's scheduling priority (on Linux, where a nice
+ * value is per thread): the delivery is work that may wait a little,
+ * the tracking threads' answers may not.  When the CPU is short, the
+ * pixel wins it and the delivery catches up in the gaps; when it is
+ * not, nice changes nothing.
+ */
+static void
+deliver_lower_priority(void)
+{
+#ifdef __linux__
+	id_t	tid = (id_t)syscall(SYS_gettid);
+	int	prio;
+
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0 && setpriority(PRIO_PROCESS, tid, prio + WH_NICE) == -1)
+		log_warn("webhooks: setpriority");
+#endif
+}
+
 static void *
 deliver_main(void *arg)
 {
 	struct webhook_deliverer *d = arg;
 	struct timeval		 tv;
 	struct wh_ep		*ep;
+
+	deliver_lower_priority();
 
 	tv.tv_sec = d->conf->webhook_poll_ms / 1000;
 	tv.tv_usec = (d->conf->webhook_poll_ms % 1000) * 1000;

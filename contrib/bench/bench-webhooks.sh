@@ -21,7 +21,9 @@
 # N (200 contacts), KEEPUP_S (5: "kept up" = every recorded hit delivered
 # within this many seconds after wrk ended), DRAIN_MAX (120 s), THREADS
 # (fanfared threads, 1), FANFARED, FANFARECTL, PEERS, BASE_PORT (18190:
-# nginx, fanfared track/API, redis, smtp-sink, receiver on the next ports).
+# nginx, fanfared track/API, redis, smtp-sink, receiver on the next ports),
+# RX_NICE (0: the receiver's nice value; 19 makes it yield the CPU to
+# everything else, as a receiver on another host would).
 # Stops only what it started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,7 @@ N=${N:-200}
 KEEPUP_S=${KEEPUP_S:-5}
 DRAIN_MAX=${DRAIN_MAX:-120}
 THREADS=${THREADS:-1}
+RX_NICE=${RX_NICE:-0}
 BASE_PORT=${BASE_PORT:-18190}
 NGINX_PORT=$BASE_PORT
 TRACK_PORT=$((BASE_PORT + 1))
@@ -129,7 +132,7 @@ srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
 srv.daemon_threads = True
 srv.serve_forever()
 EOP
-bg "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
+bg nice -n "$RX_NICE" "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
 for p in $REDIS_PORT $NGINX_PORT $SMTP_PORT $RX_PORT; do wait_port $p; done
 REDIS_PID=$(pgrep -P "${PIDS[0]}")   # the children of their timeout(1)
 RX_PID=$(pgrep -P "${PIDS[3]}")
@@ -290,11 +293,12 @@ run_off() {   # BATCH REP
 	settle >/dev/null
 }
 run_on() {   # BATCH REP
-	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1
+	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1 la
 	r0=$(settle)
 	wid=$(api POST /v1/webhooks "$KEY" "{\"url\":\"http://127.0.0.1:$RX_PORT/hook\"}" | jget id)
 	sleep 1.5            # the delivery thread reads the new endpoint
 	rx reset >/dev/null
+	la=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$(now); u0=$(rx stats | jget unique); c0=$(ticks)
 	rate=$(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")
 	c1=$(ticks); t1=$(now); u1=$(rx stats | jget unique)
@@ -314,10 +318,11 @@ run_on() {   # BATCH REP
 	hits=$(( $(recorded) - r0 ))
 	# kind batch rep rate hits during_events_per_s overall_events_per_s drain_s keptup_fraction unique
 	awk -v k="on $1 $2 $rate $hits" -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v u="$u" \
-	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" -v cpu="$(cores "$c0" "$c1" "$DURATION")" 'BEGIN {
+	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" -v cpu="$(cores "$c0" "$c1" "$DURATION")" \
+	    -v la="$la" 'BEGIN {
 		overall = (td != "-") ? u / (t1 - t0 + td) : 0
-		printf "%s %.0f %.0f %s %.4f %d %d %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
-		    hits ? uk / hits : 0, u, ans, cpu }' >>"$RES"
+		printf "%s %.0f %.0f %s %.4f %d %d %s %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
+		    hits ? uk / hits : 0, u, ans, cpu, la }' >>"$RES"
 	api DELETE "/v1/webhooks/$wid" "$KEY" >/dev/null
 }
 
@@ -349,15 +354,17 @@ $1 == "off" && !seen[$2]++ { order[++nb] = $2 }
 $1 == "nginx" { ng[$2, $3] = $4; next }
 $1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; bs[$2] = 1; if ($3 > reps) reps = $3; next }
 $1 == "on" { on[$2, $3] = $4; hits[$2, $3] = $5; dur[$2, $3] = $6; all[$2, $3] = $7
-	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; con[$2, $3] = $12; next }
+	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; con[$2, $3] = $12
+	load[$2, $3] = $13; next }
 END {
-	printf "%-6s %-4s %9s %9s %9s %9s %9s %9s %8s %10s %10s %8s %9s\n", "batch", "rep", "nginx/s",
-	    "off/s", "ratio", "on/s", "ratio", "on/off", "hits", "ev/s wrk", "ev/s all", "drain s", "in " keep " s"
+	printf "%-6s %-4s %9s %9s %9s %9s %9s %9s %8s %10s %10s %8s %9s %6s\n", "batch", "rep", "nginx/s",
+	    "off/s", "ratio", "on/s", "ratio", "on/off", "hits", "ev/s wrk", "ev/s all", "drain s", "in " keep " s", "load"
 	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
 		n = (ng[b, r - 1] + ng[b, r]) / 2
 		ro = off[b, r] / n; rn = on[b, r] / n
-		printf "%-6s %-4s %9.0f %9.0f %9.3f %9.0f %9.3f %9.3f %8d %10d %10d %8s %9.3f\n", b, r, n,
-		    off[b, r], ro, on[b, r], rn, rn / ro, hits[b, r], dur[b, r], all[b, r], drain[b, r], kept[b, r]
+		printf "%-6s %-4s %9.0f %9.0f %9.3f %9.0f %9.3f %9.3f %8d %10d %10d %8s %9.3f %6s\n", b, r, n,
+		    off[b, r], ro, on[b, r], rn, rn / ro, hits[b, r], dur[b, r], all[b, r], drain[b, r], kept[b, r],
+		    load[b, r]
 		oo[b] = oo[b] " " rn / ro; if (kmin[b] == "" || kept[b, r] < kmin[b]) kmin[b] = kept[b, r]
 	}
 	print ""
@@ -377,7 +384,8 @@ END {
 	print "ratio = pixel / mean of the nginx empty_gif runs either side; on/off target >= 0.9;"
 	print "ev/s wrk: unique opened events received during the wrk run / its length; ev/s all:"
 	print "every hit delivered, from wrk start to the last delivery; drain s: after wrk ended;"
-	print "in " keep " s: fraction of the recorded hits delivered within " keep " s after wrk ended (kept up: 1.000)."
+	print "in " keep " s: fraction of the recorded hits delivered within " keep " s after wrk ended (kept up: 1.000);"
+	print "load: the 1-minute load average as the webhooks-on run began (the machine is shared)."
 }' "$RES"
 if grep -qiE 'warn|error|fatal' "$TMP/fanfared.log"; then
 	echo "fanfared log (warnings):"; grep -iE 'warn|error|fatal' "$TMP/fanfared.log" | tail -10

@@ -6,9 +6,10 @@
  * in {t:T:c:C}:events; DNT/GPC hits are never there, so they make no
  * event here either.
  *
- * DESIGN.  Once a second, on one of the API's worker threads (the
- * janitor's way: its Redis calls never hold the main loop), for each
- * tenant: a lease ({t:T}:events:lease, the node_id, 10 s) shares the
+ * DESIGN.  Once a second, on a thread of its own with its own Redis
+ * connection, at a lower priority than the tracking threads
+ * (background.c: when the CPU is short the pixel wins it, the copy
+ * catches up in the gaps), for each tenant: a lease ({t:T}:events:lease, the node_id, 10 s) shares the
  * tenants among the nodes; the node holding it reads each campaign's
  * stream past the tenant's mark for that campaign
  * ({t:T}:events:pumped), and hands the events of consecutive stream
@@ -27,15 +28,19 @@
  * events copied (or per 100 entries read, if fewer); a link's URL is
  * read once per run and campaign.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <event2/event.h>
-
-#include "api.h"
+#include "background.h"
+#include "config.h"
+#include "fanfare.h"
 #include "event.h"
 #include "event_pump.h"
+#include "redis_sync.h"
 #include "store_campaign.h"
 #include "store_event.h"
 #include "store_tenant.h"
@@ -299,64 +304,97 @@ event_pump_run(struct db *db, const char *node,
 	return store_tenant_each(db, pump_tenant, &w);
 }
 
-/* ------------------------------------------------ fanfared's timer */
+/* ----------------------------------------------- fanfared's thread */
 
-static void
-pump_work(struct api_job *j, struct db *db)
+struct event_pump {
+	const struct config	*conf;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;
+	int			 stop;		/* under lock */
+	uint64_t		 warned_ms;
+};
+
+/* Waits until mono ms at, or until stopped: 1 stopped, else 0. */
+static int
+pump_sleep(struct event_pump *p, uint64_t at)
 {
-	struct api			*a = (struct api *)((char *)j -
-					    offsetof(struct api, pump_job));
-	struct event_pump_report	 rep;
+	struct timespec	ts;
+	uint64_t	now;
+	int		stop;
 
-	if (event_pump_run(db, a->conf->node_id, &rep) == -1 &&
-	    mono_ms() - a->pump_warned_ms > 60000) {
-		/* Once a minute at most: Redis down says it elsewhere. */
-		a->pump_warned_ms = mono_ms();
-		log_warnx("event pump: redis failed; trying again");
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && (now = mono_ms()) < at) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)((at - now) / 1000);
+		ts.tv_nsec += (long)((at - now) % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->wake, &p->lock, &ts);
 	}
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
 }
 
-static void
-pump_done(struct api_job *j)
+static void *
+pump_main(void *arg)
 {
-	struct api	*a = (struct api *)((char *)j -
-			    offsetof(struct api, pump_job));
+	struct event_pump		*p = arg;
+	struct event_pump_report	 rep;
+	struct db			*db;
+	uint64_t			 start;
 
-	a->pump_busy = 0;
+	/* The copy may wait a little; the tracking threads' answers may
+	 * not: when the CPU is short, the pixel wins it. */
+	if (background_lower_priority() == -1)
+		log_warn("event pump: setpriority");
+	db = db_open(&p->conf->redis);
+	for (start = mono_ms(); !pump_sleep(p, start + PUMP_INTERVAL_MS);) {
+		start = mono_ms();
+		if (event_pump_run(db, p->conf->node_id, &rep) == -1 &&
+		    mono_ms() - p->warned_ms > 60000) {
+			/* Once a minute at most: Redis down says it
+			 * elsewhere. */
+			p->warned_ms = mono_ms();
+			log_warnx("event pump: redis failed; trying again");
+		}
+	}
+	db_close(db);
+	return NULL;
 }
 
-/* One run at a time; a full queue skips a tick. */
-static void
-pump_timer(evutil_socket_t fd, short what, void *arg)
+struct event_pump *
+event_pump_start(const struct config *conf)
 {
-	struct api	*a = arg;
+	struct event_pump	*p;
+	pthread_condattr_t	 ca;
 
-	(void)fd;
-	(void)what;
-	if (a->pump_busy)
+	p = xcalloc(1, sizeof(*p));
+	p->conf = conf;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((errno = pthread_create(&p->thread, NULL, pump_main, p)) != 0)
+		fatal("event pump: pthread_create");
+	return p;
+}
+
+void
+event_pump_stop(struct event_pump *p)
+{
+	if (p == NULL)
 		return;
-	a->pump_job.run = pump_work;
-	a->pump_job.done = pump_done;
-	a->pump_job.patient = 1;
-	if (api_pool_submit(a->pool, &a->pump_job) == 0)
-		a->pump_busy = 1;
-}
-
-void
-event_pump_start(struct api *a)
-{
-	struct timeval	tv = { PUMP_INTERVAL_MS / 1000,
-			    (PUMP_INTERVAL_MS % 1000) * 1000 };
-
-	if ((a->pump = event_new(a->base, -1, EV_PERSIST, pump_timer,
-	    a)) == NULL || event_add(a->pump, &tv) == -1)
-		fatalx("event pump: timer");
-}
-
-void
-event_pump_stop(struct api *a)
-{
-	if (a->pump != NULL)
-		event_free(a->pump);
-	a->pump = NULL;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
 }

@@ -37,11 +37,7 @@
  * endpoint was made and to loopback now is refused at connect time.
  * Secrets are opened only here, in memory, and wiped when dropped.
  */
-#include <sys/resource.h>
 #include <sys/socket.h>
-#ifdef __linux__
-#include <sys/syscall.h>
-#endif
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -57,6 +53,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "background.h"
 #include "config.h"
 #include "fanfare.h"
 #include "netguard.h"
@@ -70,7 +67,6 @@
 #define WH_RESPONSE_MAX		(64 * 1024)	/* answer bytes read */
 #define WH_REFRESH_MS		1000	/* endpoints read again */
 #define WH_LEASE_MIN_MS		30000
-#define WH_NICE			10	/* the thread's nice value, added */
 
 TAILQ_HEAD(wh_ep_list, wh_ep);
 
@@ -756,27 +752,6 @@ tick(evutil_socket_t fd, short what, void *arg)
 			ep_try(ep, now);
 }
 
-/*
- * Lowers this thread's scheduling priority (on Linux, where a nice
- * value is per thread): the delivery is work that may wait a little,
- * the tracking threads' answers may not.  When the CPU is short, the
- * pixel wins it and the delivery catches up in the gaps; when it is
- * not, nice changes nothing.
- */
-static void
-deliver_lower_priority(void)
-{
-#ifdef __linux__
-	id_t	tid = (id_t)syscall(SYS_gettid);
-	int	prio;
-
-	errno = 0;
-	prio = getpriority(PRIO_PROCESS, tid);
-	if (errno == 0 && setpriority(PRIO_PROCESS, tid, prio + WH_NICE) == -1)
-		log_warn("webhooks: setpriority");
-#endif
-}
-
 static void *
 deliver_main(void *arg)
 {
@@ -784,7 +759,10 @@ deliver_main(void *arg)
 	struct timeval		 tv;
 	struct wh_ep		*ep;
 
-	deliver_lower_priority();
+	/* When the CPU is short, the pixel wins it; deliveries catch up
+	 * in the gaps. */
+	if (background_lower_priority() == -1)
+		log_warn("webhooks: setpriority");
 
 	tv.tv_sec = d->conf->webhook_poll_ms / 1000;
 	tv.tv_usec = (d->conf->webhook_poll_ms % 1000) * 1000;

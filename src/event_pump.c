@@ -9,18 +9,20 @@
  * DESIGN.  Once a second, on a thread of its own with its own Redis
  * connection, at a lower priority than the tracking threads
  * (background.c: when the CPU is short the pixel wins it, the copy
- * catches up in the gaps), for each tenant: a lease ({t:T}:events:lease, the node_id, 10 s) shares the
- * tenants among the nodes; the node holding it reads each campaign's
- * stream past the tenant's mark for that campaign
- * ({t:T}:events:pumped), and hands the events of consecutive stream
- * entries (whole entries, up to PUMP_ADD_MAX events) to event_add.lua
- * with the last entry's id as the new mark.  The script adds them only
- * when the mark moves forward, in the same step, in the tenant's slot: a copy made twice (a kill -9 between the read and the
- * reply, a lease that changed hands mid-run) adds nothing, so the log
- * holds each record once, at least once.  An event's id comes from
- * where its record is (campaign, entry, line): the same record always
- * makes the same id.  The contact's address is read by the script when
- * the event is added (none for an erased contact: no event).
+ * catches up in the gaps), for each tenant: a lease
+ * ({t:T}:events:lease, the node_id, 10 s) shares the tenants among the
+ * nodes; the node holding it reads each campaign's stream past the
+ * tenant's mark for that campaign ({t:T}:events:pumped), and hands the
+ * events of consecutive stream entries (whole entries, up to
+ * PUMP_ADD_MAX events) to event_add.lua with the last entry's id as
+ * the new mark.  The script adds them only when the mark moves
+ * forward, in the same step, in the tenant's slot: a copy made twice
+ * (a kill -9 between the read and the reply, a lease that changed
+ * hands mid-run) adds nothing, so the log holds each record once, at
+ * least once.  An event's id comes from where its record is (campaign,
+ * entry, line): the same record always makes the same id.  The
+ * contact's address is read by the script when the event is added
+ * (none for an erased contact: no event).
  *
  * Cost, per tenant held and second: the lease, the campaign ids, then
  * per 256 campaigns one HMGET of the marks and one pipeline of XRANGEs

@@ -268,6 +268,12 @@ ticks() {   # user+system clock ticks of fanfared, redis, the receiver
 		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
 	done
 }
+per_hit() {   # TICKS_BEFORE TICKS_AFTER HITS -> CPU microseconds a hit, each
+	awk -v a="$1" -v b="$2" -v h="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) printf "%.1f%s", (h > 0) ? (y[i] - x[i]) / hz / h * 1e6 : 0, (i < n) ? "," : ""
+	}'
+}
 cores() {   # TICKS_BEFORE TICKS_AFTER SECONDS -> CPU cores used by each
 	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
 		n = split(a, x, " "); split(b, y, " ")
@@ -285,15 +291,16 @@ RES=$TMP/results.txt   # kind batch rep rate [more]
 
 run_nginx() { echo "nginx $1 $2 $(runwrk "http://127.0.0.1:$NGINX_PORT/o/c42.gif")" >>"$RES"; }
 run_off() {   # BATCH REP
-	local c0 rate
-	settle >/dev/null
+	local c0 c1 r0 rate
+	r0=$(settle)
 	c0=$(ticks)
 	rate=$(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")
-	echo "off $1 $2 $rate $(cores "$c0" "$(ticks)" "$DURATION")" >>"$RES"
-	settle >/dev/null
+	c1=$(ticks)
+	# CPU a hit: from wrk's start until every hit is recorded.
+	echo "off $1 $2 $rate $(cores "$c0" "$c1" "$DURATION") $(per_hit "$c0" "$(settle >/dev/null; ticks)" $(( $(recorded) - r0 )))" >>"$RES"
 }
 run_on() {   # BATCH REP
-	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1 la
+	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1 c2 la
 	r0=$(settle)
 	wid=$(api POST /v1/webhooks "$KEY" "{\"url\":\"http://127.0.0.1:$RX_PORT/hook\"}" | jget id)
 	sleep 1.5            # the delivery thread reads the new endpoint
@@ -315,14 +322,15 @@ run_on() {   # BATCH REP
 		sleep 0.2
 	done
 	[[ -n $uk ]] || uk=$u
+	c2=$(ticks)   # CPU a hit: from wrk's start until every hit is delivered
 	hits=$(( $(recorded) - r0 ))
 	# kind batch rep rate hits during_events_per_s overall_events_per_s drain_s keptup_fraction unique
 	awk -v k="on $1 $2 $rate $hits" -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v u="$u" \
 	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" -v cpu="$(cores "$c0" "$c1" "$DURATION")" \
-	    -v la="$la" 'BEGIN {
+	    -v la="$la" -v ph="$(per_hit "$c0" "$c2" "$hits")" 'BEGIN {
 		overall = (td != "-") ? u / (t1 - t0 + td) : 0
-		printf "%s %.0f %.0f %s %.4f %d %d %s %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
-		    hits ? uk / hits : 0, u, ans, cpu, la }' >>"$RES"
+		printf "%s %.0f %.0f %s %.4f %d %d %s %s %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
+		    hits ? uk / hits : 0, u, ans, cpu, la, ph }' >>"$RES"
 	api DELETE "/v1/webhooks/$wid" "$KEY" >/dev/null
 }
 
@@ -352,10 +360,10 @@ function med(s,   a, n, i, j, t) {
 }
 $1 == "off" && !seen[$2]++ { order[++nb] = $2 }
 $1 == "nginx" { ng[$2, $3] = $4; next }
-$1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; bs[$2] = 1; if ($3 > reps) reps = $3; next }
+$1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; poff[$2, $3] = $6; bs[$2] = 1; if ($3 > reps) reps = $3; next }
 $1 == "on" { on[$2, $3] = $4; hits[$2, $3] = $5; dur[$2, $3] = $6; all[$2, $3] = $7
 	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; con[$2, $3] = $12
-	load[$2, $3] = $13; next }
+	load[$2, $3] = $13; pon[$2, $3] = $14; next }
 END {
 	printf "%-6s %-4s %9s %9s %9s %9s %9s %9s %8s %10s %10s %8s %9s %6s\n", "batch", "rep", "nginx/s",
 	    "off/s", "ratio", "on/s", "ratio", "on/off", "hits", "ev/s wrk", "ev/s all", "drain s", "in " keep " s", "load"
@@ -380,6 +388,13 @@ END {
 	print "CPU cores used during the wrk runs (fanfared,redis,receiver; 2 cores shared with wrk and other jobs):"
 	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
 		printf "batch %s rep %d: off %s  on %s\n", b, r, coff[b, r], con[b, r] }
+	print ""
+	print "CPU microseconds a hit, from wrk start until every hit was recorded (off) or delivered (on):"
+	print "fanfared,redis,receiver; the webhooks cost on - off (less sensitive to the machine load than req/s):"
+	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
+		split(poff[b, r], x, ","); split(pon[b, r], y, ",")
+		printf "batch %s rep %d: off %s  on %s  on-off %.1f,%.1f,%.1f\n", b, r, poff[b, r], pon[b, r],
+		    y[1] - x[1], y[2] - x[2], y[3] - x[3] }
 	print ""
 	print "ratio = pixel / mean of the nginx empty_gif runs either side; on/off target >= 0.9;"
 	print "ev/s wrk: unique opened events received during the wrk run / its length; ev/s all:"

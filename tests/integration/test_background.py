@@ -41,18 +41,24 @@ def main():
     ff = Fanfare(redis=redis)
     pid = ff.proc.pid
     own = os.getpriority(os.PRIO_PROCESS, pid)
+    # Nice values stop at 19 (make check may itself run under nice).
+    low_nice = min(own + BACKGROUND_NICE, 19)
+    if low_nice == own:
+        ok(True, "background threads # SKIP fanfared already at nice 19")
+        ff.stop()
+        done()
     # Every thread is made at start-up; the two lower themselves as they
     # begin.
     wait_for(lambda: sum(1 for n in nice_values(pid).values()
-                         if n == own + BACKGROUND_NICE) >=
+                         if n == low_nice) >=
              BACKGROUND_THREADS, timeout=10)
     nv = nice_values(pid)
-    low = [t for t, n in nv.items() if n == own + BACKGROUND_NICE]
+    low = [t for t, n in nv.items() if n == low_nice]
     rest = [t for t, n in nv.items() if n == own]
     ok(len(low) == BACKGROUND_THREADS,
-       "the event pump and the webhook delivery thread run at nice +%d"
-       % BACKGROUND_NICE, "nice values by thread: %r (process: %d)"
-       % (nv, own))
+       "the event pump and the webhook delivery thread run at nice +%d "
+       "(at most 19)" % BACKGROUND_NICE,
+       "nice values by thread: %r (process: %d)" % (nv, own))
     ok(len(rest) == len(nv) - BACKGROUND_THREADS and pid in rest,
        "every other thread (main, tracking, API, senders) keeps the "
        "process's nice value", "nice values by thread: %r" % nv)

@@ -675,7 +675,7 @@ api_new(struct event_base *base, const struct config *conf,
 		fatalx("api: timers");
 	if (api_http_listen(a, err, errlen) == -1)
 		goto fail;
-	event_pump_start(a);
+	a->pump = event_pump_start(conf);
 	return a;
 fail:
 	api_free(a);
@@ -703,7 +703,8 @@ api_free(struct api *a)
 		return;
 	if (a->janitor != NULL)
 		event_free(a->janitor);
-	event_pump_stop(a);
+	event_pump_stop(a->pump);
+	a->pump = NULL;
 	/* Connections first: their requests at a worker are let go of;
 	 * then the snapshots; then the pool hands every job back, so each
 	 * is freed by its own done. */

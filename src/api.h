@@ -223,11 +223,8 @@ struct api {
 	struct api_job		 sequence_job;
 	int			 sequence_busy;
 	uint64_t		 sequence_warned_ms;	/* Redis failed */
-	/* event_pump.c's timer and job. */
-	struct event		*pump;
-	struct api_job		 pump_job;
-	int			 pump_busy;
-	uint64_t		 pump_warned_ms;	/* its job's only */
+	/* event_pump.c's thread. */
+	struct event_pump	*pump;
 	struct throttle		*login_throttle;	/* api_user.c's: per
 							 * account */
 	struct throttle		*client_throttle;	/* per client */

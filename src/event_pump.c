@@ -6,36 +6,43 @@
  * in {t:T:c:C}:events; DNT/GPC hits are never there, so they make no
  * event here either.
  *
- * DESIGN.  Once a second, on one of the API's worker threads (the
- * janitor's way: its Redis calls never hold the main loop), for each
- * tenant: a lease ({t:T}:events:lease, the node_id, 10 s) shares the
- * tenants among the nodes; the node holding it reads each campaign's
- * stream past the tenant's mark for that campaign
- * ({t:T}:events:pumped), and hands each stream entry's events to
- * event_add.lua with the entry's id as the new mark.  The script adds
- * them only when the mark moves forward, in the same step, in the
- * tenant's slot: a copy made twice (a kill -9 between the read and the
- * reply, a lease that changed hands mid-run) adds nothing, so the log
- * holds each record once, at least once.  An event's id comes from
- * where its record is (campaign, entry, line): the same record always
- * makes the same id.  The contact's address is read by the script when
- * the event is added (none for an erased contact: no event).
+ * DESIGN.  Once a second, on a thread of its own with its own Redis
+ * connection, at a lower priority than the tracking threads
+ * (background.c: when the CPU is short the pixel wins it, the copy
+ * catches up in the gaps), for each tenant: a lease
+ * ({t:T}:events:lease, the node_id, 10 s) shares the tenants among the
+ * nodes; the node holding it reads each campaign's stream past the
+ * tenant's mark for that campaign ({t:T}:events:pumped), and hands the
+ * events of consecutive stream entries (whole entries, up to
+ * PUMP_ADD_MAX events) to event_add.lua with the last entry's id as
+ * the new mark.  The script adds them only when the mark moves
+ * forward, in the same step, in the tenant's slot: a copy made twice
+ * (a kill -9 between the read and the reply, a lease that changed
+ * hands mid-run) adds nothing, so the log holds each record once, at
+ * least once.  An event's id comes from where its record is (campaign,
+ * entry, line): the same record always makes the same id.  The
+ * contact's address is read by the script when the event is added
+ * (none for an erased contact: no event).
  *
  * Cost, per tenant held and second: the lease, the campaign ids, then
  * per 256 campaigns one HMGET of the marks and one pipeline of XRANGEs
- * (a round trip per Redis node), plus a script call per stream entry
- * copied (an entry holds up to a tracker's chunk of records); a link's
- * URL is read once per run and campaign.
+ * (a round trip per Redis node), plus a script call per PUMP_ADD_MAX
+ * events copied (or per 100 entries read, if fewer); a link's URL is
+ * read once per run and campaign.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <event2/event.h>
-
-#include "api.h"
+#include "background.h"
+#include "config.h"
+#include "fanfare.h"
 #include "event.h"
 #include "event_pump.h"
+#include "redis_sync.h"
 #include "store_campaign.h"
 #include "store_event.h"
 #include "store_tenant.h"
@@ -46,6 +53,7 @@
 #define PUMP_STEPS		20	/* steps per campaign per run */
 #define PUMP_LINKS		64	/* URLs remembered per campaign */
 #define PUMP_GROUP		256	/* campaigns read in one pipeline */
+#define PUMP_ADD_MAX		1000	/* events per event_add.lua call */
 
 struct link_cache {
 	uint64_t	 link[PUMP_LINKS];
@@ -99,21 +107,35 @@ link_url(struct db *db, uint64_t tenant, uint64_t campaign,
 	return 0;
 }
 
-/* The events of one stream entry's lines into *ev (*n of them, the
- * caller frees each json). */
+/* A growing list of events for one event_add.lua call. */
+struct pump_events {
+	struct event_entry	*ev;
+	size_t			 n, cap;
+};
+
+static void
+pump_events_clear(struct pump_events *pe)
+{
+	size_t	i;
+
+	for (i = 0; i < pe->n; i++)
+		free(pe->ev[i].json);
+	pe->n = 0;
+}
+
+/* The events of one stream entry's lines appended to pe (the caller
+ * clears it): 0, or -1 when Redis failed. */
 static int
 entry_events(struct db *db, uint64_t tenant, uint64_t campaign,
     const struct record_entry *r, struct link_cache *links,
-    struct event_entry **ev, size_t *n)
+    struct pump_events *pe)
 {
 	struct event_record	 rec;
-	struct event_fields		 e;
+	struct event_fields	 e;
+	struct event_entry	*x;
 	const char		*p, *end, *nl, *url;
-	size_t			 cap = 0;
 	unsigned		 line = 0;
 
-	*ev = NULL;
-	*n = 0;
 	for (p = r->text, end = r->text + r->len; p < end; p = nl + 1,
 	    line++) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -133,60 +155,68 @@ entry_events(struct db *db, uint64_t tenant, uint64_t campaign,
 			e.url = url != NULL ? url : "";
 		} else if (rec.type == EVENT_UNSUBSCRIBED)
 			e.reason = "link";
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*ev = xreallocarray(*ev, cap, sizeof(**ev));
+		if (pe->n == pe->cap) {
+			pe->cap = pe->cap ? pe->cap * 2 : 256;
+			pe->ev = xreallocarray(pe->ev, pe->cap,
+			    sizeof(*pe->ev));
 		}
-		memset(&(*ev)[*n], 0, sizeof(**ev));
-		event_id_tracked((*ev)[*n].id, campaign, r->id, line);
-		(*ev)[*n].contact = rec.contact;
-		(*ev)[*n].campaign = campaign;
-		(*ev)[*n].type = rec.type;
-		if (((*ev)[*n].json = event_json(&e)) == NULL)
+		x = &pe->ev[pe->n];
+		memset(x, 0, sizeof(*x));
+		event_id_tracked(x->id, campaign, r->id, line);
+		x->contact = rec.contact;
+		x->campaign = campaign;
+		x->type = rec.type;
+		if ((x->json = event_json(&e)) == NULL)
 			continue;
-		(*n)++;
+		pe->n++;
 	}
 	return 0;
 }
 
-static void
-entries_free(struct event_entry *ev, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(ev[i].json);
-	free(ev);
-}
-
-/* Copies one batch of a campaign's records, entry by entry, moving
- * mark past each: 0 or -1. */
+/*
+ * Copies one batch of a campaign's records: the events of consecutive
+ * entries go to event_add.lua together (up to PUMP_ADD_MAX events a
+ * call, whole entries only), with the last entry's id as the mark, so
+ * a call moves the mark past every entry it holds or past none.  One
+ * script call per group rather than per entry: an entry holds one
+ * tracker chunk's records of the campaign, often a handful, and each
+ * call is a round trip and a script run in Redis, which the pixel's
+ * shipper needs too.  0 or -1.
+ */
 static int
 pump_batch(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
     const struct record_batch *b, struct link_cache *links,
     char mark[EVENT_CURSOR_MAX])
 {
-	struct event_entry	*ev;
-	size_t			 i, n;
+	struct pump_events	 pe = { NULL, 0, 0 };
+	size_t			 i, first;
 	long long		 added;
+	int			 rc = 0;
 
-	for (i = 0; i < b->n; i++) {
+	for (first = i = 0; i < b->n && rc == 0; i++) {
 		if (entry_events(w->db, tenant, campaign, &b->entries[i],
-		    links, &ev, &n) == -1) {
-			entries_free(ev, n);
-			return -1;
+		    links, &pe) == -1) {
+			rc = -1;
+			break;
 		}
 		/* An entry with no event still moves the mark. */
+		if (i + 1 < b->n && pe.n < PUMP_ADD_MAX)
+			continue;
 		added = store_event_add_pumped(w->db, tenant, campaign,
-		    b->entries[i].id, ev, n);
-		entries_free(ev, n);
-		if (added == -1)
-			return -1;
-		w->report->entries++;
+		    b->entries[i].id, pe.ev, pe.n);
+		pump_events_clear(&pe);
+		if (added == -1) {
+			rc = -1;
+			break;
+		}
+		w->report->entries += (long long)(i + 1 - first);
 		w->report->added += added;
 		snprintf(mark, EVENT_CURSOR_MAX, "%s", b->entries[i].id);
+		first = i + 1;
 	}
-	return 0;
+	pump_events_clear(&pe);
+	free(pe.ev);
+	return rc;
 }
 
 /* One campaign, from the batch read for it (first) on, a bounded
@@ -276,64 +306,97 @@ event_pump_run(struct db *db, const char *node,
 	return store_tenant_each(db, pump_tenant, &w);
 }
 
-/* ------------------------------------------------ fanfared's timer */
+/* ----------------------------------------------- fanfared's thread */
 
-static void
-pump_work(struct api_job *j, struct db *db)
+struct event_pump {
+	const struct config	*conf;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;
+	int			 stop;		/* under lock */
+	uint64_t		 warned_ms;
+};
+
+/* Waits until mono ms at, or until stopped: 1 stopped, else 0. */
+static int
+pump_sleep(struct event_pump *p, uint64_t at)
 {
-	struct api			*a = (struct api *)((char *)j -
-					    offsetof(struct api, pump_job));
-	struct event_pump_report	 rep;
+	struct timespec	ts;
+	uint64_t	now;
+	int		stop;
 
-	if (event_pump_run(db, a->conf->node_id, &rep) == -1 &&
-	    mono_ms() - a->pump_warned_ms > 60000) {
-		/* Once a minute at most: Redis down says it elsewhere. */
-		a->pump_warned_ms = mono_ms();
-		log_warnx("event pump: redis failed; trying again");
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && (now = mono_ms()) < at) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)((at - now) / 1000);
+		ts.tv_nsec += (long)((at - now) % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->wake, &p->lock, &ts);
 	}
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
 }
 
-static void
-pump_done(struct api_job *j)
+static void *
+pump_main(void *arg)
 {
-	struct api	*a = (struct api *)((char *)j -
-			    offsetof(struct api, pump_job));
+	struct event_pump		*p = arg;
+	struct event_pump_report	 rep;
+	struct db			*db;
+	uint64_t			 start;
 
-	a->pump_busy = 0;
+	/* The copy may wait a little; the tracking threads' answers may
+	 * not: when the CPU is short, the pixel wins it. */
+	if (background_lower_priority() == -1)
+		log_warn("event pump: setpriority");
+	db = db_open(&p->conf->redis);
+	for (start = mono_ms(); !pump_sleep(p, start + PUMP_INTERVAL_MS);) {
+		start = mono_ms();
+		if (event_pump_run(db, p->conf->node_id, &rep) == -1 &&
+		    mono_ms() - p->warned_ms > 60000) {
+			/* Once a minute at most: Redis down says it
+			 * elsewhere. */
+			p->warned_ms = mono_ms();
+			log_warnx("event pump: redis failed; trying again");
+		}
+	}
+	db_close(db);
+	return NULL;
 }
 
-/* One run at a time; a full queue skips a tick. */
-static void
-pump_timer(evutil_socket_t fd, short what, void *arg)
+struct event_pump *
+event_pump_start(const struct config *conf)
 {
-	struct api	*a = arg;
+	struct event_pump	*p;
+	pthread_condattr_t	 ca;
 
-	(void)fd;
-	(void)what;
-	if (a->pump_busy)
+	p = xcalloc(1, sizeof(*p));
+	p->conf = conf;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((errno = pthread_create(&p->thread, NULL, pump_main, p)) != 0)
+		fatal("event pump: pthread_create");
+	return p;
+}
+
+void
+event_pump_stop(struct event_pump *p)
+{
+	if (p == NULL)
 		return;
-	a->pump_job.run = pump_work;
-	a->pump_job.done = pump_done;
-	a->pump_job.patient = 1;
-	if (api_pool_submit(a->pool, &a->pump_job) == 0)
-		a->pump_busy = 1;
-}
-
-void
-event_pump_start(struct api *a)
-{
-	struct timeval	tv = { PUMP_INTERVAL_MS / 1000,
-			    (PUMP_INTERVAL_MS % 1000) * 1000 };
-
-	if ((a->pump = event_new(a->base, -1, EV_PERSIST, pump_timer,
-	    a)) == NULL || event_add(a->pump, &tv) == -1)
-		fatalx("event pump: timer");
-}
-
-void
-event_pump_stop(struct api *a)
-{
-	if (a->pump != NULL)
-		event_free(a->pump);
-	a->pump = NULL;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
 }

@@ -2,15 +2,16 @@
  * event_pump.h: the event pump (event_pump.c), which copies what the
  * trackers recorded (opens, clicks, opt-outs through the link) from
  * each campaign's {t:T:c:C}:events into the tenant's event log
- * {t:T}:events, on fanfared's API workers once a second.
+ * {t:T}:events, on a thread of its own once a second.
  */
 #ifndef FANFARE_EVENT_PUMP_H
 #define FANFARE_EVENT_PUMP_H
 
 #include <stdint.h>
 
-struct api;
+struct config;
 struct db;
+struct event_pump;
 
 struct event_pump_report {
 	long long	tenants;	/* whose lease this node held */
@@ -23,9 +24,10 @@ struct event_pump_report {
 int	 event_pump_run(struct db *, const char *node,
 	    struct event_pump_report *);
 
-/* fanfared: the pump's timer on the API's workers (api.c starts and
- * stops it). */
-void	 event_pump_start(struct api *);
-void	 event_pump_stop(struct api *);
+/* fanfared: the pump's thread, running every PUMP_INTERVAL_MS as
+ * conf's node (api.c starts and stops it; conf outlives it).  Start
+ * dies when no thread can be made; stop joins it. */
+struct event_pump *event_pump_start(const struct config *conf);
+void	 event_pump_stop(struct event_pump *);
 
 #endif

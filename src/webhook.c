@@ -292,3 +292,18 @@ webhook_secret_aad(char *out, size_t len, uint64_t tenant, uint64_t id)
 	snprintf(out, len, "fanfare-webhook:%llu:%llu",
 	    (unsigned long long)tenant, (unsigned long long)id);
 }
+
+const char *
+webhook_event_id(const char *json, size_t *len)
+{
+	static const char	 head[] = "{\"id\":\"";
+	const char		*p, *id;
+
+	if (json == NULL || strncmp(json, head, sizeof(head) - 1) != 0)
+		return NULL;
+	for (p = id = json + sizeof(head) - 1; *p != '"'; p++)
+		if (*p == '\0' || *p == '\\' || (unsigned char)*p < 0x20)
+			return NULL;
+	*len = (size_t)(p - id);
+	return id;
+}

@@ -89,4 +89,14 @@ uint64_t webhook_backoff_ms(int attempt, uint64_t base_ms, uint64_t max_ms);
 void	 webhook_secret_aad(char *out, size_t len, uint64_t tenant,
 	    uint64_t id);
 
+/*
+ * The id of an event as stored in the log (event_add.lua writes its
+ * text as {"id":"...", ...}): a pointer into json at the id's
+ * characters with *len, when json starts that way and the id holds no
+ * escape or control character; else NULL (the caller parses the JSON).
+ * The delivery log names a batch's events by id without parsing each
+ * event.
+ */
+const char *webhook_event_id(const char *json, size_t *len);
+
 #endif

@@ -53,6 +53,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "background.h"
 #include "config.h"
 #include "fanfare.h"
 #include "netguard.h"
@@ -105,6 +106,8 @@ struct wh_ep {
 	uint64_t		 next_try;	/* ms: nothing to send, lease */
 	uint64_t		 lease_until;	/* mono ms: ours, as far as we
 					 * know (renewed past its half) */
+	int			 pending_clear;	/* nothing read and not acked
+					 * since our last 2xx's XACK */
 	int			 seen;
 	int			 gone;
 	/* In flight. */
@@ -445,7 +448,12 @@ batch_read(struct wh_ep *ep)
 	size_t			 count = (size_t)d->conf->webhook_batch;
 	int			 pending;
 
-	for (pending = 1; pending >= 0; pending--) {
+	/* After a 2xx acknowledged all we had read, nothing is pending:
+	 * the pending read, a round trip per batch, is skipped.  What is
+	 * read now is pending until the next 2xx's XACK. */
+	pending = ep->pending_clear ? 0 : 1;
+	ep->pending_clear = 0;
+	for (; pending >= 0; pending--) {
 		if (store_webhook_read(d->db, ep->tenant, ep->id, pending,
 		    count, &ep->ev, &ep->nev) == -1 ||
 		    batch_filter(ep, ep->ev, &ep->nev) == -1)
@@ -455,6 +463,7 @@ batch_read(struct wh_ep *ep)
 		store_webhook_events_free(ep->ev, 0);
 		ep->ev = NULL;
 	}
+	ep->pending_clear = 1;		/* all read was acknowledged */
 	return 0;
 }
 
@@ -543,6 +552,9 @@ ep_try(struct wh_ep *ep, uint64_t now)
 	/* Renewed once half of it has gone, not at every poll: an idle
 	 * endpoint costs two reads a poll, not five. */
 	if (mono_ms() + d->lease_ms / 2 >= ep->lease_until) {
+		/* Another node may have held it meanwhile and left events
+		 * pending: read them again before new ones. */
+		ep->pending_clear = 0;
 		if ((rc = store_webhook_lease(d->db, ep->tenant, ep->id,
 		    d->conf->node_id, d->lease_ms)) != 1) {
 			ep->lease_until = 0;
@@ -579,15 +591,22 @@ ep_try(struct wh_ep *ep, uint64_t now)
 static void
 log_attempt(struct wh_ep *ep, const char *status)
 {
-	json_t	*o, *ids;
-	char	*text;
-	size_t	 i;
-	char	 when[32];
+	json_t		*o, *ids, *e;
+	char		*text;
+	const char	*id;
+	size_t		 i, len;
+	char		 when[32];
 
+	/* The ids as event_add.lua wrote them, each event parsed only when
+	 * its text is not in that form: parsing every event of every batch
+	 * was most of this thread's CPU. */
 	ids = json_array();
 	for (i = 0; i < ep->nev; i++) {
-		json_t *e = json_loads(ep->ev[i].json, 0, NULL);
-
+		if ((id = webhook_event_id(ep->ev[i].json, &len)) != NULL) {
+			json_array_append_new(ids, json_stringn(id, len));
+			continue;
+		}
+		e = json_loads(ep->ev[i].json, 0, NULL);
 		json_array_append(ids, json_object_get(e, "id"));
 		json_decref(e);
 	}
@@ -640,6 +659,7 @@ ep_outcome(struct wh_ep *ep, CURLcode res)
 			ep_request_free(ep);
 			return;
 		}
+		ep->pending_clear = 1;
 		st->failing_since = 0;
 		st->next_at = 0;
 		ep->next_try = 0;
@@ -746,6 +766,11 @@ deliver_main(void *arg)
 	struct webhook_deliverer *d = arg;
 	struct timeval		 tv;
 	struct wh_ep		*ep;
+
+	/* When the CPU is short, the pixel wins it; deliveries catch up
+	 * in the gaps. */
+	if (background_lower_priority() == -1)
+		log_warn("webhooks: setpriority");
 
 	tv.tv_sec = d->conf->webhook_poll_ms / 1000;
 	tv.tv_usec = (d->conf->webhook_poll_ms % 1000) * 1000;

@@ -200,3 +200,49 @@ Test(event, record_lines)
 	l = "5 o 7 0 -- -";
 	cr_assert_eq(event_record_parse(l, 8, &r), -1);
 }
+
+/* The text as jansson writes it (compact, members in order): what the
+ * event's text must be byte for byte, whichever way event_json made
+ * it (the log's texts keep one form). */
+static void
+same_as_jansson(const struct event_fields *ev)
+{
+	char	*text = event_json(ev), *again;
+	json_t	*o;
+
+	cr_assert_not_null(text);
+	o = json_loads(text, JSON_DECODE_ANY, NULL);
+	cr_assert_not_null(o, "%s", text);
+	again = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	cr_assert_str_eq(text, again);
+	json_decref(o);
+	free(again);
+	free(text);
+}
+
+Test(event, json_text_is_janssons)
+{
+	struct event_fields	 ev[] = {
+		{ .type = EVENT_OPENED, .time_ms = 1764769461123ULL,
+		    .campaign = 12, .contact = 34 },
+		{ .type = EVENT_OPENED, .time_ms = 1, .campaign = 12,
+		    .contact = 34, .machine = 1 },
+		{ .type = EVENT_CLICKED, .time_ms = 2, .campaign = 1,
+		    .contact = 2, .url = "https://a.example/x?y=1&z=%20" },
+		{ .type = EVENT_CLICKED, .time_ms = 2, .campaign = 1,
+		    .contact = 2, .url = "https://a.example/\"q\"\\",
+		    .machine = 1 },
+		{ .type = EVENT_CLICKED, .url = "https://a.example/\xc3\xa9/\t" },
+		{ .type = EVENT_UNSUBSCRIBED, .campaign = 3, .contact = 4,
+		    .reason = "link" },
+		{ .type = EVENT_BOUNCED, .campaign = 3, .contact = 4,
+		    .kind = "hard", .status = "", .diagnostic = "550 no" },
+		{ .type = EVENT_BOUNCED, .kind = "soft", .status = "4.2.2",
+		    .diagnostic = "452 \"full\"\r\n\x01" },
+		{ .type = EVENT_SUBSCRIBED, .contact = 9 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		same_as_jansson(&ev[i]);
+}

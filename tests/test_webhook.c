@@ -211,3 +211,26 @@ Test(webhook, aad)
 	webhook_secret_aad(b, sizeof(b), 12, 2);
 	cr_assert_str_neq(a, b);
 }
+
+Test(webhook, event_id)
+{
+	const char	*p;
+	size_t		 len = 0;
+
+	p = webhook_event_id("{\"id\":\"trk:1:17-0:3\",\"email\":null}", &len);
+	cr_assert_not_null(p);
+	cr_assert_eq(len, strlen("trk:1:17-0:3"));
+	cr_assert_eq(memcmp(p, "trk:1:17-0:3", len), 0);
+	p = webhook_event_id("{\"id\":\"\"}", &len);
+	cr_assert_not_null(p);
+	cr_assert_eq(len, 0);
+	/* Anything else is left to a JSON parser. */
+	cr_assert_null(webhook_event_id(NULL, &len));
+	cr_assert_null(webhook_event_id("", &len));
+	cr_assert_null(webhook_event_id("{\"email\":\"a\",\"id\":\"x\"}", &len));
+	cr_assert_null(webhook_event_id("{\"id\": \"x\"}", &len));
+	cr_assert_null(webhook_event_id("{\"id\":1}", &len));
+	cr_assert_null(webhook_event_id("{\"id\":\"a\\\"b\"}", &len));
+	cr_assert_null(webhook_event_id("{\"id\":\"a\nb\"}", &len));
+	cr_assert_null(webhook_event_id("{\"id\":\"abc", &len));
+}

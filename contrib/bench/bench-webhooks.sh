@@ -21,7 +21,9 @@
 # N (200 contacts), KEEPUP_S (5: "kept up" = every recorded hit delivered
 # within this many seconds after wrk ended), DRAIN_MAX (120 s), THREADS
 # (fanfared threads, 1), FANFARED, FANFARECTL, PEERS, BASE_PORT (18190:
-# nginx, fanfared track/API, redis, smtp-sink, receiver on the next ports).
+# nginx, fanfared track/API, redis, smtp-sink, receiver on the next ports),
+# RX_NICE (0: the receiver's nice value; 19 makes it yield the CPU to
+# everything else, as a receiver on another host would).
 # Stops only what it started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,7 @@ N=${N:-200}
 KEEPUP_S=${KEEPUP_S:-5}
 DRAIN_MAX=${DRAIN_MAX:-120}
 THREADS=${THREADS:-1}
+RX_NICE=${RX_NICE:-0}
 BASE_PORT=${BASE_PORT:-18190}
 NGINX_PORT=$BASE_PORT
 TRACK_PORT=$((BASE_PORT + 1))
@@ -129,7 +132,7 @@ srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
 srv.daemon_threads = True
 srv.serve_forever()
 EOP
-bg "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
+bg nice -n "$RX_NICE" "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
 for p in $REDIS_PORT $NGINX_PORT $SMTP_PORT $RX_PORT; do wait_port $p; done
 REDIS_PID=$(pgrep -P "${PIDS[0]}")   # the children of their timeout(1)
 RX_PID=$(pgrep -P "${PIDS[3]}")
@@ -265,6 +268,12 @@ ticks() {   # user+system clock ticks of fanfared, redis, the receiver
 		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
 	done
 }
+per_hit() {   # TICKS_BEFORE TICKS_AFTER HITS -> CPU microseconds a hit, each
+	awk -v a="$1" -v b="$2" -v h="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) printf "%.1f%s", (h > 0) ? (y[i] - x[i]) / hz / h * 1e6 : 0, (i < n) ? "," : ""
+	}'
+}
 cores() {   # TICKS_BEFORE TICKS_AFTER SECONDS -> CPU cores used by each
 	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
 		n = split(a, x, " "); split(b, y, " ")
@@ -282,19 +291,21 @@ RES=$TMP/results.txt   # kind batch rep rate [more]
 
 run_nginx() { echo "nginx $1 $2 $(runwrk "http://127.0.0.1:$NGINX_PORT/o/c42.gif")" >>"$RES"; }
 run_off() {   # BATCH REP
-	local c0 rate
-	settle >/dev/null
+	local c0 c1 r0 rate
+	r0=$(settle)
 	c0=$(ticks)
 	rate=$(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")
-	echo "off $1 $2 $rate $(cores "$c0" "$(ticks)" "$DURATION")" >>"$RES"
-	settle >/dev/null
+	c1=$(ticks)
+	# CPU a hit: from wrk's start until every hit is recorded.
+	echo "off $1 $2 $rate $(cores "$c0" "$c1" "$DURATION") $(per_hit "$c0" "$(settle >/dev/null; ticks)" $(( $(recorded) - r0 )))" >>"$RES"
 }
 run_on() {   # BATCH REP
-	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1
+	local wid r0 r1 hits t0 t1 u0 u1 uk= td=- u=0 rate ans c0 c1 c2 la
 	r0=$(settle)
 	wid=$(api POST /v1/webhooks "$KEY" "{\"url\":\"http://127.0.0.1:$RX_PORT/hook\"}" | jget id)
 	sleep 1.5            # the delivery thread reads the new endpoint
 	rx reset >/dev/null
+	la=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$(now); u0=$(rx stats | jget unique); c0=$(ticks)
 	rate=$(runwrk "http://127.0.0.1:$TRACK_PORT/" "$TMP/pixel.lua")
 	c1=$(ticks); t1=$(now); u1=$(rx stats | jget unique)
@@ -311,13 +322,15 @@ run_on() {   # BATCH REP
 		sleep 0.2
 	done
 	[[ -n $uk ]] || uk=$u
+	c2=$(ticks)   # CPU a hit: from wrk's start until every hit is delivered
 	hits=$(( $(recorded) - r0 ))
 	# kind batch rep rate hits during_events_per_s overall_events_per_s drain_s keptup_fraction unique
 	awk -v k="on $1 $2 $rate $hits" -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v u="$u" \
-	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" -v cpu="$(cores "$c0" "$c1" "$DURATION")" 'BEGIN {
+	    -v td="$td" -v uk="$uk" -v hits="$hits" -v ans="$ans" -v cpu="$(cores "$c0" "$c1" "$DURATION")" \
+	    -v la="$la" -v ph="$(per_hit "$c0" "$c2" "$hits")" 'BEGIN {
 		overall = (td != "-") ? u / (t1 - t0 + td) : 0
-		printf "%s %.0f %.0f %s %.4f %d %d %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
-		    hits ? uk / hits : 0, u, ans, cpu }' >>"$RES"
+		printf "%s %.0f %.0f %s %.4f %d %d %s %s %s\n", k, (u1 - u0) / (t1 - t0), overall, td,
+		    hits ? uk / hits : 0, u, ans, cpu, la, ph }' >>"$RES"
 	api DELETE "/v1/webhooks/$wid" "$KEY" >/dev/null
 }
 
@@ -347,17 +360,19 @@ function med(s,   a, n, i, j, t) {
 }
 $1 == "off" && !seen[$2]++ { order[++nb] = $2 }
 $1 == "nginx" { ng[$2, $3] = $4; next }
-$1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; bs[$2] = 1; if ($3 > reps) reps = $3; next }
+$1 == "off" { off[$2, $3] = $4; coff[$2, $3] = $5; poff[$2, $3] = $6; bs[$2] = 1; if ($3 > reps) reps = $3; next }
 $1 == "on" { on[$2, $3] = $4; hits[$2, $3] = $5; dur[$2, $3] = $6; all[$2, $3] = $7
-	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; con[$2, $3] = $12; next }
+	drain[$2, $3] = $8; kept[$2, $3] = $9; uniq[$2, $3] = $10; ans[$2, $3] = $11; con[$2, $3] = $12
+	load[$2, $3] = $13; pon[$2, $3] = $14; next }
 END {
-	printf "%-6s %-4s %9s %9s %9s %9s %9s %9s %8s %10s %10s %8s %9s\n", "batch", "rep", "nginx/s",
-	    "off/s", "ratio", "on/s", "ratio", "on/off", "hits", "ev/s wrk", "ev/s all", "drain s", "in " keep " s"
+	printf "%-6s %-4s %9s %9s %9s %9s %9s %9s %8s %10s %10s %8s %9s %6s\n", "batch", "rep", "nginx/s",
+	    "off/s", "ratio", "on/s", "ratio", "on/off", "hits", "ev/s wrk", "ev/s all", "drain s", "in " keep " s", "load"
 	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
 		n = (ng[b, r - 1] + ng[b, r]) / 2
 		ro = off[b, r] / n; rn = on[b, r] / n
-		printf "%-6s %-4s %9.0f %9.0f %9.3f %9.0f %9.3f %9.3f %8d %10d %10d %8s %9.3f\n", b, r, n,
-		    off[b, r], ro, on[b, r], rn, rn / ro, hits[b, r], dur[b, r], all[b, r], drain[b, r], kept[b, r]
+		printf "%-6s %-4s %9.0f %9.0f %9.3f %9.0f %9.3f %9.3f %8d %10d %10d %8s %9.3f %6s\n", b, r, n,
+		    off[b, r], ro, on[b, r], rn, rn / ro, hits[b, r], dur[b, r], all[b, r], drain[b, r], kept[b, r],
+		    load[b, r]
 		oo[b] = oo[b] " " rn / ro; if (kmin[b] == "" || kept[b, r] < kmin[b]) kmin[b] = kept[b, r]
 	}
 	print ""
@@ -374,10 +389,18 @@ END {
 	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
 		printf "batch %s rep %d: off %s  on %s\n", b, r, coff[b, r], con[b, r] }
 	print ""
+	print "CPU microseconds a hit, from wrk start until every hit was recorded (off) or delivered (on):"
+	print "fanfared,redis,receiver; the webhooks cost on - off (less sensitive to the machine load than req/s):"
+	for (i = 1; i <= nb; i++) for (r = 1; r <= reps; r++) { b = order[i]
+		split(poff[b, r], x, ","); split(pon[b, r], y, ",")
+		printf "batch %s rep %d: off %s  on %s  on-off %.1f,%.1f,%.1f\n", b, r, poff[b, r], pon[b, r],
+		    y[1] - x[1], y[2] - x[2], y[3] - x[3] }
+	print ""
 	print "ratio = pixel / mean of the nginx empty_gif runs either side; on/off target >= 0.9;"
 	print "ev/s wrk: unique opened events received during the wrk run / its length; ev/s all:"
 	print "every hit delivered, from wrk start to the last delivery; drain s: after wrk ended;"
-	print "in " keep " s: fraction of the recorded hits delivered within " keep " s after wrk ended (kept up: 1.000)."
+	print "in " keep " s: fraction of the recorded hits delivered within " keep " s after wrk ended (kept up: 1.000);"
+	print "load: the 1-minute load average as the webhooks-on run began (the machine is shared)."
 }' "$RES"
 if grep -qiE 'warn|error|fatal' "$TMP/fanfared.log"; then
 	echo "fanfared log (warnings):"; grep -iE 'warn|error|fatal' "$TMP/fanfared.log" | tail -10

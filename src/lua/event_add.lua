@@ -40,6 +40,9 @@ if camp ~= '' then
   if not newer(mark, redis.call('HGET', KEYS[2], camp)) then return 0 end
 end
 local n, added = tonumber(ARGV[3]), 0
+-- The pump's calls carry many events of few contacts: each address is
+-- read once a call.
+local emails = {}
 for j = 1, n do
   local a = 4 + (j - 1) * 5
   local id, contact, camp_id, ty, partial = ARGV[a], ARGV[a + 1],
@@ -47,7 +50,11 @@ for j = 1, n do
   local email = nil
   local keep = true
   if contact ~= '' then
-    email = redis.call('HGET', KEYS[3 + j], 'email')
+    email = emails[KEYS[3 + j]]
+    if email == nil then
+      email = redis.call('HGET', KEYS[3 + j], 'email')
+      emails[KEYS[3 + j]] = email
+    end
     keep = email ~= false and email ~= nil
   end
   if keep then

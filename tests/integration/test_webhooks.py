@@ -340,11 +340,13 @@ def test_api(ff, key, other_key, rx):
                        {"events": ["sent"]})
     ok(st == 200 and js.get("events") == ["sent"] and b"whsec_" not in raw,
        "PATCH events: 200 with the new filter, no secret", raw[:300])
+    # The app's webhooks screen (test_app.py drives it in a browser).
     st, _, page = ff.api("GET", "/dashboard/index.html")
-    st2, _, js = ff.api("GET", "/dashboard/app.js")
-    ok(st == 200 and b'id="webhook-table"' in page and st2 == 200 and
-       b'"/v1/webhooks"' in js and b'"/deliveries?limit=5"' in js,
-       "the dashboard lists the endpoints and their recent deliveries")
+    st2, _, js = ff.api("GET", "/dashboard/webhooks.js")
+    ok(st == 200 and b'src="webhooks.js"' in page and st2 == 200 and
+       b'"/v1/webhooks"' in js and b'"/deliveries' in js,
+       "the app's webhooks screen lists the endpoints and their "
+       "deliveries")
     st, _, raw = call(ff, "DELETE", "/v1/webhooks/%s" % wid, key)
     ok(st == 204, "DELETE: 204", raw[:200])
     st, _, raw = call(ff, "GET", "/v1/webhooks/%s" % wid, key)

@@ -336,6 +336,16 @@ name(struct key *k, uint64_t tenant, uint64_t id)			\
 	    sizeof(tail) - 1);						\
 }
 
+/* {t:T}MID + a hash (hex, from the caller) cut at max characters. */
+#define TENANT_HASH_KEY(name, mid, max)					\
+const char *								\
+name(struct key *k, uint64_t tenant, const char *hash)			\
+{									\
+	tenant_key(k, tenant, mid, sizeof(mid) - 1);			\
+	put(k, hash, strnlen(hash, max));				\
+	return done(k);							\
+}
+
 #define CAMPAIGN_KEY(name, suffix)					\
 const char *								\
 name(struct key *k, uint64_t tenant, uint64_t campaign)			\
@@ -462,31 +472,8 @@ TENANT_ID_KEY(key_form_consent, ":form:", ":consent")
 TENANT_ID_KEY(key_signup, ":signup:", "")
 TENANT_ID_KEY(key_contact_consents, ":ct:", ":consents")
 
-/* hash: at most KEY_SIGNUP_HASH_MAX bytes (hex, from the caller). */
-const char *
-key_signup_mailed(struct key *k, uint64_t tenant, const char *hash)
-{
-	size_t	n = strlen(hash);
-
-	if (n > KEY_SIGNUP_HASH_MAX)
-		n = KEY_SIGNUP_HASH_MAX;
-	tenant_key(k, tenant, ":signup_mailed:", 15);
-	put(k, hash, n);
-	return done(k);
-}
-
-/* hash: as key_signup_mailed's. */
-const char *
-key_signups_of(struct key *k, uint64_t tenant, const char *hash)
-{
-	size_t	n = strlen(hash);
-
-	if (n > KEY_SIGNUP_HASH_MAX)
-		n = KEY_SIGNUP_HASH_MAX;
-	tenant_key(k, tenant, ":signups:", 9);
-	put(k, hash, n);
-	return done(k);
-}
+TENANT_HASH_KEY(key_signup_mailed, ":signup_mailed:", KEY_SIGNUP_HASH_MAX)
+TENANT_HASH_KEY(key_signups_of, ":signups:", KEY_SIGNUP_HASH_MAX)
 TENANT_KEY(key_events, ":events")
 TENANT_KEY(key_events_pumped, ":events:pumped")
 TENANT_KEY(key_events_lease, ":events:lease")
@@ -500,15 +487,7 @@ TENANT_KEY(key_users, ":users")
 TENANT_ID_KEY(key_user, ":user:", "")
 
 /* The hash is cut at 64 characters: the longest key is then 94 bytes. */
-const char *
-key_session(struct key *k, uint64_t tenant, const char *hash)
-{
-	size_t	n = strnlen(hash, 64);
-
-	tenant_key(k, tenant, ":sess:", 6);
-	put(k, hash, n);
-	return done(k);
-}
+TENANT_HASH_KEY(key_session, ":sess:", 64)
 /* Webhooks (store_webhook.c). */
 const char *
 key_webhooks_all(void)
@@ -532,12 +511,4 @@ TENANT_ID_KEY(key_sysmail, ":sysmail:", "")
 TENANT_ID_KEY(key_user_sessions, ":user:", ":sess")
 
 /* The hash is cut at 64 characters, as key_session's. */
-const char *
-key_password_reset(struct key *k, uint64_t tenant, const char *hash)
-{
-	size_t	n = strnlen(hash, 64);
-
-	tenant_key(k, tenant, ":reset:", 7);
-	put(k, hash, n);
-	return done(k);
-}
+TENANT_HASH_KEY(key_password_reset, ":reset:", 64)

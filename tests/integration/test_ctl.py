@@ -286,7 +286,7 @@ def test_erase(ff, redis, tid, key, emails, ids, camp):
     ok(rc == 0 and set(er) == {"contacts", "events", "messages", "bounces",
                                "list_memberships", "unique_memberships",
                                "optouts", "blocklist", "consents",
-                               "event_log"} and
+                               "event_log", "pending_signups"} and
        er["contacts"] == 1 and er["events"] == 2 and
        er["list_memberships"] == 1 and er["optouts"] == 1 and
        er["unique_memberships"] == 3,

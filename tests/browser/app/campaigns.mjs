@@ -56,9 +56,10 @@ async function status(page, want, ms = 30000) {
 }
 
 async function campaignId(page) {
+	// The page drawn from its data (the status's text), not only built.
 	await page.waitForFunction(() => /^#\/campaigns\/\d+$/.test(
-	    location.hash) && document.getElementById("c-status"), null,
-	    { timeout: 15000 });
+	    location.hash) && document.getElementById("c-status")
+	    ?.textContent, null, { timeout: 15000 });
 	return page.evaluate(() => location.hash.split("/")[2]);
 }
 
@@ -279,6 +280,11 @@ export async function owner(t) {
 	await page.getByRole("button", { name: "Create campaign" }).click();
 	const lid = await campaignId(page);
 	c = await must(t, "GET", `/v1/campaigns/${lid}`);
+	// The page fills #c-when once its own GET answers (slower under
+	// the sanitizers): wait for it, then read.
+	await page.waitForFunction(() => /07:45/.test(document
+	    .getElementById("c-when")?.textContent ?? ""), null,
+	    { timeout: 15000 }).catch(() => null);
 	const lwhen = await page.textContent("#c-when");
 	check(c.local_time === "07:45" && c.timezone === "America/New_York" &&
 	    lwhen.includes("07:45") && lwhen.includes("America/New_York"),

@@ -15,20 +15,24 @@
 
 #define FEED_DEFAULT	100
 #define FEED_MAX	1000
+#define FEED_SCAN	10000	/* log entries a page looks at, at most */
 
 void
 api_events(struct api_req *r)
 {
 	struct event_page	 page;
 	json_t			*items, *o, *ev;
-	char			 cbuf[64], tbuf[256], lbuf[24], campbuf[24];
+	struct event_filter	 f;
+	struct event_pos	 pos;
+	char			 cbuf[EVENT_POS_MAX + 8], tbuf[256], lbuf[24];
+	char			 campbuf[24];
 	const char		*cursor, *types, *lim, *camp;
 	uint64_t		 limit = FEED_DEFAULT, campaign = 0;
 	unsigned		 mask = EVENT_ALL_TYPES;
 	size_t			 i;
 
 	cursor = api_query(r, "cursor", cbuf, sizeof(cbuf));
-	if (cursor != NULL && *cursor != '\0' && !event_cursor_valid(cursor)) {
+	if (cursor != NULL && *cursor != '\0' && event_pos_parse(cursor, &pos) == -1) {
 		api_error(r, 422, "invalid_cursor", "cursor: a next_cursor "
 		    "this endpoint gave");
 		return;
@@ -53,8 +57,11 @@ api_events(struct api_req *r)
 		    "id");
 		return;
 	}
-	if (store_event_page(r->db, r->tenant, cursor, mask, campaign,
-	    (size_t)limit, &page) == -1) {
+	memset(&f, 0, sizeof(f));
+	f.mask = mask;
+	f.campaign = campaign;
+	if (store_event_read(r->db, r->tenant, cursor, &f, (size_t)limit,
+	    FEED_SCAN, &page) == -1) {
 		api_unavailable(r);
 		return;
 	}

@@ -245,6 +245,81 @@ event_cursor_cmp(const char *a, const char *b)
 	return u64_cmp(as, bs);
 }
 
+int
+event_pos_parse(const char *s, struct event_pos *p)
+{
+	const char	*at, *dot;
+	uint64_t	 ms, seq, line;
+	size_t		 len;
+
+	memset(p, 0, sizeof(*p));
+	if ((at = strchr(s, '@')) == NULL)
+		len = strlen(s);
+	else
+		len = (size_t)(at - s);
+	if (len >= sizeof(p->entry))
+		return -1;
+	memcpy(p->entry, s, len);
+	if (stream_id(p->entry, &ms, &seq) == -1)
+		return -1;
+	if (at == NULL)
+		return 0;
+	if ((dot = strchr(at + 1, '.')) == NULL ||
+	    (len = (size_t)(dot - at - 1)) >= sizeof(p->sub))
+		return -1;
+	memcpy(p->sub, at + 1, len);
+	if (stream_id(p->sub, &ms, &seq) == -1 ||
+	    (len = digits(dot + 1, 9)) == 0 || dot[1 + len] != '\0' ||
+	    parse_u64(dot + 1, len, &line) == -1)
+		return -1;
+	p->line = (unsigned)line;
+	return 0;
+}
+
+char *
+event_pos_format(char *buf, const struct event_pos *p)
+{
+	if (p->sub[0] == '\0')
+		snprintf(buf, EVENT_POS_MAX, "%s", p->entry);
+	else
+		snprintf(buf, EVENT_POS_MAX, "%s@%s.%u", p->entry, p->sub,
+		    p->line);
+	return buf;
+}
+
+/* s as a JSON string, or null when it is NULL or not UTF-8. */
+static void
+add_json_string(struct buf *b, const char *s)
+{
+	json_t	*j;
+	char	*e = NULL;
+
+	if (s != NULL && plain(s)) {
+		buf_addf(b, "\"%s\"", s);
+		return;
+	}
+	if (s != NULL && (j = json_string(s)) != NULL) {
+		e = json_dumps(j, JSON_ENCODE_ANY);
+		json_decref(j);
+	}
+	buf_adds(b, e != NULL ? e : "null");
+	free(e);
+}
+
+char *
+event_json_full(const char *id, const char *email, const char *partial)
+{
+	struct buf	 b = { NULL, 0, 0 };
+
+	buf_adds(&b, "{\"id\":");
+	add_json_string(&b, id);
+	buf_adds(&b, ",\"email\":");
+	add_json_string(&b, email);
+	buf_adds(&b, ",");
+	buf_adds(&b, partial + 1);
+	return b.p;
+}
+
 char *
 event_id_tracked(char *buf, uint64_t campaign, const char *entry,
     unsigned line)

@@ -71,6 +71,30 @@ int		 event_cursor_valid(const char *s);
 int		 event_cursor_cmp(const char *a, const char *b);
 
 /*
+ * A position in the log: "ID", after the entry ID; or "ID@CID.LINE",
+ * inside the pump's reference entry ID (store_event.h), at line LINE of
+ * the campaign's record entry CID: the reference's events before it are
+ * behind.  The feed's cursor and an endpoint's delivery cursor; a line
+ * number, not an event count, so that an erasure (erase.lua leaves a
+ * line in place of each one it removes) moves no other event.
+ */
+#define EVENT_POS_MAX		112	/* NUL included */
+struct event_pos {
+	char		 entry[EVENT_CURSOR_MAX];
+	char		 sub[EVENT_CURSOR_MAX];	/* "": after entry */
+	unsigned	 line;
+};
+/* 0 with p, or -1 when s is no position. */
+int		 event_pos_parse(const char *s, struct event_pos *p);
+/* p's text into buf (EVENT_POS_MAX bytes); returns buf. */
+char		*event_pos_format(char *buf, const struct event_pos *p);
+
+/* The text an event is delivered as: the partial object of event_json
+ * with "id" and "email" (NULL: null) put in front; malloc'ed. */
+char		*event_json_full(const char *id, const char *email,
+		    const char *partial);
+
+/*
  * Stable ids: the same event, produced again (a replay, a retry, a
  * crash between two steps), gets the same id.  Each writes at most
  * EVENT_ID_MAX bytes with the NUL and returns buf.

@@ -1,34 +1,36 @@
 /*
- * event_pump.c: copies the trackers' per-person records into each
- * tenant's event log, so that the pixel and click path gains nothing:
- * the shipper (store.c, record.lua) already writes every human or
- * machine open, click and link opt-out of a campaign, as record lines
- * in {t:T:c:C}:events; DNT/GPC hits are never there, so they make no
- * event here either.
+ * event_pump.c: puts the trackers' per-person records in each tenant's
+ * event log by reference, so that the pixel and click path gains
+ * nothing: the shipper (store.c, record.lua) already writes every
+ * human or machine open, click and link opt-out of a campaign, as
+ * record lines in {t:T:c:C}:events; DNT/GPC hits are never there, so
+ * they make no event here either.
  *
  * DESIGN.  Once a second, on a thread of its own with its own Redis
  * connection, at a lower priority than the tracking threads
- * (background.c: when the CPU is short the pixel wins it, the copy
+ * (background.c: when the CPU is short the pixel wins it, the pump
  * catches up in the gaps), for each tenant: a lease
  * ({t:T}:events:lease, the node_id, 10 s) shares the tenants among the
  * nodes; the node holding it reads each campaign's stream past the
- * tenant's mark for that campaign ({t:T}:events:pumped), and hands the
- * events of consecutive stream entries (whole entries, up to
- * PUMP_ADD_MAX events) to event_add.lua with the last entry's id as
- * the new mark.  The script adds them only when the mark moves
- * forward, in the same step, in the tenant's slot: a copy made twice
- * (a kill -9 between the read and the reply, a lease that changed
- * hands mid-run) adds nothing, so the log holds each record once, at
- * least once.  An event's id comes from where its record is (campaign,
- * entry, line): the same record always makes the same id.  The
- * contact's address is read by the script when the event is added
- * (none for an erased contact: no event).
+ * tenant's mark for that campaign ({t:T}:events:pumped), and appends
+ * one reference entry per run of consecutive stream entries (whole
+ * entries, up to PUMP_REF_MAX records) through event_add.lua, with the
+ * last entry's id as the new mark.  The script adds it only when the
+ * mark moves forward, in the same step, in the tenant's slot: a step
+ * made twice (a kill -9 between the read and the reply, a lease that
+ * changed hands mid-run) adds nothing, so each record is referred to
+ * once.  The events themselves are made by whoever reads the log
+ * (store_event_read: the feed, the webhooks), with ids from where each
+ * record is (campaign, entry, line) and the contact's address at that
+ * moment (none for an erased contact: no event).
+ *
+ * Not copying is the point: a copy cost Redis an entry, a script's
+ * string work and a consumer group's bookkeeping per hit, which the
+ * pixel paid for on a shared machine (README, "Benchmark").
  *
  * Cost, per tenant held and second: the lease, the campaign ids, then
  * per 256 campaigns one HMGET of the marks and one pipeline of XRANGEs
- * (a round trip per Redis node), plus a script call per PUMP_ADD_MAX
- * events copied (or per 100 entries read, if fewer); a link's URL is
- * read once per run and campaign.
+ * (a round trip per Redis node), plus a script call per reference.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,15 +53,8 @@
 #define PUMP_LEASE_MS		10000
 #define PUMP_ENTRIES		100	/* stream entries read per step */
 #define PUMP_STEPS		20	/* steps per campaign per run */
-#define PUMP_LINKS		64	/* URLs remembered per campaign */
 #define PUMP_GROUP		256	/* campaigns read in one pipeline */
-#define PUMP_ADD_MAX		1000	/* events per event_add.lua call */
-
-struct link_cache {
-	uint64_t	 link[PUMP_LINKS];
-	char		*url[PUMP_LINKS];
-	int		 n;
-};
+#define PUMP_REF_MAX		1000	/* records per reference */
 
 struct pump_walk {
 	struct db			*db;
@@ -67,156 +62,52 @@ struct pump_walk {
 	struct event_pump_report	*report;
 };
 
-static void
-links_free(struct link_cache *c)
-{
-	int	i;
-
-	for (i = 0; i < c->n; i++)
-		free(c->url[i]);
-	c->n = 0;
-}
-
-/* The URL of a link of the campaign, or NULL (not in its table); -1 when
- * Redis failed. */
-static int
-link_url(struct db *db, uint64_t tenant, uint64_t campaign,
-    struct link_cache *c, uint64_t link, const char **url)
-{
-	char	*u;
-	int	 i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->link[i] == link) {
-			*url = c->url[i];
-			return 0;
-		}
-	if (store_event_link(db, tenant, campaign, link, &u) == -1)
-		return -1;
-	if (c->n == PUMP_LINKS) {
-		free(c->url[0]);
-		memmove(c->link, c->link + 1, (PUMP_LINKS - 1) *
-		    sizeof(c->link[0]));
-		memmove(c->url, c->url + 1, (PUMP_LINKS - 1) *
-		    sizeof(c->url[0]));
-		c->n--;
-	}
-	c->link[c->n] = link;
-	c->url[c->n++] = u;
-	*url = u;
-	return 0;
-}
-
-/* A growing list of events for one event_add.lua call. */
-struct pump_events {
-	struct event_entry	*ev;
-	size_t			 n, cap;
-};
-
-static void
-pump_events_clear(struct pump_events *pe)
-{
-	size_t	i;
-
-	for (i = 0; i < pe->n; i++)
-		free(pe->ev[i].json);
-	pe->n = 0;
-}
-
-/* The events of one stream entry's lines appended to pe (the caller
- * clears it): 0, or -1 when Redis failed. */
-static int
-entry_events(struct db *db, uint64_t tenant, uint64_t campaign,
-    const struct record_entry *r, struct link_cache *links,
-    struct pump_events *pe)
+/* The records in one entry's lines (a line erase.lua blanked is
+ * none). */
+static size_t
+entry_records(const struct record_entry *r)
 {
 	struct event_record	 rec;
-	struct event_fields	 e;
-	struct event_entry	*x;
-	const char		*p, *end, *nl, *url;
-	unsigned		 line = 0;
+	const char		*p, *end, *nl;
+	size_t			 n = 0;
 
-	for (p = r->text, end = r->text + r->len; p < end; p = nl + 1,
-	    line++) {
+	for (p = r->text, end = r->text + r->len; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		if (event_record_parse(p, (size_t)(nl - p), &rec) == -1)
-			continue;
-		memset(&e, 0, sizeof(e));
-		e.type = rec.type;
-		e.time_ms = rec.ts_ms;
-		e.campaign = campaign;
-		e.contact = rec.contact;
-		e.machine = rec.machine;
-		if (rec.type == EVENT_CLICKED) {
-			if (link_url(db, tenant, campaign, links, rec.link,
-			    &url) == -1)
-				return -1;
-			e.url = url != NULL ? url : "";
-		} else if (rec.type == EVENT_UNSUBSCRIBED)
-			e.reason = "link";
-		if (pe->n == pe->cap) {
-			pe->cap = pe->cap ? pe->cap * 2 : 256;
-			pe->ev = xreallocarray(pe->ev, pe->cap,
-			    sizeof(*pe->ev));
-		}
-		x = &pe->ev[pe->n];
-		memset(x, 0, sizeof(*x));
-		event_id_tracked(x->id, campaign, r->id, line);
-		x->contact = rec.contact;
-		x->campaign = campaign;
-		x->type = rec.type;
-		if ((x->json = event_json(&e)) == NULL)
-			continue;
-		pe->n++;
+		if (event_record_parse(p, (size_t)(nl - p), &rec) == 0)
+			n++;
 	}
-	return 0;
+	return n;
 }
 
 /*
- * Copies one batch of a campaign's records: the events of consecutive
- * entries go to event_add.lua together (up to PUMP_ADD_MAX events a
- * call, whole entries only), with the last entry's id as the mark, so
- * a call moves the mark past every entry it holds or past none.  One
- * script call per group rather than per entry: an entry holds one
- * tracker chunk's records of the campaign, often a handful, and each
- * call is a round trip and a script run in Redis, which the pixel's
- * shipper needs too.  0 or -1.
+ * One batch of a campaign's record entries: a reference to consecutive
+ * entries (up to PUMP_REF_MAX records, whole entries only), with the
+ * last entry's id as the mark, so a step moves the mark past every
+ * entry it covers or past none.  0 or -1.
  */
 static int
 pump_batch(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
-    const struct record_batch *b, struct link_cache *links,
-    char mark[EVENT_CURSOR_MAX])
+    const struct record_batch *b, char mark[EVENT_CURSOR_MAX])
 {
-	struct pump_events	 pe = { NULL, 0, 0 };
-	size_t			 i, first;
-	long long		 added;
-	int			 rc = 0;
+	size_t		 i, first, nrec = 0;
+	int		 added;
 
-	for (first = i = 0; i < b->n && rc == 0; i++) {
-		if (entry_events(w->db, tenant, campaign, &b->entries[i],
-		    links, &pe) == -1) {
-			rc = -1;
-			break;
-		}
-		/* An entry with no event still moves the mark. */
-		if (i + 1 < b->n && pe.n < PUMP_ADD_MAX)
+	for (first = i = 0; i < b->n; i++) {
+		nrec += entry_records(&b->entries[i]);
+		/* An entry with no record still moves the mark. */
+		if (i + 1 < b->n && nrec < PUMP_REF_MAX)
 			continue;
-		added = store_event_add_pumped(w->db, tenant, campaign,
-		    b->entries[i].id, pe.ev, pe.n);
-		pump_events_clear(&pe);
-		if (added == -1) {
-			rc = -1;
-			break;
-		}
+		if ((added = store_event_add_ref(w->db, tenant, campaign,
+		    b->entries[first].id, b->entries[i].id, nrec)) == -1)
+			return -1;
 		w->report->entries += (long long)(i + 1 - first);
-		w->report->added += added;
+		w->report->added += added ? (long long)nrec : 0;
 		snprintf(mark, EVENT_CURSOR_MAX, "%s", b->entries[i].id);
 		first = i + 1;
+		nrec = 0;
 	}
-	pump_events_clear(&pe);
-	free(pe.ev);
-	return rc;
+	return 0;
 }
 
 /* One campaign, from the batch read for it (first) on, a bounded
@@ -226,11 +117,10 @@ pump_campaign(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
     char mark[EVENT_CURSOR_MAX], const struct record_batch *first)
 {
 	struct record_batch	 b;
-	struct link_cache	 links = { .n = 0 };
 	int			 step, rc;
 	size_t			 n = first->n;
 
-	rc = pump_batch(w, tenant, campaign, first, &links, mark);
+	rc = pump_batch(w, tenant, campaign, first, mark);
 	for (step = 1; rc == 0 && n == PUMP_ENTRIES && step < PUMP_STEPS;
 	    step++) {
 		if (store_event_records(w->db, tenant, campaign, mark,
@@ -238,11 +128,10 @@ pump_campaign(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
 			rc = -1;
 			break;
 		}
-		rc = pump_batch(w, tenant, campaign, &b, &links, mark);
+		rc = pump_batch(w, tenant, campaign, &b, mark);
 		n = b.n;
 		record_batch_free(&b);
 	}
-	links_free(&links);
 	return rc;
 }
 

@@ -114,7 +114,9 @@ const struct key_doc key_docs[] = {
 	{ "{t:T:c:C}:events", "stream", "per-person records: fields `n` "
 	  "(count) and `e`, lines `ts_ms kind contact link country flags` "
 	  "(kind `o`/`c`/`u`, country `--` when unknown, flags `m` machine "
-	  "or `-`); never DNT/GPC hits" },
+	  "or `-`); never DNT/GPC hits; a line an erasure removed is `-` "
+	  "(the others keep their numbers: event ids and cursors name "
+	  "them)" },
 	{ "{t:T:c:C}:erased", "set", "erasure tombstones: keyed hashes "
 	  "(HMAC with the token secret) of the contact ids erased; "
 	  "record.lua stores no per-person data of them (spool replays, "
@@ -185,10 +187,14 @@ const struct key_doc key_docs[] = {
 	  "contact id, or empty), `ca` (its campaign id, or empty); an "
 	  "erasure deletes the contact's entries; "
 	  "trimmed by `retention_days`; a webhook's test event has `ty` "
-	  "`test` and `wh` (the endpoint's id), no `c` or `ca`" },
+	  "`test` and `wh` (the endpoint's id), no `c` or `ca`; the event "
+	  "pump's references to opens, clicks and link opt-outs have `r` "
+	  "(the campaign), `a` and `b` (the first and last entry of "
+	  "`{t:T:c:C}:events` they cover) and `n` (their record count): "
+	  "readers make those events from the records" },
 	{ "{t:T}:events:pumped", "hash", "campaign id → the last entry of "
-	  "`{t:T:c:C}:events` copied into `{t:T}:events` (the event pump's "
-	  "mark: a copy made twice adds nothing)" },
+	  "`{t:T:c:C}:events` referred to in `{t:T}:events` (the event "
+	  "pump's mark: a step made twice adds nothing)" },
 	{ "{t:T}:events:lease", "string", "the `node_id` pumping the "
 	  "tenant's events; expires 10 s after its last run" },
 	{ "{users}:byemail", "hash", "a login's email (lower case) → `T:U` "
@@ -215,7 +221,9 @@ const struct key_doc key_docs[] = {
 	{ "{t:T}:wh:ID:state", "hash", "an endpoint's delivery state, "
 	  "written by the node delivering it: `attempts`, `delivery`, "
 	  "`failing_since`, `next_at` (ms), `last_code`, `last_error`, "
-	  "`last_success`, `disabled_reason`" },
+	  "`last_success`, `disabled_reason`, and `cursor`: the position in "
+	  "`{t:T}:events` (`ID`, or `ID@CID.LINE` inside a reference) "
+	  "before which a 2xx took every event; moved only after one" },
 	{ "{t:T}:wh:ID:lease", "string", "the `node_id` delivering the "
 	  "endpoint; expires unless renewed, then another node goes on" },
 	{ "{t:T}:wh:ID:log", "stream", "the delivery log, one entry per "

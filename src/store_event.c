@@ -101,14 +101,41 @@ store_event_add(struct db *db, uint64_t tenant, const struct event_fields *ev,
 	return n == -1 ? -1 : n > 0;
 }
 
-long long
-store_event_add_pumped(struct db *db, uint64_t tenant, uint64_t campaign,
-    const char *mark, const struct event_entry *ev, size_t n)
+int
+store_event_add_ref(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *first, const char *mark, size_t nrec)
 {
-	char	camp[24];
+	struct key	 events, pumped, tenant_rec;
+	const char	*argv[11];
+	size_t		 lens[11], i;
+	char		 camp[24], n[24];
+	redisReply	*rep;
+	long long	 added = -1;
 
 	snprintf(camp, sizeof(camp), "%llu", (unsigned long long)campaign);
-	return add_events(db, tenant, camp, mark, ev, n);
+	snprintf(n, sizeof(n), "%zu", nrec);
+	argv[2] = "3";
+	argv[3] = key_events(&events, tenant);
+	argv[4] = key_events_pumped(&pumped, tenant);
+	argv[5] = key_tenant(&tenant_rec, tenant);
+	argv[6] = camp;
+	argv[7] = mark;
+	argv[8] = "0";		/* no copied event */
+	argv[9] = first;
+	argv[10] = n;
+	for (i = 2; i < 11; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_run(db, SCRIPT_EVENT_ADD, 11, argv, lens)) == NULL)
+		return -1;
+	if (reply_int(rep, &added) == -1) {
+		if (reply_is_error(rep, NULL))
+			log_warnx("tenant %llu: event_add: %.*s",
+			    (unsigned long long)tenant, (int)rep->len,
+			    rep->str);
+		added = -1;
+	}
+	freeReplyObject(rep);
+	return added == -1 ? -1 : added > 0;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -121,6 +148,7 @@ event_page_free(struct event_page *p)
 	for (i = 0; i < p->n; i++)
 		free(p->items[i]);
 	free(p->items);
+	free(p->pos);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -131,6 +159,7 @@ struct entry_fields {
 	enum event_type	 type;
 	int		 typed;
 	uint64_t	 contact, campaign;
+	uint64_t	 target;	/* a test event's endpoint (wh) */
 };
 
 /* [id, [f, v, ...]]: 0 with the id (in id, EVENT_CURSOR_MAX) and the
@@ -159,59 +188,347 @@ entry_parse(const redisReply *e, char *id, struct entry_fields *f)
 			(void)parse_u64(v, vlen, &f->contact);
 		else if (nlen == 2 && memcmp(name, "ca", 2) == 0 && vlen > 0)
 			(void)parse_u64(v, vlen, &f->campaign);
+		else if (nlen == 2 && memcmp(name, "wh", 2) == 0 && vlen > 0)
+			(void)parse_u64(v, vlen, &f->target);
 	}
 	return 0;
 }
 
+/* -------------------------------------------------- the pump's refs */
+
+static int	records_parse(const redisReply *, struct record_batch *);
+
+/* A reference entry's fields. */
+struct ref_fields {
+	uint64_t	 campaign;
+	const char	*first, *last;		/* record entry ids */
+	size_t		 flen, llen;
+};
+
+/* The fields r, a and b of an entry: 1 when it is a reference, else
+ * 0. */
+static int
+ref_parse(const redisReply *e, struct ref_fields *rf)
+{
+	const char	*name, *v;
+	size_t		 i, nlen, vlen;
+
+	memset(rf, 0, sizeof(*rf));
+	for (i = 0; reply_hash_next(e->element[1], &i, &name, &nlen, &v,
+	    &vlen);) {
+		if (nlen != 1)
+			continue;
+		if (name[0] == 'r')
+			(void)parse_u64(v, vlen, &rf->campaign);
+		else if (name[0] == 'a') {
+			rf->first = v;
+			rf->flen = vlen;
+		} else if (name[0] == 'b') {
+			rf->last = v;
+			rf->llen = vlen;
+		}
+	}
+	return rf->campaign != 0 && rf->first != NULL && rf->last != NULL &&
+	    rf->flen < EVENT_CURSOR_MAX && rf->llen < EVENT_CURSOR_MAX;
+}
+
+/* A record of a reference, found and not yet made an event. */
+struct ref_rec {
+	struct event_record	 rec;
+	char			 entry[EVENT_CURSOR_MAX];
+	unsigned		 line;
+};
+
+/* The page's growing arrays. */
+static void
+page_add(struct event_page *p, size_t *cap, char *json, const char *pos)
+{
+	if (p->n == *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		p->items = xreallocarray(p->items, *cap, sizeof(*p->items));
+		p->pos = xreallocarray(p->pos, *cap, sizeof(*p->pos));
+	}
+	p->items[p->n] = json;
+	snprintf(p->pos[p->n], sizeof(p->pos[p->n]), "%s", pos);
+	p->n++;
+}
+
+/*
+ * The events of found records: each contact's address (one pipelined
+ * HGET per distinct contact) and each click's URL, then their text in
+ * the page.  A contact that is gone (erased) gets none.  0 or -1.
+ */
+static int
+refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
+    const char *ref_entry, struct ref_rec *r, size_t n,
+    struct event_page *page, size_t *cap)
+{
+	struct key		 k;
+	struct event_fields	 e;
+	struct event_pos	 pos;
+	redisReply		**emails;
+	uint64_t		*contacts, *links;
+	char			**urls, *partial, id[EVENT_ID_MAX];
+	char			 postext[EVENT_POS_MAX];
+	const char		*email;
+	size_t			 i, j, nc = 0, nl = 0, len;
+	int			 rc = 0;
+
+	contacts = xcalloc(n + 1, sizeof(*contacts));
+	links = xcalloc(n + 1, sizeof(*links));
+	emails = xcalloc(n + 1, sizeof(*emails));
+	urls = xcalloc(n + 1, sizeof(*urls));
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nc && contacts[j] != r[i].rec.contact; j++)
+			;
+		if (j == nc)
+			contacts[nc++] = r[i].rec.contact;
+		if (r[i].rec.type != EVENT_CLICKED)
+			continue;
+		for (j = 0; j < nl && links[j] != r[i].rec.link; j++)
+			;
+		if (j == nl)
+			links[nl++] = r[i].rec.link;
+	}
+	for (j = 0; j < nc && rc == 0; j++)
+		rc = db_append(db, "HGET %s email", key_contact(&k, tenant,
+		    contacts[j]));
+	for (j = 0; j < nl && rc == 0; j++)
+		rc = db_append(db, "HGET %s %llu", key_camp_links(&k, tenant,
+		    campaign), (unsigned long long)links[j]);
+	for (j = 0; j < nc + nl && rc == 0; j++) {
+		redisReply *rep = db_reply(db);
+
+		if (rep == NULL || reply_is_error(rep, NULL)) {
+			freeReplyObject(rep);
+			rc = -1;
+		} else if (j < nc)
+			emails[j] = rep;
+		else {
+			const char *u = reply_str(rep, &len);
+
+			urls[j - nc] = u != NULL ? xstrndup(u, len) : NULL;
+			freeReplyObject(rep);
+		}
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = 0; contacts[j] != r[i].rec.contact; j++)
+			;
+		if ((email = reply_str(emails[j], &len)) == NULL)
+			continue;	/* erased */
+		memset(&e, 0, sizeof(e));
+		e.type = r[i].rec.type;
+		e.time_ms = r[i].rec.ts_ms;
+		e.campaign = campaign;
+		e.contact = r[i].rec.contact;
+		e.machine = r[i].rec.machine;
+		if (e.type == EVENT_CLICKED) {
+			for (j = 0; links[j] != r[i].rec.link; j++)
+				;
+			e.url = urls[j] != NULL ? urls[j] : "";
+		} else if (e.type == EVENT_UNSUBSCRIBED)
+			e.reason = "link";
+		if ((partial = event_json(&e)) == NULL)
+			continue;
+		event_id_tracked(id, campaign, r[i].entry, r[i].line);
+		{
+			char *addr = xstrndup(email, len);
+
+			memset(&pos, 0, sizeof(pos));
+			snprintf(pos.entry, sizeof(pos.entry), "%s", ref_entry);
+			snprintf(pos.sub, sizeof(pos.sub), "%s", r[i].entry);
+			pos.line = r[i].line;
+			page_add(page, cap, event_json_full(id, addr, partial),
+			    event_pos_format(postext, &pos));
+			free(addr);
+		}
+		free(partial);
+	}
+	for (j = 0; j < nc; j++)
+		freeReplyObject(emails[j]);
+	for (j = 0; j < nl; j++)
+		free(urls[j]);
+	free(contacts);
+	free(links);
+	free(emails);
+	free(urls);
+	return rc;
+}
+
+/* Records read from a reference at most: the pump makes one of at most
+ * PUMP_ENTRIES record entries. */
+#define REF_ENTRIES_MAX		128
+
+/*
+ * The events of the reference entry ref (from sub/line on when sub is
+ * not "") that f takes, at most *room of them, into page.  When room
+ * runs out inside it, *stop is set to the position of the first line
+ * not read; else left alone.  0 or -1.
+ */
+static int
+ref_read(struct db *db, uint64_t tenant, const char *ref,
+    const struct ref_fields *rf, const char *sub, unsigned line,
+    const struct event_filter *f, size_t *room, struct event_page *page,
+    size_t *cap, char stop[EVENT_POS_MAX])
+{
+	struct record_batch	 b;
+	struct ref_rec		*recs = NULL;
+	struct event_pos	 pos;
+	struct key		 k;
+	redisReply		*rep;
+	char			 from[EVENT_CURSOR_MAX], to[EVENT_CURSOR_MAX];
+	const char		*p, *end, *nl;
+	size_t			 i, n = 0, cap_r = 0;
+	unsigned		 l;
+	int			 rc, full = 0;
+
+	if (f->campaign != 0 && f->campaign != rf->campaign)
+		return 0;
+	if ((f->mask & ((1u << EVENT_OPENED) | (1u << EVENT_CLICKED) |
+	    (1u << EVENT_UNSUBSCRIBED))) == 0)
+		return 0;
+	if (*sub != '\0')
+		snprintf(from, sizeof(from), "%s", sub);
+	else
+		snprintf(from, sizeof(from), "%.*s", (int)rf->flen, rf->first);
+	snprintf(to, sizeof(to), "%.*s", (int)rf->llen, rf->last);
+	rep = db_cmd(db, "XRANGE %s %s %s COUNT %d", key_camp_events(&k,
+	    tenant, rf->campaign), from, to, REF_ENTRIES_MAX);
+	rc = records_parse(rep, &b);
+	freeReplyObject(rep);
+	if (rc == -1)
+		return -1;
+	for (i = 0; i < b.n && !full; i++) {
+		l = 0;
+		for (p = b.entries[i].text, end = p + b.entries[i].len;
+		    p < end && !full; p = nl + 1, l++) {
+			struct event_record rec;
+
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			if (*sub != '\0' && strcmp(b.entries[i].id, sub) == 0 &&
+			    l < line)
+				continue;
+			if (event_record_parse(p, (size_t)(nl - p), &rec) == -1 ||
+			    !(f->mask & (1u << rec.type)) ||
+			    (f->contact != 0 && rec.contact != f->contact))
+				continue;
+			if (n == *room) {
+				memset(&pos, 0, sizeof(pos));
+				snprintf(pos.entry, sizeof(pos.entry), "%s", ref);
+				snprintf(pos.sub, sizeof(pos.sub), "%s",
+				    b.entries[i].id);
+				pos.line = l;
+				event_pos_format(stop, &pos);
+				full = 1;
+				break;
+			}
+			if (n == cap_r) {
+				cap_r = cap_r ? cap_r * 2 : 64;
+				recs = xreallocarray(recs, cap_r, sizeof(*recs));
+			}
+			recs[n].rec = rec;
+			snprintf(recs[n].entry, sizeof(recs[n].entry), "%s",
+			    b.entries[i].id);
+			recs[n].line = l;
+			n++;
+		}
+	}
+	record_batch_free(&b);
+	rc = refs_emit(db, tenant, rf->campaign, ref, recs, n, page, cap);
+	*room -= n;
+	free(recs);
+	return rc;
+}
+
 int
-store_event_page(struct db *db, uint64_t tenant, const char *cursor,
-    unsigned mask, uint64_t campaign, size_t limit, struct event_page *page)
+store_event_read(struct db *db, uint64_t tenant, const char *cursor,
+    const struct event_filter *f, size_t limit, size_t scan_max,
+    struct event_page *page)
 {
 	redisReply		*rep;
-	struct entry_fields	 f;
+	struct entry_fields	 ef;
+	struct ref_fields	 rf;
+	struct event_pos	 at;
 	struct key		 k;
 	char			 from[EVENT_CURSOR_MAX + 1], id[EVENT_CURSOR_MAX];
-	size_t			 i, read = 0, want, cap = 0;
-	int			 filtered, end = 0;
+	char			 stop[EVENT_POS_MAX];
+	size_t			 i, read = 0, want, cap = 0, room;
+	int			 end = 0, rc = 0, take;
 
 	memset(page, 0, sizeof(*page));
-	filtered = mask != EVENT_ALL_TYPES || campaign != 0;
+	memset(&at, 0, sizeof(at));
 	if (cursor != NULL && *cursor != '\0') {
-		snprintf(from, sizeof(from), "(%s", cursor);
+		if (event_pos_parse(cursor, &at) == -1)
+			return -1;
 		snprintf(page->next, sizeof(page->next), "%s", cursor);
+		/* Inside a reference: read it again, from its line on. */
+		snprintf(from, sizeof(from), "%s%s", at.sub[0] != '\0' ? "" :
+		    "(", at.entry);
 	} else
 		snprintf(from, sizeof(from), "-");
 	key_events(&k, tenant);
-	while (page->n < limit && !end && read < EVENT_FILTER_MAX) {
-		want = filtered ? EVENT_SCAN_PAGE : limit - page->n;
+	stop[0] = '\0';
+	while (rc == 0 && page->n < limit && !end && read < scan_max &&
+	    stop[0] == '\0') {
+		/* A few more than the page needs: filters and erased
+		 * entries skip some; what is left unread is read again. */
+		want = limit - page->n + 16;
+		if (want > EVENT_SCAN_PAGE)
+			want = EVENT_SCAN_PAGE;
+		if (want > scan_max - read)
+			want = scan_max - read;
 		rep = db_cmd(db, "XRANGE %s %s + COUNT %llu", k.s, from,
 		    (unsigned long long)want);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 			freeReplyObject(rep);
-			event_page_free(page);
-			return -1;
+			rc = -1;
+			break;
 		}
 		end = rep->elements < want;
-		for (i = 0; i < rep->elements && page->n < limit; i++) {
-			if (entry_parse(rep->element[i], id, &f) == -1)
+		for (i = 0; i < rep->elements && rc == 0 && page->n < limit;
+		    i++) {
+			if (entry_parse(rep->element[i], id, &ef) == -1)
 				continue;
 			read++;
-			snprintf(page->next, sizeof(page->next), "%s", id);
 			snprintf(from, sizeof(from), "(%s", id);
-			if (f.e == NULL || !f.typed ||
-			    !(mask & (1u << f.type)) ||
-			    (campaign != 0 && f.campaign != campaign))
+			if (ref_parse(rep->element[i], &rf)) {
+				room = limit - page->n;
+				take = at.sub[0] != '\0' &&
+				    strcmp(id, at.entry) == 0;
+				rc = ref_read(db, tenant, id, &rf, take ?
+				    at.sub : "", take ? at.line : 0, f, &room,
+				    page, &cap, stop);
+				if (stop[0] != '\0') {
+					snprintf(page->next, sizeof(page->next),
+					    "%s", stop);
+					break;
+				}
+				snprintf(page->next, sizeof(page->next), "%s",
+				    id);
 				continue;
-			if (page->n == cap) {
-				cap = cap ? cap * 2 : 32;
-				page->items = xreallocarray(page->items, cap,
-				    sizeof(*page->items));
 			}
-			page->items[page->n++] = xstrndup(f.e, f.elen);
+			snprintf(page->next, sizeof(page->next), "%s", id);
+			if (ef.e == NULL)
+				continue;
+			if (ef.typed)
+				take = (f->mask & (1u << ef.type)) &&
+				    (f->campaign == 0 ||
+				    ef.campaign == f->campaign) &&
+				    (f->contact == 0 ||
+				    ef.contact == f->contact);
+			else	/* a test event: its endpoint's alone */
+				take = f->endpoint != 0 &&
+				    ef.target == f->endpoint;
+			if (take)
+				page_add(page, &cap, xstrndup(ef.e, ef.elen),
+				    id);
 		}
 		freeReplyObject(rep);
 	}
-	return 0;
+	if (rc == -1)
+		event_page_free(page);
+	return rc;
 }
 
 /*
@@ -285,38 +602,33 @@ store_event_erase(struct db *db, uint64_t tenant, uint64_t contact,
 	return rc;
 }
 
-struct subject_walk {
-	struct event_page	*page;
-	size_t			 cap;
-};
-
-static int
-subject_one(void *arg, const char *id, const struct entry_fields *f)
-{
-	struct subject_walk	*w = arg;
-	struct event_page	*p = w->page;
-
-	(void)id;
-	if (f->e == NULL)
-		return 0;
-	if (p->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 32;
-		p->items = xreallocarray(p->items, w->cap, sizeof(*p->items));
-	}
-	p->items[p->n++] = xstrndup(f->e, f->elen);
-	return 0;
-}
-
 int
 store_event_subject(struct db *db, uint64_t tenant, uint64_t contact,
     struct event_page *page)
 {
-	struct subject_walk	w = { page, 0 };
+	struct event_filter	 f = { EVENT_ALL_TYPES, 0, 0, contact };
+	struct event_page	 part;
+	char			 cursor[EVENT_POS_MAX] = "";
+	size_t			 i, cap = 0;
 
 	memset(page, 0, sizeof(*page));
-	if (scan_contact(db, tenant, contact, subject_one, &w) == -1) {
-		event_page_free(page);
-		return -1;
+	for (;;) {
+		if (store_event_read(db, tenant, cursor, &f, EVENT_SCAN_PAGE,
+		    EVENT_SCAN_PAGE, &part) == -1) {
+			event_page_free(page);
+			return -1;
+		}
+		for (i = 0; i < part.n; i++) {
+			page_add(page, &cap, part.items[i], part.pos[i]);
+			part.items[i] = NULL;
+		}
+		/* The end: nothing more was looked at. */
+		if (strcmp(part.next, cursor) == 0) {
+			event_page_free(&part);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", part.next);
+		event_page_free(&part);
 	}
 	return 0;
 }

@@ -3,16 +3,23 @@
  * (store_event.c): what GET /v1/events pages through and the webhooks
  * deliver.  One stream per tenant; each entry is one event: `e` its
  * JSON text as delivered (event.h), `ty` its type, `c` its contact id
- * (or empty), `ca` its campaign id (or empty).  The entry id is the
- * feed's cursor.
+ * (or empty), `ca` its campaign id (or empty).  The trackers' opens,
+ * clicks and link opt-outs are not copied there: the event pump
+ * appends a reference to them instead, `r` the campaign, `a` and `b`
+ * the first and last entry of {t:T:c:C}:events it covers, `n` their
+ * record count; readers make the events from those records when they
+ * read (the contact's address then: an erased one gets none).  So the
+ * pixel's hits cost Redis one small entry per pump step, not an entry,
+ * a script's work and a consumer group's bookkeeping per hit.  A
+ * position in the log (event.h's event_pos) is the feed's cursor and
+ * each endpoint's delivery cursor.
  *
  * Producers: event_add.lua appends, with the contact's address read in
  * the same script (an erased contact gets nothing); the send outcome
  * (send_outcome.lua) and the bounce listener (bounce.lua) append their
  * own in the script that stores the outcome.  The event pump
- * (event_pump.c) copies the trackers' records from each campaign's
- * {t:T:c:C}:events, with a mark per campaign that makes a copy made
- * twice add nothing.
+ * (event_pump.c) adds the references, with a mark per campaign that
+ * makes a step made twice add nothing.
  *
  * Typed functions over the sync connection: -1 is always "Redis
  * failed".  No reply object leaves this file.  Storage only.
@@ -41,31 +48,40 @@ struct event_entry {
 int	 store_event_add(struct db *, uint64_t tenant, const struct event_fields *,
 	    const char *id);
 
-/* The pump's step: appends n events copied from campaign's stream up
- * to its entry mark, unless the mark was reached before: the number
- * added (0 when already), or -1. */
-long long store_event_add_pumped(struct db *, uint64_t tenant,
-	    uint64_t campaign, const char *mark,
-	    const struct event_entry *, size_t n);
+/* The pump's step: a reference to campaign's record entries first to
+ * mark (nrec records; none: only the mark moves), unless the mark was
+ * reached before: 1 added, 0 not (already, or the tenant is gone), or
+ * -1. */
+int	 store_event_add_ref(struct db *, uint64_t tenant, uint64_t campaign,
+	    const char *first, const char *mark, size_t nrec);
 
-/* A page of the feed, oldest first. */
+/* Events read from the log, oldest first. */
 struct event_page {
 	char		**items;	/* each event's JSON text */
+	char		(*pos)[EVENT_POS_MAX];	/* where each is (read's) */
 	size_t		  n;
-	char		  next[EVENT_CURSOR_MAX];	/* "": none */
+	char		  next[EVENT_POS_MAX];	/* "": none */
+};
+
+/* What a read takes. */
+struct event_filter {
+	unsigned	 mask;		/* 1 << enum event_type */
+	uint64_t	 campaign;	/* 0: any */
+	uint64_t	 endpoint;	/* its test events too; 0: none */
+	uint64_t	 contact;	/* 0: any */
 };
 
 /*
- * At most limit events after the entry cursor (NULL or "": from the
- * oldest), of the types in mask, of campaign (0: any).  next is the
- * last entry looked at (so a client polls on from there, even when a
- * filter kept nothing), or the cursor given when there was none; "" on
- * an empty log and no cursor.  A filter reads at most a bounded number
- * of entries per call: a page may hold fewer than limit items with
+ * At most limit events after the position cursor (NULL or "": from the
+ * oldest; a position event_pos_parse takes, else -1) that f takes,
+ * looking at most at scan_max entries.  next is the position after the
+ * last event looked at (so a reader goes on from there, even when f
+ * kept nothing), or the cursor given when there was none; "" on an
+ * empty log and no cursor.  A page may hold fewer than limit items with
  * more behind next.  0 or -1.
  */
-int	 store_event_page(struct db *, uint64_t tenant, const char *cursor,
-	    unsigned mask, uint64_t campaign, size_t limit,
+int	 store_event_read(struct db *, uint64_t tenant, const char *cursor,
+	    const struct event_filter *f, size_t limit, size_t scan_max,
 	    struct event_page *);
 void	 event_page_free(struct event_page *);
 

@@ -22,8 +22,6 @@
 /* The consumer group of endpoint id, and its one consumer: the lease
  * says which node reads, so a node that takes over finds the pending
  * entries of the one before under the same name. */
-#define GROUP_FMT	"webhook-%llu"
-#define CONSUMER	"d"
 
 void
 store_webhook_rec_free(struct webhook_rec *r)
@@ -115,19 +113,28 @@ store_webhook_put(struct db *db, uint64_t tenant,
 	return rc;
 }
 
-/* The consumer group at the log's end (MKSTREAM: the log may not exist
- * yet); one that exists already is fine. */
+/* The endpoint's delivery cursor at the log's end: it takes the events
+ * that come after it was made. */
 static int
-group_create(struct db *db, uint64_t tenant, uint64_t id)
+cursor_init(struct db *db, uint64_t tenant, uint64_t id)
 {
 	redisReply	*rep;
-	struct key	 k;
+	struct key	 k, st;
+	const char	*last = "0-0", *s;
+	size_t		 len;
 	int		 rc;
 
-	rep = db_cmd(db, "XGROUP CREATE %s " GROUP_FMT " $ MKSTREAM",
-	    key_events(&k, tenant), (unsigned long long)id);
-	rc = rep != NULL && (reply_ok(rep) || reply_is_error(rep,
-	    "BUSYGROUP")) ? 0 : -1;
+	rep = db_cmd(db, "XREVRANGE %s + - COUNT 1", key_events(&k, tenant));
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	if (rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements == 2 &&
+	    (s = reply_str(rep->element[0]->element[0], &len)) != NULL)
+		last = s;
+	rc = reply_done(db_cmd(db, "HSET %s cursor %s",
+	    key_webhook_state(&st, tenant, id), last));
 	freeReplyObject(rep);
 	return rc;
 }
@@ -135,7 +142,7 @@ group_create(struct db *db, uint64_t tenant, uint64_t id)
 int
 store_webhook_create(struct db *db, uint64_t tenant, struct webhook_rec *r)
 {
-	if (group_create(db, tenant, r->id) == -1 ||
+	if (cursor_init(db, tenant, r->id) == -1 ||
 	    store_webhook_put(db, tenant, r) == -1)
 		return -1;
 	return reply_done(db_cmd(db, "SADD %s %llu:%llu", key_webhooks_all(),
@@ -219,10 +226,6 @@ store_webhook_delete(struct db *db, uint64_t tenant, uint64_t id)
 		return -1;
 	if (removed == 0)
 		return 0;
-	/* The group may be gone with its log already: any answer will do
-	 * but a lost connection. */
-	freeReplyObject(db_cmd(db, "XGROUP DESTROY %s " GROUP_FMT,
-	    key_events(&k, tenant), (unsigned long long)id));
 	if (reply_done(db_cmd(db, "UNLINK %s", key_webhook_state(&k, tenant,
 	    id))) == -1 ||
 	    reply_done(db_cmd(db, "UNLINK %s", key_webhook_lease(&k, tenant,
@@ -393,122 +396,55 @@ store_webhook_lease(struct db *db, uint64_t tenant, uint64_t id,
 	    (unsigned long long)ms)) == -1 ? -1 : 1;
 }
 
-void
-store_webhook_events_free(struct webhook_event *ev, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(ev[i].json);
-	free(ev);
-}
-
-/* One entry [id, [field, value, ...] or nil] into e. */
-static int
-event_parse(const redisReply *entry, struct webhook_event *e)
-{
-	const redisReply	*fields;
-	const char		*id, *f, *v;
-	size_t			 idlen, flen, vlen, i;
-	enum event_type		 t;
-
-	memset(e, 0, sizeof(*e));
-	e->type = -1;
-	if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
-	    (id = reply_str(entry->element[0], &idlen)) == NULL ||
-	    idlen >= sizeof(e->entry))
-		return -1;
-	memcpy(e->entry, id, idlen);
-	fields = entry->element[1];
-	if (fields->type != REDIS_REPLY_ARRAY)
-		return 0;		/* erased: XDEL'd since it was read */
-	for (i = 0; i + 1 < fields->elements; i += 2) {
-		if ((f = reply_str(fields->element[i], &flen)) == NULL ||
-		    (v = reply_str(fields->element[i + 1], &vlen)) == NULL ||
-		    (flen != 1 && flen != 2))
-			continue;
-		if (flen == 1 && f[0] == 'e') {
-			free(e->json);
-			e->json = xstrndup(v, vlen);
-		} else if (flen == 2 && memcmp(f, "ty", 2) == 0) {
-			e->type = event_type_parse(v, vlen, &t) == 0 ?
-			    (int)t : -1;
-			if (e->type == -1 && vlen == 4 &&
-			    memcmp(v, "test", 4) == 0)
-				e->type = WEBHOOK_EVENT_TEST;
-		} else if (flen == 2 && memcmp(f, "wh", 2) == 0)
-			(void)parse_u64(v, vlen, &e->target);
-	}
-	return 0;
-}
-
 int
 store_webhook_read(struct db *db, uint64_t tenant, uint64_t id,
-    int pending, size_t count, struct webhook_event **ev, size_t *n)
+    unsigned mask, size_t count, char cursor[EVENT_POS_MAX],
+    struct event_page *page)
 {
-	const redisReply	*entries;
-	redisReply		*rep;
+	struct event_filter	 f = { mask, 0, id, 0 };
 	struct key		 k;
-	size_t			 i;
+	redisReply		*rep;
+	const char		*s;
+	size_t			 len;
 
-	*ev = NULL;
-	*n = 0;
-	key_events(&k, tenant);
-	rep = db_cmd(db, "XREADGROUP GROUP " GROUP_FMT " " CONSUMER
-	    " COUNT %llu STREAMS %s %s", (unsigned long long)id,
-	    (unsigned long long)count, k.s,
-	    pending ? "0" : ">");
-	/* No group: the log is gone with its tenant (a purge), or the
-	 * endpoint was deleted.  Nothing to send; never made again here,
-	 * which would bring a purged tenant's key back. */
-	if (rep != NULL && reply_is_error(rep, "NOGROUP")) {
-		freeReplyObject(rep);
-		return 0;
-	}
+	memset(page, 0, sizeof(*page));
+	rep = db_cmd(db, "HGET %s cursor", key_webhook_state(&k, tenant, id));
 	if (rep == NULL || reply_is_error(rep, "")) {
 		freeReplyObject(rep);
 		return -1;
 	}
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-	    rep->element[0]->type == REDIS_REPLY_ARRAY &&
-	    rep->element[0]->elements == 2 &&
-	    (entries = rep->element[0]->element[1])->type ==
-	    REDIS_REPLY_ARRAY && entries->elements > 0) {
-		*ev = xcalloc(entries->elements, sizeof(**ev));
-		for (i = 0; i < entries->elements; i++)
-			if (event_parse(entries->element[i], &(*ev)[*n]) == 0)
-				(*n)++;
+	/* None (its state lost): from the log's oldest, at least once. */
+	cursor[0] = '\0';
+	if ((s = reply_str(rep, &len)) != NULL && len < EVENT_POS_MAX) {
+		memcpy(cursor, s, len);
+		cursor[len] = '\0';
 	}
 	freeReplyObject(rep);
-	return 0;
+	if (cursor[0] != '\0') {
+		struct event_pos p;
+
+		if (event_pos_parse(cursor, &p) == -1) {
+			log_warnx("tenant %llu: webhook %llu: its cursor %s is "
+			    "damaged; delivering from the oldest event",
+			    (unsigned long long)tenant, (unsigned long long)id,
+			    cursor);
+			cursor[0] = '\0';
+		}
+	}
+	return store_event_read(db, tenant, cursor, &f, count,
+	    WEBHOOK_SCAN_MAX, page);
 }
 
 int
 store_webhook_ack(struct db *db, uint64_t tenant, uint64_t id,
-    const struct webhook_event *ev, size_t n)
+    const char *next)
 {
-	const char	**argv;
-	size_t		 *argl, i, argc = 0;
-	struct key	  k;
-	char		  group[32];
-	int		  rc;
+	struct key	k;
 
-	if (n == 0)
+	if (*next == '\0')
 		return 0;
-	argv = xcalloc(n + 3, sizeof(*argv));
-	argl = xcalloc(n + 3, sizeof(*argl));
-	snprintf(group, sizeof(group), GROUP_FMT, (unsigned long long)id);
-	argv[argc++] = "XACK";
-	argv[argc++] = key_events(&k, tenant);
-	argv[argc++] = group;
-	for (i = 0; i < n; i++)
-		argv[argc++] = ev[i].entry;
-	for (i = 0; i < argc; i++)
-		argl[i] = strlen(argv[i]);
-	rc = reply_done(db_cmdargv(db, (int)argc, argv, argl));
-	free(argv);
-	free(argl);
-	return rc;
+	return reply_done(db_cmd(db, "HSET %s cursor %s",
+	    key_webhook_state(&k, tenant, id), next));
 }
 
 int

@@ -7,12 +7,14 @@
  *   {t:T}:webhooks         id -> the endpoint as configured (JSON; the
  *                          secrets sealed by seal.c, never in clear);
  *   {t:T}:wh:ID:state      what the delivering node found (attempts,
- *                          failing since, disabled, last error);
+ *                          failing since, disabled, last error) and the
+ *                          delivery cursor: the position (event.h) in
+ *                          the tenant's log {t:T}:events before which
+ *                          every event it takes was acknowledged;
  *   {t:T}:wh:ID:lease      the node delivering the endpoint;
  *   {t:T}:wh:ID:log        the delivery log;
- * and the consumer group "webhook-ID" on the tenant's event log
- * {t:T}:events (store_event.c writes it): its pending entries are the
- * events read but not yet acknowledged by a 2xx.
+ * The cursor moves only after a 2xx, so a retry, a restart after kill
+ * -9 or another node reads the same events again, with the same ids.
  *
  * Typed functions over the sync connection for api_webhook.c and
  * webhook_deliver.c: -1 when Redis failed; no reply leaves the file.
@@ -26,6 +28,7 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "store_event.h"
 
 struct db;
 
@@ -45,7 +48,7 @@ struct webhook_rec {
 
 /* What the delivering node wrote. */
 #define WEBHOOK_ERROR_MAX	200
-#define WEBHOOK_DELIVERY_MAX	72
+#define WEBHOOK_DELIVERY_MAX	(EVENT_POS_MAX + 24)
 struct webhook_state {
 	int		 attempts;		/* of the delivery below */
 	char		 delivery[WEBHOOK_DELIVERY_MAX];
@@ -57,18 +60,8 @@ struct webhook_state {
 	char		 disabled_reason[WEBHOOK_ERROR_MAX]; /* "": active */
 };
 
-/* One event read from the log for an endpoint. */
-#define WEBHOOK_ENTRY_MAX	48
-struct webhook_event {
-	char		 entry[WEBHOOK_ENTRY_MAX];	/* the stream id */
-	char		*json;		/* field e; NULL: erased or trimmed */
-	int		 type;		/* field ty, enum event_type; -1 unknown;
-					 * WEBHOOK_EVENT_TEST: a test event */
-	uint64_t	 target;	/* a test event's endpoint (field wh) */
-};
-
 void	 store_webhook_rec_free(struct webhook_rec *);
-/* Creates r's consumer group at the log's end, stores r (r->id from
+/* Sets r's delivery cursor at the log's end, stores r (r->id from
  * store_tenant_next_id's "webhook" sequence), lists it in ff:webhooks:
  * 0 or -1. */
 int	 store_webhook_create(struct db *, uint64_t tenant,
@@ -115,18 +108,18 @@ int	 store_webhook_lease(struct db *, uint64_t tenant, uint64_t id,
 	    const char *node, uint64_t ms);
 
 /*
- * Up to count events of the endpoint's consumer group: pending ones
- * (read before, not acknowledged: a retry sends the same) when pending,
- * else new ones, which become pending.  0 with *ev (free with
- * store_webhook_events_free) and *n, -1.  A group that is gone (the
- * endpoint deleted, the tenant purged) gives nothing.
+ * Up to count events of the types in mask (and the endpoint's test
+ * events) after its cursor, which is copied into cursor: 0 with page
+ * (page->next: the cursor once they are acknowledged), -1.  An
+ * endpoint without a cursor is read from the log's oldest event.
  */
+#define WEBHOOK_SCAN_MAX	10000	/* log entries a read looks at */
 int	 store_webhook_read(struct db *, uint64_t tenant, uint64_t id,
-	    int pending, size_t count, struct webhook_event **ev, size_t *n);
-void	 store_webhook_events_free(struct webhook_event *, size_t);
-/* XACK of the entries: 0 or -1. */
+	    unsigned mask, size_t count, char cursor[EVENT_POS_MAX],
+	    struct event_page *page);
+/* Moves the cursor to next (a 2xx took what was before it): 0 or -1. */
 int	 store_webhook_ack(struct db *, uint64_t tenant, uint64_t id,
-	    const struct webhook_event *, size_t n);
+	    const char *next);
 
 /* Appends a delivery log entry (JSON text), trimming to the last 1,000
  * and to retention_ms: 0 or -1. */
@@ -146,6 +139,7 @@ int	 store_webhook_log_page(struct db *, uint64_t tenant, uint64_t id,
  * GET /v1/events, which shows known types only, never shows it.  0 with
  * the entry's id in entry (WEBHOOK_ENTRY_MAX), or -1.
  */
+#define WEBHOOK_ENTRY_MAX	EVENT_CURSOR_MAX	/* a log entry id */
 #define WEBHOOK_EVENT_TEST	(EVENT_NTYPES + 1)
 int	 store_webhook_test_add(struct db *, uint64_t tenant, uint64_t id,
 	    const char *json, char *entry);

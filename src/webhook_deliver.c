@@ -11,14 +11,14 @@
  * round trips; the tracking workers, the API and the senders share
  * nothing with it.
  *
- * Durability is the event log's: each endpoint has a consumer group on
- * its tenant's {t:T}:events.  A batch is read from the group (the
- * entries become pending), POSTed, and acknowledged (XACK) only after a
- * 2xx.  A failed batch is read again from the pending entries, so a
- * retry, a restart after kill -9 or another node sends the same events
- * with the same ids.  An entry erased meanwhile (XDEL) comes back
- * without fields and is dropped; so is one of a type the endpoint does
- * not take.
+ * Durability is the event log's: each endpoint has a cursor, a
+ * position in its tenant's {t:T}:events (store_webhook.h).  A batch is
+ * read after it, POSTed, and the cursor moved past it only after a
+ * 2xx.  A failed batch is read again from the same cursor, so a retry,
+ * a restart after kill -9 or another node sends the same events with
+ * the same ids.  An event erased meanwhile is simply not read again.
+ * No consumer group: its per-entry bookkeeping (a pending entry made
+ * and acknowledged per event) was Redis work the pixel paid for.
  *
  * Several nodes may run: an endpoint is delivered by the node holding
  * its lease ({t:T}:wh:ID:lease, SET NX PX, renewed at each batch), one
@@ -106,16 +106,14 @@ struct wh_ep {
 	uint64_t		 next_try;	/* ms: nothing to send, lease */
 	uint64_t		 lease_until;	/* mono ms: ours, as far as we
 					 * know (renewed past its half) */
-	int			 pending_clear;	/* nothing read and not acked
-					 * since our last 2xx's XACK */
 	int			 seen;
 	int			 gone;
 	/* In flight. */
 	CURL			*easy;
 	struct curl_slist	*headers;
 	struct buf		 body;
-	struct webhook_event	*ev;
-	size_t			 nev;
+	struct event_page	 page;		/* the batch: page.next is
+					 * the cursor after its 2xx */
 	int			 attempt;
 	size_t			 resp_bytes;
 	int			 resp_over;
@@ -148,9 +146,7 @@ ep_request_free(struct wh_ep *ep)
 	curl_slist_free_all(ep->headers);
 	ep->headers = NULL;
 	buf_free(&ep->body);
-	store_webhook_events_free(ep->ev, ep->nev);
-	ep->ev = NULL;
-	ep->nev = 0;
+	event_page_free(&ep->page);
 }
 
 static void
@@ -407,63 +403,23 @@ write_cb(char *p, size_t size, size_t n, void *arg)
 
 /* ------------------------------------------------------- a delivery */
 
-/* Drops (acknowledges) the events the endpoint does not take: erased
- * or trimmed ones (no fields) and other types; keeps the rest in ev. */
-static int
-batch_filter(struct wh_ep *ep, struct webhook_event *ev, size_t *n)
-{
-	struct webhook_event	*drop;
-	size_t			 i, keep = 0, ndrop = 0;
-	int			 rc;
-
-	drop = xcalloc(*n + 1, sizeof(*drop));
-	for (i = 0; i < *n; i++) {
-		/* A test event goes to its endpoint alone, whatever the
-		 * types it takes. */
-		if (ev[i].json != NULL && ev[i].type == WEBHOOK_EVENT_TEST &&
-		    ev[i].target == ep->id) {
-			ev[keep++] = ev[i];
-			continue;
-		}
-		if (ev[i].json == NULL || ev[i].type < 0 ||
-		    ev[i].type >= EVENT_NTYPES ||
-		    !(ep->mask & (1u << ev[i].type))) {
-			drop[ndrop++] = ev[i];
-			continue;
-		}
-		ev[keep++] = ev[i];
-	}
-	*n = keep;
-	rc = store_webhook_ack(ep->d->db, ep->tenant, ep->id, drop, ndrop);
-	store_webhook_events_free(drop, ndrop);
-	return rc;
-}
-
-/* The batch to send: the pending events (a retry: the same ones), else
- * new ones.  0 with ep->ev (maybe none), -1. */
+/* The batch to send: the events after the endpoint's cursor that it
+ * takes (a retry: the same ones again).  0 with ep->page (maybe
+ * empty), -1. */
 static int
 batch_read(struct wh_ep *ep)
 {
 	struct webhook_deliverer *d = ep->d;
-	size_t			 count = (size_t)d->conf->webhook_batch;
-	int			 pending;
+	char			 cursor[EVENT_POS_MAX];
 
-	/* After a 2xx acknowledged all we had read, nothing is pending:
-	 * the pending read, a round trip per batch, is skipped.  What is
-	 * read now is pending until the next 2xx's XACK. */
-	pending = ep->pending_clear ? 0 : 1;
-	ep->pending_clear = 0;
-	for (; pending >= 0; pending--) {
-		if (store_webhook_read(d->db, ep->tenant, ep->id, pending,
-		    count, &ep->ev, &ep->nev) == -1 ||
-		    batch_filter(ep, ep->ev, &ep->nev) == -1)
-			return -1;
-		if (ep->nev > 0)
-			return 0;
-		store_webhook_events_free(ep->ev, 0);
-		ep->ev = NULL;
-	}
-	ep->pending_clear = 1;		/* all read was acknowledged */
+	if (store_webhook_read(d->db, ep->tenant, ep->id, ep->mask,
+	    (size_t)d->conf->webhook_batch, cursor, &ep->page) == -1)
+		return -1;
+	/* Nothing it takes, but entries looked at: move past them, so
+	 * they are not read again at every poll. */
+	if (ep->page.n == 0 && strcmp(ep->page.next, cursor) != 0 &&
+	    store_webhook_ack(d->db, ep->tenant, ep->id, ep->page.next) == -1)
+		return -1;
 	return 0;
 }
 
@@ -479,10 +435,10 @@ request_setup(struct wh_ep *ep, uint64_t now)
 
 	buf_reset(&ep->body);
 	buf_adds(&ep->body, "{\"events\":[");
-	for (i = 0; i < ep->nev; i++) {
+	for (i = 0; i < ep->page.n; i++) {
 		if (i > 0)
 			buf_adds(&ep->body, ",");
-		buf_adds(&ep->body, ep->ev[i].json);
+		buf_adds(&ep->body, ep->page.items[i]);
 	}
 	buf_adds(&ep->body, "]}");
 	secrets[nsecrets++] = ep->secret;
@@ -552,9 +508,6 @@ ep_try(struct wh_ep *ep, uint64_t now)
 	/* Renewed once half of it has gone, not at every poll: an idle
 	 * endpoint costs two reads a poll, not five. */
 	if (mono_ms() + d->lease_ms / 2 >= ep->lease_until) {
-		/* Another node may have held it meanwhile and left events
-		 * pending: read them again before new ones. */
-		ep->pending_clear = 0;
 		if ((rc = store_webhook_lease(d->db, ep->tenant, ep->id,
 		    d->conf->node_id, d->lease_ms)) != 1) {
 			ep->lease_until = 0;
@@ -562,16 +515,14 @@ ep_try(struct wh_ep *ep, uint64_t now)
 		}
 		ep->lease_until = mono_ms() + d->lease_ms;
 	}
-	if (batch_read(ep) == -1 || ep->nev == 0) {
-		store_webhook_events_free(ep->ev, ep->nev);
-		ep->ev = NULL;
-		ep->nev = 0;
+	if (batch_read(ep) == -1 || ep->page.n == 0) {
+		event_page_free(&ep->page);
 		return;
 	}
-	/* The delivery id names the batch by its first event, so every
-	 * attempt at it (on any node) carries the same. */
+	/* The delivery id names the batch by its first event's position,
+	 * so every attempt at it (on any node) carries the same. */
 	snprintf(delivery, sizeof(delivery), "%llu-%s",
-	    (unsigned long long)ep->id, ep->ev[0].entry);
+	    (unsigned long long)ep->id, ep->page.pos[0]);
 	if (strcmp(delivery, ep->st.delivery) == 0)
 		ep->attempt = ep->st.attempts + 1;
 	else {
@@ -601,12 +552,12 @@ log_attempt(struct wh_ep *ep, const char *status)
 	 * its text is not in that form: parsing every event of every batch
 	 * was most of this thread's CPU. */
 	ids = json_array();
-	for (i = 0; i < ep->nev; i++) {
-		if ((id = webhook_event_id(ep->ev[i].json, &len)) != NULL) {
+	for (i = 0; i < ep->page.n; i++) {
+		if ((id = webhook_event_id(ep->page.items[i], &len)) != NULL) {
 			json_array_append_new(ids, json_stringn(id, len));
 			continue;
 		}
-		e = json_loads(ep->ev[i].json, 0, NULL);
+		e = json_loads(ep->page.items[i], 0, NULL);
 		json_array_append(ids, json_object_get(e, "id"));
 		json_decref(e);
 	}
@@ -653,13 +604,12 @@ ep_outcome(struct wh_ep *ep, CURLcode res)
 	st->attempts = ep->attempt;
 	st->last_code = (int)code;
 	if (ok) {
-		if (store_webhook_ack(d->db, ep->tenant, ep->id, ep->ev,
-		    ep->nev) == -1) {
+		if (store_webhook_ack(d->db, ep->tenant, ep->id,
+		    ep->page.next) == -1) {
 			/* Sent, not acknowledged: sent again later. */
 			ep_request_free(ep);
 			return;
 		}
-		ep->pending_clear = 1;
 		st->failing_since = 0;
 		st->next_at = 0;
 		ep->next_try = 0;

@@ -9,7 +9,8 @@
  *  0: a types parameter: refused, or a mask of known types only, which
  *     the names it holds make again;
  *  1: a cursor: refused, or it compares equal to itself and after
- *     "0-0" unless it is 0-0;
+ *     "0-0" unless it is 0-0; and as a position: refused, or its text
+ *     made again reads the same and fits;
  *  2: a record line: refused, or its fields written back in store.c's
  *     format read the same;
  *  3: the rest as diagnostic and URL of an event: its JSON parses, is
@@ -56,6 +57,23 @@ fuzz_cursor(const char *s)
 	CHECK(strlen(s) < EVENT_CURSOR_MAX);
 	CHECK(event_cursor_cmp(s, s) == 0);
 	CHECK(event_cursor_cmp(s, "0-0") >= 0);
+}
+
+static void
+fuzz_pos(const char *s)
+{
+	struct event_pos	p, back;
+	char			text[EVENT_POS_MAX];
+
+	if (event_pos_parse(s, &p) == -1)
+		return;
+	event_pos_format(text, &p);
+	CHECK(strlen(text) < EVENT_POS_MAX - 1);
+	CHECK(event_pos_parse(text, &back) == 0);
+	CHECK(strcmp(back.entry, p.entry) == 0 &&
+	    strcmp(back.sub, p.sub) == 0 && back.line == p.line);
+	CHECK(event_cursor_valid(p.entry));
+	CHECK(p.sub[0] == '\0' || event_cursor_valid(p.sub));
 }
 
 static void
@@ -122,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 		fuzz_cursor(s);
+		fuzz_pos(s);
 		break;
 	case 2:
 		fuzz_record(s, size - 1);

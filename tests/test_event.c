@@ -246,3 +246,50 @@ Test(event, json_text_is_janssons)
 	for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
 		same_as_jansson(&ev[i]);
 }
+
+Test(event, positions)
+{
+	struct event_pos	p;
+	char			text[EVENT_POS_MAX];
+
+	cr_assert_eq(event_pos_parse("1764769461123-0", &p), 0);
+	cr_assert_str_eq(p.entry, "1764769461123-0");
+	cr_assert_str_eq(p.sub, "");
+	cr_assert_str_eq(event_pos_format(text, &p), "1764769461123-0");
+	cr_assert_eq(event_pos_parse("5-1@4-2.17", &p), 0);
+	cr_assert_str_eq(p.entry, "5-1");
+	cr_assert_str_eq(p.sub, "4-2");
+	cr_assert_eq(p.line, 17);
+	cr_assert_str_eq(event_pos_format(text, &p), "5-1@4-2.17");
+	cr_assert_eq(event_pos_parse("18446744073709551615-18446744073709551615"
+	    "@18446744073709551615-18446744073709551615.999999999", &p), 0);
+	cr_assert_lt(strlen(event_pos_format(text, &p)), EVENT_POS_MAX);
+	cr_assert_eq(event_pos_parse("", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@4-2", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@4-2.", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@4-2.x", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@4-2.1.2", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@4-2.1000000000", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@@4-2.1", &p), -1);
+	cr_assert_eq(event_pos_parse("(5-1", &p), -1);
+	cr_assert_eq(event_pos_parse("5-1@x.1", &p), -1);
+}
+
+Test(event, full_text)
+{
+	char	*t;
+
+	t = event_json_full("trk:1:2-0:3", "a@b.test",
+	    "{\"type\":\"opened\"}");
+	cr_assert_str_eq(t, "{\"id\":\"trk:1:2-0:3\",\"email\":\"a@b.test\","
+	    "\"type\":\"opened\"}");
+	free(t);
+	t = event_json_full("x", NULL, "{\"type\":\"opened\"}");
+	cr_assert_str_eq(t, "{\"id\":\"x\",\"email\":null,\"type\":\"opened\"}");
+	free(t);
+	t = event_json_full("x", "\"q\"@b.test", "{\"type\":\"opened\"}");
+	cr_assert_str_eq(t, "{\"id\":\"x\",\"email\":\"\\\"q\\\"@b.test\","
+	    "\"type\":\"opened\"}");
+	free(t);
+}

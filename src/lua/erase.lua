@@ -8,7 +8,10 @@
 -- Returns {events removed, set memberships removed}.
 --
 -- Guarantees: the events stream is rewritten without the contact's
--- lines (entry ids kept, emptied entries dropped) atomically against
+-- lines (entry ids kept; each removed line becomes "-", so the other
+-- lines keep their numbers, which are their events' ids and the
+-- positions of the feed and webhook cursors; emptied entries dropped)
+-- atomically against
 -- the tracker's writes; the contact leaves every unique set; and the
 -- tombstone is set in the same step, so every record.lua after this
 -- one (a spool replay, a retry, another node, a late hit) stores
@@ -27,9 +30,10 @@ for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
   for line in string.gmatch(text, '[^\n]+') do
     if string.match(line, '^%d+ %a (%d+) ') == contact then
       removed = removed + 1
+      kept[#kept + 1] = '-'
     else
-      n = n + 1
-      kept[n] = line
+      if line ~= '-' then n = n + 1 end
+      kept[#kept + 1] = line
     end
   end
   rewrite[#rewrite + 1] = { e[1], n, table.concat(kept, '\n') }

@@ -11,7 +11,11 @@
 -- ARGV: 1 campaign id of the pump's mark, or ""  2 the mark: the entry
 --   id of {t:T:c:C}:events the events come from (the last one), or ""
 --   3 n, then n times: id, contact id or "", campaign id or "", type,
---   the partial JSON object (event.c's event_json: no "id", no "email")
+--   the partial JSON object (event.c's event_json: no "id", no "email");
+--   then, for the pump's step (n 0), the first entry of the campaign's
+--   stream it covers and its record count: a reference entry (r the
+--   campaign, a and b the first and last entry, n the count) is added
+--   when the count is not 0, and the mark moves in any case.
 -- Returns the number of entries added; 0 when the mark says these
 -- were added already, or when the tenant is gone.
 --
@@ -65,6 +69,12 @@ for j = 1, n do
       'ca', camp_id)
     added = added + 1
   end
+end
+local first, nrec = ARGV[4 + n * 5], ARGV[5 + n * 5]
+if camp ~= '' and first and tonumber(nrec) > 0 then
+  redis.call('XADD', KEYS[1], '*', 'r', camp, 'a', first, 'b', mark,
+    'n', nrec)
+  added = added + 1
 end
 if camp ~= '' then redis.call('HSET', KEYS[2], camp, mark) end
 return added

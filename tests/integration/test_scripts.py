@@ -695,10 +695,11 @@ def test_erase(redis):
     ok(redis.cmd("SMEMBERS", keys[5]) == ["hash-of-5"],
        "erase: the tombstone (the contact's keyed hash) is set")
     xs = redis.cmd("XRANGE", keys[0], "-", "+")
-    ok(xs == [["1-1", ["n", "1", "e", "101 o 6 0 -- -\n"]],
+    ok(xs == [["1-1", ["n", "1", "e", "-\n101 o 6 0 -- -\n"]],
               ["3-1", ["n", "1", "e", "103 o 55 0 -- -\n"]]],
-       "erase: the stream keeps the others' lines and entry ids (contact "
-       "55 is not 5)", repr(xs))
+       "erase: the stream keeps the others' lines, at their line numbers "
+       "(a removed line is '-'), and entry ids; an emptied entry goes "
+       "(contact 55 is not 5)", repr(xs))
     ok(sorted(redis.cmd("SMEMBERS", keys[4])) == ["1:55", "1:6"] and
        redis.cmd("SMEMBERS", keys[1]) == ["6"],
        "erase: the contact leaves every unique set, nobody else does")
@@ -746,6 +747,26 @@ def test_event_add(redis):
        [e["c"] for e in es] == ["1", "1", ""],
        "event_add: each entry's e is the whole JSON event (id and "
        "address, escaped, in front), c the contact", repr(es))
+
+    # The pump's step: a reference to record entries, by the same mark.
+    def ref(first, mark, nrec):
+        return ev(redis, "event_add", [log, pumped, tenant],
+                  [c, mark, 0, first, nrec])
+    n0 = redis.cmd("XLEN", log)
+    ok(ref("11-0", "12-0", 7) == 1 and redis.cmd("HGET", pumped, c) ==
+       "12-0", "event_add: the pump's step adds a reference, moves the "
+       "mark")
+    last = redis.cmd("XRANGE", log, "-", "+")[-1][1]
+    ok(last == ["r", str(c), "a", "11-0", "b", "12-0", "n", "7"],
+       "event_add: the reference names the campaign, its first and last "
+       "record entries and their record count", repr(last))
+    ok(ref("11-0", "12-0", 7) == 0 and ref("12-1", "12-0", 3) == 0 and
+       redis.cmd("XLEN", log) == n0 + 1,
+       "event_add: the same step again (at or below the mark) adds "
+       "nothing")
+    ok(ref("13-0", "14-0", 0) == 0 and redis.cmd("HGET", pumped, c) ==
+       "14-0" and redis.cmd("XLEN", log) == n0 + 1,
+       "event_add: entries with no record move the mark, add no entry")
 
 
 def test_event_lease(redis):

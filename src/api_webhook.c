@@ -126,6 +126,7 @@ webhook_create(struct api_req *r)
 	struct webhook_rec	 rec;
 	json_t			*body = NULL, *o;
 	char			 secret[WEBHOOK_SECRET_LEN + 1];
+	long long		 count;
 
 	memset(&rec, 0, sizeof(rec));
 	secret[0] = '\0';
@@ -142,6 +143,19 @@ webhook_create(struct api_req *r)
 	}
 	if (target_check(r, in.parsed.host) == -1)
 		goto out;
+	/* The delivery thread walks every endpoint each poll, and each
+	 * holds a request in flight: a tenant does not get to multiply
+	 * that without bound. */
+	if (store_webhook_count(r->db, r->tenant, &count) == -1) {
+		api_unavailable(r);
+		goto out;
+	}
+	if (count >= WEBHOOK_MAX_ENDPOINTS) {
+		api_error(r, 409, "too_many_webhooks", "a tenant has at most "
+		    "%d webhook endpoints; delete one first",
+		    WEBHOOK_MAX_ENDPOINTS);
+		goto out;
+	}
 	if (store_tenant_next_id(r->db, r->tenant, "webhook",
 	    &rec.id) == -1) {
 		api_unavailable(r);

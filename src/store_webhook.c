@@ -150,6 +150,14 @@ store_webhook_create(struct db *db, uint64_t tenant, struct webhook_rec *r)
 }
 
 int
+store_webhook_count(struct db *db, uint64_t tenant, long long *n)
+{
+	struct key	k;
+
+	return db_cmd_int(db, n, "HLEN %s", key_webhooks(&k, tenant));
+}
+
+int
 store_webhook_get(struct db *db, uint64_t tenant, uint64_t id,
     struct webhook_rec *r)
 {

@@ -61,6 +61,8 @@ struct webhook_state {
 };
 
 void	 store_webhook_rec_free(struct webhook_rec *);
+/* The tenant's endpoints, counted into *n: 0 or -1. */
+int	 store_webhook_count(struct db *, uint64_t tenant, long long *n);
 /* Sets r's delivery cursor at the log's end, stores r (r->id from
  * store_tenant_next_id's "webhook" sequence), lists it in ff:webhooks:
  * 0 or -1. */

@@ -19,6 +19,7 @@
 #define WEBHOOK_URL_MAX		2048	/* bytes of a URL */
 #define WEBHOOK_HOST_MAX	255
 #define WEBHOOK_SECRET_LEN	(6 + 64)	/* "whsec_" and 32 bytes hex */
+#define WEBHOOK_MAX_ENDPOINTS	20	/* per tenant */
 #define WEBHOOK_MAX_SECRETS	2	/* the current one, the old one */
 /* "t=" 20 digits, and ",v1=" 64 hex digits per secret. */
 #define WEBHOOK_SIG_MAX		(2 + 20 + WEBHOOK_MAX_SECRETS * (4 + 64) + 1)

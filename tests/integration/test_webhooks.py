@@ -357,6 +357,19 @@ def test_api(ff, key, other_key, rx):
     ok(st == 204, "DELETE: 204", raw[:200])
     st, _, raw = call(ff, "GET", "/v1/webhooks/%s" % wid, key)
     ok(st == 404, "GET after DELETE: 404", raw[:200])
+    # At most 20 endpoints a tenant.
+    have = len(must("list", call(ff, "GET", "/v1/webhooks", key))["items"])
+    made = [create(ff, key, rx.url())[0] for _ in range(20 - have)]
+    st, js, raw = call(ff, "POST", "/v1/webhooks", key, {"url": rx.url()})
+    ok(st == 409 and js["error"]["code"] == "too_many_webhooks",
+       "the 21st endpoint of a tenant: 409 too_many_webhooks", raw[:200])
+    st, _, _ = call(ff, "POST", "/v1/webhooks", other_key, {"url": rx.url()})
+    ok(st == 201, "another tenant still makes its own: 201")
+    for w in made:
+        call(ff, "DELETE", "/v1/webhooks/%s" % w, key)
+    st, _, raw = call(ff, "POST", "/v1/webhooks", key, {"url": rx.url()})
+    ok(st == 201, "after deleting some: 201 again", raw[:200])
+    call(ff, "DELETE", "/v1/webhooks/%s" % json.loads(raw)["id"], key)
 
 
 # ------------------------------------------------------ 2. delivery

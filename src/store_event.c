@@ -148,7 +148,6 @@ event_page_free(struct event_page *p)
 	for (i = 0; i < p->n; i++)
 		free(p->items[i]);
 	free(p->items);
-	free(p->pos);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -239,18 +238,18 @@ struct ref_rec {
 	unsigned		 line;
 };
 
-/* The page's growing arrays. */
+/* Appends an event's text to the page; pos is where it is, kept for
+ * the page's first (a delivery's id). */
 static void
 page_add(struct event_page *p, size_t *cap, char *json, const char *pos)
 {
 	if (p->n == *cap) {
 		*cap = *cap ? *cap * 2 : 32;
 		p->items = xreallocarray(p->items, *cap, sizeof(*p->items));
-		p->pos = xreallocarray(p->pos, *cap, sizeof(*p->pos));
 	}
-	p->items[p->n] = json;
-	snprintf(p->pos[p->n], sizeof(p->pos[p->n]), "%s", pos);
-	p->n++;
+	if (p->n == 0)
+		snprintf(p->first, sizeof(p->first), "%s", pos);
+	p->items[p->n++] = json;
 }
 
 /*
@@ -331,17 +330,18 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 		if ((partial = event_json(&e)) == NULL)
 			continue;
 		event_id_tracked(id, campaign, r[i].entry, r[i].line);
-		{
-			char *addr = xstrndup(email, len);
-
+		postext[0] = '\0';
+		if (page->n == 0) {
 			memset(&pos, 0, sizeof(pos));
 			snprintf(pos.entry, sizeof(pos.entry), "%s", ref_entry);
 			snprintf(pos.sub, sizeof(pos.sub), "%s", r[i].entry);
 			pos.line = r[i].line;
-			page_add(page, cap, event_json_full(id, addr, partial),
-			    event_pos_format(postext, &pos));
-			free(addr);
+			event_pos_format(postext, &pos);
 		}
+		/* The address as Redis gave it: a bulk string is NUL
+		 * terminated. */
+		page_add(page, cap, event_json_full(id, email, partial),
+		    postext);
 		free(partial);
 	}
 	for (j = 0; j < nc; j++)
@@ -619,7 +619,7 @@ store_event_subject(struct db *db, uint64_t tenant, uint64_t contact,
 			return -1;
 		}
 		for (i = 0; i < part.n; i++) {
-			page_add(page, &cap, part.items[i], part.pos[i]);
+			page_add(page, &cap, part.items[i], part.first);
 			part.items[i] = NULL;
 		}
 		/* The end: nothing more was looked at. */

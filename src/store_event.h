@@ -58,8 +58,8 @@ int	 store_event_add_ref(struct db *, uint64_t tenant, uint64_t campaign,
 /* Events read from the log, oldest first. */
 struct event_page {
 	char		**items;	/* each event's JSON text */
-	char		(*pos)[EVENT_POS_MAX];	/* where each is (read's) */
 	size_t		  n;
+	char		  first[EVENT_POS_MAX];	/* where items[0] is */
 	char		  next[EVENT_POS_MAX];	/* "": none */
 };
 

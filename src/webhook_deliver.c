@@ -431,16 +431,22 @@ request_setup(struct wh_ep *ep, uint64_t now)
 	const char		*secrets[WEBHOOK_MAX_SECRETS];
 	char			 sig[WEBHOOK_SIG_MAX], line[WEBHOOK_SIG_MAX + 64];
 	int			 nsecrets = 0;
-	size_t			 i;
+	size_t			 i, total;
 
-	buf_reset(&ep->body);
-	buf_adds(&ep->body, "{\"events\":[");
+	/* The body in one allocation of its size: growing it by doubling
+	 * cost a copy and, past glibc's mmap threshold, page faults. */
+	buf_free(&ep->body);
+	for (total = 13, i = 0; i < ep->page.n; i++)
+		total += strlen(ep->page.items[i]) + 1;
+	ep->body.p = xmalloc(total + 1);
+	ep->body.cap = total + 1;
+	buf_add(&ep->body, "{\"events\":[", 11);
 	for (i = 0; i < ep->page.n; i++) {
 		if (i > 0)
-			buf_adds(&ep->body, ",");
+			buf_add(&ep->body, ",", 1);
 		buf_adds(&ep->body, ep->page.items[i]);
 	}
-	buf_adds(&ep->body, "]}");
+	buf_add(&ep->body, "]}", 2);
 	secrets[nsecrets++] = ep->secret;
 	if (ep->old_secret != NULL && now < ep->old_until)
 		secrets[nsecrets++] = ep->old_secret;
@@ -522,7 +528,7 @@ ep_try(struct wh_ep *ep, uint64_t now)
 	/* The delivery id names the batch by its first event's position,
 	 * so every attempt at it (on any node) carries the same. */
 	snprintf(delivery, sizeof(delivery), "%llu-%s",
-	    (unsigned long long)ep->id, ep->page.pos[0]);
+	    (unsigned long long)ep->id, ep->page.first);
 	if (strcmp(delivery, ep->st.delivery) == 0)
 		ep->attempt = ep->st.attempts + 1;
 	else {

@@ -46,7 +46,7 @@
  *     the next message's data goes out (session_pace: an outcome that
  *     found the script missing all the same is written again in full
  *     then).  Pushed is not recorded: a lagging Redis drops what it had
- *     not read from a connection that a kill -9 reset.  So a kill -9
+ *     not run from a connection that a kill -9 reset.  So a kill -9
  *     repeats at most the one message whose data went out last.
  *     2xx: sent.  5xx to RCPT: bounced, the address joins the tenant's
  *     bounces.  4xx or a broken connection: retried after
@@ -456,11 +456,10 @@ session_pace(void *arg, size_t i)
 	/*
 	 * No message's data goes to the relay before Redis has answered the
 	 * outcomes written so far: written is not recorded.  A Redis that
-	 * lags (busy, descheduled) holds them unread in its socket, and when
-	 * a kill -9 resets our connection (its replies unread), Redis drops
-	 * what it had not read: a lag's worth of messages sent again, not
-	 * one (test_nodes.py, the tenant's master stopped as the kill
-	 * lands).  The reply came during this message's MAIL, RCPT and
+	 * lags (busy, descheduled, its writes paused) has not run them yet,
+	 * and when a kill -9 resets our connection (its replies unread),
+	 * Redis drops the client with what it had not run: a lag's worth of
+	 * messages sent again, not one (test_nodes.py, test 4).  The reply came during this message's MAIL, RCPT and
 	 * DATA round trips, so this is seldom a wait.
 	 */
 	if (s->pending > 0 && outcomes_wait(s) == -1) {

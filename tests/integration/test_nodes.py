@@ -64,9 +64,10 @@ ENTRY_IDS = 100             # contact ids per queue entry (api_launch.c)
 # Whoever takes an entry over skips the recipients already final (the
 # done bitmap), so what is sent again is what the relay took and Redis
 # does not hold.  An outcome is pushed to Redis as its 250 is read, but
-# pushed is not recorded: a Redis that lags (busy, descheduled) has it
-# unread in its socket, and once the kill -9 resets the connection (the
-# sender's replies unread) Redis drops what it had not read.  That is
+# pushed is not recorded: a Redis that lags (busy, descheduled, its
+# writes paused) has not run it yet, and once the kill -9 resets the
+# connection (the sender's replies unread) Redis drops the client with
+# what it had not run.  That is
 # why the sender reads the outcomes' replies before the next message's
 # data goes out (sender.c, session_pace); libesmtp sends one message at
 # a time (its DATA waits for the 354, its end for the 250).  So for

@@ -459,8 +459,9 @@ session_pace(void *arg, size_t i)
 	 * lags (busy, descheduled, its writes paused) has not run them yet,
 	 * and when a kill -9 resets our connection (its replies unread),
 	 * Redis drops the client with what it had not run: a lag's worth of
-	 * messages sent again, not one (test_nodes.py, test 4).  The reply came during this message's MAIL, RCPT and
-	 * DATA round trips, so this is seldom a wait.
+	 * messages sent again, not one (test_nodes.py, test 4).  The reply
+	 * came during this message's MAIL, RCPT and DATA round trips, so
+	 * this is seldom a wait.
 	 */
 	if (s->pending > 0 && outcomes_wait(s) == -1) {
 		log_warnx("sender %d: redis: outcomes not recorded; their "

@@ -540,8 +540,9 @@ def test_launcher_dies(nodes, redis, secret, tid, key, sink, lid, emails,
 
 def test_fresh_scripts(nodes, redis, tid, key, sink, emails, tpl):
     """SCRIPT FLUSH on every master, then kill -9 of node 3 in its first
-    chunks of the campaign: each outcome must be in Redis as its 250 is
-    read even when the first EVALSHA of a chunk would find no script.
+    chunks of the campaign: each outcome must be in Redis before the next
+    message goes out even when the first EVALSHA of a chunk would find
+    no script.
     Nodes 1 and 2 are stopped (SIGSTOP) until the kill, so that no
     sender of theirs loads the script first."""
     sink.fresh()

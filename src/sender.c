@@ -42,10 +42,12 @@
  *     without waiting, with a claim that keeps the entry ours at most
  *     every quarter of claim_idle (1 s at most), not per message; a
  *     chunk's first one goes in full, EVAL, so that a Redis that lost
- *     its scripts has it for the others; the replies are read once the
- *     chunk is sent, and an outcome that found the script missing all
- *     the same is written again in full then), so a kill -9 repeats at
- *     most the message whose 250 had just arrived.
+ *     its scripts has it for the others), and its reply is read before
+ *     the next message's data goes out (session_pace: an outcome that
+ *     found the script missing all the same is written again in full
+ *     then).  Pushed is not recorded: a lagging Redis drops what it had
+ *     not run from a connection that a kill -9 reset.  So a kill -9
+ *     repeats at most the one message whose data went out last.
  *     2xx: sent.  5xx to RCPT: bounced, the address joins the tenant's
  *     bounces.  4xx or a broken connection: retried after
  *     retry_schedule[n], until the schedule or retry_lifetime runs out
@@ -451,6 +453,22 @@ session_pace(void *arg, size_t i)
 	struct sender	*s = arg;
 
 	(void)i;
+	/*
+	 * No message's data goes to the relay before Redis has answered the
+	 * outcomes written so far: written is not recorded.  A Redis that
+	 * lags (busy, descheduled, its writes paused) has not run them yet,
+	 * and when a kill -9 resets our connection (its replies unread),
+	 * Redis drops the client with what it had not run: a lag's worth of
+	 * messages sent again, not one (test_nodes.py, test 4).  The reply
+	 * came during this message's MAIL, RCPT and DATA round trips, so
+	 * this is seldom a wait.
+	 */
+	if (s->pending > 0 && outcomes_wait(s) == -1) {
+		log_warnx("sender %d: redis: outcomes not recorded; their "
+		    "recipients will be tried again", s->id);
+		s->outcome_failed = 1;
+		s->outcome_loaded = 0;
+	}
 	rate_take(s->pool, s->cur->tenant, s->cur->campaign, s->cur->rate,
 	    s->live->send_rate_max);
 }
@@ -460,7 +478,8 @@ session_outcome(void *arg, size_t i, char what)
 {
 	struct sender	*s = arg;
 
-	/* Recorded now: a kill -9 after this repeats nothing. */
+	/* Written now, and answered before the next message's data goes
+	 * out (session_pace): a kill -9 repeats this message at most. */
 	outcome(s, &s->msgs[i], what);
 }
 

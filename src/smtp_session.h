@@ -69,7 +69,8 @@ struct smtp_envelope {
 /*
  * What the session tells its caller, on the sender thread:
  *  pace: once per message, just before its data goes out (a rate is a
- *	rate at the relay, not an average over a batch);
+ *	rate at the relay, not an average over a batch; the caller may
+ *	also wait there for the earlier outcomes to be recorded);
  *  outcome: once per message, as soon as it is known: 's' sent, 'b'
  *	bounced (5xx to RCPT), 'f' failed (DATA refused), 't' temporary
  *	(4xx), 'r' never reached (the connection failed first);

@@ -103,7 +103,8 @@ bg smtp-sink -4 "${SINK_USER[@]}" 127.0.0.1:$SMTP_PORT 1024
 
 cat >"$TMP/rx.py" <<'EOP'
 # The webhook receiver: 204 at once, counts events and unique ids.
-import json, sys, threading, time
+import json, re, sys, threading, time
+OPENED = re.compile(rb'"id":"([^"]+)","email":"[^"]*","type":"opened"')
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 lock = threading.Lock()
 st = {"posts": 0, "events": 0, "t_last": 0.0}
@@ -115,11 +116,13 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(204); self.send_header("Content-Length", "0")
         self.end_headers()
-        try: evs = json.loads(body)["events"]
-        except Exception: evs = []
-        got = [e.get("id") for e in evs if e.get("type") == "opened"]
+        # The ids by a pattern over fanfared's own layout (id, email,
+        # type first), not json.loads: a stand-in for a customer's
+        # system elsewhere should cost this machine little.
+        nev = body.count(b'{"id":')
+        got = OPENED.findall(body)
         with lock:
-            st["posts"] += 1; st["events"] += len(evs)
+            st["posts"] += 1; st["events"] += nev
             ids.update(got); st["t_last"] = time.time()
     def do_GET(self):
         with lock:    # /stats, or /reset: the counts, then zero them
@@ -145,7 +148,7 @@ import json, sys
 evs = [{"id": "x:%d" % i, "email": "a@example.test", "type": "opened",
         "time": "2026-12-03T13:54:21.123Z", "campaign": "1", "contact": "1"}
        for i in range(100)]
-body = json.dumps({"events": evs})
+body = json.dumps({"events": evs}, separators=(",", ":"))
 open(sys.argv[1], "w").write(
     'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
     'wrk.body = [[%s]]\n' % body)

@@ -248,6 +248,14 @@ def test_campaign(ff, tid, key, camp, draft):
 
 
 def test_export(ff, redis, tid, key, email):
+    # The event log refers to the opens once the pump has run (each
+    # second): compare exports after that, not across it.
+    def referred():
+        st, js, _ = call(ff, "GET", "/v1/subjects/%s" % email, key)
+        return st == 200 and len([e for e in js.get("event_log", [])
+                                  if e["id"].startswith("trk:")]) >= \
+            len(js.get("events", []))
+    wait_for(referred, timeout=15)
     st, api, raw = call(ff, "GET", "/v1/subjects/%s" % email, key)
     rc, js, out, err = ctl_json(ff, "subject", "export", "--tenant", tid,
                                 "--email", email)

@@ -68,22 +68,6 @@ event_types_parse(const char *s, unsigned *mask)
 	}
 }
 
-/* v in decimal at dst (21 bytes are enough): its length; no NUL. */
-static size_t
-put_u64(char *dst, uint64_t v)
-{
-	char	tmp[20];
-	size_t	n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		dst[i] = tmp[n - 1 - i];
-	return n;
-}
-
 /* v in exactly w digits at dst (leading zeros). */
 static void
 put_digits(char *dst, unsigned v, int w)
@@ -177,7 +161,7 @@ add_id(struct buf *b, const char *name, uint64_t id)
 		return;
 	}
 	buf_add(b, "\":\"", 3);
-	buf_add(b, num, put_u64(num, id));
+	buf_add(b, num, fmt_u64(num, id));
 	buf_add(b, "\"", 1);
 }
 
@@ -407,12 +391,12 @@ event_id_tracked(char *buf, uint64_t campaign, const char *entry,
 	size_t	n, el = strnlen(entry, EVENT_ID_MAX - 4 - 20 - 1 - 1 - 10 - 1);
 
 	memcpy(buf, "trk:", 4);
-	n = 4 + put_u64(buf + 4, campaign);
+	n = 4 + fmt_u64(buf + 4, campaign);
 	buf[n++] = ':';
 	memcpy(buf + n, entry, el);
 	n += el;
 	buf[n++] = ':';
-	n += put_u64(buf + n, line);
+	n += fmt_u64(buf + n, line);
 	buf[n] = '\0';
 	return buf;
 }

@@ -99,7 +99,8 @@ pump_batch(struct pump_walk *w, uint64_t tenant, uint64_t campaign,
 		if (i + 1 < b->n && nrec < PUMP_REF_MAX)
 			continue;
 		if ((added = store_event_add_ref(w->db, tenant, campaign,
-		    b->entries[first].id, b->entries[i].id, nrec)) == -1)
+		    b->entries[first].id, b->entries[i].id, nrec,
+		    i + 1 - first)) == -1)
 			return -1;
 		w->report->entries += (long long)(i + 1 - first);
 		w->report->added += added ? (long long)nrec : 0;

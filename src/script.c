@@ -33,6 +33,9 @@ extern const size_t lua_user_index_len;
 /* Schedules and A/B tests (store_schedule.c). */
 extern const unsigned char lua_schedule[], lua_ab_release[];
 extern const size_t lua_schedule_len, lua_ab_release_len;
+/* Webhook delivery (store_webhook.c). */
+extern const unsigned char lua_webhook_outcome[];
+extern const size_t lua_webhook_outcome_len;
 
 static struct script {
 	const char		*name;
@@ -77,6 +80,8 @@ static struct script {
 	    "" },
 	[SCRIPT_AB_RELEASE] = { "ab_release", lua_ab_release,
 	    &lua_ab_release_len, "" },
+	[SCRIPT_WEBHOOK_OUTCOME] = { "webhook_outcome", lua_webhook_outcome,
+	    &lua_webhook_outcome_len, "" },
 };
 
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;

@@ -44,6 +44,7 @@ enum script_id {
 	SCRIPT_USER_INDEX,	/* user_index.lua: the login index's CAS */
 	SCRIPT_SCHEDULE,	/* schedule.lua: a draft scheduled */
 	SCRIPT_AB_RELEASE,	/* ab_release.lua: an A/B winner's rest */
+	SCRIPT_WEBHOOK_OUTCOME,	/* webhook_outcome.lua: an attempt's end */
 	SCRIPT_COUNT
 };
 

@@ -103,17 +103,18 @@ store_event_add(struct db *db, uint64_t tenant, const struct event_fields *ev,
 
 int
 store_event_add_ref(struct db *db, uint64_t tenant, uint64_t campaign,
-    const char *first, const char *mark, size_t nrec)
+    const char *first, const char *mark, size_t nrec, size_t nent)
 {
 	struct key	 events, pumped, tenant_rec;
-	const char	*argv[11];
-	size_t		 lens[11], i;
-	char		 camp[24], n[24];
+	const char	*argv[12];
+	size_t		 lens[12], i;
+	char		 camp[24], n[24], m[24];
 	redisReply	*rep;
 	long long	 added = -1;
 
 	snprintf(camp, sizeof(camp), "%llu", (unsigned long long)campaign);
 	snprintf(n, sizeof(n), "%zu", nrec);
+	snprintf(m, sizeof(m), "%zu", nent);
 	argv[2] = "3";
 	argv[3] = key_events(&events, tenant);
 	argv[4] = key_events_pumped(&pumped, tenant);
@@ -123,9 +124,10 @@ store_event_add_ref(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[8] = "0";		/* no copied event */
 	argv[9] = first;
 	argv[10] = n;
-	for (i = 2; i < 11; i++)
+	argv[11] = m;
+	for (i = 2; i < 12; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_run(db, SCRIPT_EVENT_ADD, 11, argv, lens)) == NULL)
+	if ((rep = script_run(db, SCRIPT_EVENT_ADD, 12, argv, lens)) == NULL)
 		return -1;
 	if (reply_int(rep, &added) == -1) {
 		if (reply_is_error(rep, NULL))
@@ -202,9 +204,10 @@ struct ref_fields {
 	uint64_t	 campaign;
 	const char	*first, *last;		/* record entry ids */
 	size_t		 flen, llen;
+	uint64_t	 nrec, nent;		/* records, entries; 0: unknown */
 };
 
-/* The fields r, a and b of an entry: 1 when it is a reference, else
+/* The fields r, a, b, n and m of an entry: 1 when it is a reference, else
  * 0. */
 static int
 ref_parse(const redisReply *e, struct ref_fields *rf)
@@ -225,7 +228,10 @@ ref_parse(const redisReply *e, struct ref_fields *rf)
 		} else if (name[0] == 'b') {
 			rf->last = v;
 			rf->llen = vlen;
-		}
+		} else if (name[0] == 'n')
+			(void)parse_u64(v, vlen, &rf->nrec);
+		else if (name[0] == 'm')
+			(void)parse_u64(v, vlen, &rf->nent);
 	}
 	return rf->campaign != 0 && rf->first != NULL && rf->last != NULL &&
 	    rf->flen < EVENT_CURSOR_MAX && rf->llen < EVENT_CURSOR_MAX;
@@ -289,9 +295,16 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 		if (j == nl)
 			links[nl++] = r[i].rec.link;
 	}
-	for (j = 0; j < nc && rc == 0; j++)
-		rc = db_append(db, "HGET %s email", key_contact(&k, tenant,
-		    contacts[j]));
+	/* By argv, not a format: hiredis parsing "HGET %s email" for each
+	 * contact of each batch was a tenth of the delivery thread. */
+	for (j = 0; j < nc && rc == 0; j++) {
+		const char	*argv[3] = { "HGET", NULL, "email" };
+		size_t		 lens[3] = { 4, 0, 5 };
+
+		argv[1] = key_contact(&k, tenant, contacts[j]);
+		lens[1] = strlen(argv[1]);
+		rc = db_appendargv(db, 3, argv, lens);
+	}
 	for (j = 0; j < nl && rc == 0; j++)
 		rc = db_append(db, "HGET %s %llu", key_camp_links(&k, tenant,
 		    campaign), (unsigned long long)links[j]);
@@ -355,15 +368,35 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 	return rc;
 }
 
-/* Records read from a reference at most: the pump makes one of at most
- * PUMP_ENTRIES record entries. */
+/* Record entries an XRANGE of a reference reads at most: the pump makes
+ * one of at most PUMP_REF_MAX records. */
 #define REF_ENTRIES_MAX		128
+
+/*
+ * Entries to read for want records: by the reference's records an
+ * entry when it says (a tracker's entry holds as many hits as one of
+ * its flushes, tens under load), else as many as records (an entry has
+ * at least one).  One more for the partly read entry a read starts in.
+ */
+static size_t
+ref_count(const struct ref_fields *rf, size_t want)
+{
+	size_t	c = want;
+
+	if (rf->nent != 0 && rf->nrec > rf->nent)
+		c = (size_t)((want * rf->nent + rf->nrec - 1) / rf->nrec);
+	c++;
+	return c > REF_ENTRIES_MAX ? REF_ENTRIES_MAX : c;
+}
 
 /*
  * The events of the reference entry ref (from sub/line on when sub is
  * not "") that f takes, at most *room of them, into page.  When room
  * runs out inside it, *stop is set to the position of the first line
- * not read; else left alone.  0 or -1.
+ * not read; else left alone.  The reference's entries are read a few
+ * at a time, as many as room needs: a webhook batch stopping inside a
+ * large reference does not fetch (and Redis does not send) the rest
+ * of it again each time.  0 or -1.
  */
 static int
 ref_read(struct db *db, uint64_t tenant, const char *ref,
@@ -376,11 +409,11 @@ ref_read(struct db *db, uint64_t tenant, const char *ref,
 	struct event_pos	 pos;
 	struct key		 k;
 	redisReply		*rep;
-	char			 from[EVENT_CURSOR_MAX], to[EVENT_CURSOR_MAX];
+	char			 from[EVENT_CURSOR_MAX + 1], to[EVENT_CURSOR_MAX];
 	const char		*p, *end, *nl;
-	size_t			 i, n = 0, cap_r = 0;
+	size_t			 i, n = 0, cap_r = 0, count;
 	unsigned		 l;
-	int			 rc, full = 0;
+	int			 rc, full = 0, more = 1;
 
 	if (f->campaign != 0 && f->campaign != rf->campaign)
 		return 0;
@@ -392,49 +425,66 @@ ref_read(struct db *db, uint64_t tenant, const char *ref,
 	else
 		snprintf(from, sizeof(from), "%.*s", (int)rf->flen, rf->first);
 	snprintf(to, sizeof(to), "%.*s", (int)rf->llen, rf->last);
-	rep = db_cmd(db, "XRANGE %s %s %s COUNT %d", key_camp_events(&k,
-	    tenant, rf->campaign), from, to, REF_ENTRIES_MAX);
-	rc = records_parse(rep, &b);
-	freeReplyObject(rep);
-	if (rc == -1)
-		return -1;
-	for (i = 0; i < b.n && !full; i++) {
-		l = 0;
-		for (p = b.entries[i].text, end = p + b.entries[i].len;
-		    p < end && !full; p = nl + 1, l++) {
-			struct event_record rec;
-
-			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-				nl = end;
-			if (*sub != '\0' && strcmp(b.entries[i].id, sub) == 0 &&
-			    l < line)
-				continue;
-			if (event_record_parse(p, (size_t)(nl - p), &rec) == -1 ||
-			    !(f->mask & (1u << rec.type)) ||
-			    (f->contact != 0 && rec.contact != f->contact))
-				continue;
-			if (n == *room) {
-				memset(&pos, 0, sizeof(pos));
-				snprintf(pos.entry, sizeof(pos.entry), "%s", ref);
-				snprintf(pos.sub, sizeof(pos.sub), "%s",
-				    b.entries[i].id);
-				pos.line = l;
-				event_pos_format(stop, &pos);
-				full = 1;
-				break;
-			}
-			if (n == cap_r) {
-				cap_r = cap_r ? cap_r * 2 : 64;
-				recs = xreallocarray(recs, cap_r, sizeof(*recs));
-			}
-			recs[n].rec = rec;
-			snprintf(recs[n].entry, sizeof(recs[n].entry), "%s",
-			    b.entries[i].id);
-			recs[n].line = l;
-			n++;
+	key_camp_events(&k, tenant, rf->campaign);
+	while (more && !full) {
+		count = ref_count(rf, *room - n);
+		rep = db_cmd(db, "XRANGE %s %s %s COUNT %llu", k.s, from, to,
+		    (unsigned long long)count);
+		rc = records_parse(rep, &b);
+		freeReplyObject(rep);
+		if (rc == -1) {
+			free(recs);
+			return -1;
 		}
+		/* A short read is the reference's end (or erasure's). */
+		more = b.n == count && strcmp(b.entries[b.n - 1].id, to) != 0;
+		for (i = 0; i < b.n && !full; i++) {
+			l = 0;
+			for (p = b.entries[i].text, end = p + b.entries[i].len;
+			    p < end; p = nl + 1, l++) {
+				struct event_record rec;
+
+				if ((nl = memchr(p, '\n', (size_t)(end - p))) ==
+				    NULL)
+					nl = end;
+				if (*sub != '\0' &&
+				    strcmp(b.entries[i].id, sub) == 0 &&
+				    l < line)
+					continue;
+				if (event_record_parse(p, (size_t)(nl - p),
+				    &rec) == -1 ||
+				    !(f->mask & (1u << rec.type)) ||
+				    (f->contact != 0 &&
+				    rec.contact != f->contact))
+					continue;
+				if (n == *room) {
+					memset(&pos, 0, sizeof(pos));
+					snprintf(pos.entry, sizeof(pos.entry),
+					    "%s", ref);
+					snprintf(pos.sub, sizeof(pos.sub), "%s",
+					    b.entries[i].id);
+					pos.line = l;
+					event_pos_format(stop, &pos);
+					full = 1;
+					break;
+				}
+				if (n == cap_r) {
+					cap_r = cap_r ? cap_r * 2 : 64;
+					recs = xreallocarray(recs, cap_r,
+					    sizeof(*recs));
+				}
+				recs[n].rec = rec;
+				snprintf(recs[n].entry, sizeof(recs[n].entry),
+				    "%s", b.entries[i].id);
+				recs[n].line = l;
+				n++;
+			}
+		}
+		if (more && !full)
+			snprintf(from, sizeof(from), "(%s",
+			    b.entries[b.n - 1].id);
+		record_batch_free(&b);
 	}
-	record_batch_free(&b);
 	rc = refs_emit(db, tenant, rf->campaign, ref, recs, n, page, cap);
 	*room -= n;
 	free(recs);

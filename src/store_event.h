@@ -49,11 +49,11 @@ int	 store_event_add(struct db *, uint64_t tenant, const struct event_fields *,
 	    const char *id);
 
 /* The pump's step: a reference to campaign's record entries first to
- * mark (nrec records; none: only the mark moves), unless the mark was
- * reached before: 1 added, 0 not (already, or the tenant is gone), or
- * -1. */
+ * mark (nrec records in nent entries; no record: only the mark moves),
+ * unless the mark was reached before: 1 added, 0 not (already, or the
+ * tenant is gone), or -1. */
 int	 store_event_add_ref(struct db *, uint64_t tenant, uint64_t campaign,
-	    const char *first, const char *mark, size_t nrec);
+	    const char *first, const char *mark, size_t nrec, size_t nent);
 
 /* Events read from the log, oldest first. */
 struct event_page {

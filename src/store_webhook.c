@@ -14,6 +14,7 @@
 #include "fanfare.h"
 #include "keys.h"
 #include "redis_sync.h"
+#include "script.h"
 #include "store_webhook.h"
 #include "webhook.h"
 
@@ -283,18 +284,6 @@ state_field(void *arg, const char *f, size_t flen, const char *v,
 }
 
 int
-store_webhook_exists(struct db *db, uint64_t tenant, uint64_t id)
-{
-	struct key	k;
-	long long	n;
-
-	if (db_cmd_int(db, &n, "HEXISTS %s %llu", key_webhooks(&k, tenant),
-	    (unsigned long long)id) == -1)
-		return -1;
-	return n == 1;
-}
-
-int
 store_webhook_state_get(struct db *db, uint64_t tenant, uint64_t id,
     struct webhook_state *s)
 {
@@ -303,22 +292,6 @@ store_webhook_state_get(struct db *db, uint64_t tenant, uint64_t id,
 	memset(s, 0, sizeof(*s));
 	return db_hash_each(db, key_webhook_state(&k, tenant, id), state_field,
 	    s) == -1 ? -1 : 0;
-}
-
-int
-store_webhook_state_put(struct db *db, uint64_t tenant, uint64_t id,
-    const struct webhook_state *s)
-{
-	struct key	k;
-
-	return reply_done(db_cmd(db, "HSET %s attempts %d delivery %s "
-	    "failing_since %llu next_at %llu last_success %llu last_code %d "
-	    "last_error %s disabled_reason %s", key_webhook_state(&k, tenant,
-	    id), s->attempts, s->delivery,
-	    (unsigned long long)s->failing_since,
-	    (unsigned long long)s->next_at,
-	    (unsigned long long)s->last_success, s->last_code, s->last_error,
-	    s->disabled_reason));
 }
 
 int
@@ -456,24 +429,75 @@ store_webhook_ack(struct db *db, uint64_t tenant, uint64_t id,
 }
 
 int
-store_webhook_log_add(struct db *db, uint64_t tenant, uint64_t id,
-    const char *json, uint64_t retention_ms)
+store_webhook_outcome(struct db *db, uint64_t tenant, uint64_t id,
+    const char *next, const struct webhook_state *s, const char *log,
+    uint64_t retention_ms)
 {
-	struct key	k;
-	uint64_t	now = now_ms();
+	struct key	 whs, state, wlog;
+	const char	*argv[27];
+	size_t		 lens[27];
+	char		 idbuf[24], maxlen[24], minid[24], attempts[24];
+	char		 failing[24], next_at[24], success[24], code[24];
 	redisReply	*rep;
+	uint64_t	 now = now_ms();
+	long long	 done = -1;
+	int		 i, argc = 0;
 
-	key_webhook_log(&k, tenant, id);
-	rep = db_cmd(db, "XADD %s MAXLEN ~ %d * d %s", k.s, LOG_MAXLEN, json);
-	if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
-		freeReplyObject(rep);
+	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+	snprintf(maxlen, sizeof(maxlen), "%d", LOG_MAXLEN);
+	minid[0] = '\0';
+	if (retention_ms != 0 && retention_ms < now)
+		snprintf(minid, sizeof(minid), "%llu",
+		    (unsigned long long)(now - retention_ms));
+	snprintf(attempts, sizeof(attempts), "%d", s->attempts);
+	snprintf(failing, sizeof(failing), "%llu",
+	    (unsigned long long)s->failing_since);
+	snprintf(next_at, sizeof(next_at), "%llu",
+	    (unsigned long long)s->next_at);
+	snprintf(success, sizeof(success), "%llu",
+	    (unsigned long long)s->last_success);
+	snprintf(code, sizeof(code), "%d", s->last_code);
+	argv[argc++] = NULL;		/* EVALSHA and sha: script_run's */
+	argv[argc++] = NULL;
+	argv[argc++] = "3";
+	argv[argc++] = key_webhooks(&whs, tenant);
+	argv[argc++] = key_webhook_state(&state, tenant, id);
+	argv[argc++] = key_webhook_log(&wlog, tenant, id);
+	argv[argc++] = idbuf;
+	argv[argc++] = next;
+	argv[argc++] = log;
+	argv[argc++] = maxlen;
+	argv[argc++] = minid;
+	argv[argc++] = "attempts";
+	argv[argc++] = attempts;
+	argv[argc++] = "delivery";
+	argv[argc++] = s->delivery;
+	argv[argc++] = "failing_since";
+	argv[argc++] = failing;
+	argv[argc++] = "next_at";
+	argv[argc++] = next_at;
+	argv[argc++] = "last_success";
+	argv[argc++] = success;
+	argv[argc++] = "last_code";
+	argv[argc++] = code;
+	argv[argc++] = "last_error";
+	argv[argc++] = s->last_error;
+	argv[argc++] = "disabled_reason";
+	argv[argc++] = s->disabled_reason;
+	for (i = 2; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rep = script_run(db, SCRIPT_WEBHOOK_OUTCOME, argc, argv,
+	    lens)) == NULL)
 		return -1;
+	if (reply_int(rep, &done) == -1) {
+		if (reply_is_error(rep, NULL))
+			log_warnx("tenant %llu: webhook_outcome: %.*s",
+			    (unsigned long long)tenant, (int)rep->len,
+			    rep->str);
+		done = -1;
 	}
 	freeReplyObject(rep);
-	if (retention_ms == 0 || retention_ms >= now)
-		return 0;
-	return reply_done(db_cmd(db, "XTRIM %s MINID ~ %llu", k.s,
-	    (unsigned long long)(now - retention_ms)));
+	return done == -1 ? -1 : done == 1;
 }
 
 int

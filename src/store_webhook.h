@@ -82,14 +82,9 @@ int	 store_webhook_put(struct db *, uint64_t tenant,
  * 1, 0 when there was none, -1. */
 int	 store_webhook_delete(struct db *, uint64_t tenant, uint64_t id);
 
-/* 1 when the endpoint is still stored, 0 not (deleted, or its tenant
- * purged), -1. */
-int	 store_webhook_exists(struct db *, uint64_t tenant, uint64_t id);
 /* 0 with s filled (zeros when nothing is stored), -1. */
 int	 store_webhook_state_get(struct db *, uint64_t tenant, uint64_t id,
 	    struct webhook_state *s);
-int	 store_webhook_state_put(struct db *, uint64_t tenant, uint64_t id,
-	    const struct webhook_state *s);
 /* A PATCH's "active": no longer disabled or failing; 0 or -1. */
 int	 store_webhook_state_reset(struct db *, uint64_t tenant, uint64_t id);
 
@@ -123,10 +118,16 @@ int	 store_webhook_read(struct db *, uint64_t tenant, uint64_t id,
 int	 store_webhook_ack(struct db *, uint64_t tenant, uint64_t id,
 	    const char *next);
 
-/* Appends a delivery log entry (JSON text), trimming to the last 1,000
- * and to retention_ms: 0 or -1. */
-int	 store_webhook_log_add(struct db *, uint64_t tenant, uint64_t id,
-	    const char *json, uint64_t retention_ms);
+/*
+ * What an attempt leaves, in one step (webhook_outcome.lua): the cursor
+ * moved to next (a 2xx; "": it stays), the state s, and the delivery
+ * log line log (JSON text; the log trimmed to its last 1,000 and to
+ * retention_ms).  1 written, 0 the endpoint is gone (deleted, or its
+ * tenant purged, while the request was out: nothing written), -1.
+ */
+int	 store_webhook_outcome(struct db *, uint64_t tenant, uint64_t id,
+	    const char *next, const struct webhook_state *s, const char *log,
+	    uint64_t retention_ms);
 /* Newest first, before cursor (a stream id; NULL: the newest): 0 with
  * the entries appended to items and next set ("" at the end), -1. */
 int	 store_webhook_log_page(struct db *, uint64_t tenant, uint64_t id,

@@ -544,118 +544,144 @@ ep_try(struct wh_ep *ep, uint64_t now)
 	}
 }
 
-/* One line of the delivery log. */
-static void
-log_attempt(struct wh_ep *ep, const char *status)
+/*
+ * One line of the delivery log (API.md: id, events, attempts, status,
+ * last_code, next_at; and time, error): the text, for the caller to
+ * free.  Written by hand but for the error, which jansson escapes: a
+ * JSON tree of every id of every batch was most of this thread's time
+ * after the Redis round trips.  The ids are taken as event_add.lua
+ * and event.c wrote them (no character to escape), an event parsed
+ * only when its text does not start that way.
+ */
+static char *
+log_line(const struct wh_ep *ep, const struct webhook_state *st,
+    const char *status)
 {
-	json_t		*o, *ids, *e;
-	char		*text;
+	struct buf	 b = { NULL, 0, 0 };
+	json_t		*e;
 	const char	*id;
+	char		*err;
 	size_t		 i, len;
 	char		 when[32];
 
-	/* The ids as event_add.lua wrote them, each event parsed only when
-	 * its text is not in that form: parsing every event of every batch
-	 * was most of this thread's CPU. */
-	ids = json_array();
+	buf_adds(&b, "{\"id\":\"");
+	buf_adds(&b, st->delivery);
+	buf_adds(&b, "\",\"events\":[");
 	for (i = 0; i < ep->page.n; i++) {
+		if (i > 0)
+			buf_add(&b, ",", 1);
 		if ((id = webhook_event_id(ep->page.items[i], &len)) != NULL) {
-			json_array_append_new(ids, json_stringn(id, len));
+			buf_add(&b, "\"", 1);
+			buf_add(&b, id, len);
+			buf_add(&b, "\"", 1);
 			continue;
 		}
 		e = json_loads(ep->page.items[i], 0, NULL);
-		json_array_append(ids, json_object_get(e, "id"));
+		err = json_dumps(json_object_get(e, "id"), JSON_ENCODE_ANY);
+		buf_adds(&b, err != NULL ? err : "null");
+		free(err);
 		json_decref(e);
 	}
-	o = json_pack("{s:s, s:o, s:i, s:s, s:i}", "id", ep->st.delivery,
-	    "events", ids, "attempts", ep->attempt, "status", status,
-	    "last_code", ep->st.last_code);
+	buf_addf(&b, "],\"attempts\":%d,\"status\":\"%s\",\"last_code\":%d,"
+	    "\"next_at\":", ep->attempt, status, st->last_code);
 	if (strcmp(status, "retrying") == 0)
-		json_object_set_new(o, "next_at", json_string(fmt_iso_time(
-		    ep->st.next_at, when, sizeof(when))));
+		buf_addf(&b, "\"%s\"", fmt_iso_time(st->next_at, when,
+		    sizeof(when)));
 	else
-		json_object_set_new(o, "next_at", json_null());
-	json_object_set_new(o, "time", json_string(fmt_iso_time(now_ms(),
-	    when, sizeof(when))));
-	if (ep->st.last_error[0] != '\0' && strcmp(status, "delivered") != 0)
-		json_object_set_new(o, "error", json_string(ep->st.last_error));
-	if ((text = json_dumps(o, JSON_COMPACT)) != NULL)
-		(void)store_webhook_log_add(ep->d->db, ep->tenant, ep->id, text,
-		    ep->retention_ms);
-	free(text);
-	json_decref(o);
+		buf_adds(&b, "null");
+	buf_addf(&b, ",\"time\":\"%s\"", fmt_iso_time(now_ms(), when,
+	    sizeof(when)));
+	if (st->last_error[0] != '\0' && strcmp(status, "delivered") != 0) {
+		e = json_string(st->last_error);
+		err = json_dumps(e, JSON_ENCODE_ANY);
+		buf_addf(&b, ",\"error\":%s", err != NULL ? err : "null");
+		free(err);
+		json_decref(e);
+	}
+	buf_add(&b, "}", 2);		/* with the NUL */
+	return b.p;
 }
 
-/* A request ended: acknowledge, or schedule the retry. */
+/*
+ * A request ended: acknowledge, or schedule the retry.  The cursor, the
+ * state and the log line are written in one step (store_webhook_outcome),
+ * which writes nothing for an endpoint deleted meanwhile.
+ */
 static void
 ep_outcome(struct wh_ep *ep, CURLcode res)
 {
 	struct webhook_deliverer *d = ep->d;
 	const struct config	*conf = d->conf;
-	struct webhook_state	*st = &ep->st;
+	struct webhook_state	 st = ep->st;
 	uint64_t		 now = now_ms();
+	const char		*status;
+	char			*line;
 	long			 code = 0;
-	int			 ok;
+	int			 ok, rc;
 
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &code);
-	/* Deleted, or its tenant purged, while the request was out: write
-	 * nothing, so no key of it comes back. */
-	if (ep->gone || store_webhook_exists(d->db, ep->tenant,
-	    ep->id) != 1) {
+	/* Deleted, or its tenant purged, while the request was out. */
+	if (ep->gone) {
 		ep_request_free(ep);
 		return;
 	}
 	ok = (res == CURLE_OK || (res == CURLE_WRITE_ERROR &&
 	    ep->resp_over)) && code >= 200 && code < 300;
-	st->attempts = ep->attempt;
-	st->last_code = (int)code;
+	st.attempts = ep->attempt;
+	st.last_code = (int)code;
 	if (ok) {
-		if (store_webhook_ack(d->db, ep->tenant, ep->id,
-		    ep->page.next) == -1) {
-			/* Sent, not acknowledged: sent again later. */
-			ep_request_free(ep);
-			return;
-		}
-		st->failing_since = 0;
-		st->next_at = 0;
-		ep->next_try = 0;
-		st->last_success = now;
-		st->last_error[0] = '\0';
-		log_attempt(ep, "delivered");
+		st.failing_since = 0;
+		st.next_at = 0;
+		st.last_success = now;
+		st.last_error[0] = '\0';
+		status = "delivered";
 	} else {
 		if (ep->forbidden)
-			snprintf(st->last_error, sizeof(st->last_error),
+			snprintf(st.last_error, sizeof(st.last_error),
 			    "forbidden target: %s is a %s address",
 			    ep->forbidden_addr,
 			    netguard_class_name(ep->forbidden));
 		else if (res != CURLE_OK)
-			snprintf(st->last_error, sizeof(st->last_error),
+			snprintf(st.last_error, sizeof(st.last_error),
 			    "%.150s", ep->errbuf[0] != '\0' ? ep->errbuf :
 			    curl_easy_strerror(res));
 		else
-			snprintf(st->last_error, sizeof(st->last_error),
+			snprintf(st.last_error, sizeof(st.last_error),
 			    "HTTP %ld", code);
-		if (st->failing_since == 0)
-			st->failing_since = now;
-		if (now - st->failing_since >=
+		if (st.failing_since == 0)
+			st.failing_since = now;
+		if (now - st.failing_since >=
 		    (uint64_t)conf->webhook_disable_after_s * 1000) {
-			snprintf(st->disabled_reason,
-			    sizeof(st->disabled_reason), "failing for %ds: "
+			snprintf(st.disabled_reason,
+			    sizeof(st.disabled_reason), "failing for %ds: "
 			    "%.150s", conf->webhook_disable_after_s,
-			    st->last_error);
-			st->next_at = 0;
-			log_warnx("tenant %llu: webhook %llu disabled: %s",
-			    (unsigned long long)ep->tenant,
-			    (unsigned long long)ep->id, st->disabled_reason);
-			log_attempt(ep, "failed");
+			    st.last_error);
+			st.next_at = 0;
+			status = "failed";
 		} else {
-			st->next_at = now + webhook_backoff_ms(ep->attempt,
+			st.next_at = now + webhook_backoff_ms(ep->attempt,
 			    (uint64_t)conf->webhook_retry_base_ms,
 			    (uint64_t)conf->webhook_retry_max_ms);
-			log_attempt(ep, "retrying");
+			status = "retrying";
 		}
 	}
-	(void)store_webhook_state_put(d->db, ep->tenant, ep->id, st);
+	line = log_line(ep, &st, status);
+	rc = store_webhook_outcome(d->db, ep->tenant, ep->id, ok ?
+	    ep->page.next : "", &st, line, ep->retention_ms);
+	free(line);
+	if (rc != 1) {
+		/* Gone: nothing to keep.  Not written (Redis): the batch is
+		 * sent again at the next poll, its state as before. */
+		ep_request_free(ep);
+		return;
+	}
+	ep->st = st;
+	if (ok)
+		ep->next_try = 0;
+	if (st.disabled_reason[0] != '\0')
+		log_warnx("tenant %llu: webhook %llu disabled: %s",
+		    (unsigned long long)ep->tenant,
+		    (unsigned long long)ep->id, st.disabled_reason);
 	ep_request_free(ep);
 	/* More may be waiting: go on at once rather than at the tick
 	 * (unless a PATCH or a tenant deletion stopped it meanwhile). */

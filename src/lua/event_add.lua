@@ -13,9 +13,10 @@
 --   3 n, then n times: id, contact id or "", campaign id or "", type,
 --   the partial JSON object (event.c's event_json: no "id", no "email");
 --   then, for the pump's step (n 0), the first entry of the campaign's
---   stream it covers and its record count: a reference entry (r the
---   campaign, a and b the first and last entry, n the count) is added
---   when the count is not 0, and the mark moves in any case.
+--   stream it covers, its record count and (optional) its entry count:
+--   a reference entry (r the campaign, a and b the first and last
+--   entry, n and m the counts) is added when the record count is not 0,
+--   and the mark moves in any case.
 -- Returns the number of entries added; 0 when the mark says these
 -- were added already, or when the tenant is gone.
 --
@@ -70,10 +71,15 @@ for j = 1, n do
     added = added + 1
   end
 end
-local first, nrec = ARGV[4 + n * 5], ARGV[5 + n * 5]
+local first, nrec, nent = ARGV[4 + n * 5], ARGV[5 + n * 5], ARGV[6 + n * 5]
 if camp ~= '' and first and tonumber(nrec) > 0 then
-  redis.call('XADD', KEYS[1], '*', 'r', camp, 'a', first, 'b', mark,
-    'n', nrec)
+  if nent then
+    redis.call('XADD', KEYS[1], '*', 'r', camp, 'a', first, 'b', mark,
+      'n', nrec, 'm', nent)
+  else
+    redis.call('XADD', KEYS[1], '*', 'r', camp, 'a', first, 'b', mark,
+      'n', nrec)
+  end
   added = added + 1
 end
 if camp ~= '' then redis.call('HSET', KEYS[2], camp, mark) end

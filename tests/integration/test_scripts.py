@@ -38,6 +38,7 @@ SCRIPTS += ["event_add", "event_lease"]
 SCRIPTS += ["user_index"]
 # schedules and A/B tests
 SCRIPTS += ["schedule", "ab_release"]
+SCRIPTS += ["webhook_outcome"]
 ADMIN = "admin-" + "s" * 40
 
 
@@ -749,17 +750,17 @@ def test_event_add(redis):
        "address, escaped, in front), c the contact", repr(es))
 
     # The pump's step: a reference to record entries, by the same mark.
-    def ref(first, mark, nrec):
+    def ref(first, mark, nrec, nent=2):
         return ev(redis, "event_add", [log, pumped, tenant],
-                  [c, mark, 0, first, nrec])
+                  [c, mark, 0, first, nrec, nent])
     n0 = redis.cmd("XLEN", log)
     ok(ref("11-0", "12-0", 7) == 1 and redis.cmd("HGET", pumped, c) ==
        "12-0", "event_add: the pump's step adds a reference, moves the "
        "mark")
     last = redis.cmd("XRANGE", log, "-", "+")[-1][1]
-    ok(last == ["r", str(c), "a", "11-0", "b", "12-0", "n", "7"],
+    ok(last == ["r", str(c), "a", "11-0", "b", "12-0", "n", "7", "m", "2"],
        "event_add: the reference names the campaign, its first and last "
-       "record entries and their record count", repr(last))
+       "record entries, their record and entry counts", repr(last))
     ok(ref("11-0", "12-0", 7) == 0 and ref("12-1", "12-0", 3) == 0 and
        redis.cmd("XLEN", log) == n0 + 1,
        "event_add: the same step again (at or below the mark) adds "
@@ -785,6 +786,31 @@ def test_event_lease(redis):
     ok(take("a", 50) == 1 and wait_for(lambda: take("b") == 1, timeout=5)
        and take("a") == 0,
        "event_lease: once it expires the next node takes it")
+
+
+def test_webhook_outcome(redis):
+    t, wid = 908, 3
+    whs = "{t:%d}:webhooks" % t
+    state, log = "{t:%d}:wh:%d:state" % (t, wid), "{t:%d}:wh:%d:log" % (t, wid)
+    fields = ["attempts", "2", "delivery", "3-9-0", "last_code", "200"]
+
+    def out(cursor, line):
+        return ev(redis, "webhook_outcome", [whs, state, log],
+                  [wid, cursor, line, 1000, ""] + fields)
+
+    ok(out("9-0", '{"id":"3-9-0"}') == 0 and
+       redis.cmd("EXISTS", state, log) == 0,
+       "webhook_outcome: an endpoint deleted meanwhile gets no key back")
+    redis.cmd("HSET", whs, wid, "{}")
+    ok(out("9-0", '{"id":"3-9-0"}') == 1 and
+       redis.cmd("HGET", state, "cursor") == "9-0" and
+       redis.cmd("HGET", state, "attempts") == "2" and
+       redis.cmd("XLEN", log) == 1,
+       "webhook_outcome: the cursor, the state and the log line in one step")
+    ok(out("", '{"id":"3-10-0"}') == 1 and
+       redis.cmd("HGET", state, "cursor") == "9-0" and
+       redis.cmd("XLEN", log) == 2,
+       "webhook_outcome: a failed attempt leaves the cursor where it was")
 
 
 def test_contact_write(redis):
@@ -1043,6 +1069,7 @@ def main():
     run(test_launch_segment, redis)
     run(test_event_add, redis)
     run(test_event_lease, redis)
+    run(test_webhook_outcome, redis)
     for fn in (test_record, test_optout, test_send_check, test_send_outcome,
                test_send_retry, test_send_finish, test_launch,
                test_launch_step, test_launch_state, test_erase,

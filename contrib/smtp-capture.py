@@ -55,7 +55,9 @@ an unparsable one keeps the previous faults, with a warning):
                                  without a reply (add "drop_rst": true to
                                  send a TCP RST instead of a FIN)
    "delay_ms": M,                sleep M ms before the reply to each DATA end
-   "tempfail_mail": true}        451 4.3.0 at MAIL FROM, always
+   "tempfail_mail": true,        451 4.3.0 at MAIL FROM, always
+   "reject_plain_rcpts": ["c@x"]}   550 at RCPT with no enhanced status
+                                 code ("550 no such user")
 Addresses and domains compare case-insensitively.  Checks run in the order
 reject, tempfail_rcpts, tempfail_first.
 
@@ -223,6 +225,7 @@ FAULT_KEYS = {
     "tempfail_first": int, "tempfail_rcpts": list, "reject_rcpts": list,
     "reject_domains": list, "drop_after_data": int, "delay_ms": (int, float),
     "drop_rst": bool, "tempfail_mail": bool,
+    "reject_plain_rcpts": list,
 }
 
 
@@ -346,6 +349,8 @@ class Capture:
         if a in f.get("reject_rcpts", ()) or \
                 domain in f.get("reject_domains", ()):
             return "550 5.1.1 user unknown"
+        if a in f.get("reject_plain_rcpts", ()):
+            return "550 no such user"
         if a in f.get("tempfail_rcpts", ()):
             return "451 4.3.0 try again later"
         n = f.get("tempfail_first", 0)

@@ -13,6 +13,9 @@
  * One pass over the bytes, no allocation, no recursion: every field is
  * copied into a fixed buffer and truncated there, so the cost is linear
  * in the message, which the listener bounds.
+ *
+ * An SMTP reply's enhanced status code (report_reply_status, for a 5xx
+ * to RCPT at sending time) is read with the same Status syntax.
  */
 #include <stdio.h>
 #include <string.h>
@@ -256,25 +259,60 @@ typed_value(const char *v, char *out, size_t cap)
 	text_trim(out);
 }
 
-/* "5.1.1" with class 2, 4 or 5 and 1-3 digit subjects and details. */
-static int
-status_valid(const char *s)
+/* The length of the "5.1.1" that s starts with (class 2, 4 or 5, 1-3
+ * digit subject and detail), or 0: at most 9. */
+static size_t
+status_len(const char *s)
 {
-	int	i, n;
+	size_t	at = 2, n;
+	int	i;
 
 	if ((s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.')
 		return 0;
-	s += 2;
 	for (i = 0; i < 2; i++) {
-		for (n = 0; s[n] >= '0' && s[n] <= '9'; n++)
+		for (n = 0; s[at + n] >= '0' && s[at + n] <= '9'; n++)
 			;
 		if (n < 1 || n > 3)
 			return 0;
-		s += n;
-		if (i == 0 && *s++ != '.')
+		at += n;
+		if (i == 0 && s[at++] != '.')
 			return 0;
 	}
-	return *s == '\0' || *s == ' ' || *s == '(';
+	return at;
+}
+
+/* A DSN's Status: the code, then nothing, a space or a comment. */
+static int
+status_valid(const char *s)
+{
+	size_t	n = status_len(s);
+
+	return n > 0 && (s[n] == '\0' || s[n] == ' ' || s[n] == '(');
+}
+
+void
+report_reply_status(int code, const char *text, char out[REPORT_STATUS_MAX])
+{
+	int	klass = code / 100;
+	size_t	n;
+
+	out[0] = '\0';
+	if (code < 200 || code > 599 || (klass != 2 && klass != 4 &&
+	    klass != 5))
+		return;
+	if (text != NULL) {
+		while (*text == ' ' || *text == '\t')
+			text++;
+		/* A reply's line may end right after it (libesmtp keeps
+		 * the CRLF); "550 4.1.1" is no 5xx's code. */
+		n = status_len(text);
+		if (n > 0 && text[0] - '0' == klass && (text[n] == '\0' ||
+		    strchr(" \t\r\n(", text[n]) != NULL)) {
+			snprintf(out, REPORT_STATUS_MAX, "%.*s", (int)n, text);
+			return;
+		}
+	}
+	snprintf(out, REPORT_STATUS_MAX, "%d.0.0", klass);
 }
 
 static void

@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "redis_sync.h"
+#include "report.h"
 #include "sender_sched.h"
 #include "smtp_campaign.h"
 #include "smtp_message.h"
@@ -128,6 +129,9 @@ struct send_msg {
 	struct buf	 data;		/* the message as sent */
 	int		 recorded;	/* an outcome was written */
 	char		 what;		/* its outcome: store_send.h's */
+	char		 status[REPORT_STATUS_MAX];	/* a 'b''s enhanced
+					 * code ("5.1.1"), else "": kept for
+					 * a write again (NOSCRIPT) */
 	int		 noscript;	/* it found no script: again */
 };
 
@@ -284,6 +288,7 @@ outcome_write(struct sender *s, struct send_msg *m, int again)
 	o.campaign = c->campaign;
 	o.contact = m->contact.id;
 	o.what = m->what;
+	o.status = m->status;
 	o.key = m->contact.fields[SMTP_FIELD_KEY];
 	o.key_len = m->contact.lens[SMTP_FIELD_KEY];
 	o.now_ms = now_ms();
@@ -326,14 +331,16 @@ keep_us(const struct sender_pool *p)
 	return us < 1000000 ? us : 1000000;
 }
 
-/* Queues one outcome and pushes it to Redis now, without waiting. */
+/* Queues one outcome and pushes it to Redis now, without waiting;
+ * status: a bounce's enhanced code (smtp_session.h), else "". */
 static void
-outcome(struct sender *s, struct send_msg *m, char what)
+outcome(struct sender *s, struct send_msg *m, char what, const char *status)
 {
 	if (m->recorded)
 		return;
 	m->recorded = 1;
 	m->what = what;
+	snprintf(m->status, sizeof(m->status), "%s", status);
 	m->noscript = 0;
 	if (outcome_write(s, m, 0) == -1)
 		return;
@@ -474,13 +481,13 @@ session_pace(void *arg, size_t i)
 }
 
 static void
-session_outcome(void *arg, size_t i, char what)
+session_outcome(void *arg, size_t i, char what, const char *status)
 {
 	struct sender	*s = arg;
 
 	/* Written now, and answered before the next message's data goes
 	 * out (session_pace): a kill -9 repeats this message at most. */
-	outcome(s, &s->msgs[i], what);
+	outcome(s, &s->msgs[i], what, status);
 }
 
 static int
@@ -552,7 +559,7 @@ chunk_run(struct sender *s, const uint64_t *ids, size_t nids)
 		}
 		s->nmsgs++;
 		if (message_build(s, m) == -1)
-			outcome(s, m, 'f');	/* logged: an address MIME
+			outcome(s, m, 'f', "");	/* logged: an address MIME
 						 * refuses, ... */
 	}
 	if (s->nmsgs > 0)

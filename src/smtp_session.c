@@ -48,6 +48,7 @@
 
 #include "fanfare.h"
 #include "netguard.h"
+#include "report.h"
 #include "smtp_session.h"
 
 #define SMTP_TIMEOUT_MS		30000
@@ -208,13 +209,35 @@ message_cb(void **ctx, int *len, void *arg)
 	return e->data;
 }
 
+/* status: a 'b''s enhanced code (rcpt_status), else "". */
 static void
-report(struct smtp_session_run *run, struct smtp_envelope *e, char what)
+report(struct smtp_session_run *run, struct smtp_envelope *e, char what,
+    const char *status)
 {
 	if (e->done)
 		return;
 	e->done = 1;
-	run->cb->outcome(run->arg, (size_t)(e - run->env), what);
+	run->cb->outcome(run->arg, (size_t)(e - run->env), what, status);
+}
+
+/*
+ * The enhanced status code of a recipient's reply, "5.1.1": libesmtp's
+ * own triplet when the relay offered ENHANCEDSTATUSCODES (libesmtp then
+ * takes it off the text), else the one that leads the text (a relay
+ * that sends them without offering them), else the basic code's class,
+ * "5.0.0".  Both read by report.c, which checks the syntax and class.
+ */
+static void
+rcpt_status(const smtp_status_t *st, char out[REPORT_STATUS_MAX])
+{
+	char	enh[40];
+
+	if (st->enh_class != 0) {
+		snprintf(enh, sizeof(enh), "%d.%d.%d", st->enh_class,
+		    st->enh_subject, st->enh_detail);
+		report_reply_status(st->code, enh, out);
+	} else
+		report_reply_status(st->code, st->text, out);
 }
 
 static char
@@ -374,7 +397,7 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	if (st != NULL && st->code >= 200 && st->code < 300 &&
 	    (st = smtp_recipient_status(e->rcpt)) != NULL &&
 	    st->code >= 200 && st->code < 300)
-		report(run, e, 's');
+		report(run, e, 's', "");
 }
 
 static int
@@ -425,7 +448,7 @@ all_unreached(struct smtp_session_run *run, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (!run->env[i].done && !run->cb->stopping(run->arg))
-			report(run, &run->env[i], 'r');
+			report(run, &run->env[i], 'r', "");
 }
 
 void
@@ -442,6 +465,7 @@ smtp_session_send(const struct smtp_relay *r, struct smtp_endpoint *ep,
 	const char		*host, *session_err = NULL;
 	char			 server[300], to[FF_EMAIL_MAX + 1], err[128];
 	char			 connect_to[300], why_not[200];
+	char			 status[REPORT_STATUS_MAX];
 	struct netguard_verdict	 v;
 	size_t			 i, started = 0;
 	int			 tls;
@@ -571,7 +595,10 @@ smtp_session_send(const struct smtp_relay *r, struct smtp_endpoint *ep,
 		if (why == NULL && o != 's' && (o == 'r' || (ms != NULL &&
 		    ms->code >= 400)))
 			why = ms != NULL && ms->code >= 400 ? ms : rs;
-		report(&run, e, o);
+		status[0] = '\0';
+		if (o == 'b')
+			rcpt_status(rs, status);
+		report(&run, e, o, status);
 	}
 	if (ep != NULL && (session_err != NULL || why != NULL)) {
 		/* No reply to show (a timeout, a closed connection): say

@@ -73,12 +73,15 @@ struct smtp_envelope {
  *	also wait there for the earlier outcomes to be recorded);
  *  outcome: once per message, as soon as it is known: 's' sent, 'b'
  *	bounced (5xx to RCPT), 'f' failed (DATA refused), 't' temporary
- *	(4xx), 'r' never reached (the connection failed first);
+ *	(4xx), 'r' never reached (the connection failed first); with
+ *	status, for 'b', the reply's enhanced status code ("5.1.1", or
+ *	"5.0.0" when the relay gave none: report_reply_status), else "";
  *  stopping: nonzero when no further message should be started.
  */
 struct smtp_session_cb {
 	void	(*pace)(void *arg, size_t i);
-	void	(*outcome)(void *arg, size_t i, char what);
+	void	(*outcome)(void *arg, size_t i, char what,
+		    const char *status);
 	int	(*stopping)(void *arg);
 };
 

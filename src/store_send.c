@@ -228,8 +228,9 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 	call->argv[argc] = call->life;
 	call->lens[argc++] = (size_t)snprintf(call->life, sizeof(call->life),
 	    "%llu", (unsigned long long)o->lifetime_ms);
-	/* The event of a final outcome: sent, or a 5xx to RCPT (the relay's
-	 * words are not kept: status and diagnostic are empty). */
+	/* The event of a final outcome: sent, or a 5xx to RCPT with the
+	 * reply's enhanced status code (the relay's words are not kept:
+	 * the diagnostic is empty). */
 	call->event = NULL;
 	call->event_id[0] = '\0';
 	if (o->what == 's' || o->what == 'b') {
@@ -242,7 +243,7 @@ outcome_call(struct outcome_call *call, const struct send_outcome *o)
 		ev.contact = o->contact;
 		if (ev.type == EVENT_BOUNCED) {
 			ev.kind = "hard";
-			ev.status = "";
+			ev.status = o->status != NULL ? o->status : "";
 			ev.diagnostic = "";
 		}
 		if ((call->event = event_json(&ev)) != NULL)

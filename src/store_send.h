@@ -96,6 +96,9 @@ struct send_outcome {
 	char		 what;		/* s sent, b bounced, f failed, t try
 					 * again, r requeue (never reached
 					 * the relay: not a try) */
+	const char	*status;	/* b: the relay's enhanced status
+					 * code ("5.1.1"), the bounced
+					 * event's; NULL or "" otherwise */
 	const char	*key;		/* the normalised address: bounces */
 	size_t		 key_len;
 	uint64_t	 now_ms;	/* wall clock */

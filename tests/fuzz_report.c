@@ -6,7 +6,9 @@
  * Contract: report_parse never reads out of bounds, always fills the
  * struct, its strings are NUL-terminated printable ASCII within their
  * buffers, a known kind has a valid kind name, and a hard or soft
- * bounce has a Status of its class.
+ * bounce has a Status of its class.  The same bytes, as the text of an
+ * SMTP reply (a tenant's own relay writes it), go to
+ * report_reply_status: a code of the reply's class, in bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,13 +34,26 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct report	r;
-	char		*copy;
+	char		*copy, st[REPORT_STATUS_MAX];
+	size_t		 n;
 
 	/* An exact-size copy, so ASan sees a read past the end. */
 	copy = malloc(len ? len : 1);
 	memcpy(copy, data, len);
 	memset(&r, 0x55, sizeof(r));
 	report_parse(copy, len, &r);
+	free(copy);
+	/* NUL-terminated, as libesmtp's reply text is. */
+	n = strnlen((const char *)data, len);
+	copy = malloc(n + 1);
+	memcpy(copy, data, n);
+	copy[n] = '\0';
+	memset(st, 0x55, sizeof(st));
+	report_reply_status(550, copy, st);
+	check_text(st, sizeof(st));
+	CHECK(st[0] == '5' && st[1] == '.');
+	report_reply_status(999, copy, st);
+	CHECK(st[0] == '\0');
 	free(copy);
 	CHECK(r.kind == REPORT_UNRECOGNISED || r.kind == REPORT_HARD ||
 	    r.kind == REPORT_SOFT || r.kind == REPORT_COMPLAINT);

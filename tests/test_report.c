@@ -162,3 +162,56 @@ Test(report, dsn_recipients_bounded)
 	cr_assert_eq(r.kind, REPORT_SOFT, "the 151st recipient is not read");
 	buf_free(&b);
 }
+
+/* An SMTP reply's enhanced code (a 5xx to RCPT at sending time), read
+ * with the DSN Status syntax; the basic code's class when there is
+ * none, a code of the wrong class, or a malformed one. */
+Test(report, reply_status)
+{
+	char	s[REPORT_STATUS_MAX];
+
+	report_reply_status(550, "5.1.1 <x@y>: Recipient address rejected",
+	    s);
+	cr_assert_str_eq(s, "5.1.1");
+	report_reply_status(550, "5.1.1 user unknown\r\n", s);
+	cr_assert_str_eq(s, "5.1.1");
+	report_reply_status(552, " 5.2.2\r\n", s);
+	cr_assert_str_eq(s, "5.2.2", "libesmtp keeps the line's CRLF");
+	report_reply_status(554, "5.7.1", s);
+	cr_assert_str_eq(s, "5.7.1");
+	report_reply_status(550, "5.100.999 (policy)", s);
+	cr_assert_str_eq(s, "5.100.999");
+	report_reply_status(451, "4.3.0 try again later", s);
+	cr_assert_str_eq(s, "4.3.0");
+	report_reply_status(250, "2.1.5 OK", s);
+	cr_assert_str_eq(s, "2.1.5");
+	/* None: the class's own. */
+	report_reply_status(550, "no such user", s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(550, "", s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(553, NULL, s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(421, "closing", s);
+	cr_assert_str_eq(s, "4.0.0");
+	/* Not a code: another class, too many digits, glued text. */
+	report_reply_status(550, "4.1.1 mismatched class", s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(550, "5.1.1234 too long", s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(550, "5.1 short", s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(550, "5.1.1x", s);
+	cr_assert_str_eq(s, "5.0.0");
+	report_reply_status(550, "5..1 x", s);
+	cr_assert_str_eq(s, "5.0.0");
+	/* No class at all: nothing. */
+	report_reply_status(0, "5.1.1 x", s);
+	cr_assert_str_eq(s, "");
+	report_reply_status(354, "go ahead", s);
+	cr_assert_str_eq(s, "");
+	report_reply_status(650, "6.1.1 x", s);
+	cr_assert_str_eq(s, "");
+	report_reply_status(-550, "5.1.1 x", s);
+	cr_assert_str_eq(s, "");
+}

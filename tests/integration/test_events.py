@@ -22,6 +22,9 @@ the feed's part), on a real fanfared, Redis and SMTP sink.
    killed -9; the other takes the lease once it expires and goes on,
    each event once.
 5. Bad parameters: 422 with an error code.
+8. A 5xx at RCPT while sending: the bounced event carries the reply's
+   enhanced status code ("550 5.1.1 ..." gives "5.1.1"), or the class's
+   "5.0.0" when the relay sends none ("550 no such user").
 
 Runs on one Redis and, with FF_TEST_REDIS=cluster, on a Redis Cluster.
 """
@@ -351,6 +354,33 @@ def test_second_node(ff, redis, relay, state):
     state["items"] = after
 
 
+def test_rcpt_bounce(ff, redis, relay, state):
+    coded, plain, fine = "coded@rb.test", "plain@rb.test", "fine@rb.test"
+    relay.fresh({"reject_rcpts": [coded], "reject_plain_rcpts": [plain]})
+    tid, key, ids, camp, js = setup(ff, "RcptBounce", [coded, plain, fine])
+    ok(js.get("status") == "done" and
+       js.get("progress", {}).get("sent") == 1,
+       "the campaign is done: 1 sent, 2 refused at RCPT", repr(js))
+    refused = sorted((e.get("rcpt", "").lower(), e.get("refused"))
+                     for e in relay.refused() if e.get("stage") == "rcpt")
+    ok(refused == [(coded, 550), (plain, 550)],
+       "the relay said 550 at RCPT to both", repr(refused))
+    got = wait_for(lambda: (lambda it: it if len(
+        [e for e in it if e["type"] == "bounced"]) == 2 else None)(
+        feed_all(ff, key, types="bounced")[0]), timeout=15)
+    items = got or feed_all(ff, key, types="bounced")[0]
+    by = {e["email"]: e for e in items}
+    ok(set(by) == {coded, plain} and
+       all(e["kind"] == "hard" and e["campaign"] == camp for e in items),
+       "two hard bounced events, of the refused two", json.dumps(items))
+    ok(by.get(coded, {}).get("status") == "5.1.1",
+       "550 5.1.1 at RCPT: the event's status is 5.1.1",
+       json.dumps(by.get(coded)))
+    ok(by.get(plain, {}).get("status") == "5.0.0",
+       "550 with no enhanced code: the event's status is the class's "
+       "5.0.0", json.dumps(by.get(plain)))
+
+
 def main():
     redis = Redis()
     relay = Relay()
@@ -373,6 +403,7 @@ def main():
         run(test_bad_params, ff, redis, relay, state)
         run(test_retention, ff, redis, relay, state)
         run(test_second_node, ff, redis, relay, state)
+    run(test_rcpt_bounce, ff, redis, relay, state)
     ff.stop()
     relay.close()
     done()

@@ -263,6 +263,38 @@ page_add(struct event_page *p, size_t *cap, char *json, const char *pos)
  * HGET per distinct contact) and each click's URL, then their text in
  * the page.  A contact that is gone (erased) gets none.  0 or -1.
  */
+/*
+ * Each record's contact as an index into the distinct contacts (into
+ * uniq, *nu of them), by an open-addressing table: linear in n, where
+ * a scan of the distinct ones for each record was a batch of 1,000
+ * events' largest cost in this file.
+ */
+static void
+contacts_index(const struct ref_rec *r, size_t n, uint64_t *uniq,
+    size_t *nu, uint32_t *idx)
+{
+	uint32_t	*tab;		/* index + 1 in uniq; 0: empty */
+	size_t		 cap = 16, i, h;
+	uint64_t	 c;
+
+	while (cap < 2 * n)
+		cap <<= 1;
+	tab = xcalloc(cap, sizeof(*tab));
+	*nu = 0;
+	for (i = 0; i < n; i++) {
+		c = r[i].rec.contact;
+		h = (size_t)((c * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+		while (tab[h] != 0 && uniq[tab[h] - 1] != c)
+			h = (h + 1) & (cap - 1);
+		if (tab[h] == 0) {
+			uniq[*nu] = c;
+			tab[h] = (uint32_t)++*nu;
+		}
+		idx[i] = tab[h] - 1;
+	}
+	free(tab);
+}
+
 static int
 refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
     const char *ref_entry, struct ref_rec *r, size_t n,
@@ -273,6 +305,7 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 	struct event_pos	 pos;
 	redisReply		**emails;
 	uint64_t		*contacts, *links;
+	uint32_t		*cidx;
 	char			**urls, *partial, id[EVENT_ID_MAX];
 	char			 postext[EVENT_POS_MAX];
 	const char		*email;
@@ -280,14 +313,13 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 	int			 rc = 0;
 
 	contacts = xcalloc(n + 1, sizeof(*contacts));
+	cidx = xcalloc(n + 1, sizeof(*cidx));
 	links = xcalloc(n + 1, sizeof(*links));
 	emails = xcalloc(n + 1, sizeof(*emails));
 	urls = xcalloc(n + 1, sizeof(*urls));
+	contacts_index(r, n, contacts, &nc, cidx);
+	/* A campaign's links are few: scanned. */
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < nc && contacts[j] != r[i].rec.contact; j++)
-			;
-		if (j == nc)
-			contacts[nc++] = r[i].rec.contact;
 		if (r[i].rec.type != EVENT_CLICKED)
 			continue;
 		for (j = 0; j < nl && links[j] != r[i].rec.link; j++)
@@ -324,9 +356,7 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 		}
 	}
 	for (i = 0; i < n && rc == 0; i++) {
-		for (j = 0; contacts[j] != r[i].rec.contact; j++)
-			;
-		if ((email = reply_str(emails[j], &len)) == NULL)
+		if ((email = reply_str(emails[cidx[i]], &len)) == NULL)
 			continue;	/* erased */
 		memset(&e, 0, sizeof(e));
 		e.type = r[i].rec.type;
@@ -362,6 +392,7 @@ refs_emit(struct db *db, uint64_t tenant, uint64_t campaign,
 	for (j = 0; j < nl; j++)
 		free(urls[j]);
 	free(contacts);
+	free(cidx);
 	free(links);
 	free(emails);
 	free(urls);

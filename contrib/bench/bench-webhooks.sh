@@ -23,7 +23,11 @@
 # (fanfared threads, 1), FANFARED, FANFARECTL, PEERS, BASE_PORT (18190:
 # nginx, fanfared track/API, redis, smtp-sink, receiver on the next ports),
 # RX_NICE (0: the receiver's nice value; 19 makes it yield the CPU to
-# everything else, as a receiver on another host would).
+# everything else, as a receiver on another host would), PIN (0; 1: the
+# servers measured -- nginx, fanfared and its Redis -- on CPU 0, the
+# world outside -- wrk and the customer's receiver -- on CPU 1: the
+# scheduler's placement of wrk beside one server or another then no
+# longer moves the rates by 20 % from run to run).
 # Stops only what it started.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +42,9 @@ KEEPUP_S=${KEEPUP_S:-5}
 DRAIN_MAX=${DRAIN_MAX:-120}
 THREADS=${THREADS:-1}
 RX_NICE=${RX_NICE:-0}
+PIN=${PIN:-0}
+SRV=() CLI=()
+if [[ $PIN == 1 ]]; then SRV=(taskset -c 0) CLI=(taskset -c 1); fi
 BASE_PORT=${BASE_PORT:-18190}
 NGINX_PORT=$BASE_PORT
 TRACK_PORT=$((BASE_PORT + 1))
@@ -92,12 +99,12 @@ MAX_S=$((600 + 200 * REPS * $(wc -w <<<"$BATCHES")))
 bg() { timeout "$MAX_S" "$@" & PIDS+=($!); }
 
 # ---- the servers: redis, nginx (peer A's conf), smtp-sink, the receiver
-bg redis-server --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no \
+bg "${SRV[@]}" redis-server --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no \
     --dir "$TMP" --logfile "$TMP/redis.log"
 mkdir -p "$TMP/nginx/tmp"
 sed -e "s#@WORKERS@#1#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@PREFIX@#$TMP/nginx#g" \
     "$NGINX_CONF" >"$TMP/nginx/nginx.conf"
-bg nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
+bg "${SRV[@]}" nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
 SINK_USER=(); (( $(id -u) == 0 )) && SINK_USER=(-u nobody)
 bg smtp-sink -4 "${SINK_USER[@]}" 127.0.0.1:$SMTP_PORT 1024
 
@@ -135,7 +142,7 @@ srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
 srv.daemon_threads = True
 srv.serve_forever()
 EOP
-bg nice -n "$RX_NICE" "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
+bg "${CLI[@]}" nice -n "$RX_NICE" "$PY" "$TMP/rx.py" $RX_PORT 2>"$TMP/rx.log"
 for p in $REDIS_PORT $NGINX_PORT $SMTP_PORT $RX_PORT; do wait_port $p; done
 REDIS_PID=$(pgrep -P "${PIDS[0]}")   # the children of their timeout(1)
 RX_PID=$(pgrep -P "${PIDS[3]}")
@@ -153,7 +160,7 @@ open(sys.argv[1], "w").write(
     'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
     'wrk.body = [[%s]]\n' % body)
 EOP
-nice wrk -t1 -c1 -d3s -s "$TMP/rx-post.lua" "http://127.0.0.1:$RX_PORT/" >"$TMP/rx-wrk.txt"
+"${CLI[@]}" nice wrk -t1 -c1 -d3s -s "$TMP/rx-post.lua" "http://127.0.0.1:$RX_PORT/" >"$TMP/rx-wrk.txt"
 RX_POSTS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/rx-wrk.txt")
 RX_RATE=$(awk -v p="$RX_POSTS" 'BEGIN { printf "%.0f", p * 100 }')
 RX_SEEN=$(rx reset | jget events)    # what it parsed and counted
@@ -186,7 +193,7 @@ allow_unverified_from on
 webhook_allow 127.0.0.1/32
 webhook_batch $1
 EOC
-	"$FANFARED" -c "$CONF" 2>>"$TMP/fanfared.log" &
+	"${SRV[@]}" "$FANFARED" -c "$CONF" 2>>"$TMP/fanfared.log" &
 	FF_PID=$!
 	for _ in $(seq 100); do
 		curl -fsS -o /dev/null "http://127.0.0.1:$TRACK_PORT/healthz" 2>/dev/null && break
@@ -286,7 +293,7 @@ cores() {   # TICKS_BEFORE TICKS_AFTER SECONDS -> CPU cores used by each
 runwrk() {   # URL [script] -> req/s; the output kept in $TMP/last-wrk.txt
 	local s=()
 	[[ $# -ge 2 ]] && s=(-s "$2")
-	nice wrk -t1 -c"$CONNS" -d"${DURATION}s" "${s[@]}" "$1" >"$TMP/last-wrk.txt"
+	"${CLI[@]}" nice wrk -t1 -c"$CONNS" -d"${DURATION}s" "${s[@]}" "$1" >"$TMP/last-wrk.txt"
 	awk '/^Requests\/sec:/ { print $2 }' "$TMP/last-wrk.txt"
 }
 RES=$TMP/results.txt   # kind batch rep rate [more]
@@ -338,7 +345,7 @@ run_on() {   # BATCH REP
 }
 
 # A warm-up (its hits are not counted in any run).
-nice wrk -t1 -c"$CONNS" -d2s -s "$TMP/pixel.lua" "http://127.0.0.1:$TRACK_PORT/" >/dev/null
+"${CLI[@]}" nice wrk -t1 -c"$CONNS" -d2s -s "$TMP/pixel.lua" "http://127.0.0.1:$TRACK_PORT/" >/dev/null
 settle >/dev/null
 first=1
 for b in $BATCHES; do

@@ -159,6 +159,22 @@ script_run(struct db *db, enum script_id id, int argc, const char **argv,
 }
 
 int
+script_run_int(struct db *db, enum script_id id, uint64_t tenant, int argc,
+    const char **argv, size_t *lens, long long *n)
+{
+	redisReply	*rep;
+	int		 rc;
+
+	if ((rep = script_run(db, id, argc, argv, lens)) == NULL)
+		return -1;
+	if ((rc = reply_int(rep, n)) == -1 && reply_is_error(rep, NULL))
+		log_warnx("tenant %llu: %s: %.*s", (unsigned long long)tenant,
+		    scripts[id].name, (int)rep->len, rep->str);
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
 script_append(struct db *db, enum script_id id, int full_text, int argc,
     const char **argv, size_t *lens)
 {

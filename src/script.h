@@ -75,6 +75,11 @@ int		 script_is_noscript(const redisReply *);
  */
 redisReply	*script_run(struct db *, enum script_id, int argc,
 		    const char **argv, size_t *lens);
+/* script_run for a script that answers an integer: 0 with *n, or -1
+ * (no reply, or another answer; a Redis error is logged with the
+ * script's name and the tenant's id). */
+int		 script_run_int(struct db *, enum script_id, uint64_t tenant,
+		    int argc, const char **argv, size_t *lens, long long *n);
 /* Appends the call to a pipeline (db_appendargv): EVALSHA, or EVAL
  * when full_text, which makes Redis hold the script for the EVALSHAs
  * pipelined behind it.  On a NOSCRIPT reply the caller sends the call

@@ -29,7 +29,6 @@ add_events(struct db *db, uint64_t tenant, const char *mark_camp,
 	const char	**argv;
 	size_t		*lens, i;
 	char		 (*num)[2][24], nkeys[24], nev[24];
-	redisReply	*rep;
 	long long	 added = -1;
 	int		 argc = 2;
 
@@ -64,17 +63,9 @@ add_events(struct db *db, uint64_t tenant, const char *mark_camp,
 	}
 	for (i = 2; i < (size_t)argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_run(db, SCRIPT_EVENT_ADD, argc, argv, lens)) == NULL)
-		goto out;
-	if (reply_int(rep, &added) == -1) {
-		if (reply_is_error(rep, NULL))
-			log_warnx("tenant %llu: event_add: %.*s",
-			    (unsigned long long)tenant, (int)rep->len,
-			    rep->str);
+	if (script_run_int(db, SCRIPT_EVENT_ADD, tenant, argc, argv, lens,
+	    &added) == -1)
 		added = -1;
-	}
-	freeReplyObject(rep);
-out:
 	free(ct);
 	free(num);
 	free(argv);
@@ -109,7 +100,6 @@ store_event_add_ref(struct db *db, uint64_t tenant, uint64_t campaign,
 	const char	*argv[12];
 	size_t		 lens[12], i;
 	char		 camp[24], n[24], m[24];
-	redisReply	*rep;
 	long long	 added = -1;
 
 	snprintf(camp, sizeof(camp), "%llu", (unsigned long long)campaign);
@@ -127,17 +117,10 @@ store_event_add_ref(struct db *db, uint64_t tenant, uint64_t campaign,
 	argv[11] = m;
 	for (i = 2; i < 12; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_run(db, SCRIPT_EVENT_ADD, 12, argv, lens)) == NULL)
+	if (script_run_int(db, SCRIPT_EVENT_ADD, tenant, 12, argv, lens,
+	    &added) == -1)
 		return -1;
-	if (reply_int(rep, &added) == -1) {
-		if (reply_is_error(rep, NULL))
-			log_warnx("tenant %llu: event_add: %.*s",
-			    (unsigned long long)tenant, (int)rep->len,
-			    rep->str);
-		added = -1;
-	}
-	freeReplyObject(rep);
-	return added == -1 ? -1 : added > 0;
+	return added > 0;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -736,7 +719,6 @@ store_event_lease(struct db *db, uint64_t tenant, const char *node,
 	const char	*argv[2 + 1 + 2 + 2];
 	size_t		 lens[2 + 1 + 2 + 2];
 	char		 ttl[24];
-	redisReply	*rep;
 	long long	 held;
 	int		 argc = 2, i;
 
@@ -748,18 +730,9 @@ store_event_lease(struct db *db, uint64_t tenant, const char *node,
 	argv[argc++] = ttl;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_run(db, SCRIPT_EVENT_LEASE, argc, argv,
-	    lens)) == NULL)
+	if (script_run_int(db, SCRIPT_EVENT_LEASE, tenant, argc, argv, lens,
+	    &held) == -1)
 		return -1;
-	if (reply_int(rep, &held) == -1) {
-		if (reply_is_error(rep, NULL))
-			log_warnx("tenant %llu: event_lease: %.*s",
-			    (unsigned long long)tenant, (int)rep->len,
-			    rep->str);
-		freeReplyObject(rep);
-		return -1;
-	}
-	freeReplyObject(rep);
 	return held == 1;
 }
 

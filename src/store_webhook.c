@@ -438,7 +438,6 @@ store_webhook_outcome(struct db *db, uint64_t tenant, uint64_t id,
 	size_t		 lens[27];
 	char		 idbuf[24], maxlen[24], minid[24], attempts[24];
 	char		 failing[24], next_at[24], success[24], code[24];
-	redisReply	*rep;
 	uint64_t	 now = now_ms();
 	long long	 done = -1;
 	int		 i, argc = 0;
@@ -486,18 +485,10 @@ store_webhook_outcome(struct db *db, uint64_t tenant, uint64_t id,
 	argv[argc++] = s->disabled_reason;
 	for (i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if ((rep = script_run(db, SCRIPT_WEBHOOK_OUTCOME, argc, argv,
-	    lens)) == NULL)
+	if (script_run_int(db, SCRIPT_WEBHOOK_OUTCOME, tenant, argc, argv,
+	    lens, &done) == -1)
 		return -1;
-	if (reply_int(rep, &done) == -1) {
-		if (reply_is_error(rep, NULL))
-			log_warnx("tenant %llu: webhook_outcome: %.*s",
-			    (unsigned long long)tenant, (int)rep->len,
-			    rep->str);
-		done = -1;
-	}
-	freeReplyObject(rep);
-	return done == -1 ? -1 : done == 1;
+	return done == 1;
 }
 
 int

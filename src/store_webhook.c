@@ -434,8 +434,8 @@ store_webhook_outcome(struct db *db, uint64_t tenant, uint64_t id,
     uint64_t retention_ms)
 {
 	struct key	 whs, state, wlog;
-	const char	*argv[27];
-	size_t		 lens[27];
+	const char	*argv[28];
+	size_t		 lens[28];
 	char		 idbuf[24], maxlen[24], minid[24], attempts[24];
 	char		 failing[24], next_at[24], success[24], code[24];
 	uint64_t	 now = now_ms();
@@ -467,6 +467,7 @@ store_webhook_outcome(struct db *db, uint64_t tenant, uint64_t id,
 	argv[argc++] = log;
 	argv[argc++] = maxlen;
 	argv[argc++] = minid;
+	argv[argc++] = s->delivery;
 	argv[argc++] = "attempts";
 	argv[argc++] = attempts;
 	argv[argc++] = "delivery";

@@ -122,7 +122,8 @@ int	 store_webhook_ack(struct db *, uint64_t tenant, uint64_t id,
  * What an attempt leaves, in one step (webhook_outcome.lua): the cursor
  * moved to next (a 2xx; "": it stays), the state s, and the delivery
  * log line log (JSON text; the log trimmed to its last 1,000 and to
- * retention_ms).  1 written, 0 the endpoint is gone (deleted, or its
+ * retention_ms), which replaces the line of an earlier attempt at the
+ * same delivery (s->delivery): one line per delivery.  1 written, 0 the endpoint is gone (deleted, or its
  * tenant purged, while the request was out: nothing written), -1.
  */
 int	 store_webhook_outcome(struct db *, uint64_t tenant, uint64_t id,

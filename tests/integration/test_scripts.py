@@ -794,9 +794,9 @@ def test_webhook_outcome(redis):
     state, log = "{t:%d}:wh:%d:state" % (t, wid), "{t:%d}:wh:%d:log" % (t, wid)
     fields = ["attempts", "2", "delivery", "3-9-0", "last_code", "200"]
 
-    def out(cursor, line):
+    def out(cursor, line, delivery="3-9-0"):
         return ev(redis, "webhook_outcome", [whs, state, log],
-                  [wid, cursor, line, 1000, ""] + fields)
+                  [wid, cursor, line, 1000, "", delivery] + fields)
 
     ok(out("9-0", '{"id":"3-9-0"}') == 0 and
        redis.cmd("EXISTS", state, log) == 0,
@@ -807,10 +807,16 @@ def test_webhook_outcome(redis):
        redis.cmd("HGET", state, "attempts") == "2" and
        redis.cmd("XLEN", log) == 1,
        "webhook_outcome: the cursor, the state and the log line in one step")
-    ok(out("", '{"id":"3-10-0"}') == 1 and
+    ok(out("", '{"id":"3-9-0","n":2}') == 1 and
        redis.cmd("HGET", state, "cursor") == "9-0" and
+       [e[1] for e in redis.cmd("XRANGE", log, "-", "+")] ==
+       [["d", '{"id":"3-9-0","n":2}']],
+       "webhook_outcome: a failed attempt leaves the cursor where it was; "
+       "an attempt at the same delivery replaces its log line")
+    fields[3] = "3-10-0"
+    ok(out("", '{"id":"3-10-0"}', delivery="3-10-0") == 1 and
        redis.cmd("XLEN", log) == 2,
-       "webhook_outcome: a failed attempt leaves the cursor where it was")
+       "webhook_outcome: another delivery gets a line of its own")
 
 
 def test_contact_write(redis):

@@ -221,13 +221,16 @@ const struct key_doc key_docs[] = {
 	{ "{t:T}:wh:ID:state", "hash", "an endpoint's delivery state, "
 	  "written by the node delivering it: `attempts`, `delivery`, "
 	  "`failing_since`, `next_at` (ms), `last_code`, `last_error`, "
-	  "`last_success`, `disabled_reason`, and `cursor`: the position in "
+	  "`last_success`, `disabled_reason`, `log_entry` (its delivery's "
+	  "log entry), and `cursor`: the position in "
 	  "`{t:T}:events` (`ID`, or `ID@CID.LINE` inside a reference) "
 	  "before which a 2xx took every event; moved only after one" },
 	{ "{t:T}:wh:ID:lease", "string", "the `node_id` delivering the "
 	  "endpoint; expires unless renewed, then another node goes on" },
 	{ "{t:T}:wh:ID:log", "stream", "the delivery log, one entry per "
-	  "attempt, field `d`: JSON `id`, `events` (event ids), `attempts`, "
+	  "delivery (an attempt at the delivery of the last entry replaces "
+	  "it: `log_entry` in the state), field `d`: JSON `id`, `events` "
+	  "(event ids), `attempts`, "
 	  "`status`, `last_code`, `next_at`; the last 1,000, and trimmed by "
 	  "the tenant's retention" },
 	{ "ff:scheduled", "sorted set", "`T:C` → `send_at` (ms) of the "
